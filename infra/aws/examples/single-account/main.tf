@@ -1,0 +1,18 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = var.tags
+  }
+}
+
+module "detector" {
+  source = "../../modules/detector"
+
+  name            = var.name
+  lambda_zip_path = var.lambda_zip_path
+  architecture    = var.architecture
+  mode            = var.mode
+
+  sns_subscriptions = var.alert_email == null ? [] : [{ protocol = "email", endpoint = var.alert_email }]
+}

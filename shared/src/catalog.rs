@@ -1,0 +1,379 @@
+//! The operations catalog: a TOML document compiled into the crate (`catalog/t1578.toml`),
+//! validated when loaded, and queried by operation name plus request condition.
+
+use crate::event::{Cloud, ComputeEvent};
+use crate::kql;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// The catalog shipped with this build.
+pub const BUILTIN_CATALOG: &str = include_str!("../catalog/t1578.toml");
+
+/// Operation types: the seed KQL's six, plus what the seed has no word for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OpType {
+    /// Seed: deletes.
+    Delete,
+    /// Seed: `/write`.
+    CreateOrModify,
+    /// Seed: capture; here also snapshots and images.
+    Capture,
+    /// Seed: generalize.
+    Generalize,
+    /// Seed: deallocate; here also stop/start.
+    Deallocate,
+    /// Seed: extension changes.
+    ExtensionChange,
+    /// Share with another account or the public.
+    Share,
+    /// Data leaves: export tasks, SAS URLs, copies by another account.
+    Exfil,
+    /// Weakens a protection (T1578.005).
+    Impair,
+    /// Restores to an earlier state (T1578.004).
+    Revert,
+    /// Runs code on an instance.
+    Exec,
+    /// Seed: anything else.
+    Other,
+}
+
+impl OpType {
+    /// The name as written in the catalog and in alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpType::Delete => "DELETE",
+            OpType::CreateOrModify => "CREATE_OR_MODIFY",
+            OpType::Capture => "CAPTURE",
+            OpType::Generalize => "GENERALIZE",
+            OpType::Deallocate => "DEALLOCATE",
+            OpType::ExtensionChange => "EXTENSION_CHANGE",
+            OpType::Share => "SHARE",
+            OpType::Exfil => "EXFIL",
+            OpType::Impair => "IMPAIR",
+            OpType::Revert => "REVERT",
+            OpType::Exec => "EXEC",
+            OpType::Other => "OTHER",
+        }
+    }
+}
+
+/// What a share condition asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareCond {
+    /// Added recipient `all`.
+    Public,
+    /// Added recipient other than the account itself (another account, an org, the public).
+    External,
+    /// Only removals.
+    Removed,
+}
+
+/// A request condition; every field set must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Share direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<ShareCond>,
+    /// Instance attribute changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// IMDS httpTokens value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<String>,
+    /// Volume created from a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_snapshot: Option<bool>,
+    /// Copy from another region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_region: Option<bool>,
+    /// RDS deletion protection as requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
+    /// RDS backup retention as requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_retention: Option<i64>,
+    /// RDS public accessibility as requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publicly_accessible: Option<bool>,
+}
+
+impl Condition {
+    /// Does the event's request satisfy every field of this condition?
+    pub fn matches(&self, ev: &ComputeEvent) -> bool {
+        let d = &ev.details;
+        if let Some(share) = self.share {
+            let public = d.share_added.iter().any(|r| r.eq_ignore_ascii_case("all"));
+            let external = public || d.share_added.iter().any(|r| r.starts_with("arn:") || r != &ev.account);
+            let ok = match share {
+                ShareCond::Public => public,
+                ShareCond::External => external,
+                ShareCond::Removed => d.share_added.is_empty() && !d.share_removed.is_empty(),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        let eq = |want: &Option<String>, got: &Option<String>| match want {
+            None => true,
+            Some(w) => got.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(w)),
+        };
+        if !eq(&self.attribute, &d.attribute) || !eq(&self.http_tokens, &d.http_tokens) {
+            return false;
+        }
+        if self.from_snapshot.is_some_and(|w| w != d.from_snapshot) {
+            return false;
+        }
+        if let Some(w) = self.cross_region {
+            let cross = d.source_region.as_deref().is_some_and(|r| !r.eq_ignore_ascii_case(&ev.scope));
+            if w != cross {
+                return false;
+            }
+        }
+        let opt = |want: Option<bool>, got: Option<bool>| want.is_none() || want == got;
+        opt(self.deletion_protection, d.deletion_protection)
+            && opt(self.publicly_accessible, d.publicly_accessible)
+            && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
+    }
+}
+
+/// A sequence bonus: extra points when the same principal did `after` on the same resource
+/// shortly before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boost {
+    /// Catalog id of the preceding operation.
+    pub after: String,
+    /// How long before, at most.
+    pub within_minutes: u32,
+    /// Points added.
+    pub points: u32,
+}
+
+/// One catalog row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Unique stable id.
+    pub id: String,
+    /// Cloud.
+    pub cloud: Cloud,
+    /// AWS `service:EventName` or Azure operation name.
+    pub operation: String,
+    /// Optional request condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// Operation type under the default profile.
+    #[serde(rename = "type")]
+    pub op_type: OpType,
+    /// Risk points under the default profile.
+    pub risk: u32,
+    /// T1578 or a sub-technique.
+    pub technique: String,
+    /// Other ATT&CK techniques this maps to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+    /// Operation type under `seed-kql`; absent = not in the seed's scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_type: Option<OpType>,
+    /// Alerts on its own (default profile).
+    #[serde(default)]
+    pub critical: bool,
+    /// Sequence bonus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boost: Option<Boost>,
+    /// One line for analysts.
+    pub description: String,
+    /// Positive fixture, relative to `events/`.
+    pub positive: String,
+    /// Negative look-alike fixture, relative to `events/`.
+    pub negative: String,
+}
+
+impl Entry {
+    /// Short stable hash of the id, stored in window state instead of the id string.
+    pub fn id_hash(&self) -> u32 {
+        xxh3_64(self.id.as_bytes()) as u32
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    version: String,
+    operation: Vec<Entry>,
+}
+
+/// Why a catalog was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// Not valid TOML or not the catalog schema.
+    #[error("catalog is not valid: {0}")]
+    Parse(String),
+    /// A row breaks a rule.
+    #[error("catalog row `{id}`: {reason}")]
+    Row {
+        /// Row id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A validated catalog with its lookup indexes.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Catalog version, carried in alerts.
+    pub version: String,
+    /// Rows in file order.
+    pub entries: Vec<Entry>,
+    by_operation: HashMap<(Cloud, String), Vec<usize>>,
+    by_hash: HashMap<u32, usize>,
+    seed_azure: Vec<usize>,
+}
+
+fn valid_technique(t: &str, parent_only: bool) -> bool {
+    let b = t.as_bytes();
+    let head = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
+    let sub = b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit));
+    head && sub && (!parent_only || t == "T1578" || (t.starts_with("T1578.00") && (b'1'..=b'5').contains(&b[8])))
+}
+
+impl Catalog {
+    /// The catalog compiled into this build.
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        Catalog::from_toml(BUILTIN_CATALOG)
+    }
+
+    /// Parse and validate a catalog document.
+    pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError::Parse(e.to_string()))?;
+        Catalog::from_entries(file.version, file.operation)
+    }
+
+    /// Validate rows and build the indexes.
+    pub fn from_entries(version: String, entries: Vec<Entry>) -> Result<Catalog, CatalogError> {
+        let row = |id: &str, reason: String| CatalogError::Row { id: id.to_string(), reason };
+        let mut by_operation: HashMap<(Cloud, String), Vec<usize>> = HashMap::new();
+        let mut by_hash = HashMap::new();
+        let mut seed_azure = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if e.id.is_empty() || !e.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c)) {
+                return Err(row(&e.id, "id must be lower-case letters, digits, '.' and '_'".into()));
+            }
+            if by_hash.insert(e.id_hash(), i).is_some() {
+                return Err(row(&e.id, "duplicate id (or id hash collision)".into()));
+            }
+            if !valid_technique(&e.technique, true) {
+                return Err(row(&e.id, format!("technique `{}` is not T1578 or T1578.001-.005", e.technique)));
+            }
+            if let Some(bad) = e.related.iter().find(|t| !valid_technique(t, false)) {
+                return Err(row(&e.id, format!("related technique `{bad}` is not an ATT&CK id")));
+            }
+            if e.risk > 20 {
+                return Err(row(&e.id, format!("risk {} is above 20", e.risk)));
+            }
+            match e.cloud {
+                Cloud::Aws if !e.operation.contains(':') => {
+                    return Err(row(&e.id, "AWS operation must be `service:EventName`".into()))
+                }
+                Cloud::Azure if !e.operation.contains('/') => {
+                    return Err(row(&e.id, "Azure operation must be `Provider/type/action`".into()))
+                }
+                _ => {}
+            }
+            if e.cloud == Cloud::Azure {
+                if let Some(st) = e.seed_type {
+                    let expect = kql::operation_type(&e.operation);
+                    if st != expect {
+                        return Err(row(&e.id, format!("seed_type {} but the seed's case() gives {}", st.as_str(), expect.as_str())));
+                    }
+                    seed_azure.push(i);
+                }
+            }
+            by_operation.entry((e.cloud, e.operation.to_ascii_lowercase())).or_default().push(i);
+        }
+        for e in &entries {
+            if let Some(b) = &e.boost {
+                if !entries.iter().any(|x| x.id == b.after) {
+                    return Err(row(&e.id, format!("boost.after `{}` is not a catalog id", b.after)));
+                }
+            }
+        }
+        Ok(Catalog { version, entries, by_operation, by_hash, seed_azure })
+    }
+
+    /// Row whose id hashes to `h`.
+    pub fn by_id_hash(&self, h: u32) -> Option<&Entry> {
+        self.by_hash.get(&h).map(|&i| &self.entries[i])
+    }
+
+    /// Row by id.
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// First row whose operation and condition match (the default profile's classification).
+    pub fn classify(&self, ev: &ComputeEvent) -> Option<&Entry> {
+        let rows = self.by_operation.get(&(ev.cloud, ev.operation.clone()))?;
+        rows.iter().map(|&i| &self.entries[i]).find(|e| e.when.as_ref().is_none_or(|c| c.matches(ev)))
+    }
+
+    /// The seed KQL's classification: on Azure `has_any` over its 13 operations (restricted to
+    /// the Microsoft.Compute provider) and the type from its `case()`; on AWS the default
+    /// classification mapped to the row's `seed_type`.
+    pub fn classify_seed(&self, ev: &ComputeEvent) -> Option<(&Entry, OpType)> {
+        match ev.cloud {
+            Cloud::Azure => {
+                if ev.provider != "microsoft.compute" {
+                    return None;
+                }
+                let e = self.seed_azure.iter().map(|&i| &self.entries[i]).find(|e| kql::has(&ev.operation, &e.operation))?;
+                Some((e, kql::operation_type(&ev.operation)))
+            }
+            Cloud::Aws => {
+                let e = self.classify(ev)?;
+                e.seed_type.map(|t| (e, t))
+            }
+        }
+    }
+
+    /// Entries of one cloud.
+    pub fn for_cloud(&self, cloud: Cloud) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.cloud == cloud)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_loads() {
+        let c = Catalog::builtin().unwrap();
+        assert!(c.entries.len() > 80);
+        assert_eq!(c.seed_azure.len(), 13);
+    }
+
+    #[test]
+    fn validation_names_the_row_and_reason() {
+        let doc = |extra: &str| {
+            format!(
+                "version = \"t\"\n[[operation]]\nid = \"x.y\"\ncloud = \"azure\"\noperation = \"Microsoft.Compute/disks/delete\"\ntype = \"DELETE\"\nrisk = 3\ntechnique = \"T1578.003\"\ndescription = \"d\"\npositive = \"p\"\nnegative = \"n\"\n{extra}"
+            )
+        };
+        assert!(Catalog::from_toml(&doc("")).is_ok());
+        let e = Catalog::from_toml(&doc("seed_type = \"CAPTURE\"")).unwrap_err();
+        assert!(e.to_string().contains("case() gives DELETE"), "{e}");
+        let e = Catalog::from_toml(&doc("color = 1")).unwrap_err();
+        assert!(matches!(e, CatalogError::Parse(_)));
+        let e = Catalog::from_toml(&doc("").replace("T1578.003", "T1578.009")).unwrap_err();
+        assert!(e.to_string().contains("x.y"), "{e}");
+        let e = Catalog::from_toml(&doc("boost = { after = \"nope\", within_minutes = 1, points = 1 }")).unwrap_err();
+        assert!(e.to_string().contains("nope"));
+    }
+}

@@ -1,0 +1,290 @@
+//! Profiles and the engine: which events count, under which state key, for how many points.
+
+use crate::catalog::{Catalog, Entry, OpType};
+use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
+use crate::kql;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+
+/// The two built-in profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProfileName {
+    /// Better than the seed (see the crate docs).
+    #[serde(rename = "default")]
+    Default,
+    /// Exactly the seed KQL.
+    #[serde(rename = "seed-kql")]
+    SeedKql,
+}
+
+impl ProfileName {
+    /// Name as used on the command line and in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Default => "default",
+            ProfileName::SeedKql => "seed-kql",
+        }
+    }
+
+    /// Parse `default` / `seed-kql`.
+    pub fn parse(s: &str) -> Option<ProfileName> {
+        match s.trim() {
+            "default" => Some(ProfileName::Default),
+            "seed-kql" | "seed" => Some(ProfileName::SeedKql),
+            _ => None,
+        }
+    }
+}
+
+/// The seed's `where` clause and `AlertReason` cut-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// `TotalRiskScore >= risk` alerts (seed: 3).
+    pub risk: u32,
+    /// `TotalRiskScore >= high_risk` is the high-risk reason (seed: 6).
+    pub high_risk: u32,
+    /// `OperationCount >= bulk_operations` (seed: 5) ...
+    pub bulk_operations: u32,
+    /// ... `and UniqueResources >= bulk_resources` (seed: 3).
+    pub bulk_resources: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { risk: 3, high_risk: 6, bulk_operations: 5, bulk_resources: 3 }
+    }
+}
+
+/// A scoring profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Which one.
+    pub name: ProfileName,
+    /// Rolling window length, milliseconds (seed: `ago(1d)`).
+    pub window_ms: i64,
+    /// Alert cut-offs.
+    pub thresholds: Thresholds,
+    /// Count calls made by AWS services (`AWSService`, `invokedBy` a service). Default: no.
+    pub count_service_callers: bool,
+}
+
+impl Profile {
+    /// The profile by name with its built-in settings.
+    pub fn named(name: ProfileName) -> Profile {
+        Profile {
+            name,
+            window_ms: 24 * 3600 * 1000,
+            thresholds: Thresholds::default(),
+            count_service_callers: name == ProfileName::SeedKql,
+        }
+    }
+}
+
+/// The identity of one rolling window in the state store.
+///
+/// Canonical form is a JSON array of its parts, so no principal name can forge another key by
+/// embedding separators; stores use [`StateKey::storage_id`], a fixed-length hex hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StateKey(pub String);
+
+impl StateKey {
+    fn from_parts(parts: &[&str]) -> StateKey {
+        StateKey(serde_json::to_string(parts).unwrap_or_default())
+    }
+
+    /// 32 hex characters: safe as a DynamoDB key, a Table Storage PartitionKey/RowKey, a file name.
+    pub fn storage_id(&self) -> String {
+        format!("{:032x}", xxh3_128(self.0.as_bytes()))
+    }
+}
+
+/// Everything about one event that window state keeps for evidence and display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContext {
+    /// Event time (ms).
+    pub time_ms: i64,
+    /// Record id.
+    pub event_id: String,
+    /// Catalog row id.
+    pub catalog_id: String,
+    /// Operation as spelled in the record.
+    pub operation: String,
+    /// Operation type under the active profile.
+    pub op_type: OpType,
+    /// Points per unit (before sequence boosts).
+    pub risk: u32,
+    /// Single-event critical (default profile).
+    pub critical: bool,
+    /// Source cloud.
+    pub cloud: Cloud,
+    /// Account / subscription.
+    pub account: String,
+    /// Region / resource group.
+    pub scope: String,
+    /// Stable principal key.
+    pub principal_key: String,
+    /// Principal display name.
+    pub principal_name: String,
+    /// Principal kind.
+    pub principal_kind: PrincipalKind,
+    /// Session name.
+    pub session: Option<String>,
+    /// Source IP.
+    pub source_ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+}
+
+/// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Identity of (event, resource): a duplicate delivery has the same id.
+    pub id: u64,
+    /// Resource hash, for distinct counts.
+    pub res: u64,
+    /// Event time (ms).
+    pub t: i64,
+    /// Hash of the catalog row id.
+    pub op: u32,
+    /// Operation type.
+    pub kind: OpType,
+    /// Points.
+    pub risk: u8,
+}
+
+/// An in-scope event, ready for its window.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Window it belongs to.
+    pub key: StateKey,
+    /// Units, parallel to `resources`.
+    pub units: Vec<Unit>,
+    /// Resource ids of the units.
+    pub resources: Vec<String>,
+    /// Evidence and display data.
+    pub ctx: EventContext,
+}
+
+/// Why an event is not scored. Counted, never an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Operation not in the profile's catalog.
+    NotInCatalog,
+    /// Failed, dry-run, or a phase the profile does not count.
+    NotCounted,
+    /// Made by an AWS service; the profile does not count those.
+    ServiceCaller,
+}
+
+/// Catalog plus profile: the pure decision function of the detector.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Operations catalog.
+    pub catalog: Catalog,
+    /// Active profile.
+    pub profile: Profile,
+}
+
+/// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
+/// case-sensitive; the default profile folds case because Azure spells one id several ways.
+fn resource_hash(profile: ProfileName, r: &str) -> u64 {
+    match profile {
+        ProfileName::SeedKql => xxh3_64(r.as_bytes()),
+        ProfileName::Default => xxh3_64(r.to_ascii_lowercase().as_bytes()),
+    }
+}
+
+impl Engine {
+    /// An engine over the built-in catalog.
+    pub fn new(catalog: Catalog, profile: Profile) -> Engine {
+        Engine { catalog, profile }
+    }
+
+    fn is_service_caller(ev: &ComputeEvent) -> bool {
+        ev.principal.kind == PrincipalKind::AwsService
+            || ev.invoked_by.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))
+            || ev.source_ip.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))
+    }
+
+    /// Classify and key one event, or say why it is not scored.
+    pub fn score(&self, ev: &ComputeEvent) -> Result<Scored, Skip> {
+        let p = self.profile.name;
+        let (entry, op_type, risk): (&Entry, OpType, u32) = match p {
+            ProfileName::Default => {
+                let e = self.catalog.classify(ev).ok_or(Skip::NotInCatalog)?;
+                (e, e.op_type, e.risk)
+            }
+            ProfileName::SeedKql => {
+                let (e, t) = self.catalog.classify_seed(ev).ok_or(Skip::NotInCatalog)?;
+                (e, t, kql::risk_points(t))
+            }
+        };
+        let counted = match (p, ev.cloud) {
+            (_, Cloud::Aws) => ev.phase == Phase::Success,
+            // Accept/Success: the operation happened (long-running ones may never log Success).
+            (ProfileName::Default, Cloud::Azure) => matches!(ev.phase, Phase::Accept | Phase::Success),
+            (ProfileName::SeedKql, Cloud::Azure) => matches!(ev.phase, Phase::Start | Phase::Success),
+        };
+        if !counted {
+            return Err(Skip::NotCounted);
+        }
+        if !self.profile.count_service_callers && Self::is_service_caller(ev) {
+            return Err(Skip::ServiceCaller);
+        }
+        let key = match p {
+            ProfileName::Default => {
+                StateKey::from_parts(&["v1", p.as_str(), ev.cloud.as_str(), &ev.account, &ev.principal.key])
+            }
+            ProfileName::SeedKql => {
+                let who = match ev.cloud {
+                    Cloud::Aws => ev.principal.key.as_str(),
+                    Cloud::Azure => ev.principal.name.as_str(),
+                };
+                let ip = ev.source_ip.as_deref().unwrap_or("");
+                StateKey::from_parts(&["v1", p.as_str(), ev.cloud.as_str(), &ev.account, who, ip, &ev.scope])
+            }
+        };
+        // Start/Accept/Success of one Azure operation share the operation key: counted once.
+        let identity = match (p, &ev.operation_key) {
+            (ProfileName::Default, Some(k)) => k.as_str(),
+            _ => ev.event_id.as_str(),
+        };
+        let resources: Vec<String> = if ev.resources.is_empty() { vec![String::new()] } else { ev.resources.clone() };
+        let op = entry.id_hash();
+        let units = resources
+            .iter()
+            .map(|r| Unit {
+                id: xxh3_64(format!("{identity}\u{1f}{}", r.to_ascii_lowercase()).as_bytes()),
+                res: resource_hash(p, r),
+                t: ev.time_ms,
+                op,
+                kind: op_type,
+                risk: risk.min(255) as u8,
+            })
+            .collect();
+        Ok(Scored {
+            key,
+            units,
+            resources,
+            ctx: EventContext {
+                time_ms: ev.time_ms,
+                event_id: ev.event_id.clone(),
+                catalog_id: entry.id.clone(),
+                operation: clip(&ev.operation_raw, 96),
+                op_type,
+                risk,
+                critical: p == ProfileName::Default && entry.critical,
+                cloud: ev.cloud,
+                account: ev.account.clone(),
+                scope: ev.scope.clone(),
+                principal_key: ev.principal.key.clone(),
+                principal_name: ev.principal.name.clone(),
+                principal_kind: ev.principal.kind,
+                session: ev.principal.session.clone(),
+                source_ip: ev.source_ip.clone(),
+                user_agent: ev.user_agent.clone(),
+            },
+        })
+    }
+}

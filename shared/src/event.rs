@@ -1,0 +1,178 @@
+//! The one normalized event model both clouds are reduced to.
+
+use serde::{Deserialize, Serialize};
+
+/// Which cloud a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// AWS CloudTrail.
+    Aws,
+    /// Azure Activity Log.
+    Azure,
+}
+
+impl Cloud {
+    /// Lower-case name, as used in keys and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Azure => "azure",
+        }
+    }
+}
+
+/// What kind of identity made the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// A human user (IAM user, Entra ID user).
+    User,
+    /// An AWS IAM role used through an assumed-role session.
+    Role,
+    /// The AWS account root user.
+    Root,
+    /// An AWS service acting on its own (`AWSService`, or a call `invokedBy` a service).
+    AwsService,
+    /// Another AWS account, as seen in service events such as `SharedSnapshotCopyInitiated`.
+    AwsAccount,
+    /// An Entra ID application / service principal.
+    ServicePrincipal,
+    /// An Azure managed identity.
+    ManagedIdentity,
+    /// Not determinable from the record.
+    #[default]
+    Unknown,
+}
+
+impl PrincipalKind {
+    /// Snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Role => "role",
+            PrincipalKind::Root => "root",
+            PrincipalKind::AwsService => "aws_service",
+            PrincipalKind::AwsAccount => "aws_account",
+            PrincipalKind::ServicePrincipal => "service_principal",
+            PrincipalKind::ManagedIdentity => "managed_identity",
+            PrincipalKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Who made the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Principal {
+    /// Stable identity: the IAM user/role ARN (an assumed role is keyed by its issuer role, not
+    /// the session), or the Azure caller (UPN, app id...) lower-cased and prefixed by its kind.
+    pub key: String,
+    /// What an analyst reads; for Azure the value the `Caller` column would hold.
+    pub name: String,
+    /// Kind of identity.
+    pub kind: PrincipalKind,
+    /// Session name of an assumed role, kept as context only (it rotates).
+    pub session: Option<String>,
+}
+
+/// Lifecycle phase / outcome of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Completed successfully (CloudTrail without errorCode; Activity Log `Success`/`Succeeded`).
+    Success,
+    /// Activity Log `Start`/`Started`.
+    Start,
+    /// Activity Log `Accept`/`Accepted` (async operation accepted).
+    Accept,
+    /// Failed (errorCode, `Failure`/`Failed`).
+    Failure,
+    /// CloudTrail `Client.DryRunOperation`: nothing happened.
+    DryRun,
+    /// Any other status value.
+    Other,
+}
+
+/// Request details the catalog conditions read. Extracted once, at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Details {
+    /// Recipients added to a share: account ids, `all` (public), organization / OU ARNs.
+    pub share_added: Vec<String>,
+    /// Recipients removed from a share.
+    pub share_removed: Vec<String>,
+    /// The instance attribute modified (`ModifyInstanceAttribute`), lower-cased.
+    pub attribute: Option<String>,
+    /// IMDS `httpTokens`, lower-cased.
+    pub http_tokens: Option<String>,
+    /// The volume is created from a snapshot.
+    pub from_snapshot: bool,
+    /// Source region of a copy.
+    pub source_region: Option<String>,
+    /// RDS `deletionProtection` as requested.
+    pub deletion_protection: Option<bool>,
+    /// RDS `backupRetentionPeriod` as requested.
+    pub backup_retention: Option<i64>,
+    /// RDS `publiclyAccessible` as requested.
+    pub publicly_accessible: Option<bool>,
+    /// Requested instance type / VM size.
+    pub instance_type: Option<String>,
+}
+
+/// One normalized compute-control-plane event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeEvent {
+    /// Event time, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// Source cloud.
+    pub cloud: Cloud,
+    /// AWS account (the recipient account) or Azure subscription id (lower-case).
+    pub account: String,
+    /// AWS region or Azure resource group, as the record gives it.
+    pub scope: String,
+    /// The caller.
+    pub principal: Principal,
+    /// Source IP as a string: not always a valid address (service DNS names, anonymised logs).
+    pub source_ip: Option<String>,
+    /// User agent (attacker-controlled).
+    pub user_agent: Option<String>,
+    /// Canonical operation: `ec2:createsnapshot`, `microsoft.compute/snapshots/write`.
+    pub operation: String,
+    /// The operation as the record spells it (`CreateSnapshot`, `MICROSOFT.COMPUTE/...`).
+    pub operation_raw: String,
+    /// Provider: AWS service (`ec2`) or Azure resource provider (`microsoft.compute`).
+    pub provider: String,
+    /// Phase / outcome.
+    pub phase: Phase,
+    /// AWS errorCode or Azure failure signature.
+    pub error_code: Option<String>,
+    /// Every affected resource id (TerminateInstances of 5 instances gives 5).
+    pub resources: Vec<String>,
+    /// Request details for catalog conditions.
+    pub details: Details,
+    /// Record identity: CloudTrail `eventID`; Azure `eventDataId` or a hash of the record.
+    pub event_id: String,
+    /// Azure only: identity of the operation across its Start/Accept/Success records.
+    pub operation_key: Option<String>,
+    /// AWS `userIdentity.invokedBy` (an AWS service acting for the principal).
+    pub invoked_by: Option<String>,
+    /// AWS service event (`AwsServiceEvent`) rather than an API call.
+    pub service_event: bool,
+}
+
+/// Cut an attacker-controlled string to at most `max` bytes on a char boundary.
+///
+/// Length caps keep state and alerts bounded whatever the input; the marker shows an analyst
+/// the value was cut rather than silently shortened.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Longest principal, resource or IP string kept in state and alerts.
+pub const MAX_FIELD: usize = 256;

@@ -1,0 +1,56 @@
+//! # t1578-core: the pure scoring core of the T1578 detector
+//!
+//! Detects MITRE ATT&CK T1578 (Modify Cloud Compute Infrastructure) in AWS CloudTrail and Azure
+//! Activity Log records. No async runtime, no cloud SDK: the AWS Lambda, the Azure Function and
+//! the `t1578` CLI all wrap this crate with their own adapters.
+//!
+//! ## Design decisions
+//! - **Normalize once, at the edge** ([`normalize`]). Every input shape becomes one
+//!   [`ComputeEvent`]; parsing is lenient (any key casing, numbers as strings, JSON inside
+//!   strings, unknown keys) and a bad record is a typed [`NormalizeError`], never a panic or a
+//!   failed batch.
+//! - **The catalog is data** ([`catalog`], `catalog/t1578.toml`): operation, request
+//!   condition, type, points, ATT&CK sub-technique, fixtures. Rows are validated when loaded.
+//! - **Two profiles** ([`engine`]). `seed-kql` reproduces the Sentinel rule the project started
+//!   from, quirks included: `has_any` term matching, Start *and* Success rows counted,
+//!   `extensions/write` typed CREATE_OR_MODIFY because `case()` tests `/write` first, grouping
+//!   by (caller, IP, resource group/region, subscription/account). `default` counts an Azure
+//!   operation once across its Start/Accept/Success records, groups per principal within the
+//!   account so rotating IPs, regions or resource groups cannot split the count, uses the
+//!   extended catalog with sequence boosts, ignores AWS service callers, and alerts at once on
+//!   single-event criticals (shares, public snapshots, exports, SAS URLs).
+//! - **Bounded, idempotent windows** ([`window`]). One window per state key holds at most
+//!   [`window::MAX_UNITS`] (record, resource) units: exact below that, saturating above it with
+//!   counts flagged as lower bounds. Re-applying an event changes nothing; events out of order
+//!   inside the window give the same result. Encoded state stays under 16 KiB.
+//! - **Ports and one pipeline** ([`ports`], [`pipeline`]). `StateStore` (load; save if the
+//!   version is unchanged) and `AlertSink` are small traits; [`pipeline::process_batch`] does one
+//!   load and at most one conditional save per key and retries conflicts. Alerts are published
+//!   before the state that records them is saved, so nothing is lost; the alert's deterministic
+//!   `dedup_key` lets a consumer drop the rare repeat.
+//! - **Attacker-controlled strings stay data**: state keys are hashes of a JSON array of their
+//!   parts; strings are length-capped ([`event::clip`]); alerts are serialized by serde.
+#![deny(missing_docs)]
+
+pub mod alert;
+pub mod catalog;
+pub mod engine;
+pub mod event;
+pub mod eventpattern;
+pub mod json;
+pub mod kql;
+pub mod memory;
+pub mod normalize;
+pub mod pipeline;
+pub mod settings;
+pub mod ports;
+pub mod source;
+pub mod window;
+
+pub use alert::{Alert, Tier};
+pub use catalog::{Catalog, Entry, OpType};
+pub use engine::{Engine, Profile, ProfileName, StateKey};
+pub use event::{Cloud, ComputeEvent, Phase, Principal, PrincipalKind};
+pub use normalize::{normalize, NormalizeError};
+pub use pipeline::{process_batch, BatchReport, PipelineOptions};
+pub use ports::{AlertSink, StateStore};

@@ -1,0 +1,110 @@
+//! In-memory adapters of the ports: the test doubles of the pipeline and the CLI's default
+//! store. They count requests so tests can assert the request budget.
+
+use crate::alert::Alert;
+use crate::engine::StateKey;
+use crate::ports::{AlertSink, SaveOutcome, SinkError, StateStore, StoreError, Stored, Version};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A versioned map in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<StateKey, (Vec<u8>, u64)>>,
+    /// Loads served.
+    pub reads: AtomicUsize,
+    /// Saves attempted.
+    pub writes: AtomicUsize,
+    /// Fail this many next requests with a transient error.
+    pub fail_next: AtomicUsize,
+}
+
+impl MemoryStore {
+    /// Empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Raw bytes of a key, for tests.
+    pub fn get_bytes(&self, key: &StateKey) -> Option<Vec<u8>> {
+        self.items.lock().ok()?.get(key).map(|(b, _)| b.clone())
+    }
+
+    /// Number of keys stored.
+    pub fn len(&self) -> usize {
+        self.items.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// True when no key is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn injected_failure(&self) -> Result<(), StoreError> {
+        let n = self.fail_next.load(Ordering::SeqCst);
+        if n > 0 && self.fail_next.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return Err(StoreError::Transient("injected failure".into()));
+        }
+        Ok(())
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.injected_failure()?;
+        let m = self.items.lock().map_err(|_| StoreError::Permanent("poisoned".into()))?;
+        Ok(m.get(key).map(|(b, v)| Stored { bytes: b.clone(), version: Version(v.to_string()) }))
+    }
+
+    async fn save(
+        &self,
+        key: &StateKey,
+        bytes: &[u8],
+        _expires_at: i64,
+        expected: Option<&Version>,
+    ) -> Result<SaveOutcome, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.injected_failure()?;
+        let mut m = self.items.lock().map_err(|_| StoreError::Permanent("poisoned".into()))?;
+        let current = m.get(key).map(|(_, v)| v.to_string());
+        if current.as_deref() != expected.map(|v| v.0.as_str()) {
+            return Ok(SaveOutcome::Conflict);
+        }
+        let next = m.get(key).map_or(1, |(_, v)| v + 1);
+        m.insert(key.clone(), (bytes.to_vec(), next));
+        Ok(SaveOutcome::Saved)
+    }
+}
+
+/// Records alerts; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    alerts: Mutex<Vec<Alert>>,
+    /// Fail this many next sends with a transient error.
+    pub fail_next: AtomicUsize,
+}
+
+impl MemorySink {
+    /// Empty sink.
+    pub fn new() -> MemorySink {
+        MemorySink::default()
+    }
+
+    /// Alerts received so far.
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alerts.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
+impl AlertSink for MemorySink {
+    async fn send(&self, alert: &Alert) -> Result<(), SinkError> {
+        let n = self.fail_next.load(Ordering::SeqCst);
+        if n > 0 && self.fail_next.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return Err(SinkError::Transient("injected failure".into()));
+        }
+        self.alerts.lock().map_err(|_| SinkError::Permanent("poisoned".into()))?.push(alert.clone());
+        Ok(())
+    }
+}

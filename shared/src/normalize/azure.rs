@@ -1,0 +1,298 @@
+//! Azure Activity Log: diagnostic-settings records (Event Hub, storage export), the REST /
+//! portal shape, and Log Analytics `AzureActivity` rows.
+
+use super::{hash_hex, parse_time, NormalizeError};
+use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
+use crate::json::{self, get, text_at};
+use serde_json::Value;
+
+const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
+const CLAIM_EMAIL: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+const CLAIM_OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+
+/// Map a status spelling (`Start`, `Started`, `Succeeded`, `Accept`...) to a phase.
+pub(crate) fn phase_of(status: &str) -> Phase {
+    match status.trim().to_ascii_lowercase().as_str() {
+        "success" | "succeeded" => Phase::Success,
+        "start" | "started" => Phase::Start,
+        "accept" | "accepted" => Phase::Accept,
+        "failure" | "failed" => Phase::Failure,
+        _ => Phase::Other,
+    }
+}
+
+struct Parts {
+    time_ms: i64,
+    operation_raw: String,
+    resource_id: String,
+    status: String,
+    signature: Option<String>,
+    correlation_id: Option<String>,
+    event_data_id: Option<String>,
+    caller_ip: Option<String>,
+    provider_hint: Option<String>,
+    subscription_hint: Option<String>,
+    rg_hint: Option<String>,
+    caller_hint: Option<String>,
+}
+
+/// Diagnostic-settings export record; also the REST shape (`operationName.value`, `status.value`).
+pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, NormalizeError> {
+    for k in ["identity", "properties", "claims", "authorization"] {
+        json::unstring(rec, k);
+    }
+    if let Some(id) = rec.as_object_mut().and_then(|o| o.get_mut("identity")) {
+        json::unstring(id, "claims");
+    }
+    let rec = &*rec;
+    let operation_raw = text_at(rec, &["operationName"])
+        .or_else(|| text_at(rec, &["operationName", "value"]))
+        .ok_or(NormalizeError::Missing("operationName"))?
+        .into_owned();
+    let time = get(rec, "time").or_else(|| get(rec, "eventTimestamp")).ok_or(NormalizeError::Missing("time"))?;
+    let time_ms = parse_time(time, "time")?;
+    let resource_id = text_at(rec, &["resourceId"])
+        .or_else(|| text_at(rec, &["properties", "entity"]))
+        .ok_or(NormalizeError::Missing("resourceId"))?
+        .into_owned();
+    let status = text_at(rec, &["resultType"])
+        .or_else(|| text_at(rec, &["status", "value"]))
+        .or_else(|| text_at(rec, &["status"]))
+        .map(|s| s.into_owned())
+        .unwrap_or_default();
+    let claims = get(rec, "identity").and_then(|i| get(i, "claims")).or_else(|| get(rec, "claims")).cloned().unwrap_or(Value::Null);
+    let evidence = get(rec, "identity")
+        .and_then(|i| json::path(i, &["authorization", "evidence"]))
+        .or_else(|| json::path(rec, &["authorization", "evidence"]))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let parts = Parts {
+        time_ms,
+        operation_raw,
+        resource_id,
+        status,
+        signature: text_at(rec, &["resultSignature"]).or_else(|| text_at(rec, &["subStatus", "value"])).map(|s| s.into_owned()),
+        correlation_id: text_at(rec, &["correlationId"]).map(|s| s.into_owned()),
+        event_data_id: text_at(rec, &["eventDataId"]).map(|s| s.into_owned()),
+        caller_ip: text_at(rec, &["callerIpAddress"])
+            .or_else(|| text_at(rec, &["httpRequest", "clientIpAddress"]))
+            .or_else(|| text_at(&claims, &["ipaddr"]))
+            .map(|s| s.into_owned()),
+        provider_hint: text_at(rec, &["resourceProviderName", "value"]).map(|s| s.into_owned()),
+        subscription_hint: text_at(rec, &["subscriptionId"])
+            .map(|s| s.into_owned())
+            .or_else(|| text_at(rec, &["properties", "hierarchy"]).and_then(|h| h.rsplit('/').next().map(str::to_string))),
+        rg_hint: text_at(rec, &["resourceGroupName"]).map(|s| s.into_owned()),
+        caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
+    };
+    let details = details(rec);
+    Ok(build(parts, &claims, &evidence, details))
+}
+
+/// Log Analytics `AzureActivity` row (the seed KQL's own table).
+pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, NormalizeError> {
+    for k in ["Claims_d", "Claims", "Authorization_d", "Properties_d", "Properties"] {
+        json::unstring(row, k);
+    }
+    let row = &*row;
+    let operation_raw = text_at(row, &["OperationNameValue"]).ok_or(NormalizeError::Missing("OperationNameValue"))?.into_owned();
+    let time_ms = parse_time(get(row, "TimeGenerated").ok_or(NormalizeError::Missing("TimeGenerated"))?, "TimeGenerated")?;
+    let resource_id = text_at(row, &["ResourceId"])
+        .or_else(|| text_at(row, &["_ResourceId"]))
+        .map(|s| s.into_owned())
+        .unwrap_or_default();
+    let claims = get(row, "Claims_d").or_else(|| get(row, "Claims")).cloned().unwrap_or(Value::Null);
+    let evidence = get(row, "Authorization_d").and_then(|a| get(a, "evidence")).cloned().unwrap_or(Value::Null);
+    let parts = Parts {
+        time_ms,
+        operation_raw,
+        resource_id,
+        status: text_at(row, &["ActivityStatusValue"]).map(|s| s.into_owned()).unwrap_or_default(),
+        signature: text_at(row, &["ActivitySubstatusValue"]).map(|s| s.into_owned()),
+        correlation_id: text_at(row, &["CorrelationId"]).map(|s| s.into_owned()),
+        event_data_id: text_at(row, &["EventDataId"]).map(|s| s.into_owned()),
+        caller_ip: text_at(row, &["CallerIpAddress"]).map(|s| s.into_owned()),
+        provider_hint: text_at(row, &["ResourceProviderValue"]).map(|s| s.into_owned()),
+        subscription_hint: text_at(row, &["SubscriptionId"]).map(|s| s.into_owned()),
+        rg_hint: text_at(row, &["ResourceGroup"]).map(|s| s.into_owned()),
+        caller_hint: text_at(row, &["Caller"]).map(|s| s.into_owned()),
+    };
+    let details = get(row, "Properties_d").or_else(|| get(row, "Properties")).map(details).unwrap_or_default();
+    Ok(build(parts, &claims, &evidence, details))
+}
+
+fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> ComputeEvent {
+    let (sub_from_id, rg_from_id) = split_resource_id(&p.resource_id);
+    let account = p.subscription_hint.or(sub_from_id).map(|s| s.to_ascii_lowercase()).unwrap_or_else(|| "unknown".into());
+    let scope = p.rg_hint.or(rg_from_id).unwrap_or_default();
+    let operation = p.operation_raw.to_ascii_lowercase();
+    let provider = p
+        .provider_hint
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_else(|| operation.split('/').next().unwrap_or_default().to_string());
+    let phase = phase_of(&p.status);
+    let error_code = (phase == Phase::Failure).then(|| clip(p.signature.as_deref().unwrap_or(&p.status), 128));
+    let principal = principal(claims, evidence, p.caller_hint.as_deref());
+    let resource_lc = p.resource_id.to_ascii_lowercase();
+    let event_id = match &p.event_data_id {
+        Some(id) => clip(id, 128),
+        None => hash_hex(&[
+            p.correlation_id.as_deref().unwrap_or(""),
+            &operation,
+            &resource_lc,
+            &p.status.to_ascii_lowercase(),
+            &p.time_ms.to_string(),
+        ]),
+    };
+    // One operation emits Start, Accept and Success records sharing the correlation id; the
+    // resource id is part of the key because one deployment fans out under one correlation id.
+    let operation_key =
+        p.correlation_id.as_deref().map(|c| hash_hex(&[&c.to_ascii_lowercase(), &operation, &resource_lc]));
+    ComputeEvent {
+        time_ms: p.time_ms,
+        cloud: Cloud::Azure,
+        account: clip(&account, 64),
+        scope: clip(&scope, 128),
+        principal,
+        source_ip: p.caller_ip.map(|s| clip(&s, 64)),
+        user_agent: None,
+        operation: clip(&operation, MAX_FIELD),
+        operation_raw: clip(&p.operation_raw, MAX_FIELD),
+        provider: clip(&provider, 64),
+        phase,
+        error_code,
+        resources: if p.resource_id.is_empty() { Vec::new() } else { vec![clip(&p.resource_id, MAX_FIELD)] },
+        details,
+        event_id,
+        operation_key,
+        invoked_by: None,
+        service_event: false,
+    }
+}
+
+/// `/subscriptions/{sub}/resourceGroups/{rg}/...` -> (sub, rg), case-insensitively.
+fn split_resource_id(id: &str) -> (Option<String>, Option<String>) {
+    let segs: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
+    let mut sub = None;
+    let mut rg = None;
+    for w in segs.windows(2) {
+        if w[0].eq_ignore_ascii_case("subscriptions") && sub.is_none() {
+            sub = Some(w[1].to_string());
+        } else if w[0].eq_ignore_ascii_case("resourcegroups") && rg.is_none() {
+            rg = Some(w[1].to_string());
+        }
+    }
+    (sub, rg)
+}
+
+/// Caller from the claims in the documented order: upn, name, emailaddress, appid (with
+/// xms_mirid for managed identities), objectidentifier, then the RBAC evidence principal.
+fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Principal {
+    let claim = |k: &str| text_at(claims, &[k]).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let is_app = claim("idtyp").is_some_and(|t| t.eq_ignore_ascii_case("app"))
+        || text_at(evidence, &["principalType"]).is_some_and(|t| t.eq_ignore_ascii_case("ServicePrincipal"));
+    let user = claim(CLAIM_UPN).or_else(|| claim(CLAIM_NAME)).or_else(|| claim(CLAIM_EMAIL));
+    let (key, name, kind) = if let (Some(u), false) = (user.clone(), is_app) {
+        (format!("user:{}", u.to_ascii_lowercase()), u, PrincipalKind::User)
+    } else if let Some(mirid) = claim("xms_mirid") {
+        (format!("mi:{}", mirid.to_ascii_lowercase()), mirid, PrincipalKind::ManagedIdentity)
+    } else if let Some(app) = claim("appid").filter(|_| is_app || user.is_none()) {
+        // The Caller column holds the object id for applications; prefer it as display.
+        let display = claim(CLAIM_OID).unwrap_or_else(|| app.clone());
+        (format!("app:{}", app.to_ascii_lowercase()), display, PrincipalKind::ServicePrincipal)
+    } else if let Some(oid) = claim(CLAIM_OID) {
+        (format!("oid:{}", oid.to_ascii_lowercase()), oid, PrincipalKind::Unknown)
+    } else if let Some(pid) = text_at(evidence, &["principalId"]) {
+        (format!("oid:{}", pid.to_ascii_lowercase()), pid.into_owned(), PrincipalKind::Unknown)
+    } else if let Some(c) = caller_hint.map(str::trim).filter(|c| !c.is_empty()) {
+        let kind = if c.contains('@') { PrincipalKind::User } else { PrincipalKind::Unknown };
+        let prefix = if kind == PrincipalKind::User { "user" } else { "oid" };
+        (format!("{prefix}:{}", c.to_ascii_lowercase()), c.to_string(), kind)
+    } else {
+        ("unknown".into(), "unknown".into(), PrincipalKind::Unknown)
+    };
+    // The Log Analytics Caller column wins as the display name when present: it is what the
+    // seed KQL groups by.
+    let name = caller_hint.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).unwrap_or(name);
+    Principal { key: clip(&key, 512), name: clip(&name, MAX_FIELD), kind, session: None }
+}
+
+fn details(rec: &Value) -> Details {
+    let mut d = Details::default();
+    let body = json::path(rec, &["properties", "requestbody"]).or_else(|| get(rec, "requestbody"));
+    if let Some(Value::String(s)) = body {
+        if let Ok(b) = serde_json::from_str::<Value>(s) {
+            d.instance_type = text_at(&b, &["properties", "hardwareProfile", "vmSize"]).map(|s| clip(&s, 64));
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::normalize;
+    use serde_json::json;
+
+    fn record(claims: Value, status: &str) -> Value {
+        json!({"time":"2026-11-03T10:00:00.1234567Z","resourceId":"/SUBSCRIPTIONS/AAAA-1/RESOURCEGROUPS/RG-X/PROVIDERS/MICROSOFT.COMPUTE/SNAPSHOTS/S1",
+               "operationName":"MICROSOFT.COMPUTE/SNAPSHOTS/WRITE","category":"Administrative","resultType":status,"correlationId":"C-1",
+               "callerIpAddress":"203.0.113.5","durationMs":"0","identity":{"claims":claims}})
+    }
+
+    #[test]
+    fn export_records_derive_subscription_group_and_caller() {
+        let ev = normalize(record(json!({CLAIM_UPN: "Alice@Contoso.com", "name": "Alice"}), "Start")).unwrap();
+        assert_eq!(ev.account, "aaaa-1");
+        assert_eq!(ev.scope, "RG-X");
+        assert_eq!(ev.operation, "microsoft.compute/snapshots/write");
+        assert_eq!(ev.provider, "microsoft.compute");
+        assert_eq!(ev.principal.key, "user:alice@contoso.com");
+        assert_eq!(ev.principal.kind, PrincipalKind::User);
+        assert_eq!(ev.phase, Phase::Start);
+    }
+
+    #[test]
+    fn phases_of_one_operation_share_the_operation_key_not_the_event_id() {
+        let a = normalize(record(json!({CLAIM_UPN: "a@x"}), "Start")).unwrap();
+        let b = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
+        assert_eq!(a.operation_key, b.operation_key);
+        assert_ne!(a.event_id, b.event_id);
+    }
+
+    #[test]
+    fn service_principals_and_managed_identities() {
+        let sp = normalize(record(json!({"idtyp":"app","appid":"APP-1",CLAIM_OID:"oid-1"}), "Success")).unwrap();
+        assert_eq!(sp.principal.kind, PrincipalKind::ServicePrincipal);
+        assert_eq!(sp.principal.key, "app:app-1");
+        let mi = normalize(record(json!({"idtyp":"app","appid":"APP-2","xms_mirid":"/subscriptions/s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x"}), "Success")).unwrap();
+        assert_eq!(mi.principal.kind, PrincipalKind::ManagedIdentity);
+        let name_only = normalize(record(json!({CLAIM_NAME: " guest_ext#EXT#@contoso.onmicrosoft.com"}), "Success")).unwrap();
+        assert_eq!(name_only.principal.key, "user:guest_ext#ext#@contoso.onmicrosoft.com");
+    }
+
+    #[test]
+    fn identity_as_a_json_string_is_read() {
+        let mut r = record(Value::Null, "Succeeded");
+        r["identity"] = json!(serde_json::to_string(&json!({"claims":{CLAIM_UPN:"b@x"}})).unwrap());
+        let ev = normalize(r).unwrap();
+        assert_eq!(ev.principal.key, "user:b@x");
+        assert_eq!(ev.phase, Phase::Success);
+    }
+
+    #[test]
+    fn log_analytics_rows() {
+        let ev = normalize(json!({"TimeGenerated":"2026-11-07T10:00:00Z","OperationNameValue":"MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
+            "ActivityStatusValue":"Succeeded","Caller":"alice@contoso.com","CallerIpAddress":"198.51.100.7","ResourceGroup":"RG1",
+            "SubscriptionId":"SUB-1","ResourceId":"/subscriptions/sub-1/resourcegroups/rg1/providers/microsoft.compute/virtualmachines/vm1",
+            "ResourceProviderValue":"MICROSOFT.COMPUTE","EventDataId":"ed-1","CorrelationId":"c-1"})).unwrap();
+        assert_eq!(ev.principal.name, "alice@contoso.com");
+        assert_eq!(ev.scope, "RG1");
+        assert_eq!(ev.account, "sub-1");
+        assert_eq!(ev.event_id, "ed-1");
+        assert_eq!(ev.provider, "microsoft.compute");
+        let missing = normalize(json!({"OperationNameValue":"X"})).unwrap_err();
+        assert_eq!(missing, NormalizeError::Missing("TimeGenerated"));
+    }
+}

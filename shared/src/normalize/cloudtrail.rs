@@ -1,0 +1,407 @@
+//! CloudTrail records, bare or inside an EventBridge envelope.
+
+use super::{hash_hex, parse_time, NormalizeError};
+use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
+use crate::json::{self, get, text_at};
+use serde_json::Value;
+
+/// At most this many resources are read from one call: a TerminateInstances of 1,000
+/// instances is already far past every threshold, and state must stay bounded.
+pub const MAX_RESOURCES_PER_EVENT: usize = 50;
+
+/// Fields that may arrive as JSON inside a string.
+const STRINGY: [&str; 5] = ["requestParameters", "responseElements", "userIdentity", "additionalEventData", "serviceEventDetails"];
+
+pub(super) struct EnvelopeHints {
+    account: Option<String>,
+    region: Option<String>,
+}
+
+pub(super) fn from_envelope(mut env: Value) -> Result<ComputeEvent, NormalizeError> {
+    json::unstring(&mut env, "detail");
+    let hints = EnvelopeHints {
+        account: text_at(&env, &["account"]).map(|s| s.into_owned()),
+        region: text_at(&env, &["region"]).map(|s| s.into_owned()),
+    };
+    let obj = env.as_object_mut().ok_or(NormalizeError::NotAnObject)?;
+    let key = obj.keys().find(|k| k.eq_ignore_ascii_case("detail")).cloned().ok_or(NormalizeError::Missing("detail"))?;
+    let mut detail = obj.remove(&key).unwrap_or(Value::Null);
+    if !detail.is_object() {
+        return Err(NormalizeError::Invalid { field: "detail", reason: "not an object".into() });
+    }
+    from_record(&mut detail, Some(hints))
+}
+
+pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Result<ComputeEvent, NormalizeError> {
+    for k in STRINGY {
+        json::unstring(rec, k);
+    }
+    let rec = &*rec;
+    let event_name = text_at(rec, &["eventName"]).ok_or(NormalizeError::Missing("eventName"))?.into_owned();
+    let source = text_at(rec, &["eventSource"]).ok_or(NormalizeError::Missing("eventSource"))?.to_ascii_lowercase();
+    let time_ms = parse_time(get(rec, "eventTime").ok_or(NormalizeError::Missing("eventTime"))?, "eventTime")?;
+    let provider = source.trim_end_matches(".amazonaws.com").to_string();
+    let hints = hints.unwrap_or(EnvelopeHints { account: None, region: None });
+
+    let ui = get(rec, "userIdentity").cloned().unwrap_or(Value::Null);
+    let account = text_at(rec, &["recipientAccountId"])
+        .map(|s| s.into_owned())
+        .or(hints.account)
+        .or_else(|| text_at(&ui, &["accountId"]).map(|s| s.into_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let region = text_at(rec, &["awsRegion"]).map(|s| s.into_owned()).or(hints.region).unwrap_or_default();
+    let service_event = text_at(rec, &["eventType"]).is_some_and(|t| t.eq_ignore_ascii_case("AwsServiceEvent"));
+    let invoked_by = text_at(&ui, &["invokedBy"]).map(|s| clip(&s, MAX_FIELD));
+    let principal = principal(&ui, &account, invoked_by.as_deref());
+
+    let error_code = text_at(rec, &["errorCode"]).map(|s| clip(&s, MAX_FIELD));
+    let phase = match &error_code {
+        None => Phase::Success,
+        Some(c) if c.contains("DryRunOperation") => Phase::DryRun,
+        Some(_) => Phase::Failure,
+    };
+    let null = Value::Null;
+    let req = get(rec, "requestParameters").unwrap_or(&null);
+    let resp = get(rec, "responseElements").unwrap_or(&null);
+    let sed = get(rec, "serviceEventDetails").unwrap_or(&null);
+    let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
+    let details = details(&event_name, req, &ui, service_event);
+
+    let event_id = match text_at(rec, &["eventID"]) {
+        Some(id) => clip(&id, 128),
+        None => hash_hex(&[&serde_json::to_string(rec).unwrap_or_default()]),
+    };
+    Ok(ComputeEvent {
+        time_ms,
+        cloud: Cloud::Aws,
+        account: clip(&account, 64),
+        scope: clip(&region, 64),
+        principal,
+        source_ip: text_at(rec, &["sourceIPAddress"]).map(|s| clip(&s, 64)),
+        user_agent: text_at(rec, &["userAgent"]).map(|s| clip(&s, MAX_FIELD)),
+        operation: format!("{provider}:{event_name}").to_ascii_lowercase(),
+        operation_raw: clip(&event_name, 128),
+        provider,
+        phase,
+        error_code,
+        resources,
+        details,
+        event_id,
+        operation_key: None,
+        invoked_by,
+        service_event,
+    })
+}
+
+/// Stable principal per the wire-format notes: assumed roles keyed by the issuing role (the
+/// session name rotates and would make every session a new principal), users by ARN.
+fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
+    let typ = text_at(ui, &["type"]).map(|s| s.into_owned()).unwrap_or_default();
+    let arn = text_at(ui, &["arn"]).map(|s| s.into_owned());
+    let acct = text_at(ui, &["accountId"]).map(|s| s.into_owned()).unwrap_or_else(|| account.to_string());
+    let principal_id = text_at(ui, &["principalId"]).map(|s| s.into_owned());
+    let session_from_pid = || principal_id.as_deref().and_then(|p| p.split_once(':')).map(|(_, s)| s.to_string());
+    let issuer = text_at(ui, &["sessionContext", "sessionIssuer", "arn"]).map(|s| s.into_owned());
+    let issuer_name = text_at(ui, &["sessionContext", "sessionIssuer", "userName"]).map(|s| s.into_owned());
+    let (key, name, kind, session) = match typ.as_str() {
+        "IAMUser" => {
+            let user = text_at(ui, &["userName"]).map(|s| s.into_owned());
+            let key = arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/{}", user.clone().unwrap_or_default()));
+            (key.clone(), user.unwrap_or(key), PrincipalKind::User, None)
+        }
+        "AssumedRole" => {
+            let key = issuer.clone().or_else(|| arn.as_deref().and_then(role_from_assumed_arn)).unwrap_or_else(|| {
+                format!("arn:aws:iam::{acct}:role/{}", principal_id.clone().unwrap_or_else(|| "unknown".into()))
+            });
+            let session = session_from_pid().or_else(|| arn.as_deref().and_then(|a| a.rsplit('/').next().map(str::to_string)));
+            let name = issuer_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or(&key).to_string());
+            (key, name, PrincipalKind::Role, session)
+        }
+        "Root" => (arn.unwrap_or_else(|| format!("arn:aws:iam::{acct}:root")), "root".into(), PrincipalKind::Root, None),
+        "AWSService" => {
+            let svc = invoked_by.map(str::to_string).unwrap_or_else(|| "unknown.amazonaws.com".into());
+            (format!("aws-service:{svc}"), svc, PrincipalKind::AwsService, None)
+        }
+        "AWSAccount" => (format!("arn:aws:iam::{acct}:root"), format!("account {acct}"), PrincipalKind::AwsAccount, None),
+        "FederatedUser" => {
+            let key = issuer.or(arn.clone()).unwrap_or_else(|| format!("arn:aws:sts::{acct}:federated-user/unknown"));
+            (key.clone(), issuer_name.unwrap_or(key), PrincipalKind::User, session_from_pid())
+        }
+        _ => {
+            // Service events carry only the other account's id; other types (IdentityCenterUser,
+            // Unknown) fall back to whatever stable id the record has.
+            if typ.is_empty() && arn.is_none() && text_at(ui, &["accountId"]).is_some() {
+                (format!("arn:aws:iam::{acct}:root"), format!("account {acct}"), PrincipalKind::AwsAccount, None)
+            } else {
+                let key = arn.or(principal_id).unwrap_or_else(|| format!("unknown@{acct}"));
+                (key.clone(), key, PrincipalKind::Unknown, None)
+            }
+        }
+    };
+    Principal {
+        key: clip(&key, 512),
+        name: clip(&name, MAX_FIELD),
+        kind,
+        session: session.map(|s| clip(&s, 128)),
+    }
+}
+
+/// `arn:aws:sts::1:assumed-role/Name/session` -> `arn:aws:iam::1:role/Name`.
+fn role_from_assumed_arn(arn: &str) -> Option<String> {
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let role = rest.split('/').next()?;
+    Some(format!("{}:role/{}", head.replacen(":sts:", ":iam:", 1), role))
+}
+
+/// Keys naming the resource a call acts on, in order of preference. The response is read first
+/// because for create/copy calls it names what was created (the snapshot, not the volume).
+const RESPONSE_KEYS: [&str; 9] = [
+    "snapshotId",
+    "imageId",
+    "volumeId",
+    "dBSnapshotIdentifier",
+    "dBClusterSnapshotIdentifier",
+    "dBInstanceIdentifier",
+    "dBClusterIdentifier",
+    "exportTaskIdentifier",
+    "exportTaskId",
+];
+const REQUEST_KEYS: [&str; 16] = [
+    "snapshotId",
+    "imageId",
+    "volumeId",
+    "instanceId",
+    "dBSnapshotIdentifier",
+    "dBClusterSnapshotIdentifier",
+    "dBInstanceIdentifier",
+    "dBClusterIdentifier",
+    "sourceSnapshotId",
+    "sourceImageId",
+    "sourceDBSnapshotIdentifier",
+    "sourceArn",
+    "identifier",
+    "launchTemplateId",
+    "launchTemplateName",
+    "associationId",
+];
+
+fn resources(
+    provider: &str,
+    region: &str,
+    account: &str,
+    event_name: &str,
+    req: &Value,
+    resp: &Value,
+    sed: &Value,
+) -> Vec<String> {
+    let arn = |key: &str, id: &str| -> String {
+        if id.starts_with("arn:") {
+            return clip(id, MAX_FIELD);
+        }
+        let (svc, kind, sep) = match key {
+            "snapshotId" | "sourceSnapshotId" => ("ec2", "snapshot", '/'),
+            "imageId" | "sourceImageId" => ("ec2", "image", '/'),
+            "volumeId" => ("ec2", "volume", '/'),
+            "instanceId" => ("ec2", "instance", '/'),
+            "dBSnapshotIdentifier" | "sourceDBSnapshotIdentifier" => ("rds", "snapshot", ':'),
+            "dBClusterSnapshotIdentifier" => ("rds", "cluster-snapshot", ':'),
+            "dBInstanceIdentifier" => ("rds", "db", ':'),
+            "dBClusterIdentifier" => ("rds", "cluster", ':'),
+            "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
+            _ => (provider, key, '/'),
+        };
+        clip(&format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"), MAX_FIELD)
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for side in [req, resp] {
+        if let Some(set) = get(side, "instancesSet") {
+            for it in json::items(set) {
+                if let Some(id) = text_at(it, &["instanceId"]) {
+                    push(arn("instanceId", &id));
+                }
+            }
+        }
+        if let Some(set) = get(side, "snapshotSet") {
+            for it in json::items(set) {
+                if let Some(id) = text_at(it, &["snapshotId"]) {
+                    push(arn("snapshotId", &id));
+                }
+            }
+        }
+    }
+    if let Some(id) = text_at(sed, &["snapshotId"]) {
+        push(arn("snapshotId", &id));
+    }
+    let mut found = false;
+    for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
+        if found {
+            break;
+        }
+        for k in keys {
+            if let Some(id) = text_at(side, &[k]) {
+                push(arn(k, &id));
+                found = true;
+                break;
+            }
+        }
+    }
+    drop(push);
+    if out.is_empty() {
+        // Account- or region-level settings (DisableEbsEncryptionByDefault...).
+        out.push(clip(&format!("arn:aws:{provider}:{region}:{account}:{}", event_name.to_ascii_lowercase()), MAX_FIELD));
+    }
+    out
+}
+
+/// Instance attributes ModifyInstanceAttribute can change, in the order they are looked for.
+const INSTANCE_ATTRIBUTES: [&str; 14] = [
+    "userData",
+    "groupSet",
+    "instanceType",
+    "disableApiTermination",
+    "disableApiStop",
+    "instanceInitiatedShutdownBehavior",
+    "blockDeviceMapping",
+    "sourceDestCheck",
+    "ebsOptimized",
+    "enaSupport",
+    "sriovNetSupport",
+    "kernel",
+    "ramdisk",
+    "enclaveOptions",
+];
+
+fn details(event_name: &str, req: &Value, ui: &Value, service_event: bool) -> Details {
+    let mut d = Details::default();
+    let recipients = |list: Option<&Value>, into: &mut Vec<String>| {
+        let Some(list) = list else { return };
+        for it in json::items(list) {
+            if let Some(s) = it.as_str() {
+                into.push(clip(s, 128));
+                continue;
+            }
+            for k in ["userId", "group", "organizationArn", "organizationalUnitArn"] {
+                if let Some(v) = text_at(it, &[k]) {
+                    into.push(clip(&v, 128));
+                }
+            }
+        }
+    };
+    for perm in ["createVolumePermission", "launchPermission"] {
+        if let Some(p) = get(req, perm) {
+            recipients(get(p, "add"), &mut d.share_added);
+            recipients(get(p, "remove"), &mut d.share_removed);
+        }
+    }
+    let restore_attr = text_at(req, &["attributeName"]).is_none_or(|a| a.eq_ignore_ascii_case("restore"));
+    if restore_attr {
+        recipients(get(req, "valuesToAdd"), &mut d.share_added);
+        recipients(get(req, "valuesToRemove"), &mut d.share_removed);
+    }
+    if service_event && event_name.starts_with("SharedSnapshot") {
+        if let Some(other) = text_at(ui, &["accountId"]) {
+            d.share_added.push(clip(&other, 64));
+        }
+    }
+    if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
+        d.attribute = text_at(req, &["attribute"]).map(|s| s.to_ascii_lowercase()).or_else(|| {
+            INSTANCE_ATTRIBUTES.iter().find(|a| get(req, a).is_some()).map(|a| a.to_ascii_lowercase())
+        });
+    }
+    d.http_tokens = text_at(req, &["httpTokens"])
+        .or_else(|| text_at(req, &["metadataOptions", "httpTokens"]))
+        .map(|s| s.to_ascii_lowercase());
+    d.from_snapshot = text_at(req, &["snapshotId"]).is_some();
+    d.source_region = text_at(req, &["sourceRegion"]).map(|s| s.to_ascii_lowercase()).or_else(|| {
+        // RDS copies name the source snapshot by ARN: arn:aws:rds:<region>:...
+        text_at(req, &["sourceDBSnapshotIdentifier"])
+            .filter(|s| s.starts_with("arn:"))
+            .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
+    });
+    d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
+    d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
+    d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
+    d.instance_type = text_at(req, &["instanceType"])
+        .or_else(|| text_at(req, &["instanceType", "value"]))
+        .map(|s| clip(&s, 64));
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::normalize;
+    use serde_json::json;
+
+    fn rec(ui: Value) -> Value {
+        json!({"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"TerminateInstances",
+               "awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e1","userIdentity":ui,
+               "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-1"},{"instanceId":"i-2"},{"instanceId":"i-3"}]}}})
+    }
+
+    #[test]
+    fn assumed_roles_are_keyed_by_issuer_and_keep_the_session() {
+        let ev = normalize(rec(json!({"type":"AssumedRole","principalId":"AROA1:alice-session","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/alice-session","accountId":"111122223333",
+            "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ci/Deploy","userName":"Deploy"}}}))).unwrap();
+        assert_eq!(ev.principal.key, "arn:aws:iam::111122223333:role/ci/Deploy");
+        assert_eq!(ev.principal.session.as_deref(), Some("alice-session"));
+        assert_eq!(ev.principal.kind, PrincipalKind::Role);
+        assert_eq!(ev.resources.len(), 3);
+        assert_eq!(ev.resources[0], "arn:aws:ec2:us-east-1:111122223333:instance/i-1");
+    }
+
+    #[test]
+    fn assumed_role_without_issuer_falls_back_to_the_role_in_the_arn() {
+        let ev = normalize(rec(json!({"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/s1"}))).unwrap();
+        assert_eq!(ev.principal.key, "arn:aws:iam::111122223333:role/Deploy");
+    }
+
+    #[test]
+    fn services_root_and_users_are_recognised() {
+        let svc = normalize(rec(json!({"type":"AWSService","invokedBy":"backup.amazonaws.com"}))).unwrap();
+        assert_eq!(svc.principal.kind, PrincipalKind::AwsService);
+        assert_eq!(svc.principal.key, "aws-service:backup.amazonaws.com");
+        let root = normalize(rec(json!({"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"}))).unwrap();
+        assert_eq!(root.principal.kind, PrincipalKind::Root);
+        let user = normalize(rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob","userName":"bob","invokedBy":"autoscaling.amazonaws.com"}))).unwrap();
+        assert_eq!(user.principal.kind, PrincipalKind::User);
+        assert_eq!(user.invoked_by.as_deref(), Some("autoscaling.amazonaws.com"));
+    }
+
+    #[test]
+    fn envelope_and_stringified_fields_are_read() {
+        let env = json!({"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","account":"999","region":"eu-west-1",
+            "detail": serde_json::to_string(&json!({"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"ModifySnapshotAttribute",
+                "errorCode":"Client.DryRunOperation","userIdentity":"{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::999:user/x\"}",
+                "requestParameters":"{\"snapshotId\":\"snap-1\",\"createVolumePermission\":{\"add\":{\"items\":[{\"group\":\"all\"}]}}}"})).unwrap()});
+        let ev = normalize(env).unwrap();
+        assert_eq!(ev.account, "999");
+        assert_eq!(ev.scope, "eu-west-1");
+        assert_eq!(ev.phase, Phase::DryRun);
+        assert_eq!(ev.details.share_added, vec!["all"]);
+        assert_eq!(ev.principal.key, "arn:aws:iam::999:user/x");
+        assert_eq!(ev.resources, vec!["arn:aws:ec2:eu-west-1:999:snapshot/snap-1"]);
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"})).unwrap_err();
+        assert_eq!(err, NormalizeError::Missing("eventName"));
+        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventName":"X","eventTime":{"a":1}})).unwrap_err();
+        assert!(matches!(err, NormalizeError::Invalid { field: "eventTime", .. }));
+    }
+
+    #[test]
+    fn huge_attacker_strings_are_clipped() {
+        let mut r = rec(json!({"type":"IAMUser","arn":format!("arn:aws:iam::1:user/{}", "\"\n\u{0}".repeat(10_000))}));
+        r["userAgent"] = json!("x".repeat(100_000));
+        let ev = normalize(r).unwrap();
+        assert!(ev.user_agent.unwrap().len() <= MAX_FIELD);
+        assert!(ev.principal.key.len() <= 512);
+    }
+}

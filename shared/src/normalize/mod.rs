@@ -1,0 +1,118 @@
+//! Normalization at the edge: every input shape becomes a [`ComputeEvent`] here, once.
+//!
+//! A record is recognised by its keys, not by where it came from, so the same code reads a
+//! CloudTrail record from an S3 log file, an EventBridge envelope, an Activity Log record from
+//! Event Hub or a storage export, and a Log Analytics `AzureActivity` row.
+
+mod azure;
+mod cloudtrail;
+
+use crate::event::ComputeEvent;
+use crate::json;
+use serde_json::Value;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Why one record could not be normalized. The rest of the batch is unaffected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NormalizeError {
+    /// The record is not a JSON object.
+    #[error("record is not a JSON object")]
+    NotAnObject,
+    /// A required field is absent or empty.
+    #[error("missing field `{0}`")]
+    Missing(&'static str),
+    /// A field is present but unusable.
+    #[error("field `{field}` is invalid: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Neither a CloudTrail record nor an Activity Log record.
+    #[error("unrecognized record: no eventName/eventSource (CloudTrail) nor operationName (Activity Log)")]
+    UnknownShape,
+}
+
+impl NormalizeError {
+    /// Short stable name for counting errors by kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NormalizeError::NotAnObject => "not_an_object",
+            NormalizeError::Missing(_) => "missing_field",
+            NormalizeError::Invalid { .. } => "invalid_field",
+            NormalizeError::UnknownShape => "unknown_shape",
+        }
+    }
+}
+
+/// Normalize one record of any supported shape.
+pub fn normalize(mut v: Value) -> Result<ComputeEvent, NormalizeError> {
+    if !v.is_object() {
+        return Err(NormalizeError::NotAnObject);
+    }
+    if json::get(&v, "detail-type").is_some() || (json::get(&v, "detail").is_some() && json::get(&v, "source").is_some()) {
+        return cloudtrail::from_envelope(v);
+    }
+    if json::get(&v, "eventName").is_some() || json::get(&v, "eventSource").is_some() {
+        return cloudtrail::from_record(&mut v, None);
+    }
+    if json::get(&v, "OperationNameValue").is_some() {
+        return azure::from_log_analytics(&mut v);
+    }
+    if json::get(&v, "operationName").is_some() {
+        return azure::from_activity_log(&mut v);
+    }
+    Err(NormalizeError::UnknownShape)
+}
+
+/// Parse an RFC 3339 time string or an epoch number (seconds, or milliseconds when large).
+pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
+    if let Some(n) = json::int(v).filter(|_| !matches!(v, Value::String(s) if s.contains('-'))) {
+        return Ok(if n.abs() < 100_000_000_000 { n * 1000 } else { n });
+    }
+    let s = v.as_str().ok_or(NormalizeError::Invalid { field, reason: "not a time".into() })?;
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    // Log Analytics exports sometimes drop the zone: read it as UTC.
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Ok(t.and_utc().timestamp_millis());
+        }
+    }
+    Err(NormalizeError::Invalid { field, reason: format!("not an RFC 3339 time: {:?}", crate::event::clip(s, 64)) })
+}
+
+/// Stable 64-bit hash as hex, for synthetic record ids.
+pub(crate) fn hash_hex(parts: &[&str]) -> String {
+    let mut buf = String::new();
+    for p in parts {
+        buf.push_str(p);
+        buf.push('\u{1f}');
+    }
+    format!("{:016x}", xxh3_64(buf.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times_parse_in_every_spelling() {
+        let want = 1_722_515_282_000;
+        for v in [json!("2024-08-01T12:28:02Z"), json!("2024-08-01T12:28:02.000+00:00"), json!(1_722_515_282), json!("1722515282"), json!(want), json!("2024-08-01 12:28:02")] {
+            assert_eq!(parse_time(&v, "t").unwrap(), want, "{v}");
+        }
+        assert!(parse_time(&json!("yesterday"), "t").is_err());
+        assert!(parse_time(&json!({"a": 1}), "t").is_err());
+    }
+
+    #[test]
+    fn unknown_shapes_are_typed_errors() {
+        assert_eq!(normalize(json!([1])).unwrap_err(), NormalizeError::NotAnObject);
+        assert_eq!(normalize(json!({"foo": 1})).unwrap_err(), NormalizeError::UnknownShape);
+    }
+}
