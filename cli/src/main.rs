@@ -1,1 +1,24 @@
-fn main() {}
+//! `t1578`: replay and backtest log files through the detector on an embedded store.
+//! Wiring only: parse arguments, run the command, map the outcome to an exit code.
+#![recursion_limit = "256"]
+
+mod args;
+mod commands;
+mod generate;
+mod input;
+mod output;
+mod store;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("t1578: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

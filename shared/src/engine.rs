@@ -202,6 +202,11 @@ impl Engine {
     }
 
     fn is_service_caller(ev: &ComputeEvent) -> bool {
+        // Service events name another account as the actor (a copy of a shared snapshot) and
+        // carry `invokedBy: ec2.amazonaws.com`: that account is the signal, not a service.
+        if ev.principal.kind == PrincipalKind::AwsAccount {
+            return false;
+        }
         ev.principal.kind == PrincipalKind::AwsService
             || ev.invoked_by.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))
             || ev.source_ip.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))

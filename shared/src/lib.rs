@@ -42,6 +42,7 @@ pub mod kql;
 pub mod memory;
 pub mod normalize;
 pub mod pipeline;
+pub mod prefilter;
 pub mod settings;
 pub mod ports;
 pub mod source;

@@ -31,6 +31,11 @@ impl MemoryStore {
         self.items.lock().ok()?.get(key).map(|(b, _)| b.clone())
     }
 
+    /// Every stored window.
+    pub fn entries(&self) -> Vec<(StateKey, Vec<u8>)> {
+        self.items.lock().map(|m| m.iter().map(|(k, (b, _))| (k.clone(), b.clone())).collect()).unwrap_or_default()
+    }
+
     /// Number of keys stored.
     pub fn len(&self) -> usize {
         self.items.lock().map(|m| m.len()).unwrap_or(0)

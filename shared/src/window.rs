@@ -95,6 +95,23 @@ pub struct Aggregate {
     pub lower_bound: bool,
 }
 
+/// Who and where a window is about: the seed's grouping columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowSummary {
+    /// Stable principal key.
+    pub principal_key: String,
+    /// `PrincipalName` (the Azure caller / AWS principal name).
+    pub principal_name: String,
+    /// Principal kind.
+    pub principal_kind: PrincipalKind,
+    /// `SubscriptionId` / AWS account.
+    pub account: String,
+    /// `CallerIp` values, most recent first.
+    pub source_ips: Vec<String>,
+    /// `ResourceGroup` / region values, most recent first.
+    pub scopes: Vec<String>,
+}
+
 /// Could not read stored state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored window state is unreadable: {0}")]
@@ -193,6 +210,23 @@ impl WindowState {
         self.max_t.saturating_add(window_ms) / 1000 + 1
     }
 
+    /// Grouping columns and principal of this window.
+    pub fn summary(&self) -> WindowSummary {
+        let recent = |l: &[Listed]| {
+            let mut v: Vec<&Listed> = l.iter().collect();
+            v.sort_by_key(|x| std::cmp::Reverse(x.t));
+            v.into_iter().map(|x| x.value.clone()).collect()
+        };
+        WindowSummary {
+            principal_key: self.who.key.clone(),
+            principal_name: self.who.name.clone(),
+            principal_kind: self.who.kind,
+            account: self.who.account.clone(),
+            source_ips: recent(&self.ips),
+            scopes: recent(&self.scopes),
+        }
+    }
+
     /// Units currently held.
     pub fn unit_count(&self) -> usize {
         self.units.len()
@@ -279,26 +313,39 @@ impl WindowState {
 
     /// The seed's summarize over the window ending at the latest event.
     pub fn aggregate(&self, catalog: &Catalog, profile: ProfileName) -> Aggregate {
+        self.aggregate_at(catalog, profile, self.max_t, i64::MAX / 4)
+    }
+
+    /// The summarize over `[now - window_ms, now]`: what the seed's scheduled query returns
+    /// when it runs at `now`.
+    pub fn aggregate_at(&self, catalog: &Catalog, profile: ProfileName, now: i64, window_ms: i64) -> Aggregate {
+        let floor = now.saturating_sub(window_ms);
+        let live = |t: i64| t >= floor && t <= now;
         let mut types = BTreeSet::new();
         let mut distinct = BTreeSet::new();
         let mut risk = 0u32;
-        for u in &self.units {
+        let mut count = 0u32;
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for u in self.units.iter().filter(|u| live(u.t)) {
+            count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
             risk += u32::from(u.risk);
             if profile == ProfileName::Default {
                 risk += self.boost(catalog, u);
             }
+            first = first.min(u.t);
+            last = last.max(u.t);
         }
         Aggregate {
-            operation_count: self.units.len() as u32,
+            operation_count: count,
             unique_resources: distinct.len() as u32,
             total_risk: risk,
             operation_types: types.into_iter().collect(),
-            first_seen: self.units.first().map_or(0, |u| u.t),
-            last_seen: self.units.last().map_or(0, |u| u.t),
-            resources: self.resources.iter().map(|r| r.value.clone()).collect(),
-            lower_bound: self.saturated_until >= self.max_t,
+            first_seen: if count > 0 { first } else { 0 },
+            last_seen: if count > 0 { last } else { 0 },
+            resources: self.resources.iter().filter(|r| live(r.t)).map(|r| r.value.clone()).collect(),
+            lower_bound: self.saturated_until >= now,
         }
     }
 
@@ -326,15 +373,24 @@ impl WindowState {
         }
         let agg = self.aggregate(&engine.catalog, engine.profile.name);
         let mut out = Vec::new();
+        let tier = engine.profile.thresholds.tier(&agg);
+        let tier_new = tier.filter(|&t| !self.fired.iter().any(|f| f.tier != Tier::Critical && f.tier >= t));
+        let mut critical_fired = false;
         if s.ctx.critical {
             let disc = s.units[0].op;
             if !self.fired.iter().any(|f| f.tier == Tier::Critical && f.disc == disc) {
                 out.push(self.alert(engine, &agg, Tier::Critical, disc, &s.ctx));
+                critical_fired = true;
             }
         }
-        if let Some(tier) = engine.profile.thresholds.tier(&agg) {
-            if !self.fired.iter().any(|f| f.tier != Tier::Critical && f.tier >= tier) {
-                out.push(self.alert(engine, &agg, tier, 0, &s.ctx));
+        if let Some(t) = tier_new {
+            if critical_fired {
+                // The critical alert already carries this window's totals: record the tier it
+                // reached instead of sending a second alert for the same event. A later
+                // escalation to a higher tier still alerts.
+                self.fired.push(Fired { tier: t, disc: 0, t: s.ctx.time_ms });
+            } else {
+                out.push(self.alert(engine, &agg, t, 0, &s.ctx));
             }
         }
         (applied, out)

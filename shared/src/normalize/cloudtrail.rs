@@ -61,8 +61,8 @@ pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Resu
         Some(_) => Phase::Failure,
     };
     let null = Value::Null;
-    let req = get(rec, "requestParameters").unwrap_or(&null);
-    let resp = get(rec, "responseElements").unwrap_or(&null);
+    let req = unwrap_op(get(rec, "requestParameters").unwrap_or(&null), &event_name, "Request");
+    let resp = unwrap_op(get(rec, "responseElements").unwrap_or(&null), &event_name, "Response");
     let sed = get(rec, "serviceEventDetails").unwrap_or(&null);
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
     let details = details(&event_name, req, &ui, service_event);
@@ -91,6 +91,16 @@ pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Resu
         invoked_by,
         service_event,
     })
+}
+
+/// Newer EC2 APIs log `{"<Op>Request": {...}}` / `{"<Op>Response": {...}}` with PascalCase
+/// keys; read through the wrapper (key lookups are case-insensitive already).
+fn unwrap_op<'a>(v: &'a Value, event_name: &str, suffix: &str) -> &'a Value {
+    let wrapper = format!("{event_name}{suffix}");
+    match get(v, &wrapper) {
+        Some(inner) if inner.is_object() => inner,
+        _ => v,
+    }
 }
 
 /// Stable principal per the wire-format notes: assumed roles keyed by the issuing role (the

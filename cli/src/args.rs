@@ -1,0 +1,85 @@
+//! Command-line surface.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Replay and backtest CloudTrail and Azure Activity Log files through the T1578 detector.
+#[derive(Parser, Debug)]
+#[command(name = "t1578", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    Default,
+    #[value(name = "seed-kql")]
+    SeedKql,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    Aws,
+    Azure,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Stream events in event-time order through the pipeline and print each alert when it
+    /// would have fired.
+    Replay {
+        #[arg(long, value_enum, default_value = "default")]
+        profile: ProfileArg,
+        /// Rolling window (e.g. 24h, 90m, 1d).
+        #[arg(long, default_value = "24h")]
+        window: String,
+        /// Persist windows in this embedded database file; a later replay continues them.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Files, directories (recursive), .gz files, or - for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// What the seed's scheduled KQL returns for the day ending at --until.
+    Query {
+        #[arg(long, value_enum, default_value = "seed-kql")]
+        profile: ProfileArg,
+        /// End of the one-day window (RFC 3339); default: the latest event time in the input.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, default_value = "24h")]
+        window: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The operations catalog as loaded.
+    Catalog {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// EventBridge event patterns generated from the catalog (what Terraform deploys).
+    EventPattern,
+    /// Write realistic benchmark data (JSON lines): out-of-scope noise, in-scope operations and
+    /// bursts that must alert.
+    Generate {
+        #[arg(value_enum)]
+        cloud: CloudArg,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}

@@ -1,0 +1,279 @@
+//! The subcommands.
+
+use crate::args::{Cli, Command, Format, ProfileArg};
+use crate::input::{Reader, Stats};
+use crate::output::{escape, print_rows, AlertPrinter, QueryRow};
+use crate::store::{CliStore, FileStore};
+use anyhow::{anyhow, Context};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use t1578_core::alert::rfc3339;
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::prefilter::Prefilter;
+use t1578_core::settings::parse_duration_ms;
+use t1578_core::window::WindowState;
+use t1578_core::{eventpattern, Catalog, ComputeEvent};
+
+/// Events held back to put a roughly ordered input into event-time order. Memory stays
+/// bounded whatever the input size; an event later than this is still handled by the window.
+const REORDER: usize = 50_000;
+const BATCH: usize = 4_096;
+
+/// Exit code when an input could not be read at all (the rest was still processed).
+const EXIT_UNREADABLE: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay { profile, window, state, format, paths } => replay(profile, &window, state, format, &paths),
+        Command::Query { profile, until, window, format, paths } => query(profile, until.as_deref(), &window, format, &paths),
+        Command::Catalog { format } => catalog(format),
+        Command::EventPattern => {
+            let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
+            println!("{}", serde_json::to_string_pretty(&patterns)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { cloud, records, seed, out } => crate::generate::generate(cloud, records, seed, &out),
+    }
+}
+
+fn engine(profile: ProfileArg, window: &str) -> anyhow::Result<Engine> {
+    let name = match profile {
+        ProfileArg::Default => ProfileName::Default,
+        ProfileArg::SeedKql => ProfileName::SeedKql,
+    };
+    let mut p = Profile::named(name);
+    p.window_ms = parse_duration_ms(window).map_err(|e| anyhow!("--window: {e}"))?;
+    Ok(Engine::new(Catalog::builtin()?, p))
+}
+
+struct Ordered(ComputeEvent, u64);
+impl PartialEq for Ordered {
+    fn eq(&self, o: &Self) -> bool {
+        (self.0.time_ms, self.1) == (o.0.time_ms, o.1)
+    }
+}
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.0.time_ms, self.1).cmp(&(o.0.time_ms, o.1))
+    }
+}
+
+/// What a replay saw, for the summary.
+struct Counts {
+    in_scope: u64,
+    alerts: u64,
+    failures: u64,
+}
+
+/// Read inputs, keep in-scope events, feed them in event-time order to `batch`.
+fn drive(
+    engine: &Engine,
+    paths: &[PathBuf],
+    until: Option<i64>,
+    mut batch: impl FnMut(&[ComputeEvent]) -> anyhow::Result<()>,
+) -> anyhow::Result<(Stats, u64, Option<i64>)> {
+    let prefilter = Prefilter::new(&engine.catalog);
+    let mut reader = Reader::new(Some(&prefilter));
+    let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
+    let mut pending = Vec::with_capacity(BATCH);
+    let mut seq = 0u64;
+    let mut in_scope = 0u64;
+    let mut latest: Option<i64> = None;
+    let mut err: Option<anyhow::Error> = None;
+    reader.read_all(paths, |ev| {
+        if until.is_some_and(|u| ev.time_ms > u) || engine.score(&ev).is_err() {
+            return;
+        }
+        in_scope += 1;
+        latest = Some(latest.map_or(ev.time_ms, |l: i64| l.max(ev.time_ms)));
+        seq += 1;
+        heap.push(Reverse(Ordered(ev, seq)));
+        if heap.len() > REORDER {
+            if let Some(Reverse(Ordered(e, _))) = heap.pop() {
+                pending.push(e);
+            }
+            if pending.len() >= BATCH && err.is_none() {
+                if let Err(e) = batch(&pending) {
+                    err = Some(e);
+                }
+                pending.clear();
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    while let Some(Reverse(Ordered(e, _))) = heap.pop() {
+        pending.push(e);
+        if pending.len() >= BATCH {
+            batch(&pending)?;
+            pending.clear();
+        }
+    }
+    if !pending.is_empty() {
+        batch(&pending)?;
+    }
+    Ok((reader.stats, in_scope, latest))
+}
+
+fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(
+        e,
+        "t1578: {} files, {} records read ({} skipped by the fast path), {} in scope, {} parse errors, {} alerts",
+        stats.files,
+        stats.records,
+        stats.skipped_fast,
+        counts.in_scope,
+        stats.error_count(),
+        counts.alerts
+    );
+    if !stats.errors.is_empty() {
+        let kinds: Vec<String> = stats.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let _ = writeln!(e, "t1578: parse errors by kind: {}", kinds.join(", "));
+        for s in &stats.error_samples {
+            let _ = writeln!(e, "t1578:   {s}");
+        }
+    }
+    if counts.failures > 0 {
+        let _ = writeln!(e, "t1578: {} state keys failed", counts.failures);
+    }
+    for u in &stats.unreadable {
+        let _ = writeln!(e, "t1578: cannot read {}", escape(u, 300));
+    }
+    if stats.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNREADABLE)
+    }
+}
+
+fn replay(profile: ProfileArg, window: &str, state: Option<PathBuf>, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let engine = engine(profile, window)?;
+    let store = match &state {
+        Some(p) => CliStore::File(FileStore::open(p)?),
+        None => CliStore::Memory(MemoryStore::new()),
+    };
+    let sink = MemorySink::new();
+    let opts = PipelineOptions::default();
+    let mut printer = AlertPrinter::new(format == Format::Json);
+    let mut counts = Counts { in_scope: 0, alerts: 0, failures: 0 };
+    let stdout = std::io::stdout();
+    let (stats, in_scope, _) = drive(&engine, paths, None, |events| {
+        let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
+        if let Some(f) = report.failures.first() {
+            counts.failures += report.failures.len() as u64;
+            return Err(anyhow!("state store: {}", f.error));
+        }
+        let mut out = stdout.lock();
+        for a in &report.alerts {
+            counts.alerts += 1;
+            printer.print(&mut out, a).context("writing alerts")?;
+        }
+        Ok(())
+    })?;
+    counts.in_scope = in_scope;
+    Ok(summary(&stats, &counts))
+}
+
+fn query(profile: ProfileArg, until: Option<&str>, window: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let engine = engine(profile, window)?;
+    let until_ms = until
+        .map(|u| {
+            chrono::DateTime::parse_from_rfc3339(u).map(|t| t.timestamp_millis()).map_err(|e| anyhow!("--until {u:?}: {e}"))
+        })
+        .transpose()?;
+    let store = MemoryStore::new();
+    let sink = MemorySink::new();
+    let opts = PipelineOptions { shadow: true, ..PipelineOptions::default() };
+    let (stats, in_scope, latest) = drive(&engine, paths, until_ms, |events| {
+        let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
+        match report.failures.first() {
+            Some(f) => Err(anyhow!("state store: {}", f.error)),
+            None => Ok(()),
+        }
+    })?;
+    let now = until_ms.or(latest).unwrap_or(0);
+    let rows = query_rows(&engine, &store, now);
+    print_rows(&mut std::io::stdout().lock(), &rows, format == Format::Json)?;
+    Ok(summary(&stats, &Counts { in_scope, alerts: rows.len() as u64, failures: 0 }))
+}
+
+/// The summarize, the `where` threshold and the sort of the seed, over every window.
+pub fn query_rows(engine: &Engine, store: &MemoryStore, now: i64) -> Vec<QueryRow> {
+    let mut rows: Vec<QueryRow> = store
+        .entries()
+        .into_iter()
+        .filter_map(|(key, bytes)| {
+            let state = WindowState::decode(&bytes, &key).ok()?;
+            let agg = state.aggregate_at(&engine.catalog, engine.profile.name, now, engine.profile.window_ms);
+            if agg.operation_count == 0 {
+                return None;
+            }
+            let tier = engine.profile.thresholds.tier(&agg)?;
+            let s = state.summary();
+            Some(QueryRow {
+                FirstSeen: rfc3339(agg.first_seen),
+                LastSeen: rfc3339(agg.last_seen),
+                PrincipalName: if s.principal_key.starts_with("arn:") { s.principal_key } else { s.principal_name },
+                CallerIp: s.source_ips.join(", "),
+                ResourceGroup: s.scopes.join(", "),
+                SubscriptionId: s.account,
+                OperationCount: agg.operation_count,
+                UniqueResources: agg.unique_resources,
+                OperationTypes: agg.operation_types.iter().map(|t| t.as_str().to_string()).collect(),
+                TotalRiskScore: agg.total_risk,
+                AlertReason: tier.seed_reason().to_string(),
+                Resources: agg.resources,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.TotalRiskScore
+            .cmp(&a.TotalRiskScore)
+            .then(b.OperationCount.cmp(&a.OperationCount))
+            .then_with(|| a.PrincipalName.cmp(&b.PrincipalName))
+            .then_with(|| a.CallerIp.cmp(&b.CallerIp))
+            .then_with(|| a.ResourceGroup.cmp(&b.ResourceGroup))
+    });
+    rows
+}
+
+fn catalog(format: Format) -> anyhow::Result<ExitCode> {
+    let c = Catalog::builtin()?;
+    let mut out = std::io::stdout().lock();
+    if format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"version": c.version, "operations": c.entries}))?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "{:<44} {:<6} {:<58} {:<17} {:>4} {:<10} {:<4} {:<16}", "ID", "CLOUD", "OPERATION", "TYPE", "RISK", "TECHNIQUE", "CRIT", "SEED TYPE")?;
+    for e in &c.entries {
+        let when = e.when.as_ref().map(|w| serde_json::to_string(w).unwrap_or_default()).unwrap_or_default();
+        writeln!(
+            out,
+            "{:<44} {:<6} {:<58} {:<17} {:>4} {:<10} {:<4} {:<16} {}",
+            e.id,
+            e.cloud.as_str(),
+            e.operation,
+            e.op_type.as_str(),
+            e.risk,
+            e.technique,
+            if e.critical { "yes" } else { "" },
+            e.seed_type.map(|t| t.as_str()).unwrap_or("-"),
+            when
+        )?;
+    }
+    writeln!(out, "catalog version {}, {} operations", c.version, c.entries.len())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,187 @@
+//! The `t1578` binary end to end: the main job, the seed query, persistence, the EventBridge
+//! pattern, and bad input.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn t1578(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_t1578")).args(args).current_dir(root()).output().expect("run t1578")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn replay_of_events_prints_alerts_of_both_clouds() {
+    let o = t1578(&["replay", "--format", "json", "events/"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alerts = json_lines(&o);
+    let clouds: BTreeSet<&str> = alerts.iter().filter_map(|a| a["cloud"].as_str()).collect();
+    assert_eq!(clouds, BTreeSet::from(["aws", "azure"]));
+    assert!(stderr(&o).contains(" 0 parse errors"), "{}", stderr(&o));
+    let table = t1578(&["replay", "events/scenarios"]);
+    assert!(stdout(&table).starts_with("TIME"), "{}", stdout(&table));
+}
+
+#[test]
+fn seed_query_over_log_analytics_rows_double_counts_start_and_success() {
+    let o = t1578(&["query", "--profile", "seed-kql", "--format", "json", "events/formats/azure-activity-la.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = json_lines(&o);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["PrincipalName"], "alice@contoso.com");
+    assert_eq!(r["CallerIp"], "198.51.100.44");
+    assert_eq!(r["ResourceGroup"], "RG-PROD-WEB");
+    assert_eq!(r["SubscriptionId"], "aaaaaaaa-1111-2222-3333-444444444444");
+    // Four operations, each logged Start and Success: the seed counts eight.
+    assert_eq!(r["OperationCount"], 8);
+    assert_eq!(r["UniqueResources"], 4);
+    assert_eq!(r["TotalRiskScore"], 16);
+    assert_eq!(r["AlertReason"], "High-risk compute operations: multiple delete/capture/generalize actions");
+    assert_eq!(r["FirstSeen"], "2026-11-07T09:12:03.527Z");
+    assert_eq!(r["LastSeen"], "2026-11-07T09:26:05.527Z");
+    let cols: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut want = vec!["FirstSeen", "LastSeen", "PrincipalName", "CallerIp", "ResourceGroup", "SubscriptionId", "OperationCount", "UniqueResources", "OperationTypes", "TotalRiskScore", "AlertReason", "Resources"];
+    want.sort();
+    let mut got = cols.clone();
+    got.sort();
+    assert_eq!(got, want);
+    // The default profile counts each operation once.
+    let d = json_lines(&t1578(&["query", "--profile", "default", "--format", "json", "events/formats/azure-activity-la.json"]));
+    assert_eq!(d[0]["OperationCount"], 4);
+    // A window that ends before the deletes sees only the two snapshot writes (4 rows, 4 points).
+    let early = json_lines(&t1578(&["query", "--format", "json", "--until", "2026-11-07T09:16:00Z", "events/formats/azure-activity-la.json"]));
+    assert_eq!(early[0]["OperationCount"], 4);
+    assert_eq!(early[0]["AlertReason"], "Suspicious compute infrastructure modification");
+}
+
+#[test]
+fn state_file_continues_windows_across_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let all: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(root().join("events/scenarios/mixed-burst/events.json")).unwrap()).unwrap();
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|e| e["detail"]["eventTime"].as_str().unwrap().to_string());
+    let (a, b) = sorted.split_at(sorted.len() / 2);
+    let write = |name: &str, v: &[Value]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string(v).unwrap()).unwrap();
+        p.to_string_lossy().to_string()
+    };
+    let (whole, first, second) = (write("whole.json", &sorted), write("a.json", a), write("b.json", b));
+    let state = dir.path().join("state.redb").to_string_lossy().to_string();
+    let key = |v: &Value| (v["dedup_key"].as_str().unwrap().to_string(), v["tier"].as_str().unwrap().to_string(), v["total_risk"].clone());
+    let once: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", &whole])).iter().map(key).collect();
+    let mut halves: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &first])).iter().map(key).collect();
+    halves.extend(json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &second])).iter().map(key));
+    assert!(!once.is_empty());
+    assert_eq!(once, halves);
+    // Replaying again into the same state: every event is a duplicate, nothing alerts.
+    assert!(json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &whole])).is_empty());
+}
+
+#[test]
+fn event_patterns_cover_exactly_the_aws_catalog_within_eventbridge_limits() {
+    let o = t1578(&["event-pattern"]);
+    assert!(o.status.success());
+    let patterns: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let mut covered = BTreeSet::new();
+    for p in &patterns {
+        assert!(p.to_string().len() <= 4096);
+        assert_eq!(p["detail"]["errorCode"], serde_json::json!([{"exists": false}]));
+        let src = p["detail"]["eventSource"][0].as_str().unwrap().trim_end_matches(".amazonaws.com").to_string();
+        assert_eq!(p["source"][0], format!("aws.{src}"));
+        for n in p["detail"]["eventName"].as_array().unwrap() {
+            covered.insert(format!("{src}:{}", n.as_str().unwrap()));
+        }
+    }
+    let catalog: Value = serde_json::from_slice(&t1578(&["catalog", "--format", "json"]).stdout).unwrap();
+    let want: BTreeSet<String> = catalog["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cloud"] == "aws")
+        .map(|e| e["operation"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(covered, want);
+    // Terraform deploys the committed copy: it must be current.
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(root().join("infra/aws/modules/detector/event-patterns.json")).unwrap()).unwrap();
+    assert_eq!(committed, Value::Array(patterns), "run `make event-pattern`");
+}
+
+fn bad(name: &str) -> String {
+    root().join("cli/tests/data/bad").join(name).to_string_lossy().to_string()
+}
+
+#[test]
+fn unreadable_inputs_are_named_and_the_rest_is_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.json");
+    // A 50 MB single line: one JSON string, not a record.
+    std::fs::write(&huge, format!("{{\"eventName\":\"{}\"", "A".repeat(50 << 20))).unwrap();
+    let good = root().join("events/aws/ec2-modify-snapshot-attribute-share.json").to_string_lossy().to_string();
+    let o = t1578(&["replay", "--format", "json", &bad("truncated.json"), &bad("binary.bin"), &bad("empty.json"), huge.to_str().unwrap(), &good]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for f in ["truncated.json", "binary.bin", "empty.json", "huge.json"] {
+        assert!(err.lines().any(|l| l.contains("cannot read") && l.contains(f)), "{f} not reported:\n{err}");
+    }
+    assert!(err.contains("empty input") && err.contains("not UTF-8"), "{err}");
+    assert!(!err.contains("panicked"));
+    assert_eq!(json_lines(&o).len(), 1, "the good file still alerts");
+}
+
+#[test]
+fn bad_records_in_a_file_are_counted_by_kind_with_positions() {
+    let o = t1578(&["replay", "--format", "json", &bad("mixed.jsonl")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("invalid_json: 1"), "{err}");
+    assert!(err.contains("missing_field"), "{err}");
+    assert!(err.contains("mixed.jsonl:3"), "{err}");
+    // Control characters from the log are escaped in what we print.
+    assert!(!err.contains('\u{0}'));
+    for line in stdout(&o).lines() {
+        serde_json::from_str::<Value>(line).unwrap();
+    }
+}
+
+#[test]
+fn missing_path_is_a_one_line_reason_and_non_zero_exit() {
+    let o = t1578(&["replay", "/nonexistent/file.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/file.json: no such file"));
+}
+
+#[test]
+fn gzip_and_stdin_inputs_are_read() {
+    let gz = t1578(&["replay", "--format", "json", "events/formats/cloudtrail-s3-log.json.gz"]);
+    let plain = t1578(&["replay", "--format", "json", "events/formats/cloudtrail-s3-log.json"]);
+    assert!(gz.status.success());
+    assert_eq!(stdout(&gz), stdout(&plain));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
+        .args(["replay", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+}

