@@ -29,15 +29,32 @@ const EXIT_UNREADABLE: u8 = 2;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Replay { profile, window, state, format, paths } => replay(profile, &window, state, format, &paths),
-        Command::Query { profile, until, window, format, paths } => query(profile, until.as_deref(), &window, format, &paths),
+        Command::Replay {
+            profile,
+            window,
+            state,
+            format,
+            paths,
+        } => replay(profile, &window, state, format, &paths),
+        Command::Query {
+            profile,
+            until,
+            window,
+            format,
+            paths,
+        } => query(profile, until.as_deref(), &window, format, &paths),
         Command::Catalog { format } => catalog(format),
         Command::EventPattern => {
             let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
             println!("{}", serde_json::to_string_pretty(&patterns)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { cloud, records, seed, out } => crate::generate::generate(cloud, records, seed, &out),
+        Command::Generate {
+            cloud,
+            records,
+            seed,
+            out,
+        } => crate::generate::generate(cloud, records, seed, &out),
     }
 }
 
@@ -159,7 +176,13 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
     }
 }
 
-fn replay(profile: ProfileArg, window: &str, state: Option<PathBuf>, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn replay(
+    profile: ProfileArg,
+    window: &str,
+    state: Option<PathBuf>,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let engine = engine(profile, window)?;
     let store = match &state {
         Some(p) => CliStore::File(FileStore::open(p)?),
@@ -168,7 +191,11 @@ fn replay(profile: ProfileArg, window: &str, state: Option<PathBuf>, format: For
     let sink = MemorySink::new();
     let opts = PipelineOptions::default();
     let mut printer = AlertPrinter::new(format == Format::Json);
-    let mut counts = Counts { in_scope: 0, alerts: 0, failures: 0 };
+    let mut counts = Counts {
+        in_scope: 0,
+        alerts: 0,
+        failures: 0,
+    };
     let stdout = std::io::stdout();
     let (stats, in_scope, _) = drive(&engine, paths, None, |events| {
         let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
@@ -187,16 +214,27 @@ fn replay(profile: ProfileArg, window: &str, state: Option<PathBuf>, format: For
     Ok(summary(&stats, &counts))
 }
 
-fn query(profile: ProfileArg, until: Option<&str>, window: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn query(
+    profile: ProfileArg,
+    until: Option<&str>,
+    window: &str,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let engine = engine(profile, window)?;
     let until_ms = until
         .map(|u| {
-            chrono::DateTime::parse_from_rfc3339(u).map(|t| t.timestamp_millis()).map_err(|e| anyhow!("--until {u:?}: {e}"))
+            chrono::DateTime::parse_from_rfc3339(u)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| anyhow!("--until {u:?}: {e}"))
         })
         .transpose()?;
     let store = MemoryStore::new();
     let sink = MemorySink::new();
-    let opts = PipelineOptions { shadow: true, ..PipelineOptions::default() };
+    let opts = PipelineOptions {
+        shadow: true,
+        ..PipelineOptions::default()
+    };
     let (stats, in_scope, latest) = drive(&engine, paths, until_ms, |events| {
         let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
         match report.failures.first() {
@@ -207,7 +245,14 @@ fn query(profile: ProfileArg, until: Option<&str>, window: &str, format: Format,
     let now = until_ms.or(latest).unwrap_or(0);
     let rows = query_rows(&engine, &store, now);
     print_rows(&mut std::io::stdout().lock(), &rows, format == Format::Json)?;
-    Ok(summary(&stats, &Counts { in_scope, alerts: rows.len() as u64, failures: 0 }))
+    Ok(summary(
+        &stats,
+        &Counts {
+            in_scope,
+            alerts: rows.len() as u64,
+            failures: 0,
+        },
+    ))
 }
 
 /// The summarize, the `where` threshold and the sort of the seed, over every window.
@@ -217,7 +262,12 @@ pub fn query_rows(engine: &Engine, store: &MemoryStore, now: i64) -> Vec<QueryRo
         .into_iter()
         .filter_map(|(key, bytes)| {
             let state = WindowState::decode(&bytes, &key).ok()?;
-            let agg = state.aggregate_at(&engine.catalog, engine.profile.name, now, engine.profile.window_ms);
+            let agg = state.aggregate_at(
+                &engine.catalog,
+                engine.profile.name,
+                now,
+                engine.profile.window_ms,
+            );
             if agg.operation_count == 0 {
                 return None;
             }
@@ -226,13 +276,21 @@ pub fn query_rows(engine: &Engine, store: &MemoryStore, now: i64) -> Vec<QueryRo
             Some(QueryRow {
                 FirstSeen: rfc3339(agg.first_seen),
                 LastSeen: rfc3339(agg.last_seen),
-                PrincipalName: if s.principal_key.starts_with("arn:") { s.principal_key } else { s.principal_name },
+                PrincipalName: if s.principal_key.starts_with("arn:") {
+                    s.principal_key
+                } else {
+                    s.principal_name
+                },
                 CallerIp: s.source_ips.join(", "),
                 ResourceGroup: s.scopes.join(", "),
                 SubscriptionId: s.account,
                 OperationCount: agg.operation_count,
                 UniqueResources: agg.unique_resources,
-                OperationTypes: agg.operation_types.iter().map(|t| t.as_str().to_string()).collect(),
+                OperationTypes: agg
+                    .operation_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect(),
                 TotalRiskScore: agg.total_risk,
                 AlertReason: tier.seed_reason().to_string(),
                 Resources: agg.resources,
@@ -254,12 +312,26 @@ fn catalog(format: Format) -> anyhow::Result<ExitCode> {
     let c = Catalog::builtin()?;
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"version": c.version, "operations": c.entries}))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"version": c.version, "operations": c.entries})
+            )?
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{:<44} {:<6} {:<58} {:<17} {:>4} {:<10} {:<4} {:<16}", "ID", "CLOUD", "OPERATION", "TYPE", "RISK", "TECHNIQUE", "CRIT", "SEED TYPE")?;
+    writeln!(
+        out,
+        "{:<44} {:<6} {:<58} {:<17} {:>4} {:<10} {:<4} {:<16}",
+        "ID", "CLOUD", "OPERATION", "TYPE", "RISK", "TECHNIQUE", "CRIT", "SEED TYPE"
+    )?;
     for e in &c.entries {
-        let when = e.when.as_ref().map(|w| serde_json::to_string(w).unwrap_or_default()).unwrap_or_default();
+        let when = e
+            .when
+            .as_ref()
+            .map(|w| serde_json::to_string(w).unwrap_or_default())
+            .unwrap_or_default();
         writeln!(
             out,
             "{:<44} {:<6} {:<58} {:<17} {:>4} {:<10} {:<4} {:<16} {}",
@@ -274,6 +346,11 @@ fn catalog(format: Format) -> anyhow::Result<ExitCode> {
             when
         )?;
     }
-    writeln!(out, "catalog version {}, {} operations", c.version, c.entries.len())?;
+    writeln!(
+        out,
+        "catalog version {}, {} operations",
+        c.version,
+        c.entries.len()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

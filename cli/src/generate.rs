@@ -21,7 +21,14 @@ impl Rng {
     }
     fn uuid(&mut self) -> String {
         let (a, b) = (self.next(), self.next());
-        format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, b >> 52, b & 0xffff_ffff_ffff)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
     }
 }
 
@@ -43,7 +50,14 @@ const AWS_NOISE: [(&str, &str); 10] = [
     ("iam.amazonaws.com", "GetRole"),
 ];
 /// In-scope calls with one resource each, so a plain SQL engine can count them the same way.
-const AWS_SCOPE: [&str; 6] = ["CreateSnapshot", "DeleteSnapshot", "CreateImage", "ModifyInstanceAttribute", "StopInstances", "DeleteVolume"];
+const AWS_SCOPE: [&str; 6] = [
+    "CreateSnapshot",
+    "DeleteSnapshot",
+    "CreateImage",
+    "ModifyInstanceAttribute",
+    "StopInstances",
+    "DeleteVolume",
+];
 
 fn aws_record(r: &mut Rng, i: u64, t: i64, name: &str, principal: u64) -> serde_json::Value {
     let acct = format!("{:012}", 100_000_000_000 + principal % ACCOUNTS);
@@ -64,21 +78,51 @@ fn aws_record(r: &mut Rng, i: u64, t: i64, name: &str, principal: u64) -> serde_
     let (source, req, resp) = match name {
         "CreateSnapshot" => {
             let snap = id("snap", r);
-            ("ec2.amazonaws.com", json!({"volumeId": id("vol", r), "description": "nightly"}),
-             json!({"snapshotId": snap, "volumeId": id("vol", r), "status": "pending", "startTime": t, "progress": "", "ownerId": acct, "volumeSize": 100, "encrypted": true}))
+            (
+                "ec2.amazonaws.com",
+                json!({"volumeId": id("vol", r), "description": "nightly"}),
+                json!({"snapshotId": snap, "volumeId": id("vol", r), "status": "pending", "startTime": t, "progress": "", "ownerId": acct, "volumeSize": 100, "encrypted": true}),
+            )
         }
-        "DeleteSnapshot" => ("ec2.amazonaws.com", json!({"snapshotId": id("snap", r)}), json!({"_return": true})),
-        "DeleteVolume" => ("ec2.amazonaws.com", json!({"volumeId": id("vol", r)}), json!({"_return": true})),
-        "CreateImage" => ("ec2.amazonaws.com", json!({"instanceId": id("i", r), "name": format!("img-{i}"), "noReboot": true}), json!({"imageId": id("ami", r)})),
-        "ModifyInstanceAttribute" => ("ec2.amazonaws.com", json!({"instanceId": id("i", r), "userData": "<sensitiveDataRemoved>"}), json!({"_return": true})),
+        "DeleteSnapshot" => (
+            "ec2.amazonaws.com",
+            json!({"snapshotId": id("snap", r)}),
+            json!({"_return": true}),
+        ),
+        "DeleteVolume" => (
+            "ec2.amazonaws.com",
+            json!({"volumeId": id("vol", r)}),
+            json!({"_return": true}),
+        ),
+        "CreateImage" => (
+            "ec2.amazonaws.com",
+            json!({"instanceId": id("i", r), "name": format!("img-{i}"), "noReboot": true}),
+            json!({"imageId": id("ami", r)}),
+        ),
+        "ModifyInstanceAttribute" => (
+            "ec2.amazonaws.com",
+            json!({"instanceId": id("i", r), "userData": "<sensitiveDataRemoved>"}),
+            json!({"_return": true}),
+        ),
         "StopInstances" => {
             let inst = id("i", r);
-            ("ec2.amazonaws.com", json!({"instancesSet": {"items": [{"instanceId": inst}]}, "force": false}),
-             json!({"instancesSet": {"items": [{"instanceId": inst, "currentState": {"code": 64, "name": "stopping"}, "previousState": {"code": 16, "name": "running"}}]}}))
+            (
+                "ec2.amazonaws.com",
+                json!({"instancesSet": {"items": [{"instanceId": inst}]}, "force": false}),
+                json!({"instancesSet": {"items": [{"instanceId": inst, "currentState": {"code": 64, "name": "stopping"}, "previousState": {"code": 16, "name": "running"}}]}}),
+            )
         }
         _ => {
-            let (src, _) = AWS_NOISE.iter().find(|(_, n)| *n == name).copied().unwrap_or(("ec2.amazonaws.com", name));
-            (src, json!({"filterSet": {"items": [{"name": "tag:team", "valueSet": {"items": [{"value": "platform"}]}}]}, "maxResults": 1000, "bucketName": "logs-archive", "key": format!("2026/10/{i}.gz")}), serde_json::Value::Null)
+            let (src, _) = AWS_NOISE
+                .iter()
+                .find(|(_, n)| *n == name)
+                .copied()
+                .unwrap_or(("ec2.amazonaws.com", name));
+            (
+                src,
+                json!({"filterSet": {"items": [{"name": "tag:team", "valueSet": {"items": [{"value": "platform"}]}}]}, "maxResults": 1000, "bucketName": "logs-archive", "key": format!("2026/10/{i}.gz")}),
+                serde_json::Value::Null,
+            )
         }
     };
     json!({
@@ -110,7 +154,15 @@ const AZURE_SCOPE: [&str; 5] = [
     "MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION",
 ];
 
-fn azure_record(r: &mut Rng, t: i64, op: &str, principal: u64, status: &str, corr: &str, resource: &str) -> serde_json::Value {
+fn azure_record(
+    r: &mut Rng,
+    t: i64,
+    op: &str,
+    principal: u64,
+    status: &str,
+    corr: &str,
+    resource: &str,
+) -> serde_json::Value {
     let sub = format!("{:08x}-1111-2222-3333-444444444444", principal % ACCOUNTS);
     let upn = format!("user{principal}@contoso.com");
     json!({
@@ -153,13 +205,23 @@ pub fn generate(cloud: CloudArg, records: u64, seed: u64, out: &Path) -> anyhow:
     while written < records {
         let t = START_MS + written as i64 * step;
         let burst = i % BURST_EVERY == BURST_EVERY - 1;
-        let principal = if burst { i / BURST_EVERY % PRINCIPALS } else { r.below(PRINCIPALS) };
+        let principal = if burst {
+            i / BURST_EVERY % PRINCIPALS
+        } else {
+            r.below(PRINCIPALS)
+        };
         let in_scope = burst || r.below(100) < 3;
         match cloud {
             CloudArg::Aws => {
                 let n = if burst { 8 } else { 1 };
                 for k in 0..n {
-                    let name = if burst { "DeleteSnapshot" } else if in_scope { AWS_SCOPE[r.below(AWS_SCOPE.len() as u64) as usize] } else { AWS_NOISE[r.below(AWS_NOISE.len() as u64) as usize].1 };
+                    let name = if burst {
+                        "DeleteSnapshot"
+                    } else if in_scope {
+                        AWS_SCOPE[r.below(AWS_SCOPE.len() as u64) as usize]
+                    } else {
+                        AWS_NOISE[r.below(AWS_NOISE.len() as u64) as usize].1
+                    };
                     serde_json::to_writer(&mut w, &aws_record(&mut r, i, t + k, name, principal))?;
                     w.write_all(b"\n")?;
                     written += 1;
@@ -169,13 +231,37 @@ pub fn generate(cloud: CloudArg, records: u64, seed: u64, out: &Path) -> anyhow:
                 let sub = format!("{:08x}-1111-2222-3333-444444444444", principal % ACCOUNTS);
                 let n = if burst { 4 } else { 1 };
                 for k in 0..n {
-                    let op = if burst { "MICROSOFT.COMPUTE/SNAPSHOTS/DELETE" } else if in_scope { AZURE_SCOPE[r.below(AZURE_SCOPE.len() as u64) as usize] } else { AZURE_NOISE[r.below(AZURE_NOISE.len() as u64) as usize] };
+                    let op = if burst {
+                        "MICROSOFT.COMPUTE/SNAPSHOTS/DELETE"
+                    } else if in_scope {
+                        AZURE_SCOPE[r.below(AZURE_SCOPE.len() as u64) as usize]
+                    } else {
+                        AZURE_NOISE[r.below(AZURE_NOISE.len() as u64) as usize]
+                    };
                     let kind = op.split('/').nth(1).unwrap_or("X");
-                    let resource = format!("/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-{}/PROVIDERS/{}/{}/RES-{}", sub.to_uppercase(), principal % 40, op.split('/').next().unwrap_or(""), kind, r.below(1_000_000));
+                    let resource = format!(
+                        "/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-{}/PROVIDERS/{}/{}/RES-{}",
+                        sub.to_uppercase(),
+                        principal % 40,
+                        op.split('/').next().unwrap_or(""),
+                        kind,
+                        r.below(1_000_000)
+                    );
                     let corr = r.uuid();
                     // Write operations log Start then Success, as the Activity Log does.
                     for (j, status) in ["Start", "Success"].iter().enumerate() {
-                        serde_json::to_writer(&mut w, &azure_record(&mut r, t + k + j as i64 * 1000, op, principal, status, &corr, &resource))?;
+                        serde_json::to_writer(
+                            &mut w,
+                            &azure_record(
+                                &mut r,
+                                t + k + j as i64 * 1000,
+                                op,
+                                principal,
+                                status,
+                                &corr,
+                                &resource,
+                            ),
+                        )?;
                         w.write_all(b"\n")?;
                         written += 1;
                     }

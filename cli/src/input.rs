@@ -30,7 +30,8 @@ impl Stats {
     fn error(&mut self, kind: &'static str, at: String, msg: &str) {
         *self.errors.entry(kind).or_default() += 1;
         if self.error_samples.len() < SAMPLES {
-            self.error_samples.push(format!("{at}: {kind}: {}", crate::output::escape(msg, 160)));
+            self.error_samples
+                .push(format!("{at}: {kind}: {}", crate::output::escape(msg, 160)));
         }
     }
 
@@ -51,15 +52,27 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
         };
         entries.sort();
         for p in entries {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             if name.starts_with('.') {
                 continue;
             }
             if p.is_dir() {
                 walk(&p, out, bad);
-            } else if [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".log", ".log.gz"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
+            } else if [
+                ".json",
+                ".jsonl",
+                ".ndjson",
+                ".json.gz",
+                ".jsonl.gz",
+                ".ndjson.gz",
+                ".log",
+                ".log.gz",
+            ]
+            .iter()
+            .any(|ext| name.ends_with(ext))
             {
                 out.push(p);
             }
@@ -87,13 +100,22 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64) -> Progress {
-        Progress { total, last: Instant::now(), enabled: std::io::stderr().is_terminal() && total > 64 << 20 }
+        Progress {
+            total,
+            last: Instant::now(),
+            enabled: std::io::stderr().is_terminal() && total > 64 << 20,
+        }
     }
 
     fn tick(&mut self, done: u64) {
         if self.enabled && self.last.elapsed() > Duration::from_millis(250) {
             self.last = Instant::now();
-            eprint!("\r{:>6} / {} MiB ({:>3}%)", done >> 20, self.total >> 20, done * 100 / self.total.max(1));
+            eprint!(
+                "\r{:>6} / {} MiB ({:>3}%)",
+                done >> 20,
+                self.total >> 20,
+                done * 100 / self.total.max(1)
+            );
         }
     }
 
@@ -116,18 +138,29 @@ fn open(path: &Path) -> std::io::Result<Box<dyn Read>> {
     } else {
         Box::new(std::fs::File::open(path)?)
     };
-    Ok(if path.to_string_lossy().ends_with(".gz") { Box::new(MultiGzDecoder::new(raw)) } else { raw })
+    Ok(if path.to_string_lossy().ends_with(".gz") {
+        Box::new(MultiGzDecoder::new(raw))
+    } else {
+        raw
+    })
 }
 
 impl<'a> Reader<'a> {
     pub fn new(prefilter: Option<&'a Prefilter>) -> Reader<'a> {
-        Reader { prefilter, stats: Stats::default() }
+        Reader {
+            prefilter,
+            stats: Stats::default(),
+        }
     }
 
     pub fn read_all(&mut self, paths: &[PathBuf], mut on_event: impl FnMut(ComputeEvent)) {
         let (files, bad) = expand_paths(paths);
         self.stats.unreadable.extend(bad);
-        let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let total: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
         let mut progress = Progress::new(total);
         for f in files {
             self.stats.files += 1;
@@ -138,7 +171,12 @@ impl<'a> Reader<'a> {
         progress.finish();
     }
 
-    fn read_file(&mut self, path: &Path, on_event: &mut impl FnMut(ComputeEvent), progress: &mut Progress) -> Result<(), String> {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        on_event: &mut impl FnMut(ComputeEvent),
+        progress: &mut Progress,
+    ) -> Result<(), String> {
         let name = path.display().to_string();
         let mut reader = BufReader::with_capacity(1 << 20, open(path).map_err(|e| e.to_string())?);
         let mut first = Vec::new();
@@ -172,7 +210,9 @@ impl<'a> Reader<'a> {
             self.stats.records += 1;
             match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
                 Ok(ev) => on_event(ev),
-                Err(e) => self.stats.error(e.kind(), format!("{name} {pos}"), &e.to_string()),
+                Err(e) => self
+                    .stats
+                    .error(e.kind(), format!("{name} {pos}"), &e.to_string()),
             }
         }
         Ok(())
@@ -194,7 +234,8 @@ impl<'a> Reader<'a> {
             Ok(v) => v,
             Err(e) => {
                 self.stats.records += 1;
-                self.stats.error("invalid_json", format!("{name}:{n}"), &e.to_string());
+                self.stats
+                    .error("invalid_json", format!("{name}:{n}"), &e.to_string());
                 return;
             }
         };

@@ -42,7 +42,10 @@ pub struct QueryRow {
 }
 
 fn row(out: &mut impl Write, cells: &[(String, usize)]) -> std::io::Result<()> {
-    let line: Vec<String> = cells.iter().map(|(c, w)| format!("{:<w$}", escape(c, *w), w = *w)).collect();
+    let line: Vec<String> = cells
+        .iter()
+        .map(|(c, w)| format!("{:<w$}", escape(c, *w), w = *w))
+        .collect();
     writeln!(out, "{}", line.join("  ").trim_end())
 }
 
@@ -63,8 +66,25 @@ impl AlertPrinter {
         let widths = [24, 8, 10, 36, 14, 4, 4, 4, 90];
         if !self.header {
             self.header = true;
-            let names = ["TIME", "SEVERITY", "TIER", "PRINCIPAL", "ACCOUNT", "RISK", "OPS", "RES", "REASON"];
-            row(out, &names.iter().zip(widths).map(|(n, w)| (n.to_string(), w)).collect::<Vec<_>>())?;
+            let names = [
+                "TIME",
+                "SEVERITY",
+                "TIER",
+                "PRINCIPAL",
+                "ACCOUNT",
+                "RISK",
+                "OPS",
+                "RES",
+                "REASON",
+            ];
+            row(
+                out,
+                &names
+                    .iter()
+                    .zip(widths)
+                    .map(|(n, w)| (n.to_string(), w))
+                    .collect::<Vec<_>>(),
+            )?;
         }
         let reason = match &a.trigger_catalog_id {
             Some(id) => format!("{} [{id}]", a.reason),
@@ -77,7 +97,11 @@ impl AlertPrinter {
             a.principal.name.clone(),
             a.account.clone(),
             a.total_risk.to_string(),
-            format!("{}{}", a.operation_count, if a.counts_are_lower_bounds { "+" } else { "" }),
+            format!(
+                "{}{}",
+                a.operation_count,
+                if a.counts_are_lower_bounds { "+" } else { "" }
+            ),
             a.unique_resources.to_string(),
             reason,
         ];
@@ -106,7 +130,14 @@ pub fn print_rows(out: &mut impl Write, rows: &[QueryRow], json: bool) -> std::i
         "Risk",
         "AlertReason",
     ];
-    row(out, &names.iter().zip(widths).map(|(n, w)| (n.to_string(), w)).collect::<Vec<_>>())?;
+    row(
+        out,
+        &names
+            .iter()
+            .zip(widths)
+            .map(|(n, w)| (n.to_string(), w))
+            .collect::<Vec<_>>(),
+    )?;
     for r in rows {
         let vals = [
             r.FirstSeen.clone(),

@@ -40,16 +40,28 @@ impl StateStore for FileStore {
         };
         let got = table.get(key.storage_id().as_str()).map_err(fail)?;
         Ok(got.and_then(|g| {
-            Self::split(g.value()).map(|(v, b)| Stored { bytes: b.to_vec(), version: Version(v.to_string()) })
+            Self::split(g.value()).map(|(v, b)| Stored {
+                bytes: b.to_vec(),
+                version: Version(v.to_string()),
+            })
         }))
     }
 
-    async fn save(&self, key: &StateKey, bytes: &[u8], _expires_at: i64, expected: Option<&Version>) -> Result<SaveOutcome, StoreError> {
+    async fn save(
+        &self,
+        key: &StateKey,
+        bytes: &[u8],
+        _expires_at: i64,
+        expected: Option<&Version>,
+    ) -> Result<SaveOutcome, StoreError> {
         let id = key.storage_id();
         let txn = self.db.begin_write().map_err(fail)?;
         {
             let mut table = txn.open_table(WINDOWS).map_err(fail)?;
-            let current = table.get(id.as_str()).map_err(fail)?.and_then(|g| Self::split(g.value()).map(|(v, _)| v));
+            let current = table
+                .get(id.as_str())
+                .map_err(fail)?
+                .and_then(|g| Self::split(g.value()).map(|(v, _)| v));
             if current.map(|v| v.to_string()).as_deref() != expected.map(|v| v.0.as_str()) {
                 return Ok(SaveOutcome::Conflict);
             }
@@ -76,7 +88,13 @@ impl StateStore for CliStore {
         }
     }
 
-    async fn save(&self, key: &StateKey, bytes: &[u8], expires_at: i64, expected: Option<&Version>) -> Result<SaveOutcome, StoreError> {
+    async fn save(
+        &self,
+        key: &StateKey,
+        bytes: &[u8],
+        expires_at: i64,
+        expected: Option<&Version>,
+    ) -> Result<SaveOutcome, StoreError> {
         match self {
             CliStore::Memory(m) => m.save(key, bytes, expires_at, expected).await,
             CliStore::File(f) => f.save(key, bytes, expires_at, expected).await,

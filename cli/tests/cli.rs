@@ -11,7 +11,11 @@ fn root() -> PathBuf {
 }
 
 fn t1578(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_t1578")).args(args).current_dir(root()).output().expect("run t1578")
+    Command::new(env!("CARGO_BIN_EXE_t1578"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run t1578")
 }
 
 fn stdout(o: &Output) -> String {
@@ -23,7 +27,10 @@ fn stderr(o: &Output) -> String {
 }
 
 fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 #[test]
@@ -40,7 +47,14 @@ fn replay_of_events_prints_alerts_of_both_clouds() {
 
 #[test]
 fn seed_query_over_log_analytics_rows_double_counts_start_and_success() {
-    let o = t1578(&["query", "--profile", "seed-kql", "--format", "json", "events/formats/azure-activity-la.json"]);
+    let o = t1578(&[
+        "query",
+        "--profile",
+        "seed-kql",
+        "--format",
+        "json",
+        "events/formats/azure-activity-la.json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = json_lines(&o);
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -53,28 +67,64 @@ fn seed_query_over_log_analytics_rows_double_counts_start_and_success() {
     assert_eq!(r["OperationCount"], 8);
     assert_eq!(r["UniqueResources"], 4);
     assert_eq!(r["TotalRiskScore"], 16);
-    assert_eq!(r["AlertReason"], "High-risk compute operations: multiple delete/capture/generalize actions");
+    assert_eq!(
+        r["AlertReason"],
+        "High-risk compute operations: multiple delete/capture/generalize actions"
+    );
     assert_eq!(r["FirstSeen"], "2026-11-07T09:12:03.527Z");
     assert_eq!(r["LastSeen"], "2026-11-07T09:26:05.527Z");
     let cols: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    let mut want = vec!["FirstSeen", "LastSeen", "PrincipalName", "CallerIp", "ResourceGroup", "SubscriptionId", "OperationCount", "UniqueResources", "OperationTypes", "TotalRiskScore", "AlertReason", "Resources"];
+    let mut want = vec![
+        "FirstSeen",
+        "LastSeen",
+        "PrincipalName",
+        "CallerIp",
+        "ResourceGroup",
+        "SubscriptionId",
+        "OperationCount",
+        "UniqueResources",
+        "OperationTypes",
+        "TotalRiskScore",
+        "AlertReason",
+        "Resources",
+    ];
     want.sort();
     let mut got = cols.clone();
     got.sort();
     assert_eq!(got, want);
     // The default profile counts each operation once.
-    let d = json_lines(&t1578(&["query", "--profile", "default", "--format", "json", "events/formats/azure-activity-la.json"]));
+    let d = json_lines(&t1578(&[
+        "query",
+        "--profile",
+        "default",
+        "--format",
+        "json",
+        "events/formats/azure-activity-la.json",
+    ]));
     assert_eq!(d[0]["OperationCount"], 4);
     // A window that ends before the deletes sees only the two snapshot writes (4 rows, 4 points).
-    let early = json_lines(&t1578(&["query", "--format", "json", "--until", "2026-11-07T09:16:00Z", "events/formats/azure-activity-la.json"]));
+    let early = json_lines(&t1578(&[
+        "query",
+        "--format",
+        "json",
+        "--until",
+        "2026-11-07T09:16:00Z",
+        "events/formats/azure-activity-la.json",
+    ]));
     assert_eq!(early[0]["OperationCount"], 4);
-    assert_eq!(early[0]["AlertReason"], "Suspicious compute infrastructure modification");
+    assert_eq!(
+        early[0]["AlertReason"],
+        "Suspicious compute infrastructure modification"
+    );
 }
 
 #[test]
 fn state_file_continues_windows_across_replays() {
     let dir = tempfile::tempdir().unwrap();
-    let all: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(root().join("events/scenarios/mixed-burst/events.json")).unwrap()).unwrap();
+    let all: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/scenarios/mixed-burst/events.json")).unwrap(),
+    )
+    .unwrap();
     let mut sorted = all.clone();
     sorted.sort_by_key(|e| e["detail"]["eventTime"].as_str().unwrap().to_string());
     let (a, b) = sorted.split_at(sorted.len() / 2);
@@ -83,12 +133,34 @@ fn state_file_continues_windows_across_replays() {
         std::fs::write(&p, serde_json::to_string(v).unwrap()).unwrap();
         p.to_string_lossy().to_string()
     };
-    let (whole, first, second) = (write("whole.json", &sorted), write("a.json", a), write("b.json", b));
+    let (whole, first, second) = (
+        write("whole.json", &sorted),
+        write("a.json", a),
+        write("b.json", b),
+    );
     let state = dir.path().join("state.redb").to_string_lossy().to_string();
-    let key = |v: &Value| (v["dedup_key"].as_str().unwrap().to_string(), v["tier"].as_str().unwrap().to_string(), v["total_risk"].clone());
-    let once: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", &whole])).iter().map(key).collect();
-    let mut halves: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &first])).iter().map(key).collect();
-    halves.extend(json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &second])).iter().map(key));
+    let key = |v: &Value| {
+        (
+            v["dedup_key"].as_str().unwrap().to_string(),
+            v["tier"].as_str().unwrap().to_string(),
+            v["total_risk"].clone(),
+        )
+    };
+    let once: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", &whole]))
+        .iter()
+        .map(key)
+        .collect();
+    let mut halves: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", "--state", &state, &first]))
+        .iter()
+        .map(key)
+        .collect();
+    halves.extend(
+        json_lines(&t1578(&[
+            "replay", "--format", "json", "--state", &state, &second,
+        ]))
+        .iter()
+        .map(key),
+    );
     assert!(!once.is_empty());
     assert_eq!(once, halves);
     // Replaying again into the same state: every event is a duplicate, nothing alerts.
@@ -104,7 +176,11 @@ fn event_patterns_cover_exactly_the_aws_catalog_within_eventbridge_limits() {
     for p in &patterns {
         assert!(p.to_string().len() <= 4096);
         assert_eq!(p["detail"]["errorCode"], serde_json::json!([{"exists": false}]));
-        let src = p["detail"]["eventSource"][0].as_str().unwrap().trim_end_matches(".amazonaws.com").to_string();
+        let src = p["detail"]["eventSource"][0]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".amazonaws.com")
+            .to_string();
         assert_eq!(p["source"][0], format!("aws.{src}"));
         for n in p["detail"]["eventName"].as_array().unwrap() {
             covered.insert(format!("{src}:{}", n.as_str().unwrap()));
@@ -120,12 +196,19 @@ fn event_patterns_cover_exactly_the_aws_catalog_within_eventbridge_limits() {
         .collect();
     assert_eq!(covered, want);
     // Terraform deploys the committed copy: it must be current.
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(root().join("infra/aws/modules/detector/event-patterns.json")).unwrap()).unwrap();
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("infra/aws/modules/detector/event-patterns.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(committed, Value::Array(patterns), "run `make event-pattern`");
 }
 
 fn bad(name: &str) -> String {
-    root().join("cli/tests/data/bad").join(name).to_string_lossy().to_string()
+    root()
+        .join("cli/tests/data/bad")
+        .join(name)
+        .to_string_lossy()
+        .to_string()
 }
 
 #[test]
@@ -134,12 +217,27 @@ fn unreadable_inputs_are_named_and_the_rest_is_processed() {
     let huge = dir.path().join("huge.json");
     // A 50 MB single line: one JSON string, not a record.
     std::fs::write(&huge, format!("{{\"eventName\":\"{}\"", "A".repeat(50 << 20))).unwrap();
-    let good = root().join("events/aws/ec2-modify-snapshot-attribute-share.json").to_string_lossy().to_string();
-    let o = t1578(&["replay", "--format", "json", &bad("truncated.json"), &bad("binary.bin"), &bad("empty.json"), huge.to_str().unwrap(), &good]);
+    let good = root()
+        .join("events/aws/ec2-modify-snapshot-attribute-share.json")
+        .to_string_lossy()
+        .to_string();
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        &bad("truncated.json"),
+        &bad("binary.bin"),
+        &bad("empty.json"),
+        huge.to_str().unwrap(),
+        &good,
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     for f in ["truncated.json", "binary.bin", "empty.json", "huge.json"] {
-        assert!(err.lines().any(|l| l.contains("cannot read") && l.contains(f)), "{f} not reported:\n{err}");
+        assert!(
+            err.lines().any(|l| l.contains("cannot read") && l.contains(f)),
+            "{f} not reported:\n{err}"
+        );
     }
     assert!(err.contains("empty input") && err.contains("not UTF-8"), "{err}");
     assert!(!err.contains("panicked"));
@@ -170,8 +268,18 @@ fn missing_path_is_a_one_line_reason_and_non_zero_exit() {
 
 #[test]
 fn gzip_and_stdin_inputs_are_read() {
-    let gz = t1578(&["replay", "--format", "json", "events/formats/cloudtrail-s3-log.json.gz"]);
-    let plain = t1578(&["replay", "--format", "json", "events/formats/cloudtrail-s3-log.json"]);
+    let gz = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "events/formats/cloudtrail-s3-log.json.gz",
+    ]);
+    let plain = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "events/formats/cloudtrail-s3-log.json",
+    ]);
     assert!(gz.status.success());
     assert_eq!(stdout(&gz), stdout(&plain));
     let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
@@ -181,7 +289,12 @@ fn gzip_and_stdin_inputs_are_read() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(&std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
 }

@@ -194,7 +194,10 @@ impl Alert {
             self.principal.name,
             self.account
         );
-        let clean: String = raw.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        let clean: String = raw
+            .chars()
+            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+            .collect();
         crate::event::clip(&clean, max)
     }
 }

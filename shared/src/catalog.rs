@@ -108,7 +108,10 @@ impl Condition {
         let d = &ev.details;
         if let Some(share) = self.share {
             let public = d.share_added.iter().any(|r| r.eq_ignore_ascii_case("all"));
-            let external = public || d.share_added.iter().any(|r| r.starts_with("arn:") || r != &ev.account);
+            let external = public
+                || d.share_added
+                    .iter()
+                    .any(|r| r.starts_with("arn:") || r != &ev.account);
             let ok = match share {
                 ShareCond::Public => public,
                 ShareCond::External => external,
@@ -129,7 +132,10 @@ impl Condition {
             return false;
         }
         if let Some(w) = self.cross_region {
-            let cross = d.source_region.as_deref().is_some_and(|r| !r.eq_ignore_ascii_case(&ev.scope));
+            let cross = d
+                .source_region
+                .as_deref()
+                .is_some_and(|r| !r.eq_ignore_ascii_case(&ev.scope));
             if w != cross {
                 return false;
             }
@@ -240,7 +246,8 @@ fn valid_technique(t: &str, parent_only: bool) -> bool {
     let b = t.as_bytes();
     let head = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
     let sub = b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit));
-    head && sub && (!parent_only || t == "T1578" || (t.starts_with("T1578.00") && (b'1'..=b'5').contains(&b[8])))
+    head && sub
+        && (!parent_only || t == "T1578" || (t.starts_with("T1578.00") && (b'1'..=b'5').contains(&b[8])))
 }
 
 impl Catalog {
@@ -257,22 +264,39 @@ impl Catalog {
 
     /// Validate rows and build the indexes.
     pub fn from_entries(version: String, entries: Vec<Entry>) -> Result<Catalog, CatalogError> {
-        let row = |id: &str, reason: String| CatalogError::Row { id: id.to_string(), reason };
+        let row = |id: &str, reason: String| CatalogError::Row {
+            id: id.to_string(),
+            reason,
+        };
         let mut by_operation: HashMap<(Cloud, String), Vec<usize>> = HashMap::new();
         let mut by_hash = HashMap::new();
         let mut seed_azure = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            if e.id.is_empty() || !e.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c)) {
-                return Err(row(&e.id, "id must be lower-case letters, digits, '.' and '_'".into()));
+            if e.id.is_empty()
+                || !e
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))
+            {
+                return Err(row(
+                    &e.id,
+                    "id must be lower-case letters, digits, '.' and '_'".into(),
+                ));
             }
             if by_hash.insert(e.id_hash(), i).is_some() {
                 return Err(row(&e.id, "duplicate id (or id hash collision)".into()));
             }
             if !valid_technique(&e.technique, true) {
-                return Err(row(&e.id, format!("technique `{}` is not T1578 or T1578.001-.005", e.technique)));
+                return Err(row(
+                    &e.id,
+                    format!("technique `{}` is not T1578 or T1578.001-.005", e.technique),
+                ));
             }
             if let Some(bad) = e.related.iter().find(|t| !valid_technique(t, false)) {
-                return Err(row(&e.id, format!("related technique `{bad}` is not an ATT&CK id")));
+                return Err(row(
+                    &e.id,
+                    format!("related technique `{bad}` is not an ATT&CK id"),
+                ));
             }
             if e.risk > 20 {
                 return Err(row(&e.id, format!("risk {} is above 20", e.risk)));
@@ -282,7 +306,10 @@ impl Catalog {
                     return Err(row(&e.id, "AWS operation must be `service:EventName`".into()))
                 }
                 Cloud::Azure if !e.operation.contains('/') => {
-                    return Err(row(&e.id, "Azure operation must be `Provider/type/action`".into()))
+                    return Err(row(
+                        &e.id,
+                        "Azure operation must be `Provider/type/action`".into(),
+                    ))
                 }
                 _ => {}
             }
@@ -290,21 +317,40 @@ impl Catalog {
                 if let Some(st) = e.seed_type {
                     let expect = kql::operation_type(&e.operation);
                     if st != expect {
-                        return Err(row(&e.id, format!("seed_type {} but the seed's case() gives {}", st.as_str(), expect.as_str())));
+                        return Err(row(
+                            &e.id,
+                            format!(
+                                "seed_type {} but the seed's case() gives {}",
+                                st.as_str(),
+                                expect.as_str()
+                            ),
+                        ));
                     }
                     seed_azure.push(i);
                 }
             }
-            by_operation.entry((e.cloud, e.operation.to_ascii_lowercase())).or_default().push(i);
+            by_operation
+                .entry((e.cloud, e.operation.to_ascii_lowercase()))
+                .or_default()
+                .push(i);
         }
         for e in &entries {
             if let Some(b) = &e.boost {
                 if !entries.iter().any(|x| x.id == b.after) {
-                    return Err(row(&e.id, format!("boost.after `{}` is not a catalog id", b.after)));
+                    return Err(row(
+                        &e.id,
+                        format!("boost.after `{}` is not a catalog id", b.after),
+                    ));
                 }
             }
         }
-        Ok(Catalog { version, entries, by_operation, by_hash, seed_azure })
+        Ok(Catalog {
+            version,
+            entries,
+            by_operation,
+            by_hash,
+            seed_azure,
+        })
     }
 
     /// Row whose id hashes to `h`.
@@ -320,7 +366,9 @@ impl Catalog {
     /// First row whose operation and condition match (the default profile's classification).
     pub fn classify(&self, ev: &ComputeEvent) -> Option<&Entry> {
         let rows = self.by_operation.get(&(ev.cloud, ev.operation.clone()))?;
-        rows.iter().map(|&i| &self.entries[i]).find(|e| e.when.as_ref().is_none_or(|c| c.matches(ev)))
+        rows.iter()
+            .map(|&i| &self.entries[i])
+            .find(|e| e.when.as_ref().is_none_or(|c| c.matches(ev)))
     }
 
     /// The seed KQL's classification: on Azure `has_any` over its 13 operations (restricted to
@@ -332,7 +380,11 @@ impl Catalog {
                 if ev.provider != "microsoft.compute" {
                     return None;
                 }
-                let e = self.seed_azure.iter().map(|&i| &self.entries[i]).find(|e| kql::has(&ev.operation, &e.operation))?;
+                let e = self
+                    .seed_azure
+                    .iter()
+                    .map(|&i| &self.entries[i])
+                    .find(|e| kql::has(&ev.operation, &e.operation))?;
                 Some((e, kql::operation_type(&ev.operation)))
             }
             Cloud::Aws => {
@@ -373,7 +425,10 @@ mod tests {
         assert!(matches!(e, CatalogError::Parse(_)));
         let e = Catalog::from_toml(&doc("").replace("T1578.003", "T1578.009")).unwrap_err();
         assert!(e.to_string().contains("x.y"), "{e}");
-        let e = Catalog::from_toml(&doc("boost = { after = \"nope\", within_minutes = 1, points = 1 }")).unwrap_err();
+        let e = Catalog::from_toml(&doc(
+            "boost = { after = \"nope\", within_minutes = 1, points = 1 }",
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("nope"));
     }
 }

@@ -52,7 +52,12 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { risk: 3, high_risk: 6, bulk_operations: 5, bulk_resources: 3 }
+        Thresholds {
+            risk: 3,
+            high_risk: 6,
+            bulk_operations: 5,
+            bulk_resources: 3,
+        }
     }
 }
 
@@ -208,8 +213,14 @@ impl Engine {
             return false;
         }
         ev.principal.kind == PrincipalKind::AwsService
-            || ev.invoked_by.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))
-            || ev.source_ip.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"))
+            || ev
+                .invoked_by
+                .as_deref()
+                .is_some_and(|s| s.ends_with(".amazonaws.com"))
+            || ev
+                .source_ip
+                .as_deref()
+                .is_some_and(|s| s.ends_with(".amazonaws.com"))
     }
 
     /// Classify and key one event, or say why it is not scored.
@@ -238,16 +249,28 @@ impl Engine {
             return Err(Skip::ServiceCaller);
         }
         let key = match p {
-            ProfileName::Default => {
-                StateKey::from_parts(&["v1", p.as_str(), ev.cloud.as_str(), &ev.account, &ev.principal.key])
-            }
+            ProfileName::Default => StateKey::from_parts(&[
+                "v1",
+                p.as_str(),
+                ev.cloud.as_str(),
+                &ev.account,
+                &ev.principal.key,
+            ]),
             ProfileName::SeedKql => {
                 let who = match ev.cloud {
                     Cloud::Aws => ev.principal.key.as_str(),
                     Cloud::Azure => ev.principal.name.as_str(),
                 };
                 let ip = ev.source_ip.as_deref().unwrap_or("");
-                StateKey::from_parts(&["v1", p.as_str(), ev.cloud.as_str(), &ev.account, who, ip, &ev.scope])
+                StateKey::from_parts(&[
+                    "v1",
+                    p.as_str(),
+                    ev.cloud.as_str(),
+                    &ev.account,
+                    who,
+                    ip,
+                    &ev.scope,
+                ])
             }
         };
         // Start/Accept/Success of one Azure operation share the operation key: counted once.
@@ -255,7 +278,11 @@ impl Engine {
             (ProfileName::Default, Some(k)) => k.as_str(),
             _ => ev.event_id.as_str(),
         };
-        let resources: Vec<String> = if ev.resources.is_empty() { vec![String::new()] } else { ev.resources.clone() };
+        let resources: Vec<String> = if ev.resources.is_empty() {
+            vec![String::new()]
+        } else {
+            ev.resources.clone()
+        };
         let op = entry.id_hash();
         let units = resources
             .iter()

@@ -30,7 +30,10 @@ pub fn event_patterns(catalog: &Catalog) -> Vec<Value> {
     let mut by_service: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for e in catalog.for_cloud(Cloud::Aws) {
         if let Some((svc, name)) = e.operation.split_once(':') {
-            by_service.entry(svc.to_string()).or_default().insert(name.to_string());
+            by_service
+                .entry(svc.to_string())
+                .or_default()
+                .insert(name.to_string());
         }
     }
     let mut out = Vec::new();

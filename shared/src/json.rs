@@ -11,7 +11,9 @@ pub fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     if let Some(x) = obj.get(key) {
         return Some(x);
     }
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, x)| x)
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, x)| x)
 }
 
 /// Nested field by path.

@@ -97,10 +97,22 @@ mod tests {
     #[test]
     fn has_matches_terms_case_insensitively() {
         assert!(has("MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE", "delete"));
-        assert!(has("microsoft.compute/virtualMachines/write", "Microsoft.Compute/virtualMachines/write"));
-        assert!(!has("Microsoft.Compute/virtualMachines/extensions/write", "extension"));
-        assert!(!has("Microsoft.Compute/virtualMachines/extensions/write", "Microsoft.Compute/virtualMachines/write"));
-        assert!(!has("Microsoft.Compute/virtualMachineScaleSets/write", "Microsoft.Compute/virtualMachines/write"));
+        assert!(has(
+            "microsoft.compute/virtualMachines/write",
+            "Microsoft.Compute/virtualMachines/write"
+        ));
+        assert!(!has(
+            "Microsoft.Compute/virtualMachines/extensions/write",
+            "extension"
+        ));
+        assert!(!has(
+            "Microsoft.Compute/virtualMachines/extensions/write",
+            "Microsoft.Compute/virtualMachines/write"
+        ));
+        assert!(!has(
+            "Microsoft.Compute/virtualMachineScaleSets/write",
+            "Microsoft.Compute/virtualMachines/write"
+        ));
         assert!(!has("undeleted", "delete"));
         assert!(has("a/write", "/write"));
     }
@@ -108,7 +120,21 @@ mod tests {
     #[test]
     fn case_order_is_the_seeds() {
         use OpType::*;
-        let want = [CreateOrModify, Delete, CreateOrModify, Delete, CreateOrModify, Delete, Deallocate, Generalize, Capture, CreateOrModify, CreateOrModify, Delete, CreateOrModify];
+        let want = [
+            CreateOrModify,
+            Delete,
+            CreateOrModify,
+            Delete,
+            CreateOrModify,
+            Delete,
+            Deallocate,
+            Generalize,
+            Capture,
+            CreateOrModify,
+            CreateOrModify,
+            Delete,
+            CreateOrModify,
+        ];
         for (op, t) in SEED_OPERATIONS.iter().zip(want) {
             assert_eq!(operation_type(op), t, "{op}");
         }

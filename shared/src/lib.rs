@@ -42,9 +42,9 @@ pub mod kql;
 pub mod memory;
 pub mod normalize;
 pub mod pipeline;
+pub mod ports;
 pub mod prefilter;
 pub mod settings;
-pub mod ports;
 pub mod source;
 pub mod window;
 

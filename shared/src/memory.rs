@@ -33,7 +33,10 @@ impl MemoryStore {
 
     /// Every stored window.
     pub fn entries(&self) -> Vec<(StateKey, Vec<u8>)> {
-        self.items.lock().map(|m| m.iter().map(|(k, (b, _))| (k.clone(), b.clone())).collect()).unwrap_or_default()
+        self.items
+            .lock()
+            .map(|m| m.iter().map(|(k, (b, _))| (k.clone(), b.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// Number of keys stored.
@@ -48,7 +51,12 @@ impl MemoryStore {
 
     fn injected_failure(&self) -> Result<(), StoreError> {
         let n = self.fail_next.load(Ordering::SeqCst);
-        if n > 0 && self.fail_next.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if n > 0
+            && self
+                .fail_next
+                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
             return Err(StoreError::Transient("injected failure".into()));
         }
         Ok(())
@@ -59,8 +67,14 @@ impl StateStore for MemoryStore {
     async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.injected_failure()?;
-        let m = self.items.lock().map_err(|_| StoreError::Permanent("poisoned".into()))?;
-        Ok(m.get(key).map(|(b, v)| Stored { bytes: b.clone(), version: Version(v.to_string()) }))
+        let m = self
+            .items
+            .lock()
+            .map_err(|_| StoreError::Permanent("poisoned".into()))?;
+        Ok(m.get(key).map(|(b, v)| Stored {
+            bytes: b.clone(),
+            version: Version(v.to_string()),
+        }))
     }
 
     async fn save(
@@ -72,7 +86,10 @@ impl StateStore for MemoryStore {
     ) -> Result<SaveOutcome, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.injected_failure()?;
-        let mut m = self.items.lock().map_err(|_| StoreError::Permanent("poisoned".into()))?;
+        let mut m = self
+            .items
+            .lock()
+            .map_err(|_| StoreError::Permanent("poisoned".into()))?;
         let current = m.get(key).map(|(_, v)| v.to_string());
         if current.as_deref() != expected.map(|v| v.0.as_str()) {
             return Ok(SaveOutcome::Conflict);
@@ -106,10 +123,18 @@ impl MemorySink {
 impl AlertSink for MemorySink {
     async fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let n = self.fail_next.load(Ordering::SeqCst);
-        if n > 0 && self.fail_next.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if n > 0
+            && self
+                .fail_next
+                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
             return Err(SinkError::Transient("injected failure".into()));
         }
-        self.alerts.lock().map_err(|_| SinkError::Permanent("poisoned".into()))?.push(alert.clone());
+        self.alerts
+            .lock()
+            .map_err(|_| SinkError::Permanent("poisoned".into()))?
+            .push(alert.clone());
         Ok(())
     }
 }

@@ -30,7 +30,11 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        PipelineOptions { shadow: false, max_attempts: 40, concurrency: 8 }
+        PipelineOptions {
+            shadow: false,
+            max_attempts: 40,
+            concurrency: 8,
+        }
     }
 }
 
@@ -52,9 +56,13 @@ impl PipelineError {
     /// Would a retry of the invocation help?
     pub fn retryable(&self) -> bool {
         match self {
-            PipelineError::Store(StoreError::Transient(_)) | PipelineError::Sink(SinkError::Transient(_)) => true,
+            PipelineError::Store(StoreError::Transient(_)) | PipelineError::Sink(SinkError::Transient(_)) => {
+                true
+            }
             PipelineError::Conflicts(_) => true,
-            PipelineError::Store(StoreError::Permanent(_)) | PipelineError::Sink(SinkError::Permanent(_)) => false,
+            PipelineError::Store(StoreError::Permanent(_)) | PipelineError::Sink(SinkError::Permanent(_)) => {
+                false
+            }
         }
     }
 }
@@ -130,7 +138,10 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
     events: &[ComputeEvent],
     opts: &PipelineOptions,
 ) -> BatchReport {
-    let mut report = BatchReport { events: events.len(), ..Default::default() };
+    let mut report = BatchReport {
+        events: events.len(),
+        ..Default::default()
+    };
     let mut groups: BTreeMap<StateKey, Vec<(usize, Scored)>> = BTreeMap::new();
     for (i, ev) in events.iter().enumerate() {
         match engine.score(ev) {
@@ -146,7 +157,12 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
     report.keys = groups.len();
     let results: Vec<(StateKey, Vec<usize>, KeyResult)> = stream::iter(groups)
         .map(|(key, mut items)| async move {
-            items.sort_by(|a, b| a.1.ctx.time_ms.cmp(&b.1.ctx.time_ms).then_with(|| a.1.ctx.event_id.cmp(&b.1.ctx.event_id)));
+            items.sort_by(|a, b| {
+                a.1.ctx
+                    .time_ms
+                    .cmp(&b.1.ctx.time_ms)
+                    .then_with(|| a.1.ctx.event_id.cmp(&b.1.ctx.event_id))
+            });
             let r = process_key(engine, store, sink, &key, &items, opts).await;
             (key, items.iter().map(|(i, _)| *i).collect(), r)
         })
@@ -162,10 +178,16 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
         report.corrupt_states += r.corrupt;
         report.alerts.extend(r.alerts);
         if let Some(error) = r.error {
-            report.failures.push(KeyFailure { key, events: idx, error });
+            report.failures.push(KeyFailure {
+                key,
+                events: idx,
+                error,
+            });
         }
     }
-    report.alerts.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.dedup_key.cmp(&b.dedup_key)));
+    report
+        .alerts
+        .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.dedup_key.cmp(&b.dedup_key)));
     report
 }
 
@@ -232,7 +254,15 @@ async fn process_key<S: StateStore, A: AlertSink>(
             }
         }
         r.writes += 1;
-        match store.save(key, &bytes, state.expires_at(engine.profile.window_ms), version.as_ref()).await {
+        match store
+            .save(
+                key,
+                &bytes,
+                state.expires_at(engine.profile.window_ms),
+                version.as_ref(),
+            )
+            .await
+        {
             Ok(SaveOutcome::Saved) => {
                 r.alerts = if opts.shadow { alerts } else { sent };
                 return r;

@@ -25,7 +25,11 @@ impl Prefilter {
     pub fn new(catalog: &Catalog) -> Prefilter {
         let aws_names = catalog
             .for_cloud(Cloud::Aws)
-            .filter_map(|e| e.operation.split_once(':').map(|(_, n)| n.to_ascii_lowercase().into_bytes()))
+            .filter_map(|e| {
+                e.operation
+                    .split_once(':')
+                    .map(|(_, n)| n.to_ascii_lowercase().into_bytes())
+            })
             .collect();
         let keys = vec![
             (Finder::new(b"\"eventName\"").into_owned(), true),
@@ -64,7 +68,9 @@ impl Prefilter {
             return true;
         }
         let start = i + 1;
-        let Some(len) = memchr::memchr(b'"', &rest[start..]) else { return true };
+        let Some(len) = memchr::memchr(b'"', &rest[start..]) else {
+            return true;
+        };
         let value = &rest[start..start + len];
         if value.contains(&b'\\') {
             return true;
@@ -72,7 +78,8 @@ impl Prefilter {
         if aws {
             self.aws_names.contains(&value.to_ascii_lowercase())
         } else {
-            value.len() >= AZURE_PREFIX.len() && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
+            value.len() >= AZURE_PREFIX.len()
+                && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
         }
     }
 }

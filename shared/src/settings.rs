@@ -25,7 +25,10 @@ pub struct SettingsError {
 impl SettingsError {
     /// Error for `key`.
     pub fn new(key: &str, reason: impl Into<String>) -> SettingsError {
-        SettingsError { key: key.to_string(), reason: reason.into() }
+        SettingsError {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -37,7 +40,9 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 24h, 90m, 1d"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 24h, 90m, 1d"))?;
     let mult = match unit.trim() {
         "s" => 1_000,
         "m" => 60_000,
@@ -64,21 +69,30 @@ impl CommonSettings {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let name = match get("T1578_PROFILE") {
             None => ProfileName::Default,
-            Some(v) => ProfileName::parse(&v)
-                .ok_or_else(|| SettingsError::new("T1578_PROFILE", format!("`{v}` is not `default` or `seed-kql`")))?,
+            Some(v) => ProfileName::parse(&v).ok_or_else(|| {
+                SettingsError::new("T1578_PROFILE", format!("`{v}` is not `default` or `seed-kql`"))
+            })?,
         };
         let mut profile = Profile::named(name);
         if let Some(v) = get("T1578_WINDOW") {
             let ms = parse_duration_ms(&v).map_err(|r| SettingsError::new("T1578_WINDOW", r))?;
             if !(WINDOW_RANGE_MS.0..=WINDOW_RANGE_MS.1).contains(&ms) {
-                return Err(SettingsError::new("T1578_WINDOW", format!("`{v}` is outside 1m..30d")));
+                return Err(SettingsError::new(
+                    "T1578_WINDOW",
+                    format!("`{v}` is outside 1m..30d"),
+                ));
             }
             profile.window_ms = ms;
         }
         let mode = match get("T1578_MODE").as_deref().map(str::trim) {
             None | Some("alert") => Mode::Alert,
             Some("shadow") => Mode::Shadow,
-            Some(v) => return Err(SettingsError::new("T1578_MODE", format!("`{v}` is not `alert` or `shadow`"))),
+            Some(v) => {
+                return Err(SettingsError::new(
+                    "T1578_MODE",
+                    format!("`{v}` is not `alert` or `shadow`"),
+                ))
+            }
         };
         Ok(CommonSettings { profile, mode })
     }
@@ -90,7 +104,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<CommonSettings, SettingsError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         CommonSettings::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -100,7 +117,12 @@ mod tests {
         assert_eq!(s.profile.name, ProfileName::Default);
         assert_eq!(s.profile.window_ms, 86_400_000);
         assert_eq!(s.mode, Mode::Alert);
-        let s = read(&[("T1578_PROFILE", "seed-kql"), ("T1578_WINDOW", "90m"), ("T1578_MODE", "shadow")]).unwrap();
+        let s = read(&[
+            ("T1578_PROFILE", "seed-kql"),
+            ("T1578_WINDOW", "90m"),
+            ("T1578_MODE", "shadow"),
+        ])
+        .unwrap();
         assert_eq!(s.profile.name, ProfileName::SeedKql);
         assert_eq!(s.profile.window_ms, 5_400_000);
         assert_eq!(s.mode, Mode::Shadow);
@@ -110,7 +132,10 @@ mod tests {
     fn errors_name_the_key() {
         assert_eq!(read(&[("T1578_WINDOW", "40d")]).unwrap_err().key, "T1578_WINDOW");
         assert_eq!(read(&[("T1578_WINDOW", "abc")]).unwrap_err().key, "T1578_WINDOW");
-        assert_eq!(read(&[("T1578_PROFILE", "strict")]).unwrap_err().key, "T1578_PROFILE");
+        assert_eq!(
+            read(&[("T1578_PROFILE", "strict")]).unwrap_err().key,
+            "T1578_PROFILE"
+        );
         let e = read(&[("T1578_MODE", "loud")]).unwrap_err();
         assert!(e.to_string().contains("T1578_MODE") && e.to_string().contains("loud"));
     }

@@ -84,7 +84,9 @@ pub fn expand(v: Value, out: &mut Vec<Value>) {
             }
         }
         Value::Object(mut map) => {
-            let wrapper = ["Records", "records"].into_iter().find(|k| map.get(*k).is_some_and(|x| x.is_array() || x.is_string()));
+            let wrapper = ["Records", "records"]
+                .into_iter()
+                .find(|k| map.get(*k).is_some_and(|x| x.is_array() || x.is_string()));
             match wrapper.and_then(|k| map.remove(k)) {
                 Some(inner) => expand(inner, out),
                 None => out.push(Value::Object(map)),
@@ -103,14 +105,20 @@ pub fn split(bytes: &[u8]) -> Result<Vec<(Position, Result<Value, RecordError>)>
         return Err(DocumentError::Empty);
     }
     if !(trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.starts_with('"')) {
-        return Err(DocumentError::NotJson("does not start with '{', '[' or '\"'".into()));
+        return Err(DocumentError::NotJson(
+            "does not start with '{', '[' or '\"'".into(),
+        ));
     }
     let whole = serde_json::from_str::<Value>(text);
     let whole_err = match whole {
         Ok(v) => {
             let mut out = Vec::new();
             expand(v, &mut out);
-            return Ok(out.into_iter().enumerate().map(|(index, v)| (Position { index, line: None }, Ok(v))).collect());
+            return Ok(out
+                .into_iter()
+                .enumerate()
+                .map(|(index, v)| (Position { index, line: None }, Ok(v)))
+                .collect());
         }
         Err(e) => e,
     };
@@ -131,12 +139,24 @@ pub fn split(bytes: &[u8]) -> Result<Vec<(Position, Result<Value, RecordError>)>
                 let mut recs = Vec::new();
                 expand(v, &mut recs);
                 for r in recs {
-                    out.push((Position { index, line: Some(n + 1) }, Ok(r)));
+                    out.push((
+                        Position {
+                            index,
+                            line: Some(n + 1),
+                        },
+                        Ok(r),
+                    ));
                     index += 1;
                 }
             }
             Err(e) => {
-                out.push((Position { index, line: Some(n + 1) }, Err(RecordError::Json(e.to_string()))));
+                out.push((
+                    Position {
+                        index,
+                        line: Some(n + 1),
+                    },
+                    Err(RecordError::Json(e.to_string())),
+                ));
                 index += 1;
             }
         }
@@ -145,13 +165,20 @@ pub fn split(bytes: &[u8]) -> Result<Vec<(Position, Result<Value, RecordError>)>
 }
 
 /// Split and normalize a document.
-pub fn normalize_document(bytes: &[u8]) -> Result<Vec<(Position, Result<ComputeEvent, RecordError>)>, DocumentError> {
-    Ok(split(bytes)?.into_iter().map(|(p, r)| (p, r.and_then(|v| normalize(v).map_err(RecordError::from)))).collect())
+pub fn normalize_document(
+    bytes: &[u8],
+) -> Result<Vec<(Position, Result<ComputeEvent, RecordError>)>, DocumentError> {
+    Ok(split(bytes)?
+        .into_iter()
+        .map(|(p, r)| (p, r.and_then(|v| normalize(v).map_err(RecordError::from))))
+        .collect())
 }
 
 /// True when a value looks like a record this crate reads (used to tell records from noise).
 pub fn looks_like_record(v: &Value) -> bool {
-    ["eventName", "operationName", "OperationNameValue", "detail"].iter().any(|k| json::get(v, k).is_some())
+    ["eventName", "operationName", "OperationNameValue", "detail"]
+        .iter()
+        .any(|k| json::get(v, k).is_some())
 }
 
 #[cfg(test)]
@@ -174,8 +201,14 @@ mod tests {
     #[test]
     fn unreadable_documents_are_errors() {
         assert_eq!(split(b"  \n").unwrap_err(), DocumentError::Empty);
-        assert!(matches!(split(&[0xff, 0xfe, 0x00]).unwrap_err(), DocumentError::NotText(_)));
-        assert!(matches!(split(br#"{"Records":[{"a":1},"#).unwrap_err(), DocumentError::NotJson(_)));
+        assert!(matches!(
+            split(&[0xff, 0xfe, 0x00]).unwrap_err(),
+            DocumentError::NotText(_)
+        ));
+        assert!(matches!(
+            split(br#"{"Records":[{"a":1},"#).unwrap_err(),
+            DocumentError::NotJson(_)
+        ));
         assert!(matches!(split(b"hello").unwrap_err(), DocumentError::NotJson(_)));
     }
 }

@@ -156,13 +156,22 @@ fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) {
     }
     if list.len() >= cap {
         // Keep the most recent ones.
-        let (i, oldest) = list.iter().enumerate().min_by_key(|(_, x)| x.t).map(|(i, x)| (i, x.t)).unwrap_or((0, 0));
+        let (i, oldest) = list
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, x)| x.t)
+            .map(|(i, x)| (i, x.t))
+            .unwrap_or((0, 0));
         if oldest > t {
             return;
         }
         list.remove(i);
     }
-    list.push(Listed { h, value: clip(value, crate::event::MAX_FIELD), t });
+    list.push(Listed {
+        h,
+        value: clip(value, crate::event::MAX_FIELD),
+        t,
+    });
 }
 
 impl WindowState {
@@ -192,7 +201,10 @@ impl WindowState {
     pub fn decode(bytes: &[u8], key: &StateKey) -> Result<WindowState, StateDecodeError> {
         let s: WindowState = postcard::from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
         if s.format != FORMAT {
-            return Err(StateDecodeError(format!("format {} (expected {FORMAT})", s.format)));
+            return Err(StateDecodeError(format!(
+                "format {} (expected {FORMAT})",
+                s.format
+            )));
         }
         if s.key != key.0 {
             return Err(StateDecodeError("state belongs to another key".into()));
@@ -274,7 +286,11 @@ impl WindowState {
         for &i in &counted {
             let r = &s.resources[i];
             if self.resources.len() < MAX_LISTED && !self.resources.iter().any(|x| x.h == s.units[i].res) {
-                self.resources.push(Listed { h: s.units[i].res, value: clip(r, crate::event::MAX_FIELD), t });
+                self.resources.push(Listed {
+                    h: s.units[i].res,
+                    value: clip(r, crate::event::MAX_FIELD),
+                    t,
+                });
             } else if let Some(x) = self.resources.iter_mut().find(|x| x.h == s.units[i].res) {
                 x.t = x.t.max(t);
             }
@@ -287,7 +303,8 @@ impl WindowState {
                 catalog_id: c.catalog_id.clone(),
                 risk: c.risk * counted.len() as u32,
             });
-            self.evidence.sort_by(|a, b| b.risk.cmp(&a.risk).then(b.t.cmp(&a.t)));
+            self.evidence
+                .sort_by(|a, b| b.risk.cmp(&a.risk).then(b.t.cmp(&a.t)));
             self.evidence.truncate(MAX_LISTED);
         }
         if let Some(ip) = &c.source_ip {
@@ -318,7 +335,13 @@ impl WindowState {
 
     /// The summarize over `[now - window_ms, now]`: what the seed's scheduled query returns
     /// when it runs at `now`.
-    pub fn aggregate_at(&self, catalog: &Catalog, profile: ProfileName, now: i64, window_ms: i64) -> Aggregate {
+    pub fn aggregate_at(
+        &self,
+        catalog: &Catalog,
+        profile: ProfileName,
+        now: i64,
+        window_ms: i64,
+    ) -> Aggregate {
         let floor = now.saturating_sub(window_ms);
         let live = |t: i64| t >= floor && t <= now;
         let mut types = BTreeSet::new();
@@ -344,7 +367,12 @@ impl WindowState {
             operation_types: types.into_iter().collect(),
             first_seen: if count > 0 { first } else { 0 },
             last_seen: if count > 0 { last } else { 0 },
-            resources: self.resources.iter().filter(|r| live(r.t)).map(|r| r.value.clone()).collect(),
+            resources: self
+                .resources
+                .iter()
+                .filter(|r| live(r.t))
+                .map(|r| r.value.clone())
+                .collect(),
             lower_bound: self.saturated_until >= now,
         }
     }
@@ -353,10 +381,17 @@ impl WindowState {
     /// `after` operation on the same resource within the allowed time before it. Computed at
     /// aggregation, not at insertion, so the order events arrive in does not matter.
     fn boost(&self, catalog: &Catalog, u: &Unit) -> u32 {
-        let Some(b) = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref()) else { return 0 };
-        let Some(after) = catalog.get(&b.after).map(|e| e.id_hash()) else { return 0 };
+        let Some(b) = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref()) else {
+            return 0;
+        };
+        let Some(after) = catalog.get(&b.after).map(|e| e.id_hash()) else {
+            return 0;
+        };
         let within = i64::from(b.within_minutes) * 60_000;
-        let hit = self.units.iter().any(|v| v.op == after && v.res == u.res && v.t <= u.t && u.t - v.t <= within);
+        let hit = self
+            .units
+            .iter()
+            .any(|v| v.op == after && v.res == u.res && v.t <= u.t && u.t - v.t <= within);
         if hit {
             b.points
         } else {
@@ -378,7 +413,11 @@ impl WindowState {
         let mut critical_fired = false;
         if s.ctx.critical {
             let disc = s.units[0].op;
-            if !self.fired.iter().any(|f| f.tier == Tier::Critical && f.disc == disc) {
+            if !self
+                .fired
+                .iter()
+                .any(|f| f.tier == Tier::Critical && f.disc == disc)
+            {
                 out.push(self.alert(engine, &agg, Tier::Critical, disc, &s.ctx));
                 critical_fired = true;
             }
@@ -388,7 +427,11 @@ impl WindowState {
                 // The critical alert already carries this window's totals: record the tier it
                 // reached instead of sending a second alert for the same event. A later
                 // escalation to a higher tier still alerts.
-                self.fired.push(Fired { tier: t, disc: 0, t: s.ctx.time_ms });
+                self.fired.push(Fired {
+                    tier: t,
+                    disc: 0,
+                    t: s.ctx.time_ms,
+                });
             } else {
                 out.push(self.alert(engine, &agg, t, 0, &s.ctx));
             }
@@ -396,28 +439,58 @@ impl WindowState {
         (applied, out)
     }
 
-    fn alert(&mut self, engine: &Engine, agg: &Aggregate, tier: Tier, disc: u32, trigger: &EventContext) -> Alert {
+    fn alert(
+        &mut self,
+        engine: &Engine,
+        agg: &Aggregate,
+        tier: Tier,
+        disc: u32,
+        trigger: &EventContext,
+    ) -> Alert {
         // Recorded now so a later event of the same batch does not fire it again; the pipeline
         // only saves this state after the sink accepted the alert.
         if self.fired.len() >= MAX_FIRED {
             self.fired.remove(0);
         }
-        self.fired.push(Fired { tier, disc, t: trigger.time_ms });
+        self.fired.push(Fired {
+            tier,
+            disc,
+            t: trigger.time_ms,
+        });
         let profile = engine.profile.name;
         let window = engine.profile.window_ms.max(1);
         let bucket = trigger.time_ms.div_euclid(window);
         let dedup = format!(
             "{:032x}",
-            xxh3_128(format!("{}\u{1f}{}\u{1f}{}\u{1f}{disc}\u{1f}{bucket}", profile.as_str(), self.key, tier.as_str()).as_bytes())
+            xxh3_128(
+                format!(
+                    "{}\u{1f}{}\u{1f}{}\u{1f}{disc}\u{1f}{bucket}",
+                    profile.as_str(),
+                    self.key,
+                    tier.as_str()
+                )
+                .as_bytes()
+            )
         );
         let alert_id = {
             let h = xxh3_128(format!("{dedup}\u{1f}{}", trigger.event_id).as_bytes());
             let s = format!("{h:032x}");
-            format!("{}-{}-{}-{}-{}", &s[0..8], &s[8..12], &s[12..16], &s[16..20], &s[20..32])
+            format!(
+                "{}-{}-{}-{}-{}",
+                &s[0..8],
+                &s[8..12],
+                &s[12..16],
+                &s[16..20],
+                &s[20..32]
+            )
         };
         let mut subs = BTreeSet::new();
         let mut related = BTreeSet::new();
-        for e in self.evidence.iter().filter_map(|e| engine.catalog.get(&e.catalog_id)) {
+        for e in self
+            .evidence
+            .iter()
+            .filter_map(|e| engine.catalog.get(&e.catalog_id))
+        {
             if e.technique != "T1578" {
                 subs.insert(e.technique.clone());
             }
@@ -467,7 +540,11 @@ impl WindowState {
             operation_count: agg.operation_count,
             unique_resources: agg.unique_resources,
             counts_are_lower_bounds: agg.lower_bound,
-            operation_types: agg.operation_types.iter().map(|t| t.as_str().to_string()).collect(),
+            operation_types: agg
+                .operation_types
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
             first_seen: rfc3339(agg.first_seen),
             last_seen: rfc3339(agg.last_seen),
             resources: agg.resources.clone(),

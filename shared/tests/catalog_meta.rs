@@ -14,14 +14,25 @@ fn ids_are_unique_and_techniques_cover_the_sub_technique_set() {
     let c = Catalog::builtin().unwrap();
     let ids: BTreeSet<&str> = c.entries.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), c.entries.len());
-    let allowed = ["T1578", "T1578.001", "T1578.002", "T1578.003", "T1578.004", "T1578.005"];
+    let allowed = [
+        "T1578",
+        "T1578.001",
+        "T1578.002",
+        "T1578.003",
+        "T1578.004",
+        "T1578.005",
+    ];
     let used: BTreeSet<&str> = c.entries.iter().map(|e| e.technique.as_str()).collect();
     assert!(used.iter().all(|t| allowed.contains(t)), "{used:?}");
     for sub in &allowed[1..] {
         assert!(used.contains(sub), "no catalog row maps to {sub}");
     }
     for e in &c.entries {
-        assert!(e.id.starts_with(&format!("{}.", e.cloud.as_str())), "{} does not start with its cloud", e.id);
+        assert!(
+            e.id.starts_with(&format!("{}.", e.cloud.as_str())),
+            "{} does not start with its cloud",
+            e.id
+        );
         assert!(!e.description.is_empty());
         if e.critical {
             assert!(e.risk >= 5, "{}: critical rows carry at least 5 points", e.id);
@@ -32,7 +43,11 @@ fn ids_are_unique_and_techniques_cover_the_sub_technique_set() {
 #[test]
 fn the_seeds_thirteen_operations_are_in_the_catalog_and_every_aws_row_maps_to_a_seed_type() {
     let c = Catalog::builtin().unwrap();
-    let seed_rows: Vec<&str> = c.for_cloud(Cloud::Azure).filter(|e| e.seed_type.is_some()).map(|e| e.operation.as_str()).collect();
+    let seed_rows: Vec<&str> = c
+        .for_cloud(Cloud::Azure)
+        .filter(|e| e.seed_type.is_some())
+        .map(|e| e.operation.as_str())
+        .collect();
     assert_eq!(seed_rows, SEED_OPERATIONS.to_vec());
     assert!(c.for_cloud(Cloud::Aws).all(|e| e.seed_type.is_some()));
 }
@@ -48,9 +63,15 @@ fn every_row_has_fixtures_that_classify_as_declared() {
                 failures.push(format!("{}: fixture {file} is missing", row.id));
                 continue;
             }
-            let hits = load(&path).iter().filter(|ev| e.score(ev).is_ok_and(|s| s.ctx.catalog_id == row.id)).count();
+            let hits = load(&path)
+                .iter()
+                .filter(|ev| e.score(ev).is_ok_and(|s| s.ctx.catalog_id == row.id))
+                .count();
             if want && hits == 0 {
-                failures.push(format!("{}: positive {file} does not classify as the row", row.id));
+                failures.push(format!(
+                    "{}: positive {file} does not classify as the row",
+                    row.id
+                ));
             }
             if !want && hits > 0 {
                 failures.push(format!("{}: negative {file} classifies as the row", row.id));
@@ -65,7 +86,10 @@ fn the_wrapped_request_shape_of_newer_ec2_apis_is_read() {
     let e = engine(ProfileName::Default);
     let dir = events_dir().join("variants/aws");
     let opt = load(&dir.join("ec2-modify-instance-metadata-options-optional-wrapped.json"));
-    assert_eq!(e.score(&opt[0]).unwrap().ctx.catalog_id, "aws.ec2.imds_v1_enabled");
+    assert_eq!(
+        e.score(&opt[0]).unwrap().ctx.catalog_id,
+        "aws.ec2.imds_v1_enabled"
+    );
     let req = load(&dir.join("ec2-modify-instance-metadata-options-required-wrapped.json"));
     assert!(e.score(&req[0]).is_err());
 }

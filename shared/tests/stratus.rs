@@ -22,9 +22,15 @@ fn every_capture_parses_without_error() {
 fn default_profile_alerts_on_exactly_the_t1578_detonations() {
     let e = engine(ProfileName::Default);
     let expect = [
-        ("aws.exfiltration.ec2-share-ebs-snapshot.json", "aws.ec2.snapshot_shared"),
+        (
+            "aws.exfiltration.ec2-share-ebs-snapshot.json",
+            "aws.ec2.snapshot_shared",
+        ),
         ("aws.exfiltration.ec2-share-ami.json", "aws.ec2.image_shared"),
-        ("aws.exfiltration.rds-share-snapshot.json", "aws.rds.db_snapshot_shared"),
+        (
+            "aws.exfiltration.rds-share-snapshot.json",
+            "aws.rds.db_snapshot_shared",
+        ),
     ];
     let mut alerting = Vec::new();
     for entry in std::fs::read_dir(stratus_dir()).unwrap() {
@@ -38,7 +44,10 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
             alerting.push(name.clone());
         }
         if let Some((_, id)) = expect.iter().find(|(f, _)| *f == name) {
-            let critical = alerts.iter().find(|a| a.tier == Tier::Critical).unwrap_or_else(|| panic!("{name}: no critical"));
+            let critical = alerts
+                .iter()
+                .find(|a| a.tier == Tier::Critical)
+                .unwrap_or_else(|| panic!("{name}: no critical"));
             assert_eq!(critical.trigger_catalog_id.as_deref(), Some(*id));
             assert_eq!(critical.principal.name, "christophe");
             assert!(critical.attack.sub_techniques.contains(&"T1578.001".to_string()));
@@ -52,7 +61,10 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
             assert_eq!(alerts.len(), 1, "{alerts:?}");
             assert_eq!(alerts[0].tier, Tier::Suspicious);
             assert_eq!(alerts[0].total_risk, 4);
-            assert_eq!(alerts[0].principal.key, "arn:aws:iam::309303190113:user/christophe");
+            assert_eq!(
+                alerts[0].principal.key,
+                "arn:aws:iam::309303190113:user/christophe"
+            );
         }
     }
     alerting.sort();
@@ -69,6 +81,11 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
         ]
     );
     for f in alerting.iter() {
-        assert!(!["iam", "secretsmanager", "ssm"].iter().any(|s| f.contains(&format!(".{s}-"))), "{f}");
+        assert!(
+            !["iam", "secretsmanager", "ssm"]
+                .iter()
+                .any(|s| f.contains(&format!(".{s}-"))),
+            "{f}"
+        );
     }
 }

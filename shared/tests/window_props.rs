@@ -32,7 +32,11 @@ const OPS: [&str; 15] = [
     "MICROSOFT.STORAGE/STORAGEACCOUNTS/DELETE",
 ];
 const STATUSES: [&str; 6] = ["Start", "Success", "Started", "Succeeded", "Accept", "Failure"];
-const CALLERS: [&str; 3] = ["alice@contoso.com", "bob@contoso.com", "11111111-2222-3333-4444-555555555555"];
+const CALLERS: [&str; 3] = [
+    "alice@contoso.com",
+    "bob@contoso.com",
+    "11111111-2222-3333-4444-555555555555",
+];
 const IPS: [&str; 2] = ["203.0.113.10", "198.51.100.7"];
 const RGS: [&str; 2] = ["RG-PROD", "RG-DEV"];
 
@@ -48,8 +52,24 @@ struct Gen {
 }
 
 fn gen_event() -> impl Strategy<Value = Gen> {
-    (0..OPS.len(), 0..STATUSES.len(), 0..CALLERS.len(), 0..IPS.len(), 0..RGS.len(), 0..6usize, 0..(3 * 24 * 60i64))
-        .prop_map(|(op, status, caller, ip, rg, resource, minute)| Gen { op, status, caller, ip, rg, resource, minute })
+    (
+        0..OPS.len(),
+        0..STATUSES.len(),
+        0..CALLERS.len(),
+        0..IPS.len(),
+        0..RGS.len(),
+        0..6usize,
+        0..(3 * 24 * 60i64),
+    )
+        .prop_map(|(op, status, caller, ip, rg, resource, minute)| Gen {
+            op,
+            status,
+            caller,
+            ip,
+            rg,
+            resource,
+            minute,
+        })
 }
 
 fn la_row(g: &Gen, n: usize) -> serde_json::Value {
@@ -84,14 +104,20 @@ struct Row {
 }
 
 /// A direct transcription of the seed's query over distinct records, run at `now`.
-fn kql_batch(events: &[ComputeEvent], now: i64) -> BTreeMap<(String, String, String, String), (Row, ComputeEvent)> {
+fn kql_batch(
+    events: &[ComputeEvent],
+    now: i64,
+) -> BTreeMap<(String, String, String, String), (Row, ComputeEvent)> {
     let mut seen = HashSet::new();
-    let mut groups: BTreeMap<(String, String, String, String), (Vec<&ComputeEvent>, ComputeEvent)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String, String), (Vec<&ComputeEvent>, ComputeEvent)> =
+        BTreeMap::new();
     for e in events {
         if !seen.insert(e.event_id.clone()) || e.time_ms < now - DAY || e.time_ms > now {
             continue;
         }
-        if e.provider != "microsoft.compute" || kql::has_any(&e.operation_raw, &kql::SEED_OPERATIONS).is_none() {
+        if e.provider != "microsoft.compute"
+            || kql::has_any(&e.operation_raw, &kql::SEED_OPERATIONS).is_none()
+        {
             continue;
         }
         let status = match e.phase {
@@ -102,14 +128,29 @@ fn kql_batch(events: &[ComputeEvent], now: i64) -> BTreeMap<(String, String, Str
         if !kql::SEED_STATUSES.contains(&status) {
             continue;
         }
-        let key = (e.principal.name.clone(), e.source_ip.clone().unwrap_or_default(), e.scope.clone(), e.account.clone());
-        groups.entry(key).or_insert_with(|| (Vec::new(), e.clone())).0.push(e);
+        let key = (
+            e.principal.name.clone(),
+            e.source_ip.clone().unwrap_or_default(),
+            e.scope.clone(),
+            e.account.clone(),
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (Vec::new(), e.clone()))
+            .0
+            .push(e);
     }
     groups
         .into_iter()
         .map(|(k, (rows, rep))| {
-            let types: BTreeSet<String> = rows.iter().map(|e| kql::operation_type(&e.operation_raw).as_str().to_string()).collect();
-            let risk = rows.iter().map(|e| kql::risk_points(kql::operation_type(&e.operation_raw))).sum::<u32>();
+            let types: BTreeSet<String> = rows
+                .iter()
+                .map(|e| kql::operation_type(&e.operation_raw).as_str().to_string())
+                .collect();
+            let risk = rows
+                .iter()
+                .map(|e| kql::risk_points(kql::operation_type(&e.operation_raw)))
+                .sum::<u32>();
             let resources: BTreeSet<String> = rows.iter().map(|e| e.resources[0].clone()).collect();
             let count = rows.len() as u32;
             let unique = resources.len() as u32;
@@ -142,7 +183,9 @@ fn kql_batch(events: &[ComputeEvent], now: i64) -> BTreeMap<(String, String, Str
 
 fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         v.swap(i, (seed >> 33) as usize % (i + 1));
     }
 }
@@ -240,15 +283,29 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
                 .unwrap()
             })
             .collect();
-        let r = futures::executor::block_on(process_batch(&engine, &store, &sink, &events, &PipelineOptions::default()));
+        let r = futures::executor::block_on(process_batch(
+            &engine,
+            &store,
+            &sink,
+            &events,
+            &PipelineOptions::default(),
+        ));
         assert!(r.failures.is_empty());
-        let k = key.get_or_insert_with(|| engine.score(&events[0]).unwrap().key).clone();
+        let k = key
+            .get_or_insert_with(|| engine.score(&events[0]).unwrap().key)
+            .clone();
         let bytes = store.get_bytes(&k).unwrap();
         max_bytes = max_bytes.max(bytes.len());
         if start == 200_000 {
             // Re-deliver the whole chunk: nothing changes, nothing alerts.
             let before = sink.alerts().len();
-            let again = futures::executor::block_on(process_batch(&engine, &store, &sink, &events, &PipelineOptions::default()));
+            let again = futures::executor::block_on(process_batch(
+                &engine,
+                &store,
+                &sink,
+                &events,
+                &PipelineOptions::default(),
+            ));
             assert_eq!(store.get_bytes(&k).unwrap(), bytes);
             assert_eq!(again.store_writes, 0);
             assert_eq!(sink.alerts().len(), before);
@@ -260,7 +317,14 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     // time the previous one leaves the window: once per day.
     assert_eq!(alerts[0].tier, Tier::Suspicious);
     assert!(alerts[1..].iter().all(|a| a.tier == Tier::HighRisk));
-    assert_eq!(alerts.len(), 11, "{:?}", alerts.iter().map(|a| (&a.time, a.tier)).collect::<Vec<_>>());
+    assert_eq!(
+        alerts.len(),
+        11,
+        "{:?}",
+        alerts.iter().map(|a| (&a.time, a.tier)).collect::<Vec<_>>()
+    );
     assert!(alerts[3].counts_are_lower_bounds);
-    assert!(alerts.iter().all(|a| a.principal.name.len() <= 256 && a.resources.len() <= 10 && a.source_ips.len() <= 10));
+    assert!(alerts
+        .iter()
+        .all(|a| a.principal.name.len() <= 256 && a.resources.len() <= 10 && a.source_ips.len() <= 10));
 }

@@ -50,7 +50,9 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         .or_else(|| text_at(rec, &["operationName", "value"]))
         .ok_or(NormalizeError::Missing("operationName"))?
         .into_owned();
-    let time = get(rec, "time").or_else(|| get(rec, "eventTimestamp")).ok_or(NormalizeError::Missing("time"))?;
+    let time = get(rec, "time")
+        .or_else(|| get(rec, "eventTimestamp"))
+        .ok_or(NormalizeError::Missing("time"))?;
     let time_ms = parse_time(time, "time")?;
     let resource_id = text_at(rec, &["resourceId"])
         .or_else(|| text_at(rec, &["properties", "entity"]))
@@ -61,7 +63,11 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         .or_else(|| text_at(rec, &["status"]))
         .map(|s| s.into_owned())
         .unwrap_or_default();
-    let claims = get(rec, "identity").and_then(|i| get(i, "claims")).or_else(|| get(rec, "claims")).cloned().unwrap_or(Value::Null);
+    let claims = get(rec, "identity")
+        .and_then(|i| get(i, "claims"))
+        .or_else(|| get(rec, "claims"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let evidence = get(rec, "identity")
         .and_then(|i| json::path(i, &["authorization", "evidence"]))
         .or_else(|| json::path(rec, &["authorization", "evidence"]))
@@ -72,7 +78,9 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         operation_raw,
         resource_id,
         status,
-        signature: text_at(rec, &["resultSignature"]).or_else(|| text_at(rec, &["subStatus", "value"])).map(|s| s.into_owned()),
+        signature: text_at(rec, &["resultSignature"])
+            .or_else(|| text_at(rec, &["subStatus", "value"]))
+            .map(|s| s.into_owned()),
         correlation_id: text_at(rec, &["correlationId"]).map(|s| s.into_owned()),
         event_data_id: text_at(rec, &["eventDataId"]).map(|s| s.into_owned()),
         caller_ip: text_at(rec, &["callerIpAddress"])
@@ -82,7 +90,10 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         provider_hint: text_at(rec, &["resourceProviderName", "value"]).map(|s| s.into_owned()),
         subscription_hint: text_at(rec, &["subscriptionId"])
             .map(|s| s.into_owned())
-            .or_else(|| text_at(rec, &["properties", "hierarchy"]).and_then(|h| h.rsplit('/').next().map(str::to_string))),
+            .or_else(|| {
+                text_at(rec, &["properties", "hierarchy"])
+                    .and_then(|h| h.rsplit('/').next().map(str::to_string))
+            }),
         rg_hint: text_at(rec, &["resourceGroupName"]).map(|s| s.into_owned()),
         caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
     };
@@ -92,23 +103,42 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
 
 /// Log Analytics `AzureActivity` row (the seed KQL's own table).
 pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, NormalizeError> {
-    for k in ["Claims_d", "Claims", "Authorization_d", "Properties_d", "Properties"] {
+    for k in [
+        "Claims_d",
+        "Claims",
+        "Authorization_d",
+        "Properties_d",
+        "Properties",
+    ] {
         json::unstring(row, k);
     }
     let row = &*row;
-    let operation_raw = text_at(row, &["OperationNameValue"]).ok_or(NormalizeError::Missing("OperationNameValue"))?.into_owned();
-    let time_ms = parse_time(get(row, "TimeGenerated").ok_or(NormalizeError::Missing("TimeGenerated"))?, "TimeGenerated")?;
+    let operation_raw = text_at(row, &["OperationNameValue"])
+        .ok_or(NormalizeError::Missing("OperationNameValue"))?
+        .into_owned();
+    let time_ms = parse_time(
+        get(row, "TimeGenerated").ok_or(NormalizeError::Missing("TimeGenerated"))?,
+        "TimeGenerated",
+    )?;
     let resource_id = text_at(row, &["ResourceId"])
         .or_else(|| text_at(row, &["_ResourceId"]))
         .map(|s| s.into_owned())
         .unwrap_or_default();
-    let claims = get(row, "Claims_d").or_else(|| get(row, "Claims")).cloned().unwrap_or(Value::Null);
-    let evidence = get(row, "Authorization_d").and_then(|a| get(a, "evidence")).cloned().unwrap_or(Value::Null);
+    let claims = get(row, "Claims_d")
+        .or_else(|| get(row, "Claims"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let evidence = get(row, "Authorization_d")
+        .and_then(|a| get(a, "evidence"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let parts = Parts {
         time_ms,
         operation_raw,
         resource_id,
-        status: text_at(row, &["ActivityStatusValue"]).map(|s| s.into_owned()).unwrap_or_default(),
+        status: text_at(row, &["ActivityStatusValue"])
+            .map(|s| s.into_owned())
+            .unwrap_or_default(),
         signature: text_at(row, &["ActivitySubstatusValue"]).map(|s| s.into_owned()),
         correlation_id: text_at(row, &["CorrelationId"]).map(|s| s.into_owned()),
         event_data_id: text_at(row, &["EventDataId"]).map(|s| s.into_owned()),
@@ -118,13 +148,20 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         rg_hint: text_at(row, &["ResourceGroup"]).map(|s| s.into_owned()),
         caller_hint: text_at(row, &["Caller"]).map(|s| s.into_owned()),
     };
-    let details = get(row, "Properties_d").or_else(|| get(row, "Properties")).map(details).unwrap_or_default();
+    let details = get(row, "Properties_d")
+        .or_else(|| get(row, "Properties"))
+        .map(details)
+        .unwrap_or_default();
     Ok(build(parts, &claims, &evidence, details))
 }
 
 fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> ComputeEvent {
     let (sub_from_id, rg_from_id) = split_resource_id(&p.resource_id);
-    let account = p.subscription_hint.or(sub_from_id).map(|s| s.to_ascii_lowercase()).unwrap_or_else(|| "unknown".into());
+    let account = p
+        .subscription_hint
+        .or(sub_from_id)
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_else(|| "unknown".into());
     let scope = p.rg_hint.or(rg_from_id).unwrap_or_default();
     let operation = p.operation_raw.to_ascii_lowercase();
     let provider = p
@@ -132,7 +169,8 @@ fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> Comput
         .map(|s| s.to_ascii_lowercase())
         .unwrap_or_else(|| operation.split('/').next().unwrap_or_default().to_string());
     let phase = phase_of(&p.status);
-    let error_code = (phase == Phase::Failure).then(|| clip(p.signature.as_deref().unwrap_or(&p.status), 128));
+    let error_code =
+        (phase == Phase::Failure).then(|| clip(p.signature.as_deref().unwrap_or(&p.status), 128));
     let principal = principal(claims, evidence, p.caller_hint.as_deref());
     let resource_lc = p.resource_id.to_ascii_lowercase();
     let event_id = match &p.event_data_id {
@@ -147,8 +185,10 @@ fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> Comput
     };
     // One operation emits Start, Accept and Success records sharing the correlation id; the
     // resource id is part of the key because one deployment fans out under one correlation id.
-    let operation_key =
-        p.correlation_id.as_deref().map(|c| hash_hex(&[&c.to_ascii_lowercase(), &operation, &resource_lc]));
+    let operation_key = p
+        .correlation_id
+        .as_deref()
+        .map(|c| hash_hex(&[&c.to_ascii_lowercase(), &operation, &resource_lc]));
     ComputeEvent {
         time_ms: p.time_ms,
         cloud: Cloud::Azure,
@@ -162,7 +202,11 @@ fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> Comput
         provider: clip(&provider, 64),
         phase,
         error_code,
-        resources: if p.resource_id.is_empty() { Vec::new() } else { vec![clip(&p.resource_id, MAX_FIELD)] },
+        resources: if p.resource_id.is_empty() {
+            Vec::new()
+        } else {
+            vec![clip(&p.resource_id, MAX_FIELD)]
+        },
         details,
         event_id,
         operation_key,
@@ -189,33 +233,76 @@ fn split_resource_id(id: &str) -> (Option<String>, Option<String>) {
 /// Caller from the claims in the documented order: upn, name, emailaddress, appid (with
 /// xms_mirid for managed identities), objectidentifier, then the RBAC evidence principal.
 fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Principal {
-    let claim = |k: &str| text_at(claims, &[k]).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let claim = |k: &str| {
+        text_at(claims, &[k])
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     let is_app = claim("idtyp").is_some_and(|t| t.eq_ignore_ascii_case("app"))
         || text_at(evidence, &["principalType"]).is_some_and(|t| t.eq_ignore_ascii_case("ServicePrincipal"));
-    let user = claim(CLAIM_UPN).or_else(|| claim(CLAIM_NAME)).or_else(|| claim(CLAIM_EMAIL));
+    let user = claim(CLAIM_UPN)
+        .or_else(|| claim(CLAIM_NAME))
+        .or_else(|| claim(CLAIM_EMAIL));
     let (key, name, kind) = if let (Some(u), false) = (user.clone(), is_app) {
         (format!("user:{}", u.to_ascii_lowercase()), u, PrincipalKind::User)
     } else if let Some(mirid) = claim("xms_mirid") {
-        (format!("mi:{}", mirid.to_ascii_lowercase()), mirid, PrincipalKind::ManagedIdentity)
+        (
+            format!("mi:{}", mirid.to_ascii_lowercase()),
+            mirid,
+            PrincipalKind::ManagedIdentity,
+        )
     } else if let Some(app) = claim("appid").filter(|_| is_app || user.is_none()) {
         // The Caller column holds the object id for applications; prefer it as display.
         let display = claim(CLAIM_OID).unwrap_or_else(|| app.clone());
-        (format!("app:{}", app.to_ascii_lowercase()), display, PrincipalKind::ServicePrincipal)
+        (
+            format!("app:{}", app.to_ascii_lowercase()),
+            display,
+            PrincipalKind::ServicePrincipal,
+        )
     } else if let Some(oid) = claim(CLAIM_OID) {
-        (format!("oid:{}", oid.to_ascii_lowercase()), oid, PrincipalKind::Unknown)
+        (
+            format!("oid:{}", oid.to_ascii_lowercase()),
+            oid,
+            PrincipalKind::Unknown,
+        )
     } else if let Some(pid) = text_at(evidence, &["principalId"]) {
-        (format!("oid:{}", pid.to_ascii_lowercase()), pid.into_owned(), PrincipalKind::Unknown)
+        (
+            format!("oid:{}", pid.to_ascii_lowercase()),
+            pid.into_owned(),
+            PrincipalKind::Unknown,
+        )
     } else if let Some(c) = caller_hint.map(str::trim).filter(|c| !c.is_empty()) {
-        let kind = if c.contains('@') { PrincipalKind::User } else { PrincipalKind::Unknown };
-        let prefix = if kind == PrincipalKind::User { "user" } else { "oid" };
-        (format!("{prefix}:{}", c.to_ascii_lowercase()), c.to_string(), kind)
+        let kind = if c.contains('@') {
+            PrincipalKind::User
+        } else {
+            PrincipalKind::Unknown
+        };
+        let prefix = if kind == PrincipalKind::User {
+            "user"
+        } else {
+            "oid"
+        };
+        (
+            format!("{prefix}:{}", c.to_ascii_lowercase()),
+            c.to_string(),
+            kind,
+        )
     } else {
         ("unknown".into(), "unknown".into(), PrincipalKind::Unknown)
     };
     // The Log Analytics Caller column wins as the display name when present: it is what the
     // seed KQL groups by.
-    let name = caller_hint.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).unwrap_or(name);
-    Principal { key: clip(&key, 512), name: clip(&name, MAX_FIELD), kind, session: None }
+    let name = caller_hint
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .unwrap_or(name);
+    Principal {
+        key: clip(&key, 512),
+        name: clip(&name, MAX_FIELD),
+        kind,
+        session: None,
+    }
 }
 
 fn details(rec: &Value) -> Details {
@@ -243,7 +330,11 @@ mod tests {
 
     #[test]
     fn export_records_derive_subscription_group_and_caller() {
-        let ev = normalize(record(json!({CLAIM_UPN: "Alice@Contoso.com", "name": "Alice"}), "Start")).unwrap();
+        let ev = normalize(record(
+            json!({CLAIM_UPN: "Alice@Contoso.com", "name": "Alice"}),
+            "Start",
+        ))
+        .unwrap();
         assert_eq!(ev.account, "aaaa-1");
         assert_eq!(ev.scope, "RG-X");
         assert_eq!(ev.operation, "microsoft.compute/snapshots/write");
@@ -263,13 +354,24 @@ mod tests {
 
     #[test]
     fn service_principals_and_managed_identities() {
-        let sp = normalize(record(json!({"idtyp":"app","appid":"APP-1",CLAIM_OID:"oid-1"}), "Success")).unwrap();
+        let sp = normalize(record(
+            json!({"idtyp":"app","appid":"APP-1",CLAIM_OID:"oid-1"}),
+            "Success",
+        ))
+        .unwrap();
         assert_eq!(sp.principal.kind, PrincipalKind::ServicePrincipal);
         assert_eq!(sp.principal.key, "app:app-1");
         let mi = normalize(record(json!({"idtyp":"app","appid":"APP-2","xms_mirid":"/subscriptions/s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x"}), "Success")).unwrap();
         assert_eq!(mi.principal.kind, PrincipalKind::ManagedIdentity);
-        let name_only = normalize(record(json!({CLAIM_NAME: " guest_ext#EXT#@contoso.onmicrosoft.com"}), "Success")).unwrap();
-        assert_eq!(name_only.principal.key, "user:guest_ext#ext#@contoso.onmicrosoft.com");
+        let name_only = normalize(record(
+            json!({CLAIM_NAME: " guest_ext#EXT#@contoso.onmicrosoft.com"}),
+            "Success",
+        ))
+        .unwrap();
+        assert_eq!(
+            name_only.principal.key,
+            "user:guest_ext#ext#@contoso.onmicrosoft.com"
+        );
     }
 
     #[test]

@@ -10,7 +10,13 @@ use serde_json::Value;
 pub const MAX_RESOURCES_PER_EVENT: usize = 50;
 
 /// Fields that may arrive as JSON inside a string.
-const STRINGY: [&str; 5] = ["requestParameters", "responseElements", "userIdentity", "additionalEventData", "serviceEventDetails"];
+const STRINGY: [&str; 5] = [
+    "requestParameters",
+    "responseElements",
+    "userIdentity",
+    "additionalEventData",
+    "serviceEventDetails",
+];
 
 pub(super) struct EnvelopeHints {
     account: Option<String>,
@@ -24,24 +30,44 @@ pub(super) fn from_envelope(mut env: Value) -> Result<ComputeEvent, NormalizeErr
         region: text_at(&env, &["region"]).map(|s| s.into_owned()),
     };
     let obj = env.as_object_mut().ok_or(NormalizeError::NotAnObject)?;
-    let key = obj.keys().find(|k| k.eq_ignore_ascii_case("detail")).cloned().ok_or(NormalizeError::Missing("detail"))?;
+    let key = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("detail"))
+        .cloned()
+        .ok_or(NormalizeError::Missing("detail"))?;
     let mut detail = obj.remove(&key).unwrap_or(Value::Null);
     if !detail.is_object() {
-        return Err(NormalizeError::Invalid { field: "detail", reason: "not an object".into() });
+        return Err(NormalizeError::Invalid {
+            field: "detail",
+            reason: "not an object".into(),
+        });
     }
     from_record(&mut detail, Some(hints))
 }
 
-pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Result<ComputeEvent, NormalizeError> {
+pub(super) fn from_record(
+    rec: &mut Value,
+    hints: Option<EnvelopeHints>,
+) -> Result<ComputeEvent, NormalizeError> {
     for k in STRINGY {
         json::unstring(rec, k);
     }
     let rec = &*rec;
-    let event_name = text_at(rec, &["eventName"]).ok_or(NormalizeError::Missing("eventName"))?.into_owned();
-    let source = text_at(rec, &["eventSource"]).ok_or(NormalizeError::Missing("eventSource"))?.to_ascii_lowercase();
-    let time_ms = parse_time(get(rec, "eventTime").ok_or(NormalizeError::Missing("eventTime"))?, "eventTime")?;
+    let event_name = text_at(rec, &["eventName"])
+        .ok_or(NormalizeError::Missing("eventName"))?
+        .into_owned();
+    let source = text_at(rec, &["eventSource"])
+        .ok_or(NormalizeError::Missing("eventSource"))?
+        .to_ascii_lowercase();
+    let time_ms = parse_time(
+        get(rec, "eventTime").ok_or(NormalizeError::Missing("eventTime"))?,
+        "eventTime",
+    )?;
     let provider = source.trim_end_matches(".amazonaws.com").to_string();
-    let hints = hints.unwrap_or(EnvelopeHints { account: None, region: None });
+    let hints = hints.unwrap_or(EnvelopeHints {
+        account: None,
+        region: None,
+    });
 
     let ui = get(rec, "userIdentity").cloned().unwrap_or(Value::Null);
     let account = text_at(rec, &["recipientAccountId"])
@@ -49,8 +75,12 @@ pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Resu
         .or(hints.account)
         .or_else(|| text_at(&ui, &["accountId"]).map(|s| s.into_owned()))
         .unwrap_or_else(|| "unknown".into());
-    let region = text_at(rec, &["awsRegion"]).map(|s| s.into_owned()).or(hints.region).unwrap_or_default();
-    let service_event = text_at(rec, &["eventType"]).is_some_and(|t| t.eq_ignore_ascii_case("AwsServiceEvent"));
+    let region = text_at(rec, &["awsRegion"])
+        .map(|s| s.into_owned())
+        .or(hints.region)
+        .unwrap_or_default();
+    let service_event =
+        text_at(rec, &["eventType"]).is_some_and(|t| t.eq_ignore_ascii_case("AwsServiceEvent"));
     let invoked_by = text_at(&ui, &["invokedBy"]).map(|s| clip(&s, MAX_FIELD));
     let principal = principal(&ui, &account, invoked_by.as_deref());
 
@@ -61,8 +91,16 @@ pub(super) fn from_record(rec: &mut Value, hints: Option<EnvelopeHints>) -> Resu
         Some(_) => Phase::Failure,
     };
     let null = Value::Null;
-    let req = unwrap_op(get(rec, "requestParameters").unwrap_or(&null), &event_name, "Request");
-    let resp = unwrap_op(get(rec, "responseElements").unwrap_or(&null), &event_name, "Response");
+    let req = unwrap_op(
+        get(rec, "requestParameters").unwrap_or(&null),
+        &event_name,
+        "Request",
+    );
+    let resp = unwrap_op(
+        get(rec, "responseElements").unwrap_or(&null),
+        &event_name,
+        "Response",
+    );
     let sed = get(rec, "serviceEventDetails").unwrap_or(&null);
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
     let details = details(&event_name, req, &ui, service_event);
@@ -108,40 +146,82 @@ fn unwrap_op<'a>(v: &'a Value, event_name: &str, suffix: &str) -> &'a Value {
 fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
     let typ = text_at(ui, &["type"]).map(|s| s.into_owned()).unwrap_or_default();
     let arn = text_at(ui, &["arn"]).map(|s| s.into_owned());
-    let acct = text_at(ui, &["accountId"]).map(|s| s.into_owned()).unwrap_or_else(|| account.to_string());
+    let acct = text_at(ui, &["accountId"])
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| account.to_string());
     let principal_id = text_at(ui, &["principalId"]).map(|s| s.into_owned());
-    let session_from_pid = || principal_id.as_deref().and_then(|p| p.split_once(':')).map(|(_, s)| s.to_string());
+    let session_from_pid = || {
+        principal_id
+            .as_deref()
+            .and_then(|p| p.split_once(':'))
+            .map(|(_, s)| s.to_string())
+    };
     let issuer = text_at(ui, &["sessionContext", "sessionIssuer", "arn"]).map(|s| s.into_owned());
     let issuer_name = text_at(ui, &["sessionContext", "sessionIssuer", "userName"]).map(|s| s.into_owned());
     let (key, name, kind, session) = match typ.as_str() {
         "IAMUser" => {
             let user = text_at(ui, &["userName"]).map(|s| s.into_owned());
-            let key = arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/{}", user.clone().unwrap_or_default()));
+            let key = arn
+                .clone()
+                .unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/{}", user.clone().unwrap_or_default()));
             (key.clone(), user.unwrap_or(key), PrincipalKind::User, None)
         }
         "AssumedRole" => {
-            let key = issuer.clone().or_else(|| arn.as_deref().and_then(role_from_assumed_arn)).unwrap_or_else(|| {
-                format!("arn:aws:iam::{acct}:role/{}", principal_id.clone().unwrap_or_else(|| "unknown".into()))
+            let key = issuer
+                .clone()
+                .or_else(|| arn.as_deref().and_then(role_from_assumed_arn))
+                .unwrap_or_else(|| {
+                    format!(
+                        "arn:aws:iam::{acct}:role/{}",
+                        principal_id.clone().unwrap_or_else(|| "unknown".into())
+                    )
+                });
+            let session = session_from_pid().or_else(|| {
+                arn.as_deref()
+                    .and_then(|a| a.rsplit('/').next().map(str::to_string))
             });
-            let session = session_from_pid().or_else(|| arn.as_deref().and_then(|a| a.rsplit('/').next().map(str::to_string)));
             let name = issuer_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or(&key).to_string());
             (key, name, PrincipalKind::Role, session)
         }
-        "Root" => (arn.unwrap_or_else(|| format!("arn:aws:iam::{acct}:root")), "root".into(), PrincipalKind::Root, None),
+        "Root" => (
+            arn.unwrap_or_else(|| format!("arn:aws:iam::{acct}:root")),
+            "root".into(),
+            PrincipalKind::Root,
+            None,
+        ),
         "AWSService" => {
-            let svc = invoked_by.map(str::to_string).unwrap_or_else(|| "unknown.amazonaws.com".into());
+            let svc = invoked_by
+                .map(str::to_string)
+                .unwrap_or_else(|| "unknown.amazonaws.com".into());
             (format!("aws-service:{svc}"), svc, PrincipalKind::AwsService, None)
         }
-        "AWSAccount" => (format!("arn:aws:iam::{acct}:root"), format!("account {acct}"), PrincipalKind::AwsAccount, None),
+        "AWSAccount" => (
+            format!("arn:aws:iam::{acct}:root"),
+            format!("account {acct}"),
+            PrincipalKind::AwsAccount,
+            None,
+        ),
         "FederatedUser" => {
-            let key = issuer.or(arn.clone()).unwrap_or_else(|| format!("arn:aws:sts::{acct}:federated-user/unknown"));
-            (key.clone(), issuer_name.unwrap_or(key), PrincipalKind::User, session_from_pid())
+            let key = issuer
+                .or(arn.clone())
+                .unwrap_or_else(|| format!("arn:aws:sts::{acct}:federated-user/unknown"));
+            (
+                key.clone(),
+                issuer_name.unwrap_or(key),
+                PrincipalKind::User,
+                session_from_pid(),
+            )
         }
         _ => {
             // Service events carry only the other account's id; other types (IdentityCenterUser,
             // Unknown) fall back to whatever stable id the record has.
             if typ.is_empty() && arn.is_none() && text_at(ui, &["accountId"]).is_some() {
-                (format!("arn:aws:iam::{acct}:root"), format!("account {acct}"), PrincipalKind::AwsAccount, None)
+                (
+                    format!("arn:aws:iam::{acct}:root"),
+                    format!("account {acct}"),
+                    PrincipalKind::AwsAccount,
+                    None,
+                )
             } else {
                 let key = arn.or(principal_id).unwrap_or_else(|| format!("unknown@{acct}"));
                 (key.clone(), key, PrincipalKind::Unknown, None)
@@ -220,7 +300,10 @@ fn resources(
             "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
             _ => (provider, key, '/'),
         };
-        clip(&format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"), MAX_FIELD)
+        clip(
+            &format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"),
+            MAX_FIELD,
+        )
     };
     let mut out: Vec<String> = Vec::new();
     let mut push = |s: String| {
@@ -263,7 +346,13 @@ fn resources(
     drop(push);
     if out.is_empty() {
         // Account- or region-level settings (DisableEbsEncryptionByDefault...).
-        out.push(clip(&format!("arn:aws:{provider}:{region}:{account}:{}", event_name.to_ascii_lowercase()), MAX_FIELD));
+        out.push(clip(
+            &format!(
+                "arn:aws:{provider}:{region}:{account}:{}",
+                event_name.to_ascii_lowercase()
+            ),
+            MAX_FIELD,
+        ));
     }
     out
 }
@@ -319,20 +408,27 @@ fn details(event_name: &str, req: &Value, ui: &Value, service_event: bool) -> De
         }
     }
     if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
-        d.attribute = text_at(req, &["attribute"]).map(|s| s.to_ascii_lowercase()).or_else(|| {
-            INSTANCE_ATTRIBUTES.iter().find(|a| get(req, a).is_some()).map(|a| a.to_ascii_lowercase())
-        });
+        d.attribute = text_at(req, &["attribute"])
+            .map(|s| s.to_ascii_lowercase())
+            .or_else(|| {
+                INSTANCE_ATTRIBUTES
+                    .iter()
+                    .find(|a| get(req, a).is_some())
+                    .map(|a| a.to_ascii_lowercase())
+            });
     }
     d.http_tokens = text_at(req, &["httpTokens"])
         .or_else(|| text_at(req, &["metadataOptions", "httpTokens"]))
         .map(|s| s.to_ascii_lowercase());
     d.from_snapshot = text_at(req, &["snapshotId"]).is_some();
-    d.source_region = text_at(req, &["sourceRegion"]).map(|s| s.to_ascii_lowercase()).or_else(|| {
-        // RDS copies name the source snapshot by ARN: arn:aws:rds:<region>:...
-        text_at(req, &["sourceDBSnapshotIdentifier"])
-            .filter(|s| s.starts_with("arn:"))
-            .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
-    });
+    d.source_region = text_at(req, &["sourceRegion"])
+        .map(|s| s.to_ascii_lowercase())
+        .or_else(|| {
+            // RDS copies name the source snapshot by ARN: arn:aws:rds:<region>:...
+            text_at(req, &["sourceDBSnapshotIdentifier"])
+                .filter(|s| s.starts_with("arn:"))
+                .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
+        });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
     d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
@@ -367,16 +463,25 @@ mod tests {
 
     #[test]
     fn assumed_role_without_issuer_falls_back_to_the_role_in_the_arn() {
-        let ev = normalize(rec(json!({"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/s1"}))).unwrap();
+        let ev = normalize(rec(
+            json!({"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/s1"}),
+        ))
+        .unwrap();
         assert_eq!(ev.principal.key, "arn:aws:iam::111122223333:role/Deploy");
     }
 
     #[test]
     fn services_root_and_users_are_recognised() {
-        let svc = normalize(rec(json!({"type":"AWSService","invokedBy":"backup.amazonaws.com"}))).unwrap();
+        let svc = normalize(rec(
+            json!({"type":"AWSService","invokedBy":"backup.amazonaws.com"}),
+        ))
+        .unwrap();
         assert_eq!(svc.principal.kind, PrincipalKind::AwsService);
         assert_eq!(svc.principal.key, "aws-service:backup.amazonaws.com");
-        let root = normalize(rec(json!({"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"}))).unwrap();
+        let root = normalize(rec(
+            json!({"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"}),
+        ))
+        .unwrap();
         assert_eq!(root.principal.kind, PrincipalKind::Root);
         let user = normalize(rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob","userName":"bob","invokedBy":"autoscaling.amazonaws.com"}))).unwrap();
         assert_eq!(user.principal.kind, PrincipalKind::User);
@@ -400,15 +505,25 @@ mod tests {
 
     #[test]
     fn missing_required_fields_are_named() {
-        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"})).unwrap_err();
+        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"}))
+            .unwrap_err();
         assert_eq!(err, NormalizeError::Missing("eventName"));
-        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventName":"X","eventTime":{"a":1}})).unwrap_err();
-        assert!(matches!(err, NormalizeError::Invalid { field: "eventTime", .. }));
+        let err = normalize(json!({"eventSource":"ec2.amazonaws.com","eventName":"X","eventTime":{"a":1}}))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            NormalizeError::Invalid {
+                field: "eventTime",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn huge_attacker_strings_are_clipped() {
-        let mut r = rec(json!({"type":"IAMUser","arn":format!("arn:aws:iam::1:user/{}", "\"\n\u{0}".repeat(10_000))}));
+        let mut r = rec(
+            json!({"type":"IAMUser","arn":format!("arn:aws:iam::1:user/{}", "\"\n\u{0}".repeat(10_000))}),
+        );
         r["userAgent"] = json!("x".repeat(100_000));
         let ev = normalize(r).unwrap();
         assert!(ev.user_agent.unwrap().len() <= MAX_FIELD);

@@ -51,7 +51,9 @@ pub fn normalize(mut v: Value) -> Result<ComputeEvent, NormalizeError> {
     if !v.is_object() {
         return Err(NormalizeError::NotAnObject);
     }
-    if json::get(&v, "detail-type").is_some() || (json::get(&v, "detail").is_some() && json::get(&v, "source").is_some()) {
+    if json::get(&v, "detail-type").is_some()
+        || (json::get(&v, "detail").is_some() && json::get(&v, "source").is_some())
+    {
         return cloudtrail::from_envelope(v);
     }
     if json::get(&v, "eventName").is_some() || json::get(&v, "eventSource").is_some() {
@@ -71,18 +73,28 @@ pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, Normaliz
     if let Some(n) = json::int(v).filter(|_| !matches!(v, Value::String(s) if s.contains('-'))) {
         return Ok(if n.abs() < 100_000_000_000 { n * 1000 } else { n });
     }
-    let s = v.as_str().ok_or(NormalizeError::Invalid { field, reason: "not a time".into() })?;
+    let s = v.as_str().ok_or(NormalizeError::Invalid {
+        field,
+        reason: "not a time".into(),
+    })?;
     let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
     // Log Analytics exports sometimes drop the zone: read it as UTC.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(t.and_utc().timestamp_millis());
         }
     }
-    Err(NormalizeError::Invalid { field, reason: format!("not an RFC 3339 time: {:?}", crate::event::clip(s, 64)) })
+    Err(NormalizeError::Invalid {
+        field,
+        reason: format!("not an RFC 3339 time: {:?}", crate::event::clip(s, 64)),
+    })
 }
 
 /// Stable 64-bit hash as hex, for synthetic record ids.
@@ -103,7 +115,14 @@ mod tests {
     #[test]
     fn times_parse_in_every_spelling() {
         let want = 1_722_515_282_000;
-        for v in [json!("2024-08-01T12:28:02Z"), json!("2024-08-01T12:28:02.000+00:00"), json!(1_722_515_282), json!("1722515282"), json!(want), json!("2024-08-01 12:28:02")] {
+        for v in [
+            json!("2024-08-01T12:28:02Z"),
+            json!("2024-08-01T12:28:02.000+00:00"),
+            json!(1_722_515_282),
+            json!("1722515282"),
+            json!(want),
+            json!("2024-08-01 12:28:02"),
+        ] {
             assert_eq!(parse_time(&v, "t").unwrap(), want, "{v}");
         }
         assert!(parse_time(&json!("yesterday"), "t").is_err());
@@ -113,6 +132,9 @@ mod tests {
     #[test]
     fn unknown_shapes_are_typed_errors() {
         assert_eq!(normalize(json!([1])).unwrap_err(), NormalizeError::NotAnObject);
-        assert_eq!(normalize(json!({"foo": 1})).unwrap_err(), NormalizeError::UnknownShape);
+        assert_eq!(
+            normalize(json!({"foo": 1})).unwrap_err(),
+            NormalizeError::UnknownShape
+        );
     }
 }

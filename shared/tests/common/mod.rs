@@ -34,7 +34,13 @@ pub fn load(path: &std::path::Path) -> Vec<ComputeEvent> {
 pub fn replay(engine: &Engine, events: &[ComputeEvent]) -> (BatchReport, Vec<Alert>) {
     let store = MemoryStore::new();
     let sink = MemorySink::new();
-    let r = futures::executor::block_on(process_batch(engine, &store, &sink, events, &PipelineOptions::default()));
+    let r = futures::executor::block_on(process_batch(
+        engine,
+        &store,
+        &sink,
+        events,
+        &PipelineOptions::default(),
+    ));
     assert!(r.failures.is_empty(), "{:?}", r.failures);
     (r, sink.alerts())
 }

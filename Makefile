@@ -1,0 +1,52 @@
+# T1578 detector. Two commands matter on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV := .tools/venv
+
+.PHONY: run test tools fmt lint unit infra build-aws build-azure e2e-aws event-pattern bench clean-tools
+
+## Replay events/ through the default profile on the embedded store and print the alerts.
+run:
+	$(CARGO) run -q -p t1578-cli --bin t1578 -- replay events/
+
+## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks.
+test: tools fmt lint unit infra
+
+tools:
+	./scripts/install-tools.sh
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+infra:
+	$(CARGO) build -q -p t1578-cli --bin t1578
+	T1578_EVENT_PATTERN_CMD="target/debug/t1578 event-pattern" ./scripts/infra-check.sh $(VENV)
+
+## Lambda zip (bootstrap, provided.al2023) under target/lambda/.
+build-aws: tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/build-aws.sh
+
+## Function App zip (host.json, function folders, handler) under target/azure/.
+build-azure:
+	./scripts/build-azure.sh
+
+## The Lambda through `cargo lambda watch` + `cargo lambda invoke` against moto.
+e2e-aws: tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/e2e-aws-lambda.sh
+
+## Regenerate the EventBridge patterns Terraform deploys from the catalog.
+event-pattern:
+	$(CARGO) run -q -p t1578-cli --bin t1578 -- event-pattern > infra/aws/modules/detector/event-patterns.json
+
+## Throughput and memory against DuckDB on generated data (see BENCHMARKS.md).
+bench: tools
+	./scripts/bench.sh
+
+clean-tools:
+	rm -rf .tools
