@@ -12,6 +12,13 @@ resource "aws_cloudwatch_event_rule" "this" {
   state          = "ENABLED"
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(jsonencode(each.value)) <= 4096
+      error_message = "Pattern ${each.key} of event-patterns.json (plus the account filter) exceeds EventBridge's 4096-character limit: split it."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "this" {

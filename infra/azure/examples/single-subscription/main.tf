@@ -1,0 +1,26 @@
+provider "azurerm" {
+  features {}
+
+  subscription_id = var.subscription_id
+  # Both storage accounts have shared keys disabled: data-plane calls must use Entra ID.
+  storage_use_azuread = true
+}
+
+module "detector" {
+  source = "../../modules/detector"
+
+  location              = var.location
+  resource_group_name   = var.resource_group_name
+  function_zip_path     = var.function_zip_path
+  logic_app_trigger_url = var.logic_app_trigger_url
+  mode                  = var.mode
+  tags                  = var.tags
+}
+
+module "activity_log" {
+  source = "../../modules/subscription-diagnostics"
+
+  subscription_id                = var.subscription_id
+  eventhub_name                  = module.detector.eventhub_name
+  eventhub_authorization_rule_id = module.detector.diagnostics_authorization_rule_id
+}
