@@ -40,6 +40,9 @@ pub enum Command {
         /// Rolling window (e.g. 24h, 90m, 1d).
         #[arg(long, default_value = "24h")]
         window: String,
+        /// Events held back to restore event-time order (memory bound).
+        #[arg(long, default_value_t = 8192, hide = true)]
+        reorder: usize,
         /// Persist windows in this embedded database file; a later replay continues them.
         #[arg(long)]
         state: Option<PathBuf>,

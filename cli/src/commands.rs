@@ -6,22 +6,20 @@ use crate::output::{escape, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
 use anyhow::{anyhow, Context};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
 use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::engine::{Scored, StateKey};
 use t1578_core::memory::{MemorySink, MemoryStore};
-use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::pipeline::{process_scored, PipelineOptions};
 use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Catalog, ComputeEvent};
+use t1578_core::{eventpattern, Catalog};
 
-/// Events held back to put a roughly ordered input into event-time order. Memory stays
-/// bounded whatever the input size; an event later than this is still handled by the window.
-const REORDER: usize = 50_000;
 const BATCH: usize = 4_096;
 
 /// Exit code when an input could not be read at all (the rest was still processed).
@@ -32,10 +30,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay {
             profile,
             window,
+            reorder,
             state,
             format,
             paths,
-        } => replay(profile, &window, state, format, &paths),
+        } => replay(profile, &window, reorder, state, format, &paths),
         Command::Query {
             profile,
             until,
@@ -68,10 +67,10 @@ fn engine(profile: ProfileArg, window: &str) -> anyhow::Result<Engine> {
     Ok(Engine::new(Catalog::builtin()?, p))
 }
 
-struct Ordered(ComputeEvent, u64);
+struct Ordered(Scored, u64);
 impl PartialEq for Ordered {
     fn eq(&self, o: &Self) -> bool {
-        (self.0.time_ms, self.1) == (o.0.time_ms, o.1)
+        (self.0.ctx.time_ms, self.1) == (o.0.ctx.time_ms, o.1)
     }
 }
 impl Eq for Ordered {}
@@ -82,7 +81,7 @@ impl PartialOrd for Ordered {
 }
 impl Ord for Ordered {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.0.time_ms, self.1).cmp(&(o.0.time_ms, o.1))
+        (self.0.ctx.time_ms, self.1).cmp(&(o.0.ctx.time_ms, o.1))
     }
 }
 
@@ -93,35 +92,65 @@ struct Counts {
     failures: u64,
 }
 
-/// Read inputs, keep in-scope events, feed them in event-time order to `batch`.
+/// Read inputs, score each event once, feed the in-scope ones in event-time order to `batch`.
+/// `batch` also gets the keys whose windows ended long before the newest event: no later
+/// event of a time-ordered input can change them, so an in-memory store may drop them.
+/// `reorder` events are held back to put a roughly ordered input into event-time order:
+/// memory stays bounded whatever the input size, and an event later than that is still
+/// handled by its window.
 fn drive(
     engine: &Engine,
     paths: &[PathBuf],
+    reorder: usize,
     until: Option<i64>,
-    mut batch: impl FnMut(&[ComputeEvent]) -> anyhow::Result<()>,
+    mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
     let prefilter = Prefilter::new(&engine.catalog);
     let mut reader = Reader::new(Some(&prefilter));
     let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
-    let mut pending = Vec::with_capacity(BATCH);
+    let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);
+    let mut last_seen: HashMap<StateKey, i64> = HashMap::new();
+    let horizon = engine.profile.window_ms.saturating_mul(2);
     let mut seq = 0u64;
     let mut in_scope = 0u64;
     let mut latest: Option<i64> = None;
     let mut err: Option<anyhow::Error> = None;
+    // Newest event handed to the pipeline. Pruning is measured from here, not from the read
+    // frontier: the reorder buffer can run days ahead of what the windows have seen.
+    let mut processed = i64::MIN;
+    let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut HashMap<StateKey, i64>| {
+        processed = pending
+            .iter()
+            .map(|(_, s)| s.ctx.time_ms)
+            .fold(processed, i64::max);
+        let floor = processed.saturating_sub(horizon);
+        let mut expired = Vec::new();
+        last_seen.retain(|k, t| {
+            let keep = *t >= floor;
+            if !keep {
+                expired.push(k.clone());
+            }
+            keep
+        });
+        batch(std::mem::take(pending), expired)
+    };
     reader.read_all(paths, |ev| {
-        if until.is_some_and(|u| ev.time_ms > u) || engine.score(&ev).is_err() {
+        if until.is_some_and(|u| ev.time_ms > u) {
             return;
         }
+        let Ok(scored) = engine.score(&ev) else { return };
         in_scope += 1;
         latest = Some(latest.map_or(ev.time_ms, |l: i64| l.max(ev.time_ms)));
+        let t = last_seen.entry(scored.key.clone()).or_insert(ev.time_ms);
+        *t = (*t).max(ev.time_ms);
         seq += 1;
-        heap.push(Reverse(Ordered(ev, seq)));
-        if heap.len() > REORDER {
-            if let Some(Reverse(Ordered(e, _))) = heap.pop() {
-                pending.push(e);
+        heap.push(Reverse(Ordered(scored, seq)));
+        if heap.len() > reorder {
+            if let Some(Reverse(Ordered(s, i))) = heap.pop() {
+                pending.push((i as usize, s));
             }
             if pending.len() >= BATCH && err.is_none() {
-                if let Err(e) = batch(&pending) {
+                if let Err(e) = flush(&mut pending, &mut last_seen) {
                     err = Some(e);
                 }
                 pending.clear();
@@ -131,15 +160,14 @@ fn drive(
     if let Some(e) = err {
         return Err(e);
     }
-    while let Some(Reverse(Ordered(e, _))) = heap.pop() {
-        pending.push(e);
+    while let Some(Reverse(Ordered(s, i))) = heap.pop() {
+        pending.push((i as usize, s));
         if pending.len() >= BATCH {
-            batch(&pending)?;
-            pending.clear();
+            flush(&mut pending, &mut last_seen)?;
         }
     }
     if !pending.is_empty() {
-        batch(&pending)?;
+        flush(&mut pending, &mut last_seen)?;
     }
     Ok((reader.stats, in_scope, latest))
 }
@@ -179,6 +207,7 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 fn replay(
     profile: ProfileArg,
     window: &str,
+    reorder: usize,
     state: Option<PathBuf>,
     format: Format,
     paths: &[PathBuf],
@@ -197,8 +226,13 @@ fn replay(
         failures: 0,
     };
     let stdout = std::io::stdout();
-    let (stats, in_scope, _) = drive(&engine, paths, None, |events| {
-        let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
+    let (stats, in_scope, _) = drive(&engine, paths, reorder, None, |scored, expired| {
+        let report = futures::executor::block_on(process_scored(&engine, &store, &sink, scored, &opts));
+        if let CliStore::Memory(m) = &store {
+            for k in &expired {
+                m.remove(k);
+            }
+        }
         if let Some(f) = report.failures.first() {
             counts.failures += report.failures.len() as u64;
             return Err(anyhow!("state store: {}", f.error));
@@ -235,8 +269,11 @@ fn query(
         shadow: true,
         ..PipelineOptions::default()
     };
-    let (stats, in_scope, latest) = drive(&engine, paths, until_ms, |events| {
-        let report = futures::executor::block_on(process_batch(&engine, &store, &sink, events, &opts));
+    let (stats, in_scope, latest) = drive(&engine, paths, 8192, until_ms, |scored, expired| {
+        let report = futures::executor::block_on(process_scored(&engine, &store, &sink, scored, &opts));
+        for k in &expired {
+            store.remove(k);
+        }
         match report.failures.first() {
             Some(f) => Err(anyhow!("state store: {}", f.error)),
             None => Ok(()),

@@ -134,6 +134,9 @@ fn aws_record(r: &mut Rng, i: u64, t: i64, name: &str, principal: u64) -> serde_
         "requestParameters": req, "responseElements": resp,
         "requestID": r.uuid(), "eventID": r.uuid(), "readOnly": !AWS_SCOPE.contains(&name), "eventType": "AwsApiCall",
         "managementEvent": true, "recipientAccountId": acct, "eventCategory": "Management",
+        "additionalEventData": {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": format!("{:016x}{:016x}{:016x}{:016x}/Yv4lAN1xZuqJ0mX3wk0aW5Q=", r.next(), r.next(), r.next(), r.next()), "bytesTransferredOut": r.below(100_000)},
+        "sessionCredentialFromConsole": "false", "vpcEndpointId": format!("vpce-{:017x}", principal),
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap_or("ec2"))}
     })
 }
@@ -177,16 +180,15 @@ fn azure_record(
                     "roleDefinitionId": "b24988ac618042a0ab8820f7382dd24c", "principalId": format!("{:032x}", principal * 7919), "principalType": "User"}},
             "claims": {"aud": "https://management.core.windows.net/", "iss": "https://sts.windows.net/22222222-2222-2222-2222-222222222222/",
                 "iat": "1744711621", "nbf": "1744711621", "exp": "1744717084", "http://schemas.microsoft.com/claims/authnclassreference": "1",
-                "aio": format!("AaQAW/8ZAAAA{:016x}{:016x}{:016x}/rho3D6WMskK7fBotCV3XQ==", r.next(), r.next(), r.next()),
+                "aio": format!("AaQAW/8ZAAAA{:016x}{:016x}", r.next(), r.next()),
                 "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa", "appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "appidacr": "0",
                 "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": upn, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name": upn,
                 "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname": "Doe", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname": "John",
-                "groups": "77777777-7777-7777-7777-777777777777,88888888-8888-8888-8888-888888888888", "idtyp": "user", "ipaddr": format!("203.0.{}.{}", principal % 250, principal % 7),
-                "name": format!("User {principal}"), "http://schemas.microsoft.com/identity/claims/objectidentifier": r.uuid(), "puid": format!("{:016X}", r.next()),
-                "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation", "sid": r.uuid(),
-                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": format!("{:043x}", r.next()),
-                "http://schemas.microsoft.com/identity/claims/tenantid": "22222222-2222-2222-2222-222222222222", "uti": format!("{:022x}", r.next()), "ver": "1.0",
-                "wids": "dddddddd-dddd-dddd-dddd-dddddddddddd", "xms_tcdt": "1391159646"}
+                "idtyp": "user", "ipaddr": format!("203.0.{}.{}", principal % 250, principal % 7),
+                "name": format!("User {principal}"), "http://schemas.microsoft.com/identity/claims/objectidentifier": r.uuid(),
+                "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
+                "http://schemas.microsoft.com/identity/claims/tenantid": "22222222-2222-2222-2222-222222222222", "ver": "1.0",
+                "xms_tcdt": "1391159646"}
         },
         "level": "Informational",
         "properties": {"eventCategory": "Administrative", "entity": resource, "message": op.to_ascii_lowercase(),

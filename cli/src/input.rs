@@ -4,7 +4,7 @@
 
 use flate2::read::MultiGzDecoder;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use t1578_core::prefilter::Prefilter;
@@ -178,34 +178,23 @@ impl<'a> Reader<'a> {
         progress: &mut Progress,
     ) -> Result<(), String> {
         let name = path.display().to_string();
-        let mut reader = BufReader::with_capacity(1 << 20, open(path).map_err(|e| e.to_string())?);
-        let mut first = Vec::new();
-        reader.read_until(b'\n', &mut first).map_err(|e| e.to_string())?;
+        let mut reader = open(path).map_err(|e| e.to_string())?;
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+        let eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
+        let first_end = memchr::memchr(b'\n', &buf).unwrap_or(buf.len());
         let first_is_record = {
-            let t = first.trim_ascii();
-            t.starts_with(b"{") && serde_json::from_slice::<serde_json::Value>(t).is_ok()
+            let t = buf[..first_end].trim_ascii();
+            t.starts_with(b"{")
+                && (first_end < buf.len() || eof)
+                && serde_json::from_slice::<serde_json::Value>(t).is_ok()
         };
         if first_is_record {
-            // JSON lines (or a single-line document): stream.
-            let mut line = first;
-            let mut n = 0usize;
-            loop {
-                n += 1;
-                self.stats.bytes += line.len() as u64;
-                self.line(&line, &name, n, on_event);
-                progress.tick(self.stats.bytes);
-                line.clear();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) => return Ok(()),
-                    Ok(_) => {}
-                    Err(e) => return Err(format!("read error after line {n}: {e}")),
-                }
-            }
+            return self.stream_lines(reader, buf, eof, &name, on_event, progress);
         }
-        let mut all = first;
-        reader.read_to_end(&mut all).map_err(|e| e.to_string())?;
-        self.stats.bytes += all.len() as u64;
-        let records = source::split(&all).map_err(|e| e.to_string())?;
+        // A whole document (S3 log file, array, pretty-printed JSON): read it all and split.
+        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        self.stats.bytes += buf.len() as u64;
+        let records = source::split(&buf).map_err(|e| e.to_string())?;
         for (pos, rec) in records {
             self.stats.records += 1;
             match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
@@ -218,35 +207,139 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn line(&mut self, line: &[u8], name: &str, n: usize, on_event: &mut impl FnMut(ComputeEvent)) {
-        let t = line.trim_ascii();
-        if t.is_empty() {
-            return;
-        }
-        if let Some(p) = self.prefilter {
-            if !p.may_match(t) {
-                self.stats.records += 1;
-                self.stats.skipped_fast += 1;
-                return;
+    /// JSON lines, block by block: each block is cut at its last newline and scanned in place
+    /// by two threads, and the results are delivered in input order.
+    fn stream_lines(
+        &mut self,
+        mut reader: Box<dyn Read>,
+        mut buf: Vec<u8>,
+        mut eof: bool,
+        name: &str,
+        on_event: &mut impl FnMut(ComputeEvent),
+        progress: &mut Progress,
+    ) -> Result<(), String> {
+        let mut line_no = 0usize;
+        loop {
+            if !eof {
+                eof = fill(&mut reader, &mut buf, BLOCK)?;
+            }
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => i + 1,
+                    // One line longer than the block: read on until it ends.
+                    None => {
+                        let target = buf.len() * 2;
+                        eof = fill(&mut reader, &mut buf, target)?;
+                        continue;
+                    }
+                }
+            };
+            let block = &buf[..cut];
+            let scans = match block.len() >= PARALLEL_MIN {
+                true => {
+                    let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
+                        .map_or(block.len(), |i| block.len() / 2 + i + 1);
+                    let (a, b) = block.split_at(mid);
+                    let b_first = line_no + memchr::memchr_iter(b'\n', a).count();
+                    let p = self.prefilter;
+                    std::thread::scope(|sc| {
+                        let hb = sc.spawn(move || scan(p, b, b_first, name));
+                        let ra = scan(p, a, line_no, name);
+                        vec![ra, hb.join().unwrap_or_default()]
+                    })
+                }
+                false => vec![scan(self.prefilter, block, line_no, name)],
+            };
+            line_no += memchr::memchr_iter(b'\n', block).count();
+            self.stats.bytes += cut as u64;
+            for sc in scans {
+                self.stats.records += sc.records;
+                self.stats.skipped_fast += sc.skipped;
+                for out in sc.out {
+                    match out {
+                        Ok(ev) => on_event(ev),
+                        Err((kind, at, msg)) => self.stats.error(kind, at, &msg),
+                    }
+                }
+            }
+            progress.tick(self.stats.bytes);
+            buf.drain(..cut);
+            if eof && buf.is_empty() {
+                return Ok(());
             }
         }
-        let value: serde_json::Value = match serde_json::from_slice(t) {
+    }
+}
+
+/// Bytes read before deciding a file's format.
+const FIRST_PEEK: usize = 64 << 10;
+/// Block size of the JSON-lines reader.
+const BLOCK: usize = 8 << 20;
+/// Blocks at least this large are split across two threads.
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// Read until `buf` holds at least `target` bytes or the input ends. Returns true at the end.
+fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<bool, String> {
+    let mut chunk = vec![0u8; 1 << 20];
+    while buf.len() < target {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read error: {e}")),
+        }
+    }
+    Ok(false)
+}
+
+type Outcome = Result<ComputeEvent, (&'static str, String, String)>;
+
+#[derive(Default)]
+struct Scan {
+    records: u64,
+    skipped: u64,
+    out: Vec<Outcome>,
+}
+
+/// Scan the lines of one part of a block: prefilter, then parse and normalize what may match.
+fn scan(prefilter: Option<&Prefilter>, part: &[u8], first_line: usize, name: &str) -> Scan {
+    let mut sc = Scan::default();
+    let mut start = 0;
+    let mut n = first_line;
+    let ends = memchr::memchr_iter(b'\n', part).chain(std::iter::once(part.len()));
+    for end in ends {
+        if start > part.len() {
+            break;
+        }
+        let line = part[start..end].trim_ascii();
+        start = end + 1;
+        n += 1;
+        if line.is_empty() {
+            continue;
+        }
+        if prefilter.is_some_and(|p| !p.may_match(line)) {
+            sc.records += 1;
+            sc.skipped += 1;
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_slice(line) {
             Ok(v) => v,
             Err(e) => {
-                self.stats.records += 1;
-                self.stats
-                    .error("invalid_json", format!("{name}:{n}"), &e.to_string());
-                return;
+                sc.records += 1;
+                sc.out
+                    .push(Err(("invalid_json", format!("{name}:{n}"), e.to_string())));
+                continue;
             }
         };
         let mut recs = Vec::new();
         source::expand(value, &mut recs);
         for v in recs {
-            self.stats.records += 1;
-            match normalize(v) {
-                Ok(ev) => on_event(ev),
-                Err(e) => self.stats.error(e.kind(), format!("{name}:{n}"), &e.to_string()),
-            }
+            sc.records += 1;
+            sc.out
+                .push(normalize(v).map_err(|e| (e.kind(), format!("{name}:{n}"), e.to_string())));
         }
     }
+    sc
 }

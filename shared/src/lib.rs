@@ -53,5 +53,5 @@ pub use catalog::{Catalog, Entry, OpType};
 pub use engine::{Engine, Profile, ProfileName, StateKey};
 pub use event::{Cloud, ComputeEvent, Phase, Principal, PrincipalKind};
 pub use normalize::{normalize, NormalizeError};
-pub use pipeline::{process_batch, BatchReport, PipelineOptions};
+pub use pipeline::{process_batch, process_scored, BatchReport, PipelineOptions};
 pub use ports::{AlertSink, StateStore};

@@ -39,6 +39,13 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Forget a window (the CLI drops windows that can no longer change any result).
+    pub fn remove(&self, key: &StateKey) {
+        if let Ok(mut m) = self.items.lock() {
+            m.remove(key);
+        }
+    }
+
     /// Number of keys stored.
     pub fn len(&self) -> usize {
         self.items.lock().map(|m| m.len()).unwrap_or(0)

@@ -138,21 +138,41 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
     events: &[ComputeEvent],
     opts: &PipelineOptions,
 ) -> BatchReport {
-    let mut report = BatchReport {
-        events: events.len(),
-        ..Default::default()
-    };
-    let mut groups: BTreeMap<StateKey, Vec<(usize, Scored)>> = BTreeMap::new();
+    let mut report = BatchReport::default();
+    let mut scored = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
         match engine.score(ev) {
-            Ok(s) => {
-                report.scored += 1;
-                groups.entry(s.key.clone()).or_default().push((i, s));
-            }
+            Ok(s) => scored.push((i, s)),
             Err(Skip::NotInCatalog) => report.out_of_scope += 1,
             Err(Skip::NotCounted) => report.not_counted += 1,
             Err(Skip::ServiceCaller) => report.service_callers += 1,
         }
+    }
+    let mut r = process_scored(engine, store, sink, scored, opts).await;
+    r.events = events.len();
+    r.out_of_scope = report.out_of_scope;
+    r.not_counted = report.not_counted;
+    r.service_callers = report.service_callers;
+    r
+}
+
+/// Run events already scored by [`Engine::score`] (each with the index it had in the caller's
+/// batch) through their windows. For callers that score while reading, to score only once.
+pub async fn process_scored<S: StateStore, A: AlertSink>(
+    engine: &Engine,
+    store: &S,
+    sink: &A,
+    scored: Vec<(usize, Scored)>,
+    opts: &PipelineOptions,
+) -> BatchReport {
+    let mut report = BatchReport {
+        events: scored.len(),
+        scored: scored.len(),
+        ..Default::default()
+    };
+    let mut groups: BTreeMap<StateKey, Vec<(usize, Scored)>> = BTreeMap::new();
+    for (i, s) in scored {
+        groups.entry(s.key.clone()).or_default().push((i, s));
     }
     report.keys = groups.len();
     let results: Vec<(StateKey, Vec<usize>, KeyResult)> = stream::iter(groups)

@@ -17,7 +17,14 @@ const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
 /// Byte-level scope test built from a catalog.
 pub struct Prefilter {
     aws_names: HashSet<Vec<u8>>,
-    keys: Vec<(Finder<'static>, bool)>,
+    name: Finder<'static>,
+}
+
+/// Which operation key a match is.
+#[derive(Clone, Copy)]
+enum Key {
+    Aws,
+    Azure,
 }
 
 impl Prefilter {
@@ -31,28 +38,43 @@ impl Prefilter {
                     .map(|(_, n)| n.to_ascii_lowercase().into_bytes())
             })
             .collect();
-        let keys = vec![
-            (Finder::new(b"\"eventName\"").into_owned(), true),
-            (Finder::new(b"\"operationName\"").into_owned(), false),
-            (Finder::new(b"\"OperationNameValue\"").into_owned(), false),
-        ];
-        Prefilter { aws_names, keys }
+        Prefilter {
+            aws_names,
+            name: Finder::new(b"Name").into_owned(),
+        }
+    }
+
+    /// The keys `"eventName"`, `"operationName"` and `"OperationNameValue"` all contain `Name`:
+    /// one scan finds every candidate, each checked by its neighbours.
+    fn key_at(line: &[u8], pos: usize) -> Option<(Key, usize)> {
+        let before = &line[..pos];
+        let after = &line[pos + 4..];
+        if after.starts_with(b"\"") {
+            if before.ends_with(b"\"event") {
+                return Some((Key::Aws, pos + 5));
+            }
+            if before.ends_with(b"\"operation") {
+                return Some((Key::Azure, pos + 5));
+            }
+        } else if after.starts_with(b"Value\"") && before.ends_with(b"\"Operation") {
+            return Some((Key::Azure, pos + 10));
+        }
+        None
     }
 
     /// False only when `line` certainly holds no in-scope record.
     pub fn may_match(&self, line: &[u8]) -> bool {
-        let mut hit: Option<(usize, usize, bool)> = None;
-        for (finder, aws) in &self.keys {
-            let mut it = finder.find_iter(line);
-            if let Some(pos) = it.next() {
-                if hit.is_some() || it.next().is_some() {
+        let mut hit: Option<(Key, usize)> = None;
+        for pos in self.name.find_iter(line) {
+            if let Some(k) = Self::key_at(line, pos) {
+                if hit.is_some() {
                     return true;
                 }
-                hit = Some((pos, finder.needle().len(), *aws));
+                hit = Some(k);
             }
         }
-        let Some((pos, len, aws)) = hit else { return true };
-        let rest = &line[pos + len..];
+        let Some((key, end)) = hit else { return true };
+        let rest = &line[end..];
         let mut i = 0;
         while i < rest.len() && rest[i].is_ascii_whitespace() {
             i += 1;
@@ -75,11 +97,12 @@ impl Prefilter {
         if value.contains(&b'\\') {
             return true;
         }
-        if aws {
-            self.aws_names.contains(&value.to_ascii_lowercase())
-        } else {
-            value.len() >= AZURE_PREFIX.len()
-                && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
+        match key {
+            Key::Aws => self.aws_names.contains(&value.to_ascii_lowercase()),
+            Key::Azure => {
+                value.len() >= AZURE_PREFIX.len()
+                    && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
+            }
         }
     }
 }

@@ -64,6 +64,12 @@ impl RecordError {
     }
 }
 
+/// Raw records of a document with their positions.
+pub type RawRecords = Vec<(Position, Result<Value, RecordError>)>;
+
+/// Normalized records of a document with their positions.
+pub type Records = Vec<(Position, Result<ComputeEvent, RecordError>)>;
+
 /// Flatten containers into records, in order.
 pub fn expand(v: Value, out: &mut Vec<Value>) {
     match v {
@@ -97,7 +103,7 @@ pub fn expand(v: Value, out: &mut Vec<Value>) {
 }
 
 /// Split a document into raw records with positions.
-pub fn split(bytes: &[u8]) -> Result<Vec<(Position, Result<Value, RecordError>)>, DocumentError> {
+pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| DocumentError::NotText(e.valid_up_to()))?;
     let trimmed = text.trim_start();
@@ -165,9 +171,7 @@ pub fn split(bytes: &[u8]) -> Result<Vec<(Position, Result<Value, RecordError>)>
 }
 
 /// Split and normalize a document.
-pub fn normalize_document(
-    bytes: &[u8],
-) -> Result<Vec<(Position, Result<ComputeEvent, RecordError>)>, DocumentError> {
+pub fn normalize_document(bytes: &[u8]) -> Result<Records, DocumentError> {
     Ok(split(bytes)?
         .into_iter()
         .map(|(p, r)| (p, r.and_then(|v| normalize(v).map_err(RecordError::from))))
@@ -210,5 +214,9 @@ mod tests {
             DocumentError::NotJson(_)
         ));
         assert!(matches!(split(b"hello").unwrap_err(), DocumentError::NotJson(_)));
+        assert!(matches!(
+            split(b"{\n  \"Records\": [\n    {\"a\": 1},\n").unwrap_err(),
+            DocumentError::NotJson(_)
+        ));
     }
 }

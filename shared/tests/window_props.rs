@@ -103,14 +103,16 @@ struct Row {
     reason: Option<&'static str>,
 }
 
+/// The seed's grouping columns: PrincipalName, CallerIp, ResourceGroup, SubscriptionId.
+type Group = (String, String, String, String);
+
 /// A direct transcription of the seed's query over distinct records, run at `now`.
 fn kql_batch(
     events: &[ComputeEvent],
     now: i64,
 ) -> BTreeMap<(String, String, String, String), (Row, ComputeEvent)> {
     let mut seen = HashSet::new();
-    let mut groups: BTreeMap<(String, String, String, String), (Vec<&ComputeEvent>, ComputeEvent)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<Group, (Vec<&ComputeEvent>, ComputeEvent)> = BTreeMap::new();
     for e in events {
         if !seen.insert(e.event_id.clone()) || e.time_ms < now - DAY || e.time_ms > now {
             continue;
@@ -155,17 +157,17 @@ fn kql_batch(
             let count = rows.len() as u32;
             let unique = resources.len() as u32;
             let alert = risk >= 3 || (count >= 5 && unique >= 3);
-            let reason = alert.then(|| {
-                if risk >= 6 {
-                    kql::REASON_HIGH_RISK
-                } else if risk >= 3 && count >= 5 {
-                    kql::REASON_ELEVATED
-                } else if count >= 5 && unique >= 3 {
-                    kql::REASON_BULK
-                } else {
-                    kql::REASON_SUSPICIOUS
-                }
-            });
+            let reason = if !alert {
+                None
+            } else if risk >= 6 {
+                Some(kql::REASON_HIGH_RISK)
+            } else if risk >= 3 && count >= 5 {
+                Some(kql::REASON_ELEVATED)
+            } else if count >= 5 && unique >= 3 {
+                Some(kql::REASON_BULK)
+            } else {
+                Some(kql::REASON_SUSPICIOUS)
+            };
             let row = Row {
                 count,
                 unique,

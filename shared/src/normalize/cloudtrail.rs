@@ -306,7 +306,7 @@ fn resources(
         )
     };
     let mut out: Vec<String> = Vec::new();
-    let mut push = |s: String| {
+    let push = |out: &mut Vec<String>, s: String| {
         if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&s) {
             out.push(s);
         }
@@ -315,20 +315,20 @@ fn resources(
         if let Some(set) = get(side, "instancesSet") {
             for it in json::items(set) {
                 if let Some(id) = text_at(it, &["instanceId"]) {
-                    push(arn("instanceId", &id));
+                    push(&mut out, arn("instanceId", &id));
                 }
             }
         }
         if let Some(set) = get(side, "snapshotSet") {
             for it in json::items(set) {
                 if let Some(id) = text_at(it, &["snapshotId"]) {
-                    push(arn("snapshotId", &id));
+                    push(&mut out, arn("snapshotId", &id));
                 }
             }
         }
     }
     if let Some(id) = text_at(sed, &["snapshotId"]) {
-        push(arn("snapshotId", &id));
+        push(&mut out, arn("snapshotId", &id));
     }
     let mut found = false;
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
@@ -337,13 +337,12 @@ fn resources(
         }
         for k in keys {
             if let Some(id) = text_at(side, &[k]) {
-                push(arn(k, &id));
+                push(&mut out, arn(k, &id));
                 found = true;
                 break;
             }
         }
     }
-    drop(push);
     if out.is_empty() {
         // Account- or region-level settings (DisableEbsEncryptionByDefault...).
         out.push(clip(

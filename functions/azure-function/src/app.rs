@@ -1,0 +1,371 @@
+//! The custom handler's HTTP surface: `fn app(state) -> Router`, tested with `oneshot`.
+//!
+//! - `GET /`: readiness; the host treats any answer as "the worker is up".
+//! - `POST /ActivityLog`: one Event Hub batch. 200 when processed (bad records named in
+//!   `Logs` and skipped, so a poison record never blocks the partition); 500 only when a key
+//!   failed with a retryable store or sink error, so the host's retry policy re-drives the
+//!   batch before checkpointing. The pipeline is idempotent, so the re-drive counts nothing
+//!   twice. 400 when the body is not an invocation request at all.
+//! - `POST /Cleanup`: the timer function; deletes expired windows.
+
+use crate::invoke::{records, InvokeRequest, InvokeResponse};
+use crate::table::Sweep;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
+use t1578_core::ports::{AlertSink, StateStore};
+use t1578_core::{normalize, Engine};
+use tracing::Instrument;
+
+/// Function (folder) name of the Event Hub function; the host POSTs to `/ActivityLog`.
+pub const ACTIVITY_LOG: &str = "ActivityLog";
+/// Function name of the timer-triggered cleanup.
+pub const CLEANUP: &str = "Cleanup";
+/// Binding name of the Event Hub trigger in `ActivityLog/function.json`.
+pub const EVENTS_BINDING: &str = "events";
+/// Per-record lines in `Logs` before the rest are summarized in one line.
+pub const MAX_RECORD_LOG_LINES: usize = 50;
+const MAX_LOG_LINE: usize = 400;
+
+/// Everything the handlers need, built once in `main` (or a test).
+pub struct AppState<S, A> {
+    /// Catalog and profile.
+    pub engine: Engine,
+    /// Window state.
+    pub store: S,
+    /// Alert destination.
+    pub sink: A,
+    /// Shadow mode, concurrency, conflict retries.
+    pub options: PipelineOptions,
+}
+
+/// The router.
+pub fn app<S, A>(state: Arc<AppState<S, A>>) -> Router
+where
+    S: StateStore + Sweep + 'static,
+    A: AlertSink + 'static,
+{
+    Router::new()
+        .route("/", get(|| async { "ready" }))
+        .route(&format!("/{ACTIVITY_LOG}"), post(activity_log::<S, A>))
+        .route(&format!("/{CLEANUP}"), post(cleanup::<S, A>))
+        .with_state(state)
+}
+
+fn clip(s: String) -> String {
+    t1578_core::event::clip(&s, MAX_LOG_LINE)
+}
+
+fn answer(status: StatusCode, logs: Vec<String>) -> Response {
+    (
+        status,
+        Json(InvokeResponse {
+            logs,
+            ..Default::default()
+        }),
+    )
+        .into_response()
+}
+
+/// The invocation, or the 400 answer for a body that is not one.
+fn parse_request(body: &[u8]) -> Result<InvokeRequest, Box<Response>> {
+    serde_json::from_slice::<InvokeRequest>(body).map_err(|e| {
+        tracing::error!(error = %e, "request is not a custom-handler invocation");
+        Box::new(answer(
+            StatusCode::BAD_REQUEST,
+            vec![format!("request is not a custom-handler invocation: {e}")],
+        ))
+    })
+}
+
+async fn activity_log<S, A>(
+    State(st): State<Arc<AppState<S, A>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    S: StateStore + Sweep + 'static,
+    A: AlertSink + 'static,
+{
+    let invocation = headers
+        .get("x-azure-functions-invocationid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let span = tracing::info_span!("activity_log", invocation = %t1578_core::event::clip(invocation, 64));
+    process(&st, &body).instrument(span).await
+}
+
+async fn process<S, A>(st: &AppState<S, A>, body: &[u8]) -> Response
+where
+    S: StateStore + Sweep + 'static,
+    A: AlertSink + 'static,
+{
+    let mut req = match parse_request(body) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    let Some(binding) = req.data.remove(EVENTS_BINDING) else {
+        let msg = format!("Data.{EVENTS_BINDING} is missing (binding name in function.json?)");
+        tracing::error!("{msg}");
+        return answer(StatusCode::BAD_REQUEST, vec![msg]);
+    };
+    let retry = req.retry_count();
+    let mut logs = Vec::new();
+    let mut events = Vec::new();
+    let mut bad = 0usize;
+    for (place, item) in records(binding) {
+        let err = match item.map(normalize) {
+            Ok(Ok(ev)) => {
+                events.push(ev);
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e,
+        };
+        bad += 1;
+        tracing::warn!(%place, error = %err, "record skipped");
+        if bad <= MAX_RECORD_LOG_LINES {
+            logs.push(clip(format!("skipped {place}: {err}")));
+        }
+    }
+    if bad > MAX_RECORD_LOG_LINES {
+        logs.push(format!("skipped {} more bad records", bad - MAX_RECORD_LOG_LINES));
+    }
+    let report = process_batch(&st.engine, &st.store, &st.sink, &events, &st.options).await;
+    summarize(&report, bad, retry, st.options.shadow, &mut logs);
+    let status = if report.has_retryable_failure() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    answer(status, logs)
+}
+
+fn summarize(report: &BatchReport, bad: usize, retry: Option<u64>, shadow: bool, logs: &mut Vec<String>) {
+    for a in &report.alerts {
+        tracing::info!(
+            dedup_key = %a.dedup_key, tier = a.tier.as_str(), severity = a.severity.as_str(),
+            principal = %a.principal.name, account = %a.account, shadow,
+            "{}", if shadow { "alert decided (shadow mode: not sent)" } else { "alert sent" }
+        );
+        logs.push(clip(format!(
+            "{} {} alert {} for {} in {}",
+            if shadow { "shadow" } else { "sent" },
+            a.tier.as_str(),
+            a.dedup_key,
+            a.principal.name,
+            a.account
+        )));
+    }
+    for f in &report.failures {
+        let retryable = f.error.retryable();
+        tracing::error!(key = %f.key.storage_id(), records = f.events.len(), retryable, error = %f.error, "state key failed");
+        logs.push(clip(format!(
+            "{} failure on key {} ({} records): {}",
+            if retryable { "retryable" } else { "permanent" },
+            f.key.storage_id(),
+            f.events.len(),
+            f.error
+        )));
+    }
+    tracing::info!(
+        records = report.events + bad,
+        scored = report.scored,
+        bad,
+        out_of_scope = report.out_of_scope,
+        not_counted = report.not_counted,
+        duplicates = report.duplicates,
+        too_late = report.too_late,
+        keys = report.keys,
+        alerts = report.alerts.len(),
+        store_reads = report.store_reads,
+        store_writes = report.store_writes,
+        conflicts = report.conflicts,
+        corrupt_states = report.corrupt_states,
+        failures = report.failures.len(),
+        retry = retry.unwrap_or(0),
+        "batch processed"
+    );
+    logs.push(format!(
+        "records {} (bad {bad}): scored {}, out of scope {}, not counted {}, duplicates {}, too late {}; keys {}, \
+         alerts {}, store reads {}, writes {}, conflicts {}, corrupt states {}, failed keys {}{}",
+        report.events + bad,
+        report.scored,
+        report.out_of_scope,
+        report.not_counted,
+        report.duplicates,
+        report.too_late,
+        report.keys,
+        report.alerts.len(),
+        report.store_reads,
+        report.store_writes,
+        report.conflicts,
+        report.corrupt_states,
+        report.failures.len(),
+        retry.map(|n| format!(", retry {n}")).unwrap_or_default()
+    ));
+}
+
+async fn cleanup<S, A>(State(st): State<Arc<AppState<S, A>>>, body: Bytes) -> Response
+where
+    S: StateStore + Sweep + 'static,
+    A: AlertSink + 'static,
+{
+    // The timer payload (schedule status, past due) changes nothing, but a body that is not an
+    // invocation is still a caller error worth a 400.
+    if let Err(resp) = parse_request(&body) {
+        return *resp;
+    }
+    let now = chrono::Utc::now().timestamp();
+    match st.store.sweep_expired(now).await {
+        Ok(r) => {
+            tracing::info!(
+                deleted = r.deleted,
+                skipped = r.skipped,
+                pages = r.pages,
+                complete = r.complete,
+                "cleanup done"
+            );
+            let more = if r.complete {
+                ""
+            } else {
+                "; time budget reached, the next run continues"
+            };
+            answer(
+                StatusCode::OK,
+                vec![format!(
+                    "deleted {} expired windows, skipped {} written since, {} pages{more}",
+                    r.deleted, r.skipped, r.pages
+                )],
+            )
+        }
+        Err(e) => {
+            let retryable = matches!(e, t1578_core::ports::StoreError::Transient(_));
+            tracing::error!(error = %e, retryable, "cleanup failed");
+            // The next timer run retries anyway; 500 only makes the failure visible.
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec![format!("cleanup failed: {e}")],
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use t1578_core::memory::{MemorySink, MemoryStore};
+    use t1578_core::{Catalog, Profile, ProfileName};
+    use tower::ServiceExt;
+
+    fn state() -> Arc<AppState<MemoryStore, MemorySink>> {
+        Arc::new(AppState {
+            engine: Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default)),
+            store: MemoryStore::new(),
+            sink: MemorySink::new(),
+            options: PipelineOptions::default(),
+        })
+    }
+
+    async fn call(
+        st: &Arc<AppState<MemoryStore, MemorySink>>,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, InvokeResponse) {
+        let resp = app(st.clone())
+            .oneshot(
+                Request::post(path)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn sas_record(upn: &str) -> serde_json::Value {
+        serde_json::json!({
+            "time": t1578_core::alert::rfc3339(chrono::Utc::now().timestamp_millis() - 60_000),
+            "resourceId": "/SUBSCRIPTIONS/AAAAAAAA-1111-2222-3333-444444444444/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/DISKS/D1",
+            "operationName": "MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION",
+            "category": "Administrative", "resultType": "Success", "correlationId": "c-1",
+            "callerIpAddress": "203.0.113.10",
+            "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": upn}}
+        })
+    }
+
+    #[tokio::test]
+    async fn both_data_shapes_reach_the_pipeline() {
+        let body = |upn: &str| serde_json::json!({"records": [sas_record(upn)]}).to_string();
+        let st = state();
+        let as_text = serde_json::json!({"Data": {"events": serde_json::to_string(&[body("a@x.com")]).unwrap()}, "Metadata": {}});
+        let as_array = serde_json::json!({"Data": {"events": [body("b@x.com")]}, "Metadata": {}});
+        let (s1, r1) = call(&st, "/ActivityLog", &as_text.to_string()).await;
+        let (s2, r2) = call(&st, "/ActivityLog", &as_array.to_string()).await;
+        assert_eq!(
+            (s1, s2),
+            (StatusCode::OK, StatusCode::OK),
+            "{:?} {:?}",
+            r1.logs,
+            r2.logs
+        );
+        let names: Vec<String> = st
+            .sink
+            .alerts()
+            .iter()
+            .map(|a| a.principal.name.clone())
+            .collect();
+        assert_eq!(names, ["a@x.com", "b@x.com"]);
+    }
+
+    #[tokio::test]
+    async fn transient_store_failures_answer_500_and_the_retry_200() {
+        let st = state();
+        st.store.fail_next.store(1, std::sync::atomic::Ordering::SeqCst);
+        let req = serde_json::json!({"Data": {"events": [serde_json::json!({"records": [sas_record("c@x.com")]}).to_string()]}, "Metadata": {}});
+        let (s, r) = call(&st, "/ActivityLog", &req.to_string()).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            r.logs.iter().any(|l| l.starts_with("retryable failure on key")),
+            "{:?}",
+            r.logs
+        );
+        let (s, _) = call(&st, "/ActivityLog", &req.to_string()).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(st.sink.alerts().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn readiness_answers() {
+        let resp = app(state())
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn non_invocations_are_400_and_empty_batches_200() {
+        let st = state();
+        assert_eq!(call(&st, "/ActivityLog", "nope").await.0, StatusCode::BAD_REQUEST);
+        let (s, r) = call(&st, "/ActivityLog", r#"{"Data":{"other":[]},"Metadata":{}}"#).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(r.logs[0].contains("Data.events"));
+        let (s, r) = call(&st, "/ActivityLog", r#"{"Data":{"events":"[]"},"Metadata":{}}"#).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(r.return_value.is_none() && r.outputs.is_empty());
+        let (s, _) = call(&st, "/Cleanup", r#"{"Data":{"timer":{}},"Metadata":{}}"#).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+}
