@@ -41,7 +41,7 @@ pub enum Command {
         #[arg(long, default_value = "24h")]
         window: String,
         /// Events held back to restore event-time order (memory bound).
-        #[arg(long, default_value_t = 8192, hide = true)]
+        #[arg(long, default_value_t = 2048, hide = true)]
         reorder: usize,
         /// Persist windows in this embedded database file; a later replay continues them.
         #[arg(long)]

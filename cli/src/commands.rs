@@ -20,7 +20,7 @@ use t1578_core::settings::parse_duration_ms;
 use t1578_core::window::WindowState;
 use t1578_core::{eventpattern, Catalog};
 
-const BATCH: usize = 4_096;
+const BATCH: usize = 1_024;
 
 /// Exit code when an input could not be read at all (the rest was still processed).
 const EXIT_UNREADABLE: u8 = 2;
@@ -217,8 +217,13 @@ fn replay(
         Some(p) => CliStore::File(FileStore::open(p)?),
         None => CliStore::Memory(MemoryStore::new()),
     };
+    // The CLI prints what the pipeline decides and has nowhere to deliver to: shadow mode
+    // records each decision in the windows exactly as alert mode does, and keeps nothing else.
     let sink = MemorySink::new();
-    let opts = PipelineOptions::default();
+    let opts = PipelineOptions {
+        shadow: true,
+        ..PipelineOptions::default()
+    };
     let mut printer = AlertPrinter::new(format == Format::Json);
     let mut counts = Counts {
         in_scope: 0,
@@ -269,7 +274,7 @@ fn query(
         shadow: true,
         ..PipelineOptions::default()
     };
-    let (stats, in_scope, latest) = drive(&engine, paths, 8192, until_ms, |scored, expired| {
+    let (stats, in_scope, latest) = drive(&engine, paths, 2048, until_ms, |scored, expired| {
         let report = futures::executor::block_on(process_scored(&engine, &store, &sink, scored, &opts));
         for k in &expired {
             store.remove(k);

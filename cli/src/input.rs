@@ -276,17 +276,20 @@ impl<'a> Reader<'a> {
 /// Bytes read before deciding a file's format.
 const FIRST_PEEK: usize = 64 << 10;
 /// Block size of the JSON-lines reader.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 2 << 20;
 /// Blocks at least this large are split across two threads.
 const PARALLEL_MIN: usize = 1 << 20;
 
 /// Read until `buf` holds at least `target` bytes or the input ends. Returns true at the end.
 fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<bool, String> {
-    let mut chunk = vec![0u8; 1 << 20];
     while buf.len() < target {
-        match reader.read(&mut chunk) {
+        let len = buf.len();
+        buf.resize(target, 0);
+        let got = reader.read(&mut buf[len..]);
+        buf.truncate(len + *got.as_ref().unwrap_or(&0));
+        match got {
             Ok(0) => return Ok(true),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("read error: {e}")),
         }

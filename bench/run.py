@@ -1,0 +1,80 @@
+"""`make bench`: t1578 against DuckDB on the same generated files.
+
+For each cloud: generate 1,000,000 records (never committed), then run, each as its own process
+so peak RSS is its own: `t1578 replay`, `t1578 query --profile seed-kql`, and DuckDB running
+the seed KQL as SQL over read_ndjson. Checks that query and DuckDB return the same rows, and
+that t1578's memory does not grow with input size (a quarter-size file for comparison).
+Prints a Markdown table for BENCHMARKS.md.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target/release/t1578")
+DATA = os.path.join(ROOT, "bench-data")
+PY = sys.executable
+COMPARED = ["FirstSeen", "LastSeen", "PrincipalName", "CallerIp", "ResourceGroup", "SubscriptionId",
+            "OperationCount", "UniqueResources", "TotalRiskScore"]
+
+
+def measure(cmd, runs=3):
+    """Best wall time of `runs`, and the peak RSS (KiB) of that process alone."""
+    best = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if status != 0:
+            sys.exit(f"failed: {' '.join(cmd)}")
+        if best is None or wall < best[0]:
+            best = (wall, usage.ru_maxrss, out)
+    return best
+
+
+def rows(out):
+    return sorted(tuple(json.loads(l)[c] for c in COMPARED) for l in out.decode().splitlines() if l.strip())
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    n = int(os.environ.get("BENCH_RECORDS", "1000000"))
+    table = []
+    for cloud in ["aws", "azure"]:
+        path = os.path.join(DATA, f"{cloud}-{n}.jsonl")
+        small = os.path.join(DATA, f"{cloud}-{n // 4}.jsonl")
+        for p, k in [(path, n), (small, n // 4)]:
+            if not os.path.exists(p):
+                subprocess.run([BIN, "generate", cloud, "--records", str(k), "--out", p], check=True)
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            f.seek(max(0, size - 8192))
+            last = json.loads(f.read().splitlines()[-1])
+        until = last["eventTime"] if cloud == "aws" else last["time"]
+        replay = measure([BIN, "replay", "--format", "json", path])
+        replay_small = measure([BIN, "replay", "--format", "json", small], runs=1)
+        query = measure([BIN, "query", "--profile", "seed-kql", "--until", until, "--format", "json", path])
+        duck = measure([PY, os.path.join(ROOT, "bench/duck.py"), cloud, path, until])
+        ours, theirs = rows(query[2]), rows(duck[2])
+        if ours != theirs:
+            only_ours = set(ours) - set(theirs)
+            only_duck = set(theirs) - set(ours)
+            sys.exit(f"{cloud}: rows differ: {len(ours)} vs {len(theirs)}; t1578 only {list(only_ours)[:3]}; duckdb only {list(only_duck)[:3]}")
+        mb = size / 1e6
+        for name, (wall, rss, _) in [("t1578 replay (default)", replay), ("t1578 query --profile seed-kql", query), ("DuckDB seed KQL as SQL", duck)]:
+            table.append((cloud, name, f"{n / wall:,.0f}", f"{mb / wall:,.0f}", f"{wall:.2f}", f"{rss / 1024:.0f}"))
+        table.append((cloud, f"t1578 replay, {n // 4:,} records", "", "", f"{replay_small[0]:.2f}", f"{replay_small[1] / 1024:.0f}"))
+        print(f"{cloud}: {len(ours)} rows identical to DuckDB; file {mb:,.0f} MB; "
+              f"query {duck[0] / query[0]:.2f}x DuckDB's throughput at {query[1] / duck[1]:.2f} of its peak RSS", file=sys.stderr)
+    print("| input | engine | records/s | MB/s | wall s | peak RSS MiB |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in table:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
