@@ -167,6 +167,11 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
             }
         }
     }
+    // Not one line parsed: a multi-line document broken as a whole (a truncated
+    // pretty-printed file), not JSON lines with a few bad lines.
+    if out.iter().all(|(_, r)| r.is_err()) {
+        return Err(DocumentError::NotJson(whole_err.to_string()));
+    }
     Ok(out)
 }
 
