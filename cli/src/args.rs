@@ -40,6 +40,12 @@ pub enum Command {
         /// Rolling window (e.g. 24h, 90m, 1d).
         #[arg(long, default_value = "24h")]
         window: String,
+        /// Tuning configuration (TOML): allowlists, per-account modes and overrides.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Backtest: replay with --config and with this one, print alerts added and removed.
+        #[arg(long, conflicts_with = "state")]
+        compare_config: Option<PathBuf>,
         /// Events held back to restore event-time order (memory bound).
         #[arg(long, default_value_t = 2048, hide = true)]
         reorder: usize,
@@ -56,6 +62,9 @@ pub enum Command {
     Query {
         #[arg(long, value_enum, default_value = "seed-kql")]
         profile: ProfileArg,
+        /// Tuning configuration (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// End of the one-day window (RFC 3339); default: the latest event time in the input.
         #[arg(long)]
         until: Option<String>,
@@ -66,10 +75,13 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// The operations catalog as loaded.
+    /// The operations catalog as loaded, with the configuration's score overrides applied.
     Catalog {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Tuning configuration whose global score overrides to show.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// EventBridge event patterns generated from the catalog (what Terraform deploys).
     EventPattern,

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
 use t1578_core::engine::{Engine, Profile, ProfileName};
@@ -17,8 +17,9 @@ use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_scored, PipelineOptions};
 use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
+use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Catalog};
+use t1578_core::{eventpattern, Alert, Catalog};
 
 const BATCH: usize = 1_024;
 
@@ -30,19 +31,39 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay {
             profile,
             window,
+            config,
+            compare_config,
             reorder,
             state,
             format,
             paths,
-        } => replay(profile, &window, reorder, state, format, &paths),
+        } => {
+            let engine = engine(profile, &window, config.as_deref())?;
+            match compare_config {
+                Some(b) => compare(
+                    &engine,
+                    &self::engine(profile, &window, Some(&b))?,
+                    reorder,
+                    format,
+                    &paths,
+                ),
+                None => replay(&engine, reorder, state, format, &paths),
+            }
+        }
         Command::Query {
             profile,
+            config,
             until,
             window,
             format,
             paths,
-        } => query(profile, until.as_deref(), &window, format, &paths),
-        Command::Catalog { format } => catalog(format),
+        } => query(
+            &engine(profile, &window, config.as_deref())?,
+            until.as_deref(),
+            format,
+            &paths,
+        ),
+        Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
             let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
             println!("{}", serde_json::to_string_pretty(&patterns)?);
@@ -57,14 +78,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn engine(profile: ProfileArg, window: &str) -> anyhow::Result<Engine> {
+fn tuning(catalog: &Catalog, config: Option<&Path>) -> anyhow::Result<Tuning> {
+    let Some(path) = config else {
+        return Ok(Tuning::default());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("--config {}", path.display()))?;
+    Ok(Tuning::from_toml(&text, &path.display().to_string(), catalog)?)
+}
+
+fn engine(profile: ProfileArg, window: &str, config: Option<&Path>) -> anyhow::Result<Engine> {
     let name = match profile {
         ProfileArg::Default => ProfileName::Default,
         ProfileArg::SeedKql => ProfileName::SeedKql,
     };
     let mut p = Profile::named(name);
     p.window_ms = parse_duration_ms(window).map_err(|e| anyhow!("--window: {e}"))?;
-    Ok(Engine::new(Catalog::builtin()?, p))
+    let catalog = Catalog::builtin()?;
+    let tuning = tuning(&catalog, config)?;
+    Ok(Engine::with_tuning(catalog, p, tuning))
 }
 
 struct Ordered(Scored, u64);
@@ -204,19 +235,14 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
     }
 }
 
-fn replay(
-    profile: ProfileArg,
-    window: &str,
+/// Replay into `store`, handing each alert to `on_alert` in event-time order.
+fn run_replay(
+    engine: &Engine,
     reorder: usize,
-    state: Option<PathBuf>,
-    format: Format,
+    store: &CliStore,
     paths: &[PathBuf],
-) -> anyhow::Result<ExitCode> {
-    let engine = engine(profile, window)?;
-    let store = match &state {
-        Some(p) => CliStore::File(FileStore::open(p)?),
-        None => CliStore::Memory(MemoryStore::new()),
-    };
+    mut on_alert: impl FnMut(&Alert) -> anyhow::Result<()>,
+) -> anyhow::Result<(Stats, Counts)> {
     // The CLI prints what the pipeline decides and has nowhere to deliver to: shadow mode
     // records each decision in the windows exactly as alert mode does, and keeps nothing else.
     let sink = MemorySink::new();
@@ -224,16 +250,14 @@ fn replay(
         shadow: true,
         ..PipelineOptions::default()
     };
-    let mut printer = AlertPrinter::new(format == Format::Json);
     let mut counts = Counts {
         in_scope: 0,
         alerts: 0,
         failures: 0,
     };
-    let stdout = std::io::stdout();
-    let (stats, in_scope, _) = drive(&engine, paths, reorder, None, |scored, expired| {
-        let report = futures::executor::block_on(process_scored(&engine, &store, &sink, scored, &opts));
-        if let CliStore::Memory(m) = &store {
+    let (stats, in_scope, _) = drive(engine, paths, reorder, None, |scored, expired| {
+        let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
+        if let CliStore::Memory(m) = store {
             for k in &expired {
                 m.remove(k);
             }
@@ -242,25 +266,99 @@ fn replay(
             counts.failures += report.failures.len() as u64;
             return Err(anyhow!("state store: {}", f.error));
         }
-        let mut out = stdout.lock();
         for a in &report.alerts {
             counts.alerts += 1;
-            printer.print(&mut out, a).context("writing alerts")?;
+            on_alert(a)?;
         }
         Ok(())
     })?;
     counts.in_scope = in_scope;
+    Ok((stats, counts))
+}
+
+fn replay(
+    engine: &Engine,
+    reorder: usize,
+    state: Option<PathBuf>,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let store = match &state {
+        Some(p) => CliStore::File(FileStore::open(p)?),
+        None => CliStore::Memory(MemoryStore::new()),
+    };
+    let mut printer = AlertPrinter::new(format == Format::Json);
+    let stdout = std::io::stdout();
+    let (stats, counts) = run_replay(engine, reorder, &store, paths, |a| {
+        printer.print(&mut stdout.lock(), a).context("writing alerts")
+    })?;
+    Ok(summary(&stats, &counts))
+}
+
+/// Backtest a configuration change: the same logs under A and B, alerts added and removed.
+/// Alerts are matched by their deterministic dedup key (same window, tier, trigger bucket).
+fn compare(
+    a: &Engine,
+    b: &Engine,
+    reorder: usize,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
+        let mut all = Vec::new();
+        let (stats, counts) = run_replay(e, reorder, &CliStore::Memory(MemoryStore::new()), paths, |x| {
+            all.push(x.clone());
+            Ok(())
+        })?;
+        Ok((stats, counts, all))
+    };
+    let (stats, mut counts, before) = collect(a)?;
+    let (_, _, after) = collect(b)?;
+    let keys = |v: &[Alert]| {
+        v.iter()
+            .map(|x| x.dedup_key.clone())
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let (kb, ka) = (keys(&before), keys(&after));
+    let mut changes: Vec<(&str, &Alert)> = before
+        .iter()
+        .filter(|x| !ka.contains(&x.dedup_key))
+        .map(|x| ("removed", x))
+        .collect();
+    changes.extend(
+        after
+            .iter()
+            .filter(|x| !kb.contains(&x.dedup_key))
+            .map(|x| ("added", x)),
+    );
+    changes.sort_by(|x, y| x.1.time.cmp(&y.1.time));
+    let mut out = std::io::stdout().lock();
+    let mut printer = AlertPrinter::new(format == Format::Json);
+    for (change, alert) in &changes {
+        if format == Format::Json {
+            writeln!(out, "{}", serde_json::json!({"change": change, "alert": alert}))?;
+        } else {
+            write!(out, "{} ", if *change == "added" { "+" } else { "-" })?;
+            printer.print(&mut out, alert)?;
+        }
+    }
+    eprintln!(
+        "t1578: compare: {} alerts with --config, {} with --compare-config: {} removed, {} added",
+        before.len(),
+        after.len(),
+        changes.iter().filter(|c| c.0 == "removed").count(),
+        changes.iter().filter(|c| c.0 == "added").count()
+    );
+    counts.alerts = changes.len() as u64;
     Ok(summary(&stats, &counts))
 }
 
 fn query(
-    profile: ProfileArg,
+    engine: &Engine,
     until: Option<&str>,
-    window: &str,
     format: Format,
     paths: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
-    let engine = engine(profile, window)?;
     let until_ms = until
         .map(|u| {
             chrono::DateTime::parse_from_rfc3339(u)
@@ -274,8 +372,8 @@ fn query(
         shadow: true,
         ..PipelineOptions::default()
     };
-    let (stats, in_scope, latest) = drive(&engine, paths, 2048, until_ms, |scored, expired| {
-        let report = futures::executor::block_on(process_scored(&engine, &store, &sink, scored, &opts));
+    let (stats, in_scope, latest) = drive(engine, paths, 2048, until_ms, |scored, expired| {
+        let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
         for k in &expired {
             store.remove(k);
         }
@@ -285,7 +383,7 @@ fn query(
         }
     })?;
     let now = until_ms.or(latest).unwrap_or(0);
-    let rows = query_rows(&engine, &store, now);
+    let rows = query_rows(engine, &store, now);
     print_rows(&mut std::io::stdout().lock(), &rows, format == Format::Json)?;
     Ok(summary(
         &stats,
@@ -350,8 +448,12 @@ pub fn query_rows(engine: &Engine, store: &MemoryStore, now: i64) -> Vec<QueryRo
     rows
 }
 
-fn catalog(format: Format) -> anyhow::Result<ExitCode> {
-    let c = Catalog::builtin()?;
+fn catalog(format: Format, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut c = Catalog::builtin()?;
+    let t = tuning(&c, config)?;
+    for e in &mut c.entries {
+        e.risk = t.score("", &e.id, e.risk);
+    }
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
         writeln!(

@@ -331,3 +331,88 @@ fn a_small_reorder_buffer_gives_the_same_alerts_as_a_full_sort() {
     assert!(!stdout(&full).is_empty());
     assert_eq!(stdout(&small), stdout(&full));
 }
+
+#[test]
+fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let loose = dir.path().join("loose.toml");
+    // Lower the bar in the AWS account: more alerts there, none fewer anywhere.
+    std::fs::write(&loose, "[accounts.\"111122223333\"]\nthresholds = { risk = 2 }\n").unwrap();
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "--config",
+        empty.to_str().unwrap(),
+        "--compare-config",
+        loose.to_str().unwrap(),
+        "events/aws",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let changes = json_lines(&o);
+    assert!(!changes.is_empty());
+    assert!(changes
+        .iter()
+        .all(|c| c["change"] == "added" && c["alert"]["account"] == "111122223333"));
+    // The reverse comparison removes exactly those.
+    let back = json_lines(&t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "--config",
+        loose.to_str().unwrap(),
+        "--compare-config",
+        empty.to_str().unwrap(),
+        "events/aws",
+    ]));
+    assert_eq!(back.len(), changes.len());
+    assert!(back.iter().all(|c| c["change"] == "removed"));
+    // The same configuration on both sides changes nothing.
+    assert!(json_lines(&t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "--config",
+        loose.to_str().unwrap(),
+        "--compare-config",
+        loose.to_str().unwrap(),
+        "events/aws"
+    ]))
+    .is_empty());
+}
+
+#[test]
+fn an_invalid_configuration_is_refused_naming_file_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[allow]]\nprincipal = \"arn:aws:iam::*:role/[\"\nreason = \"x\"\n",
+    )
+    .unwrap();
+    let o = t1578(&["replay", "--config", bad.to_str().unwrap(), "events/aws"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml") && err.contains("allow[0].principal") && err.contains("glob"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty(), "nothing runs on a half-read configuration");
+    let example = t1578(&[
+        "catalog",
+        "--format",
+        "json",
+        "--config",
+        "events/tuning/example.toml",
+    ]);
+    let cat: Value = serde_json::from_slice(&example.stdout).unwrap();
+    let run = cat["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "aws.ec2.run_instances")
+        .unwrap();
+    assert_eq!(run["risk"], 0, "catalog shows the configured score");
+}

@@ -3,6 +3,7 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
+use crate::tuning::{Effective, Tuning};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
@@ -180,15 +181,19 @@ pub enum Skip {
     NotCounted,
     /// Made by an AWS service; the profile does not count those.
     ServiceCaller,
+    /// The principal is allowlisted by the tuning configuration.
+    Allowlisted,
 }
 
-/// Catalog plus profile: the pure decision function of the detector.
+/// Catalog plus profile plus tuning: the pure decision function of the detector.
 #[derive(Debug, Clone)]
 pub struct Engine {
     /// Operations catalog.
     pub catalog: Catalog,
     /// Active profile.
     pub profile: Profile,
+    /// Tuning configuration (empty: the profile as built).
+    pub tuning: Tuning,
 }
 
 /// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
@@ -201,9 +206,32 @@ fn resource_hash(profile: ProfileName, r: &str) -> u64 {
 }
 
 impl Engine {
-    /// An engine over the built-in catalog.
+    /// An engine with no tuning.
     pub fn new(catalog: Catalog, profile: Profile) -> Engine {
-        Engine { catalog, profile }
+        Engine {
+            catalog,
+            profile,
+            tuning: Tuning::default(),
+        }
+    }
+
+    /// An engine with a tuning configuration.
+    pub fn with_tuning(catalog: Catalog, profile: Profile, tuning: Tuning) -> Engine {
+        Engine {
+            catalog,
+            profile,
+            tuning,
+        }
+    }
+
+    /// Window, mode, thresholds and service-caller policy in force for an account.
+    pub fn effective(&self, account: &str) -> Effective {
+        self.tuning.effective(
+            account,
+            self.profile.thresholds,
+            self.profile.window_ms,
+            self.profile.count_service_callers,
+        )
     }
 
     fn is_service_caller(ev: &ComputeEvent) -> bool {
@@ -245,9 +273,18 @@ impl Engine {
         if !counted {
             return Err(Skip::NotCounted);
         }
-        if !self.profile.count_service_callers && Self::is_service_caller(ev) {
+        let eff = self.effective(&ev.account);
+        if !eff.count_service_callers && Self::is_service_caller(ev) {
             return Err(Skip::ServiceCaller);
         }
+        if self
+            .tuning
+            .allowed(&ev.principal.key, &ev.account, ev.time_ms)
+            .is_some()
+        {
+            return Err(Skip::Allowlisted);
+        }
+        let risk = self.tuning.score(&ev.account, &entry.id, risk);
         let key = match p {
             ProfileName::Default => StateKey::from_parts(&[
                 "v1",

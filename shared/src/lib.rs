@@ -46,6 +46,7 @@ pub mod ports;
 pub mod prefilter;
 pub mod settings;
 pub mod source;
+pub mod tuning;
 pub mod window;
 
 pub use alert::{Alert, Tier};

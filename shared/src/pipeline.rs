@@ -13,6 +13,7 @@ use crate::alert::Alert;
 use crate::engine::{Engine, Scored, Skip, StateKey};
 use crate::event::ComputeEvent;
 use crate::ports::{AlertSink, SaveOutcome, SinkError, StateStore, StoreError, Version};
+use crate::settings::Mode;
 use crate::window::{Applied, WindowState};
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashSet};
@@ -91,6 +92,8 @@ pub struct BatchReport {
     pub not_counted: usize,
     /// Calls by AWS services, not counted.
     pub service_callers: usize,
+    /// Calls by allowlisted principals, not counted.
+    pub allowlisted: usize,
     /// Events already counted before (re-deliveries).
     pub duplicates: usize,
     /// Events older than their window.
@@ -146,6 +149,7 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
             Err(Skip::NotInCatalog) => report.out_of_scope += 1,
             Err(Skip::NotCounted) => report.not_counted += 1,
             Err(Skip::ServiceCaller) => report.service_callers += 1,
+            Err(Skip::Allowlisted) => report.allowlisted += 1,
         }
     }
     let mut r = process_scored(engine, store, sink, scored, opts).await;
@@ -153,6 +157,7 @@ pub async fn process_batch<S: StateStore, A: AlertSink>(
     r.out_of_scope = report.out_of_scope;
     r.not_counted = report.not_counted;
     r.service_callers = report.service_callers;
+    r.allowlisted = report.allowlisted;
     r
 }
 
@@ -220,6 +225,8 @@ async fn process_key<S: StateStore, A: AlertSink>(
     opts: &PipelineOptions,
 ) -> KeyResult {
     let mut r = KeyResult::default();
+    let eff = engine.effective(items.first().map_or("", |(_, s)| s.ctx.account.as_str()));
+    let shadow = opts.shadow || eff.mode == Mode::Shadow;
     let mut published: HashSet<String> = HashSet::new();
     let mut sent: Vec<Alert> = Vec::new();
     for _ in 0..opts.max_attempts.max(1) {
@@ -260,7 +267,7 @@ async fn process_key<S: StateStore, A: AlertSink>(
         if bytes == before {
             return r;
         }
-        if !opts.shadow {
+        if !shadow {
             for a in &alerts {
                 if published.contains(&a.dedup_key) {
                     continue;
@@ -275,16 +282,11 @@ async fn process_key<S: StateStore, A: AlertSink>(
         }
         r.writes += 1;
         match store
-            .save(
-                key,
-                &bytes,
-                state.expires_at(engine.profile.window_ms),
-                version.as_ref(),
-            )
+            .save(key, &bytes, state.expires_at(eff.window_ms), version.as_ref())
             .await
         {
             Ok(SaveOutcome::Saved) => {
-                r.alerts = if opts.shadow { alerts } else { sent };
+                r.alerts = if shadow { alerts } else { sent };
                 return r;
             }
             Ok(SaveOutcome::Conflict) => {

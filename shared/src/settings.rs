@@ -53,19 +53,25 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// Profile, window and mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Profile, window, mode and tuning.
+#[derive(Debug, Clone)]
 pub struct CommonSettings {
     /// Profile with its window applied.
     pub profile: Profile,
     /// Alert or shadow.
     pub mode: Mode,
+    /// The `T1578_CONFIG` tuning document (empty when unset).
+    pub tuning: crate::tuning::Tuning,
 }
 
 impl CommonSettings {
     /// Read `T1578_PROFILE` (default|seed-kql, default `default`), `T1578_WINDOW` (default
-    /// `24h`, 1m to 30d) and `T1578_MODE` (alert|shadow, default `alert`). Empty means unset.
+    /// `24h`, 1m to 30d), `T1578_MODE` (alert|shadow, default `alert`) and `T1578_CONFIG`
+    /// (inline TOML tuning document, see [`crate::tuning`]). Empty means unset.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<CommonSettings, SettingsError> {
+        let catalog =
+            crate::catalog::Catalog::builtin().map_err(|e| SettingsError::new("catalog", e.to_string()))?;
+        let tuning = tuning_from_lookup(&get, &catalog)?;
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let name = match get("T1578_PROFILE") {
             None => ProfileName::Default,
@@ -94,7 +100,33 @@ impl CommonSettings {
                 ))
             }
         };
-        Ok(CommonSettings { profile, mode })
+        Ok(CommonSettings {
+            profile,
+            mode,
+            tuning,
+        })
+    }
+
+    /// The engine these settings describe: built-in catalog, profile, tuning.
+    pub fn engine(&self) -> Result<crate::engine::Engine, crate::catalog::CatalogError> {
+        Ok(crate::engine::Engine::with_tuning(
+            crate::catalog::Catalog::builtin()?,
+            self.profile.clone(),
+            self.tuning.clone(),
+        ))
+    }
+}
+
+/// The tuning document from `T1578_CONFIG` (inline TOML), or none when unset. The functions
+/// refuse to start on an invalid one rather than run half-configured.
+pub fn tuning_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+    catalog: &crate::catalog::Catalog,
+) -> Result<crate::tuning::Tuning, SettingsError> {
+    match get("T1578_CONFIG").filter(|v| !v.trim().is_empty()) {
+        None => Ok(crate::tuning::Tuning::default()),
+        Some(text) => crate::tuning::Tuning::from_toml(&text, "T1578_CONFIG", catalog)
+            .map_err(|e| SettingsError::new("T1578_CONFIG", format!("{}: {}", e.key, e.reason))),
     }
 }
 
@@ -126,6 +158,23 @@ mod tests {
         assert_eq!(s.profile.name, ProfileName::SeedKql);
         assert_eq!(s.profile.window_ms, 5_400_000);
         assert_eq!(s.mode, Mode::Shadow);
+    }
+
+    #[test]
+    fn tuning_comes_from_t1578_config() {
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        let none = tuning_from_lookup(|_| None, &catalog).unwrap();
+        assert!(none.allow.is_empty());
+        let doc = "[[allow]]\nprincipal = \"user:*@contoso.com\"\nreason = \"r\"";
+        let t = tuning_from_lookup(|k| (k == "T1578_CONFIG").then(|| doc.to_string()), &catalog).unwrap();
+        assert_eq!(t.allow.len(), 1);
+        let e = tuning_from_lookup(
+            |k| (k == "T1578_CONFIG").then(|| "[defaults]\nmode = 1".into()),
+            &catalog,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "T1578_CONFIG");
+        assert!(e.reason.contains("mode"), "{e}");
     }
 
     #[test]

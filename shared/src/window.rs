@@ -402,13 +402,14 @@ impl WindowState {
     /// Apply one event and decide its alerts. Alerts already fired for this key in the window
     /// (the same tier or a higher one; the same critical row) are not repeated.
     pub fn step(&mut self, engine: &Engine, s: &Scored) -> (Applied, Vec<Alert>) {
-        let applied = self.apply(s, engine.profile.window_ms);
+        let eff = engine.effective(&s.ctx.account);
+        let applied = self.apply(s, eff.window_ms);
         if applied != Applied::Counted {
             return (applied, Vec::new());
         }
         let agg = self.aggregate(&engine.catalog, engine.profile.name);
         let mut out = Vec::new();
-        let tier = engine.profile.thresholds.tier(&agg);
+        let tier = eff.thresholds.tier(&agg);
         let tier_new = tier.filter(|&t| !self.fired.iter().any(|f| f.tier != Tier::Critical && f.tier >= t));
         let mut critical_fired = false;
         if s.ctx.critical {
@@ -458,7 +459,7 @@ impl WindowState {
             t: trigger.time_ms,
         });
         let profile = engine.profile.name;
-        let window = engine.profile.window_ms.max(1);
+        let window = engine.effective(&trigger.account).window_ms.max(1);
         let bucket = trigger.time_ms.div_euclid(window);
         let dedup = format!(
             "{:032x}",

@@ -64,5 +64,5 @@ fn scenarios_raise_exactly_their_expected_alerts() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 4);
+    assert_eq!(seen, 5);
 }

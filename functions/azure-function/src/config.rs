@@ -146,7 +146,7 @@ impl TableAccess {
 }
 
 /// Everything the handler reads from its app settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `FUNCTIONS_CUSTOMHANDLER_PORT`.
     pub port: u16,
@@ -156,7 +156,7 @@ pub struct Config {
     pub table: TableAccess,
     /// `T1578_LOGIC_APP_URL`; optional in shadow mode only.
     pub logic_app_url: Option<SecretUrl>,
-    /// `T1578_PROFILE`, `T1578_WINDOW`, `T1578_MODE`.
+    /// `T1578_PROFILE`, `T1578_WINDOW`, `T1578_MODE`, `T1578_CONFIG`.
     pub common: CommonSettings,
 }
 
@@ -240,6 +240,7 @@ fn common_key(k: &str) -> &'static str {
         "T1578_PROFILE" => "T1578_PROFILE",
         "T1578_WINDOW" => "T1578_WINDOW",
         "T1578_MODE" => "T1578_MODE",
+        "T1578_CONFIG" => "T1578_CONFIG",
         _ => "T1578_*",
     }
 }
@@ -429,5 +430,22 @@ mod tests {
         let dev = parse_connection_string("UseDevelopmentStorage=true").unwrap();
         assert_eq!(dev.endpoint(), DEV_TABLE_ENDPOINT);
         assert!(parse_connection_string("AccountName=a").is_err());
+    }
+
+    /// The same tuning file the CLI reads, as the inline T1578_CONFIG setting.
+    #[test]
+    fn reads_the_shared_tuning_document_from_t1578_config() {
+        let doc = include_str!("../../../events/tuning/example.toml");
+        let c = read(&[base(), vec![("T1578_CONFIG", doc)]].concat()).unwrap();
+        assert_eq!(c.common.tuning.allow.len(), 1);
+        let engine = c.common.engine().unwrap();
+        assert_eq!(
+            engine.effective("aaaaaaaa-1111-2222-3333-444444444444").mode,
+            Mode::Shadow
+        );
+        assert_eq!(engine.tuning.score("111122223333", "aws.ec2.run_instances", 1), 0);
+        let bad = read(&[base(), vec![("T1578_CONFIG", "[defaults]\nwindow = \"99d\"")]].concat());
+        let e = bad.unwrap_err().to_string();
+        assert!(e.contains("T1578_CONFIG") && e.contains("defaults.window"), "{e}");
     }
 }

@@ -10,7 +10,6 @@ use t1578_azure_function::logic_app::{LogicAppSink, SinkOptions};
 use t1578_azure_function::{http_client, table_store, TABLE_TIMEOUT};
 use t1578_core::pipeline::PipelineOptions;
 use t1578_core::settings::Mode;
-use t1578_core::{Catalog, Engine};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let store = table_store(http.clone(), &config, TABLE_TIMEOUT)?;
     ensure_table(&store).await?;
     let sink = LogicAppSink::new(http, config.logic_app_url.clone(), SinkOptions::default());
-    let engine = Engine::new(Catalog::builtin()?, config.common.profile.clone());
+    let engine = config.common.engine()?;
     let shadow = config.common.mode == Mode::Shadow;
     let options = PipelineOptions {
         shadow,

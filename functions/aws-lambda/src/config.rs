@@ -1,0 +1,196 @@
+//! Typed configuration, read once at cold start from a key/value lookup (the environment in
+//! production, a map in tests). Every error names the key it is about.
+
+use t1578_core::settings::{CommonSettings, Mode, SettingsError};
+
+/// Environment key of the DynamoDB table holding the rolling windows.
+pub const STATE_TABLE: &str = "T1578_STATE_TABLE";
+/// Environment key of the SNS topic alerts are published to.
+pub const ALERT_TOPIC_ARN: &str = "T1578_ALERT_TOPIC_ARN";
+
+/// A setting that is missing or unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required key is unset or empty.
+    #[error("setting {0} is required")]
+    Missing(&'static str),
+    /// A key is set to something that cannot work.
+    #[error("setting {key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Profile, window or mode.
+    #[error(transparent)]
+    Common(#[from] SettingsError),
+}
+
+/// Everything the function needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// DynamoDB table name (or ARN).
+    pub state_table: String,
+    /// SNS topic ARN.
+    pub alert_topic_arn: String,
+    /// Profile (window applied) and mode.
+    pub common: CommonSettings,
+}
+
+impl Config {
+    /// Read `T1578_STATE_TABLE`, `T1578_ALERT_TOPIC_ARN` and the common `T1578_PROFILE`,
+    /// `T1578_WINDOW`, `T1578_MODE`. The AWS endpoint, region and credentials are left to
+    /// aws-config, which reads `AWS_*` itself.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let required = |key: &'static str| {
+            get(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(key))
+        };
+        let state_table = required(STATE_TABLE)?;
+        // DynamoDB accepts a table name (3-255 of [A-Za-z0-9_.-]) or a table ARN.
+        let name_ok = (3..=255).contains(&state_table.len())
+            && state_table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let arn_ok =
+            state_table.starts_with("arn:") && state_table.contains(":table/") && state_table.len() <= 1024;
+        if !(name_ok || arn_ok) {
+            return Err(ConfigError::Invalid {
+                key: STATE_TABLE,
+                reason: format!(
+                    "`{}` is neither a DynamoDB table name nor a table ARN",
+                    clip(&state_table)
+                ),
+            });
+        }
+        let alert_topic_arn = required(ALERT_TOPIC_ARN)?;
+        let parts: Vec<&str> = alert_topic_arn.split(':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty() {
+            return Err(ConfigError::Invalid {
+                key: ALERT_TOPIC_ARN,
+                reason: format!(
+                    "`{}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                    clip(&alert_topic_arn)
+                ),
+            });
+        }
+        let common = CommonSettings::from_lookup(&get)?;
+        Ok(Config {
+            state_table,
+            alert_topic_arn,
+            common,
+        })
+    }
+
+    /// True when alerts are decided and logged but not published.
+    pub fn shadow(&self) -> bool {
+        self.common.mode == Mode::Shadow
+    }
+}
+
+fn clip(s: &str) -> String {
+    t1578_core::event::clip(s, 80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:t1578-alerts";
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn reads_required_and_common_settings() {
+        let c = read(&[
+            (STATE_TABLE, "t1578-state"),
+            (ALERT_TOPIC_ARN, TOPIC),
+            ("T1578_MODE", "shadow"),
+        ])
+        .unwrap();
+        assert_eq!(c.state_table, "t1578-state");
+        assert_eq!(c.alert_topic_arn, TOPIC);
+        assert!(c.shadow());
+        assert_eq!(c.common.profile.window_ms, 86_400_000);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert_eq!(
+            read(&[(ALERT_TOPIC_ARN, TOPIC)]).unwrap_err(),
+            ConfigError::Missing(STATE_TABLE)
+        );
+        assert_eq!(
+            read(&[(STATE_TABLE, "t"), (ALERT_TOPIC_ARN, TOPIC)])
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("setting T1578_STATE_TABLE")
+        );
+        assert_eq!(
+            read(&[(STATE_TABLE, "  ")]).unwrap_err(),
+            ConfigError::Missing(STATE_TABLE)
+        );
+        assert_eq!(
+            read(&[(STATE_TABLE, "tbl")]).unwrap_err(),
+            ConfigError::Missing(ALERT_TOPIC_ARN)
+        );
+        let e = read(&[(STATE_TABLE, "tbl"), (ALERT_TOPIC_ARN, "my-topic")]).unwrap_err();
+        assert!(e.to_string().contains(ALERT_TOPIC_ARN), "{e}");
+        let e = read(&[
+            (STATE_TABLE, "tbl"),
+            (ALERT_TOPIC_ARN, TOPIC),
+            ("T1578_WINDOW", "90d"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("T1578_WINDOW"), "{e}");
+    }
+
+    #[test]
+    fn table_arns_are_accepted() {
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t1578-state";
+        assert_eq!(
+            read(&[(STATE_TABLE, arn), (ALERT_TOPIC_ARN, TOPIC)])
+                .unwrap()
+                .state_table,
+            arn
+        );
+    }
+
+    /// The same tuning file the CLI reads, as the inline T1578_CONFIG setting.
+    #[test]
+    fn reads_the_shared_tuning_document_from_t1578_config() {
+        let doc = include_str!("../../../events/tuning/example.toml");
+        let c = read(&[
+            (STATE_TABLE, "t1578-state"),
+            (ALERT_TOPIC_ARN, TOPIC),
+            ("T1578_CONFIG", doc),
+        ])
+        .unwrap();
+        assert_eq!(c.common.tuning.allow.len(), 1);
+        let engine = c.common.engine().unwrap();
+        assert_eq!(
+            engine.effective("aaaaaaaa-1111-2222-3333-444444444444").mode,
+            Mode::Shadow
+        );
+        assert_eq!(engine.tuning.score("111122223333", "aws.ec2.run_instances", 1), 0);
+        let bad = read(&[
+            (STATE_TABLE, "t1578-state"),
+            (ALERT_TOPIC_ARN, TOPIC),
+            ("T1578_CONFIG", "[defaults]\nwindow = \"99d\""),
+        ]);
+        let e = bad.unwrap_err().to_string();
+        assert!(e.contains("T1578_CONFIG") && e.contains("defaults.window"), "{e}");
+    }
+}

@@ -1,0 +1,93 @@
+//! Concurrent writers and the request budget, against a real moto server.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
+    let env = Env::start().await;
+    let serial = Proxy::start_serial(env.moto.port).await;
+    let counter = std::sync::Arc::new(Counter::default());
+    let deps = env
+        .deps_via(&serial.url(), &env.moto.url(), counter.clone(), false)
+        .await;
+    let events: Vec<_> = (0..16).map(|n| create_snapshot("carol", n)).collect();
+    let key = key_of(&deps, &events[0]);
+
+    let results = futures::future::join_all(events.iter().map(|e| invoke(&deps, e.clone()))).await;
+    let mut alerts = 0;
+    for r in results {
+        let s = summary(r);
+        assert_eq!((s.in_scope, s.duplicates), (1, 0));
+        alerts += s.alerts;
+    }
+    let window = env.window(&key).await.unwrap();
+    assert_eq!(window.unit_count(), 16, "every event counted exactly once");
+    let reads = counter.get("GetItem");
+    let writes = counter.get("UpdateItem");
+    eprintln!("16 invocations: {reads} reads, {writes} conditional writes, {alerts} alerts");
+    // Every lost race costs one more read and write; the version counts successful saves.
+    assert_eq!(env.item(&key).await.unwrap()["version"].as_n().unwrap(), "16");
+    assert_eq!(
+        reads, writes,
+        "each read is followed by exactly one conditional write"
+    );
+
+    // Escalations are never lost: 16 snapshots x 2 points pass every threshold. Racing
+    // invocations can each publish the same escalation before one of them wins the save; such
+    // repeats carry the same dedup_key.
+    let published = env.alerts().await;
+    assert_eq!(published.len(), alerts);
+    let tiers: BTreeSet<&str> = published.iter().map(|a| a["tier"].as_str().unwrap()).collect();
+    assert!(tiers.contains("high_risk"), "{tiers:?}");
+    let keys: BTreeSet<&str> = published
+        .iter()
+        .map(|a| a["dedup_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), tiers.len(), "one dedup_key per decision");
+}
+
+#[tokio::test]
+async fn request_budget_is_one_read_and_one_write_per_key_and_none_out_of_scope() {
+    let env = Env::start().await;
+    let (deps, counter) = env.deps().await;
+
+    // Out of scope (not in the catalog), a dry run, and an AWS service call: no store request.
+    let mut describe = record("dave", "DescribeInstances", "oos-1", json!({}));
+    describe["readOnly"] = json!(true);
+    let mut dry = record("dave", "CreateSnapshot", "dry-1", json!({"volumeId": "vol-1"}));
+    dry["errorCode"] = json!("Client.DryRunOperation");
+    let mut svc = record("dave", "CreateSnapshot", "svc-1", json!({"volumeId": "vol-1"}));
+    svc["userIdentity"] = json!({"type": "AWSService", "invokedBy": "dlm.amazonaws.com"});
+    for r in [describe, dry, svc] {
+        let s = summary(invoke(&deps, envelope(r)).await);
+        assert_eq!(s.in_scope, 0);
+    }
+    assert_eq!(counter.total(), 0, "out-of-scope events caused store requests");
+
+    // A CloudTrail log file: three events of two principals → two keys.
+    let file = json!({"Records": [
+        create_snapshot("erin", 1)["detail"].clone(),
+        create_snapshot("erin", 2)["detail"].clone(),
+        create_snapshot("frank", 3)["detail"].clone(),
+    ]});
+    let s = summary(invoke(&deps, file.clone()).await);
+    assert_eq!(s.in_scope, 3);
+    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (2, 2));
+
+    // The same file again: one read per key, no write (pure duplicates).
+    counter.reset();
+    let s = summary(invoke(&deps, file).await);
+    assert_eq!(s.duplicates, 3);
+    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (2, 0));
+
+    // An SQS batch of four messages for one principal: one read, one write.
+    counter.reset();
+    let bodies: Vec<String> = (10..14).map(|n| create_snapshot("gina", n).to_string()).collect();
+    assert!(batch_failures(invoke(&deps, sqs_event(&bodies)).await).is_empty());
+    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (1, 1));
+    assert_eq!(counter.total(), 2);
+}

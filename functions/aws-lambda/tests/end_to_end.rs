@@ -1,0 +1,231 @@
+//! Fixtures → handler → DynamoDB → SNS → a subscribed SQS queue, against a real moto server.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use t1578_aws_lambda::Response;
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+#[tokio::test]
+async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let fixture = snapshot_share();
+    let detail = fixture["detail"].clone();
+    let key = key_of(&deps, &fixture);
+
+    let sum = summary(invoke(&deps, fixture.clone()).await);
+    assert_eq!(
+        (sum.records, sum.rejected, sum.in_scope, sum.alerts, sum.shadow),
+        (1, 0, 1, 1, false)
+    );
+
+    // DynamoDB: one item, keyed by the hash, readable key as data, version 1, TTL set.
+    let item = env.item(&key).await.expect("state item written");
+    assert_eq!(item["pk"].as_s().unwrap(), &key.storage_id());
+    assert_eq!(item["key"].as_s().unwrap(), &key.0);
+    assert_eq!(item["version"].as_n().unwrap(), "1");
+    let event_ms = chrono::DateTime::parse_from_rfc3339(s(&detail["eventTime"]))
+        .unwrap()
+        .timestamp_millis();
+    let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(expires, (event_ms + 86_400_000) / 1000 + 1);
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+
+    // SNS → SQS: the notification envelope.
+    let notes = env.drain().await;
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    let note = &notes[0];
+    assert_eq!(note["Type"], "Notification");
+    assert_eq!(note["TopicArn"], env.topic_arn.as_str());
+    let subject = s(&note["Subject"]);
+    assert!(
+        subject.len() <= 100 && subject.starts_with("[T1578 critical] critical by "),
+        "{subject}"
+    );
+    let account = s(&detail["recipientAccountId"]);
+    let attrs = &note["MessageAttributes"];
+    for (name, want) in [
+        ("severity", "critical"),
+        ("technique", "T1578"),
+        ("account", account),
+        ("tier", "critical"),
+    ] {
+        assert_eq!(attrs[name]["Type"], "String", "{name}");
+        assert_eq!(attrs[name]["Value"], want, "{name}");
+    }
+
+    // The alert document, field by field.
+    let alert: Value = serde_json::from_str(s(&note["Message"])).unwrap();
+    let ui = &detail["userIdentity"];
+    let (principal_key, principal_name) = match s(&ui["type"]) {
+        "AssumedRole" => (
+            s(&ui["sessionContext"]["sessionIssuer"]["arn"]),
+            s(&ui["sessionContext"]["sessionIssuer"]["userName"]),
+        ),
+        _ => (s(&ui["arn"]), s(&ui["userName"])),
+    };
+    let region = s(&detail["awsRegion"]);
+    let snapshot = s(&detail["requestParameters"]["snapshotId"]);
+    let event_id = s(&detail["eventID"]);
+    assert!(!s(&alert["schema"]).is_empty());
+    assert!(!s(&alert["alert_id"]).is_empty());
+    assert!(!s(&alert["dedup_key"]).is_empty());
+    assert_eq!(alert["time"], t1578_core::alert::rfc3339(event_ms));
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["tier"], "critical");
+    assert_eq!(alert["profile"], "default");
+    assert_eq!(alert["attack"]["tactic"], "TA0005");
+    assert_eq!(alert["attack"]["technique"], "T1578");
+    assert_eq!(alert["cloud"], "aws");
+    assert_eq!(alert["account"], account);
+    assert_eq!(alert["scopes"], json!([region]));
+    assert_eq!(alert["principal"]["key"], principal_key);
+    assert_eq!(alert["principal"]["name"], principal_name);
+    assert_eq!(alert["source_ips"], json!([s(&detail["sourceIPAddress"])]));
+    assert_eq!(alert["user_agent"], detail["userAgent"]);
+    assert_eq!(alert["total_risk"], 5);
+    assert_eq!(alert["operation_count"], 1);
+    assert_eq!(alert["unique_resources"], 1);
+    assert_eq!(alert["counts_are_lower_bounds"], false);
+    assert_eq!(
+        alert["resources"],
+        json!([format!("arn:aws:ec2:{region}:{account}:snapshot/{snapshot}")])
+    );
+    assert_eq!(alert["first_seen"], alert["time"]);
+    assert_eq!(alert["last_seen"], alert["time"]);
+    assert_eq!(alert["trigger_catalog_id"], "aws.ec2.snapshot_shared");
+    let ev = &alert["evidence"][0];
+    assert_eq!(alert["evidence"].as_array().unwrap().len(), 1);
+    assert_eq!(ev["event_id"], event_id);
+    assert_eq!(ev["operation"], "ModifySnapshotAttribute");
+    assert_eq!(ev["catalog_id"], "aws.ec2.snapshot_shared");
+    assert_eq!(ev["risk"], 5);
+    // The document round-trips into the core's type: the same shape the Azure side sends.
+    let typed: t1578_core::Alert = serde_json::from_value(alert.clone()).unwrap();
+    assert_eq!(typed.subject(100), subject);
+}
+
+#[tokio::test]
+async fn the_same_event_three_times_is_counted_once_and_alerted_once() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let event = fresh(snapshot_share(), "dup-1", 120);
+    let key = key_of(&deps, &event);
+    let first = summary(invoke(&deps, event.clone()).await);
+    assert_eq!((first.in_scope, first.duplicates, first.alerts), (1, 0, 1));
+    for _ in 0..2 {
+        let again = summary(invoke(&deps, event.clone()).await);
+        assert_eq!((again.in_scope, again.duplicates, again.alerts), (1, 1, 0));
+    }
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+    assert_eq!(
+        env.item(&key).await.unwrap()["version"].as_n().unwrap(),
+        "1",
+        "duplicates cause no write"
+    );
+    assert_eq!(env.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn shadow_mode_records_but_publishes_nothing() {
+    let env = Env::start().await;
+    let counter = std::sync::Arc::new(Counter::default());
+    let deps = env
+        .deps_via(&env.moto.url(), &env.moto.url(), counter, true)
+        .await;
+    let event = fresh(snapshot_share(), "shadow-1", 60);
+    let sum = summary(invoke(&deps, event.clone()).await);
+    assert_eq!((sum.in_scope, sum.alerts, sum.shadow), (1, 1, true));
+    assert_eq!(env.window(&key_of(&deps, &event)).await.unwrap().unit_count(), 1);
+    assert!(env.drain().await.is_empty(), "shadow mode published");
+}
+
+#[tokio::test]
+async fn an_sqs_batch_of_envelopes_is_processed_and_nothing_is_redelivered() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let share = share_snapshot("alice", "sqs-share-1");
+    let bodies = vec![
+        share.to_string(),
+        create_snapshot("bob", 1).to_string(),
+        "{not json".to_string(),
+        // EventBridge → SNS → SQS without raw delivery wraps the envelope once more.
+        json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": create_snapshot("bob", 2).to_string()}).to_string(),
+    ];
+    let failures = batch_failures(invoke(&deps, sqs_event(&bodies)).await);
+    assert!(failures.is_empty(), "{failures:?}");
+    let alerts = env.alerts().await;
+    assert_eq!(
+        alerts.len(),
+        2,
+        "alice's share, and bob's two snapshots (4 points) crossing the threshold"
+    );
+    assert!(alerts
+        .iter()
+        .any(|a| a["principal"]["name"] == "alice" && a["tier"] == "critical"));
+    assert!(alerts
+        .iter()
+        .any(|a| a["principal"]["name"] == "bob" && a["operation_count"] == 2));
+    assert_eq!(
+        env.window(&key_of(&deps, &create_snapshot("bob", 1)))
+            .await
+            .unwrap()
+            .unit_count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_expired_item_is_ignored_and_replaced() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let event = fresh(snapshot_share(), "exp-1", 60);
+    let key = key_of(&deps, &event);
+    // A window that TTL has not deleted yet: its event must not be counted with the new one.
+    let old = fresh(snapshot_share(), "exp-old", 3 * 86_400);
+    summary(invoke(&deps, old).await);
+    let stale = env.item(&key).await.unwrap();
+    assert!(stale["expires_at"].as_n().unwrap().parse::<i64>().unwrap() < chrono::Utc::now().timestamp());
+    let sum = summary(invoke(&deps, event).await);
+    assert_eq!(
+        (sum.in_scope, sum.alerts),
+        (1, 1),
+        "alerts again: the old window is gone"
+    );
+    let item = env.item(&key).await.unwrap();
+    assert_eq!(
+        item["version"].as_n().unwrap(),
+        "2",
+        "the version keeps counting through expiry"
+    );
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+}
+
+#[tokio::test]
+async fn every_aws_fixture_is_handled_without_error() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let dir = workspace_root().join("events/aws");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    for path in &files {
+        let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        match invoke(&deps, payload).await {
+            Ok(Response::Summary(_)) | Ok(Response::Sqs(_)) => {}
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+    eprintln!("{} fixtures handled", files.len());
+}

@@ -1,0 +1,183 @@
+//! Network faults between the function and DynamoDB or SNS, injected by a TCP proxy in front of
+//! moto (moto keeps its data in memory, so it is not restarted).
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use t1578_aws_lambda::HandlerError;
+use t1578_core::pipeline::PipelineError;
+use t1578_core::ports::{SinkError, StoreError};
+
+fn assert_retryable(r: Result<t1578_aws_lambda::Response, HandlerError>) -> PipelineError {
+    match r {
+        Err(e @ HandlerError::Retryable { .. }) => {
+            assert!(e.retryable());
+            let diag: lambda_runtime::Diagnostic = e.clone().into();
+            assert_eq!(diag.error_type, "Retryable");
+            let HandlerError::Retryable { first, .. } = e;
+            first
+        }
+        other => panic!("expected a retryable invocation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_cut_fails_the_invocation_and_the_retry_counts_once() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(env.moto.port).await;
+    let counter = Arc::new(Counter::default());
+    let deps = env.deps_via(&proxy.url(), &env.moto.url(), counter, false).await;
+    let event = fresh(snapshot_share(), "ddb-cut-1", 30);
+    let key = key_of(&deps, &event);
+
+    proxy.switch.cut();
+    let err = assert_retryable(invoke(&deps, event.clone()).await);
+    assert!(
+        matches!(err, PipelineError::Store(StoreError::Transient(_))),
+        "{err:?}"
+    );
+    assert!(
+        env.drain().await.is_empty(),
+        "nothing published when the state could not be read"
+    );
+
+    proxy.switch.restore();
+    let s = summary(invoke(&deps, event.clone()).await);
+    assert_eq!((s.in_scope, s.duplicates, s.alerts), (1, 0, 1));
+    let s = summary(invoke(&deps, event).await);
+    assert_eq!((s.duplicates, s.alerts), (1, 0));
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+    assert_eq!(env.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn dynamodb_cut_at_the_write_republishes_with_the_same_dedup_key() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(env.moto.port).await;
+    let counter = Arc::new(Counter::default());
+    let deps = env
+        .deps_via(&proxy.url(), &env.moto.url(), counter.clone(), false)
+        .await;
+    let event = fresh(snapshot_share(), "ddb-cut-2", 30);
+    let key = key_of(&deps, &event);
+
+    // The read succeeds and the alert is published; the path dies as the write goes out.
+    counter.cut_before("UpdateItem", proxy.switch.clone());
+    let err = assert_retryable(invoke(&deps, event.clone()).await);
+    assert!(
+        matches!(err, PipelineError::Store(StoreError::Transient(_))),
+        "{err:?}"
+    );
+    assert!(
+        env.item(&key).await.is_none(),
+        "state must not record an event whose save failed"
+    );
+    let first = env.alerts().await;
+    assert_eq!(first.len(), 1, "published before the save");
+
+    counter.clear_cut();
+    proxy.switch.restore();
+    let s = summary(invoke(&deps, event.clone()).await);
+    assert_eq!((s.in_scope, s.alerts), (1, 1));
+    let again = env.alerts().await;
+    assert_eq!(
+        again.len(),
+        1,
+        "the retry re-publishes the alert the failed save did not record"
+    );
+    assert_eq!(
+        again[0]["dedup_key"], first[0]["dedup_key"],
+        "a consumer can drop the repeat"
+    );
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+
+    let s = summary(invoke(&deps, event).await);
+    assert_eq!((s.duplicates, s.alerts), (1, 0));
+    assert!(env.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn sns_cut_fails_the_invocation_and_the_retry_publishes_once() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(env.moto.port).await;
+    let counter = Arc::new(Counter::default());
+    let deps = env.deps_via(&env.moto.url(), &proxy.url(), counter, false).await;
+    let event = fresh(snapshot_share(), "sns-cut-1", 30);
+    let key = key_of(&deps, &event);
+
+    proxy.switch.cut();
+    let err = assert_retryable(invoke(&deps, event.clone()).await);
+    assert!(
+        matches!(err, PipelineError::Sink(SinkError::Transient(_))),
+        "{err:?}"
+    );
+    assert!(
+        env.item(&key).await.is_none(),
+        "state saved although the alert was not published"
+    );
+    assert!(env.drain().await.is_empty());
+
+    proxy.switch.restore();
+    let s = summary(invoke(&deps, event.clone()).await);
+    assert_eq!((s.in_scope, s.alerts), (1, 1));
+    let s = summary(invoke(&deps, event).await);
+    assert_eq!((s.duplicates, s.alerts), (1, 0));
+    assert_eq!(env.alerts().await.len(), 1, "published exactly once");
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+}
+
+#[tokio::test]
+async fn sqs_batch_redelivers_only_the_messages_of_failed_keys() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(env.moto.port).await;
+    let counter = Arc::new(Counter::default());
+    let deps = env.deps_via(&env.moto.url(), &proxy.url(), counter, false).await;
+    let share = share_snapshot("hank", "sqs-fail-share");
+    let quiet = create_snapshot("ivy", 1);
+    let bodies = vec![
+        share.to_string(),
+        quiet.to_string(),
+        "[1, 2".to_string(),
+        share_snapshot("hank", "sqs-fail-share-2").to_string(),
+    ];
+
+    // SNS down: hank's key (alerting) fails, ivy's (no alert) is saved, the malformed message
+    // is dropped rather than redelivered forever.
+    proxy.switch.cut();
+    let failures = batch_failures(invoke(&deps, sqs_event(&bodies)).await);
+    assert_eq!(failures, vec!["m0", "m3"]);
+    assert_eq!(env.window(&key_of(&deps, &quiet)).await.unwrap().unit_count(), 1);
+    assert!(env.item(&key_of(&deps, &share)).await.is_none());
+
+    proxy.switch.restore();
+    let redelivered: Vec<String> = vec![bodies[0].clone(), bodies[3].clone()];
+    assert!(batch_failures(invoke(&deps, sqs_event(&redelivered)).await).is_empty());
+    let alerts = env.alerts().await;
+    let tiers: Vec<&str> = alerts.iter().map(|a| a["tier"].as_str().unwrap()).collect();
+    assert_eq!(
+        tiers,
+        vec!["critical", "high_risk"],
+        "first share critical, the second's 10 points high risk"
+    );
+    assert!(alerts.iter().all(|a| a["principal"]["name"] == "hank"));
+    assert_eq!(env.window(&key_of(&deps, &share)).await.unwrap().unit_count(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_permanent_failure_and_is_not_retried() {
+    let env = Env::start().await;
+    let cfg = sdk_config(&env.moto.url()).await;
+    let settings = t1578_core::settings::CommonSettings::from_lookup(|_| None).unwrap();
+    let deps = t1578_aws_lambda::Deps::new(
+        t1578_core::Engine::new(t1578_core::Catalog::builtin().unwrap(), settings.profile),
+        t1578_aws_lambda::DynamoStore::new(aws_sdk_dynamodb::Client::new(&cfg), "no-such-table"),
+        t1578_aws_lambda::SnsSink::new(aws_sdk_sns::Client::new(&cfg), &env.topic_arn),
+        false,
+    );
+    // Retrying cannot create the table: the invocation succeeds (logged, counted in
+    // KeyFailures) instead of cycling through Lambda's retries.
+    let s = summary(invoke(&deps, fresh(snapshot_share(), "perm-1", 30)).await);
+    assert_eq!((s.in_scope, s.alerts), (1, 0));
+    assert!(env.drain().await.is_empty());
+}

@@ -1,0 +1,192 @@
+//! Malformed input: logged with its id and reason, never a panic, never a retry.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use t1578_aws_lambda::Response;
+
+/// Captures what the production JSON log format writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+            .collect()
+    }
+    fn raw(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn subscriber(cap: &Capture) -> impl tracing::Subscriber + Send + Sync {
+    let cap = cap.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_target(false)
+        .with_writer(move || cap.clone())
+        .finish()
+}
+
+fn ct(overrides: Value) -> Value {
+    let mut d = record("mallory", "CreateSnapshot", "bad-1", json!({"volumeId": "vol-1"}));
+    for (k, v) in overrides.as_object().unwrap() {
+        if v.is_null() {
+            d.as_object_mut().unwrap().remove(k);
+        } else {
+            d[k] = v.clone();
+        }
+    }
+    d
+}
+
+#[tokio::test]
+async fn malformed_events_are_logged_and_not_retried() {
+    let env = Env::start().await;
+    let (deps, counter) = env.deps().await;
+    let huge = "\"\n\u{0}<script>".repeat(100_000);
+    let cases: Vec<(&str, Value)> = vec![
+        ("number", json!(42)),
+        ("string", json!("hello")),
+        ("null", Value::Null),
+        ("array of junk", json!([1, "x", null, [true]])),
+        ("empty object", json!({})),
+        (
+            "envelope without detail",
+            json!({"version": "0", "id": "env-no-detail", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2"}),
+        ),
+        (
+            "detail not an object",
+            json!({"id": "env-detail-num", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": 7}),
+        ),
+        (
+            "detail is broken JSON text",
+            json!({"id": "env-detail-str", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": "{\"eventName\":"}),
+        ),
+        ("missing eventName", envelope(ct(json!({"eventName": null})))),
+        ("missing eventTime", envelope(ct(json!({"eventTime": null})))),
+        (
+            "eventTime garbage",
+            envelope(ct(json!({"eventTime": "yesterday-ish"}))),
+        ),
+        (
+            "eventTime an object",
+            envelope(ct(json!({"eventTime": {"at": 1}}))),
+        ),
+        ("userIdentity a number", envelope(ct(json!({"userIdentity": 5})))),
+        (
+            "requestParameters a list",
+            envelope(ct(json!({"requestParameters": [1, 2, 3]}))),
+        ),
+        (
+            "huge strings",
+            envelope(ct(
+                json!({"userAgent": huge, "eventID": huge, "userIdentity": {"type": "IAMUser", "arn": huge}}),
+            )),
+        ),
+        (
+            "huge envelope id",
+            json!({"id": huge, "detail-type": huge, "source": "aws.ec2", "detail": {"eventName": huge}}),
+        ),
+    ];
+    let cap = Capture::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&cap));
+    for (name, payload) in cases {
+        match invoke(&deps, payload).await {
+            Ok(Response::Summary(_)) => {}
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Numbers as strings are lenient, not malformed: this one is read and counted.
+    let stringly = envelope(ct(
+        json!({"eventTime": chrono::Utc::now().timestamp().to_string(), "recipientAccountId": 111122223333u64, "eventID": "stringly-1"}),
+    ));
+    let s = summary(invoke(&deps, stringly).await);
+    assert_eq!((s.rejected, s.in_scope), (0, 1));
+
+    let lines = cap.lines();
+    let rejected: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "rejected record")
+        .collect();
+    assert!(
+        rejected.len() >= 12,
+        "{} rejected-record lines:\n{}",
+        rejected.len(),
+        cap.raw()
+    );
+    for l in &rejected {
+        assert_eq!(l["level"], "WARN");
+        assert!(
+            l["event_id"].is_string() && l["kind"].is_string() && l["reason"].is_string(),
+            "{l}"
+        );
+    }
+    assert!(rejected
+        .iter()
+        .any(|l| l["event_id"] == "env-no-detail" && l["reason"] == "missing field `detail`"));
+    assert!(rejected.iter().any(|l| l["kind"] == "not_an_object"));
+    // Attacker strings are clipped and escaped: no line is huge, none carries a raw newline
+    // or NUL (every line parsed as JSON above).
+    assert!(
+        cap.raw().lines().all(|l| l.len() < 4096),
+        "a log line carries an unclipped string"
+    );
+    assert!(!cap.raw().contains('\u{0}'));
+    // Rejected records never reach the store: every request belongs to a record that was read.
+    assert_eq!(counter.get("GetItem"), counter.get("UpdateItem"));
+}
+
+#[tokio::test]
+async fn malformed_sqs_messages_are_dropped_not_redelivered() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let good = share_snapshot("oscar", "sqs-good-1");
+    let mut batch = sqs_event(&[
+        "{not json".to_string(),
+        "".to_string(),
+        "42".to_string(),
+        json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": "{broken"})
+            .to_string(),
+        good.to_string(),
+    ]);
+    let records = batch["Records"].as_array_mut().unwrap();
+    records.push(json!(17));
+    records.push(json!({"messageId": "m-nobody", "eventSource": "aws:sqs"}));
+    records.push(json!({"messageId": "m-typed-wrong", "eventSource": "aws:sqs", "body": {"an": "object"}}));
+
+    let cap = Capture::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&cap));
+    let failures = batch_failures(invoke(&deps, batch).await);
+    assert!(
+        failures.is_empty(),
+        "malformed messages must not be redelivered: {failures:?}"
+    );
+    let rejected = cap
+        .lines()
+        .into_iter()
+        .filter(|l| l["message"] == "rejected record")
+        .count();
+    assert!(rejected >= 6, "{}", cap.raw());
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["principal"]["name"], "oscar");
+}

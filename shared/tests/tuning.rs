@@ -1,0 +1,171 @@
+//! The tuning document: validation, and every knob with a positive and a negative case.
+
+mod common;
+
+use common::{events_dir, load, replay};
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::tuning::Tuning;
+use t1578_core::{Catalog, ComputeEvent};
+
+fn tuned(doc: &str) -> Engine {
+    let catalog = Catalog::builtin().unwrap();
+    let tuning = Tuning::from_toml(doc, "test.toml", &catalog).unwrap_or_else(|e| panic!("{e}"));
+    Engine::with_tuning(catalog, Profile::named(ProfileName::Default), tuning)
+}
+
+fn error(doc: &str) -> String {
+    let catalog = Catalog::builtin().unwrap();
+    Tuning::from_toml(doc, "tune.toml", &catalog)
+        .unwrap_err()
+        .to_string()
+}
+
+fn fixture(name: &str) -> Vec<ComputeEvent> {
+    load(&events_dir().join(name))
+}
+
+#[test]
+fn invalid_documents_name_the_file_the_key_and_the_reason() {
+    let cases = [
+        ("[defaults]\ncolour = 1", "colour"),
+        ("[defaults]\nwindow = \"40d\"", "defaults.window"),
+        ("[defaults]\nwindow = \"soon\"", "defaults.window"),
+        ("[defaults]\nmode = \"loud\"", "defaults.mode"),
+        (
+            "[defaults.scores]\n\"aws.ec2.run_instances\" = -1",
+            "defaults.scores.aws.ec2.run_instances",
+        ),
+        ("[defaults.scores]\n\"aws.nope\" = 1", "defaults.scores.aws.nope"),
+        ("[defaults.thresholds]\nrisk = 0", "defaults.thresholds.risk"),
+        ("[defaults.thresholds]\nrisk = 500", "defaults.thresholds.risk"),
+        (
+            "[defaults.thresholds]\nrisk = 8\nhigh_risk = 4",
+            "defaults.thresholds.high_risk",
+        ),
+        (
+            "[[allow]]\nprincipal = \"arn:[\"\nreason = \"x\"",
+            "allow[0].principal",
+        ),
+        ("[[allow]]\nprincipal = \"a\"\nreason = \" \"", "allow[0].reason"),
+        (
+            "[[allow]]\nprincipal = \"a\"\nreason = \"r\"\nexpires = \"31/12/2026\"",
+            "allow[0].expires",
+        ),
+        (
+            "[[allow]]\nprincipal = \"a\"\nreason = \"r\"\naccount = \"prod\"",
+            "allow[0].account",
+        ),
+        ("[accounts.\"12345\"]\nmode = \"shadow\"", "accounts.12345"),
+        (
+            "[accounts.\"111122223333\"]\nthresholds = { risk = -2 }",
+            "accounts.111122223333.thresholds.risk",
+        ),
+    ];
+    for (doc, key) in cases {
+        let e = error(doc);
+        assert!(e.starts_with("tune.toml: "), "{e}");
+        assert!(e.contains(key), "{doc:?} -> {e}");
+    }
+}
+
+#[test]
+fn allowlisted_principals_are_not_counted_and_the_allowlist_is_scoped() {
+    let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
+    let who = share[0].principal.key.clone();
+    let acct = share[0].account.clone();
+    let glob = format!("{}*", &who[..who.len() - 2]);
+    let allow = tuned(&format!(
+        "[[allow]]\nprincipal = \"{glob}\"\nreason = \"migration\"\naccount = \"{acct}\""
+    ));
+    let (r, alerts) = replay(&allow, &share);
+    assert!(alerts.is_empty());
+    assert_eq!(r.allowlisted, 1);
+    // Another account: the entry does not apply.
+    let elsewhere = tuned(&format!(
+        "[[allow]]\nprincipal = \"{glob}\"\nreason = \"migration\"\naccount = \"999988887777\""
+    ));
+    assert_eq!(replay(&elsewhere, &share).1.len(), 1);
+    // Expired before the event (judged by event time): does not apply.
+    let expired = tuned(&format!(
+        "[[allow]]\nprincipal = \"{who}\"\nreason = \"old\"\nexpires = \"2020-01-01\""
+    ));
+    assert_eq!(replay(&expired, &share).1.len(), 1);
+}
+
+#[test]
+fn score_overrides_apply_per_account_over_the_defaults() {
+    let del = fixture("aws/ec2-delete-snapshot.json");
+    let acct = del[0].account.clone();
+    assert_eq!(replay(&tuned(""), &del).1.len(), 1);
+    let quiet = tuned("[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1");
+    assert!(replay(&quiet, &del).1.is_empty());
+    let loud_here = tuned(&format!("[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1\n[accounts.\"{acct}\".scores]\n\"aws.ec2.delete_snapshot\" = 6"));
+    let alerts = replay(&loud_here, &del).1;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].total_risk, 6);
+}
+
+#[test]
+fn threshold_and_window_overrides() {
+    let del = fixture("aws/ec2-delete-snapshot.json");
+    let acct = del[0].account.clone();
+    let strict = tuned(&format!("[accounts.\"{acct}\"]\nthresholds = {{ risk = 4 }}"));
+    assert!(replay(&strict, &del).1.is_empty());
+    let other = tuned("[accounts.\"999988887777\"]\nthresholds = { risk = 4 }");
+    assert_eq!(replay(&other, &del).1.len(), 1);
+    // Two deletes 20 minutes apart: one window of 24 h sums them, one of 10 minutes does not.
+    let mut two = del.clone();
+    let mut second = del[0].clone();
+    second.event_id.push_str("-2");
+    second.resources = vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-other".into()];
+    second.time_ms += 20 * 60_000;
+    two.push(second);
+    let tiers = |e: &Engine| replay(e, &two).1.iter().map(|a| a.total_risk).collect::<Vec<_>>();
+    assert_eq!(tiers(&tuned("")), vec![3, 6]);
+    // With a 10-minute window the first alert has left the window: a new episode, alerted anew.
+    assert_eq!(tiers(&tuned("[defaults]\nwindow = \"10m\"")), vec![3, 3]);
+}
+
+#[test]
+fn service_callers_are_configurable() {
+    let backup = fixture("../events/scenarios/aws-backup-snapshot/events.json");
+    let (r, _) = replay(&tuned(""), &backup);
+    assert_eq!((r.service_callers, r.scored), (1, 0));
+    let (r, _) = replay(&tuned("[defaults]\ncount_service_callers = true"), &backup);
+    assert_eq!((r.service_callers, r.scored), (0, 1));
+}
+
+#[test]
+fn a_shadow_account_records_decisions_and_sends_nothing() {
+    let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
+    let acct = share[0].account.clone();
+    let e = tuned(&format!("[accounts.\"{acct}\"]\nmode = \"shadow\""));
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let r = futures::executor::block_on(process_batch(
+        &e,
+        &store,
+        &sink,
+        &share,
+        &PipelineOptions::default(),
+    ));
+    assert_eq!(r.alerts.len(), 1, "decided");
+    assert!(sink.alerts().is_empty(), "not sent");
+    let other = tuned("[accounts.\"999988887777\"]\nmode = \"shadow\"");
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    futures::executor::block_on(process_batch(
+        &other,
+        &store,
+        &sink,
+        &share,
+        &PipelineOptions::default(),
+    ));
+    assert_eq!(sink.alerts().len(), 1);
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let text = std::fs::read_to_string(events_dir().join("tuning/example.toml")).unwrap();
+    Tuning::from_toml(&text, "events/tuning/example.toml", &Catalog::builtin().unwrap()).unwrap();
+}
