@@ -618,3 +618,24 @@ def test_subscription_diagnostics_streams_the_administrative_category() -> None:
     assert attr(setting, "eventhub_authorization_rule_id") == "${var.eventhub_authorization_rule_id}"
     default_categories = attr(labeled(AZ_DIAGNOSTICS, "variable")["log_categories"][1], "default")
     assert default_categories == ["Administrative"]
+
+
+def _names_read_by(crate: str) -> set:
+    """T1578_* settings the function's own code reads: its sources, the core's shared settings,
+    and the %T1578_...% binding expressions of its function.json files."""
+    root = INFRA.parent
+    texts = [p.read_text() for p in (root / "functions" / crate / "src").glob("*.rs")]
+    texts.append((root / "shared" / "src" / "settings.rs").read_text())
+    texts += [p.read_text() for p in (root / "functions" / crate).glob("*/function.json")]
+    return set(re.findall(r'["%](T1578_[A-Z_]+)["%]', "\n".join(texts)))
+
+
+def test_lambda_env_is_exactly_what_the_code_reads():
+    read = _names_read_by("aws-lambda")
+    assert read == {n for n in LAMBDA_ENV if n.startswith("T1578_")}, sorted(read ^ LAMBDA_ENV)
+
+
+def test_app_settings_are_exactly_what_the_code_reads():
+    # The Azurite connection string is for development and tests only; the module must not set it.
+    read = _names_read_by("azure-function") - {"T1578_STORAGE_CONNECTION_STRING"}
+    assert read == {n for n in AZURE_APP_SETTINGS if n.startswith("T1578_")}, sorted(read ^ AZURE_APP_SETTINGS)
