@@ -187,17 +187,11 @@ impl Tuning {
             reason,
         };
         let doc: TuningDoc = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
-            let key = msg
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_else(|| "document".into());
-            let at = e
+            let (key, line) = e
                 .span()
-                .map(|s| format!(" (at byte {})", s.start))
-                .unwrap_or_default();
-            err(&key, format!("{msg}{at}"))
+                .map(|sp| key_at(text, sp.start))
+                .unwrap_or_else(|| ("document".into(), 0));
+            err(&key, format!("line {line}: {}", e.message()))
         })?;
         let scope = |prefix: &str, d: &ScopeDoc| -> Result<Scope, TuningError> {
             let window_ms = d
@@ -400,6 +394,35 @@ impl Tuning {
             thresholds,
         }
     }
+}
+
+/// The dotted key (table header + key) and 1-based line at a byte offset of a TOML text, to
+/// name what a parse error is about.
+fn key_at(text: &str, offset: usize) -> (String, usize) {
+    let upto = &text[..offset.min(text.len())];
+    let line_no = upto.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let table = upto
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().replace('"', ""))
+        .filter(|_| !line.starts_with('['));
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"')
+        .to_string();
+    let dotted = match (table, key.is_empty()) {
+        (Some(t), false) => format!("{t}.{key}"),
+        (Some(t), true) => t,
+        (None, false) => key,
+        (None, true) => line.trim_matches(|c| c == '[' || c == ']').replace('"', ""),
+    };
+    (dotted, line_no)
 }
 
 /// Account a state key belongs to (its fourth part), for per-account settings.

@@ -49,23 +49,34 @@ impl<S: StateStore, A: AlertSink> Deps<S, A> {
     }
 }
 
-/// Why an invocation failed. Only failures a retry can fix fail an invocation; everything
-/// else is logged and counted, so a poison record cannot block or loop the function.
+/// Why an invocation failed. A malformed record never fails an invocation (it is logged and
+/// counted, so a poison record cannot block or loop the function); a state key that could not
+/// be processed always does, so its events are retried and, if that cannot help, land in the
+/// on-failure destination (the dead-letter queue) instead of being lost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
     /// Some state keys could not be processed for now (throttling, network, 5xx, too many
     /// concurrent writers). Re-delivery is safe: counted events are not counted again.
     #[error("{failed_keys} state key(s) failed with a retryable error, retry the invocation: {first}")]
     Retryable {
-        /// Keys that failed retryably.
+        /// Keys that failed.
         failed_keys: usize,
-        /// The first such failure.
+        /// The first retryable failure.
+        first: PipelineError,
+    },
+    /// The store or the sink refuses (access denied, missing table or topic): retries will not
+    /// help until the deployment is fixed, but the events are kept by failing the invocation.
+    #[error("{failed_keys} state key(s) failed permanently (fix the deployment, then replay the dead-letter queue): {first}")]
+    Permanent {
+        /// Keys that failed.
+        failed_keys: usize,
+        /// The first failure.
         first: PipelineError,
     },
 }
 
 impl HandlerError {
-    /// Would retrying the invocation help? (Always, by construction; kept explicit for callers.)
+    /// Would retrying the invocation help?
     pub fn retryable(&self) -> bool {
         matches!(self, HandlerError::Retryable { .. })
     }
@@ -74,7 +85,12 @@ impl HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Diagnostic {
         Diagnostic {
-            error_type: "Retryable".into(),
+            error_type: if e.retryable() {
+                "Retryable"
+            } else {
+                "NonRetryable"
+            }
+            .into(),
             error_message: e.to_string(),
         }
     }
@@ -199,18 +215,22 @@ pub async fn handle<S: StateStore, A: AlertSink>(
         alerts: report.alerts.len(),
         shadow: deps.options.shadow,
     };
-    let retryable: Vec<&PipelineError> = report
+    let failed_keys = report.failures.len();
+    match report
         .failures
         .iter()
-        .filter(|f| f.error.retryable())
-        .map(|f| &f.error)
-        .collect();
-    match retryable.first() {
-        Some(first) => Err(HandlerError::Retryable {
-            failed_keys: retryable.len(),
-            first: (*first).clone(),
-        }),
+        .find(|f| f.error.retryable())
+        .or(report.failures.first())
+    {
         None => Ok(Response::Summary(summary)),
+        Some(f) if f.error.retryable() => Err(HandlerError::Retryable {
+            failed_keys,
+            first: f.error.clone(),
+        }),
+        Some(f) => Err(HandlerError::Permanent {
+            failed_keys,
+            first: f.error.clone(),
+        }),
     }
 }
 
@@ -245,12 +265,11 @@ async fn handle_sqs<S: StateStore, A: AlertSink>(payload: Value, deps: &Deps<S, 
         }
     }
     let report = run(&intake, deps).await;
-    // Only messages holding an event of a retryably failed key go back to the queue; the
-    // rest are done (counted, rejected, or failed in a way a retry cannot fix).
+    // Messages holding an event of a failed key go back to the queue (the queue's redrive
+    // policy moves them to its dead-letter queue if retries cannot help); the rest are done.
     let failed: BTreeSet<usize> = report
         .failures
         .iter()
-        .filter(|f| f.error.retryable())
         .flat_map(|f| f.events.iter().map(|&i| intake.origin[i]))
         .collect();
     let mut response = SqsBatchResponse::default();
@@ -297,7 +316,7 @@ async fn run<S: StateStore, A: AlertSink>(intake: &Intake, deps: &Deps<S, A>) ->
         if f.error.retryable() {
             tracing::warn!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed, will be retried");
         } else {
-            tracing::error!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed permanently, events dropped");
+            tracing::error!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed permanently; the invocation fails so the events reach the dead-letter queue");
         }
     }
     if report.corrupt_states > 0 {

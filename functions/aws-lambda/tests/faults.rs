@@ -15,8 +15,9 @@ fn assert_retryable(r: Result<t1578_aws_lambda::Response, HandlerError>) -> Pipe
             assert!(e.retryable());
             let diag: lambda_runtime::Diagnostic = e.clone().into();
             assert_eq!(diag.error_type, "Retryable");
-            let HandlerError::Retryable { first, .. } = e;
-            first
+            match e {
+                HandlerError::Retryable { first, .. } | HandlerError::Permanent { first, .. } => first,
+            }
         }
         other => panic!("expected a retryable invocation error, got {other:?}"),
     }
@@ -165,7 +166,7 @@ async fn sqs_batch_redelivers_only_the_messages_of_failed_keys() {
 }
 
 #[tokio::test]
-async fn a_missing_table_is_a_permanent_failure_and_is_not_retried() {
+async fn a_missing_table_fails_the_invocation_as_non_retryable_so_events_reach_the_dlq() {
     let env = Env::start().await;
     let cfg = sdk_config(&env.moto.url()).await;
     let settings = t1578_core::settings::CommonSettings::from_lookup(|_| None).unwrap();
@@ -175,9 +176,22 @@ async fn a_missing_table_is_a_permanent_failure_and_is_not_retried() {
         t1578_aws_lambda::SnsSink::new(aws_sdk_sns::Client::new(&cfg), &env.topic_arn),
         false,
     );
-    // Retrying cannot create the table: the invocation succeeds (logged, counted in
-    // KeyFailures) instead of cycling through Lambda's retries.
-    let s = summary(invoke(&deps, fresh(snapshot_share(), "perm-1", 30)).await);
-    assert_eq!((s.in_scope, s.alerts), (1, 0));
-    assert!(env.drain().await.is_empty());
+    // Retrying cannot create the table, but dropping the event would lose it: the invocation
+    // fails, classed NonRetryable, and Lambda's on-failure destination keeps the event.
+    let err = t1578_aws_lambda::handler::handle(
+        lambda_runtime::LambdaEvent::new(
+            fresh(snapshot_share(), "perm-1", 30),
+            lambda_runtime::Context::default(),
+        ),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert!(!err.retryable(), "{err}");
+    let diag: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diag.error_type, "NonRetryable");
+    assert!(
+        env.drain().await.is_empty(),
+        "nothing published for an event whose state could not be kept"
+    );
 }
