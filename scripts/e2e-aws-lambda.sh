@@ -18,7 +18,6 @@ cd "$root"
 venv="$root/.tools/venv"
 export PATH="$venv/bin:$PATH"
 py="$venv/bin/python"
-lock=/tmp/t1578-cargo.lock
 fixture=${1:-events/aws/ec2-modify-snapshot-attribute-share.json}
 for need in "$venv/bin/moto_server" "$venv/bin/cargo-lambda"; do
   [ -x "$need" ] || { echo "$need is missing: run scripts/install-tools.sh" >&2; exit 1; }
@@ -122,18 +121,15 @@ fn_env=(
 watch_port=$(free_port)
 env_args=()
 for kv in "${fn_env[@]}"; do env_args+=(--env-var "$kv"); done
-# The workspace build lock is held for the whole life of `watch` (it compiles the function on the
-# first invoke); setsid gives it its own process group so cleanup stops flock, cargo-lambda and
-# the function together.
-setsid flock "$lock" cargo lambda watch -A 127.0.0.1 -P "$watch_port" --ignore-changes "${env_args[@]}" \
+# `watch` compiles the function on the first invoke; setsid gives it its own process group so
+# cleanup stops cargo-lambda and the function together.
+setsid cargo lambda watch -A 127.0.0.1 -P "$watch_port" --ignore-changes "${env_args[@]}" \
   >"$work/watch.log" 2>&1 &
 watch_pgid=$!
 for ((i = 0; i < 600; i++)); do
   (exec 3<>"/dev/tcp/127.0.0.1/$watch_port") 2>/dev/null && break
   sleep 0.5
 done
-# `invoke` compiles nothing and this script already holds the build lock through `watch`, so it
-# is not wrapped in flock (that would wait for ourselves).
 start=$(date +%s.%N)
 cargo lambda invoke bootstrap --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
   --data-file "$fixture" >"$work/invoke.out" 2>"$work/invoke.err" || {

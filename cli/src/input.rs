@@ -189,6 +189,11 @@ impl<'a> Reader<'a> {
                 && serde_json::from_slice::<serde_json::Value>(t).is_ok()
         };
         if first_is_record {
+            let plain = path.as_os_str() != "-" && !path.to_string_lossy().ends_with(".gz");
+            if let (true, Ok(file)) = (plain, std::fs::File::open(path)) {
+                let len = file.metadata().map_err(|e| e.to_string())?.len();
+                return self.read_parallel(&file, len, &name, on_event, progress);
+            }
             return self.stream_lines(reader, buf, eof, &name, on_event, progress);
         }
         // A whole document (S3 log file, array, pretty-printed JSON): read it all and split.
@@ -207,8 +212,23 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// JSON lines, block by block: each block is cut at its last newline and scanned in place
-    /// by two threads, and the results are delivered in input order.
+    /// Hand one scanned part's results on, numbering its lines from `line_base`.
+    fn deliver(&mut self, sc: Scan, line_base: usize, name: &str, on_event: &mut impl FnMut(ComputeEvent)) {
+        self.stats.records += sc.records;
+        self.stats.skipped_fast += sc.skipped;
+        for out in sc.out {
+            match out {
+                Ok(ev) => on_event(ev),
+                Err((kind, line, msg)) => {
+                    self.stats
+                        .error(kind, format!("{name}:{}", line_base + line), &msg)
+                }
+            }
+        }
+    }
+
+    /// JSON lines from a stream (stdin, gzip), block by block: each block is cut at its last
+    /// newline and scanned in place by two threads; results are delivered in input order.
     fn stream_lines(
         &mut self,
         mut reader: Box<dyn Read>,
@@ -237,33 +257,23 @@ impl<'a> Reader<'a> {
                 }
             };
             let block = &buf[..cut];
-            let scans = match block.len() >= PARALLEL_MIN {
-                true => {
-                    let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
-                        .map_or(block.len(), |i| block.len() / 2 + i + 1);
-                    let (a, b) = block.split_at(mid);
-                    let b_first = line_no + memchr::memchr_iter(b'\n', a).count();
-                    let p = self.prefilter;
-                    std::thread::scope(|sc| {
-                        let hb = sc.spawn(move || scan(p, b, b_first, name));
-                        let ra = scan(p, a, line_no, name);
-                        vec![ra, hb.join().unwrap_or_default()]
-                    })
-                }
-                false => vec![scan(self.prefilter, block, line_no, name)],
+            let p = self.prefilter;
+            let (a, b) = if block.len() >= PARALLEL_MIN {
+                let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
+                    .map_or(block.len(), |i| block.len() / 2 + i + 1);
+                let (x, y) = block.split_at(mid);
+                std::thread::scope(|sc| {
+                    let hb = sc.spawn(move || scan(p, y));
+                    (scan(p, x), hb.join().unwrap_or_default())
+                })
+            } else {
+                (scan(p, block), Scan::default())
             };
-            line_no += memchr::memchr_iter(b'\n', block).count();
+            let (na, nb) = (a.newlines, b.newlines);
+            self.deliver(a, line_no, name, on_event);
+            self.deliver(b, line_no + na, name, on_event);
+            line_no += na + nb;
             self.stats.bytes += cut as u64;
-            for sc in scans {
-                self.stats.records += sc.records;
-                self.stats.skipped_fast += sc.skipped;
-                for out in sc.out {
-                    match out {
-                        Ok(ev) => on_event(ev),
-                        Err((kind, at, msg)) => self.stats.error(kind, at, &msg),
-                    }
-                }
-            }
             progress.tick(self.stats.bytes);
             buf.drain(..cut);
             if eof && buf.is_empty() {
@@ -271,12 +281,127 @@ impl<'a> Reader<'a> {
             }
         }
     }
+
+    /// JSON lines from a regular file: two workers each read (positioned reads, no shared
+    /// cursor) and scan every other block, so reading and scanning use both cores; the results
+    /// are consumed in block order, through bounded channels that keep memory flat.
+    fn read_parallel(
+        &mut self,
+        file: &std::fs::File,
+        len: u64,
+        name: &str,
+        on_event: &mut impl FnMut(ComputeEvent),
+        progress: &mut Progress,
+    ) -> Result<(), String> {
+        let blocks = len.div_ceil(BLOCK as u64).max(1) as usize;
+        let prefilter = self.prefilter;
+        let mut failure = None;
+        std::thread::scope(|sc| {
+            let mut rxs = Vec::new();
+            for k in 0..WORKERS {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Scan, u64), String>>(2);
+                rxs.push(rx);
+                sc.spawn(move || {
+                    let mut buf = Vec::new();
+                    for i in (k..blocks).step_by(WORKERS) {
+                        let r = block_lines(file, len, i, &mut buf)
+                            .map(|(a, b)| (scan(prefilter, &buf[a..b]), (b - a) as u64));
+                        if tx.send(r).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            let mut line_no = 0;
+            for i in 0..blocks {
+                match rxs[i % WORKERS].recv() {
+                    Ok(Ok((sc, bytes))) => {
+                        let lines = sc.newlines;
+                        self.deliver(sc, line_no, name, on_event);
+                        line_no += lines;
+                        self.stats.bytes += bytes;
+                        progress.tick(self.stats.bytes);
+                    }
+                    Ok(Err(e)) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    Err(_) => {
+                        failure = Some("a reader thread stopped".into());
+                        break;
+                    }
+                }
+            }
+            // Dropping the receivers stops workers still sending after a failure.
+            drop(rxs);
+        });
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Worker threads of the parallel reader.
+const WORKERS: usize = 2;
+
+/// Read block `i` of a file into `buf` and return the bounds of the lines that *start* in it:
+/// the partial line at the block's head belongs to the previous block, and its last line is
+/// read on past the block's end until it ends. `buf` is reused from block to block and only
+/// grows, so it is never zero-filled again.
+fn block_lines(
+    file: &std::fs::File,
+    len: u64,
+    i: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(usize, usize), String> {
+    use std::os::unix::fs::FileExt;
+    let read_at = |buf: &mut Vec<u8>, from: usize, at: u64, n: usize| -> Result<usize, String> {
+        if buf.len() < from + n {
+            buf.resize(from + n, 0);
+        }
+        let mut got = 0;
+        while got < n {
+            match file.read_at(&mut buf[from + got..from + n], at + got as u64) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read error at byte {}: {e}", at + got as u64)),
+            }
+        }
+        Ok(got)
+    };
+    let start = i as u64 * BLOCK as u64;
+    let end = (start + BLOCK as u64).min(len);
+    let mut filled = read_at(buf, 0, start, (end - start) as usize)?;
+    let begin = if i == 0 {
+        0
+    } else {
+        match memchr::memchr(b'\n', &buf[..filled]) {
+            Some(p) => p + 1,
+            None => return Ok((0, 0)),
+        }
+    };
+    if begin >= filled {
+        return Ok((0, 0));
+    }
+    // Finish the last line: read on until a newline or the end of the file.
+    let mut at = end;
+    while buf[filled - 1] != b'\n' && at < len {
+        let got = read_at(buf, filled, at, 64 << 10)?;
+        if got == 0 {
+            break;
+        }
+        at += got as u64;
+        if let Some(p) = memchr::memchr(b'\n', &buf[filled..filled + got]) {
+            return Ok((begin, filled + p + 1));
+        }
+        filled += got;
+    }
+    Ok((begin, filled))
 }
 
 /// Bytes read before deciding a file's format.
 const FIRST_PEEK: usize = 64 << 10;
 /// Block size of the JSON-lines reader.
-const BLOCK: usize = 2 << 20;
+const BLOCK: usize = 1 << 20;
 /// Blocks at least this large are split across two threads.
 const PARALLEL_MIN: usize = 1 << 20;
 
@@ -297,24 +422,30 @@ fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<
     Ok(false)
 }
 
-type Outcome = Result<ComputeEvent, (&'static str, String, String)>;
+/// A record, or (error kind, 1-based line within the scanned part, message).
+type Outcome = Result<ComputeEvent, (&'static str, usize, String)>;
 
 #[derive(Default)]
 struct Scan {
     records: u64,
     skipped: u64,
+    /// Newlines seen: the part's line count, to number the next part's lines.
+    newlines: usize,
     out: Vec<Outcome>,
 }
 
 /// Scan the lines of one part of a block: prefilter, then parse and normalize what may match.
-fn scan(prefilter: Option<&Prefilter>, part: &[u8], first_line: usize, name: &str) -> Scan {
+fn scan(prefilter: Option<&Prefilter>, part: &[u8]) -> Scan {
     let mut sc = Scan::default();
     let mut start = 0;
-    let mut n = first_line;
+    let mut n = 0;
     let ends = memchr::memchr_iter(b'\n', part).chain(std::iter::once(part.len()));
     for end in ends {
         if start > part.len() {
             break;
+        }
+        if end < part.len() {
+            sc.newlines += 1;
         }
         let line = part[start..end].trim_ascii();
         start = end + 1;
@@ -331,8 +462,7 @@ fn scan(prefilter: Option<&Prefilter>, part: &[u8], first_line: usize, name: &st
             Ok(v) => v,
             Err(e) => {
                 sc.records += 1;
-                sc.out
-                    .push(Err(("invalid_json", format!("{name}:{n}"), e.to_string())));
+                sc.out.push(Err(("invalid_json", n, e.to_string())));
                 continue;
             }
         };
@@ -341,7 +471,7 @@ fn scan(prefilter: Option<&Prefilter>, part: &[u8], first_line: usize, name: &st
         for v in recs {
             sc.records += 1;
             sc.out
-                .push(normalize(v).map_err(|e| (e.kind(), format!("{name}:{n}"), e.to_string())));
+                .push(normalize(v).map_err(|e| (e.kind(), n, e.to_string())));
         }
     }
     sc

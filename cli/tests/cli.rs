@@ -416,3 +416,70 @@ fn an_invalid_configuration_is_refused_naming_file_key_and_reason() {
         .unwrap();
     assert_eq!(run["risk"], 0, "catalog shows the configured score");
 }
+
+#[test]
+fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundaries() {
+    // ~3.5 MiB: records straddle the 1 MiB blocks, one line is longer than a block, a bad line
+    // sits deep in the file, and the last line has no newline.
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let mut lines = Vec::new();
+    for i in 0..1500 {
+        let mut r = base["detail"].clone();
+        r["eventID"] = Value::from(format!("evt-{i}"));
+        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+        r["userAgent"] = Value::from("u".repeat(i % 3000));
+        lines.push(serde_json::to_string(&r).unwrap());
+        if i == 700 {
+            let mut long = base["detail"].clone();
+            long["eventID"] = Value::from("evt-long");
+            long["userAgent"] = Value::from("L".repeat(1_500_000));
+            lines.push(serde_json::to_string(&long).unwrap());
+        }
+        if i == 1300 {
+            lines.push("{not json".into());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let file = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "--profile",
+        "seed-kql",
+        path.to_str().unwrap(),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
+        .args(["replay", "--format", "json", "--profile", "seed-kql", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.join("\n").as_bytes())
+        .unwrap();
+    let stream = child.wait_with_output().unwrap();
+    assert!(file.status.success() && stream.status.success());
+    assert_eq!(stdout(&file), stdout(&stream));
+    let err = stderr(&file);
+    assert!(
+        err.contains("1502 records read") && err.contains("1501 in scope"),
+        "{err}"
+    );
+    // Line 1303: 1300 records before it, plus the long line, plus itself.
+    assert!(err.contains("big.jsonl:1303: invalid_json"), "{err}");
+    assert!(
+        stderr(&stream).contains("-:1303: invalid_json"),
+        "{}",
+        stderr(&stream)
+    );
+}

@@ -29,7 +29,6 @@ use crate::catalog::Catalog;
 use crate::engine::{StateKey, Thresholds};
 use crate::settings::{parse_duration_ms, Mode, WINDOW_RANGE_MS};
 use crate::window::MAX_UNITS;
-use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -91,7 +90,8 @@ struct TuningDoc {
 pub struct AllowEntry {
     /// The glob as written.
     pub pattern: String,
-    matcher: GlobMatcher,
+    /// Lower-cased pattern.
+    glob: Vec<u8>,
     /// Account / subscription it is limited to (lower-case).
     pub account: Option<String>,
     /// Why this principal is trusted.
@@ -272,9 +272,13 @@ impl Tuning {
             if a.principal.trim().is_empty() {
                 return Err(err(&format!("{key}.principal"), "empty pattern".into()));
             }
-            let matcher = Glob::new(&a.principal.to_ascii_lowercase())
-                .map_err(|e| err(&format!("{key}.principal"), format!("bad glob: {e}")))?
-                .compile_matcher();
+            if let Some(c) = a.principal.chars().find(|c| "[]{}\\".contains(*c)) {
+                return Err(err(
+                    &format!("{key}.principal"),
+                    format!("bad glob: `{c}` is not supported (use * for any run of characters, ? for one)"),
+                ));
+            }
+            let glob = a.principal.to_ascii_lowercase().into_bytes();
             if a.reason.trim().is_empty() {
                 return Err(err(
                     &format!("{key}.reason"),
@@ -305,7 +309,7 @@ impl Tuning {
                 .transpose()?;
             allow.push(AllowEntry {
                 pattern: a.principal.clone(),
-                matcher,
+                glob,
                 account: a.account.as_ref().map(|s| s.to_ascii_lowercase()),
                 reason: a.reason.clone(),
                 expires_ms,
@@ -351,7 +355,7 @@ impl Tuning {
                 .as_deref()
                 .is_none_or(|x| x == account.to_ascii_lowercase())
                 && a.expires_ms.is_none_or(|e| time_ms <= e)
-                && a.matcher.is_match(&key)
+                && glob_match(&a.glob, key.as_bytes())
         })
     }
 
@@ -396,6 +400,29 @@ impl Tuning {
     }
 }
 
+/// `*` matches any run of bytes (including `/` and `:`, which ARNs are full of), `?` one byte.
+/// Iterative with one backtrack point: linear in practice, no recursion on hostile input.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
 /// The dotted key (table header + key) and 1-based line at a byte offset of a TOML text, to
 /// name what a parse error is about.
 fn key_at(text: &str, offset: usize) -> (String, usize) {
@@ -423,6 +450,29 @@ fn key_at(text: &str, offset: usize) -> (String, usize) {
         (None, true) => line.trim_matches(|c| c == '[' || c == ']').replace('"', ""),
     };
     (dotted, line_no)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_keys() {
+        let m = |p: &str, t: &str| glob_match(p.as_bytes(), t.as_bytes());
+        assert!(m(
+            "arn:aws:iam::*:role/backup-*",
+            "arn:aws:iam::111122223333:role/backup-nightly"
+        ));
+        assert!(!m(
+            "arn:aws:iam::*:role/backup-*",
+            "arn:aws:iam::111122223333:role/admin"
+        ));
+        assert!(m("user:*@contoso.com", "user:alice@contoso.com"));
+        assert!(!m("user:*@contoso.com", "user:alice@contoso.com.evil"));
+        assert!(m("a?c", "abc") && !m("a?c", "ac"));
+        assert!(m("*", "") && m("**", "x") && !m("", "x"));
+        assert!(!m(&"*a".repeat(20), &"a".repeat(19)));
+    }
 }
 
 /// Account a state key belongs to (its fourth part), for per-account settings.
