@@ -452,6 +452,13 @@ fn key_at(text: &str, offset: usize) -> (String, usize) {
     (dotted, line_no)
 }
 
+/// Account a state key belongs to (its fourth part), for per-account settings.
+pub fn account_of(key: &StateKey) -> Option<String> {
+    serde_json::from_str::<Vec<String>>(&key.0)
+        .ok()
+        .and_then(|p| p.get(3).cloned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob_match;
@@ -473,11 +480,4 @@ mod tests {
         assert!(m("*", "") && m("**", "x") && !m("", "x"));
         assert!(!m(&"*a".repeat(20), &"a".repeat(19)));
     }
-}
-
-/// Account a state key belongs to (its fourth part), for per-account settings.
-pub fn account_of(key: &StateKey) -> Option<String> {
-    serde_json::from_str::<Vec<String>>(&key.0)
-        .ok()
-        .and_then(|p| p.get(3).cloned())
 }
