@@ -49,6 +49,17 @@ fn row(out: &mut impl Write, cells: &[(String, usize)]) -> std::io::Result<()> {
     writeln!(out, "{}", line.join("  ").trim_end())
 }
 
+fn header(out: &mut impl Write, names: &[&str], widths: &[usize]) -> std::io::Result<()> {
+    row(
+        out,
+        &names
+            .iter()
+            .zip(widths)
+            .map(|(n, w)| (n.to_string(), *w))
+            .collect::<Vec<_>>(),
+    )
+}
+
 pub struct AlertPrinter {
     json: bool,
     header: bool,
@@ -77,14 +88,7 @@ impl AlertPrinter {
                 "RES",
                 "REASON",
             ];
-            row(
-                out,
-                &names
-                    .iter()
-                    .zip(widths)
-                    .map(|(n, w)| (n.to_string(), w))
-                    .collect::<Vec<_>>(),
-            )?;
+            header(out, &names, &widths)?;
         }
         let reason = match &a.trigger_catalog_id {
             Some(id) => format!("{} [{id}]", a.reason),
@@ -130,14 +134,7 @@ pub fn print_rows(out: &mut impl Write, rows: &[QueryRow], json: bool) -> std::i
         "Risk",
         "AlertReason",
     ];
-    row(
-        out,
-        &names
-            .iter()
-            .zip(widths)
-            .map(|(n, w)| (n.to_string(), w))
-            .collect::<Vec<_>>(),
-    )?;
+    header(out, &names, &widths)?;
     for r in rows {
         let vals = [
             r.FirstSeen.clone(),

@@ -18,6 +18,26 @@ fn t1578(args: &[&str]) -> Output {
         .expect("run t1578")
 }
 
+/// Run t1578 with `input` on its standard input.
+fn t1578_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run t1578");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for t1578")
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
@@ -282,20 +302,10 @@ fn gzip_and_stdin_inputs_are_read() {
     ]);
     assert!(gz.status.success());
     assert_eq!(stdout(&gz), stdout(&plain));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
-        .args(["replay", "--format", "json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = t1578_stdin(
+        &["replay", "--format", "json", "-"],
+        &std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap(),
+    );
     assert!(out.status.success());
 }
 
@@ -453,21 +463,10 @@ fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundarie
         "seed-kql",
         path.to_str().unwrap(),
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_t1578"))
-        .args(["replay", "--format", "json", "--profile", "seed-kql", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.join("\n").as_bytes())
-        .unwrap();
-    let stream = child.wait_with_output().unwrap();
+    let stream = t1578_stdin(
+        &["replay", "--format", "json", "--profile", "seed-kql", "-"],
+        lines.join("\n").as_bytes(),
+    );
     assert!(file.status.success() && stream.status.success());
     assert_eq!(stdout(&file), stdout(&stream));
     let err = stderr(&file);
