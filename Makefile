@@ -9,8 +9,9 @@ VENV := .tools/venv
 run:
 	$(CARGO) run -q -p t1578-cli --bin t1578 -- replay events/
 
-## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks.
-test: tools fmt lint unit infra
+## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
+## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
+test: tools fmt lint unit infra e2e-aws
 
 tools:
 	./scripts/install-tools.sh
