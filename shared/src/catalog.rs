@@ -200,10 +200,15 @@ pub struct Entry {
     pub negative: String,
 }
 
+/// Short stable hash of a catalog id, stored in window state instead of the id string.
+pub fn id_hash(id: &str) -> u32 {
+    xxh3_64(id.as_bytes()) as u32
+}
+
 impl Entry {
-    /// Short stable hash of the id, stored in window state instead of the id string.
+    /// [`id_hash`] of this row's id.
     pub fn id_hash(&self) -> u32 {
-        xxh3_64(self.id.as_bytes()) as u32
+        id_hash(&self.id)
     }
 }
 
@@ -237,7 +242,8 @@ pub struct Catalog {
     pub version: String,
     /// Rows in file order.
     pub entries: Vec<Entry>,
-    by_operation: HashMap<(Cloud, String), Vec<usize>>,
+    /// Per cloud, lower-cased operation -> rows, so a lookup borrows the event's string.
+    by_operation: HashMap<Cloud, HashMap<String, Vec<usize>>>,
     by_hash: HashMap<u32, usize>,
     seed_azure: Vec<usize>,
 }
@@ -268,7 +274,7 @@ impl Catalog {
             id: id.to_string(),
             reason,
         };
-        let mut by_operation: HashMap<(Cloud, String), Vec<usize>> = HashMap::new();
+        let mut by_operation: HashMap<Cloud, HashMap<String, Vec<usize>>> = HashMap::new();
         let mut by_hash = HashMap::new();
         let mut seed_azure = Vec::new();
         for (i, e) in entries.iter().enumerate() {
@@ -330,7 +336,9 @@ impl Catalog {
                 }
             }
             by_operation
-                .entry((e.cloud, e.operation.to_ascii_lowercase()))
+                .entry(e.cloud)
+                .or_default()
+                .entry(e.operation.to_ascii_lowercase())
                 .or_default()
                 .push(i);
         }
@@ -365,7 +373,7 @@ impl Catalog {
 
     /// First row whose operation and condition match (the default profile's classification).
     pub fn classify(&self, ev: &ComputeEvent) -> Option<&Entry> {
-        let rows = self.by_operation.get(&(ev.cloud, ev.operation.clone()))?;
+        let rows = self.by_operation.get(&ev.cloud)?.get(ev.operation.as_str())?;
         rows.iter()
             .map(|&i| &self.entries[i])
             .find(|e| e.when.as_ref().is_none_or(|c| c.matches(ev)))

@@ -7,7 +7,6 @@
 //! and a single record or EventBridge envelope.
 
 use crate::event::ComputeEvent;
-use crate::json;
 use crate::normalize::{normalize, NormalizeError};
 use serde_json::Value;
 
@@ -181,13 +180,6 @@ pub fn normalize_document(bytes: &[u8]) -> Result<Records, DocumentError> {
         .into_iter()
         .map(|(p, r)| (p, r.and_then(|v| normalize(v).map_err(RecordError::from))))
         .collect())
-}
-
-/// True when a value looks like a record this crate reads (used to tell records from noise).
-pub fn looks_like_record(v: &Value) -> bool {
-    ["eventName", "operationName", "OperationNameValue", "detail"]
-        .iter()
-        .any(|k| json::get(v, k).is_some())
 }
 
 #[cfg(test)]

@@ -321,25 +321,14 @@ impl Tuning {
             allow,
             accounts,
         };
-        for (acct, _) in
-            std::iter::once(("defaults".to_string(), ())).chain(t.accounts.keys().map(|k| (k.clone(), ())))
-        {
-            let e = t.effective(
-                if acct == "defaults" { "" } else { &acct },
-                Thresholds::default(),
-                0,
-                true,
-            );
+        // Every scope's layered thresholds must stay ordered: `defaults`, then each account on top.
+        let scopes = std::iter::once(("", "defaults".to_string()))
+            .chain(t.accounts.keys().map(|k| (k.as_str(), format!("accounts.{k}"))));
+        for (acct, prefix) in scopes {
+            let e = t.effective(acct, Thresholds::default(), 0, true);
             if e.thresholds.high_risk < e.thresholds.risk {
                 return Err(err(
-                    &format!(
-                        "{}thresholds.high_risk",
-                        if acct == "defaults" {
-                            "defaults.".into()
-                        } else {
-                            format!("accounts.{acct}.")
-                        }
-                    ),
+                    &format!("{prefix}.thresholds.high_risk"),
                     format!("{} is below risk {}", e.thresholds.high_risk, e.thresholds.risk),
                 ));
             }

@@ -212,11 +212,6 @@ impl WindowState {
         Ok(s)
     }
 
-    /// Latest event time seen (ms), if any.
-    pub fn latest(&self) -> Option<i64> {
-        (self.max_t != i64::MIN).then_some(self.max_t)
-    }
-
     /// When the store may forget this window (epoch seconds): window end of the newest unit.
     pub fn expires_at(&self, window_ms: i64) -> i64 {
         self.max_t.saturating_add(window_ms) / 1000 + 1
@@ -384,9 +379,8 @@ impl WindowState {
         let Some(b) = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref()) else {
             return 0;
         };
-        let Some(after) = catalog.get(&b.after).map(|e| e.id_hash()) else {
-            return 0;
-        };
+        // The catalog checked at load that `after` names a row; its hash is the row's op.
+        let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
         let hit = self
             .units
@@ -428,16 +422,20 @@ impl WindowState {
                 // The critical alert already carries this window's totals: record the tier it
                 // reached instead of sending a second alert for the same event. A later
                 // escalation to a higher tier still alerts.
-                self.fired.push(Fired {
-                    tier: t,
-                    disc: 0,
-                    t: s.ctx.time_ms,
-                });
+                self.record_fired(t, 0, s.ctx.time_ms);
             } else {
                 out.push(self.alert(engine, &agg, t, 0, &s.ctx));
             }
         }
         (applied, out)
+    }
+
+    /// Remember a decision, keeping at most [`MAX_FIRED`] (oldest dropped first).
+    fn record_fired(&mut self, tier: Tier, disc: u32, t: i64) {
+        if self.fired.len() >= MAX_FIRED {
+            self.fired.remove(0);
+        }
+        self.fired.push(Fired { tier, disc, t });
     }
 
     fn alert(
@@ -450,14 +448,7 @@ impl WindowState {
     ) -> Alert {
         // Recorded now so a later event of the same batch does not fire it again; the pipeline
         // only saves this state after the sink accepted the alert.
-        if self.fired.len() >= MAX_FIRED {
-            self.fired.remove(0);
-        }
-        self.fired.push(Fired {
-            tier,
-            disc,
-            t: trigger.time_ms,
-        });
+        self.record_fired(tier, disc, trigger.time_ms);
         let profile = engine.profile.name;
         let window = engine.effective(&trigger.account).window_ms.max(1);
         let bucket = trigger.time_ms.div_euclid(window);
