@@ -93,15 +93,20 @@ PY
 
 check_alert() { # file-with-alert-lines label
   "$py" - "$1" "$fixture" "$2" <<'PY'
-import sys, json
+import sys, json, jsonschema
 alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 detail = json.load(open(sys.argv[2]))["detail"]
-ok = [a for a in alerts if a["tier"] == "critical" and a["evidence"][0]["event_id"] == detail["eventID"]]
+schema = json.load(open("schema/alert.schema.json"))
+for a in alerts:
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(a)
+ok = [a for a in alerts
+      if a["unmapped"]["tier"] == "critical" and a["evidences"][0]["api"]["request"]["uid"] == detail["eventID"]]
 if len(ok) != 1:
     sys.exit(f"{sys.argv[3]}: expected one critical alert for {detail['eventID']}, got {alerts}")
 a = ok[0]
-print(f"{sys.argv[3]}: alert {a['alert_id']} {a['severity']}/{a['tier']} {a['attack']['technique']} "
-      f"principal={a['principal']['name']} account={a['account']} dedup_key={a['dedup_key']}")
+print(f"{sys.argv[3]}: alert {a['metadata']['uid']} {a['severity']}/{a['unmapped']['tier']} "
+      f"{a['finding_info']['attacks'][0]['technique']['uid']} principal={a['actor']['user']['name']} "
+      f"account={a['cloud']['account']['uid']} dedup_key={a['metadata']['correlation_uid']} (schema-valid)")
 PY
 }
 

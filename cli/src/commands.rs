@@ -120,12 +120,14 @@ impl Ord for Ordered {
 struct Counts {
     in_scope: u64,
     alerts: u64,
+    shadow: u64,
     failures: u64,
 }
 
 /// Read inputs, score each event once, feed the in-scope ones in event-time order to `batch`.
-/// `batch` also gets the keys whose windows ended long before the newest event: no later
-/// event of a time-ordered input can change them, so an in-memory store may drop them.
+/// `batch` also gets the keys whose state outlived the engine's retention (the window, or the
+/// unfamiliar-address memory) plus one window: no later event of a time-ordered input can read
+/// them, so an in-memory store may drop them.
 /// `reorder` events are held back to put a roughly ordered input into event-time order:
 /// memory stays bounded whatever the input size, and an event later than that is still
 /// handled by its window.
@@ -141,7 +143,7 @@ fn drive(
     let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);
     let mut last_seen: HashMap<StateKey, i64> = HashMap::new();
-    let horizon = engine.profile.window_ms.saturating_mul(2);
+    let horizon = engine.retention_ms().saturating_add(engine.profile.window_ms);
     let mut seq = 0u64;
     let mut in_scope = 0u64;
     let mut latest: Option<i64> = None;
@@ -215,6 +217,13 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
         stats.error_count(),
         counts.alerts
     );
+    if counts.shadow > 0 {
+        let _ = writeln!(
+            e,
+            "t1578: {} of those alerts are in shadow-mode accounts (decided and logged, not sent)",
+            counts.shadow
+        );
+    }
     if !stats.errors.is_empty() {
         let kinds: Vec<String> = stats.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         let _ = writeln!(e, "t1578: parse errors by kind: {}", kinds.join(", "));
@@ -253,6 +262,7 @@ fn run_replay(
     let mut counts = Counts {
         in_scope: 0,
         alerts: 0,
+        shadow: 0,
         failures: 0,
     };
     let (stats, in_scope, _) = drive(engine, paths, reorder, None, |scored, expired| {
@@ -268,6 +278,7 @@ fn run_replay(
         }
         for a in &report.alerts {
             counts.alerts += 1;
+            counts.shadow += u64::from(!a.is_alert);
             on_alert(a)?;
         }
         Ok(())
@@ -316,38 +327,43 @@ fn compare(
     let (_, _, after) = collect(b)?;
     let keys = |v: &[Alert]| {
         v.iter()
-            .map(|x| x.dedup_key.clone())
-            .collect::<std::collections::HashSet<_>>()
+            .map(|x| (x.dedup_key().to_string(), x.risk_score))
+            .collect::<HashMap<_, _>>()
     };
     let (kb, ka) = (keys(&before), keys(&after));
     let mut changes: Vec<(&str, &Alert)> = before
         .iter()
-        .filter(|x| !ka.contains(&x.dedup_key))
+        .filter(|x| !ka.contains_key(x.dedup_key()))
         .map(|x| ("removed", x))
         .collect();
-    changes.extend(
-        after
-            .iter()
-            .filter(|x| !kb.contains(&x.dedup_key))
-            .map(|x| ("added", x)),
-    );
-    changes.sort_by(|x, y| x.1.time.cmp(&y.1.time));
+    // The same decision (dedup key) at another risk: the knob moved the score, not the verdict.
+    changes.extend(after.iter().filter_map(|x| match kb.get(x.dedup_key()) {
+        None => Some(("added", x)),
+        Some(&risk) if risk != x.risk_score => Some(("changed", x)),
+        Some(_) => None,
+    }));
+    changes.sort_by_key(|x| x.1.time);
     let mut out = std::io::stdout().lock();
     let mut printer = AlertPrinter::new(format == Format::Json);
     for (change, alert) in &changes {
         if format == Format::Json {
             writeln!(out, "{}", serde_json::json!({"change": change, "alert": alert}))?;
         } else {
-            write!(out, "{} ", if *change == "added" { "+" } else { "-" })?;
-            printer.print(&mut out, alert)?;
+            let mark = match *change {
+                "added" => '+',
+                "removed" => '-',
+                _ => '~',
+            };
+            printer.print_marked(&mut out, alert, Some(mark))?;
         }
     }
     eprintln!(
-        "t1578: compare: {} alerts with --config, {} with --compare-config: {} removed, {} added",
+        "t1578: compare: {} alerts with --config, {} with --compare-config: {} removed, {} added, {} at another risk",
         before.len(),
         after.len(),
         changes.iter().filter(|c| c.0 == "removed").count(),
-        changes.iter().filter(|c| c.0 == "added").count()
+        changes.iter().filter(|c| c.0 == "added").count(),
+        changes.iter().filter(|c| c.0 == "changed").count()
     );
     counts.alerts = changes.len() as u64;
     Ok(summary(&stats, &counts))
@@ -390,6 +406,7 @@ fn query(
         &Counts {
             in_scope,
             alerts: rows.len() as u64,
+            shadow: 0,
             failures: 0,
         },
     ))

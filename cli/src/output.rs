@@ -14,7 +14,11 @@ pub fn escape(s: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        // Control characters could drive the terminal; bidirectional and zero-width format
+        // characters could make one principal name read as another.
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -71,10 +75,21 @@ impl AlertPrinter {
     }
 
     pub fn print(&mut self, out: &mut impl Write, a: &Alert) -> std::io::Result<()> {
+        self.print_marked(out, a, None)
+    }
+
+    /// A table row led by a one-character mark (`+`/`-` of a comparison); the header gets a
+    /// blank column to match.
+    pub fn print_marked(
+        &mut self,
+        out: &mut impl Write,
+        a: &Alert,
+        mark: Option<char>,
+    ) -> std::io::Result<()> {
         if self.json {
             return writeln!(out, "{}", serde_json::to_string(a).unwrap_or_default());
         }
-        let widths = [24, 8, 10, 36, 14, 4, 4, 4, 90];
+        let widths = [24, 8, 18, 36, 14, 4, 4, 4, 90];
         if !self.header {
             self.header = true;
             let names = [
@@ -88,25 +103,36 @@ impl AlertPrinter {
                 "RES",
                 "REASON",
             ];
+            if mark.is_some() {
+                write!(out, "  ")?;
+            }
             header(out, &names, &widths)?;
         }
-        let reason = match &a.trigger_catalog_id {
-            Some(id) => format!("{} [{id}]", a.reason),
-            None => a.reason.clone(),
+        if let Some(m) = mark {
+            write!(out, "{m} ")?;
+        }
+        let d = &a.unmapped;
+        let reason = match &d.trigger_catalog_id {
+            Some(id) => format!("{} [{id}]", a.finding_info.desc),
+            None => a.finding_info.desc.clone(),
         };
         let vals = [
-            a.time.clone(),
-            a.severity.as_str().to_string(),
-            a.tier.as_str().to_string(),
-            a.principal.name.clone(),
-            a.account.clone(),
-            a.total_risk.to_string(),
+            a.time_dt.clone(),
+            a.severity_level().as_str().to_string(),
+            if a.is_alert {
+                a.tier().as_str().to_string()
+            } else {
+                format!("{} (shadow)", a.tier().as_str())
+            },
+            a.principal_name().to_string(),
+            a.account().to_string(),
+            a.risk_score.to_string(),
             format!(
                 "{}{}",
-                a.operation_count,
-                if a.counts_are_lower_bounds { "+" } else { "" }
+                d.operation_count,
+                if d.counts_are_lower_bounds { "+" } else { "" }
             ),
-            a.unique_resources.to_string(),
+            d.unique_resources.to_string(),
             reason,
         ];
         row(out, &vals.into_iter().zip(widths).collect::<Vec<_>>())

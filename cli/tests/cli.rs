@@ -53,13 +53,26 @@ fn json_lines(o: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// Alert lines of `--format json`, each checked against the committed schema.
+fn alert_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(t1578_testkit::assert_valid_alert_text)
+        .collect()
+}
+
 #[test]
 fn replay_of_events_prints_alerts_of_both_clouds() {
     let o = t1578(&["replay", "--format", "json", "events/"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let alerts = json_lines(&o);
-    let clouds: BTreeSet<&str> = alerts.iter().filter_map(|a| a["cloud"].as_str()).collect();
-    assert_eq!(clouds, BTreeSet::from(["aws", "azure"]));
+    let alerts = alert_lines(&o);
+    let clouds: BTreeSet<&str> = alerts
+        .iter()
+        .filter_map(|a| a["cloud"]["provider"].as_str())
+        .collect();
+    assert_eq!(clouds, BTreeSet::from(["AWS", "Azure"]));
+    let seed = t1578(&["replay", "--profile", "seed-kql", "--format", "json", "events/"]);
+    assert!(!alert_lines(&seed).is_empty(), "{}", stderr(&seed));
     assert!(stderr(&o).contains(" 0 parse errors"), "{}", stderr(&o));
     let table = t1578(&["replay", "events/scenarios"]);
     assert!(stdout(&table).starts_with("TIME"), "{}", stdout(&table));
@@ -161,12 +174,12 @@ fn state_file_continues_windows_across_replays() {
     let state = dir.path().join("state.redb").to_string_lossy().to_string();
     let key = |v: &Value| {
         (
-            v["dedup_key"].as_str().unwrap().to_string(),
-            v["tier"].as_str().unwrap().to_string(),
-            v["total_risk"].clone(),
+            v["metadata"]["correlation_uid"].as_str().unwrap().to_string(),
+            v["unmapped"]["tier"].as_str().unwrap().to_string(),
+            v["risk_score"].clone(),
         )
     };
-    let once: Vec<_> = json_lines(&t1578(&["replay", "--format", "json", &whole]))
+    let once: Vec<_> = alert_lines(&t1578(&["replay", "--format", "json", &whole]))
         .iter()
         .map(key)
         .collect();
@@ -365,7 +378,10 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
     assert!(!changes.is_empty());
     assert!(changes
         .iter()
-        .all(|c| c["change"] == "added" && c["alert"]["account"] == "111122223333"));
+        .all(|c| c["change"] == "added" && c["alert"]["cloud"]["account"]["uid"] == "111122223333"));
+    changes
+        .iter()
+        .for_each(|c| t1578_testkit::assert_valid_alert(&c["alert"]));
     // The reverse comparison removes exactly those.
     let back = json_lines(&t1578(&[
         "replay",

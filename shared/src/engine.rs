@@ -3,7 +3,8 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
-use crate::tuning::{Effective, Tuning};
+use crate::schedule::WindowPosition;
+use crate::tuning::{Effective, Tuning, Unfamiliar};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
@@ -71,8 +72,11 @@ pub struct Profile {
     pub window_ms: i64,
     /// Alert cut-offs.
     pub thresholds: Thresholds,
-    /// Count calls made by AWS services (`AWSService`, `invokedBy` a service). Default: no.
+    /// Count calls made by AWS services (`AWSService`, `invokedBy` a service) and Azure
+    /// platform identities. Default: no.
     pub count_service_callers: bool,
+    /// Unfamiliar source IP rule. The seed has none; its state key holds the IP anyway.
+    pub unfamiliar_ip: Option<Unfamiliar>,
 }
 
 impl Profile {
@@ -83,6 +87,7 @@ impl Profile {
             window_ms: 24 * 3600 * 1000,
             thresholds: Thresholds::default(),
             count_service_callers: name == ProfileName::SeedKql,
+            unfamiliar_ip: (name == ProfileName::Default).then_some(Unfamiliar::DEFAULT),
         }
     }
 }
@@ -140,6 +145,20 @@ pub struct EventContext {
     pub source_ip: Option<String>,
     /// User agent.
     pub user_agent: Option<String>,
+    /// Against the account's change windows (`None`: it declares none).
+    pub change_window: Option<WindowPosition>,
+    /// Tuning flags of the event's units ([`flags`]).
+    pub flags: u8,
+}
+
+/// What tuning did to a unit, kept with it so an alert can say why its score is what it is.
+pub mod flags {
+    /// An IaC user agent inside a change window: points lowered.
+    pub const IAC_IN_WINDOW: u8 = 1;
+    /// Outside every change window of the account: points added.
+    pub const OUTSIDE_WINDOW: u8 = 2;
+    /// From an address the principal has not used lately: points added.
+    pub const UNFAMILIAR_IP: u8 = 4;
 }
 
 /// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
@@ -155,8 +174,10 @@ pub struct Unit {
     pub op: u32,
     /// Operation type.
     pub kind: OpType,
-    /// Points.
+    /// Points, tuning included.
     pub risk: u8,
+    /// [`flags`] bits.
+    pub flags: u8,
 }
 
 /// An in-scope event, ready for its window.
@@ -179,7 +200,7 @@ pub enum Skip {
     NotInCatalog,
     /// Failed, dry-run, or a phase the profile does not count.
     NotCounted,
-    /// Made by an AWS service; the profile does not count those.
+    /// Made by an AWS service or an Azure platform identity; not counted unless configured.
     ServiceCaller,
     /// The principal is allowlisted by the tuning configuration.
     Allowlisted,
@@ -224,17 +245,20 @@ impl Engine {
         }
     }
 
-    /// Window, mode, thresholds and service-caller policy in force for an account.
-    pub fn effective(&self, account: &str) -> Effective {
-        self.tuning.effective(
-            account,
-            self.profile.thresholds,
-            self.profile.window_ms,
-            self.profile.count_service_callers,
-        )
+    /// Window, mode, thresholds, service-caller policy and risk rules in force for an account.
+    pub fn effective(&self, account: &str) -> Effective<'_> {
+        self.tuning.effective(account, &self.profile)
     }
 
-    fn is_service_caller(ev: &ComputeEvent) -> bool {
+    /// How long after its last event any window state is still needed (ms).
+    pub fn retention_ms(&self) -> i64 {
+        self.tuning.retention_ms(&self.profile)
+    }
+
+    fn is_service_caller(ev: &ComputeEvent, eff: &Effective) -> bool {
+        if ev.cloud == Cloud::Azure {
+            return eff.azure_platform_callers.matches(&ev.principal.key);
+        }
         // Service events name another account as the actor (a copy of a shared snapshot) and
         // carry `invokedBy: ec2.amazonaws.com`: that account is the signal, not a service.
         if ev.principal.kind == PrincipalKind::AwsAccount {
@@ -274,7 +298,7 @@ impl Engine {
             return Err(Skip::NotCounted);
         }
         let eff = self.effective(&ev.account);
-        if !eff.count_service_callers && Self::is_service_caller(ev) {
+        if !eff.count_service_callers && Self::is_service_caller(ev, &eff) {
             return Err(Skip::ServiceCaller);
         }
         if self
@@ -284,7 +308,25 @@ impl Engine {
         {
             return Err(Skip::Allowlisted);
         }
-        let risk = self.tuning.score(&ev.account, &entry.id, risk);
+        let mut risk = self.tuning.score(&ev.account, &entry.id, risk);
+        // Change windows: outside adds points to the event; inside, an IaC user agent lowers
+        // them. Without declared windows the user agent changes nothing, because any caller
+        // can send any user agent.
+        let change_window = eff.change_windows.map(|w| w.position(ev.time_ms));
+        let (mut extra, mut flag) = (0, 0);
+        match (change_window, eff.change_windows) {
+            (Some(WindowPosition::Outside), Some(w)) => {
+                extra = w.outside_points;
+                flag = flags::OUTSIDE_WINDOW;
+            }
+            (Some(WindowPosition::Inside), _)
+                if ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) =>
+            {
+                risk = risk * eff.iac.risk_percent / 100;
+                flag = flags::IAC_IN_WINDOW;
+            }
+            _ => {}
+        }
         let key = match p {
             ProfileName::Default => StateKey::from_parts(&[
                 "v1",
@@ -323,13 +365,17 @@ impl Engine {
         let op = entry.id_hash();
         let units = resources
             .iter()
-            .map(|r| Unit {
+            .enumerate()
+            .map(|(i, r)| Unit {
                 id: xxh3_64(format!("{identity}\u{1f}{}", r.to_ascii_lowercase()).as_bytes()),
                 res: resource_hash(p, r),
                 t: ev.time_ms,
                 op,
                 kind: op_type,
-                risk: risk.min(255) as u8,
+                // Event-level points go on the first unit only: an event touching 50
+                // instances is still one event outside the window.
+                risk: (risk + if i == 0 { extra } else { 0 }).min(255) as u8,
+                flags: flag,
             })
             .collect();
         Ok(Scored {
@@ -353,6 +399,8 @@ impl Engine {
                 session: ev.principal.session.clone(),
                 source_ip: ev.source_ip.clone(),
                 user_agent: ev.user_agent.clone(),
+                change_window,
+                flags: flag,
             },
         })
     }

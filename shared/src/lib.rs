@@ -22,7 +22,17 @@
 //! - **Bounded, idempotent windows** ([`window`]). One window per state key holds at most
 //!   [`window::MAX_UNITS`] (record, resource) units: exact below that, saturating above it with
 //!   counts flagged as lower bounds. Re-applying an event changes nothing; events out of order
-//!   inside the window give the same result. Encoded state stays under 16 KiB.
+//!   inside the window give the same result. Encoded state stays under 16 KiB. The state also
+//!   remembers up to [`window::MAX_SEEN`] of the principal's networks for the unfamiliar-IP rule,
+//!   which is why it can outlive the window (its expiry covers both).
+//! - **Tuning is a validated document, and risk rules are conservative** ([`tuning`],
+//!   [`schedule`]). Allowlists key on the stable principal, never on user agents. Change windows
+//!   are local schedules in bundled IANA zones; outside a declared window events gain points,
+//!   and only inside one can an IaC user agent lower them, because a user agent is whatever the
+//!   caller sends. Point rules that depend only on the event (windows, IaC) are applied when it is
+//!   scored; the one that depends on history (unfamiliar IP) when it enters its window.
+//! - **The alert is an OCSF Detection Finding** ([`alert`]), described by the committed
+//!   `schema/alert.schema.json`; `finding_info.uid` is the deterministic dedup key.
 //! - **Ports and one pipeline** ([`ports`], [`pipeline`]). `StateStore` (load; save if the
 //!   version is unchanged) and `AlertSink` are small traits; [`pipeline::process_batch`] does one
 //!   load and at most one conditional save per key and retries conflicts. Alerts are published
@@ -44,6 +54,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod ports;
 pub mod prefilter;
+pub mod schedule;
 pub mod settings;
 pub mod source;
 pub mod tuning;

@@ -212,7 +212,7 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
     }
     report
         .alerts
-        .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.dedup_key.cmp(&b.dedup_key)));
+        .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.dedup_key().cmp(b.dedup_key())));
     report
 }
 
@@ -269,20 +269,20 @@ async fn process_key<S: StateStore, A: AlertSink>(
         }
         if !shadow {
             for a in &alerts {
-                if published.contains(&a.dedup_key) {
+                if published.contains(a.dedup_key()) {
                     continue;
                 }
                 if let Err(e) = sink.send(a).await {
                     r.error = Some(e.into());
                     return r;
                 }
-                published.insert(a.dedup_key.clone());
+                published.insert(a.dedup_key().to_string());
                 sent.push(a.clone());
             }
         }
         r.writes += 1;
         match store
-            .save(key, &bytes, state.expires_at(eff.window_ms), version.as_ref())
+            .save(key, &bytes, state.expires_at(&eff), version.as_ref())
             .await
         {
             Ok(SaveOutcome::Saved) => {

@@ -7,6 +7,8 @@
 //! window = "24h"
 //! mode = "alert"                  # or "shadow": evaluate and record, send nothing
 //! count_service_callers = false   # AWS Backup, DLM, Auto Scaling... (invokedBy / AWSService)
+//!                                 # and Azure platform identities (below)
+//! azure_platform_callers = ["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*"]
 //! thresholds = { risk = 3, high_risk = 6, bulk_operations = 5, bulk_resources = 3 }
 //! scores = { "aws.ec2.run_instances" = 0 }   # catalog id -> points
 //!
@@ -19,14 +21,34 @@
 //! [accounts."111122223333"]       # per account / subscription: overrides the defaults
 //! mode = "shadow"
 //! thresholds = { risk = 5 }
+//!
+//! [defaults.unfamiliar_ip]        # built in for the default profile: 30 days, 1 point, /24 /48
+//! days = 30                       # 0 turns it off
+//! points = 1
+//! match = "prefix"                # or "address"
+//!
+//! [accounts."111122223333".change_windows]
+//! time_zone = "Europe/Paris"
+//! weekly = [{ days = ["sat", "sun"], start = "22:00", end = "04:00" }]
+//! open = [{ start = "2026-12-02T20:00", end = "2026-12-02T22:00" }]   # a one-off window
+//! closed = [{ start = "2026-12-19", end = "2027-01-03" }]              # a freeze
+//! outside_points = 1              # added to each event outside every window
+//!
+//! [accounts."111122223333".iac]   # only ever applies inside a change window
+//! user_agents = ["*terraform*", "*cloudformation*"]
+//! risk_percent = 0                # share of the points an IaC event keeps
 //! ```
+//!
+//! Tables (`change_windows`, `iac`, `unfamiliar_ip`) of an account replace the defaults' table
+//! as a whole; single values (`mode`, `window`, thresholds, scores) override one by one.
 //!
 //! Decisions: allowlists key on the stable principal plus account, never on user agents (which
 //! callers choose); expiry is judged by event time so a backtest of last month gives what
 //! production gave then; an allowlisted event is counted as such, never silently dropped.
 
 use crate::catalog::Catalog;
-use crate::engine::{StateKey, Thresholds};
+use crate::engine::{Profile, StateKey, Thresholds};
+use crate::schedule::{ChangeWindows, Dated, WeeklySlot};
 use crate::settings::{parse_duration_ms, Mode, WINDOW_RANGE_MS};
 use crate::window::MAX_UNITS;
 use serde::Deserialize;
@@ -63,6 +85,54 @@ struct ScopeDoc {
     thresholds: ThresholdsDoc,
     #[serde(default)]
     scores: BTreeMap<String, i64>,
+    unfamiliar_ip: Option<UnfamiliarDoc>,
+    iac: Option<IacDoc>,
+    change_windows: Option<ChangeWindowsDoc>,
+    azure_platform_callers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnfamiliarDoc {
+    days: Option<i64>,
+    points: Option<i64>,
+    #[serde(rename = "match")]
+    granularity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IacDoc {
+    user_agents: Option<Vec<String>>,
+    risk_percent: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotDoc {
+    days: Vec<String>,
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatedDoc {
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeWindowsDoc {
+    time_zone: String,
+    #[serde(default)]
+    weekly: Vec<SlotDoc>,
+    #[serde(default)]
+    open: Vec<DatedDoc>,
+    #[serde(default)]
+    closed: Vec<DatedDoc>,
+    outside_points: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +183,111 @@ pub struct Scope {
     pub thresholds: PartialThresholds,
     /// Catalog id -> points.
     pub scores: BTreeMap<String, u32>,
+    /// Unfamiliar source IP rule (`Some(None)`: turned off here).
+    pub unfamiliar_ip: Option<Option<Unfamiliar>>,
+    /// Infrastructure-as-code user agents.
+    pub iac: Option<Iac>,
+    /// Change windows.
+    pub change_windows: Option<ChangeWindows>,
+    /// Azure platform identities (globs on the principal key), replacing the built-in list.
+    pub azure_platform_callers: Option<Globs>,
+}
+
+/// A list of `*`/`?` globs, matched lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Globs {
+    /// As written.
+    pub patterns: Vec<String>,
+    compiled: Vec<Vec<u8>>,
+}
+
+impl Globs {
+    fn new(patterns: Vec<String>) -> Globs {
+        Globs {
+            compiled: patterns
+                .iter()
+                .map(|g| g.to_ascii_lowercase().into_bytes())
+                .collect(),
+            patterns,
+        }
+    }
+
+    /// Does any glob match the whole value (case-insensitive)?
+    pub fn matches(&self, value: &str) -> bool {
+        let v = value.to_ascii_lowercase();
+        self.compiled.iter().any(|g| glob_match(g, v.as_bytes()))
+    }
+}
+
+/// Azure identities that act for the platform rather than for a person: Azure Backup's
+/// first-party application (Backup Management Service) and callers logged under a resource
+/// provider's name (`Microsoft.Insights/autoscaleSettings` scaling a scale set).
+pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] =
+    &["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*"];
+
+/// The unfamiliar source IP rule: an address (or its /24, /48 network) that this principal has
+/// not used in the last `days_ms` adds `points` to the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfamiliar {
+    /// How far back the principal's addresses are remembered (ms).
+    pub days_ms: i64,
+    /// Points added to an event from an unfamiliar address.
+    pub points: u32,
+    /// Compare /24 (IPv4) and /48 (IPv6) networks rather than whole addresses.
+    pub by_prefix: bool,
+}
+
+impl Unfamiliar {
+    /// The built-in rule of the default profile: 30 days, one point, by network.
+    pub const DEFAULT: Unfamiliar = Unfamiliar {
+        days_ms: 30 * 86_400_000,
+        points: 1,
+        by_prefix: true,
+    };
+}
+
+/// Infrastructure-as-code callers, recognised by user agent. A user agent is chosen by the
+/// caller, so this only ever lowers risk inside a declared change window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iac {
+    /// Globs as written.
+    pub user_agents: Vec<String>,
+    globs: Vec<Vec<u8>>,
+    /// Share of an IaC event's points kept inside a window (0..=100).
+    pub risk_percent: u32,
+}
+
+/// User agents of Terraform / OpenTofu, CloudFormation, CDK and Pulumi, matched lower-case.
+pub const DEFAULT_IAC_USER_AGENTS: &[&str] = &[
+    "*terraform*",
+    "*opentofu*",
+    "*cloudformation*",
+    "*aws-cdk*",
+    "*pulumi*",
+];
+
+impl Iac {
+    fn new(user_agents: Vec<String>, risk_percent: u32) -> Iac {
+        Iac {
+            globs: user_agents
+                .iter()
+                .map(|g| g.to_ascii_lowercase().into_bytes())
+                .collect(),
+            user_agents,
+            risk_percent,
+        }
+    }
+
+    /// The built-in list, discounting IaC events to zero points inside a window.
+    pub fn builtin() -> Iac {
+        Iac::new(DEFAULT_IAC_USER_AGENTS.iter().map(|s| s.to_string()).collect(), 0)
+    }
+
+    /// Does a user agent look like an IaC tool?
+    pub fn matches(&self, user_agent: &str) -> bool {
+        let ua = user_agent.to_ascii_lowercase();
+        self.globs.iter().any(|g| glob_match(g, ua.as_bytes()))
+    }
 }
 
 /// Thresholds where each value may be left to the layer below.
@@ -150,11 +325,32 @@ pub struct Tuning {
     pub allow: Vec<AllowEntry>,
     /// Per-account settings (keys lower-case).
     pub accounts: BTreeMap<String, Scope>,
+    /// IaC user agents when no scope lists its own.
+    pub builtin_iac: Iac,
+    /// Azure platform identities when no scope lists its own.
+    pub builtin_platform_callers: Globs,
+}
+
+impl Default for Globs {
+    fn default() -> Self {
+        Globs::new(
+            DEFAULT_AZURE_PLATFORM_CALLERS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        )
+    }
+}
+
+impl Default for Iac {
+    fn default() -> Self {
+        Iac::builtin()
+    }
 }
 
 /// The effective settings for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Effective {
+pub struct Effective<'a> {
     /// Window (ms).
     pub window_ms: i64,
     /// Alert or shadow.
@@ -163,6 +359,14 @@ pub struct Effective {
     pub count_service_callers: bool,
     /// Thresholds.
     pub thresholds: Thresholds,
+    /// Unfamiliar source IP rule, if on.
+    pub unfamiliar_ip: Option<Unfamiliar>,
+    /// IaC user agents (the configured list or the built-in one).
+    pub iac: &'a Iac,
+    /// Change windows, if the account declares any.
+    pub change_windows: Option<&'a ChangeWindows>,
+    /// Azure platform identities (not counted unless `count_service_callers`).
+    pub azure_platform_callers: &'a Globs,
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -247,12 +451,120 @@ impl Tuning {
                 }
                 scores.insert(id.clone(), *pts as u32);
             }
+            let unfamiliar_ip = d
+                .unfamiliar_ip
+                .as_ref()
+                .map(|u| -> Result<Option<Unfamiliar>, TuningError> {
+                    let key = |k: &str| format!("{prefix}.unfamiliar_ip.{k}");
+                    let days = u.days.unwrap_or(Unfamiliar::DEFAULT.days_ms / 86_400_000);
+                    if !(0..=90).contains(&days) {
+                        return Err(err(
+                            &key("days"),
+                            format!("{days} is outside 0..90 (0 turns the rule off)"),
+                        ));
+                    }
+                    let points = u.points.unwrap_or(i64::from(Unfamiliar::DEFAULT.points));
+                    if !(0..=20).contains(&points) {
+                        return Err(err(&key("points"), format!("{points} is outside 0..20")));
+                    }
+                    let by_prefix = match u.granularity.as_deref() {
+                        None | Some("prefix") => true,
+                        Some("address") => false,
+                        Some(m) => {
+                            return Err(err(
+                                &key("match"),
+                                format!("`{m}` is not `prefix` (/24, /48) or `address`"),
+                            ))
+                        }
+                    };
+                    Ok((days > 0).then_some(Unfamiliar {
+                        days_ms: days * 86_400_000,
+                        points: points as u32,
+                        by_prefix,
+                    }))
+                })
+                .transpose()?;
+            let iac = d
+                .iac
+                .as_ref()
+                .map(|i| -> Result<Iac, TuningError> {
+                    let pct = i.risk_percent.unwrap_or(0);
+                    if !(0..=100).contains(&pct) {
+                        return Err(err(
+                            &format!("{prefix}.iac.risk_percent"),
+                            format!("{pct} is outside 0..100"),
+                        ));
+                    }
+                    let uas = match &i.user_agents {
+                        None => DEFAULT_IAC_USER_AGENTS.iter().map(|s| s.to_string()).collect(),
+                        Some(list) => {
+                            for (j, g) in list.iter().enumerate() {
+                                check_glob(g)
+                                    .map_err(|r| err(&format!("{prefix}.iac.user_agents[{j}]"), r))?;
+                            }
+                            list.clone()
+                        }
+                    };
+                    Ok(Iac::new(uas, pct as u32))
+                })
+                .transpose()?;
+            let change_windows = d
+                .change_windows
+                .as_ref()
+                .map(|c| -> Result<ChangeWindows, TuningError> {
+                    let key = |k: &str| format!("{prefix}.change_windows.{k}");
+                    let pts = c.outside_points.unwrap_or(1);
+                    if !(0..=20).contains(&pts) {
+                        return Err(err(&key("outside_points"), format!("{pts} is outside 0..20")));
+                    }
+                    let weekly: Vec<WeeklySlot> = c
+                        .weekly
+                        .iter()
+                        .map(|w| WeeklySlot {
+                            days: w.days.clone(),
+                            start: w.start.clone(),
+                            end: w.end.clone(),
+                        })
+                        .collect();
+                    let dated = |l: &[DatedDoc]| -> Vec<Dated> {
+                        l.iter()
+                            .map(|x| Dated {
+                                start: x.start.clone(),
+                                end: x.end.clone(),
+                            })
+                            .collect()
+                    };
+                    ChangeWindows::new(
+                        &c.time_zone,
+                        &weekly,
+                        &dated(&c.open),
+                        &dated(&c.closed),
+                        pts as u32,
+                    )
+                    .map_err(|(k, r)| err(&key(&k), r))
+                })
+                .transpose()?;
+            let azure_platform_callers = d
+                .azure_platform_callers
+                .as_ref()
+                .map(|list| -> Result<Globs, TuningError> {
+                    for (j, g) in list.iter().enumerate() {
+                        check_glob(g)
+                            .map_err(|r| err(&format!("{prefix}.azure_platform_callers[{j}]"), r))?;
+                    }
+                    Ok(Globs::new(list.clone()))
+                })
+                .transpose()?;
             Ok(Scope {
                 window_ms,
                 mode,
                 count_service_callers: d.count_service_callers,
                 thresholds,
                 scores,
+                unfamiliar_ip,
+                iac,
+                change_windows,
+                azure_platform_callers,
             })
         };
         let defaults = scope("defaults", &doc.defaults)?;
@@ -269,15 +581,7 @@ impl Tuning {
         let mut allow = Vec::new();
         for (i, a) in doc.allow.iter().enumerate() {
             let key = format!("allow[{i}]");
-            if a.principal.trim().is_empty() {
-                return Err(err(&format!("{key}.principal"), "empty pattern".into()));
-            }
-            if let Some(c) = a.principal.chars().find(|c| "[]{}\\".contains(*c)) {
-                return Err(err(
-                    &format!("{key}.principal"),
-                    format!("bad glob: `{c}` is not supported (use * for any run of characters, ? for one)"),
-                ));
-            }
+            check_glob(&a.principal).map_err(|r| err(&format!("{key}.principal"), r))?;
             let glob = a.principal.to_ascii_lowercase().into_bytes();
             if a.reason.trim().is_empty() {
                 return Err(err(
@@ -320,12 +624,14 @@ impl Tuning {
             defaults: Some(defaults),
             allow,
             accounts,
+            builtin_iac: Iac::builtin(),
+            builtin_platform_callers: Globs::default(),
         };
         // Every scope's layered thresholds must stay ordered: `defaults`, then each account on top.
         let scopes = std::iter::once(("", "defaults".to_string()))
             .chain(t.accounts.keys().map(|k| (k.as_str(), format!("accounts.{k}"))));
         for (acct, prefix) in scopes {
-            let e = t.effective(acct, Thresholds::default(), 0, true);
+            let e = t.effective(acct, &Profile::named(crate::engine::ProfileName::Default));
             if e.thresholds.high_risk < e.thresholds.risk {
                 return Err(err(
                     &format!("{prefix}.thresholds.high_risk"),
@@ -348,6 +654,31 @@ impl Tuning {
         })
     }
 
+    /// Allowlist entries whose glob names this principal but that do not apply to this event
+    /// (expired, or for another account): an analyst wants to know the principal was trusted.
+    pub fn allow_notes(
+        &self,
+        principal_key: &str,
+        account: &str,
+        time_ms: i64,
+    ) -> Vec<(&AllowEntry, &'static str)> {
+        let key = principal_key.to_ascii_lowercase();
+        let account = account.to_ascii_lowercase();
+        self.allow
+            .iter()
+            .filter(|a| glob_match(&a.glob, key.as_bytes()))
+            .filter_map(|a| {
+                if a.account.as_deref().is_some_and(|x| x != account) {
+                    Some((a, "other_account"))
+                } else if a.expires_ms.is_some_and(|e| time_ms > e) {
+                    Some((a, "expired"))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
     fn layers<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a Scope> {
         self.accounts
             .get(&account.to_ascii_lowercase())
@@ -363,14 +694,8 @@ impl Tuning {
     }
 
     /// Effective settings for an account over the profile's.
-    pub fn effective(
-        &self,
-        account: &str,
-        base: Thresholds,
-        window_ms: i64,
-        count_service_callers: bool,
-    ) -> Effective {
-        let mut thresholds = base;
+    pub fn effective(&self, account: &str, profile: &Profile) -> Effective<'_> {
+        let mut thresholds = profile.thresholds;
         for s in self.layers(account).collect::<Vec<_>>().into_iter().rev() {
             thresholds = s.thresholds.over(thresholds);
         }
@@ -378,14 +703,52 @@ impl Tuning {
             window_ms: self
                 .layers(account)
                 .find_map(|s| s.window_ms)
-                .unwrap_or(window_ms),
+                .unwrap_or(profile.window_ms),
             mode: self.layers(account).find_map(|s| s.mode).unwrap_or(Mode::Alert),
             count_service_callers: self
                 .layers(account)
                 .find_map(|s| s.count_service_callers)
-                .unwrap_or(count_service_callers),
+                .unwrap_or(profile.count_service_callers),
             thresholds,
+            unfamiliar_ip: self
+                .layers(account)
+                .find_map(|s| s.unfamiliar_ip)
+                .unwrap_or(profile.unfamiliar_ip),
+            iac: self
+                .layers(account)
+                .find_map(|s| s.iac.as_ref())
+                .unwrap_or(&self.builtin_iac),
+            change_windows: self.layers(account).find_map(|s| s.change_windows.as_ref()),
+            azure_platform_callers: self
+                .layers(account)
+                .find_map(|s| s.azure_platform_callers.as_ref())
+                .unwrap_or(&self.builtin_platform_callers),
         }
+    }
+
+    /// The longest time any account's state must be kept after its last event: the window, or
+    /// the unfamiliar-address memory when that is longer.
+    pub fn retention_ms(&self, profile: &Profile) -> i64 {
+        let scopes = self.defaults.iter().chain(self.accounts.values());
+        let windows = scopes.clone().filter_map(|s| s.window_ms);
+        let memory = scopes
+            .filter_map(|s| s.unfamiliar_ip.flatten())
+            .chain(profile.unfamiliar_ip)
+            .map(|u| u.days_ms);
+        windows.chain(memory).fold(profile.window_ms, i64::max)
+    }
+}
+
+/// Only `*` and `?` are wildcards; other glob syntax is refused rather than matched literally.
+fn check_glob(g: &str) -> Result<(), String> {
+    if g.trim().is_empty() {
+        return Err("empty pattern".into());
+    }
+    match g.chars().find(|c| "[]{}\\".contains(*c)) {
+        Some(c) => Err(format!(
+            "bad glob: `{c}` is not supported (use * for any run of characters, ? for one)"
+        )),
+        None => Ok(()),
     }
 }
 

@@ -6,10 +6,18 @@
 //! kept unit is ignored, so it still cannot count twice. Every thresholds is far below the cap
 //! (the configuration refuses one that is not), so alert decisions stay right.
 
-use crate::alert::{rfc3339, Alert, AlertEvidence, AlertPrincipal, Attack, Tier};
+use crate::alert::{
+    rfc3339, technique_name, Actor, Alert, AllowlistNote, Analytic, Api, AttackMapping, CloudAccount,
+    CloudInfo, Decision, Endpoint, EvidenceArtifact, EvidenceData, FindingInfo, Metadata, Named, Product,
+    RelatedEvent, Request, ResourceRef, Session, SourceIp, Tier, TuningApplied, User, ATTACK_VERSION,
+    OCSF_VERSION,
+};
 use crate::catalog::{Catalog, OpType};
-use crate::engine::{Engine, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
-use crate::event::{clip, PrincipalKind};
+use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
+use crate::event::{clip, Cloud, PrincipalKind};
+use crate::schedule::WindowPosition;
+use crate::settings::Mode;
+use crate::tuning::{Effective, Unfamiliar};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
@@ -22,7 +30,10 @@ pub const MAX_LISTED: usize = 10;
 const MAX_SCOPES: usize = 5;
 /// Fired-alert records kept (tiers plus one per critical catalog row).
 const MAX_FIRED: usize = 32;
-const FORMAT: u8 = 1;
+/// Addresses (or networks) remembered per principal for the unfamiliar-IP rule.
+pub const MAX_SEEN: usize = 32;
+/// 2: units carry tuning flags, evidence its address, the principal its address history.
+const FORMAT: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Listed {
@@ -38,6 +49,16 @@ struct Evidence {
     operation: String,
     catalog_id: String,
     risk: u32,
+    flags: u8,
+    ip: Option<String>,
+}
+
+/// One address or network in a principal's history: hash, first and last use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    h: u64,
+    first: i64,
+    last: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +90,10 @@ pub struct WindowState {
     resources: Vec<Listed>,
     evidence: Vec<Evidence>,
     ips: Vec<Listed>,
+    /// Hashes of the `ips` values that were unfamiliar when used.
+    unfamiliar: Vec<u64>,
+    /// Address history, outliving the window (the unfamiliar-IP memory).
+    seen: Vec<Seen>,
     scopes: Vec<Listed>,
     who: Who,
     fired: Vec<Fired>,
@@ -148,6 +173,24 @@ impl Thresholds {
     }
 }
 
+/// What the unfamiliar-IP rule compares: the /24 (IPv4) or /48 (IPv6) network, or the whole
+/// address; a value that is not an address (a service DNS name) is compared as written.
+fn address_key(ip: &str, by_prefix: bool) -> u64 {
+    let key = match (ip.trim().parse::<std::net::IpAddr>(), by_prefix) {
+        (Ok(std::net::IpAddr::V4(a)), true) => {
+            let [x, y, z, _] = a.octets();
+            format!("{x}.{y}.{z}.0/24")
+        }
+        (Ok(std::net::IpAddr::V6(a)), true) => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        (Ok(a), false) => a.to_string(),
+        (Err(_), _) => ip.trim().to_ascii_lowercase(),
+    };
+    xxh3_64(key.as_bytes())
+}
+
 fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) {
     let h = xxh3_64(value.as_bytes());
     if let Some(x) = list.iter_mut().find(|x| x.h == h) {
@@ -186,6 +229,8 @@ impl WindowState {
             resources: Vec::new(),
             evidence: Vec::new(),
             ips: Vec::new(),
+            unfamiliar: Vec::new(),
+            seen: Vec::new(),
             scopes: Vec::new(),
             who: Who::default(),
             fired: Vec::new(),
@@ -212,9 +257,18 @@ impl WindowState {
         Ok(s)
     }
 
-    /// When the store may forget this window (epoch seconds): window end of the newest unit.
-    pub fn expires_at(&self, window_ms: i64) -> i64 {
-        self.max_t.saturating_add(window_ms) / 1000 + 1
+    /// When the store may forget this state (epoch seconds): the window end of the newest unit,
+    /// or the end of the address memory when that is later.
+    pub fn expires_at(&self, eff: &Effective) -> i64 {
+        let memory = eff.unfamiliar_ip.map_or(i64::MIN, |u| {
+            self.seen
+                .iter()
+                .map(|x| x.last)
+                .max()
+                .unwrap_or(i64::MIN)
+                .saturating_add(u.days_ms)
+        });
+        self.max_t.saturating_add(eff.window_ms).max(memory) / 1000 + 1
     }
 
     /// Grouping columns and principal of this window.
@@ -239,27 +293,75 @@ impl WindowState {
         self.units.len()
     }
 
-    fn prune(&mut self, window_ms: i64) {
+    fn prune(&mut self, window_ms: i64, memory_ms: i64) {
         let floor = self.max_t.saturating_sub(window_ms);
+        let memory_floor = self.max_t.saturating_sub(memory_ms);
+        self.seen.retain(|x| x.last >= memory_floor);
         self.units.retain(|u| u.t >= floor);
         let live: BTreeSet<u64> = self.units.iter().map(|u| u.res).collect();
         self.resources.retain(|r| r.t >= floor && live.contains(&r.h));
         self.evidence.retain(|e| e.t >= floor);
         self.ips.retain(|x| x.t >= floor);
+        let ips = &self.ips;
+        self.unfamiliar.retain(|h| ips.iter().any(|x| x.h == *h));
         self.scopes.retain(|x| x.t >= floor);
         self.fired.retain(|f| f.t >= floor);
     }
 
+    /// Is this event's address new for the principal? Only once the principal has a history:
+    /// the first address ever seen is the baseline, not a surprise.
+    fn unfamiliar_points(&self, rule: Option<Unfamiliar>, ip: Option<&str>, t: i64) -> (u32, Option<u64>) {
+        let (Some(u), Some(ip)) = (rule, ip) else {
+            return (0, None);
+        };
+        let h = address_key(ip, u.by_prefix);
+        let since = t.saturating_sub(u.days_ms);
+        let mut known = self
+            .seen
+            .iter()
+            .filter(|x| x.first <= t && x.last >= since)
+            .peekable();
+        let has_history = known.peek().is_some();
+        let familiar = known.any(|x| x.h == h);
+        (if has_history && !familiar { u.points } else { 0 }, Some(h))
+    }
+
+    fn remember_address(&mut self, h: u64, t: i64) {
+        if let Some(x) = self.seen.iter_mut().find(|x| x.h == h) {
+            x.first = x.first.min(t);
+            x.last = x.last.max(t);
+            return;
+        }
+        if self.seen.len() >= MAX_SEEN {
+            let Some((i, oldest)) = self.seen.iter().enumerate().min_by_key(|(_, x)| x.last) else {
+                return;
+            };
+            if oldest.last > t {
+                return;
+            }
+            self.seen.remove(i);
+        }
+        self.seen.push(Seen { h, first: t, last: t });
+    }
+
     /// Add one event's units. Pure: the same event applied twice changes nothing.
-    pub fn apply(&mut self, s: &Scored, window_ms: i64) -> Applied {
+    pub fn apply(&mut self, s: &Scored, eff: &Effective) -> Applied {
+        let window_ms = eff.window_ms;
         let t = s.ctx.time_ms;
         if self.max_t != i64::MIN && t < self.max_t.saturating_sub(window_ms) {
             return Applied::TooLate;
         }
+        let (bonus, address) = self.unfamiliar_points(eff.unfamiliar_ip, s.ctx.source_ip.as_deref(), t);
         let mut counted = Vec::new();
+        let mut gained = 0u32;
         for (i, u) in s.units.iter().enumerate() {
             if self.units.iter().any(|x| x.id == u.id) {
                 continue;
+            }
+            let mut u = *u;
+            if counted.is_empty() && bonus > 0 {
+                u.risk = u.risk.saturating_add(bonus.min(255) as u8);
+                u.flags |= flags::UNFAMILIAR_IP;
             }
             if self.units.len() >= MAX_UNITS {
                 if u.t <= self.units[0].t {
@@ -270,15 +372,16 @@ impl WindowState {
                 self.saturated_until = self.saturated_until.max(evicted.t.saturating_add(window_ms));
             }
             let at = self.units.partition_point(|x| x.t <= u.t);
-            self.units.insert(at, *u);
-            counted.push(i);
+            self.units.insert(at, u);
+            gained += u32::from(u.risk);
+            counted.push((i, u.flags));
         }
         if counted.is_empty() {
             return Applied::Duplicate;
         }
         self.max_t = self.max_t.max(t);
         let c = &s.ctx;
-        for &i in &counted {
+        for &(i, _) in &counted {
             let r = &s.resources[i];
             if self.resources.len() < MAX_LISTED && !self.resources.iter().any(|x| x.h == s.units[i].res) {
                 self.resources.push(Listed {
@@ -296,7 +399,9 @@ impl WindowState {
                 t,
                 operation: c.operation.clone(),
                 catalog_id: c.catalog_id.clone(),
-                risk: c.risk * counted.len() as u32,
+                risk: gained,
+                flags: counted.iter().fold(0, |f, &(_, x)| f | x),
+                ip: c.source_ip.as_deref().map(|ip| clip(ip, 64)),
             });
             self.evidence
                 .sort_by(|a, b| b.risk.cmp(&a.risk).then(b.t.cmp(&a.t)));
@@ -304,6 +409,13 @@ impl WindowState {
         }
         if let Some(ip) = &c.source_ip {
             remember(&mut self.ips, ip, t, MAX_LISTED);
+            let h = xxh3_64(ip.as_bytes());
+            if bonus > 0 && !self.unfamiliar.contains(&h) {
+                self.unfamiliar.push(h);
+            }
+        }
+        if let Some(a) = address {
+            self.remember_address(a, t);
         }
         if !c.scope.is_empty() {
             remember(&mut self.scopes, &c.scope, t, MAX_SCOPES);
@@ -319,7 +431,7 @@ impl WindowState {
                 t,
             };
         }
-        self.prune(window_ms);
+        self.prune(window_ms, eff.unfamiliar_ip.map_or(0, |u| u.days_ms));
         Applied::Counted
     }
 
@@ -397,7 +509,7 @@ impl WindowState {
     /// (the same tier or a higher one; the same critical row) are not repeated.
     pub fn step(&mut self, engine: &Engine, s: &Scored) -> (Applied, Vec<Alert>) {
         let eff = engine.effective(&s.ctx.account);
-        let applied = self.apply(s, eff.window_ms);
+        let applied = self.apply(s, &eff);
         if applied != Applied::Counted {
             return (applied, Vec::new());
         }
@@ -500,58 +612,221 @@ impl WindowState {
         ips.sort_by_key(|x| std::cmp::Reverse(x.t));
         let mut scopes: Vec<&Listed> = self.scopes.iter().collect();
         scopes.sort_by_key(|x| std::cmp::Reverse(x.t));
-        Alert {
-            schema: "t1578.alert/v1".into(),
-            alert_id,
-            dedup_key: dedup,
-            time: rfc3339(trigger.time_ms),
-            severity: tier.severity(),
-            tier,
-            reason,
-            profile: profile.as_str().into(),
-            catalog_version: engine.catalog.version.clone(),
-            attack: Attack {
-                tactic: "TA0005".into(),
-                tactic_name: "Defense Evasion".into(),
-                technique: "T1578".into(),
-                sub_techniques: subs.into_iter().collect(),
-                related: related.into_iter().collect(),
+        let (severity_id, severity) = tier.severity().ocsf();
+        let named = |id: &str| Named {
+            uid: id.to_string(),
+            name: technique_name(id).to_string(),
+        };
+        let mapping = |sub: Option<&String>| AttackMapping {
+            tactic: Named {
+                uid: "TA0005".into(),
+                name: "Defense Evasion".into(),
             },
-            cloud: trigger.cloud,
-            account: self.who.account.clone(),
-            scopes: scopes.into_iter().map(|x| x.value.clone()).collect(),
-            principal: AlertPrincipal {
-                key: self.who.key.clone(),
-                name: self.who.name.clone(),
-                kind: self.who.kind.as_str().into(),
-                session: self.who.session.clone(),
-            },
-            source_ips: ips.into_iter().map(|x| x.value.clone()).collect(),
-            user_agent: self.who.user_agent.clone(),
-            total_risk: agg.total_risk,
-            operation_count: agg.operation_count,
-            unique_resources: agg.unique_resources,
-            counts_are_lower_bounds: agg.lower_bound,
-            operation_types: agg
-                .operation_types
+            technique: named("T1578"),
+            sub_technique: sub.map(|s| named(s)),
+            version: ATTACK_VERSION.into(),
+        };
+        let attacks = if subs.is_empty() {
+            vec![mapping(None)]
+        } else {
+            subs.iter().map(|s| mapping(Some(s))).collect()
+        };
+        let live = |u: &&Unit| u.t >= agg.first_seen && u.t <= agg.last_seen;
+        let flagged = |bit: u8| {
+            self.units
                 .iter()
-                .map(|t| t.as_str().to_string())
+                .filter(live)
+                .filter(|u| u.flags & bit != 0)
+                .count() as u32
+        };
+        let flag_names = |f: u8| {
+            [
+                (flags::IAC_IN_WINDOW, "iac_in_change_window"),
+                (flags::OUTSIDE_WINDOW, "outside_change_window"),
+                (flags::UNFAMILIAR_IP, "unfamiliar_ip"),
+            ]
+            .iter()
+            .filter(|(b, _)| f & b != 0)
+            .map(|(_, n)| n.to_string())
+            .collect()
+        };
+        let (provider, account_type, account_type_id) = match trigger.cloud {
+            Cloud::Aws => ("AWS", "AWS Account", 10),
+            Cloud::Azure => ("Azure", "Azure Subscription", 13),
+        };
+        let user_type_id = match self.who.kind {
+            PrincipalKind::User => 1,
+            PrincipalKind::Root => 2,
+            PrincipalKind::AwsService | PrincipalKind::ManagedIdentity | PrincipalKind::ServicePrincipal => 3,
+            _ => 99,
+        };
+        let title = format!(
+            "{} by {}: {} operations on {} resources, risk {}",
+            match tier {
+                Tier::Critical => "Critical compute change",
+                Tier::HighRisk => "High-risk compute activity",
+                Tier::Elevated => "Elevated compute activity",
+                Tier::Bulk => "Bulk compute activity",
+                Tier::Suspicious => "Suspicious compute activity",
+            },
+            self.who.name,
+            agg.operation_count,
+            agg.unique_resources,
+            agg.total_risk
+        );
+        Alert {
+            class_uid: 2004,
+            class_name: "Detection Finding".into(),
+            category_uid: 2,
+            category_name: "Findings".into(),
+            activity_id: 1,
+            activity_name: "Create".into(),
+            type_uid: 200401,
+            type_name: "Detection Finding: Create".into(),
+            time: trigger.time_ms,
+            time_dt: rfc3339(trigger.time_ms),
+            severity_id,
+            severity: severity.into(),
+            status_id: 1,
+            status: "New".into(),
+            // A decision in a shadow-mode account is a finding nobody is asked to act on.
+            is_alert: engine.effective(&trigger.account).mode == Mode::Alert,
+            message: format!("{title} in {} {}", provider, self.who.account),
+            risk_score: agg.total_risk,
+            risk_level_id: severity_id - 1,
+            risk_level: severity.into(),
+            metadata: Metadata {
+                version: OCSF_VERSION.into(),
+                uid: alert_id,
+                correlation_uid: dedup.clone(),
+                product: Product {
+                    name: "t1578".into(),
+                    vendor_name: "t1578 detector".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+                profiles: vec!["cloud".into(), "datetime".into()],
+            },
+            finding_info: FindingInfo {
+                uid: dedup,
+                title,
+                desc: reason,
+                types: vec![tier.as_str().into()],
+                first_seen_time: agg.first_seen,
+                first_seen_time_dt: rfc3339(agg.first_seen),
+                last_seen_time: agg.last_seen,
+                last_seen_time_dt: rfc3339(agg.last_seen),
+                related_events_count: agg.operation_count,
+                attacks,
+                analytic: Analytic {
+                    uid: format!("t1578/{}", profile.as_str()),
+                    name: format!(
+                        "T1578 Modify Cloud Compute Infrastructure ({} profile)",
+                        profile.as_str()
+                    ),
+                    type_id: 1,
+                    kind: "Rule".into(),
+                    version: engine.catalog.version.clone(),
+                },
+                related_events: self
+                    .evidence
+                    .iter()
+                    .map(|e| RelatedEvent {
+                        uid: e.event_id.clone(),
+                        kind: e.operation.clone(),
+                        product_uid: e.catalog_id.clone(),
+                        created_time: e.t,
+                        created_time_dt: rfc3339(e.t),
+                    })
+                    .collect(),
+            },
+            cloud: CloudInfo {
+                provider: provider.into(),
+                account: CloudAccount {
+                    uid: self.who.account.clone(),
+                    kind: account_type.into(),
+                    type_id: account_type_id,
+                },
+                region: scopes.first().map(|x| x.value.clone()),
+            },
+            actor: Actor {
+                user: User {
+                    uid: self.who.key.clone(),
+                    name: self.who.name.clone(),
+                    kind: self.who.kind.as_str().into(),
+                    type_id: user_type_id,
+                },
+                session: self.who.session.clone().map(|uid| Session { uid }),
+            },
+            resources: agg
+                .resources
+                .iter()
+                .map(|r| ResourceRef { uid: r.clone() })
                 .collect(),
-            first_seen: rfc3339(agg.first_seen),
-            last_seen: rfc3339(agg.last_seen),
-            resources: agg.resources.clone(),
-            evidence: self
+            evidences: self
                 .evidence
                 .iter()
-                .map(|e| AlertEvidence {
-                    event_id: e.event_id.clone(),
-                    time: rfc3339(e.t),
-                    operation: e.operation.clone(),
-                    catalog_id: e.catalog_id.clone(),
-                    risk: e.risk,
+                .map(|e| EvidenceArtifact {
+                    api: Api {
+                        operation: e.operation.clone(),
+                        request: Request {
+                            uid: e.event_id.clone(),
+                        },
+                    },
+                    src_endpoint: e.ip.as_deref().map(Endpoint::of),
+                    data: EvidenceData {
+                        catalog_id: e.catalog_id.clone(),
+                        risk: e.risk,
+                        time_dt: rfc3339(e.t),
+                        tuning: flag_names(e.flags),
+                    },
                 })
                 .collect(),
-            trigger_catalog_id: (tier == Tier::Critical).then(|| trigger.catalog_id.clone()),
+            unmapped: Decision {
+                tier,
+                profile: profile.as_str().into(),
+                catalog_version: engine.catalog.version.clone(),
+                operation_count: agg.operation_count,
+                unique_resources: agg.unique_resources,
+                counts_are_lower_bounds: agg.lower_bound,
+                operation_types: agg
+                    .operation_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect(),
+                source_ips: ips
+                    .into_iter()
+                    .map(|x| SourceIp {
+                        ip: x.value.clone(),
+                        unfamiliar: self.unfamiliar.contains(&x.h),
+                    })
+                    .collect(),
+                scopes: scopes.into_iter().map(|x| x.value.clone()).collect(),
+                user_agent: self.who.user_agent.clone(),
+                trigger_catalog_id: (tier == Tier::Critical).then(|| trigger.catalog_id.clone()),
+                related_techniques: related.into_iter().collect(),
+                tuning: TuningApplied {
+                    config: engine.tuning.source_name.clone(),
+                    change_window: match trigger.change_window {
+                        None => "none",
+                        Some(WindowPosition::Inside) => "inside",
+                        Some(WindowPosition::Outside) => "outside",
+                    }
+                    .into(),
+                    iac_in_window_operations: flagged(flags::IAC_IN_WINDOW),
+                    outside_window_operations: flagged(flags::OUTSIDE_WINDOW),
+                    unfamiliar_ip_operations: flagged(flags::UNFAMILIAR_IP),
+                    allowlist: engine
+                        .tuning
+                        .allow_notes(&self.who.key, &self.who.account, trigger.time_ms)
+                        .into_iter()
+                        .map(|(a, status)| AllowlistNote {
+                            principal: a.pattern.clone(),
+                            reason: a.reason.clone(),
+                            status: status.into(),
+                        })
+                        .collect(),
+                },
+            },
         }
     }
 }

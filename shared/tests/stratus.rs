@@ -46,23 +46,30 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
         if let Some((_, id)) = expect.iter().find(|(f, _)| *f == name) {
             let critical = alerts
                 .iter()
-                .find(|a| a.tier == Tier::Critical)
+                .find(|a| a.tier() == Tier::Critical)
                 .unwrap_or_else(|| panic!("{name}: no critical"));
-            assert_eq!(critical.trigger_catalog_id.as_deref(), Some(*id));
-            assert_eq!(critical.principal.name, "christophe");
-            assert!(critical.attack.sub_techniques.contains(&"T1578.001".to_string()));
+            assert_eq!(critical.unmapped.trigger_catalog_id.as_deref(), Some(*id));
+            assert_eq!(critical.actor.user.name, "christophe");
+            assert!(critical
+                .finding_info
+                .attacks
+                .iter()
+                .any(|m| m.sub_technique.as_ref().is_some_and(|x| x.uid == "T1578.001")));
         }
         if name == "aws.lateral-movement.ec2-serial-console-send-ssh-public-key.json" {
             assert_eq!(alerts.len(), 1);
-            assert_eq!(alerts[0].evidence[0].catalog_id, "aws.ec2.enable_serial_console");
+            assert_eq!(
+                alerts[0].evidences[0].data.catalog_id,
+                "aws.ec2.enable_serial_console"
+            );
         }
         if name == "aws.execution.ec2-user-data.json" {
             // Stop, then user data changed on the same instance: 2 points + 2 for the sequence.
             assert_eq!(alerts.len(), 1, "{alerts:?}");
-            assert_eq!(alerts[0].tier, Tier::Suspicious);
-            assert_eq!(alerts[0].total_risk, 4);
+            assert_eq!(alerts[0].tier(), Tier::Suspicious);
+            assert_eq!(alerts[0].risk_score, 4);
             assert_eq!(
-                alerts[0].principal.key,
+                alerts[0].actor.user.uid,
                 "arn:aws:iam::309303190113:user/christophe"
             );
         }

@@ -62,6 +62,38 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
             "[accounts.\"111122223333\"]\nthresholds = { risk = -2 }",
             "accounts.111122223333.thresholds.risk",
         ),
+        (
+            "[defaults.change_windows]\ntime_zone = \"Europe/Pariss\"",
+            "defaults.change_windows.time_zone",
+        ),
+        (
+            "[accounts.\"111122223333\".change_windows]\ntime_zone = \"UTC\"\nweekly = [{ days = [\"mon\"], start = \"22:00\", end = \"06:00\" }, { days = [\"tue\"], start = \"05:00\", end = \"07:00\" }]",
+            "accounts.111122223333.change_windows.weekly",
+        ),
+        (
+            "[defaults.change_windows]\ntime_zone = \"UTC\"\nweekly = [{ days = [\"someday\"], start = \"22:00\", end = \"06:00\" }]",
+            "defaults.change_windows.weekly[0].days",
+        ),
+        (
+            "[defaults.change_windows]\ntime_zone = \"UTC\"\nclosed = [{ start = \"2026-12-01\", end = \"2026-12-03\" }, { start = \"2026-12-02T10:00\", end = \"2026-12-05\" }]",
+            "defaults.change_windows.closed[1]",
+        ),
+        (
+            "[defaults.change_windows]\ntime_zone = \"UTC\"\noutside_points = -1",
+            "defaults.change_windows.outside_points",
+        ),
+        (
+            "[defaults.iac]\nuser_agents = [\"terraform[0-9]\"]",
+            "defaults.iac.user_agents[0]",
+        ),
+        ("[defaults.iac]\nrisk_percent = 150", "defaults.iac.risk_percent"),
+        ("[defaults.unfamiliar_ip]\ndays = 400", "defaults.unfamiliar_ip.days"),
+        ("[defaults.unfamiliar_ip]\nmatch = \"subnet\"", "defaults.unfamiliar_ip.match"),
+        ("[defaults.unfamiliar_ip]\npoints = -3", "defaults.unfamiliar_ip.points"),
+        (
+            "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
+            "defaults.azure_platform_callers[0]",
+        ),
     ];
     for (doc, key) in cases {
         let e = error(doc);
@@ -104,7 +136,7 @@ fn score_overrides_apply_per_account_over_the_defaults() {
     let loud_here = tuned(&format!("[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1\n[accounts.\"{acct}\".scores]\n\"aws.ec2.delete_snapshot\" = 6"));
     let alerts = replay(&loud_here, &del).1;
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].total_risk, 6);
+    assert_eq!(alerts[0].risk_score, 6);
 }
 
 #[test]
@@ -122,7 +154,7 @@ fn threshold_and_window_overrides() {
     second.resources = vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-other".into()];
     second.time_ms += 20 * 60_000;
     two.push(second);
-    let tiers = |e: &Engine| replay(e, &two).1.iter().map(|a| a.total_risk).collect::<Vec<_>>();
+    let tiers = |e: &Engine| replay(e, &two).1.iter().map(|a| a.risk_score).collect::<Vec<_>>();
     assert_eq!(tiers(&tuned("")), vec![3, 6]);
     // With a 10-minute window the first alert has left the window: a new episode, alerted anew.
     assert_eq!(tiers(&tuned("[defaults]\nwindow = \"10m\"")), vec![3, 3]);
@@ -135,6 +167,31 @@ fn service_callers_are_configurable() {
     assert_eq!((r.service_callers, r.scored), (1, 0));
     let (r, _) = replay(&tuned("[defaults]\ncount_service_callers = true"), &backup);
     assert_eq!((r.service_callers, r.scored), (0, 1));
+    // Azure: the same disk write by a person, by Azure Backup's first-party application, and
+    // by a caller logged under a resource provider's name.
+    let person = fixture("azure/compute-disk-write.json");
+    let mut backup_app = person.clone();
+    let mut autoscale = person.clone();
+    for e in backup_app.iter_mut() {
+        e.principal.key = "app:262044b1-e2ce-469f-a196-69ab7ada62d3".into();
+    }
+    for e in autoscale.iter_mut() {
+        e.principal.key = "oid:microsoft.insights/autoscalesettings".into();
+    }
+    let scored = |e: &Engine, evs: &[ComputeEvent]| {
+        let (r, _) = replay(e, evs);
+        (r.service_callers > 0, r.scored > 0)
+    };
+    assert_eq!(scored(&tuned(""), &person), (false, true));
+    assert_eq!(scored(&tuned(""), &backup_app), (true, false));
+    assert_eq!(scored(&tuned(""), &autoscale), (true, false));
+    assert_eq!(
+        scored(&tuned("[defaults]\ncount_service_callers = true"), &backup_app),
+        (false, true)
+    );
+    // A configured list replaces the built-in one.
+    let own = tuned("[defaults]\nazure_platform_callers = [\"app:0000*\"]");
+    assert_eq!(scored(&own, &backup_app), (false, true));
 }
 
 #[test]

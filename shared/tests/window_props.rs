@@ -317,16 +317,16 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     let alerts = sink.alerts();
     // First event: 3 points (suspicious); second: 6 (high risk). Then high risk again each
     // time the previous one leaves the window: once per day.
-    assert_eq!(alerts[0].tier, Tier::Suspicious);
-    assert!(alerts[1..].iter().all(|a| a.tier == Tier::HighRisk));
+    assert_eq!(alerts[0].tier(), Tier::Suspicious);
+    assert!(alerts[1..].iter().all(|a| a.tier() == Tier::HighRisk));
     assert_eq!(
         alerts.len(),
         11,
         "{:?}",
-        alerts.iter().map(|a| (&a.time, a.tier)).collect::<Vec<_>>()
+        alerts.iter().map(|a| (&a.time_dt, a.tier())).collect::<Vec<_>>()
     );
-    assert!(alerts[3].counts_are_lower_bounds);
-    assert!(alerts
-        .iter()
-        .all(|a| a.principal.name.len() <= 256 && a.resources.len() <= 10 && a.source_ips.len() <= 10));
+    assert!(alerts[3].unmapped.counts_are_lower_bounds);
+    assert!(alerts.iter().all(|a| a.actor.user.name.len() <= 256
+        && a.resources.len() <= 10
+        && a.unmapped.source_ips.len() <= 10));
 }

@@ -293,15 +293,14 @@ async fn run<S: StateStore, A: AlertSink>(intake: &Intake, deps: &Deps<S, A>) ->
     .await;
     for a in &report.alerts {
         tracing::info!(
-            alert_id = %a.alert_id,
-            dedup_key = %a.dedup_key,
-            severity = a.severity.as_str(),
-            tier = a.tier.as_str(),
-            technique = %a.attack.technique,
-            account = %a.account,
-            principal = %a.principal.name,
-            operation_count = a.operation_count,
-            total_risk = a.total_risk,
+            alert_id = %a.alert_id(),
+            dedup_key = %a.dedup_key(),
+            severity = a.severity_level().as_str(),
+            tier = a.tier().as_str(),
+            account = %a.account(),
+            principal = %a.principal_name(),
+            operation_count = a.unmapped.operation_count,
+            total_risk = a.risk_score,
             shadow = deps.options.shadow,
             "alert"
         );

@@ -30,10 +30,10 @@ impl SnsSink {
 /// The filterable attributes: `(name, value)`, empty values left out (SNS refuses them).
 pub fn attributes(alert: &Alert) -> Vec<(&'static str, String)> {
     [
-        ("severity", alert.severity.as_str().to_string()),
-        ("technique", alert.attack.technique.clone()),
-        ("account", alert.account.clone()),
-        ("tier", alert.tier.as_str().to_string()),
+        ("severity", alert.severity_level().as_str().to_string()),
+        ("technique", "T1578".to_string()),
+        ("account", alert.account().to_string()),
+        ("tier", alert.tier().as_str().to_string()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())

@@ -41,11 +41,14 @@ async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
     // repeats carry the same dedup_key.
     let published = env.alerts().await;
     assert_eq!(published.len(), alerts);
-    let tiers: BTreeSet<&str> = published.iter().map(|a| a["tier"].as_str().unwrap()).collect();
+    let tiers: BTreeSet<&str> = published
+        .iter()
+        .map(|a| a["unmapped"]["tier"].as_str().unwrap())
+        .collect();
     assert!(tiers.contains("high_risk"), "{tiers:?}");
     let keys: BTreeSet<&str> = published
         .iter()
-        .map(|a| a["dedup_key"].as_str().unwrap())
+        .map(|a| a["metadata"]["correlation_uid"].as_str().unwrap())
         .collect();
     assert_eq!(keys.len(), tiers.len(), "one dedup_key per decision");
 }

@@ -33,7 +33,8 @@ async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
         .unwrap()
         .timestamp_millis();
     let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
-    assert_eq!(expires, (event_ms + 86_400_000) / 1000 + 1);
+    // The state outlives the 24 h window: the principal's addresses are remembered 30 days.
+    assert_eq!(expires, (event_ms + 30 * 86_400_000) / 1000 + 1);
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
 
     // SNS → SQS: the notification envelope.
@@ -72,39 +73,54 @@ async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
     let region = s(&detail["awsRegion"]);
     let snapshot = s(&detail["requestParameters"]["snapshotId"]);
     let event_id = s(&detail["eventID"]);
-    assert!(!s(&alert["schema"]).is_empty());
-    assert!(!s(&alert["alert_id"]).is_empty());
-    assert!(!s(&alert["dedup_key"]).is_empty());
-    assert_eq!(alert["time"], t1578_core::alert::rfc3339(event_ms));
-    assert_eq!(alert["severity"], "critical");
-    assert_eq!(alert["tier"], "critical");
-    assert_eq!(alert["profile"], "default");
-    assert_eq!(alert["attack"]["tactic"], "TA0005");
-    assert_eq!(alert["attack"]["technique"], "T1578");
-    assert_eq!(alert["cloud"], "aws");
-    assert_eq!(alert["account"], account);
-    assert_eq!(alert["scopes"], json!([region]));
-    assert_eq!(alert["principal"]["key"], principal_key);
-    assert_eq!(alert["principal"]["name"], principal_name);
-    assert_eq!(alert["source_ips"], json!([s(&detail["sourceIPAddress"])]));
-    assert_eq!(alert["user_agent"], detail["userAgent"]);
-    assert_eq!(alert["total_risk"], 5);
-    assert_eq!(alert["operation_count"], 1);
-    assert_eq!(alert["unique_resources"], 1);
-    assert_eq!(alert["counts_are_lower_bounds"], false);
+    t1578_testkit::assert_valid_alert(&alert);
+    assert_eq!(alert["class_uid"], 2004);
+    assert!(!s(&alert["metadata"]["uid"]).is_empty());
+    let dedup = s(&alert["metadata"]["correlation_uid"]);
+    assert_eq!(alert["finding_info"]["uid"], dedup);
+    assert_eq!(alert["time"], event_ms);
+    assert_eq!(alert["time_dt"], t1578_core::alert::rfc3339(event_ms));
+    assert_eq!(alert["severity"], "Critical");
+    assert_eq!(alert["severity_id"], 5);
+    assert_eq!(alert["finding_info"]["types"], json!(["critical"]));
+    assert_eq!(alert["unmapped"]["tier"], "critical");
+    assert_eq!(alert["unmapped"]["profile"], "default");
+    assert_eq!(alert["finding_info"]["analytic"]["uid"], "t1578/default");
+    let attack = &alert["finding_info"]["attacks"][0];
+    assert_eq!(attack["tactic"]["uid"], "TA0005");
+    assert_eq!(attack["technique"]["uid"], "T1578");
+    assert_eq!(attack["sub_technique"]["uid"], "T1578.001");
+    assert_eq!(alert["cloud"]["provider"], "AWS");
+    assert_eq!(alert["cloud"]["account"]["uid"], account);
+    assert_eq!(alert["cloud"]["region"], region);
+    assert_eq!(alert["unmapped"]["scopes"], json!([region]));
+    assert_eq!(alert["actor"]["user"]["uid"], principal_key);
+    assert_eq!(alert["actor"]["user"]["name"], principal_name);
+    assert_eq!(
+        alert["unmapped"]["source_ips"],
+        json!([{"ip": s(&detail["sourceIPAddress"]), "unfamiliar": false}])
+    );
+    assert_eq!(alert["unmapped"]["user_agent"], detail["userAgent"]);
+    assert_eq!(alert["risk_score"], 5);
+    assert_eq!(alert["unmapped"]["operation_count"], 1);
+    assert_eq!(alert["finding_info"]["related_events_count"], 1);
+    assert_eq!(alert["unmapped"]["unique_resources"], 1);
+    assert_eq!(alert["unmapped"]["counts_are_lower_bounds"], false);
     assert_eq!(
         alert["resources"],
-        json!([format!("arn:aws:ec2:{region}:{account}:snapshot/{snapshot}")])
+        json!([{"uid": format!("arn:aws:ec2:{region}:{account}:snapshot/{snapshot}")}])
     );
-    assert_eq!(alert["first_seen"], alert["time"]);
-    assert_eq!(alert["last_seen"], alert["time"]);
-    assert_eq!(alert["trigger_catalog_id"], "aws.ec2.snapshot_shared");
-    let ev = &alert["evidence"][0];
-    assert_eq!(alert["evidence"].as_array().unwrap().len(), 1);
-    assert_eq!(ev["event_id"], event_id);
-    assert_eq!(ev["operation"], "ModifySnapshotAttribute");
-    assert_eq!(ev["catalog_id"], "aws.ec2.snapshot_shared");
-    assert_eq!(ev["risk"], 5);
+    assert_eq!(alert["finding_info"]["first_seen_time"], event_ms);
+    assert_eq!(alert["finding_info"]["last_seen_time"], event_ms);
+    assert_eq!(alert["unmapped"]["trigger_catalog_id"], "aws.ec2.snapshot_shared");
+    assert_eq!(alert["unmapped"]["tuning"]["change_window"], "none");
+    assert_eq!(alert["evidences"].as_array().unwrap().len(), 1);
+    let ev = &alert["evidences"][0];
+    assert_eq!(ev["api"]["request"]["uid"], event_id);
+    assert_eq!(ev["api"]["operation"], "ModifySnapshotAttribute");
+    assert_eq!(ev["data"]["catalog_id"], "aws.ec2.snapshot_shared");
+    assert_eq!(ev["data"]["risk"], 5);
+    assert_eq!(alert["finding_info"]["related_events"][0]["uid"], event_id);
     // The document round-trips into the core's type: the same shape the Azure side sends.
     let typed: t1578_core::Alert = serde_json::from_value(alert.clone()).unwrap();
     assert_eq!(typed.subject(100), subject);
@@ -167,10 +183,10 @@ async fn an_sqs_batch_of_envelopes_is_processed_and_nothing_is_redelivered() {
     );
     assert!(alerts
         .iter()
-        .any(|a| a["principal"]["name"] == "alice" && a["tier"] == "critical"));
+        .any(|a| a["actor"]["user"]["name"] == "alice" && a["unmapped"]["tier"] == "critical"));
     assert!(alerts
         .iter()
-        .any(|a| a["principal"]["name"] == "bob" && a["operation_count"] == 2));
+        .any(|a| a["actor"]["user"]["name"] == "bob" && a["unmapped"]["operation_count"] == 2));
     assert_eq!(
         env.window(&key_of(&deps, &create_snapshot("bob", 1)))
             .await
@@ -187,7 +203,7 @@ async fn an_expired_item_is_ignored_and_replaced() {
     let event = fresh(snapshot_share(), "exp-1", 60);
     let key = key_of(&deps, &event);
     // A window that TTL has not deleted yet: its event must not be counted with the new one.
-    let old = fresh(snapshot_share(), "exp-old", 3 * 86_400);
+    let old = fresh(snapshot_share(), "exp-old", 40 * 86_400);
     summary(invoke(&deps, old).await);
     let stale = env.item(&key).await.unwrap();
     assert!(stale["expires_at"].as_n().unwrap().parse::<i64>().unwrap() < chrono::Utc::now().timestamp());

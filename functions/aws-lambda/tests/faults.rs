@@ -88,7 +88,7 @@ async fn dynamodb_cut_at_the_write_republishes_with_the_same_dedup_key() {
         "the retry re-publishes the alert the failed save did not record"
     );
     assert_eq!(
-        again[0]["dedup_key"], first[0]["dedup_key"],
+        again[0]["metadata"]["correlation_uid"], first[0]["metadata"]["correlation_uid"],
         "a consumer can drop the repeat"
     );
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
@@ -155,13 +155,16 @@ async fn sqs_batch_redelivers_only_the_messages_of_failed_keys() {
     let redelivered: Vec<String> = vec![bodies[0].clone(), bodies[3].clone()];
     assert!(batch_failures(invoke(&deps, sqs_event(&redelivered)).await).is_empty());
     let alerts = env.alerts().await;
-    let tiers: Vec<&str> = alerts.iter().map(|a| a["tier"].as_str().unwrap()).collect();
+    let tiers: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["unmapped"]["tier"].as_str().unwrap())
+        .collect();
     assert_eq!(
         tiers,
         vec!["critical", "high_risk"],
         "first share critical, the second's 10 points high risk"
     );
-    assert!(alerts.iter().all(|a| a["principal"]["name"] == "hank"));
+    assert!(alerts.iter().all(|a| a["actor"]["user"]["name"] == "hank"));
     assert_eq!(env.window(&key_of(&deps, &share)).await.unwrap().unit_count(), 2);
 }
 

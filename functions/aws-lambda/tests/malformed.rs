@@ -188,5 +188,5 @@ async fn malformed_sqs_messages_are_dropped_not_redelivered() {
     assert!(rejected >= 6, "{}", cap.raw());
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0]["principal"]["name"], "oscar");
+    assert_eq!(alerts[0]["actor"]["user"]["name"], "oscar");
 }

@@ -149,17 +149,17 @@ where
 fn summarize(report: &BatchReport, bad: usize, retry: Option<u64>, shadow: bool, logs: &mut Vec<String>) {
     for a in &report.alerts {
         tracing::info!(
-            dedup_key = %a.dedup_key, tier = a.tier.as_str(), severity = a.severity.as_str(),
-            principal = %a.principal.name, account = %a.account, shadow,
+            dedup_key = %a.dedup_key(), tier = a.tier().as_str(), severity = a.severity_level().as_str(),
+            principal = %a.principal_name(), account = %a.account(), shadow,
             "{}", if shadow { "alert decided (shadow mode: not sent)" } else { "alert sent" }
         );
         logs.push(clip(format!(
             "{} {} alert {} for {} in {}",
             if shadow { "shadow" } else { "sent" },
-            a.tier.as_str(),
-            a.dedup_key,
-            a.principal.name,
-            a.account
+            a.tier().as_str(),
+            a.dedup_key(),
+            a.principal_name(),
+            a.account()
         )));
     }
     for f in &report.failures {
@@ -324,7 +324,7 @@ mod tests {
             .sink
             .alerts()
             .iter()
-            .map(|a| a.principal.name.clone())
+            .map(|a| a.principal_name().to_string())
             .collect();
         assert_eq!(names, ["a@x.com", "b@x.com"]);
     }

@@ -96,7 +96,7 @@ impl AlertSink for LogicAppSink {
                     None
                 }
             };
-            tracing::warn!(attempt, attempts, error = %last, dedup_key = %alert.dedup_key, "alert delivery failed");
+            tracing::warn!(attempt, attempts, error = %last, dedup_key = %alert.dedup_key(), "alert delivery failed");
             if attempt < attempts {
                 tokio::time::sleep(self.wait(attempt, pause)).await;
             }

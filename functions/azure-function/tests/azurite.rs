@@ -37,7 +37,7 @@ fn logs_have(logs: &[String], needle: &str) -> bool {
 fn by_dedup(alerts: Vec<Value>) -> BTreeMap<String, Vec<Value>> {
     let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for a in alerts {
-        m.entry(a["dedup_key"].as_str().unwrap().to_string())
+        m.entry(a["metadata"]["correlation_uid"].as_str().unwrap().to_string())
             .or_default()
             .push(a);
     }
@@ -70,8 +70,8 @@ async fn fixture_batches_reach_the_table_and_the_receiver_field_by_field() {
         .map(|a| serde_json::to_value(a).unwrap())
         .collect();
     let mut got = receiver.alerts();
-    expected.sort_by_key(|a| a["dedup_key"].as_str().unwrap().to_string());
-    got.sort_by_key(|a| a["dedup_key"].as_str().unwrap().to_string());
+    expected.sort_by_key(|a| a["metadata"]["correlation_uid"].as_str().unwrap().to_string());
+    got.sort_by_key(|a| a["metadata"]["correlation_uid"].as_str().unwrap().to_string());
     assert_eq!(got, expected);
     assert_eq!(
         got.len(),
@@ -82,62 +82,76 @@ async fn fixture_batches_reach_the_table_and_the_receiver_field_by_field() {
     let sas_rec = &sas["records"][2];
     let critical = got
         .iter()
-        .find(|a| a["tier"] == "critical")
+        .find(|a| a["unmapped"]["tier"] == "critical")
         .expect("critical alert");
-    assert_eq!(critical["schema"], "t1578.alert/v1");
-    assert_eq!(critical["severity"], "critical");
-    assert_eq!(critical["profile"], "default");
-    assert_eq!(critical["cloud"], "azure");
-    assert_eq!(critical["account"], SUB);
-    assert_eq!(critical["scopes"], json!(["RG-PROD-DATA"]));
-    assert_eq!(critical["principal"]["kind"], "service_principal");
+    assert_eq!(critical["class_uid"], 2004);
+    assert_eq!(critical["severity"], "Critical");
+    assert_eq!(critical["unmapped"]["profile"], "default");
+    assert_eq!(critical["cloud"]["provider"], "Azure");
+    assert_eq!(critical["cloud"]["account"]["uid"], SUB);
+    assert_eq!(critical["cloud"]["account"]["type"], "Azure Subscription");
+    assert_eq!(critical["unmapped"]["scopes"], json!(["RG-PROD-DATA"]));
+    assert_eq!(critical["actor"]["user"]["type"], "service_principal");
     assert_eq!(
-        critical["principal"]["key"],
+        critical["unmapped"]["user_agent"],
+        "appid:3f9c2a71-5d4e-4b8a-9e61-0c7d2b5a8f14"
+    );
+    assert_eq!(
+        critical["actor"]["user"]["uid"],
         "app:3f9c2a71-5d4e-4b8a-9e61-0c7d2b5a8f14"
     );
     assert_eq!(
-        critical["principal"]["name"],
+        critical["actor"]["user"]["name"],
         "e2bfcf62-6e46-51c8-b074-6e21af87882f"
     );
-    assert_eq!(critical["source_ips"], json!(["203.0.113.171"]));
     assert_eq!(
-        critical["trigger_catalog_id"],
+        critical["unmapped"]["source_ips"],
+        json!([{"ip": "203.0.113.171", "unfamiliar": false}])
+    );
+    assert_eq!(critical["evidences"][0]["src_endpoint"]["ip"], "203.0.113.171");
+    assert_eq!(
+        critical["unmapped"]["trigger_catalog_id"],
         "azure.compute.snapshot_sas_export"
     );
     assert_eq!(
-        critical["reason"],
+        critical["finding_info"]["desc"],
         "Critical single event: SAS download URL generated for a snapshot"
     );
-    assert_eq!(critical["attack"]["tactic"], "TA0005");
-    assert_eq!(critical["attack"]["technique"], "T1578");
-    assert_eq!(critical["attack"]["sub_techniques"], json!(["T1578.001"]));
-    assert_eq!(critical["attack"]["related"], json!(["T1537"]));
+    let attacks = critical["finding_info"]["attacks"].as_array().unwrap();
+    assert_eq!(attacks.len(), 1);
+    assert_eq!(attacks[0]["tactic"]["uid"], "TA0005");
+    assert_eq!(attacks[0]["technique"]["uid"], "T1578");
+    assert_eq!(attacks[0]["sub_technique"]["uid"], "T1578.001");
+    assert_eq!(critical["unmapped"]["related_techniques"], json!(["T1537"]));
     // Start, Accept and Success of the one operation: one unit.
-    assert_eq!(critical["operation_count"], 1);
-    assert_eq!(critical["unique_resources"], 1);
-    assert_eq!(critical["total_risk"], 5);
-    assert_eq!(critical["counts_are_lower_bounds"], false);
-    assert_eq!(critical["evidence"].as_array().unwrap().len(), 1);
+    assert_eq!(critical["unmapped"]["operation_count"], 1);
+    assert_eq!(critical["unmapped"]["unique_resources"], 1);
+    assert_eq!(critical["risk_score"], 5);
+    assert_eq!(critical["unmapped"]["counts_are_lower_bounds"], false);
+    assert_eq!(critical["evidences"].as_array().unwrap().len(), 1);
     assert_eq!(
-        critical["evidence"][0]["catalog_id"],
+        critical["evidences"][0]["data"]["catalog_id"],
         "azure.compute.snapshot_sas_export"
     );
     assert_eq!(
-        critical["evidence"][0]["operation"],
+        critical["evidences"][0]["api"]["operation"],
         "MICROSOFT.COMPUTE/SNAPSHOTS/BEGINGETACCESS/ACTION"
     );
     assert_eq!(
         critical["resources"],
-        sas_rec["resourceId"].as_str().map(|r| json!([r])).unwrap()
+        sas_rec["resourceId"]
+            .as_str()
+            .map(|r| json!([{"uid": r}]))
+            .unwrap()
     );
     let threshold = got
         .iter()
-        .find(|a| a["tier"] != "critical")
+        .find(|a| a["unmapped"]["tier"] != "critical")
         .expect("threshold alert");
-    assert_eq!(threshold["principal"]["key"], "user:atomic@contoso.com");
-    assert_eq!(threshold["operation_count"], 2);
-    assert_eq!(threshold["unique_resources"], 2);
-    assert_eq!(threshold["scopes"], json!(["RG-ATOMIC"]));
+    assert_eq!(threshold["actor"]["user"]["uid"], "user:atomic@contoso.com");
+    assert_eq!(threshold["unmapped"]["operation_count"], 2);
+    assert_eq!(threshold["unmapped"]["unique_resources"], 2);
+    assert_eq!(threshold["unmapped"]["scopes"], json!(["RG-ATOMIC"]));
 
     // The Table entities: hashed keys, the clipped key as data, base64 state, ExpiresAt.
     for rec in [&sas["records"][2], &capture["records"][4]] {
@@ -261,7 +275,7 @@ async fn a_batch_delivered_twice_is_counted_once_and_alerted_once() {
     let alerts = receiver.alerts();
     let tiers: BTreeSet<String> = alerts
         .iter()
-        .map(|a| a["tier"].as_str().unwrap().to_string())
+        .map(|a| a["unmapped"]["tier"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(
         alerts.len(),
@@ -272,7 +286,7 @@ async fn a_batch_delivered_twice_is_counted_once_and_alerted_once() {
         tiers,
         BTreeSet::from(["suspicious".to_string(), "high_risk".to_string()])
     );
-    assert_eq!(alerts[1]["principal"]["name"], guest);
+    assert_eq!(alerts[1]["actor"]["user"]["name"], guest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,7 +345,9 @@ async fn sixteen_concurrent_batches_on_one_principal_count_exactly() {
     let alerts = by_dedup(receiver.alerts());
     assert!(!alerts.is_empty());
     for (k, v) in &alerts {
-        assert!(v.iter().all(|a| a == &v[0] || a["dedup_key"] == k.as_str()));
+        assert!(v
+            .iter()
+            .all(|a| a == &v[0] || a["metadata"]["correlation_uid"] == k.as_str()));
     }
 }
 
@@ -568,7 +584,7 @@ async fn start_accept_success_of_one_operation_count_once() {
     assert_eq!(h.units(&h.key_of(&success)).await, 1);
     let alerts = receiver.alerts();
     assert_eq!(alerts.len(), 1, "capture (3 points) alerts once: {alerts:?}");
-    assert_eq!(alerts[0]["operation_count"], 1);
+    assert_eq!(alerts[0]["unmapped"]["operation_count"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -196,7 +196,12 @@ fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> Comput
         scope: clip(&scope, 128),
         principal,
         source_ip: p.caller_ip.map(|s| clip(&s, 64)),
-        user_agent: None,
+        // The Activity Log has no user agent; the client application the token was issued to
+        // (`appid`: Azure CLI, the portal, a pipeline's service principal) is what stands in.
+        user_agent: text_at(claims, &["appid"])
+            .map(|a| a.trim().to_ascii_lowercase())
+            .filter(|a| !a.is_empty())
+            .map(|a| clip(&format!("appid:{a}"), 64)),
         operation: clip(&operation, MAX_FIELD),
         operation_raw: clip(&p.operation_raw, MAX_FIELD),
         provider: clip(&provider, 64),

@@ -42,5 +42,17 @@ pub fn replay(engine: &Engine, events: &[ComputeEvent]) -> (BatchReport, Vec<Ale
         &PipelineOptions::default(),
     ));
     assert!(r.failures.is_empty(), "{:?}", r.failures);
-    (r, sink.alerts())
+    let alerts = sink.alerts();
+    for a in alerts.iter().chain(&r.alerts) {
+        check_document(a);
+    }
+    (r, alerts)
+}
+
+/// Every alert a test produces follows the committed schema and survives a JSON round trip.
+pub fn check_document(a: &Alert) {
+    let text = serde_json::to_string(a).unwrap();
+    t1578_testkit::assert_valid_alert_text(&text);
+    let back: Alert = serde_json::from_str(&text).unwrap();
+    assert_eq!(&back, a, "the document round-trips");
 }

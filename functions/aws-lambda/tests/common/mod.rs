@@ -471,12 +471,12 @@ impl Env {
         }
     }
 
-    /// The alert documents on the queue so far.
+    /// The alert documents on the queue so far, each checked against the committed schema.
     pub async fn alerts(&self) -> Vec<Value> {
         self.drain()
             .await
             .iter()
-            .map(|n| serde_json::from_str(n["Message"].as_str().unwrap()).unwrap())
+            .map(|n| t1578_testkit::assert_valid_alert_text(n["Message"].as_str().unwrap()))
             .collect()
     }
 }

@@ -148,8 +148,11 @@ impl Receiver {
         Receiver { state, url, task }
     }
 
+    /// Alert bodies accepted so far, each checked against the committed schema.
     pub fn alerts(&self) -> Vec<Value> {
-        self.state.accepted.lock().unwrap().clone()
+        let alerts = self.state.accepted.lock().unwrap().clone();
+        alerts.iter().for_each(t1578_testkit::assert_valid_alert);
+        alerts
     }
 }
 

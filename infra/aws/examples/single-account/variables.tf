@@ -38,3 +38,9 @@ variable "tags" {
   type        = map(string)
   default     = { project = "t1578-detector" }
 }
+
+variable "tuning_file" {
+  description = "Path to the TOML tuning document (see README \"Tuning\"), or null for the built-in defaults."
+  type        = string
+  default     = null
+}

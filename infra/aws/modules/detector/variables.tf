@@ -101,9 +101,15 @@ variable "window" {
 }
 
 variable "config_toml" {
-  description = "T1578_CONFIG: inline TOML tuning document (thresholds, allow-lists, per-operation overrides). Empty uses the built-in defaults."
+  description = "T1578_CONFIG: the TOML tuning document (allowlists, change windows, IaC user agents, unfamiliar IPs, per-account mode, overrides; see README \"Tuning\"), usually file(\"tuning.toml\"): the same file `t1578 replay --config` reads. Empty uses the built-in defaults."
   type        = string
   default     = ""
+
+  # Lambda allows 4 KB for all environment variables together.
+  validation {
+    condition     = length(var.config_toml) <= 3072
+    error_message = "config_toml must be at most 3072 characters (Lambda's 4 KB environment limit, shared with the other settings): drop comments or split accounts across detectors."
+  }
 }
 
 variable "log_level" {

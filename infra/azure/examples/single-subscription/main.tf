@@ -15,6 +15,8 @@ module "detector" {
   logic_app_trigger_url = var.logic_app_trigger_url
   mode                  = var.mode
   tags                  = var.tags
+  # The tuning file the team backtests with `t1578 replay --config` on last month's logs.
+  config_toml = var.tuning_file == null ? "" : file(var.tuning_file)
 }
 
 module "activity_log" {

@@ -117,7 +117,7 @@ variable "window" {
 }
 
 variable "config_toml" {
-  description = "T1578_CONFIG: inline TOML tuning document (thresholds, allow-lists, per-operation overrides). Empty uses the built-in defaults."
+  description = "T1578_CONFIG: the TOML tuning document (allowlists, change windows, IaC user agents, unfamiliar IPs, per-subscription mode, overrides; see README \"Tuning\"), usually file(\"tuning.toml\"): the same file `t1578 replay --config` reads. Empty uses the built-in defaults."
   type        = string
   default     = ""
 }

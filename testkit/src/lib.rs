@@ -1,0 +1,60 @@
+//! Test support shared by every crate's tests, kept out of the product crates.
+//!
+//! Decision: the alert contract is the committed `schema/alert.schema.json`, checked with a
+//! real JSON Schema validator (formats on), so a change to the alert type that the schema does
+//! not follow fails wherever alerts are produced: the core, the CLI, the Lambda, the Function.
+
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The committed schema text.
+pub const ALERT_SCHEMA: &str = include_str!("../../schema/alert.schema.json");
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: Value = serde_json::from_str(ALERT_SCHEMA).expect("schema/alert.schema.json is JSON");
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("schema/alert.schema.json is a valid 2020-12 schema")
+    })
+}
+
+/// Schema violations of one alert document, each with its JSON pointer.
+pub fn alert_errors(alert: &Value) -> Vec<String> {
+    validator()
+        .iter_errors(alert)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Panic with every violation when an alert does not follow the schema.
+pub fn assert_valid_alert(alert: &Value) {
+    let errors = alert_errors(alert);
+    assert!(
+        errors.is_empty(),
+        "alert does not follow schema/alert.schema.json:\n  {}\n{}",
+        errors.join("\n  "),
+        serde_json::to_string_pretty(alert).unwrap_or_default()
+    );
+}
+
+/// [`assert_valid_alert`] for a serialized document (SNS message, Logic App body, CLI line).
+pub fn assert_valid_alert_text(text: &str) -> Value {
+    let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("alert is not JSON ({e}): {text}"));
+    assert_valid_alert(&v);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_rejects_what_it_must() {
+        // Not an alert at all, and an alert with an extra field: both refused.
+        assert!(!alert_errors(&serde_json::json!({})).is_empty());
+        assert!(!alert_errors(&serde_json::json!({"class_uid": 2003})).is_empty());
+    }
+}
