@@ -368,8 +368,10 @@ fn block_lines(
         }
         Ok(got)
     };
-    let start = i as u64 * BLOCK as u64;
-    let end = (start + BLOCK as u64).min(len);
+    // Every block but the first is read from the byte before it: when that byte is a newline,
+    // the line starting exactly at the block's start is this block's.
+    let start = (i as u64 * BLOCK as u64).saturating_sub(1);
+    let end = ((i as u64 + 1) * BLOCK as u64).min(len);
     let mut filled = read_at(buf, 0, start, (end - start) as usize)?;
     let begin = if i == 0 {
         0
