@@ -19,7 +19,7 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Alert, Catalog};
+use t1578_core::{eventpattern, Alert, Catalog, ComputeEvent};
 
 const BATCH: usize = 1_024;
 
@@ -165,15 +165,24 @@ fn drive(
         });
         batch(std::mem::take(pending), expired)
     };
-    reader.read_all(paths, |ev| {
+    // Scoring runs on the reader threads: it is per-event work, and an event that does not
+    // count is dropped where it was parsed.
+    let keep = |ev: ComputeEvent| {
         if until.is_some_and(|u| ev.time_ms > u) {
-            return;
+            return None;
         }
-        let Ok(scored) = engine.score(&ev) else { return };
+        engine.score(&ev).ok()
+    };
+    reader.read_all(paths, keep, |scored| {
+        let time_ms = scored.ctx.time_ms;
         in_scope += 1;
-        latest = Some(latest.map_or(ev.time_ms, |l: i64| l.max(ev.time_ms)));
-        let t = last_seen.entry(scored.key.clone()).or_insert(ev.time_ms);
-        *t = (*t).max(ev.time_ms);
+        latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
+        match last_seen.get_mut(&scored.key) {
+            Some(t) => *t = (*t).max(time_ms),
+            None => {
+                last_seen.insert(scored.key.clone(), time_ms);
+            }
+        }
         seq += 1;
         heap.push(Reverse(Ordered(scored, seq)));
         if heap.len() > reorder {
