@@ -23,6 +23,9 @@ use t1578_core::{eventpattern, Alert, Catalog, ComputeEvent};
 
 const BATCH: usize = 1_024;
 
+/// Bytes of output gathered per write to stdout.
+const OUT_BUFFER: usize = 64 << 10;
+
 /// Exit code when an input could not be read at all (the rest was still processed).
 const EXIT_UNREADABLE: u8 = 2;
 
@@ -297,10 +300,13 @@ fn replay(
         None => CliStore::Memory(MemoryStore::new()),
     };
     let mut printer = AlertPrinter::new(format == Format::Json);
-    let stdout = std::io::stdout();
+    // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
+    // each one a write call.
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
     let (stats, counts) = run_replay(engine, reorder, &store, paths, |a| {
-        printer.print(&mut stdout.lock(), a).context("writing alerts")
+        printer.print(&mut out, a).context("writing alerts")
     })?;
+    out.flush().context("writing alerts")?;
     Ok(summary(&stats, &counts))
 }
 
@@ -393,7 +399,9 @@ fn query(
     })?;
     let now = until_ms.or(latest).unwrap_or(0);
     let rows = query_rows(engine, &store, now);
-    print_rows(&mut std::io::stdout().lock(), &rows, format == Format::Json)?;
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
+    print_rows(&mut out, &rows, format == Format::Json)?;
+    out.flush()?;
     Ok(summary(
         &stats,
         &Counts {
