@@ -486,6 +486,14 @@ fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option
             sc.skipped += 1;
             continue;
         }
+        if let Some(r) = t1578_core::normalize::cloudtrail_line(line) {
+            sc.records += 1;
+            match r {
+                Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+                Err(e) => sc.out.push(Err((e.kind(), n, e.to_string()))),
+            }
+            continue;
+        }
         let value: serde_json::Value = match serde_json::from_slice(line) {
             Ok(v) => v,
             Err(e) => {
