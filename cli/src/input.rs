@@ -494,7 +494,13 @@ fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option
             }
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_slice(line) {
+        // One UTF-8 check of the whole line rather than one per string; a line that fails it
+        // is parsed as bytes, for serde_json's own error and position.
+        let parsed = match std::str::from_utf8(line) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(line),
+        };
+        let value: serde_json::Value = match parsed {
             Ok(v) => v,
             Err(e) => {
                 sc.records += 1;

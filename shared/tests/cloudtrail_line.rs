@@ -85,6 +85,12 @@ fn odd_lines_are_left_to_the_whole_parse_or_agree_with_it() {
     for line in &declined {
         assert!(cloudtrail_line(line.as_bytes()).is_none(), "{line}");
     }
+    let not_utf8 = text.replace("TLSv1.3", "TLS\u{1}").replace('\u{1}', "\u{80}");
+    let mut bytes = not_utf8.into_bytes();
+    let at = bytes.iter().position(|&b| b == 0xc2).unwrap();
+    bytes.remove(at);
+    assert!(std::str::from_utf8(&bytes).is_err());
+    assert!(cloudtrail_line(&bytes).is_none());
     // Repeated keys: the last wins, as in `Value`; any casing of a key is read.
     for line in [
         text.replace(

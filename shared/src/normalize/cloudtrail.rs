@@ -53,7 +53,8 @@ const OTHER_SHAPES: [&str; 3] = ["detail-type", "detail", "records"];
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
     // Lines of other clouds are not parsed twice.
     memchr::memmem::find(line, b"\"eventName\"")?;
-    let fields: Fields = serde_json::from_slice(line).ok()?;
+    // One UTF-8 check of the whole line rather than one per string.
+    let fields: Fields = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
     let mut rec = Value::Object(fields.0);
     let is_record = get(&rec, "eventName").is_some() || get(&rec, "eventSource").is_some();
     if !is_record || text_at(&rec, &["eventID"]).is_none() {
