@@ -19,9 +19,12 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Alert, Catalog};
+use t1578_core::{eventpattern, Alert, Catalog, ComputeEvent};
 
 const BATCH: usize = 1_024;
+
+/// Bytes of output gathered per write to stdout.
+const OUT_BUFFER: usize = 64 << 10;
 
 /// Exit code when an input could not be read at all (the rest was still processed).
 const EXIT_UNREADABLE: u8 = 2;
@@ -167,15 +170,24 @@ fn drive(
         });
         batch(std::mem::take(pending), expired)
     };
-    reader.read_all(paths, |ev| {
+    // Scoring runs on the reader threads: it is per-event work, and an event that does not
+    // count is dropped where it was parsed.
+    let keep = |ev: ComputeEvent| {
         if until.is_some_and(|u| ev.time_ms > u) {
-            return;
+            return None;
         }
-        let Ok(scored) = engine.score(&ev) else { return };
+        engine.score(&ev).ok()
+    };
+    reader.read_all(paths, keep, |scored| {
+        let time_ms = scored.ctx.time_ms;
         in_scope += 1;
-        latest = Some(latest.map_or(ev.time_ms, |l: i64| l.max(ev.time_ms)));
-        let t = last_seen.entry(scored.key.clone()).or_insert(ev.time_ms);
-        *t = (*t).max(ev.time_ms);
+        latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
+        match last_seen.get_mut(&scored.key) {
+            Some(t) => *t = (*t).max(time_ms),
+            None => {
+                last_seen.insert(scored.key.clone(), time_ms);
+            }
+        }
         seq += 1;
         heap.push(Reverse(Ordered(scored, seq)));
         if heap.len() > reorder {
@@ -299,10 +311,13 @@ fn replay(
         None => CliStore::Memory(MemoryStore::new()),
     };
     let mut printer = AlertPrinter::new(format == Format::Json);
-    let stdout = std::io::stdout();
+    // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
+    // each one a write call.
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
     let (stats, counts) = run_replay(engine, reorder, &store, paths, |a| {
-        printer.print(&mut stdout.lock(), a).context("writing alerts")
+        printer.print(&mut out, a).context("writing alerts")
     })?;
+    out.flush().context("writing alerts")?;
     Ok(summary(&stats, &counts))
 }
 
@@ -400,7 +415,9 @@ fn query(
     })?;
     let now = until_ms.or(latest).unwrap_or(0);
     let rows = query_rows(engine, &store, now);
-    print_rows(&mut std::io::stdout().lock(), &rows, format == Format::Json)?;
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
+    print_rows(&mut out, &rows, format == Format::Json)?;
+    out.flush()?;
     Ok(summary(
         &stats,
         &Counts {

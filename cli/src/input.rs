@@ -153,7 +153,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn read_all(&mut self, paths: &[PathBuf], mut on_event: impl FnMut(ComputeEvent)) {
+    /// `keep` runs where the record is parsed, on the reader threads: it turns an event into
+    /// what the caller wants (or drops it), so per-event work and the event's memory stay
+    /// there. `on_item` gets the kept items in input order, on the calling thread.
+    pub fn read_all<T: Send>(
+        &mut self,
+        paths: &[PathBuf],
+        keep: impl Fn(ComputeEvent) -> Option<T> + Sync,
+        mut on_item: impl FnMut(T),
+    ) {
         let (files, bad) = expand_paths(paths);
         self.stats.unreadable.extend(bad);
         let total: u64 = files
@@ -164,17 +172,18 @@ impl<'a> Reader<'a> {
         let mut progress = Progress::new(total);
         for f in files {
             self.stats.files += 1;
-            if let Err(reason) = self.read_file(&f, &mut on_event, &mut progress) {
+            if let Err(reason) = self.read_file(&f, &keep, &mut on_item, &mut progress) {
                 self.stats.unreadable.push(format!("{}: {reason}", f.display()));
             }
         }
         progress.finish();
     }
 
-    fn read_file(
+    fn read_file<T: Send>(
         &mut self,
         path: &Path,
-        on_event: &mut impl FnMut(ComputeEvent),
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) -> Result<(), String> {
         let name = path.display().to_string();
@@ -192,9 +201,9 @@ impl<'a> Reader<'a> {
             let plain = path.as_os_str() != "-" && !path.to_string_lossy().ends_with(".gz");
             if let (true, Ok(file)) = (plain, std::fs::File::open(path)) {
                 let len = file.metadata().map_err(|e| e.to_string())?.len();
-                return self.read_parallel(&file, len, &name, on_event, progress);
+                return self.read_parallel(&file, len, &name, keep, on_item, progress);
             }
-            return self.stream_lines(reader, buf, eof, &name, on_event, progress);
+            return self.stream_lines(reader, buf, eof, &name, keep, on_item, progress);
         }
         // A whole document (S3 log file, array, pretty-printed JSON): read it all and split.
         reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
@@ -203,7 +212,11 @@ impl<'a> Reader<'a> {
         for (pos, rec) in records {
             self.stats.records += 1;
             match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
-                Ok(ev) => on_event(ev),
+                Ok(ev) => {
+                    if let Some(item) = keep(ev) {
+                        on_item(item);
+                    }
+                }
                 Err(e) => self
                     .stats
                     .error(e.kind(), format!("{name} {pos}"), &e.to_string()),
@@ -213,12 +226,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Hand one scanned part's results on, numbering its lines from `line_base`.
-    fn deliver(&mut self, sc: Scan, line_base: usize, name: &str, on_event: &mut impl FnMut(ComputeEvent)) {
+    fn deliver<T>(&mut self, sc: Scan<T>, line_base: usize, name: &str, on_item: &mut impl FnMut(T)) {
         self.stats.records += sc.records;
         self.stats.skipped_fast += sc.skipped;
         for out in sc.out {
             match out {
-                Ok(ev) => on_event(ev),
+                Ok(item) => on_item(item),
                 Err((kind, line, msg)) => {
                     self.stats
                         .error(kind, format!("{name}:{}", line_base + line), &msg)
@@ -229,13 +242,15 @@ impl<'a> Reader<'a> {
 
     /// JSON lines from a stream (stdin, gzip), block by block: each block is cut at its last
     /// newline and scanned in place by two threads; results are delivered in input order.
-    fn stream_lines(
+    #[allow(clippy::too_many_arguments)]
+    fn stream_lines<T: Send>(
         &mut self,
         mut reader: Box<dyn Read>,
         mut buf: Vec<u8>,
         mut eof: bool,
         name: &str,
-        on_event: &mut impl FnMut(ComputeEvent),
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) -> Result<(), String> {
         let mut line_no = 0usize;
@@ -263,15 +278,15 @@ impl<'a> Reader<'a> {
                     .map_or(block.len(), |i| block.len() / 2 + i + 1);
                 let (x, y) = block.split_at(mid);
                 std::thread::scope(|sc| {
-                    let hb = sc.spawn(move || scan(p, y));
-                    (scan(p, x), hb.join().unwrap_or_default())
+                    let hb = sc.spawn(move || scan(p, keep, y));
+                    (scan(p, keep, x), hb.join().unwrap_or_default())
                 })
             } else {
-                (scan(p, block), Scan::default())
+                (scan(p, keep, block), Scan::default())
             };
             let (na, nb) = (a.newlines, b.newlines);
-            self.deliver(a, line_no, name, on_event);
-            self.deliver(b, line_no + na, name, on_event);
+            self.deliver(a, line_no, name, on_item);
+            self.deliver(b, line_no + na, name, on_item);
             line_no += na + nb;
             self.stats.bytes += cut as u64;
             progress.tick(self.stats.bytes);
@@ -285,12 +300,13 @@ impl<'a> Reader<'a> {
     /// JSON lines from a regular file: two workers each read (positioned reads, no shared
     /// cursor) and scan every other block, so reading and scanning use both cores; the results
     /// are consumed in block order, through bounded channels that keep memory flat.
-    fn read_parallel(
+    fn read_parallel<T: Send>(
         &mut self,
         file: &std::fs::File,
         len: u64,
         name: &str,
-        on_event: &mut impl FnMut(ComputeEvent),
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) -> Result<(), String> {
         let blocks = len.div_ceil(BLOCK as u64).max(1) as usize;
@@ -299,13 +315,13 @@ impl<'a> Reader<'a> {
         std::thread::scope(|sc| {
             let mut rxs = Vec::new();
             for k in 0..WORKERS {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Scan, u64), String>>(2);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Scan<T>, u64), String>>(2);
                 rxs.push(rx);
                 sc.spawn(move || {
                     let mut buf = Vec::new();
                     for i in (k..blocks).step_by(WORKERS) {
                         let r = block_lines(file, len, i, &mut buf)
-                            .map(|(a, b)| (scan(prefilter, &buf[a..b]), (b - a) as u64));
+                            .map(|(a, b)| (scan(prefilter, keep, &buf[a..b]), (b - a) as u64));
                         if tx.send(r).is_err() {
                             return;
                         }
@@ -317,7 +333,7 @@ impl<'a> Reader<'a> {
                 match rxs[i % WORKERS].recv() {
                     Ok(Ok((sc, bytes))) => {
                         let lines = sc.newlines;
-                        self.deliver(sc, line_no, name, on_event);
+                        self.deliver(sc, line_no, name, on_item);
                         line_no += lines;
                         self.stats.bytes += bytes;
                         progress.tick(self.stats.bytes);
@@ -368,8 +384,10 @@ fn block_lines(
         }
         Ok(got)
     };
-    let start = i as u64 * BLOCK as u64;
-    let end = (start + BLOCK as u64).min(len);
+    // Every block but the first is read from the byte before it: when that byte is a newline,
+    // the line starting exactly at the block's start is this block's.
+    let start = (i as u64 * BLOCK as u64).saturating_sub(1);
+    let end = ((i as u64 + 1) * BLOCK as u64).min(len);
     let mut filled = read_at(buf, 0, start, (end - start) as usize)?;
     let begin = if i == 0 {
         0
@@ -422,20 +440,30 @@ fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<
     Ok(false)
 }
 
-/// A record, or (error kind, 1-based line within the scanned part, message).
-type Outcome = Result<ComputeEvent, (&'static str, usize, String)>;
+/// A kept item, or (error kind, 1-based line within the scanned part, message).
+type Outcome<T> = Result<T, (&'static str, usize, String)>;
 
-#[derive(Default)]
-struct Scan {
+struct Scan<T> {
     records: u64,
     skipped: u64,
     /// Newlines seen: the part's line count, to number the next part's lines.
     newlines: usize,
-    out: Vec<Outcome>,
+    out: Vec<Outcome<T>>,
+}
+
+impl<T> Default for Scan<T> {
+    fn default() -> Self {
+        Scan {
+            records: 0,
+            skipped: 0,
+            newlines: 0,
+            out: Vec::new(),
+        }
+    }
 }
 
 /// Scan the lines of one part of a block: prefilter, then parse and normalize what may match.
-fn scan(prefilter: Option<&Prefilter>, part: &[u8]) -> Scan {
+fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option<T>, part: &[u8]) -> Scan<T> {
     let mut sc = Scan::default();
     let mut start = 0;
     let mut n = 0;
@@ -458,7 +486,21 @@ fn scan(prefilter: Option<&Prefilter>, part: &[u8]) -> Scan {
             sc.skipped += 1;
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_slice(line) {
+        if let Some(r) = t1578_core::normalize::cloudtrail_line(line) {
+            sc.records += 1;
+            match r {
+                Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+                Err(e) => sc.out.push(Err((e.kind(), n, e.to_string()))),
+            }
+            continue;
+        }
+        // One UTF-8 check of the whole line rather than one per string; a line that fails it
+        // is parsed as bytes, for serde_json's own error and position.
+        let parsed = match std::str::from_utf8(line) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(line),
+        };
+        let value: serde_json::Value = match parsed {
             Ok(v) => v,
             Err(e) => {
                 sc.records += 1;
@@ -470,8 +512,10 @@ fn scan(prefilter: Option<&Prefilter>, part: &[u8]) -> Scan {
         source::expand(value, &mut recs);
         for v in recs {
             sc.records += 1;
-            sc.out
-                .push(normalize(v).map_err(|e| (e.kind(), n, e.to_string())));
+            match normalize(v) {
+                Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+                Err(e) => sc.out.push(Err((e.kind(), n, e.to_string()))),
+            }
         }
     }
     sc

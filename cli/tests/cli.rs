@@ -498,3 +498,40 @@ fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundarie
         stderr(&stream)
     );
 }
+
+#[test]
+fn a_line_starting_exactly_on_a_block_boundary_is_read() {
+    // The parallel reader cuts the file into 1 MiB blocks: the second line is padded so the
+    // third starts exactly at 1 MiB, and the third so the fourth starts exactly at 2 MiB. (The
+    // first stays short: a file is read as JSON lines only when its first line is a record.)
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let line = |i: usize, len: Option<usize>| {
+        let mut r = base["detail"].clone();
+        r["eventID"] = Value::from(format!("evt-{i}"));
+        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+        r["userAgent"] = Value::from("");
+        let bare = serde_json::to_string(&r).unwrap().len();
+        if let Some(len) = len {
+            r["userAgent"] = Value::from("u".repeat(len - 1 - bare));
+        }
+        serde_json::to_string(&r).unwrap()
+    };
+    let first = line(0, None);
+    let mut lines = vec![line(1, Some((1 << 20) - first.len() - 1)), line(2, Some(1 << 20))];
+    lines.insert(0, first);
+    lines.extend((3..5).map(|i| line(i, None)));
+    let text = lines.join("\n") + "\n";
+    assert_eq!(lines[0].len() + lines[1].len() + 2, 1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aligned.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let out = t1578(&["replay", "--profile", "seed-kql", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("5 records read") && err.contains("5 in scope"),
+        "{err}"
+    );
+}

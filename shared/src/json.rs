@@ -68,20 +68,23 @@ pub fn boolean(v: &Value) -> Option<bool> {
 /// A string that does not parse is left as is: it is data, not an error.
 pub fn unstring(v: &mut Value, key: &str) {
     let Some(obj) = v.as_object_mut() else { return };
-    let actual = if obj.contains_key(key) {
-        Some(key.to_string())
-    } else {
-        obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+    // Found and tested in place: the field is usually an object already, and nothing is
+    // allocated for it then.
+    let Some((actual, Value::String(s))) = obj
+        .get_key_value(key)
+        .or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+    else {
+        return;
     };
-    let Some(actual) = actual else { return };
-    if let Some(Value::String(s)) = obj.get(&actual) {
-        let t = s.trim_start();
-        if t.starts_with('{') || t.starts_with('[') {
-            if let Ok(parsed) = serde_json::from_str::<Value>(s) {
-                obj.insert(actual, parsed);
-            }
-        }
+    let t = s.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return;
     }
+    let Ok(parsed) = serde_json::from_str::<Value>(s) else {
+        return;
+    };
+    let actual = actual.clone();
+    obj.insert(actual, parsed);
 }
 
 /// Items of an AWS-style list: `{"items":[...]}`, a plain array, or a single object.

@@ -9,14 +9,16 @@
 use crate::catalog::Catalog;
 use crate::event::Cloud;
 use memchr::memmem::Finder;
-use std::collections::HashSet;
 
 /// Azure operations in scope all belong to this provider (the seed's `ResourceProviderValue`).
 const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
 
 /// Byte-level scope test built from a catalog.
 pub struct Prefilter {
-    aws_names: HashSet<Vec<u8>>,
+    /// Lower-cased AWS event names, bucketed by length: a million lines are tested, so the
+    /// test compares a few same-length names in place instead of lower-casing into a new
+    /// buffer and hashing it.
+    aws_names: Vec<Vec<Vec<u8>>>,
     name: Finder<'static>,
 }
 
@@ -30,14 +32,19 @@ enum Key {
 impl Prefilter {
     /// Prefilter for the catalog's AWS event names and Azure compute operations.
     pub fn new(catalog: &Catalog) -> Prefilter {
-        let aws_names = catalog
-            .for_cloud(Cloud::Aws)
-            .filter_map(|e| {
-                e.operation
-                    .split_once(':')
-                    .map(|(_, n)| n.to_ascii_lowercase().into_bytes())
-            })
-            .collect();
+        let mut aws_names: Vec<Vec<Vec<u8>>> = Vec::new();
+        for e in catalog.for_cloud(Cloud::Aws) {
+            let Some((_, n)) = e.operation.split_once(':') else {
+                continue;
+            };
+            let n = n.to_ascii_lowercase().into_bytes();
+            if aws_names.len() <= n.len() {
+                aws_names.resize(n.len() + 1, Vec::new());
+            }
+            if !aws_names[n.len()].contains(&n) {
+                aws_names[n.len()].push(n);
+            }
+        }
         Prefilter {
             aws_names,
             name: Finder::new(b"Name").into_owned(),
@@ -98,7 +105,10 @@ impl Prefilter {
             return true;
         }
         match key {
-            Key::Aws => self.aws_names.contains(&value.to_ascii_lowercase()),
+            Key::Aws => self
+                .aws_names
+                .get(value.len())
+                .is_some_and(|names| names.iter().any(|n| value.eq_ignore_ascii_case(n))),
             Key::Azure => {
                 value.len() >= AZURE_PREFIX.len()
                     && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)

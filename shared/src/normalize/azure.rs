@@ -63,16 +63,15 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         .or_else(|| text_at(rec, &["status"]))
         .map(|s| s.into_owned())
         .unwrap_or_default();
+    let null = Value::Null;
     let claims = get(rec, "identity")
         .and_then(|i| get(i, "claims"))
         .or_else(|| get(rec, "claims"))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&null);
     let evidence = get(rec, "identity")
         .and_then(|i| json::path(i, &["authorization", "evidence"]))
         .or_else(|| json::path(rec, &["authorization", "evidence"]))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&null);
     let parts = Parts {
         time_ms,
         operation_raw,
@@ -85,7 +84,7 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         event_data_id: text_at(rec, &["eventDataId"]).map(|s| s.into_owned()),
         caller_ip: text_at(rec, &["callerIpAddress"])
             .or_else(|| text_at(rec, &["httpRequest", "clientIpAddress"]))
-            .or_else(|| text_at(&claims, &["ipaddr"]))
+            .or_else(|| text_at(claims, &["ipaddr"]))
             .map(|s| s.into_owned()),
         provider_hint: text_at(rec, &["resourceProviderName", "value"]).map(|s| s.into_owned()),
         subscription_hint: text_at(rec, &["subscriptionId"])
@@ -98,7 +97,7 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
     };
     let details = details(rec);
-    Ok(build(parts, &claims, &evidence, details))
+    Ok(build(parts, claims, evidence, details))
 }
 
 /// Log Analytics `AzureActivity` row (the seed KQL's own table).
@@ -124,14 +123,13 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         .or_else(|| text_at(row, &["_ResourceId"]))
         .map(|s| s.into_owned())
         .unwrap_or_default();
+    let null = Value::Null;
     let claims = get(row, "Claims_d")
         .or_else(|| get(row, "Claims"))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&null);
     let evidence = get(row, "Authorization_d")
         .and_then(|a| get(a, "evidence"))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&null);
     let parts = Parts {
         time_ms,
         operation_raw,
@@ -152,7 +150,7 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         .or_else(|| get(row, "Properties"))
         .map(details)
         .unwrap_or_default();
-    Ok(build(parts, &claims, &evidence, details))
+    Ok(build(parts, claims, evidence, details))
 }
 
 fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> ComputeEvent {

@@ -68,6 +68,13 @@ pub fn normalize(mut v: Value) -> Result<ComputeEvent, NormalizeError> {
     Err(NormalizeError::UnknownShape)
 }
 
+/// Fast path for one JSON line holding a bare CloudTrail record: parses only the fields the
+/// normalizer reads. `None` when the line is anything else: parse it whole then, as before.
+/// `Some` is exactly what [`normalize`] gives for the whole record.
+pub fn cloudtrail_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
+    cloudtrail::from_line(line)
+}
+
 /// Parse an RFC 3339 time string or an epoch number (seconds, or milliseconds when large).
 pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
     if let Some(n) = json::int(v).filter(|_| !matches!(v, Value::String(s) if s.contains('-'))) {
