@@ -401,6 +401,7 @@ fn query(
     let sink = MemorySink::new();
     let opts = PipelineOptions {
         shadow: true,
+        windows_only: true,
         ..PipelineOptions::default()
     };
     let (stats, in_scope, latest) = drive(engine, paths, 2048, until_ms, |scored, expired| {

@@ -472,11 +472,50 @@ pub struct Alert {
     pub unmapped: Decision,
 }
 
-/// RFC 3339 (UTC, milliseconds) of an epoch-ms time.
+/// RFC 3339 (UTC, milliseconds) of an epoch-ms time: `2026-11-26T17:03:09.042Z`.
+///
+/// Written by hand because an alert carries a few dozen of them and a replay builds thousands
+/// of alerts; years outside 0..=9999 go through chrono.
 pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_else(|| ms.to_string())
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_else(|| ms.to_string());
+    }
+    let mut out = String::with_capacity(24);
+    let mut num = |v: i64, width: usize, sep: Option<char>| {
+        let mut digits = [b'0'; 4];
+        let mut v = v;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend(digits[..width].iter().map(|&b| b as char));
+        if let Some(c) = sep {
+            out.push(c);
+        }
+    };
+    num(year, 4, Some('-'));
+    num(month, 2, Some('-'));
+    num(day, 2, Some('T'));
+    num(sod / 3600, 2, Some(':'));
+    num(sod % 3600 / 60, 2, Some(':'));
+    num(sod % 60, 2, Some('.'));
+    num(ms.rem_euclid(1000), 3, Some('Z'));
+    out
 }
 
 impl Alert {
@@ -524,5 +563,35 @@ impl Alert {
             .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
             .collect();
         crate::event::clip(&clean, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_matches_chrono() {
+        let chrono_fmt = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let mut ms: i64 = -62_135_596_800_000; // 0001-01-01
+        let mut step: i64 = 1;
+        while ms < 253_402_300_799_999 {
+            assert_eq!(rfc3339(ms), chrono_fmt(ms), "{ms}");
+            ms += step;
+            step = step * 3 + 7919;
+        }
+        // Every ~day from 1900 to 2100 at a drifting time of day, leap days included.
+        for i in 0..73_000i64 {
+            let ms = -2_208_988_800_000 + i * 86_400_777;
+            assert_eq!(rfc3339(ms), chrono_fmt(ms), "{ms}");
+        }
+        for ms in [0, -1, 951_782_400_000, 1_709_164_800_123, 253_402_300_799_999] {
+            assert_eq!(rfc3339(ms), chrono_fmt(ms), "{ms}");
+        }
+        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
     }
 }

@@ -27,6 +27,9 @@ pub struct PipelineOptions {
     pub max_attempts: u32,
     /// Keys processed concurrently.
     pub concurrency: usize,
+    /// Update the windows and decide nothing: for readers of the windows themselves (the seed
+    /// query's summarize), which would build and drop every alert otherwise.
+    pub windows_only: bool,
 }
 
 impl Default for PipelineOptions {
@@ -35,6 +38,7 @@ impl Default for PipelineOptions {
             shadow: false,
             max_attempts: 40,
             concurrency: 8,
+            windows_only: false,
         }
     }
 }
@@ -210,9 +214,10 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
             });
         }
     }
+    // Keys first, then a permutation: an alert document is large to move around.
     report
         .alerts
-        .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.dedup_key().cmp(b.dedup_key())));
+        .sort_by_cached_key(|a| (a.time, a.dedup_key().to_string()));
     report
 }
 
@@ -253,7 +258,11 @@ async fn process_key<S: StateStore, A: AlertSink>(
         let mut alerts = Vec::new();
         let (mut dups, mut late) = (0, 0);
         for (_, s) in items {
-            let (applied, a) = state.step(engine, s);
+            let (applied, a) = if opts.windows_only {
+                (state.apply(s, &eff), Vec::new())
+            } else {
+                state.step(engine, s)
+            };
             match applied {
                 Applied::Duplicate => dups += 1,
                 Applied::TooLate => late += 1,

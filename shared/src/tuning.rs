@@ -680,10 +680,16 @@ impl Tuning {
     }
 
     fn layers<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a Scope> {
-        self.accounts
-            .get(&account.to_ascii_lowercase())
-            .into_iter()
-            .chain(self.defaults.iter())
+        // Called for every event: skip the lookup (and its lower-casing) when no account has
+        // settings of its own.
+        let own = if self.accounts.is_empty() {
+            None
+        } else if account.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.accounts.get(&account.to_ascii_lowercase())
+        } else {
+            self.accounts.get(account)
+        };
+        own.into_iter().chain(self.defaults.iter())
     }
 
     /// Points for a catalog row in an account: account override, then global, then `base`.
@@ -695,8 +701,17 @@ impl Tuning {
 
     /// Effective settings for an account over the profile's.
     pub fn effective(&self, account: &str, profile: &Profile) -> Effective<'_> {
+        // Defaults over the profile, then the account's own over those.
         let mut thresholds = profile.thresholds;
-        for s in self.layers(account).collect::<Vec<_>>().into_iter().rev() {
+        let layers: [Option<&Scope>; 2] = {
+            let mut it = self.layers(account);
+            let (first, second) = (it.next(), it.next());
+            match second {
+                Some(d) => [Some(d), first],
+                None => [first, None],
+            }
+        };
+        for s in layers.into_iter().flatten() {
             thresholds = s.thresholds.over(thresholds);
         }
         Effective {

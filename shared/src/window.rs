@@ -525,7 +525,7 @@ impl WindowState {
                 .iter()
                 .any(|f| f.tier == Tier::Critical && f.disc == disc)
             {
-                out.push(self.alert(engine, &agg, Tier::Critical, disc, &s.ctx));
+                out.push(self.alert(engine, &eff, &agg, Tier::Critical, disc, &s.ctx));
                 critical_fired = true;
             }
         }
@@ -536,7 +536,7 @@ impl WindowState {
                 // escalation to a higher tier still alerts.
                 self.record_fired(t, 0, s.ctx.time_ms);
             } else {
-                out.push(self.alert(engine, &agg, t, 0, &s.ctx));
+                out.push(self.alert(engine, &eff, &agg, t, 0, &s.ctx));
             }
         }
         (applied, out)
@@ -553,6 +553,7 @@ impl WindowState {
     fn alert(
         &mut self,
         engine: &Engine,
+        eff: &Effective,
         agg: &Aggregate,
         tier: Tier,
         disc: u32,
@@ -562,7 +563,7 @@ impl WindowState {
         // only saves this state after the sink accepted the alert.
         self.record_fired(tier, disc, trigger.time_ms);
         let profile = engine.profile.name;
-        let window = engine.effective(&trigger.account).window_ms.max(1);
+        let window = eff.window_ms.max(1);
         let bucket = trigger.time_ms.div_euclid(window);
         let dedup = format!(
             "{:032x}",
@@ -690,7 +691,7 @@ impl WindowState {
             status_id: 1,
             status: "New".into(),
             // A decision in a shadow-mode account is a finding nobody is asked to act on.
-            is_alert: engine.effective(&trigger.account).mode == Mode::Alert,
+            is_alert: eff.mode == Mode::Alert,
             message: format!("{title} in {} {}", provider, self.who.account),
             risk_score: agg.total_risk,
             risk_level_id: severity_id - 1,
