@@ -138,7 +138,7 @@ fn drive(
     engine: &Engine,
     paths: &[PathBuf],
     reorder: usize,
-    until: Option<i64>,
+    span: (Option<i64>, Option<i64>),
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
     let prefilter = Prefilter::new(&engine.catalog);
@@ -172,8 +172,9 @@ fn drive(
     };
     // Scoring runs on the reader threads: it is per-event work, and an event that does not
     // count is dropped where it was parsed.
+    let (since, until) = span;
     let keep = |ev: ComputeEvent| {
-        if until.is_some_and(|u| ev.time_ms > u) {
+        if until.is_some_and(|u| ev.time_ms > u) || since.is_some_and(|s| ev.time_ms < s) {
             return None;
         }
         engine.score(&ev).ok()
@@ -277,7 +278,7 @@ fn run_replay(
         shadow: 0,
         failures: 0,
     };
-    let (stats, in_scope, _) = drive(engine, paths, reorder, None, |scored, expired| {
+    let (stats, in_scope, _) = drive(engine, paths, reorder, (None, None), |scored, expired| {
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -404,7 +405,10 @@ fn query(
         windows_only: true,
         ..PipelineOptions::default()
     };
-    let (stats, in_scope, latest) = drive(engine, paths, 2048, until_ms, |scored, expired| {
+    // With --until the summarize reads one window ending there: older events cannot change a
+    // row, so they are not windowed at all (the SQL equivalent filters on time the same way).
+    let since_ms = until_ms.map(|u| u.saturating_sub(engine.retention_ms()));
+    let (stats, in_scope, latest) = drive(engine, paths, 2048, (since_ms, until_ms), |scored, expired| {
         let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
         for k in &expired {
             store.remove(k);

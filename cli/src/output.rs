@@ -87,7 +87,8 @@ impl AlertPrinter {
         mark: Option<char>,
     ) -> std::io::Result<()> {
         if self.json {
-            return writeln!(out, "{}", serde_json::to_string(a).unwrap_or_default());
+            serde_json::to_writer(&mut *out, a)?;
+            return writeln!(out);
         }
         let widths = [24, 8, 18, 36, 14, 4, 4, 4, 90];
         if !self.header {
