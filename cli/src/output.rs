@@ -143,7 +143,8 @@ impl AlertPrinter {
 pub fn print_rows(out: &mut impl Write, rows: &[QueryRow], json: bool) -> std::io::Result<()> {
     if json {
         for r in rows {
-            writeln!(out, "{}", serde_json::to_string(r).unwrap_or_default())?;
+            serde_json::to_writer(&mut *out, r)?;
+            writeln!(out)?;
         }
         return Ok(());
     }

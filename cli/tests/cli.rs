@@ -363,18 +363,22 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
     let loose = dir.path().join("loose.toml");
     // Lower the bar in the AWS account: more alerts there, none fewer anywhere.
     std::fs::write(&loose, "[accounts.\"111122223333\"]\nthresholds = { risk = 2 }\n").unwrap();
-    let o = t1578(&[
-        "replay",
-        "--format",
-        "json",
-        "--config",
-        empty.to_str().unwrap(),
-        "--compare-config",
-        loose.to_str().unwrap(),
-        "events/aws",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let changes = json_lines(&o);
+    // `replay --format json --config A --compare-config B events/aws`: one change per line.
+    let compare = |a: &std::path::Path, b: &std::path::Path| {
+        let o = t1578(&[
+            "replay",
+            "--format",
+            "json",
+            "--config",
+            a.to_str().unwrap(),
+            "--compare-config",
+            b.to_str().unwrap(),
+            "events/aws",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        json_lines(&o)
+    };
+    let changes = compare(&empty, &loose);
     assert!(!changes.is_empty());
     assert!(changes
         .iter()
@@ -383,30 +387,11 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
         .iter()
         .for_each(|c| t1578_testkit::assert_valid_alert(&c["alert"]));
     // The reverse comparison removes exactly those.
-    let back = json_lines(&t1578(&[
-        "replay",
-        "--format",
-        "json",
-        "--config",
-        loose.to_str().unwrap(),
-        "--compare-config",
-        empty.to_str().unwrap(),
-        "events/aws",
-    ]));
+    let back = compare(&loose, &empty);
     assert_eq!(back.len(), changes.len());
     assert!(back.iter().all(|c| c["change"] == "removed"));
     // The same configuration on both sides changes nothing.
-    assert!(json_lines(&t1578(&[
-        "replay",
-        "--format",
-        "json",
-        "--config",
-        loose.to_str().unwrap(),
-        "--compare-config",
-        loose.to_str().unwrap(),
-        "events/aws"
-    ]))
-    .is_empty());
+    assert!(compare(&loose, &loose).is_empty());
 }
 
 #[test]

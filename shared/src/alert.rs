@@ -496,7 +496,7 @@ pub fn rfc3339(ms: i64) -> String {
             .unwrap_or_else(|| ms.to_string());
     }
     let mut out = String::with_capacity(24);
-    let mut num = |v: i64, width: usize, sep: Option<char>| {
+    let mut num = |v: i64, width: usize, sep: char| {
         let mut digits = [b'0'; 4];
         let mut v = v;
         for d in digits[..width].iter_mut().rev() {
@@ -504,17 +504,15 @@ pub fn rfc3339(ms: i64) -> String {
             v /= 10;
         }
         out.extend(digits[..width].iter().map(|&b| b as char));
-        if let Some(c) = sep {
-            out.push(c);
-        }
+        out.push(sep);
     };
-    num(year, 4, Some('-'));
-    num(month, 2, Some('-'));
-    num(day, 2, Some('T'));
-    num(sod / 3600, 2, Some(':'));
-    num(sod % 3600 / 60, 2, Some(':'));
-    num(sod % 60, 2, Some('.'));
-    num(ms.rem_euclid(1000), 3, Some('Z'));
+    num(year, 4, '-');
+    num(month, 2, '-');
+    num(day, 2, 'T');
+    num(sod / 3600, 2, ':');
+    num(sod % 3600 / 60, 2, ':');
+    num(sod % 60, 2, '.');
+    num(ms.rem_euclid(1000), 3, 'Z');
     out
 }
 

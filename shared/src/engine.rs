@@ -147,8 +147,6 @@ pub struct EventContext {
     pub user_agent: Option<String>,
     /// Against the account's change windows (`None`: it declares none).
     pub change_window: Option<WindowPosition>,
-    /// Tuning flags of the event's units ([`flags`]).
-    pub flags: u8,
 }
 
 /// What tuning did to a unit, kept with it so an alert can say why its score is what it is.
@@ -400,7 +398,6 @@ impl Engine {
                 source_ip: ev.source_ip.clone(),
                 user_agent: ev.user_agent.clone(),
                 change_window,
-                flags: flag,
             },
         })
     }

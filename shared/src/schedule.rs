@@ -41,17 +41,6 @@ pub struct ChangeWindows {
     pub outside_points: u32,
 }
 
-impl PartialEq for ChangeWindows {
-    fn eq(&self, other: &Self) -> bool {
-        self.time_zone == other.time_zone
-            && self.weekly == other.weekly
-            && self.open == other.open
-            && self.closed == other.closed
-            && self.outside_points == other.outside_points
-    }
-}
-impl Eq for ChangeWindows {}
-
 /// A weekly slot as written: `{ days = ["sat", "sun"], start = "22:00", end = "04:00" }`.
 /// `end` at or before `start` means the slot runs past midnight into the next day.
 #[derive(Debug, Clone)]

@@ -133,14 +133,9 @@ pub fn tuning_from_lookup(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<CommonSettings, SettingsError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        CommonSettings::from_lookup(|k| m.get(k).cloned())
+        CommonSettings::from_lookup(t1578_testkit::lookup(pairs))
     }
 
     #[test]

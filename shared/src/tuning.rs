@@ -171,7 +171,7 @@ pub struct AllowEntry {
 }
 
 /// Settings for one scope (defaults, or an account with the defaults underneath).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Scope {
     /// Window length (ms).
     pub window_ms: Option<i64>,
@@ -202,6 +202,10 @@ pub struct Globs {
 }
 
 impl Globs {
+    fn of(patterns: &[&str]) -> Globs {
+        Globs::new(patterns.iter().map(|s| s.to_string()).collect())
+    }
+
     fn new(patterns: Vec<String>) -> Globs {
         Globs {
             compiled: patterns
@@ -250,9 +254,8 @@ impl Unfamiliar {
 /// caller, so this only ever lowers risk inside a declared change window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Iac {
-    /// Globs as written.
-    pub user_agents: Vec<String>,
-    globs: Vec<Vec<u8>>,
+    /// User-agent globs.
+    pub user_agents: Globs,
     /// Share of an IaC event's points kept inside a window (0..=100).
     pub risk_percent: u32,
 }
@@ -267,26 +270,17 @@ pub const DEFAULT_IAC_USER_AGENTS: &[&str] = &[
 ];
 
 impl Iac {
-    fn new(user_agents: Vec<String>, risk_percent: u32) -> Iac {
-        Iac {
-            globs: user_agents
-                .iter()
-                .map(|g| g.to_ascii_lowercase().into_bytes())
-                .collect(),
-            user_agents,
-            risk_percent,
-        }
-    }
-
     /// The built-in list, discounting IaC events to zero points inside a window.
     pub fn builtin() -> Iac {
-        Iac::new(DEFAULT_IAC_USER_AGENTS.iter().map(|s| s.to_string()).collect(), 0)
+        Iac {
+            user_agents: Globs::of(DEFAULT_IAC_USER_AGENTS),
+            risk_percent: 0,
+        }
     }
 
     /// Does a user agent look like an IaC tool?
     pub fn matches(&self, user_agent: &str) -> bool {
-        let ua = user_agent.to_ascii_lowercase();
-        self.globs.iter().any(|g| glob_match(g, ua.as_bytes()))
+        self.user_agents.matches(user_agent)
     }
 }
 
@@ -333,12 +327,7 @@ pub struct Tuning {
 
 impl Default for Globs {
     fn default() -> Self {
-        Globs::new(
-            DEFAULT_AZURE_PLATFORM_CALLERS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        )
+        Globs::of(DEFAULT_AZURE_PLATFORM_CALLERS)
     }
 }
 
@@ -349,7 +338,7 @@ impl Default for Iac {
 }
 
 /// The effective settings for one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Effective<'a> {
     /// Window (ms).
     pub window_ms: i64,
@@ -389,6 +378,12 @@ impl Tuning {
             source_name: source_name.to_string(),
             key: key.to_string(),
             reason,
+        };
+        let glob_list = |key: &str, list: &[String]| -> Result<Globs, TuningError> {
+            for (j, g) in list.iter().enumerate() {
+                check_glob(g).map_err(|r| err(&format!("{key}[{j}]"), r))?;
+            }
+            Ok(Globs::new(list.to_vec()))
         };
         let doc: TuningDoc = toml::from_str(text).map_err(|e| {
             let (key, line) = e
@@ -495,17 +490,14 @@ impl Tuning {
                             format!("{pct} is outside 0..100"),
                         ));
                     }
-                    let uas = match &i.user_agents {
-                        None => DEFAULT_IAC_USER_AGENTS.iter().map(|s| s.to_string()).collect(),
-                        Some(list) => {
-                            for (j, g) in list.iter().enumerate() {
-                                check_glob(g)
-                                    .map_err(|r| err(&format!("{prefix}.iac.user_agents[{j}]"), r))?;
-                            }
-                            list.clone()
-                        }
+                    let user_agents = match &i.user_agents {
+                        None => Globs::of(DEFAULT_IAC_USER_AGENTS),
+                        Some(list) => glob_list(&format!("{prefix}.iac.user_agents"), list)?,
                     };
-                    Ok(Iac::new(uas, pct as u32))
+                    Ok(Iac {
+                        user_agents,
+                        risk_percent: pct as u32,
+                    })
                 })
                 .transpose()?;
             let change_windows = d
@@ -547,13 +539,7 @@ impl Tuning {
             let azure_platform_callers = d
                 .azure_platform_callers
                 .as_ref()
-                .map(|list| -> Result<Globs, TuningError> {
-                    for (j, g) in list.iter().enumerate() {
-                        check_glob(g)
-                            .map_err(|r| err(&format!("{prefix}.azure_platform_callers[{j}]"), r))?;
-                    }
-                    Ok(Globs::new(list.clone()))
-                })
+                .map(|list| glob_list(&format!("{prefix}.azure_platform_callers"), list))
                 .transpose()?;
             Ok(Scope {
                 window_ms,
@@ -679,17 +665,22 @@ impl Tuning {
             .collect()
     }
 
-    fn layers<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a Scope> {
+    /// The account's own settings, if it has any.
+    fn own(&self, account: &str) -> Option<&Scope> {
         // Called for every event: skip the lookup (and its lower-casing) when no account has
         // settings of its own.
-        let own = if self.accounts.is_empty() {
+        if self.accounts.is_empty() {
             None
         } else if account.bytes().any(|b| b.is_ascii_uppercase()) {
             self.accounts.get(&account.to_ascii_lowercase())
         } else {
             self.accounts.get(account)
-        };
-        own.into_iter().chain(self.defaults.iter())
+        }
+    }
+
+    /// The account's settings, then the defaults: the first that sets a value wins.
+    fn layers<'a>(&'a self, account: &str) -> impl Iterator<Item = &'a Scope> {
+        self.own(account).into_iter().chain(self.defaults.iter())
     }
 
     /// Points for a catalog row in an account: account override, then global, then `base`.
@@ -702,18 +693,10 @@ impl Tuning {
     /// Effective settings for an account over the profile's.
     pub fn effective(&self, account: &str, profile: &Profile) -> Effective<'_> {
         // Defaults over the profile, then the account's own over those.
-        let mut thresholds = profile.thresholds;
-        let layers: [Option<&Scope>; 2] = {
-            let mut it = self.layers(account);
-            let (first, second) = (it.next(), it.next());
-            match second {
-                Some(d) => [Some(d), first],
-                None => [first, None],
-            }
-        };
-        for s in layers.into_iter().flatten() {
-            thresholds = s.thresholds.over(thresholds);
-        }
+        let thresholds = [self.defaults.as_ref(), self.own(account)]
+            .into_iter()
+            .flatten()
+            .fold(profile.thresholds, |t, s| s.thresholds.over(t));
         Effective {
             window_ms: self
                 .layers(account)

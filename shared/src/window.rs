@@ -191,11 +191,12 @@ fn address_key(ip: &str, by_prefix: bool) -> u64 {
     xxh3_64(key.as_bytes())
 }
 
-fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) {
+/// Keep `value` in a bounded most-recent list; returns its hash (the list's identity for it).
+fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) -> u64 {
     let h = xxh3_64(value.as_bytes());
     if let Some(x) = list.iter_mut().find(|x| x.h == h) {
         x.t = x.t.max(t);
-        return;
+        return h;
     }
     if list.len() >= cap {
         // Keep the most recent ones.
@@ -206,7 +207,7 @@ fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) {
             .map(|(i, x)| (i, x.t))
             .unwrap_or((0, 0));
         if oldest > t {
-            return;
+            return h;
         }
         list.remove(i);
     }
@@ -215,6 +216,7 @@ fn remember(list: &mut Vec<Listed>, value: &str, t: i64, cap: usize) {
         value: clip(value, crate::event::MAX_FIELD),
         t,
     });
+    h
 }
 
 impl WindowState {
@@ -408,8 +410,7 @@ impl WindowState {
             self.evidence.truncate(MAX_LISTED);
         }
         if let Some(ip) = &c.source_ip {
-            remember(&mut self.ips, ip, t, MAX_LISTED);
-            let h = xxh3_64(ip.as_bytes());
+            let h = remember(&mut self.ips, ip, t, MAX_LISTED);
             if bonus > 0 && !self.unfamiliar.contains(&h) {
                 self.unfamiliar.push(h);
             }
@@ -632,14 +633,8 @@ impl WindowState {
         } else {
             subs.iter().map(|s| mapping(Some(s))).collect()
         };
-        let live = |u: &&Unit| u.t >= agg.first_seen && u.t <= agg.last_seen;
-        let flagged = |bit: u8| {
-            self.units
-                .iter()
-                .filter(live)
-                .filter(|u| u.flags & bit != 0)
-                .count() as u32
-        };
+        // Every kept unit is in the window the aggregate summed (it was pruned to it).
+        let flagged = |bit: u8| self.units.iter().filter(|u| u.flags & bit != 0).count() as u32;
         let flag_names = |f: u8| {
             [
                 (flags::IAC_IN_WINDOW, "iac_in_change_window"),

@@ -49,6 +49,13 @@ struct File {
     count: Vec<Count>,
 }
 
+/// Dedup keys, sorted: which decisions, whatever order they came in.
+fn dedup_keys<'a>(alerts: impl Iterator<Item = &'a t1578_core::Alert>) -> Vec<String> {
+    let mut k: Vec<String> = alerts.map(|a| a.dedup_key().to_string()).collect();
+    k.sort();
+    k
+}
+
 #[test]
 fn scenarios_raise_exactly_their_expected_alerts() {
     let dir = events_dir().join("scenarios");
@@ -69,14 +76,9 @@ fn scenarios_raise_exactly_their_expected_alerts() {
             let (report, sent_alerts) = replay(&engine, &events);
             // Every decision, sent or not; the sink holds exactly the ones meant to be sent.
             let alerts = report.alerts;
-            let ids = |v: &mut dyn Iterator<Item = &t1578_core::Alert>| {
-                let mut k: Vec<String> = v.map(|a| a.dedup_key().to_string()).collect();
-                k.sort();
-                k
-            };
             assert_eq!(
-                ids(&mut sent_alerts.iter()),
-                ids(&mut alerts.iter().filter(|a| a.is_alert)),
+                dedup_keys(sent_alerts.iter()),
+                dedup_keys(alerts.iter().filter(|a| a.is_alert)),
                 "{} {}",
                 path.display(),
                 profile.as_str()

@@ -47,6 +47,16 @@ pub fn assert_valid_alert_text(text: &str) -> Value {
     v
 }
 
+/// A settings lookup (`key -> value`) over fixed pairs, as the entrypoints' `from_lookup` read
+/// the environment or app settings.
+pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let m: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| m.get(k).cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,16 +98,11 @@ fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:t1578-alerts";
 
     fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| m.get(k).cloned())
+        Config::from_lookup(t1578_testkit::lookup(pairs))
     }
 
     #[test]

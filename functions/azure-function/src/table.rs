@@ -177,6 +177,36 @@ fn encode_query(s: &str) -> String {
     out
 }
 
+/// Headers asking for entities without OData metadata (what every read and insert wants).
+fn accept_json() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "Accept",
+        HeaderValue::from_static("application/json;odata=nometadata"),
+    );
+    h
+}
+
+/// The conditional-write header: the write applies only if the entity still has `etag`.
+fn if_match(op: &'static str, etag: &str) -> Result<HeaderMap, TableError> {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "If-Match",
+        HeaderValue::from_str(etag).map_err(|_| TableError::Invalid {
+            op,
+            reason: "ETag".into(),
+        })?,
+    );
+    Ok(h)
+}
+
+fn json_body(op: &'static str, entity: &Value) -> Result<Vec<u8>, TableError> {
+    serde_json::to_vec(entity).map_err(|e| TableError::Invalid {
+        op,
+        reason: e.to_string(),
+    })
+}
+
 /// Keys we put in a URL path must need no escaping. Ours are hex; anything else is refused
 /// rather than quoted, because `/ \ # ?` and quotes in keys are where Table Storage and its
 /// emulator disagree.
@@ -324,11 +354,7 @@ impl TableClient {
     /// Create the table; an existing table is fine.
     pub async fn ensure_table(&self) -> Result<(), TableError> {
         let op = "create table";
-        let mut h = HeaderMap::new();
-        h.insert(
-            "Accept",
-            HeaderValue::from_static("application/json;odata=nometadata"),
-        );
+        let mut h = accept_json();
         h.insert("Prefer", HeaderValue::from_static("return-no-content"));
         let body = serde_json::to_vec(&json!({ "TableName": self.table })).unwrap_or_default();
         let resp = self
@@ -346,11 +372,7 @@ impl TableClient {
         let op = "get entity";
         check_key(op, pk)?;
         check_key(op, rk)?;
-        let mut h = HeaderMap::new();
-        h.insert(
-            "Accept",
-            HeaderValue::from_static("application/json;odata=nometadata"),
-        );
+        let h = accept_json();
         let resp = self
             .send(
                 op,
@@ -377,16 +399,9 @@ impl TableClient {
     /// Insert a new entity; [`Write::Conflict`] when it already exists.
     pub async fn insert_entity(&self, entity: &Value) -> Result<Write, TableError> {
         let op = "insert entity";
-        let mut h = HeaderMap::new();
-        h.insert(
-            "Accept",
-            HeaderValue::from_static("application/json;odata=nometadata"),
-        );
+        let mut h = accept_json();
         h.insert("Prefer", HeaderValue::from_static("return-no-content"));
-        let body = serde_json::to_vec(entity).map_err(|e| TableError::Invalid {
-            op,
-            reason: e.to_string(),
-        })?;
+        let body = json_body(op, entity)?;
         let resp = self
             .send(op, Method::POST, self.url(&self.table, &[]), h, Some(body))
             .await?;
@@ -408,18 +423,8 @@ impl TableClient {
         let op = "replace entity";
         check_key(op, pk)?;
         check_key(op, rk)?;
-        let mut h = HeaderMap::new();
-        h.insert(
-            "If-Match",
-            HeaderValue::from_str(etag).map_err(|_| TableError::Invalid {
-                op,
-                reason: "ETag".into(),
-            })?,
-        );
-        let body = serde_json::to_vec(entity).map_err(|e| TableError::Invalid {
-            op,
-            reason: e.to_string(),
-        })?;
+        let h = if_match(op, etag)?;
+        let body = json_body(op, entity)?;
         let resp = self
             .send(
                 op,
@@ -441,14 +446,7 @@ impl TableClient {
         let op = "delete entity";
         check_key(op, pk)?;
         check_key(op, rk)?;
-        let mut h = HeaderMap::new();
-        h.insert(
-            "If-Match",
-            HeaderValue::from_str(etag).map_err(|_| TableError::Invalid {
-                op,
-                reason: "ETag".into(),
-            })?,
-        );
+        let h = if_match(op, etag)?;
         let resp = self
             .send(
                 op,
