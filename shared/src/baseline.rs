@@ -353,7 +353,7 @@ pub fn describe_hours(usual: u32) -> String {
 pub enum NoveltyKind {
     /// A catalog row it did not use in the baseline period (value: the catalog id).
     Operation,
-    /// An hour it is never active at (value: `HH:MM` UTC).
+    /// An hour it is never active at (value: `HH:00-HH:00` UTC).
     Hour,
     /// A region or resource group it did not act in (value: the scope).
     Scope,
@@ -411,8 +411,8 @@ impl Baseline {
             out.push((NoveltyKind::Operation, ev.catalog_id.to_string()));
         }
         if unusual_hour(self.usual_hours(t, rule), hour_of(t)) {
-            let m = t.rem_euclid(3_600_000) / 60_000;
-            out.push((NoveltyKind::Hour, format!("{:02}:{m:02}", hour_of(t))));
+            let h = hour_of(t);
+            out.push((NoveltyKind::Hour, format!("{h:02}:00-{:02}:00", (h + 1) % 24)));
         }
         if !ev.scope.is_empty() && !self.knows_scope(ev.scope, t, rule) {
             out.push((NoveltyKind::Scope, ev.scope.to_string()));

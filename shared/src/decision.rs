@@ -380,39 +380,43 @@ fn unusual(
     th: &Thresholds,
 ) -> Vec<Reason> {
     let mut out = volume_reasons(state, agg, rule, t, th);
-    // Networks count one each up to two; hours and scopes once, however many.
-    let (mut networks, mut hours, mut scopes) = (0, 0, 0);
-    for n in &state.novel {
-        let (code, detail, weight) = match n.kind {
-            NoveltyKind::Operation => (
-                "new_operation",
-                format!("first {} by this principal in {} days", n.value, rule.days),
-                2,
+    // One reason per kind of novelty (per operation for new operations): networks weigh one
+    // each up to two, hours and scopes one however many.
+    let of = |kind: NoveltyKind| state.novel.iter().filter(move |n| n.kind == kind);
+    for n in of(NoveltyKind::Operation) {
+        out.push(Reason {
+            code: "new_operation",
+            detail: format!("first {} by this principal in {} days", n.value, rule.days),
+            weight: 2,
+        });
+    }
+    let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
+    let networks = list(NoveltyKind::Network);
+    if !networks.is_empty() {
+        out.push(Reason {
+            code: "new_network",
+            detail: format!("new network{} {}", plural(networks.len()), networks.join(", ")),
+            weight: networks.len().min(2) as u32,
+        });
+    }
+    if let Some(first) = of(NoveltyKind::Hour).next() {
+        out.push(Reason {
+            code: "unusual_hour",
+            detail: format!(
+                "{}; this at {}",
+                describe_hours(state.baseline.usual_hours(first.t, rule)),
+                list(NoveltyKind::Hour).join(", ")
             ),
-            NoveltyKind::Network => {
-                networks += 1;
-                (
-                    "new_network",
-                    format!("new network {}", n.value),
-                    u32::from(networks <= 2),
-                )
-            }
-            NoveltyKind::Hour => {
-                hours += 1;
-                let usual = describe_hours(state.baseline.usual_hours(n.t, rule));
-                (
-                    "unusual_hour",
-                    format!("{usual}, this at {}", n.value),
-                    u32::from(hours == 1),
-                )
-            }
-            NoveltyKind::Scope => {
-                scopes += 1;
-                let detail = format!("new region or resource group {}", n.value);
-                ("new_scope", detail, u32::from(scopes == 1))
-            }
-        };
-        out.push(Reason { code, detail, weight });
+            weight: 1,
+        });
+    }
+    let scopes = list(NoveltyKind::Scope);
+    if !scopes.is_empty() {
+        out.push(Reason {
+            code: "new_scope",
+            detail: format!("new region or resource group {}", scopes.join(", ")),
+            weight: 1,
+        });
     }
     let outside = state
         .units
@@ -454,6 +458,14 @@ fn no_history(state: &WindowState, rule: Option<&BaselineRule>, t: i64) -> Vec<R
         });
     }
     out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 fn describe_age(ms: i64) -> String {
