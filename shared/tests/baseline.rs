@@ -157,5 +157,8 @@ fn state_with_a_full_baseline_stays_under_16_kib() {
         max_bytes = max_bytes.max(bytes.len());
     }
     assert!(max_bytes <= 16 * 1024, "state reached {max_bytes} bytes");
-    assert!(max_bytes > 4 * 1024, "the test fills the state ({max_bytes} bytes)");
+    assert!(
+        max_bytes > 4 * 1024,
+        "the test fills the state ({max_bytes} bytes)"
+    );
 }

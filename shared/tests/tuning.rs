@@ -90,6 +90,13 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
         ("[defaults.unfamiliar_ip]\ndays = 400", "defaults.unfamiliar_ip.days"),
         ("[defaults.unfamiliar_ip]\nmatch = \"subnet\"", "defaults.unfamiliar_ip.match"),
         ("[defaults.unfamiliar_ip]\npoints = -3", "defaults.unfamiliar_ip.points"),
+        ("[defaults.baseline]\ndays = 45", "defaults.baseline.days"),
+        ("[defaults.baseline]\nmin_history_days = 20\ndays = 10", "defaults.baseline.min_history_days"),
+        ("[defaults.baseline]\nvolume_factor = 0.5", "defaults.baseline.volume_factor"),
+        ("[defaults.baseline]\nescalation_factor = nan", "defaults.baseline.escalation_factor"),
+        ("[defaults.baseline]\nnew_operation_min_points = 30", "defaults.baseline.new_operation_min_points"),
+        ("[defaults.baseline]\nknown_destinations = \"yes\"", "defaults.baseline.known_destinations"),
+        ("[accounts.\"111122223333\".baseline]\nfactor = 2", "factor"),
         (
             "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
             "defaults.azure_platform_callers[0]",
@@ -239,4 +246,33 @@ fn the_example_configuration_is_valid() {
     assert!(e.effective("111122223333").change_windows.is_none());
     // Small enough for the Lambda's 4 KB environment (Terraform checks the same bound).
     assert!(text.len() <= 3072, "{} bytes", text.len());
+}
+
+/// The baseline knobs reach the decision: per account over the defaults, and `days = 0` turns
+/// it off so the principal meets the plain thresholds.
+#[test]
+fn baseline_knobs_apply_per_account() {
+    let e = tuned(
+        "[defaults.baseline]\ndays = 21\nvolume_factor = 3.5\nknown_destinations = false\n\
+         [accounts.\"111122223333\".baseline]\ndays = 0\n\
+         [accounts.\"444455556666\".baseline]\nmin_history_days = 3\nescalation_factor = 1.5",
+    );
+    let other = e.effective("999999999999").baseline.unwrap();
+    assert_eq!((other.days, other.volume_percent, other.known_destinations), (21, 350, false));
+    assert!(e.effective("111122223333").baseline.is_none());
+    let b = e.effective("444455556666").baseline.unwrap();
+    assert_eq!((b.days, b.min_history_days, b.escalation_percent), (14, 3, 150));
+    // Retention covers the longest baseline.
+    assert_eq!(e.retention_ms(), 30 * 86_400_000, "the unfamiliar-IP memory (30 d) is longer");
+    let long = tuned("[defaults.baseline]\ndays = 30\n[defaults.unfamiliar_ip]\ndays = 7");
+    assert_eq!(long.retention_ms(), 30 * 86_400_000);
+    // Off: the routine burst scenario's role alerts on its routine day like a new principal.
+    let dir = events_dir().join("scenarios/baseline/aws-routine-automation/events.json");
+    let events = load(&dir);
+    let day15 = |e: &Engine| {
+        let (_, alerts) = replay(e, &events);
+        alerts.iter().filter(|a| a.time_dt.as_str() >= "2026-11-15").count()
+    };
+    assert_eq!(day15(&tuned("")), 0);
+    assert!(day15(&tuned("[defaults.baseline]\ndays = 0")) > 0);
 }

@@ -34,6 +34,10 @@ pub fn attributes(alert: &Alert) -> Vec<(&'static str, String)> {
         ("technique", "T1578".to_string()),
         ("account", alert.account().to_string()),
         ("tier", alert.tier().as_str().to_string()),
+        // `create` for a new finding, `update` when an open one grew: a subscription filter
+        // policy `{"activity": ["create"]}` takes new findings only.
+        ("activity", alert.unmapped.finding.activity.clone()),
+        ("finding", alert.finding_info.uid.clone()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())

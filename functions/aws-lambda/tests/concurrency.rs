@@ -46,11 +46,24 @@ async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
         .map(|a| a["unmapped"]["tier"].as_str().unwrap())
         .collect();
     assert!(tiers.contains("high_risk"), "{tiers:?}");
-    let keys: BTreeSet<&str> = published
+    // One finding, created once and updated as it escalates; each report has one dedup key
+    // and a repeat of it is the same report.
+    let findings: BTreeSet<&str> = published
         .iter()
-        .map(|a| a["metadata"]["correlation_uid"].as_str().unwrap())
+        .map(|a| a["finding_info"]["uid"].as_str().unwrap())
         .collect();
-    assert_eq!(keys.len(), tiers.len(), "one dedup_key per decision");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let mut reports: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for a in &published {
+        let k = a["metadata"]["correlation_uid"].as_str().unwrap();
+        reports
+            .entry(k)
+            .or_default()
+            .insert(format!("{} {} {}", a["unmapped"]["tier"], a["count"], a["activity_id"]));
+    }
+    assert!(reports.values().all(|r| r.len() == 1), "one dedup_key per decision: {reports:?}");
+    let creates = reports.values().filter(|r| r.iter().any(|x| x.ends_with(" 1"))).count();
+    assert_eq!(creates, 1, "{reports:?}");
 }
 
 #[tokio::test]

@@ -55,10 +55,12 @@ async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
         ("technique", "T1578"),
         ("account", account),
         ("tier", "critical"),
+        ("activity", "create"),
     ] {
         assert_eq!(attrs[name]["Type"], "String", "{name}");
         assert_eq!(attrs[name]["Value"], want, "{name}");
     }
+    assert_eq!(attrs["finding"]["Value"].as_str().map(str::len), Some(32));
 
     // The alert document, field by field.
     let alert: Value = serde_json::from_str(s(&note["Message"])).unwrap();

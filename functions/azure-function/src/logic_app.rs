@@ -76,6 +76,10 @@ impl AlertSink for LogicAppSink {
                 .post(url.expose().clone())
                 .timeout(self.opts.timeout)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
+                // A trigger condition can take new findings only without parsing the body
+                // (which carries the same as `activity_id`: 1 create, 2 update).
+                .header("x-t1578-activity", alert.unmapped.finding.activity.as_str())
+                .header("x-t1578-finding", alert.finding_info.uid.as_str())
                 .body(body.clone())
                 .send()
                 .await;

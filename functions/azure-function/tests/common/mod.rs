@@ -127,6 +127,8 @@ pub struct ReceiverState {
     pub attempts: AtomicUsize,
     pub fail_next: AtomicUsize,
     pub queries: Mutex<Vec<String>>,
+    /// `x-t1578-activity` and `x-t1578-finding` of each accepted alert.
+    pub headers: Mutex<Vec<(String, String)>>,
 }
 
 pub struct Receiver {
@@ -148,10 +150,17 @@ impl Receiver {
         Receiver { state, url, task }
     }
 
-    /// Alert bodies accepted so far, each checked against the committed schema.
+    /// Alert bodies accepted so far, each checked against the committed schema and against
+    /// the headers a trigger condition filters on.
     pub fn alerts(&self) -> Vec<Value> {
         let alerts = self.state.accepted.lock().unwrap().clone();
         alerts.iter().for_each(t1578_testkit::assert_valid_alert);
+        let headers = self.state.headers.lock().unwrap().clone();
+        assert_eq!(headers.len(), alerts.len());
+        for (a, (activity, finding)) in alerts.iter().zip(&headers) {
+            assert_eq!(a["unmapped"]["finding"]["activity"], activity.as_str());
+            assert_eq!(a["finding_info"]["uid"], finding.as_str());
+        }
         alerts
     }
 }
@@ -177,9 +186,24 @@ async fn receive(State(st): State<Arc<ReceiverState>>, req: Request) -> Response
     {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
+    let header = |h: &axum::http::HeaderMap, name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let headers = (
+        header(req.headers(), "x-t1578-activity"),
+        header(req.headers(), "x-t1578-finding"),
+    );
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let v: Value = serde_json::from_slice(&body).expect("alert body is JSON");
-    st.accepted.lock().unwrap().push(v);
+    {
+        // One lock for both lists, so a body and its headers stay at the same index.
+        let mut accepted = st.accepted.lock().unwrap();
+        st.headers.lock().unwrap().push(headers);
+        accepted.push(v);
+    }
     StatusCode::ACCEPTED.into_response()
 }
 

@@ -15,4 +15,6 @@ resource "aws_sns_topic_subscription" "this" {
   topic_arn = aws_sns_topic.this.arn
   protocol  = each.value.protocol
   endpoint  = each.value.endpoint
+  # Every alert carries the message attribute `activity`: create (a new finding) or update.
+  filter_policy = each.value.new_findings_only ? jsonencode({ activity = ["create"] }) : null
 }

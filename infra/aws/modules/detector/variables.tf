@@ -167,10 +167,11 @@ variable "dynamodb_deletion_protection" {
 ################################################################################
 
 variable "sns_subscriptions" {
-  description = "Subscriptions added to the alert topic, e.g. [{ protocol = \"email\", endpoint = \"soc@example.com\" }]."
+  description = "Subscriptions added to the alert topic, e.g. [{ protocol = \"email\", endpoint = \"soc@example.com\" }]. With new_findings_only = true a subscription receives only new findings (message attribute activity = create), not the updates of an open finding."
   type = list(object({
-    protocol = string
-    endpoint = string
+    protocol          = string
+    endpoint          = string
+    new_findings_only = optional(bool, false)
   }))
   default = []
 }
