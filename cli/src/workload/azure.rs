@@ -358,6 +358,40 @@ pub fn operation(
         a.records += 1;
         g.sink.push(t, serde_json::to_string(&rec).expect("serializable"));
     }
+    if name.ends_with("/write") && !fail && g.r.chance(0.7) {
+        let t = c.t + done + g.r.range(200, 2_000);
+        let rec = policy_audit(g, a, resource, (&corr, &c.ip), &cl, t);
+        a.records += 1;
+        g.sink.push(t, rec);
+    }
+}
+
+/// Azure Policy's audit record for a write (category Policy, same correlation id): most
+/// subscriptions assign the Defender for Cloud initiative, so most writes have one.
+fn policy_audit(
+    g: &mut Gen,
+    a: &Actor,
+    resource: &str,
+    (corr, ip): (&str, &str),
+    claims: &Value,
+    t: i64,
+) -> String {
+    let sub = &g.subs[a.sub].id;
+    let definition = g.r.uuid();
+    let policies = format!(
+        "[{{\"policyDefinitionId\":\"/providers/Microsoft.Authorization/policyDefinitions/{definition}/\",\"policySetDefinitionId\":\"/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8/\",\"policySetDefinitionName\":\"1f3afdf9-d0c9-4c3d-847f-89da613e70a8\",\"policyDefinitionName\":\"{definition}\",\"policyDefinitionEffect\":\"Audit\",\"policyAssignmentId\":\"/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments/SecurityCenterBuiltIn/\",\"policyAssignmentName\":\"SecurityCenterBuiltIn\",\"policyAssignmentScope\":\"/subscriptions/{sub}\",\"policyAssignmentParameters\":{{}}}}]"
+    );
+    let rec = json!({
+        "RoleLocation": "West Europe", "Stamp": "AMS", "ReleaseVersion": "6.2026.39.2+8c1f2a7.release_2026w39",
+        "time": az_time(t), "resourceId": resource.to_ascii_uppercase(),
+        "operationName": "MICROSOFT.AUTHORIZATION/POLICIES/AUDIT/ACTION", "category": "Policy",
+        "resultType": "Success", "resultSignature": "Succeeded", "durationMs": "0", "callerIpAddress": ip,
+        "correlationId": corr, "identity": {"claims": claims}, "level": "Warning",
+        "properties": {"isComplianceCheck": "False", "resourceLocation": "westeurope", "ancestors": g.tenant,
+            "policies": policies, "hierarchy": format!("{}/{sub}", g.tenant)},
+        "tenantId": g.tenant
+    });
+    serde_json::to_string(&rec).expect("serializable")
 }
 
 /// The export's 7-digit fractional seconds.
