@@ -8,7 +8,9 @@ replays the events with `t1578 replay --format json --profile P` and scores the 
 - an attack is detected when an alert of the same account names its principal
   (`actor.user.uid`) or carries one of its event ids (`finding_info.related_events[].uid`,
   `evidences[].api.request.uid`), at a time within [attack start, attack end + 24 h];
-  "strict" recall counts only alerts that carry one of the attack's event ids;
+  "strict" counts only alerts that carry one of the attack's event ids, "<=1h" only alerts
+  within an hour of the attack's last record (a busy principal's routine alert a day later
+  can match by principal, or carry the attack's events as evidence, without having caught it);
 - an alert that matches no attack is benign; benign alerts are counted from the end of the
   warm-up to the end of the workload, per 1,000 principal-days (benign principals x measured
   days), and broken down by the role of the principal.

@@ -556,10 +556,13 @@ pub fn session(g: &mut Gen, a: &Actor, t: i64) -> String {
                 .to_string()
                 + "-fn"
         }
-        Style::Ecs => format!(
-            "{:032x}",
-            (hour as u64 / 6).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ name.len() as u64
-        ),
+        Style::Ecs => {
+            // A task runs for about six hours; its id is the session name.
+            let task = name
+                .bytes()
+                .fold(hour as u64 / 6, |h, b| h.wrapping_mul(0x100_0000_01B3) ^ b as u64);
+            format!("{:016x}{:016x}", task, task.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        }
         Style::Karpenter => format!(
             "aws-go-sdk-{}",
             hour * 3_600_000_000_000 + g.r.range(0, 999_999) * 1000
