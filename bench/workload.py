@@ -47,7 +47,10 @@ class Failure(Exception):
 
 def run(cmd, stdout=None):
     t0 = time.monotonic()
-    p = subprocess.run(cmd, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p = subprocess.run(cmd, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        raise Failure(f"{cmd[0]}: {e}")
     if p.returncode != 0:
         raise Failure(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
     return p, time.monotonic() - t0

@@ -129,6 +129,7 @@ pub fn run_instances(
     itype: &str,
     t: i64,
 ) -> (Call, Vec<String>) {
+    let t = t - t.rem_euclid(1000);
     let ids: Vec<String> = (0..n).map(|_| id(r, "i")).collect();
     let ami = id(r, "ami");
     let subnet = id(r, "subnet");
@@ -172,6 +173,7 @@ pub fn start(ids: &[String]) -> Call {
 }
 
 pub fn create_snapshot(r: &mut Rng, acct: &str, vol: &str, desc: &str, t: i64) -> (Call, String) {
+    let t = t - t.rem_euclid(1000);
     let snap = id(r, "snap");
     let size = *r.pick(&[8, 20, 50, 100, 200, 500]);
     let call = Call::ec2(
@@ -220,6 +222,7 @@ pub fn deregister(ami: &str) -> Call {
 }
 
 pub fn create_volume(r: &mut Rng, region: &str, snap: Option<&str>, t: i64) -> (Call, String) {
+    let t = t - t.rem_euclid(1000);
     let vol = id(r, "vol");
     let size = *r.pick(&[20, 50, 100, 200]);
     let zone = format!("{region}{}", r.pick(&["a", "b", "c"]));
@@ -233,6 +236,7 @@ pub fn create_volume(r: &mut Rng, region: &str, snap: Option<&str>, t: i64) -> (
 }
 
 pub fn attach(vol: &str, inst: &str, t: i64) -> Call {
+    let t = t - t.rem_euclid(1000);
     Call::ec2(
         "AttachVolume",
         json!({"volumeId": vol, "instanceId": inst, "device": "/dev/sdf"}),
@@ -241,6 +245,7 @@ pub fn attach(vol: &str, inst: &str, t: i64) -> Call {
 }
 
 pub fn detach(vol: &str, inst: &str, t: i64) -> Call {
+    let t = t - t.rem_euclid(1000);
     Call::ec2(
         "DetachVolume",
         json!({"volumeId": vol, "force": false}),
