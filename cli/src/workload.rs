@@ -2,7 +2,7 @@
 //! for alert quality (issue 11, "Measure it").
 //!
 //! `t1578 generate workload aws|azure --days 21 --principals 400 --seed N --out DIR` writes
-//! `DIR/events.jsonl` (JSON lines in event-time order, with the real CloudTrail record and
+//! `DIR/events.jsonl.gz` (JSON lines in event-time order, gzip, with the real CloudTrail record and
 //! Activity Log export field sets) and `DIR/truth.json` (the parameters, every principal under
 //! the key the detector gives it, and every attack with the event ids of its records).
 //!

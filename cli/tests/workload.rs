@@ -37,7 +37,9 @@ fn generate(cloud: &str, seed: u64, out: &Path) -> Value {
 
 /// Every record normalizes; returns the event ids and the (principal key, account) pairs.
 fn normalized(events: &Path) -> (HashSet<String>, HashSet<(String, String)>, usize) {
-    let text = std::fs::read_to_string(events).expect("events.jsonl");
+    let mut text = String::new();
+    let file = std::fs::File::open(events).expect("events.jsonl.gz");
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text).expect("gzip");
     let (mut ids, mut keys, mut n) = (HashSet::new(), HashSet::new(), 0);
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).expect("JSON line");
@@ -50,7 +52,7 @@ fn normalized(events: &Path) -> (HashSet<String>, HashSet<(String, String)>, usi
 }
 
 fn check(cloud: &str, dir: &Path, truth: &Value) {
-    let events = dir.join("events.jsonl");
+    let events = dir.join(truth["events"].as_str().unwrap());
     let o = t1578(&["replay", "--format", "json", events.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -125,7 +127,7 @@ fn workloads_replay_cleanly_and_their_truth_holds() {
 
         let again = root.join(format!("{cloud}-3-again"));
         generate(cloud, 3, &again);
-        let bytes = |d: &Path| std::fs::read(d.join("events.jsonl")).unwrap();
+        let bytes = |d: &Path| std::fs::read(d.join("events.jsonl.gz")).unwrap();
         assert!(
             bytes(&dir) == bytes(&again),
             "{cloud}: the same seed gives the same workload"

@@ -345,15 +345,7 @@ pub fn delete_db_snapshot(acct: &str, region: &str, snap: &str) -> Call {
 }
 
 /// One call of a routine compute operation, drawing ids from and returning them to `pools`.
-pub fn routine(
-    r: &mut Rng,
-    pools: &mut Pools,
-    acct: &str,
-    region: &str,
-    dr: &'static str,
-    op: Op,
-    t: i64,
-) -> Call {
+pub fn routine(r: &mut Rng, pools: &mut Pools, acct: &str, region: &str, op: Op, t: i64) -> Call {
     match op {
         Op::Run => {
             let n = *r.pick(&[1, 1, 1, 2, 2, 3, 4]);
@@ -383,8 +375,9 @@ pub fn routine(
         }
         Op::DelSnap => delete_snapshot(&take(r, &mut pools.snapshots, "snap")),
         Op::CopySnapDr => {
+            // Logged in the DR region (the caller sets the record's region), copied from home.
             let snap = take(r, &mut pools.snapshots, "snap");
-            copy_snapshot(r, &snap, dr).0
+            copy_snapshot(r, &snap, region).0
         }
         Op::Image => {
             let inst = pick_instance(r, pools);

@@ -645,7 +645,6 @@ fn scaled(g: &mut Gen, a: &Actor, day: u32) -> u32 {
 pub fn generic_day(g: &mut Gen, a: &mut Actor, day: u32) {
     let n = scaled(g, a, day);
     let acct = g.accts[a.acct].id.clone();
-    let dr = g.accts[a.acct].dr;
     for _ in 0..n {
         let t = a.hours.time(&mut g.r, day);
         let c = ctx(g, a, t);
@@ -660,7 +659,7 @@ pub fn generic_day(g: &mut Gen, a: &mut Actor, day: u32) {
             continue;
         }
         let op = *g.r.weighted(&a.mix);
-        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, dr, op, t);
+        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, op, t);
         if g.r.chance(0.01) {
             call = call.failed("Client.RequestLimitExceeded", "Request limit exceeded.".into());
         }

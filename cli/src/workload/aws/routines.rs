@@ -82,7 +82,7 @@ pub fn backup_day(g: &mut Gen, a: &mut Actor, day: u32) {
     for _ in 0..n {
         c.t += g.r.range(1_000, 30_000);
         let op = *g.r.weighted(&a.mix);
-        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, dr, op, c.t);
+        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, op, c.t);
         if op == Op::CopySnapDr {
             c.region = dr;
         }
@@ -102,7 +102,7 @@ pub fn backup_day(g: &mut Gen, a: &mut Actor, day: u32) {
             false if a.mix.iter().any(|(o, _)| *o == Op::Image) && g.r.chance(0.2) => Op::Dereg,
             false => Op::DelSnap,
         };
-        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, dr, op, c.t);
+        let mut call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, op, c.t);
         if g.r.chance(0.02) {
             call = call.failed(
                 "Client.InvalidSnapshot.InUse",
@@ -160,7 +160,6 @@ pub fn iac_day(g: &mut Gen, a: &mut Actor, day: u32) {
     }
     let n = g.r.daily(a.mean);
     let acct = g.accts[a.acct].id.clone();
-    let dr = g.accts[a.acct].dr;
     let t = a.hours.time(&mut g.r, day);
     let mut c = ctx(g, a, t);
     for _ in 0..g.r.range(10, 40) {
@@ -171,7 +170,7 @@ pub fn iac_day(g: &mut Gen, a: &mut Actor, day: u32) {
     for _ in 0..n {
         c.t += g.r.range(2_000, 40_000);
         let op = *g.r.weighted(&a.mix);
-        let call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, dr, op, c.t);
+        let call = calls::routine(&mut g.r, &mut a.pools, &acct, a.region, op, c.t);
         let reads = g.r.range(1, 4) as u32;
         compute(g, a, &c, call, reads, day);
     }
@@ -199,7 +198,6 @@ pub fn scheduler_day(g: &mut Gen, a: &mut Actor, day: u32) {
 /// network, on-call nights, and the console's many reads.
 pub fn human_day(g: &mut Gen, a: &mut Actor, day: u32) {
     let acct = g.accts[a.acct].id.clone();
-    let dr = g.accts[a.acct].dr;
     for p in 0..a.people.len() {
         let person = &a.people[p];
         let on_trip = person.trip.filter(|(f, l, _, _)| (*f..=*l).contains(&day));
@@ -250,12 +248,12 @@ pub fn human_day(g: &mut Gen, a: &mut Actor, day: u32) {
                 session: session.clone(),
                 console,
             };
-            human_call(g, a, &c, &acct, dr, day);
+            human_call(g, a, &c, &acct, day);
         }
     }
 }
 
-fn human_call(g: &mut Gen, a: &mut Actor, c: &Ctx, acct: &str, dr: &'static str, day: u32) {
+fn human_call(g: &mut Gen, a: &mut Actor, c: &Ctx, acct: &str, day: u32) {
     let mut browse = clone_ctx(c);
     browse.t -= g.r.range(MIN_MS, 10 * MIN_MS);
     let kind = if c.console { Noise::Console } else { Noise::Ec2 };
@@ -266,7 +264,7 @@ fn human_call(g: &mut Gen, a: &mut Actor, c: &Ctx, acct: &str, dr: &'static str,
         super::emit(g, a, &browse, n);
     }
     let op = *g.r.weighted(&a.mix);
-    let mut call = calls::routine(&mut g.r, &mut a.pools, acct, a.region, dr, op, c.t);
+    let mut call = calls::routine(&mut g.r, &mut a.pools, acct, a.region, op, c.t);
     if g.r.chance(0.04) {
         call = call.dry_run();
     } else if g.r.chance(0.02) {
