@@ -45,7 +45,8 @@ e2e-aws: tools
 event-pattern:
 	$(CARGO) run -q -p t1578-cli --bin t1578 -- event-pattern > infra/aws/modules/detector/event-patterns.json
 
-## Throughput and memory against DuckDB on generated data (see BENCHMARKS.md).
+## Throughput and memory against DuckDB on generated data, then alert quality on the multi-day
+## workload (see BENCHMARKS.md).
 bench: tools
 	./scripts/bench.sh
 

@@ -86,14 +86,40 @@ pub enum Command {
     /// EventBridge event patterns generated from the catalog (what Terraform deploys).
     EventPattern,
     /// Write realistic benchmark data (JSON lines): out-of-scope noise, in-scope operations and
-    /// bursts that must alert.
+    /// bursts that must alert. `generate workload` writes a multi-day workload with labelled
+    /// attacks instead.
+    #[command(args_conflicts_with_subcommands = true)]
     Generate {
-        #[arg(value_enum)]
-        cloud: CloudArg,
+        #[command(subcommand)]
+        workload: Option<GenerateWorkload>,
+        #[arg(value_enum, required = true)]
+        cloud: Option<CloudArg>,
         #[arg(long, default_value_t = 1_000_000)]
         records: u64,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        #[arg(long, required = true)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenerateWorkload {
+    /// Days of habitual activity by a population of principals, attacks injected after a
+    /// 14-day warm-up: DIR/events.jsonl and the ground truth DIR/truth.json.
+    Workload {
+        #[arg(value_enum)]
+        cloud: CloudArg,
+        #[arg(long, default_value_t = 21)]
+        days: u32,
+        #[arg(long, default_value_t = 400)]
+        principals: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Instances of each attack scenario, each on its own principal.
+        #[arg(long, default_value_t = 3)]
+        attacks: u32,
+        /// Output directory.
         #[arg(long)]
         out: PathBuf,
     },

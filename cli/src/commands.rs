@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use crate::args::{Cli, Command, Format, ProfileArg};
+use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg};
 use crate::input::{Reader, Stats};
 use crate::output::{escape, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
@@ -73,11 +73,36 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate {
+            workload:
+                Some(GenerateWorkload::Workload {
+                    cloud,
+                    days,
+                    principals,
+                    seed,
+                    attacks,
+                    out,
+                }),
+            ..
+        } => crate::workload::run(&crate::workload::Options {
+            cloud,
+            days,
+            principals,
+            seed,
+            attacks,
+            out,
+        }),
+        Command::Generate {
             cloud,
             records,
             seed,
             out,
-        } => crate::generate::generate(cloud, records, seed, &out),
+            ..
+        } => {
+            let (Some(cloud), Some(out)) = (cloud, out) else {
+                return Err(anyhow!("generate: CLOUD and --out are required"));
+            };
+            crate::generate::generate(cloud, records, seed, &out)
+        }
     }
 }
 

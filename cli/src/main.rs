@@ -8,6 +8,7 @@ mod generate;
 mod input;
 mod output;
 mod store;
+mod workload;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,0 +1,174 @@
+//! `t1578 generate workload`: what it writes replays cleanly, its ground truth names every
+//! scenario with event ids that are in the output and principals keyed as the detector keys
+//! them, the same seed gives the same bytes and another seed another workload.
+
+use serde_json::Value;
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn t1578(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_t1578"))
+        .args(args)
+        .output()
+        .expect("run t1578")
+}
+
+fn generate(cloud: &str, seed: u64, out: &Path) -> Value {
+    let o = t1578(&[
+        "generate",
+        "workload",
+        cloud,
+        "--days",
+        "16",
+        "--principals",
+        "48",
+        "--attacks",
+        "2",
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("truth.json")).expect("truth.json");
+    serde_json::from_str(&text).expect("truth is JSON")
+}
+
+/// Every record normalizes; returns the event ids and the (principal key, account) pairs.
+fn normalized(events: &Path) -> (HashSet<String>, HashSet<(String, String)>, usize) {
+    let mut text = String::new();
+    let file = std::fs::File::open(events).expect("events.jsonl.gz");
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text).expect("gzip");
+    let (mut ids, mut keys, mut n) = (HashSet::new(), HashSet::new(), 0);
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON line");
+        let ev = t1578_core::normalize(v).unwrap_or_else(|e| panic!("{e}: {line}"));
+        ids.insert(ev.event_id);
+        keys.insert((ev.principal.key, ev.account));
+        n += 1;
+    }
+    (ids, keys, n)
+}
+
+fn check(cloud: &str, dir: &Path, truth: &Value) {
+    let events = dir.join(truth["events"].as_str().unwrap());
+    let o = t1578(&["replay", "--format", "json", events.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(" 0 parse errors"), "{err}");
+    let (ids, keys, n) = normalized(&events);
+    assert_eq!(n as u64, truth["records"].as_u64().unwrap());
+    assert!(err.contains(&format!("{n} records read")), "{err}");
+    let compute = truth["compute_records"].as_u64().unwrap();
+    assert!(
+        compute > 0 && (n as u64) >= 2 * compute,
+        "{cloud}: noise should at least match compute changes: {compute} of {n}"
+    );
+
+    let principals = truth["principals"].as_array().unwrap();
+    for p in principals.iter().filter(|p| p["records"].as_u64().unwrap() > 0) {
+        let pair = (
+            p["key"].as_str().unwrap().to_string(),
+            p["account"].as_str().unwrap().to_ascii_lowercase(),
+        );
+        assert!(
+            keys.contains(&pair),
+            "{cloud}: principal {pair:?} is not keyed so by the detector"
+        );
+    }
+    let listed: HashSet<&str> = principals.iter().map(|p| p["key"].as_str().unwrap()).collect();
+    let from = truth["params"]["measure_from_ms"].as_i64().unwrap();
+    let scenarios: BTreeSet<&str> = truth["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let mut seen = BTreeSet::new();
+    for a in truth["attacks"].as_array().unwrap() {
+        let event_ids = a["event_ids"].as_array().unwrap();
+        assert!(!event_ids.is_empty(), "{a}");
+        for id in event_ids {
+            assert!(
+                ids.contains(id.as_str().unwrap()),
+                "{cloud}: {} lists {id}, not in the output",
+                a["id"]
+            );
+        }
+        assert!(listed.contains(a["principal"].as_str().unwrap()), "{a}");
+        assert!(
+            a["start_ms"].as_i64().unwrap() >= from,
+            "{}: attack before the warm-up ends",
+            a["id"]
+        );
+        assert!(a["end_ms"].as_i64().unwrap() >= a["start_ms"].as_i64().unwrap());
+        seen.insert(a["scenario"].as_str().unwrap());
+    }
+    assert_eq!(seen, scenarios, "{cloud}: every scenario has attacks");
+    assert_eq!(
+        truth["attacks"].as_array().unwrap().len(),
+        2 * scenarios.len(),
+        "{cloud}: 2 of each"
+    );
+}
+
+fn tempdir() -> PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
+
+#[test]
+fn workloads_replay_cleanly_and_their_truth_holds() {
+    let root = tempdir();
+    for cloud in ["aws", "azure"] {
+        let dir = root.join(format!("{cloud}-3"));
+        let truth = generate(cloud, 3, &dir);
+        check(cloud, &dir, &truth);
+
+        let again = root.join(format!("{cloud}-3-again"));
+        generate(cloud, 3, &again);
+        let bytes = |d: &Path| std::fs::read(d.join("events.jsonl.gz")).unwrap();
+        assert!(
+            bytes(&dir) == bytes(&again),
+            "{cloud}: the same seed gives the same workload"
+        );
+
+        let other = root.join(format!("{cloud}-4"));
+        let truth4 = generate(cloud, 4, &other);
+        assert!(
+            bytes(&dir) != bytes(&other),
+            "{cloud}: another seed gives another workload"
+        );
+        let keys = |t: &Value| -> BTreeSet<String> {
+            t["principals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["key"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(keys(&truth).is_disjoint(&keys(&truth4)) || keys(&truth) != keys(&truth4));
+    }
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn bad_parameters_are_refused_with_the_flag_named() {
+    let dir = tempdir();
+    let out = dir.to_str().unwrap();
+    for (flag, value) in [("--days", "10"), ("--principals", "5"), ("--attacks", "0")] {
+        let o = t1578(&["generate", "workload", "aws", flag, value, "--out", out]);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains(flag), "{flag}");
+    }
+    let old = t1578(&[
+        "generate",
+        "aws",
+        "--records",
+        "10",
+        "--out",
+        dir.join("x.jsonl").to_str().unwrap(),
+    ]);
+    assert!(old.status.success(), "{}", String::from_utf8_lossy(&old.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
