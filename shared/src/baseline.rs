@@ -113,6 +113,11 @@ impl Used {
         }
     }
 
+    /// First day of use still in the bitmask.
+    fn first(&self) -> i64 {
+        self.last - i64::from(31 - self.days.leading_zeros().min(31))
+    }
+
     fn used_between(&self, from: i64, to: i64) -> bool {
         (0..32i64)
             .filter(|i| self.days & (1 << i) != 0)
@@ -285,6 +290,22 @@ impl Baseline {
         v
     }
 
+    /// Largest day of all operation types together in the baseline period of `t`, and the
+    /// day of `t`: a burst spread over several types is still a burst.
+    pub fn total_volume(&self, t: i64, rule: &BaselineRule) -> Volume {
+        let sum = |d: &Day| (d.count.iter().sum::<u32>(), d.points.iter().sum::<u32>());
+        let mut v = Volume::default();
+        for d in self.days_in(t, rule) {
+            let (c, p) = sum(d);
+            v.max_count = v.max_count.max(c);
+            v.max_points = v.max_points.max(p);
+        }
+        if let Some(d) = self.days.iter().find(|d| d.day == day_of(t)) {
+            (v.today_count, v.today_points) = sum(d);
+        }
+        v
+    }
+
     /// Hours (bit h = hour h UTC) the principal was active in the baseline period of `t`.
     pub fn usual_hours(&self, t: i64, rule: &BaselineRule) -> u32 {
         self.days_in(t, rule).fold(0, |m, d| m | d.hours)
@@ -298,6 +319,18 @@ impl Baseline {
     /// Did the principal use this catalog row in the baseline period of `t`?
     pub fn knows_operation(&self, op: u32, t: i64, rule: &BaselineRule) -> bool {
         Self::knows(&self.ops, u64::from(op), t, rule)
+    }
+
+    /// Catalog rows the principal took up in the baseline period of `t` after its first day: how
+    /// often it does something new. An admin's repertoire grows; an automation role's does not.
+    pub fn operations_adopted(&self, t: i64, rule: &BaselineRule) -> usize {
+        let (from, to) = Self::period(t, rule);
+        let first_day = day_of(self.first_seen);
+        self.ops
+            .iter()
+            .map(Used::first)
+            .filter(|&d| d > first_day && d >= from && d <= to)
+            .count()
     }
 
     /// Did it act in this region / resource group in the baseline period of `t`?

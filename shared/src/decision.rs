@@ -47,6 +47,29 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 /// Unusualness a threshold tier needs for an established principal.
 pub const UNUSUAL_SCORE: u32 = 2;
+/// Catalog rows taken up in the baseline period that make a principal an explorer.
+pub const EXPLORER_OPERATIONS: usize = 2;
+/// Networks taken up in the baseline period that make a principal a roamer.
+pub const ROAMER_NETWORKS: usize = 3;
+
+/// Signs about what was done, as opposed to where and when it was done from.
+fn is_content(code: &str) -> bool {
+    matches!(code, "volume" | "new_operation" | "outside_change_window")
+}
+
+/// An established principal's tier fires on [`UNUSUAL_SCORE`] with at least one sign about
+/// what was done, or on two new networks (rotating addresses). Where and when alone (a trip,
+/// an on-call night) is not enough.
+fn unusual_enough(reasons: &[Reason]) -> bool {
+    let score: u32 = reasons.iter().map(|r| r.weight).sum();
+    let content = reasons.iter().any(|r| r.weight > 0 && is_content(r.code));
+    let networks: u32 = reasons
+        .iter()
+        .filter(|r| r.code == "new_network")
+        .map(|r| r.weight)
+        .sum();
+    score >= UNUSUAL_SCORE && (content || networks >= 2)
+}
 
 /// Create a finding, or update the open one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,8 +217,12 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         Some(rule) if established => unusual(state, &agg, &rule, t, &eff.thresholds),
         _ => no_history(state, eff.baseline.as_ref(), t),
     };
-    let score: u32 = reasons.iter().map(|r| r.weight).sum();
-    let fires = tier.filter(|_| !established || score >= UNUSUAL_SCORE);
+    // A principal without history meets the seed's thresholds from the bulk tier up: one
+    // 3-point operation by someone new (a rare user's first delete) waits for a second.
+    let fires = match established {
+        true => tier.filter(|_| unusual_enough(&reasons)),
+        false => tier.filter(|&t| t > Tier::Suspicious),
+    };
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
@@ -332,7 +359,30 @@ fn type_label(t: OpType, n: u32) -> String {
     format!("{n} {word} operation{}", if n == 1 { "" } else { "s" })
 }
 
-/// Volume of each operation type against the principal's largest day.
+/// Is `(count, points)` unusual against a baseline volume? Above `volume_factor` x the largest
+/// day, and above that day by the seed's bulk count or high-risk points: small numbers vary
+/// more than a factor says.
+fn above(v: &baseline::Volume, count: u32, points: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
+    let bar = |max: u32, floor: u32| {
+        let scaled = (u64::from(max) * u64::from(rule.volume_percent)).div_ceil(100);
+        scaled.max(u64::from(max) + u64::from(floor))
+    };
+    u64::from(count) > bar(v.max_count, th.bulk_operations)
+        || u64::from(points) > bar(v.max_points, th.high_risk)
+}
+
+fn volume_reason(what: String, points: u32, v: &baseline::Volume, rule: &BaselineRule) -> Reason {
+    Reason {
+        code: "volume",
+        detail: format!(
+            "{what} ({points} points) in 24 h; largest day in the last {}: {} ({} points)",
+            rule.days, v.max_count, v.max_points
+        ),
+        weight: 2,
+    }
+}
+
+/// Volume of each operation type, and of all together, against the principal's largest day.
 fn volume_reasons(
     state: &WindowState,
     agg: &Aggregate,
@@ -348,24 +398,17 @@ fn volume_reasons(
         let v = state.baseline.volume(*kind, t, rule);
         let count = agg.type_counts[i].max(v.today_count);
         let points = agg.type_points[i].max(v.today_points);
-        let bar = |max: u32, floor: u32| {
-            let scaled = (u64::from(max) * u64::from(rule.volume_percent)).div_ceil(100);
-            scaled.max(u64::from(max) + u64::from(floor))
-        };
-        let by_count = u64::from(count) > bar(v.max_count, th.bulk_operations);
-        let by_points = u64::from(points) > bar(v.max_points, th.high_risk);
-        if by_count || by_points {
-            out.push(Reason {
-                code: "volume",
-                detail: format!(
-                    "{} ({points} points) in 24 h; largest day in the last {}: {} ({} points)",
-                    type_label(*kind, count),
-                    rule.days,
-                    v.max_count,
-                    v.max_points
-                ),
-                weight: 2,
-            });
+        if above(&v, count, points, rule, th) {
+            out.push(volume_reason(type_label(*kind, count), points, &v, rule));
+        }
+    }
+    if out.is_empty() {
+        let v = state.baseline.total_volume(t, rule);
+        let count = agg.operation_count.max(v.today_count);
+        let points = agg.total_risk.max(v.today_points);
+        if above(&v, count, points, rule, th) {
+            let what = format!("{count} operation{} of all types", plural(count as usize));
+            out.push(volume_reason(what, points, &v, rule));
         }
     }
     out
@@ -383,20 +426,42 @@ fn unusual(
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
     let of = |kind: NoveltyKind| state.novel.iter().filter(move |n| n.kind == kind);
+    // A principal that keeps taking up new operations (an admin) or new networks (a CI role on
+    // hosted runners, a roaming user) is judged against that habit: for it, one more new
+    // operation is a weak sign, and a new network none.
+    let adopted_ops = state.baseline.operations_adopted(t, rule);
+    let explorer = adopted_ops >= EXPLORER_OPERATIONS;
     for n in of(NoveltyKind::Operation) {
+        let habit = if explorer {
+            format!(" (it took up {adopted_ops} other operations in that time)")
+        } else {
+            String::new()
+        };
         out.push(Reason {
             code: "new_operation",
-            detail: format!("first {} by this principal in {} days", n.value, rule.days),
-            weight: 2,
+            detail: format!("first {} by this principal in {} days{habit}", n.value, rule.days),
+            weight: if explorer { 1 } else { 2 },
         });
     }
     let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
     if !networks.is_empty() {
+        let day_start = baseline::day_of(t) * baseline::DAY_MS;
+        let adopted = state.networks_adopted(day_start - rule.days_ms(), day_start);
+        let roamer = adopted >= ROAMER_NETWORKS;
+        let habit = if roamer {
+            format!(" (it took up {adopted} other networks in {} days)", rule.days)
+        } else {
+            String::new()
+        };
         out.push(Reason {
             code: "new_network",
-            detail: format!("new network{} {}", plural(networks.len()), networks.join(", ")),
-            weight: networks.len().min(2) as u32,
+            detail: format!(
+                "new network{} {}{habit}",
+                plural(networks.len()),
+                networks.join(", ")
+            ),
+            weight: if roamer { 0 } else { networks.len().min(2) as u32 },
         });
     }
     if let Some(first) = of(NoveltyKind::Hour).next() {

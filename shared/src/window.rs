@@ -351,6 +351,15 @@ impl WindowState {
         (has_history && !familiar, Some((h, net)))
     }
 
+    /// Networks the principal started using between `from` and `to` (ms): how often it moves.
+    /// A CI role on hosted runners or a roaming admin adopts new networks all the time.
+    pub fn networks_adopted(&self, from: i64, to: i64) -> usize {
+        self.seen
+            .iter()
+            .filter(|x| x.first >= from && x.first < to)
+            .count()
+    }
+
     fn remember_address(&mut self, h: u64, t: i64) {
         if let Some(x) = self.seen.iter_mut().find(|x| x.h == h) {
             x.first = x.first.min(t);

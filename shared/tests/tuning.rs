@@ -258,12 +258,19 @@ fn baseline_knobs_apply_per_account() {
          [accounts.\"444455556666\".baseline]\nmin_history_days = 3\nescalation_factor = 1.5",
     );
     let other = e.effective("999999999999").baseline.unwrap();
-    assert_eq!((other.days, other.volume_percent, other.known_destinations), (21, 350, false));
+    assert_eq!(
+        (other.days, other.volume_percent, other.known_destinations),
+        (21, 350, false)
+    );
     assert!(e.effective("111122223333").baseline.is_none());
     let b = e.effective("444455556666").baseline.unwrap();
     assert_eq!((b.days, b.min_history_days, b.escalation_percent), (14, 3, 150));
     // Retention covers the longest baseline.
-    assert_eq!(e.retention_ms(), 30 * 86_400_000, "the unfamiliar-IP memory (30 d) is longer");
+    assert_eq!(
+        e.retention_ms(),
+        30 * 86_400_000,
+        "the unfamiliar-IP memory (30 d) is longer"
+    );
     let long = tuned("[defaults.baseline]\ndays = 30\n[defaults.unfamiliar_ip]\ndays = 7");
     assert_eq!(long.retention_ms(), 30 * 86_400_000);
     // Off: the routine burst scenario's role alerts on its routine day like a new principal.
@@ -271,7 +278,10 @@ fn baseline_knobs_apply_per_account() {
     let events = load(&dir);
     let day15 = |e: &Engine| {
         let (_, alerts) = replay(e, &events);
-        alerts.iter().filter(|a| a.time_dt.as_str() >= "2026-11-15").count()
+        alerts
+            .iter()
+            .filter(|a| a.time_dt.as_str() >= "2026-11-15")
+            .count()
     };
     assert_eq!(day15(&tuned("")), 0);
     assert!(day15(&tuned("[defaults.baseline]\ndays = 0")) > 0);

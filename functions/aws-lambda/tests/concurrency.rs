@@ -56,13 +56,19 @@ async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
     let mut reports: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
     for a in &published {
         let k = a["metadata"]["correlation_uid"].as_str().unwrap();
-        reports
-            .entry(k)
-            .or_default()
-            .insert(format!("{} {} {}", a["unmapped"]["tier"], a["count"], a["activity_id"]));
+        reports.entry(k).or_default().insert(format!(
+            "{} {} {}",
+            a["unmapped"]["tier"], a["count"], a["activity_id"]
+        ));
     }
-    assert!(reports.values().all(|r| r.len() == 1), "one dedup_key per decision: {reports:?}");
-    let creates = reports.values().filter(|r| r.iter().any(|x| x.ends_with(" 1"))).count();
+    assert!(
+        reports.values().all(|r| r.len() == 1),
+        "one dedup_key per decision: {reports:?}"
+    );
+    let creates = reports
+        .values()
+        .filter(|r| r.iter().any(|x| x.ends_with(" 1")))
+        .count();
     assert_eq!(creates, 1, "{reports:?}");
 }
 
