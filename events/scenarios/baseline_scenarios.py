@@ -281,8 +281,8 @@ def azure_mi_burst():
     return events
 
 
-def gallery_share(claims, t, ip, partner):
-    gallery = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/gal_golden"
+def gallery_share(claims, t, ip, partner, name="gal_golden"):
+    gallery = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/{name}"
     body = {"operationType": "Add", "groups": [{"type": "Subscriptions", "ids": [partner]}]}
     return az(claims, t, "Microsoft.Compute/galleries/share/action", gallery, ip, body)
 
@@ -307,7 +307,7 @@ def azure_partner_share():
 def azure_new_destination():
     events = publisher_az(range(1, 15))
     events += gallery_share(sp_claims("image-pipeline"), at(15, 2, 40), "20.50.9.4",
-                            "dddddddd-1234-5678-9abc-def012345678")
+                            "dddddddd-1234-5678-9abc-def012345678", "gal_restricted")
     return events
 
 

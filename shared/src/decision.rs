@@ -217,12 +217,8 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         Some(rule) if established => unusual(state, &agg, &rule, t, &eff.thresholds),
         _ => no_history(state, eff.baseline.as_ref(), t),
     };
-    // A principal without history meets the seed's thresholds from the bulk tier up: one
-    // 3-point operation by someone new (a rare user's first delete) waits for a second.
-    let fires = match established {
-        true => tier.filter(|_| unusual_enough(&reasons)),
-        false => tier.filter(|&t| t > Tier::Suspicious),
-    };
+    // A principal without history meets the seed's thresholds as they are.
+    let fires = tier.filter(|_| !established || unusual_enough(&reasons));
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);

@@ -195,12 +195,7 @@ impl Engine {
         let counted = match (p, ev.cloud) {
             (_, Cloud::Aws) => ev.phase == Phase::Success,
             // Accept/Success: the operation happened (long-running ones may never log Success).
-            (ProfileName::Default, Cloud::Azure) => {
-                matches!(ev.phase, Phase::Accept | Phase::Success)
-                    // Only the Start record of a share carries its request body, so only it
-                    // names the recipients; its Success is then the same unit (operation key).
-                    || (ev.phase == Phase::Start && op_type == OpType::Share && !ev.details.share_added.is_empty())
-            }
+            (ProfileName::Default, Cloud::Azure) => matches!(ev.phase, Phase::Accept | Phase::Success),
             (ProfileName::SeedKql, Cloud::Azure) => matches!(ev.phase, Phase::Start | Phase::Success),
         };
         if !counted {

@@ -321,7 +321,16 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     // report has left the window. From the seventh day it is established, and the same volume
     // at the same hours is its routine: nothing more.
     let day1: Vec<_> = alerts.iter().filter(|a| a.time < T0 + DAY).collect();
-    assert_eq!(day1[0].tier(), Tier::Suspicious);
+    assert_eq!(
+        day1[0].tier(),
+        Tier::Suspicious,
+        "{:?}",
+        alerts
+            .iter()
+            .take(3)
+            .map(|a| (&a.time_dt, a.tier(), &a.finding_info.desc))
+            .collect::<Vec<_>>()
+    );
     assert!(day1[0].is_new_finding());
     assert!(day1[1..]
         .iter()

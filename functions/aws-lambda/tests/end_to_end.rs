@@ -78,8 +78,13 @@ async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
     t1578_testkit::assert_valid_alert(&alert);
     assert_eq!(alert["class_uid"], 2004);
     assert!(!s(&alert["metadata"]["uid"]).is_empty());
-    let dedup = s(&alert["metadata"]["correlation_uid"]);
-    assert_eq!(alert["finding_info"]["uid"], dedup);
+    // A new finding: its id names the incident, the correlation uid this report of it.
+    assert_eq!(s(&alert["finding_info"]["uid"]).len(), 32);
+    assert_eq!(s(&alert["metadata"]["correlation_uid"]).len(), 32);
+    assert_eq!(
+        (alert["activity_id"].as_u64(), alert["count"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(alert["time"], event_ms);
     assert_eq!(alert["time_dt"], t1578_core::alert::rfc3339(event_ms));
     assert_eq!(alert["severity"], "Critical");

@@ -161,10 +161,18 @@ async fn sqs_batch_redelivers_only_the_messages_of_failed_keys() {
         .collect();
     assert_eq!(
         tiers,
-        vec!["critical", "high_risk"],
-        "first share critical, the second's 10 points high risk"
+        vec!["critical", "critical"],
+        "first share critical; the second, a new critical, updates the same finding"
     );
     assert!(alerts.iter().all(|a| a["actor"]["user"]["name"] == "hank"));
+    assert_eq!(alerts[0]["finding_info"]["uid"], alerts[1]["finding_info"]["uid"]);
+    assert_eq!(
+        (
+            alerts[0]["activity_id"].as_u64(),
+            alerts[1]["activity_id"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
     assert_eq!(env.window(&key_of(&deps, &share)).await.unwrap().unit_count(), 2);
 }
 

@@ -113,9 +113,13 @@ async fn fixture_batches_reach_the_table_and_the_receiver_field_by_field() {
         critical["unmapped"]["trigger_catalog_id"],
         "azure.compute.snapshot_sas_export"
     );
-    assert_eq!(
-        critical["finding_info"]["desc"],
-        "Critical single event: SAS download URL generated for a snapshot"
+    assert!(
+        critical["finding_info"]["desc"]
+            .as_str()
+            .unwrap()
+            .starts_with("Critical single event: SAS download URL generated for a snapshot"),
+        "{}",
+        critical["finding_info"]["desc"]
     );
     let attacks = critical["finding_info"]["attacks"].as_array().unwrap();
     assert_eq!(attacks.len(), 1);
