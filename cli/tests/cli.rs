@@ -331,26 +331,23 @@ fn a_small_reorder_buffer_gives_the_same_alerts_as_a_full_sort() {
     assert!(t1578(&["generate", "aws", "--records", "20000", "--out", &data])
         .status
         .success());
-    let small = t1578(&[
-        "replay",
-        "--format",
-        "json",
-        "--window",
-        "1h",
-        "--reorder",
-        "16",
-        &data,
-    ]);
-    let full = t1578(&[
-        "replay",
-        "--format",
-        "json",
-        "--window",
-        "1h",
-        "--reorder",
-        "1000000",
-        &data,
-    ]);
+    // seed-kql: every principal of this one-day file is new, and only the seed alerts on a
+    // single destructive operation, so it has the most windows to prune.
+    let replay = |reorder: &str| {
+        t1578(&[
+            "replay",
+            "--format",
+            "json",
+            "--profile",
+            "seed-kql",
+            "--window",
+            "1h",
+            "--reorder",
+            reorder,
+            &data,
+        ])
+    };
+    let (small, full) = (replay("16"), replay("1000000"));
     assert!(!stdout(&full).is_empty());
     assert_eq!(stdout(&small), stdout(&full));
 }
@@ -361,10 +358,16 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "").unwrap();
     let loose = dir.path().join("loose.toml");
-    // Lower the bar in the AWS account: more alerts there, none fewer anywhere.
-    std::fs::write(&loose, "[accounts.\"111122223333\"]\nthresholds = { risk = 2 }\n").unwrap();
+    // Lower the bar in the AWS account, for new principals too (a baseline knob): more alerts
+    // there, none fewer anywhere.
+    std::fs::write(
+        &loose,
+        "[accounts.\"111122223333\"]\nthresholds = { risk = 1 }\n\
+         [accounts.\"111122223333\".baseline]\nnew_principal_risk = 0\n",
+    )
+    .unwrap();
     // `replay --format json --config A --compare-config B events/aws`: one change per line.
-    let compare = |a: &std::path::Path, b: &std::path::Path| {
+    let compare_on = |a: &std::path::Path, b: &std::path::Path, events: &str| {
         let o = t1578(&[
             "replay",
             "--format",
@@ -373,11 +376,12 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
             a.to_str().unwrap(),
             "--compare-config",
             b.to_str().unwrap(),
-            "events/aws",
+            events,
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         json_lines(&o)
     };
+    let compare = |a: &std::path::Path, b: &std::path::Path| compare_on(a, b, "events/aws");
     let changes = compare(&empty, &loose);
     assert!(!changes.is_empty());
     assert!(changes
@@ -392,6 +396,20 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
     assert!(back.iter().all(|c| c["change"] == "removed"));
     // The same configuration on both sides changes nothing.
     assert!(compare(&loose, &loose).is_empty());
+    // A baseline knob alone, on a burst by a new principal: with the seed's 3 points for its
+    // lowest tier, the first delete (3) opens the finding; by default it is evidence and the
+    // finding opens at high risk.
+    let knob = dir.path().join("knob.toml");
+    std::fs::write(&knob, "[defaults.baseline]\nnew_principal_risk = 0\n").unwrap();
+    let by_knob = compare_on(&empty, &knob, "events/scenarios/mixed-burst");
+    // The reports keep their finding but not their numbers: each one is added or changed.
+    assert!(by_knob
+        .iter()
+        .any(|c| c["alert"]["unmapped"]["tier"] == "suspicious"
+            && c["alert"]["unmapped"]["baseline"]["established"] == false
+            && c["alert"]["risk_score"] == 3
+            && c["alert"]["activity_id"] == 1));
+    assert!(by_knob.iter().all(|c| c["change"] != "removed"), "{by_knob:?}");
 }
 
 #[test]

@@ -266,13 +266,13 @@ impl Baseline {
         self.days_in(t, rule).count() as u32
     }
 
-    /// Enough history to judge `t` against: first seen at least `min_history_days` before it,
-    /// and active inside its baseline period.
+    /// Enough history to judge `t` against: first seen at least `min_history_days` before it.
+    /// A principal silent for the whole baseline period is established with a thin history
+    /// (nothing it does is familiar, so novelty weighs little and volume counts from zero): a
+    /// person back from leave is not a new principal.
     pub fn established(&self, t: i64, rule: &BaselineRule) -> bool {
         let min = i64::from(rule.min_history_days) * DAY_MS;
-        self.first_seen != i64::MAX
-            && self.first_seen <= t.saturating_sub(min)
-            && self.active_days(t, rule) > 0
+        self.first_seen != i64::MAX && self.first_seen <= t.saturating_sub(min)
     }
 
     /// Largest day of an operation type in the baseline period of `t`, and the day of `t`.
@@ -495,7 +495,13 @@ mod tests {
         assert_eq!((v.max_count, v.max_points), (9, 27), "days 0..8, not day 9");
         assert_eq!((v.today_count, v.today_points), (10, 30));
         assert!(b.established(t, &RULE));
-        assert!(!b.established(D0 + 6 * DAY_MS, &RULE), "first seen 6 days before");
+        assert!(!b.established(D0 + 2 * DAY_MS, &RULE), "first seen 2 days before");
+        assert!(b.established(D0 + 3 * DAY_MS, &RULE), "first seen 3 days before");
+        assert!(
+            b.established(D0 + 40 * DAY_MS, &RULE),
+            "silent for the whole period: established, with a thin history"
+        );
+        assert_eq!(b.active_days(D0 + 40 * DAY_MS, &RULE), 0);
         assert!(b.knows_operation(7, t, &RULE));
         assert!(!b.knows_operation(8, t, &RULE));
         assert!(b.knows_scope("EU-WEST-1", t, &RULE));

@@ -4,23 +4,30 @@
 //! - **The seed profile decides as the seed does**: one alert per (state key, tier) per window,
 //!   again when a higher tier is reached. Its output must not change.
 //! - **The default profile judges a principal against its own normal** ([`crate::baseline`]).
-//!   A principal without enough history (first seen less than `min_history_days` ago, or
-//!   silent for the whole baseline period) meets the seed thresholds as they are. An
-//!   established one reaches a threshold tier only with activity that is unusual *for it*,
-//!   scored as below; routine work at its usual volume, hours and places stays quiet.
+//!   A principal first seen less than `min_history_days` ago meets the seed thresholds, the
+//!   lowest (risk alone) from `new_principal_risk` (4) points or with a protection change or
+//!   generalize: one destructive operation (3) is what every rarely seen person does now and
+//!   then; a launch and a terminate, a snapshot and a capture (the seed's Atomic tests), or
+//!   enabling the serial console alert. An established one reaches a
+//!   threshold tier only with activity that is unusual *for it*:
 //!
 //!   | what is unusual | weight |
 //!   |---|---|
-//!   | an operation type's volume above `volume_factor` x its largest day (and above that day plus the seed's bulk count or high-risk points) | 2 |
-//!   | a catalog row of at least `new_operation_min_points` it did not use in the baseline period | 2 |
+//!   | an operation type's count (or all types') above `volume_factor` x its largest day and above that day + the seed's bulk count | 2 |
+//!   | a first capture, code execution, extension, share, export, revert or protection change | 2; 1 for an explorer or a thin history |
+//!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
-//!   | each network (/24, /48) it has not used lately, at most 2 | 1 |
-//!   | an hour (±1) it is never active at | 1 |
+//!   | each network (/24, /48) it has not used lately, at most 2 | 1; 0 for a roamer |
+//!   | an hour (±1) it is never active at | 1; 0 with a thin history |
 //!   | a region or resource group it did not act in | 1 |
 //!
-//!   A tier fires at [`UNUSUAL_SCORE`] (2): one strong sign, or two weak ones. A traveller's
-//!   hotel network or an on-call night alone is not a finding; the same night with a new
-//!   network, or three times the usual deletes, is.
+//!   A tier fires when the signs about *what* was done weigh [`UNUSUAL_SCORE`] (2), or on a
+//!   pattern of stolen credentials that ordinary life does not produce: a person on two new
+//!   networks in one window (a trip brings one), a workload on a new network at an hour it never
+//!   acts at (workloads do not travel), or a weak first capture/execution/share by a settled
+//!   principal from a new network (or, for a workload, at an odd hour). A thin history (active
+//!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less;
+//!   a principal silent for the whole period is such a one, not a new principal.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share, a new destination or an export is always critical.
@@ -38,6 +45,7 @@ use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
 use crate::engine::{flags, Engine, ProfileName, Scored};
+use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
 use crate::tuning::Effective;
@@ -57,18 +65,73 @@ fn is_content(code: &str) -> bool {
     matches!(code, "volume" | "new_operation" | "outside_change_window")
 }
 
-/// An established principal's tier fires on [`UNUSUAL_SCORE`] with at least one sign about
-/// what was done, or on two new networks (rotating addresses). Where and when alone (a trip,
-/// an on-call night) is not enough.
-fn unusual_enough(reasons: &[Reason]) -> bool {
-    let score: u32 = reasons.iter().map(|r| r.weight).sum();
-    let content = reasons.iter().any(|r| r.weight > 0 && is_content(r.code));
-    let networks: u32 = reasons
+/// What an established principal's window shows, beyond the weighted reasons.
+#[derive(Debug, Clone, Copy, Default)]
+struct Signs {
+    /// A first capture, code execution or share by a principal with a settled history.
+    sensitive_first: bool,
+    /// The principal is a workload (service principal, managed identity, automation role).
+    workload: bool,
+}
+
+/// An established principal's tier fires on [`UNUSUAL_SCORE`] when the signs about what was
+/// done weigh [`UNUSUAL_SCORE`] on their own. Where and when never make a finding alone,
+/// except as a sign of stolen credentials that ordinary life does not produce:
+/// - a person that rotates through two new networks in a window (a trip brings one, and
+///   shifted hours with it);
+/// - a workload acting from a new network at an hour it never acts at (workloads do not
+///   travel; an egress change brings new addresses, at the usual hours).
+///
+/// A weak sign about what (a first capture, code execution or share by a settled principal
+/// that explores) is completed by a new network, or for a workload by an hour it never acts
+/// at: an admin's first VM delete from a hotel is not a finding, its first user-data change
+/// from there is; its first image at midnight is an on-call night.
+fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
+    let weight =
+        |f: &dyn Fn(&str) -> bool| -> u32 { reasons.iter().filter(|r| f(r.code)).map(|r| r.weight).sum() };
+    let score = weight(&|_| true);
+    let content = weight(&is_content);
+    let networks = weight(&|c| c == "new_network");
+    let hour = weight(&|c| c == "unusual_hour");
+    let stolen = if signs.workload {
+        networks >= 1 && hour >= 1
+    } else {
+        networks >= 2
+    };
+    // A person's odd hour is an on-call night; only a new network completes its weak sign.
+    let completed = signs.sensitive_first && (signs.workload || networks >= 1);
+    score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
+}
+
+/// Workloads (applications, managed identities, AWS roles other than IAM Identity Center's
+/// and sessions named after a person) act on schedules from fixed places; people do not.
+fn is_workload(kind: PrincipalKind, name: &str, session: Option<&str>) -> bool {
+    match kind {
+        PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity | PrincipalKind::AwsService => true,
+        PrincipalKind::Role => {
+            !name.starts_with("AWSReservedSSO_") && !session.is_some_and(|s| s.contains('@'))
+        }
+        _ => false,
+    }
+}
+
+/// A protection change (serial console, metadata options, deletion protection) or a
+/// generalize: rare in anyone's routine and made to weaken or copy a machine, so a new
+/// principal's lowest tier alerts with one whatever its points.
+fn impairs(agg: &Aggregate) -> bool {
+    [OpType::Impair, OpType::Generalize]
         .iter()
-        .filter(|r| r.code == "new_network")
-        .map(|r| r.weight)
-        .sum();
-    score >= UNUSUAL_SCORE && (content || networks >= 2)
+        .any(|&t| agg.type_counts[baseline::type_index(t)] > 0)
+}
+
+/// Lifecycle operations (create, modify, stop, delete) are every operator's daily work; the
+/// others (capture, generalize, code execution, extensions, shares, exports, protection and
+/// reverts) are what T1578 abuse is made of, so a first one weighs more.
+fn lifecycle(t: OpType) -> bool {
+    matches!(
+        t,
+        OpType::Delete | OpType::Deallocate | OpType::CreateOrModify | OpType::Other
+    )
 }
 
 /// Create a finding, or update the open one.
@@ -213,12 +276,21 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let tier = eff.thresholds.tier(&agg);
     let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
-    let reasons = match eff.baseline {
-        Some(rule) if established => unusual(state, &agg, &rule, t, &eff.thresholds),
-        _ => no_history(state, eff.baseline.as_ref(), t),
+    let (reasons, sensitive_first) = match eff.baseline {
+        Some(rule) if established => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
+        _ => (no_history(state, eff.baseline.as_ref(), t), false),
     };
-    // A principal without history meets the seed's thresholds as they are.
-    let fires = tier.filter(|_| !established || unusual_enough(&reasons));
+    let signs = Signs {
+        sensitive_first,
+        workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
+    };
+    // A principal without history meets the seed's thresholds; the lowest (risk alone) from the
+    // rule's points.
+    let fires = tier.filter(|&tr| match eff.baseline {
+        Some(_) if established => unusual_enough(&reasons, signs),
+        Some(rule) => tr > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(&agg),
+        None => true,
+    });
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
@@ -355,16 +427,13 @@ fn type_label(t: OpType, n: u32) -> String {
     format!("{n} {word} operation{}", if n == 1 { "" } else { "s" })
 }
 
-/// Is `(count, points)` unusual against a baseline volume? Above `volume_factor` x the largest
-/// day, and above that day by the seed's bulk count or high-risk points: small numbers vary
-/// more than a factor says.
-fn above(v: &baseline::Volume, count: u32, points: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
-    let bar = |max: u32, floor: u32| {
-        let scaled = (u64::from(max) * u64::from(rule.volume_percent)).div_ceil(100);
-        scaled.max(u64::from(max) + u64::from(floor))
-    };
-    u64::from(count) > bar(v.max_count, th.bulk_operations)
-        || u64::from(points) > bar(v.max_points, th.high_risk)
+/// Is `count` unusual against a baseline volume? Above `volume_factor` x the largest day, and
+/// above that day by the seed's bulk count: small numbers vary more than a factor says. Counts,
+/// not points: points above the bar made by a few dearer operations than usual are the ordinary
+/// spread of a day's work (the seed's risk tiers judge points), and stop/deallocate weigh none.
+fn above(v: &baseline::Volume, count: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
+    let scaled = (u64::from(v.max_count) * u64::from(rule.volume_percent)).div_ceil(100);
+    u64::from(count) > scaled.max(u64::from(v.max_count) + u64::from(th.bulk_operations))
 }
 
 fn volume_reason(what: String, points: u32, v: &baseline::Volume, rule: &BaselineRule) -> Reason {
@@ -394,7 +463,7 @@ fn volume_reasons(
         let v = state.baseline.volume(*kind, t, rule);
         let count = agg.type_counts[i].max(v.today_count);
         let points = agg.type_points[i].max(v.today_points);
-        if above(&v, count, points, rule, th) {
+        if above(&v, count, rule, th) {
             out.push(volume_reason(type_label(*kind, count), points, &v, rule));
         }
     }
@@ -402,7 +471,7 @@ fn volume_reasons(
         let v = state.baseline.total_volume(t, rule);
         let count = agg.operation_count.max(v.today_count);
         let points = agg.total_risk.max(v.today_points);
-        if above(&v, count, points, rule, th) {
+        if above(&v, count, rule, th) {
             let what = format!("{count} operation{} of all types", plural(count as usize));
             out.push(volume_reason(what, points, &v, rule));
         }
@@ -410,35 +479,26 @@ fn volume_reasons(
     out
 }
 
-/// Everything unusual in the window of an established principal, with its weight.
+/// Everything unusual in the window of an established principal, with its weight; and whether
+/// it took up a capture, code execution or share with a settled history.
 fn unusual(
     state: &WindowState,
+    engine: &Engine,
     agg: &Aggregate,
     rule: &BaselineRule,
     t: i64,
     th: &Thresholds,
-) -> Vec<Reason> {
+) -> (Vec<Reason>, bool) {
     let mut out = volume_reasons(state, agg, rule, t, th);
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
     let of = |kind: NoveltyKind| state.novel.iter().filter(move |n| n.kind == kind);
-    // A principal that keeps taking up new operations (an admin) or new networks (a CI role on
-    // hosted runners, a roaming user) is judged against that habit: for it, one more new
-    // operation is a weak sign, and a new network none.
-    let adopted_ops = state.baseline.operations_adopted(t, rule);
-    let explorer = adopted_ops >= EXPLORER_OPERATIONS;
-    for n in of(NoveltyKind::Operation) {
-        let habit = if explorer {
-            format!(" (it took up {adopted_ops} other operations in that time)")
-        } else {
-            String::new()
-        };
-        out.push(Reason {
-            code: "new_operation",
-            detail: format!("first {} by this principal in {} days{habit}", n.value, rule.days),
-            weight: if explorer { 1 } else { 2 },
-        });
-    }
+    // A thin history (a person seen on a few days) makes everything look new: its novelties
+    // weigh less, and its hours say nothing yet.
+    let active = state.baseline.active_days(t, rule);
+    let settled = active >= rule.settled_days;
+    let (ops, sensitive) = new_operations(state, engine, rule, t, settled, active);
+    out.extend(ops);
     let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
     if !networks.is_empty() {
@@ -461,14 +521,19 @@ fn unusual(
         });
     }
     if let Some(first) = of(NoveltyKind::Hour).next() {
+        let thin = if settled {
+            String::new()
+        } else {
+            format!(" (active on {active} of the last {} days)", rule.days)
+        };
         out.push(Reason {
             code: "unusual_hour",
             detail: format!(
-                "{}; this at {}",
+                "{}{thin}; this at {}",
                 describe_hours(state.baseline.usual_hours(first.t, rule)),
                 list(NoveltyKind::Hour).join(", ")
             ),
-            weight: 1,
+            weight: u32::from(settled),
         });
     }
     let scopes = list(NoveltyKind::Scope);
@@ -491,7 +556,49 @@ fn unusual(
             weight: 2,
         });
     }
-    out
+    (out, settled && sensitive)
+}
+
+/// The catalog rows new for the principal. A principal that keeps taking up new operations
+/// (an admin) is judged against that habit, as is one with a thin history: for them a first
+/// lifecycle operation is context, and a first capture, code execution or share a weak sign.
+fn new_operations(
+    state: &WindowState,
+    engine: &Engine,
+    rule: &BaselineRule,
+    t: i64,
+    settled: bool,
+    active: u32,
+) -> (Vec<Reason>, bool) {
+    let adopted = state.baseline.operations_adopted(t, rule);
+    let explorer = adopted >= EXPLORER_OPERATIONS;
+    let habit = if explorer {
+        format!(" (it took up {adopted} other operations in that time)")
+    } else if !settled {
+        format!(" (active on {active} of the last {} days)", rule.days)
+    } else {
+        String::new()
+    };
+    let full = settled && !explorer;
+    let mut sensitive = false;
+    let reasons = state
+        .novel
+        .iter()
+        .filter(|n| n.kind == NoveltyKind::Operation)
+        .map(|n| {
+            let light = engine
+                .catalog
+                .get(&n.value)
+                .is_some_and(|row| lifecycle(row.op_type));
+            sensitive |= !light;
+            Reason {
+                code: "new_operation",
+                detail: format!("first {} by this principal in {} days{habit}", n.value, rule.days),
+                weight: u32::from(full) + u32::from(!light),
+            }
+        })
+        .collect();
+    (reasons, sensitive)
 }
 
 /// Why the plain thresholds apply to this principal.
@@ -535,5 +642,113 @@ fn describe_age(ms: i64) -> String {
         format!("{h} h")
     } else {
         format!("{} days", h / 24)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(code: &'static str, weight: u32) -> Reason {
+        Reason {
+            code,
+            detail: String::new(),
+            weight,
+        }
+    }
+
+    const PERSON: Signs = Signs {
+        sensitive_first: false,
+        workload: false,
+    };
+    const WORKLOAD: Signs = Signs {
+        sensitive_first: false,
+        workload: true,
+    };
+
+    #[test]
+    fn where_and_when_alone_need_the_pattern_of_stolen_credentials() {
+        let trip = [r("new_network", 1), r("unusual_hour", 1)];
+        assert!(!unusual_enough(&trip, PERSON), "a person's trip");
+        assert!(
+            unusual_enough(&trip, WORKLOAD),
+            "a workload off schedule, elsewhere"
+        );
+        let rotating = [r("new_network", 2)];
+        assert!(unusual_enough(&rotating, PERSON), "a person rotating addresses");
+        assert!(!unusual_enough(&rotating, WORKLOAD), "a workload's egress change");
+        let roamer = [r("new_network", 0), r("unusual_hour", 1)];
+        assert!(
+            !unusual_enough(&roamer, WORKLOAD),
+            "a roamer's new network weighs nothing"
+        );
+    }
+
+    #[test]
+    fn a_weak_sign_about_what_needs_a_new_network_for_a_person() {
+        let sensitive = Signs {
+            sensitive_first: true,
+            workload: false,
+        };
+        let at_night = [r("new_operation", 1), r("unusual_hour", 1)];
+        assert!(!unusual_enough(&at_night, sensitive), "an admin's on-call night");
+        assert!(unusual_enough(
+            &at_night,
+            Signs {
+                workload: true,
+                ..sensitive
+            }
+        ));
+        let elsewhere = [r("new_operation", 1), r("new_network", 1)];
+        assert!(unusual_enough(&elsewhere, sensitive));
+        assert!(!unusual_enough(&elsewhere, PERSON), "a first lifecycle operation");
+        assert!(
+            unusual_enough(&[r("new_operation", 2)], PERSON),
+            "a settled first capture"
+        );
+        assert!(unusual_enough(&[r("volume", 2)], WORKLOAD));
+        assert!(unusual_enough(&[r("volume", 2)], PERSON));
+        assert!(!unusual_enough(
+            &[r("new_scope", 1), r("unusual_hour", 1)],
+            PERSON
+        ));
+    }
+
+    #[test]
+    fn people_and_workloads() {
+        assert!(is_workload(PrincipalKind::ManagedIdentity, "mi-x", None));
+        assert!(is_workload(PrincipalKind::ServicePrincipal, "app", None));
+        assert!(is_workload(PrincipalKind::Role, "nightly-backup", Some("i-0abc")));
+        assert!(!is_workload(
+            PrincipalKind::Role,
+            "AWSReservedSSO_AdministratorAccess_0123",
+            Some("ana")
+        ));
+        assert!(!is_workload(
+            PrincipalKind::Role,
+            "okta-admin",
+            Some("ana@example.com")
+        ));
+        assert!(!is_workload(PrincipalKind::User, "ana", None));
+        assert!(!is_workload(PrincipalKind::Unknown, "?", None));
+    }
+
+    #[test]
+    fn volume_counts_operations_not_points() {
+        let rule = BaselineRule::DEFAULT;
+        let th = Thresholds::default();
+        let v = baseline::Volume {
+            max_count: 12,
+            max_points: 0,
+            today_count: 0,
+            today_points: 0,
+        };
+        // 2.5 x 12 = 30; 12 + bulk (5) = 17: the factor is the bar.
+        assert!(!above(&v, 30, &rule, &th));
+        assert!(above(&v, 31, &rule, &th), "stop/deallocate weigh no points");
+        let small = baseline::Volume { max_count: 1, ..v };
+        assert!(!above(&small, 6, &rule, &th), "1 + 5: small numbers vary");
+        assert!(above(&small, 7, &rule, &th));
+        assert!(!lifecycle(OpType::Exec) && !lifecycle(OpType::Capture) && lifecycle(OpType::Delete));
     }
 }

@@ -184,18 +184,28 @@ pub struct BaselineRule {
     pub known_destinations: bool,
     /// An operation new for the principal counts as unusual from this many points up.
     pub new_operation_min_points: u32,
+    /// A principal active on fewer days than this in the baseline period has a thin history:
+    /// everything it does looks new, so its new operations weigh less and its hours not at all.
+    pub settled_days: u32,
+    /// Points from which the seed's lowest tier (risk alone) alerts for a principal without
+    /// history. One destructive operation (3) is kept as evidence: every rarely seen person
+    /// deletes a VM now and then. The other tiers alert as in the seed.
+    pub new_principal_risk: u32,
 }
 
 impl BaselineRule {
-    /// Built into the default profile: 14 days, 7 days of history, 2x the largest day, update
-    /// at 2x, known share destinations, new operations of 2 points or more.
+    /// Built into the default profile: 14 days, 3 days of history, 2.5x the largest day, update
+    /// at 2x, known share destinations, new operations of 2 points or more, settled after 5
+    /// active days, new principals' lowest tier from 4 points.
     pub const DEFAULT: BaselineRule = BaselineRule {
         days: 14,
-        min_history_days: 7,
-        volume_percent: 200,
+        min_history_days: 3,
+        volume_percent: 250,
         escalation_percent: 200,
         known_destinations: true,
         new_operation_min_points: 2,
+        settled_days: 5,
+        new_principal_risk: 4,
     };
 
     /// The baseline period (ms).

@@ -29,11 +29,13 @@
 //!
 //! [defaults.baseline]             # built in for the default profile
 //! days = 14                       # history compared with; 0 turns the baseline off
-//! min_history_days = 7            # younger principals meet the plain thresholds
-//! volume_factor = 2.0             # unusual above 2x the principal's largest day
+//! min_history_days = 3            # younger principals meet the seed thresholds (bulk up)
+//! volume_factor = 2.5             # unusual above 2.5x the principal's largest day
 //! escalation_factor = 2.0         # an open finding is updated when it grows 2x
 //! known_destinations = true       # a repeat share to a known destination is not critical
 //! new_operation_min_points = 2    # a new operation counts as unusual from 2 points
+//! settled_days = 5                # fewer active days: a thin history, novelty weighs less
+//! new_principal_risk = 4          # a new principal's risk-only tier alerts from 4 points
 //!
 //! [accounts."111122223333".change_windows]
 //! time_zone = "Europe/Paris"
@@ -119,6 +121,8 @@ struct BaselineDoc {
     escalation_factor: Option<f64>,
     known_destinations: Option<bool>,
     new_operation_min_points: Option<i64>,
+    settled_days: Option<i64>,
+    new_principal_risk: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -796,6 +800,20 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
             d.new_operation_min_points,
             0,
             20,
+        )?,
+        settled_days: int(
+            "settled_days",
+            b.settled_days,
+            d.settled_days.min(days),
+            0,
+            max_days,
+        )?,
+        new_principal_risk: int(
+            "new_principal_risk",
+            b.new_principal_risk,
+            d.new_principal_risk,
+            0,
+            100,
         )?,
     };
     if rule.min_history_days > rule.days {

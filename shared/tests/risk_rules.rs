@@ -20,9 +20,18 @@ const INSIDE: &str = "2026-11-28T02:00:00Z";
 const OUTSIDE: &str = "2026-11-25T14:00:00Z";
 const WINDOWS: &str = "[accounts.\"111122223333\".change_windows]\ntime_zone = \"UTC\"\nweekly = [{ days = [\"sat\"], start = \"00:00\", end = \"06:00\" }]\noutside_points = 2\n";
 
+/// These rules add and remove points on the seed's lowest tier, one operation at a time: new
+/// principals alert on it here from the seed's 3 points (by default from 4).
+const EVERY_TIER: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
+
 fn tuned(doc: &str) -> Engine {
     let catalog = Catalog::builtin().unwrap();
-    let tuning = Tuning::from_toml(doc, "risk.toml", &catalog).unwrap_or_else(|e| panic!("{e}"));
+    let doc = if doc.contains("[defaults.baseline]") {
+        doc.to_string()
+    } else {
+        format!("{EVERY_TIER}{doc}")
+    };
+    let tuning = Tuning::from_toml(&doc, "risk.toml", &catalog).unwrap_or_else(|e| panic!("{e}"));
     Engine::with_tuning(catalog, Profile::named(ProfileName::Default), tuning)
 }
 

@@ -15,6 +15,10 @@ fn tuned(doc: &str) -> Engine {
     Engine::with_tuning(catalog, Profile::named(ProfileName::Default), tuning)
 }
 
+/// These tests move one delete (3 points) across the seed's lowest tier: new principals alert
+/// on it from the seed's 3 points here (by default from 4).
+const SEED_TIERS: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
+
 fn error(doc: &str) -> String {
     let catalog = Catalog::builtin().unwrap();
     Tuning::from_toml(doc, "tune.toml", &catalog)
@@ -96,6 +100,9 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
         ("[defaults.baseline]\nescalation_factor = nan", "defaults.baseline.escalation_factor"),
         ("[defaults.baseline]\nnew_operation_min_points = 30", "defaults.baseline.new_operation_min_points"),
         ("[defaults.baseline]\nknown_destinations = \"yes\"", "defaults.baseline.known_destinations"),
+        ("[defaults.baseline]\nsettled_days = 99", "defaults.baseline.settled_days"),
+        ("[defaults.baseline]\nnew_principal_risk = 101", "defaults.baseline.new_principal_risk"),
+        ("[defaults.baseline]\nnew_principal_risk = \"high\"", "defaults.baseline.new_principal_risk"),
         ("[accounts.\"111122223333\".baseline]\nfactor = 2", "factor"),
         (
             "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
@@ -137,10 +144,12 @@ fn allowlisted_principals_are_not_counted_and_the_allowlist_is_scoped() {
 fn score_overrides_apply_per_account_over_the_defaults() {
     let del = fixture("aws/ec2-delete-snapshot.json");
     let acct = del[0].account.clone();
-    assert_eq!(replay(&tuned(""), &del).1.len(), 1);
-    let quiet = tuned("[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1");
+    assert_eq!(replay(&tuned(SEED_TIERS), &del).1.len(), 1);
+    let quiet = tuned(&format!(
+        "{SEED_TIERS}[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1"
+    ));
     assert!(replay(&quiet, &del).1.is_empty());
-    let loud_here = tuned(&format!("[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1\n[accounts.\"{acct}\".scores]\n\"aws.ec2.delete_snapshot\" = 6"));
+    let loud_here = tuned(&format!("{SEED_TIERS}[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1\n[accounts.\"{acct}\".scores]\n\"aws.ec2.delete_snapshot\" = 6"));
     let alerts = replay(&loud_here, &del).1;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].risk_score, 6);
@@ -150,9 +159,13 @@ fn score_overrides_apply_per_account_over_the_defaults() {
 fn threshold_and_window_overrides() {
     let del = fixture("aws/ec2-delete-snapshot.json");
     let acct = del[0].account.clone();
-    let strict = tuned(&format!("[accounts.\"{acct}\"]\nthresholds = {{ risk = 4 }}"));
+    let strict = tuned(&format!(
+        "{SEED_TIERS}[accounts.\"{acct}\"]\nthresholds = {{ risk = 4 }}"
+    ));
     assert!(replay(&strict, &del).1.is_empty());
-    let other = tuned("[accounts.\"999988887777\"]\nthresholds = { risk = 4 }");
+    let other = tuned(&format!(
+        "{SEED_TIERS}[accounts.\"999988887777\"]\nthresholds = {{ risk = 4 }}"
+    ));
     assert_eq!(replay(&other, &del).1.len(), 1);
     // Two deletes 20 minutes apart: one window of 24 h sums them, one of 10 minutes does not.
     let mut two = del.clone();
@@ -162,9 +175,12 @@ fn threshold_and_window_overrides() {
     second.time_ms += 20 * 60_000;
     two.push(second);
     let tiers = |e: &Engine| replay(e, &two).1.iter().map(|a| a.risk_score).collect::<Vec<_>>();
-    assert_eq!(tiers(&tuned("")), vec![3, 6]);
+    assert_eq!(tiers(&tuned(SEED_TIERS)), vec![3, 6]);
     // With a 10-minute window the first alert has left the window: a new episode, alerted anew.
-    assert_eq!(tiers(&tuned("[defaults]\nwindow = \"10m\"")), vec![3, 3]);
+    assert_eq!(
+        tiers(&tuned(&format!("[defaults]\nwindow = \"10m\"\n{SEED_TIERS}"))),
+        vec![3, 3]
+    );
 }
 
 #[test]
@@ -255,7 +271,8 @@ fn baseline_knobs_apply_per_account() {
     let e = tuned(
         "[defaults.baseline]\ndays = 21\nvolume_factor = 3.5\nknown_destinations = false\n\
          [accounts.\"111122223333\".baseline]\ndays = 0\n\
-         [accounts.\"444455556666\".baseline]\nmin_history_days = 3\nescalation_factor = 1.5",
+         [accounts.\"444455556666\".baseline]\nmin_history_days = 3\nescalation_factor = 1.5\n\
+         settled_days = 2\nnew_principal_risk = 3",
     );
     let other = e.effective("999999999999").baseline.unwrap();
     assert_eq!(
@@ -265,6 +282,8 @@ fn baseline_knobs_apply_per_account() {
     assert!(e.effective("111122223333").baseline.is_none());
     let b = e.effective("444455556666").baseline.unwrap();
     assert_eq!((b.days, b.min_history_days, b.escalation_percent), (14, 3, 150));
+    assert_eq!((b.settled_days, b.new_principal_risk), (2, 3));
+    assert_eq!(other.new_principal_risk, 4, "the built-in default");
     // Retention covers the longest baseline.
     assert_eq!(
         e.retention_ms(),

@@ -16,7 +16,7 @@ use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::ports::{SaveOutcome, StateStore};
 use t1578_core::window::WindowState;
-use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
+use t1578_core::{normalize, ProfileName};
 
 const VM_DELETE: &str = "Microsoft.Compute/virtualMachines/delete";
 const DISK_WRITE: &str = "Microsoft.Compute/disks/write";
@@ -46,7 +46,11 @@ fn by_dedup(alerts: Vec<Value>) -> BTreeMap<String, Vec<Value>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_batches_reach_the_table_and_the_receiver_field_by_field() {
-    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    let (_az, receiver, h) = setup(HandlerOptions {
+        tuning: EVERY_TIER.into(),
+        ..Default::default()
+    })
+    .await;
     let sas = fixture("azure/compute-snapshot-begin-get-access.json", 120_000);
     let capture = fixture("scenarios/atomic-azure-snapshot-capture/events.json", 60_000);
     let bodies = vec![sas.clone(), capture.clone()];
@@ -56,7 +60,7 @@ async fn fixture_batches_reach_the_table_and_the_receiver_field_by_field() {
 
     // The same records through the core with in-memory adapters: the Logic App must receive
     // exactly the documents the core decides (the AWS side sends the same serde shape).
-    let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
+    let engine = engine_with(ProfileName::Default, EVERY_TIER);
     let events: Vec<_> = bodies
         .iter()
         .flat_map(|b| b["records"].as_array().unwrap().clone())
@@ -226,7 +230,11 @@ async fn both_data_shapes_are_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_delivered_twice_is_counted_once_and_alerted_once() {
-    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    let (_az, receiver, h) = setup(HandlerOptions {
+        tuning: EVERY_TIER.into(),
+        ..Default::default()
+    })
+    .await;
     // A guest UPN: `#` is illegal in Table keys, the hashed key is not.
     let guest = "partner_fabrikam.com#EXT#@contoso.onmicrosoft.com";
     let t = now_ms() - 300_000;
@@ -361,6 +369,7 @@ async fn failure_then_retry(fault: Fault) {
     let proxy = FaultProxy::start(&az).await;
     let o = HandlerOptions {
         table_timeout: Duration::from_millis(800),
+        tuning: EVERY_TIER.into(),
         ..Default::default()
     };
     let h = Handler::new(&az, &proxy.endpoint(), &receiver, o).await;
@@ -564,7 +573,11 @@ async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_accept_success_of_one_operation_count_once() {
-    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    let (_az, receiver, h) = setup(HandlerOptions {
+        tuning: EVERY_TIER.into(),
+        ..Default::default()
+    })
+    .await;
     let who = "phases@contoso.com";
     let vm = resource("virtualMachines", "vm-phases");
     let t = now_ms() - 60_000;

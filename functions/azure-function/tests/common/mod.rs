@@ -26,6 +26,7 @@ use t1578_azure_function::table::{SweepOptions, TableClient, TableStore};
 use t1578_core::engine::StateKey;
 use t1578_core::pipeline::PipelineOptions;
 use t1578_core::ports::StateStore;
+use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
 use tower::ServiceExt;
@@ -338,6 +339,20 @@ pub struct HandlerOptions {
     pub table_timeout: Duration,
     pub sink: SinkOptions,
     pub sweep: SweepOptions,
+    /// Tuning document (TOML) the engine runs with; empty for none.
+    pub tuning: String,
+}
+
+/// New principals alert on the seed's lowest tier from its 3 points, as the seed does: for the
+/// tests that count reports at single-operation scale, where `default` keeps one delete (3
+/// points) as evidence.
+pub const EVERY_TIER: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
+
+/// The engine a handler built with `tuning` runs.
+pub fn engine_with(profile: ProfileName, tuning: &str) -> Engine {
+    let catalog = Catalog::builtin().unwrap();
+    let tuning = Tuning::from_toml(tuning, "test", &catalog).unwrap();
+    Engine::with_tuning(catalog, Profile::named(profile), tuning)
 }
 
 impl Default for HandlerOptions {
@@ -354,6 +369,7 @@ impl Default for HandlerOptions {
                 max_backoff: Duration::from_millis(100),
             },
             sweep: SweepOptions::default(),
+            tuning: String::new(),
         }
     }
 }
@@ -374,7 +390,7 @@ impl Handler {
         client.ensure_table().await.unwrap();
         let store = TableStore::new(client, o.sweep);
         let sink = LogicAppSink::new(http, Some(SecretUrl::parse(&receiver.url).unwrap()), o.sink);
-        let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(o.profile));
+        let engine = engine_with(o.profile, &o.tuning);
         let options = PipelineOptions {
             shadow: o.shadow,
             ..Default::default()
