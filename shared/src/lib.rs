@@ -56,6 +56,7 @@ pub mod ports;
 pub mod prefilter;
 pub mod schedule;
 pub mod settings;
+pub mod sigma;
 pub mod source;
 pub mod tuning;
 pub mod window;
