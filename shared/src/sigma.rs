@@ -38,6 +38,7 @@ enum Val {
     Str(String),
     Bool(bool),
     Int(i64),
+    Null,
 }
 
 /// `field|modifiers: values` (a list means any of them).
@@ -380,25 +381,11 @@ fn detection(catalog: &Catalog, e: &Entry) -> Part {
         }
     }
     if e.cloud == Cloud::Aws {
-        // Success only: failed and DryRun calls carry an errorCode. A wildcard test converts
-        // on more backends than a null test (QRadar, Sumo Logic refuse null on raw fields).
-        part.searches.push(search(
-            "filter_failed",
-            vec![vec![item("errorCode", vec![s("*")])]],
-        ));
-        expr.push("not filter_failed".into());
-    }
-    if e.cloud == Cloud::Aws && !e.operation.contains(":SharedSnapshot") {
-        // Two filters, each negated alone: some backends (SecOps) mistranslate a negated group.
         part.searches.push(search(
             "filter_aws_service",
             vec![vec![item("userIdentity.type", vec![s("AWSService")])]],
         ));
-        part.searches.push(search(
-            "filter_invoked_by_service",
-            vec![vec![item("userIdentity.invokedBy", vec![s("*")])]],
-        ));
-        expr.push("not filter_aws_service and not filter_invoked_by_service".into());
+        expr.push("not filter_aws_service".into());
     }
     part.expr = expr.join(" and ");
     part
@@ -408,10 +395,20 @@ fn base_selection(e: &Entry) -> Vec<Item> {
     match e.cloud {
         Cloud::Aws => {
             let (svc, name) = e.operation.split_once(':').unwrap_or(("", &e.operation));
-            vec![
+            // Success only (failed and DryRun calls carry an errorCode), and not a call an AWS
+            // service made for the principal. Written as "absent or empty" rather than a negated
+            // wildcard: SIEMs store the absent field as null (ES|QL) or "" (Sentinel), and a
+            // negated wildcard is false for both there.
+            let mut items = vec![
                 item("eventSource", vec![s(&format!("{svc}.amazonaws.com"))]),
                 item("eventName", vec![s(name)]),
-            ]
+                item("errorCode", vec![Val::Null, s("")]),
+            ];
+            // Service events (SharedSnapshot*) are invoked by EC2 by nature.
+            if !name.starts_with("SharedSnapshot") {
+                items.push(item("userIdentity.invokedBy", vec![Val::Null, s("")]));
+            }
+            items
         }
         Cloud::Azure => vec![
             item("operationName", vec![s(&e.operation)]),
@@ -430,6 +427,7 @@ fn val(v: &Val) -> String {
         Val::Str(x) => q(x),
         Val::Bool(b) => b.to_string(),
         Val::Int(i) => i.to_string(),
+        Val::Null => "null".into(),
     }
 }
 
