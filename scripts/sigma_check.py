@@ -214,6 +214,20 @@ def sentinel_pipeline():
     ], postprocessing_items=[create_prepend_query_table_item()])
 
 
+def splunk_pipeline():
+    """The Splunk Add-on for AWS extracts CloudTrail arrays with `{}` (`items{}.userId`)."""
+    from sigma.processing.conditions import LogsourceCondition
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldFunctionTransformation
+
+    def arrays(name: str) -> str:
+        name = name.replace(".items.", ".items{}.")
+        return re.sub(r"\.(valuesToAdd|valuesToRemove)$", r".\1{}", name)
+    return ProcessingPipeline(name="t1578 Splunk CloudTrail arrays", priority=20, items=[ProcessingItem(
+        identifier="t1578_splunk_arrays", transformation=FieldFunctionTransformation({}, arrays),
+        rule_conditions=[LogsourceCondition(product="aws", service="cloudtrail")])])
+
+
 def udm_pipeline():
     """Raw CloudTrail / Activity Log names to UDM (our mapping, after the UDM fields Google's
     parsers fill). Request parameters have no UDM field: rules that test them do not convert."""
@@ -270,7 +284,7 @@ def targets():
 
     def splunk():
         from sigma.backends.splunk import SplunkBackend
-        return SplunkBackend()
+        return SplunkBackend(processing_pipeline=splunk_pipeline())
 
     def esql():
         from sigma.backends.elasticsearch import ESQLBackend
