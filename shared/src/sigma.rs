@@ -130,85 +130,75 @@ fn search(name: &str, maps: Vec<Vec<Item>>) -> Search {
     }
 }
 
+/// Where an EC2 share API lists its recipients; `None` for RDS, whose recipients are
+/// `valuesToAdd` / `valuesToRemove` of the `restore` attribute.
+fn ec2_permission(svc: &str, name: &str) -> Option<&'static str> {
+    match (svc, name) {
+        ("ec2", "ModifySnapshotAttribute") => Some("requestParameters.createVolumePermission"),
+        ("ec2", _) => Some("requestParameters.launchPermission"),
+        _ => None,
+    }
+}
+
+/// Any recipient added (`side` = "add") or removed ("remove").
+fn share_recipients(perm: Option<&str>, side: &str) -> Vec<Vec<Item>> {
+    match perm {
+        None => {
+            let key = if side == "add" {
+                "valuesToAdd"
+            } else {
+                "valuesToRemove"
+            };
+            vec![vec![item(format!("requestParameters.{key}"), vec![s("*")])]]
+        }
+        Some(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
+            .iter()
+            .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
+            .collect(),
+    }
+}
+
 /// The recipients added or removed by a share request, per API family.
 fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
     let (svc, name) = op.split_once(':').unwrap_or(("", op));
     let mut part = Part::default();
     if name.starts_with("SharedSnapshot") {
         // Service events: the other account is the caller.
-        part.searches.push(search(
-            &format!("{p}_own_account"),
-            vec![vec![item(
-                "userIdentity.accountId|fieldref",
-                vec![s("recipientAccountId")],
-            )]],
-        ));
+        let field = item("userIdentity.accountId|fieldref", vec![s("recipientAccountId")]);
+        part.searches
+            .push(search(&format!("{p}_own_account"), vec![vec![field]]));
         part.expr = format!("not {p}_own_account");
         return part;
     }
-    let recipients = |side: &str| -> Vec<Vec<Item>> {
-        let (base, keys): (String, &[&str]) = match (svc, name) {
-            ("ec2", "ModifySnapshotAttribute") => (
-                "requestParameters.createVolumePermission".into(),
-                &["userId", "group", "organizationArn", "organizationalUnitArn"],
-            ),
-            ("ec2", _) => (
-                "requestParameters.launchPermission".into(),
-                &["userId", "group", "organizationArn", "organizationalUnitArn"],
-            ),
-            _ => (String::new(), &[]),
-        };
-        if base.is_empty() {
-            let key = if side == "add" {
-                "valuesToAdd"
-            } else {
-                "valuesToRemove"
-            };
-            return vec![vec![item(format!("requestParameters.{key}"), vec![s("*")])]];
-        }
-        keys.iter()
-            .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
-            .collect()
-    };
-    let rds = svc == "rds";
-    let public_field = if rds {
-        "requestParameters.valuesToAdd".to_string()
-    } else if name == "ModifySnapshotAttribute" {
-        "requestParameters.createVolumePermission.add.items.group".to_string()
-    } else {
-        "requestParameters.launchPermission.add.items.group".to_string()
+    let perm = ec2_permission(svc, name);
+    let added_field = |key: &str| {
+        perm.map_or("requestParameters.valuesToAdd".to_string(), |b| {
+            format!("{b}.add.items.{key}")
+        })
     };
     let mut exprs = Vec::new();
-    if rds {
-        part.searches.push(search(
-            &format!("{p}_restore"),
-            vec![vec![item("requestParameters.attributeName", vec![s("restore")])]],
-        ));
+    if perm.is_none() {
+        let restore = item("requestParameters.attributeName", vec![s("restore")]);
+        part.searches
+            .push(search(&format!("{p}_restore"), vec![vec![restore]]));
         exprs.push(format!("{p}_restore"));
     }
     match want {
         ShareCond::Public => {
-            part.searches.push(search(
-                &format!("{p}_public"),
-                vec![vec![item(public_field, vec![s("all")])]],
-            ));
+            let public = item(added_field("group"), vec![s("all")]);
+            part.searches
+                .push(search(&format!("{p}_public"), vec![vec![public]]));
             exprs.push(format!("{p}_public"));
         }
         ShareCond::External => {
-            let self_field = if rds {
-                public_field
-            } else {
-                public_field.replace(".group", ".userId")
-            };
+            let to_self = item(
+                format!("{}|fieldref", added_field("userId")),
+                vec![s("recipientAccountId")],
+            );
             part.searches
-                .push(search(&format!("{p}_added"), recipients("add")));
-            part.searches.push(search(
-                &format!("{p}_to_self"),
-                vec![vec![item(
-                    format!("{self_field}|fieldref"),
-                    vec![s("recipientAccountId")],
-                )]],
-            ));
+                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
+            part.searches
+                .push(search(&format!("{p}_to_self"), vec![vec![to_self]]));
             exprs.push(format!("{p}_added and not {p}_to_self"));
             part.gaps.push(
                 "a request adding the own account together with another one is missed: Sigma compares the recipient list to the account as a whole".into(),
@@ -216,9 +206,9 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
         }
         ShareCond::Removed => {
             part.searches
-                .push(search(&format!("{p}_removed"), recipients("remove")));
+                .push(search(&format!("{p}_removed"), share_recipients(perm, "remove")));
             part.searches
-                .push(search(&format!("{p}_added"), recipients("add")));
+                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
             exprs.push(format!("{p}_removed and not {p}_added"));
         }
     }
