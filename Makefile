@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .tools/venv
+SIGMA_VENV := .tools/sigma-venv
 
-.PHONY: run test tools fmt lint unit infra build-aws build-azure e2e-aws event-pattern bench clean-tools
+.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage build-aws build-azure e2e-aws event-pattern bench clean-tools
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
@@ -11,7 +12,7 @@ run:
 
 ## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
 ## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
-test: tools fmt lint unit infra e2e-aws
+test: tools fmt lint unit infra sigma e2e-aws
 
 tools:
 	./scripts/install-tools.sh
@@ -28,6 +29,20 @@ unit:
 infra:
 	$(CARGO) build -q -p t1578-cli --bin t1578
 	T1578_EVENT_PATTERN_CMD="target/debug/t1578 event-pattern" ./scripts/infra-check.sh $(VENV)
+
+## The generated Sigma rules, offline: pySigma loads them, the seven SIEM backends convert them
+## (coverage table checked against shared/catalog/sigma/COVERAGE.md), and an evaluator of its own
+## runs them over events/ and the Stratus captures.
+sigma: tools
+	$(SIGMA_VENV)/bin/python scripts/sigma_check.py
+
+## Regenerate the committed Sigma rules from the catalog.
+sigma-rules:
+	$(CARGO) run -q -p t1578-cli --bin t1578 -- sigma --out shared/catalog/sigma
+
+## Regenerate the committed coverage table (after sigma-rules or a backend upgrade).
+sigma-coverage: tools
+	$(SIGMA_VENV)/bin/python scripts/sigma_check.py --write
 
 ## Lambda zip (bootstrap, provided.al2023) under target/lambda/.
 build-aws: tools

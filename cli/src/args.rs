@@ -85,6 +85,12 @@ pub enum Command {
     },
     /// EventBridge event patterns generated from the catalog (what Terraform deploys).
     EventPattern,
+    /// Sigma rules generated from the catalog (one per row, plus correlation rules), written
+    /// under DIR as aws/, azure/ and correlation/.
+    Sigma {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write realistic benchmark data (JSON lines): out-of-scope noise, in-scope operations and
     /// bursts that must alert. `generate workload` writes a multi-day workload with labelled
     /// attacks instead.

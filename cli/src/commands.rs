@@ -19,7 +19,7 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Alert, Catalog, ComputeEvent};
+use t1578_core::{eventpattern, sigma, Alert, Catalog, ComputeEvent};
 
 const BATCH: usize = 1_024;
 
@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&patterns)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sigma { out } => write_sigma(&out),
         Command::Generate {
             workload:
                 Some(GenerateWorkload::Workload {
@@ -104,6 +105,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::generate::generate(cloud, records, seed, &out)
         }
     }
+}
+
+/// Writes the rules under `out`, replacing generated files of earlier runs so a removed row
+/// leaves no stale rule behind.
+fn write_sigma(out: &Path) -> anyhow::Result<ExitCode> {
+    let files = sigma::sigma_rules(&Catalog::builtin()?);
+    for sub in ["aws", "azure", "correlation"] {
+        let dir = out.join(sub);
+        if dir.is_dir() {
+            for f in std::fs::read_dir(&dir)? {
+                let p = f?.path();
+                if p.extension().is_some_and(|x| x == "yml") {
+                    std::fs::remove_file(&p).with_context(|| format!("{}", p.display()))?;
+                }
+            }
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    for f in &files {
+        let p = out.join(&f.path);
+        std::fs::write(&p, &f.text).with_context(|| format!("{}", p.display()))?;
+    }
+    eprintln!("t1578: {} Sigma rules written to {}", files.len(), out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tuning(catalog: &Catalog, config: Option<&Path>) -> anyhow::Result<Tuning> {

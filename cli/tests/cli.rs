@@ -236,6 +236,50 @@ fn event_patterns_cover_exactly_the_aws_catalog_within_eventbridge_limits() {
     assert_eq!(committed, Value::Array(patterns), "run `make event-pattern`");
 }
 
+/// `rel -> text` of the generated rules under `dir` (aws/, azure/, correlation/).
+fn sigma_tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for sub in ["aws", "azure", "correlation"] {
+        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let p = f.unwrap().path();
+            let rel = format!("{sub}/{}", p.file_name().unwrap().to_string_lossy());
+            out.insert(rel, std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn sigma_rules_cover_every_catalog_row_and_the_committed_copy_is_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = t1578(&["sigma", "--out", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let generated = sigma_tree(dir.path());
+    let catalog: Value = serde_json::from_slice(&t1578(&["catalog", "--format", "json"]).stdout).unwrap();
+    let rows = catalog["operations"].as_array().unwrap();
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let file = format!(
+            "{}/t1578_{}.yml",
+            row["cloud"].as_str().unwrap(),
+            id.replace('.', "_")
+        );
+        let text = generated.get(&file).unwrap_or_else(|| panic!("no rule for {id}"));
+        assert!(text.contains(&format!("catalog_id: '{id}'")), "{file}");
+    }
+    let correlations: Vec<&String> = generated
+        .iter()
+        .filter(|(k, _)| k.starts_with("correlation/"))
+        .map(|(_, v)| v)
+        .collect();
+    assert!(!correlations.is_empty());
+    assert!(correlations.iter().all(|t| t.contains("timespan: 1d")));
+    assert_eq!(generated.len(), rows.len() + correlations.len());
+    // Analysts load the committed copy: it must be current.
+    let committed = sigma_tree(&root().join("shared/catalog/sigma"));
+    assert!(committed == generated, "run `make sigma-rules`");
+}
+
 fn bad(name: &str) -> String {
     root()
         .join("cli/tests/data/bad")

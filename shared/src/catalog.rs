@@ -100,6 +100,22 @@ pub struct Condition {
     /// RDS public accessibility as requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publicly_accessible: Option<bool>,
+    /// RDS `skipFinalSnapshot` as requested (a delete that keeps no final snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_final_snapshot: Option<bool>,
+    /// RDS `deleteAutomatedBackups` as requested (a delete that drops the automated backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_automated_backups: Option<bool>,
+    /// Requested instance type starts with one of these (lower-case), e.g. GPU families
+    /// abused for mining. Data, so a deployment edits the list rather than code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_type_prefix: Vec<String>,
+    /// IMDS `httpPutResponseHopLimit` requested at least this high.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit_min: Option<i64>,
+    /// Azure VM extension name (from the resource id) contains one of these (lower-case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_contains: Vec<String>,
 }
 
 impl Condition {
@@ -141,9 +157,29 @@ impl Condition {
             }
         }
         let opt = |want: Option<bool>, got: Option<bool>| want.is_none() || want == got;
+        let any_of = |wants: &[String], got: &Option<String>, prefix: bool| {
+            wants.is_empty()
+                || got.as_deref().is_some_and(|g| {
+                    let g = g.to_ascii_lowercase();
+                    wants.iter().any(|w| {
+                        if prefix {
+                            g.starts_with(w.as_str())
+                        } else {
+                            g.contains(w.as_str())
+                        }
+                    })
+                })
+        };
         opt(self.deletion_protection, d.deletion_protection)
             && opt(self.publicly_accessible, d.publicly_accessible)
+            && opt(self.skip_final_snapshot, d.skip_final_snapshot)
+            && opt(self.delete_automated_backups, d.delete_automated_backups)
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
+            && self
+                .hop_limit_min
+                .is_none_or(|min| d.hop_limit.is_some_and(|h| h >= min))
+            && any_of(&self.instance_type_prefix, &d.instance_type, true)
+            && any_of(&self.extension_contains, &d.extension, false)
     }
 }
 
@@ -304,6 +340,17 @@ impl Catalog {
                     format!("related technique `{bad}` is not an ATT&CK id"),
                 ));
             }
+            if let Some(bad) = e.when.as_ref().and_then(|c| {
+                c.instance_type_prefix
+                    .iter()
+                    .chain(&c.extension_contains)
+                    .find(|w| w.is_empty() || w.chars().any(|ch| ch.is_ascii_uppercase()))
+            }) {
+                return Err(row(
+                    &e.id,
+                    format!("condition value `{bad}` must be non-empty and lower-case"),
+                ));
+            }
             if e.risk > 20 {
                 return Err(row(&e.id, format!("risk {} is above 20", e.risk)));
             }
@@ -438,5 +485,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("nope"));
+        let e = Catalog::from_toml(&doc("when = { extension_contains = [\"CustomScript\"] }")).unwrap_err();
+        assert!(e.to_string().contains("lower-case"), "{e}");
     }
 }

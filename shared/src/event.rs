@@ -116,6 +116,14 @@ pub struct Details {
     pub publicly_accessible: Option<bool>,
     /// Requested instance type / VM size.
     pub instance_type: Option<String>,
+    /// RDS `skipFinalSnapshot` as requested.
+    pub skip_final_snapshot: Option<bool>,
+    /// RDS `deleteAutomatedBackups` as requested.
+    pub delete_automated_backups: Option<bool>,
+    /// IMDS `httpPutResponseHopLimit` as requested.
+    pub hop_limit: Option<i64>,
+    /// Azure VM extension name, from the resource id.
+    pub extension: Option<String>,
 }
 
 /// One normalized compute-control-plane event.

@@ -61,6 +61,7 @@ pub mod prefilter;
 pub mod profile;
 pub mod schedule;
 pub mod settings;
+pub mod sigma;
 pub mod source;
 pub mod tuning;
 pub mod window;

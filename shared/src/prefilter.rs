@@ -10,15 +10,15 @@ use crate::catalog::Catalog;
 use crate::event::Cloud;
 use memchr::memmem::Finder;
 
-/// Azure operations in scope all belong to this provider (the seed's `ResourceProviderValue`).
-const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
-
 /// Byte-level scope test built from a catalog.
 pub struct Prefilter {
     /// Lower-cased AWS event names, bucketed by length: a million lines are tested, so the
     /// test compares a few same-length names in place instead of lower-casing into a new
     /// buffer and hashing it.
     aws_names: Vec<Vec<Vec<u8>>>,
+    /// Lower-cased resource providers of the Azure rows with their `/`: mostly
+    /// `microsoft.compute/`, also `microsoft.serialconsole/`.
+    azure_providers: Vec<Vec<u8>>,
     name: Finder<'static>,
 }
 
@@ -45,8 +45,18 @@ impl Prefilter {
                 aws_names[n.len()].push(n);
             }
         }
+        let mut azure_providers: Vec<Vec<u8>> = Vec::new();
+        for e in catalog.for_cloud(Cloud::Azure) {
+            if let Some((provider, _)) = e.operation.split_once('/') {
+                let p = format!("{}/", provider.to_ascii_lowercase()).into_bytes();
+                if !azure_providers.contains(&p) {
+                    azure_providers.push(p);
+                }
+            }
+        }
         Prefilter {
             aws_names,
+            azure_providers,
             name: Finder::new(b"Name").into_owned(),
         }
     }
@@ -109,10 +119,10 @@ impl Prefilter {
                 .aws_names
                 .get(value.len())
                 .is_some_and(|names| names.iter().any(|n| value.eq_ignore_ascii_case(n))),
-            Key::Azure => {
-                value.len() >= AZURE_PREFIX.len()
-                    && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
-            }
+            Key::Azure => self
+                .azure_providers
+                .iter()
+                .any(|p| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p)),
         }
     }
 }
@@ -136,6 +146,7 @@ mod tests {
         assert!(p.may_match(br#"{"a":{"eventName":"X"},"eventName":"Y"}"#));
         assert!(!p.may_match(br#"{"operationName":"MICROSOFT.STORAGE/STORAGEACCOUNTS/WRITE"}"#));
         assert!(p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE"}"#));
+        assert!(p.may_match(br#"{"operationName":"MICROSOFT.SERIALCONSOLE/SERIALPORTS/CONNECT/ACTION"}"#));
         assert!(p.may_match(br#"{"operationName":{"value":"Microsoft.Storage/x"}}"#));
         assert!(p.may_match(b"not json at all"));
     }

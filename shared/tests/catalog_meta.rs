@@ -90,6 +90,10 @@ fn the_wrapped_request_shape_of_newer_ec2_apis_is_read() {
         e.score(&opt[0]).unwrap().ctx.catalog_id,
         "aws.ec2.imds_v1_enabled"
     );
+    // Requiring IMDSv2 is not the downgrade: it falls to the catch-all metadata-options row.
     let req = load(&dir.join("ec2-modify-instance-metadata-options-required-wrapped.json"));
-    assert!(e.score(&req[0]).is_err());
+    assert_eq!(
+        e.score(&req[0]).unwrap().ctx.catalog_id,
+        "aws.ec2.modify_instance_metadata_options"
+    );
 }

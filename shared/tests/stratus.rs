@@ -57,11 +57,18 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
                 .any(|m| m.sub_technique.as_ref().is_some_and(|x| x.uid == "T1578.001")));
         }
         if name == "aws.lateral-movement.ec2-serial-console-send-ssh-public-key.json" {
-            assert_eq!(alerts.len(), 1);
+            // Console enabled (3), then the SSH keys pushed for serial sessions (issue 14's
+            // row, 2 each): the first alert escalates once the keys arrive.
+            assert_eq!(alerts.len(), 2, "{alerts:?}");
             assert_eq!(
                 alerts[0].evidences[0].data.catalog_id,
                 "aws.ec2.enable_serial_console"
             );
+            assert_eq!(alerts[1].tier(), Tier::HighRisk);
+            assert!(alerts[1]
+                .evidences
+                .iter()
+                .any(|e| e.data.catalog_id == "aws.ec2.serial_console_ssh_key_sent"));
         }
         if name == "aws.execution.ec2-user-data.json" {
             // Stop, then user data changed on the same instance: 2 points + 2 for the sequence.

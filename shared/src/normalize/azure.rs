@@ -96,7 +96,8 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         rg_hint: text_at(rec, &["resourceGroupName"]).map(|s| s.into_owned()),
         caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
     };
-    let details = details(rec);
+    let mut details = details(rec);
+    details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -146,10 +147,11 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         rg_hint: text_at(row, &["ResourceGroup"]).map(|s| s.into_owned()),
         caller_hint: text_at(row, &["Caller"]).map(|s| s.into_owned()),
     };
-    let details = get(row, "Properties_d")
+    let mut details = get(row, "Properties_d")
         .or_else(|| get(row, "Properties"))
         .map(details)
         .unwrap_or_default();
+    details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -306,6 +308,14 @@ fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Pri
         kind,
         session: None,
     }
+}
+
+/// The VM extension a resource id names (`.../extensions/<name>`), lower-cased.
+fn extension_name(resource_id: &str) -> Option<String> {
+    let lower = resource_id.to_ascii_lowercase();
+    let (_, rest) = lower.rsplit_once("/extensions/")?;
+    let name = rest.split('/').next().filter(|n| !n.is_empty())?;
+    Some(clip(name, 64))
 }
 
 fn details(rec: &Value) -> Details {

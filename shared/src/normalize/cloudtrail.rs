@@ -593,12 +593,18 @@ fn details(event_name: &str, req: &Value, ui: &Value, service_event: bool) -> De
         .or_else(|| {
             // RDS copies name the source snapshot by ARN: arn:aws:rds:<region>:...
             text_at(req, &["sourceDBSnapshotIdentifier"])
+                .or_else(|| text_at(req, &["sourceDBClusterSnapshotIdentifier"]))
                 .filter(|s| s.starts_with("arn:"))
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
     d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
+    d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
+    d.delete_automated_backups = get(req, "deleteAutomatedBackups").and_then(json::boolean);
+    d.hop_limit = get(req, "httpPutResponseHopLimit")
+        .or_else(|| json::path(req, &["metadataOptions", "httpPutResponseHopLimit"]))
+        .and_then(json::int);
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .map(|s| clip(&s, 64));
