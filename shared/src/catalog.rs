@@ -2,6 +2,7 @@
 //! validated when loaded, and queried by operation name plus request condition.
 
 use crate::event::{Cloud, ComputeEvent};
+use crate::guide::{GuideBook, GuideError};
 use crate::kql;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -225,6 +226,9 @@ pub enum CatalogError {
     /// Not valid TOML or not the catalog schema.
     #[error("catalog is not valid: {0}")]
     Parse(String),
+    /// The guide text does not fit the catalog.
+    #[error(transparent)]
+    Guide(#[from] GuideError),
     /// A row breaks a rule.
     #[error("catalog row `{id}`: {reason}")]
     Row {
@@ -246,6 +250,9 @@ pub struct Catalog {
     by_operation: HashMap<Cloud, HashMap<String, Vec<usize>>>,
     by_hash: HashMap<u32, usize>,
     seed_azure: Vec<usize>,
+    /// Investigation guides of the rows (`catalog/guides.toml`); empty for a catalog loaded
+    /// from text alone.
+    pub guides: GuideBook,
 }
 
 fn valid_technique(t: &str, parent_only: bool) -> bool {
@@ -259,7 +266,9 @@ fn valid_technique(t: &str, parent_only: bool) -> bool {
 impl Catalog {
     /// The catalog compiled into this build.
     pub fn builtin() -> Result<Catalog, CatalogError> {
-        Catalog::from_toml(BUILTIN_CATALOG)
+        let mut c = Catalog::from_toml(BUILTIN_CATALOG)?;
+        c.guides = GuideBook::builtin(&c)?;
+        Ok(c)
     }
 
     /// Parse and validate a catalog document.
@@ -358,6 +367,7 @@ impl Catalog {
             by_operation,
             by_hash,
             seed_azure,
+            guides: GuideBook::default(),
         })
     }
 

@@ -272,6 +272,10 @@ async fn process_key<S: StateStore, A: AlertSink>(
         }
         r.duplicates = dups;
         r.too_late = late;
+        // Every decided alert carries its guide, whichever sink or printer receives it.
+        for a in &mut alerts {
+            crate::guide::attach(a, engine);
+        }
         let bytes = state.encode();
         if bytes == before {
             return r;

@@ -822,7 +822,9 @@ impl WindowState {
                         })
                         .collect(),
                 },
+                guide: None,
             },
+            remediation: None,
         }
     }
 }
