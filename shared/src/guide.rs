@@ -269,22 +269,20 @@ pub const SNS_BODY_BUDGET: usize = SNS_MAX_BYTES - 4_096;
 pub const LOGIC_APP_BODY_BUDGET: usize = SNS_BODY_BUDGET;
 
 /// Parts of the document cut, in this order, when it does not fit: the broad pivots before the
-/// principal's own activity, queries before questions before steps, the guide before the
-/// evidence, and the evidence last.
-pub const CUT_ORDER: [&str; 8] = [
+/// principal's own activity, queries before questions before steps (the steps stay in words in
+/// `remediation.desc`), and the evidence last. The guide object itself stays, naming the cuts.
+pub const CUT_ORDER: [&str; 7] = [
     "queries:same_addresses",
     "queries:resource_activity",
     "queries:principal_activity",
     "questions",
     "steps",
-    "guide",
     "remediation.references",
     "evidence",
 ];
 
 /// The alert as JSON within `limit` bytes: whole when it fits, otherwise with parts cut in
-/// [`CUT_ORDER`] until it does. What was cut is named in `unmapped.guide.omitted` (or, once the
-/// guide itself is cut, in `remediation.desc`).
+/// [`CUT_ORDER`] until it does. What was cut is named in `unmapped.guide.omitted`.
 pub fn fit(alert: &Alert, limit: usize) -> Result<(String, Vec<&'static str>), FitError> {
     let text = to_json(alert);
     if text.len() <= limit {

@@ -194,6 +194,36 @@ impl GuideBook {
         self.family.get(&r.family).into_iter().chain([&r.own]).collect()
     }
 
+    /// What the catalog meta-test holds every row to: an entry, and from its family and its
+    /// own text at least one question, one step, and a command of the row's cloud for every
+    /// step. One line per problem; empty when every row is covered.
+    pub fn coverage(&self, catalog: &Catalog) -> Vec<String> {
+        let mut problems = Vec::new();
+        for e in &catalog.entries {
+            let sections = self.sections_of(&e.id, catalog);
+            if sections.is_empty() {
+                problems.push(format!("{}: no guide entry", e.id));
+                continue;
+            }
+            let questions = sections.iter().map(|s| s.questions.len()).sum::<usize>();
+            let steps: Vec<&StepTpl> = sections.iter().flat_map(|s| &s.steps).collect();
+            if questions == 0 {
+                problems.push(format!("{}: no questions", e.id));
+            }
+            if steps.is_empty() {
+                problems.push(format!("{}: no containment or revert steps", e.id));
+            }
+            let cli = match e.cloud {
+                crate::event::Cloud::Aws => "aws ",
+                crate::event::Cloud::Azure => "az ",
+            };
+            for t in steps.iter().filter(|t| !t.cmd.starts_with(cli)) {
+                problems.push(format!("{}: step `{}` has no {}command", e.id, t.action, cli));
+            }
+        }
+        problems
+    }
+
     /// The section for a principal kind (`role`, `user`...) of a cloud, or the cloud's `other`.
     pub fn principal_section(&self, cloud: &str, kind: &str) -> Option<&Section> {
         self.principal
