@@ -109,13 +109,8 @@ fn cli_principal(key: &str, name: &str, azure: bool) -> String {
             None => key.to_string(),
         };
     }
-    if let Some(svc) = key.strip_prefix("aws-service:") {
-        return svc.to_string();
-    }
-    match key.split_once(":user/").or_else(|| key.split_once(":role/")) {
-        Some((_, path)) => path.rsplit('/').next().unwrap_or(path).to_string(),
-        None => name.to_string(),
-    }
+    // The normalizer's display name of an IAM user or role is its userName / role name.
+    key.strip_prefix("aws-service:").unwrap_or(name).to_string()
 }
 
 impl Context {
