@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .tools/venv
 
-.PHONY: run test tools fmt lint unit infra build-aws build-azure e2e-aws event-pattern bench clean-tools
+.PHONY: run test tools fmt lint unit infra queries build-aws build-azure e2e-aws event-pattern bench clean-tools
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
@@ -11,7 +11,7 @@ run:
 
 ## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
 ## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
-test: tools fmt lint unit infra e2e-aws
+test: tools fmt lint unit infra queries e2e-aws
 
 tools:
 	./scripts/install-tools.sh
@@ -28,6 +28,12 @@ unit:
 infra:
 	$(CARGO) build -q -p t1578-cli --bin t1578
 	T1578_EVENT_PATTERN_CMD="target/debug/t1578 event-pattern" ./scripts/infra-check.sh $(VENV)
+
+## The hunting queries of real alerts, benign and hostile: SQL parsed as Trino (sqlglot) and run in
+## DuckDB, KQL parsed by Kusto.Language; values from logs must stay inside their literals.
+queries: tools
+	$(CARGO) build -q -p t1578-cli --bin t1578
+	$(VENV)/bin/python scripts/query-check/check_queries.py target/debug/t1578 events .tools/node/node_modules
 
 ## Lambda zip (bootstrap, provided.al2023) under target/lambda/.
 build-aws: tools
