@@ -8,8 +8,9 @@ full of quotes, backslashes, newlines and comment markers, then for every genera
   to a value from the alert (nothing leaked out of a literal) and every alert value is there
   whole; the Athena queries run in DuckDB over a CloudTrail-shaped table holding the intended
   rows and near-miss decoys, and return exactly the intended rows.
-* KQL (AzureActivity, raw export): parses without diagnostics in Microsoft's Kusto.Language
-  (npm @kusto/language-service-next), with the same literal checks.
+* KQL (AzureActivity, raw export): parses and analyzes without diagnostics in Microsoft's
+  Kusto.Language (npm @kusto/language-service-next) against the columns of both tables (an
+  unknown column or a type error is a diagnostic), with the same literal checks.
 
 Usage: python check_queries.py T1578_BINARY EVENTS_DIR NODE_MODULES_DIR
 """
@@ -242,7 +243,7 @@ def main():
         die(f"too few queries checked: {counts}")
     print(
         f"check_queries: {counts['sql']} SQL queries parse as Trino, {counts['kql']} KQL queries parse "
-        f"in Kusto.Language, {counts['athena_runs']} Athena queries ran in DuckDB with exactly the intended "
+        f"and analyze in Kusto.Language, {counts['athena_runs']} Athena queries ran in DuckDB with exactly the intended "
         "rows; hostile principals and resource ids stayed inside their literals"
     )
 
