@@ -383,3 +383,19 @@ mod azure {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_escape_what_their_dialect_needs() {
+        assert_eq!(sql_str("it's"), "'it''s'");
+        assert_eq!(sql_str("a\nb"), "('a' || chr(10) || 'b')");
+        assert_eq!(sql_str(""), "''");
+        assert_eq!(sql_str("\\ -- /*"), "'\\ -- /*'");
+        assert_eq!(kql_str("it's \\ \"q\""), "'it\\'s \\\\ \"q\"'");
+        assert_eq!(kql_str("a\nb\u{1b}"), "'a\\u000ab\\u001b'");
+        assert_eq!(json_needle("snap-1"), "\"snap-1\"");
+    }
+}

@@ -282,3 +282,41 @@ pub fn shell_quote(value: &str) -> String {
     out.push('\'');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_and_arm_ids_split_into_what_commands_need() {
+        let r = Resource::parse("arn:aws:ec2:eu-west-1:111122223333:snapshot/snap-0abc").unwrap();
+        assert_eq!(
+            (r.kind.as_str(), r.id.as_str(), r.region.as_str()),
+            ("ec2:snapshot", "snap-0abc", "eu-west-1")
+        );
+        let r = Resource::parse("arn:aws:rds:us-east-1:111122223333:cluster-snapshot:nightly").unwrap();
+        assert_eq!(
+            (r.kind.as_str(), r.id.as_str()),
+            ("rds:cluster-snapshot", "nightly")
+        );
+        let id = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-1/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/vm1/EXTENSIONS/cse";
+        let r = Resource::parse(id).unwrap();
+        assert_eq!(r.kind, "virtualmachines/extensions");
+        assert_eq!(
+            (r.name.as_str(), r.parent.as_str(), r.rg.as_str(), r.id.as_str()),
+            ("cse", "vm1", "RG-1", id)
+        );
+        assert!(Resource::parse("not-a-resource").is_none());
+    }
+
+    #[test]
+    fn cli_principals_drop_the_key_prefix() {
+        assert_eq!(cli_principal("user:a@b.com", "A@b.com", true), "A@b.com");
+        assert_eq!(cli_principal("app:1234", "oid-9", true), "1234");
+        assert_eq!(cli_principal("arn:aws:iam::1:role/ci", "ci", false), "ci");
+        assert_eq!(
+            cli_principal("aws-service:backup.amazonaws.com", "x", false),
+            "backup.amazonaws.com"
+        );
+    }
+}
