@@ -30,7 +30,7 @@ infra:
 	T1578_EVENT_PATTERN_CMD="target/debug/t1578 event-pattern" ./scripts/infra-check.sh $(VENV)
 
 ## The hunting queries of real alerts, benign and hostile: SQL parsed as Trino (sqlglot) and run in
-## DuckDB, KQL parsed by Kusto.Language; values from logs must stay inside their literals.
+## DuckDB, KQL parsed and analyzed by Kusto.Language; values from logs must stay in their literals.
 queries: tools
 	$(CARGO) build -q -p t1578-cli --bin t1578
 	$(VENV)/bin/python scripts/query-check/check_queries.py target/debug/t1578 events .tools/node/node_modules

@@ -6,8 +6,9 @@ full of quotes, backslashes, newlines and comment markers, then for every genera
 
 * SQL (CloudTrail Lake, Athena): parses in sqlglot's Trino dialect; every string literal decodes
   to a value from the alert (nothing leaked out of a literal) and every alert value is there
-  whole; the Athena queries run in DuckDB over a CloudTrail-shaped table holding the intended
-  rows and near-miss decoys, and return exactly the intended rows.
+  whole; the Athena and CloudTrail Lake queries, transpiled by sqlglot, run in DuckDB over a
+  table of each shape (Athena: text columns; Lake: timestamp and maps, with Trino's any_match as
+  a macro) holding the intended rows and near-miss decoys, and return exactly the intended rows.
 * KQL (AzureActivity, raw export): parses and analyzes without diagnostics in Microsoft's
   Kusto.Language (npm @kusto/language-service-next) against the columns of both tables (an
   unknown column or a type error is a diagnostic), with the same literal checks.
@@ -152,58 +153,80 @@ def check_sql(a, q):
     check_literals(a, q, sql_strings(tree))
 
 
-def athena_table(con, a):
-    """A CloudTrail-shaped table: the alert's own events and decoys one character away."""
-    g = a["unmapped"]["guide"]
+def cloudtrail_table(con, a, dialect):
+    """A CloudTrail-shaped table for the dialect: the alert's own events and decoys one
+    character away. Athena's table keeps `eventtime` and the parameters as text; CloudTrail
+    Lake a timestamp and maps of strings (nested objects as JSON text)."""
     key, acct = a["actor"]["user"]["uid"], a["cloud"]["account"]["uid"]
     snap = [r["uid"].split("/", 1)[1] for r in a["resources"]][0]
     ip = a["unmapped"]["source_ips"][0]["ip"]
     inside = a["finding_info"]["first_seen_time_dt"][:19] + "Z"
     outside = "2001-01-01T00:00:00Z"
-    con.execute(
-        "CREATE TABLE cloudtrail_logs (eventtime VARCHAR, eventsource VARCHAR, eventname VARCHAR,"
-        " awsregion VARCHAR, sourceipaddress VARCHAR, errorcode VARCHAR, recipientaccountid VARCHAR,"
-        " requestparameters VARCHAR, responseelements VARCHAR,"
-        " useridentity STRUCT(arn VARCHAR, accountid VARCHAR, invokedby VARCHAR,"
-        "   sessioncontext STRUCT(sessionissuer STRUCT(arn VARCHAR))))"
-    )
-    cut = key.split("'")[0] if "'" in key else key + "0"
-    rows = [
-        ("intended", inside, key, ip, json.dumps({"snapshotId": snap}, ensure_ascii=False)),
-        ("decoy_cut_key", inside, cut, "198.51.100.250", json.dumps({"snapshotId": snap + "0"})),
-        ("decoy_or_true", inside, "x' OR '1'='1", "198.51.100.251", json.dumps({"snapshotId": "snap-0"})),
-        ("other_same_ip", inside, "arn:aws:iam::999988887777:user/other", ip, "{}"),
-        ("intended_but_outside", outside, key, ip, json.dumps({"snapshotId": snap}, ensure_ascii=False)),
-    ]
-    for name, t, arn, src, req in rows:
+    lake = dialect == "cloudtrail_lake_sql"
+    if lake:
+        # Trino's any_match, which DuckDB lacks, as a macro over DuckDB's list functions.
+        con.execute("CREATE MACRO any_match(l, f) AS list_bool_or(list_transform(l, f))")
         con.execute(
-            "INSERT INTO cloudtrail_logs VALUES (?, 'ec2.amazonaws.com', ?, 'eu-west-1', ?, NULL, ?, ?, NULL, ?)",
-            [t, name, src, acct, req, {"arn": arn, "accountid": acct, "invokedby": None,
-                                       "sessioncontext": {"sessionissuer": {"arn": None}}}],
+            "CREATE TABLE EVENT_DATA_STORE_ID (eventTime TIMESTAMP, eventSource VARCHAR, eventName VARCHAR,"
+            " awsRegion VARCHAR, sourceIPAddress VARCHAR, errorCode VARCHAR, recipientAccountId VARCHAR,"
+            " requestParameters MAP(VARCHAR, VARCHAR), responseElements MAP(VARCHAR, VARCHAR),"
+            " userIdentity STRUCT(arn VARCHAR, accountId VARCHAR, invokedBy VARCHAR,"
+            "   sessionContext STRUCT(sessionIssuer STRUCT(arn VARCHAR))))"
+        )
+    else:
+        con.execute(
+            "CREATE TABLE cloudtrail_logs (eventtime VARCHAR, eventsource VARCHAR, eventname VARCHAR,"
+            " awsregion VARCHAR, sourceipaddress VARCHAR, errorcode VARCHAR, recipientaccountid VARCHAR,"
+            " requestparameters VARCHAR, responseelements VARCHAR,"
+            " useridentity STRUCT(arn VARCHAR, accountid VARCHAR, invokedby VARCHAR,"
+            "   sessioncontext STRUCT(sessionissuer STRUCT(arn VARCHAR))))"
+        )
+    cut = key.split("'")[0] if "'" in key else key + "0"
+    nested = {"instancesSet": json.dumps({"items": [{"snapshotId": snap}]}, ensure_ascii=False)}
+    rows = [
+        ("intended", inside, key, ip, {"snapshotId": snap}),
+        ("nested_mention", inside, "arn:aws:iam::999988887777:user/nested", "198.51.100.252", nested),
+        ("decoy_cut_key", inside, cut, "198.51.100.250", {"snapshotId": snap + "0"}),
+        ("decoy_or_true", inside, "x' OR '1'='1", "198.51.100.251", {"snapshotId": "snap-0"}),
+        ("other_same_ip", inside, "arn:aws:iam::999988887777:user/other", ip, {}),
+        ("intended_but_outside", outside, key, ip, {"snapshotId": snap}),
+    ]
+    table = "EVENT_DATA_STORE_ID" if lake else "cloudtrail_logs"
+    for name, t, arn, src, req in rows:
+        if lake:
+            t, params = t.replace("T", " ").rstrip("Z"), req
+        else:
+            # Athena keeps nested objects inside one JSON text, as CloudTrail writes it.
+            flat = {k: json.loads(v) if k == "instancesSet" else v for k, v in req.items()}
+            params = json.dumps(flat, ensure_ascii=False)
+        con.execute(
+            f"INSERT INTO {table} VALUES (?, 'ec2.amazonaws.com', ?, 'eu-west-1', ?, NULL, ?, ?, NULL, ?)",
+            [t, name, src, acct, params, {"arn": arn, "accountid": acct, "invokedby": None,
+                                          "sessioncontext": {"sessionissuer": {"arn": None}}}],
         )
 
 
-def run_athena(a):
+def run_sql(a, dialect):
     expect = {
         "principal_activity": {"intended"},
-        "resource_activity": {"intended"},
+        "resource_activity": {"intended", "nested_mention"},
         "same_addresses": {"arn:aws:iam::999988887777:user/other"},
     }
     con = duckdb.connect()
-    athena_table(con, a)
+    cloudtrail_table(con, a, dialect)
     ran = 0
     for q in a["unmapped"]["guide"]["queries"]:
-        if q["dialect"] != "athena_sql":
+        if q["dialect"] != dialect:
             continue
         sql = sqlglot.transpile(q["query"], read="trino", write="duckdb")[0]
         rows = con.execute(sql).fetchall()
         col = 1 if q["name"] == "same_addresses" else 2
         got = {r[col] for r in rows}
         if got != expect[q["name"]]:
-            die(f"athena {q['name']} returned {got!r}, expected {expect[q['name']]!r}\n{sql}")
+            die(f"{dialect} {q['name']} returned {got!r}, expected {expect[q['name']]!r}\n{sql}")
         ran += 1
     if ran != 3:
-        die(f"expected 3 Athena queries, ran {ran}")
+        die(f"expected 3 {dialect} queries, ran {ran}")
     return ran
 
 
@@ -223,7 +246,7 @@ def check_kql(a, queries, node_modules):
 
 def main():
     binary, events, node_modules = sys.argv[1], sys.argv[2], sys.argv[3]
-    counts = {"sql": 0, "kql": 0, "athena_runs": 0}
+    counts = {"sql": 0, "kql": 0, "runs": 0}
     for hostile in (False, True):
         for a in alerts(binary, events, hostile):
             qs = a["unmapped"]["guide"]["queries"]
@@ -234,7 +257,8 @@ def main():
             for q in sql:
                 check_sql(a, q)
             if sql:
-                counts["athena_runs"] += run_athena(a)
+                for d in ("athena_sql", "cloudtrail_lake_sql"):
+                    counts["runs"] += run_sql(a, d)
             if kql:
                 check_kql(a, kql, node_modules)
             counts["sql"] += len(sql)
@@ -243,8 +267,8 @@ def main():
         die(f"too few queries checked: {counts}")
     print(
         f"check_queries: {counts['sql']} SQL queries parse as Trino, {counts['kql']} KQL queries parse "
-        f"and analyze in Kusto.Language, {counts['athena_runs']} Athena queries ran in DuckDB with exactly the intended "
-        "rows; hostile principals and resource ids stayed inside their literals"
+        f"and analyze in Kusto.Language, {counts['runs']} Athena and CloudTrail Lake queries ran in DuckDB with "
+        "exactly the intended rows; hostile principals and resource ids stayed inside their literals"
     )
 
 
