@@ -414,6 +414,50 @@ pub struct Decision {
     /// Questions, steps with their commands, and hunting queries ([`crate::guide`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guide: Option<crate::guide::Guide>,
+    /// Create or update of the finding.
+    pub finding: FindingView,
+    /// The principal against its own baseline (default profile; `null` in `seed-kql`).
+    pub baseline: Option<BaselineView>,
+}
+
+/// Where this report stands in its finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    /// `create` or `update`.
+    pub activity: String,
+    /// Reports of this finding so far, this one included.
+    pub count: u32,
+    /// For an update: what changed since the last report.
+    pub updated_because: Vec<String>,
+}
+
+/// The principal judged against its own history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineView {
+    /// Enough history: thresholds fired only for what is unusual for it.
+    pub established: bool,
+    /// Days of history compared with.
+    pub days: u32,
+    /// First event of this principal the detector counted.
+    pub first_seen_dt: Option<String>,
+    /// Days with activity in the baseline period.
+    pub active_days: u32,
+    /// Sum of the weights of the reasons (a tier needs 2 for an established principal).
+    pub unusual_score: u32,
+    /// Why, one entry per sign.
+    pub reasons: Vec<ReasonView>,
+}
+
+/// One reason an activity is unusual, or why plain thresholds applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonView {
+    /// `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
+    /// `outside_change_window`, `new_destination` or `no_history`.
+    pub code: String,
+    /// In words.
+    pub detail: String,
+    /// Weight towards the score (0: context).
+    pub weight: u32,
 }
 
 /// The alert document: an OCSF Detection Finding (class 2004), the same for SNS, the Logic App
@@ -440,6 +484,8 @@ pub struct Alert {
     pub time: i64,
     /// The same, RFC 3339.
     pub time_dt: String,
+    /// Reports of this finding so far, this one included (1 for a new finding).
+    pub count: u32,
     /// OCSF severity id.
     pub severity_id: u8,
     /// OCSF severity caption.
@@ -533,7 +579,12 @@ impl Alert {
         self.unmapped.tier.severity()
     }
 
-    /// Deterministic dedup key.
+    /// Is this a new finding (not an update of one already reported)?
+    pub fn is_new_finding(&self) -> bool {
+        self.activity_id == 1
+    }
+
+    /// Deterministic dedup key of this report.
     pub fn dedup_key(&self) -> &str {
         &self.metadata.correlation_uid
     }

@@ -3,112 +3,11 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
+pub use crate::profile::{Profile, ProfileName, StateKey, Thresholds};
 use crate::schedule::WindowPosition;
-use crate::tuning::{Effective, Tuning, Unfamiliar};
+use crate::tuning::{Effective, Tuning};
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
-
-/// The two built-in profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ProfileName {
-    /// Better than the seed (see the crate docs).
-    #[serde(rename = "default")]
-    Default,
-    /// Exactly the seed KQL.
-    #[serde(rename = "seed-kql")]
-    SeedKql,
-}
-
-impl ProfileName {
-    /// Name as used on the command line and in configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProfileName::Default => "default",
-            ProfileName::SeedKql => "seed-kql",
-        }
-    }
-
-    /// Parse `default` / `seed-kql`.
-    pub fn parse(s: &str) -> Option<ProfileName> {
-        match s.trim() {
-            "default" => Some(ProfileName::Default),
-            "seed-kql" | "seed" => Some(ProfileName::SeedKql),
-            _ => None,
-        }
-    }
-}
-
-/// The seed's `where` clause and `AlertReason` cut-offs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// `TotalRiskScore >= risk` alerts (seed: 3).
-    pub risk: u32,
-    /// `TotalRiskScore >= high_risk` is the high-risk reason (seed: 6).
-    pub high_risk: u32,
-    /// `OperationCount >= bulk_operations` (seed: 5) ...
-    pub bulk_operations: u32,
-    /// ... `and UniqueResources >= bulk_resources` (seed: 3).
-    pub bulk_resources: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            risk: 3,
-            high_risk: 6,
-            bulk_operations: 5,
-            bulk_resources: 3,
-        }
-    }
-}
-
-/// A scoring profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    /// Which one.
-    pub name: ProfileName,
-    /// Rolling window length, milliseconds (seed: `ago(1d)`).
-    pub window_ms: i64,
-    /// Alert cut-offs.
-    pub thresholds: Thresholds,
-    /// Count calls made by AWS services (`AWSService`, `invokedBy` a service) and Azure
-    /// platform identities. Default: no.
-    pub count_service_callers: bool,
-    /// Unfamiliar source IP rule. The seed has none; its state key holds the IP anyway.
-    pub unfamiliar_ip: Option<Unfamiliar>,
-}
-
-impl Profile {
-    /// The profile by name with its built-in settings.
-    pub fn named(name: ProfileName) -> Profile {
-        Profile {
-            name,
-            window_ms: 24 * 3600 * 1000,
-            thresholds: Thresholds::default(),
-            count_service_callers: name == ProfileName::SeedKql,
-            unfamiliar_ip: (name == ProfileName::Default).then_some(Unfamiliar::DEFAULT),
-        }
-    }
-}
-
-/// The identity of one rolling window in the state store.
-///
-/// Canonical form is a JSON array of its parts, so no principal name can forge another key by
-/// embedding separators; stores use [`StateKey::storage_id`], a fixed-length hex hash.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct StateKey(pub String);
-
-impl StateKey {
-    fn from_parts(parts: &[&str]) -> StateKey {
-        StateKey(serde_json::to_string(parts).unwrap_or_default())
-    }
-
-    /// 32 hex characters: safe as a DynamoDB key, a Table Storage PartitionKey/RowKey, a file name.
-    pub fn storage_id(&self) -> String {
-        format!("{:032x}", xxh3_128(self.0.as_bytes()))
-    }
-}
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Everything about one event that window state keeps for evidence and display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +46,11 @@ pub struct EventContext {
     pub user_agent: Option<String>,
     /// Against the account's change windows (`None`: it declares none).
     pub change_window: Option<WindowPosition>,
+    /// Where a share or a copy sends data (account ids, organizations; the shared resource
+    /// when the record does not say), for the known-destination rule. Empty otherwise.
+    pub destinations: Vec<String>,
+    /// A share to the public: never a known destination.
+    pub public: bool,
 }
 
 /// What tuning did to a unit, kept with it so an alert can say why its score is what it is.
@@ -157,6 +61,8 @@ pub mod flags {
     pub const OUTSIDE_WINDOW: u8 = 2;
     /// From an address the principal has not used lately: points added.
     pub const UNFAMILIAR_IP: u8 = 4;
+    /// A share to a destination the principal already shared to: evidence, not a critical.
+    pub const KNOWN_DESTINATION: u8 = 8;
 }
 
 /// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
@@ -289,7 +195,12 @@ impl Engine {
         let counted = match (p, ev.cloud) {
             (_, Cloud::Aws) => ev.phase == Phase::Success,
             // Accept/Success: the operation happened (long-running ones may never log Success).
-            (ProfileName::Default, Cloud::Azure) => matches!(ev.phase, Phase::Accept | Phase::Success),
+            (ProfileName::Default, Cloud::Azure) => {
+                matches!(ev.phase, Phase::Accept | Phase::Success)
+                    // Only the Start record of a share carries its request body, so only it
+                    // names the recipients; its Success is then the same unit (operation key).
+                    || (ev.phase == Phase::Start && op_type == OpType::Share && !ev.details.share_added.is_empty())
+            }
             (ProfileName::SeedKql, Cloud::Azure) => matches!(ev.phase, Phase::Start | Phase::Success),
         };
         if !counted {
@@ -398,7 +309,35 @@ impl Engine {
                 source_ip: ev.source_ip.clone(),
                 user_agent: ev.user_agent.clone(),
                 change_window,
+                destinations: destinations(ev, entry, op_type),
+                public: ev
+                    .details
+                    .share_added
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case("all")),
             },
         })
+    }
+}
+
+/// Destinations of a critical share or copy: the accounts (or organizations) added to a share,
+/// the shared resource when the record names no recipient (an Azure gallery share logged
+/// without its request body), or the other account itself for copies it makes of what was
+/// shared with it. Exports and SAS URLs have none: they are always critical.
+fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> Vec<String> {
+    if !entry.critical {
+        return Vec::new();
+    }
+    let clipped = |v: &[String]| {
+        v.iter()
+            .take(8)
+            .map(|s| clip(&s.to_ascii_lowercase(), 128))
+            .collect()
+    };
+    match op_type {
+        OpType::Share if !ev.details.share_added.is_empty() => clipped(&ev.details.share_added),
+        OpType::Share => clipped(&ev.resources),
+        OpType::Exfil if ev.principal.kind == PrincipalKind::AwsAccount => vec![clip(&ev.principal.key, 128)],
+        _ => Vec::new(),
     }
 }

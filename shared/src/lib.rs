@@ -46,11 +46,15 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod baseline;
 pub mod catalog;
+pub mod decision;
 pub mod engine;
 pub mod event;
 pub mod eventpattern;
+pub mod finding;
 pub mod guide;
+pub mod incident;
 pub mod json;
 pub mod kql;
 pub mod memory;
@@ -58,6 +62,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod ports;
 pub mod prefilter;
+pub mod profile;
 pub mod schedule;
 pub mod settings;
 pub mod source;

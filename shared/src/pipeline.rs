@@ -10,8 +10,10 @@
 //! alerts are never lost, and a rare repeat carries the key a consumer can drop it by.
 
 use crate::alert::Alert;
+use crate::decision;
 use crate::engine::{Engine, Scored, Skip, StateKey};
 use crate::event::ComputeEvent;
+use crate::finding;
 use crate::ports::{AlertSink, SaveOutcome, SinkError, StateStore, StoreError, Version};
 use crate::settings::Mode;
 use crate::window::{Applied, WindowState};
@@ -261,7 +263,12 @@ async fn process_key<S: StateStore, A: AlertSink>(
             let (applied, a) = if opts.windows_only {
                 (state.apply(s, &eff), Vec::new())
             } else {
-                state.step(engine, s)
+                let (applied, verdicts) = decision::step(&mut state, engine, s);
+                let alerts = verdicts
+                    .iter()
+                    .map(|v| finding::build(engine, &eff, &state, v, &s.ctx))
+                    .collect();
+                (applied, alerts)
             };
             match applied {
                 Applied::Duplicate => dups += 1,

@@ -1,16 +1,8 @@
 //! Settings every entrypoint shares (profile, window, mode), read once from a key/value source
 //! (environment, app settings) with errors that name the key and say why.
 
-use crate::engine::{Profile, ProfileName};
-
-/// `alert`: send alerts. `shadow`: evaluate, log and count, send nothing (quiet roll-out).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Send alerts.
-    Alert,
-    /// Send nothing.
-    Shadow,
-}
+pub use crate::profile::{parse_duration_ms, Mode, WINDOW_RANGE_MS};
+use crate::profile::{Profile, ProfileName};
 
 /// A setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,27 +22,6 @@ impl SettingsError {
             reason: reason.into(),
         }
     }
-}
-
-/// Shortest and longest window accepted.
-pub const WINDOW_RANGE_MS: (i64, i64) = (60_000, 30 * 24 * 3600 * 1000);
-
-/// Parse a duration such as `24h`, `90m`, `1d`, `3600s` into milliseconds.
-pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 24h, 90m, 1d"))?;
-    let mult = match unit.trim() {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
-    };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// Profile, window, mode and tuning.

@@ -27,6 +27,14 @@
 //! points = 1
 //! match = "prefix"                # or "address"
 //!
+//! [defaults.baseline]             # built in for the default profile
+//! days = 14                       # history compared with; 0 turns the baseline off
+//! min_history_days = 7            # younger principals meet the plain thresholds
+//! volume_factor = 2.0             # unusual above 2x the principal's largest day
+//! escalation_factor = 2.0         # an open finding is updated when it grows 2x
+//! known_destinations = true       # a repeat share to a known destination is not critical
+//! new_operation_min_points = 2    # a new operation counts as unusual from 2 points
+//!
 //! [accounts."111122223333".change_windows]
 //! time_zone = "Europe/Paris"
 //! weekly = [{ days = ["sat", "sun"], start = "22:00", end = "04:00" }]
@@ -47,10 +55,11 @@
 //! production gave then; an allowlisted event is counted as such, never silently dropped.
 
 use crate::catalog::Catalog;
-use crate::engine::{Profile, StateKey, Thresholds};
+pub use crate::profile::Unfamiliar;
+use crate::profile::{
+    parse_duration_ms, BaselineRule, Mode, Profile, StateKey, Thresholds, MAX_UNITS, WINDOW_RANGE_MS,
+};
 use crate::schedule::{ChangeWindows, Dated, WeeklySlot};
-use crate::settings::{parse_duration_ms, Mode, WINDOW_RANGE_MS};
-use crate::window::MAX_UNITS;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -86,6 +95,7 @@ struct ScopeDoc {
     #[serde(default)]
     scores: BTreeMap<String, i64>,
     unfamiliar_ip: Option<UnfamiliarDoc>,
+    baseline: Option<BaselineDoc>,
     iac: Option<IacDoc>,
     change_windows: Option<ChangeWindowsDoc>,
     azure_platform_callers: Option<Vec<String>>,
@@ -98,6 +108,17 @@ struct UnfamiliarDoc {
     points: Option<i64>,
     #[serde(rename = "match")]
     granularity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineDoc {
+    days: Option<i64>,
+    min_history_days: Option<i64>,
+    volume_factor: Option<f64>,
+    escalation_factor: Option<f64>,
+    known_destinations: Option<bool>,
+    new_operation_min_points: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +206,8 @@ pub struct Scope {
     pub scores: BTreeMap<String, u32>,
     /// Unfamiliar source IP rule (`Some(None)`: turned off here).
     pub unfamiliar_ip: Option<Option<Unfamiliar>>,
+    /// Behaviour baseline (`Some(None)`: turned off here).
+    pub baseline: Option<Option<BaselineRule>>,
     /// Infrastructure-as-code user agents.
     pub iac: Option<Iac>,
     /// Change windows.
@@ -228,27 +251,6 @@ impl Globs {
 /// provider's name (`Microsoft.Insights/autoscaleSettings` scaling a scale set).
 pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] =
     &["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*"];
-
-/// The unfamiliar source IP rule: an address (or its /24, /48 network) that this principal has
-/// not used in the last `days_ms` adds `points` to the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unfamiliar {
-    /// How far back the principal's addresses are remembered (ms).
-    pub days_ms: i64,
-    /// Points added to an event from an unfamiliar address.
-    pub points: u32,
-    /// Compare /24 (IPv4) and /48 (IPv6) networks rather than whole addresses.
-    pub by_prefix: bool,
-}
-
-impl Unfamiliar {
-    /// The built-in rule of the default profile: 30 days, one point, by network.
-    pub const DEFAULT: Unfamiliar = Unfamiliar {
-        days_ms: 30 * 86_400_000,
-        points: 1,
-        by_prefix: true,
-    };
-}
 
 /// Infrastructure-as-code callers, recognised by user agent. A user agent is chosen by the
 /// caller, so this only ever lowers risk inside a declared change window.
@@ -350,6 +352,8 @@ pub struct Effective<'a> {
     pub thresholds: Thresholds,
     /// Unfamiliar source IP rule, if on.
     pub unfamiliar_ip: Option<Unfamiliar>,
+    /// Behaviour baseline, if on.
+    pub baseline: Option<BaselineRule>,
     /// IaC user agents (the configured list or the built-in one).
     pub iac: &'a Iac,
     /// Change windows, if the account declares any.
@@ -541,6 +545,11 @@ impl Tuning {
                 .as_ref()
                 .map(|list| glob_list(&format!("{prefix}.azure_platform_callers"), list))
                 .transpose()?;
+            let baseline = d
+                .baseline
+                .as_ref()
+                .map(|b| baseline_rule(b, &format!("{prefix}.baseline")).map_err(|(k, r)| err(&k, r)))
+                .transpose()?;
             Ok(Scope {
                 window_ms,
                 mode,
@@ -548,6 +557,7 @@ impl Tuning {
                 thresholds,
                 scores,
                 unfamiliar_ip,
+                baseline,
                 iac,
                 change_windows,
                 azure_platform_callers,
@@ -712,6 +722,10 @@ impl Tuning {
                 .layers(account)
                 .find_map(|s| s.unfamiliar_ip)
                 .unwrap_or(profile.unfamiliar_ip),
+            baseline: self
+                .layers(account)
+                .find_map(|s| s.baseline)
+                .unwrap_or(profile.baseline),
             iac: self
                 .layers(account)
                 .find_map(|s| s.iac.as_ref())
@@ -733,8 +747,64 @@ impl Tuning {
             .filter_map(|s| s.unfamiliar_ip.flatten())
             .chain(profile.unfamiliar_ip)
             .map(|u| u.days_ms);
-        windows.chain(memory).fold(profile.window_ms, i64::max)
+        let baselines = self
+            .defaults
+            .iter()
+            .chain(self.accounts.values())
+            .filter_map(|s| s.baseline.flatten())
+            .chain(profile.baseline)
+            .map(|b| b.days_ms());
+        windows
+            .chain(memory)
+            .chain(baselines)
+            .fold(profile.window_ms, i64::max)
     }
+}
+
+/// The `baseline` table: every value checked, defaults from [`BaselineRule::DEFAULT`]. `days = 0`
+/// turns the baseline off. Errors are (dotted key, reason).
+fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, (String, String)> {
+    let d = BaselineRule::DEFAULT;
+    let key = |k: &str| format!("{prefix}.{k}");
+    let int = |k: &str, v: Option<i64>, def: u32, lo: i64, hi: i64| match v {
+        None => Ok(def),
+        Some(x) if (lo..=hi).contains(&x) => Ok(x as u32),
+        Some(x) => Err((key(k), format!("{x} is outside {lo}..{hi}"))),
+    };
+    let factor = |k: &str, v: Option<f64>, def: u32| match v {
+        None => Ok(def),
+        Some(x) if x.is_finite() && (1.0..=100.0).contains(&x) => Ok((x * 100.0).round() as u32),
+        Some(x) => Err((key(k), format!("{x} is outside 1.0..100.0"))),
+    };
+    let max_days = i64::from(crate::baseline::MAX_BASELINE_DAYS);
+    let days = int("days", b.days, d.days, 0, max_days)?;
+    let rule = BaselineRule {
+        days,
+        min_history_days: int(
+            "min_history_days",
+            b.min_history_days,
+            d.min_history_days.min(days),
+            0,
+            max_days,
+        )?,
+        volume_percent: factor("volume_factor", b.volume_factor, d.volume_percent)?,
+        escalation_percent: factor("escalation_factor", b.escalation_factor, d.escalation_percent)?,
+        known_destinations: b.known_destinations.unwrap_or(d.known_destinations),
+        new_operation_min_points: int(
+            "new_operation_min_points",
+            b.new_operation_min_points,
+            d.new_operation_min_points,
+            0,
+            20,
+        )?,
+    };
+    if rule.min_history_days > rule.days {
+        return Err((
+            key("min_history_days"),
+            format!("{} is longer than days ({})", rule.min_history_days, rule.days),
+        ));
+    }
+    Ok((days > 0).then_some(rule))
 }
 
 /// Only `*` and `?` are wildcards; other glob syntax is refused rather than matched literally.

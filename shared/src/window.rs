@@ -6,24 +6,19 @@
 //! kept unit is ignored, so it still cannot count twice. Every thresholds is far below the cap
 //! (the configuration refuses one that is not), so alert decisions stay right.
 
-use crate::alert::{
-    rfc3339, technique_name, Actor, Alert, AllowlistNote, Analytic, Api, AttackMapping, CloudAccount,
-    CloudInfo, Decision, Endpoint, EvidenceArtifact, EvidenceData, FindingInfo, Metadata, Named, Product,
-    RelatedEvent, Request, ResourceRef, Session, SourceIp, Tier, TuningApplied, User, ATTACK_VERSION,
-    OCSF_VERSION,
-};
+use crate::alert::Tier;
+use crate::baseline::{self, Baseline, Novelty, NoveltyKind, Observed};
 use crate::catalog::{Catalog, OpType};
-use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
-use crate::event::{clip, Cloud, PrincipalKind};
-use crate::schedule::WindowPosition;
-use crate::settings::Mode;
+use crate::engine::{flags, ProfileName, Scored, StateKey, Thresholds, Unit};
+use crate::event::{clip, PrincipalKind};
+use crate::incident::Incident;
+use crate::profile::BaselineRule;
 use crate::tuning::{Effective, Unfamiliar};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+use xxhash_rust::xxh3::xxh3_64;
 
-/// Units kept per window.
-pub const MAX_UNITS: usize = 200;
+pub use crate::profile::MAX_UNITS;
 /// Resources, evidence events and IPs kept for the alert.
 pub const MAX_LISTED: usize = 10;
 /// Regions / resource groups kept.
@@ -32,25 +27,25 @@ const MAX_SCOPES: usize = 5;
 const MAX_FIRED: usize = 32;
 /// Addresses (or networks) remembered per principal for the unfamiliar-IP rule.
 pub const MAX_SEEN: usize = 32;
-/// 2: units carry tuning flags, evidence its address, the principal its address history.
-const FORMAT: u8 = 2;
+/// 3: the principal's behaviour baseline, what is new for it, and its open finding.
+const FORMAT: u8 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Listed {
-    h: u64,
-    value: String,
-    t: i64,
+pub(crate) struct Listed {
+    pub(crate) h: u64,
+    pub(crate) value: String,
+    pub(crate) t: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Evidence {
-    event_id: String,
-    t: i64,
-    operation: String,
-    catalog_id: String,
-    risk: u32,
-    flags: u8,
-    ip: Option<String>,
+pub(crate) struct Evidence {
+    pub(crate) event_id: String,
+    pub(crate) t: i64,
+    pub(crate) operation: String,
+    pub(crate) catalog_id: String,
+    pub(crate) risk: u32,
+    pub(crate) flags: u8,
+    pub(crate) ip: Option<String>,
 }
 
 /// One address or network in a principal's history: hash, first and last use.
@@ -69,34 +64,40 @@ struct Fired {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-struct Who {
-    key: String,
-    name: String,
-    kind: PrincipalKind,
-    session: Option<String>,
-    user_agent: Option<String>,
-    account: String,
-    t: i64,
+pub(crate) struct Who {
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) session: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) account: String,
+    pub(crate) t: i64,
 }
 
 /// Serialized state of one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowState {
-    format: u8,
-    key: String,
-    max_t: i64,
-    saturated_until: i64,
-    units: Vec<Unit>,
-    resources: Vec<Listed>,
-    evidence: Vec<Evidence>,
-    ips: Vec<Listed>,
+    pub(crate) format: u8,
+    pub(crate) key: String,
+    pub(crate) max_t: i64,
+    pub(crate) saturated_until: i64,
+    pub(crate) units: Vec<Unit>,
+    pub(crate) resources: Vec<Listed>,
+    pub(crate) evidence: Vec<Evidence>,
+    pub(crate) ips: Vec<Listed>,
     /// Hashes of the `ips` values that were unfamiliar when used.
-    unfamiliar: Vec<u64>,
+    pub(crate) unfamiliar: Vec<u64>,
     /// Address history, outliving the window (the unfamiliar-IP memory).
     seen: Vec<Seen>,
-    scopes: Vec<Listed>,
-    who: Who,
+    pub(crate) scopes: Vec<Listed>,
+    pub(crate) who: Who,
     fired: Vec<Fired>,
+    /// What the principal normally does (default profile).
+    pub(crate) baseline: Baseline,
+    /// What in the window is new for the principal against its baseline.
+    pub(crate) novel: Vec<Novelty>,
+    /// The finding open for this principal, if any (default profile).
+    pub(crate) incident: Option<Incident>,
 }
 
 /// The seed's `summarize` columns for one window.
@@ -118,6 +119,12 @@ pub struct Aggregate {
     pub resources: Vec<String>,
     /// The counts are lower bounds (saturated window).
     pub lower_bound: bool,
+    /// Units per operation type ([`baseline::type_index`]).
+    #[serde(skip)]
+    pub type_counts: [u32; baseline::TYPES],
+    /// Points per operation type, sequence boosts included.
+    #[serde(skip)]
+    pub type_points: [u32; baseline::TYPES],
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -175,7 +182,7 @@ impl Thresholds {
 
 /// What the unfamiliar-IP rule compares: the /24 (IPv4) or /48 (IPv6) network, or the whole
 /// address; a value that is not an address (a service DNS name) is compared as written.
-fn address_key(ip: &str, by_prefix: bool) -> u64 {
+fn address_key(ip: &str, by_prefix: bool) -> (u64, String) {
     let key = match (ip.trim().parse::<std::net::IpAddr>(), by_prefix) {
         (Ok(std::net::IpAddr::V4(a)), true) => {
             let [x, y, z, _] = a.octets();
@@ -188,7 +195,7 @@ fn address_key(ip: &str, by_prefix: bool) -> u64 {
         (Ok(a), false) => a.to_string(),
         (Err(_), _) => ip.trim().to_ascii_lowercase(),
     };
-    xxh3_64(key.as_bytes())
+    (xxh3_64(key.as_bytes()), key)
 }
 
 /// Keep `value` in a bounded most-recent list; returns its hash (the list's identity for it).
@@ -236,6 +243,9 @@ impl WindowState {
             scopes: Vec::new(),
             who: Who::default(),
             fired: Vec::new(),
+            baseline: Baseline::default(),
+            novel: Vec::new(),
+            incident: None,
         }
     }
 
@@ -270,7 +280,10 @@ impl WindowState {
                 .unwrap_or(i64::MIN)
                 .saturating_add(u.days_ms)
         });
-        self.max_t.saturating_add(eff.window_ms).max(memory) / 1000 + 1
+        let baseline = eff
+            .baseline
+            .map_or(i64::MIN, |b| self.max_t.saturating_add(b.days_ms()));
+        self.max_t.saturating_add(eff.window_ms).max(memory).max(baseline) / 1000 + 1
     }
 
     /// Grouping columns and principal of this window.
@@ -308,15 +321,25 @@ impl WindowState {
         self.unfamiliar.retain(|h| ips.iter().any(|x| x.h == *h));
         self.scopes.retain(|x| x.t >= floor);
         self.fired.retain(|f| f.t >= floor);
+        self.novel.retain(|n| n.t >= floor);
+        if self.incident.as_ref().is_some_and(|i| i.last < floor) {
+            self.incident = None;
+        }
     }
 
     /// Is this event's address new for the principal? Only once the principal has a history:
     /// the first address ever seen is the baseline, not a surprise.
-    fn unfamiliar_points(&self, rule: Option<Unfamiliar>, ip: Option<&str>, t: i64) -> (u32, Option<u64>) {
+    /// Returns whether it is new, and its network (hash and text).
+    fn unfamiliar(
+        &self,
+        rule: Option<Unfamiliar>,
+        ip: Option<&str>,
+        t: i64,
+    ) -> (bool, Option<(u64, String)>) {
         let (Some(u), Some(ip)) = (rule, ip) else {
-            return (0, None);
+            return (false, None);
         };
-        let h = address_key(ip, u.by_prefix);
+        let (h, net) = address_key(ip, u.by_prefix);
         let since = t.saturating_sub(u.days_ms);
         let mut known = self
             .seen
@@ -325,7 +348,7 @@ impl WindowState {
             .peekable();
         let has_history = known.peek().is_some();
         let familiar = known.any(|x| x.h == h);
-        (if has_history && !familiar { u.points } else { 0 }, Some(h))
+        (has_history && !familiar, Some((h, net)))
     }
 
     fn remember_address(&mut self, h: u64, t: i64) {
@@ -346,6 +369,34 @@ impl WindowState {
         self.seen.push(Seen { h, first: t, last: t });
     }
 
+    /// Note what is new about an event against the baseline, then teach the baseline the units
+    /// this window has just counted (so a re-delivery teaches nothing).
+    fn learn(&mut self, s: &Scored, counted: &[(usize, u8)], new_network: Option<&str>, rule: &BaselineRule) {
+        let c = &s.ctx;
+        let ev = Observed {
+            t: c.time_ms,
+            op: s.units[0].op,
+            catalog_id: &c.catalog_id,
+            points: c.risk,
+            scope: &c.scope,
+        };
+        let established = self.baseline.established(c.time_ms, rule);
+        for (kind, value) in self.baseline.novelties(&ev, rule) {
+            baseline::note(&mut self.novel, kind, &value, c.time_ms);
+        }
+        if let (true, Some(net)) = (established, new_network) {
+            baseline::note(&mut self.novel, NoveltyKind::Network, net, c.time_ms);
+        }
+        for &(i, _) in counted {
+            let u = &s.units[i];
+            self.baseline.record_unit(u.t, u.kind, u32::from(u.risk));
+        }
+        let destinations: Vec<u64> = c.destinations.iter().map(|d| baseline::place_hash(d)).collect();
+        self.baseline
+            .record_event(c.time_ms, ev.op, &c.scope, &destinations);
+        self.baseline.prune(self.max_t, rule);
+    }
+
     /// Add one event's units. Pure: the same event applied twice changes nothing.
     pub fn apply(&mut self, s: &Scored, eff: &Effective) -> Applied {
         let window_ms = eff.window_ms;
@@ -353,7 +404,12 @@ impl WindowState {
         if self.max_t != i64::MIN && t < self.max_t.saturating_sub(window_ms) {
             return Applied::TooLate;
         }
-        let (bonus, address) = self.unfamiliar_points(eff.unfamiliar_ip, s.ctx.source_ip.as_deref(), t);
+        let (new_net, address) = self.unfamiliar(eff.unfamiliar_ip, s.ctx.source_ip.as_deref(), t);
+        let bonus = if new_net {
+            eff.unfamiliar_ip.map_or(0, |u| u.points)
+        } else {
+            0
+        };
         let mut counted = Vec::new();
         let mut gained = 0u32;
         for (i, u) in s.units.iter().enumerate() {
@@ -411,11 +467,19 @@ impl WindowState {
         }
         if let Some(ip) = &c.source_ip {
             let h = remember(&mut self.ips, ip, t, MAX_LISTED);
-            if bonus > 0 && !self.unfamiliar.contains(&h) {
+            if new_net && !self.unfamiliar.contains(&h) {
                 self.unfamiliar.push(h);
             }
         }
-        if let Some(a) = address {
+        if let Some(rule) = eff.baseline {
+            self.learn(
+                s,
+                &counted,
+                new_net.then(|| address.as_ref().map(|a| a.1.as_str())).flatten(),
+                &rule,
+            );
+        }
+        if let Some((a, _)) = address {
             self.remember_address(a, t);
         }
         if !c.scope.is_empty() {
@@ -457,14 +521,20 @@ impl WindowState {
         let mut risk = 0u32;
         let mut count = 0u32;
         let (mut first, mut last) = (i64::MAX, i64::MIN);
+        let mut type_counts = [0u32; baseline::TYPES];
+        let mut type_points = [0u32; baseline::TYPES];
         for u in self.units.iter().filter(|u| live(u.t)) {
             count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
-            risk += u32::from(u.risk);
+            let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
-                risk += self.boost(catalog, u);
+                points += self.boost(catalog, u);
             }
+            risk += points;
+            let i = baseline::type_index(u.kind);
+            type_counts[i] += 1;
+            type_points[i] += points;
             first = first.min(u.t);
             last = last.max(u.t);
         }
@@ -482,6 +552,8 @@ impl WindowState {
                 .map(|r| r.value.clone())
                 .collect(),
             lower_bound: self.saturated_until >= now,
+            type_counts,
+            type_points,
         }
     }
 
@@ -506,325 +578,18 @@ impl WindowState {
         }
     }
 
-    /// Apply one event and decide its alerts. Alerts already fired for this key in the window
-    /// (the same tier or a higher one; the same critical row) are not repeated.
-    pub fn step(&mut self, engine: &Engine, s: &Scored) -> (Applied, Vec<Alert>) {
-        let eff = engine.effective(&s.ctx.account);
-        let applied = self.apply(s, &eff);
-        if applied != Applied::Counted {
-            return (applied, Vec::new());
-        }
-        let agg = self.aggregate(&engine.catalog, engine.profile.name);
-        let mut out = Vec::new();
-        let tier = eff.thresholds.tier(&agg);
-        let tier_new = tier.filter(|&t| !self.fired.iter().any(|f| f.tier != Tier::Critical && f.tier >= t));
-        let mut critical_fired = false;
-        if s.ctx.critical {
-            let disc = s.units[0].op;
-            if !self
-                .fired
-                .iter()
-                .any(|f| f.tier == Tier::Critical && f.disc == disc)
-            {
-                out.push(self.alert(engine, &eff, &agg, Tier::Critical, disc, &s.ctx));
-                critical_fired = true;
-            }
-        }
-        if let Some(t) = tier_new {
-            if critical_fired {
-                // The critical alert already carries this window's totals: record the tier it
-                // reached instead of sending a second alert for the same event. A later
-                // escalation to a higher tier still alerts.
-                self.record_fired(t, 0, s.ctx.time_ms);
-            } else {
-                out.push(self.alert(engine, &eff, &agg, t, 0, &s.ctx));
-            }
-        }
-        (applied, out)
-    }
-
-    /// Remember a decision, keeping at most [`MAX_FIRED`] (oldest dropped first).
-    fn record_fired(&mut self, tier: Tier, disc: u32, t: i64) {
+    /// Remember a decision of the seed profile, keeping at most [`MAX_FIRED`] (oldest first).
+    pub(crate) fn record_fired(&mut self, tier: Tier, disc: u32, t: i64) {
         if self.fired.len() >= MAX_FIRED {
             self.fired.remove(0);
         }
         self.fired.push(Fired { tier, disc, t });
     }
 
-    fn alert(
-        &mut self,
-        engine: &Engine,
-        eff: &Effective,
-        agg: &Aggregate,
-        tier: Tier,
-        disc: u32,
-        trigger: &EventContext,
-    ) -> Alert {
-        // Recorded now so a later event of the same batch does not fire it again; the pipeline
-        // only saves this state after the sink accepted the alert.
-        self.record_fired(tier, disc, trigger.time_ms);
-        let profile = engine.profile.name;
-        let window = eff.window_ms.max(1);
-        let bucket = trigger.time_ms.div_euclid(window);
-        let dedup = format!(
-            "{:032x}",
-            xxh3_128(
-                format!(
-                    "{}\u{1f}{}\u{1f}{}\u{1f}{disc}\u{1f}{bucket}",
-                    profile.as_str(),
-                    self.key,
-                    tier.as_str()
-                )
-                .as_bytes()
-            )
-        );
-        let alert_id = {
-            let h = xxh3_128(format!("{dedup}\u{1f}{}", trigger.event_id).as_bytes());
-            let s = format!("{h:032x}");
-            format!(
-                "{}-{}-{}-{}-{}",
-                &s[0..8],
-                &s[8..12],
-                &s[12..16],
-                &s[16..20],
-                &s[20..32]
-            )
-        };
-        let mut subs = BTreeSet::new();
-        let mut related = BTreeSet::new();
-        for e in self
-            .evidence
+    /// Has the seed profile already fired this tier (or a higher one) in the window?
+    pub(crate) fn fired_at_or_above(&self, tier: Tier) -> bool {
+        self.fired
             .iter()
-            .filter_map(|e| engine.catalog.get(&e.catalog_id))
-        {
-            if e.technique != "T1578" {
-                subs.insert(e.technique.clone());
-            }
-            related.extend(e.related.iter().cloned());
-        }
-        let reason = match (tier, profile) {
-            (Tier::Critical, _) => engine
-                .catalog
-                .get(&trigger.catalog_id)
-                .map(|e| format!("Critical single event: {}", e.description))
-                .unwrap_or_else(|| "Critical single event".into()),
-            _ => tier.seed_reason().to_string(),
-        };
-        let mut ips: Vec<&Listed> = self.ips.iter().collect();
-        ips.sort_by_key(|x| std::cmp::Reverse(x.t));
-        let mut scopes: Vec<&Listed> = self.scopes.iter().collect();
-        scopes.sort_by_key(|x| std::cmp::Reverse(x.t));
-        let (severity_id, severity) = tier.severity().ocsf();
-        let named = |id: &str| Named {
-            uid: id.to_string(),
-            name: technique_name(id).to_string(),
-        };
-        let mapping = |sub: Option<&String>| AttackMapping {
-            tactic: Named {
-                uid: "TA0005".into(),
-                name: "Defense Evasion".into(),
-            },
-            technique: named("T1578"),
-            sub_technique: sub.map(|s| named(s)),
-            version: ATTACK_VERSION.into(),
-        };
-        let attacks = if subs.is_empty() {
-            vec![mapping(None)]
-        } else {
-            subs.iter().map(|s| mapping(Some(s))).collect()
-        };
-        // Every kept unit is in the window the aggregate summed (it was pruned to it).
-        let flagged = |bit: u8| self.units.iter().filter(|u| u.flags & bit != 0).count() as u32;
-        let flag_names = |f: u8| {
-            [
-                (flags::IAC_IN_WINDOW, "iac_in_change_window"),
-                (flags::OUTSIDE_WINDOW, "outside_change_window"),
-                (flags::UNFAMILIAR_IP, "unfamiliar_ip"),
-            ]
-            .iter()
-            .filter(|(b, _)| f & b != 0)
-            .map(|(_, n)| n.to_string())
-            .collect()
-        };
-        let (provider, account_type, account_type_id) = match trigger.cloud {
-            Cloud::Aws => ("AWS", "AWS Account", 10),
-            Cloud::Azure => ("Azure", "Azure Subscription", 13),
-        };
-        let user_type_id = match self.who.kind {
-            PrincipalKind::User => 1,
-            PrincipalKind::Root => 2,
-            PrincipalKind::AwsService | PrincipalKind::ManagedIdentity | PrincipalKind::ServicePrincipal => 3,
-            _ => 99,
-        };
-        let title = format!(
-            "{} by {}: {} operations on {} resources, risk {}",
-            match tier {
-                Tier::Critical => "Critical compute change",
-                Tier::HighRisk => "High-risk compute activity",
-                Tier::Elevated => "Elevated compute activity",
-                Tier::Bulk => "Bulk compute activity",
-                Tier::Suspicious => "Suspicious compute activity",
-            },
-            self.who.name,
-            agg.operation_count,
-            agg.unique_resources,
-            agg.total_risk
-        );
-        Alert {
-            class_uid: 2004,
-            class_name: "Detection Finding".into(),
-            category_uid: 2,
-            category_name: "Findings".into(),
-            activity_id: 1,
-            activity_name: "Create".into(),
-            type_uid: 200401,
-            type_name: "Detection Finding: Create".into(),
-            time: trigger.time_ms,
-            time_dt: rfc3339(trigger.time_ms),
-            severity_id,
-            severity: severity.into(),
-            status_id: 1,
-            status: "New".into(),
-            // A decision in a shadow-mode account is a finding nobody is asked to act on.
-            is_alert: eff.mode == Mode::Alert,
-            message: format!("{title} in {} {}", provider, self.who.account),
-            risk_score: agg.total_risk,
-            risk_level_id: severity_id - 1,
-            risk_level: severity.into(),
-            metadata: Metadata {
-                version: OCSF_VERSION.into(),
-                uid: alert_id,
-                correlation_uid: dedup.clone(),
-                product: Product {
-                    name: "t1578".into(),
-                    vendor_name: "t1578 detector".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                },
-                profiles: vec!["cloud".into(), "datetime".into()],
-            },
-            finding_info: FindingInfo {
-                uid: dedup,
-                title,
-                desc: reason,
-                types: vec![tier.as_str().into()],
-                first_seen_time: agg.first_seen,
-                first_seen_time_dt: rfc3339(agg.first_seen),
-                last_seen_time: agg.last_seen,
-                last_seen_time_dt: rfc3339(agg.last_seen),
-                related_events_count: agg.operation_count,
-                attacks,
-                analytic: Analytic {
-                    uid: format!("t1578/{}", profile.as_str()),
-                    name: format!(
-                        "T1578 Modify Cloud Compute Infrastructure ({} profile)",
-                        profile.as_str()
-                    ),
-                    type_id: 1,
-                    kind: "Rule".into(),
-                    version: engine.catalog.version.clone(),
-                },
-                related_events: self
-                    .evidence
-                    .iter()
-                    .map(|e| RelatedEvent {
-                        uid: e.event_id.clone(),
-                        kind: e.operation.clone(),
-                        product_uid: e.catalog_id.clone(),
-                        created_time: e.t,
-                        created_time_dt: rfc3339(e.t),
-                    })
-                    .collect(),
-            },
-            cloud: CloudInfo {
-                provider: provider.into(),
-                account: CloudAccount {
-                    uid: self.who.account.clone(),
-                    kind: account_type.into(),
-                    type_id: account_type_id,
-                },
-                region: scopes.first().map(|x| x.value.clone()),
-            },
-            actor: Actor {
-                user: User {
-                    uid: self.who.key.clone(),
-                    name: self.who.name.clone(),
-                    kind: self.who.kind.as_str().into(),
-                    type_id: user_type_id,
-                },
-                session: self.who.session.clone().map(|uid| Session { uid }),
-            },
-            resources: agg
-                .resources
-                .iter()
-                .map(|r| ResourceRef { uid: r.clone() })
-                .collect(),
-            evidences: self
-                .evidence
-                .iter()
-                .map(|e| EvidenceArtifact {
-                    api: Api {
-                        operation: e.operation.clone(),
-                        request: Request {
-                            uid: e.event_id.clone(),
-                        },
-                    },
-                    src_endpoint: e.ip.as_deref().map(Endpoint::of),
-                    data: EvidenceData {
-                        catalog_id: e.catalog_id.clone(),
-                        risk: e.risk,
-                        time_dt: rfc3339(e.t),
-                        tuning: flag_names(e.flags),
-                    },
-                })
-                .collect(),
-            unmapped: Decision {
-                tier,
-                profile: profile.as_str().into(),
-                catalog_version: engine.catalog.version.clone(),
-                operation_count: agg.operation_count,
-                unique_resources: agg.unique_resources,
-                counts_are_lower_bounds: agg.lower_bound,
-                operation_types: agg
-                    .operation_types
-                    .iter()
-                    .map(|t| t.as_str().to_string())
-                    .collect(),
-                source_ips: ips
-                    .into_iter()
-                    .map(|x| SourceIp {
-                        ip: x.value.clone(),
-                        unfamiliar: self.unfamiliar.contains(&x.h),
-                    })
-                    .collect(),
-                scopes: scopes.into_iter().map(|x| x.value.clone()).collect(),
-                user_agent: self.who.user_agent.clone(),
-                trigger_catalog_id: (tier == Tier::Critical).then(|| trigger.catalog_id.clone()),
-                related_techniques: related.into_iter().collect(),
-                tuning: TuningApplied {
-                    config: engine.tuning.source_name.clone(),
-                    change_window: match trigger.change_window {
-                        None => "none",
-                        Some(WindowPosition::Inside) => "inside",
-                        Some(WindowPosition::Outside) => "outside",
-                    }
-                    .into(),
-                    iac_in_window_operations: flagged(flags::IAC_IN_WINDOW),
-                    outside_window_operations: flagged(flags::OUTSIDE_WINDOW),
-                    unfamiliar_ip_operations: flagged(flags::UNFAMILIAR_IP),
-                    allowlist: engine
-                        .tuning
-                        .allow_notes(&self.who.key, &self.who.account, trigger.time_ms)
-                        .into_iter()
-                        .map(|(a, status)| AllowlistNote {
-                            principal: a.pattern.clone(),
-                            reason: a.reason.clone(),
-                            status: status.into(),
-                        })
-                        .collect(),
-                },
-                guide: None,
-            },
-            remediation: None,
-        }
+            .any(|f| f.tier != Tier::Critical && f.tier >= tier)
     }
 }

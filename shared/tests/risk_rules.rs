@@ -202,7 +202,8 @@ fn an_unfamiliar_network_adds_risk_once_the_principal_has_a_history() {
 
 #[test]
 fn the_address_memory_outlives_the_window_and_then_forgets() {
-    let base = "[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 3\n[defaults.unfamiliar_ip]\ndays = 10\n";
+    // The baseline (14 days) would keep the state longer than the address memory: off here.
+    let base = "[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 3\n[defaults.unfamiliar_ip]\ndays = 10\n[defaults.baseline]\ndays = 0\n";
     let e = tuned(base);
     let day = 86_400_000;
     let t0 = ms(OUTSIDE);

@@ -315,17 +315,45 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     }
     assert!(max_bytes <= 16 * 1024, "state reached {max_bytes} bytes");
     let alerts = sink.alerts();
-    // First event: 3 points (suspicious); second: 6 (high risk). Then high risk again each
-    // time the previous one leaves the window: once per day.
-    assert_eq!(alerts[0].tier(), Tier::Suspicious);
-    assert!(alerts[1..].iter().all(|a| a.tier() == Tier::HighRisk));
-    assert_eq!(
-        alerts.len(),
-        11,
-        "{:?}",
-        alerts.iter().map(|a| (&a.time_dt, a.tier())).collect::<Vec<_>>()
-    );
-    assert!(alerts[3].unmapped.counts_are_lower_bounds);
+    // First event: 3 points (suspicious), a new finding; second: 6 (high risk), an update; then
+    // an update each time the activity doubles until the window holds its 200 units. The
+    // principal is new, so the plain thresholds apply: a new finding each day once the last
+    // report has left the window. From the seventh day it is established, and the same volume
+    // at the same hours is its routine: nothing more.
+    let day1: Vec<_> = alerts.iter().filter(|a| a.time < T0 + DAY).collect();
+    assert_eq!(day1[0].tier(), Tier::Suspicious);
+    assert!(day1[0].is_new_finding());
+    assert!(day1[1..]
+        .iter()
+        .all(|a| a.tier() == Tier::HighRisk && !a.is_new_finding()));
+    assert!(day1
+        .iter()
+        .all(|a| a.finding_info.uid == day1[0].finding_info.uid));
+    let counts: Vec<u32> = day1.iter().map(|a| a.unmapped.operation_count).collect();
+    assert!(counts.windows(2).all(|w| w[1] >= 2 * w[0]), "{counts:?}");
+    let later: Vec<_> = alerts.iter().filter(|a| a.time >= T0 + DAY).collect();
+    assert!(later
+        .iter()
+        .all(|a| a.is_new_finding() && a.tier() == Tier::HighRisk));
+    let days: Vec<i64> = later.iter().map(|a| (a.time - T0) / DAY).collect();
+    assert_eq!(&days[..6], &[1, 2, 3, 4, 5, 6], "one finding a day");
+    // The 50 "addresses" are not addresses, so each is its own network, and 50 rotate through
+    // a memory of 32: an established principal still alerts, for that reason alone.
+    for a in &later {
+        let b = a.unmapped.baseline.as_ref().unwrap();
+        let established = a.time >= T0 + 7 * DAY;
+        assert_eq!(b.established, established, "{}", a.time_dt);
+        if established {
+            assert!(b.unusual_score >= 2, "{b:?}");
+            let mut signs = b.reasons.iter().filter(|r| r.weight > 0);
+            assert!(signs.clone().any(|r| r.code == "new_network"), "{b:?}");
+            assert!(
+                signs.all(|r| r.code == "new_network" || r.code == "new_scope"),
+                "{b:?}"
+            );
+        }
+    }
+    assert!(alerts.iter().any(|a| a.unmapped.counts_are_lower_bounds));
     assert!(alerts.iter().all(|a| a.actor.user.name.len() <= 256
         && a.resources.len() <= 10
         && a.unmapped.source_ips.len() <= 10));

@@ -314,9 +314,36 @@ fn details(rec: &Value) -> Details {
     if let Some(Value::String(s)) = body {
         if let Ok(b) = serde_json::from_str::<Value>(s) {
             d.instance_type = text_at(&b, &["properties", "hardwareProfile", "vmSize"]).map(|s| clip(&s, 64));
+            gallery_sharing(&b, &mut d);
         }
     }
     d
+}
+
+/// A gallery sharing update (`galleries/share/action`): `{"operationType": "Add" | "Remove" |
+/// "Reset" | "EnableCommunity", "groups": [{"type": "Subscriptions" | "AADTenants", "ids": [..]}]}`.
+/// Community sharing is public. Ids are kept lower-cased and capped, like AWS share recipients.
+fn gallery_sharing(body: &Value, d: &mut Details) {
+    let Some(op) = text_at(body, &["operationType"]) else {
+        return;
+    };
+    let ids: Vec<String> = json::get(body, "groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|g| json::get(g, "ids").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(32)
+        .map(|s| clip(&s.trim().to_ascii_lowercase(), 64))
+        .collect();
+    match op.to_ascii_lowercase().as_str() {
+        "add" => d.share_added = ids,
+        "remove" => d.share_removed = ids,
+        "reset" => d.share_removed = vec!["all".into()],
+        "enablecommunity" => d.share_added = vec!["all".into()],
+        _ => {}
+    }
 }
 
 #[cfg(test)]

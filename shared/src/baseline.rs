@@ -1,0 +1,502 @@
+//! A principal's behaviour baseline: what it normally does, learned online from the events the
+//! detector already sees, kept in the same stored state as its window.
+//!
+//! Design decisions:
+//! - **Days, not events.** Each calendar day (UTC) keeps operation counts and points per
+//!   operation type and the hours the principal was active. "Its largest day" and "the hours it
+//!   works" are what an analyst compares with, and a day is a fixed 100-odd bytes whatever the
+//!   volume, so the state stays bounded at any rate.
+//! - **The baseline period excludes the event's own day.** A burst cannot raise its own bar,
+//!   and the order events of one day arrive in does not change what is "new".
+//! - **Things used, as day bitmasks.** Catalog rows, regions or resource groups, and share
+//!   destinations are kept as hashes with the days they were used on (a 32-day bitmask back from
+//!   the last use), so "used inside the last N days" is exact without a list of dates.
+//! - **Bounded by construction.** At most [`MAX_DAYS`] days, [`MAX_OPS`] operations and
+//!   [`MAX_PLACES`] scopes and destinations; the least recently used go first. Strings are never
+//!   kept, only hashes.
+//! - **Idempotent.** The window only records units it newly counts, so a re-delivered event
+//!   never counts twice here either.
+
+use crate::catalog::OpType;
+use crate::profile::BaselineRule;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// One day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+/// Day slots kept: the longest baseline the tuning accepts (30 days) plus the current day.
+pub const MAX_DAYS: usize = 31;
+/// Catalog rows remembered per principal (the catalog has about 100).
+pub const MAX_OPS: usize = 64;
+/// Regions / resource groups and share destinations remembered per principal.
+pub const MAX_PLACES: usize = 16;
+/// The longest baseline the tuning accepts, in days (a day bitmask holds 32).
+pub const MAX_BASELINE_DAYS: u32 = 30;
+/// Operation types, indexed by [`type_index`].
+pub const TYPES: usize = 12;
+
+/// Day number (days since the epoch, UTC) of a time.
+pub fn day_of(t: i64) -> i64 {
+    t.div_euclid(DAY_MS)
+}
+
+/// Hour of the day (UTC, 0..24) of a time.
+pub fn hour_of(t: i64) -> u32 {
+    (t.rem_euclid(DAY_MS) / 3_600_000) as u32
+}
+
+/// Index of an operation type in the per-type arrays.
+pub fn type_index(t: OpType) -> usize {
+    match t {
+        OpType::Delete => 0,
+        OpType::CreateOrModify => 1,
+        OpType::Capture => 2,
+        OpType::Generalize => 3,
+        OpType::Deallocate => 4,
+        OpType::ExtensionChange => 5,
+        OpType::Share => 6,
+        OpType::Exfil => 7,
+        OpType::Impair => 8,
+        OpType::Revert => 9,
+        OpType::Exec => 10,
+        OpType::Other => 11,
+    }
+}
+
+/// Operation types in [`type_index`] order.
+pub const ALL_TYPES: [OpType; TYPES] = [
+    OpType::Delete,
+    OpType::CreateOrModify,
+    OpType::Capture,
+    OpType::Generalize,
+    OpType::Deallocate,
+    OpType::ExtensionChange,
+    OpType::Share,
+    OpType::Exfil,
+    OpType::Impair,
+    OpType::Revert,
+    OpType::Exec,
+    OpType::Other,
+];
+
+/// Hash of a scope or destination as the baseline keeps it (case-folded).
+pub fn place_hash(value: &str) -> u64 {
+    xxh3_64(value.trim().to_ascii_lowercase().as_bytes())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Day {
+    day: i64,
+    /// Bit h: active during hour h (UTC).
+    hours: u32,
+    count: [u32; TYPES],
+    points: [u32; TYPES],
+}
+
+/// Something the principal used, and on which days: bit i of `days` is day `last - i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Used {
+    h: u64,
+    last: i64,
+    days: u32,
+}
+
+impl Used {
+    fn mark(&mut self, day: i64) {
+        if day > self.last {
+            let shift = day - self.last;
+            self.days = if shift >= 32 { 0 } else { self.days << shift };
+            self.last = day;
+            self.days |= 1;
+        } else if self.last - day < 32 {
+            self.days |= 1 << (self.last - day);
+        }
+    }
+
+    fn used_between(&self, from: i64, to: i64) -> bool {
+        (0..32i64)
+            .filter(|i| self.days & (1 << i) != 0)
+            .map(|i| self.last - i)
+            .any(|d| d >= from && d <= to)
+    }
+}
+
+fn mark(list: &mut Vec<Used>, h: u64, day: i64, cap: usize) {
+    if let Some(u) = list.iter_mut().find(|u| u.h == h) {
+        u.mark(day);
+        return;
+    }
+    if list.len() >= cap {
+        let Some((i, oldest)) = list.iter().enumerate().min_by_key(|(_, u)| u.last) else {
+            return;
+        };
+        if oldest.last > day {
+            return;
+        }
+        list.remove(i);
+    }
+    list.push(Used {
+        h,
+        last: day,
+        days: 1,
+    });
+}
+
+/// The largest day of one operation type in the baseline period, and today so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Volume {
+    /// Largest daily count in the baseline period.
+    pub max_count: u32,
+    /// Largest daily points in the baseline period.
+    pub max_points: u32,
+    /// Count on the event's day so far.
+    pub today_count: u32,
+    /// Points on the event's day so far.
+    pub today_points: u32,
+}
+
+/// What a principal normally does. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// First event ever counted (ms); `i64::MAX` before any.
+    first_seen: i64,
+    days: Vec<Day>,
+    ops: Vec<Used>,
+    scopes: Vec<Used>,
+    destinations: Vec<Used>,
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline {
+            first_seen: i64::MAX,
+            days: Vec::new(),
+            ops: Vec::new(),
+            scopes: Vec::new(),
+            destinations: Vec::new(),
+        }
+    }
+}
+
+impl Baseline {
+    /// First event counted, if any (ms).
+    pub fn first_seen(&self) -> Option<i64> {
+        (self.first_seen != i64::MAX).then_some(self.first_seen)
+    }
+
+    /// Latest day with any activity.
+    pub fn last_day(&self) -> Option<i64> {
+        self.days.last().map(|d| d.day)
+    }
+
+    fn day_mut(&mut self, day: i64) -> Option<&mut Day> {
+        let at = self.days.partition_point(|d| d.day < day);
+        if self.days.get(at).is_none_or(|d| d.day != day) {
+            if self.days.len() >= MAX_DAYS {
+                if at == 0 {
+                    // Older than every kept day: nothing to compare it with any more.
+                    return None;
+                }
+                self.days.remove(0);
+                return self.day_mut(day);
+            }
+            self.days.insert(
+                at,
+                Day {
+                    day,
+                    hours: 0,
+                    count: [0; TYPES],
+                    points: [0; TYPES],
+                },
+            );
+        }
+        self.days.get_mut(at)
+    }
+
+    /// Count one unit (a record and one resource) of an operation type at `t`.
+    pub fn record_unit(&mut self, t: i64, kind: OpType, points: u32) {
+        let i = type_index(kind);
+        if let Some(d) = self.day_mut(day_of(t)) {
+            d.count[i] = d.count[i].saturating_add(1);
+            d.points[i] = d.points[i].saturating_add(points);
+            d.hours |= 1 << hour_of(t);
+        }
+    }
+
+    /// Remember one newly counted event: when, which catalog row, where, shared to whom.
+    pub fn record_event(&mut self, t: i64, op: u32, scope: &str, destinations: &[u64]) {
+        self.first_seen = self.first_seen.min(t);
+        let day = day_of(t);
+        mark(&mut self.ops, u64::from(op), day, MAX_OPS);
+        if !scope.is_empty() {
+            mark(&mut self.scopes, place_hash(scope), day, MAX_PLACES);
+        }
+        for &h in destinations {
+            mark(&mut self.destinations, h, day, MAX_PLACES);
+        }
+    }
+
+    /// Forget what is older than the baseline period of the latest day.
+    pub fn prune(&mut self, latest: i64, rule: &BaselineRule) {
+        let floor = day_of(latest) - i64::from(rule.days);
+        self.days.retain(|d| d.day >= floor);
+        for list in [&mut self.ops, &mut self.scopes, &mut self.destinations] {
+            list.retain(|u| u.last >= floor);
+        }
+    }
+
+    /// The baseline period of an event at `t`: the `days` days before its own.
+    fn period(t: i64, rule: &BaselineRule) -> (i64, i64) {
+        let d = day_of(t);
+        (d - i64::from(rule.days), d - 1)
+    }
+
+    fn days_in(&self, t: i64, rule: &BaselineRule) -> impl Iterator<Item = &Day> {
+        let (from, to) = Self::period(t, rule);
+        self.days.iter().filter(move |d| d.day >= from && d.day <= to)
+    }
+
+    /// Days with activity in the baseline period of `t`.
+    pub fn active_days(&self, t: i64, rule: &BaselineRule) -> u32 {
+        self.days_in(t, rule).count() as u32
+    }
+
+    /// Enough history to judge `t` against: first seen at least `min_history_days` before it,
+    /// and active inside its baseline period.
+    pub fn established(&self, t: i64, rule: &BaselineRule) -> bool {
+        let min = i64::from(rule.min_history_days) * DAY_MS;
+        self.first_seen != i64::MAX
+            && self.first_seen <= t.saturating_sub(min)
+            && self.active_days(t, rule) > 0
+    }
+
+    /// Largest day of an operation type in the baseline period of `t`, and the day of `t`.
+    pub fn volume(&self, kind: OpType, t: i64, rule: &BaselineRule) -> Volume {
+        let i = type_index(kind);
+        let mut v = Volume::default();
+        for d in self.days_in(t, rule) {
+            v.max_count = v.max_count.max(d.count[i]);
+            v.max_points = v.max_points.max(d.points[i]);
+        }
+        if let Some(d) = self.days.iter().find(|d| d.day == day_of(t)) {
+            v.today_count = d.count[i];
+            v.today_points = d.points[i];
+        }
+        v
+    }
+
+    /// Hours (bit h = hour h UTC) the principal was active in the baseline period of `t`.
+    pub fn usual_hours(&self, t: i64, rule: &BaselineRule) -> u32 {
+        self.days_in(t, rule).fold(0, |m, d| m | d.hours)
+    }
+
+    fn knows(list: &[Used], h: u64, t: i64, rule: &BaselineRule) -> bool {
+        let (from, to) = Self::period(t, rule);
+        list.iter().any(|u| u.h == h && u.used_between(from, to))
+    }
+
+    /// Did the principal use this catalog row in the baseline period of `t`?
+    pub fn knows_operation(&self, op: u32, t: i64, rule: &BaselineRule) -> bool {
+        Self::knows(&self.ops, u64::from(op), t, rule)
+    }
+
+    /// Did it act in this region / resource group in the baseline period of `t`?
+    pub fn knows_scope(&self, scope: &str, t: i64, rule: &BaselineRule) -> bool {
+        Self::knows(&self.scopes, place_hash(scope), t, rule)
+    }
+
+    /// Did it share to this destination (a [`place_hash`]) in the baseline period of `t`?
+    pub fn knows_destination(&self, h: u64, t: i64, rule: &BaselineRule) -> bool {
+        Self::knows(&self.destinations, h, t, rule)
+    }
+}
+
+/// Is hour `h` outside the usual hours, allowing an hour either side (people start early and
+/// jobs drift)? A principal with no usual hours yet has nothing to be outside of.
+pub fn unusual_hour(usual: u32, h: u32) -> bool {
+    if usual == 0 {
+        return false;
+    }
+    let near = [(h + 23) % 24, h, (h + 1) % 24];
+    near.iter().all(|&x| usual & (1 << x) == 0)
+}
+
+/// The usual hours as ranges an analyst reads: `09:00-17:00, 22:00-23:00 UTC`.
+pub fn describe_hours(usual: u32) -> String {
+    if usual == 0 {
+        return "no usual hours yet".into();
+    }
+    if usual == (1 << 24) - 1 {
+        return "active at every hour".into();
+    }
+    // Start from an inactive hour so a range across midnight stays whole.
+    let start = (0..24).find(|h| usual & (1 << h) == 0).unwrap_or(0);
+    let mut ranges = Vec::new();
+    let mut open: Option<u32> = None;
+    for k in 1..=24 {
+        let h = (start + k) % 24;
+        let on = usual & (1 << h) != 0;
+        match (on, open) {
+            (true, None) => open = Some(h),
+            (false, Some(s)) => {
+                ranges.push(format!("{s:02}:00-{h:02}:00"));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    format!("usually active {} UTC", ranges.join(", "))
+}
+
+/// What is new for a principal in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum NoveltyKind {
+    /// A catalog row it did not use in the baseline period (value: the catalog id).
+    Operation,
+    /// An hour it is never active at (value: `HH:00-HH:00` UTC).
+    Hour,
+    /// A region or resource group it did not act in (value: the scope).
+    Scope,
+    /// A network it has not used lately (value: the /24, /48 or address).
+    Network,
+}
+
+/// One new thing, kept while it is inside the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Novelty {
+    /// What is new.
+    pub kind: NoveltyKind,
+    /// Which (clipped).
+    pub value: String,
+    /// Latest event time it was seen at (ms).
+    pub t: i64,
+}
+
+/// New things kept per window.
+pub const MAX_NOVEL: usize = 8;
+
+/// Remember a new thing, once per (kind, value), newest kept when full.
+pub fn note(list: &mut Vec<Novelty>, kind: NoveltyKind, value: &str, t: i64) {
+    if let Some(n) = list.iter_mut().find(|n| n.kind == kind && n.value == value) {
+        n.t = n.t.max(t);
+        return;
+    }
+    if list.len() >= MAX_NOVEL {
+        let Some((i, oldest)) = list.iter().enumerate().min_by_key(|(_, n)| n.t) else {
+            return;
+        };
+        if oldest.t > t {
+            return;
+        }
+        list.remove(i);
+    }
+    list.push(Novelty {
+        kind,
+        value: crate::event::clip(value, 128),
+        t,
+    });
+}
+
+impl Baseline {
+    /// What about one event is new against the baseline: the catalog row (when it carries at
+    /// least the rule's points), the hour, the scope. Nothing for a principal without enough
+    /// history: it meets the plain thresholds instead.
+    pub fn novelties(&self, ev: &Observed<'_>, rule: &BaselineRule) -> Vec<(NoveltyKind, String)> {
+        let t = ev.t;
+        let mut out = Vec::new();
+        if !self.established(t, rule) {
+            return out;
+        }
+        if ev.points >= rule.new_operation_min_points && !self.knows_operation(ev.op, t, rule) {
+            out.push((NoveltyKind::Operation, ev.catalog_id.to_string()));
+        }
+        if unusual_hour(self.usual_hours(t, rule), hour_of(t)) {
+            let h = hour_of(t);
+            out.push((NoveltyKind::Hour, format!("{h:02}:00-{:02}:00", (h + 1) % 24)));
+        }
+        if !ev.scope.is_empty() && !self.knows_scope(ev.scope, t, rule) {
+            out.push((NoveltyKind::Scope, ev.scope.to_string()));
+        }
+        out
+    }
+}
+
+/// One event as the baseline sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// Event time (ms).
+    pub t: i64,
+    /// Catalog row hash.
+    pub op: u32,
+    /// Catalog row id.
+    pub catalog_id: &'a str,
+    /// The event's points.
+    pub points: u32,
+    /// Region / resource group.
+    pub scope: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: BaselineRule = BaselineRule::DEFAULT;
+    const D0: i64 = 20_000 * DAY_MS;
+
+    #[test]
+    fn the_period_excludes_the_events_own_day() {
+        let mut b = Baseline::default();
+        for day in 0..10 {
+            for _ in 0..(day + 1) {
+                b.record_unit(D0 + day * DAY_MS + 10 * 3_600_000, OpType::Delete, 3);
+            }
+            b.record_event(D0 + day * DAY_MS, 7, "eu-west-1", &[]);
+        }
+        let t = D0 + 9 * DAY_MS + 11 * 3_600_000;
+        let v = b.volume(OpType::Delete, t, &RULE);
+        assert_eq!((v.max_count, v.max_points), (9, 27), "days 0..8, not day 9");
+        assert_eq!((v.today_count, v.today_points), (10, 30));
+        assert!(b.established(t, &RULE));
+        assert!(!b.established(D0 + 6 * DAY_MS, &RULE), "first seen 6 days before");
+        assert!(b.knows_operation(7, t, &RULE));
+        assert!(!b.knows_operation(8, t, &RULE));
+        assert!(b.knows_scope("EU-WEST-1", t, &RULE));
+        // Used only on day 0: known on day 14, forgotten on day 15.
+        let mut c = Baseline::default();
+        c.record_event(D0, 9, "", &[place_hash("444455556666")]);
+        assert!(c.knows_destination(place_hash("444455556666"), D0 + 14 * DAY_MS, &RULE));
+        assert!(!c.knows_destination(place_hash("444455556666"), D0 + 15 * DAY_MS, &RULE));
+        assert!(!c.knows_destination(place_hash("444455556666"), D0 + 3_600_000, &RULE));
+    }
+
+    #[test]
+    fn hours_and_their_description() {
+        let usual = (9..17).fold(0u32, |m, h| m | (1 << h));
+        assert!(!unusual_hour(usual, 8) && !unusual_hour(usual, 17));
+        assert!(unusual_hour(usual, 3) && unusual_hour(usual, 19));
+        assert!(!unusual_hour(0, 3), "no history, nothing unusual");
+        assert_eq!(describe_hours(usual), "usually active 09:00-17:00 UTC");
+        let night = (1 << 23) | 1 | 2;
+        assert_eq!(describe_hours(night), "usually active 23:00-02:00 UTC");
+        assert!(!unusual_hour(night, 0) && unusual_hour(night, 12));
+    }
+
+    #[test]
+    fn bounded_whatever_the_history() {
+        let mut b = Baseline::default();
+        for day in 0..400i64 {
+            let t = D0 + day * DAY_MS;
+            for k in 0..300u32 {
+                b.record_unit(t + i64::from(k) * 1000, OpType::Delete, 3);
+                b.record_event(t, k, &format!("rg-{k}"), &[u64::from(k)]);
+            }
+            b.prune(t, &RULE);
+        }
+        assert!(b.days.len() <= MAX_DAYS && b.ops.len() <= MAX_OPS);
+        assert!(b.scopes.len() <= MAX_PLACES && b.destinations.len() <= MAX_PLACES);
+        // An event older than every kept day is not recorded, and does not panic.
+        b.record_unit(i64::MIN, OpType::Other, u32::MAX);
+        b.record_unit(i64::MAX, OpType::Other, u32::MAX);
+        assert!(b.days.len() <= MAX_DAYS);
+    }
+}

@@ -1,0 +1,51 @@
+//! The open finding of one principal: what it last reported, so an escalation updates the same
+//! finding instead of raising a new alert, and routine activity after it stays quiet.
+//!
+//! Kept in the stored state with the window (see [`crate::window::WindowState`]); decided on by
+//! [`crate::decision`]. Types only, so the window can hold it without depending on decisions.
+
+use crate::alert::Tier;
+use serde::{Deserialize, Serialize};
+
+/// Criticals remembered per finding (distinct catalog row and destination pairs).
+pub const MAX_CRITICALS: usize = 8;
+
+/// One finding, open while its principal keeps acting within the window of its last report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `finding_info.uid`: deterministic (profile, key and the event that opened it).
+    pub uid: String,
+    /// When it was opened (event time, ms).
+    pub opened: i64,
+    /// Time of its last report (ms).
+    pub last: i64,
+    /// Reports so far (1: created, then one per update).
+    pub count: u32,
+    /// Highest tier reported.
+    pub tier: Tier,
+    /// Operations in the window at the last report.
+    pub operations: u32,
+    /// Risk in the window at the last report.
+    pub risk: u32,
+    /// Operation types with points at the last report (bit per type index).
+    pub types: u16,
+    /// Criticals reported (hash of catalog row and destinations).
+    pub criticals: Vec<u32>,
+}
+
+impl Incident {
+    /// Still open at `t`: the principal acted within `window_ms` of the last report.
+    pub fn open_at(&self, t: i64, window_ms: i64) -> bool {
+        t.saturating_sub(self.last) <= window_ms
+    }
+
+    /// Remember a critical, keeping at most [`MAX_CRITICALS`].
+    pub fn add_critical(&mut self, disc: u32) {
+        if !self.criticals.contains(&disc) {
+            if self.criticals.len() >= MAX_CRITICALS {
+                self.criticals.remove(0);
+            }
+            self.criticals.push(disc);
+        }
+    }
+}

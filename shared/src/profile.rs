@@ -1,0 +1,205 @@
+//! What a profile is: its name, window, thresholds and built-in rules, the state key, and the
+//! few settings types every layer shares. It depends on nothing else in the crate, so the
+//! engine, the tuning document, the settings and the window can all use it without cycles.
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_128;
+
+/// Units kept per window (see [`crate::window`]); every count threshold must stay below it.
+pub const MAX_UNITS: usize = 200;
+
+/// The two built-in profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProfileName {
+    /// Better than the seed (see the crate docs).
+    #[serde(rename = "default")]
+    Default,
+    /// Exactly the seed KQL.
+    #[serde(rename = "seed-kql")]
+    SeedKql,
+}
+
+impl ProfileName {
+    /// Name as used on the command line and in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Default => "default",
+            ProfileName::SeedKql => "seed-kql",
+        }
+    }
+
+    /// Parse `default` / `seed-kql`.
+    pub fn parse(s: &str) -> Option<ProfileName> {
+        match s.trim() {
+            "default" => Some(ProfileName::Default),
+            "seed-kql" | "seed" => Some(ProfileName::SeedKql),
+            _ => None,
+        }
+    }
+}
+
+/// The seed's `where` clause and `AlertReason` cut-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// `TotalRiskScore >= risk` alerts (seed: 3).
+    pub risk: u32,
+    /// `TotalRiskScore >= high_risk` is the high-risk reason (seed: 6).
+    pub high_risk: u32,
+    /// `OperationCount >= bulk_operations` (seed: 5) ...
+    pub bulk_operations: u32,
+    /// ... `and UniqueResources >= bulk_resources` (seed: 3).
+    pub bulk_resources: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            risk: 3,
+            high_risk: 6,
+            bulk_operations: 5,
+            bulk_resources: 3,
+        }
+    }
+}
+
+/// A scoring profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Which one.
+    pub name: ProfileName,
+    /// Rolling window length, milliseconds (seed: `ago(1d)`).
+    pub window_ms: i64,
+    /// Alert cut-offs.
+    pub thresholds: Thresholds,
+    /// Count calls made by AWS services (`AWSService`, `invokedBy` a service) and Azure
+    /// platform identities. Default: no.
+    pub count_service_callers: bool,
+    /// Unfamiliar source IP rule. The seed has none; its state key holds the IP anyway.
+    pub unfamiliar_ip: Option<Unfamiliar>,
+    /// Per-principal behaviour baseline. The seed has none: every caller meets the same
+    /// thresholds.
+    pub baseline: Option<BaselineRule>,
+}
+
+impl Profile {
+    /// The profile by name with its built-in settings.
+    pub fn named(name: ProfileName) -> Profile {
+        Profile {
+            name,
+            window_ms: 24 * 3600 * 1000,
+            thresholds: Thresholds::default(),
+            count_service_callers: name == ProfileName::SeedKql,
+            unfamiliar_ip: (name == ProfileName::Default).then_some(Unfamiliar::DEFAULT),
+            baseline: (name == ProfileName::Default).then_some(BaselineRule::DEFAULT),
+        }
+    }
+}
+
+/// The identity of one rolling window in the state store.
+///
+/// Canonical form is a JSON array of its parts, so no principal name can forge another key by
+/// embedding separators; stores use [`StateKey::storage_id`], a fixed-length hex hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StateKey(pub String);
+
+impl StateKey {
+    pub(crate) fn from_parts(parts: &[&str]) -> StateKey {
+        StateKey(serde_json::to_string(parts).unwrap_or_default())
+    }
+
+    /// 32 hex characters: safe as a DynamoDB key, a Table Storage PartitionKey/RowKey, a file name.
+    pub fn storage_id(&self) -> String {
+        format!("{:032x}", xxh3_128(self.0.as_bytes()))
+    }
+}
+
+/// `alert`: send alerts. `shadow`: evaluate, log and count, send nothing (quiet roll-out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Send alerts.
+    Alert,
+    /// Send nothing.
+    Shadow,
+}
+
+/// Shortest and longest window accepted.
+pub const WINDOW_RANGE_MS: (i64, i64) = (60_000, 30 * 24 * 3600 * 1000);
+
+/// Parse a duration such as `24h`, `90m`, `1d`, `3600s` into milliseconds.
+pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 24h, 90m, 1d"))?;
+    let mult = match unit.trim() {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// The unfamiliar source IP rule: an address (or its /24, /48 network) that this principal has
+/// not used in the last `days_ms` adds `points` to the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfamiliar {
+    /// How far back the principal's addresses are remembered (ms).
+    pub days_ms: i64,
+    /// Points added to an event from an unfamiliar address.
+    pub points: u32,
+    /// Compare /24 (IPv4) and /48 (IPv6) networks rather than whole addresses.
+    pub by_prefix: bool,
+}
+
+impl Unfamiliar {
+    /// The built-in rule of the default profile: 30 days, one point, by network.
+    pub const DEFAULT: Unfamiliar = Unfamiliar {
+        days_ms: 30 * 86_400_000,
+        points: 1,
+        by_prefix: true,
+    };
+}
+
+/// The behaviour baseline rule (see [`crate::baseline`] and [`crate::decision`]): how much
+/// history a principal needs before the thresholds fire only for what is unusual for it, and
+/// how unusual "unusual" is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaselineRule {
+    /// Days of history a baseline compares with (the days before the event's day).
+    pub days: u32,
+    /// A principal first seen fewer days ago than this meets the plain thresholds.
+    pub min_history_days: u32,
+    /// Volume is unusual above this many percent of the principal's largest day.
+    pub volume_percent: u32,
+    /// An open finding is updated when its count or risk grows to this many percent of what
+    /// it last reported.
+    pub escalation_percent: u32,
+    /// A share to a destination this principal already shared to inside the baseline period
+    /// is evidence, not a single-event critical.
+    pub known_destinations: bool,
+    /// An operation new for the principal counts as unusual from this many points up.
+    pub new_operation_min_points: u32,
+}
+
+impl BaselineRule {
+    /// Built into the default profile: 14 days, 7 days of history, 2x the largest day, update
+    /// at 2x, known share destinations, new operations of 2 points or more.
+    pub const DEFAULT: BaselineRule = BaselineRule {
+        days: 14,
+        min_history_days: 7,
+        volume_percent: 200,
+        escalation_percent: 200,
+        known_destinations: true,
+        new_operation_min_points: 2,
+    };
+
+    /// The baseline period (ms).
+    pub fn days_ms(&self) -> i64 {
+        i64::from(self.days) * 86_400_000
+    }
+}

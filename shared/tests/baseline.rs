@@ -1,0 +1,164 @@
+//! The behaviour baseline end to end: the scenarios under `events/scenarios/baseline/` (two
+//! weeks of habits, then a test day) with their expected findings in both profiles, and the
+//! state bound with a full baseline.
+
+mod common;
+
+use common::{events_dir, load, replay};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::window::WindowState;
+use t1578_core::{normalize, Alert, Catalog};
+
+/// One finding reported after `from`: its principal, the tier and reasons of the report that
+/// created it, and how many reports it had (1 + updates).
+#[derive(Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+struct Finding {
+    profile: String,
+    principal: String,
+    tier: String,
+    /// Reason codes of the creating report, sorted (default profile; empty for seed-kql).
+    #[serde(default)]
+    reasons: Vec<String>,
+    reports: usize,
+    /// The catalog row of a critical that created it.
+    trigger: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    /// Reports before this time are the warm-up and not compared.
+    from: String,
+    #[serde(default)]
+    finding: Vec<Finding>,
+}
+
+fn findings(profile: &str, alerts: &[Alert], from: &str) -> Vec<Finding> {
+    let mut by: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
+    for a in alerts.iter().filter(|a| a.time_dt.as_str() >= from) {
+        by.entry(a.finding_info.uid.as_str()).or_default().push(a);
+    }
+    let mut out: Vec<Finding> = by
+        .values()
+        .map(|reports| {
+            let first = reports[0];
+            let mut reasons: Vec<String> = first
+                .unmapped
+                .baseline
+                .iter()
+                .flat_map(|b| b.reasons.iter().map(|r| r.code.clone()))
+                .collect();
+            reasons.sort();
+            Finding {
+                profile: profile.into(),
+                principal: first.actor.user.name.clone(),
+                tier: first.tier().as_str().into(),
+                reasons,
+                reports: reports.len(),
+                trigger: first.unmapped.trigger_catalog_id.clone(),
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn baseline_scenarios_raise_exactly_their_expected_findings() {
+    let dir = events_dir().join("scenarios/baseline");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_dir() {
+            continue;
+        }
+        let exp: File = toml::from_str(&std::fs::read_to_string(path.join("expected.toml")).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let events = load(&path.join("events.json"));
+        for profile in [ProfileName::Default, ProfileName::SeedKql] {
+            let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(profile));
+            let (_, alerts) = replay(&engine, &events);
+            let name = profile.as_str();
+            // Every report of a finding shares its id, and only the first creates it.
+            for group in findings(name, &alerts, "").iter() {
+                assert!(group.reports >= 1);
+            }
+            let got = findings(name, &alerts, &exp.from);
+            let mut want: Vec<&Finding> = exp.finding.iter().filter(|f| f.profile == name).collect();
+            want.sort();
+            assert_eq!(got.iter().collect::<Vec<_>>(), want, "{} {name}", path.display());
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 13, "every baseline scenario ran");
+}
+
+/// A principal that uses every catalog row, from hundreds of regions, networks and
+/// destinations, with hostile strings, for six weeks: the stored state stays under 16 KiB
+/// with its baseline full.
+#[test]
+fn state_with_a_full_baseline_stays_under_16_kib() {
+    let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let catalog = Catalog::builtin().unwrap();
+    let aws_ops: Vec<String> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.operation.starts_with("ec2:") && e.when.is_none())
+        .map(|e| e.operation.trim_start_matches("ec2:").to_string())
+        .collect();
+    assert!(aws_ops.len() > 20, "{aws_ops:?}");
+    let day = 86_400_000i64;
+    let t0 = 1_790_000_000_000i64;
+    let long = |p: &str, i: usize| format!("{p}\"\n\u{0}{}{i}", "x".repeat(300));
+    let mut max_bytes = 0;
+    let mut key = None;
+    for d in 0..42usize {
+        let events: Vec<_> = (0..400usize)
+            .map(|i| {
+                let t = t0 + d as i64 * day + (i as i64) * 200_000;
+                normalize(json!({
+                    "eventTime": t1578_core::alert::rfc3339(t),
+                    "eventSource": "ec2.amazonaws.com",
+                    "eventName": aws_ops[(d * 7 + i) % aws_ops.len()],
+                    "awsRegion": long("region-", d * 400 + i),
+                    "sourceIPAddress": format!("10.{}.{}.9", d, i % 250),
+                    "userAgent": long("ua", i),
+                    "eventID": format!("e-{d}-{i}"),
+                    "recipientAccountId": "111122223333",
+                    "requestParameters": {
+                        "snapshotId": long("snap-", i),
+                        "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", d * 1000 + i)}]}}
+                    },
+                    "userIdentity": {"type": "IAMUser", "arn": long("arn:aws:iam::111122223333:user/", 0), "accountId": "111122223333"}
+                }))
+                .unwrap()
+            })
+            .collect();
+        let r = futures::executor::block_on(process_batch(
+            &engine,
+            &store,
+            &sink,
+            &events,
+            &PipelineOptions::default(),
+        ));
+        assert!(r.failures.is_empty());
+        let k = key
+            .get_or_insert_with(|| engine.score(&events[0]).unwrap().key)
+            .clone();
+        let bytes = store.get_bytes(&k).unwrap();
+        WindowState::decode(&bytes, &k).unwrap();
+        max_bytes = max_bytes.max(bytes.len());
+    }
+    assert!(max_bytes <= 16 * 1024, "state reached {max_bytes} bytes");
+    assert!(
+        max_bytes > 4 * 1024,
+        "the test fills the state ({max_bytes} bytes)"
+    );
+}
