@@ -96,14 +96,19 @@ pub struct GuideInputs<'a> {
     pub catalog: &'a Catalog,
     /// Account or subscription ids named in the tuning document.
     pub known_accounts: &'a [String],
+    /// Where the event that decided sent data: accounts, organizations, `all` (from the
+    /// request; empty when it names none).
+    pub destinations: &'a [String],
 }
 
 /// Build the guide and attach it to the alert: `remediation` and `unmapped.guide`.
-pub fn attach(alert: &mut Alert, engine: &Engine) {
+/// `destinations` are those of the event that decided (`EventContext::destinations`).
+pub fn attach(alert: &mut Alert, engine: &Engine, destinations: &[String]) {
     let known: Vec<String> = engine.tuning.accounts.keys().cloned().collect();
     let inputs = GuideInputs {
         catalog: &engine.catalog,
         known_accounts: &known,
+        destinations,
     };
     let (remediation, guide) = build(alert, inputs);
     alert.remediation = Some(remediation);
@@ -153,6 +158,7 @@ pub fn build(alert: &Alert, inputs: GuideInputs<'_>) -> (Remediation, Guide) {
     if let Some(q) = destination_question(&rows, inputs) {
         questions.push(q);
     }
+    questions.extend(destination_checks(ctx.cloud, inputs.destinations));
     dedup(&mut questions);
     dedup(&mut steps);
     references.sort();
@@ -208,6 +214,34 @@ fn destination_question(rows: &[String], inputs: GuideInputs<'_>) -> Option<Ques
         ),
         command: None,
     })
+}
+
+/// One question per destination the event named: an AWS account is looked up in the
+/// organization, a public share is said to be one.
+fn destination_checks(cloud: &str, destinations: &[String]) -> Vec<Question> {
+    destinations
+        .iter()
+        .map(|d| {
+            let account = d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit());
+            match (cloud, d.as_str()) {
+                ("aws", "all") => Question {
+                    ask: "The share is public (all): anyone can copy it. Contain first, then find who used it (resource_activity).".into(),
+                    command: None,
+                },
+                ("aws", _) if account => Question {
+                    ask: format!("The event shared with account {d}: is it in the organization (or one of the configured accounts)?"),
+                    command: Some(format!("aws organizations describe-account --account-id {d}")),
+                },
+                _ => Question {
+                    ask: format!(
+                        "The event named the destination {}: is it ours?",
+                        render::shell_quote(d)
+                    ),
+                    command: None,
+                },
+            }
+        })
+        .collect()
 }
 
 fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {

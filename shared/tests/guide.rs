@@ -37,6 +37,10 @@ fn a_snapshot_share_alert_says_how_to_unshare_it_and_where_to_look() {
         .any(|c| c.starts_with("aws iam put-role-policy") || c.starts_with("aws iam update-access-key")));
     let g = a.unmapped.guide.as_ref().unwrap();
     assert!(g.questions.iter().any(|q| q.ask.contains("one of ours")));
+    // The account the snapshot was shared with, from the request, looked up in the organization.
+    assert!(g.questions.iter().any(
+        |q| q.command.as_deref() == Some("aws organizations describe-account --account-id 444455556666")
+    ));
     assert!(g
         .questions
         .iter()
