@@ -4,7 +4,7 @@ CARGO ?= cargo
 VENV := .tools/venv
 SIGMA_VENV := .tools/sigma-venv
 
-.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage build-aws build-azure e2e-aws event-pattern bench clean-tools
+.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench clean-tools
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
@@ -12,7 +12,7 @@ run:
 
 ## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
 ## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
-test: tools fmt lint unit infra sigma e2e-aws
+test: tools fmt lint unit infra sigma queries e2e-aws
 
 tools:
 	./scripts/install-tools.sh
@@ -43,6 +43,12 @@ sigma-rules:
 ## Regenerate the committed coverage table (after sigma-rules or a backend upgrade).
 sigma-coverage: tools
 	$(SIGMA_VENV)/bin/python scripts/sigma_check.py --write
+
+## The hunting queries of real alerts, benign and hostile: SQL parsed as Trino (sqlglot) and run in
+## DuckDB, KQL parsed and analyzed by Kusto.Language; values from logs must stay in their literals.
+queries: tools
+	$(CARGO) build -q -p t1578-cli --bin t1578
+	$(VENV)/bin/python scripts/query-check/check_queries.py target/debug/t1578 events .tools/node/node_modules
 
 ## Lambda zip (bootstrap, provided.al2023) under target/lambda/.
 build-aws: tools

@@ -2,7 +2,7 @@
 
 use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg};
 use crate::input::{Reader, Stats};
-use crate::output::{escape, print_rows, AlertPrinter, QueryRow};
+use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
 use anyhow::{anyhow, Context};
 use std::cmp::Reverse;
@@ -66,6 +66,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             &paths,
         ),
+        Command::Show {
+            id,
+            profile,
+            window,
+            config,
+            format,
+            paths,
+        } => show(&engine(profile, &window, config.as_deref())?, &id, format, &paths),
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
             let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
@@ -369,6 +377,33 @@ fn replay(
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
+    Ok(summary(&stats, &counts))
+}
+
+/// Replay and print the one alert whose id or dedup key is `id`, with its guide.
+fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut found: Option<Alert> = None;
+    let (stats, counts) = run_replay(engine, 2048, &CliStore::Memory(MemoryStore::new()), paths, |a| {
+        if found.is_none() && (a.alert_id() == id || a.dedup_key() == id) {
+            found = Some(a.clone());
+        }
+        Ok(())
+    })?;
+    let Some(alert) = found else {
+        summary(&stats, &counts);
+        return Err(anyhow!(
+            "no alert with id or dedup key {} in these inputs",
+            escape(id, 80)
+        ));
+    };
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &alert)?;
+        writeln!(out)?;
+    } else {
+        print_guide(&mut out, &alert)?;
+    }
+    out.flush()?;
     Ok(summary(&stats, &counts))
 }
 

@@ -181,3 +181,76 @@ pub fn print_rows(out: &mut impl Write, rows: &[QueryRow], json: bool) -> std::i
     }
     Ok(())
 }
+
+/// One alert and its guide, for a person: what fired, the questions, the steps with their
+/// commands, the hunting queries. Values from logs in prose are escaped; commands and queries
+/// are printed as generated (their values are already quoted for the shell or the dialect and
+/// hold no control characters).
+pub fn print_guide(out: &mut impl Write, a: &Alert) -> std::io::Result<()> {
+    let e = |s: &str| escape(s, 400);
+    writeln!(out, "{}", e(&a.finding_info.title))?;
+    writeln!(out, "  alert {}  dedup {}", a.alert_id(), a.dedup_key())?;
+    writeln!(
+        out,
+        "  {} {}  {} {}  severity {}  risk {}",
+        a.cloud.provider,
+        e(a.account()),
+        a.time_dt,
+        e(&a.finding_info.desc),
+        a.severity,
+        a.risk_score
+    )?;
+    writeln!(
+        out,
+        "  principal {} ({})",
+        e(&a.actor.user.uid),
+        e(&a.actor.user.kind)
+    )?;
+    for r in &a.resources {
+        writeln!(out, "  resource  {}", e(&r.uid))?;
+    }
+    let Some(g) = &a.unmapped.guide else {
+        return writeln!(out, "\n(no guide attached)");
+    };
+    writeln!(
+        out,
+        "\nHunting range {} .. {}  (rows: {})",
+        g.start_dt,
+        g.end_dt,
+        g.rows.join(", ")
+    )?;
+    writeln!(out, "\nQUESTIONS")?;
+    for (i, q) in g.questions.iter().enumerate() {
+        writeln!(out, "{:>2}. {}", i + 1, e(&q.ask))?;
+        if let Some(c) = &q.command {
+            writeln!(out, "      $ {c}")?;
+        }
+    }
+    writeln!(out, "\nCONTAINMENT AND REVERT")?;
+    for (i, s) in g.steps.iter().enumerate() {
+        writeln!(out, "{:>2}. [{}] {}", i + 1, e(&s.source), e(&s.action))?;
+        writeln!(out, "      $ {}", s.command)?;
+    }
+    writeln!(out, "\nHUNTING QUERIES")?;
+    for q in &g.queries {
+        writeln!(
+            out,
+            "-- {} / {}",
+            q.name.as_str(),
+            serde_json::to_value(q.dialect)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("")
+        )?;
+        writeln!(out, "{}\n", q.query)?;
+    }
+    if let Some(r) = &a.remediation {
+        for link in &r.references {
+            writeln!(out, "see {}", e(link))?;
+        }
+    }
+    if !g.omitted.is_empty() {
+        writeln!(out, "omitted: {}", g.omitted.join(", "))?;
+    }
+    Ok(())
+}

@@ -564,3 +564,47 @@ fn a_line_starting_exactly_on_a_block_boundary_is_read() {
         "{err}"
     );
 }
+
+#[test]
+fn show_prints_one_alert_with_its_guide_and_queries() {
+    let input = "events/aws/ec2-modify-snapshot-attribute-share.json";
+    let all = alert_lines(&t1578(&["replay", "--format", "json", input]));
+    let a = all
+        .iter()
+        .find(|a| a["unmapped"]["trigger_catalog_id"] == "aws.ec2.snapshot_shared")
+        .expect("the share alerts");
+    let guide = &a["unmapped"]["guide"];
+    assert!(!guide["steps"].as_array().unwrap().is_empty());
+    assert_eq!(guide["queries"].as_array().unwrap().len(), 6, "3 per SQL dialect");
+    let id = a["metadata"]["uid"].as_str().unwrap();
+    let text = t1578(&["show", id, input]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let out = stdout(&text);
+    let snap = a["resources"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    for want in [
+        "QUESTIONS",
+        "CONTAINMENT AND REVERT",
+        "HUNTING QUERIES",
+        "-- principal_activity / athena_sql",
+        &format!("$ aws ec2 reset-snapshot-attribute --region eu-west-1 --snapshot-id {snap} --attribute createVolumePermission"),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // By dedup key too, and as the whole document.
+    let dedup = a["metadata"]["correlation_uid"].as_str().unwrap();
+    let json = t1578(&["show", "--format", "json", dedup, input]);
+    let doc = t1578_testkit::assert_valid_alert_text(&stdout(&json));
+    assert_eq!(&doc, a);
+    let missing = t1578(&["show", "no-such-alert", input]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no alert with id or dedup key"),
+        "{}",
+        stderr(&missing)
+    );
+}

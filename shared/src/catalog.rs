@@ -2,6 +2,7 @@
 //! validated when loaded, and queried by operation name plus request condition.
 
 use crate::event::{Cloud, ComputeEvent};
+use crate::guide::{GuideBook, GuideError};
 use crate::kql;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -261,6 +262,9 @@ pub enum CatalogError {
     /// Not valid TOML or not the catalog schema.
     #[error("catalog is not valid: {0}")]
     Parse(String),
+    /// The guide text does not fit the catalog.
+    #[error(transparent)]
+    Guide(#[from] GuideError),
     /// A row breaks a rule.
     #[error("catalog row `{id}`: {reason}")]
     Row {
@@ -282,6 +286,9 @@ pub struct Catalog {
     by_operation: HashMap<Cloud, HashMap<String, Vec<usize>>>,
     by_hash: HashMap<u32, usize>,
     seed_azure: Vec<usize>,
+    /// Investigation guides of the rows (`catalog/guides.toml`); empty for a catalog loaded
+    /// from text alone.
+    pub guides: GuideBook,
 }
 
 fn valid_technique(t: &str, parent_only: bool) -> bool {
@@ -295,7 +302,9 @@ fn valid_technique(t: &str, parent_only: bool) -> bool {
 impl Catalog {
     /// The catalog compiled into this build.
     pub fn builtin() -> Result<Catalog, CatalogError> {
-        Catalog::from_toml(BUILTIN_CATALOG)
+        let mut c = Catalog::from_toml(BUILTIN_CATALOG)?;
+        c.guides = GuideBook::builtin(&c)?;
+        Ok(c)
     }
 
     /// Parse and validate a catalog document.
@@ -405,6 +414,7 @@ impl Catalog {
             by_operation,
             by_hash,
             seed_azure,
+            guides: GuideBook::default(),
         })
     }
 

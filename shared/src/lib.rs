@@ -33,6 +33,9 @@
 //!   scored; the one that depends on history (unfamiliar IP) when it enters its window.
 //! - **The alert is an OCSF Detection Finding** ([`alert`]), described by the committed
 //!   `schema/alert.schema.json`; `finding_info.uid` is the deterministic dedup key.
+//! - **Every alert says what to do next** ([`guide`]): questions, containment and revert steps
+//!   with their CLI commands, and hunting queries, filled in from the alert. The text is data
+//!   (`catalog/guides.toml`); values from logs are quoted per shell and query dialect.
 //! - **Ports and one pipeline** ([`ports`], [`pipeline`]). `StateStore` (load; save if the
 //!   version is unchanged) and `AlertSink` are small traits; [`pipeline::process_batch`] does one
 //!   load and at most one conditional save per key and retries conflicts. Alerts are published
@@ -50,6 +53,7 @@ pub mod engine;
 pub mod event;
 pub mod eventpattern;
 pub mod finding;
+pub mod guide;
 pub mod incident;
 pub mod json;
 pub mod kql;

@@ -264,10 +264,14 @@ async fn process_key<S: StateStore, A: AlertSink>(
                 (state.apply(s, &eff), Vec::new())
             } else {
                 let (applied, verdicts) = decision::step(&mut state, engine, s);
-                let alerts = verdicts
+                let mut alerts: Vec<Alert> = verdicts
                     .iter()
                     .map(|v| finding::build(engine, &eff, &state, v, &s.ctx))
                     .collect();
+                // Every decided alert carries its guide, whichever sink or printer gets it.
+                for a in &mut alerts {
+                    crate::guide::attach(a, engine, &s.ctx.destinations);
+                }
                 (applied, alerts)
             };
             match applied {
