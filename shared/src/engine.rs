@@ -334,10 +334,7 @@ impl Engine {
                 &ev.principal.key,
             ]),
             ProfileName::SeedKql => {
-                let who = match ev.cloud {
-                    Cloud::Aws => ev.principal.key.as_str(),
-                    Cloud::Azure => ev.principal.name.as_str(),
-                };
+                let who = ev.seed_caller();
                 let ip = ev.source_ip.as_deref().unwrap_or("");
                 StateKey::from_parts(&[
                     "v1",
@@ -391,7 +388,11 @@ impl Engine {
                 cloud: ev.cloud,
                 account: ev.account.clone(),
                 scope: ev.scope.clone(),
-                principal_key: ev.principal.key.clone(),
+                // The seed prints the caller it groups by (an assumed role's session ARN).
+                principal_key: match (p, ev.cloud) {
+                    (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller().to_string(),
+                    _ => ev.principal.key.clone(),
+                },
                 principal_name: ev.principal.name.clone(),
                 principal_kind: ev.principal.kind,
                 session: ev.principal.session.clone(),
