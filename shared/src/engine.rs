@@ -273,6 +273,17 @@ impl Engine {
                 .is_some_and(|s| s.ends_with(".amazonaws.com"))
     }
 
+    /// Whether the profile counts an event of this cloud in this phase. The CLI's prefilter
+    /// asks it too, to skip records it would drop.
+    pub fn counts_phase(&self, cloud: Cloud, phase: Phase) -> bool {
+        match (self.profile.name, cloud) {
+            (_, Cloud::Aws) => phase == Phase::Success,
+            // Accept/Success: the operation happened (long-running ones may never log Success).
+            (ProfileName::Default, Cloud::Azure) => matches!(phase, Phase::Accept | Phase::Success),
+            (ProfileName::SeedKql, Cloud::Azure) => matches!(phase, Phase::Start | Phase::Success),
+        }
+    }
+
     /// Classify and key one event, or say why it is not scored.
     pub fn score(&self, ev: &ComputeEvent) -> Result<Scored, Skip> {
         let p = self.profile.name;
@@ -286,13 +297,7 @@ impl Engine {
                 (e, t, kql::risk_points(t))
             }
         };
-        let counted = match (p, ev.cloud) {
-            (_, Cloud::Aws) => ev.phase == Phase::Success,
-            // Accept/Success: the operation happened (long-running ones may never log Success).
-            (ProfileName::Default, Cloud::Azure) => matches!(ev.phase, Phase::Accept | Phase::Success),
-            (ProfileName::SeedKql, Cloud::Azure) => matches!(ev.phase, Phase::Start | Phase::Success),
-        };
-        if !counted {
+        if !self.counts_phase(ev.cloud, ev.phase) {
             return Err(Skip::NotCounted);
         }
         let eff = self.effective(&ev.account);
