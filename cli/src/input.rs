@@ -79,6 +79,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 ".ndjson.gz",
                 ".log",
                 ".log.gz",
+                ".csv",
+                ".csv.gz",
             ]
             .iter()
             .any(|ext| name.ends_with(ext))
@@ -343,6 +345,12 @@ impl<'a> Reader<'a> {
             }
             return self.stream_lines(reader, buf, eof, &name, keep, on_item, progress);
         }
+        if crate::portal_csv::looks_like_csv(&name, &buf) {
+            return csv_rows(buf, reader, keep, &mut |sc| {
+                self.deliver(sc, 0, &name, on_item);
+                true
+            });
+        }
         // A whole document: read it all, cut it into records across both cores.
         reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
         self.stats.bytes += buf.len() as u64;
@@ -537,6 +545,9 @@ fn produce<T: Send>(
     let mut reader = open(path).map_err(|e| e.to_string())?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
+    if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), &buf) {
+        return csv_rows(buf, reader, keep, &mut |sc| send(Piece::Part(sc, 0)));
+    }
     if !first_is_record(&buf, eof) {
         reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
         let bytes = buf.len() as u64;
@@ -611,6 +622,51 @@ fn document<T: Send>(
         }
     }
     Ok(vec![sc])
+}
+
+/// A portal CSV export of `AzureActivity`, row by row, in parts of [`RECORDS_PER_PART`] rows
+/// (`emit` false: stop). Errors are numbered by the row's line in the file.
+fn csv_rows<T>(
+    head: Vec<u8>,
+    rest: Box<dyn Read>,
+    keep: &impl Fn(ComputeEvent) -> Option<T>,
+    emit: &mut impl FnMut(Scan<T>) -> bool,
+) -> Result<(), String> {
+    use crate::portal_csv::Header;
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(head).chain(rest));
+    let mut rec = csv::StringRecord::new();
+    if !rd.read_record(&mut rec).map_err(|e| e.to_string())? {
+        return Err("empty CSV".into());
+    }
+    let header = Header::new(&rec).map_err(|e| e.to_string())?;
+    let mut sc = Scan::default();
+    loop {
+        let line = rd.position().line() as usize;
+        match rd.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                sc.records += 1;
+                match normalize(header.row(&rec)) {
+                    Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+                    Err(e) => sc.out.push(Err((e.kind(), Pos::Line(line), e.to_string()))),
+                }
+            }
+            // A broken row (an unbalanced quote, bytes that are not UTF-8) is that row's error.
+            Err(e) if e.is_io_error() => return Err(e.to_string()),
+            Err(e) => {
+                sc.records += 1;
+                sc.out.push(Err(("invalid_csv", Pos::Line(line), e.to_string())));
+            }
+        }
+        if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
+            return Err("stopped".into());
+        }
+    }
+    emit(sc);
+    Ok(())
 }
 
 /// Scan the records at `extents` of `doc`, numbered from `first`.
