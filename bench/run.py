@@ -54,7 +54,7 @@ def size_of(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def inputs(n):
+def inputs(n, only=None):
     """(label, cloud, path, quarter-size path or None, until) of every input, generated once.
 
     `generator`: `t1578 generate` (about 97 % plainly out of scope). `look-alikes`:
@@ -64,6 +64,8 @@ def inputs(n):
     """
     out = []
     for cloud in ["aws", "azure"]:
+        if only and only not in f"{cloud} generator":
+            continue
         path = os.path.join(DATA, f"{cloud}-{n}.jsonl")
         small = os.path.join(DATA, f"{cloud}-{n // 4}.jsonl")
         for p, k in [(path, n), (small, n // 4)]:
@@ -71,6 +73,8 @@ def inputs(n):
                 subprocess.run([BIN, "generate", cloud, "--records", str(k), "--out", p], check=True)
         out.append((f"{cloud} generator", cloud, path, small))
     for cloud in ["aws", "azure"]:
+        if only and only not in f"{cloud} look-alikes, JSON lines, S3 layout":
+            continue
         path = os.path.join(DATA, f"{cloud}-lookalikes-{n}.jsonl")
         s3 = os.path.join(DATA, f"{cloud}-s3-{n}")
         if not os.path.exists(path):
@@ -96,7 +100,7 @@ def main():
     n = int(os.environ.get("BENCH_RECORDS", "1000000"))
     only = os.environ.get("BENCH_ONLY")
     table = []
-    for label, cloud, path, small, until in inputs(n):
+    for label, cloud, path, small, until in inputs(n, only):
         if only and only not in label:
             continue
         replay = measure([BIN, "replay", "--format", "json", path])

@@ -285,9 +285,10 @@ impl<'a> Reader<'a> {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Piece<T>>(4);
                 rxs.push(rx);
                 sc.spawn(move || {
+                    let mut buf = Vec::new();
                     for f in files.iter().skip(k).step_by(WORKERS) {
                         let mut send = |p: Piece<T>| tx.send(p).is_ok();
-                        let r = produce(f, prefilter, keep, &mut send);
+                        let r = produce(f, &mut buf, prefilter, keep, &mut send);
                         if tx.send(Piece::Done(r)).is_err() {
                             return;
                         }
@@ -535,23 +536,28 @@ fn is_records_document(t: &[u8]) -> bool {
 
 /// One file, start to end, on a pool worker: `send` gets its scanned parts in order (false:
 /// the reader is gone, stop).
+/// `buf` is the worker's, reused from file to file: thousands of small files then cost no
+/// allocation churn, and memory stays at the largest file.
 fn produce<T: Send>(
     path: &Path,
+    buf: &mut Vec<u8>,
     prefilter: Option<&Prefilter>,
     keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
     send: &mut impl FnMut(Piece<T>) -> bool,
 ) -> Result<(), String> {
     let stopped = || "stopped".to_string();
     let mut reader = open(path).map_err(|e| e.to_string())?;
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-    let mut eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
-    if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), &buf) {
-        return csv_rows(buf, reader, keep, &mut |sc| send(Piece::Part(sc, 0)));
+    buf.clear();
+    let mut eof = fill(&mut reader, buf, FIRST_PEEK)?;
+    if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), buf) {
+        return csv_rows(std::mem::take(buf), reader, keep, &mut |sc| {
+            send(Piece::Part(sc, 0))
+        });
     }
-    if !first_is_record(&buf, eof) {
-        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+    if !first_is_record(buf, eof) {
+        reader.read_to_end(buf).map_err(|e| e.to_string())?;
         let bytes = buf.len() as u64;
-        let mut parts = document(&buf, prefilter, keep, false)?.into_iter().peekable();
+        let mut parts = document(buf, prefilter, keep, false)?.into_iter().peekable();
         while let Some(sc) = parts.next() {
             let last = parts.peek().is_none();
             if !send(Piece::Part(sc, if last { bytes } else { 0 })) {
@@ -562,16 +568,16 @@ fn produce<T: Send>(
     }
     loop {
         if !eof {
-            eof = fill(&mut reader, &mut buf, BLOCK)?;
+            eof = fill(&mut reader, buf, BLOCK)?;
         }
         let cut = if eof {
             buf.len()
         } else {
-            match memchr::memrchr(b'\n', &buf) {
+            match memchr::memrchr(b'\n', buf) {
                 Some(i) => i + 1,
                 None => {
                     let target = buf.len() * 2;
-                    eof = fill(&mut reader, &mut buf, target)?;
+                    eof = fill(&mut reader, buf, target)?;
                     continue;
                 }
             }
