@@ -172,6 +172,19 @@ fn cloudtrail_rows_equal_the_duckdb_port_keyed_by_session_in_lines_and_the_s3_la
         per_role.values().any(|&n| n > 1),
         "no role with two sessions: {per_role:?}"
     );
+    // The layout is read in the time its keys name: a replay of it prints exactly what a
+    // replay of the same records as one time-ordered file prints.
+    let replay = |p: &Path| {
+        run(Command::new(env!("CARGO_BIN_EXE_t1578"))
+            .args(["replay", "--format", "json"])
+            .arg(p))
+    };
+    let want = replay(&lines);
+    assert!(want.lines().count() > 20, "{} alerts", want.lines().count());
+    assert!(
+        replay(&s3) == want,
+        "replay of the S3 layout differs from the JSON lines"
+    );
 }
 
 #[test]
@@ -200,6 +213,23 @@ fn azure_rows_equal_the_duckdb_port_with_object_ids_as_caller_in_every_container
             "no application or managed identity row (object id caller)"
         );
     }
+}
+
+#[test]
+fn an_azure_export_layout_replays_like_its_records_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lines, export) = generate(dir.path(), "azure", 20_000);
+    let replay = |p: &Path| {
+        run(Command::new(env!("CARGO_BIN_EXE_t1578"))
+            .args(["replay", "--format", "json"])
+            .arg(p))
+    };
+    let want = replay(&lines);
+    assert!(want.lines().count() > 20, "{} alerts", want.lines().count());
+    assert!(
+        replay(&export) == want,
+        "replay of the export layout differs from the JSON lines"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
