@@ -199,7 +199,7 @@ fn drive(
     span: (Option<i64>, Option<i64>),
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
-    let prefilter = Prefilter::new(&engine.catalog);
+    let prefilter = Prefilter::new(&engine.catalog).counting(|c, p| engine.counts_phase(c, p));
     let mut reader = Reader::new(Some(&prefilter));
     let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);

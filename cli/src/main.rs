@@ -7,6 +7,7 @@ mod commands;
 mod generate;
 mod input;
 mod output;
+mod portal_csv;
 mod store;
 mod workload;
 

@@ -73,6 +73,22 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// Session name of an assumed role, kept as context only (it rotates).
     pub session: Option<String>,
+    /// AWS `userIdentity.arn` as the record gives it: the session ARN for an assumed role.
+    /// The seed rule groups by it (every session is a new caller); `key` does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+impl ComputeEvent {
+    /// The caller the seed rule groups by and prints: `userIdentity.arn` on CloudTrail (the
+    /// session for assumed roles; the stable key when the record has no ARN), the `Caller`
+    /// column on Azure.
+    pub fn seed_caller(&self) -> &str {
+        match self.cloud {
+            Cloud::Aws => self.principal.arn.as_deref().unwrap_or(&self.principal.key),
+            Cloud::Azure => &self.principal.name,
+        }
+    }
 }
 
 /// Lifecycle phase / outcome of the call.

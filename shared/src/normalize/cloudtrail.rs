@@ -401,6 +401,7 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
         name: clip(&name, MAX_FIELD),
         kind,
         session: session.map(|s| clip(&s, 128)),
+        arn: text_at(ui, &["arn"]).map(|a| clip(&a, 512)),
     }
 }
 
@@ -629,6 +630,11 @@ mod tests {
             "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ci/Deploy","userName":"Deploy"}}}))).unwrap();
         assert_eq!(ev.principal.key, "arn:aws:iam::111122223333:role/ci/Deploy");
         assert_eq!(ev.principal.session.as_deref(), Some("alice-session"));
+        // The seed rule groups by userIdentity.arn: the session.
+        assert_eq!(
+            ev.seed_caller(),
+            "arn:aws:sts::111122223333:assumed-role/Deploy/alice-session"
+        );
         assert_eq!(ev.principal.kind, PrincipalKind::Role);
         assert_eq!(ev.resources.len(), 3);
         assert_eq!(ev.resources[0], "arn:aws:ec2:us-east-1:111122223333:instance/i-1");

@@ -7,6 +7,8 @@
 mod azure;
 mod cloudtrail;
 
+pub(crate) use azure::phase_of;
+
 use crate::event::ComputeEvent;
 use crate::json;
 use serde_json::Value;
