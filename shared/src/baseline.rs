@@ -432,7 +432,7 @@ pub fn note(list: &mut Vec<Novelty>, kind: NoveltyKind, value: &str, t: i64) {
 
 impl Baseline {
     /// What about one event is new against the baseline: the catalog row (when it carries at
-    /// least the rule's points), the hour, the scope. Nothing for a principal without enough
+    /// least the rule's points), the hour, the scope, the network. Nothing for a principal without enough
     /// history: it meets the plain thresholds instead.
     pub fn novelties(&self, ev: &Observed<'_>, rule: &BaselineRule) -> Vec<(NoveltyKind, String)> {
         let t = ev.t;
@@ -449,6 +449,9 @@ impl Baseline {
         }
         if !ev.scope.is_empty() && !self.knows_scope(ev.scope, t, rule) {
             out.push((NoveltyKind::Scope, ev.scope.to_string()));
+        }
+        if let Some(net) = ev.new_network {
+            out.push((NoveltyKind::Network, net.to_string()));
         }
         out
     }
@@ -467,6 +470,8 @@ pub struct Observed<'a> {
     pub points: u32,
     /// Region / resource group.
     pub scope: &'a str,
+    /// The event's network, when the unfamiliar-IP memory has not seen it lately.
+    pub new_network: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! (the configuration refuses one that is not), so alert decisions stay right.
 
 use crate::alert::Tier;
-use crate::baseline::{self, Baseline, Novelty, NoveltyKind, Observed};
+use crate::baseline::{self, Baseline, Novelty, Observed};
 use crate::catalog::{Catalog, OpType};
 use crate::engine::{flags, ProfileName, Scored, StateKey, Thresholds, Unit};
 use crate::event::{clip, PrincipalKind};
@@ -388,13 +388,10 @@ impl WindowState {
             catalog_id: &c.catalog_id,
             points: c.risk,
             scope: &c.scope,
+            new_network,
         };
-        let established = self.baseline.established(c.time_ms, rule);
         for (kind, value) in self.baseline.novelties(&ev, rule) {
             baseline::note(&mut self.novel, kind, &value, c.time_ms);
-        }
-        if let (true, Some(net)) = (established, new_network) {
-            baseline::note(&mut self.novel, NoveltyKind::Network, net, c.time_ms);
         }
         for &(i, _) in counted {
             let u = &s.units[i];
