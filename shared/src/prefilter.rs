@@ -9,7 +9,8 @@
 //! Look-alikes are told apart the same way: an in-catalog AWS name from a service the catalog
 //! does not list for it (ElastiCache's `CreateSnapshot`), and, once a profile's counted phases
 //! are given ([`Prefilter::counting`]), a failed call (a top-level `errorCode`) or an Azure phase
-//! the profile does not count. Those keys are read only at the record's top level: a nested
+//! the profile does not count. Those keys are read only at the record's top level (or the top
+//! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested
 //! copy (attacker-chosen request content) is never taken for the record's own.
 
 use crate::catalog::Catalog;
@@ -208,7 +209,7 @@ impl Prefilter {
             return true;
         };
         let key_pos = line.len() - at.len() - key.len();
-        if !top_level(&line[..key_pos]) {
+        if !record_level(line, key_pos) {
             return true;
         }
         let Some(value) = plain_string(at) else {
@@ -262,8 +263,39 @@ fn plain_string(rest: &[u8]) -> Option<&[u8]> {
     (!value.contains(&b'\\')).then_some(value)
 }
 
-/// Whether the end of `prefix` (the start of a record up to a key) is directly inside the
-/// record's outermost object, outside any string. Only braces nest keys: brackets hold values.
+/// Whether the key at `key_pos` is the record's own: directly inside the outermost object, or
+/// directly inside the `detail` object of an EventBridge envelope (the CloudTrail record it
+/// carries; archived EventBridge events are read as lines too).
+fn record_level(line: &[u8], key_pos: usize) -> bool {
+    if top_level(&line[..key_pos]) {
+        return true;
+    }
+    const DETAIL: &[u8] = b"\"detail\"";
+    let Some(after) = single_key(line, DETAIL) else {
+        return false;
+    };
+    let detail_pos = line.len() - after.len() - DETAIL.len();
+    if detail_pos > key_pos || !top_level(&line[..detail_pos]) {
+        return false;
+    }
+    let value = detail_pos + DETAIL.len();
+    let Some(colon) = line[value..].iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    if line[value + colon] != b':' {
+        return false;
+    }
+    let rest = value + colon + 1;
+    let Some(open) = line[rest..].iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    // The body starts at its `{`; from there the key must be one level in, the body unclosed.
+    line[rest + open] == b'{' && rest + open < key_pos && top_level(&line[rest + open..key_pos])
+}
+
+/// Whether the end of `prefix` (the start of an object up to a key) is directly inside that
+/// object, outside any string, the object still open. Only braces nest keys: brackets hold
+/// values.
 fn top_level(prefix: &[u8]) -> bool {
     let mut depth = 0i64;
     let mut i = 0;
@@ -271,7 +303,13 @@ fn top_level(prefix: &[u8]) -> bool {
         let at = i + k;
         match prefix[at] {
             b'{' => depth += 1,
-            b'}' => depth -= 1,
+            b'}' => {
+                depth -= 1;
+                // The object closed before the key: the key is not inside it.
+                if depth <= 0 {
+                    return false;
+                }
+            }
             _ => {
                 // Skip the string: to its closing quote, past escapes.
                 let mut j = at + 1;
@@ -344,6 +382,22 @@ mod tests {
             p.may_match(br#"{"eventName":"CreateSnapshot","requestParameters":{"s":"}}}","errorCode":"E"}}"#)
         );
         assert!(p.may_match(br#"{"eventName":"CreateSnapshot","errorCode":null}"#));
+        // An EventBridge envelope: its `detail` is the CloudTrail record.
+        let env = |detail: &str| {
+            format!(
+                r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","detail":{detail},"region":"us-east-1"}}"#
+            )
+        };
+        let d = r#"{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","#;
+        assert!(!p.may_match(env(&format!(r#"{d}"errorCode":"Client.UnauthorizedOperation"}}"#)).as_bytes()));
+        assert!(p.may_match(env(&format!(r#"{d}"requestParameters":{{"errorCode":"E"}}}}"#)).as_bytes()));
+        assert!(p.may_match(env(&format!(r#"{d}"x":1}}"#)).as_bytes()));
+        // Not the envelope's `detail`: after it closed, in a sibling, or a second `detail`.
+        let sibling = format!(r#"{{"detail":{d}"x":1}},"other":{{"errorCode":"E"}}}}"#);
+        assert!(p.may_match(sibling.as_bytes()));
+        let twice = format!(r#"{{"detail":{d}"errorCode":"E","requestParameters":{{"detail":1}}}}}}"#);
+        assert!(p.may_match(twice.as_bytes()));
+        assert!(p.may_match(br#"{"a":{"detail":{"eventName":"CreateSnapshot","errorCode":"E"}}}"#));
         assert!(p.may_match(br#"{"eventName":"CreateSnapshot","errorCode":" "}"#));
         let accept = br#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","resultType":"Accept"}"#;
         assert!(!p.may_match(accept));
