@@ -19,7 +19,7 @@
 //!   the two re-publishes it on retry with the same `dedup_key`: never lost, rarely repeated.
 //! - **DynamoDB, one item per state key** ([`store::DynamoStore`]): one consistent read and one
 //!   conditional `UpdateItem` per key per invocation (the core's budget). The key is the core's
-//!   32-hex storage id, so attacker strings never reach a key or an expression; the readable key
+//!   64-hex SHA-256 storage id, so attacker strings never reach a key or an expression; the readable key
 //!   is a clipped data attribute. Items carry a TTL (`expires_at`) and reads ignore expired
 //!   items, because TTL deletion runs late.
 //! - **SNS** ([`sink::SnsSink`]): the alert document as the message (the same JSON the Azure
