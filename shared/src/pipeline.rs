@@ -179,6 +179,9 @@ pub struct BatchReport {
     pub conflicts: usize,
     /// Stored windows that could not be decoded and were restarted.
     pub corrupt_states: usize,
+    /// Alerts published whose outbox entry could not be marked sent: they will be published
+    /// again (same `dedup_key`) by the retry or after their lease.
+    pub unmarked: usize,
     /// Keys that failed.
     pub failures: Vec<KeyFailure>,
 }
@@ -199,6 +202,7 @@ struct KeyResult {
     writes: usize,
     conflicts: usize,
     corrupt: usize,
+    unmarked: usize,
     error: Option<PipelineError>,
 }
 
@@ -270,6 +274,7 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
         report.store_writes += r.writes;
         report.conflicts += r.conflicts;
         report.corrupt_states += r.corrupt;
+        report.unmarked += r.unmarked;
         report.alerts.extend(r.alerts);
         if let Some(error) = r.error {
             report.failures.push(KeyFailure {
@@ -500,6 +505,7 @@ async fn process_key<S: StateStore, A: AlertSink>(
         if let Err(e) = mark_sent(store, key, &sent, opts, &eff, &mut r).await {
             // Published but still pending: after the lease it is published again, with the
             // same dedup_key. Reported so the platform retries the cleanup.
+            r.unmarked = sent.len();
             r.error.get_or_insert(e);
         }
     }

@@ -65,6 +65,10 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
 }
 
 impl StateStore for DynamoStore {
+    async fn pause(&self, wait: std::time::Duration) {
+        tokio::time::sleep(wait).await;
+    }
+
     async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
         // Consistent read: an eventually consistent one would often hand back the version
         // before a concurrent writer's and turn into a wasted conditional write.

@@ -36,6 +36,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod deadletter;
 pub mod invoke;
 pub mod logic_app;
 pub mod table;

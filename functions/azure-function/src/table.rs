@@ -655,6 +655,10 @@ impl TableStore {
 }
 
 impl StateStore for TableStore {
+    async fn pause(&self, wait: std::time::Duration) {
+        tokio::time::sleep(wait).await;
+    }
+
     async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
         let id = key.storage_id();
         let Some((entity, etag)) = self.client.get_entity(&id, &id).await? else {
