@@ -492,7 +492,7 @@ async fn process_key<S: StateStore, A: AlertSink>(
         r.alerts = decided;
         return r;
     }
-    mine.sort_by(|a, b| (a.alert.time, a.alert.dedup_key()).cmp(&(b.alert.time, b.alert.dedup_key())));
+    // In the order they were decided (the outbox keeps it).
     let mut sent = Vec::new();
     for p in mine {
         if let Err(e) = sink.send(&p.alert).await {
