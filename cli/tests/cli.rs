@@ -520,3 +520,29 @@ fn a_line_starting_exactly_on_a_block_boundary_is_read() {
         "{err}"
     );
 }
+
+#[test]
+fn parked_records_from_the_azure_dead_letter_container_replay() {
+    // A blob as the Function parks it (`functions/azure-function/src/deadletter.rs`): one line
+    // per record, the reason and position under `parked`, the record as received in `records`.
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "cli/tests/data/deadletter-azure.jsonl",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alerts = alert_lines(&o);
+    let tiers: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["finding_info"]["types"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(tiers, ["suspicious", "critical"], "both parked records redriven");
+    let err = stderr(&o);
+    assert!(err.contains("3 records read"), "{err}");
+    assert!(err.contains("2 in scope"), "{err}");
+    assert!(
+        err.contains("deadletter-azure.jsonl:3: not_an_object"),
+        "the unreadable parked body is named: {err}"
+    );
+}

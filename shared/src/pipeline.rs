@@ -480,14 +480,13 @@ async fn process_key<S: StateStore, A: AlertSink>(
     let eff = engine.effective(items.first().map_or("", |(_, s)| s.ctx.account.as_str()));
     let shadow = opts.shadow || eff.mode == Mode::Shadow;
     let publish = !shadow && !opts.windows_only;
-    let (mut mine, decided) =
-        match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
-            Ok(x) => x,
-            Err(e) => {
-                r.error = Some(e);
-                return r;
-            }
-        };
+    let (mine, decided) = match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
+        Ok(x) => x,
+        Err(e) => {
+            r.error = Some(e);
+            return r;
+        }
+    };
     if !publish {
         r.alerts = decided;
         return r;

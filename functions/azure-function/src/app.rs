@@ -162,7 +162,9 @@ where
     } else {
         StatusCode::OK
     };
-    if parked > 0 {
+    // While anything is retried the host re-drives the whole batch: park on the attempt that
+    // settles it, so a record is parked once.
+    if parked > 0 && retrying == 0 {
         let lines = dead_letter_lines(&ledger, body, raw_rejected, invocation, retry);
         let name = blob_name(invocation, retry, &lines);
         match st.dead_letters.park(&name, lines).await {
