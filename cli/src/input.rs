@@ -31,7 +31,7 @@ impl Stats {
         *self.errors.entry(kind).or_default() += 1;
         if self.error_samples.len() < SAMPLES {
             self.error_samples
-                .push(format!("{at}: {kind}: {}", crate::output::escape(msg, 160)));
+                .push(format!("{at}: {kind}: {}", crate::escape(msg, 160)));
         }
     }
 
@@ -189,7 +189,8 @@ impl<'a> Reader<'a> {
         let name = path.display().to_string();
         let mut reader = open(path).map_err(|e| e.to_string())?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-        let eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
+        let mut cut: Option<String> = None;
+        let eof = fill_or_cut(&mut reader, &mut buf, FIRST_PEEK, &mut cut);
         let first_end = memchr::memchr(b'\n', &buf).unwrap_or(buf.len());
         let first_is_record = {
             let t = buf[..first_end].trim_ascii();
@@ -203,12 +204,26 @@ impl<'a> Reader<'a> {
                 let len = file.metadata().map_err(|e| e.to_string())?.len();
                 return self.read_parallel(&file, len, &name, keep, on_item, progress);
             }
-            return self.stream_lines(reader, buf, eof, &name, keep, on_item, progress);
+            return self.stream_lines(reader, buf, (eof, cut), &name, keep, on_item, progress);
         }
         // A whole document (S3 log file, array, pretty-printed JSON): read it all and split.
-        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        // A read error (a cut gzip stream) keeps what was read: the core salvages the whole
+        // records before the cut and reports the truncation where it is.
+        if !eof {
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                cut = Some(e.to_string());
+            }
+        }
         self.stats.bytes += buf.len() as u64;
-        let records = source::split(&buf).map_err(|e| e.to_string())?;
+        let records = match source::split(&buf) {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(match cut {
+                    Some(c) => format!("{e} (input cut short: {c})"),
+                    None => e.to_string(),
+                })
+            }
+        };
         for (pos, rec) in records {
             self.stats.records += 1;
             match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
@@ -216,6 +231,12 @@ impl<'a> Reader<'a> {
                     if let Some(item) = keep(ev) {
                         on_item(item);
                     }
+                }
+                Err(RecordError::Truncated(msg)) => {
+                    self.stats.records -= 1;
+                    let why = cut.as_deref().unwrap_or("the document ends early");
+                    self.stats
+                        .error("truncated", format!("{name} {pos}"), &format!("{msg} ({why})"));
                 }
                 Err(e) => self
                     .stats
@@ -247,7 +268,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut reader: Box<dyn Read>,
         mut buf: Vec<u8>,
-        mut eof: bool,
+        (mut eof, mut cut): (bool, Option<String>),
         name: &str,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
@@ -256,9 +277,22 @@ impl<'a> Reader<'a> {
         let mut line_no = 0usize;
         loop {
             if !eof {
-                eof = fill(&mut reader, &mut buf, BLOCK)?;
+                eof = fill_or_cut(&mut reader, &mut buf, BLOCK, &mut cut);
             }
-            let cut = if eof {
+            if let (true, Some(why)) = (eof, cut.take()) {
+                // The stream broke: the partial line after the last newline is the record the
+                // cut went through. Every whole line before it is still scanned below.
+                let whole = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+                let lost = buf.len() - whole;
+                buf.truncate(whole);
+                let at = line_no + memchr::memchr_iter(b'\n', &buf).count() + 1;
+                self.stats.error(
+                    "truncated",
+                    format!("{name}:{at}"),
+                    &format!("input cut short ({why}); {lost} bytes of an incomplete record dropped, every whole line before it read"),
+                );
+            }
+            let end = if eof {
                 buf.len()
             } else {
                 match memchr::memrchr(b'\n', &buf) {
@@ -266,12 +300,13 @@ impl<'a> Reader<'a> {
                     // One line longer than the block: read on until it ends.
                     None => {
                         let target = buf.len() * 2;
-                        eof = fill(&mut reader, &mut buf, target)?;
+                        eof = fill_or_cut(&mut reader, &mut buf, target, &mut cut);
                         continue;
                     }
                 }
             };
-            let block = &buf[..cut];
+            let cut_at = end;
+            let block = &buf[..cut_at];
             let p = self.prefilter;
             let (a, b) = if block.len() >= PARALLEL_MIN {
                 let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
@@ -288,9 +323,9 @@ impl<'a> Reader<'a> {
             self.deliver(a, line_no, name, on_item);
             self.deliver(b, line_no + na, name, on_item);
             line_no += na + nb;
-            self.stats.bytes += cut as u64;
+            self.stats.bytes += cut_at as u64;
             progress.tick(self.stats.bytes);
-            buf.drain(..cut);
+            buf.drain(..cut_at);
             if eof && buf.is_empty() {
                 return Ok(());
             }
@@ -438,6 +473,23 @@ fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<
         }
     }
     Ok(false)
+}
+
+/// [`fill`], but a read error ends the input instead of failing it: what was read stays in
+/// `buf` and the error goes to `cut`, so a truncated stream gives up only its last record.
+fn fill_or_cut(
+    reader: &mut Box<dyn Read>,
+    buf: &mut Vec<u8>,
+    target: usize,
+    cut: &mut Option<String>,
+) -> bool {
+    match fill(reader, buf, target) {
+        Ok(eof) => eof,
+        Err(e) => {
+            *cut = Some(e);
+            true
+        }
+    }
 }
 
 /// A kept item, or (error kind, 1-based line within the scanned part, message).

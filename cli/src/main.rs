@@ -5,12 +5,12 @@
 mod args;
 mod commands;
 mod generate;
-mod input;
 mod output;
 mod store;
 
 use clap::Parser;
 use std::process::ExitCode;
+use t1578_cli::input;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();

@@ -1,7 +1,7 @@
 //! The `t1578` binary end to end: the main job, the seed query, persistence, the EventBridge
 //! pattern, and bad input.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -266,15 +266,25 @@ fn unreadable_inputs_are_named_and_the_rest_is_processed() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    for f in ["truncated.json", "binary.bin", "empty.json", "huge.json"] {
+    for f in ["binary.bin", "empty.json", "huge.json"] {
         assert!(
             err.lines().any(|l| l.contains("cannot read") && l.contains(f)),
             "{f} not reported:\n{err}"
         );
     }
     assert!(err.contains("empty input") && err.contains("not UTF-8"), "{err}");
+    // A cut S3 log file is read up to the cut, and the cut is reported where it is.
+    assert!(
+        err.lines()
+            .any(|l| l.contains("truncated.json record") && l.contains("truncated")),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
-    assert_eq!(json_lines(&o).len(), 1, "the good file still alerts");
+    assert_eq!(
+        json_lines(&o).len(),
+        2,
+        "the good file still alerts, and so do the whole records before the cut"
+    );
 }
 
 #[test]
@@ -544,5 +554,93 @@ fn parked_records_from_the_azure_dead_letter_container_replay() {
     assert!(
         err.contains("deadletter-azure.jsonl:3: not_an_object"),
         "the unreadable parked body is named: {err}"
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `n` distinct CloudTrail snapshot shares, each its own principal (one alert each).
+fn shares(n: usize) -> Vec<Value> {
+    let base: Value = serde_json::from_slice(
+        &std::fs::read(root().join("events/aws/ec2-modify-snapshot-attribute-share.json")).unwrap(),
+    )
+    .unwrap();
+    let rec = base.get("detail").cloned().unwrap_or(base);
+    (0..n)
+        .map(|i| {
+            let mut r = rec.clone();
+            r["eventID"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+            r["userIdentity"]["userName"] = json!(format!("user{i}"));
+            r["userIdentity"]["arn"] = json!(format!("arn:aws:iam::111122223333:user/user{i}"));
+            r["userIdentity"]["principalId"] = json!(format!("AIDAEXAMPLE{i:09}"));
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_truncated_gzip_processes_every_whole_record_before_the_cut_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = shares(400);
+    let lines: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let doc = json!({ "Records": recs }).to_string();
+    for (name, text) in [("lines.jsonl.gz", lines), ("s3.json.gz", doc)] {
+        let packed = gzip(text.as_bytes());
+        let path = dir.path().join(name);
+        // Cut at 60 %: inside the deflate stream, far from its end.
+        std::fs::write(&path, &packed[..packed.len() * 6 / 10]).unwrap();
+        let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        let count = |after: &str| -> usize {
+            err.split(after)
+                .next()
+                .and_then(|s| s.rsplit(' ').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (read, in_scope) = (count(" records read"), count(" in scope"));
+        // Whatever the compressor did, the records before the cut are a good part of them.
+        assert!(read > 100 && read < 400, "{name}: {read} read\n{err}");
+        assert_eq!(
+            in_scope, read,
+            "{name}: every whole record read is processed\n{err}"
+        );
+        assert!(!alert_lines(&o).is_empty(), "{name}: and decided on\n{err}");
+        assert!(err.contains("truncated: 1"), "{name}: the cut is reported\n{err}");
+        assert!(!err.contains("invalid_json"), "{name}: not as a bad line\n{err}");
+        assert!(!err.contains("cannot read"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn an_event_time_outside_the_representable_range_is_a_parse_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = shares(3);
+    recs[0]["eventTime"] = json!(i64::MIN);
+    recs[1]["eventTime"] = json!("-292277022657-01-27T08:29:52Z");
+    let path = dir.path().join("times.jsonl");
+    let text: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("times.jsonl:1: invalid_field: field `eventTime` is invalid"),
+        "{err}"
+    );
+    assert!(err.contains("times.jsonl:2"), "{err}");
+    let alerts = alert_lines(&o);
+    assert_eq!(alerts.len(), 1, "only the record with a real time alerts");
+    assert!(
+        alerts[0]["time_dt"].as_str().unwrap().starts_with("20"),
+        "{}",
+        alerts[0]["time_dt"]
     );
 }
