@@ -13,7 +13,7 @@ cd "$root"
 export PATH="$root/.tools/cargo/bin:$PATH"
 seconds="${FUZZ_SECONDS:-600}"
 targets=(records tuning window_state cli_reader)
-fuzz() { cargo +nightly fuzz "$@" --fuzz-dir fuzz; }
+fuzz() { cargo +nightly fuzz "$@"; }  # the fuzz dir is ./fuzz, the default
 
 seed() {
   local target=$1 dir="fuzz/corpus/$1"

@@ -644,3 +644,33 @@ fn an_event_time_outside_the_representable_range_is_a_parse_error_naming_the_fie
         alerts[0]["time_dt"]
     );
 }
+
+#[test]
+fn fuzz_found_inputs_read_or_report_without_panicking() {
+    // Inputs the cli_reader fuzz target found (fuzz/fuzz_targets/cli_reader.rs): a document
+    // that is unreadable whole (invalid UTF-8, a control character) but whose prefix, cut by a
+    // truncated gzip, is a good document. Whole: named and skipped; cut: the prefix's whole
+    // records read, the cut reported.
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "cli_reader-cut-prefix-readable.json",
+        "cli_reader-control-char-past-cut.json",
+    ] {
+        let path = root().join("cli/tests/data/fuzz").join(name);
+        let whole = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&whole);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(
+            err.contains("cannot read") || err.contains("invalid_json"),
+            "{name}: the bad document is reported\n{err}"
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        let packed = gzip(&bytes);
+        let cut = dir.path().join(format!("{name}.gz"));
+        std::fs::write(&cut, &packed[..bytes[0] as usize * packed.len() / 256]).unwrap();
+        let o = t1578(&["replay", "--format", "json", cut.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(err.contains("truncated"), "{name}: the cut is reported\n{err}");
+    }
+}

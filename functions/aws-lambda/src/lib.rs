@@ -8,7 +8,8 @@
 //! - **The payload is a `serde_json::Value`**, read by the core's lenient normalizer, not a
 //!   typed `EventBridgeEvent`/`AWSAPICall`: a strict type that fails to deserialize is an
 //!   invocation error, and Lambda would retry a malformed event. Here a malformed record is
-//!   logged with its id and reason, counted (`ParseErrors`) and dropped.
+//!   logged with its id and reason, counted (`ParseErrors`) and parked: the invocation fails
+//!   `NonRetryable` (EventBridge) or lists its message (SQS), so the DLQ keeps it.
 //! - **Only retryable failures fail** ([`handler::HandlerError`]). Throttling, 5xx, timeouts,
 //!   network failures and too many concurrent writers on one key fail the invocation (EventBridge
 //!   path) or list the affected messages in `batchItemFailures` (SQS path); other messages of
