@@ -237,12 +237,27 @@ async fn every_aws_fixture_is_handled_without_error() {
         })
         .unwrap_or_default();
     files.sort();
+    // A positive and a negative fixture for every AWS catalog row, at least.
+    let catalog = t1578_core::Catalog::builtin().unwrap();
+    let rows = catalog
+        .entries
+        .iter()
+        .filter(|e| e.cloud == t1578_core::Cloud::Aws)
+        .count();
+    assert!(files.len() >= 2 * rows, "{} fixtures for {rows} AWS rows", files.len());
+    let (mut records, mut in_scope) = (0, 0);
     for path in &files {
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         match invoke(&deps, payload).await {
-            Ok(Response::Summary(_)) | Ok(Response::Sqs(_)) => {}
+            Ok(Response::Summary(s)) => {
+                assert_eq!(s.rejected, 0, "{}", path.display());
+                records += s.records;
+                in_scope += s.in_scope;
+            }
+            Ok(Response::Sqs(_)) => {}
             Err(e) => panic!("{}: {e}", path.display()),
         }
     }
-    eprintln!("{} fixtures handled", files.len());
+    assert!(records >= files.len(), "every fixture holds a record");
+    assert!(in_scope >= rows, "each row's positive fixture is in scope: {in_scope} of {records}");
 }
