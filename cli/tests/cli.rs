@@ -671,6 +671,11 @@ fn fuzz_found_inputs_read_or_report_without_panicking() {
         let o = t1578(&["replay", "--format", "json", cut.to_str().unwrap()]);
         let err = stderr(&o);
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(err.contains("truncated"), "{name}: the cut is reported\n{err}");
+        // Either the prefix's whole records are read and the cut is a `truncated` error, or
+        // the prefix is no document at all and the reason names the cut.
+        assert!(
+            err.contains("truncated") || err.contains("input cut short"),
+            "{name}: the cut is reported\n{err}"
+        );
     }
 }
