@@ -244,7 +244,11 @@ async fn every_aws_fixture_is_handled_without_error() {
         .iter()
         .filter(|e| e.cloud == t1578_core::Cloud::Aws)
         .count();
-    assert!(files.len() >= 2 * rows, "{} fixtures for {rows} AWS rows", files.len());
+    assert!(
+        files.len() >= 2 * rows,
+        "{} fixtures for {rows} AWS rows",
+        files.len()
+    );
     let (mut records, mut in_scope) = (0, 0);
     for path in &files {
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -259,5 +263,8 @@ async fn every_aws_fixture_is_handled_without_error() {
         }
     }
     assert!(records >= files.len(), "every fixture holds a record");
-    assert!(in_scope >= rows, "each row's positive fixture is in scope: {in_scope} of {records}");
+    assert!(
+        in_scope >= rows,
+        "each row's positive fixture is in scope: {in_scope} of {records}"
+    );
 }
