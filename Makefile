@@ -4,15 +4,16 @@ CARGO ?= cargo
 VENV := .tools/venv
 SIGMA_VENV := .tools/sigma-venv
 
-.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench clean-tools
+.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench clean-tools fuzz fuzz-short
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
 	$(CARGO) run -q -p t1578-cli --bin t1578 -- replay events/
 
 ## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
-## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
-test: tools fmt lint unit infra sigma queries e2e-aws
+## the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`, and each fuzz
+## target for about 20 s.
+test: tools fmt lint unit infra sigma queries e2e-aws fuzz-short
 
 tools:
 	./scripts/install-tools.sh
@@ -61,6 +62,14 @@ build-azure:
 ## The Lambda through `cargo lambda watch` + `cargo lambda invoke` against moto.
 e2e-aws: tools
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/e2e-aws-lambda.sh
+
+## Every cargo-fuzz target for FUZZ_SECONDS each (default 600; see BENCHMARKS.md), nightly.
+fuzz: tools
+	./scripts/fuzz.sh
+
+## The short fuzz run of `make test`: a regression shows up within seconds.
+fuzz-short: tools
+	FUZZ_SECONDS=20 ./scripts/fuzz.sh
 
 ## Regenerate the EventBridge patterns Terraform deploys from the catalog.
 event-pattern:

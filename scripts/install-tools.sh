@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.tools/venv"
 node="$root/.tools/node"
-stamp="$root/.tools/installed-v6"
+stamp="$root/.tools/installed-v7"
 sigma="$root/.tools/sigma-venv"
 [ -f "$stamp" ] && exit 0
 mkdir -p "$root/.tools"
@@ -32,5 +32,9 @@ if ! [ -f "$node/node_modules/@kusto/language-service-next/Kusto.Language.Bridge
   mkdir -p "$node"
   (cd "$node" && npm install --no-audit --no-fund --silent @kusto/language-service-next@12.4.1 >/dev/null)
 fi
+# Fuzzing (make fuzz, make test's short runs): the nightly toolchain and cargo-fuzz.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+[ -x "$root/.tools/cargo/bin/cargo-fuzz" ] ||
+  cargo install cargo-fuzz --locked --version 0.13.2 --root "$root/.tools/cargo"
 touch "$stamp"
 echo "tools installed in .tools/"

@@ -37,7 +37,7 @@ impl Stats {
         *self.errors.entry(kind).or_default() += 1;
         if self.error_samples.len() < SAMPLES {
             self.error_samples
-                .push(format!("{at}: {kind}: {}", crate::output::escape(msg, 160)));
+                .push(format!("{at}: {kind}: {}", crate::escape(msg, 160)));
         }
     }
 
@@ -337,14 +337,15 @@ impl<'a> Reader<'a> {
         let name = path.display().to_string();
         let mut reader = open(path).map_err(|e| e.to_string())?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-        let eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
+        let mut cut: Option<String> = None;
+        let eof = fill_or_cut(&mut reader, &mut buf, FIRST_PEEK, &mut cut);
         if first_is_record(&buf, eof) {
             let plain = path.as_os_str() != "-" && !path.to_string_lossy().ends_with(".gz");
             if let (true, Ok(file)) = (plain, std::fs::File::open(path)) {
                 let len = file.metadata().map_err(|e| e.to_string())?.len();
                 return self.read_parallel(&file, len, &name, keep, on_item, progress);
             }
-            return self.stream_lines(reader, buf, eof, &name, keep, on_item, progress);
+            return self.stream_lines(reader, buf, (eof, cut), &name, keep, on_item, progress);
         }
         if crate::portal_csv::looks_like_csv(&name, &buf) {
             return csv_rows(buf, reader, keep, &mut |sc| {
@@ -352,10 +353,16 @@ impl<'a> Reader<'a> {
                 true
             });
         }
-        // A whole document: read it all, cut it into records across both cores.
-        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        // A whole document: read it all, cut it into records across both cores. A read error
+        // (a cut gzip stream) keeps what was read: the whole records before the cut are
+        // processed and the cut is reported where it is.
+        if !eof {
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                cut = Some(e.to_string());
+            }
+        }
         self.stats.bytes += buf.len() as u64;
-        for sc in document(&buf, self.prefilter, keep, true)? {
+        for sc in document(&buf, self.prefilter, keep, true, cut.as_deref())? {
             self.deliver(sc, 0, &name, on_item);
         }
         Ok(())
@@ -387,7 +394,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut reader: Box<dyn Read>,
         mut buf: Vec<u8>,
-        mut eof: bool,
+        (mut eof, mut cut): (bool, Option<String>),
         name: &str,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
@@ -396,9 +403,14 @@ impl<'a> Reader<'a> {
         let mut line_no = 0usize;
         loop {
             if !eof {
-                eof = fill(&mut reader, &mut buf, BLOCK)?;
+                eof = fill_or_cut(&mut reader, &mut buf, BLOCK, &mut cut);
             }
-            let cut = if eof {
+            if let (true, Some(why)) = (eof, cut.take()) {
+                let msg = drop_partial_line(&mut buf, &why);
+                let at = line_no + memchr::memchr_iter(b'\n', &buf).count() + 1;
+                self.stats.error("truncated", format!("{name}:{at}"), &msg);
+            }
+            let end = if eof {
                 buf.len()
             } else {
                 match memchr::memrchr(b'\n', &buf) {
@@ -406,12 +418,13 @@ impl<'a> Reader<'a> {
                     // One line longer than the block: read on until it ends.
                     None => {
                         let target = buf.len() * 2;
-                        eof = fill(&mut reader, &mut buf, target)?;
+                        eof = fill_or_cut(&mut reader, &mut buf, target, &mut cut);
                         continue;
                     }
                 }
             };
-            let block = &buf[..cut];
+            let cut_at = end;
+            let block = &buf[..cut_at];
             let p = self.prefilter;
             let (a, b) = if block.len() >= PARALLEL_MIN {
                 let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
@@ -428,9 +441,9 @@ impl<'a> Reader<'a> {
             self.deliver(a, line_no, name, on_item);
             self.deliver(b, line_no + na, name, on_item);
             line_no += na + nb;
-            self.stats.bytes += cut as u64;
+            self.stats.bytes += cut_at as u64;
             progress.tick(&self.stats);
-            buf.drain(..cut);
+            buf.drain(..cut_at);
             if eof && buf.is_empty() {
                 return Ok(());
             }
@@ -548,16 +561,23 @@ fn produce<T: Send>(
     let stopped = || "stopped".to_string();
     let mut reader = open(path).map_err(|e| e.to_string())?;
     buf.clear();
-    let mut eof = fill(&mut reader, buf, FIRST_PEEK)?;
+    let mut cut: Option<String> = None;
+    let mut eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);
     if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), buf) {
         return csv_rows(std::mem::take(buf), reader, keep, &mut |sc| {
             send(Piece::Part(sc, 0))
         });
     }
     if !first_is_record(buf, eof) {
-        reader.read_to_end(buf).map_err(|e| e.to_string())?;
+        if !eof {
+            if let Err(e) = reader.read_to_end(buf) {
+                cut = Some(e.to_string());
+            }
+        }
         let bytes = buf.len() as u64;
-        let mut parts = document(buf, prefilter, keep, false)?.into_iter().peekable();
+        let mut parts = document(buf, prefilter, keep, false, cut.as_deref())?
+            .into_iter()
+            .peekable();
         while let Some(sc) = parts.next() {
             let last = parts.peek().is_none();
             if !send(Piece::Part(sc, if last { bytes } else { 0 })) {
@@ -568,24 +588,33 @@ fn produce<T: Send>(
     }
     loop {
         if !eof {
-            eof = fill(&mut reader, buf, BLOCK)?;
+            eof = fill_or_cut(&mut reader, buf, BLOCK, &mut cut);
         }
-        let cut = if eof {
+        let lost = match (eof, cut.take()) {
+            (true, Some(why)) => Some(drop_partial_line(buf, &why)),
+            _ => None,
+        };
+        let end = if eof {
             buf.len()
         } else {
             match memchr::memrchr(b'\n', buf) {
                 Some(i) => i + 1,
                 None => {
                     let target = buf.len() * 2;
-                    eof = fill(&mut reader, buf, target)?;
+                    eof = fill_or_cut(&mut reader, buf, target, &mut cut);
                     continue;
                 }
             }
         };
-        if !send(Piece::Part(scan(prefilter, keep, &buf[..cut]), cut as u64)) {
+        let mut sc = scan(prefilter, keep, &buf[..end]);
+        if let Some(msg) = lost {
+            // The cut line follows the part's last whole line.
+            sc.out.push(Err(("truncated", Pos::Line(sc.newlines + 1), msg)));
+        }
+        if !send(Piece::Part(sc, end as u64)) {
             return Err(stopped());
         }
-        buf.drain(..cut);
+        buf.drain(..end);
         if eof && buf.is_empty() {
             return Ok(());
         }
@@ -595,11 +624,14 @@ fn produce<T: Send>(
 /// The records of a whole document, scanned. A CloudTrail S3 file is cut into its records
 /// without parsing them, and each is prefiltered like a line (`parallel`: in two halves on
 /// two threads); any other document is parsed whole and split by the core.
+/// `cut`: the read error that ended the input early, if any: a record the cut went through
+/// is reported as truncated, naming it.
 fn document<T: Send>(
     buf: &[u8],
     prefilter: Option<&Prefilter>,
     keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
     parallel: bool,
+    cut: Option<&str>,
 ) -> Result<Vec<Scan<T>>, String> {
     let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
     if let Some(extents) = records_array(body) {
@@ -618,13 +650,27 @@ fn document<T: Send>(
             .map(|(k, c)| scan_records(prefilter, keep, body, c, k * RECORDS_PER_PART))
             .collect());
     }
-    let records = source::split(buf).map_err(|e| e.to_string())?;
+    let records = source::split(buf).map_err(|e| match cut {
+        Some(c) => format!("{e} (input cut short: {c})"),
+        None => e.to_string(),
+    })?;
     let mut sc = Scan::default();
     for (pos, rec) in records {
-        sc.records += 1;
         match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
-            Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-            Err(e) => sc.out.push(Err((e.kind(), Pos::Doc(pos), e.to_string()))),
+            Ok(ev) => {
+                sc.records += 1;
+                sc.out.extend(keep(ev).map(Ok));
+            }
+            // Not a record read: the whole records before the cut were.
+            Err(RecordError::Truncated(msg)) => {
+                let why = cut.unwrap_or("the document ends early");
+                sc.out
+                    .push(Err(("truncated", Pos::Doc(pos), format!("{msg} ({why})"))));
+            }
+            Err(e) => {
+                sc.records += 1;
+                sc.out.push(Err((e.kind(), Pos::Doc(pos), e.to_string())));
+            }
         }
     }
     Ok(vec![sc])
@@ -854,6 +900,34 @@ fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<
         }
     }
     Ok(false)
+}
+
+/// [`fill`], but a read error ends the input instead of failing it: what was read stays in
+/// `buf` and the error goes to `cut`, so a truncated stream gives up only its last record.
+fn fill_or_cut(
+    reader: &mut Box<dyn Read>,
+    buf: &mut Vec<u8>,
+    target: usize,
+    cut: &mut Option<String>,
+) -> bool {
+    match fill(reader, buf, target) {
+        Ok(eof) => eof,
+        Err(e) => {
+            *cut = Some(e);
+            true
+        }
+    }
+}
+
+/// The stream broke: drop the partial line after the last newline (the record the cut went
+/// through) and say so; every whole line before it is still read.
+fn drop_partial_line(buf: &mut Vec<u8>, why: &str) -> String {
+    let whole = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let lost = buf.len() - whole;
+    buf.truncate(whole);
+    format!(
+        "input cut short ({why}); {lost} bytes of an incomplete record dropped, every whole line before it read"
+    )
 }
 
 /// Where a bad record is.

@@ -41,7 +41,7 @@ impl Header {
         }
         let has = |c: &str| names.iter().any(|n| n.eq_ignore_ascii_case(c));
         if !(has("TimeGenerated") && (has("OperationNameValue") || has("Authorization"))) {
-            let list = crate::output::escape(&names.join(", "), 200);
+            let list = crate::escape(&names.join(", "), 200);
             return Err(CsvError::NotActivity(list));
         }
         Ok(Header { names, times })

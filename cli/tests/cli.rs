@@ -1,7 +1,7 @@
 //! The `t1578` binary end to end: the main job, the seed query, persistence, the EventBridge
 //! pattern, and bad input.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -310,15 +310,25 @@ fn unreadable_inputs_are_named_and_the_rest_is_processed() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    for f in ["truncated.json", "binary.bin", "empty.json", "huge.json"] {
+    for f in ["binary.bin", "empty.json", "huge.json"] {
         assert!(
             err.lines().any(|l| l.contains("cannot read") && l.contains(f)),
             "{f} not reported:\n{err}"
         );
     }
     assert!(err.contains("empty input") && err.contains("not UTF-8"), "{err}");
+    // A cut S3 log file is read up to the cut, and the cut is reported where it is.
+    assert!(
+        err.lines()
+            .any(|l| l.contains("truncated.json record") && l.contains("truncated")),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
-    assert_eq!(json_lines(&o).len(), 1, "the good file still alerts");
+    assert_eq!(
+        json_lines(&o).len(),
+        2,
+        "the good file still alerts, and so do the whole records before the cut"
+    );
 }
 
 #[test]
@@ -607,4 +617,196 @@ fn show_prints_one_alert_with_its_guide_and_queries() {
         "{}",
         stderr(&missing)
     );
+}
+
+#[test]
+fn parked_records_from_the_azure_dead_letter_container_replay() {
+    // A blob as the Function parks it (`functions/azure-function/src/deadletter.rs`): one line
+    // per record, the reason and position under `parked`, the record as received in `records`.
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "cli/tests/data/deadletter-azure.jsonl",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alerts = alert_lines(&o);
+    let tiers: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["finding_info"]["types"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(tiers, ["suspicious", "critical"], "both parked records redriven");
+    let err = stderr(&o);
+    assert!(err.contains("3 records read"), "{err}");
+    assert!(err.contains("2 in scope"), "{err}");
+    assert!(
+        err.contains("deadletter-azure.jsonl:3: not_an_object"),
+        "the unreadable parked body is named: {err}"
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `n` distinct CloudTrail snapshot shares, each its own principal (one alert each).
+fn shares(n: usize) -> Vec<Value> {
+    let base: Value = serde_json::from_slice(
+        &std::fs::read(root().join("events/aws/ec2-modify-snapshot-attribute-share.json")).unwrap(),
+    )
+    .unwrap();
+    let rec = base.get("detail").cloned().unwrap_or(base);
+    (0..n)
+        .map(|i| {
+            let mut r = rec.clone();
+            r["eventID"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+            r["userIdentity"]["userName"] = json!(format!("user{i}"));
+            r["userIdentity"]["arn"] = json!(format!("arn:aws:iam::111122223333:user/user{i}"));
+            r["userIdentity"]["principalId"] = json!(format!("AIDAEXAMPLE{i:09}"));
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_truncated_gzip_processes_every_whole_record_before_the_cut_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = shares(400);
+    let lines: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let doc = json!({ "Records": recs }).to_string();
+    for (name, text) in [("lines.jsonl.gz", lines), ("s3.json.gz", doc)] {
+        let packed = gzip(text.as_bytes());
+        let path = dir.path().join(name);
+        // Cut at 60 %: inside the deflate stream, far from its end.
+        std::fs::write(&path, &packed[..packed.len() * 6 / 10]).unwrap();
+        let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        let count = |after: &str| -> usize {
+            err.split(after)
+                .next()
+                .and_then(|s| s.rsplit(' ').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (read, in_scope) = (count(" records read"), count(" in scope"));
+        // Whatever the compressor did, the records before the cut are a good part of them.
+        assert!(read > 100 && read < 400, "{name}: {read} read\n{err}");
+        assert_eq!(
+            in_scope, read,
+            "{name}: every whole record read is processed\n{err}"
+        );
+        assert!(!alert_lines(&o).is_empty(), "{name}: and decided on\n{err}");
+        assert!(err.contains("truncated: 1"), "{name}: the cut is reported\n{err}");
+        assert!(!err.contains("invalid_json"), "{name}: not as a bad line\n{err}");
+        assert!(!err.contains("cannot read"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn truncated_files_read_together_each_keep_their_whole_records_and_report_their_cut() {
+    // Several files go through the two-worker pool rather than the one-file reader.
+    let dir = tempfile::tempdir().unwrap();
+    let recs = shares(400);
+    let lines: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let doc = json!({ "Records": recs }).to_string();
+    for (name, text) in [("a-lines.jsonl.gz", lines), ("b-s3.json.gz", doc)] {
+        let packed = gzip(text.as_bytes());
+        std::fs::write(dir.path().join(name), &packed[..packed.len() * 6 / 10]).unwrap();
+    }
+    let o = t1578(&["replay", "--format", "json", dir.path().to_str().unwrap()]);
+    let err = stderr(&o);
+    let count = |after: &str| -> usize {
+        err.split(after)
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (read, in_scope) = (count(" records read"), count(" in scope"));
+    assert!(read > 200 && read < 800, "{read} read\n{err}");
+    assert_eq!(in_scope, read, "every whole record read is processed\n{err}");
+    assert!(err.contains("truncated: 2"), "each cut is reported once\n{err}");
+    // The JSON-lines cut is named by its line: the one after the last whole line.
+    let line_cut = err
+        .lines()
+        .find(|l| l.contains("a-lines.jsonl.gz:") && l.contains("truncated"))
+        .unwrap_or_else(|| panic!("no line position\n{err}"));
+    let at: usize = line_cut
+        .split("a-lines.jsonl.gz:")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line_cut}"));
+    assert!(at > 100 && at <= 400, "{line_cut}");
+    assert!(
+        !err.contains("invalid_json") && !err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_event_time_outside_the_representable_range_is_a_parse_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = shares(3);
+    recs[0]["eventTime"] = json!(i64::MIN);
+    recs[1]["eventTime"] = json!("-292277022657-01-27T08:29:52Z");
+    let path = dir.path().join("times.jsonl");
+    let text: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("times.jsonl:1: invalid_field: field `eventTime` is invalid"),
+        "{err}"
+    );
+    assert!(err.contains("times.jsonl:2"), "{err}");
+    let alerts = alert_lines(&o);
+    assert_eq!(alerts.len(), 1, "only the record with a real time alerts");
+    assert!(
+        alerts[0]["time_dt"].as_str().unwrap().starts_with("20"),
+        "{}",
+        alerts[0]["time_dt"]
+    );
+}
+
+#[test]
+fn fuzz_found_inputs_read_or_report_without_panicking() {
+    // Inputs the cli_reader fuzz target found (fuzz/fuzz_targets/cli_reader.rs): a document
+    // that is unreadable whole (invalid UTF-8, a control character) but whose prefix, cut by a
+    // truncated gzip, is a good document. Whole: named and skipped; cut: the prefix's whole
+    // records read, the cut reported.
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "cli_reader-cut-prefix-readable.json",
+        "cli_reader-control-char-past-cut.json",
+    ] {
+        let path = root().join("cli/tests/data/fuzz").join(name);
+        let whole = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&whole);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(
+            err.contains("cannot read") || err.contains("invalid_json"),
+            "{name}: the bad document is reported\n{err}"
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        let packed = gzip(&bytes);
+        let cut = dir.path().join(format!("{name}.gz"));
+        std::fs::write(&cut, &packed[..bytes[0] as usize * packed.len() / 256]).unwrap();
+        let o = t1578(&["replay", "--format", "json", cut.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        // Either the prefix's whole records are read and the cut is a `truncated` error, or
+        // the prefix is no document at all and the reason names the cut.
+        assert!(
+            err.contains("truncated") || err.contains("input cut short"),
+            "{name}: the cut is reported\n{err}"
+        );
+    }
 }

@@ -98,8 +98,14 @@ fn state_keys_are_fixed_length_hashes_whatever_the_principal() {
         .unwrap()
         .key;
     let id = k.storage_id();
-    assert_eq!(id.len(), 32);
+    assert_eq!(id.len(), 64);
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    // SHA-256 of the canonical key, checked against the standard's own test vector shape:
+    // the empty key hashes to the well-known empty-input digest.
+    assert_eq!(
+        t1578_core::StateKey(String::new()).storage_id(),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
     // The readable key is a JSON array: no principal can forge another key's parts.
     let parts: Vec<String> = serde_json::from_str(&k.0).unwrap();
     assert_eq!(parts.len(), 5);
