@@ -337,17 +337,30 @@ async fn sixteen_concurrent_batches_on_one_principal_count_exactly() {
     );
     assert_eq!(h.pending(&key).await, 0, "nothing left in the outbox");
     // Each decision is published exactly once, and the decisions are those of one sequential
-    // writer (48 disk writes: suspicious, then high risk... whatever the tiers, once each).
+    // writer: one finding (48 disk writes of one principal), created once, then updated as it
+    // escalates, each report numbered once.
     let alerts = by_dedup(receiver.alerts());
     let duplicates: usize = alerts.values().map(|v| v.len() - 1).sum();
     assert_eq!(duplicates, 0, "{:?}", alerts.keys());
-    let tiers: Vec<String> = alerts
+    assert!(alerts.len() >= 2, "created and updated: {:?}", alerts.keys());
+    let findings: BTreeSet<&str> = alerts
         .values()
-        .map(|v| v[0]["finding_info"]["types"][0].as_str().unwrap().to_string())
+        .map(|v| v[0]["finding_info"]["uid"].as_str().unwrap())
         .collect();
-    let unique: BTreeSet<&String> = tiers.iter().collect();
-    assert_eq!(unique.len(), tiers.len(), "one alert per tier: {tiers:?}");
-    assert!(!alerts.is_empty());
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let mut reports: Vec<(u64, u64)> = alerts
+        .values()
+        .map(|v| {
+            let a = &v[0];
+            let count = a["unmapped"]["finding"]["count"].as_u64().unwrap();
+            (count, a["activity_id"].as_u64().unwrap())
+        })
+        .collect();
+    reports.sort();
+    let want: Vec<(u64, u64)> = (1..=reports.len() as u64)
+        .map(|n| (n, if n == 1 { 1 } else { 2 }))
+        .collect();
+    assert_eq!(reports, want, "one Create, then Updates 2..n, none twice");
 }
 
 async fn failure_then_retry(fault: Fault) {
