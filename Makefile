@@ -2,16 +2,18 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .tools/venv
+SIGMA_VENV := .tools/sigma-venv
 
-.PHONY: run test tools fmt lint unit infra build-aws build-azure e2e-aws event-pattern bench clean-tools
+.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench clean-tools fuzz fuzz-short
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
 	$(CARGO) run -q -p t1578-cli --bin t1578 -- replay events/
 
 ## Every check: formatting, lints, all tests (starting their local stand-ins), Terraform checks,
-## and the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`.
-test: tools fmt lint unit infra e2e-aws
+## the Lambda end to end through `cargo lambda watch` + `cargo lambda invoke`, and each fuzz
+## target for about 20 s.
+test: tools fmt lint unit infra sigma queries e2e-aws fuzz-short
 
 tools:
 	./scripts/install-tools.sh
@@ -29,6 +31,26 @@ infra:
 	$(CARGO) build -q -p t1578-cli --bin t1578
 	T1578_EVENT_PATTERN_CMD="target/debug/t1578 event-pattern" ./scripts/infra-check.sh $(VENV)
 
+## The generated Sigma rules, offline: pySigma loads them, the seven SIEM backends convert them
+## (coverage table checked against shared/catalog/sigma/COVERAGE.md), and an evaluator of its own
+## runs them over events/ and the Stratus captures.
+sigma: tools
+	$(SIGMA_VENV)/bin/python scripts/sigma_check.py
+
+## Regenerate the committed Sigma rules from the catalog.
+sigma-rules:
+	$(CARGO) run -q -p t1578-cli --bin t1578 -- sigma --out shared/catalog/sigma
+
+## Regenerate the committed coverage table (after sigma-rules or a backend upgrade).
+sigma-coverage: tools
+	$(SIGMA_VENV)/bin/python scripts/sigma_check.py --write
+
+## The hunting queries of real alerts, benign and hostile: SQL parsed as Trino (sqlglot) and run in
+## DuckDB, KQL parsed and analyzed by Kusto.Language; values from logs must stay in their literals.
+queries: tools
+	$(CARGO) build -q -p t1578-cli --bin t1578
+	$(VENV)/bin/python scripts/query-check/check_queries.py target/debug/t1578 events .tools/node/node_modules
+
 ## Lambda zip (bootstrap, provided.al2023) under target/lambda/.
 build-aws: tools
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/build-aws.sh
@@ -40,6 +62,14 @@ build-azure:
 ## The Lambda through `cargo lambda watch` + `cargo lambda invoke` against moto.
 e2e-aws: tools
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/e2e-aws-lambda.sh
+
+## Every cargo-fuzz target for FUZZ_SECONDS each (default 600; see BENCHMARKS.md), nightly.
+fuzz: tools
+	./scripts/fuzz.sh
+
+## The short fuzz run of `make test`: a regression shows up within seconds.
+fuzz-short: tools
+	FUZZ_SECONDS=20 ./scripts/fuzz.sh
 
 ## Regenerate the EventBridge patterns Terraform deploys from the catalog.
 event-pattern:

@@ -1,9 +1,15 @@
-"""The seed KQL as DuckDB SQL over the same JSON lines (read_ndjson, only the needed columns).
+"""The seed KQL as DuckDB SQL over the same records (only the needed columns).
 
-Usage: duck.py aws|azure FILE UNTIL_ISO  -> prints one JSON row per line (KQL column names).
-Run as its own process so its peak RSS is measured alone.
+Usage: duck.py aws|azure PATH UNTIL_ISO  -> prints one JSON row per line (KQL column names).
+PATH is a JSON-lines file, or a directory: CloudTrail's S3 delivery layout (`**/*.json.gz`, each
+`{"Records":[...]}`) for aws, the Activity Log storage export (`**/PT1H.json`, JSON lines) for
+azure. Run as its own process so its peak RSS is measured alone.
+
+The caller is the seed's: AzureActivity's `Caller` (the UPN of a user, the object id of an
+application or managed identity), CloudTrail's `userIdentity.arn` (an assumed role's session).
 """
 import json
+import os
 import sys
 
 import duckdb
@@ -34,11 +40,13 @@ def azure_sql(path, until):
     return f"""
     WITH t AS (
       SELECT CAST(time AS TIMESTAMPTZ) AS ts, operationName AS op, resultType AS st, callerIpAddress AS ip,
-             json_extract_string(identity, '$.claims."http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"') AS who,
+             CASE WHEN json_extract_string(identity, '$.claims.idtyp') = 'app'
+                  THEN json_extract_string(identity, '$.claims."http://schemas.microsoft.com/identity/claims/objectidentifier"')
+                  ELSE json_extract_string(identity, '$.claims."http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"') END AS who,
              resourceId AS rid,
              regexp_extract(resourceId, '(?i)/resourcegroups/([^/]+)', 1) AS scope,
              lower(regexp_extract(resourceId, '(?i)/subscriptions/([^/]+)', 1)) AS acct
-      FROM read_ndjson('{path}', columns={{time: 'VARCHAR', operationName: 'VARCHAR', resultType: 'VARCHAR',
+      FROM read_ndjson('{source(path, 'PT1H.json')}', columns={{time: 'VARCHAR', operationName: 'VARCHAR', resultType: 'VARCHAR',
            callerIpAddress: 'VARCHAR', identity: 'JSON', resourceId: 'VARCHAR'}})
       WHERE lower(operationName) IN ({ops}) AND lower(resultType) IN ('succeeded', 'started', 'success', 'start')
     ), f AS (
@@ -52,6 +60,24 @@ def azure_sql(path, until):
     )"""
 
 
+AWS_COLUMNS = ("eventTime VARCHAR, eventSource VARCHAR, eventName VARCHAR, awsRegion VARCHAR, sourceIPAddress VARCHAR, "
+               "recipientAccountId VARCHAR, errorCode VARCHAR, userIdentity JSON, requestParameters JSON, responseElements JSON")
+
+
+def source(path, name):
+    """A file as it is, a directory as every `name` file under it."""
+    return os.path.join(path, "**", name) if os.path.isdir(path) else path
+
+
+def aws_records(path):
+    """CloudTrail records with the needed columns: JSON lines, or the S3 layout's Records arrays."""
+    if not os.path.isdir(path):
+        cols = ", ".join(f"{c.split()[0]}: '{c.split()[1]}'" for c in AWS_COLUMNS.split(", "))
+        return f"read_ndjson('{path}', columns={{{cols}}})"
+    return (f"(SELECT unnest(r) FROM (SELECT unnest(Records) AS r FROM read_json('{source(path, '*.json.gz')}', "
+            f"format='auto', columns={{Records: 'STRUCT({AWS_COLUMNS})[]'}})))")
+
+
 def aws_sql(path, until):
     names = ", ".join(f"'{n}'" for n in AWS_TYPES)
     optype = "CASE eventName " + " ".join(f"WHEN '{n}' THEN '{t}'" for n, (t, _) in AWS_TYPES.items()) + " END"
@@ -59,13 +85,9 @@ def aws_sql(path, until):
     return f"""
     WITH t AS (
       SELECT CAST(eventTime AS TIMESTAMPTZ) AS ts, eventName, sourceIPAddress AS ip, awsRegion AS scope, recipientAccountId AS acct,
-             CASE WHEN json_extract_string(userIdentity, '$.type') = 'AssumedRole'
-                  THEN json_extract_string(userIdentity, '$.sessionContext.sessionIssuer.arn')
-                  ELSE json_extract_string(userIdentity, '$.arn') END AS who,
+             json_extract_string(userIdentity, '$.arn') AS who,
              {res} AS rid, {optype} AS optype
-      FROM read_ndjson('{path}', columns={{eventTime: 'VARCHAR', eventSource: 'VARCHAR', eventName: 'VARCHAR', awsRegion: 'VARCHAR',
-           sourceIPAddress: 'VARCHAR', recipientAccountId: 'VARCHAR', errorCode: 'VARCHAR', userIdentity: 'JSON',
-           requestParameters: 'JSON', responseElements: 'JSON'}})
+      FROM {aws_records(path)}
       WHERE eventSource = 'ec2.amazonaws.com' AND eventName IN ({names}) AND errorCode IS NULL
     ), f AS (SELECT * FROM t WHERE ts >= TIMESTAMPTZ '{until}' - INTERVAL 1 DAY AND ts <= TIMESTAMPTZ '{until}')"""
 

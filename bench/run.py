@@ -3,7 +3,9 @@
 For each cloud: generate 1,000,000 records (never committed), then run, each as its own process
 so peak RSS is its own: `t1578 replay`, `t1578 query --profile seed-kql`, and DuckDB running
 the seed KQL as SQL over read_ndjson. Checks that query and DuckDB return the same rows, and
-that t1578's memory does not grow with input size (a quarter-size file for comparison).
+that t1578's memory does not grow with input size (a quarter-size file for comparison). The same
+on look-alike data (bench/lookalikes.py) as JSON lines and in CloudTrail's S3 layout.
+BENCH_ONLY=TEXT runs only the inputs whose label contains TEXT.
 Prints a Markdown table for BENCHMARKS.md.
 """
 import json
@@ -46,36 +48,78 @@ def rows(out):
     return sorted(tuple(json.loads(l)[c] for c in COMPARED) for l in out.decode().splitlines() if l.strip())
 
 
-def main():
-    os.makedirs(DATA, exist_ok=True)
-    n = int(os.environ.get("BENCH_RECORDS", "1000000"))
-    table = []
+def size_of(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def inputs(n, only=None):
+    """(label, cloud, path, quarter-size path or None, until) of every input, generated once.
+
+    `generator`: `t1578 generate` (about 97 % plainly out of scope). `look-alikes`:
+    bench/lookalikes.py, with same-named calls of other services, failed in-scope calls, compute
+    operations outside the catalog and Azure Start/Accept/Success triples, as JSON lines and, for
+    CloudTrail, in the S3 delivery layout (a directory of .json.gz files of {"Records":[...]}).
+    """
+    out = []
     for cloud in ["aws", "azure"]:
+        if only and only not in f"{cloud} generator":
+            continue
         path = os.path.join(DATA, f"{cloud}-{n}.jsonl")
         small = os.path.join(DATA, f"{cloud}-{n // 4}.jsonl")
         for p, k in [(path, n), (small, n // 4)]:
             if not os.path.exists(p):
                 subprocess.run([BIN, "generate", cloud, "--records", str(k), "--out", p], check=True)
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        out.append((f"{cloud} generator", cloud, path, small))
+    for cloud in ["aws", "azure"]:
+        if only and only not in f"{cloud} look-alikes, JSON lines, S3 layout":
+            continue
+        path = os.path.join(DATA, f"{cloud}-lookalikes-{n}.jsonl")
+        s3 = os.path.join(DATA, f"{cloud}-s3-{n}")
+        if not os.path.exists(path):
+            layout = ["--s3", s3] if cloud == "aws" else []
+            subprocess.run([PY, os.path.join(ROOT, "bench/lookalikes.py"), cloud, "--records", str(n), "--out", path,
+                            *layout], check=True)
+        out.append((f"{cloud} look-alikes, JSON lines", cloud, path, None))
+        if cloud == "aws":
+            out.append((f"{cloud} look-alikes, S3 layout", cloud, s3, None))
+    result = []
+    for label, cloud, path, small in out:
+        lines = path if os.path.isfile(path) else os.path.join(DATA, f"{cloud}-lookalikes-{n}.jsonl")
+        size = os.path.getsize(lines)
+        with open(lines, "rb") as f:
             f.seek(max(0, size - 8192))
             last = json.loads(f.read().splitlines()[-1])
-        until = last["eventTime"] if cloud == "aws" else last["time"]
+        result.append((label, cloud, path, small, last["eventTime"] if cloud == "aws" else last["time"]))
+    return result
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    n = int(os.environ.get("BENCH_RECORDS", "1000000"))
+    only = os.environ.get("BENCH_ONLY")
+    table = []
+    for label, cloud, path, small, until in inputs(n, only):
+        if only and only not in label:
+            continue
         replay = measure([BIN, "replay", "--format", "json", path])
-        replay_small = measure([BIN, "replay", "--format", "json", small], runs=1)
+        replay_small = small and measure([BIN, "replay", "--format", "json", small], runs=1)
         query = measure([BIN, "query", "--profile", "seed-kql", "--until", until, "--format", "json", path])
         duck = measure([PY, os.path.join(ROOT, "bench/duck.py"), cloud, path, until])
         ours, theirs = rows(query[2]), rows(duck[2])
         if ours != theirs:
             only_ours = set(ours) - set(theirs)
             only_duck = set(theirs) - set(ours)
-            sys.exit(f"{cloud}: rows differ: {len(ours)} vs {len(theirs)}; t1578 only {list(only_ours)[:3]}; duckdb only {list(only_duck)[:3]}")
-        mb = size / 1e6
+            sys.exit(f"{label}: rows differ: {len(ours)} vs {len(theirs)}; t1578 only {list(only_ours)[:3]}; duckdb only {list(only_duck)[:3]}")
+        mb = size_of(path) / 1e6
         for name, (wall, rss, _) in [("t1578 replay (default)", replay), ("t1578 query --profile seed-kql", query), ("DuckDB seed KQL as SQL", duck)]:
-            table.append((cloud, name, f"{n / wall:,.0f}", f"{mb / wall:,.0f}", f"{wall:.2f}", f"{rss / 1024:.0f}"))
-        table.append((cloud, f"t1578 replay, {n // 4:,} records", "", "", f"{replay_small[0]:.2f}", f"{replay_small[1] / 1024:.0f}"))
-        print(f"{cloud}: {len(ours)} rows identical to DuckDB; file {mb:,.0f} MB; "
-              f"query {duck[0] / query[0]:.2f}x DuckDB's throughput at {query[1] / duck[1]:.2f} of its peak RSS", file=sys.stderr)
+            table.append((label, name, f"{n / wall:,.0f}", f"{mb / wall:,.0f}", f"{wall:.2f}", f"{rss / 1024:.0f}"))
+        if small:
+            table.append((label, f"t1578 replay, {n // 4:,} records", "", "", f"{replay_small[0]:.2f}", f"{replay_small[1] / 1024:.0f}"))
+        print(f"{label}: {len(ours)} rows identical to DuckDB; {mb:,.0f} MB on disk; "
+              f"query {duck[0] / query[0]:.2f}x and replay {duck[0] / replay[0]:.2f}x DuckDB's throughput "
+              f"at {query[1] / duck[1]:.3f} and {replay[1] / duck[1]:.3f} of its peak RSS", file=sys.stderr)
     print("| input | engine | records/s | MB/s | wall s | peak RSS MiB |")
     print("|---|---|---:|---:|---:|---:|")
     for r in table:

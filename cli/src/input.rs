@@ -1,6 +1,12 @@
 //! Inputs: files, directories (recursive), `.gz`, stdin. Each file's format is detected:
-//! JSON lines are streamed line by line through the prefilter; anything else (CloudTrail S3
-//! files, arrays, pretty-printed JSON) is read whole and split by the core.
+//! JSON lines are streamed line by line through the prefilter; a CloudTrail S3 file
+//! (`{"Records":[...]}`) is cut into its records, each prefiltered like a line; anything else
+//! (arrays, Event Hub bodies, pretty-printed JSON) is read whole and split by the core.
+//!
+//! Many files (an S3 delivery layout, an Activity Log export) are read, decompressed and scanned
+//! by two workers, file by file, and delivered in order through bounded channels: memory holds
+//! a few files' worth, whatever their number. Archive layouts are read in time order (the time
+//! in CloudTrail's file names, the `y=/m=/d=/h=` folders of the export), not account by account.
 
 use flate2::read::MultiGzDecoder;
 use std::collections::BTreeMap;
@@ -31,7 +37,7 @@ impl Stats {
         *self.errors.entry(kind).or_default() += 1;
         if self.error_samples.len() < SAMPLES {
             self.error_samples
-                .push(format!("{at}: {kind}: {}", crate::output::escape(msg, 160)));
+                .push(format!("{at}: {kind}: {}", crate::escape(msg, 160)));
         }
     }
 
@@ -60,7 +66,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 continue;
             }
             if p.is_dir() {
-                walk(&p, out, bad);
+                // Digest files sign the log files; they hold no records.
+                if name != "CloudTrail-Digest" {
+                    walk(&p, out, bad);
+                }
             } else if [
                 ".json",
                 ".jsonl",
@@ -70,6 +79,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 ".ndjson.gz",
                 ".log",
                 ".log.gz",
+                ".csv",
+                ".csv.gz",
             ]
             .iter()
             .any(|ext| name.ends_with(ext))
@@ -84,7 +95,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
         if p.as_os_str() == "-" || p.is_file() {
             out.push(p.clone());
         } else if p.is_dir() {
-            walk(p, &mut out, &mut bad);
+            let mut files = Vec::new();
+            walk(p, &mut files, &mut bad);
+            // Stable: files without a time in their key keep their name order, first.
+            files.sort_by_cached_key(|f| time_key(f));
+            out.extend(files);
         } else {
             bad.push(format!("{}: no such file or directory", p.display()));
         }
@@ -92,36 +107,81 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     (out, bad)
 }
 
+/// The time an archive key names, as `YYYYMMDDTHHMM`: CloudTrail's
+/// `ACCOUNT_CloudTrail_REGION_20261101T1005Z_X.json.gz`, or the export's
+/// `y=2026/m=11/d=01/h=10/m=00/` folders. Sorting by it reads accounts and subscriptions
+/// interleaved in time, as the reorder buffer and the windows expect.
+pub(crate) fn time_key(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    if let Some(t) = name.split('_').find(|p| {
+        let b = p.as_bytes();
+        b.len() == 14
+            && b[8] == b'T'
+            && b[13] == b'Z'
+            && b[..8].iter().chain(&b[9..13]).all(u8::is_ascii_digit)
+    }) {
+        return Some(t[..13].to_string());
+    }
+    let mut parts = Vec::new();
+    for c in path.components() {
+        let c = c.as_os_str().to_str()?;
+        if let Some((k, v)) = c.split_once('=') {
+            if matches!(k, "y" | "m" | "d" | "h") && v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() {
+                parts.push((k, v));
+            }
+        }
+    }
+    let want = ["y", "m", "d", "h", "m"];
+    (parts.len() == 5 && parts.iter().zip(want).all(|((k, _), w)| *k == w)).then(|| {
+        let v: Vec<&str> = parts.iter().map(|(_, v)| *v).collect();
+        format!("{:0>4}{:0>2}{:0>2}T{:0>2}{:0>2}", v[0], v[1], v[2], v[3], v[4])
+    })
+}
+
+/// Progress on stderr during a long read (files, MiB, records per second), only when stderr
+/// is a terminal: a redirected log never gets carriage returns.
 struct Progress {
-    total: u64,
+    total_files: usize,
+    files_done: usize,
+    started: Instant,
     last: Instant,
     enabled: bool,
 }
 
 impl Progress {
-    fn new(total: u64) -> Progress {
+    fn new(total_bytes: u64, total_files: usize) -> Progress {
         Progress {
-            total,
+            total_files,
+            files_done: 0,
+            started: Instant::now(),
             last: Instant::now(),
-            enabled: std::io::stderr().is_terminal() && total > 64 << 20,
+            enabled: std::io::stderr().is_terminal() && (total_bytes > 64 << 20 || total_files > 100),
         }
     }
 
-    fn tick(&mut self, done: u64) {
-        if self.enabled && self.last.elapsed() > Duration::from_millis(250) {
-            self.last = Instant::now();
-            eprint!(
-                "\r{:>6} / {} MiB ({:>3}%)",
-                done >> 20,
-                self.total >> 20,
-                done * 100 / self.total.max(1)
-            );
+    fn file_done(&mut self) {
+        self.files_done += 1;
+    }
+
+    fn tick(&mut self, stats: &Stats) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
         }
+        self.last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        eprint!(
+            "\r{} / {} files, {} MiB, {} records, {:.0} records/s   ",
+            self.files_done,
+            self.total_files,
+            stats.bytes >> 20,
+            stats.records,
+            stats.records as f64 / secs
+        );
     }
 
     fn finish(&self) {
         if self.enabled {
-            eprint!("\r{:60}\r", "");
+            eprint!("\r{:78}\r", "");
         }
     }
 }
@@ -164,19 +224,107 @@ impl<'a> Reader<'a> {
     ) {
         let (files, bad) = expand_paths(paths);
         self.stats.unreadable.extend(bad);
-        let total: u64 = files
+        let sizes: Vec<u64> = files
             .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
-        let mut progress = Progress::new(total);
-        for f in files {
-            self.stats.files += 1;
-            if let Err(reason) = self.read_file(&f, &keep, &mut on_item, &mut progress) {
-                self.stats.unreadable.push(format!("{}: {reason}", f.display()));
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let mut progress = Progress::new(sizes.iter().sum(), files.len());
+        // A large plain file is read by both workers block by block; runs of other files
+        // (compressed, small, documents) by both workers file by file.
+        let mut group: Vec<PathBuf> = Vec::new();
+        for (f, size) in files.into_iter().zip(sizes) {
+            let plain = f.as_os_str() != "-" && !f.to_string_lossy().ends_with(".gz");
+            if plain && size >= BIG_FILE {
+                self.read_group(&mut group, &keep, &mut on_item, &mut progress);
+                group.push(f);
+                self.read_group(&mut group, &keep, &mut on_item, &mut progress);
+            } else {
+                group.push(f);
             }
         }
+        self.read_group(&mut group, &keep, &mut on_item, &mut progress);
         progress.finish();
+    }
+
+    /// Read `group` (and empty it): one file with both cores on it, several through the pool.
+    fn read_group<T: Send>(
+        &mut self,
+        group: &mut Vec<PathBuf>,
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
+        progress: &mut Progress,
+    ) {
+        match group.len() {
+            0 => {}
+            1 => {
+                let f = &group[0];
+                self.stats.files += 1;
+                if let Err(reason) = self.read_file(f, keep, on_item, progress) {
+                    self.stats.unreadable.push(format!("{}: {reason}", f.display()));
+                }
+                progress.file_done();
+            }
+            _ => self.read_pool(group, keep, on_item, progress),
+        }
+        group.clear();
+    }
+
+    /// Many files: two workers each take every other file, decompress and scan it, and send
+    /// its parts through a bounded channel; they are delivered here in file order.
+    fn read_pool<T: Send>(
+        &mut self,
+        files: &[PathBuf],
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
+        progress: &mut Progress,
+    ) {
+        let prefilter = self.prefilter;
+        std::thread::scope(|sc| {
+            let mut rxs = Vec::new();
+            for k in 0..WORKERS {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Piece<T>>(4);
+                rxs.push(rx);
+                sc.spawn(move || {
+                    let mut buf = Vec::new();
+                    for f in files.iter().skip(k).step_by(WORKERS) {
+                        let mut send = |p: Piece<T>| tx.send(p).is_ok();
+                        let r = produce(f, &mut buf, prefilter, keep, &mut send);
+                        if tx.send(Piece::Done(r)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            for (j, f) in files.iter().enumerate() {
+                self.stats.files += 1;
+                let name = f.display().to_string();
+                let mut line_no = 0;
+                loop {
+                    match rxs[j % WORKERS].recv() {
+                        Ok(Piece::Part(sc, bytes)) => {
+                            let lines = sc.newlines;
+                            self.deliver(sc, line_no, &name, on_item);
+                            line_no += lines;
+                            self.stats.bytes += bytes;
+                            progress.tick(&self.stats);
+                        }
+                        Ok(Piece::Done(r)) => {
+                            if let Err(reason) = r {
+                                self.stats.unreadable.push(format!("{name}: {reason}"));
+                            }
+                            break;
+                        }
+                        Err(_) => {
+                            self.stats
+                                .unreadable
+                                .push(format!("{name}: a reader thread stopped"));
+                            return;
+                        }
+                    }
+                }
+                progress.file_done();
+            }
+        });
     }
 
     fn read_file<T: Send>(
@@ -189,38 +337,33 @@ impl<'a> Reader<'a> {
         let name = path.display().to_string();
         let mut reader = open(path).map_err(|e| e.to_string())?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-        let eof = fill(&mut reader, &mut buf, FIRST_PEEK)?;
-        let first_end = memchr::memchr(b'\n', &buf).unwrap_or(buf.len());
-        let first_is_record = {
-            let t = buf[..first_end].trim_ascii();
-            t.starts_with(b"{")
-                && (first_end < buf.len() || eof)
-                && serde_json::from_slice::<serde_json::Value>(t).is_ok()
-        };
-        if first_is_record {
+        let mut cut: Option<String> = None;
+        let eof = fill_or_cut(&mut reader, &mut buf, FIRST_PEEK, &mut cut);
+        if first_is_record(&buf, eof) {
             let plain = path.as_os_str() != "-" && !path.to_string_lossy().ends_with(".gz");
             if let (true, Ok(file)) = (plain, std::fs::File::open(path)) {
                 let len = file.metadata().map_err(|e| e.to_string())?.len();
                 return self.read_parallel(&file, len, &name, keep, on_item, progress);
             }
-            return self.stream_lines(reader, buf, eof, &name, keep, on_item, progress);
+            return self.stream_lines(reader, buf, (eof, cut), &name, keep, on_item, progress);
         }
-        // A whole document (S3 log file, array, pretty-printed JSON): read it all and split.
-        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
-        self.stats.bytes += buf.len() as u64;
-        let records = source::split(&buf).map_err(|e| e.to_string())?;
-        for (pos, rec) in records {
-            self.stats.records += 1;
-            match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
-                Ok(ev) => {
-                    if let Some(item) = keep(ev) {
-                        on_item(item);
-                    }
-                }
-                Err(e) => self
-                    .stats
-                    .error(e.kind(), format!("{name} {pos}"), &e.to_string()),
+        if crate::portal_csv::looks_like_csv(&name, &buf) {
+            return csv_rows(buf, reader, keep, &mut |sc| {
+                self.deliver(sc, 0, &name, on_item);
+                true
+            });
+        }
+        // A whole document: read it all, cut it into records across both cores. A read error
+        // (a cut gzip stream) keeps what was read: the whole records before the cut are
+        // processed and the cut is reported where it is.
+        if !eof {
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                cut = Some(e.to_string());
             }
+        }
+        self.stats.bytes += buf.len() as u64;
+        for sc in document(&buf, self.prefilter, keep, true, cut.as_deref())? {
+            self.deliver(sc, 0, &name, on_item);
         }
         Ok(())
     }
@@ -232,9 +375,13 @@ impl<'a> Reader<'a> {
         for out in sc.out {
             match out {
                 Ok(item) => on_item(item),
-                Err((kind, line, msg)) => {
-                    self.stats
-                        .error(kind, format!("{name}:{}", line_base + line), &msg)
+                Err((kind, pos, msg)) => {
+                    let at = match pos {
+                        Pos::Line(n) => format!("{name}:{}", line_base + n),
+                        Pos::Record(i) => format!("{name} record {i}"),
+                        Pos::Doc(p) => format!("{name} {p}"),
+                    };
+                    self.stats.error(kind, at, &msg)
                 }
             }
         }
@@ -247,7 +394,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut reader: Box<dyn Read>,
         mut buf: Vec<u8>,
-        mut eof: bool,
+        (mut eof, mut cut): (bool, Option<String>),
         name: &str,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
@@ -256,9 +403,14 @@ impl<'a> Reader<'a> {
         let mut line_no = 0usize;
         loop {
             if !eof {
-                eof = fill(&mut reader, &mut buf, BLOCK)?;
+                eof = fill_or_cut(&mut reader, &mut buf, BLOCK, &mut cut);
             }
-            let cut = if eof {
+            if let (true, Some(why)) = (eof, cut.take()) {
+                let msg = drop_partial_line(&mut buf, &why);
+                let at = line_no + memchr::memchr_iter(b'\n', &buf).count() + 1;
+                self.stats.error("truncated", format!("{name}:{at}"), &msg);
+            }
+            let end = if eof {
                 buf.len()
             } else {
                 match memchr::memrchr(b'\n', &buf) {
@@ -266,12 +418,13 @@ impl<'a> Reader<'a> {
                     // One line longer than the block: read on until it ends.
                     None => {
                         let target = buf.len() * 2;
-                        eof = fill(&mut reader, &mut buf, target)?;
+                        eof = fill_or_cut(&mut reader, &mut buf, target, &mut cut);
                         continue;
                     }
                 }
             };
-            let block = &buf[..cut];
+            let cut_at = end;
+            let block = &buf[..cut_at];
             let p = self.prefilter;
             let (a, b) = if block.len() >= PARALLEL_MIN {
                 let mid = memchr::memchr(b'\n', &block[block.len() / 2..])
@@ -288,9 +441,9 @@ impl<'a> Reader<'a> {
             self.deliver(a, line_no, name, on_item);
             self.deliver(b, line_no + na, name, on_item);
             line_no += na + nb;
-            self.stats.bytes += cut as u64;
-            progress.tick(self.stats.bytes);
-            buf.drain(..cut);
+            self.stats.bytes += cut_at as u64;
+            progress.tick(&self.stats);
+            buf.drain(..cut_at);
             if eof && buf.is_empty() {
                 return Ok(());
             }
@@ -336,7 +489,7 @@ impl<'a> Reader<'a> {
                         self.deliver(sc, line_no, name, on_item);
                         line_no += lines;
                         self.stats.bytes += bytes;
-                        progress.tick(self.stats.bytes);
+                        progress.tick(&self.stats);
                     }
                     Ok(Err(e)) => {
                         failure = Some(e);
@@ -357,6 +510,315 @@ impl<'a> Reader<'a> {
 
 /// Worker threads of the parallel reader.
 const WORKERS: usize = 2;
+
+/// Plain files at least this large are read by both workers block by block.
+const BIG_FILE: u64 = 8 << 20;
+
+/// Records of a document scanned per part sent by a pool worker.
+const RECORDS_PER_PART: usize = 4096;
+
+/// What a pool worker sends for one file: its scanned parts in order, then how it ended.
+enum Piece<T> {
+    Part(Scan<T>, u64),
+    Done(Result<(), String>),
+}
+
+/// The file's first line is a whole JSON record: read it as JSON lines.
+fn first_is_record(buf: &[u8], eof: bool) -> bool {
+    let first_end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
+    let t = buf[..first_end].trim_ascii();
+    t.starts_with(b"{")
+        && (first_end < buf.len() || eof)
+        && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
+        && !is_records_document(t)
+}
+
+/// `{"Records":[` at the start: a CloudTrail S3 file (on one line, as CloudTrail writes it).
+fn is_records_document(t: &[u8]) -> bool {
+    let mut i = 0;
+    let mut expect = |lit: &[u8]| {
+        while t.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let ok = t[i.min(t.len())..].starts_with(lit);
+        i += lit.len();
+        ok
+    };
+    expect(b"{") && expect(b"\"Records\"") && expect(b":") && expect(b"[")
+}
+
+/// One file, start to end, on a pool worker: `send` gets its scanned parts in order (false:
+/// the reader is gone, stop).
+/// `buf` is the worker's, reused from file to file: thousands of small files then cost no
+/// allocation churn, and memory stays at the largest file.
+fn produce<T: Send>(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    prefilter: Option<&Prefilter>,
+    keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+    send: &mut impl FnMut(Piece<T>) -> bool,
+) -> Result<(), String> {
+    let stopped = || "stopped".to_string();
+    let mut reader = open(path).map_err(|e| e.to_string())?;
+    buf.clear();
+    let mut cut: Option<String> = None;
+    let mut eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);
+    if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), buf) {
+        return csv_rows(std::mem::take(buf), reader, keep, &mut |sc| {
+            send(Piece::Part(sc, 0))
+        });
+    }
+    if !first_is_record(buf, eof) {
+        if !eof {
+            if let Err(e) = reader.read_to_end(buf) {
+                cut = Some(e.to_string());
+            }
+        }
+        let bytes = buf.len() as u64;
+        let mut parts = document(buf, prefilter, keep, false, cut.as_deref())?
+            .into_iter()
+            .peekable();
+        while let Some(sc) = parts.next() {
+            let last = parts.peek().is_none();
+            if !send(Piece::Part(sc, if last { bytes } else { 0 })) {
+                return Err(stopped());
+            }
+        }
+        return Ok(());
+    }
+    loop {
+        if !eof {
+            eof = fill_or_cut(&mut reader, buf, BLOCK, &mut cut);
+        }
+        let lost = match (eof, cut.take()) {
+            (true, Some(why)) => Some(drop_partial_line(buf, &why)),
+            _ => None,
+        };
+        let end = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', buf) {
+                Some(i) => i + 1,
+                None => {
+                    let target = buf.len() * 2;
+                    eof = fill_or_cut(&mut reader, buf, target, &mut cut);
+                    continue;
+                }
+            }
+        };
+        let mut sc = scan(prefilter, keep, &buf[..end]);
+        if let Some(msg) = lost {
+            // The cut line follows the part's last whole line.
+            sc.out.push(Err(("truncated", Pos::Line(sc.newlines + 1), msg)));
+        }
+        if !send(Piece::Part(sc, end as u64)) {
+            return Err(stopped());
+        }
+        buf.drain(..end);
+        if eof && buf.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// The records of a whole document, scanned. A CloudTrail S3 file is cut into its records
+/// without parsing them, and each is prefiltered like a line (`parallel`: in two halves on
+/// two threads); any other document is parsed whole and split by the core.
+/// `cut`: the read error that ended the input early, if any: a record the cut went through
+/// is reported as truncated, naming it.
+fn document<T: Send>(
+    buf: &[u8],
+    prefilter: Option<&Prefilter>,
+    keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+    parallel: bool,
+    cut: Option<&str>,
+) -> Result<Vec<Scan<T>>, String> {
+    let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+    if let Some(extents) = records_array(body) {
+        if parallel && extents.len() >= 2 * RECORDS_PER_PART {
+            let (a, b) = extents.split_at(extents.len() / 2);
+            let base = a.len();
+            return Ok(std::thread::scope(|sc| {
+                let hb = sc.spawn(move || scan_records(prefilter, keep, body, b, base));
+                let first = scan_records(prefilter, keep, body, a, 0);
+                vec![first, hb.join().unwrap_or_default()]
+            }));
+        }
+        return Ok(extents
+            .chunks(RECORDS_PER_PART)
+            .enumerate()
+            .map(|(k, c)| scan_records(prefilter, keep, body, c, k * RECORDS_PER_PART))
+            .collect());
+    }
+    let records = source::split(buf).map_err(|e| match cut {
+        Some(c) => format!("{e} (input cut short: {c})"),
+        None => e.to_string(),
+    })?;
+    let mut sc = Scan::default();
+    for (pos, rec) in records {
+        match rec.and_then(|v| normalize(v).map_err(RecordError::from)) {
+            Ok(ev) => {
+                sc.records += 1;
+                sc.out.extend(keep(ev).map(Ok));
+            }
+            // Not a record read: the whole records before the cut were.
+            Err(RecordError::Truncated(msg)) => {
+                let why = cut.unwrap_or("the document ends early");
+                sc.out
+                    .push(Err(("truncated", Pos::Doc(pos), format!("{msg} ({why})"))));
+            }
+            Err(e) => {
+                sc.records += 1;
+                sc.out.push(Err((e.kind(), Pos::Doc(pos), e.to_string())));
+            }
+        }
+    }
+    Ok(vec![sc])
+}
+
+/// A portal CSV export of `AzureActivity`, row by row, in parts of [`RECORDS_PER_PART`] rows
+/// (`emit` false: stop). Errors are numbered by the row's line in the file.
+fn csv_rows<T>(
+    head: Vec<u8>,
+    rest: Box<dyn Read>,
+    keep: &impl Fn(ComputeEvent) -> Option<T>,
+    emit: &mut impl FnMut(Scan<T>) -> bool,
+) -> Result<(), String> {
+    use crate::portal_csv::Header;
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(head).chain(rest));
+    let mut rec = csv::StringRecord::new();
+    if !rd.read_record(&mut rec).map_err(|e| e.to_string())? {
+        return Err("empty CSV".into());
+    }
+    let header = Header::new(&rec).map_err(|e| e.to_string())?;
+    let mut sc = Scan::default();
+    loop {
+        let line = rd.position().line() as usize;
+        match rd.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                sc.records += 1;
+                match normalize(header.row(&rec)) {
+                    Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+                    Err(e) => sc.out.push(Err((e.kind(), Pos::Line(line), e.to_string()))),
+                }
+            }
+            // A broken row (an unbalanced quote, bytes that are not UTF-8) is that row's error.
+            Err(e) if e.is_io_error() => return Err(e.to_string()),
+            Err(e) => {
+                sc.records += 1;
+                sc.out.push(Err(("invalid_csv", Pos::Line(line), e.to_string())));
+            }
+        }
+        if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
+            return Err("stopped".into());
+        }
+    }
+    emit(sc);
+    Ok(())
+}
+
+/// Scan the records at `extents` of `doc`, numbered from `first`.
+fn scan_records<T>(
+    prefilter: Option<&Prefilter>,
+    keep: &impl Fn(ComputeEvent) -> Option<T>,
+    doc: &[u8],
+    extents: &[(usize, usize)],
+    first: usize,
+) -> Scan<T> {
+    let mut sc = Scan::default();
+    for (k, &(a, b)) in extents.iter().enumerate() {
+        scan_record(prefilter, keep, &doc[a..b], Pos::Record(first + k), &mut sc);
+    }
+    sc
+}
+
+/// Extents of the records of a `{"Records":[...]}` document, found by following only strings
+/// and braces (no values are built); `None` for any other shape, which is then parsed whole.
+fn records_array(doc: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while doc.get(*i).is_some_and(u8::is_ascii_whitespace) {
+            *i += 1;
+        }
+    };
+    for lit in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        skip_ws(&mut i);
+        if !doc[i.min(doc.len())..].starts_with(lit) {
+            return None;
+        }
+        i += lit.len();
+    }
+    let mut out = Vec::new();
+    skip_ws(&mut i);
+    if doc.get(i) == Some(&b']') {
+        i += 1;
+    } else {
+        loop {
+            if doc.get(i) != Some(&b'{') {
+                return None;
+            }
+            let end = object_end(doc, i)?;
+            out.push((i, end));
+            i = end;
+            skip_ws(&mut i);
+            match doc.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    skip_ws(&mut i);
+                }
+                Some(b']') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    skip_ws(&mut i);
+    if doc.get(i) != Some(&b'}') {
+        return None;
+    }
+    i += 1;
+    skip_ws(&mut i);
+    (i == doc.len()).then_some(out)
+}
+
+/// End (exclusive) of the object starting at `start`: braces counted outside strings.
+fn object_end(doc: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    loop {
+        let at = i + memchr::memchr3(b'"', b'{', b'}', &doc[i..])?;
+        match doc[at] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+            _ => {
+                let mut j = at + 1;
+                loop {
+                    let q = j + memchr::memchr2(b'"', b'\\', &doc[j..])?;
+                    if doc[q] == b'\\' {
+                        j = q + 2;
+                    } else {
+                        j = q;
+                        break;
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+        }
+        i = at + 1;
+    }
+}
 
 /// Read block `i` of a file into `buf` and return the bounds of the lines that *start* in it:
 /// the partial line at the block's head belongs to the previous block, and its last line is
@@ -440,8 +902,47 @@ fn fill(reader: &mut Box<dyn Read>, buf: &mut Vec<u8>, target: usize) -> Result<
     Ok(false)
 }
 
-/// A kept item, or (error kind, 1-based line within the scanned part, message).
-type Outcome<T> = Result<T, (&'static str, usize, String)>;
+/// [`fill`], but a read error ends the input instead of failing it: what was read stays in
+/// `buf` and the error goes to `cut`, so a truncated stream gives up only its last record.
+fn fill_or_cut(
+    reader: &mut Box<dyn Read>,
+    buf: &mut Vec<u8>,
+    target: usize,
+    cut: &mut Option<String>,
+) -> bool {
+    match fill(reader, buf, target) {
+        Ok(eof) => eof,
+        Err(e) => {
+            *cut = Some(e);
+            true
+        }
+    }
+}
+
+/// The stream broke: drop the partial line after the last newline (the record the cut went
+/// through) and say so; every whole line before it is still read.
+fn drop_partial_line(buf: &mut Vec<u8>, why: &str) -> String {
+    let whole = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let lost = buf.len() - whole;
+    buf.truncate(whole);
+    format!(
+        "input cut short ({why}); {lost} bytes of an incomplete record dropped, every whole line before it read"
+    )
+}
+
+/// Where a bad record is.
+#[derive(Debug, Clone, Copy)]
+enum Pos {
+    /// 1-based line within the scanned part.
+    Line(usize),
+    /// 0-based record of a CloudTrail S3 file.
+    Record(usize),
+    /// Position in a document split by the core.
+    Doc(source::Position),
+}
+
+/// A kept item, or (error kind, position, message).
+type Outcome<T> = Result<T, (&'static str, Pos, String)>;
 
 struct Scan<T> {
     records: u64,
@@ -478,45 +979,100 @@ fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option
         let line = part[start..end].trim_ascii();
         start = end + 1;
         n += 1;
-        if line.is_empty() {
-            continue;
-        }
-        if prefilter.is_some_and(|p| !p.may_match(line)) {
-            sc.records += 1;
-            sc.skipped += 1;
-            continue;
-        }
-        if let Some(r) = t1578_core::normalize::cloudtrail_line(line) {
-            sc.records += 1;
-            match r {
-                Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-                Err(e) => sc.out.push(Err((e.kind(), n, e.to_string()))),
-            }
-            continue;
-        }
-        // One UTF-8 check of the whole line rather than one per string; a line that fails it
-        // is parsed as bytes, for serde_json's own error and position.
-        let parsed = match std::str::from_utf8(line) {
-            Ok(text) => serde_json::from_str(text),
-            Err(_) => serde_json::from_slice(line),
-        };
-        let value: serde_json::Value = match parsed {
-            Ok(v) => v,
-            Err(e) => {
-                sc.records += 1;
-                sc.out.push(Err(("invalid_json", n, e.to_string())));
-                continue;
-            }
-        };
-        let mut recs = Vec::new();
-        source::expand(value, &mut recs);
-        for v in recs {
-            sc.records += 1;
-            match normalize(v) {
-                Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-                Err(e) => sc.out.push(Err((e.kind(), n, e.to_string()))),
-            }
+        if !line.is_empty() {
+            scan_record(prefilter, keep, line, Pos::Line(n), &mut sc);
         }
     }
     sc
+}
+
+/// One line or record: skipped when the prefilter is sure it is out of scope, else parsed
+/// (only the fields read, when it is a bare CloudTrail record), normalized and kept.
+fn scan_record<T>(
+    prefilter: Option<&Prefilter>,
+    keep: &impl Fn(ComputeEvent) -> Option<T>,
+    line: &[u8],
+    pos: Pos,
+    sc: &mut Scan<T>,
+) {
+    if prefilter.is_some_and(|p| !p.may_match(line)) {
+        sc.records += 1;
+        sc.skipped += 1;
+        return;
+    }
+    if let Some(r) = t1578_core::normalize::cloudtrail_line(line) {
+        sc.records += 1;
+        match r {
+            Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+            Err(e) => sc.out.push(Err((e.kind(), pos, e.to_string()))),
+        }
+        return;
+    }
+    // One UTF-8 check of the whole line rather than one per string; a line that fails it
+    // is parsed as bytes, for serde_json's own error and position.
+    let parsed = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    };
+    let value: serde_json::Value = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            sc.records += 1;
+            sc.out.push(Err(("invalid_json", pos, e.to_string())));
+            return;
+        }
+    };
+    let mut recs = Vec::new();
+    source::expand(value, &mut recs);
+    for v in recs {
+        sc.records += 1;
+        match normalize(v) {
+            Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
+            Err(e) => sc.out.push(Err((e.kind(), pos, e.to_string()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_documents_are_cut_into_their_records() {
+        let doc = br#" {"Records" : [ {"a":"}{\"","b":{"c":[1,{}]}} ,{"d":"\\"}]}
+"#;
+        let ext = records_array(doc).unwrap();
+        let recs: Vec<&[u8]> = ext.iter().map(|&(a, b)| &doc[a..b]).collect();
+        assert_eq!(
+            recs,
+            vec![&br#"{"a":"}{\"","b":{"c":[1,{}]}}"#[..], br#"{"d":"\\"}"#]
+        );
+        assert_eq!(records_array(br#"{"Records":[]}"#).unwrap(), vec![]);
+        // Any other shape is parsed whole by the core.
+        for other in [
+            &br#"{"Records":[{"a":1}],"x":1}"#[..],
+            br#"{"Records":[{"a":1}]"#,
+            br#"{"Records":[{"a":"1}]}"#,
+            br#"{"Records":["s"]}"#,
+            br#"{"records":[{"a":1}]}"#,
+            br#"[{"a":1}]"#,
+        ] {
+            assert!(
+                records_array(other).is_none(),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn archive_keys_sort_by_the_time_they_name() {
+        let ct = Path::new("AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2026/11/01/111122223333_CloudTrail_eu-west-1_20261101T1005Z_AbC.json.gz");
+        assert_eq!(time_key(ct).as_deref(), Some("20261101T1005"));
+        let az = Path::new(
+            "insights-activity-logs/resourceId=/SUBSCRIPTIONS/S/y=2026/m=11/d=01/h=07/m=00/PT1H.json",
+        );
+        assert_eq!(time_key(az).as_deref(), Some("20261101T0700"));
+        assert_eq!(time_key(Path::new("events/aws/x.json")), None);
+    }
 }

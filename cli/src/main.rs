@@ -5,13 +5,13 @@
 mod args;
 mod commands;
 mod generate;
-mod input;
 mod output;
 mod store;
 mod workload;
 
 use clap::Parser;
 use std::process::ExitCode;
+use t1578_cli::input;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();

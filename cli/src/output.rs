@@ -6,26 +6,7 @@ use serde::Serialize;
 use std::io::Write;
 use t1578_core::Alert;
 
-/// Printable form of an untrusted string: control characters escaped, at most `max` chars.
-pub fn escape(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if out.chars().count() >= max {
-            out.push('…');
-            break;
-        }
-        // Control characters could drive the terminal; bidirectional and zero-width format
-        // characters could make one principal name read as another.
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-        {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use t1578_cli::escape;
 
 /// One KQL output row, with the seed's column names.
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +159,79 @@ pub fn print_rows(out: &mut impl Write, rows: &[QueryRow], json: bool) -> std::i
             r.AlertReason.clone(),
         ];
         row(out, &vals.into_iter().zip(widths).collect::<Vec<_>>())?;
+    }
+    Ok(())
+}
+
+/// One alert and its guide, for a person: what fired, the questions, the steps with their
+/// commands, the hunting queries. Values from logs in prose are escaped; commands and queries
+/// are printed as generated (their values are already quoted for the shell or the dialect and
+/// hold no control characters).
+pub fn print_guide(out: &mut impl Write, a: &Alert) -> std::io::Result<()> {
+    let e = |s: &str| escape(s, 400);
+    writeln!(out, "{}", e(&a.finding_info.title))?;
+    writeln!(out, "  alert {}  dedup {}", a.alert_id(), a.dedup_key())?;
+    writeln!(
+        out,
+        "  {} {}  {} {}  severity {}  risk {}",
+        a.cloud.provider,
+        e(a.account()),
+        a.time_dt,
+        e(&a.finding_info.desc),
+        a.severity,
+        a.risk_score
+    )?;
+    writeln!(
+        out,
+        "  principal {} ({})",
+        e(&a.actor.user.uid),
+        e(&a.actor.user.kind)
+    )?;
+    for r in &a.resources {
+        writeln!(out, "  resource  {}", e(&r.uid))?;
+    }
+    let Some(g) = &a.unmapped.guide else {
+        return writeln!(out, "\n(no guide attached)");
+    };
+    writeln!(
+        out,
+        "\nHunting range {} .. {}  (rows: {})",
+        g.start_dt,
+        g.end_dt,
+        g.rows.join(", ")
+    )?;
+    writeln!(out, "\nQUESTIONS")?;
+    for (i, q) in g.questions.iter().enumerate() {
+        writeln!(out, "{:>2}. {}", i + 1, e(&q.ask))?;
+        if let Some(c) = &q.command {
+            writeln!(out, "      $ {c}")?;
+        }
+    }
+    writeln!(out, "\nCONTAINMENT AND REVERT")?;
+    for (i, s) in g.steps.iter().enumerate() {
+        writeln!(out, "{:>2}. [{}] {}", i + 1, e(&s.source), e(&s.action))?;
+        writeln!(out, "      $ {}", s.command)?;
+    }
+    writeln!(out, "\nHUNTING QUERIES")?;
+    for q in &g.queries {
+        writeln!(
+            out,
+            "-- {} / {}",
+            q.name.as_str(),
+            serde_json::to_value(q.dialect)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("")
+        )?;
+        writeln!(out, "{}\n", q.query)?;
+    }
+    if let Some(r) = &a.remediation {
+        for link in &r.references {
+            writeln!(out, "see {}", e(link))?;
+        }
+    }
+    if !g.omitted.is_empty() {
+        writeln!(out, "omitted: {}", g.omitted.join(", "))?;
     }
     Ok(())
 }

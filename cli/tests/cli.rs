@@ -1,7 +1,7 @@
 //! The `t1578` binary end to end: the main job, the seed query, persistence, the EventBridge
 //! pattern, and bad input.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -236,6 +236,50 @@ fn event_patterns_cover_exactly_the_aws_catalog_within_eventbridge_limits() {
     assert_eq!(committed, Value::Array(patterns), "run `make event-pattern`");
 }
 
+/// `rel -> text` of the generated rules under `dir` (aws/, azure/, correlation/).
+fn sigma_tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for sub in ["aws", "azure", "correlation"] {
+        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let p = f.unwrap().path();
+            let rel = format!("{sub}/{}", p.file_name().unwrap().to_string_lossy());
+            out.insert(rel, std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn sigma_rules_cover_every_catalog_row_and_the_committed_copy_is_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = t1578(&["sigma", "--out", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let generated = sigma_tree(dir.path());
+    let catalog: Value = serde_json::from_slice(&t1578(&["catalog", "--format", "json"]).stdout).unwrap();
+    let rows = catalog["operations"].as_array().unwrap();
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let file = format!(
+            "{}/t1578_{}.yml",
+            row["cloud"].as_str().unwrap(),
+            id.replace('.', "_")
+        );
+        let text = generated.get(&file).unwrap_or_else(|| panic!("no rule for {id}"));
+        assert!(text.contains(&format!("catalog_id: '{id}'")), "{file}");
+    }
+    let correlations: Vec<&String> = generated
+        .iter()
+        .filter(|(k, _)| k.starts_with("correlation/"))
+        .map(|(_, v)| v)
+        .collect();
+    assert!(!correlations.is_empty());
+    assert!(correlations.iter().all(|t| t.contains("timespan: 1d")));
+    assert_eq!(generated.len(), rows.len() + correlations.len());
+    // Analysts load the committed copy: it must be current.
+    let committed = sigma_tree(&root().join("shared/catalog/sigma"));
+    assert!(committed == generated, "run `make sigma-rules`");
+}
+
 fn bad(name: &str) -> String {
     root()
         .join("cli/tests/data/bad")
@@ -266,15 +310,25 @@ fn unreadable_inputs_are_named_and_the_rest_is_processed() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    for f in ["truncated.json", "binary.bin", "empty.json", "huge.json"] {
+    for f in ["binary.bin", "empty.json", "huge.json"] {
         assert!(
             err.lines().any(|l| l.contains("cannot read") && l.contains(f)),
             "{f} not reported:\n{err}"
         );
     }
     assert!(err.contains("empty input") && err.contains("not UTF-8"), "{err}");
+    // A cut S3 log file is read up to the cut, and the cut is reported where it is.
+    assert!(
+        err.lines()
+            .any(|l| l.contains("truncated.json record") && l.contains("truncated")),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
-    assert_eq!(json_lines(&o).len(), 1, "the good file still alerts");
+    assert_eq!(
+        json_lines(&o).len(),
+        2,
+        "the good file still alerts, and so do the whole records before the cut"
+    );
 }
 
 #[test]
@@ -537,4 +591,240 @@ fn a_line_starting_exactly_on_a_block_boundary_is_read() {
         err.contains("5 records read") && err.contains("5 in scope"),
         "{err}"
     );
+}
+
+#[test]
+fn show_prints_one_alert_with_its_guide_and_queries() {
+    let input = "events/aws/ec2-modify-snapshot-attribute-share.json";
+    let all = alert_lines(&t1578(&["replay", "--format", "json", input]));
+    let a = all
+        .iter()
+        .find(|a| a["unmapped"]["trigger_catalog_id"] == "aws.ec2.snapshot_shared")
+        .expect("the share alerts");
+    let guide = &a["unmapped"]["guide"];
+    assert!(!guide["steps"].as_array().unwrap().is_empty());
+    assert_eq!(guide["queries"].as_array().unwrap().len(), 6, "3 per SQL dialect");
+    let id = a["metadata"]["uid"].as_str().unwrap();
+    let text = t1578(&["show", id, input]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let out = stdout(&text);
+    let snap = a["resources"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    for want in [
+        "QUESTIONS",
+        "CONTAINMENT AND REVERT",
+        "HUNTING QUERIES",
+        "-- principal_activity / athena_sql",
+        &format!("$ aws ec2 reset-snapshot-attribute --region eu-west-1 --snapshot-id {snap} --attribute createVolumePermission"),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // By dedup key too, and as the whole document.
+    let dedup = a["metadata"]["correlation_uid"].as_str().unwrap();
+    let json = t1578(&["show", "--format", "json", dedup, input]);
+    let doc = t1578_testkit::assert_valid_alert_text(&stdout(&json));
+    assert_eq!(&doc, a);
+    let missing = t1578(&["show", "no-such-alert", input]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no alert with id or dedup key"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn parked_records_from_the_azure_dead_letter_container_replay() {
+    // A blob as the Function parks it (`functions/azure-function/src/deadletter.rs`): one line
+    // per record, the reason and position under `parked`, the record as received in `records`.
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "cli/tests/data/deadletter-azure.jsonl",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alerts = alert_lines(&o);
+    let tiers: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["finding_info"]["types"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(tiers, ["suspicious", "critical"], "both parked records redriven");
+    let err = stderr(&o);
+    assert!(err.contains("3 records read"), "{err}");
+    assert!(err.contains("2 in scope"), "{err}");
+    assert!(
+        err.contains("deadletter-azure.jsonl:3: not_an_object"),
+        "the unreadable parked body is named: {err}"
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `n` distinct CloudTrail snapshot shares, each its own principal (one alert each).
+fn shares(n: usize) -> Vec<Value> {
+    let base: Value = serde_json::from_slice(
+        &std::fs::read(root().join("events/aws/ec2-modify-snapshot-attribute-share.json")).unwrap(),
+    )
+    .unwrap();
+    let rec = base.get("detail").cloned().unwrap_or(base);
+    (0..n)
+        .map(|i| {
+            let mut r = rec.clone();
+            r["eventID"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+            r["userIdentity"]["userName"] = json!(format!("user{i}"));
+            r["userIdentity"]["arn"] = json!(format!("arn:aws:iam::111122223333:user/user{i}"));
+            r["userIdentity"]["principalId"] = json!(format!("AIDAEXAMPLE{i:09}"));
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_truncated_gzip_processes_every_whole_record_before_the_cut_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = shares(400);
+    let lines: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let doc = json!({ "Records": recs }).to_string();
+    for (name, text) in [("lines.jsonl.gz", lines), ("s3.json.gz", doc)] {
+        let packed = gzip(text.as_bytes());
+        let path = dir.path().join(name);
+        // Cut at 60 %: inside the deflate stream, far from its end.
+        std::fs::write(&path, &packed[..packed.len() * 6 / 10]).unwrap();
+        let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        let count = |after: &str| -> usize {
+            err.split(after)
+                .next()
+                .and_then(|s| s.rsplit(' ').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (read, in_scope) = (count(" records read"), count(" in scope"));
+        // Whatever the compressor did, the records before the cut are a good part of them.
+        assert!(read > 100 && read < 400, "{name}: {read} read\n{err}");
+        assert_eq!(
+            in_scope, read,
+            "{name}: every whole record read is processed\n{err}"
+        );
+        assert!(!alert_lines(&o).is_empty(), "{name}: and decided on\n{err}");
+        assert!(err.contains("truncated: 1"), "{name}: the cut is reported\n{err}");
+        assert!(!err.contains("invalid_json"), "{name}: not as a bad line\n{err}");
+        assert!(!err.contains("cannot read"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn truncated_files_read_together_each_keep_their_whole_records_and_report_their_cut() {
+    // Several files go through the two-worker pool rather than the one-file reader.
+    let dir = tempfile::tempdir().unwrap();
+    let recs = shares(400);
+    let lines: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let doc = json!({ "Records": recs }).to_string();
+    for (name, text) in [("a-lines.jsonl.gz", lines), ("b-s3.json.gz", doc)] {
+        let packed = gzip(text.as_bytes());
+        std::fs::write(dir.path().join(name), &packed[..packed.len() * 6 / 10]).unwrap();
+    }
+    let o = t1578(&["replay", "--format", "json", dir.path().to_str().unwrap()]);
+    let err = stderr(&o);
+    let count = |after: &str| -> usize {
+        err.split(after)
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (read, in_scope) = (count(" records read"), count(" in scope"));
+    assert!(read > 200 && read < 800, "{read} read\n{err}");
+    assert_eq!(in_scope, read, "every whole record read is processed\n{err}");
+    assert!(err.contains("truncated: 2"), "each cut is reported once\n{err}");
+    // The JSON-lines cut is named by its line: the one after the last whole line.
+    let line_cut = err
+        .lines()
+        .find(|l| l.contains("a-lines.jsonl.gz:") && l.contains("truncated"))
+        .unwrap_or_else(|| panic!("no line position\n{err}"));
+    let at: usize = line_cut
+        .split("a-lines.jsonl.gz:")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line_cut}"));
+    assert!(at > 100 && at <= 400, "{line_cut}");
+    assert!(
+        !err.contains("invalid_json") && !err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_event_time_outside_the_representable_range_is_a_parse_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = shares(3);
+    recs[0]["eventTime"] = json!(i64::MIN);
+    recs[1]["eventTime"] = json!("-292277022657-01-27T08:29:52Z");
+    let path = dir.path().join("times.jsonl");
+    let text: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    let o = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("times.jsonl:1: invalid_field: field `eventTime` is invalid"),
+        "{err}"
+    );
+    assert!(err.contains("times.jsonl:2"), "{err}");
+    let alerts = alert_lines(&o);
+    assert_eq!(alerts.len(), 1, "only the record with a real time alerts");
+    assert!(
+        alerts[0]["time_dt"].as_str().unwrap().starts_with("20"),
+        "{}",
+        alerts[0]["time_dt"]
+    );
+}
+
+#[test]
+fn fuzz_found_inputs_read_or_report_without_panicking() {
+    // Inputs the cli_reader fuzz target found (fuzz/fuzz_targets/cli_reader.rs): a document
+    // that is unreadable whole (invalid UTF-8, a control character) but whose prefix, cut by a
+    // truncated gzip, is a good document. Whole: named and skipped; cut: the prefix's whole
+    // records read, the cut reported.
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "cli_reader-cut-prefix-readable.json",
+        "cli_reader-control-char-past-cut.json",
+    ] {
+        let path = root().join("cli/tests/data/fuzz").join(name);
+        let whole = t1578(&["replay", "--format", "json", path.to_str().unwrap()]);
+        let err = stderr(&whole);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(
+            err.contains("cannot read") || err.contains("invalid_json"),
+            "{name}: the bad document is reported\n{err}"
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        let packed = gzip(&bytes);
+        let cut = dir.path().join(format!("{name}.gz"));
+        std::fs::write(&cut, &packed[..bytes[0] as usize * packed.len() / 256]).unwrap();
+        let o = t1578(&["replay", "--format", "json", cut.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        // Either the prefix's whole records are read and the cut is a `truncated` error, or
+        // the prefix is no document at all and the reason names the cut.
+        assert!(
+            err.contains("truncated") || err.contains("input cut short"),
+            "{name}: the cut is reported\n{err}"
+        );
+    }
 }

@@ -61,6 +61,8 @@ AZURE_APP_SETTINGS = {
     "T1578_EVENTHUB_CONSUMER_GROUP",
     "T1578_TABLE_ENDPOINT",
     "T1578_STATE_TABLE",
+    "T1578_BLOB_ENDPOINT",
+    "T1578_DEADLETTER_CONTAINER",
     "T1578_LOGIC_APP_URL",
     "T1578_PROFILE",
     "T1578_WINDOW",
@@ -110,6 +112,8 @@ DETECTOR_ROLE_GRANTS = {
 AZURE_ROLE_ASSIGNMENTS = {
     # role -> scope expression (each scoped to exactly one resource)
     "Storage Table Data Contributor": "${azurerm_storage_account.state.id}",
+    # the dead-letter container only, not its account
+    "Storage Blob Data Contributor": "${azurerm_storage_account.state.id}/blobServices/default/containers/${azurerm_storage_container.dead_letter.name}",
     "Storage Blob Data Owner": "${azurerm_storage_account.host.id}",
     "Azure Event Hubs Data Receiver": "${azurerm_eventhub.this.id}",
     "Key Vault Secrets User": "${azurerm_key_vault.this.id}",

@@ -411,6 +411,9 @@ pub struct Decision {
     pub related_techniques: Vec<String>,
     /// Tuning.
     pub tuning: TuningApplied,
+    /// Questions, steps with their commands, and hunting queries ([`crate::guide`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guide: Option<crate::guide::Guide>,
     /// Create or update of the finding.
     pub finding: FindingView,
     /// The principal against its own baseline (default profile; `null` in `seed-kql`).
@@ -514,6 +517,9 @@ pub struct Alert {
     pub resources: Vec<ResourceRef>,
     /// Up to 10 events, highest risk first.
     pub evidences: Vec<EvidenceArtifact>,
+    /// What to do: the steps in words and where to read more ([`crate::guide`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<crate::guide::Remediation>,
     /// The detector's own fields.
     pub unmapped: Decision,
 }

@@ -2,6 +2,7 @@
 //! validated when loaded, and queried by operation name plus request condition.
 
 use crate::event::{Cloud, ComputeEvent};
+use crate::guide::{GuideBook, GuideError};
 use crate::kql;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -100,6 +101,22 @@ pub struct Condition {
     /// RDS public accessibility as requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publicly_accessible: Option<bool>,
+    /// RDS `skipFinalSnapshot` as requested (a delete that keeps no final snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_final_snapshot: Option<bool>,
+    /// RDS `deleteAutomatedBackups` as requested (a delete that drops the automated backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_automated_backups: Option<bool>,
+    /// Requested instance type starts with one of these (lower-case), e.g. GPU families
+    /// abused for mining. Data, so a deployment edits the list rather than code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_type_prefix: Vec<String>,
+    /// IMDS `httpPutResponseHopLimit` requested at least this high.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit_min: Option<i64>,
+    /// Azure VM extension name (from the resource id) contains one of these (lower-case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_contains: Vec<String>,
 }
 
 impl Condition {
@@ -141,9 +158,29 @@ impl Condition {
             }
         }
         let opt = |want: Option<bool>, got: Option<bool>| want.is_none() || want == got;
+        let any_of = |wants: &[String], got: &Option<String>, prefix: bool| {
+            wants.is_empty()
+                || got.as_deref().is_some_and(|g| {
+                    let g = g.to_ascii_lowercase();
+                    wants.iter().any(|w| {
+                        if prefix {
+                            g.starts_with(w.as_str())
+                        } else {
+                            g.contains(w.as_str())
+                        }
+                    })
+                })
+        };
         opt(self.deletion_protection, d.deletion_protection)
             && opt(self.publicly_accessible, d.publicly_accessible)
+            && opt(self.skip_final_snapshot, d.skip_final_snapshot)
+            && opt(self.delete_automated_backups, d.delete_automated_backups)
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
+            && self
+                .hop_limit_min
+                .is_none_or(|min| d.hop_limit.is_some_and(|h| h >= min))
+            && any_of(&self.instance_type_prefix, &d.instance_type, true)
+            && any_of(&self.extension_contains, &d.extension, false)
     }
 }
 
@@ -225,6 +262,9 @@ pub enum CatalogError {
     /// Not valid TOML or not the catalog schema.
     #[error("catalog is not valid: {0}")]
     Parse(String),
+    /// The guide text does not fit the catalog.
+    #[error(transparent)]
+    Guide(#[from] GuideError),
     /// A row breaks a rule.
     #[error("catalog row `{id}`: {reason}")]
     Row {
@@ -246,6 +286,9 @@ pub struct Catalog {
     by_operation: HashMap<Cloud, HashMap<String, Vec<usize>>>,
     by_hash: HashMap<u32, usize>,
     seed_azure: Vec<usize>,
+    /// Investigation guides of the rows (`catalog/guides.toml`); empty for a catalog loaded
+    /// from text alone.
+    pub guides: GuideBook,
 }
 
 fn valid_technique(t: &str, parent_only: bool) -> bool {
@@ -259,7 +302,9 @@ fn valid_technique(t: &str, parent_only: bool) -> bool {
 impl Catalog {
     /// The catalog compiled into this build.
     pub fn builtin() -> Result<Catalog, CatalogError> {
-        Catalog::from_toml(BUILTIN_CATALOG)
+        let mut c = Catalog::from_toml(BUILTIN_CATALOG)?;
+        c.guides = GuideBook::builtin(&c)?;
+        Ok(c)
     }
 
     /// Parse and validate a catalog document.
@@ -302,6 +347,17 @@ impl Catalog {
                 return Err(row(
                     &e.id,
                     format!("related technique `{bad}` is not an ATT&CK id"),
+                ));
+            }
+            if let Some(bad) = e.when.as_ref().and_then(|c| {
+                c.instance_type_prefix
+                    .iter()
+                    .chain(&c.extension_contains)
+                    .find(|w| w.is_empty() || w.chars().any(|ch| ch.is_ascii_uppercase()))
+            }) {
+                return Err(row(
+                    &e.id,
+                    format!("condition value `{bad}` must be non-empty and lower-case"),
                 ));
             }
             if e.risk > 20 {
@@ -358,6 +414,7 @@ impl Catalog {
             by_operation,
             by_hash,
             seed_azure,
+            guides: GuideBook::default(),
         })
     }
 
@@ -415,7 +472,10 @@ mod tests {
     #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        assert!(c.entries.len() > 80);
+        // The counts the README states: 127 operations, 87 AWS and 40 Azure.
+        let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
+        let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
+        assert_eq!((c.entries.len(), aws, azure), (127, 87, 40));
         assert_eq!(c.seed_azure.len(), 13);
     }
 
@@ -438,5 +498,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("nope"));
+        let e = Catalog::from_toml(&doc("when = { extension_contains = [\"CustomScript\"] }")).unwrap_err();
+        assert!(e.to_string().contains("lower-case"), "{e}");
     }
 }

@@ -179,6 +179,17 @@ impl Engine {
                 .is_some_and(|s| s.ends_with(".amazonaws.com"))
     }
 
+    /// Whether the profile counts an event of this cloud in this phase. The CLI's prefilter
+    /// asks it too, to skip records it would drop.
+    pub fn counts_phase(&self, cloud: Cloud, phase: Phase) -> bool {
+        match (self.profile.name, cloud) {
+            (_, Cloud::Aws) => phase == Phase::Success,
+            // Accept/Success: the operation happened (long-running ones may never log Success).
+            (ProfileName::Default, Cloud::Azure) => matches!(phase, Phase::Accept | Phase::Success),
+            (ProfileName::SeedKql, Cloud::Azure) => matches!(phase, Phase::Start | Phase::Success),
+        }
+    }
+
     /// Classify and key one event, or say why it is not scored.
     pub fn score(&self, ev: &ComputeEvent) -> Result<Scored, Skip> {
         let p = self.profile.name;
@@ -192,13 +203,7 @@ impl Engine {
                 (e, t, kql::risk_points(t))
             }
         };
-        let counted = match (p, ev.cloud) {
-            (_, Cloud::Aws) => ev.phase == Phase::Success,
-            // Accept/Success: the operation happened (long-running ones may never log Success).
-            (ProfileName::Default, Cloud::Azure) => matches!(ev.phase, Phase::Accept | Phase::Success),
-            (ProfileName::SeedKql, Cloud::Azure) => matches!(ev.phase, Phase::Start | Phase::Success),
-        };
-        if !counted {
+        if !self.counts_phase(ev.cloud, ev.phase) {
             return Err(Skip::NotCounted);
         }
         let eff = self.effective(&ev.account);
@@ -240,10 +245,7 @@ impl Engine {
                 &ev.principal.key,
             ]),
             ProfileName::SeedKql => {
-                let who = match ev.cloud {
-                    Cloud::Aws => ev.principal.key.as_str(),
-                    Cloud::Azure => ev.principal.name.as_str(),
-                };
+                let who = ev.seed_caller();
                 let ip = ev.source_ip.as_deref().unwrap_or("");
                 StateKey::from_parts(&[
                     "v1",
@@ -297,7 +299,11 @@ impl Engine {
                 cloud: ev.cloud,
                 account: ev.account.clone(),
                 scope: ev.scope.clone(),
-                principal_key: ev.principal.key.clone(),
+                // The seed prints the caller it groups by (an assumed role's session ARN).
+                principal_key: match (p, ev.cloud) {
+                    (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller().to_string(),
+                    _ => ev.principal.key.clone(),
+                },
                 principal_name: ev.principal.name.clone(),
                 principal_kind: ev.principal.kind,
                 session: ev.principal.session.clone(),

@@ -73,6 +73,22 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// Session name of an assumed role, kept as context only (it rotates).
     pub session: Option<String>,
+    /// AWS `userIdentity.arn` as the record gives it: the session ARN for an assumed role.
+    /// The seed rule groups by it (every session is a new caller); `key` does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+impl ComputeEvent {
+    /// The caller the seed rule groups by and prints: `userIdentity.arn` on CloudTrail (the
+    /// session for assumed roles; the stable key when the record has no ARN), the `Caller`
+    /// column on Azure.
+    pub fn seed_caller(&self) -> &str {
+        match self.cloud {
+            Cloud::Aws => self.principal.arn.as_deref().unwrap_or(&self.principal.key),
+            Cloud::Azure => &self.principal.name,
+        }
+    }
 }
 
 /// Lifecycle phase / outcome of the call.
@@ -116,6 +132,14 @@ pub struct Details {
     pub publicly_accessible: Option<bool>,
     /// Requested instance type / VM size.
     pub instance_type: Option<String>,
+    /// RDS `skipFinalSnapshot` as requested.
+    pub skip_final_snapshot: Option<bool>,
+    /// RDS `deleteAutomatedBackups` as requested.
+    pub delete_automated_backups: Option<bool>,
+    /// IMDS `httpPutResponseHopLimit` as requested.
+    pub hop_limit: Option<i64>,
+    /// Azure VM extension name, from the resource id.
+    pub extension: Option<String>,
 }
 
 /// One normalized compute-control-plane event.

@@ -76,6 +76,8 @@ pub fn build(
             .collect(),
         evidences: evidences(w),
         unmapped: unmapped(engine, eff, w, v, trigger),
+        // The guide is attached by the pipeline (`guide::attach`) to every decided alert.
+        remediation: None,
     }
 }
 
@@ -386,5 +388,6 @@ fn unmapped(
             updated_because: v.updated_because.clone(),
         },
         baseline: baseline_view(eff, w, v, trigger.time_ms),
+        guide: None,
     }
 }

@@ -33,34 +33,42 @@
 //!   scored; the one that depends on history (unfamiliar IP) when it enters its window.
 //! - **The alert is an OCSF Detection Finding** ([`alert`]), described by the committed
 //!   `schema/alert.schema.json`; `finding_info.uid` is the deterministic dedup key.
+//! - **Every alert says what to do next** ([`guide`]): questions, containment and revert steps
+//!   with their CLI commands, and hunting queries, filled in from the alert. The text is data
+//!   (`catalog/guides.toml`); values from logs are quoted per shell and query dialect.
 //! - **Ports and one pipeline** ([`ports`], [`pipeline`]). `StateStore` (load; save if the
 //!   version is unchanged) and `AlertSink` are small traits; [`pipeline::process_batch`] does one
-//!   load and at most one conditional save per key and retries conflicts. Alerts are published
-//!   before the state that records them is saved, so nothing is lost; the alert's deterministic
-//!   `dedup_key` lets a consumer drop the rare repeat.
-//! - **Attacker-controlled strings stay data**: state keys are hashes of a JSON array of their
-//!   parts; strings are length-capped ([`event::clip`]); alerts are serialized by serde.
+//!   load and one conditional save per key, retries conflicts with jittered backoff, and keeps
+//!   decided alerts in an outbox saved with the window ([`outbox`]), published once by the
+//!   writer that claimed them. [`delivery`] is the edge contract: per record Done, Retry or
+//!   Park(reason), which each platform maps to its own retry and dead-letter mechanism.
+//! - **Attacker-controlled strings stay data**: state keys are SHA-256 hashes of a JSON array of
+//!   their parts; strings are length-capped ([`event::clip`]); alerts are serialized by serde.
 #![deny(missing_docs)]
 
 pub mod alert;
 pub mod baseline;
 pub mod catalog;
 pub mod decision;
+pub mod delivery;
 pub mod engine;
 pub mod event;
 pub mod eventpattern;
 pub mod finding;
+pub mod guide;
 pub mod incident;
 pub mod json;
 pub mod kql;
 pub mod memory;
 pub mod normalize;
+pub mod outbox;
 pub mod pipeline;
 pub mod ports;
 pub mod prefilter;
 pub mod profile;
 pub mod schedule;
 pub mod settings;
+pub mod sigma;
 pub mod source;
 pub mod tuning;
 pub mod window;

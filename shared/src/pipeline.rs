@@ -1,24 +1,79 @@
 //! `process_batch`: the one orchestration both functions and the CLI run.
 //!
-//! Per state key: one load, apply every event of the batch in event-time order, publish new
-//! alerts, one conditional save. On a version conflict it reloads and re-applies; alerts it
-//! already published in this invocation are not published again. Out-of-scope events cause
-//! no store request at all, and a batch of pure duplicates causes no write.
+//! Per state key: one load, apply every event of the batch in event-time order, one
+//! conditional save of the window together with the alerts it decided (the outbox, see
+//! [`crate::outbox`]), then publish those alerts and mark them sent. On a version conflict it
+//! backs off (jittered, exponential, capped, within a budget), reloads and re-applies.
+//! Out-of-scope events cause no store request at all, and a batch of pure duplicates causes no
+//! write.
 //!
-//! Delivery guarantee: an alert is recorded in state only after the sink accepted it. If the
-//! invocation fails between the two, the retry publishes it again with the same `dedup_key`:
-//! alerts are never lost, and a rare repeat carries the key a consumer can drop it by.
+//! Delivery guarantee: a decision is saved before it is published, and published by the one
+//! writer that claimed it. Racing writers carry it forward without publishing it; a crash
+//! between the save and the publish leaves it pending, and the retry (or, once the claim's
+//! lease ran out, the next invocation for the key) publishes it. So a decision is published
+//! once; only a writer dying after the publish and before marking it sent can repeat it, with
+//! the same `dedup_key`.
 
 use crate::alert::Alert;
 use crate::decision;
 use crate::engine::{Engine, Scored, Skip, StateKey};
 use crate::event::ComputeEvent;
 use crate::finding;
+use crate::outbox::{self, Pending};
 use crate::ports::{AlertSink, SaveOutcome, SinkError, StateStore, StoreError, Version};
 use crate::settings::Mode;
 use crate::window::{Applied, WindowState};
 use futures::stream::{self, StreamExt};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Waits between conflicting attempts on one key: "full jitter" exponential backoff, so racing
+/// writers spread out instead of colliding again in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Upper bound of the first wait.
+    pub base: Duration,
+    /// Upper bound of any one wait.
+    pub cap: Duration,
+    /// Total waiting per key and phase; past it the key fails with a retryable error.
+    pub budget: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_secs(1),
+            budget: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after failed attempt `attempt` (0-based): uniform in `[0, min(cap, base * 2^attempt)]`.
+    /// `seed` tells racing writers apart; the clock's nanoseconds vary it between calls.
+    pub fn delay(&self, attempt: u32, seed: u64) -> Duration {
+        let ceiling = self.base.saturating_mul(1u32 << attempt.min(20)).min(self.cap);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&seed.to_le_bytes());
+        b[8..12].copy_from_slice(&attempt.to_le_bytes());
+        b[12..].copy_from_slice(&nanos.to_le_bytes());
+        let r = xxh3_64(&b);
+        let ms = ceiling.as_micros() as u64;
+        Duration::from_micros(if ms == 0 { 0 } else { r % (ms + 1) })
+    }
+}
+
+/// Wall-clock epoch milliseconds, the default [`PipelineOptions::clock`].
+pub fn system_clock() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 /// Knobs of the pipeline.
 #[derive(Debug, Clone)]
@@ -27,6 +82,13 @@ pub struct PipelineOptions {
     pub shadow: bool,
     /// Conditional-save attempts per key before giving up with a retryable error.
     pub max_attempts: u32,
+    /// Waits between those attempts.
+    pub backoff: Backoff,
+    /// How long a writer owns the alerts it saved as pending; a longer publish (or a dead
+    /// writer) lets another writer publish them. Must exceed the sink's worst-case send time.
+    pub outbox_lease: Duration,
+    /// Epoch milliseconds, for outbox leases (tests move it).
+    pub clock: fn() -> i64,
     /// Keys processed concurrently.
     pub concurrency: usize,
     /// Update the windows and decide nothing: for readers of the windows themselves (the seed
@@ -39,6 +101,9 @@ impl Default for PipelineOptions {
         PipelineOptions {
             shadow: false,
             max_attempts: 40,
+            backoff: Backoff::default(),
+            outbox_lease: Duration::from_secs(60),
+            clock: system_clock,
             concurrency: 8,
             windows_only: false,
         }
@@ -116,6 +181,9 @@ pub struct BatchReport {
     pub conflicts: usize,
     /// Stored windows that could not be decoded and were restarted.
     pub corrupt_states: usize,
+    /// Alerts published whose outbox entry could not be marked sent: they will be published
+    /// again (same `dedup_key`) by the retry or after their lease.
+    pub unmarked: usize,
     /// Keys that failed.
     pub failures: Vec<KeyFailure>,
 }
@@ -136,6 +204,7 @@ struct KeyResult {
     writes: usize,
     conflicts: usize,
     corrupt: usize,
+    unmarked: usize,
     error: Option<PipelineError>,
 }
 
@@ -207,6 +276,7 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
         report.store_writes += r.writes;
         report.conflicts += r.conflicts;
         report.corrupt_states += r.corrupt;
+        report.unmarked += r.unmarked;
         report.alerts.extend(r.alerts);
         if let Some(error) = r.error {
             report.failures.push(KeyFailure {
@@ -223,6 +293,196 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
     report
 }
 
+/// A window as loaded: decoded (or restarted), its pending alerts, the stored value and version.
+struct Loaded {
+    state: WindowState,
+    pending: Vec<Pending>,
+    raw: Vec<u8>,
+    version: Option<Version>,
+}
+
+async fn load<S: StateStore>(store: &S, key: &StateKey, r: &mut KeyResult) -> Result<Loaded, PipelineError> {
+    r.reads += 1;
+    let Some(stored) = store.load(key).await? else {
+        return Ok(Loaded {
+            state: WindowState::new(key),
+            pending: Vec::new(),
+            raw: Vec::new(),
+            version: None,
+        });
+    };
+    let decoded = outbox::split(&stored.bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|(w, p)| Ok((WindowState::decode(w, key).map_err(|e| e.to_string())?, p)));
+    let (state, pending) = decoded.unwrap_or_else(|_| {
+        // A window that cannot be read is restarted rather than blocking the key forever;
+        // the count is reported so it gets noticed.
+        r.corrupt = 1;
+        (WindowState::new(key), Vec::new())
+    });
+    Ok(Loaded {
+        state,
+        pending,
+        raw: stored.bytes,
+        version: Some(stored.version),
+    })
+}
+
+/// Pause before the next conflicting attempt; `false` when the budget is spent.
+async fn back_off<S: StateStore>(
+    store: &S,
+    opts: &PipelineOptions,
+    attempt: u32,
+    seed: u64,
+    slept: &mut Duration,
+) -> bool {
+    let d = opts.backoff.delay(attempt, seed);
+    if attempt + 1 >= opts.max_attempts.max(1) || *slept + d > opts.backoff.budget {
+        return false;
+    }
+    *slept += d;
+    store.pause(d).await;
+    true
+}
+
+/// A decided alert and the destinations of the event that decided it (for its guide).
+type Decided = (Alert, Vec<String>);
+
+/// Apply the items, add the new decisions to the outbox under `claim` and take over what this
+/// writer may publish, then save window and outbox in one conditional write. Returns the
+/// entries this writer must publish, and the decided alerts (for shadow mode's report), all
+/// still without their guide.
+#[allow(clippy::too_many_arguments)]
+async fn save_decisions<S: StateStore>(
+    engine: &Engine,
+    store: &S,
+    key: &StateKey,
+    items: &[(usize, Scored)],
+    opts: &PipelineOptions,
+    eff: &crate::tuning::Effective<'_>,
+    publish: bool,
+    r: &mut KeyResult,
+) -> Result<(Vec<Pending>, Vec<Decided>), PipelineError> {
+    let claim = outbox::claim_of(items.iter().map(|(_, s)| s.ctx.event_id.as_str()));
+    let mut slept = Duration::ZERO;
+    for attempt in 0.. {
+        let Loaded {
+            mut state,
+            mut pending,
+            raw,
+            version,
+        } = load(store, key, r).await?;
+        let mut alerts = Vec::new();
+        let (mut dups, mut late) = (0, 0);
+        for (_, s) in items {
+            let (applied, a) = if opts.windows_only {
+                (state.apply(s, eff), Vec::new())
+            } else {
+                let (applied, verdicts) = decision::step(&mut state, engine, s);
+                let decided: Vec<Decided> = verdicts
+                    .iter()
+                    .map(|v| {
+                        let a = finding::build(engine, eff, &state, v, &s.ctx);
+                        (a, s.ctx.destinations.clone())
+                    })
+                    .collect();
+                (applied, decided)
+            };
+            match applied {
+                Applied::Duplicate => dups += 1,
+                Applied::TooLate => late += 1,
+                Applied::Counted => {}
+            }
+            alerts.extend(a);
+        }
+        r.duplicates = dups;
+        r.too_late = late;
+        if publish {
+            let now = (opts.clock)();
+            let lease = now.saturating_add(opts.outbox_lease.as_millis() as i64);
+            for p in pending.iter_mut().filter(|p| outbox::may_publish(p, claim, now)) {
+                p.claim = claim;
+                p.lease_until = lease;
+            }
+            for (alert, destinations) in &alerts {
+                if !pending.iter().any(|p| p.alert.dedup_key() == alert.dedup_key()) {
+                    pending.push(Pending {
+                        claim,
+                        lease_until: lease,
+                        alert: alert.clone(),
+                        destinations: destinations.clone(),
+                    });
+                }
+            }
+        }
+        let mine: Vec<Pending> = pending.iter().filter(|p| p.claim == claim).cloned().collect();
+        let bytes = outbox::join(&state.encode(), &pending);
+        if bytes == raw {
+            return Ok((mine, alerts));
+        }
+        r.writes += 1;
+        match store
+            .save(key, &bytes, state.expires_at(eff), version.as_ref())
+            .await?
+        {
+            SaveOutcome::Saved => return Ok((mine, alerts)),
+            SaveOutcome::Conflict => {
+                r.conflicts += 1;
+                if !back_off(store, opts, attempt, claim, &mut slept).await {
+                    break;
+                }
+            }
+        }
+    }
+    Err(PipelineError::Conflicts(opts.max_attempts))
+}
+
+/// Remove what this writer published from the outbox: the alerts are out, the entries go.
+async fn mark_sent<S: StateStore>(
+    store: &S,
+    key: &StateKey,
+    sent: &[Pending],
+    opts: &PipelineOptions,
+    eff: &crate::tuning::Effective<'_>,
+    r: &mut KeyResult,
+) -> Result<(), PipelineError> {
+    let mut slept = Duration::ZERO;
+    for attempt in 0.. {
+        let Loaded {
+            state,
+            mut pending,
+            raw,
+            version,
+        } = load(store, key, r).await?;
+        pending.retain(|p| {
+            !sent
+                .iter()
+                .any(|s| s.claim == p.claim && s.alert.dedup_key() == p.alert.dedup_key())
+        });
+        let bytes = outbox::join(&state.encode(), &pending);
+        if bytes == raw || version.is_none() {
+            return Ok(());
+        }
+        r.writes += 1;
+        match store
+            .save(key, &bytes, state.expires_at(eff), version.as_ref())
+            .await?
+        {
+            SaveOutcome::Saved => return Ok(()),
+            SaveOutcome::Conflict => {
+                r.conflicts += 1;
+                if !back_off(store, opts, attempt, sent[0].claim, &mut slept).await {
+                    break;
+                }
+            }
+        }
+    }
+    Err(PipelineError::Conflicts(opts.max_attempts))
+}
+
+/// One key: save the window with its decisions pending, publish what this writer owns, then
+/// mark it sent. A crash before the publish leaves the decision pending: the retry (the same
+/// claim) or, after the lease, any later writer of the key publishes it.
 async fn process_key<S: StateStore, A: AlertSink>(
     engine: &Engine,
     store: &S,
@@ -234,88 +494,43 @@ async fn process_key<S: StateStore, A: AlertSink>(
     let mut r = KeyResult::default();
     let eff = engine.effective(items.first().map_or("", |(_, s)| s.ctx.account.as_str()));
     let shadow = opts.shadow || eff.mode == Mode::Shadow;
-    let mut published: HashSet<String> = HashSet::new();
-    let mut sent: Vec<Alert> = Vec::new();
-    for _ in 0..opts.max_attempts.max(1) {
-        r.reads += 1;
-        let loaded = match store.load(key).await {
-            Ok(l) => l,
-            Err(e) => {
-                r.error = Some(e.into());
-                return r;
-            }
-        };
-        let (mut state, version, before): (WindowState, Option<Version>, Vec<u8>) = match loaded {
-            Some(stored) => match WindowState::decode(&stored.bytes, key) {
-                Ok(s) => (s, Some(stored.version), stored.bytes),
-                Err(_) => {
-                    // A window that cannot be read is restarted rather than blocking the key
-                    // forever; the count is reported so it gets noticed.
-                    r.corrupt = 1;
-                    (WindowState::new(key), Some(stored.version), Vec::new())
-                }
-            },
-            None => (WindowState::new(key), None, Vec::new()),
-        };
-        let mut alerts = Vec::new();
-        let (mut dups, mut late) = (0, 0);
-        for (_, s) in items {
-            let (applied, a) = if opts.windows_only {
-                (state.apply(s, &eff), Vec::new())
-            } else {
-                let (applied, verdicts) = decision::step(&mut state, engine, s);
-                let alerts = verdicts
-                    .iter()
-                    .map(|v| finding::build(engine, &eff, &state, v, &s.ctx))
-                    .collect();
-                (applied, alerts)
-            };
-            match applied {
-                Applied::Duplicate => dups += 1,
-                Applied::TooLate => late += 1,
-                Applied::Counted => {}
-            }
-            alerts.extend(a);
-        }
-        r.duplicates = dups;
-        r.too_late = late;
-        let bytes = state.encode();
-        if bytes == before {
+    let publish = !shadow && !opts.windows_only;
+    let (mine, decided) = match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
+        Ok(x) => x,
+        Err(e) => {
+            r.error = Some(e);
             return r;
         }
-        if !shadow {
-            for a in &alerts {
-                if published.contains(a.dedup_key()) {
-                    continue;
-                }
-                if let Err(e) = sink.send(a).await {
-                    r.error = Some(e.into());
-                    return r;
-                }
-                published.insert(a.dedup_key().to_string());
-                sent.push(a.clone());
-            }
+    };
+    // Every decided alert carries its guide, whichever sink or printer gets it.
+    let guided = |alert: &Alert, destinations: &[String]| {
+        let mut a = alert.clone();
+        crate::guide::attach(&mut a, engine, destinations);
+        a
+    };
+    if !publish {
+        r.alerts = decided.iter().map(|(a, d)| guided(a, d)).collect();
+        return r;
+    }
+    // In the order they were decided (the outbox keeps it).
+    let mut sent = Vec::new();
+    for p in mine {
+        let alert = guided(&p.alert, &p.destinations);
+        if let Err(e) = sink.send(&alert).await {
+            r.error = Some(e.into());
+            break;
         }
-        r.writes += 1;
-        match store
-            .save(key, &bytes, state.expires_at(&eff), version.as_ref())
-            .await
-        {
-            Ok(SaveOutcome::Saved) => {
-                r.alerts = if shadow { alerts } else { sent };
-                return r;
-            }
-            Ok(SaveOutcome::Conflict) => {
-                // Alerts this attempt published stay in `published`: the re-applied window
-                // decides them again and records them without resending.
-                r.conflicts += 1;
-            }
-            Err(e) => {
-                r.error = Some(e.into());
-                return r;
-            }
+        sent.push((p, alert));
+    }
+    if !sent.is_empty() {
+        let entries: Vec<Pending> = sent.iter().map(|(p, _)| p.clone()).collect();
+        if let Err(e) = mark_sent(store, key, &entries, opts, &eff, &mut r).await {
+            // Published but still pending: after the lease it is published again, with the
+            // same dedup_key. Reported so the platform retries the cleanup.
+            r.unmarked = sent.len();
+            r.error.get_or_insert(e);
         }
     }
-    r.error = Some(PipelineError::Conflicts(opts.max_attempts));
+    r.alerts = sent.into_iter().map(|(_, a)| a).collect();
     r
 }

@@ -64,6 +64,13 @@ pub trait StateStore: Send + Sync {
         expires_at: i64,
         expected: Option<&Version>,
     ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
+
+    /// Wait before retrying a conflicting save. The core has no timer; adapters on a runtime
+    /// sleep here. The default returns at once (single-writer stores never conflict).
+    fn pause(&self, wait: std::time::Duration) -> impl Future<Output = ()> + Send {
+        let _ = wait;
+        std::future::ready(())
+    }
 }
 
 /// Where alerts go.

@@ -5,9 +5,17 @@
 //! It answers "maybe" whenever it cannot be sure: the operation key absent or present more
 //! than once (nested or odd casing), a value with escapes, an object instead of a string. So it
 //! can only ever skip a line whose single operation value is plainly out of scope.
+//!
+//! Look-alikes are told apart the same way: an in-catalog AWS name from a service the catalog
+//! does not list for it (ElastiCache's `CreateSnapshot`), and, once a profile's counted phases
+//! are given ([`Prefilter::counting`]), a failed call (a top-level `errorCode`) or an Azure phase
+//! the profile does not count. Those keys are read only at the record's top level (or the top
+//! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested
+//! copy (attacker-chosen request content) is never taken for the record's own.
 
 use crate::catalog::Catalog;
-use crate::event::Cloud;
+use crate::event::{Cloud, Phase};
+use crate::kql;
 use memchr::memmem::Finder;
 
 /// Azure operations in scope all belong to this provider (the seed's `ResourceProviderValue`).
@@ -15,40 +23,100 @@ const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
 
 /// Byte-level scope test built from a catalog.
 pub struct Prefilter {
-    /// Lower-cased AWS event names, bucketed by length: a million lines are tested, so the
-    /// test compares a few same-length names in place instead of lower-casing into a new
-    /// buffer and hashing it.
-    aws_names: Vec<Vec<Vec<u8>>>,
+    /// Lower-cased AWS event names, bucketed by length, each with the services (`ec2`, `rds`)
+    /// the catalog lists it for: a million lines are tested, so the test compares a few
+    /// same-length names in place instead of lower-casing into a new buffer and hashing it.
+    aws_names: Vec<Vec<AwsName>>,
+    /// Lower-cased Azure operations of the catalog; the seed's are matched by `has`.
+    azure_ops: std::collections::HashSet<Vec<u8>>,
+    /// Every Azure operation the catalog or the seed can match contains [`AZURE_PREFIX`].
+    azure_prefixed: bool,
     name: Finder<'static>,
+    /// Counted phases per cloud (indexed by [`phase_index`]); `None`: every phase may count.
+    counted: Option<[[bool; 6]; 2]>,
 }
+
+/// A lower-cased AWS event name and the lower-cased services it is in the catalog for.
+type AwsName = (Vec<u8>, Vec<Vec<u8>>);
 
 /// Which operation key a match is.
 #[derive(Clone, Copy)]
 enum Key {
     Aws,
     Azure,
+    /// `OperationNameValue` of a Log Analytics row.
+    AzureRow,
 }
+
+fn phase_index(p: Phase) -> usize {
+    match p {
+        Phase::Success => 0,
+        Phase::Start => 1,
+        Phase::Accept => 2,
+        Phase::Failure => 3,
+        Phase::DryRun => 4,
+        Phase::Other => 5,
+    }
+}
+
+const PHASES: [Phase; 6] = [
+    Phase::Success,
+    Phase::Start,
+    Phase::Accept,
+    Phase::Failure,
+    Phase::DryRun,
+    Phase::Other,
+];
 
 impl Prefilter {
     /// Prefilter for the catalog's AWS event names and Azure compute operations.
     pub fn new(catalog: &Catalog) -> Prefilter {
-        let mut aws_names: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut aws_names: Vec<Vec<AwsName>> = Vec::new();
         for e in catalog.for_cloud(Cloud::Aws) {
-            let Some((_, n)) = e.operation.split_once(':') else {
+            let Some((svc, n)) = e.operation.split_once(':') else {
                 continue;
             };
-            let n = n.to_ascii_lowercase().into_bytes();
+            let (svc, n) = (
+                svc.to_ascii_lowercase().into_bytes(),
+                n.to_ascii_lowercase().into_bytes(),
+            );
             if aws_names.len() <= n.len() {
                 aws_names.resize(n.len() + 1, Vec::new());
             }
-            if !aws_names[n.len()].contains(&n) {
-                aws_names[n.len()].push(n);
+            let bucket = &mut aws_names[n.len()];
+            match bucket.iter_mut().find(|(x, _)| *x == n) {
+                Some((_, svcs)) if !svcs.contains(&svc) => svcs.push(svc),
+                Some(_) => {}
+                None => bucket.push((n, vec![svc])),
             }
         }
+        let azure_ops: std::collections::HashSet<Vec<u8>> = catalog
+            .for_cloud(Cloud::Azure)
+            .map(|e| e.operation.to_ascii_lowercase().into_bytes())
+            .collect();
+        let has_prefix = |op: &str| op.to_ascii_lowercase().contains("microsoft.compute/");
+        let azure_prefixed = catalog.for_cloud(Cloud::Azure).all(|e| has_prefix(&e.operation))
+            && kql::SEED_OPERATIONS.iter().all(|o| has_prefix(o));
         Prefilter {
             aws_names,
+            azure_ops,
+            azure_prefixed,
             name: Finder::new(b"Name").into_owned(),
+            counted: None,
         }
+    }
+
+    /// Also skip records in a phase that `counts` says is not counted (a failed call, an Azure
+    /// `Accept` under the seed profile): pass the engine's own rule, so the two never disagree.
+    pub fn counting(mut self, counts: impl Fn(Cloud, Phase) -> bool) -> Prefilter {
+        let mut table = [[true; 6]; 2];
+        for (c, cloud) in [Cloud::Aws, Cloud::Azure].into_iter().enumerate() {
+            for p in PHASES {
+                table[c][phase_index(p)] = counts(cloud, p);
+            }
+        }
+        self.counted = Some(table);
+        self
     }
 
     /// The keys `"eventName"`, `"operationName"` and `"OperationNameValue"` all contain `Name`:
@@ -64,7 +132,7 @@ impl Prefilter {
                 return Some((Key::Azure, pos + 5));
             }
         } else if after.starts_with(b"Value\"") && before.ends_with(b"\"Operation") {
-            return Some((Key::Azure, pos + 10));
+            return Some((Key::AzureRow, pos + 10));
         }
         None
     }
@@ -81,40 +149,190 @@ impl Prefilter {
             }
         }
         let Some((key, end)) = hit else { return true };
-        let rest = &line[end..];
-        let mut i = 0;
-        while i < rest.len() && rest[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if rest.get(i) != Some(&b':') {
-            return true;
-        }
-        i += 1;
-        while i < rest.len() && rest[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if rest.get(i) != Some(&b'"') {
-            return true;
-        }
-        let start = i + 1;
-        let Some(len) = memchr::memchr(b'"', &rest[start..]) else {
+        let Some(value) = plain_string(&line[end..]) else {
             return true;
         };
-        let value = &rest[start..start + len];
-        if value.contains(&b'\\') {
-            return true;
-        }
         match key {
-            Key::Aws => self
-                .aws_names
-                .get(value.len())
-                .is_some_and(|names| names.iter().any(|n| value.eq_ignore_ascii_case(n))),
-            Key::Azure => {
-                value.len() >= AZURE_PREFIX.len()
-                    && value[..AZURE_PREFIX.len()].eq_ignore_ascii_case(AZURE_PREFIX)
+            Key::Aws => self.aws_may_match(line, value),
+            Key::Azure | Key::AzureRow => {
+                let status_key: &[u8] = match key {
+                    Key::Azure => b"\"resultType\"",
+                    _ => b"\"ActivityStatusValue\"",
+                };
+                self.azure_may_match(value) && self.phase_may_count(line, Cloud::Azure, status_key)
             }
         }
     }
+
+    fn aws_may_match(&self, line: &[u8], name: &[u8]) -> bool {
+        let Some(svcs) = self.aws_names.get(name.len()).and_then(|names| {
+            names
+                .iter()
+                .find(|(n, _)| name.eq_ignore_ascii_case(n))
+                .map(|(_, s)| s)
+        }) else {
+            return false;
+        };
+        // The service, as the normalizer derives it: lower-cased, `.amazonaws.com` trimmed
+        // (repeatedly, as `trim_end_matches` does).
+        if let Some(source) = single_key(line, b"\"eventSource\"").and_then(plain_string) {
+            let mut s = source.to_ascii_lowercase();
+            while s.ends_with(b".amazonaws.com") {
+                s.truncate(s.len() - b".amazonaws.com".len());
+            }
+            if !svcs.contains(&s) {
+                return false;
+            }
+        }
+        self.phase_may_count(line, Cloud::Aws, b"\"errorCode\"")
+    }
+
+    fn azure_may_match(&self, value: &[u8]) -> bool {
+        let lc = value.to_ascii_lowercase();
+        if self.azure_prefixed && memchr::memmem::find(&lc, AZURE_PREFIX).is_none() {
+            return false;
+        }
+        if self.azure_ops.contains(&lc) {
+            return true;
+        }
+        // The seed's `has_any`: a term match, so read it as the seed does.
+        std::str::from_utf8(value).map_or(true, |v| kql::has_any(v, &kql::SEED_OPERATIONS).is_some())
+    }
+
+    /// False only when the record's top-level status key certainly gives an uncounted phase.
+    fn phase_may_count(&self, line: &[u8], cloud: Cloud, key: &[u8]) -> bool {
+        let Some(table) = &self.counted else {
+            return true;
+        };
+        let Some(at) = single_key(line, key) else {
+            // No status: an AWS success; an Azure record with another status field.
+            return true;
+        };
+        let key_pos = line.len() - at.len() - key.len();
+        if !record_level(line, key_pos) {
+            return true;
+        }
+        let Some(value) = plain_string(at) else {
+            return true;
+        };
+        let Ok(text) = std::str::from_utf8(value) else {
+            return true;
+        };
+        if text.trim().is_empty() {
+            return true;
+        }
+        let phase = match cloud {
+            Cloud::Aws if text.contains("DryRunOperation") => Phase::DryRun,
+            Cloud::Aws => Phase::Failure,
+            Cloud::Azure => crate::normalize::phase_of(text),
+        };
+        table[cloud as usize][phase_index(phase)]
+    }
+}
+
+/// What follows the only occurrence of `key` (quotes included) in `line`; `None` when it is
+/// absent or repeated.
+fn single_key<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let mut it = memchr::memmem::find_iter(line, key);
+    let first = it.next()?;
+    if it.next().is_some() {
+        return None;
+    }
+    Some(&line[first + key.len()..])
+}
+
+/// The string after `: ` at the start of `rest`, when it is a plain string without escapes.
+fn plain_string(rest: &[u8]) -> Option<&[u8]> {
+    let mut i = 0;
+    while i < rest.len() && rest[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if rest.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    while i < rest.len() && rest[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if rest.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let len = memchr::memchr(b'"', &rest[start..])?;
+    let value = &rest[start..start + len];
+    (!value.contains(&b'\\')).then_some(value)
+}
+
+/// Whether the key at `key_pos` is the record's own: directly inside the outermost object, or
+/// directly inside the `detail` object of an EventBridge envelope (the CloudTrail record it
+/// carries; archived EventBridge events are read as lines too).
+fn record_level(line: &[u8], key_pos: usize) -> bool {
+    if top_level(&line[..key_pos]) {
+        return true;
+    }
+    const DETAIL: &[u8] = b"\"detail\"";
+    let Some(after) = single_key(line, DETAIL) else {
+        return false;
+    };
+    let detail_pos = line.len() - after.len() - DETAIL.len();
+    if detail_pos > key_pos || !top_level(&line[..detail_pos]) {
+        return false;
+    }
+    let value = detail_pos + DETAIL.len();
+    let Some(colon) = line[value..].iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    if line[value + colon] != b':' {
+        return false;
+    }
+    let rest = value + colon + 1;
+    let Some(open) = line[rest..].iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    // The body starts at its `{`; from there the key must be one level in, the body unclosed.
+    line[rest + open] == b'{' && rest + open < key_pos && top_level(&line[rest + open..key_pos])
+}
+
+/// Whether the end of `prefix` (the start of an object up to a key) is directly inside that
+/// object, outside any string, the object still open. Only braces nest keys: brackets hold
+/// values.
+fn top_level(prefix: &[u8]) -> bool {
+    let mut depth = 0i64;
+    let mut i = 0;
+    while let Some(k) = memchr::memchr3(b'"', b'{', b'}', &prefix[i..]) {
+        let at = i + k;
+        match prefix[at] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                // The object closed before the key: the key is not inside it.
+                if depth <= 0 {
+                    return false;
+                }
+            }
+            _ => {
+                // Skip the string: to its closing quote, past escapes.
+                let mut j = at + 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &prefix[j..]) {
+                        None => return false,
+                        Some(q) if prefix[j + q] == b'\\' => j += q + 2,
+                        Some(q) => {
+                            j += q;
+                            break;
+                        }
+                    }
+                    if j >= prefix.len() {
+                        return false;
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+        }
+        i = at + 1;
+    }
+    depth == 1
 }
 
 #[cfg(test)]
@@ -138,5 +356,55 @@ mod tests {
         assert!(p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE"}"#));
         assert!(p.may_match(br#"{"operationName":{"value":"Microsoft.Storage/x"}}"#));
         assert!(p.may_match(b"not json at all"));
+        // Same name, another service: not in the catalog.
+        assert!(!p.may_match(br#"{"eventSource":"elasticache.amazonaws.com","eventName":"CreateSnapshot"}"#));
+        assert!(p.may_match(br#"{"eventSource":"EC2.amazonaws.com","eventName":"CreateSnapshot"}"#));
+        assert!(p.may_match(br#"{"eventSource":"elasticache.amazonaws.com","eventName":"CreateSnapshot","a":{"eventSource":"ec2.amazonaws.com"}}"#));
+        assert!(!p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION"}"#));
+        assert!(p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE"}"#));
+    }
+
+    #[test]
+    fn uncounted_phases_are_skipped_only_at_the_top_level() {
+        let p = pf().counting(|cloud, phase| match cloud {
+            Cloud::Aws => phase == Phase::Success,
+            Cloud::Azure => matches!(phase, Phase::Start | Phase::Success),
+        });
+        let ok = br#"{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot"}"#;
+        assert!(p.may_match(ok));
+        assert!(!p.may_match(br#"{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","errorCode":"Client.UnauthorizedOperation"}"#));
+        assert!(!p.may_match(br#"{"eventName":"CreateSnapshot","errorCode" : "Client.DryRunOperation"}"#));
+        // A nested errorCode is request content, not the record's outcome.
+        assert!(
+            p.may_match(br#"{"eventName":"CreateSnapshot","requestParameters":{"x":[{"errorCode":"E"}]}}"#)
+        );
+        assert!(
+            p.may_match(br#"{"eventName":"CreateSnapshot","requestParameters":{"s":"}}}","errorCode":"E"}}"#)
+        );
+        assert!(p.may_match(br#"{"eventName":"CreateSnapshot","errorCode":null}"#));
+        // An EventBridge envelope: its `detail` is the CloudTrail record.
+        let env = |detail: &str| {
+            format!(
+                r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","detail":{detail},"region":"us-east-1"}}"#
+            )
+        };
+        let d = r#"{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","#;
+        assert!(!p.may_match(env(&format!(r#"{d}"errorCode":"Client.UnauthorizedOperation"}}"#)).as_bytes()));
+        assert!(p.may_match(env(&format!(r#"{d}"requestParameters":{{"errorCode":"E"}}}}"#)).as_bytes()));
+        assert!(p.may_match(env(&format!(r#"{d}"x":1}}"#)).as_bytes()));
+        // Not the envelope's `detail`: after it closed, in a sibling, or a second `detail`.
+        let sibling = format!(r#"{{"detail":{d}"x":1}},"other":{{"errorCode":"E"}}}}"#);
+        assert!(p.may_match(sibling.as_bytes()));
+        let twice = format!(r#"{{"detail":{d}"errorCode":"E","requestParameters":{{"detail":1}}}}}}"#);
+        assert!(p.may_match(twice.as_bytes()));
+        assert!(p.may_match(br#"{"a":{"detail":{"eventName":"CreateSnapshot","errorCode":"E"}}}"#));
+        assert!(p.may_match(br#"{"eventName":"CreateSnapshot","errorCode":" "}"#));
+        let accept = br#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","resultType":"Accept"}"#;
+        assert!(!p.may_match(accept));
+        assert!(pf().may_match(accept));
+        assert!(p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","resultType":"Start"}"#));
+        assert!(!p.may_match(
+            br#"{"OperationNameValue":"MICROSOFT.COMPUTE/DISKS/DELETE","ActivityStatusValue":"Failed"}"#
+        ));
     }
 }

@@ -3,7 +3,6 @@
 //! engine, the tuning document, the settings and the window can all use it without cycles.
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_128;
 
 /// Units kept per window (see [`crate::window`]); every count threshold must stay below it.
 pub const MAX_UNITS: usize = 200;
@@ -108,9 +107,17 @@ impl StateKey {
         StateKey(serde_json::to_string(parts).unwrap_or_default())
     }
 
-    /// 32 hex characters: safe as a DynamoDB key, a Table Storage PartitionKey/RowKey, a file name.
+    /// 64 hex characters of SHA-256: safe as a DynamoDB key, a Table Storage
+    /// PartitionKey/RowKey, a file name, and collision-resistant against principal names an
+    /// attacker picks (a collision would restart another principal's window).
     pub fn storage_id(&self) -> String {
-        format!("{:032x}", xxh3_128(self.0.as_bytes()))
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(self.0.as_bytes());
+        d.iter().fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
     }
 }
 

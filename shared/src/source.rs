@@ -51,6 +51,9 @@ pub enum RecordError {
     /// Valid JSON, not a usable record.
     #[error(transparent)]
     Normalize(#[from] NormalizeError),
+    /// The input ends inside a record (a cut file): the whole records before it were read.
+    #[error("truncated: {0}")]
+    Truncated(String),
 }
 
 impl RecordError {
@@ -59,6 +62,7 @@ impl RecordError {
         match self {
             RecordError::Json(_) => "invalid_json",
             RecordError::Normalize(e) => e.kind(),
+            RecordError::Truncated(_) => "truncated",
         }
     }
 }
@@ -116,6 +120,10 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
     }
     let whole = serde_json::from_str::<Value>(text);
     let whole_err = match whole {
+        Err(e) if e.is_eof() => match salvage(text) {
+            Some(records) => return Ok(records),
+            None => e,
+        },
         Ok(v) => {
             let mut out = Vec::new();
             expand(v, &mut out);
@@ -174,6 +182,66 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
     Ok(out)
 }
 
+/// The whole records of a document cut short (a truncated `{"Records":[...]}` file or JSON
+/// array), then a [`RecordError::Truncated`] where the cut is. `None` when it is not such a
+/// container.
+fn salvage(text: &str) -> Option<RawRecords> {
+    let b = text.as_bytes();
+    let ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let first = ws(0);
+    let open = if b.get(first) == Some(&b'[') {
+        first
+    } else {
+        // The records key of a CloudTrail file or an Event Hub body, then `:` and `[`.
+        let key = ["\"Records\"", "\"records\""]
+            .iter()
+            .filter_map(|k| memchr::memmem::find(b, k.as_bytes()).map(|i| i + k.len()))
+            .min()?;
+        let colon = ws(key);
+        (b.get(colon) == Some(&b':')).then_some(())?;
+        let open = ws(colon + 1);
+        (b.get(open) == Some(&b'[')).then_some(open)?
+    };
+    let mut out: RawRecords = Vec::new();
+    let mut i = open + 1;
+    loop {
+        i = ws(i);
+        let mut values = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
+        let Some(Ok(v)) = values.next() else { break };
+        i += values.byte_offset();
+        let mut recs = Vec::new();
+        expand(v, &mut recs);
+        for r in recs {
+            out.push((
+                Position {
+                    index: out.len(),
+                    line: None,
+                },
+                Ok(r),
+            ));
+        }
+        i = ws(i);
+        if b.get(i) != Some(&b',') {
+            break;
+        }
+        i += 1;
+    }
+    let index = out.len();
+    out.push((
+        Position { index, line: None },
+        Err(RecordError::Truncated(format!(
+            "input ends inside record {index} (at byte {i} of {}); the {index} records before it were read",
+            b.len()
+        ))),
+    ));
+    Some(out)
+}
+
 /// Split and normalize a document.
 pub fn normalize_document(bytes: &[u8]) -> Result<Records, DocumentError> {
     Ok(split(bytes)?
@@ -206,14 +274,26 @@ mod tests {
             split(&[0xff, 0xfe, 0x00]).unwrap_err(),
             DocumentError::NotText(_)
         ));
-        assert!(matches!(
-            split(br#"{"Records":[{"a":1},"#).unwrap_err(),
-            DocumentError::NotJson(_)
-        ));
         assert!(matches!(split(b"hello").unwrap_err(), DocumentError::NotJson(_)));
         assert!(matches!(
-            split(b"{\n  \"Records\": [\n    {\"a\": 1},\n").unwrap_err(),
+            split(br#"{"a":"#).unwrap_err(),
             DocumentError::NotJson(_)
         ));
+    }
+
+    #[test]
+    fn a_cut_container_yields_its_whole_records_then_the_truncation() {
+        for doc in [
+            &br#"{"Records":[{"a":1},{"a":2},{"a":"#[..],
+            b"{\n  \"Records\": [\n    {\"a\": 1},\n    {\"a\": 2},\n",
+            br#"[{"a":1}, {"a":2}, {"#,
+        ] {
+            let recs = split(doc).unwrap();
+            let ok: Vec<&Value> = recs.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+            assert_eq!(ok, [&serde_json::json!({"a":1}), &serde_json::json!({"a":2})]);
+            let (pos, last) = recs.last().unwrap();
+            assert_eq!(pos.index, 2);
+            assert_eq!(last.as_ref().unwrap_err().kind(), "truncated");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use common::{engine, events_dir, load};
 use std::collections::BTreeSet;
 use t1578_core::engine::ProfileName;
+use t1578_core::guide::GuideBook;
 use t1578_core::kql::SEED_OPERATIONS;
 use t1578_core::{Catalog, Cloud};
 
@@ -90,6 +91,63 @@ fn the_wrapped_request_shape_of_newer_ec2_apis_is_read() {
         e.score(&opt[0]).unwrap().ctx.catalog_id,
         "aws.ec2.imds_v1_enabled"
     );
+    // Requiring IMDSv2 is not the downgrade: it falls to the catch-all metadata-options row.
     let req = load(&dir.join("ec2-modify-instance-metadata-options-required-wrapped.json"));
-    assert!(e.score(&req[0]).is_err());
+    assert_eq!(
+        e.score(&req[0]).unwrap().ctx.catalog_id,
+        "aws.ec2.modify_instance_metadata_options"
+    );
+}
+
+#[test]
+fn every_row_has_a_guide_with_questions_steps_and_commands() {
+    let c = Catalog::builtin().unwrap();
+    let problems = c.guides.coverage(&c);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Every guide entry names a catalog row (a renamed row cannot leave stale text behind).
+    assert!(c.guides.row.keys().all(|id| c.get(id).is_some()));
+    assert_eq!(c.guides.row.len(), c.entries.len());
+}
+
+#[test]
+fn the_guide_check_fails_when_a_row_loses_its_questions_steps_or_commands() {
+    let c = Catalog::builtin().unwrap();
+    let mut book = c.guides.clone();
+    book.row.remove("aws.ec2.snapshot_shared");
+    assert_eq!(
+        book.coverage(&c),
+        vec!["aws.ec2.snapshot_shared: no guide entry".to_string()]
+    );
+    // A family emptied of steps leaves every row without its own steps uncovered.
+    let mut book = c.guides.clone();
+    book.family.get_mut("aws_snapshot_share").unwrap().steps.clear();
+    let p = book.coverage(&c);
+    assert_eq!(
+        p,
+        vec!["aws.ec2.snapshot_shared: no containment or revert steps".to_string()],
+        "{p:?}"
+    );
+    let mut book = c.guides.clone();
+    let fam = book.family.get_mut("azure_sas_export").unwrap();
+    fam.questions.clear();
+    book.row
+        .get_mut("azure.compute.disk_sas_export")
+        .unwrap()
+        .own
+        .steps[0]
+        .cmd = "aws ec2 oops".into();
+    let p = book.coverage(&c);
+    assert!(
+        p.contains(&"azure.compute.disk_sas_export: no questions".to_string()),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|x| x.starts_with("azure.compute.disk_sas_export: step") && x.ends_with("has no az command")), "{p:?}");
+    // The loader refuses a family that does not exist and a placeholder it cannot fill.
+    let text = t1578_core::guide::BUILTIN_GUIDES;
+    let bad = text.replacen("family = \"aws_snapshot_share\"", "family = \"nope\"", 1);
+    let e = GuideBook::from_toml(&bad, &c).unwrap_err();
+    assert!(e.to_string().contains("family `nope`"), "{e}");
+    let bad = text.replacen("--snapshot-id {id}", "--snapshot-id {snapshot}", 1);
+    let e = GuideBook::from_toml(&bad, &c).unwrap_err();
+    assert!(e.to_string().contains("{snapshot}"), "{e}");
 }

@@ -8,8 +8,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use t1578_core::engine::ProfileName;
 use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::outbox::split;
 use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
 use t1578_core::window::WindowState;
+use t1578_core::AlertSink;
 use t1578_core::Tier;
 use t1578_core::{ComputeEvent, Engine};
 
@@ -57,8 +59,19 @@ fn one_load_and_one_save_per_key_and_nothing_for_out_of_scope() {
     );
     let r = run(&e, &store, &sink, &events, false);
     assert_eq!(r.keys, 1);
-    assert_eq!((r.store_reads, r.store_writes), (1, 1));
+    assert!(!r.alerts.is_empty());
+    // One load and one save, and since alerts were decided, one more of each to mark them sent.
+    assert_eq!((r.store_reads, r.store_writes), (2, 2));
     assert!(r.out_of_scope > 0);
+    let mut quiet = copies(31).split_off(30);
+    quiet[0].event_id = "evt-quiet".into();
+    let r = run(&e, &store, &sink, &quiet, false);
+    assert!(r.alerts.is_empty());
+    assert_eq!(
+        (r.store_reads, r.store_writes),
+        (1, 1),
+        "no alert: one load, one save"
+    );
     let noise: Vec<ComputeEvent> = events.into_iter().filter(|ev| e.score(ev).is_err()).collect();
     let before = (
         store.reads.load(Ordering::SeqCst),
@@ -95,13 +108,135 @@ fn a_failing_sink_fails_retryably_and_the_retry_alerts_once() {
     let r = run(&e, &store, &sink, &share(), false);
     assert!(r.has_retryable_failure());
     assert!(sink.alerts().is_empty());
-    assert!(
-        store.is_empty(),
-        "state is not saved when the alert could not be sent"
-    );
+    let key = e.score(&share()[0]).unwrap().key;
+    let (_, pending) = split(&store.get_bytes(&key).unwrap()).unwrap();
+    assert_eq!(pending.len(), 1, "the decision is saved as pending");
     let r = run(&e, &store, &sink, &share(), false);
     assert!(r.failures.is_empty());
     assert_eq!(sink.alerts().len(), 1);
+    let (_, pending) = split(&store.get_bytes(&key).unwrap()).unwrap();
+    assert!(pending.is_empty(), "and marked sent once published");
+    run(&e, &store, &sink, &share(), false);
+    assert_eq!(sink.alerts().len(), 1, "published exactly once");
+}
+
+/// A sink whose first send never completes: the invocation dies between save and publish.
+#[derive(Default)]
+struct Crashing {
+    crashed: std::sync::atomic::AtomicBool,
+    inner: MemorySink,
+}
+
+impl AlertSink for Crashing {
+    async fn send(&self, alert: &t1578_core::Alert) -> Result<(), t1578_core::ports::SinkError> {
+        if !self.crashed.swap(true, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.send(alert).await
+    }
+}
+
+#[test]
+fn pending_decisions_are_stored_without_their_guide_and_published_with_it() {
+    // A burst decides several reports of one finding in one batch; the outbox keeps them all
+    // in the window's item, which Table Storage bounds at 64 KiB. A guide is 10 to 20 KB of
+    // text, so it is attached when the alert is published, not stored; the rest is deflated.
+    // With the window, the item stays within the 16 KiB a principal's state may take.
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let burst = copies(120);
+    let key = e.score(&burst[0]).unwrap().key;
+    sink.fail_next.store(1, Ordering::SeqCst);
+    let r = run(&e, &store, &sink, &burst, false);
+    assert!(r.has_retryable_failure());
+    let stored = store.get_bytes(&key).unwrap();
+    let (_, pending) = split(&stored).unwrap();
+    assert!(pending.len() >= 3, "{} reports decided", pending.len());
+    assert!(stored.len() <= 16 * 1024, "{} bytes stored", stored.len());
+    assert!(pending
+        .iter()
+        .all(|p| p.alert.unmapped.guide.is_none() && p.alert.remediation.is_none()));
+    let r = run(&e, &store, &sink, &burst, false);
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    let published = sink.alerts();
+    assert_eq!(published.len(), pending.len());
+    for (a, p) in published.iter().zip(&pending) {
+        assert_eq!(a.dedup_key(), p.alert.dedup_key(), "in decided order");
+        let mut want = p.alert.clone();
+        t1578_core::guide::attach(&mut want, &e, &p.destinations);
+        assert!(a.unmapped.guide.as_ref().is_some_and(|g| !g.steps.is_empty()));
+        assert_eq!(a, &want, "the guide the alert would have carried when decided");
+    }
+}
+
+fn poll_once<F: std::future::Future>(f: F) {
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(
+        f.as_mut().poll(&mut cx).is_pending(),
+        "the crash hook did not stop it"
+    );
+    // Dropped here: no code after the save runs, as in a killed process.
+}
+
+#[test]
+fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), Crashing::default());
+    let opts = PipelineOptions::default();
+    poll_once(process_batch(&e, &store, &sink, &share(), &opts));
+    assert!(sink.inner.alerts().is_empty());
+    let key = e.score(&share()[0]).unwrap().key;
+    assert_eq!(split(&store.get_bytes(&key).unwrap()).unwrap().1.len(), 1);
+    // The platform retries the same records: the same claim, so no lease to wait for.
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    assert_eq!(sink.inner.alerts().len(), 1);
+    futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    assert_eq!(sink.inner.alerts().len(), 1, "exactly once");
+}
+
+fn far_future() -> i64 {
+    t1578_core::pipeline::system_clock() + 3_600_000
+}
+
+#[test]
+fn another_writer_publishes_a_dead_writers_alert_only_after_its_lease() {
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), Crashing::default());
+    let opts = PipelineOptions::default();
+    poll_once(process_batch(&e, &store, &sink, &share(), &opts));
+    let key = e.score(&share()[0]).unwrap().key;
+    let owed = split(&store.get_bytes(&key).unwrap()).unwrap().1[0]
+        .alert
+        .dedup_key()
+        .to_string();
+    let sent = |k: &str| sink.inner.alerts().iter().filter(|a| a.dedup_key() == k).count();
+    // Another record of the same principal, while the dead writer's lease runs: carried, not sent.
+    let mut other = copies(1);
+    other[0].principal = share()[0].principal.clone();
+    other[0].account = share()[0].account.clone();
+    assert_eq!(e.score(&other[0]).unwrap().key, e.score(&share()[0]).unwrap().key);
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &other, &opts));
+    assert!(r.failures.is_empty());
+    assert_eq!(sent(&owed), 0, "the claimant's lease still runs");
+    assert!(split(&store.get_bytes(&key).unwrap())
+        .unwrap()
+        .1
+        .iter()
+        .any(|p| p.alert.dedup_key() == owed));
+    // An hour later the lease has run out: the next invocation for the key publishes it.
+    let later = PipelineOptions {
+        clock: far_future,
+        ..PipelineOptions::default()
+    };
+    other[0].event_id = "evt-later".into();
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &other, &later));
+    assert!(r.failures.is_empty());
+    assert_eq!(sent(&owed), 1);
+    assert!(r.alerts.iter().any(|a| a.dedup_key() == owed));
+    assert!(split(&store.get_bytes(&key).unwrap()).unwrap().1.is_empty());
 }
 
 #[test]
@@ -146,10 +281,8 @@ fn sixteen_concurrent_writers_on_one_key_lose_no_update() {
     let state = WindowState::decode(&store.get_bytes(&key).unwrap(), &key).unwrap();
     assert_eq!(state.unit_count(), 80);
     // However the writers interleave, the decisions are those of one sequential writer: the
-    // same reports of the same finding under the same keys. A writer that lost a conditional
-    // write may have published before it lost (publish-then-save is what makes delivery
-    // at-least-once), but only ever the same decision under the same key, which downstream
-    // drops.
+    // same reports of the same finding under the same keys, each published once (a decision
+    // is saved before it is published, and only the writer that saved it publishes it).
     let concurrent: std::collections::BTreeSet<(Tier, String)> = sink
         .alerts()
         .iter()
@@ -167,6 +300,11 @@ fn sixteen_concurrent_writers_on_one_key_lose_no_update() {
     let findings: std::collections::BTreeSet<String> =
         sink.alerts().iter().map(|a| a.finding_info.uid.clone()).collect();
     assert_eq!(findings.len(), 1, "one finding, created once and then updated");
+    assert_eq!(
+        sink.alerts().len(),
+        sequential.len(),
+        "each decision published exactly once ({conflicts} conflicts)"
+    );
 }
 
 #[test]

@@ -49,8 +49,14 @@ fn render(v: &Value, seed: &mut u64, out: &mut String) {
     }
 }
 
+/// Fixture records that the catalog classifies or the default profile scores.
 fn in_scope_records() -> Vec<Value> {
     let e = engine(ProfileName::Default);
+    fixture_records(|ev| e.score(ev).is_ok() || e.catalog.classify(ev).is_some())
+}
+
+/// Every fixture record whose event `pick` accepts.
+fn fixture_records(pick: impl Fn(&t1578_core::ComputeEvent) -> bool) -> Vec<Value> {
     let mut out = Vec::new();
     for dir in ["aws", "azure"] {
         for f in std::fs::read_dir(events_dir().join(dir)).unwrap() {
@@ -60,7 +66,7 @@ fn in_scope_records() -> Vec<Value> {
             t1578_core::source::expand(raw, &mut recs);
             let evs = load(&path);
             for (r, ev) in recs.into_iter().zip(evs) {
-                if e.score(&ev).is_ok() || e.catalog.classify(&ev).is_some() {
+                if pick(&ev) {
                     out.push(r);
                 }
             }
@@ -83,4 +89,66 @@ proptest! {
             prop_assert!(p.may_match(line.as_bytes()), "skipped: {}", &line[..line.len().min(300)]);
         }
     }
+}
+
+/// Put a decoy `errorCode`/`resultType` inside the record's request content, where an attacker
+/// chooses keys: the prefilter must not take it for the record's outcome.
+fn with_decoy(r: &Value) -> Value {
+    let mut r = r.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.insert(
+            "requestParameters".into(),
+            serde_json::json!({"errorCode": "Client.Decoy", "resultType": "Failure", "ActivityStatusValue": "Failed"}),
+        );
+    }
+    r
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// With the profile's counted phases, no record the profile scores is skipped.
+    #[test]
+    fn never_skips_a_record_the_profile_counts(seed in any::<u64>()) {
+        for profile in [ProfileName::Default, ProfileName::SeedKql] {
+            let e = engine(profile);
+            let p = Prefilter::new(&e.catalog).counting(|c, ph| e.counts_phase(c, ph));
+            let recs = fixture_records(|ev| e.score(ev).is_ok());
+            prop_assert!(recs.len() > 100);
+            for r in recs.iter().flat_map(|r| [r.clone(), with_decoy(r)]) {
+                let mut s = seed;
+                let mut line = String::new();
+                render(&r, &mut s, &mut line);
+                prop_assert!(p.may_match(line.as_bytes()), "{:?} skipped: {}", profile, &line[..line.len().min(300)]);
+            }
+        }
+    }
+}
+
+/// The counted-phase test does skip: failed fixtures are plainly not counted, whether a bare
+/// record (Azure) or the CloudTrail record in an EventBridge envelope's `detail` (AWS).
+#[test]
+fn failed_calls_are_skipped_when_phases_are_given() {
+    let e = engine(ProfileName::Default);
+    let p = Prefilter::new(&e.catalog).counting(|c, ph| e.counts_phase(c, ph));
+    let failed =
+        fixture_records(|ev| ev.phase == t1578_core::Phase::Failure && e.catalog.classify(ev).is_some());
+    let enveloped = failed.iter().filter(|r| r.get("detail").is_some()).count();
+    assert!(
+        failed.len() >= 5 && enveloped >= 5,
+        "{} failed fixtures, {enveloped} in an envelope",
+        failed.len()
+    );
+    let kept: Vec<String> = failed
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .filter(|line| p.may_match(line.as_bytes()))
+        .map(|line| line[..line.len().min(200)].to_string())
+        .collect();
+    assert!(
+        kept.is_empty(),
+        "{} of {} failed fixtures not skipped:\n{}",
+        kept.len(),
+        failed.len(),
+        kept.join("\n")
+    );
 }

@@ -57,11 +57,57 @@ fn default_profile_alerts_on_exactly_the_t1578_detonations() {
                 .any(|m| m.sub_technique.as_ref().is_some_and(|x| x.uid == "T1578.001")));
         }
         if name == "aws.lateral-movement.ec2-serial-console-send-ssh-public-key.json" {
-            assert_eq!(alerts.len(), 1);
-            assert_eq!(
-                alerts[0].evidences[0].data.catalog_id,
-                "aws.ec2.enable_serial_console"
+            // Console enabled (3), then SSH keys pushed for serial sessions on three instances
+            // (issue 14's row, 2 each): one finding, created on the console change and updated
+            // as the keys arrive, up to high risk on the second key; the third adds nothing new
+            // enough to report again.
+            assert_eq!(alerts.len(), 3, "{alerts:?}");
+            let uid = &alerts[0].finding_info.uid;
+            assert!(alerts.iter().all(|a| &a.finding_info.uid == uid), "one finding");
+            let activity: Vec<(u8, &str, u32)> = alerts
+                .iter()
+                .map(|a| {
+                    (
+                        a.activity_id,
+                        a.unmapped.finding.activity.as_str(),
+                        a.unmapped.finding.count,
+                    )
+                })
+                .collect();
+            assert_eq!(activity, [(1, "create", 1), (2, "update", 2), (2, "update", 3)]);
+            let ids = |a: &t1578_core::Alert| -> Vec<String> {
+                a.evidences.iter().map(|e| e.data.catalog_id.clone()).collect()
+            };
+            assert_eq!(ids(&alerts[0]), ["aws.ec2.enable_serial_console"]);
+            assert_eq!(alerts[0].tier(), Tier::Suspicious);
+            let risks: Vec<u32> = alerts.iter().map(|a| a.risk_score).collect();
+            assert_eq!(risks, [3, 5, 7]);
+            let last = &alerts[2];
+            assert_eq!(last.tier(), Tier::HighRisk);
+            assert!(
+                last.unmapped
+                    .finding
+                    .updated_because
+                    .iter()
+                    .any(|r| r.contains("high_risk")),
+                "{:?}",
+                last.unmapped.finding.updated_because
             );
+            let keys: Vec<&str> = last
+                .evidences
+                .iter()
+                .filter(|e| e.data.catalog_id == "aws.ec2.serial_console_ssh_key_sent")
+                .map(|e| e.api.request.uid.as_str())
+                .collect();
+            assert_eq!(keys.len(), 2, "{keys:?}");
+            assert_ne!(keys[0], keys[1], "two distinct key pushes, not one counted twice");
+            assert!(ids(last).contains(&"aws.ec2.enable_serial_console".to_string()));
+            let instances = last
+                .resources
+                .iter()
+                .filter(|r| r.uid.contains(":instance/"))
+                .count();
+            assert_eq!(instances, 2, "{:?}", last.resources);
         }
         if name == "aws.execution.ec2-user-data.json" {
             // Stop, then user data changed on the same instance: 2 points + 2 for the sequence.

@@ -4,8 +4,15 @@
 //! Two payload shapes arrive: an EventBridge envelope (one per asynchronous invocation; bare
 //! CloudTrail records and `{"Records":[...]}` log files are read too) and an SQS batch whose
 //! bodies are EventBridge envelopes. The payload is taken as a `serde_json::Value`, not a typed
-//! event: a typed deserialization failure would be an invocation error the platform retries,
-//! and a malformed event must be logged and dropped, never retried.
+//! event, so every record, readable or not, gets its own outcome from the core's edge contract
+//! ([`t1578_core::delivery`]), mapped here to the platform:
+//!
+//! - SQS: a record to retry or to park fails its message in the partial-batch response; the
+//!   queue redelivers it and, after `maxReceiveCount`, its redrive policy parks it in the
+//!   dead-letter queue. Records done leave with their message.
+//! - EventBridge (asynchronous invocation): a record to retry fails the invocation as
+//!   `Retryable`, one to park as `NonRetryable`; after Lambda's retries the on-failure
+//!   destination (the dead-letter queue) keeps the event.
 
 use crate::metrics::Metrics;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
@@ -14,12 +21,11 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
+use t1578_core::delivery::{Ledger, Outcome};
 use t1578_core::json::text_at;
 use t1578_core::pipeline::PipelineError;
 use t1578_core::source::expand;
-use t1578_core::{
-    normalize, process_batch, AlertSink, BatchReport, ComputeEvent, Engine, PipelineOptions, StateStore,
-};
+use t1578_core::{normalize, process_batch, AlertSink, BatchReport, Engine, PipelineOptions, StateStore};
 
 /// What a handler needs; built once at cold start, borrowed by every invocation.
 #[derive(Debug)]
@@ -49,10 +55,9 @@ impl<S: StateStore, A: AlertSink> Deps<S, A> {
     }
 }
 
-/// Why an invocation failed. A malformed record never fails an invocation (it is logged and
-/// counted, so a poison record cannot block or loop the function); a state key that could not
-/// be processed always does, so its events are retried and, if that cannot help, land in the
-/// on-failure destination (the dead-letter queue) instead of being lost.
+/// Why an invocation failed: some record is to be retried, or to be parked (malformed, or its
+/// state key failed permanently), so the event is retried and, if that cannot help, lands in
+/// the on-failure destination (the dead-letter queue) instead of being lost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
     /// Some state keys could not be processed for now (throttling, network, 5xx, too many
@@ -64,14 +69,15 @@ pub enum HandlerError {
         /// The first retryable failure.
         first: PipelineError,
     },
-    /// The store or the sink refuses (access denied, missing table or topic): retries will not
-    /// help until the deployment is fixed, but the events are kept by failing the invocation.
-    #[error("{failed_keys} state key(s) failed permanently (fix the deployment, then replay the dead-letter queue): {first}")]
+    /// Records that retrying cannot help: malformed, or the store or the sink refuses (access
+    /// denied, missing table or topic). The invocation fails so the event is kept by the
+    /// on-failure destination.
+    #[error("{parked} record(s) to park (fix the cause, then replay the dead-letter queue); first: {first}")]
     Permanent {
-        /// Keys that failed.
-        failed_keys: usize,
-        /// The first failure.
-        first: PipelineError,
+        /// Records parked.
+        parked: usize,
+        /// The first one's position and reason.
+        first: String,
     },
 }
 
@@ -124,38 +130,49 @@ pub enum Response {
     Summary(Summary),
 }
 
-/// Records of one invocation and the SQS message (or 0, the invocation) each came from.
-#[derive(Default)]
-struct Intake {
-    events: Vec<ComputeEvent>,
-    origin: Vec<usize>,
-    records: usize,
-    rejected: usize,
+/// Where a record came from: the SQS message (if any) and its index in the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// Index of the SQS message in the batch.
+    pub message: Option<usize>,
+    /// 0-based record in the message or payload.
+    pub record: usize,
 }
 
-impl Intake {
-    /// Unwrap containers, normalize each record, log and drop the malformed ones.
-    fn take(&mut self, payload: Value, origin: usize, message_id: Option<&str>) {
-        let mut records = Vec::new();
-        expand(payload, &mut records);
-        for record in records {
-            self.records += 1;
-            let id = record_id(&record);
-            match normalize(record) {
-                Ok(ev) => {
-                    self.events.push(ev);
-                    self.origin.push(origin);
-                }
-                Err(e) => self.reject(&id, e.kind(), &e.to_string(), message_id),
-            }
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.message {
+            Some(m) => write!(f, "message {m} record {}", self.record),
+            None => write!(f, "record {}", self.record),
         }
     }
+}
 
-    fn reject(&mut self, event_id: &str, kind: &str, reason: &str, message_id: Option<&str>) {
-        self.rejected += 1;
-        // Attacker-controlled text goes in fields, which the JSON formatter escapes.
-        tracing::warn!(event_id, kind, reason, message_id, "rejected record");
+/// Unwrap containers, normalize each record; a malformed one is logged and parked.
+fn take(ledger: &mut Ledger<Origin>, payload: Value, message: Option<usize>, message_id: Option<&str>) {
+    let mut records = Vec::new();
+    expand(payload, &mut records);
+    for (record, value) in records.into_iter().enumerate() {
+        let at = Origin { message, record };
+        let id = record_id(&value);
+        match normalize(value) {
+            Ok(ev) => ledger.event(at, ev),
+            Err(e) => reject(ledger, at, &id, e.kind(), &e.to_string(), message_id),
+        }
     }
+}
+
+fn reject(
+    ledger: &mut Ledger<Origin>,
+    at: Origin,
+    event_id: &str,
+    kind: &str,
+    reason: &str,
+    message_id: Option<&str>,
+) {
+    // Attacker-controlled text goes in fields, which the JSON formatter escapes.
+    tracing::warn!(event_id, kind, reason, message_id, %at, "rejected record");
+    ledger.reject(at, format!("{kind}: {reason}"));
 }
 
 /// The id to name a record by in logs: envelope id, else CloudTrail eventID; clipped.
@@ -204,38 +221,40 @@ pub async fn handle<S: StateStore, A: AlertSink>(
     if is_sqs(&payload) {
         return Ok(Response::Sqs(handle_sqs(payload, deps).await));
     }
-    let mut intake = Intake::default();
-    intake.take(payload, 0, None);
-    let report = run(&intake, deps).await;
+    let mut ledger = Ledger::new();
+    take(&mut ledger, payload, None, None);
+    let rejected = ledger.counts().2;
+    let report = run(&ledger, deps).await;
+    ledger.settle(&report, false);
     let summary = Summary {
-        records: intake.records,
-        rejected: intake.rejected,
+        records: ledger.len(),
+        rejected,
         in_scope: report.scored,
         duplicates: report.duplicates,
         alerts: report.alerts.len(),
         shadow: deps.options.shadow,
     };
-    let failed_keys = report.failures.len();
-    match report
-        .failures
-        .iter()
-        .find(|f| f.error.retryable())
-        .or(report.failures.first())
-    {
+    if let Some(f) = report.failures.iter().find(|f| f.error.retryable()) {
+        return Err(HandlerError::Retryable {
+            failed_keys: report.failures.len(),
+            first: f.error.clone(),
+        });
+    }
+    let mut parked = ledger.outcomes().filter_map(|(at, o)| match o {
+        Outcome::Park(reason) => Some(format!("{at}: {reason}")),
+        _ => None,
+    });
+    match parked.next() {
         None => Ok(Response::Summary(summary)),
-        Some(f) if f.error.retryable() => Err(HandlerError::Retryable {
-            failed_keys,
-            first: f.error.clone(),
-        }),
-        Some(f) => Err(HandlerError::Permanent {
-            failed_keys,
-            first: f.error.clone(),
+        Some(first) => Err(HandlerError::Permanent {
+            parked: 1 + parked.count(),
+            first: t1578_core::event::clip(&first, 300),
         }),
     }
 }
 
 async fn handle_sqs<S: StateStore, A: AlertSink>(payload: Value, deps: &Deps<S, A>) -> SqsBatchResponse {
-    let mut intake = Intake::default();
+    let mut ledger = Ledger::new();
     let mut ids: Vec<String> = Vec::new();
     let records = match payload {
         Value::Object(mut m) => match m.remove("Records") {
@@ -246,35 +265,50 @@ async fn handle_sqs<S: StateStore, A: AlertSink>(payload: Value, deps: &Deps<S, 
     };
     for record in records {
         let message_id = text_at(&record, &["messageId"]).map(|s| s.into_owned());
+        let origin = ids.len();
+        ids.push(message_id.clone().unwrap_or_default());
+        let at = Origin {
+            message: Some(origin),
+            record: 0,
+        };
         let msg: SqsMessage = match serde_json::from_value(record) {
             Ok(m) => m,
             Err(e) => {
-                intake.records += 1;
-                intake.reject("-", "invalid_sqs_record", &e.to_string(), message_id.as_deref());
+                reject(
+                    &mut ledger,
+                    at,
+                    "-",
+                    "invalid_sqs_record",
+                    &e.to_string(),
+                    message_id.as_deref(),
+                );
                 continue;
             }
         };
-        let origin = ids.len();
-        ids.push(msg.message_id.clone().unwrap_or_default());
         match sqs_body(msg.body.as_deref().unwrap_or_default()) {
-            Ok(body) => intake.take(body, origin, msg.message_id.as_deref()),
-            Err(reason) => {
-                intake.records += 1;
-                intake.reject("-", "invalid_json", &reason, msg.message_id.as_deref());
-            }
+            Ok(body) => take(&mut ledger, body, Some(origin), msg.message_id.as_deref()),
+            Err(reason) => reject(
+                &mut ledger,
+                at,
+                "-",
+                "invalid_json",
+                &reason,
+                msg.message_id.as_deref(),
+            ),
         }
     }
-    let report = run(&intake, deps).await;
-    // Messages holding an event of a failed key go back to the queue (the queue's redrive
-    // policy moves them to its dead-letter queue if retries cannot help); the rest are done.
-    let failed: BTreeSet<usize> = report
-        .failures
-        .iter()
-        .flat_map(|f| f.events.iter().map(|&i| intake.origin[i]))
+    let report = run(&ledger, deps).await;
+    ledger.settle(&report, false);
+    // A message with a record to retry or to park goes back to the queue: redelivered, and
+    // after maxReceiveCount parked in the queue's dead-letter queue by its redrive policy.
+    let failed: BTreeSet<usize> = ledger
+        .outcomes()
+        .filter(|(_, o)| **o != Outcome::Done)
+        .filter_map(|(at, _)| at.message)
         .collect();
     let mut response = SqsBatchResponse::default();
     for origin in failed {
-        // An empty identifier makes Lambda retry the whole batch: safe, since re-delivered
+        // A message without an id makes Lambda retry the whole batch: safe, since re-delivered
         // events are recognised as duplicates.
         response.add_failure(ids[origin].clone());
     }
@@ -282,12 +316,12 @@ async fn handle_sqs<S: StateStore, A: AlertSink>(payload: Value, deps: &Deps<S, 
 }
 
 /// Run the pipeline, then log alerts and failures and print the metric line.
-async fn run<S: StateStore, A: AlertSink>(intake: &Intake, deps: &Deps<S, A>) -> BatchReport {
+async fn run<S: StateStore, A: AlertSink>(ledger: &Ledger<Origin>, deps: &Deps<S, A>) -> BatchReport {
     let report = process_batch(
         &deps.engine,
         &deps.store,
         &deps.sink,
-        &intake.events,
+        ledger.events(),
         &deps.options,
     )
     .await;
@@ -310,12 +344,12 @@ async fn run<S: StateStore, A: AlertSink>(intake: &Intake, deps: &Deps<S, A>) ->
             .events
             .iter()
             .take(10)
-            .map(|&i| intake.events[i].event_id.as_str())
+            .map(|&i| ledger.events()[i].event_id.as_str())
             .collect();
         if f.error.retryable() {
             tracing::warn!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed, will be retried");
         } else {
-            tracing::error!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed permanently; the invocation fails so the events reach the dead-letter queue");
+            tracing::error!(key = %f.key.storage_id(), events = f.events.len(), ?event_ids, error = %f.error, "state key failed permanently; its records are parked (dead-letter queue)");
         }
     }
     if report.corrupt_states > 0 {
@@ -325,10 +359,10 @@ async fn run<S: StateStore, A: AlertSink>(intake: &Intake, deps: &Deps<S, A>) ->
         );
     }
     Metrics {
-        records: intake.records,
+        records: ledger.len(),
         events_in_scope: report.scored,
         alerts: report.alerts.len(),
-        parse_errors: intake.rejected,
+        parse_errors: ledger.len() - ledger.events().len(),
         store_conflicts: report.conflicts,
         store_requests: report.store_reads + report.store_writes,
         duplicates: report.duplicates,

@@ -8,7 +8,8 @@
 //! - **The payload is a `serde_json::Value`**, read by the core's lenient normalizer, not a
 //!   typed `EventBridgeEvent`/`AWSAPICall`: a strict type that fails to deserialize is an
 //!   invocation error, and Lambda would retry a malformed event. Here a malformed record is
-//!   logged with its id and reason, counted (`ParseErrors`) and dropped.
+//!   logged with its id and reason, counted (`ParseErrors`) and parked: the invocation fails
+//!   `NonRetryable` (EventBridge) or lists its message (SQS), so the DLQ keeps it.
 //! - **Only retryable failures fail** ([`handler::HandlerError`]). Throttling, 5xx, timeouts,
 //!   network failures and too many concurrent writers on one key fail the invocation (EventBridge
 //!   path) or list the affected messages in `batchItemFailures` (SQS path); other messages of
@@ -19,7 +20,7 @@
 //!   the two re-publishes it on retry with the same `dedup_key`: never lost, rarely repeated.
 //! - **DynamoDB, one item per state key** ([`store::DynamoStore`]): one consistent read and one
 //!   conditional `UpdateItem` per key per invocation (the core's budget). The key is the core's
-//!   32-hex storage id, so attacker strings never reach a key or an expression; the readable key
+//!   64-hex SHA-256 storage id, so attacker strings never reach a key or an expression; the readable key
 //!   is a clipped data attribute. Items carry a TTL (`expires_at`) and reads ignore expired
 //!   items, because TTL deletion runs late.
 //! - **SNS** ([`sink::SnsSink`]): the alert document as the message (the same JSON the Azure

@@ -46,8 +46,12 @@ pub fn attributes(alert: &Alert) -> Vec<(&'static str, String)> {
 
 impl AlertSink for SnsSink {
     async fn send(&self, alert: &Alert) -> Result<(), SinkError> {
-        let body = serde_json::to_string(alert)
-            .map_err(|e| SinkError::Permanent(format!("alert not serializable: {e}")))?;
+        // SNS refuses messages above 256 KiB: cut the guide in its documented order if needed.
+        let (body, cut) = t1578_core::guide::fit(alert, t1578_core::guide::SNS_BODY_BUDGET)
+            .map_err(|e| SinkError::Permanent(e.to_string()))?;
+        if !cut.is_empty() {
+            tracing::warn!(dedup_key = %alert.dedup_key(), ?cut, "alert cut to fit SNS");
+        }
         let mut req = self
             .client
             .publish()

@@ -1,7 +1,7 @@
 //! DynamoDB adapter of [`StateStore`]: one item per state key, optimistic concurrency on a
 //! version number.
 //!
-//! Item: `pk` (S, [`StateKey::storage_id`], a 32-hex hash, so no principal string reaches the
+//! Item: `pk` (S, [`StateKey::storage_id`], a 64-hex SHA-256 hash, so no principal string reaches the
 //! key), `state` (B, the encoded window, bounded by the core), `version` (N), `expires_at` (N,
 //! epoch seconds, the table's TTL attribute) and `key` (S, the readable key, clipped; data only,
 //! never part of an expression).
@@ -65,6 +65,10 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
 }
 
 impl StateStore for DynamoStore {
+    async fn pause(&self, wait: std::time::Duration) {
+        tokio::time::sleep(wait).await;
+    }
+
     async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
         // Consistent read: an eventually consistent one would often hand back the version
         // before a concurrent writer's and turn into a wasted conditional write.

@@ -18,27 +18,32 @@ async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
     let key = key_of(&deps, &events[0]);
 
     let results = futures::future::join_all(events.iter().map(|e| invoke(&deps, e.clone()))).await;
-    let mut alerts = 0;
+    let (mut alerts, mut publishers) = (0, 0);
     for r in results {
         let s = summary(r);
         assert_eq!((s.in_scope, s.duplicates), (1, 0));
         alerts += s.alerts;
+        publishers += usize::from(s.alerts > 0);
     }
     let window = env.window(&key).await.unwrap();
     assert_eq!(window.unit_count(), 16, "every event counted exactly once");
     let reads = counter.get("GetItem");
     let writes = counter.get("UpdateItem");
-    eprintln!("16 invocations: {reads} reads, {writes} conditional writes, {alerts} alerts");
-    // Every lost race costs one more read and write; the version counts successful saves.
-    assert_eq!(env.item(&key).await.unwrap()["version"].as_n().unwrap(), "16");
+    // Every lost race costs one more read and write; the version counts successful saves:
+    // one per invocation, plus one per invocation that published, marking its alerts sent.
+    assert_eq!(
+        env.item(&key).await.unwrap()["version"].as_n().unwrap(),
+        &(16 + publishers).to_string()
+    );
     assert_eq!(
         reads, writes,
         "each read is followed by exactly one conditional write"
     );
+    assert!(reads >= 16 + publishers, "{reads} reads");
+    assert!(env.pending(&key).await.is_empty(), "nothing left in the outbox");
 
-    // Escalations are never lost: 16 snapshots x 2 points pass every threshold. Racing
-    // invocations can each publish the same escalation before one of them wins the save; such
-    // repeats carry the same dedup_key.
+    // Escalations are never lost: 16 snapshots x 2 points pass every threshold. And none is
+    // published twice: a decision is saved before it is published, by the writer that saved it.
     let published = env.alerts().await;
     assert_eq!(published.len(), alerts);
     let tiers: BTreeSet<&str> = published
@@ -70,6 +75,11 @@ async fn sixteen_concurrent_invocations_on_one_principal_lose_no_update() {
         .filter(|r| r.iter().any(|x| x.ends_with(" 1")))
         .count();
     assert_eq!(creates, 1, "{reports:?}");
+    assert_eq!(
+        published.len(),
+        reports.len(),
+        "0 duplicate publishes: {reports:?}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +108,10 @@ async fn request_budget_is_one_read_and_one_write_per_key_and_none_out_of_scope(
     ]});
     let s = summary(invoke(&deps, file.clone()).await);
     assert_eq!(s.in_scope, 3);
-    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (2, 2));
+    // Two keys: a read and a write each, and for the one that alerted, one more of each to
+    // mark the alert sent in the outbox.
+    assert_eq!(s.alerts, 1);
+    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (3, 3));
 
     // The same file again: one read per key, no write (pure duplicates).
     counter.reset();
@@ -106,10 +119,13 @@ async fn request_budget_is_one_read_and_one_write_per_key_and_none_out_of_scope(
     assert_eq!(s.duplicates, 3);
     assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (2, 0));
 
-    // An SQS batch of four messages for one principal: one read, one write.
+    // An SQS batch of four messages for one principal: one read, one write, and (4 snapshots
+    // alert) one more of each to mark the alerts sent.
     counter.reset();
+    env.alerts().await;
     let bodies: Vec<String> = (10..14).map(|n| create_snapshot("gina", n).to_string()).collect();
     assert!(batch_failures(invoke(&deps, sqs_event(&bodies)).await).is_empty());
-    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (1, 1));
-    assert_eq!(counter.total(), 2);
+    assert!(!env.alerts().await.is_empty());
+    assert_eq!((counter.get("GetItem"), counter.get("UpdateItem")), (2, 2));
+    assert_eq!(counter.total(), 4);
 }

@@ -148,8 +148,8 @@ async fn the_same_event_three_times_is_counted_once_and_alerted_once() {
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
     assert_eq!(
         env.item(&key).await.unwrap()["version"].as_n().unwrap(),
-        "1",
-        "duplicates cause no write"
+        "2",
+        "one save, one to mark the alert sent; duplicates cause no write"
     );
     assert_eq!(env.alerts().await.len(), 1);
 }
@@ -169,7 +169,7 @@ async fn shadow_mode_records_but_publishes_nothing() {
 }
 
 #[tokio::test]
-async fn an_sqs_batch_of_envelopes_is_processed_and_nothing_is_redelivered() {
+async fn an_sqs_batch_of_envelopes_is_processed_and_only_the_malformed_message_is_parked() {
     let env = Env::start().await;
     let (deps, _) = env.deps().await;
     let share = share_snapshot("alice", "sqs-share-1");
@@ -181,7 +181,8 @@ async fn an_sqs_batch_of_envelopes_is_processed_and_nothing_is_redelivered() {
         json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": create_snapshot("bob", 2).to_string()}).to_string(),
     ];
     let failures = batch_failures(invoke(&deps, sqs_event(&bodies)).await);
-    assert!(failures.is_empty(), "{failures:?}");
+    // The unreadable body goes back to the queue, whose redrive policy parks it in its DLQ.
+    assert_eq!(failures, ["m2"]);
     let alerts = env.alerts().await;
     assert_eq!(
         alerts.len(),
@@ -223,8 +224,8 @@ async fn an_expired_item_is_ignored_and_replaced() {
     let item = env.item(&key).await.unwrap();
     assert_eq!(
         item["version"].as_n().unwrap(),
-        "2",
-        "the version keeps counting through expiry"
+        "3",
+        "the version keeps counting through expiry (the new window's save, then its alert marked sent)"
     );
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
 }
@@ -243,12 +244,34 @@ async fn every_aws_fixture_is_handled_without_error() {
         })
         .unwrap_or_default();
     files.sort();
+    // A positive and a negative fixture for every AWS catalog row, at least.
+    let catalog = t1578_core::Catalog::builtin().unwrap();
+    let rows = catalog
+        .entries
+        .iter()
+        .filter(|e| e.cloud == t1578_core::Cloud::Aws)
+        .count();
+    assert!(
+        files.len() >= 2 * rows,
+        "{} fixtures for {rows} AWS rows",
+        files.len()
+    );
+    let (mut records, mut in_scope) = (0, 0);
     for path in &files {
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         match invoke(&deps, payload).await {
-            Ok(Response::Summary(_)) | Ok(Response::Sqs(_)) => {}
+            Ok(Response::Summary(s)) => {
+                assert_eq!(s.rejected, 0, "{}", path.display());
+                records += s.records;
+                in_scope += s.in_scope;
+            }
+            Ok(Response::Sqs(_)) => {}
             Err(e) => panic!("{}: {e}", path.display()),
         }
     }
-    eprintln!("{} fixtures handled", files.len());
+    assert!(records >= files.len(), "every fixture holds a record");
+    assert!(
+        in_scope >= rows,
+        "each row's positive fixture is in scope: {in_scope} of {records}"
+    );
 }

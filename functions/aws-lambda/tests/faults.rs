@@ -16,7 +16,8 @@ fn assert_retryable(r: Result<t1578_aws_lambda::Response, HandlerError>) -> Pipe
             let diag: lambda_runtime::Diagnostic = e.clone().into();
             assert_eq!(diag.error_type, "Retryable");
             match e {
-                HandlerError::Retryable { first, .. } | HandlerError::Permanent { first, .. } => first,
+                HandlerError::Retryable { first, .. } => first,
+                HandlerError::Permanent { .. } => unreachable!(),
             }
         }
         other => panic!("expected a retryable invocation error, got {other:?}"),
@@ -53,7 +54,7 @@ async fn dynamodb_cut_fails_the_invocation_and_the_retry_counts_once() {
 }
 
 #[tokio::test]
-async fn dynamodb_cut_at_the_write_republishes_with_the_same_dedup_key() {
+async fn dynamodb_cut_at_the_write_publishes_nothing_and_the_retry_publishes_once() {
     let env = Env::start().await;
     let proxy = Proxy::start(env.moto.port).await;
     let counter = Arc::new(Counter::default());
@@ -63,7 +64,7 @@ async fn dynamodb_cut_at_the_write_republishes_with_the_same_dedup_key() {
     let event = fresh(snapshot_share(), "ddb-cut-2", 30);
     let key = key_of(&deps, &event);
 
-    // The read succeeds and the alert is published; the path dies as the write goes out.
+    // The read succeeds; the path dies as the write goes out, before anything is published.
     counter.cut_before("UpdateItem", proxy.switch.clone());
     let err = assert_retryable(invoke(&deps, event.clone()).await);
     assert!(
@@ -74,23 +75,17 @@ async fn dynamodb_cut_at_the_write_republishes_with_the_same_dedup_key() {
         env.item(&key).await.is_none(),
         "state must not record an event whose save failed"
     );
-    let first = env.alerts().await;
-    assert_eq!(first.len(), 1, "published before the save");
+    assert!(
+        env.alerts().await.is_empty(),
+        "a decision is published only once it is saved"
+    );
 
     counter.clear_cut();
     proxy.switch.restore();
     let s = summary(invoke(&deps, event.clone()).await);
     assert_eq!((s.in_scope, s.alerts), (1, 1));
-    let again = env.alerts().await;
-    assert_eq!(
-        again.len(),
-        1,
-        "the retry re-publishes the alert the failed save did not record"
-    );
-    assert_eq!(
-        again[0]["metadata"]["correlation_uid"], first[0]["metadata"]["correlation_uid"],
-        "a consumer can drop the repeat"
-    );
+    assert_eq!(env.alerts().await.len(), 1, "the retry publishes it, once");
+    assert!(env.pending(&key).await.is_empty());
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
 
     let s = summary(invoke(&deps, event).await);
@@ -113,9 +108,11 @@ async fn sns_cut_fails_the_invocation_and_the_retry_publishes_once() {
         matches!(err, PipelineError::Sink(SinkError::Transient(_))),
         "{err:?}"
     );
-    assert!(
-        env.item(&key).await.is_none(),
-        "state saved although the alert was not published"
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 1, "counted, and");
+    assert_eq!(
+        env.pending(&key).await.len(),
+        1,
+        "the decision waits in the outbox"
     );
     assert!(env.drain().await.is_empty());
 
@@ -126,6 +123,7 @@ async fn sns_cut_fails_the_invocation_and_the_retry_publishes_once() {
     assert_eq!((s.duplicates, s.alerts), (1, 0));
     assert_eq!(env.alerts().await.len(), 1, "published exactly once");
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+    assert!(env.pending(&key).await.is_empty());
 }
 
 #[tokio::test]
@@ -143,13 +141,14 @@ async fn sqs_batch_redelivers_only_the_messages_of_failed_keys() {
         share_snapshot("hank", "sqs-fail-share-2").to_string(),
     ];
 
-    // SNS down: hank's key (alerting) fails, ivy's (no alert) is saved, the malformed message
-    // is dropped rather than redelivered forever.
+    // SNS down: hank's key (alerting) fails and keeps its decisions in the outbox, ivy's (no
+    // alert) is saved. The malformed message is parked: failed, so the queue's redrive policy
+    // moves it to the dead-letter queue after maxReceiveCount receives.
     proxy.switch.cut();
     let failures = batch_failures(invoke(&deps, sqs_event(&bodies)).await);
-    assert_eq!(failures, vec!["m0", "m3"]);
+    assert_eq!(failures, vec!["m0", "m2", "m3"]);
     assert_eq!(env.window(&key_of(&deps, &quiet)).await.unwrap().unit_count(), 1);
-    assert!(env.item(&key_of(&deps, &share)).await.is_none());
+    assert_eq!(env.pending(&key_of(&deps, &share)).await.len(), 2);
 
     proxy.switch.restore();
     let redelivered: Vec<String> = vec![bodies[0].clone(), bodies[3].clone()];

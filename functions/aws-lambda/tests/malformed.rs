@@ -6,7 +6,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use t1578_aws_lambda::Response;
+use t1578_aws_lambda::{HandlerError, Response};
 
 /// Captures what the production JSON log format writes.
 #[derive(Clone, Default)]
@@ -59,7 +59,7 @@ fn ct(overrides: Value) -> Value {
 }
 
 #[tokio::test]
-async fn malformed_events_are_logged_and_not_retried() {
+async fn malformed_events_are_logged_and_parked_through_the_on_failure_destination() {
     let env = Env::start().await;
     let (deps, counter) = env.deps().await;
     let huge = "\"\n\u{0}<script>".repeat(100_000);
@@ -109,12 +109,29 @@ async fn malformed_events_are_logged_and_not_retried() {
     ];
     let cap = Capture::default();
     let _guard = tracing::subscriber::set_default(subscriber(&cap));
+    // A malformed one is parked: the invocation fails as NonRetryable, naming the record and
+    // why, so after Lambda's own retries the on-failure destination keeps the event. Lenient
+    // parsing reads the rest (a number where an object was expected is ignored).
+    let mut parked = 0;
     for (name, payload) in cases {
         match invoke(&deps, payload).await {
-            Ok(Response::Summary(_)) => {}
+            Ok(Response::Summary(s)) => assert_eq!(s.rejected, 0, "{name}: rejected but not parked"),
+            Err(e @ HandlerError::Permanent { .. }) => {
+                parked += 1;
+                assert!(!e.retryable());
+                let diag: lambda_runtime::Diagnostic = e.clone().into();
+                assert_eq!(diag.error_type, "NonRetryable", "{name}");
+                assert!(
+                    diag.error_message.contains("record 0: "),
+                    "{name}: {}",
+                    diag.error_message
+                );
+                assert!(diag.error_message.len() < 600, "{name}: the message is clipped");
+            }
             other => panic!("{name}: {other:?}"),
         }
     }
+    assert!(parked >= 10, "{parked} cases parked");
     // Numbers as strings are lenient, not malformed: this one is read and counted.
     let stringly = envelope(ct(
         json!({"eventTime": chrono::Utc::now().timestamp().to_string(), "recipientAccountId": 111122223333u64, "eventID": "stringly-1"}),
@@ -156,7 +173,7 @@ async fn malformed_events_are_logged_and_not_retried() {
 }
 
 #[tokio::test]
-async fn malformed_sqs_messages_are_dropped_not_redelivered() {
+async fn malformed_sqs_messages_are_parked_through_the_redrive_policy() {
     let env = Env::start().await;
     let (deps, _) = env.deps().await;
     let good = share_snapshot("oscar", "sqs-good-1");
@@ -176,9 +193,13 @@ async fn malformed_sqs_messages_are_dropped_not_redelivered() {
     let cap = Capture::default();
     let _guard = tracing::subscriber::set_default(subscriber(&cap));
     let failures = batch_failures(invoke(&deps, batch).await);
-    assert!(
-        failures.is_empty(),
-        "malformed messages must not be redelivered: {failures:?}"
+    // Parked: each malformed message fails, so the queue's redrive policy moves it to the
+    // dead-letter queue after maxReceiveCount receives; the good one is done. The record with
+    // no message id fails as "" (Lambda then retries the whole batch: safe, idempotent).
+    assert_eq!(
+        failures,
+        ["m0", "m1", "m2", "m3", "", "m-nobody", "m-typed-wrong"],
+        "malformed messages are parked, the good one is done"
     );
     let rejected = cap
         .lines()

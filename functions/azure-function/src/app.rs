@@ -1,22 +1,27 @@
 //! The custom handler's HTTP surface: `fn app(state) -> Router`, tested with `oneshot`.
 //!
 //! - `GET /`: readiness; the host treats any answer as "the worker is up".
-//! - `POST /ActivityLog`: one Event Hub batch. 200 when processed (bad records named in
-//!   `Logs` and skipped, so a poison record never blocks the partition); 500 only when a key
-//!   failed with a retryable store or sink error, so the host's retry policy re-drives the
-//!   batch before checkpointing. The pipeline is idempotent, so the re-drive counts nothing
-//!   twice. 400 when the body is not an invocation request at all.
+//! - `POST /ActivityLog`: one Event Hub batch, mapped through the core's edge contract
+//!   ([`t1578_core::delivery`]): every record ends Done, Retry or Park. Parked records (bad
+//!   records, keys the store or the Logic App refuse, and, on the policy's last attempt, keys
+//!   still failing) are written to the dead-letter container first. Then 500 if any record is
+//!   still to be retried, so the host's retry policy re-drives the batch before it
+//!   checkpoints (re-driving is idempotent), else 200. 500 as well when the dead letters
+//!   cannot be written: a 200 would let the checkpoint pass records kept nowhere. 400 when the
+//!   body is not an invocation request at all; 413 above [`MAX_BODY_BYTES`].
 //! - `POST /Cleanup`: the timer function; deletes expired windows.
 
-use crate::invoke::{records, InvokeRequest, InvokeResponse};
+use crate::deadletter::DeadLetters;
+use crate::invoke::{records, InvokeRequest, InvokeResponse, Place};
 use crate::table::Sweep;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
+use t1578_core::delivery::{Ledger, Outcome};
 use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
 use t1578_core::ports::{AlertSink, StateStore};
 use t1578_core::{normalize, Engine};
@@ -30,30 +35,44 @@ pub const CLEANUP: &str = "Cleanup";
 pub const EVENTS_BINDING: &str = "events";
 /// Per-record lines in `Logs` before the rest are summarized in one line.
 pub const MAX_RECORD_LOG_LINES: usize = 50;
+/// `maxEventBatchSize` in host.json.
+pub const HOST_MAX_BATCH: usize = 100;
+/// The largest Event Hub message (1 MB on the Standard and Premium tiers).
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+/// `maxRetryCount` in `ActivityLog/function.json`, for a host that sends no `MaxRetryCount`.
+pub const HOST_MAX_RETRIES: u64 = 8;
+/// Largest request body: a full batch of the largest messages, each escaped twice (the host
+/// sends the batch as JSON text inside a JSON string, and every message is itself a string),
+/// which at most doubles then doubles again its quotes and backslashes.
+pub const MAX_BODY_BYTES: usize = HOST_MAX_BATCH * MAX_EVENT_BYTES * 4 + 64 * 1024;
 const MAX_LOG_LINE: usize = 400;
 
 /// Everything the handlers need, built once in `main` (or a test).
-pub struct AppState<S, A> {
+pub struct AppState<S, A, D> {
     /// Catalog and profile.
     pub engine: Engine,
     /// Window state.
     pub store: S,
     /// Alert destination.
     pub sink: A,
+    /// Where parked records go.
+    pub dead_letters: D,
     /// Shadow mode, concurrency, conflict retries.
     pub options: PipelineOptions,
 }
 
 /// The router.
-pub fn app<S, A>(state: Arc<AppState<S, A>>) -> Router
+pub fn app<S, A, D>(state: Arc<AppState<S, A, D>>) -> Router
 where
     S: StateStore + Sweep + 'static,
     A: AlertSink + 'static,
+    D: DeadLetters + 'static,
 {
     Router::new()
         .route("/", get(|| async { "ready" }))
-        .route(&format!("/{ACTIVITY_LOG}"), post(activity_log::<S, A>))
-        .route(&format!("/{CLEANUP}"), post(cleanup::<S, A>))
+        .route(&format!("/{ACTIVITY_LOG}"), post(activity_log::<S, A, D>))
+        .route(&format!("/{CLEANUP}"), post(cleanup::<S, A, D>))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -83,27 +102,33 @@ fn parse_request(body: &[u8]) -> Result<InvokeRequest, Box<Response>> {
     })
 }
 
-async fn activity_log<S, A>(
-    State(st): State<Arc<AppState<S, A>>>,
+async fn activity_log<S, A, D>(
+    State(st): State<Arc<AppState<S, A, D>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response
 where
     S: StateStore + Sweep + 'static,
     A: AlertSink + 'static,
+    D: DeadLetters + 'static,
 {
-    let invocation = headers
+    let invocation: String = headers
         .get("x-azure-functions-invocationid")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    let span = tracing::info_span!("activity_log", invocation = %t1578_core::event::clip(invocation, 64));
-    process(&st, &body).instrument(span).await
+        .unwrap_or("-")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    let span = tracing::info_span!("activity_log", invocation = %invocation);
+    process(&st, &body, &invocation).instrument(span).await
 }
 
-async fn process<S, A>(st: &AppState<S, A>, body: &[u8]) -> Response
+async fn process<S, A, D>(st: &AppState<S, A, D>, body: &[u8], invocation: &str) -> Response
 where
     S: StateStore + Sweep + 'static,
     A: AlertSink + 'static,
+    D: DeadLetters + 'static,
 {
     let mut req = match parse_request(body) {
         Ok(r) => r,
@@ -115,38 +140,142 @@ where
         return answer(StatusCode::BAD_REQUEST, vec![msg]);
     };
     let retry = req.retry_count();
-    let mut logs = Vec::new();
-    let mut events = Vec::new();
-    let mut bad = 0usize;
+    let budget_spent = retry.unwrap_or(0) >= req.max_retry_count().unwrap_or(HOST_MAX_RETRIES);
+    let mut ledger: Ledger<Place> = Ledger::new();
+    let mut raw_rejected = Vec::new();
     for (place, item) in records(binding) {
-        let err = match item.map(normalize) {
-            Ok(Ok(ev)) => {
-                events.push(ev);
-                continue;
+        match item {
+            Ok(v) => ledger.record(place, normalize(v)),
+            Err(u) => {
+                raw_rejected.push((place, u.raw));
+                ledger.reject(place, u.reason);
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(e) => e,
-        };
-        bad += 1;
-        tracing::warn!(%place, error = %err, "record skipped");
-        if bad <= MAX_RECORD_LOG_LINES {
-            logs.push(clip(format!("skipped {place}: {err}")));
         }
     }
-    if bad > MAX_RECORD_LOG_LINES {
-        logs.push(format!("skipped {} more bad records", bad - MAX_RECORD_LOG_LINES));
-    }
-    let report = process_batch(&st.engine, &st.store, &st.sink, &events, &st.options).await;
-    summarize(&report, bad, retry, st.options.shadow, &mut logs);
-    let status = if report.has_retryable_failure() {
+    let report = process_batch(&st.engine, &st.store, &st.sink, ledger.events(), &st.options).await;
+    ledger.settle(&report, budget_spent);
+    let mut logs = Vec::new();
+    let (done, retrying, parked) = ledger.counts();
+    summarize(&report, &ledger, retry, st.options.shadow, &mut logs);
+    let mut status = if retrying > 0 {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::OK
     };
+    // While anything is retried the host re-drives the whole batch: park on the attempt that
+    // settles it, so a record is parked once.
+    if parked > 0 && retrying == 0 {
+        let lines = dead_letter_lines(&ledger, body, raw_rejected, invocation, retry);
+        let name = blob_name(invocation, retry, &lines);
+        match st.dead_letters.park(&name, lines).await {
+            Ok(name) => {
+                tracing::warn!(parked, blob = %name, "records parked in the dead-letter container");
+                logs.push(format!("parked {parked} records in dead-letter blob {name}"));
+            }
+            Err(e) => {
+                // Nowhere to keep them: answer 500 so the host re-drives rather than checkpoints.
+                tracing::error!(parked, error = %e, "parking failed; the batch will be re-driven");
+                logs.push(clip(format!("parking {parked} records failed: {e}")));
+                status = StatusCode::INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+    tracing::info!(
+        records = ledger.len(),
+        done,
+        retrying,
+        parked,
+        status = status.as_u16(),
+        "outcomes"
+    );
+    logs.push(format!(
+        "outcomes: {} records, done {done}, retry {retrying}, parked {parked}{}",
+        ledger.len(),
+        if budget_spent { " (retry budget spent)" } else { "" }
+    ));
     answer(status, logs)
 }
 
-fn summarize(report: &BatchReport, bad: usize, retry: Option<u64>, shadow: bool, logs: &mut Vec<String>) {
+/// The records of the batch as received, by place: only on the rare path that parks, the
+/// request is read a second time rather than every record copied on the common path.
+fn raw_records(body: &[u8]) -> std::collections::HashMap<Place, serde_json::Value> {
+    let mut out = std::collections::HashMap::new();
+    if let Ok(mut req) = serde_json::from_slice::<InvokeRequest>(body) {
+        if let Some(binding) = req.data.remove(EVENTS_BINDING) {
+            for (place, item) in records(binding) {
+                if let Ok(v) = item {
+                    out.insert(place, v);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn dead_letter_lines(
+    ledger: &Ledger<Place>,
+    body: &[u8],
+    rejected: Vec<(Place, serde_json::Value)>,
+    invocation: &str,
+    retry: Option<u64>,
+) -> Vec<u8> {
+    let mut raw = raw_records(body);
+    raw.extend(rejected);
+    let at = t1578_core::alert::rfc3339(chrono::Utc::now().timestamp_millis());
+    let mut out = Vec::new();
+    for (place, outcome) in ledger.outcomes() {
+        let Outcome::Park(reason) = outcome else {
+            continue;
+        };
+        let line = serde_json::json!({
+            "parked": {
+                "reason": reason, "position": place.to_string(), "event": place.event,
+                "record": place.record, "invocation": invocation, "retry": retry.unwrap_or(0), "at": at,
+            },
+            "records": [raw.remove(place).unwrap_or(serde_json::Value::Null)],
+        });
+        if serde_json::to_writer(&mut out, &line).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// `yyyy/mm/dd/<invocation>-<retry>-<content hash>.jsonl`: sorted by day, unique per content.
+fn blob_name(invocation: &str, retry: Option<u64>, lines: &[u8]) -> String {
+    use sha2::Digest;
+    let day = chrono::Utc::now().format("%Y/%m/%d");
+    let hash = sha2::Sha256::digest(lines);
+    let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let inv = if invocation.is_empty() || invocation == "-" {
+        "unknown"
+    } else {
+        invocation
+    };
+    format!("{day}/{inv}-{}-{short}.jsonl", retry.unwrap_or(0))
+}
+
+fn summarize(
+    report: &BatchReport,
+    ledger: &Ledger<Place>,
+    retry: Option<u64>,
+    shadow: bool,
+    logs: &mut Vec<String>,
+) {
+    let mut bad = 0usize;
+    for (place, outcome) in ledger.outcomes() {
+        if let Outcome::Park(reason) = outcome {
+            bad += 1;
+            tracing::warn!(%place, reason = %reason, "record parked");
+            if bad <= MAX_RECORD_LOG_LINES {
+                logs.push(clip(format!("parked {place}: {reason}")));
+            }
+        }
+    }
+    if bad > MAX_RECORD_LOG_LINES {
+        logs.push(format!("parked {} more records", bad - MAX_RECORD_LOG_LINES));
+    }
+    let bad = ledger.len() - report.events;
     for a in &report.alerts {
         tracing::info!(
             dedup_key = %a.dedup_key(), tier = a.tier().as_str(), severity = a.severity_level().as_str(),
@@ -188,12 +317,14 @@ fn summarize(report: &BatchReport, bad: usize, retry: Option<u64>, shadow: bool,
         conflicts = report.conflicts,
         corrupt_states = report.corrupt_states,
         failures = report.failures.len(),
+        unmarked = report.unmarked,
         retry = retry.unwrap_or(0),
         "batch processed"
     );
     logs.push(format!(
         "records {} (bad {bad}): scored {}, out of scope {}, not counted {}, duplicates {}, too late {}; keys {}, \
-         alerts {}, store reads {}, writes {}, conflicts {}, corrupt states {}, failed keys {}{}",
+         alerts {}, store reads {}, writes {}, conflicts {}, corrupt states {}, failed keys {}, \
+         published but not marked sent {}{}",
         report.events + bad,
         report.scored,
         report.out_of_scope,
@@ -207,14 +338,16 @@ fn summarize(report: &BatchReport, bad: usize, retry: Option<u64>, shadow: bool,
         report.conflicts,
         report.corrupt_states,
         report.failures.len(),
+        report.unmarked,
         retry.map(|n| format!(", retry {n}")).unwrap_or_default()
     ));
 }
 
-async fn cleanup<S, A>(State(st): State<Arc<AppState<S, A>>>, body: Bytes) -> Response
+async fn cleanup<S, A, D>(State(st): State<Arc<AppState<S, A, D>>>, body: Bytes) -> Response
 where
     S: StateStore + Sweep + 'static,
     A: AlertSink + 'static,
+    D: DeadLetters + 'static,
 {
     // The timer payload (schedule status, past due) changes nothing, but a body that is not an
     // invocation is still a caller error worth a 400.
@@ -259,6 +392,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deadletter::MemoryDeadLetters;
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
@@ -266,20 +400,19 @@ mod tests {
     use t1578_core::{Catalog, Profile, ProfileName};
     use tower::ServiceExt;
 
-    fn state() -> Arc<AppState<MemoryStore, MemorySink>> {
+    type Mem = AppState<MemoryStore, MemorySink, MemoryDeadLetters>;
+
+    fn state() -> Arc<Mem> {
         Arc::new(AppState {
             engine: Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default)),
             store: MemoryStore::new(),
             sink: MemorySink::new(),
+            dead_letters: MemoryDeadLetters::default(),
             options: PipelineOptions::default(),
         })
     }
 
-    async fn call(
-        st: &Arc<AppState<MemoryStore, MemorySink>>,
-        path: &str,
-        body: &str,
-    ) -> (StatusCode, InvokeResponse) {
+    async fn call(st: &Arc<Mem>, path: &str, body: &str) -> (StatusCode, InvokeResponse) {
         let resp = app(st.clone())
             .oneshot(
                 Request::post(path)

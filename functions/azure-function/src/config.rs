@@ -15,6 +15,12 @@ pub const STATE_TABLE: &str = "T1578_STATE_TABLE";
 pub const TABLE_ENDPOINT: &str = "T1578_TABLE_ENDPOINT";
 /// `T1578_STORAGE_CONNECTION_STRING`: shared-key access, for Azurite and development only.
 pub const STORAGE_CONNECTION_STRING: &str = "T1578_STORAGE_CONNECTION_STRING";
+/// `T1578_DEADLETTER_CONTAINER`: the Blob container parked records go to.
+pub const DEADLETTER_CONTAINER: &str = "T1578_DEADLETTER_CONTAINER";
+/// `T1578_BLOB_ENDPOINT`: `https://<account>.blob.core.windows.net`, with the managed identity.
+pub const BLOB_ENDPOINT: &str = "T1578_BLOB_ENDPOINT";
+/// The dead-letter container when none is configured.
+pub const DEFAULT_DEADLETTER_CONTAINER: &str = "t1578-deadletter";
 /// `T1578_LOGIC_APP_URL`: the Logic App HTTP trigger URL (contains a SAS signature).
 pub const LOGIC_APP_URL: &str = "T1578_LOGIC_APP_URL";
 /// `IDENTITY_ENDPOINT`: set by App Service / Functions when a managed identity is enabled.
@@ -156,6 +162,10 @@ pub struct Config {
     pub table: TableAccess,
     /// `T1578_LOGIC_APP_URL`; optional in shadow mode only.
     pub logic_app_url: Option<SecretUrl>,
+    /// Blob service endpoint of the dead-letter container (same account and credential as the table).
+    pub blob_endpoint: String,
+    /// `T1578_DEADLETTER_CONTAINER`.
+    pub dead_letter_container: String,
     /// `T1578_PROFILE`, `T1578_WINDOW`, `T1578_MODE`, `T1578_CONFIG`.
     pub common: CommonSettings,
 }
@@ -210,6 +220,21 @@ impl Config {
                 ))
             }
         };
+        let blob_endpoint =
+            match (&table, get(BLOB_ENDPOINT), get(STORAGE_CONNECTION_STRING)) {
+                (_, Some(e), _) => validate_endpoint(&e).map_err(|r| ConfigError::new(BLOB_ENDPOINT, r))?,
+                (TableAccess::SharedKey { .. }, None, Some(cs)) => {
+                    blob_endpoint_of(&cs).map_err(|r| ConfigError::new(STORAGE_CONNECTION_STRING, r))?
+                }
+                _ => return Err(ConfigError::new(
+                    BLOB_ENDPOINT,
+                    "missing: the dead-letter container's Blob endpoint (same storage account as the table)",
+                )),
+            };
+        let dead_letter_container =
+            get(DEADLETTER_CONTAINER).unwrap_or_else(|| DEFAULT_DEADLETTER_CONTAINER.to_string());
+        crate::deadletter::validate_container_name(&dead_letter_container)
+            .map_err(|r| ConfigError::new(DEADLETTER_CONTAINER, r))?;
         let common = CommonSettings::from_lookup(get).map_err(|e| ConfigError {
             key: common_key(&e.key),
             reason: e.reason,
@@ -229,6 +254,8 @@ impl Config {
             table_name,
             table,
             logic_app_url,
+            blob_endpoint,
+            dead_letter_container,
             common,
         })
     }
@@ -270,10 +297,28 @@ fn validate_endpoint(s: &str) -> Result<String, String> {
     Ok(s.trim_end_matches('/').to_string())
 }
 
-/// Parse `Key=Value;...` (keys case-insensitive; values may contain `=`). The returned
-/// reasons never include the account key.
-pub fn parse_connection_string(cs: &str) -> Result<TableAccess, String> {
-    use base64::Engine as _;
+/// The Blob endpoint of a connection string: `BlobEndpoint`, Azurite's default for development
+/// storage, or `<proto>://<account>.blob.<suffix>`.
+pub fn blob_endpoint_of(cs: &str) -> Result<String, String> {
+    let kv = pairs(cs)?;
+    if let Some(e) = kv.get("blobendpoint") {
+        return validate_endpoint(e);
+    }
+    if kv
+        .get("usedevelopmentstorage")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Ok(format!("http://127.0.0.1:10000/{DEV_ACCOUNT}"));
+    }
+    let account = kv.get("accountname").ok_or("AccountName is missing")?;
+    let proto = kv.get("defaultendpointsprotocol").map_or("https", String::as_str);
+    let suffix = kv
+        .get("endpointsuffix")
+        .map_or("core.windows.net", String::as_str);
+    validate_endpoint(&format!("{proto}://{account}.blob.{suffix}"))
+}
+
+fn pairs(cs: &str) -> Result<std::collections::HashMap<String, String>, String> {
     let mut kv = std::collections::HashMap::new();
     for part in cs.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part
@@ -281,6 +326,14 @@ pub fn parse_connection_string(cs: &str) -> Result<TableAccess, String> {
             .ok_or("expected Key=Value pairs separated by `;`")?;
         kv.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
     }
+    Ok(kv)
+}
+
+/// Parse `Key=Value;...` (keys case-insensitive; values may contain `=`). The returned
+/// reasons never include the account key.
+pub fn parse_connection_string(cs: &str) -> Result<TableAccess, String> {
+    use base64::Engine as _;
+    let kv = pairs(cs)?;
     if kv
         .get("usedevelopmentstorage")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -365,6 +418,22 @@ mod tests {
     }
 
     #[test]
+    fn blob_endpoints_come_from_the_connection_string() {
+        assert_eq!(
+            blob_endpoint_of("AccountName=a;AccountKey=a2V5;EndpointSuffix=core.windows.net").unwrap(),
+            "https://a.blob.core.windows.net"
+        );
+        assert_eq!(
+            blob_endpoint_of("UseDevelopmentStorage=true").unwrap(),
+            "http://127.0.0.1:10000/devstoreaccount1"
+        );
+        assert_eq!(
+            blob_endpoint_of("AccountName=a;BlobEndpoint=http://127.0.0.1:9/x/").unwrap(),
+            "http://127.0.0.1:9/x"
+        );
+    }
+
+    #[test]
     fn managed_identity_needs_the_identity_endpoint() {
         let mut p = base();
         p.retain(|(k, _)| *k != STORAGE_CONNECTION_STRING);
@@ -372,8 +441,14 @@ mod tests {
         assert_eq!(read(&p).unwrap_err().key, IDENTITY_ENDPOINT);
         p.push((IDENTITY_ENDPOINT, "http://localhost:8081/msi/token"));
         p.push((IDENTITY_HEADER, "hdr"));
+        assert_eq!(read(&p).unwrap_err().key, BLOB_ENDPOINT);
+        p.push((BLOB_ENDPOINT, "https://acct.blob.core.windows.net/"));
         let c = read(&p).unwrap();
         assert_eq!(c.table.endpoint(), "https://acct.table.core.windows.net");
+        assert_eq!(c.blob_endpoint, "https://acct.blob.core.windows.net");
+        assert_eq!(c.dead_letter_container, DEFAULT_DEADLETTER_CONTAINER);
+        p.push((DEADLETTER_CONTAINER, "Bad_Name"));
+        assert_eq!(read(&p).unwrap_err().key, DEADLETTER_CONTAINER);
     }
 
     #[test]

@@ -25,9 +25,17 @@ impl InvokeRequest {
     /// `Metadata.RetryContext.RetryCount`: how many times the host's retry policy re-drove this
     /// batch (values may arrive as JSON text, like every binding value).
     pub fn retry_count(&self) -> Option<u64> {
+        self.retry_field("RetryCount")
+    }
+
+    /// `Metadata.RetryContext.MaxRetryCount`: the policy's budget.
+    pub fn max_retry_count(&self) -> Option<u64> {
+        self.retry_field("MaxRetryCount")
+    }
+
+    fn retry_field(&self, name: &str) -> Option<u64> {
         let ctx = unstring(self.metadata.get("RetryContext")?.clone());
-        let n = unstring(ctx.get("RetryCount")?.clone());
-        n.as_u64()
+        unstring(ctx.get(name)?.clone()).as_u64()
     }
 }
 
@@ -44,7 +52,7 @@ pub struct InvokeResponse {
 }
 
 /// Where a record sat in the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Place {
     /// 0-based Event Hub event in the batch.
     pub event: usize,
@@ -58,8 +66,17 @@ impl fmt::Display for Place {
     }
 }
 
+/// A record that cannot be used, and what it was (kept so it can be parked as it came).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unusable {
+    /// Why.
+    pub reason: String,
+    /// The event body or record as received.
+    pub raw: Value,
+}
+
 /// A record, or why the event or record holding it is unusable.
-pub type Item = (Place, Result<Value, String>);
+pub type Item = (Place, Result<Value, Unusable>);
 
 fn unstring(v: Value) -> Value {
     match v {
@@ -90,7 +107,10 @@ pub fn records(binding: Value) -> Vec<Item> {
                 Err(e) => {
                     out.push((
                         Place { event, record: 0 },
-                        Err(format!("event body is not JSON: {e}")),
+                        Err(Unusable {
+                            reason: format!("event body is not JSON: {e}"),
+                            raw: Value::String(s),
+                        }),
                     ));
                     continue;
                 }
@@ -101,11 +121,21 @@ pub fn records(binding: Value) -> Vec<Item> {
         t1578_core::source::expand(body, &mut recs);
         for (record, r) in recs.into_iter().enumerate() {
             let place = Place { event, record };
-            match r {
-                Value::Object(_) => out.push((place, Ok(r))),
-                Value::String(_) => out.push((place, Err("record is a string that is not JSON".into()))),
-                _ => out.push((place, Err("record is not a JSON object".into()))),
-            }
+            let reason = match r {
+                Value::Object(_) => {
+                    out.push((place, Ok(r)));
+                    continue;
+                }
+                Value::String(_) => "record is a string that is not JSON",
+                _ => "record is not a JSON object",
+            };
+            out.push((
+                place,
+                Err(Unusable {
+                    reason: reason.into(),
+                    raw: r,
+                }),
+            ));
         }
     }
     out
@@ -138,7 +168,8 @@ mod tests {
         let batch = json!(["{not json", r#"{"records":[7,{"a":1},"plain"]}"#]);
         let items = records(batch);
         assert_eq!(items.len(), 4);
-        assert!(items[0].1.as_ref().unwrap_err().contains("not JSON"));
+        assert!(items[0].1.as_ref().unwrap_err().reason.contains("not JSON"));
+        assert_eq!(items[0].1.as_ref().unwrap_err().raw, json!("{not json"));
         assert_eq!(items[1].0.to_string(), "event 1 record 0");
         assert!(items[1].1.is_err() && items[2].1.is_ok() && items[3].1.is_err());
     }

@@ -18,7 +18,7 @@
 //!   100 Table requests.
 //! - **Raw Table Storage REST** ([`table`]) with one `reqwest` client for the whole process:
 //!   Insert for the first write (409 = conflict), Replace with `If-Match` afterwards (412 =
-//!   conflict), both retried by the pipeline after a reload. Keys are the 32-hex hash of the
+//!   conflict), both retried by the pipeline after a reload. Keys are the 64-hex SHA-256 of the
 //!   state key, legal for any principal string; no entity-group transactions (one entity per
 //!   partition). No TTL exists, so expired windows are ignored on read and deleted by the
 //!   `Cleanup` timer function with ETag-conditional deletes (a window refreshed meanwhile
@@ -36,6 +36,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod deadletter;
 pub mod invoke;
 pub mod logic_app;
 pub mod table;

@@ -66,8 +66,11 @@ impl AlertSink for LogicAppSink {
         let url = self.url.as_ref().ok_or_else(|| {
             SinkError::Permanent("no Logic App URL configured (T1578_LOGIC_APP_URL)".into())
         })?;
-        let body = serde_json::to_vec(alert)
-            .map_err(|e| SinkError::Permanent(format!("alert not serializable: {e}")))?;
+        let (body, cut) = t1578_core::guide::fit(alert, t1578_core::guide::LOGIC_APP_BODY_BUDGET)
+            .map_err(|e| SinkError::Permanent(e.to_string()))?;
+        if !cut.is_empty() {
+            tracing::warn!(dedup_key = %alert.dedup_key(), ?cut, "alert cut to fit the Logic App body budget");
+        }
         let attempts = self.opts.max_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=attempts {

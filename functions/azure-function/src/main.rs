@@ -5,7 +5,9 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use t1578_azure_function::app::{app, AppState};
+use t1578_azure_function::auth::Credential;
 use t1578_azure_function::config::Config;
+use t1578_azure_function::deadletter::{BlobDeadLetters, DeadLetterError};
 use t1578_azure_function::logic_app::{LogicAppSink, SinkOptions};
 use t1578_azure_function::{http_client, table_store, TABLE_TIMEOUT};
 use t1578_core::pipeline::PipelineOptions;
@@ -23,6 +25,14 @@ async fn main() -> anyhow::Result<()> {
     let http = http_client().context("building the HTTP client")?;
     let store = table_store(http.clone(), &config, TABLE_TIMEOUT)?;
     ensure_table(&store).await?;
+    let dead_letters = BlobDeadLetters::new(
+        http.clone(),
+        &config.blob_endpoint,
+        &config.dead_letter_container,
+        Credential::from_access(&config.table),
+        TABLE_TIMEOUT,
+    )?;
+    ensure_container(&dead_letters).await;
     let sink = LogicAppSink::new(http, config.logic_app_url.clone(), SinkOptions::default());
     let engine = config.common.engine()?;
     let shadow = config.common.mode == Mode::Shadow;
@@ -34,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         engine,
         store,
         sink,
+        dead_letters,
         options,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
@@ -70,6 +81,24 @@ async fn ensure_table(store: &t1578_azure_function::table::TableStore) -> anyhow
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(e) => return Err(e).context("creating the state table"),
+        }
+    }
+}
+
+/// Create the dead-letter container if allowed. Terraform creates it and grants only data
+/// access to it, so a 403 here is the normal case in Azure; any other failure is logged and
+/// the handler still starts (parking then fails, and those batches answer 500 and are re-driven).
+async fn ensure_container(dl: &BlobDeadLetters) {
+    match dl.ensure_container().await {
+        Ok(()) => {}
+        Err(DeadLetterError::Status { status: 403, .. }) => {
+            tracing::info!(
+                container = dl.container(),
+                "not allowed to create the dead-letter container; assuming it exists"
+            )
+        }
+        Err(e) => {
+            tracing::warn!(container = dl.container(), error = %e, "could not create the dead-letter container")
         }
     }
 }

@@ -4,7 +4,7 @@
 //! legacy `azure_core`, and the detector needs six calls (create table, get, insert, replace,
 //! query, delete).
 //!
-//! Entities: `PartitionKey = RowKey = StateKey::storage_id()` (32 hex characters, so any
+//! Entities: `PartitionKey = RowKey = StateKey::storage_id()` (64 hex characters of SHA-256, so any
 //! principal string, `#EXT#` guests included, makes a legal key), `State` (Edm.Binary, the
 //! encoded window), `ExpiresAt` (Edm.Int64, epoch seconds), `Key` (the clipped state key, data
 //! only, for people reading the table). One entity per partition means entity-group
@@ -655,6 +655,10 @@ impl TableStore {
 }
 
 impl StateStore for TableStore {
+    async fn pause(&self, wait: std::time::Duration) {
+        tokio::time::sleep(wait).await;
+    }
+
     async fn load(&self, key: &StateKey) -> Result<Option<Stored>, StoreError> {
         let id = key.storage_id();
         let Some((entity, etag)) = self.client.get_entity(&id, &id).await? else {

@@ -96,7 +96,8 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         rg_hint: text_at(rec, &["resourceGroupName"]).map(|s| s.into_owned()),
         caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
     };
-    let details = details(rec);
+    let mut details = details(rec);
+    details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -146,10 +147,11 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         rg_hint: text_at(row, &["ResourceGroup"]).map(|s| s.into_owned()),
         caller_hint: text_at(row, &["Caller"]).map(|s| s.into_owned()),
     };
-    let details = get(row, "Properties_d")
+    let mut details = get(row, "Properties_d")
         .or_else(|| get(row, "Properties"))
         .map(details)
         .unwrap_or_default();
+    details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -249,9 +251,12 @@ fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Pri
     let (key, name, kind) = if let (Some(u), false) = (user.clone(), is_app) {
         (format!("user:{}", u.to_ascii_lowercase()), u, PrincipalKind::User)
     } else if let Some(mirid) = claim("xms_mirid") {
+        // Keyed by the identity's resource id (stable, readable); shown as the `Caller`
+        // column shows it, the object id.
+        let display = claim(CLAIM_OID).unwrap_or_else(|| mirid.clone());
         (
             format!("mi:{}", mirid.to_ascii_lowercase()),
-            mirid,
+            display,
             PrincipalKind::ManagedIdentity,
         )
     } else if let Some(app) = claim("appid").filter(|_| is_app || user.is_none()) {
@@ -305,7 +310,16 @@ fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Pri
         name: clip(&name, MAX_FIELD),
         kind,
         session: None,
+        arn: None,
     }
+}
+
+/// The VM extension a resource id names (`.../extensions/<name>`), lower-cased.
+fn extension_name(resource_id: &str) -> Option<String> {
+    let lower = resource_id.to_ascii_lowercase();
+    let (_, rest) = lower.rsplit_once("/extensions/")?;
+    let name = rest.split('/').next().filter(|n| !n.is_empty())?;
+    Some(clip(name, 64))
 }
 
 fn details(rec: &Value) -> Details {
@@ -391,8 +405,16 @@ mod tests {
         .unwrap();
         assert_eq!(sp.principal.kind, PrincipalKind::ServicePrincipal);
         assert_eq!(sp.principal.key, "app:app-1");
-        let mi = normalize(record(json!({"idtyp":"app","appid":"APP-2","xms_mirid":"/subscriptions/s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x"}), "Success")).unwrap();
+        assert_eq!(sp.principal.name, "oid-1");
+        let mi = normalize(record(json!({"idtyp":"app","appid":"APP-2","xms_mirid":"/subscriptions/s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x",CLAIM_OID:"oid-2"}), "Success")).unwrap();
         assert_eq!(mi.principal.kind, PrincipalKind::ManagedIdentity);
+        assert_eq!(
+            mi.principal.key,
+            "mi:/subscriptions/s/providers/microsoft.managedidentity/userassignedidentities/x"
+        );
+        // AzureActivity's Caller column holds the object id for managed identities.
+        assert_eq!(mi.principal.name, "oid-2");
+        assert_eq!(mi.seed_caller(), "oid-2");
         let name_only = normalize(record(
             json!({CLAIM_NAME: " guest_ext#EXT#@contoso.onmicrosoft.com"}),
             "Success",

@@ -401,6 +401,7 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
         name: clip(&name, MAX_FIELD),
         kind,
         session: session.map(|s| clip(&s, 128)),
+        arn: text_at(ui, &["arn"]).map(|a| clip(&a, 512)),
     }
 }
 
@@ -593,12 +594,18 @@ fn details(event_name: &str, req: &Value, ui: &Value, service_event: bool) -> De
         .or_else(|| {
             // RDS copies name the source snapshot by ARN: arn:aws:rds:<region>:...
             text_at(req, &["sourceDBSnapshotIdentifier"])
+                .or_else(|| text_at(req, &["sourceDBClusterSnapshotIdentifier"]))
                 .filter(|s| s.starts_with("arn:"))
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
     d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
+    d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
+    d.delete_automated_backups = get(req, "deleteAutomatedBackups").and_then(json::boolean);
+    d.hop_limit = get(req, "httpPutResponseHopLimit")
+        .or_else(|| json::path(req, &["metadataOptions", "httpPutResponseHopLimit"]))
+        .and_then(json::int);
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .map(|s| clip(&s, 64));
@@ -623,6 +630,11 @@ mod tests {
             "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ci/Deploy","userName":"Deploy"}}}))).unwrap();
         assert_eq!(ev.principal.key, "arn:aws:iam::111122223333:role/ci/Deploy");
         assert_eq!(ev.principal.session.as_deref(), Some("alice-session"));
+        // The seed rule groups by userIdentity.arn: the session.
+        assert_eq!(
+            ev.seed_caller(),
+            "arn:aws:sts::111122223333:assumed-role/Deploy/alice-session"
+        );
         assert_eq!(ev.principal.kind, PrincipalKind::Role);
         assert_eq!(ev.resources.len(), 3);
         assert_eq!(ev.resources[0], "arn:aws:ec2:us-east-1:111122223333:instance/i-1");

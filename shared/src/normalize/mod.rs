@@ -7,6 +7,8 @@
 mod azure;
 mod cloudtrail;
 
+pub(crate) use azure::phase_of;
+
 use crate::event::ComputeEvent;
 use crate::json;
 use serde_json::Value;
@@ -75,10 +77,34 @@ pub fn cloudtrail_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErro
     cloudtrail::from_line(line)
 }
 
+/// Latest time the detector represents: 9999-12-31T23:59:59.999Z (RFC 3339 has four-digit
+/// years), in epoch milliseconds.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 /// Parse an RFC 3339 time string or an epoch number (seconds, or milliseconds when large).
+/// Times before 1970 or after 9999 are errors naming the field: an event cannot predate the
+/// logs, and an extreme number must not become a 1970 alert or overflow.
 pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
+    let ms = parse_time_unchecked(v, field)?;
+    if (0..=MAX_TIME_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(NormalizeError::Invalid {
+            field,
+            reason: "time outside 1970-01-01..9999-12-31".into(),
+        })
+    }
+}
+
+fn parse_time_unchecked(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
     if let Some(n) = json::int(v).filter(|_| !matches!(v, Value::String(s) if s.contains('-'))) {
-        return Ok(if n.abs() < 100_000_000_000 { n * 1000 } else { n });
+        // Seconds unless too large to be seconds before the year 5138. `unsigned_abs` cannot
+        // overflow on i64::MIN (`abs` does), and the product is bounded by that test.
+        return Ok(if n.unsigned_abs() < 100_000_000_000 {
+            n * 1000
+        } else {
+            n
+        });
     }
     let s = v.as_str().ok_or(NormalizeError::Invalid {
         field,
@@ -102,6 +128,38 @@ pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, Normaliz
         field,
         reason: format!("not an RFC 3339 time: {:?}", crate::event::clip(s, 64)),
     })
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn times_outside_the_range_are_errors_naming_the_field() {
+        for v in [
+            serde_json::json!(i64::MIN),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(-1),
+            serde_json::json!("-9223372036854775808"),
+            serde_json::json!("0001-01-01T00:00:00Z"),
+            serde_json::json!(u64::MAX),
+        ] {
+            let e = parse_time(&v, "eventTime").unwrap_err();
+            assert!(e.to_string().contains("`eventTime`"), "{v}: {e}");
+        }
+        assert_eq!(
+            parse_time(&serde_json::json!(1_700_000_000), "t").unwrap(),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            parse_time(&serde_json::json!(MAX_TIME_MS), "t").unwrap(),
+            MAX_TIME_MS
+        );
+        assert_eq!(
+            parse_time(&serde_json::json!("9999-12-31T23:59:59.999Z"), "t").unwrap(),
+            MAX_TIME_MS
+        );
+    }
 }
 
 /// Stable 64-bit hash as hex, for synthetic record ids.

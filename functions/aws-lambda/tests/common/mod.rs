@@ -438,7 +438,19 @@ impl Env {
     pub async fn window(&self, key: &StateKey) -> Option<WindowState> {
         let item = self.item(key).await?;
         let bytes = item["state"].as_b().unwrap().as_ref().to_vec();
-        Some(WindowState::decode(&bytes, key).unwrap())
+        Some(WindowState::decode(t1578_core::outbox::split(&bytes).unwrap().0, key).unwrap())
+    }
+
+    /// The alerts still pending in the outbox of a state key.
+    pub async fn pending(&self, key: &StateKey) -> Vec<t1578_core::outbox::Pending> {
+        match self.item(key).await {
+            None => Vec::new(),
+            Some(item) => {
+                t1578_core::outbox::split(item["state"].as_b().unwrap().as_ref())
+                    .unwrap()
+                    .1
+            }
+        }
     }
 
     /// Every message on the subscribed queue so far, as SNS notifications (deleted once read).

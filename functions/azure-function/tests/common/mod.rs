@@ -1,4 +1,4 @@
-//! Test servers on loopback: a real Azurite (Table service) per test, a Logic App stand-in that
+//! Test servers on loopback: a real Azurite (Table and Blob services) per test, a Logic App stand-in that
 //! can fail on demand, a fault-injecting proxy in front of Azurite, plus record and invocation
 //! builders following the Activity Log export shape (wire-formats.md §1.6(b)).
 #![allow(dead_code)]
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use t1578_azure_function::app::{app, AppState};
 use t1578_azure_function::auth::Credential;
 use t1578_azure_function::config::{parse_connection_string, SecretUrl};
+use t1578_azure_function::deadletter::BlobDeadLetters;
 use t1578_azure_function::invoke::InvokeResponse;
 use t1578_azure_function::logic_app::{LogicAppSink, SinkOptions};
 use t1578_azure_function::table::{SweepOptions, TableClient, TableStore};
@@ -45,51 +46,76 @@ fn free_port() -> u16 {
 /// One Azurite Table service, in memory, on a free loopback port; killed on drop.
 pub struct Azurite {
     child: Child,
+    blob: Child,
     dir: PathBuf,
     pub port: u16,
+    pub blob_port: u16,
+}
+
+/// Start one Azurite service (`table` or `blob`) in memory on a free port.
+fn spawn_service(service: &str, dir: &std::path::Path) -> Option<(Child, u16)> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../../.tools/node/node_modules/azurite/dist/src/{service}/main.js"
+    ));
+    assert!(
+        script.exists(),
+        "Azurite is not installed at {}: run scripts/install-tools.sh",
+        script.display()
+    );
+    for _ in 0..3 {
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(&script)
+            .args([
+                format!("--{service}Host"),
+                "127.0.0.1".into(),
+                format!("--{service}Port"),
+                port.to_string(),
+            ])
+            .args(["--inMemoryPersistence", "--disableTelemetry", "--silent"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning node (is Node.js installed? run scripts/install-tools.sh)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some((child, port));
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // port taken between probe and bind: try another
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    None
 }
 
 impl Azurite {
+    /// Table and Blob services, in memory, each on a free loopback port.
     pub fn start() -> Azurite {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../.tools/node/node_modules/azurite/dist/src/table/main.js");
-        assert!(
-            script.exists(),
-            "Azurite is not installed at {}: run scripts/install-tools.sh",
-            script.display()
-        );
-        for _ in 0..3 {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!("t1578-azurite-{}-{port}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("azurite dir");
-            // `node main.js` directly: one process, one PID to kill (npx adds layers).
-            let mut child = Command::new("node")
-                .arg(&script)
-                .args(["--tableHost", "127.0.0.1", "--tablePort", &port.to_string()])
-                // No --location: Azurite refuses it with --inMemoryPersistence; the working
-                // directory catches any stray file instead.
-                .args(["--inMemoryPersistence", "--disableTelemetry", "--silent"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawning node (is Node.js installed? run scripts/install-tools.sh)");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Azurite { child, dir, port };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken between probe and bind: try another
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_dir_all(&dir);
+        let dir = std::env::temp_dir().join(format!("t1578-azurite-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).expect("azurite dir");
+        // `node main.js` directly: one process, one PID to kill (npx adds layers). No
+        // --location: Azurite refuses it with --inMemoryPersistence; the working directory
+        // catches any stray file instead.
+        let (child, port) = spawn_service("table", &dir).expect("Azurite Table did not start");
+        let (blob, blob_port) = spawn_service("blob", &dir).expect("Azurite Blob did not start");
+        Azurite {
+            child,
+            blob,
+            dir,
+            port,
+            blob_port,
         }
-        panic!("Azurite did not start; run scripts/install-tools.sh");
+    }
+
+    pub fn blob_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/devstoreaccount1", self.blob_port)
     }
 
     pub fn endpoint(&self) -> String {
@@ -98,8 +124,9 @@ impl Azurite {
 
     pub fn connection_string(&self) -> String {
         format!(
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={};",
-            self.endpoint()
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={};BlobEndpoint={};",
+            self.endpoint(),
+            self.blob_endpoint()
         )
     }
 }
@@ -108,6 +135,8 @@ impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = self.blob.kill();
+        let _ = self.blob.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -127,6 +156,10 @@ pub struct ReceiverState {
     pub accepted: Mutex<Vec<Value>>,
     pub attempts: AtomicUsize,
     pub fail_next: AtomicUsize,
+    /// Answer 403 (a revoked signature: permanent) to everything.
+    pub refuse: std::sync::atomic::AtomicBool,
+    /// Never answer the next this many requests (the caller dies waiting).
+    pub hang_next: AtomicUsize,
     pub queries: Mutex<Vec<String>>,
     /// `x-t1578-activity` and `x-t1578-finding` of each accepted alert.
     pub headers: Mutex<Vec<(String, String)>>,
@@ -178,6 +211,18 @@ async fn receive(State(st): State<Arc<ReceiverState>>, req: Request) -> Response
         .lock()
         .unwrap()
         .push(req.uri().query().unwrap_or("").to_string());
+    if st.refuse.load(Ordering::SeqCst) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let h = st.hang_next.load(Ordering::SeqCst);
+    if h > 0
+        && st
+            .hang_next
+            .compare_exchange(h, h - 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        std::future::pending::<()>().await;
+    }
     let n = st.fail_next.load(Ordering::SeqCst);
     if n > 0
         && st
@@ -325,7 +370,9 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     b.body(Body::from(bytes)).unwrap()
 }
 
-pub type TestState = AppState<TableStore, LogicAppSink>;
+pub type TestState = AppState<TableStore, LogicAppSink, BlobDeadLetters>;
+
+pub const DEAD_LETTERS: &str = "t1578-deadletter";
 
 /// Store, sink and router over a table at `endpoint` (Azurite or the proxy).
 pub struct Handler {
@@ -389,6 +436,15 @@ impl Handler {
         .unwrap();
         client.ensure_table().await.unwrap();
         let store = TableStore::new(client, o.sweep);
+        let dead_letters = BlobDeadLetters::new(
+            http.clone(),
+            &azurite.blob_endpoint(),
+            DEAD_LETTERS,
+            Credential::from_access(&access),
+            o.table_timeout,
+        )
+        .unwrap();
+        dead_letters.ensure_container().await.unwrap();
         let sink = LogicAppSink::new(http, Some(SecretUrl::parse(&receiver.url).unwrap()), o.sink);
         let engine = engine_with(o.profile, &o.tuning);
         let options = PipelineOptions {
@@ -400,6 +456,7 @@ impl Handler {
                 engine,
                 store,
                 sink,
+                dead_letters,
                 options,
             }),
         }
@@ -427,6 +484,34 @@ impl Handler {
         self.post("/ActivityLog", invocation_text(bodies)).await
     }
 
+    /// The same, as the host's `retry`-th re-drive under a policy of `max` retries.
+    pub async fn batch_retry(&self, bodies: &[Value], retry: u64, max: u64) -> (StatusCode, InvokeResponse) {
+        let mut v: Value = serde_json::from_str(&invocation_text(bodies)).unwrap();
+        v["Metadata"]["RetryContext"] = json!({"RetryCount": retry, "MaxRetryCount": max, "Exception": null});
+        self.post("/ActivityLog", v.to_string()).await
+    }
+
+    /// Every parked line in the dead-letter container.
+    pub async fn parked(&self) -> Vec<Value> {
+        let dl = &self.state.dead_letters;
+        let mut out = Vec::new();
+        for name in dl.list("").await.unwrap() {
+            let bytes = dl.get(&name).await.unwrap();
+            for line in String::from_utf8(bytes).unwrap().lines() {
+                out.push(serde_json::from_str(line).expect("parked lines are JSON"));
+            }
+        }
+        out
+    }
+
+    /// The alerts still pending in the outbox of `key`.
+    pub async fn pending(&self, key: &StateKey) -> usize {
+        match self.state.store.load(key).await.unwrap() {
+            None => 0,
+            Some(s) => t1578_core::outbox::split(&s.bytes).unwrap().1.len(),
+        }
+    }
+
     pub fn key_of(&self, record: &Value) -> StateKey {
         self.state
             .engine
@@ -439,7 +524,7 @@ impl Handler {
     pub async fn units(&self, key: &StateKey) -> usize {
         match self.state.store.load(key).await.unwrap() {
             None => 0,
-            Some(s) => WindowState::decode(&s.bytes, key)
+            Some(s) => WindowState::decode(t1578_core::outbox::split(&s.bytes).unwrap().0, key)
                 .expect("stored window decodes")
                 .unit_count(),
         }

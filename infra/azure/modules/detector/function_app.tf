@@ -72,6 +72,14 @@ resource "azurerm_role_assignment" "state_table" {
   principal_type       = "ServicePrincipal"
 }
 
+# Write parked records, in the dead-letter container only (not the account: least privilege).
+resource "azurerm_role_assignment" "dead_letter" {
+  scope                = "${azurerm_storage_account.state.id}/blobServices/default/containers/${azurerm_storage_container.dead_letter.name}"
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = azurerm_function_app_flex_consumption.this.identity[0].principal_id
+  principal_type       = "ServicePrincipal"
+}
+
 # AzureWebJobsStorage__accountName: host leases, Event Hubs checkpoints, deployment container.
 resource "azurerm_role_assignment" "host_storage" {
   scope                = azurerm_storage_account.host.id
@@ -131,6 +139,7 @@ resource "terraform_data" "deploy" {
 
   depends_on = [
     azurerm_role_assignment.state_table,
+    azurerm_role_assignment.dead_letter,
     azurerm_role_assignment.host_storage,
     azurerm_role_assignment.eventhub_receiver,
     azurerm_role_assignment.key_vault_secrets_user,

@@ -43,6 +43,8 @@ locals {
     T1578_EVENTHUB_CONSUMER_GROUP           = azurerm_eventhub_consumer_group.this.name
     T1578_TABLE_ENDPOINT                    = trimsuffix(azurerm_storage_account.state.primary_table_endpoint, "/")
     T1578_STATE_TABLE                       = azurerm_storage_table.state.name
+    T1578_BLOB_ENDPOINT                     = trimsuffix(azurerm_storage_account.state.primary_blob_endpoint, "/")
+    T1578_DEADLETTER_CONTAINER              = azurerm_storage_container.dead_letter.name
     T1578_LOGIC_APP_URL                     = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.logic_app_url.versionless_id})"
     T1578_PROFILE                           = var.profile
     T1578_WINDOW                            = var.window

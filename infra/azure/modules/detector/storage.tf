@@ -43,6 +43,15 @@ resource "azurerm_storage_table" "state" {
   storage_account_id = azurerm_storage_account.state.id
 }
 
+# Dead letters: records the function could not process (malformed, refused by the store or the
+# Logic App, or still failing when the retry policy gives up), parked with reason and position.
+# `t1578 replay` reads the downloaded blobs back to redrive them.
+resource "azurerm_storage_container" "dead_letter" {
+  name                  = var.dead_letter_container_name
+  storage_account_id    = azurerm_storage_account.state.id
+  container_access_type = "private"
+}
+
 ################################################################################
 # Host storage account (AzureWebJobsStorage: leases, Event Hubs checkpoints, deployment package)
 ################################################################################

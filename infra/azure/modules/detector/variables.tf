@@ -145,6 +145,17 @@ variable "logic_app_trigger_url_version" {
 # State storage
 ################################################################################
 
+variable "dead_letter_container_name" {
+  description = "Blob container in the state account for parked records (T1578_DEADLETTER_CONTAINER)."
+  type        = string
+  default     = "t1578-deadletter"
+
+  validation {
+    condition     = can(regex("^[a-z0-9](-?[a-z0-9])+$", var.dead_letter_container_name)) && length(var.dead_letter_container_name) <= 63
+    error_message = "A container name is 3-63 lowercase letters, digits and single hyphens."
+  }
+}
+
 variable "state_table_name" {
   description = "Name of the Table Storage table holding the rolling state (T1578_STATE_TABLE)."
   type        = string

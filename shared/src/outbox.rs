@@ -1,0 +1,202 @@
+//! The alert outbox: decisions waiting to be published, stored in the same item as the window
+//! that decided them, so "the window counted it" and "the alert is owed" are one write.
+//!
+//! A stored value is the bare encoded window when nothing is pending (the steady state, and
+//! every value written before the outbox existed), or an envelope: a magic prefix, the
+//! window's length and bytes, then the pending alerts as deflated JSON. The magic's first byte
+//! can never start a window (its first byte is the format number), so both read back
+//! unambiguously. Deflated because the item is bounded (Table Storage: 64 KiB per property)
+//! and a burst decides several reports of one finding in one batch, which compress well: the
+//! 7 reports of a 120-deletion burst take 41 KB as JSON and 3.5 KB deflated (8 reports and
+//! 12.6 KB stored with the window for 5,000 deletions in one batch).
+//!
+//! Each pending alert carries a claim: the writer that saved it, and until when. Only the
+//! claimant publishes it while the lease runs, so racing writers that carry the entry forward
+//! never publish it twice; after the lease anyone may take it over (the claimant died). A
+//! claim is derived from the records that decided the alert, so the platform's retry of the
+//! same records is the same claimant and publishes at once.
+
+use crate::alert::Alert;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Envelope with the pending alerts as plain JSON (read only: written by earlier builds).
+const MAGIC_JSON: [u8; 4] = [0xB0, b'O', b'B', 1];
+/// Envelope with the pending alerts as deflated JSON.
+const MAGIC: [u8; 4] = [0xB0, b'O', b'B', 2];
+/// Most bytes the pending alerts may inflate to: a stored value is at most a few hundred KiB,
+/// so anything larger is not an outbox this detector wrote (and must not exhaust memory).
+const MAX_INFLATED: u64 = 16 << 20;
+
+/// One alert owed to the sink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Who may publish it while the lease runs.
+    pub claim: u64,
+    /// End of the lease, epoch milliseconds.
+    pub lease_until: i64,
+    /// The decision, without its investigation guide: the guide is 10 to 20 KB of text per
+    /// alert and the stored item is bounded (Table Storage: 64 KiB), so it is attached when the
+    /// alert is published (the same guide from the same alert).
+    pub alert: Alert,
+    /// Where the event that decided it sent data: the guide's input besides the alert.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<String>,
+}
+
+/// A stored value that is neither a window nor a readable envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("outbox envelope unreadable: {0}")]
+pub struct EnvelopeError(pub String);
+
+/// Split a stored value into the window's bytes and the pending alerts.
+pub fn split(bytes: &[u8]) -> Result<(&[u8], Vec<Pending>), EnvelopeError> {
+    let (rest, deflated) = match (
+        bytes.strip_prefix(&MAGIC[..]),
+        bytes.strip_prefix(&MAGIC_JSON[..]),
+    ) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        (None, None) => return Ok((bytes, Vec::new())),
+    };
+    let (len, rest) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| EnvelopeError("no window length".into()))?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err(EnvelopeError(format!(
+            "window of {len} bytes, {} left",
+            rest.len()
+        )));
+    }
+    let (window, pending) = rest.split_at(len);
+    let pending = if deflated {
+        use std::io::Read;
+        let mut json = Vec::new();
+        flate2::read::DeflateDecoder::new(pending)
+            .take(MAX_INFLATED + 1)
+            .read_to_end(&mut json)
+            .map_err(|e| EnvelopeError(e.to_string()))?;
+        if json.len() as u64 > MAX_INFLATED {
+            return Err(EnvelopeError(format!(
+                "pending alerts inflate past {MAX_INFLATED} bytes"
+            )));
+        }
+        serde_json::from_slice(&json)
+    } else {
+        serde_json::from_slice(pending)
+    };
+    let pending = pending.map_err(|e| EnvelopeError(e.to_string()))?;
+    Ok((window, pending))
+}
+
+/// The stored value of a window and its pending alerts.
+pub fn join(window: &[u8], pending: &[Pending]) -> Vec<u8> {
+    if pending.is_empty() {
+        return window.to_vec();
+    }
+    let mut out = Vec::with_capacity(8 + window.len() + 1024 * pending.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&(window.len() as u32).to_le_bytes());
+    out.extend_from_slice(window);
+    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut z, pending);
+    z.finish().unwrap_or_default()
+}
+
+/// The claim of a writer holding these records: the same records (a retry of the same batch)
+/// give the same claim.
+pub fn claim_of<'a>(event_ids: impl Iterator<Item = &'a str>) -> u64 {
+    let mut ids: Vec<&str> = event_ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Never 0, so a zeroed claim cannot match anyone.
+    xxh3_64(serde_json::to_string(&ids).unwrap_or_default().as_bytes()).max(1)
+}
+
+/// May `claim` publish `p` at `now_ms`?
+pub fn may_publish(p: &Pending, claim: u64, now_ms: i64) -> bool {
+    p.claim == claim || p.lease_until <= now_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real decision: the snapshot-share fixture through the pipeline.
+    fn an_alert() -> Alert {
+        use crate::engine::{Profile, ProfileName};
+        let e = crate::Engine::new(
+            crate::Catalog::builtin().unwrap(),
+            Profile::named(ProfileName::Default),
+        );
+        let doc = include_bytes!("../../events/aws/ec2-modify-snapshot-attribute-share.json");
+        let evs: Vec<_> = crate::source::normalize_document(doc)
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r.unwrap())
+            .collect();
+        let (store, sink) = (
+            crate::memory::MemoryStore::new(),
+            crate::memory::MemorySink::new(),
+        );
+        let opts = crate::pipeline::PipelineOptions::default();
+        futures::executor::block_on(crate::pipeline::process_batch(&e, &store, &sink, &evs, &opts));
+        sink.alerts().remove(0)
+    }
+
+    #[test]
+    fn bare_windows_read_as_nothing_pending() {
+        let (w, p) = split(&[2, 9, 9]).unwrap();
+        assert_eq!((w, p.len()), (&[2u8, 9, 9][..], 0));
+        assert_eq!(join(&[2, 9], &[]), vec![2, 9]);
+    }
+
+    #[test]
+    fn envelopes_round_trip_and_plain_json_ones_still_read() {
+        let alert = an_alert();
+        let pending = vec![Pending {
+            claim: 7,
+            lease_until: 9,
+            alert,
+            destinations: vec!["444455556666".into()],
+        }];
+        let joined = join(&[2, 9, 9], &pending);
+        assert_eq!(joined[..4], MAGIC);
+        assert_eq!(split(&joined).unwrap(), (&[2u8, 9, 9][..], pending.clone()));
+        let mut plain = MAGIC_JSON.to_vec();
+        plain.extend_from_slice(&3u32.to_le_bytes());
+        plain.extend_from_slice(&[2, 9, 9]);
+        plain.extend_from_slice(&serde_json::to_vec(&pending).unwrap());
+        assert_eq!(split(&plain).unwrap(), (&[2u8, 9, 9][..], pending));
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_an_error_not_an_allocation() {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut z, &vec![b' '; (MAX_INFLATED + 2) as usize]).unwrap();
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&z.finish().unwrap());
+        assert!(split(&b).unwrap_err().0.contains("inflate past"));
+    }
+
+    #[test]
+    fn truncated_envelopes_are_errors() {
+        let mut b = MAGIC.to_vec();
+        assert!(split(&b).is_err());
+        b.extend_from_slice(&100u32.to_le_bytes());
+        b.extend_from_slice(&[1, 2]);
+        assert!(split(&b).is_err());
+    }
+
+    #[test]
+    fn claims_ignore_order_and_repeats() {
+        assert_eq!(
+            claim_of(["b", "a", "a"].into_iter()),
+            claim_of(["a", "b"].into_iter())
+        );
+        assert_ne!(claim_of(["a"].into_iter()), claim_of(["b"].into_iter()));
+    }
+}

@@ -1,0 +1,734 @@
+//! Sigma rules generated from the catalog, so analysts can run the same row logic in their
+//! SIEM. Data in, text out: one rule per catalog row, plus correlation rules for the seed's
+//! count and resource thresholds. `t1578 sigma --out DIR` writes exactly this output and the
+//! committed copy under `shared/catalog/sigma/` is checked against it.
+//!
+//! Each rule mirrors the catalog's first-match-wins order: a row's rule excludes what the
+//! earlier rows of the same operation match, so an event fires the rule of the row it
+//! classifies as, and no other.
+
+use crate::catalog::{Catalog, Condition, Entry, OpType, ShareCond};
+use crate::event::Cloud;
+use std::fmt::Write;
+
+/// Namespace of the rule UUIDs (v5 of the row id): stable across runs and releases.
+const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5b0f_3a5e_7d1c_4c8e_9a57_1578_0000_5167);
+
+/// The seed's false positives, quoted from its rule page.
+const SEED_FALSE_POSITIVES: [&str; 5] = [
+    "Legitimate DevOps CI/CD pipelines creating and deleting ephemeral build VMs during automated deployment workflows",
+    "Authorized disaster recovery tests involving snapshot creation, VM replication, and failover exercises",
+    "Infrastructure-as-Code tooling (Terraform, Bicep, ARM templates) running bulk creates/deletes during planned maintenance windows",
+    "Cloud cost optimization scripts automatically deallocating idle VMs on a schedule",
+    "Security scanning tools or backup agents installing VM extensions across a fleet",
+];
+
+/// One generated file, relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigmaFile {
+    /// `aws/<rule>.yml`, `azure/<rule>.yml` or `correlation/<rule>.yml`.
+    pub path: String,
+    /// YAML text.
+    pub text: String,
+}
+
+/// A Sigma value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Null,
+}
+
+/// `field|modifiers: values` (a list means any of them).
+#[derive(Debug, Clone)]
+struct Item {
+    field: String,
+    values: Vec<Val>,
+}
+
+/// A search identifier: a list of maps, any of which matches when all its items do.
+#[derive(Debug, Clone)]
+struct Search {
+    name: String,
+    maps: Vec<Vec<Item>>,
+}
+
+/// What one condition (or row) contributes: searches, the boolean expression over their
+/// names, and what Sigma cannot say about it.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    searches: Vec<Search>,
+    expr: String,
+    gaps: Vec<String>,
+}
+
+fn s(v: &str) -> Val {
+    Val::Str(v.to_string())
+}
+
+fn item(field: impl Into<String>, values: Vec<Val>) -> Item {
+    Item {
+        field: field.into(),
+        values,
+    }
+}
+
+/// The rule name of a row: its id with `_` for `.`.
+pub fn rule_name(id: &str) -> String {
+    format!("t1578_{}", id.replace('.', "_"))
+}
+
+/// The stable UUID of a row's rule (or of a correlation rule, by its name).
+pub fn rule_uuid(key: &str) -> String {
+    uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
+}
+
+/// Sigma level from the row's points: what alerts alone is high (critical when it makes
+/// data public), 3-4 points are medium, 1-2 low, context rows informational.
+pub fn level(e: &Entry) -> &'static str {
+    match (e.critical, e.risk) {
+        (true, r) if r >= 7 => "critical",
+        (true, _) | (_, 5..) => "high",
+        (_, 3..=4) => "medium",
+        (_, 1..=2) => "low",
+        _ => "informational",
+    }
+}
+
+/// Request parameter paths as CloudTrail logs them: flat, or wrapped as
+/// `{"<Op>Request": {"PascalCase": ...}}` by newer EC2 APIs (the normalizer reads both).
+fn req_paths(event_name: &str, path: &str) -> Vec<String> {
+    let pascal: Vec<String> = path
+        .split('.')
+        .map(|seg| {
+            let mut c = seg.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    vec![
+        format!("requestParameters.{path}"),
+        format!("requestParameters.{event_name}Request.{}", pascal.join(".")),
+    ]
+}
+
+/// Any of the request paths has one of `values` (with `modifier`, e.g. `|gte`).
+fn req_any(event_name: &str, path: &str, modifier: &str, values: Vec<Val>) -> Vec<Vec<Item>> {
+    req_paths(event_name, path)
+        .into_iter()
+        .map(|p| vec![item(format!("{p}{modifier}"), values.clone())])
+        .collect()
+}
+
+fn search(name: &str, maps: Vec<Vec<Item>>) -> Search {
+    Search {
+        name: name.to_string(),
+        maps,
+    }
+}
+
+/// Where an EC2 share API lists its recipients; `None` for RDS, whose recipients are
+/// `valuesToAdd` / `valuesToRemove` of the `restore` attribute.
+fn ec2_permission(svc: &str, name: &str) -> Option<&'static str> {
+    match (svc, name) {
+        ("ec2", "ModifySnapshotAttribute") => Some("requestParameters.createVolumePermission"),
+        ("ec2", _) => Some("requestParameters.launchPermission"),
+        _ => None,
+    }
+}
+
+/// Any recipient added (`side` = "add") or removed ("remove").
+fn share_recipients(perm: Option<&str>, side: &str) -> Vec<Vec<Item>> {
+    match perm {
+        None => {
+            let key = if side == "add" {
+                "valuesToAdd"
+            } else {
+                "valuesToRemove"
+            };
+            vec![vec![item(format!("requestParameters.{key}"), vec![s("*")])]]
+        }
+        Some(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
+            .iter()
+            .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
+            .collect(),
+    }
+}
+
+/// The recipients added or removed by a share request, per API family.
+fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
+    let (svc, name) = op.split_once(':').unwrap_or(("", op));
+    let mut part = Part::default();
+    if name.starts_with("SharedSnapshot") {
+        // Service events: the other account is the caller.
+        let field = item("userIdentity.accountId|fieldref", vec![s("recipientAccountId")]);
+        part.searches
+            .push(search(&format!("{p}_own_account"), vec![vec![field]]));
+        part.expr = format!("not {p}_own_account");
+        return part;
+    }
+    let perm = ec2_permission(svc, name);
+    let added_field = |key: &str| {
+        perm.map_or("requestParameters.valuesToAdd".to_string(), |b| {
+            format!("{b}.add.items.{key}")
+        })
+    };
+    let mut exprs = Vec::new();
+    if perm.is_none() {
+        let restore = item("requestParameters.attributeName", vec![s("restore")]);
+        part.searches
+            .push(search(&format!("{p}_restore"), vec![vec![restore]]));
+        exprs.push(format!("{p}_restore"));
+    }
+    match want {
+        ShareCond::Public => {
+            let public = item(added_field("group"), vec![s("all")]);
+            part.searches
+                .push(search(&format!("{p}_public"), vec![vec![public]]));
+            exprs.push(format!("{p}_public"));
+        }
+        ShareCond::External => {
+            let to_self = item(
+                format!("{}|fieldref", added_field("userId")),
+                vec![s("recipientAccountId")],
+            );
+            part.searches
+                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
+            part.searches
+                .push(search(&format!("{p}_to_self"), vec![vec![to_self]]));
+            exprs.push(format!("{p}_added and not {p}_to_self"));
+            part.gaps.push(
+                "a request adding the own account together with another one is missed: Sigma compares the recipient list to the account as a whole".into(),
+            );
+        }
+        ShareCond::Removed => {
+            part.searches
+                .push(search(&format!("{p}_removed"), share_recipients(perm, "remove")));
+            part.searches
+                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
+            exprs.push(format!("{p}_removed and not {p}_added"));
+        }
+    }
+    part.expr = exprs.join(" and ");
+    part
+}
+
+/// The Sigma form of one request condition, its search names prefixed with `p`.
+fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
+    let name = e.operation.split_once(':').map_or("", |x| x.1);
+    let mut parts: Vec<Part> = Vec::new();
+    let simple = |suffix: &str, maps: Vec<Vec<Item>>| Part {
+        searches: vec![search(&format!("{p}_{suffix}"), maps)],
+        expr: format!("{p}_{suffix}"),
+        gaps: Vec::new(),
+    };
+    if let Some(sh) = c.share {
+        parts.push(share_part(&e.operation, sh, p));
+    }
+    if let Some(a) = &c.attribute {
+        let mut maps = req_any(name, "attribute", "", vec![s(a)]);
+        maps.extend(req_any(name, a, "", vec![s("*")]));
+        parts.push(simple("attribute", maps));
+    }
+    if let Some(t) = &c.http_tokens {
+        let mut maps = req_any(name, "httpTokens", "", vec![s(t)]);
+        maps.extend(req_any(name, "metadataOptions.httpTokens", "", vec![s(t)]));
+        parts.push(simple("http_tokens", maps));
+    }
+    if let Some(h) = c.hop_limit_min {
+        let mut maps = req_any(name, "httpPutResponseHopLimit", "|gte", vec![Val::Int(h)]);
+        maps.extend(req_any(
+            name,
+            "metadataOptions.httpPutResponseHopLimit",
+            "|gte",
+            vec![Val::Int(h)],
+        ));
+        parts.push(simple("hop_limit", maps));
+    }
+    if c.from_snapshot == Some(true) {
+        parts.push(simple(
+            "from_snapshot",
+            req_any(name, "snapshotId", "", vec![s("*")]),
+        ));
+    }
+    if c.cross_region == Some(true) {
+        parts.push(cross_region_part(e, name, p));
+    }
+    for (suffix, field, want) in [
+        ("deletion_protection", "deletionProtection", c.deletion_protection),
+        ("publicly_accessible", "publiclyAccessible", c.publicly_accessible),
+        ("skip_final_snapshot", "skipFinalSnapshot", c.skip_final_snapshot),
+        (
+            "delete_automated_backups",
+            "deleteAutomatedBackups",
+            c.delete_automated_backups,
+        ),
+    ] {
+        if let Some(w) = want {
+            parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));
+        }
+    }
+    if let Some(r) = c.backup_retention {
+        parts.push(simple(
+            "backup_retention",
+            req_any(name, "backupRetentionPeriod", "", vec![Val::Int(r)]),
+        ));
+    }
+    if !c.instance_type_prefix.is_empty() {
+        let v = c.instance_type_prefix.iter().map(|x| s(x)).collect();
+        parts.push(simple(
+            "instance_type",
+            req_any(name, "instanceType", "|startswith", v),
+        ));
+    }
+    if !c.extension_contains.is_empty() {
+        let v = c
+            .extension_contains
+            .iter()
+            .map(|x| s(&format!("*/extensions/*{x}*")))
+            .collect();
+        parts.push(simple("extension", vec![vec![item("resourceId", v)]]));
+        parts.last_mut().expect("pushed").gaps.push(
+            "the extension is recognised by its name in the resource id, which the caller chooses".into(),
+        );
+    }
+    join_parts(parts)
+}
+
+fn cross_region_part(e: &Entry, name: &str, p: &str) -> Part {
+    if e.operation.starts_with("rds:") {
+        let mut maps = req_any(name, "sourceDBSnapshotIdentifier", "|startswith", vec![s("arn:")]);
+        maps.extend(req_any(
+            name,
+            "sourceDBClusterSnapshotIdentifier",
+            "|startswith",
+            vec![s("arn:")],
+        ));
+        return Part {
+            searches: vec![search(&format!("{p}_source_arn"), maps)],
+            expr: format!("{p}_source_arn"),
+            gaps: vec![
+                "the source is matched as an ARN (cross-region copies must name one); Sigma cannot compare the ARN's region with awsRegion, so a same-region copy named by ARN also matches".into(),
+            ],
+        };
+    }
+    Part {
+        searches: vec![
+            search(
+                &format!("{p}_source_region"),
+                req_any(name, "sourceRegion", "", vec![s("*")]),
+            ),
+            search(
+                &format!("{p}_same_region"),
+                vec![vec![item(
+                    "requestParameters.sourceRegion|fieldref",
+                    vec![s("awsRegion")],
+                )]],
+            ),
+        ],
+        expr: format!("{p}_source_region and not {p}_same_region"),
+        gaps: Vec::new(),
+    }
+}
+
+fn join_parts(parts: Vec<Part>) -> Part {
+    let mut out = Part::default();
+    let mut exprs = Vec::new();
+    for p in parts {
+        out.searches.extend(p.searches);
+        out.gaps.extend(p.gaps);
+        exprs.push(format!("({})", p.expr));
+    }
+    out.expr = exprs.join(" and ");
+    out
+}
+
+/// The complete detection of a row: operation and success, its own condition, and the
+/// negation of every earlier row of the same operation (first match wins).
+fn detection(catalog: &Catalog, e: &Entry) -> Part {
+    let mut part = Part::default();
+    let mut expr = vec!["selection".to_string()];
+    part.searches.push(search("selection", vec![base_selection(e)]));
+    if let Some(c) = &e.when {
+        let own = condition_part(e, c, "when");
+        part.searches.extend(own.searches);
+        part.gaps.extend(own.gaps);
+        expr.push(own.expr);
+    }
+    let earlier = catalog
+        .entries
+        .iter()
+        .take_while(|x| x.id != e.id)
+        .filter(|x| x.cloud == e.cloud && x.operation.eq_ignore_ascii_case(&e.operation));
+    for (k, prior) in earlier.enumerate() {
+        if let Some(c) = &prior.when {
+            let p = condition_part(prior, c, &format!("earlier{}", k + 1));
+            part.searches.extend(p.searches);
+            expr.push(format!("not ({})", p.expr));
+        }
+    }
+    if e.cloud == Cloud::Aws {
+        part.searches.push(search(
+            "filter_aws_service",
+            vec![vec![item("userIdentity.type", vec![s("AWSService")])]],
+        ));
+        expr.push("not filter_aws_service".into());
+    }
+    part.expr = expr.join(" and ");
+    part
+}
+
+fn base_selection(e: &Entry) -> Vec<Item> {
+    match e.cloud {
+        Cloud::Aws => {
+            let (svc, name) = e.operation.split_once(':').unwrap_or(("", &e.operation));
+            // Success only (failed and DryRun calls carry an errorCode), and not a call an AWS
+            // service made for the principal. Written as "absent or empty" rather than a negated
+            // wildcard: SIEMs store the absent field as null (ES|QL) or "" (Sentinel), and a
+            // negated wildcard is false for both there.
+            let mut items = vec![
+                item("eventSource", vec![s(&format!("{svc}.amazonaws.com"))]),
+                item("eventName", vec![s(name)]),
+                item("errorCode", vec![Val::Null, s("")]),
+            ];
+            // Service events (SharedSnapshot*) are invoked by EC2 by nature.
+            if !name.starts_with("SharedSnapshot") {
+                items.push(item("userIdentity.invokedBy", vec![Val::Null, s("")]));
+            }
+            items
+        }
+        Cloud::Azure => vec![
+            item("operationName", vec![s(&e.operation)]),
+            item("resultType", vec![s("Success"), s("Succeeded")]),
+        ],
+    }
+}
+
+/// Single-quoted YAML scalar.
+fn q(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''").replace(['\n', '\r'], " "))
+}
+
+fn val(v: &Val) -> String {
+    match v {
+        Val::Str(x) => q(x),
+        Val::Bool(b) => b.to_string(),
+        Val::Int(i) => i.to_string(),
+        Val::Null => "null".into(),
+    }
+}
+
+fn write_search(out: &mut String, sr: &Search) {
+    let _ = writeln!(out, "  {}:", sr.name);
+    for map in &sr.maps {
+        for (i, it) in map.iter().enumerate() {
+            let lead = if i == 0 { "    - " } else { "      " };
+            match it.values.as_slice() {
+                [one] => {
+                    let _ = writeln!(out, "{lead}{}: {}", it.field, val(one));
+                }
+                many => {
+                    let _ = writeln!(out, "{lead}{}:", it.field);
+                    for v in many {
+                        let _ = writeln!(out, "          - {}", val(v));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn attack_tags(e: &Entry) -> Vec<String> {
+    let mut tags = vec!["attack.defense-evasion".to_string()];
+    tags.extend(
+        std::iter::once(&e.technique)
+            .chain(&e.related)
+            .map(|t| format!("attack.{}", t.to_ascii_lowercase())),
+    );
+    tags
+}
+
+fn row_false_positive(t: OpType) -> &'static str {
+    match t {
+        OpType::Share => {
+            "Sanctioned sharing with a partner, backup or disaster-recovery account (allowlist the recipient)"
+        }
+        OpType::Exfil => "Sanctioned exports or migrations to a known bucket or account",
+        OpType::Delete => "Planned decommissioning and retention clean-up",
+        OpType::Capture | OpType::Generalize => {
+            "Scheduled backups and image pipelines not run as an AWS service"
+        }
+        OpType::Impair => "Planned configuration changes recorded in a change ticket",
+        OpType::Revert => "Restores during incident recovery or disaster-recovery tests",
+        OpType::Exec | OpType::ExtensionChange => {
+            "Configuration management and patching agents run by operators"
+        }
+        _ => "Routine operations by the teams that own the resource",
+    }
+}
+
+fn description(e: &Entry, gaps: &[String]) -> String {
+    let mut d = format!(
+        "{}. Catalog row {} ({}, {} points{}).",
+        e.description,
+        e.id,
+        e.op_type.as_str(),
+        e.risk,
+        if e.critical { ", alerts alone" } else { "" }
+    );
+    let mut not_expressed: Vec<String> = gaps.to_vec();
+    if let Some(b) = &e.boost {
+        not_expressed.push(format!(
+            "the +{} sequence bonus after {} within {} minutes",
+            b.points, b.after, b.within_minutes
+        ));
+    }
+    not_expressed.push(
+        "the detector's per-principal sum of points and its baselines (see the correlation rules for the seed's count thresholds)".into(),
+    );
+    let _ = write!(d, " Not expressed in Sigma: {}.", not_expressed.join("; "));
+    d
+}
+
+fn rule_text(catalog: &Catalog, e: &Entry, date: &str) -> String {
+    let det = detection(catalog, e);
+    let mut out = String::new();
+    let _ = writeln!(out, "title: {}", q(&format!("T1578 {}", e.description)));
+    let _ = writeln!(out, "id: {}", rule_uuid(&e.id));
+    let _ = writeln!(out, "name: {}", rule_name(&e.id));
+    let _ = writeln!(out, "status: experimental");
+    let _ = writeln!(out, "description: {}", q(&description(e, &det.gaps)));
+    let _ = writeln!(out, "references:");
+    let _ = writeln!(
+        out,
+        "  - {}",
+        q(&format!(
+            "https://attack.mitre.org/techniques/{}/",
+            e.technique.replace('.', "/")
+        ))
+    );
+    let _ = writeln!(out, "author: {}", q("t1578 catalog (generated by `t1578 sigma`)"));
+    let _ = writeln!(out, "date: {date}");
+    let _ = writeln!(out, "tags:");
+    for t in attack_tags(e) {
+        let _ = writeln!(out, "  - {t}");
+    }
+    let (product, service) = match e.cloud {
+        Cloud::Aws => ("aws", "cloudtrail"),
+        Cloud::Azure => ("azure", "activitylogs"),
+    };
+    let _ = writeln!(out, "logsource:\n  product: {product}\n  service: {service}");
+    let _ = writeln!(out, "detection:");
+    for sr in &det.searches {
+        write_search(&mut out, sr);
+    }
+    let _ = writeln!(out, "  condition: {}", det.expr);
+    let _ = writeln!(out, "falsepositives:");
+    for fp in SEED_FALSE_POSITIVES
+        .iter()
+        .copied()
+        .chain([row_false_positive(e.op_type)])
+    {
+        let _ = writeln!(out, "  - {}", q(fp));
+    }
+    let _ = writeln!(out, "level: {}", level(e));
+    let _ = writeln!(out, "catalog_id: {}", q(&e.id));
+    let _ = writeln!(out, "risk_points: {}", e.risk);
+    let _ = writeln!(out, "sigma_gaps: {}", det.gaps.len());
+    out
+}
+
+/// A Sigma correlation rule over the rules of one cloud.
+struct Correlation {
+    name: &'static str,
+    title: &'static str,
+    cloud: Cloud,
+    kind: &'static str,
+    /// Only rows worth exactly these points (None: every row with points).
+    points: Option<u32>,
+    group_by: &'static [&'static str],
+    field: Option<&'static str>,
+    gte: u32,
+    level: &'static str,
+    description: &'static str,
+}
+
+const AWS_PRINCIPAL: &[&str] = &["userIdentity.arn", "recipientAccountId"];
+const AZURE_PRINCIPAL: &[&str] = &["caller", "subscriptionId"];
+
+const CORRELATIONS: [Correlation; 5] = [
+    Correlation {
+        name: "t1578_correlation_aws_bulk_operations",
+        title: "T1578 bulk compute modifications by one AWS principal",
+        cloud: Cloud::Aws,
+        kind: "event_count",
+        points: None,
+        group_by: AWS_PRINCIPAL,
+        field: None,
+        gte: 5,
+        level: "medium",
+        description: "The seed's bulk half: 5 or more T1578 operations by one principal in a day. Not expressed in Sigma: the seed's AND with 3 or more distinct resources (AWS names resources in per-API fields, so no one field holds them), and the detector's keying of assumed roles by the issuing role (Sigma groups by the session ARN, so rotating sessions split the count).",
+    },
+    Correlation {
+        name: "t1578_correlation_aws_two_point_pairs",
+        title: "T1578 repeated two-point compute modifications by one AWS principal",
+        cloud: Cloud::Aws,
+        kind: "event_count",
+        points: Some(2),
+        group_by: AWS_PRINCIPAL,
+        field: None,
+        gte: 2,
+        level: "medium",
+        description: "The seed's risk threshold (a day's points reach 3) for the 2-point rows: two of them. Rows of 3 or more points reach it alone (their own rules). Not expressed in Sigma: sums that mix rows of different points (2 + 1), which needs the detector's summed risk.",
+    },
+    Correlation {
+        name: "t1578_correlation_aws_one_point_triples",
+        title: "T1578 repeated one-point compute modifications by one AWS principal",
+        cloud: Cloud::Aws,
+        kind: "event_count",
+        points: Some(1),
+        group_by: AWS_PRINCIPAL,
+        field: None,
+        gte: 3,
+        level: "low",
+        description: "The seed's risk threshold (a day's points reach 3) for the 1-point rows: three of them. Not expressed in Sigma: sums that mix rows of different points, per-instance units of batch APIs, baselines.",
+    },
+    Correlation {
+        name: "t1578_correlation_azure_bulk_operations",
+        title: "T1578 bulk compute modifications by one Azure caller",
+        cloud: Cloud::Azure,
+        kind: "event_count",
+        points: None,
+        group_by: AZURE_PRINCIPAL,
+        field: None,
+        gte: 5,
+        level: "medium",
+        description: "The seed's bulk half: 5 or more T1578 operations by one caller in a day (one per operation: the rules match Success only, where the seed double-counts Started and Succeeded). Not expressed in the same rule: the AND with 3 distinct resources (see the value_count rule).",
+    },
+    Correlation {
+        name: "t1578_correlation_azure_distinct_resources",
+        title: "T1578 compute modifications across many Azure resources by one caller",
+        cloud: Cloud::Azure,
+        kind: "value_count",
+        points: None,
+        group_by: AZURE_PRINCIPAL,
+        field: Some("resourceId"),
+        gte: 3,
+        level: "medium",
+        description: "The seed's resource half: T1578 operations on 3 or more distinct resources by one caller in a day. Sigma has no AND of two correlation conditions, so the seed's (count >= 5 and resources >= 3) is these two rules together.",
+    },
+];
+
+fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
+    let rules: Vec<String> = catalog
+        .for_cloud(c.cloud)
+        .filter(|e| e.risk > 0 && c.points.is_none_or(|p| e.risk == p))
+        .map(|e| rule_name(&e.id))
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "title: {}", q(c.title));
+    let _ = writeln!(out, "id: {}", rule_uuid(c.name));
+    let _ = writeln!(out, "name: {}", c.name);
+    let _ = writeln!(out, "status: experimental");
+    let _ = writeln!(out, "description: {}", q(c.description));
+    let _ = writeln!(out, "author: {}", q("t1578 catalog (generated by `t1578 sigma`)"));
+    let _ = writeln!(out, "date: {date}");
+    let _ = writeln!(out, "tags:\n  - attack.defense-evasion\n  - attack.t1578");
+    // `generate: true` keeps the referenced rules' own queries: each row still alerts alone.
+    let _ = writeln!(
+        out,
+        "correlation:\n  type: {}\n  generate: true\n  rules:",
+        c.kind
+    );
+    for r in &rules {
+        let _ = writeln!(out, "    - {r}");
+    }
+    let _ = writeln!(out, "  group-by:");
+    for g in c.group_by {
+        let _ = writeln!(out, "    - {g}");
+    }
+    let _ = writeln!(out, "  timespan: 1d\n  condition:\n    gte: {}", c.gte);
+    if let Some(f) = c.field {
+        let _ = writeln!(out, "    field: {f}");
+    }
+    let _ = writeln!(out, "falsepositives:");
+    for fp in SEED_FALSE_POSITIVES {
+        let _ = writeln!(out, "  - {}", q(fp));
+    }
+    let _ = writeln!(out, "level: {}", c.level);
+    out
+}
+
+/// Every rule and correlation rule for the catalog, in a stable order.
+pub fn sigma_rules(catalog: &Catalog) -> Vec<SigmaFile> {
+    // The catalog version (`YYYY.MM.DD`) dates the rules, so output changes only with the data.
+    let date = catalog.version.replace('.', "-");
+    let mut out: Vec<SigmaFile> = catalog
+        .entries
+        .iter()
+        .map(|e| SigmaFile {
+            path: format!("{}/{}.yml", e.cloud.as_str(), rule_name(&e.id)),
+            text: rule_text(catalog, e, &date),
+        })
+        .collect();
+    out.extend(CORRELATIONS.iter().map(|c| SigmaFile {
+        path: format!("correlation/{}.yml", c.name),
+        text: correlation_text(c, catalog, &date),
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_a_rule_with_a_stable_unique_id() {
+        let c = Catalog::builtin().unwrap();
+        let files = sigma_rules(&c);
+        assert_eq!(files.len(), c.entries.len() + CORRELATIONS.len());
+        let ids: std::collections::BTreeSet<String> = files
+            .iter()
+            .map(|f| {
+                f.text
+                    .lines()
+                    .find(|l| l.starts_with("id: "))
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids.len(), files.len());
+        assert_eq!(
+            rule_uuid("aws.ec2.snapshot_public"),
+            rule_uuid("aws.ec2.snapshot_public")
+        );
+        assert_ne!(
+            rule_uuid("aws.ec2.snapshot_public"),
+            rule_uuid("aws.ec2.snapshot_shared")
+        );
+    }
+
+    #[test]
+    fn a_catch_all_rule_excludes_the_earlier_rows_of_its_operation() {
+        let c = Catalog::builtin().unwrap();
+        let text = rule_text(&c, c.get("aws.ec2.run_instances").unwrap(), "2026-01-01");
+        assert!(text.contains("and not ((earlier1_"), "{text}");
+        assert!(text.contains("and not ((earlier2_"), "{text}");
+        assert!(
+            text.contains("requestParameters.instanceType|startswith"),
+            "{text}"
+        );
+        assert!(text.contains("level: low"));
+        let public = rule_text(&c, c.get("aws.ec2.snapshot_public").unwrap(), "2026-01-01");
+        assert!(public.contains("level: critical"));
+        assert!(!public.contains("earlier"), "{public}");
+    }
+
+    #[test]
+    fn quotes_cannot_break_out_of_a_scalar() {
+        assert_eq!(q("it's\nfine"), "'it''s fine'");
+    }
+}
