@@ -641,10 +641,17 @@ fn show_prints_one_alert_with_its_guide_and_queries() {
 fn parked_records_from_the_azure_dead_letter_container_replay() {
     // A blob as the Function parks it (`functions/azure-function/src/deadletter.rs`): one line
     // per record, the reason and position under `parked`, the record as received in `records`.
+    // The first record is one 3-point operation by a new principal: evidence by default, so the
+    // seed's 3 points are configured to see both redriven records alert.
+    let dir = tempfile::tempdir().unwrap();
+    let seed_tiers = dir.path().join("seed-tiers.toml");
+    std::fs::write(&seed_tiers, "[defaults.baseline]\nnew_principal_risk = 0\n").unwrap();
     let o = t1578(&[
         "replay",
         "--format",
         "json",
+        "--config",
+        seed_tiers.to_str().unwrap(),
         "cli/tests/data/deadletter-azure.jsonl",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
