@@ -581,24 +581,65 @@ fn new_operations(
     };
     let full = settled && !explorer;
     let mut sensitive = false;
-    let reasons = state
-        .novel
-        .iter()
-        .filter(|n| n.kind == NoveltyKind::Operation)
-        .map(|n| {
-            let light = engine
-                .catalog
-                .get(&n.value)
-                .is_some_and(|row| lifecycle(row.op_type));
-            sensitive |= !light;
-            Reason {
-                code: "new_operation",
-                detail: format!("first {} by this principal in {} days{habit}", n.value, rule.days),
-                weight: u32::from(full) + u32::from(!light),
-            }
-        })
-        .collect();
+    let mut families: Vec<&str> = Vec::new();
+    let mut reasons = Vec::new();
+    for n in state.novel.iter().filter(|n| n.kind == NoveltyKind::Operation) {
+        let row = engine.catalog.get(&n.value);
+        let light = row.is_some_and(|row| lifecycle(row.op_type));
+        // A row told apart from another of the same API call only by a name the caller
+        // chooses (an extension called CustomScript), by a role that already makes that call:
+        // a variant of its routine. A real attribute (user data) is not a name. Two rows of one
+        // such call are one novelty.
+        let variant = row.and_then(|r| variant_of(engine, state, rule, t, r));
+        let family = row
+            .filter(|r| named_family(engine, r))
+            .map(|r| r.operation.as_str());
+        let repeat = family.is_some_and(|f| families.contains(&f));
+        families.extend(family);
+        let weak = variant.is_some() || repeat;
+        sensitive |= !light && !weak;
+        let how = match variant {
+            Some(base) => format!(" (a variant of {base}, which it uses)"),
+            None => habit.clone(),
+        };
+        reasons.push(Reason {
+            code: "new_operation",
+            detail: format!("first {} by this principal in {} days{how}", n.value, rule.days),
+            weight: if repeat {
+                0
+            } else {
+                (u32::from(full) + u32::from(!light)).saturating_sub(u32::from(weak))
+            },
+        });
+    }
     (reasons, sensitive)
+}
+
+/// Is `row`'s API call split into rows by a name the caller chooses (the extension's)?
+fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
+    engine.catalog.entries.iter().any(|e| {
+        e.operation == row.operation && e.when.as_ref().is_some_and(|w| !w.extension_contains.is_empty())
+    })
+}
+
+/// Another catalog row of the same API call, used in the baseline period, when the two are
+/// told apart only by a name the caller chooses (the extension's).
+fn variant_of<'a>(
+    engine: &'a Engine,
+    state: &WindowState,
+    rule: &BaselineRule,
+    t: i64,
+    row: &crate::catalog::Entry,
+) -> Option<&'a str> {
+    let by_name =
+        |e: &crate::catalog::Entry| e.when.as_ref().is_some_and(|w| !w.extension_contains.is_empty());
+    engine
+        .catalog
+        .entries
+        .iter()
+        .filter(|e| e.operation == row.operation && e.id != row.id && (by_name(e) || by_name(row)))
+        .find(|e| state.baseline.knows_operation(e.id_hash(), t, rule))
+        .map(|e| e.id.as_str())
 }
 
 /// Why the plain thresholds apply to this principal.
