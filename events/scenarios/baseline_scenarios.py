@@ -350,6 +350,32 @@ def azure_new_principal():
     return events
 
 
+EXT_WRITE = "Microsoft.Compute/virtualMachines/extensions/write"
+
+
+def agent_day(day):
+    """A fleet identity that keeps the monitoring agent installed on the app VMs every morning."""
+    claims = mi_claims("mi-fleet-agent")
+    return [e for k in range(3)
+            for e in az(claims, at(day, 10, 10 * k), EXT_WRITE,
+                        vm("rg-app", f"app-vm-{k}") + "/extensions/AzureMonitorLinuxAgent", "20.50.3.8",
+                        body={"properties": {"publisher": "Microsoft.Azure.Monitor"}})]
+
+
+def azure_extension_variant():
+    """Day 15: the fleet identity installs an extension it names CustomScript (a variant of its
+    routine extension writes), and the cost scheduler, which never touches extensions, does the
+    same: only the scheduler's is a first remote-execution extension."""
+    events = [e for d in range(1, 16) for e in agent_day(d) + scheduler_day(d, scheduler_volume(d))]
+    events += az(mi_claims("mi-fleet-agent"), at(15, 10, 40), EXT_WRITE,
+                 vm("rg-app", "app-vm-1") + "/extensions/CustomScript", "20.50.3.8",
+                 body={"properties": {"publisher": "Microsoft.Azure.Extensions"}})
+    events += az(mi_claims("mi-cost-scheduler"), at(15, 19, 50), EXT_WRITE,
+                 vm("rg-dev", "dev-vm-03") + "/extensions/CustomScript", "20.50.2.17",
+                 body={"properties": {"publisher": "Microsoft.Azure.Extensions"}})
+    return events
+
+
 SCENARIOS = {
     "aws-routine-automation": aws_routine,
     "aws-automation-night-burst": aws_night_burst,
@@ -364,6 +390,7 @@ SCENARIOS = {
     "azure-disk-sas-export": azure_disk_sas,
     "azure-vm-capture": azure_capture,
     "azure-new-principal": azure_new_principal,
+    "azure-extension-variant": azure_extension_variant,
 }
 
 if __name__ == "__main__":
