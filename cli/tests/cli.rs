@@ -454,7 +454,7 @@ fn compare_config_prints_the_alerts_a_change_adds_or_removes() {
     // lowest tier, the first delete (3) opens the finding; by default it is evidence and the
     // finding opens at high risk.
     let knob = dir.path().join("knob.toml");
-    std::fs::write(&knob, "[defaults.baseline]\nnew_principal_risk = 0\n").unwrap();
+    std::fs::write(&knob, t1578_testkit::SEED_TIERS).unwrap();
     let by_knob = compare_on(&empty, &knob, "events/scenarios/mixed-burst");
     // The reports keep their finding but not their numbers: each one is added or changed.
     assert!(by_knob
@@ -645,7 +645,7 @@ fn parked_records_from_the_azure_dead_letter_container_replay() {
     // seed's 3 points are configured to see both redriven records alert.
     let dir = tempfile::tempdir().unwrap();
     let seed_tiers = dir.path().join("seed-tiers.toml");
-    std::fs::write(&seed_tiers, "[defaults.baseline]\nnew_principal_risk = 0\n").unwrap();
+    std::fs::write(&seed_tiers, t1578_testkit::SEED_TIERS).unwrap();
     let o = t1578(&[
         "replay",
         "--format",

@@ -622,8 +622,8 @@ fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
     })
 }
 
-/// Another catalog row of the same API call, used in the baseline period, when the two are
-/// told apart only by a name the caller chooses (the extension's).
+/// Another row of the same API call, used in the baseline period, when the call is split into
+/// rows only by a name the caller chooses.
 fn variant_of<'a>(
     engine: &'a Engine,
     state: &WindowState,
@@ -631,13 +631,14 @@ fn variant_of<'a>(
     t: i64,
     row: &crate::catalog::Entry,
 ) -> Option<&'a str> {
-    let by_name =
-        |e: &crate::catalog::Entry| e.when.as_ref().is_some_and(|w| !w.extension_contains.is_empty());
+    if !named_family(engine, row) {
+        return None;
+    }
     engine
         .catalog
         .entries
         .iter()
-        .filter(|e| e.operation == row.operation && e.id != row.id && (by_name(e) || by_name(row)))
+        .filter(|e| e.operation == row.operation && e.id != row.id)
         .find(|e| state.baseline.knows_operation(e.id_hash(), t, rule))
         .map(|e| e.id.as_str())
 }

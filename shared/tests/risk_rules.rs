@@ -10,6 +10,9 @@ use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{Alert, Catalog, ComputeEvent};
+// These rules add and remove points on the seed's lowest tier, one operation at a time: new
+// principals alert on it here from the seed's 3 points (by default from 4).
+use t1578_testkit::SEED_TIERS as EVERY_TIER;
 
 const TERRAFORM: &str =
     "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.80.0";
@@ -19,10 +22,6 @@ const INSIDE: &str = "2026-11-28T02:00:00Z";
 /// Wednesday 2026-11-25 14:00 UTC, outside it.
 const OUTSIDE: &str = "2026-11-25T14:00:00Z";
 const WINDOWS: &str = "[accounts.\"111122223333\".change_windows]\ntime_zone = \"UTC\"\nweekly = [{ days = [\"sat\"], start = \"00:00\", end = \"06:00\" }]\noutside_points = 2\n";
-
-/// These rules add and remove points on the seed's lowest tier, one operation at a time: new
-/// principals alert on it here from the seed's 3 points (by default from 4).
-const EVERY_TIER: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
 
 fn tuned(doc: &str) -> Engine {
     let catalog = Catalog::builtin().unwrap();

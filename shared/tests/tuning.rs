@@ -7,17 +7,15 @@ use t1578_core::engine::{Engine, Profile, ProfileName};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
+// Tests that move one delete (3 points) across the seed's lowest tier use it.
 use t1578_core::{Catalog, ComputeEvent};
+use t1578_testkit::SEED_TIERS;
 
 fn tuned(doc: &str) -> Engine {
     let catalog = Catalog::builtin().unwrap();
     let tuning = Tuning::from_toml(doc, "test.toml", &catalog).unwrap_or_else(|e| panic!("{e}"));
     Engine::with_tuning(catalog, Profile::named(ProfileName::Default), tuning)
 }
-
-/// These tests move one delete (3 points) across the seed's lowest tier: new principals alert
-/// on it from the seed's 3 points here (by default from 4).
-const SEED_TIERS: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
 
 fn error(doc: &str) -> String {
     let catalog = Catalog::builtin().unwrap();

@@ -57,6 +57,10 @@ pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     move |k| m.get(k).cloned()
 }
 
+/// A tuning document under which a new principal's lowest tier alerts from the seed's 3
+/// points, as the seed does (by default from 4): for tests that move one operation across it.
+pub const SEED_TIERS: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -393,7 +393,7 @@ pub struct HandlerOptions {
 /// New principals alert on the seed's lowest tier from its 3 points, as the seed does: for the
 /// tests that count reports at single-operation scale, where `default` keeps one delete (3
 /// points) as evidence.
-pub const EVERY_TIER: &str = "[defaults.baseline]\nnew_principal_risk = 0\n";
+pub use t1578_testkit::SEED_TIERS as EVERY_TIER;
 
 /// The engine a handler built with `tuning` runs.
 pub fn engine_with(profile: ProfileName, tuning: &str) -> Engine {
