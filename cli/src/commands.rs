@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
+use t1578_core::delivery::Tally;
 use t1578_core::engine::{Engine, Profile, ProfileName};
 use t1578_core::engine::{Scored, StateKey};
 use t1578_core::memory::{MemorySink, MemoryStore};
@@ -28,6 +29,10 @@ const OUT_BUFFER: usize = 64 << 10;
 
 /// Exit code when an input could not be read at all (the rest was still processed).
 const EXIT_UNREADABLE: u8 = 2;
+/// Some state keys failed: their records were not processed.
+const EXIT_STATE: u8 = 3;
+/// Records named in the summary.
+const SAMPLES: usize = 5;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -182,7 +187,23 @@ struct Counts {
     in_scope: u64,
     alerts: u64,
     shadow: u64,
+    /// State keys that failed.
     failures: u64,
+    /// The records of failed state keys, settled by the edge contract: Retry (re-run the
+    /// command) or Park.
+    outcomes: Tally,
+}
+
+impl Counts {
+    fn new() -> Counts {
+        Counts {
+            in_scope: 0,
+            alerts: 0,
+            shadow: 0,
+            failures: 0,
+            outcomes: Tally::new(SAMPLES),
+        }
+    }
 }
 
 /// Read inputs, score each event once, feed the in-scope ones in event-time order to `batch`.
@@ -295,20 +316,30 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
             counts.shadow
         );
     }
-    if !stats.errors.is_empty() {
-        let kinds: Vec<String> = stats.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-        let _ = writeln!(e, "t1578: parse errors by kind: {}", kinds.join(", "));
-        for s in &stats.error_samples {
+    let mut not_done = stats.outcomes.clone();
+    not_done.merge(counts.outcomes.clone());
+    if not_done.kinds().next().is_some() {
+        let kinds: Vec<String> = not_done.kinds().map(|(k, n)| format!("{k}: {n}")).collect();
+        let _ = writeln!(e, "t1578: records not processed, by kind: {}", kinds.join(", "));
+        for s in not_done.samples() {
             let _ = writeln!(e, "t1578:   {s}");
         }
     }
+    let (_, retry, parked) = counts.outcomes.counts();
     if counts.failures > 0 {
-        let _ = writeln!(e, "t1578: {} state keys failed", counts.failures);
+        let _ = writeln!(
+            e,
+            "t1578: {} state keys failed: {retry} records to retry (run the same command again: \
+             windows are idempotent, so nothing counts twice), {parked} parked",
+            counts.failures
+        );
     }
     for u in &stats.unreadable {
         let _ = writeln!(e, "t1578: cannot read {}", escape(u, 300));
     }
-    if stats.unreadable.is_empty() {
+    if counts.failures > 0 {
+        ExitCode::from(EXIT_STATE)
+    } else if stats.unreadable.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_UNREADABLE)
@@ -330,12 +361,7 @@ fn run_replay(
         shadow: true,
         ..PipelineOptions::default()
     };
-    let mut counts = Counts {
-        in_scope: 0,
-        alerts: 0,
-        shadow: 0,
-        failures: 0,
-    };
+    let mut counts = Counts::new();
     let (stats, in_scope, _) = drive(engine, paths, reorder, (None, None), |scored, expired| {
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
@@ -343,10 +369,10 @@ fn run_replay(
                 m.remove(k);
             }
         }
-        if let Some(f) = report.failures.first() {
-            counts.failures += report.failures.len() as u64;
-            return Err(anyhow!("state store: {}", f.error));
-        }
+        // A failed key's records are settled as the functions settle them; the other keys'
+        // records, and later batches, go on.
+        counts.failures += report.failures.len() as u64;
+        counts.outcomes.settle(&report, false);
         for a in &report.alerts {
             counts.alerts += 1;
             counts.shadow += u64::from(!a.is_alert);
@@ -513,8 +539,7 @@ fn query(
         &Counts {
             in_scope,
             alerts: rows.len() as u64,
-            shadow: 0,
-            failures: 0,
+            ..Counts::new()
         },
     ))
 }

@@ -9,10 +9,10 @@
 //! in CloudTrail's file names, the `y=/m=/d=/h=` folders of the export), not account by account.
 
 use flate2::read::MultiGzDecoder;
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use t1578_core::delivery::Tally;
 use t1578_core::prefilter::Prefilter;
 use t1578_core::source::{self, RecordError};
 use t1578_core::{normalize, ComputeEvent};
@@ -20,29 +20,40 @@ use t1578_core::{normalize, ComputeEvent};
 /// Error positions kept for the summary.
 const SAMPLES: usize = 5;
 
-/// Counters for the end-of-run summary.
-#[derive(Debug, Default)]
+/// Counters for the end-of-run summary. A record that cannot be read is parked in the core's
+/// [`Tally`] (the edge contract's bookkeeping, shared with the functions) with its kind and
+/// position; the CLI's "dead letter" is the summary that names it.
+#[derive(Debug)]
 pub struct Stats {
     pub files: usize,
     pub records: u64,
     pub skipped_fast: u64,
-    pub errors: BTreeMap<&'static str, u64>,
-    pub error_samples: Vec<String>,
+    pub outcomes: Tally,
     pub unreadable: Vec<String>,
     pub bytes: u64,
 }
 
-impl Stats {
-    fn error(&mut self, kind: &'static str, at: String, msg: &str) {
-        *self.errors.entry(kind).or_default() += 1;
-        if self.error_samples.len() < SAMPLES {
-            self.error_samples
-                .push(format!("{at}: {kind}: {}", crate::escape(msg, 160)));
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            files: 0,
+            records: 0,
+            skipped_fast: 0,
+            outcomes: Tally::new(SAMPLES),
+            unreadable: Vec::new(),
+            bytes: 0,
         }
     }
+}
 
+impl Stats {
+    fn error(&mut self, kind: &'static str, at: String, msg: &str) {
+        self.outcomes.park(at, kind, msg);
+    }
+
+    /// Records that could not be read (parked).
     pub fn error_count(&self) -> u64 {
-        self.errors.values().sum()
+        self.outcomes.counts().2
     }
 }
 

@@ -9,9 +9,17 @@
 //! - [`Outcome::Park`]: retrying cannot help (the record is malformed, the store or sink refuses,
 //!   or the platform's retry budget is spent): keep it, with its reason, where an operator can
 //!   redrive it.
+//!
+//! Every outcome carries a short `kind` (`invalid_json`, `missing_field`, `state_transient`,
+//! ...) beside its reason, so every edge counts and reports them the same way through one
+//! [`Tally`]: a [`Ledger`] holds one delivery's records (a Lambda or Function batch) and makes
+//! its tally, while the CLI, which streams millions of records and cannot keep a per-record
+//! ledger, adds each record's outcome to a tally as it goes. A tally is bounded: counts by
+//! outcome and by kind, and the first few records that did not end `Done`, with position.
 
 use crate::event::ComputeEvent;
-use crate::pipeline::BatchReport;
+use crate::pipeline::{BatchReport, KeyFailure};
+use std::collections::BTreeMap;
 use std::fmt::Display;
 
 /// What became of one record.
@@ -42,6 +50,8 @@ pub struct Ledger<P> {
     positions: Vec<P>,
     outcomes: Vec<Outcome>,
     events: Vec<ComputeEvent>,
+    /// For each record, the kind of its outcome (`done` until it is rejected or settled).
+    kinds: Vec<&'static str>,
     /// For each event, the record it came from.
     origin: Vec<usize>,
 }
@@ -52,6 +62,7 @@ impl<P> Default for Ledger<P> {
             positions: Vec::new(),
             outcomes: Vec::new(),
             events: Vec::new(),
+            kinds: Vec::new(),
             origin: Vec::new(),
         }
     }
@@ -68,20 +79,22 @@ impl<P: Display> Ledger<P> {
         self.origin.push(self.positions.len());
         self.positions.push(at);
         self.outcomes.push(Outcome::Done);
+        self.kinds.push(DONE);
         self.events.push(ev);
     }
 
-    /// A record that cannot be processed: parked with its reason.
-    pub fn reject(&mut self, at: P, reason: impl Into<String>) {
+    /// A record that cannot be processed: parked with its kind and reason.
+    pub fn reject(&mut self, at: P, kind: &'static str, reason: impl Into<String>) {
         self.positions.push(at);
         self.outcomes.push(Outcome::Park(reason.into()));
+        self.kinds.push(kind);
     }
 
     /// A record, or why it was rejected.
-    pub fn record<E: Display>(&mut self, at: P, r: Result<ComputeEvent, E>) {
+    pub fn record<E: Display + Kind>(&mut self, at: P, r: Result<ComputeEvent, E>) {
         match r {
             Ok(ev) => self.event(at, ev),
-            Err(e) => self.reject(at, e.to_string()),
+            Err(e) => self.reject(at, e.kind(), e.to_string()),
         }
     }
 
@@ -95,15 +108,11 @@ impl<P: Display> Ledger<P> {
     /// deliver again), a retry becomes a park that says so.
     pub fn settle(&mut self, report: &BatchReport, budget_spent: bool) {
         for f in &report.failures {
-            let reason = format!("state key {}: {}", f.key.storage_id(), f.error);
-            let outcome = match (f.error.retryable(), budget_spent) {
-                (true, false) => Outcome::Retry(reason),
-                (true, true) => Outcome::Park(format!("retry budget spent; last error: {reason}")),
-                (false, _) => Outcome::Park(reason),
-            };
+            let (kind, outcome) = failure_outcome(f, budget_spent);
             for &e in &f.events {
                 if let Some(&rec) = self.origin.get(e) {
                     self.outcomes[rec] = outcome.clone();
+                    self.kinds[rec] = kind;
                 }
             }
         }
@@ -137,6 +146,165 @@ impl<P: Display> Ledger<P> {
             Outcome::Park(_) => (d, r, p + 1),
         })
     }
+
+    /// The delivery's tally, keeping the first `samples` records that did not end `Done`.
+    pub fn tally(&self, samples: usize) -> Tally {
+        let mut t = Tally::new(samples);
+        for ((at, o), kind) in self.outcomes().zip(&self.kinds) {
+            t.add(at, kind, o);
+        }
+        t
+    }
+}
+
+/// What becomes of the records of a failed state key: retried when the failure is transient
+/// and the platform will deliver again, else parked with the reason.
+fn failure_outcome(f: &KeyFailure, budget_spent: bool) -> (&'static str, Outcome) {
+    let reason = format!("state key {}: {}", f.key.storage_id(), f.error);
+    match (f.error.retryable(), budget_spent) {
+        (true, false) => (STATE_TRANSIENT, Outcome::Retry(reason)),
+        (true, true) => (
+            RETRY_BUDGET_SPENT,
+            Outcome::Park(format!("retry budget spent; last error: {reason}")),
+        ),
+        (false, _) => (STATE_PERMANENT, Outcome::Park(reason)),
+    }
+}
+
+/// The kind of a record that ended `Done`.
+pub const DONE: &str = "done";
+/// The kind of a record whose state key failed transiently.
+pub const STATE_TRANSIENT: &str = "state_transient";
+/// The kind of a record whose state key failed permanently.
+pub const STATE_PERMANENT: &str = "state_permanent";
+/// The kind of a record parked because the platform will not deliver it again.
+pub const RETRY_BUDGET_SPENT: &str = "retry_budget_spent";
+
+/// A short, stable name for why a record was rejected, for counting by kind.
+pub trait Kind {
+    /// The kind, e.g. `invalid_json`.
+    fn kind(&self) -> &'static str;
+}
+
+impl Kind for crate::normalize::NormalizeError {
+    fn kind(&self) -> &'static str {
+        crate::normalize::NormalizeError::kind(self)
+    }
+}
+
+impl Kind for crate::source::RecordError {
+    fn kind(&self) -> &'static str {
+        crate::source::RecordError::kind(self)
+    }
+}
+
+/// A bounded summary of outcomes: counts by outcome and by kind, and the first few records
+/// that did not end `Done` with their position and reason (escaped and clipped, so a hostile
+/// reason cannot forge a log line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    done: u64,
+    retry: u64,
+    park: u64,
+    kinds: BTreeMap<&'static str, u64>,
+    samples: Vec<String>,
+    max_samples: usize,
+}
+
+/// Longest reason kept in a sample, in characters.
+const SAMPLE_REASON: usize = 160;
+
+impl Tally {
+    /// An empty tally keeping up to `max_samples` samples.
+    pub fn new(max_samples: usize) -> Tally {
+        Tally {
+            max_samples,
+            ..Tally::default()
+        }
+    }
+
+    /// `n` records processed.
+    pub fn done(&mut self, n: u64) {
+        self.done += n;
+    }
+
+    /// One record parked at `at`, with its kind and reason.
+    pub fn park(&mut self, at: impl Display, kind: &'static str, reason: &str) {
+        self.park += 1;
+        self.note("parked", at, kind, reason);
+    }
+
+    /// One record to be delivered again.
+    pub fn retry(&mut self, at: impl Display, kind: &'static str, reason: &str) {
+        self.retry += 1;
+        self.note("retry", at, kind, reason);
+    }
+
+    /// One record's outcome.
+    pub fn add(&mut self, at: impl Display, kind: &'static str, outcome: &Outcome) {
+        match outcome {
+            Outcome::Done => self.done(1),
+            Outcome::Retry(r) => self.retry(at, kind, r),
+            Outcome::Park(r) => self.park(at, kind, r),
+        }
+    }
+
+    fn note(&mut self, outcome: &str, at: impl Display, kind: &'static str, reason: &str) {
+        *self.kinds.entry(kind).or_default() += 1;
+        if self.samples.len() < self.max_samples {
+            let at = crate::event::clip(&at.to_string(), SAMPLE_REASON);
+            let reason = crate::event::clip(reason, SAMPLE_REASON);
+            self.samples.push(format!(
+                "{outcome} {}: {kind}: {}",
+                at.escape_debug(),
+                reason.escape_debug()
+            ));
+        }
+    }
+
+    /// The records of a pipeline report's failed keys, as [`Ledger::settle`] settles them, for
+    /// an edge that streams rather than keeping a ledger; positions are the events' indexes in
+    /// the batch.
+    pub fn settle(&mut self, report: &BatchReport, budget_spent: bool) {
+        for f in &report.failures {
+            let (kind, outcome) = failure_outcome(f, budget_spent);
+            for e in &f.events {
+                self.add(format_args!("batch event {e}"), kind, &outcome);
+            }
+        }
+    }
+
+    /// Add another tally (of a later part of the same input).
+    pub fn merge(&mut self, other: Tally) {
+        self.done += other.done;
+        self.retry += other.retry;
+        self.park += other.park;
+        for (k, n) in other.kinds {
+            *self.kinds.entry(k).or_default() += n;
+        }
+        let room = self.max_samples.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+    }
+
+    /// Records with each outcome: (done, retry, park).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (self.done, self.retry, self.park)
+    }
+
+    /// Records that did not end `Done`, by kind, in name order.
+    pub fn kinds(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.kinds.iter().map(|(k, n)| (*k, *n))
+    }
+
+    /// The first records that did not end `Done`: `parked|retry POSITION: KIND: REASON`.
+    pub fn samples(&self) -> &[String] {
+        &self.samples
+    }
+
+    /// Records that did not end `Done` beyond the samples.
+    pub fn unsampled(&self) -> u64 {
+        (self.retry + self.park).saturating_sub(self.samples.len() as u64)
+    }
 }
 
 #[cfg(test)]
@@ -161,7 +329,7 @@ mod tests {
     fn failures_map_to_retry_park_and_spent_budgets_park() {
         let mut l: Ledger<usize> = Ledger::new();
         l.event(0, event("a"));
-        l.reject(1, "invalid JSON");
+        l.reject(1, "invalid_json", "invalid JSON");
         l.event(2, event("b"));
         l.event(3, event("c"));
         let fail = |events, error| KeyFailure {
@@ -185,5 +353,67 @@ mod tests {
         spent.settle(&report, true);
         let (_, o) = spent.outcomes().nth(2).unwrap();
         assert!(matches!(o, Outcome::Park(r) if r.starts_with("retry budget spent") && r.contains("503")));
+
+        let t = l.tally(2);
+        assert_eq!(t.counts(), (1, 1, 2));
+        let kinds: Vec<_> = t.kinds().collect();
+        assert_eq!(
+            kinds,
+            [
+                ("invalid_json", 1),
+                ("state_permanent", 1),
+                ("state_transient", 1)
+            ]
+        );
+        assert_eq!(t.samples()[0], "parked 1: invalid_json: invalid JSON");
+        assert!(
+            t.samples()[1].starts_with("retry 2: state_transient: state key ")
+                && t.samples()[1].ends_with("503")
+        );
+        assert_eq!(t.unsampled(), 1);
+        let spent_kinds: Vec<_> = spent.tally(0).kinds().collect();
+        assert_eq!(
+            spent_kinds,
+            [
+                ("invalid_json", 1),
+                ("retry_budget_spent", 1),
+                ("state_permanent", 1)
+            ]
+        );
+
+        // A streaming edge settles the same report the same way, without a ledger.
+        let mut streamed = Tally::new(1);
+        streamed.settle(&report, false);
+        assert_eq!(streamed.counts(), (0, 1, 1));
+        assert!(streamed.samples()[0].starts_with("retry batch event 1: state_transient: state key "));
+        let mut spent_stream = Tally::new(0);
+        spent_stream.settle(&report, true);
+        assert_eq!(spent_stream.counts(), (0, 0, 2));
+    }
+
+    #[test]
+    fn tallies_merge_bound_their_samples_and_escape_hostile_text() {
+        let mut a = Tally::new(2);
+        a.done(3);
+        a.park("f.jsonl:1", "invalid_json", "expected value\n\u{1b}[31m");
+        let mut b = Tally::new(5);
+        b.park("f.jsonl:9", "truncated", "cut");
+        b.retry("f.jsonl:10", "state_transient", "503");
+        b.done(1);
+        a.merge(b);
+        assert_eq!(a.counts(), (4, 1, 2));
+        assert_eq!(a.samples().len(), 2, "bounded by the first tally's limit");
+        assert_eq!(a.unsampled(), 1);
+        let line = &a.samples()[0];
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+        assert!(
+            line.starts_with("parked f.jsonl:1: invalid_json: expected value"),
+            "{line}"
+        );
+        assert_eq!(a.kinds().map(|(_, n)| n).sum::<u64>(), 3);
+        let long = "x".repeat(10_000);
+        let mut c = Tally::new(1);
+        c.park(&long, "invalid_json", &long);
+        assert!(c.samples()[0].len() < 400, "clipped: {}", c.samples()[0].len());
     }
 }

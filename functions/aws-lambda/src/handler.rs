@@ -166,13 +166,13 @@ fn reject(
     ledger: &mut Ledger<Origin>,
     at: Origin,
     event_id: &str,
-    kind: &str,
+    kind: &'static str,
     reason: &str,
     message_id: Option<&str>,
 ) {
     // Attacker-controlled text goes in fields, which the JSON formatter escapes.
     tracing::warn!(event_id, kind, reason, message_id, %at, "rejected record");
-    ledger.reject(at, format!("{kind}: {reason}"));
+    ledger.reject(at, kind, reason);
 }
 
 /// The id to name a record by in logs: envelope id, else CloudTrail eventID; clipped.
@@ -240,15 +240,12 @@ pub async fn handle<S: StateStore, A: AlertSink>(
             first: f.error.clone(),
         });
     }
-    let mut parked = ledger.outcomes().filter_map(|(at, o)| match o {
-        Outcome::Park(reason) => Some(format!("{at}: {reason}")),
-        _ => None,
-    });
-    match parked.next() {
-        None => Ok(Response::Summary(summary)),
-        Some(first) => Err(HandlerError::Permanent {
-            parked: 1 + parked.count(),
-            first: t1578_core::event::clip(&first, 300),
+    let tally = ledger.tally(1);
+    match (tally.counts().2, tally.samples().first()) {
+        (0, _) | (_, None) => Ok(Response::Summary(summary)),
+        (parked, Some(first)) => Err(HandlerError::Permanent {
+            parked: parked as usize,
+            first: first.clone(),
         }),
     }
 }

@@ -148,7 +148,7 @@ where
             Ok(v) => ledger.record(place, normalize(v)),
             Err(u) => {
                 raw_rejected.push((place, u.raw));
-                ledger.reject(place, u.reason);
+                ledger.reject(place, u.kind, u.reason);
             }
         }
     }
@@ -262,18 +262,15 @@ fn summarize(
     shadow: bool,
     logs: &mut Vec<String>,
 ) {
-    let mut bad = 0usize;
     for (place, outcome) in ledger.outcomes() {
         if let Outcome::Park(reason) = outcome {
-            bad += 1;
             tracing::warn!(%place, reason = %reason, "record parked");
-            if bad <= MAX_RECORD_LOG_LINES {
-                logs.push(clip(format!("parked {place}: {reason}")));
-            }
         }
     }
-    if bad > MAX_RECORD_LOG_LINES {
-        logs.push(format!("parked {} more records", bad - MAX_RECORD_LOG_LINES));
+    let tally = ledger.tally(MAX_RECORD_LOG_LINES);
+    logs.extend(tally.samples().iter().cloned());
+    if tally.unsampled() > 0 {
+        logs.push(format!("{} more records parked or retried", tally.unsampled()));
     }
     let bad = ledger.len() - report.events;
     for a in &report.alerts {

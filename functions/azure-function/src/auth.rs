@@ -180,12 +180,31 @@ impl Credential {
         }
     }
 
+    /// Send a request signed by this credential. A 401 drops the cached token (revoked or
+    /// expired early), so the caller's next attempt fetches a fresh one.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, reqwest::Error> {
+        let resp = req.send().await?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.invalidate().await;
+        }
+        Ok(resp)
+    }
+
     /// Forget a cached token (after a 401).
     pub async fn invalidate(&self) {
         if let Credential::ManagedIdentity(mi) = self {
             *mi.cache.lock().await = None;
         }
     }
+}
+
+/// The storage service's error code of a failed response (`x-ms-error-code`), or "".
+pub fn error_code(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("x-ms-error-code")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// `SharedKeyLite account:base64(HMAC-SHA256(key, date + "\n" + "/" + account + path[?comp=..]))`.

@@ -246,26 +246,20 @@ impl BlobDeadLetters {
         } else if is_put {
             req = req.header(reqwest::header::CONTENT_LENGTH, "0");
         }
-        let resp = req.send().await.map_err(|e| DeadLetterError::Transport {
-            op,
-            reason: describe(&e),
-        })?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            self.credential.invalidate().await;
-        }
-        Ok(resp)
+        self.credential
+            .send(req)
+            .await
+            .map_err(|e| DeadLetterError::Transport {
+                op,
+                reason: describe(&e),
+            })
     }
 
     fn status_error(op: &'static str, resp: &reqwest::Response) -> DeadLetterError {
         DeadLetterError::Status {
             op,
             status: resp.status().as_u16(),
-            code: resp
-                .headers()
-                .get("x-ms-error-code")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string(),
+            code: crate::auth::error_code(resp),
         }
     }
 

@@ -69,6 +69,8 @@ impl fmt::Display for Place {
 /// A record that cannot be used, and what it was (kept so it can be parked as it came).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unusable {
+    /// The kind of reason, for counting (`invalid_json`, `not_an_object`).
+    pub kind: &'static str,
     /// Why.
     pub reason: String,
     /// The event body or record as received.
@@ -108,6 +110,7 @@ pub fn records(binding: Value) -> Vec<Item> {
                     out.push((
                         Place { event, record: 0 },
                         Err(Unusable {
+                            kind: "invalid_json",
                             reason: format!("event body is not JSON: {e}"),
                             raw: Value::String(s),
                         }),
@@ -121,17 +124,18 @@ pub fn records(binding: Value) -> Vec<Item> {
         t1578_core::source::expand(body, &mut recs);
         for (record, r) in recs.into_iter().enumerate() {
             let place = Place { event, record };
-            let reason = match r {
+            let (kind, reason) = match r {
                 Value::Object(_) => {
                     out.push((place, Ok(r)));
                     continue;
                 }
-                Value::String(_) => "record is a string that is not JSON",
-                _ => "record is not a JSON object",
+                Value::String(_) => ("invalid_json", "record is a string that is not JSON"),
+                _ => ("not_an_object", "record is not a JSON object"),
             };
             out.push((
                 place,
                 Err(Unusable {
+                    kind,
                     reason: reason.into(),
                     raw: r,
                 }),

@@ -315,28 +315,20 @@ impl TableClient {
                 .body(b);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| TableError::Transport {
-            op,
-            reason: describe(&e),
-        })?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            // A token revoked or expired early: fetch a fresh one for the next attempt.
-            self.credential.invalidate().await;
-        }
-        Ok(resp)
+        self.credential
+            .send(req)
+            .await
+            .map_err(|e| TableError::Transport {
+                op,
+                reason: describe(&e),
+            })
     }
 
     fn status_error(op: &'static str, resp: &reqwest::Response) -> TableError {
-        let code = resp
-            .headers()
-            .get("x-ms-error-code")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
         TableError::Status {
             op,
             status: resp.status().as_u16(),
-            code,
+            code: crate::auth::error_code(resp),
         }
     }
 

@@ -574,11 +574,11 @@ async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
     let (s, r) = h.post("/ActivityLog", req).await;
     assert_eq!(s, 200, "{:?}", r.logs);
     for line in [
-        "parked event 1 record 0: event body is not JSON",
-        "parked event 2 record 0: missing field `time`",
-        "parked event 2 record 1: record is not a JSON object",
-        "parked event 2 record 2: field `time` is invalid",
-        "parked event 2 record 3: unrecognized record",
+        "parked event 1 record 0: invalid_json: event body is not JSON",
+        "parked event 2 record 0: missing_field: missing field `time`",
+        "parked event 2 record 1: not_an_object: record is not a JSON object",
+        "parked event 2 record 2: invalid_field: field `time` is invalid",
+        "parked event 2 record 3: unknown_shape: unrecognized record",
     ] {
         assert!(logs_have(&r.logs, line), "missing {line:?} in {:?}", r.logs);
     }
