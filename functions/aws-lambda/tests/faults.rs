@@ -205,3 +205,134 @@ async fn a_missing_table_fails_the_invocation_as_non_retryable_so_events_reach_t
         "nothing published for an event whose state could not be kept"
     );
 }
+
+/// The event source mapping's side of the contract, played against moto's SQS: receive,
+/// invoke, delete what succeeded, make what failed visible again. Returns the bodies received
+/// in each round.
+async fn poll_round<S: t1578_core::StateStore, A: t1578_core::AlertSink>(
+    env: &Env,
+    queue: &str,
+    deps: &t1578_aws_lambda::Deps<S, A>,
+) -> Vec<String> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    let got = env
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .unwrap();
+    let msgs = got.messages.unwrap_or_default();
+    if msgs.is_empty() {
+        return Vec::new();
+    }
+    let records: Vec<serde_json::Value> = msgs
+        .iter()
+        .map(|m| {
+            serde_json::json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                "body": m.body(), "attributes": {}, "messageAttributes": {}, "md5OfBody": "",
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:t1578-in",
+                "awsRegion": "us-east-1"})
+        })
+        .collect();
+    let failed = batch_failures(invoke(deps, serde_json::json!({ "Records": records })).await);
+    for m in &msgs {
+        let handle = m.receipt_handle().unwrap();
+        if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+            let req = env.sqs.change_message_visibility().queue_url(queue);
+            req.receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        } else {
+            let req = env.sqs.delete_message().queue_url(queue);
+            req.receipt_handle(handle).send().await.unwrap();
+        }
+    }
+    msgs.iter()
+        .map(|m| m.body().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn queue_with_dlq(env: &Env, max_receives: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = env
+        .sqs
+        .create_queue()
+        .queue_name("t1578-in-dlq")
+        .send()
+        .await
+        .unwrap();
+    let dlq = dlq.queue_url.unwrap();
+    let attrs = env.sqs.get_queue_attributes().queue_url(&dlq);
+    let attrs = attrs
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let dlq_arn = attrs.attributes.unwrap()[&QueueAttributeName::QueueArn].clone();
+    let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives});
+    let src = env.sqs.create_queue().queue_name("t1578-in");
+    let src = src.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+    let src = src.attributes(QueueAttributeName::VisibilityTimeout, "30");
+    (src.send().await.unwrap().queue_url.unwrap(), dlq)
+}
+
+#[tokio::test]
+async fn sqs_retry_is_redelivered_and_park_reaches_the_dlq_after_max_receives() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(env.moto.port).await;
+    let deps = env
+        .deps_via(&env.moto.url(), &proxy.url(), Arc::new(Counter::default()), false)
+        .await;
+    let (queue, dlq) = queue_with_dlq(&env, 2).await;
+    let share = share_snapshot("kim", "redrive-share");
+    for body in [share.to_string(), "[1, 2".to_string()] {
+        env.sqs
+            .send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Round 1, SNS down: the share's key is a Retry and the malformed message a Park; both
+    // stay on the queue.
+    proxy.switch.cut();
+    let mut receives = std::collections::HashMap::<String, usize>::new();
+    for b in poll_round(&env, &queue, &deps).await {
+        *receives.entry(b).or_default() += 1;
+    }
+    assert_eq!(receives.len(), 2, "both delivered in round 1: {receives:?}");
+    proxy.switch.restore();
+    for _ in 0..5 {
+        for b in poll_round(&env, &queue, &deps).await {
+            *receives.entry(b).or_default() += 1;
+        }
+    }
+    // The retried share was processed on its second delivery, once.
+    assert_eq!(receives[&share.to_string()], 2, "{receives:?}");
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "one decision, published once: {alerts:?}");
+    assert_eq!(alerts[0]["actor"]["user"]["name"], "kim");
+    assert_eq!(env.window(&key_of(&deps, &share)).await.unwrap().unit_count(), 1);
+    // The parked one was received maxReceiveCount times, then the redrive policy moved it.
+    assert_eq!(receives["[1, 2"], 2, "{receives:?}");
+    let left = env.sqs.receive_message().queue_url(&queue).send().await.unwrap();
+    assert!(
+        left.messages.unwrap_or_default().is_empty(),
+        "the source queue is empty"
+    );
+    let dead = env
+        .sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10);
+    let dead = dead.send().await.unwrap().messages.unwrap_or_default();
+    let bodies: Vec<&str> = dead.iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, ["[1, 2"], "exactly the parked message is in the DLQ");
+}
