@@ -6,9 +6,12 @@
 
 1. pySigma loads every rule and correlation rule without errors (no validator that downloads
    ATT&CK data is run).
-2. Every rule is converted with the public pySigma backends of the seed's seven SIEMs. The
-   rule x target table (what converted, what did not and why) is written to
-   shared/catalog/sigma/COVERAGE.md; the check fails if the committed table differs.
+2. Every rule is converted with the public pySigma backends of the seed's seven SIEMs and the
+   pipelines and additions of scripts/sigma_targets.py. The rule x target table (what
+   converted, what did not and why) is written to shared/catalog/sigma/COVERAGE.md; the check
+   fails if the committed table differs. Every converted Kusto query is parsed and analyzed by
+   Kusto.Language against Sentinel's tables; every converted QRadar query of an AWS rule is run
+   in DuckDB over events/ and must select exactly the records the evaluator (3.) matches.
 3. An evaluator that walks pySigma's parsed condition tree runs every rule over events/:
    each rule matches its catalog row's positive fixture and nothing else there, and none of its
    negative look-alike. The share additions in the real Stratus Red Team captures match a
@@ -185,8 +188,15 @@ def evaluate(node, record) -> bool:
     raise TypeError(f"evaluator: unsupported condition node {type(node).__name__}")
 
 
+# pySigma parses a condition anew on every `.parsed`: once per rule is enough (the rule is kept
+# in the value so that its id is not reused).
+_TREES: dict[int, tuple] = {}
+
+
 def rule_matches(rule: SigmaRule, record: dict) -> bool:
-    return any(evaluate(c.parsed, record) for c in rule.detection.parsed_condition)
+    if id(rule) not in _TREES:
+        _TREES[id(rule)] = (rule, [c.parsed for c in rule.detection.parsed_condition])
+    return any(evaluate(t, record) for t in _TREES[id(rule)][1])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -378,6 +388,58 @@ def kql_diagnostics(report: Report) -> None:
         report.check(not r["diagnostics"], f"{name}: KQL diagnostics {r['diagnostics']}\n{KQL[name]}")
 
 
+def flat_scalars(v, prefix: str, out: dict) -> None:
+    """path -> scalar for every object member outside arrays (as a JSON custom property reads it)."""
+    if isinstance(v, dict):
+        for k, x in v.items():
+            flat_scalars(x, f"{prefix}.{k}" if prefix else k, out)
+    elif not isinstance(v, list) and v is not None:
+        out[prefix] = scalar_text(v)
+
+
+def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
+    """The QRadar conversions of the AWS rules, run: every record of events/ becomes a row of an
+    `events` table in DuckDB with one column per CloudTrail path (the JSON custom properties the
+    pipeline names, text; the two numeric ones as numbers), and each converted AQL query must
+    select exactly the records the evaluator matches. Rules whose table cell is not `ok` (request
+    arrays) are left out. This checks the property mapping and the null-safe NOT under SQL's
+    three-valued logic, which is the one QRadar's `IS NULL` implies."""
+    import duckdb
+    records = [r for f in sorted(EVENTS.rglob("*")) if f.suffix in (".json", ".jsonl", ".gz")
+               for r in load_records(f) if "eventSource" in r]
+    backend = sigma_targets.backends()["qradar"][1]("aws")
+    queries = {}
+    for rule in rules:
+        if rule.logsource.product != "aws" or known_wrong("QRadar AQL", rule):
+            continue
+        queries[rule.name] = (rule, backend.convert_rule(rule)[0])
+    flat = []
+    for r in records:
+        row: dict = {}
+        flat_scalars(r, "", row)
+        flat.append(row)
+    # The custom properties the queries name (a path no record has is an all-NULL column).
+    paths = sorted({p for _, aql in queries.values() for p in re.findall(r'"CloudTrail ([^"]+)"', aql)})
+    numeric = {p for p in paths if sigma_targets.NUMERIC_REQUEST_PARAMETERS.search(p)}
+    con = duckdb.connect()
+    cols = ", ".join(f'"CloudTrail {p}" {"DOUBLE" if p in numeric else "VARCHAR"}' for p in paths)
+    con.execute(f"CREATE TABLE events (rownum INTEGER, devicetype INTEGER, {cols})")
+    con.executemany(f"INSERT INTO events VALUES ({', '.join(['?'] * (len(paths) + 2))})",
+                    [[i, 347] + [row.get(p) for p in paths] for i, row in enumerate(flat)])
+    fresh = {r.name: r for r in SigmaCollection.load_ruleset(RULE_DIRS[:1]).rules}
+    for name, (_, aql) in sorted(queries.items()):
+        sql = aql.replace("SELECT * FROM events", "SELECT rownum FROM events", 1)
+        try:
+            got = {x[0] for x in con.execute(sql).fetchall()}
+        except duckdb.Error as e:
+            report.check(False, f"{name}: QRadar query does not run as SQL: {e}\n{aql}")
+            continue
+        want = {i for i, r in enumerate(records) if rule_matches(fresh[name], r)}
+        report.check(got == want and bool(want), f"{name}: QRadar query selects {len(got)} records, the evaluator "
+                     f"{len(want)} (only SQL: {sorted(got - want)[:5]}, only evaluator: {sorted(want - got)[:5]})")
+    report.check(len(queries) > 60, f"QRadar runs: {len(queries)} AWS queries")
+
+
 def main() -> int:
     warnings.simplefilter("ignore")  # backends warn per rule (e.g. QRadar payload search); the table says it
     write = "--write" in sys.argv
@@ -398,6 +460,7 @@ def main() -> int:
     # Backends transform the rules they convert in place: evaluate a fresh load.
     fresh = SigmaCollection.load_ruleset(RULE_DIRS)
     behaviour([r for r in fresh.rules if isinstance(r, SigmaRule)], report)
+    qradar_runs([r for r in SigmaCollection.load_ruleset(RULE_DIRS[:1]).rules], report)
     for f in report.failures:
         print("FAIL:", f)
     ok_cells = sum(v is None for r in conv.values() for v in r.values())
