@@ -43,15 +43,25 @@ def is_array_path(field: str) -> bool:
     return bool(ARRAY_PATH.search(field))
 
 
+# Request arrays of strings (RDS snapshot attributes): KQL tests them with set_has_element.
+STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$")
+
+
 def kusto_request_parameter(field: str) -> str:
     """`requestParameters.a.b` -> the KQL expression over AWSCloudTrail's RequestParameters
-    (a string column holding the JSON object). Names are CloudTrail's own: [\\w.] only."""
+    (a string column holding the JSON object). Names are CloudTrail's own: [\\w.] only. An
+    array of strings stays dynamic (the backend below tests its elements)."""
     path = field[len("requestParameters."):]
     if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", path):
         raise ValueError(f"request parameter path {field!r} is not a plain dotted name")
     access = "".join(f"['{p}']" for p in path.split("."))
+    if STRING_ARRAYS.search(field):
+        return f"parse_json(RequestParameters){access}"
     cast = "toreal" if NUMERIC_REQUEST_PARAMETERS.search(path) else "tostring"
     return f"{cast}(parse_json(RequestParameters){access})"
+
+
+KUSTO_ARRAY = re.compile(r"^parse_json\(RequestParameters\)(\['\w+'\])+$")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -172,7 +182,8 @@ def backends():
         # Case-insensitive as Sigma's equality; mapped request parameters are expressions, not
         # column names, so they are not quoted; tostring() of a JSON boolean is "true"/"false".
         field_equals_field_expression = "{field1} =~ {field2}"
-        field_quote_pattern = re.compile(r"^\w+$|^to(string|real)\(parse_json\(RequestParameters\)(\['\w+'\])+\)$")
+        field_quote_pattern = re.compile(
+            r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$")
         bool_values = {True: '"true"', False: '"false"'}
 
         def finalize_query_default(self, rule, query, index, state):
@@ -182,9 +193,23 @@ def backends():
 
         def convert_condition_field_eq_val_str(self, cond, state):
             # `f: '*'` means "f has a value"; the backend's `f startswith ""` is true for "" too.
-            if cond.value.s == (SpecialChars.WILDCARD_MULTI,):
+            # A request array of strings matches when one element does (exact: AWS's values
+            # here, "all" and account ids, have one spelling).
+            wildcard = tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,)
+            if KUSTO_ARRAY.match(cond.field):
+                if wildcard:
+                    return f"array_length({cond.field}) > 0"
+                if cond.value.contains_special():
+                    raise NotImplementedError("wildcard test over a request array")
+                return f"set_has_element({cond.field}, {self.convert_value_str(cond.value, state)})"
+            if wildcard:
                 return self.field_exists_expression.format(field=self.escape_and_quote_field(cond.field))
             return super().convert_condition_field_eq_val_str(cond, state)
+
+        def convert_condition_field_eq_field(self, cond, state):
+            if KUSTO_ARRAY.match(cond.field):
+                return f"set_has_element({cond.field}, {self.escape_and_quote_field(cond.value.field)})"
+            return super().convert_condition_field_eq_field(cond, state)
 
     class ESQL(NullSafeNot, ESQLBackend):
         pass
