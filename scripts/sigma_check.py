@@ -232,8 +232,6 @@ def known_wrong(tname: str, rule: SigmaRule) -> str | None:
         return "converts, but wrongly: the backend drops NOT over a group"
     if not arrays:
         return None
-    if tname.startswith("Sentinel") and any(".items." in f for f, _ in fields):
-        return "converts, but a test over a request array of objects (items) in RequestParameters JSON text needs mv-apply"
     if tname.startswith("Elastic"):
         return "converts, but ES|QL comparisons on a multi-valued field (request arrays) return null"
     if tname.startswith("QRadar"):

@@ -54,14 +54,24 @@ def kusto_request_parameter(field: str) -> str:
     path = field[len("requestParameters."):]
     if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", path):
         raise ValueError(f"request parameter path {field!r} is not a plain dotted name")
-    access = "".join(f"['{p}']" for p in path.split("."))
+    parts = path.split(".")
+    if "items" in parts:
+        # An array of flat objects ({"userId": ...} / {"group": ...}): the values of one member
+        # across the items, read from the array's compact JSON (CloudTrail's values here are
+        # account ids, "all" and ARNs, never a quote).
+        at = parts.index("items")
+        if at != len(parts) - 2:
+            raise ValueError(f"request parameter path {field!r}: only items.<member> is supported")
+        items = "".join(f"['{p}']" for p in parts[:at + 1])
+        return f"extract_all(@'\"{parts[-1]}\":\"([^\"]*)\"', tostring(parse_json(RequestParameters){items}))"
+    access = "".join(f"['{p}']" for p in parts)
     if STRING_ARRAYS.search(field):
         return f"parse_json(RequestParameters){access}"
     cast = "toreal" if NUMERIC_REQUEST_PARAMETERS.search(path) else "tostring"
     return f"{cast}(parse_json(RequestParameters){access})"
 
 
-KUSTO_ARRAY = re.compile(r"^parse_json\(RequestParameters\)(\['\w+'\])+$")
+KUSTO_ARRAY = re.compile(r"^parse_json\(RequestParameters\)(\['\w+'\])+$|^extract_all\(")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -183,7 +193,7 @@ def backends():
         # column names, so they are not quoted; tostring() of a JSON boolean is "true"/"false".
         field_equals_field_expression = "{field1} =~ {field2}"
         field_quote_pattern = re.compile(
-            r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$")
+            r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$|^extract_all\(")
         bool_values = {True: '"true"', False: '"false"'}
 
         def finalize_query_default(self, rule, query, index, state):
@@ -194,21 +204,22 @@ def backends():
         def convert_condition_field_eq_val_str(self, cond, state):
             # `f: '*'` means "f has a value"; the backend's `f startswith ""` is true for "" too.
             # A request array of strings matches when one element does (exact: AWS's values
-            # here, "all" and account ids, have one spelling).
+            # here, "all" and account ids, have one spelling). An absent array, or no match of
+            # extract_all, is null: coalesce keeps `not(...)` true there.
             wildcard = tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,)
             if KUSTO_ARRAY.match(cond.field):
                 if wildcard:
-                    return f"array_length({cond.field}) > 0"
+                    return f"coalesce(array_length({cond.field}), 0) > 0"
                 if cond.value.contains_special():
                     raise NotImplementedError("wildcard test over a request array")
-                return f"set_has_element({cond.field}, {self.convert_value_str(cond.value, state)})"
+                return f"coalesce(set_has_element({cond.field}, {self.convert_value_str(cond.value, state)}), false)"
             if wildcard:
                 return self.field_exists_expression.format(field=self.escape_and_quote_field(cond.field))
             return super().convert_condition_field_eq_val_str(cond, state)
 
         def convert_condition_field_eq_field(self, cond, state):
             if KUSTO_ARRAY.match(cond.field):
-                return f"set_has_element({cond.field}, {self.escape_and_quote_field(cond.value.field)})"
+                return f"coalesce(set_has_element({cond.field}, {self.escape_and_quote_field(cond.value.field)}), false)"
             return super().convert_condition_field_eq_field(cond, state)
 
     class ESQL(NullSafeNot, ESQLBackend):
