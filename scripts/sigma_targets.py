@@ -4,13 +4,16 @@ processing pipelines that map CloudTrail / Activity Log names to each SIEM's sch
 few per-target additions the public backends lack. Used by scripts/sigma_check.py (coverage
 table, make sigma) and by users:
 
-    .tools/sigma-venv/bin/python scripts/sigma_targets.py TARGET RULE.yml...   # prints the queries
+    .tools/sigma-venv/bin/python scripts/sigma_targets.py TARGET RULE.yml|DIR...   # prints the queries
+    .tools/sigma-venv/bin/python scripts/sigma_targets.py qradar-properties DIR...  # what QRadar needs
 
-TARGET is one of: kusto splunk esql secops sumologic logscale qradar.
+TARGET is one of: kusto splunk esql secops sumologic logscale qradar. qradar-properties lists the
+JSON custom event properties the QRadar queries of the AWS rules read (name, JSON expression, type).
 
 Per-target additions (each a subclass of the public backend that only sets what is missing):
 - field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
-  (Kusto, Sumo Logic CSE, LogScale, QRadar, SecOps): each SIEM's own equality of two fields;
+  (Kusto, Sumo Logic CSE, LogScale, QRadar): each SIEM's own equality of two fields (SecOps
+  would need one too, but its rules with a field reference already fail on UDM names);
 - null-safe negation for ES|QL and QRadar AQL: both use SQL's three-valued logic, where
   `NOT (f == "x")` is NULL, so dropped, when the event has no `f`; Sigma means "true". A negated
   field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan).
@@ -228,7 +231,7 @@ def backends():
     class SumoCSE(SumoLogicCSEBackend):
         def convert_condition_field_eq_field(self, cond, state):
             # The public backend refuses; CSE's rule expressions compare two fields with `=`.
-            return f"{self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)}"
+            return f"({self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)})"
 
     class LogScale(LogScaleBackend):
         field_equals_field_expression = "test({field1} == {field2})"
@@ -238,12 +241,9 @@ def backends():
         field_equals_field_expression = "{field1}={field2}"
         bool_values = {True: "'true'", False: "'false'"}
 
-    class SecOps(SecOpsBackend):
-        field_equals_field_expression = "{field1} = {field2}"
-
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
-        return SecOps(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
+        return SecOpsBackend(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
 
     def sumo(_product):
         from sigma.pipelines.sumologic import sumologic_cse_pipeline
@@ -268,6 +268,30 @@ def product_of(rule) -> str:
     return rule.logsource.product
 
 
+def qradar_properties(rules) -> list[str]:
+    """One line per CloudTrail path the AWS rules test: the custom property's name (as the
+    qradar-cloudtrail pipeline prefixes it), its JSON keypath expression and its type."""
+    from sigma.rule import SigmaRule
+    paths: set[str] = set()
+    for rule in rules:
+        if isinstance(rule, SigmaRule) and rule.logsource.product == "aws":
+            for det in rule.detection.detections.values():
+                stack = list(det.detection_items)
+                while stack:
+                    item = stack.pop()
+                    if hasattr(item, "detection_items"):
+                        stack.extend(item.detection_items)
+                        continue
+                    paths.add(item.field)
+                    paths.update(v.field for v in item.value if hasattr(v, "field") and isinstance(v.field, str))
+    lines = []
+    for p in sorted(paths):
+        kind = "Numeric" if NUMERIC_REQUEST_PARAMETERS.search(p) else "AlphaNumeric"
+        keypath = "".join(f'/"{k}"' for k in p.split("."))
+        lines.append(f"CloudTrail {p}\t{keypath}\t{kind}")
+    return lines
+
+
 def main(argv: list[str]) -> int:
     import warnings
 
@@ -275,6 +299,9 @@ def main(argv: list[str]) -> int:
     from sigma.correlations import SigmaCorrelationRule
     warnings.simplefilter("ignore")
     targets = backends()
+    if len(argv) >= 2 and argv[0] == "qradar-properties":
+        print("\n".join(qradar_properties(SigmaCollection.load_ruleset(argv[1:]).rules)))
+        return 0
     if len(argv) < 2 or argv[0] not in targets:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
