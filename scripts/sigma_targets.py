@@ -222,7 +222,8 @@ def backends():
 
         def convert_condition_field_eq_field(self, cond, state):
             if KUSTO_ARRAY.match(cond.field):
-                return f"coalesce(set_has_element({cond.field}, {self.escape_and_quote_field(cond.value.field)}), false)"
+                other = self.escape_and_quote_field(cond.value.field)
+                return f"coalesce(set_has_element({cond.field}, {other}), false)"
             return super().convert_condition_field_eq_field(cond, state)
 
     class ESQL(NullSafeNot, ESQLBackend):
