@@ -167,7 +167,7 @@ def field_matches(record, fld: str, value) -> bool:
     if isinstance(value, SigmaNumber):
         return any(as_number(v) == value.number for v in got)
     if isinstance(value, SigmaString):
-        if value.s == (SpecialChars.WILDCARD_MULTI,):
+        if tuple(value.s) == (SpecialChars.WILDCARD_MULTI,):  # pySigma holds the parts in a list
             return any(scalar_text(v) != "" for v in got)  # present: objects count
         rx = string_regex(value)
         return any(scalar_text(v) is not None and rx.fullmatch(scalar_text(v)) for v in got)
