@@ -232,8 +232,6 @@ def known_wrong(tname: str, rule: SigmaRule) -> str | None:
         return "converts, but wrongly: the backend drops NOT over a group"
     if not arrays:
         return None
-    if tname.startswith("Elastic"):
-        return "converts, but ES|QL comparisons on a multi-valued field (request arrays) return null"
     if tname.startswith("QRadar"):
         return "converts, but a custom event property holds one value: tests over a request array are not any-of"
     if tname.startswith("CrowdStrike"):

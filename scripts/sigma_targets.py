@@ -227,7 +227,26 @@ def backends():
             return super().convert_condition_field_eq_field(cond, state)
 
     class ESQL(NullSafeNot, ESQLBackend):
-        pass
+        # A comparison on a multi-valued field is null in ES|QL: a request array (CloudTrail's
+        # `items` objects flattened, `valuesToAdd`) is tested with MV_CONTAINS, which treats an
+        # absent field as an empty set (false, never null). Exact match: AWS's values here ("all",
+        # account ids, ARNs) have one spelling.
+        def convert_condition_field_eq_val_str(self, cond, state):
+            if not is_array_path(cond.field):
+                return super().convert_condition_field_eq_val_str(cond, state)
+            if tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,):
+                return f"mv_count({self.escape_and_quote_field(cond.field)}) > 0"
+            if cond.value.contains_special():
+                raise NotImplementedError("wildcard test over a request array")
+            field, value = self.escape_and_quote_field(cond.field), self.convert_value_str(cond.value, state)
+            return f"mv_contains({field}, {value})"
+
+        def convert_condition_field_eq_field(self, cond, state):
+            if not is_array_path(cond.field):
+                return super().convert_condition_field_eq_field(cond, state)
+            # MV_CONTAINS(x, null) is true (the empty set is contained): require the other field.
+            other = self.escape_and_quote_field(cond.value.field)
+            return f"({other} is not null and mv_contains({self.escape_and_quote_field(cond.field)}, {other}))"
 
     class SumoCSE(SumoLogicCSEBackend):
         def convert_condition_field_eq_field(self, cond, state):
