@@ -235,7 +235,7 @@ def known_wrong(tname: str, rule: SigmaRule) -> str | None:
     if tname.startswith("QRadar"):
         return "converts, but a custom event property holds one value: tests over a request array are not any-of"
     if tname.startswith("CrowdStrike"):
-        return "converts, but LogScale's parseJson names array items [0], [1]..: the items.* path does not exist"
+        return "converts, but LogScale's parseJson names array elements x[0], x[1]: a request-array path does not exist"
     return None
 
 
