@@ -16,7 +16,11 @@ Per-target additions (each a subclass of the public backend that only sets what 
   would need one too, but its rules with a field reference already fail on UDM names);
 - null-safe negation for ES|QL and QRadar AQL: both use SQL's three-valued logic, where
   `NOT (f == "x")` is NULL, so dropped, when the event has no `f`; Sigma means "true". A negated
-  field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan).
+  field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan);
+- request arrays: Kusto tests them with set_has_element / extract_all over the RequestParameters
+  JSON, ES|QL with MV_CONTAINS (a comparison on a multi-valued field is null there);
+- Kusto: `f: '*'` as isnotempty(f), the table from the log source, no quoting of the mapped
+  RequestParameters expressions.
 """
 from __future__ import annotations
 
