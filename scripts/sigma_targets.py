@@ -8,12 +8,13 @@ table, make sigma) and by users:
     .tools/sigma-venv/bin/python scripts/sigma_targets.py qradar-properties DIR...  # what QRadar needs
 
 TARGET is one of: kusto splunk esql secops sumologic logscale qradar. qradar-properties lists the
-JSON custom event properties the QRadar queries of the AWS rules read (name, JSON expression, type).
+JSON custom event properties the QRadar queries read (name, JSON keypath expression, type).
 
 Per-target additions (each a subclass of the public backend that only sets what is missing):
 - field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
   (Kusto, Sumo Logic CSE, LogScale, QRadar): each SIEM's own equality of two fields (SecOps
   would need one too, but its rules with a field reference already fail on UDM names);
+- QRadar: case-insensitive equality (LOWER), as Sigma's and as the backend does for wildcards;
 - null-safe negation for ES|QL and QRadar AQL: both use SQL's three-valued logic, where
   `NOT (f == "x")` is NULL, so dropped, when the event has no `f`; Sigma means "true". A negated
   field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan);
@@ -143,14 +144,11 @@ def udm_pipeline():
             "resourceId": "target.resource.name"}))])
 
 
-def qradar_pipeline(product: str):
-    """AWS rules: shared/catalog/sigma/pipelines/qradar-cloudtrail.yml (one JSON custom event
-    property per CloudTrail path, see the README). Azure rules: the backend's payload pipeline."""
+def qradar_pipeline():
+    """shared/catalog/sigma/pipelines/qradar-custom-properties.yml: one JSON custom event property
+    per CloudTrail or Activity Log path (see the README)."""
     from sigma.processing.pipeline import ProcessingPipeline
-    if product == "aws":
-        return ProcessingPipeline.from_yaml((PIPELINES / "qradar-cloudtrail.yml").read_text(encoding="utf-8"))
-    from sigma.pipelines.QRadarAQL import QRadarAQL_payload_pipeline
-    return QRadarAQL_payload_pipeline()
+    return ProcessingPipeline.from_yaml((PIPELINES / "qradar-custom-properties.yml").read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -261,9 +259,18 @@ def backends():
         field_equals_field_expression = "test({field1} == {field2})"
 
     class QRadar(NullSafeNot, QRadarAQLBackend):
-        # JSON custom properties hold CloudTrail's booleans as text.
+        # JSON custom properties hold CloudTrail's booleans as text. Sigma's equality ignores case
+        # (Activity Log exports write MICROSOFT.COMPUTE/...): plain values are compared lower-cased,
+        # as the backend already does for wildcard values, so no case-sensitive IN lists.
         field_equals_field_expression = "{field1}={field2}"
         bool_values = {True: "'true'", False: "'false'"}
+        convert_or_as_in = False
+
+        def convert_condition_field_eq_val_str(self, cond, state):
+            if cond.value.contains_special():
+                return super().convert_condition_field_eq_val_str(cond, state)
+            value = self.convert_value_str(cond.value, state).lower()
+            return f"LOWER({self.escape_and_quote_field(cond.field)})={value}"
 
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
@@ -280,7 +287,7 @@ def backends():
         "secops": ("Google SecOps (UDM)", secops),
         "sumologic": ("Sumo Logic CSE", sumo),
         "logscale": ("CrowdStrike LogScale", lambda _p: LogScale()),
-        "qradar": ("QRadar AQL", lambda p: QRadar(processing_pipeline=qradar_pipeline(p))),
+        "qradar": ("QRadar AQL", lambda _p: QRadar(processing_pipeline=qradar_pipeline())),
     }
 
 
@@ -292,13 +299,17 @@ def product_of(rule) -> str:
     return rule.logsource.product
 
 
+QRADAR_PROPERTY_PREFIX = {"aws": "CloudTrail", "azure": "AzureActivity"}
+
+
 def qradar_properties(rules) -> list[str]:
-    """One line per CloudTrail path the AWS rules test: the custom property's name (as the
-    qradar-cloudtrail pipeline prefixes it), its JSON keypath expression and its type."""
+    """One line per CloudTrail or Activity Log path the rules test: the custom property's name (as
+    the qradar-custom-properties pipeline prefixes it), its JSON keypath expression and its type."""
     from sigma.rule import SigmaRule
-    paths: set[str] = set()
+    paths: set[tuple[str, str]] = set()
     for rule in rules:
-        if isinstance(rule, SigmaRule) and rule.logsource.product == "aws":
+        if isinstance(rule, SigmaRule):
+            prefix = QRADAR_PROPERTY_PREFIX[rule.logsource.product]
             for det in rule.detection.detections.values():
                 stack = list(det.detection_items)
                 while stack:
@@ -306,13 +317,14 @@ def qradar_properties(rules) -> list[str]:
                     if hasattr(item, "detection_items"):
                         stack.extend(item.detection_items)
                         continue
-                    paths.add(item.field)
-                    paths.update(v.field for v in item.value if hasattr(v, "field") and isinstance(v.field, str))
+                    paths.add((prefix, item.field))
+                    paths.update((prefix, v.field) for v in item.value
+                                 if hasattr(v, "field") and isinstance(v.field, str))
     lines = []
-    for p in sorted(paths):
+    for prefix, p in sorted(paths):
         kind = "Numeric" if NUMERIC_REQUEST_PARAMETERS.search(p) else "AlphaNumeric"
         keypath = "".join(f'/"{k}"' for k in p.split("."))
-        lines.append(f"CloudTrail {p}\t{keypath}\t{kind}")
+        lines.append(f"{prefix} {p}\t{keypath}\t{kind}")
     return lines
 
 
