@@ -14,7 +14,7 @@ Per-target additions (each a subclass of the public backend that only sets what 
 - field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
   (Kusto, Sumo Logic CSE, LogScale, QRadar): each SIEM's own equality of two fields (SecOps
   would need one too, but its rules with a field reference already fail on UDM names);
-- QRadar: case-insensitive equality (LOWER), as Sigma's and as the backend does for wildcards;
+- QRadar and ES|QL: case-insensitive string tests (LOWER / to_lower), as Sigma's;
 - null-safe negation for ES|QL and QRadar AQL: both use SQL's three-valued logic, where
   `NOT (f == "x")` is NULL, so dropped, when the event has no `f`; Sigma means "true". A negated
   field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan);
@@ -25,6 +25,7 @@ Per-target additions (each a subclass of the public backend that only sets what 
 """
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from pathlib import Path
@@ -233,9 +234,18 @@ def backends():
         # `items` objects flattened, `valuesToAdd`) is tested with MV_CONTAINS, which treats an
         # absent field as an empty set (false, never null). Exact match: AWS's values here ("all",
         # account ids, ARNs) have one spelling.
+        # Sigma's string tests ignore case, ES|QL's ==, like and starts_with do not (the Activity
+        # Log exports write MICROSOFT.COMPUTE/...): both sides are lower-cased, one test at a time.
+        convert_or_as_in = False
+        field_quote_pattern = re.compile(r"^[\w.]+$|^to_lower\([\w.`]+\)$")
+
         def convert_condition_field_eq_val_str(self, cond, state):
             if not is_array_path(cond.field):
-                return super().convert_condition_field_eq_val_str(cond, state)
+                lowered = copy.copy(cond)
+                lowered.field = f"to_lower({self.escape_and_quote_field(cond.field)})"
+                lowered.value = copy.copy(cond.value)
+                lowered.value.s = [p.lower() if isinstance(p, str) else p for p in cond.value.s]
+                return super().convert_condition_field_eq_val_str(lowered, state)
             if tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,):
                 return f"mv_count({self.escape_and_quote_field(cond.field)}) > 0"
             if cond.value.contains_special():
