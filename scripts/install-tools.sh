@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.tools/venv"
 node="$root/.tools/node"
-stamp="$root/.tools/installed-v7"
+stamp="$root/.tools/installed-v8"
 sigma="$root/.tools/sigma-venv"
 [ -f "$stamp" ] && exit 0
 mkdir -p "$root/.tools"
@@ -17,12 +17,13 @@ mkdir -p "$root/.tools"
 # Sigma: pySigma and the public backends of the seed's seven SIEMs, in their own venv so their
 # pins never meet moto's or checkov's. One pySigma serves all seven (the community QRadar AQL
 # backend supports pySigma 1.x; the older IBM one would need pySigma 0.x and a venv of its own).
+# DuckDB runs the converted QRadar AQL over events/ (scripts/sigma_check.py).
 [ -x "$sigma/bin/python" ] || python3 -m venv "$sigma"
 "$sigma/bin/pip" install -q --disable-pip-version-check \
   'pySigma==1.5.1' 'pySigma-backend-kusto==1.0.1' 'pySigma-backend-splunk==2.1.0' \
   'pySigma-backend-elasticsearch==2.1.1' 'pySigma-backend-secops==1.0.0' \
   'pySigma-backend-sumologic==0.2.5' 'pySigma-backend-crowdstrike==3.0.0' \
-  'pySigma-backend-QRadar-community==0.4.0' 'pytest'
+  'pySigma-backend-QRadar-community==0.4.0' 'duckdb==2.0.1' 'pytest'
 if ! [ -x "$node/node_modules/.bin/azurite-table" ]; then
   mkdir -p "$node"
   (cd "$node" && npm install --no-audit --no-fund --silent azurite@3.35.0 >/dev/null)

@@ -15,6 +15,12 @@ const tables = [
   S.TableSymbol.From("(['time']:datetime, resourceId:string, operationName:string, category:string, " +
     'resultType:string, callerIpAddress:string, correlationId:string, identity:dynamic, properties:dynamic)')
     .WithName('AzureActivityExport'),
+  // Sentinel's AWSCloudTrail table (the columns the Sigma conversions read): RequestParameters
+  // is the request object as JSON text.
+  S.TableSymbol.From('(TimeGenerated:datetime, EventSource:string, EventName:string, ErrorCode:string, ' +
+    'AWSRegion:string, RecipientAccountId:string, UserIdentityType:string, UserIdentityArn:string, ' +
+    'UserIdentityInvokedBy:string, UserIdentityAccountId:string, RequestParameters:string)')
+    .WithName('AWSCloudTrail'),
 ];
 const globals = K.GlobalState.Default.WithDatabase(new S.DatabaseSymbol.$ctor1('logs', tables));
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));

@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""The seven SIEM targets of the generated Sigma rules: the public pySigma backends, the
+processing pipelines that map CloudTrail / Activity Log names to each SIEM's schema, and the
+few per-target additions the public backends lack. Used by scripts/sigma_check.py (coverage
+table, make sigma) and by users:
+
+    .tools/sigma-venv/bin/python scripts/sigma_targets.py TARGET RULE.yml|DIR...   # prints the queries
+    .tools/sigma-venv/bin/python scripts/sigma_targets.py qradar-properties DIR...  # what QRadar needs
+
+TARGET is one of: kusto splunk esql secops sumologic logscale qradar. qradar-properties lists the
+JSON custom event properties the QRadar queries read (name, JSON keypath expression, type).
+
+Per-target additions (each a subclass of the public backend that only sets what is missing):
+- field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
+  (Kusto, Sumo Logic CSE, LogScale, QRadar): each SIEM's own equality of two fields (SecOps
+  would need one too, but its rules with a field reference already fail on UDM names);
+- QRadar and ES|QL: case-insensitive string tests (LOWER / to_lower), as Sigma's;
+- null-safe negation for ES|QL and QRadar AQL: both use SQL's three-valued logic, where
+  `NOT (f == "x")` is NULL, so dropped, when the event has no `f`; Sigma means "true". A negated
+  field test becomes `(f IS NULL OR NOT f == "x")`, pushed through AND/OR (De Morgan);
+- request arrays: Kusto tests them with set_has_element / extract_all over the RequestParameters
+  JSON, ES|QL with MV_CONTAINS (a comparison on a multi-valued field is null there);
+- Kusto: `f: '*'` as isnotempty(f), the table from the log source, no quoting of the mapped
+  RequestParameters expressions.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from pathlib import Path
+
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
+from sigma.types import SigmaFieldReference, SigmaNull, SpecialChars
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINES = ROOT / "shared" / "catalog" / "sigma" / "pipelines"
+
+# CloudTrail top-level and userIdentity names -> Sentinel's AWSCloudTrail columns.
+AWSCLOUDTRAIL_COLUMNS = {
+    "eventSource": "EventSource", "eventName": "EventName", "errorCode": "ErrorCode", "awsRegion": "AWSRegion",
+    "recipientAccountId": "RecipientAccountId", "userIdentity.type": "UserIdentityType",
+    "userIdentity.arn": "UserIdentityArn", "userIdentity.invokedBy": "UserIdentityInvokedBy",
+    "userIdentity.accountId": "UserIdentityAccountId"}
+# Request parameters the rules compare as numbers (the rest are compared as text).
+NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod)$")
+# Paths through a request array: one event holds several values there.
+ARRAY_PATH = re.compile(r"\.items\.|\.valuesTo(Add|Remove)$")
+
+
+def is_array_path(field: str) -> bool:
+    return bool(ARRAY_PATH.search(field))
+
+
+# Request arrays of strings (RDS snapshot attributes): KQL tests them with set_has_element.
+STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$")
+
+
+def kusto_request_parameter(field: str) -> str:
+    """`requestParameters.a.b` -> the KQL expression over AWSCloudTrail's RequestParameters
+    (a string column holding the JSON object). Names are CloudTrail's own: [\\w.] only. An
+    array of strings stays dynamic (the backend below tests its elements)."""
+    path = field[len("requestParameters."):]
+    if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", path):
+        raise ValueError(f"request parameter path {field!r} is not a plain dotted name")
+    parts = path.split(".")
+    if "items" in parts:
+        # An array of flat objects ({"userId": ...} / {"group": ...}): the values of one member
+        # across the items, read from the array's compact JSON (CloudTrail's values here are
+        # account ids, "all" and ARNs, never a quote).
+        at = parts.index("items")
+        if at != len(parts) - 2:
+            raise ValueError(f"request parameter path {field!r}: only items.<member> is supported")
+        items = "".join(f"['{p}']" for p in parts[:at + 1])
+        return f"extract_all(@'\"{parts[-1]}\":\"([^\"]*)\"', tostring(parse_json(RequestParameters){items}))"
+    access = "".join(f"['{p}']" for p in parts)
+    if STRING_ARRAYS.search(field):
+        return f"parse_json(RequestParameters){access}"
+    cast = "toreal" if NUMERIC_REQUEST_PARAMETERS.search(path) else "tostring"
+    return f"{cast}(parse_json(RequestParameters){access})"
+
+
+KUSTO_ARRAY = re.compile(r"^parse_json\(RequestParameters\)(\['\w+'\])+$|^extract_all\(")
+
+
+# ------------------------------------------------------------------------------------------------
+# pipelines
+# ------------------------------------------------------------------------------------------------
+
+def sentinel_pipeline():
+    """Sentinel's column names: AzureActivity for the Azure rules, AWSCloudTrail for the AWS rules
+    (the table is prepended by the backend below); request parameters read from the
+    RequestParameters JSON text."""
+    from sigma.processing.conditions import LogsourceCondition
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldFunctionTransformation, FieldMappingTransformation
+
+    def azure():
+        return LogsourceCondition(product="azure", service="activitylogs")
+
+    def aws():
+        return LogsourceCondition(product="aws", service="cloudtrail")
+
+    def aws_field(name: str) -> str:
+        if name.startswith("requestParameters."):
+            return kusto_request_parameter(name)
+        return AWSCLOUDTRAIL_COLUMNS.get(name, name)
+    return ProcessingPipeline(name="t1578 Sentinel tables", priority=20, items=[
+        ProcessingItem(identifier="azure_fields", rule_conditions=[azure()], transformation=FieldMappingTransformation({
+            "operationName": "OperationNameValue", "resultType": "ActivityStatusValue", "resourceId": "_ResourceId",
+            "caller": "Caller", "subscriptionId": "SubscriptionId"})),
+        ProcessingItem(identifier="aws_fields", rule_conditions=[aws()],
+                       transformation=FieldFunctionTransformation({}, aws_field)),
+    ])
+
+
+SENTINEL_TABLES = {"aws": "AWSCloudTrail", "azure": "AzureActivity"}
+
+
+def splunk_pipeline():
+    """The Splunk Add-on for AWS extracts CloudTrail arrays with `{}` (`items{}.userId`)."""
+    from sigma.processing.conditions import LogsourceCondition
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldFunctionTransformation
+
+    def arrays(name: str) -> str:
+        name = name.replace(".items.", ".items{}.")
+        return re.sub(r"\.(valuesToAdd|valuesToRemove)$", r".\1{}", name)
+    return ProcessingPipeline(name="t1578 Splunk CloudTrail arrays", priority=20, items=[ProcessingItem(
+        identifier="t1578_splunk_arrays", transformation=FieldFunctionTransformation({}, arrays),
+        rule_conditions=[LogsourceCondition(product="aws", service="cloudtrail")])])
+
+
+def udm_pipeline():
+    """Raw CloudTrail / Activity Log names to UDM (our mapping, after the UDM fields Google's
+    parsers fill). Request parameters have no UDM field: rules that test them do not convert."""
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldMappingTransformation
+    return ProcessingPipeline(name="t1578 UDM names", priority=5, items=[ProcessingItem(
+        identifier="t1578_udm", transformation=FieldMappingTransformation({
+            "eventSource": "target.application", "eventName": "metadata.product_event_type",
+            "errorCode": "security_result.description", "userIdentity.type": "principal.user.attribute.roles.name",
+            "userIdentity.invokedBy": "principal.application", "userIdentity.arn": "principal.user.userid",
+            "operationName": "metadata.product_event_type", "resultType": "security_result.summary",
+            "resourceId": "target.resource.name"}))])
+
+
+def qradar_pipeline():
+    """shared/catalog/sigma/pipelines/qradar-custom-properties.yml: one JSON custom event property
+    per CloudTrail or Activity Log path (see the README)."""
+    from sigma.processing.pipeline import ProcessingPipeline
+    return ProcessingPipeline.from_yaml((PIPELINES / "qradar-custom-properties.yml").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------
+# per-target additions
+# ------------------------------------------------------------------------------------------------
+
+class NullSafeNot:
+    """Mixin for backends with SQL three-valued logic: a negation is true when the negated test
+    is false *or* its field is absent, as Sigma means it. NOT is pushed down to the field tests
+    (De Morgan) so that every negated test carries its own null check."""
+
+    def convert_condition_not(self, cond: ConditionNOT, state):
+        return self.group_expression.format(expr=self._definitely_false(cond.args[0], state))
+
+    def _definitely_false(self, node, state) -> str:
+        sep = self.token_separator
+        if isinstance(node, ConditionNOT):
+            return self.convert_condition_group(node.args[0], state)
+        if isinstance(node, (ConditionAND, ConditionOR)):
+            op = self.or_token if isinstance(node, ConditionAND) else self.and_token
+            parts = [self.group_expression.format(expr=self._definitely_false(a, state)) for a in node.args]
+            return f"{sep}{op}{sep}".join(parts)
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            test = self.convert_condition(node, state)
+            if isinstance(node.value, SigmaNull):
+                return f"{self.not_token}{sep}{self.group_expression.format(expr=test)}"
+            fields = [node.field] + ([node.value.field] if isinstance(node.value, SigmaFieldReference) else [])
+            nulls = [self.field_null_expression.format(field=self.escape_and_quote_field(f)) for f in fields]
+            return f"{sep}{self.or_token}{sep}".join(
+                nulls + [f"{self.not_token}{sep}{self.group_expression.format(expr=test)}"])
+        # A keyword (QRadar's payload search for the Azure rules): the payload is never null.
+        return f"{self.not_token}{sep}{self.group_expression.format(expr=self.convert_condition(node, state))}"
+
+
+def backends():
+    """target key -> (display name, factory(product) -> backend)."""
+    from sigma.backends.crowdstrike import LogScaleBackend
+    from sigma.backends.elasticsearch import ESQLBackend
+    from sigma.backends.kusto import KustoBackend
+    from sigma.backends.QRadarAQL import QRadarAQLBackend
+    from sigma.backends.secops import SecOpsBackend
+    from sigma.backends.splunk import SplunkBackend
+    from sigma.backends.sumologic import SumoLogicCSEBackend
+
+    class Kusto(KustoBackend):
+        # Case-insensitive as Sigma's equality; mapped request parameters are expressions, not
+        # column names, so they are not quoted; tostring() of a JSON boolean is "true"/"false".
+        field_equals_field_expression = "{field1} =~ {field2}"
+        field_quote_pattern = re.compile(
+            r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$|^extract_all\(")
+        bool_values = {True: '"true"', False: '"false"'}
+
+        def finalize_query_default(self, rule, query, index, state):
+            # The kusto_common table postprocessing is skipped for rules that a loaded
+            # correlation rule references; the table follows from the log source instead.
+            return f"{SENTINEL_TABLES[rule.logsource.product]}\n| where {query}"
+
+        def convert_condition_field_eq_val_str(self, cond, state):
+            # `f: '*'` means "f has a value"; the backend's `f startswith ""` is true for "" too.
+            # A request array of strings matches when one element does (exact: AWS's values
+            # here, "all" and account ids, have one spelling). An absent array, or no match of
+            # extract_all, is null: coalesce keeps `not(...)` true there.
+            wildcard = tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,)
+            if KUSTO_ARRAY.match(cond.field):
+                if wildcard:
+                    return f"coalesce(array_length({cond.field}), 0) > 0"
+                if cond.value.contains_special():
+                    raise NotImplementedError("wildcard test over a request array")
+                return f"coalesce(set_has_element({cond.field}, {self.convert_value_str(cond.value, state)}), false)"
+            if wildcard:
+                return self.field_exists_expression.format(field=self.escape_and_quote_field(cond.field))
+            return super().convert_condition_field_eq_val_str(cond, state)
+
+        def convert_condition_field_eq_field(self, cond, state):
+            if KUSTO_ARRAY.match(cond.field):
+                other = self.escape_and_quote_field(cond.value.field)
+                return f"coalesce(set_has_element({cond.field}, {other}), false)"
+            return super().convert_condition_field_eq_field(cond, state)
+
+    class ESQL(NullSafeNot, ESQLBackend):
+        # A comparison on a multi-valued field is null in ES|QL: a request array (CloudTrail's
+        # `items` objects flattened, `valuesToAdd`) is tested with MV_CONTAINS, which treats an
+        # absent field as an empty set (false, never null). Exact match: AWS's values here ("all",
+        # account ids, ARNs) have one spelling.
+        # Sigma's string tests ignore case, ES|QL's ==, like and starts_with do not (the Activity
+        # Log exports write MICROSOFT.COMPUTE/...): both sides are lower-cased, one test at a time.
+        convert_or_as_in = False
+        field_quote_pattern = re.compile(r"^[\w.]+$|^to_lower\([\w.`]+\)$")
+
+        def convert_condition_field_eq_val_str(self, cond, state):
+            if not is_array_path(cond.field):
+                lowered = copy.copy(cond)
+                lowered.field = f"to_lower({self.escape_and_quote_field(cond.field)})"
+                lowered.value = copy.copy(cond.value)
+                lowered.value.s = [p.lower() if isinstance(p, str) else p for p in cond.value.s]
+                return super().convert_condition_field_eq_val_str(lowered, state)
+            if tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,):
+                return f"mv_count({self.escape_and_quote_field(cond.field)}) > 0"
+            if cond.value.contains_special():
+                raise NotImplementedError("wildcard test over a request array")
+            field, value = self.escape_and_quote_field(cond.field), self.convert_value_str(cond.value, state)
+            return f"mv_contains({field}, {value})"
+
+        def convert_condition_field_eq_field(self, cond, state):
+            if not is_array_path(cond.field):
+                return super().convert_condition_field_eq_field(cond, state)
+            # MV_CONTAINS(x, null) is true (the empty set is contained): require the other field.
+            other = self.escape_and_quote_field(cond.value.field)
+            return f"({other} is not null and mv_contains({self.escape_and_quote_field(cond.field)}, {other}))"
+
+    class SumoCSE(SumoLogicCSEBackend):
+        def convert_condition_field_eq_field(self, cond, state):
+            # The public backend refuses; CSE's rule expressions compare two fields with `=`.
+            return f"({self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)})"
+
+    class LogScale(LogScaleBackend):
+        field_equals_field_expression = "test({field1} == {field2})"
+
+    class QRadar(NullSafeNot, QRadarAQLBackend):
+        # JSON custom properties hold CloudTrail's booleans as text. Sigma's equality ignores case
+        # (Activity Log exports write MICROSOFT.COMPUTE/...): plain values are compared lower-cased,
+        # as the backend already does for wildcard values, so no case-sensitive IN lists.
+        field_equals_field_expression = "{field1}={field2}"
+        bool_values = {True: "'true'", False: "'false'"}
+        convert_or_as_in = False
+
+        def convert_condition_field_eq_val_str(self, cond, state):
+            if cond.value.contains_special():
+                return super().convert_condition_field_eq_val_str(cond, state)
+            value = self.convert_value_str(cond.value, state).lower()
+            return f"LOWER({self.escape_and_quote_field(cond.field)})={value}"
+
+    def secops(_product):
+        from sigma.pipelines.secops import secops_udm_pipeline
+        return SecOpsBackend(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
+
+    def sumo(_product):
+        from sigma.pipelines.sumologic import sumologic_cse_pipeline
+        return SumoCSE(processing_pipeline=sumologic_cse_pipeline())
+
+    return {
+        "kusto": ("Sentinel (Kusto)", lambda _p: Kusto(processing_pipeline=sentinel_pipeline())),
+        "splunk": ("Splunk SPL", lambda _p: SplunkBackend(processing_pipeline=splunk_pipeline())),
+        "esql": ("Elastic ES|QL", lambda _p: ESQL()),
+        "secops": ("Google SecOps (UDM)", secops),
+        "sumologic": ("Sumo Logic CSE", sumo),
+        "logscale": ("CrowdStrike LogScale", lambda _p: LogScale()),
+        "qradar": ("QRadar AQL", lambda _p: QRadar(processing_pipeline=qradar_pipeline())),
+    }
+
+
+def product_of(rule) -> str:
+    """aws or azure: a correlation rule's is the one of the rules it counts."""
+    from sigma.correlations import SigmaCorrelationRule
+    if isinstance(rule, SigmaCorrelationRule):
+        return product_of(rule.rules[0].rule)
+    return rule.logsource.product
+
+
+QRADAR_PROPERTY_PREFIX = {"aws": "CloudTrail", "azure": "AzureActivity"}
+
+
+def qradar_properties(rules) -> list[str]:
+    """One line per CloudTrail or Activity Log path the rules test: the custom property's name (as
+    the qradar-custom-properties pipeline prefixes it), its JSON keypath expression and its type."""
+    from sigma.rule import SigmaRule
+    paths: set[tuple[str, str]] = set()
+    for rule in rules:
+        if isinstance(rule, SigmaRule):
+            prefix = QRADAR_PROPERTY_PREFIX[rule.logsource.product]
+            for det in rule.detection.detections.values():
+                stack = list(det.detection_items)
+                while stack:
+                    item = stack.pop()
+                    if hasattr(item, "detection_items"):
+                        stack.extend(item.detection_items)
+                        continue
+                    paths.add((prefix, item.field))
+                    paths.update((prefix, v.field) for v in item.value
+                                 if hasattr(v, "field") and isinstance(v.field, str))
+    lines = []
+    for prefix, p in sorted(paths):
+        kind = "Numeric" if NUMERIC_REQUEST_PARAMETERS.search(p) else "AlphaNumeric"
+        keypath = "".join(f'/"{k}"' for k in p.split("."))
+        lines.append(f"{prefix} {p}\t{keypath}\t{kind}")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    import warnings
+
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+    warnings.simplefilter("ignore")
+    targets = backends()
+    if len(argv) >= 2 and argv[0] == "qradar-properties":
+        print("\n".join(qradar_properties(SigmaCollection.load_ruleset(argv[1:]).rules)))
+        return 0
+    if len(argv) < 2 or argv[0] not in targets:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    collection = SigmaCollection.load_ruleset(argv[1:])
+    collection.resolve_rule_references()
+    for rule in collection.rules:
+        backend = targets[argv[0]][1](product_of(rule))
+        convert = backend.convert_correlation_rule if isinstance(rule, SigmaCorrelationRule) else backend.convert_rule
+        for query in convert(rule):
+            print(f"# {rule.name}\n{query}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
