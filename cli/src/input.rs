@@ -803,7 +803,7 @@ fn object_end(doc: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = start;
     loop {
-        let at = i + memchr::memchr3(b'"', b'{', b'}', &doc[i..])?;
+        let at = i + memchr::memchr3(b'"', b'{', b'}', doc.get(i..)?)?;
         match doc[at] {
             b'{' => depth += 1,
             b'}' => {
@@ -815,7 +815,8 @@ fn object_end(doc: &[u8], start: usize) -> Option<usize> {
             _ => {
                 let mut j = at + 1;
                 loop {
-                    let q = j + memchr::memchr2(b'"', b'\\', &doc[j..])?;
+                    // `get`: a backslash as the last byte puts `j` past the end (a cut file).
+                    let q = j + memchr::memchr2(b'"', b'\\', doc.get(j..)?)?;
                     if doc[q] == b'\\' {
                         j = q + 2;
                     } else {
