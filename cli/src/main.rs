@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod generate;
 mod output;
+mod remote;
 mod store;
 mod workload;
 
