@@ -255,9 +255,12 @@ fn span(f: &[u32]) -> Option<(i64, i64)> {
     ))
 }
 
+/// The chunks of one object's body, or why its download failed.
+type Chunks = mpsc::Receiver<Result<Bytes, String>>;
+
 /// One object's body as the reader sees it: chunks from its download, in order.
 struct Body {
-    rx: mpsc::Receiver<Result<Bytes, String>>,
+    rx: Chunks,
     chunk: Bytes,
 }
 
@@ -280,7 +283,7 @@ impl Read for Body {
 /// The listed objects' bodies, by name, as their downloads deliver them.
 struct Fetched {
     index: HashMap<PathBuf, usize>,
-    bodies: Vec<Mutex<Option<mpsc::Receiver<Result<Bytes, String>>>>>,
+    bodies: Vec<Mutex<Option<Chunks>>>,
 }
 
 impl Blobs for Fetched {
