@@ -8,7 +8,7 @@ use base64::Engine as _;
 use flate2::write::GzEncoder;
 use hmac::{Hmac, Mac};
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 use serde_json::Value;
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -633,5 +633,56 @@ fn a_missing_bucket_or_refused_credentials_are_errors_naming_the_url() {
         stderr(&out).contains("https://example.com/c/p: not an Azure Blob URL"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn an_object_that_cannot_be_fetched_is_reported_by_its_url_and_the_rest_is_read() {
+    let moto = moto();
+    create_bucket(&moto, "trail");
+    let records: Vec<Value> = fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect();
+    let files = cloudtrail_layout(&records);
+    let dir = tempfile::tempdir().unwrap();
+    lay_out(&files, dir.path(), s3_store(&moto, "trail").as_ref());
+    // Moved to Glacier by a lifecycle rule: listed, but its GET is refused (InvalidObjectState).
+    let archived = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/30/111122223333_CloudTrail_us-east-1_20261130T2359Z_old.json.gz";
+    let body = gzip(
+        serde_json::json!({ "Records": [records[0]] })
+            .to_string()
+            .as_bytes(),
+    );
+    let opts = PutOptions {
+        attributes: Attributes::from_iter([(Attribute::StorageClass, "GLACIER")]),
+        ..PutOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(s3_store(&moto, "trail").put_opts(
+        &Key::parse(archived).unwrap(),
+        PutPayload::from(body),
+        opts,
+    ))
+    .unwrap();
+
+    let remote = t1578(
+        &["replay", "--format", "json", "s3://trail/AWSLogs"],
+        &s3_env(&moto),
+    );
+    let local = t1578(&["replay", "--format", "json", dir.path().to_str().unwrap()], &[]);
+    let err = stderr(&remote);
+    assert_eq!(remote.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("cannot read s3://trail/{archived}: GET failed")),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Every other object was read: the alerts are those of the archive without it.
+    assert!(!local.stdout.is_empty());
+    assert_eq!(remote.stdout, local.stdout);
+    assert_eq!(
+        reported(&remote, "s3://trail/AWSLogs", "fetched"),
+        files.len() as u64 + 1
     );
 }
