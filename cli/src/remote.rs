@@ -391,6 +391,13 @@ fn try_read_url<T: Send>(
     let listing = rt
         .block_on(list(loc.store.as_ref(), loc.prefix.as_ref(), w))
         .map_err(|e| anyhow!("{}: listing failed: {e}", loc.url))?;
+    if listing.listed == 0 && w.is_open() {
+        // As a mistyped local path would be: PREFIX is matched by whole key segments.
+        return Err(anyhow!(
+            "{}: no log objects under this prefix (a folder: whole key segments)",
+            loc.url
+        ));
+    }
     // Named as the local walk would name them, and in its order (path order, then the time
     // the key names), so a bucket and its copy on disk replay identically.
     let mut named: Vec<(PathBuf, Key)> = listing

@@ -627,6 +627,15 @@ fn a_missing_bucket_or_refused_credentials_are_errors_naming_the_url() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    // A prefix that is not a folder of the bucket (a typo, half a segment): named, not silent.
+    create_bucket(&moto, "trail");
+    let out = t1578(&["replay", "s3://trail/AWSLog"], &s3_env(&moto));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read s3://trail/AWSLog: no log objects under this prefix"),
+        "{}",
+        stderr(&out)
+    );
     // Not an archive URL at all: the reason, no attempt.
     let out = t1578(&["replay", "https://example.com/c/p"], &[]);
     assert!(
