@@ -417,6 +417,13 @@ fn s3_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
             .to_string()
     };
     assert_eq!(summary(&remote), summary(&local));
+    // `query` reads a bucket through the same path.
+    let q_local = t1578(&["query", "--format", "json", dir.path().to_str().unwrap()], &[]);
+    let q_remote = t1578(&["query", "--format", "json", "s3://trail/"], &s3_env(&moto));
+    assert_eq!(q_remote.stdout, q_local.stdout);
+    assert_eq!(summary(&q_remote), summary(&q_local));
+    let want = format!("{} files, 174 records read", files.len());
+    assert!(summary(&q_remote).contains(&want), "{}", summary(&q_remote));
 }
 
 #[test]
