@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 mod args;
+mod aws_profile;
 mod commands;
 mod generate;
 mod output;

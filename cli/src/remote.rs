@@ -48,7 +48,7 @@ struct Location {
     store: Arc<dyn ObjectStore>,
 }
 
-fn locate(url: &str) -> anyhow::Result<Location> {
+fn locate(url: &str, rt: &tokio::runtime::Runtime) -> anyhow::Result<Location> {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let (account, rest) = match scheme {
         "s3" | "az" => (None, rest),
@@ -76,7 +76,13 @@ fn locate(url: &str) -> anyhow::Result<Location> {
         .transpose()
         .map_err(|e| anyhow!("{url}: prefix: {e}"))?;
     let store: Arc<dyn ObjectStore> = if scheme == "s3" {
-        let b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(container);
+        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(container);
+        if let Some(profile) = crate::aws_profile::named() {
+            b = b.with_credentials(Arc::new(crate::aws_profile::ProfileCredentials::new(&profile)));
+            if let Some(region) = rt.block_on(crate::aws_profile::region(&profile)) {
+                b = b.with_region(region);
+            }
+        }
         Arc::new(b.build().map_err(|e| anyhow!("{url}: {e}"))?)
     } else {
         let mut b = object_store::azure::MicrosoftAzureBuilder::from_env().with_container_name(container);
@@ -384,10 +390,10 @@ fn try_read_url<T: Send>(
     keep: impl Fn(ComputeEvent) -> Option<T> + Sync,
     on_item: impl FnMut(T),
 ) -> anyhow::Result<()> {
-    let loc = locate(url)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let loc = locate(url, &rt)?;
     let listing = rt
         .block_on(list(loc.store.as_ref(), loc.prefix.as_ref(), w))
         .map_err(|e| anyhow!("{}: listing failed: {e}", loc.url))?;
@@ -525,15 +531,19 @@ mod tests {
 
     #[test]
     fn urls_name_their_store_and_prefix() {
-        let l = locate("s3://bucket/AWSLogs/111122223333/").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let l = locate("s3://bucket/AWSLogs/111122223333/", &rt).unwrap();
         assert_eq!(l.base, "s3://bucket");
         assert_eq!(l.prefix.unwrap().as_ref(), "AWSLogs/111122223333");
-        let l = locate("https://acct.blob.core.windows.net/insights-activity-logs/resourceId=/SUBSCRIPTIONS")
-            .unwrap();
+        let l = locate(
+            "https://acct.blob.core.windows.net/insights-activity-logs/resourceId=/SUBSCRIPTIONS",
+            &rt,
+        )
+        .unwrap();
         assert_eq!(l.base, "az://insights-activity-logs");
         assert_eq!(l.prefix.unwrap().as_ref(), "resourceId=/SUBSCRIPTIONS");
         for bad in ["s3://", "https://example.com/c/p", "gs://b/p"] {
-            let e = locate(bad).err().unwrap().to_string();
+            let e = locate(bad, &rt).err().unwrap().to_string();
             assert!(e.contains(bad), "{e}");
         }
     }

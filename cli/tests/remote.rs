@@ -702,3 +702,60 @@ fn an_object_that_cannot_be_fetched_is_reported_by_its_url_and_the_rest_is_read(
         files.len() as u64 + 1
     );
 }
+
+#[test]
+fn a_named_profile_supplies_the_keys_and_region_once_per_run() {
+    let moto = moto();
+    create_bucket(&moto, "trail");
+    let records: Vec<Value> = fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect();
+    let files = cloudtrail_layout(&records);
+    let dir = tempfile::tempdir().unwrap();
+    lay_out(&files, dir.path(), s3_store(&moto, "trail").as_ref());
+    // The profile's keys come from a credential_process that counts its runs.
+    let home = tempfile::tempdir().unwrap();
+    let runs = home.path().join("runs");
+    let script = home.path().join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\necho '{{\"Version\":1,\"AccessKeyId\":\"AKIAPROFILE\",\"SecretAccessKey\":\"s\"}}'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let config = home.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile audit]\nregion = us-east-1\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        ("AWS_PROFILE", "audit".to_string()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("none").display().to_string(),
+        ),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", moto.port)),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+        // No IMDS fallback to hide a missing profile provider.
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9".to_string()),
+    ];
+    let remote = t1578(&["replay", "--format", "json", "s3://trail/"], &env);
+    let local = t1578(&["replay", "--format", "json", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
+    assert!(!local.stdout.is_empty());
+    assert_eq!(remote.stdout, local.stdout);
+    // One run of the process for the listing and every GET: the credentials are cached.
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
+    assert_eq!(reported(&remote, "s3://trail/", "fetched"), files.len() as u64);
+}
