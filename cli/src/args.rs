@@ -54,7 +54,17 @@ pub enum Command {
         state: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
-        /// Files, directories (recursive), .gz files, or - for stdin.
+        /// Only events at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC); in a
+        /// bucket, objects whose keys are dated before it are not even listed or read.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events at or before this time (RFC 3339, or YYYY-MM-DD for midnight UTC);
+        /// objects dated more than an hour after it are not read.
+        #[arg(long)]
+        until: Option<String>,
+        /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
+        /// s3://BUCKET/PREFIX, az://CONTAINER/PREFIX,
+        /// https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

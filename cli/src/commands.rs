@@ -44,18 +44,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reorder,
             state,
             format,
+            since,
+            until,
             paths,
         } => {
             let engine = engine(profile, &window, config.as_deref())?;
+            let span = (
+                time_arg("--since", since.as_deref())?,
+                time_arg("--until", until.as_deref())?,
+            );
             match compare_config {
                 Some(b) => compare(
                     &engine,
                     &self::engine(profile, &window, Some(&b))?,
                     reorder,
                     format,
-                    &paths,
+                    (&paths, span),
                 ),
-                None => replay(&engine, reorder, state, format, &paths),
+                None => replay(&engine, reorder, state, format, (&paths, span)),
             }
         }
         Command::Query {
@@ -144,6 +150,20 @@ fn write_sigma(out: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A time bound: RFC 3339, or a bare date for midnight UTC.
+fn time_arg(flag: &str, value: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let Some(v) = value else { return Ok(None) };
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()));
+    }
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| Some(t.timestamp_millis()))
+        .map_err(|e| anyhow!("{flag} {v:?}: {e} (expected RFC 3339 or YYYY-MM-DD)"))
+}
+
+/// Events in scope of the inputs' time bounds (inclusive, ms).
+type Span = (Option<i64>, Option<i64>);
+
 fn tuning(catalog: &Catalog, config: Option<&Path>) -> anyhow::Result<Tuning> {
     let Some(path) = config else {
         return Ok(Tuning::default());
@@ -217,7 +237,7 @@ fn drive(
     engine: &Engine,
     paths: &[PathBuf],
     reorder: usize,
-    span: (Option<i64>, Option<i64>),
+    span: Span,
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
     let prefilter = Prefilter::new(&engine.catalog).counting(|c, p| engine.counts_phase(c, p));
@@ -258,7 +278,7 @@ fn drive(
         }
         engine.score(&ev).ok()
     };
-    reader.read_all(paths, keep, |scored| {
+    let on_item = |scored: Scored| {
         let time_ms = scored.ctx.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
@@ -281,7 +301,8 @@ fn drive(
                 pending.clear();
             }
         }
-    });
+    };
+    crate::remote::read_inputs(&mut reader, paths, span, keep, on_item);
     if let Some(e) = err {
         return Err(e);
     }
@@ -351,7 +372,7 @@ fn run_replay(
     engine: &Engine,
     reorder: usize,
     store: &CliStore,
-    paths: &[PathBuf],
+    (paths, span): (&[PathBuf], Span),
     mut on_alert: impl FnMut(&Alert) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, Counts)> {
     // The CLI prints what the pipeline decides and has nowhere to deliver to: shadow mode
@@ -362,7 +383,7 @@ fn run_replay(
         ..PipelineOptions::default()
     };
     let mut counts = Counts::new();
-    let (stats, in_scope, _) = drive(engine, paths, reorder, (None, None), |scored, expired| {
+    let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -389,7 +410,7 @@ fn replay(
     reorder: usize,
     state: Option<PathBuf>,
     format: Format,
-    paths: &[PathBuf],
+    inputs: (&[PathBuf], Span),
 ) -> anyhow::Result<ExitCode> {
     let store = match &state {
         Some(p) => CliStore::File(FileStore::open(p)?),
@@ -399,7 +420,7 @@ fn replay(
     // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
     // each one a write call.
     let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
-    let (stats, counts) = run_replay(engine, reorder, &store, paths, |a| {
+    let (stats, counts) = run_replay(engine, reorder, &store, inputs, |a| {
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
@@ -409,12 +430,18 @@ fn replay(
 /// Replay and print the one alert whose id or dedup key is `id`, with its guide.
 fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut found: Option<Alert> = None;
-    let (stats, counts) = run_replay(engine, 2048, &CliStore::Memory(MemoryStore::new()), paths, |a| {
-        if found.is_none() && (a.alert_id() == id || a.dedup_key() == id) {
-            found = Some(a.clone());
-        }
-        Ok(())
-    })?;
+    let (stats, counts) = run_replay(
+        engine,
+        2048,
+        &CliStore::Memory(MemoryStore::new()),
+        (paths, (None, None)),
+        |a| {
+            if found.is_none() && (a.alert_id() == id || a.dedup_key() == id) {
+                found = Some(a.clone());
+            }
+            Ok(())
+        },
+    )?;
     let Some(alert) = found else {
         summary(&stats, &counts);
         return Err(anyhow!(
@@ -440,11 +467,11 @@ fn compare(
     b: &Engine,
     reorder: usize,
     format: Format,
-    paths: &[PathBuf],
+    inputs: (&[PathBuf], Span),
 ) -> anyhow::Result<ExitCode> {
     let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
         let mut all = Vec::new();
-        let (stats, counts) = run_replay(e, reorder, &CliStore::Memory(MemoryStore::new()), paths, |x| {
+        let (stats, counts) = run_replay(e, reorder, &CliStore::Memory(MemoryStore::new()), inputs, |x| {
             all.push(x.clone());
             Ok(())
         })?;

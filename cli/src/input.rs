@@ -57,6 +57,36 @@ impl Stats {
     }
 }
 
+/// Digest files sign the log files; they hold no records.
+pub const DIGEST_DIR: &str = "CloudTrail-Digest";
+
+/// A file (or object) name the directory walk reads: the log formats, plain or gzip.
+pub fn is_input_name(name: &str) -> bool {
+    [
+        ".json",
+        ".jsonl",
+        ".ndjson",
+        ".json.gz",
+        ".jsonl.gz",
+        ".ndjson.gz",
+        ".log",
+        ".log.gz",
+        ".csv",
+        ".csv.gz",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
+}
+
+/// Where the bytes of named inputs come from when they are not local files: the objects of a
+/// bucket or container, fetched by the CLI. Each is then read exactly as a local file of the
+/// same name (format detection, gzip by the `.gz` suffix, scanning).
+pub trait Blobs: Sync {
+    /// The named input's raw bytes (still compressed when the name ends in `.gz`). An error
+    /// makes the input unreadable, reported by name; the other inputs are still read.
+    fn open(&self, name: &Path) -> std::io::Result<Box<dyn Read>>;
+}
+
 /// Expand arguments into the files to read, directories recursively and in name order.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<String>) {
@@ -77,25 +107,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 continue;
             }
             if p.is_dir() {
-                // Digest files sign the log files; they hold no records.
-                if name != "CloudTrail-Digest" {
+                if name != DIGEST_DIR {
                     walk(&p, out, bad);
                 }
-            } else if [
-                ".json",
-                ".jsonl",
-                ".ndjson",
-                ".json.gz",
-                ".jsonl.gz",
-                ".ndjson.gz",
-                ".log",
-                ".log.gz",
-                ".csv",
-                ".csv.gz",
-            ]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-            {
+            } else if is_input_name(&name) {
                 out.push(p);
             }
         }
@@ -122,7 +137,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
 /// `ACCOUNT_CloudTrail_REGION_20261101T1005Z_X.json.gz`, or the export's
 /// `y=2026/m=11/d=01/h=10/m=00/` folders. Sorting by it reads accounts and subscriptions
 /// interleaved in time, as the reorder buffer and the windows expect.
-pub(crate) fn time_key(path: &Path) -> Option<String> {
+pub fn time_key(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     if let Some(t) = name.split('_').find(|p| {
         let b = p.as_bytes();
@@ -203,8 +218,10 @@ pub struct Reader<'a> {
     pub stats: Stats,
 }
 
-fn open(path: &Path) -> std::io::Result<Box<dyn Read>> {
-    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+fn open(path: &Path, blobs: Option<&dyn Blobs>) -> std::io::Result<Box<dyn Read>> {
+    let raw: Box<dyn Read> = if let Some(b) = blobs {
+        b.open(path)?
+    } else if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path)?)
@@ -257,6 +274,20 @@ impl<'a> Reader<'a> {
         progress.finish();
     }
 
+    /// Read inputs whose bytes `blobs` provides (objects of a bucket, in the order given),
+    /// through the same pool, format detection and scanning as local files.
+    pub fn read_blobs<T: Send>(
+        &mut self,
+        names: &[PathBuf],
+        blobs: &dyn Blobs,
+        keep: impl Fn(ComputeEvent) -> Option<T> + Sync,
+        mut on_item: impl FnMut(T),
+    ) {
+        let mut progress = Progress::new(0, names.len());
+        self.read_pool(names, Some(blobs), &keep, &mut on_item, &mut progress);
+        progress.finish();
+    }
+
     /// Read `group` (and empty it): one file with both cores on it, several through the pool.
     fn read_group<T: Send>(
         &mut self,
@@ -275,7 +306,7 @@ impl<'a> Reader<'a> {
                 }
                 progress.file_done();
             }
-            _ => self.read_pool(group, keep, on_item, progress),
+            _ => self.read_pool(group, None, keep, on_item, progress),
         }
         group.clear();
     }
@@ -285,6 +316,7 @@ impl<'a> Reader<'a> {
     fn read_pool<T: Send>(
         &mut self,
         files: &[PathBuf],
+        blobs: Option<&dyn Blobs>,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
         progress: &mut Progress,
@@ -299,7 +331,7 @@ impl<'a> Reader<'a> {
                     let mut buf = Vec::new();
                     for f in files.iter().skip(k).step_by(WORKERS) {
                         let mut send = |p: Piece<T>| tx.send(p).is_ok();
-                        let r = produce(f, &mut buf, prefilter, keep, &mut send);
+                        let r = produce(f, blobs, &mut buf, prefilter, keep, &mut send);
                         if tx.send(Piece::Done(r)).is_err() {
                             return;
                         }
@@ -346,7 +378,7 @@ impl<'a> Reader<'a> {
         progress: &mut Progress,
     ) -> Result<(), String> {
         let name = path.display().to_string();
-        let mut reader = open(path).map_err(|e| e.to_string())?;
+        let mut reader = open(path, None).map_err(|e| e.to_string())?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
         let mut cut: Option<String> = None;
         let eof = fill_or_cut(&mut reader, &mut buf, FIRST_PEEK, &mut cut);
@@ -564,13 +596,14 @@ fn is_records_document(t: &[u8]) -> bool {
 /// allocation churn, and memory stays at the largest file.
 fn produce<T: Send>(
     path: &Path,
+    blobs: Option<&dyn Blobs>,
     buf: &mut Vec<u8>,
     prefilter: Option<&Prefilter>,
     keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
     send: &mut impl FnMut(Piece<T>) -> bool,
 ) -> Result<(), String> {
     let stopped = || "stopped".to_string();
-    let mut reader = open(path).map_err(|e| e.to_string())?;
+    let mut reader = open(path, blobs).map_err(|e| e.to_string())?;
     buf.clear();
     let mut cut: Option<String> = None;
     let mut eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);

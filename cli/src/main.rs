@@ -3,9 +3,11 @@
 #![recursion_limit = "256"]
 
 mod args;
+mod aws_profile;
 mod commands;
 mod generate;
 mod output;
+mod remote;
 mod store;
 mod workload;
 
