@@ -7,6 +7,15 @@
 use serde_json::Value;
 use std::sync::OnceLock;
 
+/// A free loopback port for a test server (moto, Azurite, a fault proxy): the OS picks it, so
+/// parallel tests and other agents' servers never collide.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
 /// The committed schema text.
 pub const ALERT_SCHEMA: &str = include_str!("../../schema/alert.schema.json");
 

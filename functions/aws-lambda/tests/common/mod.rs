@@ -15,7 +15,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +25,7 @@ use t1578_aws_lambda::{handle, setup, Deps, DynamoStore, HandlerError, Response,
 use t1578_core::settings::CommonSettings;
 use t1578_core::window::WindowState;
 use t1578_core::{Catalog, Engine, StateKey};
+use t1578_testkit::free_port;
 use tokio::sync::watch;
 
 pub const REGION: &str = "us-east-1";
@@ -35,14 +36,6 @@ pub fn workspace_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A moto server on a free loopback port, stopped when dropped.

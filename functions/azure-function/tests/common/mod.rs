@@ -11,7 +11,7 @@ use axum::routing::post;
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use std::net::{TcpListener as StdListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,18 +30,12 @@ use t1578_core::ports::StateStore;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
+use t1578_testkit::free_port;
 use tower::ServiceExt;
 
 pub const SUB: &str = "aaaaaaaa-1111-2222-3333-444444444444";
 pub const TENANT: &str = "bbbbbbbb-5555-6666-7777-888888888888";
 pub const SIG: &str = "TESTSIGNATUREdoNotLog";
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// One Azurite Table service, in memory, on a free loopback port; killed on drop.
 pub struct Azurite {
