@@ -1,7 +1,7 @@
 //! The subcommands.
 
 use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg};
-use crate::input::{Reader, Stats};
+use crate::input::{Reader, Stats, SAMPLES};
 use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
 use anyhow::{anyhow, Context};
@@ -31,8 +31,6 @@ const OUT_BUFFER: usize = 64 << 10;
 const EXIT_UNREADABLE: u8 = 2;
 /// Some state keys failed: their records were not processed.
 const EXIT_STATE: u8 = 3;
-/// Records named in the summary.
-const SAMPLES: usize = 5;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

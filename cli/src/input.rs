@@ -17,8 +17,8 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::source::{self, RecordError};
 use t1578_core::{normalize, ComputeEvent};
 
-/// Error positions kept for the summary.
-const SAMPLES: usize = 5;
+/// Records that did not end Done, named in the summary with their position.
+pub const SAMPLES: usize = 5;
 
 /// Counters for the end-of-run summary. A record that cannot be read is parked in the core's
 /// [`Tally`] (the edge contract's bookkeeping, shared with the functions) with its kind and

@@ -48,10 +48,9 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct Ledger<P> {
     positions: Vec<P>,
-    outcomes: Vec<Outcome>,
+    /// For each record, its outcome and the outcome's kind (`done` until rejected or settled).
+    outcomes: Vec<(&'static str, Outcome)>,
     events: Vec<ComputeEvent>,
-    /// For each record, the kind of its outcome (`done` until it is rejected or settled).
-    kinds: Vec<&'static str>,
     /// For each event, the record it came from.
     origin: Vec<usize>,
 }
@@ -62,7 +61,6 @@ impl<P> Default for Ledger<P> {
             positions: Vec::new(),
             outcomes: Vec::new(),
             events: Vec::new(),
-            kinds: Vec::new(),
             origin: Vec::new(),
         }
     }
@@ -78,16 +76,14 @@ impl<P: Display> Ledger<P> {
     pub fn event(&mut self, at: P, ev: ComputeEvent) {
         self.origin.push(self.positions.len());
         self.positions.push(at);
-        self.outcomes.push(Outcome::Done);
-        self.kinds.push(DONE);
+        self.outcomes.push((DONE, Outcome::Done));
         self.events.push(ev);
     }
 
     /// A record that cannot be processed: parked with its kind and reason.
     pub fn reject(&mut self, at: P, kind: &'static str, reason: impl Into<String>) {
         self.positions.push(at);
-        self.outcomes.push(Outcome::Park(reason.into()));
-        self.kinds.push(kind);
+        self.outcomes.push((kind, Outcome::Park(reason.into())));
     }
 
     /// A record, or why it was rejected.
@@ -108,11 +104,10 @@ impl<P: Display> Ledger<P> {
     /// deliver again), a retry becomes a park that says so.
     pub fn settle(&mut self, report: &BatchReport, budget_spent: bool) {
         for f in &report.failures {
-            let (kind, outcome) = failure_outcome(f, budget_spent);
+            let settled = failure_outcome(f, budget_spent);
             for &e in &f.events {
                 if let Some(&rec) = self.origin.get(e) {
-                    self.outcomes[rec] = outcome.clone();
-                    self.kinds[rec] = kind;
+                    self.outcomes[rec] = settled.clone();
                 }
             }
         }
@@ -120,7 +115,7 @@ impl<P: Display> Ledger<P> {
 
     /// Every record with its position and outcome, in input order.
     pub fn outcomes(&self) -> impl Iterator<Item = (&P, &Outcome)> {
-        self.positions.iter().zip(&self.outcomes)
+        self.positions.iter().zip(self.outcomes.iter().map(|(_, o)| o))
     }
 
     /// The record an event came from.
@@ -140,7 +135,7 @@ impl<P: Display> Ledger<P> {
 
     /// Records with each outcome: (done, retry, park).
     pub fn counts(&self) -> (usize, usize, usize) {
-        self.outcomes.iter().fold((0, 0, 0), |(d, r, p), o| match o {
+        self.outcomes.iter().fold((0, 0, 0), |(d, r, p), (_, o)| match o {
             Outcome::Done => (d + 1, r, p),
             Outcome::Retry(_) => (d, r + 1, p),
             Outcome::Park(_) => (d, r, p + 1),
@@ -150,7 +145,7 @@ impl<P: Display> Ledger<P> {
     /// The delivery's tally, keeping the first `samples` records that did not end `Done`.
     pub fn tally(&self, samples: usize) -> Tally {
         let mut t = Tally::new(samples);
-        for ((at, o), kind) in self.outcomes().zip(&self.kinds) {
+        for (at, (kind, o)) in self.positions.iter().zip(&self.outcomes) {
             t.add(at, kind, o);
         }
         t

@@ -240,11 +240,12 @@ pub async fn handle<S: StateStore, A: AlertSink>(
             first: f.error.clone(),
         });
     }
+    // Retryable failures returned above: what did not end Done is parked.
     let tally = ledger.tally(1);
-    match (tally.counts().2, tally.samples().first()) {
-        (0, _) | (_, None) => Ok(Response::Summary(summary)),
-        (parked, Some(first)) => Err(HandlerError::Permanent {
-            parked: parked as usize,
+    match tally.samples().first() {
+        None => Ok(Response::Summary(summary)),
+        Some(first) => Err(HandlerError::Permanent {
+            parked: tally.counts().2 as usize,
             first: first.clone(),
         }),
     }
