@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
+from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.types import SigmaFieldReference, SigmaNull, SpecialChars
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,9 +203,34 @@ def backends():
             r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$|^extract_all\(")
         bool_values = {True: '"true"', False: '"false"'}
 
+        # Correlations (the backend has none): one search of the table, counted per group and
+        # 1-day bin of TimeGenerated (bin() floors to UTC midnight, as ES|QL's date_trunc and
+        # Splunk's bin). value_count counts with make_set, exact where dcount() estimates.
+        correlation_methods = {"default": "summarize per group and bin(TimeGenerated, timespan)"}
+        default_correlation_query = {"default": "{search}\n{aggregate}\n{condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " or "
+        event_count_aggregation_expression = {
+            "default": "| summarize event_count = count() by bin(TimeGenerated, {timespan}){groupby}"}
+        value_count_aggregation_expression = {
+            "default": "| summarize distinct_values = make_set({field}) by bin(TimeGenerated, {timespan}){groupby}"
+                       "\n| extend value_count = array_length(distinct_values)"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": ", {field}"}
+        groupby_field_expression_joiner = {"default": ""}
+        event_count_condition_expression = {"default": "| where event_count {op} {count}"}
+        value_count_condition_expression = {"default": "| where value_count {op} {count}"}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            one_product(rule)
+            return f"{SENTINEL_TABLES[product_of(rule)]}\n| where {super().convert_correlation_search(rule, **kwargs)}"
+
         def finalize_query_default(self, rule, query, index, state):
             # The kusto_common table postprocessing is skipped for rules that a loaded
             # correlation rule references; the table follows from the log source instead.
+            if isinstance(rule, SigmaCorrelationRule):
+                return query
             return f"{SENTINEL_TABLES[rule.logsource.product]}\n| where {query}"
 
         def convert_condition_field_eq_val_str(self, cond, state):
@@ -282,6 +308,43 @@ def backends():
             value = self.convert_value_str(cond.value, state).lower()
             return f"LOWER({self.escape_and_quote_field(cond.field)})={value}"
 
+        # Correlations (the backend has none): GROUP BY the group and the day of devicetime (the
+        # event's own time, CloudTrail's eventTime / the Activity Log's time, as the DSMs parse
+        # it), HAVING on COUNT(*) or UNIQUECOUNT(field). DATEFORMAT formats in the console's time
+        # zone: days are UTC days on a console set to UTC. Only a timespan of one day is a day.
+        correlation_methods = {"default": "GROUP BY the group and the day of devicetime, HAVING"}
+        default_correlation_query = {"default": "{aggregate} {condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " OR "
+        event_count_aggregation_expression = {
+            "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, COUNT(*) AS event_count FROM events "
+                       f"WHERE {{search}} GROUP BY {{groupby}}, {AQL_DAY}"}
+        value_count_aggregation_expression = {
+            "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, UNIQUECOUNT({{field}}) AS value_count FROM events "
+                       f"WHERE {{search}} GROUP BY {{groupby}}, {AQL_DAY}"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": "{field}"}
+        groupby_field_expression_joiner = {"default": ", "}
+        event_count_condition_expression = {"default": "HAVING event_count {op} {count}"}
+        value_count_condition_expression = {"default": "HAVING value_count {op} {count}"}
+        correlation_condition_mapping = {**QRadarAQLBackend.correlation_condition_mapping,
+                                         SigmaCorrelationConditionOperator.EQ: "="}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            # The counted rules' queries without their SELECT (pySigma leaves them unfinalized),
+            # under the device types of their log source, as a single rule's query has them.
+            one_day(rule)
+            one_product(rule)
+            ref = rule.referenced_rules[0].rule
+            device = self.device_type_expression(rule=ref, device_type_field_name="devicetype", device_types=[])
+            return device.format(query=f"({super().convert_correlation_search(rule, **kwargs)})")
+
+        def finalize_query_default(self, rule, query, index, state):
+            if isinstance(rule, SigmaCorrelationRule):
+                return query
+            return super().finalize_query_default(rule, query, index, state)
+
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
         return SecOpsBackend(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
@@ -301,12 +364,51 @@ def backends():
     }
 
 
+# The day of an event in AQL: its device time (milliseconds since the epoch) as a date.
+AQL_DAY = "DATEFORMAT(devicetime, 'yyyy-MM-dd')"
+
+
+def one_day(rule) -> None:
+    """Targets that bucket by calendar day (AQL, LogScale) express a timespan of one day only."""
+    if rule.timespan.seconds != 86400:
+        raise NotImplementedError(f"timespan {rule.timespan.spec}: only 1d is a calendar day here")
+
+
+def one_product(rule) -> None:
+    """A correlation's search is one table / log source: its rules must share their product."""
+    products = {product_of(r.rule) for r in rule.referenced_rules}
+    if len(products) != 1:
+        raise NotImplementedError(f"correlation over several log sources: {sorted(products)}")
+
+
 def product_of(rule) -> str:
     """aws or azure: a correlation rule's is the one of the rules it counts."""
     from sigma.correlations import SigmaCorrelationRule
     if isinstance(rule, SigmaCorrelationRule):
         return product_of(rule.rules[0].rule)
     return rule.logsource.product
+
+
+def convert_correlation(backend, rule) -> list[str]:
+    """A correlation rule's queries. The backend builds them from its own conversions of the
+    rules the correlation counts: each is converted once per backend (pipelines transform a rule
+    in place, so a second pass would map its names twice), and a counted rule that does not
+    convert fails the correlation with its reason."""
+    if backend.correlation_methods is None:
+        raise NotImplementedError("Backend does not support correlation rules.")
+    failed = backend.__dict__.setdefault("_t1578_failed", {})
+    for ref in rule.referenced_rules:
+        counted = ref.rule
+        if id(counted) in failed:
+            raise failed[id(counted)][1]
+        if getattr(counted, "_conversion_result", None) is None:
+            try:
+                backend.convert_rule(counted)
+            except Exception as e:  # noqa: BLE001 - re-raised as the correlation's reason
+                err = NotImplementedError(f"counted rule {counted.name}: {type(e).__name__}: {e}")
+                failed[id(counted)] = (counted, err)
+                raise err from e
+    return backend.convert_correlation_rule(rule)
 
 
 QRADAR_PROPERTY_PREFIX = {"aws": "CloudTrail", "azure": "AzureActivity"}
@@ -351,13 +453,22 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in targets:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    collection = SigmaCollection.load_ruleset(argv[1:])
-    collection.resolve_rule_references()
-    for rule in collection.rules:
-        backend = targets[argv[0]][1](product_of(rule))
-        convert = backend.convert_correlation_rule if isinstance(rule, SigmaCorrelationRule) else backend.convert_rule
-        for query in convert(rule):
-            print(f"# {rule.name}\n{query}\n")
+    factory = targets[argv[0]][1]
+    # Rules first, on a load without resolved references: pySigma leaves a rule that a loaded
+    # correlation counts unfinalized (no table), and analysts run the rules on their own.
+    backend_of: dict = {}
+    for rule in SigmaCollection.load_ruleset(argv[1:], resolve_references=False).rules:
+        if not isinstance(rule, SigmaCorrelationRule):
+            product = rule.logsource.product
+            for query in backend_of.setdefault(product, factory(product)).convert_rule(rule):
+                print(f"# {rule.name}\n{query}\n")
+    # Then the correlations, each from fresh conversions of the rules it counts.
+    backend_of = {}
+    for rule in SigmaCollection.load_ruleset(argv[1:]).rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            product = product_of(rule)
+            for query in convert_correlation(backend_of.setdefault(product, factory(product)), rule):
+                print(f"# {rule.name}\n{query}\n")
     return 0
 
 
