@@ -256,6 +256,8 @@ def short_error(e: Exception) -> str:
 
 # Kusto queries that converted, checked by Microsoft's Kusto.Language against Sentinel's tables.
 KQL: dict[str, str] = {}
+# (target, correlation rule) -> its query, for the checks of the targets that do not run here.
+CORRELATION_QUERIES: dict[tuple[str, str], str] = {}
 
 
 def convert_one(tname: str, backend, rule) -> str | None:
@@ -265,6 +267,7 @@ def convert_one(tname: str, backend, rule) -> str | None:
             # A correlation counts with its rules' queries: one wrong query makes it wrong too.
             wrong = [r.rule.name for r in rule.referenced_rules if known_wrong(tname, r.rule)]
             out = sigma_targets.convert_correlation(backend, rule)
+            CORRELATION_QUERIES[(tname, rule.name)] = out[0]  # its form is checked, right or wrong
             if wrong:
                 more = f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
                 return f"converts, but counts rules whose query is wrong here: {wrong[0]}{more}"
@@ -389,29 +392,43 @@ def kql_diagnostics(report: Report) -> None:
 CORRELATION_SYMBOLS = {"LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "EQ": "==", "NEQ": "!="}
 
 
-def kusto_correlation_shapes(report: Report) -> None:
-    """No Kusto engine runs here: Kusto.Language checks the correlation KQL's names and types, and
-    this its meaning against the Sigma rule: the table of the counted rules' log source, a
-    summarize by a bin of TimeGenerated of the timespan, count() or the distinct values of the
-    condition's field, and the threshold with its operator."""
+def correlation_shape(target: str, corr: SigmaCorrelationRule) -> tuple[str, str, str]:
+    """(first line, the aggregation that must occur, last line) of a correlation query in the
+    Kusto and LogScale forms, written from the Sigma rule (not from the templates)."""
+    count = corr.type.name == "EVENT_COUNT"
+    op, n = corr.condition.op.name, corr.condition.count
+    if target == "Sentinel (Kusto)":
+        measure = "event_count" if count else "value_count"
+        symbol = {"EQ": "=="}.get(op, CORRELATION_SYMBOLS[op])
+        agg = f"| summarize {'event_count = count()' if count else 'distinct_values = make_set('}"
+        return (sigma_targets.SENTINEL_TABLES[sigma_targets.product_of(corr)],
+                agg + ("" if not count else f" by bin(TimeGenerated, {corr.timespan.spec}),"),
+                f"| where {measure} {symbol} {n}")
+    symbol = {"EQ": "="}.get(op, CORRELATION_SYMBOLS[op])
+    agg = "function=count(), limit=max)" if count else "function=count(as=value_count), limit=max)"
+    return ("(", agg, f"| {'_count' if count else 'value_count'} {symbol} {n}")
+
+
+def correlation_shapes(report: Report) -> None:
+    """No Kusto or LogScale engine runs here: Kusto.Language checks the correlation KQL's names and
+    types, and this the meaning of both against the Sigma rule: the table or search, the
+    aggregation, and the threshold with its operator (an off-by-one fails here)."""
     correlations = [r for r in SigmaCollection.load_ruleset(RULE_DIRS).rules if isinstance(r, SigmaCorrelationRule)]
-    checked = 0
-    for corr in correlations:
-        kql = KQL.get(corr.name)
-        if kql is None:
-            continue
-        checked += 1
-        lines = kql.split("\n")
-        table = sigma_targets.SENTINEL_TABLES[sigma_targets.product_of(corr)]
-        counted = "count()" if corr.type.name == "EVENT_COUNT" else "make_set("
-        measure = "event_count" if corr.type.name == "EVENT_COUNT" else "value_count"
-        threshold = f"| where {measure} {CORRELATION_SYMBOLS[corr.condition.op.name]} {corr.condition.count}"
-        ok = (lines[0] == table and lines[1].startswith("| where ")
-              and f"by bin(TimeGenerated, {corr.timespan.spec})," in lines[2] and counted in lines[2]
-              and lines[-1] == threshold)
-        report.check(ok, f"{corr.name}: the KQL does not read {table}, bin {corr.timespan.spec} and end with "
-                         f"`{threshold}`:\n" + "\n".join(line[:200] for line in lines))
-    report.check(checked == len(correlations) >= 1, f"Kusto correlations: {checked} of {len(correlations)} converted")
+    for target in ("Sentinel (Kusto)", "CrowdStrike LogScale"):
+        checked = 0
+        for corr in correlations:
+            query = CORRELATION_QUERIES.get((target, corr.name))
+            if query is None:
+                continue
+            checked += 1
+            first, agg, last = correlation_shape(target, corr)
+            lines = query.split("\n")
+            day = (f"bin(TimeGenerated, {corr.timespan.spec})" if target.startswith("Sentinel")
+                   else sigma_targets.LOGSCALE_DAY)
+            ok = lines[0].startswith(first) and any(agg in x for x in lines) and day in query and lines[-1] == last
+            report.check(ok, f"{corr.name}: the {target} query does not start `{first}`, aggregate `{agg}` "
+                             f"by `{day}` and end `{last}`:\n" + "\n".join(x[:200] for x in lines))
+        report.check(checked == len(correlations) >= 1, f"{target}: {checked} of {len(correlations)} correlations converted")
 
 
 def flat_scalars(v, prefix: str, out: dict) -> None:
@@ -637,7 +654,7 @@ def main() -> int:
     report.check(len(rules) > 100 and len(corr) >= 1, f"{len(rules)} rules, {len(corr)} correlation rules loaded")
     conv = convert_all()
     kql_diagnostics(report)
-    kusto_correlation_shapes(report)
+    correlation_shapes(report)
     table = coverage_markdown(collection, conv)
     if write:
         COVERAGE.write_text(table, encoding="utf-8")

@@ -293,6 +293,34 @@ def backends():
 
     class LogScale(LogScaleBackend):
         field_equals_field_expression = "test({field1} == {field2})"
+        # Correlations (the backend has none): the day of @timestamp (formatTime, UTC), groupBy
+        # the group and the day with count(), then a filter on _count. value_count counts exactly:
+        # a first groupBy with no function keeps one row per distinct value, a second counts them
+        # (count(distinct=true) may estimate). limit=max: the default keeps 20,000 groups. Each
+        # counted rule's query is parenthesized: the backend's precedence puts `or` above the
+        # implicit `and` and writes a rule's query accordingly.
+        correlation_methods = {"default": "groupBy the group and the UTC day of @timestamp, then filter"}
+        default_correlation_query = {"default": "{search}\n{aggregate}\n{condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " or "
+        event_count_aggregation_expression = {
+            "default": f"| {LOGSCALE_DAY}\n| groupBy([{{groupby}}, t1578_day], function=count(), limit=max)"}
+        value_count_aggregation_expression = {
+            "default": f"| {LOGSCALE_DAY}\n| groupBy([{{groupby}}, t1578_day, {{field}}], function=[], limit=max)"
+                       "\n| groupBy([{groupby}, t1578_day], function=count(as=value_count), limit=max)"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": "{field}"}
+        groupby_field_expression_joiner = {"default": ", "}
+        event_count_condition_expression = {"default": "| _count {op} {count}"}
+        value_count_condition_expression = {"default": "| value_count {op} {count}"}
+        correlation_condition_mapping = {**LogScaleBackend.correlation_condition_mapping,
+                                         SigmaCorrelationConditionOperator.EQ: "="}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            one_day(rule)
+            one_product(rule)
+            return super().convert_correlation_search(rule, **kwargs)
 
     class QRadar(NullSafeNot, QRadarAQLBackend):
         # JSON custom properties hold CloudTrail's booleans as text. Sigma's equality ignores case
@@ -364,6 +392,8 @@ def backends():
     }
 
 
+# The UTC day of an event in LogScale (@timestamp: the event's time as its parser sets it).
+LOGSCALE_DAY = 'formatTime("%Y-%m-%d", field=@timestamp, as=t1578_day, timezone="UTC")'
 # The day of an event in AQL: its device time (milliseconds since the epoch) as a date.
 AQL_DAY = "DATEFORMAT(devicetime, 'yyyy-MM-dd')"
 
