@@ -287,6 +287,9 @@ def backends():
             return f"({other} is not null and mv_contains({self.escape_and_quote_field(cond.field)}, {other}))"
 
     class SumoCSE(SumoLogicCSEBackend):
+        # Why we add no correlations here (README "Run the rule in your SIEM").
+        t1578_no_correlation = ("none in the backend; not added: a CSE Threshold rule would group by "
+                                "record fields whose CSE names we cannot check")
         def convert_condition_field_eq_field(self, cond, state):
             # The public backend refuses; CSE's rule expressions compare two fields with `=`.
             return f"({self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)})"
@@ -373,9 +376,14 @@ def backends():
                 return query
             return super().finalize_query_default(rule, query, index, state)
 
+    class SecOps(SecOpsBackend):
+        # Why we add no correlations here (README "Run the rule in your SIEM").
+        t1578_no_correlation = ("none in the backend; not added: each correlation counts a rule that "
+                                "fails or converts wrongly here")
+
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
-        return SecOpsBackend(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
+        return SecOps(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
 
     def sumo(_product):
         from sigma.pipelines.sumologic import sumologic_cse_pipeline
@@ -425,7 +433,7 @@ def convert_correlation(backend, rule) -> list[str]:
     in place, so a second pass would map its names twice), and a counted rule that does not
     convert fails the correlation with its reason."""
     if backend.correlation_methods is None:
-        raise NotImplementedError("Backend does not support correlation rules.")
+        raise NotImplementedError(getattr(backend, "t1578_no_correlation", "Backend does not support correlation rules."))
     failed = backend.__dict__.setdefault("_t1578_failed", {})
     for ref in rule.referenced_rules:
         counted = ref.rule
@@ -447,10 +455,14 @@ QRADAR_PROPERTY_PREFIX = {"aws": "CloudTrail", "azure": "AzureActivity"}
 def qradar_properties(rules) -> list[str]:
     """One line per CloudTrail or Activity Log path the rules test: the custom property's name (as
     the qradar-custom-properties pipeline prefixes it), its JSON keypath expression and its type."""
+    from sigma.correlations import SigmaCorrelationRule
     from sigma.rule import SigmaRule
     paths: set[tuple[str, str]] = set()
     for rule in rules:
-        if isinstance(rule, SigmaRule):
+        if isinstance(rule, SigmaCorrelationRule):  # what it groups by and counts distinct values of
+            prefix = QRADAR_PROPERTY_PREFIX[product_of(rule)]
+            paths.update((prefix, f) for f in (rule.group_by or []) + [rule.condition.fieldref] if f)
+        elif isinstance(rule, SigmaRule):
             prefix = QRADAR_PROPERTY_PREFIX[rule.logsource.product]
             for det in rule.detection.detections.values():
                 stack = list(det.detection_items)
