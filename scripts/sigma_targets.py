@@ -339,10 +339,9 @@ def backends():
             value = self.convert_value_str(cond.value, state).lower()
             return f"LOWER({self.escape_and_quote_field(cond.field)})={value}"
 
-        # Correlations (the backend has none): GROUP BY the group and the day of devicetime (the
-        # event's own time, CloudTrail's eventTime / the Activity Log's time, as the DSMs parse
-        # it), HAVING on COUNT(*) or UNIQUECOUNT(field). DATEFORMAT formats in the console's time
-        # zone: days are UTC days on a console set to UTC. Only a timespan of one day is a day.
+        # Correlations (the backend has none): GROUP BY the group and the UTC day of devicetime
+        # (the event's own time, CloudTrail's eventTime / the Activity Log's time, as the DSMs
+        # parse it), HAVING on COUNT(*) or UNIQUECOUNT(field). Only a timespan of 1d is a day.
         correlation_methods = {"default": "GROUP BY the group and the day of devicetime, HAVING"}
         default_correlation_query = {"default": "{aggregate} {condition}"}
         correlation_search_multi_rule_expression = "{queries}"
@@ -350,10 +349,10 @@ def backends():
         correlation_search_multi_rule_query_expression_joiner = " OR "
         event_count_aggregation_expression = {
             "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, COUNT(*) AS event_count FROM events "
-                       f"WHERE {{search}} GROUP BY {{groupby}}, {AQL_DAY}"}
+                       "WHERE {search} GROUP BY {groupby}, day"}
         value_count_aggregation_expression = {
             "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, UNIQUECOUNT({{field}}) AS value_count FROM events "
-                       f"WHERE {{search}} GROUP BY {{groupby}}, {AQL_DAY}"}
+                       "WHERE {search} GROUP BY {groupby}, day"}
         groupby_expression = {"default": "{fields}"}
         groupby_field_expression = {"default": "{field}"}
         groupby_field_expression_joiner = {"default": ", "}
@@ -402,8 +401,9 @@ def backends():
 
 # The UTC day of an event in LogScale (@timestamp: the event's time as its parser sets it).
 LOGSCALE_DAY = 'formatTime("%Y-%m-%d", field=@timestamp, as=t1578_day, timezone="UTC")'
-# The day of an event in AQL: its device time (milliseconds since the epoch) as a date.
-AQL_DAY = "DATEFORMAT(devicetime, 'yyyy-MM-dd')"
+# The UTC day of an event in AQL: its device time (milliseconds since the epoch) divided by a
+# day's milliseconds. IBM's QRadar Pulse guide makes time intervals so (GROUP BY starttime/60000).
+AQL_DAY = "devicetime/86400000"
 
 
 def one_day(rule) -> None:
