@@ -11,7 +11,10 @@
    converted, what did not and why) is written to shared/catalog/sigma/COVERAGE.md; the check
    fails if the committed table differs. Every converted Kusto query is parsed and analyzed by
    Kusto.Language against Sentinel's tables; every converted QRadar query is run in DuckDB over
-   events/ and must select exactly the records the evaluator (3.) matches.
+   events/ and must select exactly the records the evaluator (3.) matches. The QRadar
+   correlation queries run there too, over events/ plus boundary records, and must return the
+   groups the evaluator computes for the correlation; the Kusto and LogScale ones are checked
+   against the rule's table, aggregation and threshold.
 3. An evaluator that walks pySigma's parsed condition tree runs every rule over events/:
    each rule matches its catalog row's positive fixture and nothing else there, and none of its
    negative look-alike. The share additions in the real Stratus Red Team captures match a
@@ -428,7 +431,8 @@ def correlation_shapes(report: Report) -> None:
             ok = lines[0].startswith(first) and any(agg in x for x in lines) and day in query and lines[-1] == last
             report.check(ok, f"{corr.name}: the {target} query does not start `{first}`, aggregate `{agg}` "
                              f"by `{day}` and end `{last}`:\n" + "\n".join(x[:200] for x in lines))
-        report.check(checked == len(correlations) >= 1, f"{target}: {checked} of {len(correlations)} correlations converted")
+        report.check(checked == len(correlations) >= 1,
+                     f"{target}: {checked} of {len(correlations)} correlations converted")
 
 
 def flat_scalars(v, prefix: str, out: dict) -> None:

@@ -21,7 +21,10 @@ Per-target additions (each a subclass of the public backend that only sets what 
 - request arrays: Kusto tests them with set_has_element / extract_all over the RequestParameters
   JSON, ES|QL with MV_CONTAINS (a comparison on a multi-valued field is null there);
 - Kusto: `f: '*'` as isnotempty(f), the table from the log source, no quoting of the mapped
-  RequestParameters expressions.
+  RequestParameters expressions;
+- correlation rules (event_count, value_count) for Kusto, QRadar and LogScale, whose backends
+  have none: the counted rules' queries joined by OR, counted per group and UTC day, then the
+  threshold (convert_correlation); for SecOps and Sumo Logic CSE the reason we add none.
 """
 from __future__ import annotations
 
@@ -290,6 +293,7 @@ def backends():
         # Why we add no correlations here (README "Run the rule in your SIEM").
         t1578_no_correlation = ("none in the backend; not added: a CSE Threshold rule would group by "
                                 "record fields whose CSE names we cannot check")
+
         def convert_condition_field_eq_field(self, cond, state):
             # The public backend refuses; CSE's rule expressions compare two fields with `=`.
             return f"({self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)})"
@@ -433,7 +437,8 @@ def convert_correlation(backend, rule) -> list[str]:
     in place, so a second pass would map its names twice), and a counted rule that does not
     convert fails the correlation with its reason."""
     if backend.correlation_methods is None:
-        raise NotImplementedError(getattr(backend, "t1578_no_correlation", "Backend does not support correlation rules."))
+        why = getattr(backend, "t1578_no_correlation", "Backend does not support correlation rules.")
+        raise NotImplementedError(why)
     failed = backend.__dict__.setdefault("_t1578_failed", {})
     for ref in rule.referenced_rules:
         counted = ref.rule
