@@ -7,8 +7,10 @@ table, make sigma) and by users:
     .tools/sigma-venv/bin/python scripts/sigma_targets.py TARGET RULE.yml|DIR...   # prints the queries
     .tools/sigma-venv/bin/python scripts/sigma_targets.py qradar-properties DIR...  # what QRadar needs
 
-TARGET is one of: kusto splunk esql secops sumologic logscale qradar. qradar-properties lists the
-JSON custom event properties the QRadar queries read (name, JSON keypath expression, type).
+TARGET is one of: kusto splunk esql secops sumologic logscale qradar. A rule the target cannot
+take is named on stderr with its reason (exit code 1); the others still print. qradar-properties
+lists the JSON custom event properties the QRadar queries read (name, JSON keypath expression,
+type).
 
 Per-target additions (each a subclass of the public backend that only sets what is missing):
 - field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
@@ -501,22 +503,33 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     factory = targets[argv[0]][1]
+    failed = 0
+
+    def emit(rule, convert) -> None:
+        # A rule the target cannot take is reported with its reason; the others still print.
+        nonlocal failed
+        try:
+            queries = convert()
+        except Exception as e:  # noqa: BLE001 - every backend error is the rule's reason
+            failed += 1
+            print(f"sigma_targets: {rule.name}: not converted: {type(e).__name__}: {e}", file=sys.stderr)
+            return
+        for query in queries:
+            print(f"# {rule.name}\n{query}\n")
     # Rules first, on a load without resolved references: pySigma leaves a rule that a loaded
     # correlation counts unfinalized (no table), and analysts run the rules on their own.
     backend_of: dict = {}
     for rule in SigmaCollection.load_ruleset(argv[1:], resolve_references=False).rules:
         if not isinstance(rule, SigmaCorrelationRule):
-            product = rule.logsource.product
-            for query in backend_of.setdefault(product, factory(product)).convert_rule(rule):
-                print(f"# {rule.name}\n{query}\n")
+            backend = backend_of.setdefault(rule.logsource.product, factory(rule.logsource.product))
+            emit(rule, lambda: backend.convert_rule(rule))
     # Then the correlations, each from fresh conversions of the rules it counts.
     backend_of = {}
     for rule in SigmaCollection.load_ruleset(argv[1:]).rules:
         if isinstance(rule, SigmaCorrelationRule):
-            product = product_of(rule)
-            for query in convert_correlation(backend_of.setdefault(product, factory(product)), rule):
-                print(f"# {rule.name}\n{query}\n")
-    return 0
+            backend = backend_of.setdefault(product_of(rule), factory(product_of(rule)))
+            emit(rule, lambda: convert_correlation(backend, rule))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
