@@ -11,7 +11,10 @@
    converted, what did not and why) is written to shared/catalog/sigma/COVERAGE.md; the check
    fails if the committed table differs. Every converted Kusto query is parsed and analyzed by
    Kusto.Language against Sentinel's tables; every converted QRadar query is run in DuckDB over
-   events/ and must select exactly the records the evaluator (3.) matches.
+   events/ and must select exactly the records the evaluator (3.) matches. The QRadar
+   correlation queries run there too, over events/ plus boundary records, and must return the
+   groups the evaluator computes for the correlation; the Kusto and LogScale ones are checked
+   against the rule's table, aggregation and threshold.
 3. An evaluator that walks pySigma's parsed condition tree runs every rule over events/:
    each rule matches its catalog row's positive fixture and nothing else there, and none of its
    negative look-alike. The share additions in the real Stratus Red Team captures match a
@@ -31,6 +34,7 @@ import sys
 import tomllib
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sigma.collection import SigmaCollection
@@ -255,13 +259,21 @@ def short_error(e: Exception) -> str:
 
 # Kusto queries that converted, checked by Microsoft's Kusto.Language against Sentinel's tables.
 KQL: dict[str, str] = {}
+# (target, correlation rule) -> its query, for the checks of the targets that do not run here.
+CORRELATION_QUERIES: dict[tuple[str, str], str] = {}
 
 
 def convert_one(tname: str, backend, rule) -> str | None:
     """None when the rule converted correctly, else why not."""
     try:
         if isinstance(rule, SigmaCorrelationRule):
-            out = backend.convert_correlation_rule(rule)
+            # A correlation counts with its rules' queries: one wrong query makes it wrong too.
+            wrong = [r.rule.name for r in rule.referenced_rules if known_wrong(tname, r.rule)]
+            out = sigma_targets.convert_correlation(backend, rule)
+            CORRELATION_QUERIES[(tname, rule.name)] = out[0]  # its form is checked, right or wrong
+            if wrong:
+                more = f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
+                return f"converts, but counts rules whose query is wrong here: {wrong[0]}{more}"
         else:
             why = known_wrong(tname, rule)  # before the backend maps the rule's fields in place
             out = backend.convert_rule(rule)
@@ -287,13 +299,6 @@ def convert_all() -> dict[str, dict[str, str | None]]:
         together.resolve_rule_references()
         correlations = [r for r in together.rules if isinstance(r, SigmaCorrelationRule)]
         for rule in list(single) + correlations:
-            if isinstance(rule, SigmaCorrelationRule):
-                # A backend builds a correlation query from the conversions of the rules it counts.
-                for ref in rule.rules:
-                    try:
-                        backend_of[sigma_targets.product_of(rule)].convert_rule(ref.rule)
-                    except Exception:  # noqa: BLE001 - the correlation's own conversion reports it
-                        pass
             product = sigma_targets.product_of(rule)
             if product not in backend_of:
                 backend_of[product] = factory(product)
@@ -387,6 +392,49 @@ def kql_diagnostics(report: Report) -> None:
         report.check(not r["diagnostics"], f"{name}: KQL diagnostics {r['diagnostics']}\n{KQL[name]}")
 
 
+CORRELATION_SYMBOLS = {"LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "EQ": "==", "NEQ": "!="}
+
+
+def correlation_shape(target: str, corr: SigmaCorrelationRule) -> tuple[str, str, str]:
+    """(first line, the aggregation that must occur, last line) of a correlation query in the
+    Kusto and LogScale forms, written from the Sigma rule (not from the templates)."""
+    count = corr.type.name == "EVENT_COUNT"
+    op, n = corr.condition.op.name, corr.condition.count
+    if target == "Sentinel (Kusto)":
+        measure = "event_count" if count else "value_count"
+        symbol = {"EQ": "=="}.get(op, CORRELATION_SYMBOLS[op])
+        agg = f"| summarize {'event_count = count()' if count else 'distinct_values = make_set('}"
+        return (sigma_targets.SENTINEL_TABLES[sigma_targets.product_of(corr)],
+                agg + ("" if not count else f" by bin(TimeGenerated, {corr.timespan.spec}),"),
+                f"| where {measure} {symbol} {n}")
+    symbol = {"EQ": "="}.get(op, CORRELATION_SYMBOLS[op])
+    agg = "function=count(), limit=max)" if count else "function=count(as=value_count), limit=max)"
+    return ("(", agg, f"| {'_count' if count else 'value_count'} {symbol} {n}")
+
+
+def correlation_shapes(report: Report) -> None:
+    """No Kusto or LogScale engine runs here: Kusto.Language checks the correlation KQL's names and
+    types, and this the meaning of both against the Sigma rule: the table or search, the
+    aggregation, and the threshold with its operator (an off-by-one fails here)."""
+    correlations = [r for r in SigmaCollection.load_ruleset(RULE_DIRS).rules if isinstance(r, SigmaCorrelationRule)]
+    for target in ("Sentinel (Kusto)", "CrowdStrike LogScale"):
+        checked = 0
+        for corr in correlations:
+            query = CORRELATION_QUERIES.get((target, corr.name))
+            if query is None:
+                continue
+            checked += 1
+            first, agg, last = correlation_shape(target, corr)
+            lines = query.split("\n")
+            day = (f"bin(TimeGenerated, {corr.timespan.spec})" if target.startswith("Sentinel")
+                   else sigma_targets.LOGSCALE_DAY)
+            ok = lines[0].startswith(first) and any(agg in x for x in lines) and day in query and lines[-1] == last
+            report.check(ok, f"{corr.name}: the {target} query does not start `{first}`, aggregate `{agg}` "
+                             f"by `{day}` and end `{last}`:\n" + "\n".join(x[:200] for x in lines))
+        report.check(checked == len(correlations) >= 1,
+                     f"{target}: {checked} of {len(correlations)} correlations converted")
+
+
 def flat_scalars(v, prefix: str, out: dict) -> None:
     """path -> scalar for every object member outside arrays (as a JSON custom property reads it)."""
     if isinstance(v, dict):
@@ -399,36 +447,69 @@ def flat_scalars(v, prefix: str, out: dict) -> None:
 QRADAR_PREFIX = {"aws": ("CloudTrail", "eventSource"), "azure": ("AzureActivity", "operationName")}
 
 
-def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
-    """The QRadar conversions, run: every CloudTrail or Activity Log record of events/ becomes a
-    row of an `events` table in DuckDB with one column per custom property the queries read
-    (text; the two numeric ones as numbers), and each converted AQL query must select exactly the
-    records the evaluator matches. Rules whose table cell is not `ok` (request arrays) are left
-    out. This checks the property mapping, the case-insensitive equality and the null-safe NOT
-    under SQL's three-valued logic, which is the one QRadar's `IS NULL` implies."""
+AQL_COLUMN = re.compile(r'"((?:CloudTrail|AzureActivity) [^"]+)"')
+TIME_FIELD = {"aws": "eventTime", "azure": "time"}
+ISO_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def event_time(record: dict) -> datetime | None:
+    """The record's own time (CloudTrail eventTime, Activity Log time), in UTC."""
+    for key in ("eventTime", "time"):
+        m = ISO_TIME.match(str(record.get(key, "")))
+        if m:
+            y, mo, d, h, mi, sec = (int(x) for x in m.groups()[:6])
+            tz = timezone.utc if m[8] == "Z" else timezone(timedelta(
+                hours=int(m[8][1:3]), minutes=int(m[8][4:6])) * (1 if m[8][0] == "+" else -1))
+            return datetime(y, mo, d, h, mi, sec, tzinfo=tz).astimezone(timezone.utc)
+    return None
+
+
+def qradar_table(records: list[dict], queries: list[str]):
+    """DuckDB with an `events` table: one row per CloudTrail or Activity Log record, one column per
+    custom property the queries name (a path no record has is an all-NULL column; the two numeric
+    ones as numbers), devicetime as QRadar holds it (milliseconds since the epoch, from the
+    record's own time), AQL's UNIQUECOUNT as a macro, and `/` on integers as AQL's (Java's long)
+    integer division."""
     import duckdb
-    records = [r for f in sorted(EVENTS.rglob("*")) if f.suffix in (".json", ".jsonl", ".gz")
-               for r in load_records(f)]
-    backend = sigma_targets.backends()["qradar"][1](None)
-    queries = {r.name: backend.convert_rule(r)[0] for r in rules if not known_wrong("QRadar AQL", r)}
-    rows = []
-    for i, r in enumerate(records):
-        for product, (prefix, key) in QRADAR_PREFIX.items():
-            if key in r:
-                flat: dict = {}
-                flat_scalars(r, "", flat)
-                rows.append((i, {f"{prefix} {p}": v for p, v in flat.items()}))
-    # The custom properties the queries name (a path no record has is an all-NULL column).
-    cols = sorted({c for aql in queries.values() for c in re.findall(r'"((?:CloudTrail|AzureActivity) [^"]+)"', aql)})
+    cols = sorted({c for aql in queries for c in AQL_COLUMN.findall(aql)})
     numeric = {c for c in cols if sigma_targets.NUMERIC_REQUEST_PARAMETERS.search(c)}
     con = duckdb.connect()
-    types = {"rownum": "INTEGER", "devicetype": "INTEGER"} | {c: "DOUBLE" if c in numeric else "VARCHAR" for c in cols}
+    types = {"rownum": "INTEGER", "devicetype": "INTEGER", "devicetime": "BIGINT"} | {
+        c: "DOUBLE" if c in numeric else "VARCHAR" for c in cols}
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as tmp:
-        for i, row in rows:  # JSON lines load in one statement; row-wise inserts take half a minute
-            tmp.write(json.dumps({"rownum": i, "devicetype": 347} | {c: row.get(c) for c in cols}) + "\n")
+        for i, r in enumerate(records):  # JSON lines load in one statement; row-wise inserts are slow
+            for prefix, key in QRADAR_PREFIX.values():
+                if key in r:
+                    flat: dict = {}
+                    flat_scalars(r, "", flat)
+                    row = {f"{prefix} {p}": v for p, v in flat.items()}
+                    t = event_time(r)
+                    tmp.write(json.dumps({"rownum": i, "devicetype": 347,
+                                          "devicetime": int(t.timestamp() * 1000) if t else None}
+                                         | {c: row.get(c) for c in cols}) + "\n")
         tmp.flush()
         con.execute("CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = ?)",
                     [tmp.name, types])
+    con.execute("SET integer_division = true")
+    con.execute("CREATE MACRO UNIQUECOUNT(x) AS count(DISTINCT x)")
+    return con
+
+
+def events_records() -> list[dict]:
+    return [r for f in sorted(EVENTS.rglob("*")) if f.suffix in (".json", ".jsonl", ".gz") for r in load_records(f)]
+
+
+def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
+    """The QRadar conversions, run: every CloudTrail or Activity Log record of events/ becomes a
+    row of an `events` table in DuckDB (qradar_table), and each converted AQL query must select
+    exactly the records the evaluator matches. Rules whose table cell is not `ok` (request arrays)
+    are left out. This checks the property mapping, the case-insensitive equality and the
+    null-safe NOT under SQL's three-valued logic, which is the one QRadar's `IS NULL` implies."""
+    import duckdb
+    records = events_records()
+    backend = sigma_targets.backends()["qradar"][1](None)
+    queries = {r.name: backend.convert_rule(r)[0] for r in rules if not known_wrong("QRadar AQL", r)}
+    con = qradar_table(records, list(queries.values()))
     fresh = {r.name: r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules}
     for name, aql in sorted(queries.items()):
         sql = aql.replace("SELECT * FROM events", "SELECT rownum FROM events", 1)
@@ -443,6 +524,135 @@ def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
     report.check(len(queries) > 100, f"QRadar runs: {len(queries)} queries")
 
 
+# ------------------------------------------------------------------------------------------------
+# correlation rules: the evaluator's groups, and the QRadar queries run against them
+# ------------------------------------------------------------------------------------------------
+
+CORRELATION_OPS = {"LT": lambda a, b: a < b, "LTE": lambda a, b: a <= b, "GT": lambda a, b: a > b,
+                   "GTE": lambda a, b: a >= b, "EQ": lambda a, b: a == b, "NEQ": lambda a, b: a != b}
+
+
+def utc_day(record: dict) -> int:
+    """The record's UTC calendar day, as days since 1970-01-01."""
+    return (event_time(record).date() - datetime(1970, 1, 1).date()).days
+
+
+def first_text(record: dict, path: str) -> str | None:
+    got = [scalar_text(v) for v in values_at(record, path)]
+    return next((v for v in got if v is not None), None)
+
+
+def correlation_groups(corr: SigmaCorrelationRule, records: list[dict]) -> dict[tuple, int]:
+    """What a correlation rule means, evaluated here: the records that any rule it counts matches
+    (each once), grouped by its group-by values (None where a record has none, as SQL's and KQL's
+    grouping keep them) and the UTC day of the record's time (the timespan of 1d as calendar days,
+    as every backend buckets it); per group the number of records (event_count) or of distinct
+    values of the condition's field (value_count); the groups that meet the condition."""
+    counted = [r.rule for r in corr.referenced_rules]
+    per: dict[tuple, list] = {}
+    for rec in records:
+        if any(rule_matches(c, rec) for c in counted):
+            key = tuple(first_text(rec, f) for f in corr.group_by) + (utc_day(rec),)
+            per.setdefault(key, []).append(rec)
+    out = {}
+    for key, recs in per.items():
+        if corr.type.name == "EVENT_COUNT":
+            n = len(recs)
+        elif corr.type.name == "VALUE_COUNT":
+            n = len({v for r in recs if (v := first_text(r, corr.condition.fieldref)) is not None})
+        else:
+            raise TypeError(f"evaluator: correlation type {corr.type.name}")
+        if CORRELATION_OPS[corr.condition.op.name](n, corr.condition.count):
+            out[key] = n
+    return out
+
+
+def set_path(record: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for k in parents:
+        record = record.setdefault(k, {})
+    record[last] = value
+
+
+BOUNDARY_DAY = (datetime(2031, 3, 14) - datetime(1970, 1, 1)).days
+
+
+def boundary_records(corr: SigmaCorrelationRule, records: list[dict]) -> dict[str, list[dict]]:
+    """Copies of a record that a counted rule matches, as three principals on a day of their own:
+    `at` reaches the threshold exactly, `below` falls one short (value_count: more events than
+    the threshold, one distinct value too few), `midnight` reaches it only across midnight
+    (each day one short). Without them, events/ holds no group at some thresholds."""
+    counted = [r.rule for r in corr.referenced_rules]
+    template = next(r for r in records if any(rule_matches(c, r) for c in counted))
+    product = sigma_targets.product_of(corr)
+    n = corr.condition.count + (1 if corr.condition.op.name == "GT" else 0)
+    field = corr.condition.fieldref
+
+    def copy(label: str, k: int, when: str) -> dict:
+        rec = json.loads(json.dumps(template))
+        for g in corr.group_by:
+            set_path(rec, g, f"synthetic-{corr.name}-{label}-{g}")
+        if field:  # distinct values per event, except `below`, which repeats one of them
+            set_path(rec, field, f"{first_text(template, field)}-{min(k, n - 2) if label == 'below' else k}")
+        rec[TIME_FIELD[product]] = when
+        return rec
+    day, next_day = "2031-03-14", "2031-03-15"  # BOUNDARY_DAY and the day after
+    return {
+        "at": [copy("at", k, f"{day}T12:{k:02d}:00Z") for k in range(n)],
+        "below": [copy("below", k, f"{day}T12:{k:02d}:00Z") for k in range(n - 1 if not field else n + 1)],
+        "midnight": [copy("midnight", k, f"{day}T23:{59 - k:02d}:00Z") for k in range(n - 1)]
+        + [copy("midnight", n - 1, f"{next_day}T00:01:00Z")],
+    }
+
+
+def qradar_correlation_runs(report: Report) -> None:
+    """The QRadar correlation queries, run in DuckDB (qradar_table) over events/ plus the boundary
+    records of every correlation: each must return exactly the groups, and the counts, that
+    correlation_groups computes from the Sigma rule itself. Correlations whose cell is not `ok`
+    (they count a rule whose query is known to be wrong here) are left out."""
+    import duckdb
+    collection = SigmaCollection.load_ruleset(RULE_DIRS)
+    correlations = [r for r in collection.rules if isinstance(r, SigmaCorrelationRule)]
+    meaning = SigmaCollection.load_ruleset(RULE_DIRS)  # the evaluator's own, untouched by a backend
+    base = events_records()
+    records = list(base)
+    for corr in meaning.rules:
+        if isinstance(corr, SigmaCorrelationRule):
+            for label, recs in boundary_records(corr, base).items():
+                records += recs
+    backend_of: dict = {}
+    queries = {}
+    for corr in correlations:
+        if any(known_wrong("QRadar AQL", r.rule) for r in corr.referenced_rules):
+            continue
+        product = sigma_targets.product_of(corr)
+        backend = backend_of.setdefault(product, sigma_targets.backends()["qradar"][1](product))
+        queries[corr.name] = sigma_targets.convert_correlation(backend, corr)[0]
+    con = qradar_table(records, list(queries.values()))
+    by_name = {r.name: r for r in meaning.rules if isinstance(r, SigmaCorrelationRule)}
+    for name, aql in sorted(queries.items()):
+        corr = by_name[name]
+        try:
+            rows = con.execute(aql).fetchall()
+        except duckdb.Error as e:
+            report.check(False, f"{name}: QRadar correlation does not run as SQL: {e}\n{aql}")
+            continue
+        got = {tuple(r[:-1]): r[-1] for r in rows}
+        want = correlation_groups(corr, records)
+        mine = f"synthetic-{name}-"
+        synthetic = {k[-1] for k in want if any(str(v).startswith(mine + "at-") for v in k[:-1])}
+        at = [n for k, n in want.items() if any(str(v).startswith(mine + "at-") for v in k[:-1])]
+        short = [k for k in want if any(str(v).startswith((mine + "below-", mine + "midnight-")) for v in k[:-1])]
+        report.check(at == [corr.condition.count] and not short,
+                     f"{name}: boundary records: the evaluator counts {at} for the group at the threshold "
+                     f"{corr.condition.count} and fires for {short}")
+        report.check(got == want and len(want) >= 1 and synthetic == {BOUNDARY_DAY},
+                     f"{name}: QRadar correlation returns {len(got)} groups, the evaluator {len(want)} "
+                     f"(only SQL: {sorted(set(got.items()) - set(want.items()), key=str)[:3]}, only evaluator: "
+                     f"{sorted(set(want.items()) - set(got.items()), key=str)[:3]})")
+    report.check(len(queries) >= 3, f"QRadar correlation runs: {len(queries)} queries")
+
+
 def main() -> int:
     warnings.simplefilter("ignore")  # backends warn per rule (e.g. QRadar payload search); the table says it
     write = "--write" in sys.argv
@@ -454,7 +664,11 @@ def main() -> int:
     corr = [r for r in collection.rules if isinstance(r, SigmaCorrelationRule)]
     report.check(len(rules) > 100 and len(corr) >= 1, f"{len(rules)} rules, {len(corr)} correlation rules loaded")
     conv = convert_all()
+    for c in corr:  # the reason sigma_targets gives for SecOps in the table
+        report.check(any(conv[r.rule.name]["Google SecOps (UDM)"] is not None for r in c.referenced_rules),
+                     f"{c.name}: every rule it counts converts for SecOps; the SecOps reason no longer holds")
     kql_diagnostics(report)
+    correlation_shapes(report)
     table = coverage_markdown(collection, conv)
     if write:
         COVERAGE.write_text(table, encoding="utf-8")
@@ -464,6 +678,7 @@ def main() -> int:
     fresh = SigmaCollection.load_ruleset(RULE_DIRS)
     behaviour([r for r in fresh.rules if isinstance(r, SigmaRule)], report)
     qradar_runs([r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules], report)
+    qradar_correlation_runs(report)
     for f in report.failures:
         print("FAIL:", f)
     ok_cells = sum(v is None for r in conv.values() for v in r.values())

@@ -7,8 +7,10 @@ table, make sigma) and by users:
     .tools/sigma-venv/bin/python scripts/sigma_targets.py TARGET RULE.yml|DIR...   # prints the queries
     .tools/sigma-venv/bin/python scripts/sigma_targets.py qradar-properties DIR...  # what QRadar needs
 
-TARGET is one of: kusto splunk esql secops sumologic logscale qradar. qradar-properties lists the
-JSON custom event properties the QRadar queries read (name, JSON keypath expression, type).
+TARGET is one of: kusto splunk esql secops sumologic logscale qradar. A rule the target cannot
+take is named on stderr with its reason (exit code 1); the others still print. qradar-properties
+lists the JSON custom event properties the QRadar queries read (name, JSON keypath expression,
+type).
 
 Per-target additions (each a subclass of the public backend that only sets what is missing):
 - field-to-field comparisons (`|fieldref`) for the backends that have no expression for them
@@ -21,7 +23,10 @@ Per-target additions (each a subclass of the public backend that only sets what 
 - request arrays: Kusto tests them with set_has_element / extract_all over the RequestParameters
   JSON, ES|QL with MV_CONTAINS (a comparison on a multi-valued field is null there);
 - Kusto: `f: '*'` as isnotempty(f), the table from the log source, no quoting of the mapped
-  RequestParameters expressions.
+  RequestParameters expressions;
+- correlation rules (event_count, value_count) for Kusto, QRadar and LogScale, whose backends
+  have none: the counted rules' queries joined by OR, counted per group and UTC day, then the
+  threshold (convert_correlation); for SecOps and Sumo Logic CSE the reason we add none.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import sys
 from pathlib import Path
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
+from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.types import SigmaFieldReference, SigmaNull, SpecialChars
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,9 +208,34 @@ def backends():
             r"^\w+$|^(to(string|real)\()?parse_json\(RequestParameters\)(\['\w+'\])+\)?$|^extract_all\(")
         bool_values = {True: '"true"', False: '"false"'}
 
+        # Correlations (the backend has none): one search of the table, counted per group and
+        # 1-day bin of TimeGenerated (bin() floors to UTC midnight, as ES|QL's date_trunc and
+        # Splunk's bin). value_count counts with make_set, exact where dcount() estimates.
+        correlation_methods = {"default": "summarize per group and bin(TimeGenerated, timespan)"}
+        default_correlation_query = {"default": "{search}\n{aggregate}\n{condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " or "
+        event_count_aggregation_expression = {
+            "default": "| summarize event_count = count() by bin(TimeGenerated, {timespan}){groupby}"}
+        value_count_aggregation_expression = {
+            "default": "| summarize distinct_values = make_set({field}) by bin(TimeGenerated, {timespan}){groupby}"
+                       "\n| extend value_count = array_length(distinct_values)"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": ", {field}"}
+        groupby_field_expression_joiner = {"default": ""}
+        event_count_condition_expression = {"default": "| where event_count {op} {count}"}
+        value_count_condition_expression = {"default": "| where value_count {op} {count}"}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            one_product(rule)
+            return f"{SENTINEL_TABLES[product_of(rule)]}\n| where {super().convert_correlation_search(rule, **kwargs)}"
+
         def finalize_query_default(self, rule, query, index, state):
             # The kusto_common table postprocessing is skipped for rules that a loaded
             # correlation rule references; the table follows from the log source instead.
+            if isinstance(rule, SigmaCorrelationRule):
+                return query
             return f"{SENTINEL_TABLES[rule.logsource.product]}\n| where {query}"
 
         def convert_condition_field_eq_val_str(self, cond, state):
@@ -261,12 +292,44 @@ def backends():
             return f"({other} is not null and mv_contains({self.escape_and_quote_field(cond.field)}, {other}))"
 
     class SumoCSE(SumoLogicCSEBackend):
+        # Why we add no correlations here (README "Run the rule in your SIEM").
+        t1578_no_correlation = ("none in the backend; not added: a CSE Threshold rule would group by "
+                                "record fields whose CSE names we cannot check")
+
         def convert_condition_field_eq_field(self, cond, state):
             # The public backend refuses; CSE's rule expressions compare two fields with `=`.
             return f"({self.escape_and_quote_field(cond.field)} = {self.escape_and_quote_field(cond.value.field)})"
 
     class LogScale(LogScaleBackend):
         field_equals_field_expression = "test({field1} == {field2})"
+        # Correlations (the backend has none): the day of @timestamp (formatTime, UTC), groupBy
+        # the group and the day with count(), then a filter on _count. value_count counts exactly:
+        # a first groupBy with no function keeps one row per distinct value, a second counts them
+        # (count(distinct=true) may estimate). limit=max: the default keeps 20,000 groups. Each
+        # counted rule's query is parenthesized: the backend's precedence puts `or` above the
+        # implicit `and` and writes a rule's query accordingly.
+        correlation_methods = {"default": "groupBy the group and the UTC day of @timestamp, then filter"}
+        default_correlation_query = {"default": "{search}\n{aggregate}\n{condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " or "
+        event_count_aggregation_expression = {
+            "default": f"| {LOGSCALE_DAY}\n| groupBy([{{groupby}}, t1578_day], function=count(), limit=max)"}
+        value_count_aggregation_expression = {
+            "default": f"| {LOGSCALE_DAY}\n| groupBy([{{groupby}}, t1578_day, {{field}}], function=[], limit=max)"
+                       "\n| groupBy([{groupby}, t1578_day], function=count(as=value_count), limit=max)"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": "{field}"}
+        groupby_field_expression_joiner = {"default": ", "}
+        event_count_condition_expression = {"default": "| _count {op} {count}"}
+        value_count_condition_expression = {"default": "| value_count {op} {count}"}
+        correlation_condition_mapping = {**LogScaleBackend.correlation_condition_mapping,
+                                         SigmaCorrelationConditionOperator.EQ: "="}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            one_day(rule)
+            one_product(rule)
+            return super().convert_correlation_search(rule, **kwargs)
 
     class QRadar(NullSafeNot, QRadarAQLBackend):
         # JSON custom properties hold CloudTrail's booleans as text. Sigma's equality ignores case
@@ -282,9 +345,50 @@ def backends():
             value = self.convert_value_str(cond.value, state).lower()
             return f"LOWER({self.escape_and_quote_field(cond.field)})={value}"
 
+        # Correlations (the backend has none): GROUP BY the group and the UTC day of devicetime
+        # (the event's own time, CloudTrail's eventTime / the Activity Log's time, as the DSMs
+        # parse it), HAVING on COUNT(*) or UNIQUECOUNT(field). Only a timespan of 1d is a day.
+        correlation_methods = {"default": "GROUP BY the group and the day of devicetime, HAVING"}
+        default_correlation_query = {"default": "{aggregate} {condition}"}
+        correlation_search_multi_rule_expression = "{queries}"
+        correlation_search_multi_rule_query_expression = "({query})"
+        correlation_search_multi_rule_query_expression_joiner = " OR "
+        event_count_aggregation_expression = {
+            "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, COUNT(*) AS event_count FROM events "
+                       "WHERE {search} GROUP BY {groupby}, day"}
+        value_count_aggregation_expression = {
+            "default": f"SELECT {{groupby}}, {AQL_DAY} AS day, UNIQUECOUNT({{field}}) AS value_count FROM events "
+                       "WHERE {search} GROUP BY {groupby}, day"}
+        groupby_expression = {"default": "{fields}"}
+        groupby_field_expression = {"default": "{field}"}
+        groupby_field_expression_joiner = {"default": ", "}
+        event_count_condition_expression = {"default": "HAVING event_count {op} {count}"}
+        value_count_condition_expression = {"default": "HAVING value_count {op} {count}"}
+        correlation_condition_mapping = {**QRadarAQLBackend.correlation_condition_mapping,
+                                         SigmaCorrelationConditionOperator.EQ: "="}
+
+        def convert_correlation_search(self, rule, **kwargs):
+            # The counted rules' queries without their SELECT (pySigma leaves them unfinalized),
+            # under the device types of their log source, as a single rule's query has them.
+            one_day(rule)
+            one_product(rule)
+            ref = rule.referenced_rules[0].rule
+            device = self.device_type_expression(rule=ref, device_type_field_name="devicetype", device_types=[])
+            return device.format(query=f"({super().convert_correlation_search(rule, **kwargs)})")
+
+        def finalize_query_default(self, rule, query, index, state):
+            if isinstance(rule, SigmaCorrelationRule):
+                return query
+            return super().finalize_query_default(rule, query, index, state)
+
+    class SecOps(SecOpsBackend):
+        # Why we add no correlations here (README "Run the rule in your SIEM").
+        t1578_no_correlation = ("none in the backend; not added: each correlation counts a rule that "
+                                "fails or converts wrongly here")
+
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
-        return SecOpsBackend(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
+        return SecOps(processing_pipeline=udm_pipeline() + secops_udm_pipeline(prepend_metadata=False))
 
     def sumo(_product):
         from sigma.pipelines.sumologic import sumologic_cse_pipeline
@@ -301,6 +405,26 @@ def backends():
     }
 
 
+# The UTC day of an event in LogScale (@timestamp: the event's time as its parser sets it).
+LOGSCALE_DAY = 'formatTime("%Y-%m-%d", field=@timestamp, as=t1578_day, timezone="UTC")'
+# The UTC day of an event in AQL: its device time (milliseconds since the epoch) divided by a
+# day's milliseconds. IBM's QRadar Pulse guide makes time intervals so (GROUP BY starttime/60000).
+AQL_DAY = "devicetime/86400000"
+
+
+def one_day(rule) -> None:
+    """Targets that bucket by calendar day (AQL, LogScale) express a timespan of one day only."""
+    if rule.timespan.seconds != 86400:
+        raise NotImplementedError(f"timespan {rule.timespan.spec}: only 1d is a calendar day here")
+
+
+def one_product(rule) -> None:
+    """A correlation's search is one table / log source: its rules must share their product."""
+    products = {product_of(r.rule) for r in rule.referenced_rules}
+    if len(products) != 1:
+        raise NotImplementedError(f"correlation over several log sources: {sorted(products)}")
+
+
 def product_of(rule) -> str:
     """aws or azure: a correlation rule's is the one of the rules it counts."""
     from sigma.correlations import SigmaCorrelationRule
@@ -309,16 +433,43 @@ def product_of(rule) -> str:
     return rule.logsource.product
 
 
+def convert_correlation(backend, rule) -> list[str]:
+    """A correlation rule's queries. The backend builds them from its own conversions of the
+    rules the correlation counts: each is converted once per backend (pipelines transform a rule
+    in place, so a second pass would map its names twice), and a counted rule that does not
+    convert fails the correlation with its reason."""
+    if backend.correlation_methods is None:
+        why = getattr(backend, "t1578_no_correlation", "Backend does not support correlation rules.")
+        raise NotImplementedError(why)
+    failed = backend.__dict__.setdefault("_t1578_failed", {})
+    for ref in rule.referenced_rules:
+        counted = ref.rule
+        if id(counted) in failed:
+            raise failed[id(counted)][1]
+        if getattr(counted, "_conversion_result", None) is None:
+            try:
+                backend.convert_rule(counted)
+            except Exception as e:  # noqa: BLE001 - re-raised as the correlation's reason
+                err = NotImplementedError(f"counted rule {counted.name}: {type(e).__name__}: {e}")
+                failed[id(counted)] = (counted, err)
+                raise err from e
+    return backend.convert_correlation_rule(rule)
+
+
 QRADAR_PROPERTY_PREFIX = {"aws": "CloudTrail", "azure": "AzureActivity"}
 
 
 def qradar_properties(rules) -> list[str]:
     """One line per CloudTrail or Activity Log path the rules test: the custom property's name (as
     the qradar-custom-properties pipeline prefixes it), its JSON keypath expression and its type."""
+    from sigma.correlations import SigmaCorrelationRule
     from sigma.rule import SigmaRule
     paths: set[tuple[str, str]] = set()
     for rule in rules:
-        if isinstance(rule, SigmaRule):
+        if isinstance(rule, SigmaCorrelationRule):  # what it groups by and counts distinct values of
+            prefix = QRADAR_PROPERTY_PREFIX[product_of(rule)]
+            paths.update((prefix, f) for f in (rule.group_by or []) + [rule.condition.fieldref] if f)
+        elif isinstance(rule, SigmaRule):
             prefix = QRADAR_PROPERTY_PREFIX[rule.logsource.product]
             for det in rule.detection.detections.values():
                 stack = list(det.detection_items)
@@ -351,14 +502,34 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in targets:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    collection = SigmaCollection.load_ruleset(argv[1:])
-    collection.resolve_rule_references()
-    for rule in collection.rules:
-        backend = targets[argv[0]][1](product_of(rule))
-        convert = backend.convert_correlation_rule if isinstance(rule, SigmaCorrelationRule) else backend.convert_rule
-        for query in convert(rule):
+    factory = targets[argv[0]][1]
+    failed = 0
+
+    def emit(rule, convert) -> None:
+        # A rule the target cannot take is reported with its reason; the others still print.
+        nonlocal failed
+        try:
+            queries = convert()
+        except Exception as e:  # noqa: BLE001 - every backend error is the rule's reason
+            failed += 1
+            print(f"sigma_targets: {rule.name}: not converted: {type(e).__name__}: {e}", file=sys.stderr)
+            return
+        for query in queries:
             print(f"# {rule.name}\n{query}\n")
-    return 0
+    # Rules first, on a load without resolved references: pySigma leaves a rule that a loaded
+    # correlation counts unfinalized (no table), and analysts run the rules on their own.
+    backend_of: dict = {}
+    for rule in SigmaCollection.load_ruleset(argv[1:], resolve_references=False).rules:
+        if not isinstance(rule, SigmaCorrelationRule):
+            backend = backend_of.setdefault(rule.logsource.product, factory(rule.logsource.product))
+            emit(rule, lambda: backend.convert_rule(rule))
+    # Then the correlations, each from fresh conversions of the rules it counts.
+    backend_of = {}
+    for rule in SigmaCollection.load_ruleset(argv[1:]).rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            backend = backend_of.setdefault(product_of(rule), factory(product_of(rule)))
+            emit(rule, lambda: convert_correlation(backend, rule))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
