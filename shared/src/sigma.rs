@@ -650,10 +650,7 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
         .filter(|e| !is_service_event(e))
         .map(|e| rule_name(&e.id))
         .collect();
-    let skipped = catalog
-        .for_cloud(c.cloud)
-        .filter(weighed)
-        .any(|e| is_service_event(e));
+    let skipped = catalog.for_cloud(c.cloud).filter(weighed).any(is_service_event);
     let mut out = String::new();
     let _ = writeln!(out, "title: {}", q(c.title));
     let _ = writeln!(out, "id: {}", rule_uuid(c.name));
