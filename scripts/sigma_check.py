@@ -614,8 +614,8 @@ def boundary_records(corr: SigmaCorrelationRule, records: list[dict]) -> dict[st
 
 
 def correlation_fields_present(corr: SigmaCorrelationRule, records: list[dict], report: Report) -> None:
-    """Every field the correlation groups by, and the field value_count counts, is in every record
-    of events/ that it counts. A field outside the records' schema makes the SIEMs put all of a
+    """Every field the correlation groups by, and the field value_count counts, has a value in every
+    record of events/ that it counts. A field outside the records' schema makes the SIEMs put all of a
     day's records in one null group (QRadar, ES|QL) or drop them (Splunk), and the evaluator's
     groups and the DuckDB run agree on that null group, so only this check sees it. (The Azure
     correlations once grouped by the REST API's caller and subscriptionId, which the Activity Log
@@ -625,9 +625,9 @@ def correlation_fields_present(corr: SigmaCorrelationRule, records: list[dict], 
     fields = list(corr.group_by or []) + ([corr.condition.fieldref] if corr.condition.fieldref else [])
     report.check(bool(matched) and bool(corr.group_by), f"{corr.name}: counts no record of events/ or groups by nothing")
     for f in fields:
-        missing = sum(first_text(r, f) is None for r in matched)
+        missing = sum(first_text(r, f) in (None, "") for r in matched)  # "" groups as one principal too
         report.check(bool(matched) and not missing,
-                     f"{corr.name}: `{f}` is absent from {missing} of the {len(matched)} records of events/ it "
+                     f"{corr.name}: `{f}` is absent or empty in {missing} of the {len(matched)} records of events/ it "
                      "counts: not a field of the data it is evaluated on")
 
 
