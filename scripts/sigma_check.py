@@ -13,8 +13,9 @@
    Kusto.Language against Sentinel's tables; every converted QRadar query is run in DuckDB over
    events/ and must select exactly the records the evaluator (3.) matches. The QRadar
    correlation queries run there too, over events/ plus boundary records, and must return the
-   groups the evaluator computes for the correlation; the Kusto and LogScale ones are checked
-   against the rule's table, aggregation and threshold.
+   groups the evaluator computes for the correlation; before that, every field a correlation
+   groups by must be in every record of events/ it counts. The Kusto and LogScale ones are
+   checked against the rule's table, aggregation and threshold.
 3. An evaluator that walks pySigma's parsed condition tree runs every rule over events/:
    each rule matches its catalog row's positive fixture and nothing else there, and none of its
    negative look-alike. The share additions in the real Stratus Red Team captures match a
@@ -103,21 +104,28 @@ def load_records(path: Path) -> list[dict]:
 # ------------------------------------------------------------------------------------------------
 
 def values_at(record, path: str) -> list:
-    """Every value at a dotted path; arrays are walked through, as SIEMs flatten them."""
-    current = [record]
-    for key in path.split("."):
-        nxt = []
-        for c in current:
-            if isinstance(c, list):
-                c_items = c
-            else:
-                c_items = [c]
-            for it in c_items:
-                if isinstance(it, dict) and key in it:
-                    v = it[key]
-                    nxt.extend(v if isinstance(v, list) else [v])
-        current = nxt
-    return [v for v in current if v is not None]
+    """Every value at a dotted path; arrays are walked through, as SIEMs flatten them. A key may
+    hold dots itself (the claim URIs under identity.claims): at each object, every key that is the
+    path or a dot-ended prefix of it is followed."""
+    out: list = []
+
+    def walk(node, rest: str) -> None:
+        if isinstance(node, list):
+            for x in node:
+                walk(x, rest)
+            return
+        if not isinstance(node, dict):
+            return
+        if rest in node:
+            v = node[rest]
+            out.extend(v if isinstance(v, list) else [v])
+        i = rest.find(".")
+        while i != -1:
+            if rest[:i] in node:
+                walk(node[rest[:i]], rest[i + 1:])
+            i = rest.find(".", i + 1)
+    walk(record, path)
+    return [v for v in out if v is not None]
 
 
 def scalar_text(v) -> str | None:
@@ -568,7 +576,7 @@ def correlation_groups(corr: SigmaCorrelationRule, records: list[dict]) -> dict[
 
 
 def set_path(record: dict, path: str, value) -> None:
-    *parents, last = path.split(".")
+    *parents, last = sigma_targets.json_keys(path)
     for k in parents:
         record = record.setdefault(k, {})
     record[last] = value
@@ -605,6 +613,24 @@ def boundary_records(corr: SigmaCorrelationRule, records: list[dict]) -> dict[st
     }
 
 
+def correlation_fields_present(corr: SigmaCorrelationRule, records: list[dict], report: Report) -> None:
+    """Every field the correlation groups by, and the field value_count counts, has a value in every
+    record of events/ that it counts. A field outside the records' schema makes the SIEMs put all of a
+    day's records in one null group (QRadar, ES|QL) or drop them (Splunk), and the evaluator's
+    groups and the DuckDB run agree on that null group, so only this check sees it. (The Azure
+    correlations once grouped by the REST API's caller and subscriptionId, which the Activity Log
+    export in events/ does not have.)"""
+    counted = [r.rule for r in corr.referenced_rules]
+    matched = [r for r in records if any(rule_matches(c, r) for c in counted)]
+    fields = list(corr.group_by or []) + ([corr.condition.fieldref] if corr.condition.fieldref else [])
+    report.check(bool(matched) and bool(corr.group_by), f"{corr.name}: counts no record of events/ or groups by nothing")
+    for f in fields:
+        missing = sum(first_text(r, f) in (None, "") for r in matched)  # "" groups as one principal too
+        report.check(bool(matched) and not missing,
+                     f"{corr.name}: `{f}` is absent or empty in {missing} of the {len(matched)} records of events/ it "
+                     "counts: not a field of the data it is evaluated on")
+
+
 def qradar_correlation_runs(report: Report) -> None:
     """The QRadar correlation queries, run in DuckDB (qradar_table) over events/ plus the boundary
     records of every correlation: each must return exactly the groups, and the counts, that
@@ -618,6 +644,7 @@ def qradar_correlation_runs(report: Report) -> None:
     records = list(base)
     for corr in meaning.rules:
         if isinstance(corr, SigmaCorrelationRule):
+            correlation_fields_present(corr, base, report)  # before boundary records set them
             for label, recs in boundary_records(corr, base).items():
                 records += recs
     backend_of: dict = {}

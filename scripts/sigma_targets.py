@@ -54,6 +54,20 @@ NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod)$")
 ARRAY_PATH = re.compile(r"\.items\.|\.valuesTo(Add|Remove)$")
 
 
+# The Azure correlations' principal: the caller's Entra object id, a claim of the Activity Log
+# export record. Its key is a URI with dots of its own.
+CALLER_OBJECT_ID = "identity.claims.http://schemas.microsoft.com/identity/claims/objectidentifier"
+# A claim URI ends a path: its dots are not path separators.
+CLAIM_URI = re.compile(r"^(.*?)\.(https?://.*)$")
+
+
+def json_keys(path: str) -> list[str]:
+    """The JSON object keys a dotted Sigma field names: split at the dots, except inside a claim
+    URI (`identity.claims.http://schemas.microsoft.com/...` is three keys)."""
+    m = CLAIM_URI.match(path)
+    return m[1].split(".") + [m[2]] if m else path.split(".")
+
+
 def is_array_path(field: str) -> bool:
     return bool(ARRAY_PATH.search(field))
 
@@ -114,7 +128,9 @@ def sentinel_pipeline():
     return ProcessingPipeline(name="t1578 Sentinel tables", priority=20, items=[
         ProcessingItem(identifier="azure_fields", rule_conditions=[azure()], transformation=FieldMappingTransformation({
             "operationName": "OperationNameValue", "resultType": "ActivityStatusValue", "resourceId": "_ResourceId",
-            "caller": "Caller", "subscriptionId": "SubscriptionId"})),
+            # The correlations' principal: AzureActivity's Caller, which is the object id for
+            # applications and managed identities and the UPN for users (README).
+            CALLER_OBJECT_ID: "Caller"})),
         ProcessingItem(identifier="aws_fields", rule_conditions=[aws()],
                        transformation=FieldFunctionTransformation({}, aws_field)),
     ])
@@ -484,7 +500,7 @@ def qradar_properties(rules) -> list[str]:
     lines = []
     for prefix, p in sorted(paths):
         kind = "Numeric" if NUMERIC_REQUEST_PARAMETERS.search(p) else "AlphaNumeric"
-        keypath = "".join(f'/"{k}"' for k in p.split("."))
+        keypath = "".join(f'/"{k}"' for k in json_keys(p))
         lines.append(f"{prefix} {p}\t{keypath}\t{kind}")
     return lines
 

@@ -395,7 +395,7 @@ fn base_selection(e: &Entry) -> Vec<Item> {
                 item("errorCode", vec![Val::Null, s("")]),
             ];
             // Service events (SharedSnapshot*) are invoked by EC2 by nature.
-            if !name.starts_with("SharedSnapshot") {
+            if !is_service_event(e) {
                 items.push(item("userIdentity.invokedBy", vec![Val::Null, s("")]));
             }
             items
@@ -557,7 +557,16 @@ struct Correlation {
 }
 
 const AWS_PRINCIPAL: &[&str] = &["userIdentity.arn", "recipientAccountId"];
-const AZURE_PRINCIPAL: &[&str] = &["caller", "subscriptionId"];
+/// The Entra object id of the caller, a claim of the Activity Log export (the form the Azure
+/// rules test): every principal's token carries it, users, applications and managed identities
+/// alike, and it does not change with a rename. The export has no `caller` and no
+/// `subscriptionId` (both are REST / Log Analytics fields); the subscription is only a segment
+/// of `resourceId`, which Sigma cannot group by, so none is grouped by here.
+const AZURE_PRINCIPAL: &[&str] =
+    &["identity.claims.http://schemas.microsoft.com/identity/claims/objectidentifier"];
+
+/// What the Azure correlations count across, said in their descriptions.
+const AZURE_GROUPING: &str = "One principal is its Entra object id (the objectidentifier claim of the export record; Sentinel's AzureActivity has it as Caller for applications and managed identities, and the UPN there for users). The export names no subscription outside resourceId, so a principal's operations in all subscriptions of its tenant count together, where the detector counts per subscription, so this can fire where no one subscription reaches the threshold.";
 
 const CORRELATIONS: [Correlation; 5] = [
     Correlation {
@@ -606,7 +615,7 @@ const CORRELATIONS: [Correlation; 5] = [
         field: None,
         gte: 5,
         level: "medium",
-        description: "The seed's bulk half: 5 or more T1578 operations by one caller in a day (one per operation: the rules match Success only, where the seed double-counts Started and Succeeded). Not expressed in the same rule: the AND with 3 distinct resources (see the value_count rule).",
+        description: "The seed's bulk half: 5 or more T1578 operations by one principal in a day (one per operation: the rules match Success only, where the seed double-counts Started and Succeeded). Not expressed in the same rule: the AND with 3 distinct resources (see the value_count rule).",
     },
     Correlation {
         name: "t1578_correlation_azure_distinct_resources",
@@ -618,22 +627,43 @@ const CORRELATIONS: [Correlation; 5] = [
         field: Some("resourceId"),
         gte: 3,
         level: "medium",
-        description: "The seed's resource half: T1578 operations on 3 or more distinct resources by one caller in a day. Sigma has no AND of two correlation conditions, so the seed's (count >= 5 and resources >= 3) is these two rules together.",
+        description: "The seed's resource half: T1578 operations on 3 or more distinct resources by one principal in a day. Sigma has no AND of two correlation conditions, so the seed's (count >= 5 and resources >= 3) is these two rules together.",
     },
 ];
 
+/// CloudTrail's service events (`SharedSnapshot*`): another account acts, as `AWSAccount` with
+/// an account id and no `userIdentity.arn`.
+fn is_service_event(e: &Entry) -> bool {
+    e.cloud == Cloud::Aws
+        && e.operation
+            .split_once(':')
+            .is_some_and(|(_, name)| name.starts_with("SharedSnapshot"))
+}
+
 fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
+    let weighed = |e: &&Entry| e.risk > 0 && c.points.is_none_or(|p| e.risk == p);
+    // A record without the group-by field would be counted in one null group with every other
+    // such record (or dropped, by Splunk): the service events have no principal ARN.
     let rules: Vec<String> = catalog
         .for_cloud(c.cloud)
-        .filter(|e| e.risk > 0 && c.points.is_none_or(|p| e.risk == p))
+        .filter(weighed)
+        .filter(|e| !is_service_event(e))
         .map(|e| rule_name(&e.id))
         .collect();
+    let skipped = catalog.for_cloud(c.cloud).filter(weighed).any(is_service_event);
     let mut out = String::new();
     let _ = writeln!(out, "title: {}", q(c.title));
     let _ = writeln!(out, "id: {}", rule_uuid(c.name));
     let _ = writeln!(out, "name: {}", c.name);
     let _ = writeln!(out, "status: experimental");
-    let _ = writeln!(out, "description: {}", q(c.description));
+    let mut description = match c.cloud {
+        Cloud::Azure => format!("{} {AZURE_GROUPING}", c.description),
+        Cloud::Aws => c.description.to_string(),
+    };
+    if skipped {
+        description.push_str(" Not counted: the SharedSnapshot* service events, in which another account acts and which carry no userIdentity.arn to group by (each alerts alone through its own rule).");
+    }
+    let _ = writeln!(out, "description: {}", q(&description));
     let _ = writeln!(out, "author: {}", q("t1578 catalog (generated by `t1578 sigma`)"));
     let _ = writeln!(out, "date: {date}");
     let _ = writeln!(out, "tags:\n  - attack.defense-evasion\n  - attack.t1578");
@@ -648,7 +678,7 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
     }
     let _ = writeln!(out, "  group-by:");
     for g in c.group_by {
-        let _ = writeln!(out, "    - {g}");
+        let _ = writeln!(out, "    - {}", field_name(g));
     }
     let _ = writeln!(out, "  timespan: 1d\n  condition:\n    gte: {}", c.gte);
     if let Some(f) = c.field {
@@ -660,6 +690,18 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
     }
     let _ = writeln!(out, "level: {}", c.level);
     out
+}
+
+/// A field name as a YAML scalar: plain when it is a dotted name, quoted when it holds other
+/// characters (the claim URIs' `:` and `/`).
+fn field_name(f: &str) -> String {
+    if f.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        f.to_string()
+    } else {
+        q(f)
+    }
 }
 
 /// Every rule and correlation rule for the catalog, in a stable order.
@@ -725,6 +767,44 @@ mod tests {
         let public = rule_text(&c, c.get("aws.ec2.snapshot_public").unwrap(), "2026-01-01");
         assert!(public.contains("level: critical"));
         assert!(!public.contains("earlier"), "{public}");
+    }
+
+    #[test]
+    fn azure_correlations_group_by_a_field_of_the_export_record() {
+        let c = Catalog::builtin().unwrap();
+        let azure: Vec<&Correlation> = CORRELATIONS.iter().filter(|x| x.cloud == Cloud::Azure).collect();
+        assert!(!azure.is_empty());
+        for corr in azure {
+            let text = correlation_text(corr, &c, "2026-01-01");
+            assert!(
+                text.contains("group-by:\n    - 'identity.claims.http://schemas.microsoft.com/identity/claims/objectidentifier'\n  timespan"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("subscriptionId") && !text.contains("- caller"),
+                "{text}"
+            );
+            assert!(text.contains("all subscriptions of its tenant"), "{text}");
+        }
+    }
+
+    #[test]
+    fn correlations_grouped_by_the_principal_arn_count_no_service_event() {
+        let c = Catalog::builtin().unwrap();
+        let service: Vec<String> = c
+            .entries
+            .iter()
+            .filter(|e| is_service_event(e))
+            .map(|e| format!("- {}\n", rule_name(&e.id)))
+            .collect();
+        assert!(!service.is_empty());
+        let bulk = correlation_text(&CORRELATIONS[0], &c, "2026-01-01");
+        assert!(bulk.contains("- t1578_aws_ec2_snapshot_public\n"), "{bulk}");
+        assert!(bulk.contains("Not counted: the SharedSnapshot*"), "{bulk}");
+        for corr in CORRELATIONS.iter().filter(|x| x.cloud == Cloud::Aws) {
+            let text = correlation_text(corr, &c, "2026-01-01");
+            assert!(service.iter().all(|s| !text.contains(s.as_str())), "{text}");
+        }
     }
 
     #[test]
