@@ -238,7 +238,9 @@ fn drive(
     span: Span,
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
-    let prefilter = Prefilter::new(&engine.catalog).counting(|c, p| engine.counts_phase(c, p));
+    let prefilter = Prefilter::new(&engine.catalog)
+        .counting(|c, p| engine.counts_phase(c, p))
+        .within(span.0, span.1);
     let mut reader = Reader::new(Some(&prefilter));
     let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);

@@ -39,6 +39,8 @@ pub struct Prefilter {
     seed_ops: Option<Vec<Vec<u8>>>,
     /// Counted phases per cloud (indexed by [`phase_index`]); `None`: every phase may count.
     counted: Option<[[bool; 6]; 2]>,
+    /// Event times (epoch ms, inclusive) the caller keeps; `None`: any.
+    span: Option<(i64, i64)>,
 }
 
 /// A lower-cased AWS event name and the lower-cased services it is in the catalog for.
@@ -119,7 +121,18 @@ impl Prefilter {
                 .all(|o| o.starts_with(AZURE_PREFIX))
                 .then_some(seed_ops),
             counted: None,
+            span: None,
         }
+    }
+
+    /// Also skip records whose own time is certainly outside `since..=until` (epoch ms; either
+    /// open): a caller that drops those events after normalizing them (`query --until`, a
+    /// replay's `--since/--until`) then never parses them.
+    pub fn within(mut self, since: Option<i64>, until: Option<i64>) -> Prefilter {
+        if since.is_some() || until.is_some() {
+            self.span = Some((since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)));
+        }
+        self
     }
 
     /// Also skip records in a phase that `counts` says is not counted (a failed call, an Azure
@@ -168,7 +181,7 @@ impl Prefilter {
         let Some(value) = plain_string(&line[end..]) else {
             return true;
         };
-        match key {
+        let in_scope = match key {
             Key::Aws => self.aws_may_match(line, value),
             Key::Azure | Key::AzureRow => {
                 let status_key: &[u8] = match key {
@@ -177,7 +190,53 @@ impl Prefilter {
                 };
                 self.azure_may_match(value) && self.phase_may_count(line, Cloud::Azure, status_key)
             }
+        };
+        in_scope && self.time_may_fit(line, key)
+    }
+
+    /// False only when the record's own time is certainly outside the span. The time key is
+    /// the one the normalizer reads for the record's shape, taken only when it is certain to be
+    /// what the normalizer reads: the line is one object; the key in its exact spelling (the
+    /// normalizer tries that first) once in the line, at the top level, a plain string; no key,
+    /// in any casing, that would make the normalizer read another shape; and no `\u` escape
+    /// anywhere, since an escaped duplicate of the key would be the one a JSON parser keeps.
+    fn time_may_fit(&self, line: &[u8], key: Key) -> bool {
+        let Some((since, until)) = self.span else {
+            return true;
+        };
+        let (time_key, other_shapes): (&[u8], &[&[u8]]) = match key {
+            Key::Aws => (b"\"eventTime\"", &[b"\"detail"]),
+            Key::Azure => (
+                b"\"time\"",
+                &[
+                    b"\"detail",
+                    b"\"eventname\"",
+                    b"\"eventsource\"",
+                    b"\"operationnamevalue\"",
+                ],
+            ),
+            Key::AzureRow => (
+                b"\"TimeGenerated\"",
+                &[b"\"detail", b"\"eventname\"", b"\"eventsource\""],
+            ),
+        };
+        if line.first() != Some(&b'{')
+            || memchr::memmem::find(line, b"\\u").is_some()
+            || has_key_ignore_case(line, other_shapes)
+        {
+            return true;
         }
+        let Some(at) = single_key(line, time_key) else {
+            return true;
+        };
+        let key_pos = line.len() - at.len() - time_key.len();
+        if !top_level(&line[..key_pos]) {
+            return true;
+        }
+        let Some(text) = plain_string(at).and_then(|v| std::str::from_utf8(v).ok()) else {
+            return true;
+        };
+        crate::normalize::time_of_text(text).is_none_or(|t| (since..=until).contains(&t))
     }
 
     fn aws_may_match(&self, line: &[u8], name: &[u8]) -> bool {
@@ -275,6 +334,17 @@ fn term_bounded(lc: &[u8], i: usize, needle: &[u8]) -> bool {
     let n = needle.len();
     let (first, last) = (needle[0], needle[n - 1]);
     (i == 0 || !term(first) || !term(lc[i - 1])) && (i + n == lc.len() || !term(last) || !term(lc[i + n]))
+}
+
+/// Whether any of `needles` (lower-case, starting with a quote) occurs in `line` in any ASCII
+/// casing: tested at each quote, so a line is scanned once whatever the number of needles.
+fn has_key_ignore_case(line: &[u8], needles: &[&[u8]]) -> bool {
+    memchr::memchr_iter(b'"', line).any(|q| {
+        needles.iter().any(|n| {
+            line.get(q..q + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        })
+    })
 }
 
 /// What follows the only occurrence of `key` (quotes included) in `line`; `None` when it is
@@ -409,6 +479,73 @@ mod tests {
         assert!(p.may_match(br#"{"eventSource":"elasticache.amazonaws.com","eventName":"CreateSnapshot","a":{"eventSource":"ec2.amazonaws.com"}}"#));
         assert!(!p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION"}"#));
         assert!(p.may_match(br#"{"operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE"}"#));
+    }
+
+    #[test]
+    fn a_span_skips_only_records_certainly_outside_it() {
+        let day = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+        };
+        let p = pf().within(Some(day(10)), Some(day(11)));
+        let aws = |t: &str| {
+            format!(r#"{{"eventTime":{t},"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot"}}"#)
+        };
+        let az = |t: &str| {
+            format!(
+                r#"{{"time":{t},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","resultType":"Success"}}"#
+            )
+        };
+        for make in [&aws as &dyn Fn(&str) -> String, &az] {
+            assert!(p.may_match(make(r#""2026-11-10T12:00:00Z""#).as_bytes()));
+            // Both ends are kept, as the CLI keeps them.
+            assert!(p.may_match(make(r#""2026-11-10T00:00:00Z""#).as_bytes()));
+            assert!(p.may_match(make(r#""2026-11-11T00:00:00Z""#).as_bytes()));
+            assert!(!p.may_match(make(r#""2026-11-11T00:00:00.001Z""#).as_bytes()));
+            assert!(!p.may_match(make(r#""2026-11-01T00:00:00Z""#).as_bytes()));
+            // Epoch seconds in a string are read as the normalizer reads them.
+            assert!(!p.may_match(make(r#""1700000000""#).as_bytes()));
+            // Not certain: a number, an unreadable time (the full path reports it), escapes.
+            assert!(p.may_match(make("1700000000").as_bytes()));
+            assert!(p.may_match(make(r#""last tuesday""#).as_bytes()));
+            assert!(p.may_match(make(r#""2026-11-01T00:00:00Z\u0020""#).as_bytes()));
+        }
+        let old = r#""2026-11-01T00:00:00Z""#;
+        let new = r#""2026-11-10T12:00:00Z""#;
+        for line in [
+            // The key twice (a nested copy, or a duplicate the parser resolves).
+            format!(
+                r#"{{"eventTime":{old},"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","requestParameters":{{"eventTime":{new}}}}}"#
+            ),
+            // Only nested: the record's own time is elsewhere.
+            format!(
+                r#"{{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","requestParameters":{{"eventTime":{old}}}}}"#
+            ),
+            // An escaped spelling of the key that a JSON parser keeps instead.
+            format!(
+                r#"{{"eventTime":{old},"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","event\u0054ime":{new}}}"#
+            ),
+            // Keys that make the normalizer read another shape, in any casing.
+            format!(
+                r#"{{"eventTime":{old},"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot","DETAIL-TYPE":"x"}}"#
+            ),
+            format!(r#"{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","EventSource":"x"}}"#),
+            format!(
+                r#"{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","operationNAMEVALUE":"x"}}"#
+            ),
+            // An array of records.
+            format!(r#"[{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE"}}]"#),
+        ] {
+            assert!(p.may_match(line.as_bytes()), "{line}");
+        }
+        // Out of scope stays out of scope, whatever the time.
+        assert!(!p.may_match(aws(new).replace("CreateSnapshot", "DescribeInstances").as_bytes()));
+        // No span: no time test.
+        assert!(pf().may_match(aws(old).as_bytes()));
     }
 
     #[test]

@@ -77,6 +77,13 @@ pub fn cloudtrail_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErro
     cloudtrail::from_line(line)
 }
 
+/// The time a record's time field holding the string `text` gives, exactly as the normalizers
+/// read it; `None` when that would be an error (the full path reports it). For the prefilter's
+/// time window, which must never disagree with what normalizing the record gives.
+pub fn time_of_text(text: &str) -> Option<i64> {
+    parse_time(&Value::String(text.to_owned()), "time").ok()
+}
+
 /// Latest time the detector represents: 9999-12-31T23:59:59.999Z (RFC 3339 has four-digit
 /// years), in epoch milliseconds.
 pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
