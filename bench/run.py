@@ -5,7 +5,8 @@ so peak RSS is its own: `t1578 replay`, `t1578 query --profile seed-kql`, and Du
 the seed KQL as SQL over read_ndjson. Checks that query and DuckDB return the same rows, and
 that t1578's memory does not grow with input size (a quarter-size file for comparison). The same
 on look-alike data (bench/lookalikes.py) as JSON lines and in CloudTrail's S3 layout.
-BENCH_ONLY=TEXT runs only the inputs whose label contains TEXT.
+BENCH_ONLY=TEXT runs only the inputs whose label contains TEXT. BENCH_SEED=S generates the
+look-alike inputs with another seed (default 7), under names that carry it.
 Prints a Markdown table for BENCHMARKS.md.
 """
 import json
@@ -19,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target/release/t1578")
 DATA = os.path.join(ROOT, "bench-data")
 PY = sys.executable
+SEED = int(os.environ.get("BENCH_SEED", "7"))
 COMPARED = ["FirstSeen", "LastSeen", "PrincipalName", "CallerIp", "ResourceGroup", "SubscriptionId",
             "OperationCount", "UniqueResources", "TotalRiskScore"]
 
@@ -75,18 +77,19 @@ def inputs(n, only=None):
     for cloud in ["aws", "azure"]:
         if only and only not in f"{cloud} look-alikes, JSON lines, S3 layout":
             continue
-        path = os.path.join(DATA, f"{cloud}-lookalikes-{n}.jsonl")
-        s3 = os.path.join(DATA, f"{cloud}-s3-{n}")
+        tag = "" if SEED == 7 else f"-seed{SEED}"
+        path = os.path.join(DATA, f"{cloud}-lookalikes-{n}{tag}.jsonl")
+        s3 = os.path.join(DATA, f"{cloud}-s3-{n}{tag}")
         if not os.path.exists(path):
             layout = ["--s3", s3] if cloud == "aws" else []
             subprocess.run([PY, os.path.join(ROOT, "bench/lookalikes.py"), cloud, "--records", str(n), "--out", path,
-                            *layout], check=True)
+                            "--seed", str(SEED), *layout], check=True)
         out.append((f"{cloud} look-alikes, JSON lines", cloud, path, None))
         if cloud == "aws":
             out.append((f"{cloud} look-alikes, S3 layout", cloud, s3, None))
     result = []
     for label, cloud, path, small in out:
-        lines = path if os.path.isfile(path) else os.path.join(DATA, f"{cloud}-lookalikes-{n}.jsonl")
+        lines = path if os.path.isfile(path) else path.replace("-s3-", "-lookalikes-") + ".jsonl"
         size = os.path.getsize(lines)
         with open(lines, "rb") as f:
             f.seek(max(0, size - 8192))
