@@ -198,18 +198,20 @@ impl Prefilter {
     /// the one the normalizer reads for the record's shape, taken only when it is certain to be
     /// what the normalizer reads: the line is one object; the key in its exact spelling (the
     /// normalizer tries that first) once in the line, at the top level, a plain string; no key,
-    /// in any casing, that would make the normalizer read another shape; and no `\u` escape
-    /// anywhere, since an escaped duplicate of the key would be the one a JSON parser keeps.
+    /// in any casing, that would make the normalizer read another shape (or the reader take the
+    /// line for a container of records); and no `\u` escape anywhere, since an escaped
+    /// duplicate of the key would be the one a JSON parser keeps.
     fn time_may_fit(&self, line: &[u8], key: Key) -> bool {
         let Some((since, until)) = self.span else {
             return true;
         };
         let (time_key, other_shapes): (&[u8], &[&[u8]]) = match key {
-            Key::Aws => (b"\"eventTime\"", &[b"\"detail"]),
+            Key::Aws => (b"\"eventTime\"", &[b"\"detail", b"\"records\""]),
             Key::Azure => (
                 b"\"time\"",
                 &[
                     b"\"detail",
+                    b"\"records\"",
                     b"\"eventname\"",
                     b"\"eventsource\"",
                     b"\"operationnamevalue\"",
@@ -217,7 +219,7 @@ impl Prefilter {
             ),
             Key::AzureRow => (
                 b"\"TimeGenerated\"",
-                &[b"\"detail", b"\"eventname\"", b"\"eventsource\""],
+                &[b"\"detail", b"\"records\"", b"\"eventname\"", b"\"eventsource\""],
             ),
         };
         if line.first() != Some(&b'{')
@@ -536,6 +538,10 @@ mod tests {
             format!(r#"{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","EventSource":"x"}}"#),
             format!(
                 r#"{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE","operationNAMEVALUE":"x"}}"#
+            ),
+            // A container of records, whose own records the reader takes instead.
+            format!(
+                r#"{{"eventTime":{old},"Records":[{{"eventSource":"ec2.amazonaws.com","eventName":"CreateSnapshot"}}]}}"#
             ),
             // An array of records.
             format!(r#"[{{"time":{old},"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE"}}]"#),
