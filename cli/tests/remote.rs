@@ -230,6 +230,22 @@ fn fixtures(dir: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The CloudTrail records of the AWS fixtures (the `detail` of their EventBridge envelopes).
+fn aws_records() -> Vec<Value> {
+    fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect()
+}
+
+/// A `trail` bucket in `moto` holding the AWS fixtures in CloudTrail's S3 layout, and the same
+/// files on disk: the records, the files by key, and the directory.
+fn trail(moto: &Server) -> (Vec<Value>, BTreeMap<String, Vec<u8>>, tempfile::TempDir) {
+    create_bucket(moto, "trail");
+    let records = aws_records();
+    let files = cloudtrail_layout(&records);
+    let dir = tempfile::tempdir().unwrap();
+    lay_out(&files, dir.path(), s3_store(moto, "trail").as_ref());
+    (records, files, dir)
+}
+
 fn text(v: &Value, field: &str) -> String {
     v[field].as_str().unwrap_or_default().to_string()
 }
@@ -371,7 +387,7 @@ fn reported(out: &Output, url: &str, word: &str) -> u64 {
 fn s3_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
     let moto = moto();
     create_bucket(&moto, "trail");
-    let records: Vec<Value> = fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect();
+    let records = aws_records();
     let mut files = cloudtrail_layout(&records);
     assert!(files.len() > 10 && files.keys().any(|k| k.contains("/o-abc123def4/")));
     // An object that is not gzip at all: reported by name, the rest still read.
@@ -648,11 +664,7 @@ fn a_missing_bucket_or_refused_credentials_are_errors_naming_the_url() {
 #[test]
 fn an_object_that_cannot_be_fetched_is_reported_by_its_url_and_the_rest_is_read() {
     let moto = moto();
-    create_bucket(&moto, "trail");
-    let records: Vec<Value> = fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect();
-    let files = cloudtrail_layout(&records);
-    let dir = tempfile::tempdir().unwrap();
-    lay_out(&files, dir.path(), s3_store(&moto, "trail").as_ref());
+    let (records, files, dir) = trail(&moto);
     // Moved to Glacier by a lifecycle rule: listed, but its GET is refused (InvalidObjectState).
     let archived = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/30/111122223333_CloudTrail_us-east-1_20261130T2359Z_old.json.gz";
     let body = gzip(
@@ -699,11 +711,7 @@ fn an_object_that_cannot_be_fetched_is_reported_by_its_url_and_the_rest_is_read(
 #[test]
 fn a_named_profile_supplies_the_keys_and_region_once_per_run() {
     let moto = moto();
-    create_bucket(&moto, "trail");
-    let records: Vec<Value> = fixtures("aws").into_iter().map(|v| v["detail"].clone()).collect();
-    let files = cloudtrail_layout(&records);
-    let dir = tempfile::tempdir().unwrap();
-    lay_out(&files, dir.path(), s3_store(&moto, "trail").as_ref());
+    let (_, files, dir) = trail(&moto);
     // The profile's keys come from a credential_process that counts its runs.
     let home = tempfile::tempdir().unwrap();
     let runs = home.path().join("runs");

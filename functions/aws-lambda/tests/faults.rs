@@ -214,18 +214,7 @@ async fn poll_round<S: t1578_core::StateStore, A: t1578_core::AlertSink>(
     queue: &str,
     deps: &t1578_aws_lambda::Deps<S, A>,
 ) -> Vec<String> {
-    use aws_sdk_sqs::types::MessageSystemAttributeName;
-    let got = env
-        .sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-        .wait_time_seconds(0)
-        .send()
-        .await
-        .unwrap();
-    let msgs = got.messages.unwrap_or_default();
+    let msgs = env.receive(queue).await;
     if msgs.is_empty() {
         return Vec::new();
     }

@@ -446,20 +446,25 @@ impl Env {
         }
     }
 
+    /// Up to 10 messages now visible on `queue` (no wait).
+    pub async fn receive(&self, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        self.sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+    }
+
     /// Every message on the subscribed queue so far, as SNS notifications (deleted once read).
     pub async fn drain(&self) -> Vec<Value> {
         let mut out = Vec::new();
         loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .unwrap();
-            let msgs = got.messages.unwrap_or_default();
+            let msgs = self.receive(&self.queue_url).await;
             if msgs.is_empty() {
                 return out;
             }
