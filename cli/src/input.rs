@@ -569,11 +569,21 @@ enum Piece<T> {
 /// The file's first line is a whole JSON record: read it as JSON lines.
 fn first_is_record(buf: &[u8], eof: bool) -> bool {
     let first_end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
-    let t = buf[..first_end].trim_ascii();
+    let t = without_bom(buf[..first_end].trim_ascii());
     t.starts_with(b"{")
         && (first_end < buf.len() || eof)
         && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
         && !is_records_document(t)
+}
+
+/// The text after a UTF-8 byte order mark, if it starts with one. Windows tools write one at the
+/// start of a file (PowerShell 5's `Out-File`, Notepad), and `cat` of such files puts one at the
+/// start of a line: it marks the encoding and is no part of the record. Left in, a file's first
+/// line is no JSON record, and a file of JSON lines would be read whole as one document, without
+/// the fast path and in memory as large as the file.
+fn without_bom(t: &[u8]) -> &[u8] {
+    t.strip_prefix(b"\xEF\xBB\xBF")
+        .map_or(t, <[u8]>::trim_ascii_start)
 }
 
 /// `{"Records":[` at the start: a CloudTrail S3 file (on one line, as CloudTrail writes it).
@@ -677,7 +687,7 @@ fn document<T: Send>(
     parallel: bool,
     cut: Option<&str>,
 ) -> Result<Vec<Scan<T>>, String> {
-    let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+    let body = without_bom(buf);
     if let Some(extents) = records_array(body) {
         if parallel && extents.len() >= 2 * RECORDS_PER_PART {
             let (a, b) = extents.split_at(extents.len() / 2);
@@ -1021,7 +1031,7 @@ fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option
         if end < part.len() {
             sc.newlines += 1;
         }
-        let line = part[start..end].trim_ascii();
+        let line = without_bom(part[start..end].trim_ascii());
         start = end + 1;
         n += 1;
         if !line.is_empty() {

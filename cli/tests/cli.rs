@@ -376,6 +376,55 @@ fn gzip_and_stdin_inputs_are_read() {
     assert!(out.status.success());
 }
 
+/// `replay --format json` of `paths`: its alerts, and its one-line summary from "N files" on.
+fn replay_summary(paths: &[&str]) -> (String, String) {
+    let mut args = vec!["replay", "--format", "json"];
+    args.extend_from_slice(paths);
+    let o = t1578(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.contains(" files, ")).unwrap_or_default();
+    (stdout(&o), line.trim_start_matches("t1578: ").to_string())
+}
+
+#[test]
+fn json_lines_with_a_byte_order_mark_stay_json_lines() {
+    let ct = "events/formats/cloudtrail.jsonl";
+    let az = "events/formats/azure-storage-export-PT1H.json";
+    let (alerts, summary) = replay_summary(&[ct, az]);
+    assert!(
+        summary
+            .starts_with("2 files, 11 records read (4 skipped by the fast path), 7 in scope, 0 parse errors"),
+        "{summary}"
+    );
+    assert!(!alerts.is_empty());
+    let bom = |path: &str| {
+        [
+            b"\xEF\xBB\xBF".as_slice(),
+            &std::fs::read(root().join(path)).unwrap(),
+        ]
+        .concat()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // As Windows tools write them (a mark at the start of each file), and both joined by `cat`
+    // (the second mark at the start of a line inside the file).
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(files.join("a.jsonl"), bom(ct)).unwrap();
+    std::fs::write(files.join("b.json"), bom(az)).unwrap();
+    let joined = [bom(ct), bom(az)].concat();
+    std::fs::write(dir.path().join("joined.jsonl"), &joined).unwrap();
+    std::fs::write(dir.path().join("joined.jsonl.gz"), gzip(&joined)).unwrap();
+    for (input, files_read) in [("files", 2), ("joined.jsonl", 1), ("joined.jsonl.gz", 1)] {
+        let path = dir.path().join(input);
+        let (got, line) = replay_summary(&[path.to_str().unwrap()]);
+        // Read whole as one document, the mark cost the fast path (0 skipped) and memory.
+        let want = summary.replacen("2 files", &format!("{files_read} files"), 1);
+        assert_eq!(line, want, "{input}");
+        assert_eq!(got, alerts, "{input}");
+    }
+}
+
 #[test]
 fn a_small_reorder_buffer_gives_the_same_alerts_as_a_full_sort() {
     // Sparse in-scope events: 16 held-back events span far more than the 1 h window, so windows
