@@ -95,7 +95,8 @@ pub fn expand(v: Value, out: &mut Vec<Value>) {
         Value::Object(mut map) => {
             let wrapper = ["Records", "records"]
                 .into_iter()
-                .find(|k| map.get(*k).is_some_and(|x| x.is_array() || x.is_string()));
+                .find(|k| map.get(*k).is_some_and(|x| x.is_array() || x.is_string()))
+                .or_else(|| lookup_events_key(&map));
             match wrapper.and_then(|k| map.remove(k)) {
                 Some(inner) => expand(inner, out),
                 None => out.push(Value::Object(map)),
@@ -103,6 +104,22 @@ pub fn expand(v: Value, out: &mut Vec<Value>) {
         }
         other => out.push(other),
     }
+}
+
+/// `aws cloudtrail lookup-events` output, `{"Events": [{"EventId": ..., "CloudTrailEvent":
+/// "<the record as a JSON string>"}, ...]}`, the way to read the last 90 days of management
+/// events without a trail: the key holding what to expand instead of the object itself. The
+/// container is taken only when it has no record keys of its own; an item by its
+/// `CloudTrailEvent` string, which no record has at its top level. The summary fields beside it
+/// (`EventName`, `Username`...) repeat the record's: it is read from the string alone.
+fn lookup_events_key(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    if map.get("CloudTrailEvent").is_some_and(Value::is_string) {
+        return Some("CloudTrailEvent");
+    }
+    let own_record = ["eventName", "eventSource", "operationName"]
+        .iter()
+        .any(|k| map.keys().any(|m| m.eq_ignore_ascii_case(k)));
+    (!own_record && map.get("Events").is_some_and(Value::is_array)).then_some("Events")
 }
 
 /// Split a document into raw records with positions.

@@ -81,6 +81,8 @@ fn odd_lines_are_left_to_the_whole_parse_or_agree_with_it() {
         format!("[{text}]"),
         // Not CloudTrail.
         r#"{"operationName":"MICROSOFT.COMPUTE/DISKS/DELETE"}"#.to_string(),
+        // The Activity Log's REST shape: `eventName` is an object there (an `eventID` or not).
+        r#"{"eventName":{"value":"EndRequest"},"eventID":"1","operationName":{"value":"Microsoft.Compute/disks/delete"},"eventTimestamp":"2026-11-01T00:00:00Z","resourceId":"/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/disks/d","status":{"value":"Succeeded"}}"#.to_string(),
     ];
     for line in &declined {
         assert!(cloudtrail_line(line.as_bytes()).is_none(), "{line}");

@@ -57,7 +57,10 @@ pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErr
     let fields: Fields = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
     let mut rec = Value::Object(fields.0);
     let is_record = get(&rec, "eventName").is_some() || get(&rec, "eventSource").is_some();
-    if !is_record || text_at(&rec, &["eventID"]).is_none() {
+    // An object `eventName` may be the Activity Log's REST shape, which [`super::normalize`]
+    // tells apart by a key this parse does not read.
+    let maybe_azure = get(&rec, "eventName").is_some_and(Value::is_object);
+    if !is_record || maybe_azure || text_at(&rec, &["eventID"]).is_none() {
         return None;
     }
     Some(from_record(&mut rec, None))
