@@ -76,13 +76,36 @@ pub fn is_input_name(name: &str) -> bool {
     ]
     .iter()
     .any(|ext| name.ends_with(ext))
+        || is_firehose_object(name)
+}
+
+/// Firehose's default object name, `<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`, with no
+/// suffix: how a trail sent to CloudWatch Logs lands in S3 through a subscription filter.
+fn is_firehose_object(name: &str) -> bool {
+    let b = name.as_bytes();
+    let Some(cut) = b.len().checked_sub(36 + 21) else {
+        return false;
+    };
+    let (stamp, uuid) = b[cut..].split_at(21);
+    let shape = |text: &[u8], dashes: &[usize], hex: bool| {
+        text.iter().enumerate().all(|(i, c)| {
+            if dashes.contains(&i) {
+                *c == b'-'
+            } else if hex {
+                c.is_ascii_hexdigit()
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+    };
+    shape(stamp, &[0, 5, 8, 11, 14, 17, 20], false) && shape(uuid, &[8, 13, 18, 23], true)
 }
 
 /// Where the bytes of named inputs come from when they are not local files: the objects of a
 /// bucket or container, fetched by the CLI. Each is then read exactly as a local file of the
-/// same name (format detection, gzip by the `.gz` suffix, scanning).
+/// same name (format detection, gzip by its magic bytes, scanning).
 pub trait Blobs: Sync {
-    /// The named input's raw bytes (still compressed when the name ends in `.gz`). An error
+    /// The named input's raw bytes (still compressed, when they are gzip). An error
     /// makes the input unreadable, reported by name; the other inputs are still read.
     fn open(&self, name: &Path) -> std::io::Result<Box<dyn Read>>;
 }
@@ -218,7 +241,10 @@ pub struct Reader<'a> {
     pub stats: Stats,
 }
 
-fn open(path: &Path, blobs: Option<&dyn Blobs>) -> std::io::Result<Box<dyn Read>> {
+/// The input's text, decompressed when its bytes are gzip (and whether they were). Gzip is
+/// known by its magic bytes, not the name: Firehose stores CloudWatch Logs payloads gzipped
+/// under names without a suffix, and a `.gz` someone already unpacked is read as it is.
+fn open(path: &Path, blobs: Option<&dyn Blobs>) -> std::io::Result<(Box<dyn Read>, bool)> {
     let raw: Box<dyn Read> = if let Some(b) = blobs {
         b.open(path)?
     } else if path.as_os_str() == "-" {
@@ -226,10 +252,12 @@ fn open(path: &Path, blobs: Option<&dyn Blobs>) -> std::io::Result<Box<dyn Read>
     } else {
         Box::new(std::fs::File::open(path)?)
     };
-    Ok(if path.to_string_lossy().ends_with(".gz") {
-        Box::new(MultiGzDecoder::new(raw))
+    let mut raw = std::io::BufReader::with_capacity(8 << 10, raw);
+    let gz = std::io::BufRead::fill_buf(&mut raw)?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        (Box::new(MultiGzDecoder::new(raw)), true)
     } else {
-        raw
+        (Box::new(raw), false)
     })
 }
 
@@ -378,12 +406,12 @@ impl<'a> Reader<'a> {
         progress: &mut Progress,
     ) -> Result<(), String> {
         let name = path.display().to_string();
-        let mut reader = open(path, None).map_err(|e| e.to_string())?;
+        let (mut reader, gz) = open(path, None).map_err(|e| e.to_string())?;
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
         let mut cut: Option<String> = None;
         let eof = fill_or_cut(&mut reader, &mut buf, FIRST_PEEK, &mut cut);
         if first_is_record(&buf, eof) {
-            let plain = path.as_os_str() != "-" && !path.to_string_lossy().ends_with(".gz");
+            let plain = path.as_os_str() != "-" && !gz;
             if let (true, Ok(file)) = (plain, std::fs::File::open(path)) {
                 let len = file.metadata().map_err(|e| e.to_string())?.len();
                 return self.read_parallel(&file, len, &name, keep, on_item, progress);
@@ -569,7 +597,7 @@ enum Piece<T> {
 /// The file's first line is a whole JSON record: read it as JSON lines.
 fn first_is_record(buf: &[u8], eof: bool) -> bool {
     let first_end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
-    let t = without_bom(buf[..first_end].trim_ascii());
+    let t = without_export_time(without_bom(buf[..first_end].trim_ascii()));
     t.starts_with(b"{")
         && (first_end < buf.len() || eof)
         && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
@@ -584,6 +612,32 @@ fn first_is_record(buf: &[u8], eof: bool) -> bool {
 fn without_bom(t: &[u8]) -> &[u8] {
     t.strip_prefix(b"\xEF\xBB\xBF")
         .map_or(t, <[u8]>::trim_ascii_start)
+}
+
+/// The record after the time CloudWatch Logs puts before each event when it exports a log group
+/// to S3 (`2026-11-01T00:10:05.123Z {"eventVersion":...}`, a trail sent to CloudWatch Logs and
+/// exported): the time the event reached CloudWatch Logs, not the record's, which has its own.
+/// Only a time of that form followed by an object is taken off; no JSON line starts with it.
+fn without_export_time(t: &[u8]) -> &[u8] {
+    let dated = t.len() > 20
+        && t[..4].iter().all(u8::is_ascii_digit)
+        && t[4] == b'-'
+        && t[7] == b'-'
+        && t[10] == b'T';
+    if !dated {
+        return t;
+    }
+    match memchr::memchr(b' ', &t[..t.len().min(40)]) {
+        Some(sp) if t[..sp].iter().all(|b| b.is_ascii_graphic()) => {
+            let rest = t[sp + 1..].trim_ascii_start();
+            if rest.starts_with(b"{") {
+                rest
+            } else {
+                t
+            }
+        }
+        _ => t,
+    }
 }
 
 /// `{"Records":[` at the start: a CloudTrail S3 file (on one line, as CloudTrail writes it).
@@ -613,7 +667,7 @@ fn produce<T: Send>(
     send: &mut impl FnMut(Piece<T>) -> bool,
 ) -> Result<(), String> {
     let stopped = || "stopped".to_string();
-    let mut reader = open(path, blobs).map_err(|e| e.to_string())?;
+    let (mut reader, _) = open(path, blobs).map_err(|e| e.to_string())?;
     buf.clear();
     let mut cut: Option<String> = None;
     let mut eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);
@@ -1031,7 +1085,7 @@ fn scan<T>(prefilter: Option<&Prefilter>, keep: &impl Fn(ComputeEvent) -> Option
         if end < part.len() {
             sc.newlines += 1;
         }
-        let line = without_bom(part[start..end].trim_ascii());
+        let line = without_export_time(without_bom(part[start..end].trim_ascii()));
         start = end + 1;
         n += 1;
         if !line.is_empty() {

@@ -426,6 +426,70 @@ fn json_lines_with_a_byte_order_mark_stay_json_lines() {
 }
 
 #[test]
+fn a_trail_sent_to_cloudwatch_logs_reads_from_its_export_and_from_firehose() {
+    let ct = "events/formats/cloudtrail.jsonl";
+    let (alerts, summary) = replay_summary(&[ct]);
+    assert!(
+        summary
+            .starts_with("1 files, 6 records read (2 skipped by the fast path), 4 in scope, 0 parse errors"),
+        "{summary}"
+    );
+    let records: Vec<String> = std::fs::read_to_string(root().join(ct))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    // `aws logs create-export-task`: `<ingestion time> <message>` lines, gzipped.
+    let export: String = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("2026-11-06T10:07:{i:02}.123Z {r}\n"))
+        .collect();
+    let export_path = dir.path().join("000000.gz");
+    std::fs::write(&export_path, gzip(export.as_bytes())).unwrap();
+    let (got, line) = replay_summary(&[export_path.to_str().unwrap()]);
+    assert_eq!((got.as_str(), line.as_str()), (alerts.as_str(), summary.as_str()));
+    // Firehose from a subscription filter: payloads appended with no separator, gzipped.
+    let payload = |k: usize, rs: &[String]| {
+        let events: Vec<Value> = rs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| json!({"id": format!("{k}{i}"), "timestamp": 1_793_491_805_123_i64, "message": r}))
+            .collect();
+        json!({"messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "trail",
+               "logStream": "s", "subscriptionFilters": ["all"], "logEvents": events})
+        .to_string()
+    };
+    let firehose: String = records
+        .chunks(4)
+        .enumerate()
+        .map(|(k, c)| payload(k, c))
+        .collect();
+    // Firehose's own object name, no suffix: the directory walk takes it, not the note beside it.
+    let firehose_dir = dir.path().join("2026/11/06/10");
+    std::fs::create_dir_all(&firehose_dir).unwrap();
+    std::fs::write(
+        firehose_dir.join("trail-1-2026-11-06-10-07-00-0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011"),
+        gzip(firehose.as_bytes()),
+    )
+    .unwrap();
+    std::fs::write(
+        firehose_dir.join("trail-1-2026-11-06-10-07-00-notes"),
+        b"not a log",
+    )
+    .unwrap();
+    let (got, line) = replay_summary(&[dir.path().join("2026").to_str().unwrap()]);
+    assert_eq!(got, alerts);
+    // Read whole, so without the fast path: every record is parsed.
+    assert!(
+        line.starts_with("1 files, 6 records read (0 skipped by the fast path), 4 in scope, 0 parse errors"),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_small_reorder_buffer_gives_the_same_alerts_as_a_full_sort() {
     // Sparse in-scope events: 16 held-back events span far more than the 1 h window, so windows
     // are pruned while the reader runs ahead. Pruning must follow what was processed.

@@ -93,6 +93,12 @@ pub fn expand(v: Value, out: &mut Vec<Value>) {
             }
         }
         Value::Object(mut map) => {
+            if let Some(events) = subscription_events(&mut map) {
+                for e in events {
+                    expand(e, out);
+                }
+                return;
+            }
             let wrapper = ["Records", "records"]
                 .into_iter()
                 .find(|k| map.get(*k).is_some_and(|x| x.is_array() || x.is_string()))
@@ -120,6 +126,69 @@ fn lookup_events_key(map: &serde_json::Map<String, Value>) -> Option<&'static st
         .iter()
         .any(|k| map.keys().any(|m| m.eq_ignore_ascii_case(k)));
     (!own_record && map.get("Events").is_some_and(Value::is_array)).then_some("Events")
+}
+
+/// A CloudWatch Logs subscription payload (`{"messageType": "DATA_MESSAGE", "logGroup": ...,
+/// "logEvents": [{"id", "timestamp", "message"}]}`), as Firehose stores it in S3 for a trail
+/// that sends CloudTrail to CloudWatch Logs: the messages, each a record as a JSON string. A
+/// `CONTROL_MESSAGE` is the service checking its destination and carries no record. `None`: not
+/// such a payload.
+fn subscription_events(map: &mut serde_json::Map<String, Value>) -> Option<Vec<Value>> {
+    let kind = map.get("messageType")?.as_str()?;
+    if !map.get("logEvents").is_some_and(Value::is_array) {
+        return None;
+    }
+    if kind == "CONTROL_MESSAGE" {
+        return Some(Vec::new());
+    }
+    let Some(Value::Array(items)) = map.remove("logEvents") else {
+        return None;
+    };
+    // An event without a message stays whole, to be reported as what it is.
+    Some(
+        items
+            .into_iter()
+            .map(|mut it| match it.get_mut("message") {
+                Some(m) => m.take(),
+                None => it,
+            })
+            .collect(),
+    )
+}
+
+/// JSON values written one after another with no separator, as Firehose appends the payloads
+/// it delivers into one S3 object. `None` unless there are at least two and they run to the
+/// end; a last value cut short is kept as that record's error.
+fn concatenated(text: &str) -> Option<RawRecords> {
+    let mut values = Vec::new();
+    let mut cut = None;
+    for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+        match v {
+            Ok(v) => values.push(v),
+            Err(e) if e.is_eof() && !values.is_empty() => {
+                cut = Some(e.to_string());
+                break;
+            }
+            Err(_) => return None,
+        }
+    }
+    if values.len() + usize::from(cut.is_some()) < 2 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for v in values {
+        expand(v, &mut out);
+    }
+    let mut records: RawRecords = out
+        .into_iter()
+        .enumerate()
+        .map(|(index, v)| (Position { index, line: None }, Ok(v)))
+        .collect();
+    if let Some(why) = cut {
+        let index = records.len();
+        records.push((Position { index, line: None }, Err(RecordError::Truncated(why))));
+    }
+    Some(records)
 }
 
 /// Split a document into raw records with positions.
@@ -156,7 +225,7 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
     // one truncated JSON value has a single line and fails as a whole.
     let lines: Vec<&str> = text.lines().collect();
     if lines.iter().filter(|l| !l.trim().is_empty()).count() < 2 {
-        return Err(DocumentError::NotJson(whole_err.to_string()));
+        return concatenated(text).ok_or_else(|| DocumentError::NotJson(whole_err.to_string()));
     }
     let mut out = Vec::new();
     let mut index = 0;
@@ -194,7 +263,7 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
     // Not one line parsed: a multi-line document broken as a whole (a truncated
     // pretty-printed file), not JSON lines with a few bad lines.
     if out.iter().all(|(_, r)| r.is_err()) {
-        return Err(DocumentError::NotJson(whole_err.to_string()));
+        return concatenated(text).ok_or_else(|| DocumentError::NotJson(whole_err.to_string()));
     }
     Ok(out)
 }

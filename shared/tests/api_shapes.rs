@@ -1,7 +1,8 @@
-//! The shapes the cloud APIs print, as analysts save them: `aws cloudtrail lookup-events`
-//! output and the Activity Log's REST shape (`az monitor activity-log list`,
-//! `Get-AzActivityLog | ConvertTo-Json`). Each must normalize to exactly what the same records
-//! give in the shape the trail or the diagnostic setting writes.
+//! The shapes the cloud APIs print and log pipelines store, as analysts save them: `aws
+//! cloudtrail lookup-events` output, the Activity Log's REST shape (`az monitor activity-log
+//! list`, `Get-AzActivityLog | ConvertTo-Json`), and CloudWatch Logs subscription payloads as
+//! Firehose writes them to S3. Each must normalize to exactly what the same records give in the
+//! shape the trail or the diagnostic setting writes.
 
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -129,4 +130,71 @@ fn the_activity_logs_rest_shape_reads_as_its_export_records() {
     }
     // `az monitor activity-log list` prints a JSON array.
     assert_eq!(normalized(&serde_json::to_vec_pretty(&rest).unwrap()), want);
+}
+
+/// CloudWatch Logs subscription payloads carrying `records` (as a trail sent to CloudWatch Logs
+/// does), two events a payload, after the check message the service sends first.
+fn subscription_payloads(records: &[Value]) -> Vec<String> {
+    let control = json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "",
+                         "logStream": "", "subscriptionFilters": [],
+                         "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose."}]});
+    let mut out = vec![control.to_string()];
+    for (k, chunk) in records.chunks(2).enumerate() {
+        let events: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| json!({"id": format!("{k}{i}"), "timestamp": 1_793_491_805_123_i64, "message": r.to_string()}))
+            .collect();
+        out.push(
+            json!({"messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "aws-cloudtrail-logs",
+                   "logStream": "111122223333_CloudTrail_us-east-1", "subscriptionFilters": ["all"],
+                   "logEvents": events})
+            .to_string(),
+        );
+    }
+    out
+}
+
+#[test]
+fn firehose_objects_of_subscription_payloads_read_as_their_records() {
+    let records = fixture_lines("events/formats/cloudtrail.jsonl");
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    let want = normalized(lines.join("\n").as_bytes());
+    let payloads = subscription_payloads(&records);
+    assert!(payloads.len() >= 3);
+    // Firehose appends payloads with no separator; with its newline option, one a line.
+    assert_eq!(normalized(payloads.concat().as_bytes()), want);
+    assert_eq!(normalized(payloads.join("\n").as_bytes()), want);
+    // An object cut short at the end: every whole payload's records, then the cut.
+    let all = payloads.concat();
+    let recs = split(&all.as_bytes()[..all.len() - 10]).unwrap();
+    let (cut, whole) = recs.split_last().unwrap();
+    assert_eq!(cut.1.as_ref().unwrap_err().kind(), "truncated");
+    let got: Vec<String> = whole
+        .iter()
+        .map(|(_, r)| format!("{:?}", normalize(r.clone().unwrap()).unwrap()))
+        .collect();
+    assert_eq!(got, want[..want.len() - records.chunks(2).last().unwrap().len()]);
+}
+
+#[test]
+fn a_subscription_event_that_is_no_record_is_that_events_error() {
+    let records = fixture_lines("events/formats/cloudtrail.jsonl");
+    let mut payloads = subscription_payloads(&records[..2]);
+    let mut odd: Value = serde_json::from_str(&payloads[1]).unwrap();
+    odd["logEvents"][0]["message"] = json!("START RequestId: 1 Version: $LATEST");
+    odd["logEvents"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "9", "timestamp": 1}));
+    payloads[1] = odd.to_string();
+    let recs = split(payloads.concat().as_bytes()).unwrap();
+    let kinds: Vec<String> = recs
+        .into_iter()
+        .map(|(_, r)| match normalize(r.unwrap()) {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.kind().to_string(),
+        })
+        .collect();
+    assert_eq!(kinds, ["not_an_object", "ok", "unknown_shape"]);
 }
