@@ -20,7 +20,7 @@ seed() {
   mkdir -p "$dir"
   case "$target" in
     records | cli_reader | window_state)
-      find events "$root/../shared/data" -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.gz' \) \
+      find events cli/tests/data "$root/../shared/data" -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.gz' -o -name '*.avro' \) \
         -size -256k 2>/dev/null | while read -r f; do cp -n "$f" "$dir/" 2>/dev/null || true; done ;;
     tuning)
       find events -type f -name '*.toml' | while read -r f; do

@@ -57,8 +57,11 @@ impl Stats {
     }
 }
 
-/// Digest files sign the log files; they hold no records.
-pub const DIGEST_DIR: &str = "CloudTrail-Digest";
+/// Folders of a trail's bucket that hold no API calls: digest files sign the log files, and
+/// Insights files hold CloudTrail's own findings about call rates (`AwsCloudTrailInsight`,
+/// whose only operation names sit inside `insightDetails`). Read, each record of theirs would
+/// be an `unknown_shape` error.
+pub const NOT_API_CALL_DIRS: [&str; 2] = ["CloudTrail-Digest", "CloudTrail-Insight"];
 
 /// A file (or object) name the directory walk reads: the log formats, plain or gzip.
 pub fn is_input_name(name: &str) -> bool {
@@ -73,6 +76,7 @@ pub fn is_input_name(name: &str) -> bool {
         ".log.gz",
         ".csv",
         ".csv.gz",
+        ".avro",
     ]
     .iter()
     .any(|ext| name.ends_with(ext))
@@ -130,7 +134,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 continue;
             }
             if p.is_dir() {
-                if name != DIGEST_DIR {
+                if !NOT_API_CALL_DIRS.contains(&name.as_str()) {
                     walk(&p, out, bad);
                 }
             } else if is_input_name(&name) {
@@ -418,6 +422,12 @@ impl<'a> Reader<'a> {
             }
             return self.stream_lines(reader, buf, (eof, cut), &name, keep, on_item, progress);
         }
+        if crate::capture::looks_like_avro(&buf) {
+            return capture_rows(buf, reader, self.prefilter, keep, &mut |sc| {
+                self.deliver(sc, 0, &name, on_item);
+                true
+            });
+        }
         if crate::portal_csv::looks_like_csv(&name, &buf) {
             return csv_rows(buf, reader, keep, &mut |sc| {
                 self.deliver(sc, 0, &name, on_item);
@@ -451,6 +461,7 @@ impl<'a> Reader<'a> {
                         Pos::Line(n) => format!("{name}:{}", line_base + n),
                         Pos::Record(i) => format!("{name} record {i}"),
                         Pos::Doc(p) => format!("{name} {p}"),
+                        Pos::Event(i, p) => format!("{name} event {i} {p}"),
                     };
                     self.stats.error(kind, at, &msg)
                 }
@@ -671,6 +682,11 @@ fn produce<T: Send>(
     buf.clear();
     let mut cut: Option<String> = None;
     let mut eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);
+    if crate::capture::looks_like_avro(buf) {
+        return capture_rows(std::mem::take(buf), reader, prefilter, keep, &mut |sc| {
+            send(Piece::Part(sc, 0))
+        });
+    }
     if crate::portal_csv::looks_like_csv(&path.to_string_lossy(), buf) {
         return csv_rows(std::mem::take(buf), reader, keep, &mut |sc| {
             send(Piece::Part(sc, 0))
@@ -819,6 +835,46 @@ fn csv_rows<T>(
             Err(e) => {
                 sc.records += 1;
                 sc.out.push(Err(("invalid_csv", Pos::Line(line), e.to_string())));
+            }
+        }
+        if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
+            return Err("stopped".into());
+        }
+    }
+    emit(sc);
+    Ok(())
+}
+
+/// The records of an Event Hubs Capture file, event by event: each body is a document of its
+/// own (the Activity Log's `{"records":[...]}`), scanned like a file of that shape. A container
+/// that breaks part way keeps the records of the events before the break.
+fn capture_rows<T>(
+    head: Vec<u8>,
+    rest: Box<dyn Read>,
+    prefilter: Option<&Prefilter>,
+    keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+    emit: &mut impl FnMut(Scan<T>) -> bool,
+) -> Result<(), String>
+where
+    T: Send,
+{
+    let events = crate::capture::bodies(std::io::Cursor::new(head).chain(rest))?;
+    let mut sc = Scan::default();
+    for (i, event) in events.enumerate() {
+        let body = match event {
+            Ok(Some(body)) => body,
+            Ok(None) => continue,
+            Err(e) => {
+                emit(sc);
+                return Err(e);
+            }
+        };
+        match document(&body, prefilter, keep, false, None) {
+            Ok(parts) => parts.into_iter().for_each(|part| sc.absorb(part, i)),
+            Err(e) => {
+                sc.records += 1;
+                let at = source::Position { index: 0, line: None };
+                sc.out.push(Err(("invalid_json", Pos::Event(i, at), e)));
             }
         }
         if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
@@ -1048,6 +1104,8 @@ enum Pos {
     Record(usize),
     /// Position in a document split by the core.
     Doc(source::Position),
+    /// 0-based event of an Event Hubs Capture file, and the record's place in its body.
+    Event(usize, source::Position),
 }
 
 /// A kept item, or (error kind, position, message).
@@ -1059,6 +1117,28 @@ struct Scan<T> {
     /// Newlines seen: the part's line count, to number the next part's lines.
     newlines: usize,
     out: Vec<Outcome<T>>,
+}
+
+impl<T> Scan<T> {
+    /// Take in a part scanned from the body of capture event `event`, its places made relative
+    /// to that event.
+    fn absorb(&mut self, part: Scan<T>, event: usize) {
+        self.records += part.records;
+        self.skipped += part.skipped;
+        self.out.extend(part.out.into_iter().map(|o| {
+            o.map_err(|(kind, pos, msg)| {
+                let at = match pos {
+                    Pos::Doc(p) | Pos::Event(_, p) => p,
+                    Pos::Record(index) => source::Position { index, line: None },
+                    Pos::Line(n) => source::Position {
+                        index: n.saturating_sub(1),
+                        line: Some(n),
+                    },
+                };
+                (kind, Pos::Event(event, at), msg)
+            })
+        }));
+    }
 }
 
 impl<T> Default for Scan<T> {

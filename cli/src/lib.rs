@@ -2,6 +2,7 @@
 //! binary uses it, and so do the fuzz targets under `fuzz/`, which feed it arbitrary (and
 //! arbitrarily truncated) files.
 
+pub mod capture;
 pub mod input;
 pub mod portal_csv;
 

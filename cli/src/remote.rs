@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use t1578_cli::input::{is_input_name, time_key, Blobs, Reader, DIGEST_DIR};
+use t1578_cli::input::{is_input_name, time_key, Blobs, Reader, NOT_API_CALL_DIRS};
 use t1578_core::ComputeEvent;
 use tokio::sync::mpsc;
 
@@ -132,7 +132,7 @@ impl Listing {
     fn consider(&mut self, meta: ObjectMeta, w: Window) {
         let parts: Vec<&str> = meta.location.as_ref().split('/').collect();
         let name = parts.last().copied().unwrap_or_default();
-        if !is_input_name(name) || parts.contains(&DIGEST_DIR) {
+        if !is_input_name(name) || parts.iter().any(|p| NOT_API_CALL_DIRS.contains(p)) {
             return;
         }
         self.listed += 1;
@@ -179,7 +179,8 @@ async fn list(store: &dyn ObjectStore, prefix: Option<&Key>, w: Window) -> objec
         r.objects.into_iter().for_each(|m| out.consider(m, w));
         for p in r.common_prefixes.into_iter().rev() {
             let sub: Vec<&str> = p.as_ref().split('/').collect();
-            if sub.last() == Some(&DIGEST_DIR) || key_span(&sub).is_some_and(|s| !w.admits(s)) {
+            let skipped = sub.last().is_some_and(|d| NOT_API_CALL_DIRS.contains(d));
+            if skipped || key_span(&sub).is_some_and(|s| !w.admits(s)) {
                 continue;
             }
             stack.push(Some(p));

@@ -490,6 +490,50 @@ fn a_trail_sent_to_cloudwatch_logs_reads_from_its_export_and_from_firehose() {
 }
 
 #[test]
+fn event_hubs_capture_files_read_as_the_activity_log_they_carry() {
+    let az = "events/formats/azure-storage-export-PT1H.json";
+    let (alerts, summary) = replay_summary(&[az]);
+    assert!(
+        summary
+            .starts_with("1 files, 5 records read (2 skipped by the fast path), 3 in scope, 0 parse errors"),
+        "{summary}"
+    );
+    assert!(!alerts.is_empty());
+    // Written by fastavro (cli/tests/data/capture/make.py): the same records in {"records"}
+    // bodies, an event without a body, one event a block; with AvroDeflate and plain Avro.
+    let deflate = "cli/tests/data/capture/capture-deflate.avro";
+    let (got, line) = replay_summary(&[deflate]);
+    assert!(got == alerts, "{got}");
+    // Each body is parsed whole: no record is skipped unparsed.
+    let whole = summary.replace("(2 skipped by the fast path)", "(0 skipped by the fast path)");
+    assert_eq!(line, whole);
+    // A body that is no Activity Log message is that event's error; the others are read.
+    let o = t1578(&[
+        "replay",
+        "--format",
+        "json",
+        "cli/tests/data/capture/capture-null.avro",
+    ]);
+    assert!(stdout(&o) == alerts, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("1 files, 6 records read (0 skipped by the fast path), 3 in scope, 1 parse errors"),
+        "{err}"
+    );
+    assert!(err.contains("capture-null.avro event 4 record 0"), "{err}");
+    // Cut inside its last block: the events of the blocks before are read, the cut is named.
+    let bytes = std::fs::read(root().join(deflate)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("00.avro");
+    std::fs::write(&cut, &bytes[..bytes.len() - 40]).unwrap();
+    let o = t1578(&["replay", "--format", "json", cut.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(err.contains("1 files, 4 records read"), "{err}");
+    assert!(err.contains("00.avro: Avro, at event 3"), "{err}");
+    assert_eq!(o.status.code(), Some(2), "{err}");
+}
+
+#[test]
 fn a_small_reorder_buffer_gives_the_same_alerts_as_a_full_sort() {
     // Sparse in-scope events: 16 held-back events span far more than the 1 h window, so windows
     // are pruned while the reader runs ahead. Pruning must follow what was processed.

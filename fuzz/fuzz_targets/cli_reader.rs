@@ -34,12 +34,16 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&cut, &packed[..at]).unwrap();
     let plain_read = read(&plain);
     let gz_read = read(&gz);
-    assert_eq!(plain_read, gz_read, "gzip reads as plain");
+    // Gzip is known by its magic bytes, whatever the name: input that is gzip already reads
+    // decompressed, and its gzip is then gzip of gzip, which nobody writes (found by this target).
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        assert_eq!(plain_read, gz_read, "gzip reads as plain");
+    }
     let (_, cut_kept, _) = read(&cut);
     if gz_read.2 {
         assert!(cut_kept <= gz_read.1, "a cut file cannot yield more events");
     }
-    // Raw bytes named .gz: not gzip at all.
+    // Raw bytes named .gz: read as what they are.
     std::fs::write(&cut, data).unwrap();
-    read(&cut);
+    assert_eq!(read(&cut), plain_read, "a name does not make bytes gzip");
 });
