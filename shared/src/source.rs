@@ -175,20 +175,24 @@ fn concatenated(text: &str) -> Option<RawRecords> {
     if values.len() + usize::from(cut.is_some()) < 2 {
         return None;
     }
-    let mut out = Vec::new();
-    for v in values {
-        expand(v, &mut out);
-    }
-    let mut records: RawRecords = out
-        .into_iter()
-        .enumerate()
-        .map(|(index, v)| (Position { index, line: None }, Ok(v)))
-        .collect();
+    let mut records = numbered(values);
     if let Some(why) = cut {
         let index = records.len();
         records.push((Position { index, line: None }, Err(RecordError::Truncated(why))));
     }
     Some(records)
+}
+
+/// The records of whole JSON values, expanded out of their containers and numbered in order.
+fn numbered(values: impl IntoIterator<Item = Value>) -> RawRecords {
+    let mut out = Vec::new();
+    for v in values {
+        expand(v, &mut out);
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(index, v)| (Position { index, line: None }, Ok(v)))
+        .collect()
 }
 
 /// Split a document into raw records with positions.
@@ -210,15 +214,7 @@ pub fn split(bytes: &[u8]) -> Result<RawRecords, DocumentError> {
             Some(records) => return Ok(records),
             None => e,
         },
-        Ok(v) => {
-            let mut out = Vec::new();
-            expand(v, &mut out);
-            return Ok(out
-                .into_iter()
-                .enumerate()
-                .map(|(index, v)| (Position { index, line: None }, Ok(v)))
-                .collect());
-        }
+        Ok(v) => return Ok(numbered([v])),
         Err(e) => e,
     };
     // JSON lines: records one per line; a bad line is that record's error. A document that is

@@ -56,10 +56,11 @@ pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErr
     // One UTF-8 check of the whole line rather than one per string.
     let fields: Fields = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
     let mut rec = Value::Object(fields.0);
-    let is_record = get(&rec, "eventName").is_some() || get(&rec, "eventSource").is_some();
+    let event_name = get(&rec, "eventName");
+    let is_record = event_name.is_some() || get(&rec, "eventSource").is_some();
     // An object `eventName` may be the Activity Log's REST shape, which [`super::normalize`]
     // tells apart by a key this parse does not read.
-    let maybe_azure = get(&rec, "eventName").is_some_and(Value::is_object);
+    let maybe_azure = event_name.is_some_and(Value::is_object);
     if !is_record || maybe_azure || text_at(&rec, &["eventID"]).is_none() {
         return None;
     }

@@ -61,10 +61,10 @@ pub fn normalize(mut v: Value) -> Result<ComputeEvent, NormalizeError> {
     // The Activity Log's REST shape (`az monitor activity-log list`, `Get-AzActivityLog`) has an
     // `eventName` too, but an object (`{"value": "EndRequest", ...}`) beside `operationName`;
     // CloudTrail's is a string, and CloudTrail has no `operationName`.
+    let event_name = json::get(&v, "eventName");
     let rest_activity_log =
-        json::get(&v, "operationName").is_some() && json::get(&v, "eventName").is_some_and(Value::is_object);
-    if !rest_activity_log && (json::get(&v, "eventName").is_some() || json::get(&v, "eventSource").is_some())
-    {
+        event_name.is_some_and(Value::is_object) && json::get(&v, "operationName").is_some();
+    if !rest_activity_log && (event_name.is_some() || json::get(&v, "eventSource").is_some()) {
         return cloudtrail::from_record(&mut v, None);
     }
     if json::get(&v, "OperationNameValue").is_some() {
