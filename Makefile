@@ -34,7 +34,8 @@ infra:
 ## The generated Sigma rules, offline: pySigma loads them, the seven SIEM backends convert them
 ## with the pipelines of scripts/sigma_targets.py (coverage table checked against
 ## shared/catalog/sigma/COVERAGE.md; the KQL analyzed by Kusto.Language, the AQL of the rules
-## and correlations run in DuckDB against the evaluator), and an evaluator of its own runs them
+## and correlations run in DuckDB against the evaluator, the LogScale queries run by an interpreter
+## of the subset they use), and an evaluator of its own runs them
 ## over events/ and the Stratus captures.
 sigma: tools
 	$(SIGMA_VENV)/bin/python scripts/sigma_check.py

@@ -72,6 +72,17 @@ def is_array_path(field: str) -> bool:
     return bool(ARRAY_PATH.search(field))
 
 
+def request_array(field: str) -> tuple[str, str | None] | None:
+    """A path through a request array -> (the array's path, the path within an element, None
+    for an array of strings); None for any other path."""
+    items = re.search(r"\.items\.", field)
+    if items:
+        return field[:items.start() + len(".items")], field[items.end():]
+    return (field, None) if STRING_ARRAYS.search(field) else None
+
+
+# The variable a LogScale array function binds to each element.
+LOGSCALE_ELEMENT = "t1578_element"
 # Request arrays of strings (RDS snapshot attributes): KQL tests them with set_has_element.
 STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$")
 
@@ -346,6 +357,28 @@ def backends():
             one_day(rule)
             one_product(rule)
             return super().convert_correlation_search(rule, **kwargs)
+
+        # A request array: parseJson names its elements `items[0].userId`, `valuesToAdd[1]`, so
+        # the Sigma path names no field. Its test is made on each element, with the array
+        # functions of LogScale 1.175+ (objectArray:exists for `items` objects, array:exists for
+        # strings): true when one element passes, false for an absent array, so `not` keeps
+        # Sigma's meaning.
+        def convert_condition_field_eq_val_str(self, cond, state):
+            return self.per_element(cond, state, super().convert_condition_field_eq_val_str)
+
+        def convert_condition_field_eq_field(self, cond, state):
+            return self.per_element(cond, state, super().convert_condition_field_eq_field)
+
+        def per_element(self, cond, state, convert):
+            split = request_array(cond.field)
+            if split is None:
+                return convert(cond, state)
+            array, member = split
+            element = copy.copy(cond)
+            element.field = LOGSCALE_ELEMENT if member is None else f"{LOGSCALE_ELEMENT}.{member}"
+            function = "array:exists" if member is None else "objectArray:exists"
+            return (f'{function}(array="{array}[]", var={LOGSCALE_ELEMENT}, '
+                    f"condition={{{convert(element, state)}}})")
 
     class QRadar(NullSafeNot, QRadarAQLBackend):
         # JSON custom properties hold CloudTrail's booleans as text. Sigma's equality ignores case
