@@ -218,14 +218,6 @@ def rule_matches(rule: SigmaRule, record: dict) -> bool:
 # conversion to the seven targets
 # ------------------------------------------------------------------------------------------------
 
-def negates_a_group(node) -> bool:
-    """pySigma-backend-secops 1.0.0 drops or inverts NOT over an AND/OR group (checked by hand:
-    `not (a or b)` becomes `a != .. OR b != ..`). Such conversions are wrong, so they are not `ok`."""
-    if isinstance(node, ConditionNOT):
-        return not isinstance(node.args[0], ConditionFieldEqualsValueExpression)
-    return any(negates_a_group(a) for a in getattr(node, "args", []) if not isinstance(a, str))
-
-
 def fields_of(node, negated: bool = False, out: set | None = None) -> set[tuple[str, bool]]:
     """(field, under a NOT) for every field test of a parsed condition."""
     out = set() if out is None else out
@@ -243,8 +235,6 @@ def known_wrong(tname: str, rule: SigmaRule) -> str | None:
     conds = [c.parsed for c in rule.detection.parsed_condition]
     fields = set().union(*(fields_of(c) for c in conds))
     arrays = rule.logsource.product == "aws" and any(sigma_targets.is_array_path(f) for f, _ in fields)
-    if tname.startswith("Google SecOps") and any(negates_a_group(c) for c in conds):
-        return "converts, but wrongly: the backend drops NOT over a group"
     if not arrays:
         return None
     if tname.startswith("QRadar"):
@@ -381,6 +371,33 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
         got = hits.get(name, set())
         report.check(bool(load_records(EVENTS / name)) and not any(level[c] in high for c in got),
                      f"share removal {name}: matches {sorted(got)}, one of them high/critical")
+
+
+SECOPS_NOT_RULE = """
+title: NOT over a group
+id: 6f1c2d3e-0000-4000-8000-000000000001
+logsource: {product: azure, service: activitylogs}
+detection:
+  sel: {operationName: 'x'}
+  a: {resultType: 'Success'}
+  b: {resourceId: ['*foo*', '*bar*']}
+  condition: sel and not (a or b) and not b
+"""
+
+
+def secops_negation(report: Report) -> None:
+    """sigma_targets' SecOps refuses NOT over a group of several fields (the backend would keep
+    the group's OR) and converts NOT over one field's value list, every value `!=`, joined by AND."""
+    backend = sigma_targets.backends()["secops"][1](None)
+    group = SigmaCollection.from_yaml(SECOPS_NOT_RULE).rules[0]
+    try:
+        report.check(False, f"SecOps converts NOT over a group: {backend.convert_rule(group)}")
+    except Exception as e:  # pySigma wraps the backend's NotImplementedError
+        report.check("NOT over a group" in str(e), f"SecOps refuses NOT over a group for another reason: {e}")
+    values = SigmaCollection.from_yaml(SECOPS_NOT_RULE.replace("not (a or b) and ", "")).rules[0]
+    query = backend.convert_rule(values)[0]
+    report.check(query.endswith('(target.resource.name != /foo/ nocase AND target.resource.name != /bar/ nocase)'),
+                 f"SecOps NOT over a value list: {query}")
 
 
 def kql_diagnostics(report: Report) -> None:
@@ -719,10 +736,12 @@ def main() -> int:
     corr = [r for r in collection.rules if isinstance(r, SigmaCorrelationRule)]
     report.check(len(rules) > 100 and len(corr) >= 1, f"{len(rules)} rules, {len(corr)} correlation rules loaded")
     conv = convert_all()
-    for c in corr:  # the reason sigma_targets gives for SecOps in the table
-        report.check(any(conv[r.rule.name]["Google SecOps (UDM)"] is not None for r in c.referenced_rules),
-                     f"{c.name}: every rule it counts converts for SecOps; the SecOps reason no longer holds")
+    for c in corr:  # the reason sigma_targets gives for SecOps in the table: AWS correlations
+        if sigma_targets.product_of(c.referenced_rules[0].rule) == "aws":
+            report.check(any(conv[r.rule.name]["Google SecOps (UDM)"] is not None for r in c.referenced_rules),
+                         f"{c.name}: every rule it counts converts for SecOps; the SecOps reason no longer holds")
     kql_diagnostics(report)
+    secops_negation(report)
     correlation_shapes(report)
     table = coverage_markdown(collection, conv)
     if write:

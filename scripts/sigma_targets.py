@@ -432,8 +432,21 @@ def backends():
 
     class SecOps(SecOpsBackend):
         # Why we add no correlations here (README "Run the rule in your SIEM").
-        t1578_no_correlation = ("none in the backend; not added: each correlation counts a rule that "
-                                "fails or converts wrongly here")
+        t1578_no_correlation = ("none in the backend; not added: a YARA-L rule counts in hop windows "
+                                "(`match: ... over 1d`), not per UTC day as the other targets, and each "
+                                "AWS correlation counts rules that fail here")
+
+        def convert_condition_not(self, cond, state):
+            # The backend negates each test under NOT but keeps the group's operator: `not (a or
+            # b)` becomes `a != .. OR b != ..`, `not (a and b)` `a != .. AND b != ..` (read in
+            # its convert_condition). Only an OR it writes as one field's value list comes out
+            # right (every value `!=`, joined by AND); refuse the rest rather than mistranslate.
+            arg = cond.args[0]
+            in_list = isinstance(arg, ConditionOR) and self.decide_convert_condition_as_in_expression(arg, state)
+            if isinstance(arg, (ConditionAND, ConditionOR)) and not in_list:
+                raise NotImplementedError("NOT over a group: the backend keeps the group's AND/OR "
+                                          "while it negates each test")
+            return super().convert_condition_not(cond, state)
 
     def secops(_product):
         from sigma.pipelines.secops import secops_udm_pipeline
