@@ -50,8 +50,6 @@ AWSCLOUDTRAIL_COLUMNS = {
     "userIdentity.accountId": "UserIdentityAccountId"}
 # Request parameters the rules compare as numbers (the rest are compared as text).
 NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod)$")
-# Paths through a request array: one event holds several values there.
-ARRAY_PATH = re.compile(r"\.items\.|\.valuesTo(Add|Remove)$")
 
 
 # The Azure correlations' principal: the caller's Entra object id, a claim of the Activity Log
@@ -68,23 +66,23 @@ def json_keys(path: str) -> list[str]:
     return m[1].split(".") + [m[2]] if m else path.split(".")
 
 
-def is_array_path(field: str) -> bool:
-    return bool(ARRAY_PATH.search(field))
+# Request arrays of strings (RDS snapshot attributes): KQL tests them with set_has_element.
+STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$")
+# The variable a LogScale array function binds to each element.
+LOGSCALE_ELEMENT = "t1578_element"
 
 
 def request_array(field: str) -> tuple[str, str | None] | None:
-    """A path through a request array -> (the array's path, the path within an element, None
-    for an array of strings); None for any other path."""
+    """A path through a request array (one event holds several values there) -> (the array's
+    path, the path within an element, None for an array of strings); None for any other path."""
     items = re.search(r"\.items\.", field)
     if items:
         return field[:items.start() + len(".items")], field[items.end():]
     return (field, None) if STRING_ARRAYS.search(field) else None
 
 
-# The variable a LogScale array function binds to each element.
-LOGSCALE_ELEMENT = "t1578_element"
-# Request arrays of strings (RDS snapshot attributes): KQL tests them with set_has_element.
-STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$")
+def is_array_path(field: str) -> bool:
+    return request_array(field) is not None
 
 
 def kusto_request_parameter(field: str) -> str:
