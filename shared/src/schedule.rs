@@ -65,8 +65,16 @@ pub struct Dated {
 /// A schedule error: the key below the schedule's table, and why.
 pub type ScheduleError = (String, String);
 
+/// `HH:MM` (or `H:MM`) as minutes since midnight; `24:00` is the day's end.
 fn minute_of_day(s: &str) -> Option<u32> {
     let (h, m) = s.trim().split_once(':')?;
+    // Digits only, and few: an hour of many digits overflowed `h * 60` (found by the tuning
+    // fuzz target), and `parse` would also take a sign.
+    let digits =
+        |x: &str, most: usize| (1..=most).contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h, 2) || !digits(m, 2) || m.len() != 2 {
+        return None;
+    }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (m < 60 && h * 60 + m <= MIN_PER_DAY).then_some(h * 60 + m)
 }
@@ -274,6 +282,22 @@ mod tests {
             )),
             "weekly[0].start"
         );
+        // An hour of many digits: `h * 60` overflowed (a panic in debug builds; in release,
+        // 71582789 * 60 wraps to 44, which read as 00:44). A sign is no digit either.
+        for bad in ["00000002032286375:00", "71582789:00", "+1:00", "1:5", "01:005"] {
+            assert_eq!(
+                err(ChangeWindows::new(
+                    "UTC",
+                    &[slot(&["mon"], bad, "23:00")],
+                    &[],
+                    &[],
+                    1
+                )),
+                "weekly[0].start",
+                "{bad}"
+            );
+        }
+        assert!(ChangeWindows::new("UTC", &[slot(&["mon"], "9:30", "24:00")], &[], &[], 1).is_ok());
         assert_eq!(
             err(ChangeWindows::new(
                 "UTC",
