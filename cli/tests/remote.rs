@@ -38,9 +38,15 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // moto runs under a guard shell: closing its stdin makes the guard kill moto by PID.
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
+        match self.child.stdin.take() {
+            // moto runs under a guard shell: closing its stdin makes the guard kill moto by PID
+            // and exit. Killing the guard as well raced it: a guard killed before it read the
+            // end of its stdin left moto running, orphaned (three or four per test run).
+            Some(stdin) => drop(stdin),
+            None => {
+                let _ = self.child.kill();
+            }
+        }
         let _ = self.child.wait();
     }
 }
@@ -381,6 +387,22 @@ fn reported(out: &Output, url: &str, word: &str) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The servers a test starts are gone when it ends: nothing listens on their ports after drop
+/// (killing moto's guard before it read its closed stdin left moto running, orphaned).
+#[test]
+fn servers_stop_when_dropped() {
+    for _ in 0..3 {
+        for server in [moto(), azurite()] {
+            let port = server.port;
+            drop(server);
+            assert!(
+                TcpStream::connect(("127.0.0.1", port)).is_err(),
+                "a server still listens on {port} after drop"
+            );
+        }
+    }
 }
 
 #[test]
