@@ -524,18 +524,31 @@ def events_records() -> list[dict]:
     return [r for f in sorted(EVENTS.rglob("*")) if f.suffix in (".json", ".jsonl", ".gz") for r in load_records(f)]
 
 
-def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
+def evaluator_selections(records: list[dict]) -> dict[str, set[int]]:
+    """Rule name -> the indices of the records the evaluator matches, for each rule the targets
+    are run against (a fresh load: backends transform the rules they convert in place)."""
+    return {r.name: {i for i, rec in enumerate(records) if rule_matches(r, rec)}
+            for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules}
+
+
+def check_selection(report: Report, target: str, name: str, got: set[int], want: set[int], query: str) -> None:
+    """A target's query selects exactly the records the evaluator matches, and some."""
+    report.check(got == want and bool(want), f"{name}: {target} query selects {len(got)} records, the evaluator "
+                 f"{len(want)} (only {target}: {sorted(got - want)[:5]}, only evaluator: {sorted(want - got)[:5]})"
+                 f"\n{query}")
+
+
+def qradar_runs(rules: list[SigmaRule], records: list[dict], selections: dict[str, set[int]],
+                report: Report) -> None:
     """The QRadar conversions, run: every CloudTrail or Activity Log record of events/ becomes a
     row of an `events` table in DuckDB (qradar_table), and each converted AQL query must select
     exactly the records the evaluator matches. Rules whose table cell is not `ok` (request arrays)
     are left out. This checks the property mapping, the case-insensitive equality and the
     null-safe NOT under SQL's three-valued logic, which is the one QRadar's `IS NULL` implies."""
     import duckdb
-    records = events_records()
     backend = sigma_targets.backends()["qradar"][1](None)
     queries = {r.name: backend.convert_rule(r)[0] for r in rules if not known_wrong("QRadar AQL", r)}
     con = qradar_table(records, list(queries.values()))
-    fresh = {r.name: r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules}
     for name, aql in sorted(queries.items()):
         sql = aql.replace("SELECT * FROM events", "SELECT rownum FROM events", 1)
         try:
@@ -543,24 +556,21 @@ def qradar_runs(rules: list[SigmaRule], report: Report) -> None:
         except duckdb.Error as e:
             report.check(False, f"{name}: QRadar query does not run as SQL: {e}\n{aql}")
             continue
-        want = {i for i, r in enumerate(records) if rule_matches(fresh[name], r)}
-        report.check(got == want and bool(want), f"{name}: QRadar query selects {len(got)} records, the evaluator "
-                     f"{len(want)} (only SQL: {sorted(got - want)[:5]}, only evaluator: {sorted(want - got)[:5]})")
+        check_selection(report, "QRadar", name, got, selections[name], aql)
     report.check(len(queries) > 100, f"QRadar runs: {len(queries)} queries")
 
 
-def logscale_runs(rules: list[SigmaRule], report: Report) -> None:
+def logscale_runs(rules: list[SigmaRule], records: list[dict], selections: dict[str, set[int]],
+                  report: Report) -> None:
     """The LogScale conversions, run: scripts/logscale_subset.py interprets each query (the part
     of LogScale's language the backend and sigma_targets write) over every record of events/ as
     parseJson() names its fields, and each query must select exactly the records the evaluator
     matches. This checks the backend's precedence (`or` above the implicit `and`), its regexes
     and `!=*`, and the request arrays tested per element."""
     import logscale_subset
-    records = events_records()
     fields = [logscale_subset.flatten(r) for r in records]
     backend = sigma_targets.backends()["logscale"][1](None)
     queries = {r.name: backend.convert_rule(r)[0] for r in rules}
-    fresh = {r.name: r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules}
     arrays = 0
     for name, query in sorted(queries.items()):
         try:
@@ -570,10 +580,7 @@ def logscale_runs(rules: list[SigmaRule], report: Report) -> None:
             report.check(False, f"{name}: LogScale query outside the interpreted subset: {e}\n{query}")
             continue
         arrays += ":exists(" in query
-        want = {i for i, r in enumerate(records) if rule_matches(fresh[name], r)}
-        report.check(got == want and bool(want), f"{name}: LogScale query selects {len(got)} records, the "
-                     f"evaluator {len(want)} (only LogScale: {sorted(got - want)[:5]}, only evaluator: "
-                     f"{sorted(want - got)[:5]})\n{query}")
+        check_selection(report, "LogScale", name, got, selections[name], query)
     report.check(len(queries) > 100 and arrays >= 9, f"LogScale runs: {len(queries)} queries, {arrays} on request arrays")
 
 
@@ -751,9 +758,11 @@ def main() -> int:
     # Backends transform the rules they convert in place: evaluate a fresh load.
     fresh = SigmaCollection.load_ruleset(RULE_DIRS)
     behaviour([r for r in fresh.rules if isinstance(r, SigmaRule)], report)
-    qradar_runs([r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules], report)
+    records = events_records()
+    selections = evaluator_selections(records)
+    qradar_runs(SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules, records, selections, report)
     qradar_correlation_runs(report)
-    logscale_runs([r for r in SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules], report)
+    logscale_runs(SigmaCollection.load_ruleset(RULE_DIRS[:2]).rules, records, selections, report)
     for f in report.failures:
         print("FAIL:", f)
     ok_cells = sum(v is None for r in conv.values() for v in r.values())

@@ -70,9 +70,10 @@ fn minute_of_day(s: &str) -> Option<u32> {
     let (h, m) = s.trim().split_once(':')?;
     // Digits only, and few: an hour of many digits overflowed `h * 60` (found by the tuning
     // fuzz target), and `parse` would also take a sign.
-    let digits =
-        |x: &str, most: usize| (1..=most).contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h, 2) || !digits(m, 2) || m.len() != 2 {
+    let digits = |x: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(h, 1..=2) || !digits(m, 2..=2) {
         return None;
     }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
