@@ -192,7 +192,7 @@ fn cloudtrail_rows_equal_the_duckdb_port_keyed_by_session_in_lines_and_the_s3_la
 #[test]
 fn azure_rows_equal_the_duckdb_port_with_object_ids_as_caller_in_every_container() {
     let dir = tempfile::tempdir().unwrap();
-    let (lines, export) = generate(dir.path(), "azure", 60_000);
+    let (lines, export) = generate(dir.path(), "azure", 40_000);
     // The same records as Event Hub bodies: {"records":[...]} documents of 40 records, one a line.
     let text = std::fs::read_to_string(&lines).unwrap();
     let recs: Vec<&str> = text.lines().collect();
