@@ -291,6 +291,54 @@ pub struct Catalog {
     pub guides: GuideBook,
 }
 
+/// What one row must satisfy on its own: id syntax, ATT&CK ids, lower-case condition values,
+/// points, the operation's spelling for its cloud, and the seed's type for Azure rows.
+fn check_row(e: &Entry) -> Result<(), String> {
+    let id_ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c);
+    if e.id.is_empty() || !e.id.chars().all(id_ok) {
+        return Err("id must be lower-case letters, digits, '.' and '_'".into());
+    }
+    if !valid_technique(&e.technique, true) {
+        return Err(format!(
+            "technique `{}` is not T1578 or T1578.001-.005",
+            e.technique
+        ));
+    }
+    if let Some(bad) = e.related.iter().find(|t| !valid_technique(t, false)) {
+        return Err(format!("related technique `{bad}` is not an ATT&CK id"));
+    }
+    if let Some(bad) = e.when.as_ref().and_then(|c| {
+        c.instance_type_prefix
+            .iter()
+            .chain(&c.extension_contains)
+            .find(|w| w.is_empty() || w.chars().any(|ch| ch.is_ascii_uppercase()))
+    }) {
+        return Err(format!(
+            "condition value `{bad}` must be non-empty and lower-case"
+        ));
+    }
+    if e.risk > 20 {
+        return Err(format!("risk {} is above 20", e.risk));
+    }
+    match e.cloud {
+        Cloud::Aws if !e.operation.contains(':') => {
+            return Err("AWS operation must be `service:EventName`".into())
+        }
+        Cloud::Azure if !e.operation.contains('/') => {
+            return Err("Azure operation must be `Provider/type/action`".into())
+        }
+        _ => {}
+    }
+    match e.seed_type {
+        Some(st) if e.cloud == Cloud::Azure && st != kql::operation_type(&e.operation) => Err(format!(
+            "seed_type {} but the seed's case() gives {}",
+            st.as_str(),
+            kql::operation_type(&e.operation).as_str()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn valid_technique(t: &str, parent_only: bool) -> bool {
     let b = t.as_bytes();
     let head = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
@@ -323,73 +371,12 @@ impl Catalog {
         let mut by_hash = HashMap::new();
         let mut seed_azure = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            if e.id.is_empty()
-                || !e
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))
-            {
-                return Err(row(
-                    &e.id,
-                    "id must be lower-case letters, digits, '.' and '_'".into(),
-                ));
-            }
+            check_row(e).map_err(|r| row(&e.id, r))?;
             if by_hash.insert(e.id_hash(), i).is_some() {
                 return Err(row(&e.id, "duplicate id (or id hash collision)".into()));
             }
-            if !valid_technique(&e.technique, true) {
-                return Err(row(
-                    &e.id,
-                    format!("technique `{}` is not T1578 or T1578.001-.005", e.technique),
-                ));
-            }
-            if let Some(bad) = e.related.iter().find(|t| !valid_technique(t, false)) {
-                return Err(row(
-                    &e.id,
-                    format!("related technique `{bad}` is not an ATT&CK id"),
-                ));
-            }
-            if let Some(bad) = e.when.as_ref().and_then(|c| {
-                c.instance_type_prefix
-                    .iter()
-                    .chain(&c.extension_contains)
-                    .find(|w| w.is_empty() || w.chars().any(|ch| ch.is_ascii_uppercase()))
-            }) {
-                return Err(row(
-                    &e.id,
-                    format!("condition value `{bad}` must be non-empty and lower-case"),
-                ));
-            }
-            if e.risk > 20 {
-                return Err(row(&e.id, format!("risk {} is above 20", e.risk)));
-            }
-            match e.cloud {
-                Cloud::Aws if !e.operation.contains(':') => {
-                    return Err(row(&e.id, "AWS operation must be `service:EventName`".into()))
-                }
-                Cloud::Azure if !e.operation.contains('/') => {
-                    return Err(row(
-                        &e.id,
-                        "Azure operation must be `Provider/type/action`".into(),
-                    ))
-                }
-                _ => {}
-            }
-            if e.cloud == Cloud::Azure {
-                if let Some(st) = e.seed_type {
-                    let expect = kql::operation_type(&e.operation);
-                    if st != expect {
-                        return Err(row(
-                            &e.id,
-                            format!(
-                                "seed_type {} but the seed's case() gives {}",
-                                st.as_str(),
-                                expect.as_str()
-                            ),
-                        ));
-                    }
-                    seed_azure.push(i);
-                }
+            if e.cloud == Cloud::Azure && e.seed_type.is_some() {
+                seed_azure.push(i);
             }
             by_operation
                 .entry(e.cloud)

@@ -44,7 +44,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
-use crate::engine::{flags, Engine, ProfileName, Scored};
+use crate::engine::{flags, Engine, EventContext, ProfileName, Scored};
 use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
@@ -309,26 +309,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
             (Activity::Update, inc, why)
         }
         None if critical || fires.is_some() => {
-            // The window bucket, not the event: writers that race on one key open the same
-            // finding whichever of their events crossed first. Two findings of one principal
-            // never open in one bucket (the first stays open past its end).
-            let bucket = t.div_euclid(eff.window_ms.max(1));
-            let uid = hex128(&format!(
-                "{}\u{1f}{}\u{1f}finding\u{1f}{bucket}",
-                engine.profile.name.as_str(),
-                state.key
-            ));
-            let inc = Incident {
-                uid,
-                opened: t,
-                last: t,
-                count: 1,
-                tier: Tier::Suspicious,
-                operations: 0,
-                risk: 0,
-                types: 0,
-                criticals: Vec::new(),
-            };
+            let inc = new_incident(engine, &state.key, t, eff.window_ms);
             (Activity::Create, inc, Vec::new())
         }
         None => return Vec::new(),
@@ -344,19 +325,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     let mut reasons = reasons;
     if critical && !c.destinations.is_empty() {
-        reasons.push(Reason {
-            code: "new_destination",
-            detail: format!(
-                "{} {}",
-                if c.public {
-                    "public share; also to"
-                } else {
-                    "new destination"
-                },
-                c.destinations.join(", ")
-            ),
-            weight: 0,
-        });
+        reasons.push(destination_reason(c));
     }
     let mut inc = inc;
     inc.last = t;
@@ -381,6 +350,41 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     state.incident = Some(inc);
     vec![verdict]
+}
+
+/// A finding opened at `t`. Its id is the window bucket's, not the event's: writers that race on
+/// one key open the same finding whichever of their events crossed first. Two findings of one
+/// principal never open in one bucket (the first stays open past its end).
+fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident {
+    let bucket = t.div_euclid(window_ms.max(1));
+    Incident {
+        uid: hex128(&format!(
+            "{}\u{1f}{key}\u{1f}finding\u{1f}{bucket}",
+            engine.profile.name.as_str(),
+        )),
+        opened: t,
+        last: t,
+        count: 1,
+        tier: Tier::Suspicious,
+        operations: 0,
+        risk: 0,
+        types: 0,
+        criticals: Vec::new(),
+    }
+}
+
+/// A critical share or copy to destinations the principal has not shared to before.
+fn destination_reason(c: &EventContext) -> Reason {
+    let what = if c.public {
+        "public share; also to"
+    } else {
+        "new destination"
+    };
+    Reason {
+        code: "new_destination",
+        detail: format!("{what} {}", c.destinations.join(", ")),
+        weight: 0,
+    }
 }
 
 /// Why an open finding should be reported again, if it should.

@@ -192,17 +192,7 @@ impl Engine {
 
     /// Classify and key one event, or say why it is not scored.
     pub fn score(&self, ev: &ComputeEvent) -> Result<Scored, Skip> {
-        let p = self.profile.name;
-        let (entry, op_type, risk): (&Entry, OpType, u32) = match p {
-            ProfileName::Default => {
-                let e = self.catalog.classify(ev).ok_or(Skip::NotInCatalog)?;
-                (e, e.op_type, e.risk)
-            }
-            ProfileName::SeedKql => {
-                let (e, t) = self.catalog.classify_seed(ev).ok_or(Skip::NotInCatalog)?;
-                (e, t, kql::risk_points(t))
-            }
-        };
+        let (entry, op_type, risk) = self.classify(ev)?;
         if !self.counts_phase(ev.cloud, ev.phase) {
             return Err(Skip::NotCounted);
         }
@@ -217,59 +207,67 @@ impl Engine {
         {
             return Err(Skip::Allowlisted);
         }
-        let mut risk = self.tuning.score(&ev.account, &entry.id, risk);
-        // Change windows: outside adds points to the event; inside, an IaC user agent lowers
-        // them. Without declared windows the user agent changes nothing, because any caller
-        // can send any user agent.
-        let change_window = eff.change_windows.map(|w| w.position(ev.time_ms));
-        let (mut extra, mut flag) = (0, 0);
-        match (change_window, eff.change_windows) {
-            (Some(WindowPosition::Outside), Some(w)) => {
-                extra = w.outside_points;
-                flag = flags::OUTSIDE_WINDOW;
-            }
-            (Some(WindowPosition::Inside), _)
-                if ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) =>
-            {
-                risk = risk * eff.iac.risk_percent / 100;
-                flag = flags::IAC_IN_WINDOW;
-            }
-            _ => {}
-        }
-        let key = match p {
-            ProfileName::Default => StateKey::from_parts(&[
-                "v1",
-                p.as_str(),
-                ev.cloud.as_str(),
-                &ev.account,
-                &ev.principal.key,
-            ]),
-            ProfileName::SeedKql => {
-                let who = ev.seed_caller();
-                let ip = ev.source_ip.as_deref().unwrap_or("");
-                StateKey::from_parts(&[
-                    "v1",
-                    p.as_str(),
-                    ev.cloud.as_str(),
-                    &ev.account,
-                    who,
-                    ip,
-                    &ev.scope,
-                ])
-            }
-        };
-        // Start/Accept/Success of one Azure operation share the operation key: counted once.
-        let identity = match (p, &ev.operation_key) {
-            (ProfileName::Default, Some(k)) => k.as_str(),
-            _ => ev.event_id.as_str(),
-        };
+        let risk = self.tuning.score(&ev.account, &entry.id, risk);
+        let timing = Timing::of(ev, &eff, risk);
         let resources: Vec<String> = if ev.resources.is_empty() {
             vec![String::new()]
         } else {
             ev.resources.clone()
         };
+        Ok(Scored {
+            key: self.state_key(ev),
+            units: self.units(ev, entry, op_type, &resources, &timing),
+            resources,
+            ctx: self.context(ev, entry, op_type, &timing),
+        })
+    }
+
+    /// The catalog row, its operation type and points under the profile.
+    fn classify(&self, ev: &ComputeEvent) -> Result<(&Entry, OpType, u32), Skip> {
+        match self.profile.name {
+            ProfileName::Default => {
+                let e = self.catalog.classify(ev).ok_or(Skip::NotInCatalog)?;
+                Ok((e, e.op_type, e.risk))
+            }
+            ProfileName::SeedKql => {
+                let (e, t) = self.catalog.classify_seed(ev).ok_or(Skip::NotInCatalog)?;
+                Ok((e, t, kql::risk_points(t)))
+            }
+        }
+    }
+
+    /// The window the event counts in: the principal for the default profile; the seed's
+    /// `summarize ... by` columns (caller, IP, resource group) for the seed's.
+    fn state_key(&self, ev: &ComputeEvent) -> StateKey {
+        let p = self.profile.name;
+        let (cloud, account) = (ev.cloud.as_str(), ev.account.as_str());
+        match p {
+            ProfileName::Default => {
+                StateKey::from_parts(&["v1", p.as_str(), cloud, account, &ev.principal.key])
+            }
+            ProfileName::SeedKql => {
+                let ip = ev.source_ip.as_deref().unwrap_or("");
+                StateKey::from_parts(&["v1", p.as_str(), cloud, account, ev.seed_caller(), ip, &ev.scope])
+            }
+        }
+    }
+
+    fn units(
+        &self,
+        ev: &ComputeEvent,
+        entry: &Entry,
+        op_type: OpType,
+        resources: &[String],
+        timing: &Timing,
+    ) -> Vec<Unit> {
+        let p = self.profile.name;
+        // Start/Accept/Success of one Azure operation share the operation key: counted once.
+        let identity = match (p, &ev.operation_key) {
+            (ProfileName::Default, Some(k)) => k.as_str(),
+            _ => ev.event_id.as_str(),
+        };
         let op = entry.id_hash();
-        let units = resources
+        resources
             .iter()
             .enumerate()
             .map(|(i, r)| Unit {
@@ -280,44 +278,81 @@ impl Engine {
                 kind: op_type,
                 // Event-level points go on the first unit only: an event touching 50
                 // instances is still one event outside the window.
-                risk: (risk + if i == 0 { extra } else { 0 }).min(255) as u8,
-                flags: flag,
+                risk: (timing.risk + if i == 0 { timing.extra } else { 0 }).min(255) as u8,
+                flags: timing.flag,
             })
-            .collect();
-        Ok(Scored {
-            key,
-            units,
-            resources,
-            ctx: EventContext {
-                time_ms: ev.time_ms,
-                event_id: ev.event_id.clone(),
-                catalog_id: entry.id.clone(),
-                operation: clip(&ev.operation_raw, 96),
-                op_type,
-                risk,
-                critical: p == ProfileName::Default && entry.critical,
-                cloud: ev.cloud,
-                account: ev.account.clone(),
-                scope: ev.scope.clone(),
-                // The seed prints the caller it groups by (an assumed role's session ARN).
-                principal_key: match (p, ev.cloud) {
-                    (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller().to_string(),
-                    _ => ev.principal.key.clone(),
-                },
-                principal_name: ev.principal.name.clone(),
-                principal_kind: ev.principal.kind,
-                session: ev.principal.session.clone(),
-                source_ip: ev.source_ip.clone(),
-                user_agent: ev.user_agent.clone(),
-                change_window,
-                destinations: destinations(ev, entry, op_type),
-                public: ev
-                    .details
-                    .share_added
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case("all")),
+            .collect()
+    }
+
+    fn context(&self, ev: &ComputeEvent, entry: &Entry, op_type: OpType, timing: &Timing) -> EventContext {
+        let p = self.profile.name;
+        EventContext {
+            time_ms: ev.time_ms,
+            event_id: ev.event_id.clone(),
+            catalog_id: entry.id.clone(),
+            operation: clip(&ev.operation_raw, 96),
+            op_type,
+            risk: timing.risk,
+            critical: p == ProfileName::Default && entry.critical,
+            cloud: ev.cloud,
+            account: ev.account.clone(),
+            scope: ev.scope.clone(),
+            // The seed prints the caller it groups by (an assumed role's session ARN).
+            principal_key: match (p, ev.cloud) {
+                (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller().to_string(),
+                _ => ev.principal.key.clone(),
             },
-        })
+            principal_name: ev.principal.name.clone(),
+            principal_kind: ev.principal.kind,
+            session: ev.principal.session.clone(),
+            source_ip: ev.source_ip.clone(),
+            user_agent: ev.user_agent.clone(),
+            change_window: timing.change_window,
+            destinations: destinations(ev, entry, op_type),
+            public: ev
+                .details
+                .share_added
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case("all")),
+        }
+    }
+}
+
+/// An event against the account's change windows: its points, the points added to the event
+/// (not per unit), and the flag that says why.
+struct Timing {
+    change_window: Option<WindowPosition>,
+    risk: u32,
+    extra: u32,
+    flag: u8,
+}
+
+impl Timing {
+    /// Outside the windows adds points to the event; inside, an IaC user agent lowers them.
+    /// Without declared windows the user agent changes nothing, because any caller can send
+    /// any user agent.
+    fn of(ev: &ComputeEvent, eff: &Effective, risk: u32) -> Timing {
+        let change_window = eff.change_windows.map(|w| w.position(ev.time_ms));
+        let mut t = Timing {
+            change_window,
+            risk,
+            extra: 0,
+            flag: 0,
+        };
+        match (change_window, eff.change_windows) {
+            (Some(WindowPosition::Outside), Some(w)) => {
+                t.extra = w.outside_points;
+                t.flag = flags::OUTSIDE_WINDOW;
+            }
+            (Some(WindowPosition::Inside), _)
+                if ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) =>
+            {
+                t.risk = risk * eff.iac.risk_percent / 100;
+                t.flag = flags::IAC_IN_WINDOW;
+            }
+            _ => {}
+        }
+        t
     }
 }
 

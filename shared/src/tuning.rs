@@ -382,243 +382,35 @@ fn is_account_id(s: &str) -> bool {
 impl Tuning {
     /// Parse and validate a tuning document. `source_name` names it in errors.
     pub fn from_toml(text: &str, source_name: &str, catalog: &Catalog) -> Result<Tuning, TuningError> {
-        let err = |key: &str, reason: String| TuningError {
+        Self::build(text, source_name, catalog).map_err(|(key, reason)| TuningError {
             source_name: source_name.to_string(),
-            key: key.to_string(),
+            key,
             reason,
-        };
-        let glob_list = |key: &str, list: &[String]| -> Result<Globs, TuningError> {
-            for (j, g) in list.iter().enumerate() {
-                check_glob(g).map_err(|r| err(&format!("{key}[{j}]"), r))?;
-            }
-            Ok(Globs::new(list.to_vec()))
-        };
+        })
+    }
+
+    fn build(text: &str, source_name: &str, catalog: &Catalog) -> Result<Tuning, KeyError> {
         let doc: TuningDoc = toml::from_str(text).map_err(|e| {
             let (key, line) = e
                 .span()
                 .map(|sp| key_at(text, sp.start))
                 .unwrap_or_else(|| ("document".into(), 0));
-            err(&key, format!("line {line}: {}", e.message()))
+            (key, format!("line {line}: {}", e.message()))
         })?;
-        let scope = |prefix: &str, d: &ScopeDoc| -> Result<Scope, TuningError> {
-            let window_ms = d
-                .window
-                .as_deref()
-                .map(|w| {
-                    let ms = parse_duration_ms(w).map_err(|r| err(&format!("{prefix}.window"), r))?;
-                    if !(WINDOW_RANGE_MS.0..=WINDOW_RANGE_MS.1).contains(&ms) {
-                        return Err(err(
-                            &format!("{prefix}.window"),
-                            format!("`{w}` is outside 1m..30d"),
-                        ));
-                    }
-                    Ok(ms)
-                })
-                .transpose()?;
-            let mode = match d.mode.as_deref() {
-                None => None,
-                Some("alert") => Some(Mode::Alert),
-                Some("shadow") => Some(Mode::Shadow),
-                Some(m) => {
-                    return Err(err(
-                        &format!("{prefix}.mode"),
-                        format!("`{m}` is not `alert` or `shadow`"),
-                    ))
-                }
-            };
-            let limit = |name: &str, v: Option<i64>| -> Result<Option<u32>, TuningError> {
-                match v {
-                    None => Ok(None),
-                    Some(x) if x >= 1 && (x as usize) < MAX_UNITS => Ok(Some(x as u32)),
-                    Some(x) => Err(err(
-                        &format!("{prefix}.thresholds.{name}"),
-                        format!("{x} is outside 1..{}", MAX_UNITS - 1),
-                    )),
-                }
-            };
-            let t = &d.thresholds;
-            let thresholds = PartialThresholds {
-                risk: limit("risk", t.risk)?,
-                high_risk: limit("high_risk", t.high_risk)?,
-                bulk_operations: limit("bulk_operations", t.bulk_operations)?,
-                bulk_resources: limit("bulk_resources", t.bulk_resources)?,
-            };
-            let mut scores = BTreeMap::new();
-            for (id, pts) in &d.scores {
-                let key = format!("{prefix}.scores.{id}");
-                if catalog.get(id).is_none() {
-                    return Err(err(&key, "not a catalog id (see `t1578 catalog`)".into()));
-                }
-                if !(0..=20).contains(pts) {
-                    return Err(err(&key, format!("{pts} is outside 0..20")));
-                }
-                scores.insert(id.clone(), *pts as u32);
-            }
-            let unfamiliar_ip = d
-                .unfamiliar_ip
-                .as_ref()
-                .map(|u| -> Result<Option<Unfamiliar>, TuningError> {
-                    let key = |k: &str| format!("{prefix}.unfamiliar_ip.{k}");
-                    let days = u.days.unwrap_or(Unfamiliar::DEFAULT.days_ms / 86_400_000);
-                    if !(0..=90).contains(&days) {
-                        return Err(err(
-                            &key("days"),
-                            format!("{days} is outside 0..90 (0 turns the rule off)"),
-                        ));
-                    }
-                    let points = u.points.unwrap_or(i64::from(Unfamiliar::DEFAULT.points));
-                    if !(0..=20).contains(&points) {
-                        return Err(err(&key("points"), format!("{points} is outside 0..20")));
-                    }
-                    let by_prefix = match u.granularity.as_deref() {
-                        None | Some("prefix") => true,
-                        Some("address") => false,
-                        Some(m) => {
-                            return Err(err(
-                                &key("match"),
-                                format!("`{m}` is not `prefix` (/24, /48) or `address`"),
-                            ))
-                        }
-                    };
-                    Ok((days > 0).then_some(Unfamiliar {
-                        days_ms: days * 86_400_000,
-                        points: points as u32,
-                        by_prefix,
-                    }))
-                })
-                .transpose()?;
-            let iac = d
-                .iac
-                .as_ref()
-                .map(|i| -> Result<Iac, TuningError> {
-                    let pct = i.risk_percent.unwrap_or(0);
-                    if !(0..=100).contains(&pct) {
-                        return Err(err(
-                            &format!("{prefix}.iac.risk_percent"),
-                            format!("{pct} is outside 0..100"),
-                        ));
-                    }
-                    let user_agents = match &i.user_agents {
-                        None => Globs::of(DEFAULT_IAC_USER_AGENTS),
-                        Some(list) => glob_list(&format!("{prefix}.iac.user_agents"), list)?,
-                    };
-                    Ok(Iac {
-                        user_agents,
-                        risk_percent: pct as u32,
-                    })
-                })
-                .transpose()?;
-            let change_windows = d
-                .change_windows
-                .as_ref()
-                .map(|c| -> Result<ChangeWindows, TuningError> {
-                    let key = |k: &str| format!("{prefix}.change_windows.{k}");
-                    let pts = c.outside_points.unwrap_or(1);
-                    if !(0..=20).contains(&pts) {
-                        return Err(err(&key("outside_points"), format!("{pts} is outside 0..20")));
-                    }
-                    let weekly: Vec<WeeklySlot> = c
-                        .weekly
-                        .iter()
-                        .map(|w| WeeklySlot {
-                            days: w.days.clone(),
-                            start: w.start.clone(),
-                            end: w.end.clone(),
-                        })
-                        .collect();
-                    let dated = |l: &[DatedDoc]| -> Vec<Dated> {
-                        l.iter()
-                            .map(|x| Dated {
-                                start: x.start.clone(),
-                                end: x.end.clone(),
-                            })
-                            .collect()
-                    };
-                    ChangeWindows::new(
-                        &c.time_zone,
-                        &weekly,
-                        &dated(&c.open),
-                        &dated(&c.closed),
-                        pts as u32,
-                    )
-                    .map_err(|(k, r)| err(&key(&k), r))
-                })
-                .transpose()?;
-            let azure_platform_callers = d
-                .azure_platform_callers
-                .as_ref()
-                .map(|list| glob_list(&format!("{prefix}.azure_platform_callers"), list))
-                .transpose()?;
-            let baseline = d
-                .baseline
-                .as_ref()
-                .map(|b| baseline_rule(b, &format!("{prefix}.baseline")).map_err(|(k, r)| err(&k, r)))
-                .transpose()?;
-            Ok(Scope {
-                window_ms,
-                mode,
-                count_service_callers: d.count_service_callers,
-                thresholds,
-                scores,
-                unfamiliar_ip,
-                baseline,
-                iac,
-                change_windows,
-                azure_platform_callers,
-            })
-        };
-        let defaults = scope("defaults", &doc.defaults)?;
+        let defaults = scope("defaults", &doc.defaults, catalog)?;
         let mut accounts = BTreeMap::new();
         for (acct, d) in &doc.accounts {
             if !is_account_id(acct) {
-                return Err(err(
-                    &format!("accounts.{acct}"),
-                    "not a 12-digit AWS account id nor a subscription GUID".into(),
-                ));
+                return Err((format!("accounts.{acct}"), NOT_AN_ACCOUNT.into()));
             }
-            accounts.insert(acct.to_ascii_lowercase(), scope(&format!("accounts.{acct}"), d)?);
+            accounts.insert(
+                acct.to_ascii_lowercase(),
+                scope(&format!("accounts.{acct}"), d, catalog)?,
+            );
         }
-        let mut allow = Vec::new();
-        for (i, a) in doc.allow.iter().enumerate() {
-            let key = format!("allow[{i}]");
-            check_glob(&a.principal).map_err(|r| err(&format!("{key}.principal"), r))?;
-            let glob = a.principal.to_ascii_lowercase().into_bytes();
-            if a.reason.trim().is_empty() {
-                return Err(err(
-                    &format!("{key}.reason"),
-                    "say why this principal is trusted".into(),
-                ));
-            }
-            if let Some(acct) = &a.account {
-                if !is_account_id(acct) {
-                    return Err(err(
-                        &format!("{key}.account"),
-                        "not a 12-digit AWS account id nor a subscription GUID".into(),
-                    ));
-                }
-            }
-            let expires_ms = a
-                .expires
-                .as_deref()
-                .map(|d| {
-                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .map(|day| {
-                            day.and_hms_milli_opt(23, 59, 59, 999)
-                                .unwrap_or_default()
-                                .and_utc()
-                                .timestamp_millis()
-                        })
-                        .map_err(|e| err(&format!("{key}.expires"), format!("`{d}` is not YYYY-MM-DD: {e}")))
-                })
-                .transpose()?;
-            allow.push(AllowEntry {
-                pattern: a.principal.clone(),
-                glob,
-                account: a.account.as_ref().map(|s| s.to_ascii_lowercase()),
-                reason: a.reason.clone(),
-                expires_ms,
-            });
-        }
+        let allow = (doc.allow.iter().enumerate())
+            .map(|(i, a)| allow_entry(&format!("allow[{i}]"), a))
+            .collect::<Result<_, _>>()?;
         let t = Tuning {
             source_name: source_name.to_string(),
             defaults: Some(defaults),
@@ -627,19 +419,27 @@ impl Tuning {
             builtin_iac: Iac::builtin(),
             builtin_platform_callers: Globs::default(),
         };
-        // Every scope's layered thresholds must stay ordered: `defaults`, then each account on top.
-        let scopes = std::iter::once(("", "defaults".to_string()))
-            .chain(t.accounts.keys().map(|k| (k.as_str(), format!("accounts.{k}"))));
+        t.check_ordered()?;
+        Ok(t)
+    }
+
+    /// Every scope's layered thresholds must stay ordered: `defaults`, then each account on top.
+    fn check_ordered(&self) -> Result<(), KeyError> {
+        let scopes = std::iter::once(("", "defaults".to_string())).chain(
+            self.accounts
+                .keys()
+                .map(|k| (k.as_str(), format!("accounts.{k}"))),
+        );
         for (acct, prefix) in scopes {
-            let e = t.effective(acct, &Profile::named(crate::engine::ProfileName::Default));
+            let e = self.effective(acct, &Profile::named(crate::engine::ProfileName::Default));
             if e.thresholds.high_risk < e.thresholds.risk {
-                return Err(err(
-                    &format!("{prefix}.thresholds.high_risk"),
+                return Err((
+                    format!("{prefix}.thresholds.high_risk"),
                     format!("{} is below risk {}", e.thresholds.high_risk, e.thresholds.risk),
                 ));
             }
         }
-        Ok(t)
+        Ok(())
     }
 
     /// The allowlist entry that covers this principal in this account at this time, if any.
@@ -765,9 +565,217 @@ impl Tuning {
     }
 }
 
+/// A configuration error before it names its document: (dotted key, reason).
+type KeyError = (String, String);
+
+const NOT_AN_ACCOUNT: &str = "not a 12-digit AWS account id nor a subscription GUID";
+
+/// One scope (`defaults` or `accounts.ID`), every value checked under its dotted `prefix`.
+fn scope(prefix: &str, d: &ScopeDoc, catalog: &Catalog) -> Result<Scope, KeyError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    Ok(Scope {
+        window_ms: d
+            .window
+            .as_deref()
+            .map(|w| window_ms(&key("window"), w))
+            .transpose()?,
+        mode: d.mode.as_deref().map(|m| mode(&key("mode"), m)).transpose()?,
+        count_service_callers: d.count_service_callers,
+        thresholds: thresholds(&key("thresholds"), &d.thresholds)?,
+        scores: scores(&key("scores"), &d.scores, catalog)?,
+        unfamiliar_ip: (d.unfamiliar_ip.as_ref())
+            .map(|u| unfamiliar(&key("unfamiliar_ip"), u))
+            .transpose()?,
+        iac: d.iac.as_ref().map(|i| iac(&key("iac"), i)).transpose()?,
+        change_windows: (d.change_windows.as_ref())
+            .map(|c| change_windows(&key("change_windows"), c))
+            .transpose()?,
+        azure_platform_callers: (d.azure_platform_callers.as_ref())
+            .map(|list| glob_list(&key("azure_platform_callers"), list))
+            .transpose()?,
+        baseline: (d.baseline.as_ref())
+            .map(|b| baseline_rule(b, &key("baseline")))
+            .transpose()?,
+    })
+}
+
+fn window_ms(key: &str, w: &str) -> Result<i64, KeyError> {
+    let ms = parse_duration_ms(w).map_err(|r| (key.to_string(), r))?;
+    if !(WINDOW_RANGE_MS.0..=WINDOW_RANGE_MS.1).contains(&ms) {
+        return Err((key.to_string(), format!("`{w}` is outside 1m..30d")));
+    }
+    Ok(ms)
+}
+
+fn mode(key: &str, m: &str) -> Result<Mode, KeyError> {
+    match m {
+        "alert" => Ok(Mode::Alert),
+        "shadow" => Ok(Mode::Shadow),
+        _ => Err((key.to_string(), format!("`{m}` is not `alert` or `shadow`"))),
+    }
+}
+
+fn thresholds(prefix: &str, t: &ThresholdsDoc) -> Result<PartialThresholds, KeyError> {
+    let limit = |name: &str, v: Option<i64>| match v {
+        None => Ok(None),
+        Some(x) if x >= 1 && (x as usize) < MAX_UNITS => Ok(Some(x as u32)),
+        Some(x) => Err((
+            format!("{prefix}.{name}"),
+            format!("{x} is outside 1..{}", MAX_UNITS - 1),
+        )),
+    };
+    Ok(PartialThresholds {
+        risk: limit("risk", t.risk)?,
+        high_risk: limit("high_risk", t.high_risk)?,
+        bulk_operations: limit("bulk_operations", t.bulk_operations)?,
+        bulk_resources: limit("bulk_resources", t.bulk_resources)?,
+    })
+}
+
+fn scores(
+    prefix: &str,
+    given: &BTreeMap<String, i64>,
+    catalog: &Catalog,
+) -> Result<BTreeMap<String, u32>, KeyError> {
+    let mut out = BTreeMap::new();
+    for (id, pts) in given {
+        let key = format!("{prefix}.{id}");
+        if catalog.get(id).is_none() {
+            return Err((key, "not a catalog id (see `t1578 catalog`)".into()));
+        }
+        if !(0..=20).contains(pts) {
+            return Err((key, format!("{pts} is outside 0..20")));
+        }
+        out.insert(id.clone(), *pts as u32);
+    }
+    Ok(out)
+}
+
+/// `days = 0` turns the rule off.
+fn unfamiliar(prefix: &str, u: &UnfamiliarDoc) -> Result<Option<Unfamiliar>, KeyError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    let days = u.days.unwrap_or(Unfamiliar::DEFAULT.days_ms / 86_400_000);
+    if !(0..=90).contains(&days) {
+        return Err((
+            key("days"),
+            format!("{days} is outside 0..90 (0 turns the rule off)"),
+        ));
+    }
+    let points = u.points.unwrap_or(i64::from(Unfamiliar::DEFAULT.points));
+    if !(0..=20).contains(&points) {
+        return Err((key("points"), format!("{points} is outside 0..20")));
+    }
+    let by_prefix = match u.granularity.as_deref() {
+        None | Some("prefix") => true,
+        Some("address") => false,
+        Some(m) => {
+            return Err((
+                key("match"),
+                format!("`{m}` is not `prefix` (/24, /48) or `address`"),
+            ))
+        }
+    };
+    Ok((days > 0).then_some(Unfamiliar {
+        days_ms: days * 86_400_000,
+        points: points as u32,
+        by_prefix,
+    }))
+}
+
+fn iac(prefix: &str, i: &IacDoc) -> Result<Iac, KeyError> {
+    let pct = i.risk_percent.unwrap_or(0);
+    if !(0..=100).contains(&pct) {
+        return Err((
+            format!("{prefix}.risk_percent"),
+            format!("{pct} is outside 0..100"),
+        ));
+    }
+    let user_agents = match &i.user_agents {
+        None => Globs::of(DEFAULT_IAC_USER_AGENTS),
+        Some(list) => glob_list(&format!("{prefix}.user_agents"), list)?,
+    };
+    Ok(Iac {
+        user_agents,
+        risk_percent: pct as u32,
+    })
+}
+
+fn change_windows(prefix: &str, c: &ChangeWindowsDoc) -> Result<ChangeWindows, KeyError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    let pts = c.outside_points.unwrap_or(1);
+    if !(0..=20).contains(&pts) {
+        return Err((key("outside_points"), format!("{pts} is outside 0..20")));
+    }
+    let weekly: Vec<WeeklySlot> = (c.weekly.iter())
+        .map(|w| WeeklySlot {
+            days: w.days.clone(),
+            start: w.start.clone(),
+            end: w.end.clone(),
+        })
+        .collect();
+    let dated = |l: &[DatedDoc]| -> Vec<Dated> {
+        l.iter()
+            .map(|x| Dated {
+                start: x.start.clone(),
+                end: x.end.clone(),
+            })
+            .collect()
+    };
+    ChangeWindows::new(
+        &c.time_zone,
+        &weekly,
+        &dated(&c.open),
+        &dated(&c.closed),
+        pts as u32,
+    )
+    .map_err(|(k, r)| (key(&k), r))
+}
+
+fn glob_list(key: &str, list: &[String]) -> Result<Globs, KeyError> {
+    for (j, g) in list.iter().enumerate() {
+        check_glob(g).map_err(|r| (format!("{key}[{j}]"), r))?;
+    }
+    Ok(Globs::new(list.to_vec()))
+}
+
+/// One `allow` entry under `key` (`allow[i]`); `expires` is the end of that UTC day.
+fn allow_entry(key: &str, a: &AllowDoc) -> Result<AllowEntry, KeyError> {
+    check_glob(&a.principal).map_err(|r| (format!("{key}.principal"), r))?;
+    if a.reason.trim().is_empty() {
+        return Err((
+            format!("{key}.reason"),
+            "say why this principal is trusted".into(),
+        ));
+    }
+    if let Some(acct) = &a.account {
+        if !is_account_id(acct) {
+            return Err((format!("{key}.account"), NOT_AN_ACCOUNT.into()));
+        }
+    }
+    let expires_ms = (a.expires.as_deref())
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map(|day| {
+                    day.and_hms_milli_opt(23, 59, 59, 999)
+                        .unwrap_or_default()
+                        .and_utc()
+                        .timestamp_millis()
+                })
+                .map_err(|e| (format!("{key}.expires"), format!("`{d}` is not YYYY-MM-DD: {e}")))
+        })
+        .transpose()?;
+    Ok(AllowEntry {
+        pattern: a.principal.clone(),
+        glob: a.principal.to_ascii_lowercase().into_bytes(),
+        account: a.account.as_ref().map(|s| s.to_ascii_lowercase()),
+        reason: a.reason.clone(),
+        expires_ms,
+    })
+}
+
 /// The `baseline` table: every value checked, defaults from [`BaselineRule::DEFAULT`]. `days = 0`
 /// turns the baseline off. Errors are (dotted key, reason).
-fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, (String, String)> {
+fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, KeyError> {
     let d = BaselineRule::DEFAULT;
     let key = |k: &str| format!("{prefix}.{k}");
     let int = |k: &str, v: Option<i64>, def: u32, lo: i64, hi: i64| match v {

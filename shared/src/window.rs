@@ -9,7 +9,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, Baseline, Novelty, Observed};
 use crate::catalog::{Catalog, OpType};
-use crate::engine::{flags, ProfileName, Scored, StateKey, Thresholds, Unit};
+use crate::engine::{flags, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
 use crate::event::{clip, PrincipalKind};
 use crate::incident::Incident;
 use crate::profile::BaselineRule;
@@ -416,61 +416,14 @@ impl WindowState {
         } else {
             0
         };
-        let mut counted = Vec::new();
-        let mut gained = 0u32;
-        for (i, u) in s.units.iter().enumerate() {
-            if self.units.iter().any(|x| x.id == u.id) {
-                continue;
-            }
-            let mut u = *u;
-            if counted.is_empty() && bonus > 0 {
-                u.risk = u.risk.saturating_add(bonus.min(255) as u8);
-                u.flags |= flags::UNFAMILIAR_IP;
-            }
-            if self.units.len() >= MAX_UNITS {
-                if u.t <= self.units[0].t {
-                    self.saturated_until = self.saturated_until.max(u.t.saturating_add(window_ms));
-                    continue;
-                }
-                let evicted = self.units.remove(0);
-                self.saturated_until = self.saturated_until.max(evicted.t.saturating_add(window_ms));
-            }
-            let at = self.units.partition_point(|x| x.t <= u.t);
-            self.units.insert(at, u);
-            gained += u32::from(u.risk);
-            counted.push((i, u.flags));
-        }
+        let (counted, gained) = self.count_units(s, bonus, window_ms);
         if counted.is_empty() {
             return Applied::Duplicate;
         }
         self.max_t = self.max_t.max(t);
         let c = &s.ctx;
-        for &(i, _) in &counted {
-            let r = &s.resources[i];
-            if self.resources.len() < MAX_LISTED && !self.resources.iter().any(|x| x.h == s.units[i].res) {
-                self.resources.push(Listed {
-                    h: s.units[i].res,
-                    value: clip(r, crate::event::MAX_FIELD),
-                    t,
-                });
-            } else if let Some(x) = self.resources.iter_mut().find(|x| x.h == s.units[i].res) {
-                x.t = x.t.max(t);
-            }
-        }
-        if !self.evidence.iter().any(|e| e.event_id == c.event_id) {
-            self.evidence.push(Evidence {
-                event_id: clip(&c.event_id, 128),
-                t,
-                operation: c.operation.clone(),
-                catalog_id: c.catalog_id.clone(),
-                risk: gained,
-                flags: counted.iter().fold(0, |f, &(_, x)| f | x),
-                ip: c.source_ip.as_deref().map(|ip| clip(ip, 64)),
-            });
-            self.evidence
-                .sort_by(|a, b| b.risk.cmp(&a.risk).then(b.t.cmp(&a.t)));
-            self.evidence.truncate(MAX_LISTED);
-        }
+        self.list_resources(s, &counted, t);
+        self.add_evidence(c, gained, counted.iter().fold(0, |f, &(_, x)| f | x));
         if let Some(ip) = &c.source_ip {
             let h = remember(&mut self.ips, ip, t, MAX_LISTED);
             if new_net && !self.unfamiliar.contains(&h) {
@@ -504,6 +457,74 @@ impl WindowState {
         }
         self.prune(window_ms, eff.unfamiliar_ip.map_or(0, |u| u.days_ms));
         Applied::Counted
+    }
+
+    /// Insert the event's units not seen before, in time order; at the bound, the oldest unit
+    /// goes and the window is marked saturated until it would have left. The unfamiliar-address
+    /// `bonus` goes on the first counted unit. Returns (unit index, flags) of each counted unit
+    /// and the points they gained.
+    fn count_units(&mut self, s: &Scored, bonus: u32, window_ms: i64) -> (Vec<(usize, u8)>, u32) {
+        let mut counted = Vec::new();
+        let mut gained = 0u32;
+        for (i, u) in s.units.iter().enumerate() {
+            if self.units.iter().any(|x| x.id == u.id) {
+                continue;
+            }
+            let mut u = *u;
+            if counted.is_empty() && bonus > 0 {
+                u.risk = u.risk.saturating_add(bonus.min(255) as u8);
+                u.flags |= flags::UNFAMILIAR_IP;
+            }
+            if self.units.len() >= MAX_UNITS {
+                if u.t <= self.units[0].t {
+                    self.saturated_until = self.saturated_until.max(u.t.saturating_add(window_ms));
+                    continue;
+                }
+                let evicted = self.units.remove(0);
+                self.saturated_until = self.saturated_until.max(evicted.t.saturating_add(window_ms));
+            }
+            let at = self.units.partition_point(|x| x.t <= u.t);
+            self.units.insert(at, u);
+            gained += u32::from(u.risk);
+            counted.push((i, u.flags));
+        }
+        (counted, gained)
+    }
+
+    /// The counted units' resources, for display: the first `MAX_LISTED` distinct, each with
+    /// its latest time.
+    fn list_resources(&mut self, s: &Scored, counted: &[(usize, u8)], t: i64) {
+        for &(i, _) in counted {
+            let r = &s.resources[i];
+            if self.resources.len() < MAX_LISTED && !self.resources.iter().any(|x| x.h == s.units[i].res) {
+                self.resources.push(Listed {
+                    h: s.units[i].res,
+                    value: clip(r, crate::event::MAX_FIELD),
+                    t,
+                });
+            } else if let Some(x) = self.resources.iter_mut().find(|x| x.h == s.units[i].res) {
+                x.t = x.t.max(t);
+            }
+        }
+    }
+
+    /// The event as evidence, once per record id; the `MAX_LISTED` riskiest, latest first.
+    fn add_evidence(&mut self, c: &EventContext, gained: u32, bits: u8) {
+        if self.evidence.iter().any(|e| e.event_id == c.event_id) {
+            return;
+        }
+        self.evidence.push(Evidence {
+            event_id: clip(&c.event_id, 128),
+            t: c.time_ms,
+            operation: c.operation.clone(),
+            catalog_id: c.catalog_id.clone(),
+            risk: gained,
+            flags: bits,
+            ip: c.source_ip.as_deref().map(|ip| clip(ip, 64)),
+        });
+        self.evidence
+            .sort_by(|a, b| b.risk.cmp(&a.risk).then(b.t.cmp(&a.t)));
+        self.evidence.truncate(MAX_LISTED);
     }
 
     /// The seed's summarize over the window ending at the latest event.

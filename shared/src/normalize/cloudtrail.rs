@@ -339,20 +339,17 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
             (key.clone(), user.unwrap_or(key), PrincipalKind::User, None)
         }
         "AssumedRole" => {
-            let key = issuer
-                .clone()
-                .or_else(|| arn.as_deref().and_then(role_from_assumed_arn))
-                .unwrap_or_else(|| {
-                    format!(
-                        "arn:aws:iam::{acct}:role/{}",
-                        principal_id.clone().unwrap_or_else(|| "unknown".into())
-                    )
-                });
             let session = session_from_pid().or_else(|| {
                 arn.as_deref()
                     .and_then(|a| a.rsplit('/').next().map(str::to_string))
             });
-            let name = issuer_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or(&key).to_string());
+            let (key, name) = assumed_role(
+                issuer,
+                issuer_name,
+                arn.as_deref(),
+                principal_id.as_deref(),
+                &acct,
+            );
             (key, name, PrincipalKind::Role, session)
         }
         "Root" => (
@@ -384,21 +381,7 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
                 session_from_pid(),
             )
         }
-        _ => {
-            // Service events carry only the other account's id; other types (IdentityCenterUser,
-            // Unknown) fall back to whatever stable id the record has.
-            if typ.is_empty() && arn.is_none() && text_at(ui, &["accountId"]).is_some() {
-                (
-                    format!("arn:aws:iam::{acct}:root"),
-                    format!("account {acct}"),
-                    PrincipalKind::AwsAccount,
-                    None,
-                )
-            } else {
-                let key = arn.or(principal_id).unwrap_or_else(|| format!("unknown@{acct}"));
-                (key.clone(), key, PrincipalKind::Unknown, None)
-            }
-        }
+        _ => other_identity(ui, &typ, arn, principal_id, &acct),
     };
     Principal {
         key: clip(&key, 512),
@@ -407,6 +390,43 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
         session: session.map(|s| clip(&s, 128)),
         arn: text_at(ui, &["arn"]).map(|a| clip(&a, 512)),
     }
+}
+
+/// Service events carry only the other account's id; other types (IdentityCenterUser, Unknown)
+/// fall back to whatever stable id the record has.
+fn other_identity(
+    ui: &Value,
+    typ: &str,
+    arn: Option<String>,
+    principal_id: Option<String>,
+    acct: &str,
+) -> (String, String, PrincipalKind, Option<String>) {
+    if typ.is_empty() && arn.is_none() && text_at(ui, &["accountId"]).is_some() {
+        return (
+            format!("arn:aws:iam::{acct}:root"),
+            format!("account {acct}"),
+            PrincipalKind::AwsAccount,
+            None,
+        );
+    }
+    let key = arn.or(principal_id).unwrap_or_else(|| format!("unknown@{acct}"));
+    (key.clone(), key, PrincipalKind::Unknown, None)
+}
+
+/// An assumed role's key and name: the issuing role, from the session context, else from the
+/// assumed-role ARN, else from the principal id.
+fn assumed_role(
+    issuer: Option<String>,
+    issuer_name: Option<String>,
+    arn: Option<&str>,
+    principal_id: Option<&str>,
+    acct: &str,
+) -> (String, String) {
+    let key = issuer
+        .or_else(|| arn.and_then(role_from_assumed_arn))
+        .unwrap_or_else(|| format!("arn:aws:iam::{acct}:role/{}", principal_id.unwrap_or("unknown")));
+    let name = issuer_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or(&key).to_string());
+    (key, name)
 }
 
 /// `arn:aws:sts::1:assumed-role/Name/session` -> `arn:aws:iam::1:role/Name`.
