@@ -94,6 +94,80 @@ fn overlaps(a: &(u32, u32), b: &(u32, u32)) -> bool {
     a.0 < b.1 && b.0 < a.1
 }
 
+/// The weekly slots as minute ranges of the week (a slot past Sunday midnight split in two),
+/// refused where two overlap.
+fn weekly_slots(weekly: &[WeeklySlot]) -> Result<Vec<(u32, u32)>, ScheduleError> {
+    let mut slots: Vec<((u32, u32), String)> = Vec::new();
+    for (i, w) in weekly.iter().enumerate() {
+        let key = |k: &str| format!("weekly[{i}].{k}");
+        let start = minute_of_day(&w.start)
+            .filter(|&m| m < MIN_PER_DAY)
+            .ok_or_else(|| (key("start"), format!("`{}` is not HH:MM", w.start)))?;
+        let end = minute_of_day(&w.end).ok_or_else(|| (key("end"), format!("`{}` is not HH:MM", w.end)))?;
+        if w.days.is_empty() {
+            return Err((key("days"), "name at least one day (mon..sun)".into()));
+        }
+        let len = if end > start {
+            end - start
+        } else {
+            end + MIN_PER_DAY - start
+        };
+        for d in &w.days {
+            let day = DAYS
+                .iter()
+                .position(|x| x.eq_ignore_ascii_case(d.trim()))
+                .ok_or_else(|| {
+                    (
+                        key("days"),
+                        format!("`{d}` is not one of mon, tue, wed, thu, fri, sat, sun"),
+                    )
+                })? as u32;
+            let s = day * MIN_PER_DAY + start;
+            let e = s + len;
+            let label = format!(
+                "weekly[{i}] {} {}-{}",
+                DAYS[day as usize],
+                w.start.trim(),
+                w.end.trim()
+            );
+            if e > MIN_PER_WEEK {
+                slots.push(((s, MIN_PER_WEEK), label.clone()));
+                slots.push(((0, e - MIN_PER_WEEK), label));
+            } else {
+                slots.push(((s, e), label));
+            }
+        }
+    }
+    for (i, a) in slots.iter().enumerate() {
+        if let Some(b) = slots[..i].iter().find(|b| overlaps(&a.0, &b.0)) {
+            return Err(("weekly".into(), format!("{} overlaps {}", a.1, b.1)));
+        }
+    }
+    Ok(slots.into_iter().map(|(s, _)| s).collect())
+}
+
+/// Dated open or closed windows under `name`, each ending after it starts, none overlapping.
+fn dated(name: &str, list: &[Dated]) -> Result<Vec<(DateTime, DateTime)>, ScheduleError> {
+    let mut out: Vec<(DateTime, DateTime)> = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let key = |k: &str| format!("{name}[{i}].{k}");
+        let bad = |v: &str| format!("`{v}` is not YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time)");
+        let s = parse_local(&d.start, false).ok_or_else(|| (key("start"), bad(&d.start)))?;
+        let e = parse_local(&d.end, true).ok_or_else(|| (key("end"), bad(&d.end)))?;
+        if e <= s {
+            return Err((
+                key("end"),
+                format!("`{}` is not after start `{}`", d.end, d.start),
+            ));
+        }
+        if let Some(j) = out.iter().position(|o| s < o.1 && o.0 < e) {
+            return Err((format!("{name}[{i}]"), format!("overlaps {name}[{j}]")));
+        }
+        out.push((s, e));
+    }
+    Ok(out)
+}
+
 impl ChangeWindows {
     /// Compile and validate a schedule. Errors name the key under the schedule's table.
     pub fn new(
@@ -109,77 +183,10 @@ impl ChangeWindows {
                 format!("`{time_zone}` is not an IANA time zone (like `Europe/Paris` or `UTC`)"),
             )
         })?;
-        let mut slots: Vec<((u32, u32), String)> = Vec::new();
-        for (i, w) in weekly.iter().enumerate() {
-            let key = |k: &str| format!("weekly[{i}].{k}");
-            let start = minute_of_day(&w.start)
-                .filter(|&m| m < MIN_PER_DAY)
-                .ok_or_else(|| (key("start"), format!("`{}` is not HH:MM", w.start)))?;
-            let end =
-                minute_of_day(&w.end).ok_or_else(|| (key("end"), format!("`{}` is not HH:MM", w.end)))?;
-            if w.days.is_empty() {
-                return Err((key("days"), "name at least one day (mon..sun)".into()));
-            }
-            let len = if end > start {
-                end - start
-            } else {
-                end + MIN_PER_DAY - start
-            };
-            for d in &w.days {
-                let day = DAYS
-                    .iter()
-                    .position(|x| x.eq_ignore_ascii_case(d.trim()))
-                    .ok_or_else(|| {
-                        (
-                            key("days"),
-                            format!("`{d}` is not one of mon, tue, wed, thu, fri, sat, sun"),
-                        )
-                    })? as u32;
-                let s = day * MIN_PER_DAY + start;
-                let e = s + len;
-                let label = format!(
-                    "weekly[{i}] {} {}-{}",
-                    DAYS[day as usize],
-                    w.start.trim(),
-                    w.end.trim()
-                );
-                if e > MIN_PER_WEEK {
-                    slots.push(((s, MIN_PER_WEEK), label.clone()));
-                    slots.push(((0, e - MIN_PER_WEEK), label));
-                } else {
-                    slots.push(((s, e), label));
-                }
-            }
-        }
-        for (i, a) in slots.iter().enumerate() {
-            if let Some(b) = slots[..i].iter().find(|b| overlaps(&a.0, &b.0)) {
-                return Err(("weekly".into(), format!("{} overlaps {}", a.1, b.1)));
-            }
-        }
-        let dated = |name: &str, list: &[Dated]| -> Result<Vec<(DateTime, DateTime)>, ScheduleError> {
-            let mut out: Vec<(DateTime, DateTime)> = Vec::new();
-            for (i, d) in list.iter().enumerate() {
-                let key = |k: &str| format!("{name}[{i}].{k}");
-                let bad = |v: &str| format!("`{v}` is not YYYY-MM-DD or YYYY-MM-DDTHH:MM (local time)");
-                let s = parse_local(&d.start, false).ok_or_else(|| (key("start"), bad(&d.start)))?;
-                let e = parse_local(&d.end, true).ok_or_else(|| (key("end"), bad(&d.end)))?;
-                if e <= s {
-                    return Err((
-                        key("end"),
-                        format!("`{}` is not after start `{}`", d.end, d.start),
-                    ));
-                }
-                if let Some(j) = out.iter().position(|o| s < o.1 && o.0 < e) {
-                    return Err((format!("{name}[{i}]"), format!("overlaps {name}[{j}]")));
-                }
-                out.push((s, e));
-            }
-            Ok(out)
-        };
         Ok(ChangeWindows {
             time_zone: time_zone.trim().to_string(),
             tz,
-            weekly: slots.into_iter().map(|(s, _)| s).collect(),
+            weekly: weekly_slots(weekly)?,
             open: dated("open", open)?,
             closed: dated("closed", closed)?,
             outside_points,
