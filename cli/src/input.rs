@@ -63,6 +63,27 @@ impl Stats {
 /// be an `unknown_shape` error.
 pub const NOT_API_CALL_DIRS: [&str; 2] = ["CloudTrail-Digest", "CloudTrail-Insight"];
 
+/// Whether the folder `parts[i]` of a path holds no API calls, so a walk does not enter it: a
+/// folder of [`NOT_API_CALL_DIRS`], or a service folder of AWS's log delivery layout
+/// (`AWSLogs/[o-ORG/]ACCOUNT/SERVICE/`) other than `CloudTrail`. Central log buckets (Control
+/// Tower's log archive among them) keep AWS Config snapshots and history, VPC flow logs and
+/// load balancer logs beside the trail, under the same `AWSLogs/ACCOUNT/`: read, each of their
+/// files would be an error, and flow logs are often most of the bucket's bytes.
+pub fn holds_no_api_calls(parts: &[&str], i: usize) -> bool {
+    let Some(&name) = parts.get(i) else {
+        return false;
+    };
+    if NOT_API_CALL_DIRS.contains(&name) {
+        return true;
+    }
+    let is_account = |p: &str| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit());
+    let under_account = i >= 2
+        && is_account(parts[i - 1])
+        && (parts[i - 2] == "AWSLogs"
+            || (i >= 3 && parts[i - 2].starts_with("o-") && parts[i - 3] == "AWSLogs"));
+    under_account && name != "CloudTrail"
+}
+
 /// A file (or object) name the directory walk reads: the log formats, plain or gzip.
 pub fn is_input_name(name: &str) -> bool {
     [
@@ -134,7 +155,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 continue;
             }
             if p.is_dir() {
-                if !NOT_API_CALL_DIRS.contains(&name.as_str()) {
+                let parts: Vec<String> = p.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                if !holds_no_api_calls(&parts, parts.len() - 1) {
                     walk(&p, out, bad);
                 }
             } else if is_input_name(&name) {
@@ -1278,5 +1301,34 @@ mod tests {
         );
         assert_eq!(time_key(az).as_deref(), Some("20261101T0700"));
         assert_eq!(time_key(Path::new("events/aws/x.json")), None);
+    }
+
+    #[test]
+    fn only_the_trail_is_entered_among_a_log_buckets_service_folders() {
+        let last = |path: &str| {
+            let parts: Vec<&str> = path.split('/').collect();
+            holds_no_api_calls(&parts, parts.len() - 1)
+        };
+        for skipped in [
+            "AWSLogs/111122223333/Config",
+            "AWSLogs/111122223333/vpcflowlogs",
+            "o-abc123def4/AWSLogs/o-abc123def4/111122223333/elasticloadbalancing",
+            "AWSLogs/111122223333/CloudTrail-Digest",
+            "copy/CloudTrail-Insight",
+        ] {
+            assert!(last(skipped), "{skipped} entered");
+        }
+        for entered in [
+            "AWSLogs/111122223333/CloudTrail",
+            "AWSLogs/o-abc123def4/111122223333/CloudTrail",
+            "AWSLogs/111122223333",
+            "AWSLogs/o-abc123def4",
+            // Not the delivery layout: an account folder must be 12 digits right under AWSLogs.
+            "logs/111122223333/Config",
+            "AWSLogs/1111/Config",
+            "AWSLogs/111122223333/CloudTrail/us-east-1",
+        ] {
+            assert!(!last(entered), "{entered} skipped");
+        }
     }
 }

@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use t1578_cli::input::{is_input_name, time_key, Blobs, Reader, NOT_API_CALL_DIRS};
+use t1578_cli::input::{holds_no_api_calls, is_input_name, time_key, Blobs, Reader};
 use t1578_core::ComputeEvent;
 use tokio::sync::mpsc;
 
@@ -129,10 +129,13 @@ struct Listing {
 }
 
 impl Listing {
-    fn consider(&mut self, meta: ObjectMeta, w: Window) {
+    /// Keep an object to read. `from`: the number of the listed prefix's parts, whose folders
+    /// the user chose and are not judged.
+    fn consider(&mut self, meta: ObjectMeta, w: Window, from: usize) {
         let parts: Vec<&str> = meta.location.as_ref().split('/').collect();
         let name = parts.last().copied().unwrap_or_default();
-        if !is_input_name(name) || parts.iter().any(|p| NOT_API_CALL_DIRS.contains(p)) {
+        let folders = from..parts.len().saturating_sub(1);
+        if !is_input_name(name) || folders.into_iter().any(|i| holds_no_api_calls(&parts, i)) {
             return;
         }
         self.listed += 1;
@@ -155,10 +158,11 @@ impl Listing {
 /// dated folder outside the window is never listed; a day (or finer) folder is listed flat.
 async fn list(store: &dyn ObjectStore, prefix: Option<&Key>, w: Window) -> object_store::Result<Listing> {
     let mut out = Listing::default();
+    let from = prefix.map_or(0, |p| p.parts().count());
     if w.is_open() {
         out.listings += 1;
         let all: Vec<ObjectMeta> = store.list(prefix).try_collect().await?;
-        all.into_iter().for_each(|m| out.consider(m, w));
+        all.into_iter().for_each(|m| out.consider(m, w, from));
         return Ok(out);
     }
     let mut stack = vec![prefix.cloned()];
@@ -172,14 +176,14 @@ async fn list(store: &dyn ObjectStore, prefix: Option<&Key>, w: Window) -> objec
         out.listings += 1;
         if key_span(&parts).is_some_and(|(a, b)| b - a <= DAY_MS) {
             let all: Vec<ObjectMeta> = store.list(dir.as_ref()).try_collect().await?;
-            all.into_iter().for_each(|m| out.consider(m, w));
+            all.into_iter().for_each(|m| out.consider(m, w, from));
             continue;
         }
         let r = store.list_with_delimiter(dir.as_ref()).await?;
-        r.objects.into_iter().for_each(|m| out.consider(m, w));
+        r.objects.into_iter().for_each(|m| out.consider(m, w, from));
         for p in r.common_prefixes.into_iter().rev() {
             let sub: Vec<&str> = p.as_ref().split('/').collect();
-            let skipped = sub.last().is_some_and(|d| NOT_API_CALL_DIRS.contains(d));
+            let skipped = holds_no_api_calls(&sub, sub.len() - 1);
             if skipped || key_span(&sub).is_some_and(|s| !w.admits(s)) {
                 continue;
             }

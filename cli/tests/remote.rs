@@ -312,6 +312,22 @@ fn export_layout(records: &[Value]) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// Objects of other services in AWS's delivery layout, in the trail's account and organization
+/// folders, dated inside the tests' windows.
+fn others() -> BTreeMap<String, Vec<u8>> {
+    let config = br#"{"fileVersion":"1.0","configurationItems":[{"configurationItemCaptureTime":"2026-11-06T10:00:00.000Z","awsAccountId":"111122223333","resourceType":"AWS::EC2::Snapshot","resourceId":"snap-1","awsRegion":"us-east-1","configuration":{"eventName":"DeleteSnapshot"}}]}"#;
+    let flow = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 111122223333 eni-0a1b 10.0.0.1 10.0.0.2 443 50000 6 10 840 1794650400 1794650460 ACCEPT OK\n";
+    let elb = b"https 2026-11-06T10:00:00.000000Z app/web/1 203.0.113.9:5000 10.0.0.5:80 0.001 0.002 0.000 200 200 34 366 \"GET https://web:443/ HTTP/1.1\" \"curl\" - - arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/t/1 \"Root=1-1\"\n";
+    [
+        ("AWSLogs/111122223333/Config/us-east-1/2026/11/6/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EC2::Snapshot_20261106T100000Z_20261106T110000Z_1.json.gz", &config[..]),
+        ("AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/11/06/111122223333_vpcflowlogs_us-east-1_fl-0a1b_20261106T1000Z_1a2b3c4d.log.gz", &flow[..]),
+        ("AWSLogs/o-abc123def4/111122223333/elasticloadbalancing/us-east-1/2026/11/06/111122223333_elasticloadbalancing_us-east-1_app.web.1_20261106T1000Z_10.0.0.5_x.log.gz", &elb[..]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), gzip(v)))
+    .collect()
+}
+
 fn t1578(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_t1578"));
     c.args(args);
@@ -427,7 +443,12 @@ fn s3_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
         "recipientAccountId": "111122223333", "insightDetails": {"state": "Start", "eventSource": "ec2.amazonaws.com",
         "eventName": "DeleteSnapshot", "insightType": "ApiCallRateInsight"}}]});
     files.insert(insight.into(), gzip(insight_record.to_string().as_bytes()));
-    let inputs = files.len() - 2;
+    // What a central log bucket keeps beside the trail, under the same account folders: AWS
+    // Config history (JSON, `.json.gz`), VPC flow logs and load balancer logs (text, `.log.gz`).
+    for (key, body) in others() {
+        files.insert(key, body);
+    }
+    let inputs = files.len() - 2 - others().len();
     let dir = tempfile::tempdir().unwrap();
     lay_out(&files, dir.path(), s3_store(&moto, "trail").as_ref());
 
@@ -560,8 +581,11 @@ fn a_week_out_of_two_months_lists_and_reads_only_that_week() {
         let rec: Value = serde_json::from_slice(v).unwrap();
         *v = gzip(serde_json::json!({ "Records": [rec] }).to_string().as_bytes());
     }
+    // Other services' logs in the week, beside the trail: never listed, never fetched.
+    let mut laid = files.clone();
+    laid.extend(others());
     let dir = tempfile::tempdir().unwrap();
-    lay_out(&files, dir.path(), s3_store(&moto, "org").as_ref());
+    lay_out(&laid, dir.path(), s3_store(&moto, "org").as_ref());
 
     let window = ["--since", "2026-11-02", "--until", "2026-11-08T23:59:59Z"];
     let args = |input: &'static str| [&["replay", "--format", "json"][..], &window[..], &[input]].concat();
@@ -569,6 +593,7 @@ fn a_week_out_of_two_months_lists_and_reads_only_that_week() {
     let local_dir = dir.path().to_str().unwrap().to_string();
     let local = t1578(&args(local_dir.leak()), &[]);
     assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
+    assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
 
     // Seven days of the week plus the file delivered after midnight; nothing else was fetched.
     let mut gets = object_gets(&moto, "org");
@@ -589,6 +614,12 @@ fn a_week_out_of_two_months_lists_and_reads_only_that_week() {
     // files are dated by their minute.
     let prefixes = listing_prefixes(&moto);
     assert!(!prefixes.iter().any(|p| p.contains("/2026/10/")), "{prefixes:?}");
+    for service in ["Config", "vpcflowlogs", "elasticloadbalancing"] {
+        assert!(
+            !prefixes.iter().any(|p| p.contains(&format!("/{service}/"))),
+            "{service} listed: {prefixes:?}"
+        );
+    }
     assert!(prefixes.iter().any(|p| p.contains("/2026/11/09")), "{prefixes:?}");
     for day in ["01", "10", "15", "25"] {
         assert!(
