@@ -62,6 +62,12 @@ pub enum Command {
         /// objects dated more than an hour after it are not read.
         #[arg(long)]
         until: Option<String>,
+        /// When the detector started seeing these accounts (RFC 3339, or YYYY-MM-DD), such as an
+        /// archive's first day: a principal first seen within `min_history_days` of it is being
+        /// learned, not new, and only criticals and protection changes alert for it. A tuning
+        /// document's `baseline.observed_since` wins where it sets one.
+        #[arg(long)]
+        observed_since: Option<String>,
         /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
         /// s3://BUCKET/PREFIX, az://CONTAINER/PREFIX,
         /// https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX.

@@ -44,21 +44,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             since,
             until,
+            observed_since,
             paths,
         } => {
-            let engine = engine(profile, &window, config.as_deref())?;
+            let observed = time_arg("--observed-since", observed_since.as_deref())?;
+            let build = |config: Option<&Path>| -> anyhow::Result<Engine> {
+                let e = engine(profile, &window, config)?;
+                Ok(match observed {
+                    Some(ms) => e.observed_since(ms),
+                    None => e,
+                })
+            };
             let span = (
                 time_arg("--since", since.as_deref())?,
                 time_arg("--until", until.as_deref())?,
             );
+            let engine = build(config.as_deref())?;
             match compare_config {
-                Some(b) => compare(
-                    &engine,
-                    &self::engine(profile, &window, Some(&b))?,
-                    reorder,
-                    format,
-                    (&paths, span),
-                ),
+                Some(b) => compare(&engine, &build(Some(&b))?, reorder, format, (&paths, span)),
                 None => replay(&engine, reorder, state, format, (&paths, span)),
             }
         }

@@ -147,7 +147,7 @@ pub enum Activity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// Machine-readable: `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
-    /// `outside_change_window`, `new_destination`, `no_history`.
+    /// `outside_change_window`, `new_destination`, `no_history`, `learning`.
     pub code: &'static str,
     /// What an analyst reads.
     pub detail: String,
@@ -275,9 +275,14 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let tier = eff.thresholds.tier(&agg);
     let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
+    let learning = !established
+        && eff
+            .baseline
+            .is_some_and(|r| r.learning(state.baseline.first_seen()));
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     let (reasons, sensitive_first) = match eff.baseline {
         Some(rule) if established => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
+        Some(rule) if learning => (vec![learning_reason(&rule)], false),
         _ => (no_history(state, eff.baseline.as_ref(), t), false),
     };
     let signs = Signs {
@@ -288,6 +293,8 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     // rule's points.
     let fires = tier.filter(|&tr| match eff.baseline {
         Some(_) if established => unusual_enough(&reasons, signs),
+        // Nothing to compare with yet, nor known to be new: the detector was not looking.
+        Some(_) if learning => impairs(&agg),
         Some(rule) => tr > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(&agg),
         None => true,
     });
@@ -645,6 +652,23 @@ fn variant_of<'a>(
         .filter(|e| e.operation == row.operation && e.id != row.id)
         .find(|e| state.baseline.knows_operation(e.id_hash(), t, rule))
         .map(|e| e.id.as_str())
+}
+
+/// A principal seen within `min_history_days` of when the detector started seeing its account.
+fn learning_reason(rule: &BaselineRule) -> Reason {
+    let since = (rule.observed_since_ms)
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    Reason {
+        code: "learning",
+        detail: format!(
+            "first seen within {} days of when the detector started seeing this account ({since}): \
+             learning its habits, only criticals and protection changes alert",
+            rule.min_history_days
+        ),
+        weight: 0,
+    }
 }
 
 /// Why the plain thresholds apply to this principal.

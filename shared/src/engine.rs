@@ -3,7 +3,7 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
-pub use crate::profile::{Profile, ProfileName, StateKey, Thresholds};
+pub use crate::profile::{BaselineRule, Profile, ProfileName, StateKey, Thresholds};
 use crate::schedule::WindowPosition;
 use crate::tuning::{Effective, Tuning};
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,25 @@ impl Engine {
             profile,
             tuning,
         }
+    }
+
+    /// The same engine told when the detector started seeing events (ms): every baseline that
+    /// does not say so itself learns from then (see [`BaselineRule::observed_since_ms`]).
+    /// For a backtest of an archive from its first day.
+    pub fn observed_since(mut self, ms: i64) -> Engine {
+        let fill = |r: &mut BaselineRule| {
+            r.observed_since_ms.get_or_insert(ms);
+        };
+        self.profile.baseline.as_mut().map(fill);
+        let scopes = self
+            .tuning
+            .defaults
+            .iter_mut()
+            .chain(self.tuning.accounts.values_mut());
+        for rule in scopes.filter_map(|s| s.baseline.as_mut().and_then(Option::as_mut)) {
+            fill(rule);
+        }
+        self
     }
 
     /// Window, mode, thresholds, service-caller policy and risk rules in force for an account.

@@ -198,6 +198,11 @@ pub struct BaselineRule {
     /// history. One destructive operation (3) is kept as evidence: every rarely seen person
     /// deletes a VM now and then. The other tiers alert as in the seed.
     pub new_principal_risk: u32,
+    /// When the detector started seeing the account's events (ms), if known. A principal first
+    /// seen within `min_history_days` of it is not known to be new: the detector was blind
+    /// before, so it is learning, not new, and only criticals and protection changes alert for
+    /// it. Unset, every principal without history is new (an incident replay of two days).
+    pub observed_since_ms: Option<i64>,
 }
 
 impl BaselineRule {
@@ -213,10 +218,21 @@ impl BaselineRule {
         new_operation_min_points: 2,
         settled_days: 5,
         new_principal_risk: 4,
+        observed_since_ms: None,
     };
 
     /// The baseline period (ms).
     pub fn days_ms(&self) -> i64 {
         i64::from(self.days) * 86_400_000
+    }
+
+    /// Whether a principal first seen at `first_seen` (ms) is still being learned: seen within
+    /// `min_history_days` of when the detector started seeing its account.
+    pub fn learning(&self, first_seen: Option<i64>) -> bool {
+        let min = i64::from(self.min_history_days) * 86_400_000;
+        match (self.observed_since_ms, first_seen) {
+            (Some(o), Some(f)) => f < o.saturating_add(min),
+            _ => false,
+        }
     }
 }

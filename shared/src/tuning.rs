@@ -123,6 +123,7 @@ struct BaselineDoc {
     new_operation_min_points: Option<i64>,
     settled_days: Option<i64>,
     new_principal_risk: Option<i64>,
+    observed_since: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -823,6 +824,9 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
             0,
             100,
         )?,
+        observed_since_ms: (b.observed_since.as_deref())
+            .map(|v| observed_since_ms(v).map_err(|r| (key("observed_since"), r)))
+            .transpose()?,
     };
     if rule.min_history_days > rule.days {
         return Err((
@@ -831,6 +835,26 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
         ));
     }
     Ok((days > 0).then_some(rule))
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, in years 2000 to 9999.
+fn observed_since_ms(v: &str) -> Result<i64, String> {
+    let ms = chrono::DateTime::parse_from_rfc3339(v.trim())
+        .map(|t| t.timestamp_millis())
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp_millis()
+            })
+        })
+        .map_err(|_| format!("`{v}` is not YYYY-MM-DD nor an RFC 3339 time"))?;
+    // 2000-01-01 to the end of 9999: what event times can be.
+    if !(946_684_800_000..253_402_300_800_000).contains(&ms) {
+        return Err(format!("`{v}` is outside the years 2000 to 9999"));
+    }
+    Ok(ms)
 }
 
 /// Only `*` and `?` are wildcards; other glob syntax is refused rather than matched literally.

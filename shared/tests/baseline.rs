@@ -162,3 +162,67 @@ fn state_with_a_full_baseline_stays_under_16_kib() {
         "the test fills the state ({max_bytes} bytes)"
     );
 }
+
+/// A copy of a fixture's event by another principal, at another time, on other resources.
+fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578_core::ComputeEvent {
+    let mut ev = template.clone();
+    ev.principal.key = format!("arn:aws:iam::111122223333:user/{who}");
+    ev.principal.name = who.to_string();
+    ev.principal.arn = Some(ev.principal.key.clone());
+    ev.account = "111122223333".into();
+    ev.time_ms = t;
+    ev.event_id = format!("{who}-{t}-{n}");
+    ev.resources = vec![format!("i-{who}{n:04}")];
+    ev
+}
+
+/// A cold start: on the detector's first day every principal lacks history, and without
+/// `observed_since` every busy one meets the seed's thresholds. With it, a principal first seen
+/// within `min_history_days` of the start is learned, not new: only a critical alerts for it,
+/// while one first seen later is new and meets the thresholds.
+#[test]
+fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
+    let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
+    let public = load(&events_dir().join("aws/ec2-modify-image-attribute-public.json"))[0].clone();
+    let day = 86_400_000;
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let mut events: Vec<_> = [("autoscaler", start + 3_600_000), ("newcomer", start + 5 * day)]
+        .iter()
+        .flat_map(|&(who, at)| (0..12).map(move |n| (who, at + n as i64 * 60_000, n)))
+        .map(|(who, t, n)| by(&terminate, who, t, n))
+        .collect();
+    events.push(by(&public, "imagebuilder", start + 7_200_000, 0));
+    events.sort_by_key(|e| e.time_ms);
+    let created = |engine: &Engine| -> BTreeMap<String, (String, Vec<String>)> {
+        let (_, alerts) = replay(engine, &events);
+        alerts
+            .iter()
+            .filter(|a| a.activity_name == "Create")
+            .map(|a| {
+                let codes = a
+                    .unmapped
+                    .baseline
+                    .iter()
+                    .flat_map(|b| b.reasons.iter().map(|r| r.code.clone()));
+                (
+                    a.actor.user.name.clone(),
+                    (a.tier().as_str().to_string(), codes.collect()),
+                )
+            })
+            .collect()
+    };
+    let plain = created(&common::engine(ProfileName::Default));
+    assert!(plain.contains_key("autoscaler"), "{plain:?}");
+    let learned = created(&common::engine(ProfileName::Default).observed_since(start));
+    assert!(!learned.contains_key("autoscaler"), "{learned:?}");
+    assert_eq!(
+        learned["newcomer"].1,
+        vec!["no_history".to_string()],
+        "{learned:?}"
+    );
+    assert_eq!(learned["imagebuilder"].0, "critical", "{learned:?}");
+    assert!(
+        learned["imagebuilder"].1.contains(&"learning".to_string()),
+        "{learned:?}"
+    );
+}

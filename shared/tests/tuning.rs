@@ -102,6 +102,8 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
         ("[defaults.baseline]\nnew_principal_risk = 101", "defaults.baseline.new_principal_risk"),
         ("[defaults.baseline]\nnew_principal_risk = \"high\"", "defaults.baseline.new_principal_risk"),
         ("[accounts.\"111122223333\".baseline]\nfactor = 2", "factor"),
+        ("[defaults.baseline]\nobserved_since = \"2026-13-01\"", "defaults.baseline.observed_since"),
+        ("[defaults.baseline]\nobserved_since = \"1970-01-01\"", "defaults.baseline.observed_since"),
         (
             "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
             "defaults.azure_platform_callers[0]",
@@ -282,6 +284,22 @@ fn baseline_knobs_apply_per_account() {
     assert_eq!((b.days, b.min_history_days, b.escalation_percent), (14, 3, 150));
     assert_eq!((b.settled_days, b.new_principal_risk), (2, 3));
     assert_eq!(other.new_principal_risk, 4, "the built-in default");
+    // When the detector started seeing an account: a date or a time, per account.
+    let seen = |e: &Engine, acct: &str| e.effective(acct).baseline.unwrap().observed_since_ms;
+    let o = tuned(
+        "[defaults.baseline]\nobserved_since = \"2026-11-01\"\n\
+         [accounts.\"444455556666\".baseline]\nobserved_since = \"2026-11-20T06:00:00Z\"",
+    );
+    assert_eq!(seen(&o, "999999999999"), Some(1_793_491_200_000));
+    assert_eq!(seen(&o, "444455556666"), Some(1_795_154_400_000));
+    assert_eq!(seen(&e, "999999999999"), None, "unset: no learning period");
+    // The CLI's --observed-since fills only what the document leaves unset.
+    assert_eq!(
+        seen(&o.clone().observed_since(7), "444455556666"),
+        Some(1_795_154_400_000)
+    );
+    assert_eq!(seen(&e.clone().observed_since(7), "444455556666"), Some(7));
+    assert_eq!(seen(&tuned("").observed_since(7), "x"), Some(7));
     // Retention covers the longest baseline.
     assert_eq!(
         e.retention_ms(),
