@@ -62,10 +62,10 @@ pub enum Command {
         /// objects dated more than an hour after it are not read.
         #[arg(long)]
         until: Option<String>,
-        /// When the detector started seeing these accounts (RFC 3339, or YYYY-MM-DD), such as an
-        /// archive's first day: a principal first seen within `min_history_days` of it is being
-        /// learned, not new, and only criticals and protection changes alert for it. A tuning
-        /// document's `baseline.observed_since` wins where it sets one.
+        /// When the detector started seeing these accounts (RFC 3339, YYYY-MM-DD, or `first`
+        /// for the replay's first event): a principal first seen within `min_history_days` of
+        /// it is being learned, not new, and only criticals and protection changes alert for
+        /// it. A tuning document's `baseline.observed_since` wins where it sets one.
         #[arg(long)]
         observed_since: Option<String>,
         /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
@@ -104,6 +104,9 @@ pub enum Command {
         /// Tuning configuration (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// As for `replay`: give what the replay that printed the alert was given.
+        #[arg(long)]
+        observed_since: Option<String>,
         /// `table`: the guide as text; `json`: the whole alert document.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,

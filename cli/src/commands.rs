@@ -47,22 +47,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             observed_since,
             paths,
         } => {
-            let observed = time_arg("--observed-since", observed_since.as_deref())?;
-            let build = |config: Option<&Path>| -> anyhow::Result<Engine> {
-                let e = engine(profile, &window, config)?;
-                Ok(match observed {
-                    Some(ms) => e.observed_since(ms),
-                    None => e,
-                })
-            };
+            let observed = observed_arg(observed_since.as_deref())?;
+            let build = |config: Option<&Path>| observed.apply(engine(profile, &window, config)?);
             let span = (
                 time_arg("--since", since.as_deref())?,
                 time_arg("--until", until.as_deref())?,
             );
             let engine = build(config.as_deref())?;
+            let first = observed == Observed::First;
             match compare_config {
-                Some(b) => compare(&engine, &build(Some(&b))?, reorder, format, (&paths, span)),
-                None => replay(&engine, reorder, state, format, (&paths, span)),
+                Some(b) => compare(
+                    (&engine, &build(Some(&b))?),
+                    first,
+                    reorder,
+                    format,
+                    (&paths, span),
+                ),
+                None => replay(&engine, first, reorder, state, format, (&paths, span)),
             }
         }
         Command::Query {
@@ -83,9 +84,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             profile,
             window,
             config,
+            observed_since,
             format,
             paths,
-        } => show(&engine(profile, &window, config.as_deref())?, &id, format, &paths),
+        } => {
+            let observed = observed_arg(observed_since.as_deref())?;
+            let engine = observed.apply(engine(profile, &window, config.as_deref())?)?;
+            show(&engine, observed == Observed::First, &id, format, &paths)
+        }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
             let patterns = eventpattern::event_patterns(&Catalog::builtin()?);
@@ -160,6 +166,33 @@ fn time_arg(flag: &str, value: Option<&str>) -> anyhow::Result<Option<i64>> {
     chrono::DateTime::parse_from_rfc3339(v)
         .map(|t| Some(t.timestamp_millis()))
         .map_err(|e| anyhow!("{flag} {v:?}: {e} (expected RFC 3339 or YYYY-MM-DD)"))
+}
+
+/// `--observed-since`: when the detector started seeing the accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Observed {
+    /// Not given: principals without history are new (or the tuning document says).
+    Unset,
+    /// A time (ms).
+    At(i64),
+    /// The replay's first event.
+    First,
+}
+
+impl Observed {
+    fn apply(self, engine: Engine) -> anyhow::Result<Engine> {
+        Ok(match self {
+            Observed::At(ms) => engine.observed_since(ms),
+            Observed::Unset | Observed::First => engine,
+        })
+    }
+}
+
+fn observed_arg(value: Option<&str>) -> anyhow::Result<Observed> {
+    Ok(match value {
+        Some("first") => Observed::First,
+        v => time_arg("--observed-since", v)?.map_or(Observed::Unset, Observed::At),
+    })
 }
 
 /// Events in scope of the inputs' time bounds (inclusive, ms).
@@ -373,6 +406,7 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 /// Replay into `store`, handing each alert to `on_alert` in event-time order.
 fn run_replay(
     engine: &Engine,
+    from_first: bool,
     reorder: usize,
     store: &CliStore,
     (paths, span): (&[PathBuf], Span),
@@ -387,6 +421,10 @@ fn run_replay(
     };
     let mut counts = Counts::new();
     let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
+        // Batches come in time order: the first one's earliest event starts the observation.
+        if let Some(t) = scored.iter().map(|(_, s)| s.ctx.time_ms).min().filter(|_| from_first) {
+            engine.observe_from(t);
+        }
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -410,6 +448,7 @@ fn run_replay(
 
 fn replay(
     engine: &Engine,
+    from_first: bool,
     reorder: usize,
     state: Option<PathBuf>,
     format: Format,
@@ -423,7 +462,7 @@ fn replay(
     // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
     // each one a write call.
     let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
-    let (stats, counts) = run_replay(engine, reorder, &store, inputs, |a| {
+    let (stats, counts) = run_replay(engine, from_first, reorder, &store, inputs, |a| {
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
@@ -431,10 +470,17 @@ fn replay(
 }
 
 /// Replay and print the one alert whose id or dedup key is `id`, with its guide.
-fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn show(
+    engine: &Engine,
+    from_first: bool,
+    id: &str,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let mut found: Option<Alert> = None;
     let (stats, counts) = run_replay(
         engine,
+        from_first,
         2048,
         &CliStore::Memory(MemoryStore::new()),
         (paths, (None, None)),
@@ -466,15 +512,16 @@ fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow:
 /// Backtest a configuration change: the same logs under A and B, alerts added and removed.
 /// Alerts are matched by their deterministic dedup key (same window, tier, trigger bucket).
 fn compare(
-    a: &Engine,
-    b: &Engine,
+    (a, b): (&Engine, &Engine),
+    from_first: bool,
     reorder: usize,
     format: Format,
     inputs: (&[PathBuf], Span),
 ) -> anyhow::Result<ExitCode> {
     let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
         let mut all = Vec::new();
-        let (stats, counts) = run_replay(e, reorder, &CliStore::Memory(MemoryStore::new()), inputs, |x| {
+        let store = CliStore::Memory(MemoryStore::new());
+        let (stats, counts) = run_replay(e, from_first, reorder, &store, inputs, |x| {
             all.push(x.clone());
             Ok(())
         })?;

@@ -172,3 +172,74 @@ fn bad_parameters_are_refused_with_the_flag_named() {
     assert!(old.status.success(), "{}", String::from_utf8_lossy(&old.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A cold start, replayed. Without `--observed-since`, the first day's busy principals all lack
+/// history and meet the seed's thresholds; with it (`first`, or the first day as a date) they
+/// are learned instead, and every attack after the warm-up is still caught.
+#[test]
+fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
+    let dir = tempdir();
+    let truth = generate("aws", 5, &dir);
+    let events = dir.join(truth["events"].as_str().unwrap());
+    let start = truth["params"]["start_ms"].as_i64().unwrap();
+    let day = truth["params"]["day_ms"].as_i64().unwrap();
+    let replay = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["replay", "--format", "json"];
+        args.extend(extra);
+        args.push(events.to_str().unwrap());
+        let o = t1578(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let uid = |a: &Value| a["actor"]["user"]["uid"].as_str().unwrap().to_string();
+    // Principals with a finding opened on the first day, criticals aside.
+    let first_day = |alerts: &[Value]| -> BTreeSet<String> {
+        alerts
+            .iter()
+            .filter(|a| a["activity_name"] == "Create" && a["unmapped"]["tier"] != "critical")
+            .filter(|a| a["time"].as_i64().unwrap() < start + day)
+            .map(uid)
+            .collect()
+    };
+    // The attacks an alert names the principal of, from the attack's start to a day after it.
+    let caught = |alerts: &[Value]| -> BTreeSet<String> {
+        let attacks = truth["attacks"].as_array().unwrap();
+        attacks
+            .iter()
+            .filter(|at| {
+                let (from, to) = (
+                    at["start_ms"].as_i64().unwrap(),
+                    at["end_ms"].as_i64().unwrap() + day,
+                );
+                alerts.iter().any(|a| {
+                    let t = a["time"].as_i64().unwrap();
+                    uid(a) == at["principal"].as_str().unwrap() && (from..=to).contains(&t)
+                })
+            })
+            .map(|at| at["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cold = replay(&[]);
+    let date = chrono::DateTime::from_timestamp_millis(start)
+        .unwrap()
+        .to_rfc3339();
+    assert!(first_day(&cold).len() >= 5, "{:?}", first_day(&cold));
+    assert!(!caught(&cold).is_empty());
+    for flag in ["first", date.as_str()] {
+        let learned = replay(&["--observed-since", flag]);
+        assert!(
+            first_day(&learned).is_empty(),
+            "{flag}: {:?}",
+            first_day(&learned)
+        );
+        assert_eq!(caught(&learned), caught(&cold), "{flag}");
+        assert!(
+            learned.len() < cold.len() / 2,
+            "{flag}: {} of {}",
+            learned.len(),
+            cold.len()
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

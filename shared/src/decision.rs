@@ -276,13 +276,15 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let tier = eff.thresholds.tier(&agg);
     let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
     let learning = !established
-        && eff
-            .baseline
-            .is_some_and(|r| r.learning(state.baseline.first_seen()));
+        && (eff.baseline)
+            .is_some_and(|r| r.learning(state.baseline.first_seen(), engine.observed_since_for(&r)));
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     let (reasons, sensitive_first) = match eff.baseline {
         Some(rule) if established => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
-        Some(rule) if learning => (vec![learning_reason(&rule)], false),
+        Some(rule) if learning => (
+            vec![learning_reason(&rule, engine.observed_since_for(&rule))],
+            false,
+        ),
         _ => (no_history(state, eff.baseline.as_ref(), t), false),
     };
     let signs = Signs {
@@ -655,8 +657,8 @@ fn variant_of<'a>(
 }
 
 /// A principal seen within `min_history_days` of when the detector started seeing its account.
-fn learning_reason(rule: &BaselineRule) -> Reason {
-    let since = (rule.observed_since_ms)
+fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>) -> Reason {
+    let since = observed_since
         .and_then(chrono::DateTime::from_timestamp_millis)
         .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();

@@ -119,6 +119,10 @@ pub struct Engine {
     pub profile: Profile,
     /// Tuning configuration (empty: the profile as built).
     pub tuning: Tuning,
+    /// When the detector started seeing events (ms), for every baseline whose rule does not
+    /// say (see [`BaselineRule::observed_since_ms`]). Set once: by the runtime before it
+    /// decides anything, or by a replay from its first event.
+    observed_since: std::sync::OnceLock<i64>,
 }
 
 /// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
@@ -133,11 +137,7 @@ fn resource_hash(profile: ProfileName, r: &str) -> u64 {
 impl Engine {
     /// An engine with no tuning.
     pub fn new(catalog: Catalog, profile: Profile) -> Engine {
-        Engine {
-            catalog,
-            profile,
-            tuning: Tuning::default(),
-        }
+        Engine::with_tuning(catalog, profile, Tuning::default())
     }
 
     /// An engine with a tuning configuration.
@@ -146,26 +146,28 @@ impl Engine {
             catalog,
             profile,
             tuning,
+            observed_since: std::sync::OnceLock::new(),
         }
     }
 
     /// The same engine told when the detector started seeing events (ms): every baseline that
     /// does not say so itself learns from then (see [`BaselineRule::observed_since_ms`]).
-    /// For a backtest of an archive from its first day.
-    pub fn observed_since(mut self, ms: i64) -> Engine {
-        let fill = |r: &mut BaselineRule| {
-            r.observed_since_ms.get_or_insert(ms);
-        };
-        self.profile.baseline.as_mut().map(fill);
-        let scopes = self
-            .tuning
-            .defaults
-            .iter_mut()
-            .chain(self.tuning.accounts.values_mut());
-        for rule in scopes.filter_map(|s| s.baseline.as_mut().and_then(Option::as_mut)) {
-            fill(rule);
-        }
+    pub fn observed_since(self, ms: i64) -> Engine {
+        self.observe_from(ms);
         self
+    }
+
+    /// Start observing at `ms` unless a start is already set; the start in force. A replay
+    /// calls it with its first event's time before deciding anything.
+    pub fn observe_from(&self, ms: i64) -> i64 {
+        *self.observed_since.get_or_init(|| ms)
+    }
+
+    /// When the detector started seeing `rule`'s account, if known: the rule's own date, else
+    /// the engine's.
+    pub fn observed_since_for(&self, rule: &BaselineRule) -> Option<i64> {
+        rule.observed_since_ms
+            .or_else(|| self.observed_since.get().copied())
     }
 
     /// Window, mode, thresholds, service-caller policy and risk rules in force for an account.

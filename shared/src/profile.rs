@@ -227,10 +227,10 @@ impl BaselineRule {
     }
 
     /// Whether a principal first seen at `first_seen` (ms) is still being learned: seen within
-    /// `min_history_days` of when the detector started seeing its account.
-    pub fn learning(&self, first_seen: Option<i64>) -> bool {
+    /// `min_history_days` of `observed_since` (ms), when the detector started seeing its account.
+    pub fn learning(&self, first_seen: Option<i64>, observed_since: Option<i64>) -> bool {
         let min = i64::from(self.min_history_days) * 86_400_000;
-        match (self.observed_since_ms, first_seen) {
+        match (observed_since, first_seen) {
             (Some(o), Some(f)) => f < o.saturating_add(min),
             _ => false,
         }

@@ -285,7 +285,7 @@ fn baseline_knobs_apply_per_account() {
     assert_eq!((b.settled_days, b.new_principal_risk), (2, 3));
     assert_eq!(other.new_principal_risk, 4, "the built-in default");
     // When the detector started seeing an account: a date or a time, per account.
-    let seen = |e: &Engine, acct: &str| e.effective(acct).baseline.unwrap().observed_since_ms;
+    let seen = |e: &Engine, acct: &str| e.observed_since_for(&e.effective(acct).baseline.unwrap());
     let o = tuned(
         "[defaults.baseline]\nobserved_since = \"2026-11-01\"\n\
          [accounts.\"444455556666\".baseline]\nobserved_since = \"2026-11-20T06:00:00Z\"",
@@ -300,6 +300,10 @@ fn baseline_knobs_apply_per_account() {
     );
     assert_eq!(seen(&e.clone().observed_since(7), "444455556666"), Some(7));
     assert_eq!(seen(&tuned("").observed_since(7), "x"), Some(7));
+    // A replay from its first event sets it once, before deciding anything.
+    let f = tuned("");
+    assert_eq!((f.observe_from(5), f.observe_from(9)), (5, 5));
+    assert_eq!(seen(&f, "x"), Some(5));
     // Retention covers the longest baseline.
     assert_eq!(
         e.retention_ms(),
