@@ -241,6 +241,9 @@ struct Counts {
     in_scope: u64,
     alerts: u64,
     shadow: u64,
+    /// Alerts at the seed's thresholds for principals first seen in the replay's first
+    /// `min_history_days`, with no `observed_since`: a cold start's, and how many.
+    cold_start: (u32, u64),
     /// State keys that failed.
     failures: u64,
     /// The records of failed state keys, settled by the edge contract: Retry (re-run the
@@ -254,6 +257,7 @@ impl Counts {
             in_scope: 0,
             alerts: 0,
             shadow: 0,
+            cold_start: (0, 0),
             failures: 0,
             outcomes: Tally::new(SAMPLES),
         }
@@ -373,6 +377,15 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
             counts.shadow
         );
     }
+    let (days, cold) = counts.cold_start;
+    if cold >= 10 && cold * 4 >= counts.alerts {
+        let _ = writeln!(
+            e,
+            "t1578: {cold} of those alerts are for principals first seen in the first {days} days of \
+             this replay, whose history the detector never saw; a backtest of an archive from its \
+             start learns them instead with --observed-since first (README, Tuning)"
+        );
+    }
     let mut not_done = stats.outcomes.clone();
     not_done.merge(counts.outcomes.clone());
     if not_done.kinds().next().is_some() {
@@ -420,11 +433,14 @@ fn run_replay(
         ..PipelineOptions::default()
     };
     let mut counts = Counts::new();
+    let mut cold = ColdStart::new(engine, from_first);
     let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
         // Batches come in time order: the first one's earliest event starts the observation.
-        if let Some(t) = scored.iter().map(|(_, s)| s.ctx.time_ms).min().filter(|_| from_first) {
+        let first = scored.iter().map(|(_, s)| s.ctx.time_ms).min();
+        if let Some(t) = first.filter(|_| from_first) {
             engine.observe_from(t);
         }
+        cold.start = cold.start.or(first);
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -438,12 +454,48 @@ fn run_replay(
         for a in &report.alerts {
             counts.alerts += 1;
             counts.shadow += u64::from(!a.is_alert);
+            counts.cold_start.1 += u64::from(cold.counts(a));
             on_alert(a)?;
         }
         Ok(())
     })?;
     counts.in_scope = in_scope;
+    counts.cold_start.0 = cold.days;
     Ok((stats, counts))
+}
+
+/// Recognises a cold start's alerts, for the summary's hint: no observation start is known,
+/// and the alert meets the seed's thresholds (`no_history`) for a principal first seen within
+/// `min_history_days` of the replay's first event.
+struct ColdStart {
+    /// `min_history_days` of the default scope; 0 when a start is known or no baseline runs.
+    days: u32,
+    start: Option<i64>,
+}
+
+impl ColdStart {
+    fn new(engine: &Engine, from_first: bool) -> ColdStart {
+        let rule = engine.effective("").baseline;
+        let unknown = !from_first && rule.is_some_and(|r| engine.observed_since_for(&r).is_none());
+        ColdStart {
+            days: rule.filter(|_| unknown).map_or(0, |r| r.min_history_days),
+            start: None,
+        }
+    }
+
+    fn counts(&self, a: &Alert) -> bool {
+        let Some(b) = a.unmapped.baseline.as_ref().filter(|_| self.days > 0) else {
+            return false;
+        };
+        let first_seen = (b.first_seen_dt.as_deref())
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.timestamp_millis());
+        let within = |f: i64| {
+            self.start
+                .is_some_and(|s| f < s + i64::from(self.days) * 86_400_000)
+        };
+        b.reasons.iter().any(|r| r.code == "no_history") && first_seen.is_some_and(within)
+    }
 }
 
 fn replay(

@@ -183,14 +183,20 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
     let events = dir.join(truth["events"].as_str().unwrap());
     let start = truth["params"]["start_ms"].as_i64().unwrap();
     let day = truth["params"]["day_ms"].as_i64().unwrap();
-    let replay = |extra: &[&str]| -> Vec<Value> {
+    // The alerts, and whether the summary points at --observed-since.
+    let replay = |extra: &[&str]| -> (Vec<Value>, bool) {
         let mut args = vec!["replay", "--format", "json"];
         args.extend(extra);
         args.push(events.to_str().unwrap());
         let o = t1578(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        let hint = err.contains("first seen in the first 3 days of this replay");
+        (
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            hint,
+        )
     };
     let uid = |a: &Value| a["actor"]["user"]["uid"].as_str().unwrap().to_string();
     // Principals with a finding opened on the first day, criticals aside.
@@ -220,14 +226,16 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             .map(|at| at["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let cold = replay(&[]);
+    let (cold, hint) = replay(&[]);
     let date = chrono::DateTime::from_timestamp_millis(start)
         .unwrap()
         .to_rfc3339();
     assert!(first_day(&cold).len() >= 5, "{:?}", first_day(&cold));
     assert!(!caught(&cold).is_empty());
+    assert!(hint, "the summary names the cold start and the flag");
     for flag in ["first", date.as_str()] {
-        let learned = replay(&["--observed-since", flag]);
+        let (learned, hint) = replay(&["--observed-since", flag]);
+        assert!(!hint, "{flag}");
         assert!(
             first_day(&learned).is_empty(),
             "{flag}: {:?}",
