@@ -28,6 +28,13 @@
 //!   principal from a new network (or, for a workload, at an odd hour). A thin history (active
 //!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less;
 //!   a principal silent for the whole period is such a one, not a new principal.
+//! - **No history is not the same as new** (`BaselineRule::observed_since_ms`). When the
+//!   detector knows when it started seeing an account, a principal first seen within
+//!   `min_history_days` of that start is being learned: it may be years old, the detector was
+//!   not looking. Only criticals and protection changes alert for it (`learning`); the seed's
+//!   thresholds are for principals that appear once the detector was watching. Unknown (the
+//!   default), every principal without history is new, which an incident replay wants and a
+//!   cold start floods with (half the principals on day one of the workloads).
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share, a new destination or an export is always critical.
