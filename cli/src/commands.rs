@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
 use t1578_core::delivery::Tally;
-use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::engine::{BaselineRule, Engine, Profile, ProfileName};
 use t1578_core::engine::{Scored, StateKey};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_scored, PipelineOptions};
 use t1578_core::prefilter::Prefilter;
+use t1578_core::profile::parse_day_or_time_ms;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
@@ -160,12 +161,9 @@ fn write_sigma(out: &Path) -> anyhow::Result<ExitCode> {
 /// A time bound: RFC 3339, or a bare date for midnight UTC.
 fn time_arg(flag: &str, value: Option<&str>) -> anyhow::Result<Option<i64>> {
     let Some(v) = value else { return Ok(None) };
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()));
-    }
-    chrono::DateTime::parse_from_rfc3339(v)
-        .map(|t| Some(t.timestamp_millis()))
-        .map_err(|e| anyhow!("{flag} {v:?}: {e} (expected RFC 3339 or YYYY-MM-DD)"))
+    parse_day_or_time_ms(v)
+        .map(Some)
+        .ok_or_else(|| anyhow!("{flag} {v:?}: not a time (expected RFC 3339 or YYYY-MM-DD)"))
 }
 
 /// `--observed-since`: when the detector started seeing the accounts.
@@ -460,41 +458,41 @@ fn run_replay(
         Ok(())
     })?;
     counts.in_scope = in_scope;
-    counts.cold_start.0 = cold.days;
+    counts.cold_start.0 = cold.days();
     Ok((stats, counts))
 }
 
 /// Recognises a cold start's alerts, for the summary's hint: no observation start is known,
-/// and the alert meets the seed's thresholds (`no_history`) for a principal first seen within
-/// `min_history_days` of the replay's first event.
+/// and the alert meets the seed's thresholds (`no_history`) for a principal that the default
+/// scope's baseline would be learning had the replay's first event been the start.
 struct ColdStart {
-    /// `min_history_days` of the default scope; 0 when a start is known or no baseline runs.
-    days: u32,
+    /// The default scope's baseline, when no start is known.
+    rule: Option<BaselineRule>,
     start: Option<i64>,
 }
 
 impl ColdStart {
     fn new(engine: &Engine, from_first: bool) -> ColdStart {
         let rule = engine.effective("").baseline;
-        let unknown = !from_first && rule.is_some_and(|r| engine.observed_since_for(&r).is_none());
         ColdStart {
-            days: rule.filter(|_| unknown).map_or(0, |r| r.min_history_days),
+            rule: rule.filter(|r| !from_first && engine.observed_since_for(r).is_none()),
             start: None,
         }
     }
 
+    /// `min_history_days` of the rule; 0 when the hint is off.
+    fn days(&self) -> u32 {
+        self.rule.map_or(0, |r| r.min_history_days)
+    }
+
     fn counts(&self, a: &Alert) -> bool {
-        let Some(b) = a.unmapped.baseline.as_ref().filter(|_| self.days > 0) else {
+        let (Some(rule), Some(b)) = (self.rule, a.unmapped.baseline.as_ref()) else {
             return false;
         };
         let first_seen = (b.first_seen_dt.as_deref())
             .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
             .map(|d| d.timestamp_millis());
-        let within = |f: i64| {
-            self.start
-                .is_some_and(|s| f < s + i64::from(self.days) * 86_400_000)
-        };
-        b.reasons.iter().any(|r| r.code == "no_history") && first_seen.is_some_and(within)
+        b.reasons.iter().any(|r| r.code == "no_history") && rule.learning(first_seen, self.start)
     }
 }
 

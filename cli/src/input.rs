@@ -76,12 +76,16 @@ pub fn holds_no_api_calls(parts: &[&str], i: usize) -> bool {
     if NOT_API_CALL_DIRS.contains(&name) {
         return true;
     }
-    let is_account = |p: &str| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit());
     let under_account = i >= 2
-        && is_account(parts[i - 1])
+        && is_aws_account(parts[i - 1])
         && (parts[i - 2] == "AWSLogs"
             || (i >= 3 && parts[i - 2].starts_with("o-") && parts[i - 3] == "AWSLogs"));
     under_account && name != "CloudTrail"
+}
+
+/// A folder named as an AWS account id is: twelve digits.
+pub fn is_aws_account(p: &str) -> bool {
+    p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A file (or object) name the directory walk reads: the log formats, plain or gzip.

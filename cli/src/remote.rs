@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use t1578_cli::input::{holds_no_api_calls, is_input_name, time_key, Blobs, Reader};
+use t1578_cli::input::{holds_no_api_calls, is_aws_account, is_input_name, time_key, Blobs, Reader};
 use t1578_core::ComputeEvent;
 use tokio::sync::mpsc;
 
@@ -208,8 +208,7 @@ pub fn key_span(parts: &[&str]) -> Option<(i64, i64)> {
     let trail = parts
         .iter()
         .position(|p| matches!(*p, "CloudTrail" | "CloudTrail-Insight"));
-    let is_account = |p: &str| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit());
-    if let Some(i) = trail.filter(|&i| i >= 1 && is_account(parts[i - 1])) {
+    if let Some(i) = trail.filter(|&i| i >= 1 && is_aws_account(parts[i - 1])) {
         for (k, len) in [(2, 4), (3, 2), (4, 2)] {
             match parts.get(i + k).and_then(|p| num(p, len)) {
                 Some(v) => fields.push(v),

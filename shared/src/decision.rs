@@ -282,16 +282,13 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let tier = eff.thresholds.tier(&agg);
     let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
-    let learning = !established
-        && (eff.baseline)
-            .is_some_and(|r| r.learning(state.baseline.first_seen(), engine.observed_since_for(&r)));
+    let observed = eff.baseline.and_then(|r| engine.observed_since_for(&r));
+    let learning =
+        !established && (eff.baseline).is_some_and(|r| r.learning(state.baseline.first_seen(), observed));
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     let (reasons, sensitive_first) = match eff.baseline {
         Some(rule) if established => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
-        Some(rule) if learning => (
-            vec![learning_reason(&rule, engine.observed_since_for(&rule))],
-            false,
-        ),
+        Some(rule) if learning => (vec![learning_reason(&rule, observed)], false),
         _ => (no_history(state, eff.baseline.as_ref(), t), false),
     };
     let signs = Signs {

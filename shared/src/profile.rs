@@ -133,6 +133,17 @@ pub enum Mode {
 /// Shortest and longest window accepted.
 pub const WINDOW_RANGE_MS: (i64, i64) = (60_000, 30 * 24 * 3600 * 1000);
 
+/// A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time, in epoch milliseconds: how the
+/// tuning document and the CLI's flags name a moment.
+pub fn parse_day_or_time_ms(s: &str) -> Option<i64> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// Parse a duration such as `24h`, `90m`, `1d`, `3600s` into milliseconds.
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     let s = s.trim();

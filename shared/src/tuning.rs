@@ -59,7 +59,8 @@
 use crate::catalog::Catalog;
 pub use crate::profile::Unfamiliar;
 use crate::profile::{
-    parse_duration_ms, BaselineRule, Mode, Profile, StateKey, Thresholds, MAX_UNITS, WINDOW_RANGE_MS,
+    parse_day_or_time_ms, parse_duration_ms, BaselineRule, Mode, Profile, StateKey, Thresholds, MAX_UNITS,
+    WINDOW_RANGE_MS,
 };
 use crate::schedule::{ChangeWindows, Dated, WeeklySlot};
 use serde::Deserialize;
@@ -839,17 +840,8 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
 
 /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, in years 2000 to 9999.
 fn observed_since_ms(v: &str) -> Result<i64, String> {
-    let ms = chrono::DateTime::parse_from_rfc3339(v.trim())
-        .map(|t| t.timestamp_millis())
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map(|d| {
-                d.and_hms_opt(0, 0, 0)
-                    .unwrap_or_default()
-                    .and_utc()
-                    .timestamp_millis()
-            })
-        })
-        .map_err(|_| format!("`{v}` is not YYYY-MM-DD nor an RFC 3339 time"))?;
+    let ms = parse_day_or_time_ms(v.trim())
+        .ok_or_else(|| format!("`{v}` is not YYYY-MM-DD nor an RFC 3339 time"))?;
     // 2000-01-01 to the end of 9999: what event times can be.
     if !(946_684_800_000..253_402_300_800_000).contains(&ms) {
         return Err(format!("`{v}` is outside the years 2000 to 9999"));
