@@ -63,9 +63,10 @@ pub enum Command {
         #[arg(long)]
         until: Option<String>,
         /// When the detector started seeing these accounts (RFC 3339, YYYY-MM-DD, or `first`
-        /// for the replay's first event): a principal first seen within `min_history_days` of
-        /// it is being learned, not new, and only criticals and protection changes alert for
-        /// it. A tuning document's `baseline.observed_since` wins where it sets one.
+        /// for each account's first event, kept in `--state`): a principal first seen within
+        /// `min_history_days` of it is being learned, not new, and only criticals and
+        /// protection changes alert for it. A tuning document's `baseline.observed_since` wins
+        /// where it sets one.
         #[arg(long)]
         observed_since: Option<String>,
         /// Files, directories (recursive), .gz files, - for stdin, or archives in place:

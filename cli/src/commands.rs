@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
 use t1578_core::delivery::Tally;
-use t1578_core::engine::{BaselineRule, Engine, Profile, ProfileName};
+use t1578_core::engine::{BaselineRule, Engine, ObservedSince, Profile, ProfileName};
 use t1578_core::engine::{Scored, StateKey};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_scored, PipelineOptions};
@@ -55,16 +55,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 time_arg("--until", until.as_deref())?,
             );
             let engine = build(config.as_deref())?;
-            let first = observed == Observed::First;
             match compare_config {
-                Some(b) => compare(
-                    (&engine, &build(Some(&b))?),
-                    first,
-                    reorder,
-                    format,
-                    (&paths, span),
-                ),
-                None => replay(&engine, first, reorder, state, format, (&paths, span)),
+                Some(b) => compare((&engine, &build(Some(&b))?), reorder, format, (&paths, span)),
+                None => replay(&engine, reorder, state, format, (&paths, span)),
             }
         }
         Command::Query {
@@ -91,7 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let observed = observed_arg(observed_since.as_deref())?;
             let engine = observed.apply(engine(profile, &window, config.as_deref())?)?;
-            show(&engine, observed == Observed::First, &id, format, &paths)
+            show(&engine, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
@@ -181,7 +174,8 @@ impl Observed {
     fn apply(self, engine: Engine) -> anyhow::Result<Engine> {
         Ok(match self {
             Observed::At(ms) => engine.observed_since(ms),
-            Observed::Unset | Observed::First => engine,
+            Observed::First => engine.observed_from_first_event(),
+            Observed::Unset => engine,
         })
     }
 }
@@ -417,7 +411,6 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 /// Replay into `store`, handing each alert to `on_alert` in event-time order.
 fn run_replay(
     engine: &Engine,
-    from_first: bool,
     reorder: usize,
     store: &CliStore,
     (paths, span): (&[PathBuf], Span),
@@ -431,14 +424,10 @@ fn run_replay(
         ..PipelineOptions::default()
     };
     let mut counts = Counts::new();
-    let mut cold = ColdStart::new(engine, from_first);
+    let mut cold = ColdStart::new(engine);
     let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
-        // Batches come in time order: the first one's earliest event starts the observation.
-        let first = scored.iter().map(|(_, s)| s.ctx.time_ms).min();
-        if let Some(t) = first.filter(|_| from_first) {
-            engine.observe_from(t);
-        }
-        cold.start = cold.start.or(first);
+        // Batches come in time order: the first one's earliest event is the replay's start.
+        cold.start = cold.start.or(scored.iter().map(|(_, s)| s.ctx.time_ms).min());
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -472,10 +461,10 @@ struct ColdStart {
 }
 
 impl ColdStart {
-    fn new(engine: &Engine, from_first: bool) -> ColdStart {
+    fn new(engine: &Engine) -> ColdStart {
         let rule = engine.effective("").baseline;
         ColdStart {
-            rule: rule.filter(|r| !from_first && engine.observed_since_for(r).is_none()),
+            rule: rule.filter(|r| engine.observation(r) == ObservedSince::Unset),
             start: None,
         }
     }
@@ -498,7 +487,6 @@ impl ColdStart {
 
 fn replay(
     engine: &Engine,
-    from_first: bool,
     reorder: usize,
     state: Option<PathBuf>,
     format: Format,
@@ -512,7 +500,7 @@ fn replay(
     // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
     // each one a write call.
     let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
-    let (stats, counts) = run_replay(engine, from_first, reorder, &store, inputs, |a| {
+    let (stats, counts) = run_replay(engine, reorder, &store, inputs, |a| {
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
@@ -520,17 +508,10 @@ fn replay(
 }
 
 /// Replay and print the one alert whose id or dedup key is `id`, with its guide.
-fn show(
-    engine: &Engine,
-    from_first: bool,
-    id: &str,
-    format: Format,
-    paths: &[PathBuf],
-) -> anyhow::Result<ExitCode> {
+fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut found: Option<Alert> = None;
     let (stats, counts) = run_replay(
         engine,
-        from_first,
         2048,
         &CliStore::Memory(MemoryStore::new()),
         (paths, (None, None)),
@@ -563,7 +544,6 @@ fn show(
 /// Alerts are matched by their deterministic dedup key (same window, tier, trigger bucket).
 fn compare(
     (a, b): (&Engine, &Engine),
-    from_first: bool,
     reorder: usize,
     format: Format,
     inputs: (&[PathBuf], Span),
@@ -571,7 +551,7 @@ fn compare(
     let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
         let mut all = Vec::new();
         let store = CliStore::Memory(MemoryStore::new());
-        let (stats, counts) = run_replay(e, from_first, reorder, &store, inputs, |x| {
+        let (stats, counts) = run_replay(e, reorder, &store, inputs, |x| {
             all.push(x.clone());
             Ok(())
         })?;

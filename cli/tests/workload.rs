@@ -249,5 +249,59 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             cold.len()
         );
     }
+    // Continued with --state, `first` keeps the start recorded by the first part: the two
+    // parts alert exactly as the whole replay does. Started afresh at the split instead,
+    // principals first seen up to three days after it would be taken for learned ones.
+    let split = start + 2 * day;
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let ids = |alerts: &[Value]| -> Vec<String> {
+        alerts
+            .iter()
+            .map(|a| a["metadata"]["uid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (whole, _) = replay(&["--observed-since", "first"]);
+    let state = dir.join("state.redb");
+    let (until, since) = (at(split - 1), at(split));
+    let state_arg = state.to_str().unwrap();
+    let (mut parts, _) = replay(&[
+        "--observed-since",
+        "first",
+        "--state",
+        state_arg,
+        "--until",
+        &until,
+    ]);
+    let fresh_start = dir.join("state-fresh-start.redb");
+    std::fs::copy(&state, &fresh_start).unwrap();
+    let (second, _) = replay(&[
+        "--observed-since",
+        "first",
+        "--state",
+        state_arg,
+        "--since",
+        &since,
+    ]);
+    parts.extend(second);
+    assert_eq!(ids(&parts), ids(&whole));
+    let (mut restarted, _) = replay(&["--observed-since", "first", "--until", &until]);
+    let (second, _) = replay(&[
+        "--observed-since",
+        &since,
+        "--state",
+        fresh_start.to_str().unwrap(),
+        "--since",
+        &since,
+    ]);
+    restarted.extend(second);
+    assert_ne!(
+        ids(&restarted),
+        ids(&whole),
+        "the check can tell the two starts apart"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

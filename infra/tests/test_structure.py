@@ -49,6 +49,7 @@ LAMBDA_ENV = {
     "T1578_WINDOW",
     "T1578_MODE",
     "T1578_CONFIG",
+    "T1578_OBSERVED_SINCE",
     "RUST_LOG",
 }
 
@@ -68,6 +69,7 @@ AZURE_APP_SETTINGS = {
     "T1578_WINDOW",
     "T1578_MODE",
     "T1578_CONFIG",
+    "T1578_OBSERVED_SINCE",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "RUST_LOG",
 }
@@ -632,6 +634,18 @@ def _names_read_by(crate: str) -> set:
     texts.append((root / "shared" / "src" / "settings.rs").read_text())
     texts += [p.read_text() for p in (root / "functions" / crate).glob("*/function.json")]
     return set(re.findall(r'["%](T1578_[A-Z_]+)["%]', "\n".join(texts)))
+
+
+def test_both_detectors_learn_from_each_accounts_first_event_by_default() -> None:
+    """Without a learning period a cold start alerts for about half the principals on its
+    first day: both modules pass observed_since, "first" unless the user says otherwise."""
+    lambda_env = attr(blocks(resources(AWS_DETECTOR)[("aws_lambda_function", "this")], "environment")[0], "variables")
+    assert lambda_env["T1578_OBSERVED_SINCE"] == "${var.observed_since}"
+    assert _app_settings()["T1578_OBSERVED_SINCE"] == "${var.observed_since}"
+    for module in (AWS_DETECTOR, AZ_DETECTOR):
+        variable = labeled(module, "variable")["observed_since"][1]
+        assert attr(variable, "default") == "first", module
+        assert "first" in str(attr(variable, "validation")), module
 
 
 def test_lambda_env_is_exactly_what_the_code_reads():

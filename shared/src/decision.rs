@@ -28,13 +28,15 @@
 //!   principal from a new network (or, for a workload, at an odd hour). A thin history (active
 //!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less;
 //!   a principal silent for the whole period is such a one, not a new principal.
-//! - **No history is not the same as new** (`BaselineRule::observed_since_ms`). When the
+//! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
 //!   not looking. Only criticals and protection changes alert for it (`learning`); the seed's
 //!   thresholds are for principals that appear once the detector was watching. Unknown (the
 //!   default), every principal without history is new, which an incident replay wants and a
-//!   cold start floods with (half the principals on day one of the workloads).
+//!   cold start floods with (half the principals on day one of the workloads). A deployment
+//!   need not know its start: `first` records each account's first event in the state store,
+//!   so accounts onboarded months apart each get their own learning period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share, a new destination or an export is always critical.
@@ -282,7 +284,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let tier = eff.thresholds.tier(&agg);
     let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
-    let observed = eff.baseline.and_then(|r| engine.observed_since_for(&r));
+    let observed = (eff.baseline).and_then(|r| engine.observed_since_for(&r, c.cloud, &c.account));
     let learning =
         !established && (eff.baseline).is_some_and(|r| r.learning(state.baseline.first_seen(), observed));
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;

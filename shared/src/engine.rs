@@ -3,7 +3,7 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
-pub use crate::profile::{BaselineRule, Profile, ProfileName, StateKey, Thresholds};
+pub use crate::profile::{BaselineRule, ObservedSince, Profile, ProfileName, StateKey, Thresholds};
 use crate::schedule::WindowPosition;
 use crate::tuning::{Effective, Tuning};
 use serde::{Deserialize, Serialize};
@@ -120,9 +120,37 @@ pub struct Engine {
     /// Tuning configuration (empty: the profile as built).
     pub tuning: Tuning,
     /// When the detector started seeing events (ms), for every baseline whose rule does not
-    /// say (see [`BaselineRule::observed_since_ms`]). Set once: by the runtime before it
-    /// decides anything, or by a replay from its first event.
+    /// say (see [`BaselineRule::observed_since`]). Set once, before anything is decided.
     observed_since: std::sync::OnceLock<i64>,
+    /// Where neither the rule nor `observed_since` says: learn each account from the first
+    /// event processed for it ([`ObservedSince::FirstEvent`]).
+    first_event: bool,
+    /// The first events recorded in the state store, as read or written by the pipeline. A
+    /// recorded start never changes, so a warm function asks the store once per account.
+    starts: FirstEvents,
+}
+
+/// Per (cloud, account), the recorded first event (ms).
+#[derive(Debug, Default)]
+struct FirstEvents(std::sync::RwLock<std::collections::HashMap<(Cloud, String), i64>>);
+
+impl FirstEvents {
+    fn get(&self, cloud: Cloud, account: &str) -> Option<i64> {
+        let m = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(&(cloud, account.to_string())).copied()
+    }
+
+    fn insert(&self, cloud: Cloud, account: &str, ms: i64) {
+        let mut m = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.insert((cloud, account.to_string()), ms);
+    }
+}
+
+impl Clone for FirstEvents {
+    fn clone(&self) -> Self {
+        let m = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        FirstEvents(std::sync::RwLock::new(m.clone()))
+    }
 }
 
 /// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
@@ -147,27 +175,61 @@ impl Engine {
             profile,
             tuning,
             observed_since: std::sync::OnceLock::new(),
+            first_event: false,
+            starts: FirstEvents::default(),
         }
     }
 
     /// The same engine told when the detector started seeing events (ms): every baseline that
-    /// does not say so itself learns from then (see [`BaselineRule::observed_since_ms`]).
+    /// does not say so itself learns from then (see [`BaselineRule::observed_since`]). The
+    /// first time given is kept.
     pub fn observed_since(self, ms: i64) -> Engine {
-        self.observe_from(ms);
+        let _ = self.observed_since.set(ms);
         self
     }
 
-    /// Start observing at `ms` unless a start is already set; the start in force. A replay
-    /// calls it with its first event's time before deciding anything.
-    pub fn observe_from(&self, ms: i64) -> i64 {
-        *self.observed_since.get_or_init(|| ms)
+    /// The same engine learning each account from the first event it processes for it, wherever
+    /// neither the rule nor [`Engine::observed_since`] gives a time.
+    pub fn observed_from_first_event(mut self) -> Engine {
+        self.first_event = true;
+        self
     }
 
-    /// When the detector started seeing `rule`'s account, if known: the rule's own date, else
-    /// the engine's.
-    pub fn observed_since_for(&self, rule: &BaselineRule) -> Option<i64> {
-        rule.observed_since_ms
-            .or_else(|| self.observed_since.get().copied())
+    /// How the start of `rule`'s account is known: the rule's own setting, else the engine's.
+    pub fn observation(&self, rule: &BaselineRule) -> ObservedSince {
+        match (rule.observed_since, self.observed_since.get()) {
+            (ObservedSince::Unset, Some(&ms)) => ObservedSince::At(ms),
+            (ObservedSince::Unset, None) if self.first_event => ObservedSince::FirstEvent,
+            (o, _) => o,
+        }
+    }
+
+    /// When the detector started seeing the account, if known: a time, or the first event
+    /// recorded for it ([`Engine::record_first_event`]).
+    pub fn observed_since_for(&self, rule: &BaselineRule, cloud: Cloud, account: &str) -> Option<i64> {
+        match self.observation(rule) {
+            ObservedSince::At(ms) => Some(ms),
+            ObservedSince::FirstEvent => self.starts.get(cloud, account),
+            ObservedSince::Unset => None,
+        }
+    }
+
+    /// Whether the account learns from a first event that this engine has not seen recorded:
+    /// the pipeline reads or records it before deciding anything for the account.
+    pub fn needs_first_event(&self, cloud: Cloud, account: &str) -> bool {
+        let rule = self.effective(account).baseline;
+        rule.is_some_and(|r| self.observation(&r) == ObservedSince::FirstEvent)
+            && self.starts.get(cloud, account).is_none()
+    }
+
+    /// The first event recorded for the account in the state store (ms).
+    pub fn record_first_event(&self, cloud: Cloud, account: &str, ms: i64) {
+        self.starts.insert(cloud, account, ms);
+    }
+
+    /// Where the state store records the account's first event.
+    pub fn first_event_key(cloud: Cloud, account: &str) -> StateKey {
+        StateKey::from_parts(&["v1", "first-event", cloud.as_str(), account])
     }
 
     /// Window, mode, thresholds, service-caller policy and risk rules in force for an account.

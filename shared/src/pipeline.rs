@@ -17,7 +17,7 @@
 use crate::alert::Alert;
 use crate::decision;
 use crate::engine::{Engine, Scored, Skip, StateKey};
-use crate::event::ComputeEvent;
+use crate::event::{Cloud, ComputeEvent};
 use crate::finding;
 use crate::outbox::{self, Pending};
 use crate::ports::{AlertSink, SaveOutcome, SinkError, StateStore, StoreError, Version};
@@ -250,11 +250,34 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
         scored: scored.len(),
         ..Default::default()
     };
+    let unknown = if opts.windows_only {
+        Unknown::new()
+    } else {
+        // Boxed: rarely more than a read, and inline it deepens every caller's future type
+        // past what the compiler lays out by default.
+        Box::pin(first_events(engine, store, &scored, opts, &mut report)).await
+    };
     let mut groups: BTreeMap<StateKey, Vec<(usize, Scored)>> = BTreeMap::new();
     for (i, s) in scored {
         groups.entry(s.key.clone()).or_default().push((i, s));
     }
     report.keys = groups.len();
+    // Deciding for an account whose start could not be read would decide on the wrong basis
+    // (new instead of learning): its keys fail, retryably, and nothing of theirs is applied.
+    groups.retain(|key, items| {
+        let acct = (items[0].1.ctx.cloud, items[0].1.ctx.account.as_str());
+        match unknown.iter().find(|(c, a, _)| (*c, a.as_str()) == acct) {
+            None => true,
+            Some((_, _, error)) => {
+                report.failures.push(KeyFailure {
+                    key: key.clone(),
+                    events: items.iter().map(|(i, _)| *i).collect(),
+                    error: error.clone(),
+                });
+                false
+            }
+        }
+    });
     let results: Vec<(StateKey, Vec<usize>, KeyResult)> = stream::iter(groups)
         .map(|(key, mut items)| async move {
             items.sort_by(|a, b| {
@@ -291,6 +314,92 @@ pub async fn process_scored<S: StateStore, A: AlertSink>(
         .alerts
         .sort_by_cached_key(|a| (a.time, a.dedup_key().to_string()));
     report
+}
+
+/// An account whose first event could not be read or recorded, and why.
+type Unknown = Vec<(Cloud, String, PipelineError)>;
+
+/// Read, or record, the first event of every account of the batch that learns from it
+/// ([`crate::engine::ObservedSince::FirstEvent`]) and whose start the engine has not seen yet.
+/// The batch's earliest event of the account is the candidate; a conditional create makes the
+/// first writer's the one every writer uses.
+async fn first_events<S: StateStore>(
+    engine: &Engine,
+    store: &S,
+    scored: &[(usize, Scored)],
+    opts: &PipelineOptions,
+    report: &mut BatchReport,
+) -> Unknown {
+    let mut earliest: BTreeMap<(Cloud, &str), i64> = BTreeMap::new();
+    for (_, s) in scored {
+        let (c, a, t) = (s.ctx.cloud, s.ctx.account.as_str(), s.ctx.time_ms);
+        if let Some(e) = earliest.get_mut(&(c, a)) {
+            *e = (*e).min(t);
+        } else if engine.needs_first_event(c, a) {
+            earliest.insert((c, a), t);
+        }
+    }
+    let mut unknown = Vec::new();
+    for ((cloud, account), t) in earliest {
+        match first_event(store, (cloud, account), t, opts, report).await {
+            Ok(ms) => engine.record_first_event(cloud, account, ms),
+            Err(e) => unknown.push((cloud, account.to_string(), e)),
+        }
+    }
+    unknown
+}
+
+/// The recorded first event of one account, recorded as `t` if there is none yet.
+async fn first_event<S: StateStore>(
+    store: &S,
+    (cloud, account): (Cloud, &str),
+    t: i64,
+    opts: &PipelineOptions,
+    report: &mut BatchReport,
+) -> Result<i64, PipelineError> {
+    let key = Engine::first_event_key(cloud, account);
+    let mut slept = Duration::ZERO;
+    for attempt in 0.. {
+        report.store_reads += 1;
+        let stored = store.load(&key).await?;
+        let version = match stored {
+            None => None,
+            Some(s) => match decode_first_event(&s.bytes) {
+                Some(ms) => return Ok(ms),
+                // Like a window that cannot be read: restarted (from this batch), counted,
+                // rather than blocking the account for good.
+                None => {
+                    report.corrupt_states += 1;
+                    Some(s.version)
+                }
+            },
+        };
+        report.store_writes += 1;
+        // Kept as long as a store keeps anything: a start that expired would start learning
+        // again, and the principals met then would be taken for old ones.
+        let expires_at = (t / 1000).saturating_add(FIRST_EVENT_KEPT_S);
+        let bytes = t.to_string();
+        match store
+            .save(&key, bytes.as_bytes(), expires_at, version.as_ref())
+            .await?
+        {
+            SaveOutcome::Saved => return Ok(t),
+            SaveOutcome::Conflict => {
+                report.conflicts += 1;
+                if !back_off(store, opts, attempt, xxh3_64(key.0.as_bytes()), &mut slept).await {
+                    break;
+                }
+            }
+        }
+    }
+    Err(PipelineError::Conflicts(opts.max_attempts))
+}
+
+/// How long a recorded first event is kept: 100 years.
+const FIRST_EVENT_KEPT_S: i64 = 100 * 365 * 86_400;
+
+fn decode_first_event(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// A window as loaded: decoded (or restarted), its pending alerts, the stored value and version.

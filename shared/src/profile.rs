@@ -209,11 +209,26 @@ pub struct BaselineRule {
     /// history. One destructive operation (3) is kept as evidence: every rarely seen person
     /// deletes a VM now and then. The other tiers alert as in the seed.
     pub new_principal_risk: u32,
-    /// When the detector started seeing the account's events (ms), if known. A principal first
-    /// seen within `min_history_days` of it is not known to be new: the detector was blind
-    /// before, so it is learning, not new, and only criticals and protection changes alert for
-    /// it. Unset, every principal without history is new (an incident replay of two days).
-    pub observed_since_ms: Option<i64>,
+    /// When the detector started seeing the account's events. A principal first seen within
+    /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
+    /// learning, not new, and only criticals and protection changes alert for it. Unset, every
+    /// principal without history is new (an incident replay of two days).
+    pub observed_since: ObservedSince,
+}
+
+/// When the detector started seeing an account's events (see [`BaselineRule::observed_since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ObservedSince {
+    /// Not said here: the engine's fallback, else unknown (every principal without history is
+    /// new).
+    #[default]
+    Unset,
+    /// A known time (ms): a deployment, or an archive's first day.
+    At(i64),
+    /// The first event the detector processes for the account, recorded in the state store the
+    /// first time and read back after: a deployment that starts learning by itself, account by
+    /// account, however late each account is onboarded.
+    FirstEvent,
 }
 
 impl BaselineRule {
@@ -229,7 +244,7 @@ impl BaselineRule {
         new_operation_min_points: 2,
         settled_days: 5,
         new_principal_risk: 4,
-        observed_since_ms: None,
+        observed_since: ObservedSince::Unset,
     };
 
     /// The baseline period (ms).

@@ -2,7 +2,7 @@
 //! (environment, app settings) with errors that name the key and say why.
 
 pub use crate::profile::{parse_duration_ms, Mode, WINDOW_RANGE_MS};
-use crate::profile::{Profile, ProfileName};
+use crate::profile::{ObservedSince, Profile, ProfileName};
 
 /// A setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,12 +33,17 @@ pub struct CommonSettings {
     pub mode: Mode,
     /// The `T1578_CONFIG` tuning document (empty when unset).
     pub tuning: crate::tuning::Tuning,
+    /// `T1578_OBSERVED_SINCE`: when the detector started seeing the accounts, where the tuning
+    /// document does not say; `first` for each account's first event (what the Terraform
+    /// modules set), unset for no learning period.
+    pub observed_since: ObservedSince,
 }
 
 impl CommonSettings {
     /// Read `T1578_PROFILE` (default|seed-kql, default `default`), `T1578_WINDOW` (default
-    /// `24h`, 1m to 30d), `T1578_MODE` (alert|shadow, default `alert`) and `T1578_CONFIG`
-    /// (inline TOML tuning document, see [`crate::tuning`]). Empty means unset.
+    /// `24h`, 1m to 30d), `T1578_MODE` (alert|shadow, default `alert`), `T1578_CONFIG`
+    /// (inline TOML tuning document, see [`crate::tuning`]) and `T1578_OBSERVED_SINCE`
+    /// (`first`, a date or an RFC 3339 time). Empty means unset.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<CommonSettings, SettingsError> {
         let catalog =
             crate::catalog::Catalog::builtin().map_err(|e| SettingsError::new("catalog", e.to_string()))?;
@@ -71,20 +76,31 @@ impl CommonSettings {
                 ))
             }
         };
+        let observed_since = match get("T1578_OBSERVED_SINCE") {
+            None => ObservedSince::Unset,
+            Some(v) => crate::tuning::observed_since(&v)
+                .map_err(|r| SettingsError::new("T1578_OBSERVED_SINCE", r))?,
+        };
         Ok(CommonSettings {
             profile,
             mode,
             tuning,
+            observed_since,
         })
     }
 
     /// The engine these settings describe: built-in catalog, profile, tuning.
     pub fn engine(&self) -> Result<crate::engine::Engine, crate::catalog::CatalogError> {
-        Ok(crate::engine::Engine::with_tuning(
+        let e = crate::engine::Engine::with_tuning(
             crate::catalog::Catalog::builtin()?,
             self.profile.clone(),
             self.tuning.clone(),
-        ))
+        );
+        Ok(match self.observed_since {
+            ObservedSince::Unset => e,
+            ObservedSince::At(ms) => e.observed_since(ms),
+            ObservedSince::FirstEvent => e.observed_from_first_event(),
+        })
     }
 }
 
@@ -153,5 +169,23 @@ mod tests {
         );
         let e = read(&[("T1578_MODE", "loud")]).unwrap_err();
         assert!(e.to_string().contains("T1578_MODE") && e.to_string().contains("loud"));
+        let e = read(&[("T1578_OBSERVED_SINCE", "yesterday")]).unwrap_err();
+        assert_eq!(e.key, "T1578_OBSERVED_SINCE");
+        assert!(e.reason.contains("yesterday"), "{e}");
+    }
+
+    #[test]
+    fn observed_since_reaches_the_engine() {
+        let rule = crate::profile::BaselineRule::DEFAULT;
+        let observation = |pairs: &[(&str, &str)]| read(pairs).unwrap().engine().unwrap().observation(&rule);
+        assert_eq!(observation(&[]), ObservedSince::Unset);
+        assert_eq!(
+            observation(&[("T1578_OBSERVED_SINCE", "first")]),
+            ObservedSince::FirstEvent
+        );
+        assert_eq!(
+            observation(&[("T1578_OBSERVED_SINCE", "2026-11-02")]),
+            ObservedSince::At(1_793_577_600_000)
+        );
     }
 }

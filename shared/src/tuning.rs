@@ -36,6 +36,8 @@
 //! new_operation_min_points = 2    # a new operation counts as unusual from 2 points
 //! settled_days = 5                # fewer active days: a thin history, novelty weighs less
 //! new_principal_risk = 4          # a new principal's risk-only tier alerts from 4 points
+//! observed_since = "first"        # or a date: principals seen in the first min_history_days
+//!                                 # are learned (unset: every principal without history is new)
 //!
 //! [accounts."111122223333".change_windows]
 //! time_zone = "Europe/Paris"
@@ -59,8 +61,8 @@
 use crate::catalog::Catalog;
 pub use crate::profile::Unfamiliar;
 use crate::profile::{
-    parse_day_or_time_ms, parse_duration_ms, BaselineRule, Mode, Profile, StateKey, Thresholds, MAX_UNITS,
-    WINDOW_RANGE_MS,
+    parse_day_or_time_ms, parse_duration_ms, BaselineRule, Mode, ObservedSince, Profile, StateKey,
+    Thresholds, MAX_UNITS, WINDOW_RANGE_MS,
 };
 use crate::schedule::{ChangeWindows, Dated, WeeklySlot};
 use serde::Deserialize;
@@ -825,9 +827,10 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
             0,
             100,
         )?,
-        observed_since_ms: (b.observed_since.as_deref())
-            .map(|v| observed_since_ms(v).map_err(|r| (key("observed_since"), r)))
-            .transpose()?,
+        observed_since: match b.observed_since.as_deref() {
+            None => ObservedSince::Unset,
+            Some(v) => observed_since(v).map_err(|r| (key("observed_since"), r))?,
+        },
     };
     if rule.min_history_days > rule.days {
         return Err((
@@ -838,15 +841,18 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
     Ok((days > 0).then_some(rule))
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, in years 2000 to 9999.
-fn observed_since_ms(v: &str) -> Result<i64, String> {
+/// `first`, `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, in years 2000 to 9999.
+pub fn observed_since(v: &str) -> Result<ObservedSince, String> {
+    if v.trim() == "first" {
+        return Ok(ObservedSince::FirstEvent);
+    }
     let ms = parse_day_or_time_ms(v.trim())
-        .ok_or_else(|| format!("`{v}` is not YYYY-MM-DD nor an RFC 3339 time"))?;
+        .ok_or_else(|| format!("`{v}` is not `first`, YYYY-MM-DD nor an RFC 3339 time"))?;
     // 2000-01-01 to the end of 9999: what event times can be.
     if !(946_684_800_000..253_402_300_800_000).contains(&ms) {
         return Err(format!("`{v}` is outside the years 2000 to 9999"));
     }
-    Ok(ms)
+    Ok(ObservedSince::At(ms))
 }
 
 /// Only `*` and `?` are wildcards; other glob syntax is refused rather than matched literally.

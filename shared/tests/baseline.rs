@@ -226,3 +226,186 @@ fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
         "{learned:?}"
     );
 }
+
+/// A deployment that learns from each account's first event (`observed_since = "first"`, what
+/// the Terraform modules set): the start is recorded in the state store once per account and
+/// read back by every later invocation, so a member account onboarded days after the first one
+/// gets a learning period of its own, and a principal appearing after it is new.
+#[test]
+fn each_account_learns_from_the_first_event_recorded_for_it() {
+    let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
+    let day = 86_400_000;
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let burst = |acct: &str, who: &str, at: i64| -> Vec<t1578_core::ComputeEvent> {
+        (0..12)
+            .map(|n| {
+                let mut e = by(&terminate, who, at + n as i64 * 60_000, n);
+                e.account = acct.to_string();
+                e.event_id = format!("{acct}-{}", e.event_id);
+                e
+            })
+            .collect()
+    };
+    // One batch per invocation, in delivery order: the first account on day 0, a newcomer in
+    // it on day 5, the second account's first events on day 10.
+    let batches = [
+        burst("111122223333", "autoscaler", start + 3_600_000),
+        burst("111122223333", "newcomer", start + 5 * day),
+        burst("444455556666", "autoscaler", start + 10 * day),
+    ];
+    let store = MemoryStore::new();
+    let opts = PipelineOptions {
+        shadow: true,
+        ..PipelineOptions::default()
+    };
+    let mut alerted = BTreeMap::new();
+    for batch in &batches {
+        // A cold container each time: what the engine knows of the starts comes from the store.
+        let engine = common::engine(ProfileName::Default).observed_from_first_event();
+        let r = futures::executor::block_on(process_batch(&engine, &store, &MemorySink::new(), batch, &opts));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        for a in &r.alerts {
+            let reasons = a
+                .unmapped
+                .baseline
+                .iter()
+                .flat_map(|b| b.reasons.iter().map(|r| r.code.clone()));
+            let who = format!("{}/{}", a.cloud.account.uid, a.actor.user.name);
+            alerted.entry(who).or_insert_with(Vec::new).extend(reasons);
+        }
+    }
+    assert_eq!(
+        alerted.keys().collect::<Vec<_>>(),
+        vec!["111122223333/newcomer"],
+        "{alerted:?}"
+    );
+    assert!(alerted["111122223333/newcomer"].contains(&"no_history".to_string()));
+    let recorded = |acct: &str| {
+        let key = Engine::first_event_key(t1578_core::Cloud::Aws, acct);
+        String::from_utf8(store.get_bytes(&key).unwrap()).unwrap()
+    };
+    assert_eq!(recorded("111122223333"), (start + 3_600_000).to_string());
+    assert_eq!(recorded("444455556666"), (start + 10 * day).to_string());
+    // Without a start, both autoscalers meet the seed's thresholds on their first day.
+    let plain = common::engine(ProfileName::Default);
+    for batch in [&batches[0], &batches[2]] {
+        let (_, alerts) = replay(&plain, batch);
+        assert!(!alerts.is_empty(), "the bursts alone alert");
+    }
+}
+
+/// The start of an account that cannot be read fails that account's keys retryably before
+/// anything is applied, so the retry decides exactly as an undisturbed run; a start that is no
+/// time is restarted from the batch and counted, like a corrupt window.
+#[test]
+fn an_unreadable_first_event_fails_the_account_retryably_and_a_corrupt_one_restarts() {
+    let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
+    let t0 = terminate.time_ms;
+    let events: Vec<_> = (0..12)
+        .map(|n| by(&terminate, "autoscaler", t0 + n as i64 * 60_000, n))
+        .collect();
+    let engine = || common::engine(ProfileName::Default).observed_from_first_event();
+    let run = |store: &MemoryStore, e: &Engine| {
+        futures::executor::block_on(process_batch(
+            e,
+            store,
+            &MemorySink::new(),
+            &events,
+            &PipelineOptions::default(),
+        ))
+    };
+    let store = MemoryStore::new();
+    store.fail_next.store(1, std::sync::atomic::Ordering::SeqCst);
+    let e = engine();
+    let r = run(&store, &e);
+    assert!(r.has_retryable_failure(), "{:?}", r.failures);
+    assert_eq!(r.failures[0].events, (0..12).collect::<Vec<_>>());
+    assert!(store.is_empty(), "nothing applied");
+    let r = run(&store, &e);
+    assert!(r.failures.is_empty() && r.alerts.is_empty(), "{:?}", r.alerts);
+    // Garbage where the start should be.
+    let store = MemoryStore::new();
+    let key = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
+    futures::executor::block_on(t1578_core::StateStore::save(&store, &key, b"\xff{", 0, None)).unwrap();
+    let r = run(&store, &engine());
+    assert_eq!(r.corrupt_states, 1);
+    assert!(r.failures.is_empty() && r.alerts.is_empty(), "{:?}", r.alerts);
+    assert_eq!(store.get_bytes(&key).unwrap(), t0.to_string().into_bytes());
+}
+
+/// A store whose first `n` loads of the account's start all return before any of them may
+/// go on: every racer reads "no start" and then tries to create it.
+struct Racing {
+    inner: MemoryStore,
+    gate: std::sync::Barrier,
+    gated: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl t1578_core::StateStore for Racing {
+    async fn load(
+        &self,
+        key: &t1578_core::StateKey,
+    ) -> Result<Option<t1578_core::ports::Stored>, t1578_core::ports::StoreError> {
+        let r = self.inner.load(key).await;
+        let start = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
+        if *key == start && self.gated.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.n {
+            self.gate.wait();
+        }
+        r
+    }
+
+    async fn save(
+        &self,
+        key: &t1578_core::StateKey,
+        bytes: &[u8],
+        expires_at: i64,
+        expected: Option<&t1578_core::ports::Version>,
+    ) -> Result<t1578_core::ports::SaveOutcome, t1578_core::ports::StoreError> {
+        self.inner.save(key, bytes, expires_at, expected).await
+    }
+}
+
+/// Racing first invocations each propose their own earliest event; the conditional create
+/// lets one win and every writer, the losers included, decides with the winner's start.
+#[test]
+fn racing_first_invocations_agree_on_one_recorded_start() {
+    let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
+    let n = 8;
+    let store = Racing {
+        inner: MemoryStore::new(),
+        gate: std::sync::Barrier::new(n),
+        gated: Default::default(),
+        n,
+    };
+    let rule = t1578_core::engine::BaselineRule::DEFAULT;
+    let seen: Vec<Option<i64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|w| {
+                let (store, terminate) = (&store, terminate.clone());
+                s.spawn(move || {
+                    let engine = common::engine(ProfileName::Default).observed_from_first_event();
+                    let t = terminate.time_ms + w as i64 * 60_000;
+                    let batch = vec![by(&terminate, &format!("w{w}"), t, w)];
+                    let opts = PipelineOptions::default();
+                    let r = futures::executor::block_on(process_batch(
+                        &engine,
+                        store,
+                        &MemorySink::new(),
+                        &batch,
+                        &opts,
+                    ));
+                    assert!(r.failures.is_empty(), "{:?}", r.failures);
+                    engine.observed_since_for(&rule, t1578_core::Cloud::Aws, "111122223333")
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let key = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
+    let stored: i64 = String::from_utf8(store.inner.get_bytes(&key).unwrap())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seen.iter().all(|s| *s == Some(stored)), "{seen:?} vs {stored}");
+}

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{events_dir, load, replay};
-use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::engine::{Engine, ObservedSince, Profile, ProfileName};
+use t1578_core::event::Cloud;
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
@@ -104,6 +105,7 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
         ("[accounts.\"111122223333\".baseline]\nfactor = 2", "factor"),
         ("[defaults.baseline]\nobserved_since = \"2026-13-01\"", "defaults.baseline.observed_since"),
         ("[defaults.baseline]\nobserved_since = \"1970-01-01\"", "defaults.baseline.observed_since"),
+        ("[defaults.baseline]\nobserved_since = \"First\"", "defaults.baseline.observed_since"),
         (
             "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
             "defaults.azure_platform_callers[0]",
@@ -285,7 +287,8 @@ fn baseline_knobs_apply_per_account() {
     assert_eq!((b.settled_days, b.new_principal_risk), (2, 3));
     assert_eq!(other.new_principal_risk, 4, "the built-in default");
     // When the detector started seeing an account: a date or a time, per account.
-    let seen = |e: &Engine, acct: &str| e.observed_since_for(&e.effective(acct).baseline.unwrap());
+    let seen =
+        |e: &Engine, acct: &str| e.observed_since_for(&e.effective(acct).baseline.unwrap(), Cloud::Aws, acct);
     let o = tuned(
         "[defaults.baseline]\nobserved_since = \"2026-11-01\"\n\
          [accounts.\"444455556666\".baseline]\nobserved_since = \"2026-11-20T06:00:00Z\"",
@@ -300,10 +303,36 @@ fn baseline_knobs_apply_per_account() {
     );
     assert_eq!(seen(&e.clone().observed_since(7), "444455556666"), Some(7));
     assert_eq!(seen(&tuned("").observed_since(7), "x"), Some(7));
-    // A replay from its first event sets it once, before deciding anything.
-    let f = tuned("");
-    assert_eq!((f.observe_from(5), f.observe_from(9)), (5, 5));
-    assert_eq!(seen(&f, "x"), Some(5));
+    // The first time given is kept.
+    assert_eq!(seen(&tuned("").observed_since(5).observed_since(9), "x"), Some(5));
+    // `first`: each account from the first event the pipeline records for it, which the
+    // engine does not know until then; a date in the document still wins for its account.
+    let f = tuned(
+        "[defaults.baseline]\nobserved_since = \"first\"\n\
+         [accounts.\"444455556666\".baseline]\nobserved_since = \"2026-11-20T06:00:00Z\"",
+    );
+    assert_eq!(
+        f.observation(&f.effective("x").baseline.unwrap()),
+        ObservedSince::FirstEvent
+    );
+    assert!(f.needs_first_event(Cloud::Aws, "x"));
+    assert!(!f.needs_first_event(Cloud::Aws, "444455556666"));
+    assert_eq!(seen(&f, "x"), None);
+    f.record_first_event(Cloud::Aws, "x", 11);
+    assert!(!f.needs_first_event(Cloud::Aws, "x"));
+    assert_eq!((seen(&f, "x"), seen(&f, "y")), (Some(11), None));
+    assert_eq!(seen(&f, "444455556666"), Some(1_795_154_400_000));
+    // The CLI's `first` is the same, where the document is silent.
+    let cli = e.clone().observed_from_first_event();
+    assert!(cli.needs_first_event(Cloud::Aws, "999999999999"));
+    assert!(
+        !cli.needs_first_event(Cloud::Aws, "111122223333"),
+        "no baseline there"
+    );
+    assert!(!o
+        .clone()
+        .observed_from_first_event()
+        .needs_first_event(Cloud::Aws, "9"));
     // Retention covers the longest baseline.
     assert_eq!(
         e.retention_ms(),

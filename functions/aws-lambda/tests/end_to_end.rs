@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use t1578_aws_lambda::Response;
+use t1578_aws_lambda::{Deps, DynamoStore, Response, SnsSink};
+use t1578_core::Engine;
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
@@ -274,4 +275,56 @@ async fn every_aws_fixture_is_handled_without_error() {
         in_scope >= rows,
         "each row's positive fixture is in scope: {in_scope} of {records}"
     );
+}
+
+/// `T1578_OBSERVED_SINCE=first` (the Terraform default): the account's first event is recorded
+/// in the table by the first invocation and read back by a cold one, so a principal seen in the
+/// first days is learned and one appearing ten days later is new.
+#[tokio::test]
+async fn the_first_event_is_recorded_in_dynamodb_and_read_back_by_a_cold_container() {
+    let env = Env::start().await;
+    let learning = |mut d: Deps<DynamoStore, SnsSink>| {
+        d.engine = d.engine.clone().observed_from_first_event();
+        d
+    };
+    let (deps, _) = env.deps().await;
+    let deps = learning(deps);
+    let mut first = create_snapshot("ops", 1);
+    first = fresh(first, "first-1", 10 * 86_400);
+    let sum = summary(invoke(&deps, first.clone()).await);
+    assert_eq!((sum.in_scope, sum.alerts), (1, 0));
+    let key = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
+    let item = env.item(&key).await.expect("the first event is recorded");
+    let recorded: i64 = std::str::from_utf8(item["state"].as_b().unwrap().as_ref())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let t = t1578_core::normalize(first).unwrap().time_ms;
+    assert_eq!(recorded, t);
+    let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert!(
+        expires > chrono::Utc::now().timestamp() + 50 * 365 * 86_400,
+        "{expires}"
+    );
+    // A cold container: ci, first seen a day after the start, is learned (its two snapshots
+    // alert for a new principal, as bob's do); bob, ten days after the start, is new.
+    let counter = std::sync::Arc::new(Counter::default());
+    let cold = learning(
+        env.deps_via(&env.moto.url(), &env.moto.url(), counter, false)
+            .await,
+    );
+    for (who, n, age) in [
+        ("ci", 2, 9 * 86_400),
+        ("ci", 3, 9 * 86_400),
+        ("bob", 2, 60),
+        ("bob", 3, 60),
+    ] {
+        let e = fresh(create_snapshot(who, n), &format!("{who}-{n}"), age);
+        summary(invoke(&cold, e).await);
+    }
+    let alerts = env.alerts().await;
+    let names: Vec<&str> = alerts.iter().map(|a| s(&a["actor"]["user"]["name"])).collect();
+    assert_eq!(names, ["bob"], "{names:?}");
+    // The start was read once, not written again: ops' and bob's windows are the only writes.
+    assert_eq!(env.item(&key).await.unwrap()["version"], item["version"]);
 }

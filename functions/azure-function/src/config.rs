@@ -166,7 +166,7 @@ pub struct Config {
     pub blob_endpoint: String,
     /// `T1578_DEADLETTER_CONTAINER`.
     pub dead_letter_container: String,
-    /// `T1578_PROFILE`, `T1578_WINDOW`, `T1578_MODE`, `T1578_CONFIG`.
+    /// `T1578_PROFILE`, `T1578_WINDOW`, `T1578_MODE`, `T1578_CONFIG`, `T1578_OBSERVED_SINCE`.
     pub common: CommonSettings,
 }
 
@@ -268,6 +268,7 @@ fn common_key(k: &str) -> &'static str {
         "T1578_WINDOW" => "T1578_WINDOW",
         "T1578_MODE" => "T1578_MODE",
         "T1578_CONFIG" => "T1578_CONFIG",
+        "T1578_OBSERVED_SINCE" => "T1578_OBSERVED_SINCE",
         _ => "T1578_*",
     }
 }

@@ -1157,3 +1157,71 @@ async fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
     assert_eq!(alerts.len(), 1);
     assert!(alerts.values().all(|v| v.len() == 1), "published exactly once");
 }
+
+/// `observed_since = "first"` (what the Terraform module sets, as `T1578_OBSERVED_SINCE`): the
+/// subscription's first event is recorded in the table by the first invocation and read back
+/// by a cold instance, so a principal first seen in the first days is learned and one appearing
+/// ten days later is new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_event_is_recorded_in_the_table_and_read_back_by_a_cold_instance() {
+    let learning = || HandlerOptions {
+        tuning: "[defaults.baseline]\nobserved_since = \"first\"".into(),
+        ..Default::default()
+    };
+    let (az, receiver, h) = setup(learning()).await;
+    let day = 86_400_000;
+    let t0 = now_ms() - 10 * day;
+    let first = record(
+        "ops@contoso.com",
+        DISK_WRITE,
+        &resource("disks", "d-ops"),
+        "Success",
+        "c-ops",
+        t0,
+    );
+    let (s, r) = h.batch(&[body(vec![first.clone()])]).await;
+    assert_eq!(s, 200, "{:?}", r.logs);
+    let account = normalize(first).unwrap().account;
+    let key = t1578_core::Engine::first_event_key(t1578_core::Cloud::Azure, &account);
+    let recorded = h.state.store.load(&key).await.unwrap().expect("recorded");
+    assert_eq!(recorded.bytes, t0.to_string().into_bytes());
+    // A cold instance: ci, first seen a day after the start, is learned; bob is new.
+    let cold = Handler::new(&az, &az.endpoint(), &receiver, learning()).await;
+    let deletes = |who: &str, t: i64| {
+        let recs = (0..3)
+            .map(|i| {
+                let vm = resource("virtualMachines", &format!("vm-{who}-{i}"));
+                record(
+                    &format!("{who}@contoso.com"),
+                    VM_DELETE,
+                    &vm,
+                    "Success",
+                    &format!("c-{who}-{i}"),
+                    t + i * 1000,
+                )
+            })
+            .collect();
+        vec![body(recs)]
+    };
+    for (who, t) in [("ci", t0 + day), ("bob", now_ms() - 60_000)] {
+        let (s, r) = cold.batch(&deletes(who, t)).await;
+        assert_eq!(s, 200, "{:?}", r.logs);
+    }
+    let names: BTreeSet<String> = receiver
+        .alerts()
+        .iter()
+        .map(|a| {
+            a["actor"]["user"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["bob@contoso.com".to_string()]),
+        "{names:?}"
+    );
+    let again = cold.state.store.load(&key).await.unwrap().unwrap();
+    assert_eq!(again.version, recorded.version, "read back, not written again");
+}

@@ -112,6 +112,17 @@ variable "config_toml" {
   }
 }
 
+variable "observed_since" {
+  description = "T1578_OBSERVED_SINCE: when the detector started seeing the accounts, for the baselines' learning period. \"first\" (the default) records each account's first event in the state table, so principals first seen in the first min_history_days (3) are learned instead of meeting the seed's thresholds as new ones: without it, a cold start alerts for about half the principals on its first day (BENCHMARKS, issue 11). A date (YYYY-MM-DD) or RFC 3339 time gives the start instead; empty turns the learning period off. A tuning document's baseline.observed_since wins for the accounts it names."
+  type        = string
+  default     = "first"
+
+  validation {
+    condition     = var.observed_since == "" || var.observed_since == "first" || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}($|T)", var.observed_since))
+    error_message = "observed_since must be \"first\", a date (YYYY-MM-DD), an RFC 3339 time, or empty."
+  }
+}
+
 variable "log_level" {
   description = "RUST_LOG of the function (a tracing-subscriber EnvFilter, e.g. \"info\" or \"info,t1578=debug\")."
   type        = string

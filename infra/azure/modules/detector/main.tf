@@ -50,6 +50,7 @@ locals {
     T1578_WINDOW                            = var.window
     T1578_MODE                              = var.mode
     T1578_CONFIG                            = var.config_toml
+    T1578_OBSERVED_SINCE                    = var.observed_since
     RUST_LOG                                = var.log_level
   }
 }
