@@ -56,8 +56,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let engine = build(config.as_deref())?;
             match compare_config {
-                Some(b) => compare((&engine, &build(Some(&b))?), reorder, format, (&paths, span)),
-                None => replay(&engine, reorder, state, format, (&paths, span)),
+                Some(b) => compare(
+                    (&engine, &build(Some(&b))?),
+                    observed == Observed::Auto,
+                    reorder,
+                    format,
+                    (&paths, span),
+                ),
+                None => replay(
+                    &engine,
+                    observed == Observed::Auto,
+                    reorder,
+                    state,
+                    format,
+                    (&paths, span),
+                ),
             }
         }
         Command::Query {
@@ -84,7 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let observed = observed_arg(observed_since.as_deref())?;
             let engine = observed.apply(engine(profile, &window, config.as_deref())?)?;
-            show(&engine, &id, format, &paths)
+            show(&engine, observed == Observed::Auto, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
@@ -162,7 +175,10 @@ fn time_arg(flag: &str, value: Option<&str>) -> anyhow::Result<Option<i64>> {
 /// `--observed-since`: when the detector started seeing the accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Observed {
-    /// Not given: principals without history are new (or the tuning document says).
+    /// Not given: learn from each account's first event when the replay turns out to be a
+    /// backtest ([`AUTO_LEARN_DAYS`] days with events or more), else none (see [`run_replay`]).
+    Auto,
+    /// `none`: principals without history are new (or the tuning document says).
     Unset,
     /// A time (ms).
     At(i64),
@@ -175,7 +191,7 @@ impl Observed {
         Ok(match self {
             Observed::At(ms) => engine.observed_since(ms),
             Observed::First => engine.observed_from_first_event(),
-            Observed::Unset => engine,
+            Observed::Unset | Observed::Auto => engine,
         })
     }
 }
@@ -183,7 +199,8 @@ impl Observed {
 fn observed_arg(value: Option<&str>) -> anyhow::Result<Observed> {
     Ok(match value {
         Some("first") => Observed::First,
-        v => time_arg("--observed-since", v)?.map_or(Observed::Unset, Observed::At),
+        Some("none") => Observed::Unset,
+        v => time_arg("--observed-since", v)?.map_or(Observed::Auto, Observed::At),
     })
 }
 
@@ -408,14 +425,73 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
     }
 }
 
+/// How many days (UTC) with events make a replay a backtest rather than an incident replay,
+/// when `--observed-since` is not given: a week. A week of logs from its first day floods
+/// without a start (about half the principals on day one of the workloads), while the last day
+/// or three of an incident, or a few records redriven from a dead-letter container weeks
+/// apart, want the seed's thresholds for everyone.
+const AUTO_LEARN_DAYS: usize = 7;
+
 /// Replay into `store`, handing each alert to `on_alert` in event-time order.
+///
+/// With `auto` (no `--observed-since`, no start in the tuning document, an in-memory store and
+/// no stdin), the replay learns from each account's first event, holding its alerts back until
+/// it has seen events on [`AUTO_LEARN_DAYS`] days. A shorter replay learned nothing worth the
+/// name: it runs again without a start, and only that run is printed. Its inputs are read
+/// twice, which a replay of less than a week of events can afford; a longer one is read once.
 fn run_replay(
     engine: &Engine,
+    auto: bool,
+    reorder: usize,
+    store: &CliStore,
+    inputs: (&[PathBuf], Span),
+    mut on_alert: impl FnMut(&Alert) -> anyhow::Result<()>,
+) -> anyhow::Result<(Stats, Counts)> {
+    let rule = engine.effective("").baseline;
+    let learns = rule.is_some_and(|r| engine.observation(&r) == ObservedSince::Unset);
+    let rereadable = matches!(store, CliStore::Memory(_)) && !inputs.0.iter().any(|p| p.as_os_str() == "-");
+    if !(auto && learns && rereadable) {
+        let hint = ColdStart::new(engine);
+        return Ok(replay_pass(engine, hint, reorder, store, inputs, None, &mut on_alert)?.0);
+    }
+    let learning = engine.clone().observed_from_first_event();
+    let hold = Some(AUTO_LEARN_DAYS);
+    let (done, long) = replay_pass(
+        &learning,
+        ColdStart::off(),
+        reorder,
+        store,
+        inputs,
+        hold,
+        &mut on_alert,
+    )?;
+    if long {
+        return Ok(done);
+    }
+    let fresh = CliStore::Memory(MemoryStore::new());
+    Ok(replay_pass(
+        engine,
+        ColdStart::off(),
+        reorder,
+        &fresh,
+        inputs,
+        None,
+        &mut on_alert,
+    )?
+    .0)
+}
+
+/// One pass of [`run_replay`]. With `hold`, alerts are kept back until events were seen on
+/// `hold` days, and dropped if they never were; the flag says whether they were.
+fn replay_pass(
+    engine: &Engine,
+    mut cold: ColdStart,
     reorder: usize,
     store: &CliStore,
     (paths, span): (&[PathBuf], Span),
-    mut on_alert: impl FnMut(&Alert) -> anyhow::Result<()>,
-) -> anyhow::Result<(Stats, Counts)> {
+    hold: Option<usize>,
+    on_alert: &mut impl FnMut(&Alert) -> anyhow::Result<()>,
+) -> anyhow::Result<((Stats, Counts), bool)> {
     // The CLI prints what the pipeline decides and has nowhere to deliver to: shadow mode
     // records each decision in the windows exactly as alert mode does, and keeps nothing else.
     let sink = MemorySink::new();
@@ -424,10 +500,17 @@ fn run_replay(
         ..PipelineOptions::default()
     };
     let mut counts = Counts::new();
-    let mut cold = ColdStart::new(engine);
+    let mut held: Option<Vec<Alert>> = hold.map(|_| Vec::new());
+    let mut days = std::collections::BTreeSet::new();
     let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
         // Batches come in time order: the first one's earliest event is the replay's start.
         cold.start = cold.start.or(scored.iter().map(|(_, s)| s.ctx.time_ms).min());
+        if let Some(n) = hold.filter(|&n| days.len() < n) {
+            days.extend(scored.iter().map(|(_, s)| s.ctx.time_ms.div_euclid(86_400_000)));
+            while days.len() > n {
+                days.pop_last();
+            }
+        }
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
             for k in &expired {
@@ -442,13 +525,19 @@ fn run_replay(
             counts.alerts += 1;
             counts.shadow += u64::from(!a.is_alert);
             counts.cold_start.1 += u64::from(cold.counts(a));
-            on_alert(a)?;
+        }
+        match held.as_mut() {
+            Some(h) => h.extend(report.alerts),
+            None => report.alerts.iter().try_for_each(&mut *on_alert)?,
+        }
+        if hold.is_some_and(|n| days.len() >= n) {
+            held.take().into_iter().flatten().try_for_each(|a| on_alert(&a))?;
         }
         Ok(())
     })?;
     counts.in_scope = in_scope;
     counts.cold_start.0 = cold.days();
-    Ok((stats, counts))
+    Ok(((stats, counts), held.is_none()))
 }
 
 /// Recognises a cold start's alerts, for the summary's hint: no observation start is known,
@@ -461,6 +550,14 @@ struct ColdStart {
 }
 
 impl ColdStart {
+    /// No hint: the replay chose its start itself.
+    fn off() -> ColdStart {
+        ColdStart {
+            rule: None,
+            start: None,
+        }
+    }
+
     fn new(engine: &Engine) -> ColdStart {
         let rule = engine.effective("").baseline;
         ColdStart {
@@ -487,6 +584,7 @@ impl ColdStart {
 
 fn replay(
     engine: &Engine,
+    auto: bool,
     reorder: usize,
     state: Option<PathBuf>,
     format: Format,
@@ -500,7 +598,7 @@ fn replay(
     // Buffered: a replay can print one alert per in-scope event, and stdout alone would make
     // each one a write call.
     let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());
-    let (stats, counts) = run_replay(engine, reorder, &store, inputs, |a| {
+    let (stats, counts) = run_replay(engine, auto, reorder, &store, inputs, |a| {
         printer.print(&mut out, a).context("writing alerts")
     })?;
     out.flush().context("writing alerts")?;
@@ -508,10 +606,17 @@ fn replay(
 }
 
 /// Replay and print the one alert whose id or dedup key is `id`, with its guide.
-fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn show(
+    engine: &Engine,
+    auto: bool,
+    id: &str,
+    format: Format,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let mut found: Option<Alert> = None;
     let (stats, counts) = run_replay(
         engine,
+        auto,
         2048,
         &CliStore::Memory(MemoryStore::new()),
         (paths, (None, None)),
@@ -544,6 +649,7 @@ fn show(engine: &Engine, id: &str, format: Format, paths: &[PathBuf]) -> anyhow:
 /// Alerts are matched by their deterministic dedup key (same window, tier, trigger bucket).
 fn compare(
     (a, b): (&Engine, &Engine),
+    auto: bool,
     reorder: usize,
     format: Format,
     inputs: (&[PathBuf], Span),
@@ -551,7 +657,7 @@ fn compare(
     let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
         let mut all = Vec::new();
         let store = CliStore::Memory(MemoryStore::new());
-        let (stats, counts) = run_replay(e, reorder, &store, inputs, |x| {
+        let (stats, counts) = run_replay(e, auto, reorder, &store, inputs, |x| {
             all.push(x.clone());
             Ok(())
         })?;

@@ -226,7 +226,7 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             .map(|at| at["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let (cold, hint) = replay(&[]);
+    let (cold, hint) = replay(&["--observed-since", "none"]);
     let date = chrono::DateTime::from_timestamp_millis(start)
         .unwrap()
         .to_rfc3339();
@@ -265,6 +265,23 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             .collect()
     };
     let (whole, _) = replay(&["--observed-since", "first"]);
+    // Not given: a replay of a week or more is a backtest and learns from each account's first
+    // event; a shorter one (an incident's days) gets the seed's thresholds for everyone.
+    let (auto, hint) = replay(&[]);
+    assert!(!hint);
+    assert_eq!(ids(&auto), ids(&whole));
+    let days = |n: i64| at(start + n * day);
+    for n in [2, 6] {
+        let until = days(n);
+        let (short, hint) = replay(&["--until", &until]);
+        let (plain, _) = replay(&["--until", &until, "--observed-since", "none"]);
+        assert!(!hint, "the replay chose no start itself");
+        assert!(!first_day(&short).is_empty(), "{n} days");
+        assert_eq!(ids(&short), ids(&plain), "{n} days");
+    }
+    let (week, _) = replay(&["--until", &days(8)]);
+    let (learned, _) = replay(&["--until", &days(8), "--observed-since", "first"]);
+    assert_eq!(ids(&week), ids(&learned), "8 days");
     let state = dir.join("state.redb");
     let (until, since) = (at(split - 1), at(split));
     let state_arg = state.to_str().unwrap();
