@@ -188,20 +188,28 @@ enum Observed {
 
 impl Observed {
     fn apply(self, engine: Engine) -> anyhow::Result<Engine> {
-        Ok(match self {
-            Observed::At(ms) => engine.observed_since(ms),
-            Observed::First => engine.observed_from_first_event(),
-            Observed::Unset | Observed::Auto => engine,
-        })
+        Ok(engine.observing(match self {
+            Observed::At(ms) => ObservedSince::At(ms),
+            Observed::First => ObservedSince::FirstEvent,
+            Observed::Unset | Observed::Auto => ObservedSince::Unset,
+        }))
     }
 }
 
+/// The tuning document's parser (`first`, a day or an RFC 3339 time), plus `none`.
 fn observed_arg(value: Option<&str>) -> anyhow::Result<Observed> {
-    Ok(match value {
-        Some("first") => Observed::First,
-        Some("none") => Observed::Unset,
-        v => time_arg("--observed-since", v)?.map_or(Observed::Auto, Observed::At),
-    })
+    let Some(v) = value else { return Ok(Observed::Auto) };
+    if v == "none" {
+        return Ok(Observed::Unset);
+    }
+    match t1578_core::tuning::observed_since(v) {
+        Ok(ObservedSince::At(ms)) => Ok(Observed::At(ms)),
+        Ok(ObservedSince::FirstEvent) => Ok(Observed::First),
+        Ok(ObservedSince::Unset) => Ok(Observed::Auto),
+        Err(reason) => Err(anyhow!(
+            "--observed-since {v:?}: {reason} (or `none` for no start)"
+        )),
+    }
 }
 
 /// Events in scope of the inputs' time bounds (inclusive, ms).
@@ -505,11 +513,9 @@ fn replay_pass(
     let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
         // Batches come in time order: the first one's earliest event is the replay's start.
         cold.start = cold.start.or(scored.iter().map(|(_, s)| s.ctx.time_ms).min());
-        if let Some(n) = hold.filter(|&n| days.len() < n) {
+        // Counted until there are enough: at most one batch's days past `hold`.
+        if hold.is_some_and(|n| days.len() < n) {
             days.extend(scored.iter().map(|(_, s)| s.ctx.time_ms.div_euclid(86_400_000)));
-            while days.len() > n {
-                days.pop_last();
-            }
         }
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {

@@ -161,6 +161,14 @@ fn bad_parameters_are_refused_with_the_flag_named() {
         assert!(!o.status.success());
         assert!(String::from_utf8_lossy(&o.stderr).contains(flag), "{flag}");
     }
+    // The tuning document's parser, so its bounds too.
+    for value in ["yesterday", "1999-01-01", "First"] {
+        let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/scenarios/mixed-burst");
+        let o = t1578(&["replay", "--observed-since", value, events]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{value}");
+        assert!(err.contains("--observed-since") && err.contains(value), "{err}");
+    }
     let old = t1578(&[
         "generate",
         "aws",

@@ -130,19 +130,22 @@ pub struct Engine {
     starts: FirstEvents,
 }
 
-/// Per (cloud, account), the recorded first event (ms).
+/// Per cloud, then per account, the recorded first event (ms). Nested so that the lookup every
+/// decision makes borrows the account instead of allocating a key.
 #[derive(Debug, Default)]
-struct FirstEvents(std::sync::RwLock<std::collections::HashMap<(Cloud, String), i64>>);
+struct FirstEvents(
+    std::sync::RwLock<std::collections::HashMap<Cloud, std::collections::HashMap<String, i64>>>,
+);
 
 impl FirstEvents {
     fn get(&self, cloud: Cloud, account: &str) -> Option<i64> {
         let m = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.get(&(cloud, account.to_string())).copied()
+        m.get(&cloud)?.get(account).copied()
     }
 
     fn insert(&self, cloud: Cloud, account: &str, ms: i64) {
         let mut m = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.insert((cloud, account.to_string()), ms);
+        m.entry(cloud).or_default().insert(account.to_string(), ms);
     }
 }
 
@@ -193,6 +196,16 @@ impl Engine {
     pub fn observed_from_first_event(mut self) -> Engine {
         self.first_event = true;
         self
+    }
+
+    /// The same engine with `o` as its start where the rules do not say: what the functions'
+    /// `T1578_OBSERVED_SINCE` and the CLI's `--observed-since` give.
+    pub fn observing(self, o: ObservedSince) -> Engine {
+        match o {
+            ObservedSince::Unset => self,
+            ObservedSince::At(ms) => self.observed_since(ms),
+            ObservedSince::FirstEvent => self.observed_from_first_event(),
+        }
     }
 
     /// How the start of `rule`'s account is known: the rule's own setting, else the engine's.

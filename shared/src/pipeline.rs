@@ -5,7 +5,8 @@
 //! [`crate::outbox`]), then publish those alerts and mark them sent. On a version conflict it
 //! backs off (jittered, exponential, capped, within a budget), reloads and re-applies.
 //! Out-of-scope events cause no store request at all, and a batch of pure duplicates causes no
-//! write.
+//! write. An account that learns from its first event ([`crate::engine::ObservedSince`]) costs
+//! one more read per container before its first decision, and one conditional create ever.
 //!
 //! Delivery guarantee: a decision is saved before it is published, and published by the one
 //! writer that claimed it. Racing writers carry it forward without publishing it; a crash
@@ -330,17 +331,19 @@ async fn first_events<S: StateStore>(
     opts: &PipelineOptions,
     report: &mut BatchReport,
 ) -> Unknown {
-    let mut earliest: BTreeMap<(Cloud, &str), i64> = BTreeMap::new();
+    // Per account of the batch, asked once: its earliest event if it needs a start.
+    let mut earliest: BTreeMap<(Cloud, &str), Option<i64>> = BTreeMap::new();
     for (_, s) in scored {
         let (c, a, t) = (s.ctx.cloud, s.ctx.account.as_str(), s.ctx.time_ms);
-        if let Some(e) = earliest.get_mut(&(c, a)) {
+        let e = earliest
+            .entry((c, a))
+            .or_insert_with(|| engine.needs_first_event(c, a).then_some(t));
+        if let Some(e) = e {
             *e = (*e).min(t);
-        } else if engine.needs_first_event(c, a) {
-            earliest.insert((c, a), t);
         }
     }
     let mut unknown = Vec::new();
-    for ((cloud, account), t) in earliest {
+    for ((cloud, account), t) in earliest.into_iter().filter_map(|(k, t)| Some((k, t?))) {
         match first_event(store, (cloud, account), t, opts, report).await {
             Ok(ms) => engine.record_first_event(cloud, account, ms),
             Err(e) => unknown.push((cloud, account.to_string(), e)),

@@ -96,11 +96,7 @@ impl CommonSettings {
             self.profile.clone(),
             self.tuning.clone(),
         );
-        Ok(match self.observed_since {
-            ObservedSince::Unset => e,
-            ObservedSince::At(ms) => e.observed_since(ms),
-            ObservedSince::FirstEvent => e.observed_from_first_event(),
-        })
+        Ok(e.observing(self.observed_since))
     }
 }
 
