@@ -3,8 +3,8 @@
 //!
 //! Design decisions:
 //! - **Days, not events.** Each calendar day (UTC) keeps operation counts and points per
-//!   operation type and the hours the principal was active. "Its largest day" and "the hours it
-//!   works" are what an analyst compares with, and a day is a fixed 100-odd bytes whatever the
+//!   operation type and the hours the principal was active, and ([`Peaks`]) its busiest hour
+//!   per type. "Its largest day" and "the hours it works" are what an analyst compares with, and a day is a fixed 100-odd bytes whatever the
 //!   volume, so the state stays bounded at any rate.
 //! - **The baseline period excludes the event's own day.** A burst cannot raise its own bar,
 //!   and the order events of one day arrive in does not change what is "new".
@@ -158,6 +158,63 @@ pub struct Volume {
     pub today_count: u32,
     /// Points on the event's day so far.
     pub today_points: u32,
+}
+
+/// The busiest hour of each operation type on each day: the most units of the type the window
+/// held within an hour of one of the day's events. A burst compressed into minutes hides inside
+/// a busy principal's daily volume (a role that deletes 100 snapshots a day spread over 24
+/// hours, then 200 in 40 minutes, stays under two and a half times its largest day), not inside
+/// its hours. Counted from the window, so at most [`crate::window::MAX_UNITS`]: a `u8`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Peaks(Vec<Peak>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Peak {
+    day: i64,
+    count: [u8; TYPES],
+}
+
+impl Peaks {
+    /// `count` units of `kind` within the hour up to `t`.
+    pub fn record(&mut self, t: i64, kind: OpType, count: usize) {
+        let day = day_of(t);
+        let at = self.0.partition_point(|p| p.day < day);
+        if self.0.get(at).is_none_or(|p| p.day != day) {
+            if self.0.len() >= MAX_DAYS {
+                if at == 0 {
+                    return;
+                }
+                self.0.remove(0);
+                return self.record(t, kind, count);
+            }
+            self.0.insert(
+                at,
+                Peak {
+                    day,
+                    count: [0; TYPES],
+                },
+            );
+        }
+        let c = &mut self.0[at].count[type_index(kind)];
+        *c = (*c).max(count.min(usize::from(u8::MAX)) as u8);
+    }
+
+    /// Forget what is older than the baseline period of the latest day.
+    pub fn prune(&mut self, latest: i64, rule: &BaselineRule) {
+        let floor = day_of(latest) - i64::from(rule.days);
+        self.0.retain(|p| p.day >= floor);
+    }
+
+    /// The busiest hour of `kind` in the baseline period of `t`; `None` when a day the
+    /// principal was active on in that period has no record (a state kept before hours were
+    /// counted), so an unknown bar is never taken for zero.
+    pub fn largest(&self, baseline: &Baseline, kind: OpType, t: i64, rule: &BaselineRule) -> Option<u32> {
+        let i = type_index(kind);
+        baseline.days_in(t, rule).try_fold(0u32, |m, d| {
+            let p = self.0.iter().find(|p| p.day == d.day)?;
+            Some(m.max(u32::from(p.count[i])))
+        })
+    }
 }
 
 /// What a principal normally does. See the module docs.
@@ -480,6 +537,44 @@ mod tests {
 
     const RULE: BaselineRule = BaselineRule::DEFAULT;
     const D0: i64 = 20_000 * DAY_MS;
+
+    /// The busiest hour is known only when every active day of the period has one: a state
+    /// kept before hours were counted has no bar, rather than a bar of zero.
+    #[test]
+    fn the_busiest_hour_covers_every_active_day_of_the_period_or_is_unknown() {
+        let mut b = Baseline::default();
+        let mut p = Peaks::default();
+        for day in 0..5 {
+            let t = D0 + day * DAY_MS + 3_600_000;
+            b.record_unit(t, OpType::Delete, 3);
+            b.record_event(t, 7, "", &[]);
+            p.record(t, OpType::Delete, day as usize + 1);
+            p.record(t + 60_000, OpType::Delete, 2);
+        }
+        let t = D0 + 5 * DAY_MS;
+        assert_eq!(
+            p.largest(&b, OpType::Delete, t, &RULE),
+            Some(5),
+            "day 4's 5, not its later 2"
+        );
+        assert_eq!(p.largest(&b, OpType::Capture, t, &RULE), Some(0));
+        assert_eq!(
+            p.largest(&b, OpType::Delete, D0 + 3 * DAY_MS, &RULE),
+            Some(3),
+            "today is not in the period"
+        );
+        // Active on day 5 with no busiest hour recorded (a state from before hours were counted).
+        b.record_unit(t, OpType::Delete, 3);
+        assert_eq!(p.largest(&b, OpType::Delete, D0 + 6 * DAY_MS, &RULE), None);
+        p.record(t, OpType::Delete, 300);
+        assert_eq!(
+            p.largest(&b, OpType::Delete, D0 + 6 * DAY_MS, &RULE),
+            Some(255),
+            "saturates"
+        );
+        p.prune(D0 + 20 * DAY_MS, &RULE);
+        assert_eq!(p, Peaks::default(), "older than the period");
+    }
 
     #[test]
     fn the_period_excludes_the_events_own_day() {

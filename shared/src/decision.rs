@@ -14,6 +14,7 @@
 //!   | what is unusual | weight |
 //!   |---|---|
 //!   | an operation type's count (or all types') above `volume_factor` x its largest day and above that day + the seed's bulk count | 2 |
+//!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
 //!   | a first capture, code execution, extension, share, export, revert or protection change | 2; 1 for an explorer or a thin history |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
@@ -466,7 +467,20 @@ fn volume_reason(what: String, points: u32, v: &baseline::Volume, rule: &Baselin
     }
 }
 
-/// Volume of each operation type, and of all together, against the principal's largest day.
+/// A day's volume compressed into an hour: the same test as a day's, against the busiest hour.
+fn burst_reason(what: String, busiest: u32, rule: &BaselineRule) -> Reason {
+    Reason {
+        code: "volume",
+        detail: format!(
+            "{what} within an hour; busiest hour in the last {} days: {busiest}",
+            rule.days
+        ),
+        weight: 2,
+    }
+}
+
+/// Volume of each operation type, and of all together, against the principal's largest day,
+/// and of each type in the last hour against its busiest hour.
 fn volume_reasons(
     state: &WindowState,
     agg: &Aggregate,
@@ -475,6 +489,7 @@ fn volume_reasons(
     th: &Thresholds,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
+    let hour = state.hour_counts(t);
     for (i, kind) in ALL_TYPES.iter().enumerate() {
         if agg.type_counts[i] == 0 {
             continue;
@@ -484,6 +499,14 @@ fn volume_reasons(
         let points = agg.type_points[i].max(v.today_points);
         if above(&v, count, rule, th) {
             out.push(volume_reason(type_label(*kind, count), points, &v, rule));
+        } else if let Some(busiest) = state.busiest_hour(*kind, t, rule) {
+            let peak = baseline::Volume {
+                max_count: busiest,
+                ..Default::default()
+            };
+            if above(&peak, hour[i], rule, th) {
+                out.push(burst_reason(type_label(*kind, hour[i]), busiest, rule));
+            }
         }
     }
     if out.is_empty() {

@@ -7,7 +7,7 @@
 //! (the configuration refuses one that is not), so alert decisions stay right.
 
 use crate::alert::Tier;
-use crate::baseline::{self, Baseline, Novelty, Observed};
+use crate::baseline::{self, Baseline, Novelty, Observed, Peaks};
 use crate::catalog::{Catalog, OpType};
 use crate::engine::{flags, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
 use crate::event::{clip, PrincipalKind};
@@ -25,10 +25,16 @@ pub const MAX_LISTED: usize = 10;
 const MAX_SCOPES: usize = 5;
 /// Fired-alert records kept (tiers plus one per critical catalog row).
 const MAX_FIRED: usize = 32;
+/// The span of the busiest-hour measure.
+const HOUR_MS: i64 = 3_600_000;
 /// Addresses (or networks) remembered per principal for the unfamiliar-IP rule.
 pub const MAX_SEEN: usize = 32;
-/// 3: the principal's behaviour baseline, what is new for it, and its open finding.
-const FORMAT: u8 = 3;
+/// 3: the principal's behaviour baseline, what is new for it, and its open finding; 4: its
+/// busiest hours. A format-3 state is read as a format 4 one without busiest hours (`peaks` is
+/// last, so its bytes plus an empty list are a format-4 encoding): an upgrade keeps every
+/// principal's baseline.
+const FORMAT: u8 = 4;
+const FORMAT_BEFORE_PEAKS: u8 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Listed {
@@ -98,6 +104,8 @@ pub struct WindowState {
     pub(crate) novel: Vec<Novelty>,
     /// The finding open for this principal, if any (default profile).
     pub(crate) incident: Option<Incident>,
+    /// Its busiest hours per day (default profile). Last: see [`FORMAT`].
+    pub(crate) peaks: Peaks,
 }
 
 /// The seed's `summarize` columns for one window.
@@ -246,6 +254,7 @@ impl WindowState {
             baseline: Baseline::default(),
             novel: Vec::new(),
             incident: None,
+            peaks: Peaks::default(),
         }
     }
 
@@ -256,7 +265,17 @@ impl WindowState {
 
     /// Decode; a window from another key (hash collision) or another format is refused.
     pub fn decode(bytes: &[u8], key: &StateKey) -> Result<WindowState, StateDecodeError> {
-        let s: WindowState = postcard::from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
+        let upgraded;
+        let bytes = if bytes.first() == Some(&FORMAT_BEFORE_PEAKS) {
+            upgraded = [bytes, &[0u8]].concat();
+            &upgraded[..]
+        } else {
+            bytes
+        };
+        let mut s: WindowState = postcard::from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
+        if s.format == FORMAT_BEFORE_PEAKS {
+            s.format = FORMAT;
+        }
         if s.format != FORMAT {
             return Err(StateDecodeError(format!(
                 "format {} (expected {FORMAT})",
@@ -393,10 +412,19 @@ impl WindowState {
         for (kind, value) in self.baseline.novelties(&ev, rule) {
             baseline::note(&mut self.novel, kind, &value, c.time_ms);
         }
+        let mut kinds = 0u16;
         for &(i, _) in counted {
             let u = &s.units[i];
             self.baseline.record_unit(u.t, u.kind, u32::from(u.risk));
+            kinds |= 1 << baseline::type_index(u.kind);
         }
+        let hour = self.hour_counts(c.time_ms);
+        for (i, kind) in baseline::ALL_TYPES.iter().enumerate() {
+            if kinds & (1 << i) != 0 {
+                self.peaks.record(c.time_ms, *kind, hour[i] as usize);
+            }
+        }
+        self.peaks.prune(self.max_t, rule);
         let destinations: Vec<u64> = c.destinations.iter().map(|d| baseline::place_hash(d)).collect();
         self.baseline
             .record_event(c.time_ms, ev.op, &c.scope, &destinations);
@@ -527,6 +555,22 @@ impl WindowState {
         self.evidence.truncate(MAX_LISTED);
     }
 
+    /// Units of each operation type within the hour up to `t` (inclusive), by
+    /// [`baseline::type_index`].
+    pub fn hour_counts(&self, t: i64) -> [u32; baseline::TYPES] {
+        let from = t.saturating_sub(HOUR_MS);
+        let mut out = [0u32; baseline::TYPES];
+        for u in self.units.iter().filter(|u| u.t > from && u.t <= t) {
+            out[baseline::type_index(u.kind)] += 1;
+        }
+        out
+    }
+
+    /// The busiest hour of `kind` in the baseline period of `t`, when known for every day.
+    pub fn busiest_hour(&self, kind: OpType, t: i64, rule: &BaselineRule) -> Option<u32> {
+        self.peaks.largest(&self.baseline, kind, t, rule)
+    }
+
     /// The seed's summarize over the window ending at the latest event.
     pub fn aggregate(&self, catalog: &Catalog, profile: ProfileName) -> Aggregate {
         self.aggregate_at(catalog, profile, self.max_t, i64::MAX / 4)
@@ -618,5 +662,47 @@ impl WindowState {
         self.fired
             .iter()
             .any(|f| f.tier != Tier::Critical && f.tier >= tier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state stored by the release before busiest hours were counted (format 3) is read with
+    /// its baseline, not restarted: an upgrade must not make every principal new.
+    #[test]
+    fn a_state_stored_before_busiest_hours_keeps_its_baseline() {
+        let key = StateKey("v1|aws|111122223333|arn:aws:iam::111122223333:user/ana".into());
+        let t = 20_000 * baseline::DAY_MS;
+        let mut before = WindowState::new(&key);
+        before.max_t = t;
+        for d in 0..4 {
+            before
+                .baseline
+                .record_unit(t + d * baseline::DAY_MS, OpType::Delete, 3);
+        }
+        // Format 3 was this encoding without its last field (an empty list is one 0 byte).
+        let mut v3 = before.encode();
+        assert_eq!(v3.pop(), Some(0));
+        v3[0] = FORMAT_BEFORE_PEAKS;
+        let read = WindowState::decode(&v3, &key).unwrap();
+        assert_eq!(read, before);
+        assert_eq!(read.format, FORMAT);
+        let rule = BaselineRule::DEFAULT;
+        assert_eq!(
+            read.busiest_hour(OpType::Delete, t + 5 * baseline::DAY_MS, &rule),
+            None
+        );
+        let mut after = read;
+        after.peaks.record(t, OpType::Delete, 4);
+        let again = WindowState::decode(&after.encode(), &key).unwrap();
+        assert_eq!(again, after);
+        let mut other = after.encode();
+        other[0] = 2;
+        assert!(
+            WindowState::decode(&other, &key).is_err(),
+            "older formats are refused"
+        );
     }
 }

@@ -409,3 +409,74 @@ fn racing_first_invocations_agree_on_one_recorded_start() {
         .unwrap();
     assert!(seen.iter().all(|s| *s == Some(stored)), "{seen:?} vs {stored}");
 }
+
+/// A busy role's burst compressed into minutes (the automation burst of the workloads: a day's
+/// deletes spread over 24 hours, then more than a day's worth in half an hour) alerts on the
+/// busiest-hour bar, though its day stays under the daily one; a nightly batch job that always
+/// does its whole day in one hour, on a bigger night, does not.
+#[test]
+fn a_burst_within_an_hour_alerts_where_its_day_stays_under_the_bar() {
+    let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
+    let (day, minute) = (86_400_000i64, 60_000i64);
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let mut events = Vec::new();
+    for d in 0..15i64 {
+        for n in 0..40i64 {
+            let at = start + d * day;
+            events.push(by(
+                &terminate,
+                "cleaner",
+                at + n * 36 * minute,
+                (d * 100 + n) as usize,
+            ));
+            events.push(by(
+                &terminate,
+                "nightly",
+                at + 2 * 60 * minute + n * minute,
+                (d * 100 + n) as usize,
+            ));
+        }
+    }
+    let test_day = start + 15 * day;
+    for n in 0..60i64 {
+        events.push(by(
+            &terminate,
+            "cleaner",
+            test_day + 2 * 60 * minute + n * 30_000,
+            9_000 + n as usize,
+        ));
+        events.push(by(
+            &terminate,
+            "nightly",
+            test_day + 2 * 60 * minute + n * minute,
+            9_000 + n as usize,
+        ));
+    }
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let on_test_day: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.time >= test_day && a.activity_name == "Create")
+        .collect();
+    let who: Vec<&str> = on_test_day.iter().map(|a| a.actor.user.name.as_str()).collect();
+    assert_eq!(who, ["cleaner"], "{who:?}");
+    let reasons: Vec<&str> = on_test_day[0]
+        .unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| r.detail.as_str()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("delete operations within an hour; busiest hour in the last 14 days: 2")),
+        "{reasons:?}"
+    );
+    assert!(
+        on_test_day[0].time < test_day + 2 * 60 * minute + 10 * minute,
+        "within minutes of the burst's start"
+    );
+}
