@@ -44,49 +44,33 @@ def iso_ms(text):
 def cut(events, start_ms, out):
     """Copy the records at or after start_ms. The generator's order is by time only per
     principal, so every record's time is read."""
-    kept = 0
     with gzip.open(events, "rb") as src, gzip.open(out, "wb", compresslevel=1) as dst:
         for line in src:
             m = TIME.search(line)
             if m and iso_ms(m.group(1).decode()) >= start_ms:
                 dst.write(line)
-                kept += 1
-    return kept
 
 
 def periods(truth, alerts, start_ms):
-    """Benign documents per period after the start, per 1,000 principal-days."""
-    end_ms = truth["params"]["start_ms"] + truth["params"]["days"] * DAY_MS
-    days_total = (end_ms - start_ms) // DAY_MS
+    """The score from the start on, and the benign documents of each period after the start
+    per 1,000 principal-days (workload.score counts benign alerts from measure_from_ms to
+    measure_to_ms)."""
+    params = truth["params"]
+    end_ms = params["start_ms"] + params["days"] * DAY_MS
     principals = sum(1 for p in truth["principals"] if p["benign"])
-    shifted = dict(truth, params=dict(truth["params"], measure_from_ms=start_ms, measure_to_ms=end_ms))
-    s = workload.score(shifted, alerts)
-    benign_ids = set()
-    # score() counts benign alerts over [start, end); find them again to bin them by day.
+
+    def scored(lo_ms, hi_ms):
+        return workload.score(dict(truth, params=dict(params, measure_from_ms=lo_ms, measure_to_ms=hi_ms)), alerts)
+
     rows = []
-    counts = [0] * len(PERIODS)
-    for al in alerts:
-        t = al["time"]
-        acct = workload.account_of(al)
-        uid = al.get("actor", {}).get("user", {}).get("uid", "")
-        attack = any(
-            a["start_ms"] <= t <= a["end_ms"] + workload.SLACK_MS
-            and ((uid == a["principal"] and acct == a["account"].lower()) or workload.event_ids(al) & set(a["event_ids"]))
-            for a in truth["attacks"])
-        if attack or t < start_ms:
-            continue
-        benign_ids.add(id(al))
-        day = (t - start_ms) // DAY_MS
-        for i, (lo, hi, _) in enumerate(PERIODS):
-            if lo <= day < hi:
-                counts[i] += 1
-    assert len(benign_ids) == s["benign"], (len(benign_ids), s["benign"])
-    for i, (lo, hi, name) in enumerate(PERIODS):
-        days = max(0, min(hi, days_total) - lo)
+    for lo, hi, name in PERIODS:
+        lo_ms, hi_ms = start_ms + lo * DAY_MS, min(start_ms + hi * DAY_MS, end_ms)
+        days = max(0, (hi_ms - lo_ms) // DAY_MS)
+        benign = scored(lo_ms, hi_ms)["benign"] if days else 0
         pdays = principals * days
-        rows.append({"period": name, "days": days, "benign": counts[i],
-                     "per_1000_principal_days": round(1000 * counts[i] / pdays, 1) if pdays else None})
-    return s, rows
+        rows.append({"period": name, "days": days, "benign": benign,
+                     "per_1000_principal_days": round(1000 * benign / pdays, 1) if pdays else None})
+    return scored(start_ms, end_ms), rows
 
 
 def main():
@@ -122,7 +106,7 @@ def main():
                         cut(events, start_ms, part)
                     alerts_path = os.path.join(out, f"alerts-from-day{k}.jsonl")
                     with open(alerts_path, "w") as o:
-                        p, secs = workload.run([replay_bin, "replay", "--format", "json",
+                        _, secs = workload.run([replay_bin, "replay", "--format", "json",
                                                 "--observed-since", "first", part], stdout=o)
                     with open(alerts_path) as f:
                         alerts = [json.loads(l) for l in f if l.strip()]

@@ -4,8 +4,9 @@
 //! Design decisions:
 //! - **Days, not events.** Each calendar day (UTC) keeps operation counts and points per
 //!   operation type and the hours the principal was active, and ([`Peaks`]) its busiest hour
-//!   per type. "Its largest day" and "the hours it works" are what an analyst compares with, and a day is a fixed 100-odd bytes whatever the
-//!   volume, so the state stays bounded at any rate.
+//!   per type. "Its largest day" and "the hours it works" are what an analyst compares with,
+//!   and a day is a fixed 100-odd bytes whatever the volume, so the state stays bounded at any
+//!   rate.
 //! - **The baseline period excludes the event's own day.** A burst cannot raise its own bar,
 //!   and the order events of one day arrive in does not change what is "new".
 //! - **Things used, as day bitmasks.** Catalog rows, regions or resource groups, and share
