@@ -259,8 +259,9 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
     }
     // Continued with --state, `first` keeps the start recorded by the first part: the two
     // parts alert exactly as the whole replay does. Started afresh at the split instead,
-    // principals first seen up to three days after it would be taken for learned ones.
-    let split = start + 2 * day;
+    // principals first seen up to three days after it would be taken for learned ones: at the
+    // end of the warm-up, the attacks' new principals among them.
+    let split = start + 14 * day;
     let at = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap()

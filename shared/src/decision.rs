@@ -32,8 +32,13 @@
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
-//!   not looking. Only criticals and protection changes alert for it (`learning`); the seed's
-//!   thresholds are for principals that appear once the detector was watching. Unknown (the
+//!   not looking. Only criticals and protection changes alert for it (`learning`). One first
+//!   seen later, but before the detector has watched the account for the baseline period, may
+//!   have been silent all that time (a weekly job, a rare user): it is not known to be new, and
+//!   is judged as a principal back from a break is, by its volume against the little history it
+//!   has (`short_observation`). The seed's thresholds are for principals that appear once the
+//!   detector has watched for the baseline period: in the cold-start workloads, principals met
+//!   in the second week made most of its alerts. Unknown (the
 //!   default), every principal without history is new, which an incident replay wants and a
 //!   cold start floods with (half the principals on day one of the workloads). A deployment
 //!   need not know its start: `first` records each account's first event in the state store,
@@ -45,8 +50,9 @@
 //!   keeps acting within the window of the last report, later decisions update the same
 //!   finding (same `finding_info.uid`, a running count) when the activity grows by
 //!   `escalation_factor`, a higher tier is reached, a new critical or a new operation type
-//!   appears. Deduplication can therefore never hide a new burst, and routine activity after a
-//!   finding does not repeat it.
+//!   appears, while the window still makes a finding (or with a new critical). Deduplication
+//!   can therefore never hide a new burst, and routine activity after a finding does not
+//!   repeat it, even of a type the finding had not seen.
 //! - **Deterministic ids.** The finding id hashes the profile, the state key and the window
 //!   bucket it opened in; each report's id hashes the finding id and its count. Re-applying the
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
@@ -157,7 +163,7 @@ pub enum Activity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// Machine-readable: `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
-    /// `outside_change_window`, `new_destination`, `no_history`, `learning`.
+    /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`.
     pub code: &'static str,
     /// What an analyst reads.
     pub detail: String,
@@ -279,34 +285,63 @@ fn type_mask(agg: &Aggregate) -> u16 {
         .fold(0u16, |m, i| m | (1 << i))
 }
 
+/// How a principal is judged: against its own normal, or by why it has none yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    /// Enough history: judged against its own normal.
+    Established,
+    /// First seen within `min_history_days` of when the detector started seeing its account.
+    Learning,
+    /// First seen later, but before the detector had watched the account for the baseline
+    /// period: perhaps silent all that time, so judged as one back from a break is.
+    Unproven,
+    /// First seen while the detector was watching long enough: the seed's thresholds.
+    New,
+}
+
+fn standing(
+    state: &WindowState,
+    engine: &Engine,
+    rule: &BaselineRule,
+    c: &EventContext,
+) -> (Standing, Option<i64>) {
+    let observed = engine.observed_since_for(rule, c.cloud, &c.account);
+    let first_seen = state.baseline.first_seen();
+    let standing = if state.baseline.established(c.time_ms, rule) {
+        Standing::Established
+    } else if rule.learning(first_seen, observed) {
+        Standing::Learning
+    } else if rule.unproven(first_seen, observed) {
+        Standing::Unproven
+    } else {
+        Standing::New
+    };
+    (standing, observed)
+}
+
 fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &Scored) -> Vec<Verdict> {
     let c = &s.ctx;
     let t = c.time_ms;
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let tier = eff.thresholds.tier(&agg);
-    let established = eff.baseline.is_some_and(|r| state.baseline.established(t, &r));
-    let observed = (eff.baseline).and_then(|r| engine.observed_since_for(&r, c.cloud, &c.account));
-    let learning =
-        !established && (eff.baseline).is_some_and(|r| r.learning(state.baseline.first_seen(), observed));
+    let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
+    let established = judged.is_some_and(|(_, (st, _))| st == Standing::Established);
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
-    let (reasons, sensitive_first) = match eff.baseline {
-        Some(rule) if established => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
-        Some(rule) if learning => (vec![learning_reason(&rule, observed)], false),
+    let (reasons, sensitive_first) = match judged {
+        Some((rule, (Standing::Established, _))) => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
+        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed)], false),
+        Some((rule, (Standing::Unproven, observed))) => {
+            let mut out = volume_reasons(state, &agg, &rule, t, &eff.thresholds);
+            out.push(unproven_reason(state, &rule, observed));
+            (out, false)
+        }
         _ => (no_history(state, eff.baseline.as_ref(), t), false),
     };
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
     };
-    // A principal without history meets the seed's thresholds; the lowest (risk alone) from the
-    // rule's points.
-    let fires = tier.filter(|&tr| match eff.baseline {
-        Some(_) if established => unusual_enough(&reasons, signs),
-        // Nothing to compare with yet, nor known to be new: the detector was not looking.
-        Some(_) if learning => impairs(&agg),
-        Some(rule) => tr > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(&agg),
-        None => true,
-    });
+    let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
@@ -318,7 +353,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {
             let why = growth(&inc, &agg, fires, disc, escalation);
-            if why.is_empty() {
+            // Growth is news only while the window still makes a finding: routine work later
+            // in the day of a finding does not repeat it.
+            if why.is_empty() || !(critical || fires.is_some()) {
                 return Vec::new();
             }
             inc.count += 1;
@@ -366,6 +403,31 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     state.incident = Some(inc);
     vec![verdict]
+}
+
+/// Whether the seed's tier `tier` is a finding for a principal of this standing (`None`: no
+/// baseline, the plain thresholds).
+fn fires_at(
+    tier: Tier,
+    judged: Option<(BaselineRule, Standing)>,
+    agg: &Aggregate,
+    reasons: &[Reason],
+    signs: Signs,
+) -> bool {
+    match judged {
+        Some((_, Standing::Established)) => unusual_enough(reasons, signs),
+        // Nothing to compare with yet, nor known to be new: the detector was not looking.
+        Some((_, Standing::Learning)) => impairs(agg),
+        // Not known to be new either: a mass action against the little history it has, as for
+        // a principal back from a break, or a protection change.
+        Some((_, Standing::Unproven)) => impairs(agg) || reasons.iter().any(|r| r.code == "volume"),
+        // A principal without history meets the seed's thresholds; the lowest (risk alone)
+        // from the rule's points.
+        Some((rule, Standing::New)) => {
+            tier > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(agg)
+        }
+        None => true,
+    }
 }
 
 /// A finding opened at `t`. Its id is the window bucket's, not the event's: writers that race on
@@ -681,18 +743,42 @@ fn variant_of<'a>(
         .map(|e| e.id.as_str())
 }
 
+/// `YYYY-MM-DD HH:MM UTC`, or nothing for no time.
+fn minute_utc(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
 /// A principal seen within `min_history_days` of when the detector started seeing its account.
 fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>) -> Reason {
-    let since = observed_since
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
+    let since = minute_utc(observed_since);
     Reason {
         code: "learning",
         detail: format!(
             "first seen within {} days of when the detector started seeing this account ({since}): \
              learning its habits, only criticals and protection changes alert",
             rule.min_history_days
+        ),
+        weight: 0,
+    }
+}
+
+/// A principal first seen before the detector had watched its account for the baseline period.
+fn unproven_reason(state: &WindowState, rule: &BaselineRule, observed_since: Option<i64>) -> Reason {
+    let since = minute_utc(observed_since);
+    let age = state
+        .baseline
+        .first_seen()
+        .zip(observed_since)
+        .map(|(f, o)| describe_age(f - o))
+        .unwrap_or_default();
+    Reason {
+        code: "short_observation",
+        detail: format!(
+            "first seen {age} after the detector started seeing this account ({since}), less than \
+             {} days: perhaps silent since, not known to be new; judged by its volume",
+            rule.days
         ),
         weight: 0,
     }

@@ -261,4 +261,15 @@ impl BaselineRule {
             _ => false,
         }
     }
+
+    /// Whether a principal first seen at `first_seen` (ms) was first seen before the detector
+    /// had watched its account for the baseline period (`days`) since `observed_since` (ms). Such a
+    /// principal is not known to be new: it may have been silent all that time, as one back
+    /// from a break is.
+    pub fn unproven(&self, first_seen: Option<i64>, observed_since: Option<i64>) -> bool {
+        match (observed_since, first_seen) {
+            (Some(o), Some(f)) => f < o.saturating_add(self.days_ms()),
+            _ => false,
+        }
+    }
 }

@@ -178,17 +178,27 @@ fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578
 
 /// A cold start: on the detector's first day every principal lacks history, and without
 /// `observed_since` every busy one meets the seed's thresholds. With it, a principal first seen
-/// within `min_history_days` of the start is learned, not new: only a critical alerts for it,
-/// while one first seen later is new and meets the thresholds.
+/// within `min_history_days` of the start is learned, not new: only a critical alerts for it.
+/// One first seen before the detector has watched the account for the baseline period may have
+/// been silent all that time: only its volume against the history it has alerts (a mass action),
+/// not the seed's thresholds. One first seen after that is new and meets the thresholds.
 #[test]
 fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
     let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
     let public = load(&events_dir().join("aws/ec2-modify-image-attribute-public.json"))[0].clone();
     let day = 86_400_000;
     let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
-    let mut events: Vec<_> = [("autoscaler", start + 3_600_000), ("newcomer", start + 5 * day)]
+    // (who, first event, terminations): two deletes meet the seed's thresholds, twelve are a
+    // mass action against any history.
+    let cast = [
+        ("autoscaler", start + 3_600_000, 12),
+        ("occasional", start + 5 * day, 2),
+        ("returning", start + 6 * day, 12),
+        ("newcomer", start + 15 * day, 2),
+    ];
+    let mut events: Vec<_> = cast
         .iter()
-        .flat_map(|&(who, at)| (0..12).map(move |n| (who, at + n as i64 * 60_000, n)))
+        .flat_map(|&(who, at, k)| (0..k).map(move |n| (who, at + n as i64 * 60_000, n)))
         .map(|(who, t, n)| by(&terminate, who, t, n))
         .collect();
     events.push(by(&public, "imagebuilder", start + 7_200_000, 0));
@@ -212,9 +222,17 @@ fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
             .collect()
     };
     let plain = created(&common::engine(ProfileName::Default));
-    assert!(plain.contains_key("autoscaler"), "{plain:?}");
+    for who in ["autoscaler", "occasional", "returning", "newcomer"] {
+        assert_eq!(plain[who].1, vec!["no_history".to_string()], "{plain:?}");
+    }
     let learned = created(&common::engine(ProfileName::Default).observed_since(start));
     assert!(!learned.contains_key("autoscaler"), "{learned:?}");
+    assert!(!learned.contains_key("occasional"), "{learned:?}");
+    assert_eq!(
+        learned["returning"].1,
+        vec!["volume".to_string(), "short_observation".to_string()],
+        "{learned:?}"
+    );
     assert_eq!(
         learned["newcomer"].1,
         vec!["no_history".to_string()],
@@ -247,11 +265,11 @@ fn each_account_learns_from_the_first_event_recorded_for_it() {
             .collect()
     };
     // One batch per invocation, in delivery order: the first account on day 0, a newcomer in
-    // it on day 5, the second account's first events on day 10.
+    // it on day 15, the second account's first events on day 16.
     let batches = [
         burst("111122223333", "autoscaler", start + 3_600_000),
-        burst("111122223333", "newcomer", start + 5 * day),
-        burst("444455556666", "autoscaler", start + 10 * day),
+        burst("111122223333", "newcomer", start + 15 * day),
+        burst("444455556666", "autoscaler", start + 16 * day),
     ];
     let store = MemoryStore::new();
     let opts = PipelineOptions {
@@ -285,7 +303,7 @@ fn each_account_learns_from_the_first_event_recorded_for_it() {
         String::from_utf8(store.get_bytes(&key).unwrap()).unwrap()
     };
     assert_eq!(recorded("111122223333"), (start + 3_600_000).to_string());
-    assert_eq!(recorded("444455556666"), (start + 10 * day).to_string());
+    assert_eq!(recorded("444455556666"), (start + 16 * day).to_string());
     // Without a start, both autoscalers meet the seed's thresholds on their first day.
     let plain = common::engine(ProfileName::Default);
     for batch in [&batches[0], &batches[2]] {
@@ -478,5 +496,67 @@ fn a_burst_within_an_hour_alerts_where_its_day_stays_under_the_bar() {
     assert!(
         on_test_day[0].time < test_day + 2 * 60 * minute + 10 * minute,
         "within minutes of the burst's start"
+    );
+}
+
+/// An open finding is reported again only while its window still makes a finding. Routine work
+/// later in the day of a finding, of a type the finding had not seen, does not repeat it once
+/// what made the finding has left the window; growth while it is still there does, and so does
+/// a critical.
+#[test]
+fn routine_work_after_a_finding_does_not_repeat_it() {
+    let fixture = |name: &str| load(&events_dir().join(format!("aws/{name}.json")))[0].clone();
+    let (create, terminate) = (fixture("ec2-run-instances"), fixture("ec2-terminate-instances"));
+    let (snapshot, public) = (
+        fixture("ec2-create-snapshot"),
+        fixture("ec2-modify-image-attribute-public"),
+    );
+    let day = 86_400_000;
+    let hour = 3_600_000;
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day) - 20 * day;
+    let mut events = Vec::new();
+    // Ten days of routine at 10:00: three launches, one termination, one snapshot.
+    for d in 0..10 {
+        let at = start + d * day + 10 * hour;
+        events.extend((0..3).map(|n| by(&create, "ops", at + n as i64 * 60_000, n + 10 * d as usize)));
+        events.push(by(&terminate, "ops", at + 5 * 60_000, d as usize));
+        events.push(by(&snapshot, "ops", at + 6 * 60_000, d as usize));
+    }
+    // Day 10 at noon, twelve launches (four times its largest day): a finding.
+    let burst = start + 10 * day + 12 * hour;
+    events.extend((0..12).map(|n| by(&create, "ops", burst + n as i64 * 60_000, 500 + n)));
+    // 20:00: a termination while the burst is still in the window: the finding grew.
+    events.push(by(&terminate, "ops", burst + 8 * hour, 500));
+    // Next day 13:00: a snapshot, routine, once the burst has left the window.
+    events.push(by(&snapshot, "ops", burst + 25 * hour, 500));
+    // 14:00: a public image, a critical.
+    events.push(by(&public, "ops", burst + 26 * hour, 500));
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(&common::engine(ProfileName::Default), &events);
+    let reports: Vec<(i64, String, Vec<String>)> = alerts
+        .iter()
+        .filter(|a| a.time >= burst)
+        .map(|a| {
+            (
+                (a.time - burst) / hour,
+                a.activity_name.clone(),
+                a.unmapped.finding.updated_because.clone(),
+            )
+        })
+        .collect();
+    let hours: Vec<(i64, &str)> = reports.iter().map(|(h, a, _)| (*h, a.as_str())).collect();
+    assert_eq!(
+        hours,
+        vec![(0, "Create"), (8, "Update"), (26, "Update")],
+        "{reports:#?}"
+    );
+    assert_eq!(
+        reports[1].2,
+        vec!["new operation type DELETE".to_string()],
+        "{reports:#?}"
+    );
+    assert!(
+        reports[2].2.contains(&"a new single-event critical".to_string()),
+        "{reports:#?}"
     );
 }

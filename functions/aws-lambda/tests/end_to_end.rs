@@ -279,7 +279,8 @@ async fn every_aws_fixture_is_handled_without_error() {
 
 /// `T1578_OBSERVED_SINCE=first` (the Terraform default): the account's first event is recorded
 /// in the table by the first invocation and read back by a cold one, so a principal seen in the
-/// first days is learned and one appearing ten days later is new.
+/// first days is learned and one appearing sixteen days later, once the account has been
+/// watched for the baseline period, is new.
 #[tokio::test]
 async fn the_first_event_is_recorded_in_dynamodb_and_read_back_by_a_cold_container() {
     let env = Env::start().await;
@@ -290,7 +291,7 @@ async fn the_first_event_is_recorded_in_dynamodb_and_read_back_by_a_cold_contain
     let (deps, _) = env.deps().await;
     let deps = learning(deps);
     let mut first = create_snapshot("ops", 1);
-    first = fresh(first, "first-1", 10 * 86_400);
+    first = fresh(first, "first-1", 16 * 86_400);
     let sum = summary(invoke(&deps, first.clone()).await);
     assert_eq!((sum.in_scope, sum.alerts), (1, 0));
     let key = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
@@ -307,15 +308,15 @@ async fn the_first_event_is_recorded_in_dynamodb_and_read_back_by_a_cold_contain
         "{expires}"
     );
     // A cold container: ci, first seen a day after the start, is learned (its two snapshots
-    // alert for a new principal, as bob's do); bob, ten days after the start, is new.
+    // alert for a new principal, as bob's do); bob, sixteen days after the start, is new.
     let counter = std::sync::Arc::new(Counter::default());
     let cold = learning(
         env.deps_via(&env.moto.url(), &env.moto.url(), counter, false)
             .await,
     );
     for (who, n, age) in [
-        ("ci", 2, 9 * 86_400),
-        ("ci", 3, 9 * 86_400),
+        ("ci", 2, 15 * 86_400),
+        ("ci", 3, 15 * 86_400),
         ("bob", 2, 60),
         ("bob", 3, 60),
     ] {

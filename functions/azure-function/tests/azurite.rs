@@ -1161,7 +1161,7 @@ async fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
 /// `observed_since = "first"` (what the Terraform module sets, as `T1578_OBSERVED_SINCE`): the
 /// subscription's first event is recorded in the table by the first invocation and read back
 /// by a cold instance, so a principal first seen in the first days is learned and one appearing
-/// ten days later is new.
+/// sixteen days later, once the subscription has been watched for the baseline period, is new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_event_is_recorded_in_the_table_and_read_back_by_a_cold_instance() {
     let learning = || HandlerOptions {
@@ -1170,7 +1170,7 @@ async fn the_first_event_is_recorded_in_the_table_and_read_back_by_a_cold_instan
     };
     let (az, receiver, h) = setup(learning()).await;
     let day = 86_400_000;
-    let t0 = now_ms() - 10 * day;
+    let t0 = now_ms() - 16 * day;
     let first = record(
         "ops@contoso.com",
         DISK_WRITE,
