@@ -5,7 +5,7 @@
 //! the `t1578` CLI all wrap this crate with their own adapters.
 //!
 //! ## Design decisions
-//! - **Normalize once, at the edge** ([`normalize`]). Every input shape becomes one
+//! - **Normalize once, at the edge** ([`normalize`](mod@normalize)). Every input shape becomes one
 //!   [`ComputeEvent`]; parsing is lenient (any key casing, numbers as strings, JSON inside
 //!   strings, unknown keys) and a bad record is a typed [`NormalizeError`], never a panic or a
 //!   failed batch.
