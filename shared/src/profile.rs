@@ -256,11 +256,11 @@ impl BaselineRule {
     /// Whether a principal first seen at `first_seen` (ms) is still being learned: seen within
     /// `min_history_days` of `observed_since` (ms), when the detector started seeing its account.
     pub fn learning(&self, first_seen: Option<i64>, observed_since: Option<i64>) -> bool {
-        let min = i64::from(self.min_history_days) * 86_400_000;
-        match (observed_since, first_seen) {
-            (Some(o), Some(f)) => f < o.saturating_add(min),
-            _ => false,
-        }
+        seen_within(
+            first_seen,
+            observed_since,
+            i64::from(self.min_history_days) * 86_400_000,
+        )
     }
 
     /// Whether a principal first seen at `first_seen` (ms) was first seen before the detector
@@ -268,9 +268,15 @@ impl BaselineRule {
     /// principal is not known to be new: it may have been silent all that time, as one back
     /// from a break is.
     pub fn unproven(&self, first_seen: Option<i64>, observed_since: Option<i64>) -> bool {
-        match (observed_since, first_seen) {
-            (Some(o), Some(f)) => f < o.saturating_add(self.days_ms()),
-            _ => false,
-        }
+        seen_within(first_seen, observed_since, self.days_ms())
+    }
+}
+
+/// Whether `first_seen` falls less than `span` ms after `observed_since`; false when either is
+/// unknown.
+fn seen_within(first_seen: Option<i64>, observed_since: Option<i64>, span: i64) -> bool {
+    match (observed_since, first_seen) {
+        (Some(o), Some(f)) => f < o.saturating_add(span),
+        _ => false,
     }
 }
