@@ -279,7 +279,8 @@ fn open(path: &Path, blobs: Option<&dyn Blobs>) -> std::io::Result<(Box<dyn Read
     let raw: Box<dyn Read> = if let Some(b) = blobs {
         b.open(path)?
     } else if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+        crate::staged::widen_pipe(std::io::stdin());
+        Box::new(crate::staged::Staged::new(std::io::stdin().lock()))
     } else {
         Box::new(std::fs::File::open(path)?)
     };

@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod input;
 pub mod portal_csv;
+pub mod staged;
 
 /// Printable form of an untrusted string: control characters escaped, at most `max` chars.
 pub fn escape(s: &str, max: usize) -> String {
