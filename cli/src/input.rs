@@ -1034,7 +1034,7 @@ fn object_end(doc: &[u8], start: usize) -> Option<usize> {
 /// grows, so it is never zero-filled again.
 ///
 /// Every read lands at an address congruent to its file offset modulo [`ALIGN`]: the kernel
-/// copies from the page cache with `rep movsb`, which on the machines measured runs 4 to 5 times
+/// copies from the page cache with `rep movsb`, which on the machine measured ran 4 to 5 times
 /// slower when source and destination are misaligned to each other (BENCHMARKS, "Aligned
 /// reads"), and a heap buffer starts 16 bytes into its allocation.
 fn block_lines(

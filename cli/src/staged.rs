@@ -2,7 +2,7 @@
 //! bytes, and hands it on from there.
 //!
 //! Why: the kernel copies a pipe's or the page cache's data with `rep movsb`, which on the
-//! machines measured runs 2 to 5 times slower when the destination is misaligned to the
+//! machine measured ran 3 to 5 times slower when the destination is misaligned to the
 //! source, and a heap buffer starts 16 bytes into its allocation (BENCHMARKS, "Aligned
 //! reads"). The reader's own copy out of the staging buffer costs less than it saves. A pipe
 //! also gets a larger buffer, so each read hands over more than 64 KiB.
