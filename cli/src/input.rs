@@ -8,6 +8,7 @@
 //! a few files' worth, whatever their number. Archive layouts are read in time order (the time
 //! in CloudTrail's file names, the `y=/m=/d=/h=` folders of the export), not account by account.
 
+use crate::staged::{aligned_start, ALIGN};
 use flate2::read::MultiGzDecoder;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -1049,7 +1050,7 @@ fn block_lines(
     }
     // Where the aligned part of the buffer starts; recomputed per block, since a line longer
     // than the reserve moves the buffer (its reads are then merely slower).
-    let pad = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
+    let pad = aligned_start(buf);
     let read_at = |buf: &mut Vec<u8>, from: usize, at: u64, n: usize| -> Result<usize, String> {
         let from = pad + from;
         if buf.len() < from + n {
@@ -1102,8 +1103,6 @@ fn block_lines(
     Ok((pad + begin, pad + filled))
 }
 
-/// Alignment of the block reader's reads (see [`block_lines`]).
-const ALIGN: usize = 64;
 /// Bytes read at a time past a block's end to finish its last line.
 const TAIL: usize = 64 << 10;
 

@@ -11,8 +11,15 @@ use std::io::Read;
 
 /// Staging buffer size: one read from the kernel.
 const STAGE: usize = 1 << 20;
-/// Alignment of the staging buffer's start.
+/// Alignment of the reads from the kernel: of the staging buffer's start here, and of the
+/// block reader's reads relative to their file offsets (`input::block_lines`).
 pub const ALIGN: usize = 64;
+
+/// Index of the first byte of `buf` (read through its start, which a vector with capacity has
+/// even when empty) at an address aligned to [`ALIGN`]; `buf` needs `ALIGN` spare bytes.
+pub fn aligned_start(buf: &[u8]) -> usize {
+    buf.as_ptr().align_offset(ALIGN).min(ALIGN)
+}
 
 /// A reader staged through an aligned buffer. See the module doc.
 pub struct Staged<R> {
@@ -29,7 +36,7 @@ impl<R: Read> Staged<R> {
     /// Stage `inner`.
     pub fn new(inner: R) -> Staged<R> {
         let buf = vec![0u8; STAGE + ALIGN];
-        let pad = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
+        let pad = aligned_start(&buf);
         Staged {
             inner,
             buf,
@@ -39,8 +46,9 @@ impl<R: Read> Staged<R> {
         }
     }
 
-    /// The address every read from `inner` lands at: aligned to [`ALIGN`] (for tests).
-    pub fn stage_address(&self) -> usize {
+    /// The address every read from `inner` lands at.
+    #[cfg(test)]
+    fn stage_address(&self) -> usize {
         self.buf[self.pad..].as_ptr() as usize
     }
 }
