@@ -1045,8 +1045,8 @@ fn block_lines(
     buf: &mut Vec<u8>,
 ) -> Result<(usize, usize), String> {
     use std::os::unix::fs::FileExt;
-    if buf.capacity() < BLOCK + TAIL + ALIGN {
-        buf.reserve_exact(BLOCK + TAIL + ALIGN - buf.len());
+    if buf.capacity() < BLOCK_RESERVE {
+        buf.reserve_exact(BLOCK_RESERVE - buf.len());
     }
     // Where the aligned part of the buffer starts; recomputed per block, since a line longer
     // than the reserve moves the buffer (its reads are then merely slower).
@@ -1105,6 +1105,12 @@ fn block_lines(
 
 /// Bytes read at a time past a block's end to finish its last line.
 const TAIL: usize = 64 << 10;
+
+/// A block reader's buffer: the aligned start (up to [`ALIGN`] bytes in), the [`ALIGN`] bytes
+/// read back before the block, the block, and one [`TAIL`] read. One `ALIGN` short, the first
+/// tail read of nearly every block outgrew it: the vector was moved, copying the block, and
+/// reserved 2 MiB per reader.
+const BLOCK_RESERVE: usize = ALIGN + ALIGN + BLOCK + TAIL;
 
 /// Bytes read before deciding a file's format.
 const FIRST_PEEK: usize = 64 << 10;
@@ -1401,5 +1407,25 @@ mod tests {
         }
         assert_eq!(got.len(), text.len());
         assert!(got == text, "lines lost, doubled or moved");
+    }
+
+    #[test]
+    fn a_blocks_last_line_is_finished_within_the_reserved_buffer() {
+        // Lines of 1,000 bytes: the last line of every block runs past its end, and each is
+        // finished by one tail read, which must fit the buffer reserved for a block.
+        let line = format!("{}\n", "x".repeat(999));
+        let text = line.repeat(3 * BLOCK / line.len() + 1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut buf = Vec::new();
+        let mut got = 0;
+        for i in 0..text.len().div_ceil(BLOCK) {
+            let (a, b) = block_lines(&file, text.len() as u64, i, &mut buf).unwrap();
+            assert_eq!(buf.capacity(), BLOCK_RESERVE, "block {i} outgrew its buffer");
+            got += b - a;
+        }
+        assert_eq!(got, text.len());
     }
 }

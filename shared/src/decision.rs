@@ -299,6 +299,23 @@ enum Standing {
     New,
 }
 
+/// Whether a reason's `detail` is written. Only a verdict shows it, and formatting it for
+/// every event that decides nothing was a tenth of a replay's allocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    Skip,
+    Write,
+}
+
+impl Text {
+    fn of(self, detail: impl FnOnce() -> String) -> String {
+        match self {
+            Text::Write => detail(),
+            Text::Skip => String::new(),
+        }
+    }
+}
+
 fn standing(
     state: &WindowState,
     engine: &Engine,
@@ -327,16 +344,21 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
     let established = judged.is_some_and(|(_, (st, _))| st == Standing::Established);
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
-    let (reasons, sensitive_first) = match judged {
-        Some((rule, (Standing::Established, _))) => unusual(state, engine, &agg, &rule, t, &eff.thresholds),
-        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed)], false),
+    let judge = |text: Text| match judged {
+        Some((rule, (Standing::Established, _))) => {
+            unusual(state, engine, &agg, &rule, t, &eff.thresholds, text)
+        }
+        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed, text)], false),
         Some((rule, (Standing::Unproven, observed))) => {
-            let mut out = volume_reasons(state, &agg, &rule, t, &eff.thresholds);
-            out.push(unproven_reason(state, &rule, observed));
+            let mut out = volume_reasons(state, &agg, &rule, t, &eff.thresholds, text);
+            out.push(unproven_reason(state, &rule, observed, text));
             (out, false)
         }
-        _ => (no_history(state, eff.baseline.as_ref(), t), false),
+        _ => (no_history(state, eff.baseline.as_ref(), t, text), false),
     };
+    // Most events decide nothing: their reasons are weighed without their text, and written
+    // out (the same reasons, judged again) only for a verdict.
+    let (reasons, sensitive_first) = judge(Text::Skip);
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
@@ -376,7 +398,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         Activity::Create => now,
         Activity::Update => now.max(inc.tier),
     };
-    let mut reasons = reasons;
+    let (mut reasons, _) = judge(Text::Write);
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(c));
     }
@@ -518,25 +540,39 @@ fn above(largest: u32, count: u32, rule: &BaselineRule, th: &Thresholds) -> bool
     u64::from(count) > scaled.max(u64::from(largest) + u64::from(th.bulk_operations))
 }
 
-fn volume_reason(what: String, points: u32, v: &baseline::Volume, rule: &BaselineRule) -> Reason {
+fn volume_reason(
+    what: impl FnOnce() -> String,
+    points: u32,
+    v: &baseline::Volume,
+    rule: &BaselineRule,
+    text: Text,
+) -> Reason {
     Reason {
         code: "volume",
-        detail: format!(
-            "{what} ({points} points) in 24 h; largest day in the last {}: {} ({} points)",
-            rule.days, v.max_count, v.max_points
-        ),
+        detail: text.of(|| {
+            format!(
+                "{} ({points} points) in 24 h; largest day in the last {}: {} ({} points)",
+                what(),
+                rule.days,
+                v.max_count,
+                v.max_points
+            )
+        }),
         weight: 2,
     }
 }
 
 /// A day's volume compressed into an hour: the same test as a day's, against the busiest hour.
-fn burst_reason(what: String, busiest: u32, rule: &BaselineRule) -> Reason {
+fn burst_reason(what: impl FnOnce() -> String, busiest: u32, rule: &BaselineRule, text: Text) -> Reason {
     Reason {
         code: "volume",
-        detail: format!(
-            "{what} within an hour; busiest hour in the last {} days: {busiest}",
-            rule.days
-        ),
+        detail: text.of(|| {
+            format!(
+                "{} within an hour; busiest hour in the last {} days: {busiest}",
+                what(),
+                rule.days
+            )
+        }),
         weight: 2,
     }
 }
@@ -549,6 +585,7 @@ fn volume_reasons(
     rule: &BaselineRule,
     t: i64,
     th: &Thresholds,
+    text: Text,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
     let hour = state.hour_counts(t);
@@ -560,10 +597,10 @@ fn volume_reasons(
         let count = agg.type_counts[i].max(v.today_count);
         let points = agg.type_points[i].max(v.today_points);
         if above(v.max_count, count, rule, th) {
-            out.push(volume_reason(type_label(*kind, count), points, &v, rule));
+            out.push(volume_reason(|| type_label(*kind, count), points, &v, rule, text));
         } else if let Some(busiest) = state.busiest_hour(*kind, t, rule) {
             if above(busiest, hour[i], rule, th) {
-                out.push(burst_reason(type_label(*kind, hour[i]), busiest, rule));
+                out.push(burst_reason(|| type_label(*kind, hour[i]), busiest, rule, text));
             }
         }
     }
@@ -572,8 +609,8 @@ fn volume_reasons(
         let count = agg.operation_count.max(v.today_count);
         let points = agg.total_risk.max(v.today_points);
         if above(v.max_count, count, rule, th) {
-            let what = format!("{count} operation{} of all types", plural(count as usize));
-            out.push(volume_reason(what, points, &v, rule));
+            let what = || format!("{count} operation{} of all types", plural(count as usize));
+            out.push(volume_reason(what, points, &v, rule, text));
         }
     }
     out
@@ -588,8 +625,9 @@ fn unusual(
     rule: &BaselineRule,
     t: i64,
     th: &Thresholds,
+    text: Text,
 ) -> (Vec<Reason>, bool) {
-    let mut out = volume_reasons(state, agg, rule, t, th);
+    let mut out = volume_reasons(state, agg, rule, t, th, text);
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
     let of = |kind: NoveltyKind| state.novel.iter().filter(move |n| n.kind == kind);
@@ -597,7 +635,7 @@ fn unusual(
     // weigh less, and its hours say nothing yet.
     let active = state.baseline.active_days(t, rule);
     let settled = active >= rule.settled_days;
-    let (ops, sensitive) = new_operations(state, engine, rule, t, settled, active);
+    let (ops, sensitive) = new_operations(state, engine, rule, t, (settled, active), text);
     out.extend(ops);
     let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
@@ -605,42 +643,56 @@ fn unusual(
         let day_start = baseline::day_of(t) * baseline::DAY_MS;
         let adopted = state.networks_adopted(day_start - rule.days_ms(), day_start);
         let roamer = adopted >= ROAMER_NETWORKS;
-        let habit = if roamer {
-            format!(" (it took up {adopted} other networks in {} days)", rule.days)
-        } else {
-            String::new()
+        let habit = || {
+            if roamer {
+                format!(" (it took up {adopted} other networks in {} days)", rule.days)
+            } else {
+                String::new()
+            }
         };
         out.push(Reason {
             code: "new_network",
-            detail: format!(
-                "new network{} {}{habit}",
-                plural(networks.len()),
-                networks.join(", ")
-            ),
+            detail: text.of(|| {
+                format!(
+                    "new network{} {}{}",
+                    plural(networks.len()),
+                    networks.join(", "),
+                    habit()
+                )
+            }),
             weight: if roamer { 0 } else { networks.len().min(2) as u32 },
         });
     }
     if let Some(first) = of(NoveltyKind::Hour).next() {
-        let thin = if settled {
-            String::new()
-        } else {
-            format!(" (active on {active} of the last {} days)", rule.days)
+        let thin = || {
+            if settled {
+                String::new()
+            } else {
+                format!(" (active on {active} of the last {} days)", rule.days)
+            }
         };
         out.push(Reason {
             code: "unusual_hour",
-            detail: format!(
-                "{}{thin}; this at {}",
-                describe_hours(state.baseline.usual_hours(first.t, rule)),
-                list(NoveltyKind::Hour).join(", ")
-            ),
+            detail: text.of(|| {
+                format!(
+                    "{}{}; this at {}",
+                    describe_hours(state.baseline.usual_hours(first.t, rule)),
+                    thin(),
+                    list(NoveltyKind::Hour).join(", ")
+                )
+            }),
             weight: u32::from(settled),
         });
     }
-    let scopes = list(NoveltyKind::Scope);
-    if !scopes.is_empty() {
+    if of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
             code: "new_scope",
-            detail: format!("new region or resource group {}", scopes.join(", ")),
+            detail: text.of(|| {
+                format!(
+                    "new region or resource group {}",
+                    list(NoveltyKind::Scope).join(", ")
+                )
+            }),
             weight: 1,
         });
     }
@@ -652,7 +704,7 @@ fn unusual(
     if outside > 0 {
         out.push(Reason {
             code: "outside_change_window",
-            detail: format!("{outside} operations outside the declared change windows"),
+            detail: text.of(|| format!("{outside} operations outside the declared change windows")),
             weight: 2,
         });
     }
@@ -667,17 +719,19 @@ fn new_operations(
     engine: &Engine,
     rule: &BaselineRule,
     t: i64,
-    settled: bool,
-    active: u32,
+    (settled, active): (bool, u32),
+    text: Text,
 ) -> (Vec<Reason>, bool) {
     let adopted = state.baseline.operations_adopted(t, rule);
     let explorer = adopted >= EXPLORER_OPERATIONS;
-    let habit = if explorer {
-        format!(" (it took up {adopted} other operations in that time)")
-    } else if !settled {
-        format!(" (active on {active} of the last {} days)", rule.days)
-    } else {
-        String::new()
+    let habit = || {
+        if explorer {
+            format!(" (it took up {adopted} other operations in that time)")
+        } else if !settled {
+            format!(" (active on {active} of the last {} days)", rule.days)
+        } else {
+            String::new()
+        }
     };
     let full = settled && !explorer;
     let mut sensitive = false;
@@ -698,13 +752,20 @@ fn new_operations(
         families.extend(family);
         let weak = variant.is_some() || repeat;
         sensitive |= !light && !weak;
-        let how = match variant {
+        let how = || match variant {
             Some(base) => format!(" (a variant of {base}, which it uses)"),
-            None => habit.clone(),
+            None => habit(),
         };
         reasons.push(Reason {
             code: "new_operation",
-            detail: format!("first {} by this principal in {} days{how}", n.value, rule.days),
+            detail: text.of(|| {
+                format!(
+                    "first {} by this principal in {} days{}",
+                    n.value,
+                    rule.days,
+                    how()
+                )
+            }),
             weight: if repeat {
                 0
             } else {
@@ -751,44 +812,54 @@ fn minute_utc(ms: Option<i64>) -> String {
 }
 
 /// A principal seen within `min_history_days` of when the detector started seeing its account.
-fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>) -> Reason {
-    let since = minute_utc(observed_since);
+fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text) -> Reason {
     Reason {
         code: "learning",
-        detail: format!(
-            "first seen within {} days of when the detector started seeing this account ({since}): \
-             learning its habits, only criticals and protection changes alert",
-            rule.min_history_days
-        ),
+        detail: text.of(|| {
+            format!(
+                "first seen within {} days of when the detector started seeing this account ({}): \
+                 learning its habits, only criticals and protection changes alert",
+                rule.min_history_days,
+                minute_utc(observed_since)
+            )
+        }),
         weight: 0,
     }
 }
 
 /// A principal first seen before the detector had watched its account for the baseline period.
-fn unproven_reason(state: &WindowState, rule: &BaselineRule, observed_since: Option<i64>) -> Reason {
-    let since = minute_utc(observed_since);
-    let age = state
-        .baseline
-        .first_seen()
-        .zip(observed_since)
-        .map(|(f, o)| describe_age(f - o))
-        .unwrap_or_default();
-    Reason {
-        code: "short_observation",
-        detail: format!(
+fn unproven_reason(
+    state: &WindowState,
+    rule: &BaselineRule,
+    observed_since: Option<i64>,
+    text: Text,
+) -> Reason {
+    let detail = || {
+        let since = minute_utc(observed_since);
+        let age = state
+            .baseline
+            .first_seen()
+            .zip(observed_since)
+            .map(|(f, o)| describe_age(f - o))
+            .unwrap_or_default();
+        format!(
             "first seen {age} after the detector started seeing this account ({since}), less than \
              {} days: perhaps silent since, not known to be new; judged by its volume",
             rule.days
-        ),
+        )
+    };
+    Reason {
+        code: "short_observation",
+        detail: text.of(detail),
         weight: 0,
     }
 }
 
 /// Why the plain thresholds apply to this principal.
-fn no_history(state: &WindowState, rule: Option<&BaselineRule>, t: i64) -> Vec<Reason> {
+fn no_history(state: &WindowState, rule: Option<&BaselineRule>, t: i64, text: Text) -> Vec<Reason> {
     let mut out = Vec::new();
     if let Some(rule) = rule {
-        let detail = match state.baseline.first_seen() {
+        let detail = || match state.baseline.first_seen() {
             Some(f) if f <= t.saturating_sub(i64::from(rule.min_history_days) * baseline::DAY_MS) => {
                 format!(
                     "no activity in the last {} days: plain thresholds apply",
@@ -804,7 +875,7 @@ fn no_history(state: &WindowState, rule: Option<&BaselineRule>, t: i64) -> Vec<R
         };
         out.push(Reason {
             code: "no_history",
-            detail,
+            detail: text.of(detail),
             weight: 0,
         });
     }

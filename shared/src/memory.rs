@@ -97,12 +97,18 @@ impl StateStore for MemoryStore {
             .items
             .lock()
             .map_err(|_| StoreError::Permanent("poisoned".into()))?;
-        let current = m.get(key).map(|(_, v)| v.to_string());
-        if current.as_deref() != expected.map(|v| v.0.as_str()) {
-            return Ok(SaveOutcome::Conflict);
+        // One lookup, and the key cloned only for a new window: a replay saves every window
+        // it touches once per batch.
+        match (m.get_mut(key), expected) {
+            (Some((b, v)), Some(e)) if e.0 == v.to_string() => {
+                *b = bytes.to_vec();
+                *v += 1;
+            }
+            (None, None) => {
+                m.insert(key.clone(), (bytes.to_vec(), 1));
+            }
+            _ => return Ok(SaveOutcome::Conflict),
         }
-        let next = m.get(key).map_or(1, |(_, v)| v + 1);
-        m.insert(key.clone(), (bytes.to_vec(), next));
         Ok(SaveOutcome::Saved)
     }
 }

@@ -621,7 +621,14 @@ async fn process_key<S: StateStore, A: AlertSink>(
         a
     };
     if !publish {
-        r.alerts = decided.iter().map(|(a, d)| guided(a, d)).collect();
+        // Nothing is sent, so nothing else holds the decided alerts: guided in place.
+        r.alerts = decided
+            .into_iter()
+            .map(|(mut a, d)| {
+                crate::guide::attach(&mut a, engine, &d);
+                a
+            })
+            .collect();
         return r;
     }
     // In the order they were decided (the outbox keeps it).
