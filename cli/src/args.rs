@@ -72,8 +72,8 @@ pub enum Command {
         #[arg(long)]
         observed_since: Option<String>,
         /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
-        /// s3://BUCKET/PREFIX, az://CONTAINER/PREFIX,
-        /// https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX.
+        /// `s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX`,
+        /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX`.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

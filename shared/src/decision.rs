@@ -300,7 +300,7 @@ enum Standing {
 }
 
 /// Whether a reason's `detail` is written. Only a verdict shows it, and formatting it for
-/// every event that decides nothing was a tenth of a replay's allocations.
+/// every event that decides nothing was about one in twenty of a replay's allocations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Text {
     Skip,
@@ -640,49 +640,10 @@ fn unusual(
     let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
     if !networks.is_empty() {
-        let day_start = baseline::day_of(t) * baseline::DAY_MS;
-        let adopted = state.networks_adopted(day_start - rule.days_ms(), day_start);
-        let roamer = adopted >= ROAMER_NETWORKS;
-        let habit = || {
-            if roamer {
-                format!(" (it took up {adopted} other networks in {} days)", rule.days)
-            } else {
-                String::new()
-            }
-        };
-        out.push(Reason {
-            code: "new_network",
-            detail: text.of(|| {
-                format!(
-                    "new network{} {}{}",
-                    plural(networks.len()),
-                    networks.join(", "),
-                    habit()
-                )
-            }),
-            weight: if roamer { 0 } else { networks.len().min(2) as u32 },
-        });
+        out.push(network_reason(state, rule, t, &networks, text));
     }
     if let Some(first) = of(NoveltyKind::Hour).next() {
-        let thin = || {
-            if settled {
-                String::new()
-            } else {
-                format!(" (active on {active} of the last {} days)", rule.days)
-            }
-        };
-        out.push(Reason {
-            code: "unusual_hour",
-            detail: text.of(|| {
-                format!(
-                    "{}{}; this at {}",
-                    describe_hours(state.baseline.usual_hours(first.t, rule)),
-                    thin(),
-                    list(NoveltyKind::Hour).join(", ")
-                )
-            }),
-            weight: u32::from(settled),
-        });
+        out.push(hour_reason(state, rule, first.t, (settled, active), text));
     }
     if of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
@@ -709,6 +670,61 @@ fn unusual(
         });
     }
     (out, settled && sensitive)
+}
+
+/// New networks weigh one each, up to two; none for a principal that keeps taking up
+/// networks (a roamer).
+fn network_reason(state: &WindowState, rule: &BaselineRule, t: i64, networks: &[&str], text: Text) -> Reason {
+    let day_start = baseline::day_of(t) * baseline::DAY_MS;
+    let adopted = state.networks_adopted(day_start - rule.days_ms(), day_start);
+    let roamer = adopted >= ROAMER_NETWORKS;
+    Reason {
+        code: "new_network",
+        detail: text.of(|| {
+            let habit = if roamer {
+                format!(" (it took up {adopted} other networks in {} days)", rule.days)
+            } else {
+                String::new()
+            };
+            format!(
+                "new network{} {}{habit}",
+                plural(networks.len()),
+                networks.join(", ")
+            )
+        }),
+        weight: if roamer { 0 } else { networks.len().min(2) as u32 },
+    }
+}
+
+/// Activity at hours unusual for the principal, first at `first_t`: one point once its history
+/// is settled, none before.
+fn hour_reason(
+    state: &WindowState,
+    rule: &BaselineRule,
+    first_t: i64,
+    (settled, active): (bool, u32),
+    text: Text,
+) -> Reason {
+    Reason {
+        code: "unusual_hour",
+        detail: text.of(|| {
+            let thin = if settled {
+                String::new()
+            } else {
+                format!(" (active on {active} of the last {} days)", rule.days)
+            };
+            let hours: Vec<&str> = (state.novel.iter())
+                .filter(|n| n.kind == NoveltyKind::Hour)
+                .map(|n| n.value.as_str())
+                .collect();
+            format!(
+                "{}{thin}; this at {}",
+                describe_hours(state.baseline.usual_hours(first_t, rule)),
+                hours.join(", ")
+            )
+        }),
+        weight: u32::from(settled),
+    }
 }
 
 /// The catalog rows new for the principal. A principal that keeps taking up new operations

@@ -258,9 +258,9 @@ impl WindowState {
         }
     }
 
-    /// Compact binary encoding for the stores. Sized first and written once: growing the
-    /// vector as it goes reallocated and copied it several times per save, a fifth of what an
-    /// encode cost in a replay's profile, and left it up to twice as large as its content.
+    /// Compact binary encoding for the stores. Sized first and written once: a vector grown
+    /// as postcard writes is reallocated and copied several times per save, and a replay saves
+    /// each window it touches once per batch.
     pub fn encode(&self) -> Vec<u8> {
         let size = postcard::experimental::serialized_size(self).unwrap_or(0);
         postcard::to_extend(self, Vec::with_capacity(size)).unwrap_or_default()
