@@ -628,24 +628,23 @@ fn unusual(
     text: Text,
 ) -> (Vec<Reason>, bool) {
     let mut out = volume_reasons(state, agg, rule, t, th, text);
-    // One reason per kind of novelty (per operation for new operations): networks weigh one
-    // each up to two, hours and scopes one however many.
-    let of = |kind: NoveltyKind| state.novel.iter().filter(move |n| n.kind == kind);
     // A thin history (a person seen on a few days) makes everything look new: its novelties
     // weigh less, and its hours say nothing yet.
     let active = state.baseline.active_days(t, rule);
     let settled = active >= rule.settled_days;
     let (ops, sensitive) = new_operations(state, engine, rule, t, (settled, active), text);
     out.extend(ops);
-    let list = |kind| of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
+    // One reason per kind of novelty (per operation for new operations): networks weigh one
+    // each up to two, hours and scopes one however many.
+    let list = |kind| state.novel_of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
     if !networks.is_empty() {
         out.push(network_reason(state, rule, t, &networks, text));
     }
-    if let Some(first) = of(NoveltyKind::Hour).next() {
+    if let Some(first) = state.novel_of(NoveltyKind::Hour).next() {
         out.push(hour_reason(state, rule, first.t, (settled, active), text));
     }
-    if of(NoveltyKind::Scope).next().is_some() {
+    if state.novel_of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
             code: "new_scope",
             detail: text.of(|| {
@@ -713,8 +712,8 @@ fn hour_reason(
             } else {
                 format!(" (active on {active} of the last {} days)", rule.days)
             };
-            let hours: Vec<&str> = (state.novel.iter())
-                .filter(|n| n.kind == NoveltyKind::Hour)
+            let hours: Vec<&str> = state
+                .novel_of(NoveltyKind::Hour)
                 .map(|n| n.value.as_str())
                 .collect();
             format!(
@@ -753,7 +752,7 @@ fn new_operations(
     let mut sensitive = false;
     let mut families: Vec<&str> = Vec::new();
     let mut reasons = Vec::new();
-    for n in state.novel.iter().filter(|n| n.kind == NoveltyKind::Operation) {
+    for n in state.novel_of(NoveltyKind::Operation) {
         let row = engine.catalog.get(&n.value);
         let light = row.is_some_and(|row| lifecycle(row.op_type));
         // A row told apart from another of the same API call only by a name the caller

@@ -373,6 +373,11 @@ impl WindowState {
         (has_history && !familiar, Some((h, net)))
     }
 
+    /// The novelties of one kind the window holds, oldest first.
+    pub(crate) fn novel_of(&self, kind: baseline::NoveltyKind) -> impl Iterator<Item = &Novelty> {
+        self.novel.iter().filter(move |n| n.kind == kind)
+    }
+
     /// Networks the principal started using between `from` and `to` (ms): how often it moves.
     /// A CI role on hosted runners or a roaming admin adopts new networks all the time.
     pub fn networks_adopted(&self, from: i64, to: i64) -> usize {
