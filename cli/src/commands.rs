@@ -23,7 +23,16 @@ use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{eventpattern, sigma, Alert, Catalog, ComputeEvent};
 
-const BATCH: usize = 1_024;
+/// Events handed to the pipeline at a time. Small: the pipeline's work on a batch is one
+/// burst on the main thread, during which the reader threads can only fill their bounded
+/// channels and then wait. At 1,024 events that burst kept a core idle for most of it and
+/// held a thousand scored events in memory (BENCHMARKS.md has both, measured). A replay has
+/// about one event per window in a batch at either size, so windows are not loaded more often.
+const BATCH: usize = 64;
+
+/// Events handed to the pipeline between two scans for keys that can no longer change (each
+/// scan walks every key seen): as often as batches of 1,024 were.
+const PRUNE_EVERY: usize = 1_024;
 
 /// Bytes of output gathered per write to stdout.
 const OUT_BUFFER: usize = 64 << 10;
@@ -313,6 +322,7 @@ fn drive(
     // Newest event handed to the pipeline. Pruning is measured from here, not from the read
     // frontier: the reorder buffer can run days ahead of what the windows have seen.
     let mut processed = i64::MIN;
+    let mut unpruned = 0usize;
     let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut HashMap<StateKey, i64>| {
         processed = pending
             .iter()
@@ -320,6 +330,12 @@ fn drive(
             .fold(processed, i64::max);
         let floor = processed.saturating_sub(horizon);
         let mut expired = Vec::new();
+        unpruned += pending.len();
+        let full = std::mem::replace(pending, Vec::with_capacity(BATCH));
+        if unpruned < PRUNE_EVERY {
+            return batch(full, expired);
+        }
+        unpruned = 0;
         last_seen.retain(|k, t| {
             let keep = *t >= floor;
             if !keep {
@@ -327,7 +343,7 @@ fn drive(
             }
             keep
         });
-        batch(std::mem::take(pending), expired)
+        batch(full, expired)
     };
     // Scoring runs on the reader threads: it is per-event work, and an event that does not
     // count is dropped where it was parsed.

@@ -90,15 +90,16 @@ pub fn split(bytes: &[u8]) -> Result<(&[u8], Vec<Pending>), EnvelopeError> {
     Ok((window, pending))
 }
 
-/// The stored value of a window and its pending alerts.
-pub fn join(window: &[u8], pending: &[Pending]) -> Vec<u8> {
+/// The stored value of a window and its pending alerts. Takes the encoded window: without
+/// pending alerts (nearly every save) it is the stored value as it is, not a copy.
+pub fn join(window: Vec<u8>, pending: &[Pending]) -> Vec<u8> {
     if pending.is_empty() {
-        return window.to_vec();
+        return window;
     }
     let mut out = Vec::with_capacity(8 + window.len() + 1024 * pending.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&(window.len() as u32).to_le_bytes());
-    out.extend_from_slice(window);
+    out.extend_from_slice(&window);
     let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::default());
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut z, pending);
@@ -150,7 +151,7 @@ mod tests {
     fn bare_windows_read_as_nothing_pending() {
         let (w, p) = split(&[2, 9, 9]).unwrap();
         assert_eq!((w, p.len()), (&[2u8, 9, 9][..], 0));
-        assert_eq!(join(&[2, 9], &[]), vec![2, 9]);
+        assert_eq!(join(vec![2, 9], &[]), vec![2, 9]);
     }
 
     #[test]
@@ -162,7 +163,7 @@ mod tests {
             alert,
             destinations: vec!["444455556666".into()],
         }];
-        let joined = join(&[2, 9, 9], &pending);
+        let joined = join(vec![2, 9, 9], &pending);
         assert_eq!(joined[..4], MAGIC);
         assert_eq!(split(&joined).unwrap(), (&[2u8, 9, 9][..], pending.clone()));
         let mut plain = MAGIC_JSON.to_vec();

@@ -528,7 +528,7 @@ async fn save_decisions<S: StateStore>(
             }
         }
         let mine: Vec<Pending> = pending.iter().filter(|p| p.claim == claim).cloned().collect();
-        let bytes = outbox::join(&state.encode(), &pending);
+        let bytes = outbox::join(state.encode(), &pending);
         if bytes == raw {
             return Ok((mine, alerts));
         }
@@ -571,7 +571,7 @@ async fn mark_sent<S: StateStore>(
                 .iter()
                 .any(|s| s.claim == p.claim && s.alert.dedup_key() == p.alert.dedup_key())
         });
-        let bytes = outbox::join(&state.encode(), &pending);
+        let bytes = outbox::join(state.encode(), &pending);
         if bytes == raw || version.is_none() {
             return Ok(());
         }
