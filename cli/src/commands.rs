@@ -23,12 +23,18 @@ use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{eventpattern, sigma, Alert, Catalog, ComputeEvent};
 
-/// Events handed to the pipeline at a time. Small: the pipeline's work on a batch is one
-/// burst on the main thread, during which the reader threads can only fill their bounded
-/// channels and then wait. At 1,024 events that burst kept a core idle for most of it and
-/// held a thousand scored events in memory (BENCHMARKS.md has both, measured). A replay has
-/// about one event per window in a batch at either size, so windows are not loaded more often.
+/// Events handed to the pipeline at a time, on the in-memory store. Small: the pipeline's
+/// work on a batch is one burst on the main thread, during which the reader threads can only
+/// fill their bounded channels and then wait. At 1,024 events that burst kept a core idle for
+/// most of it and held a thousand scored events in memory (BENCHMARKS.md has both, measured).
+/// A replay has about one event per window in a batch at either size, so windows are not
+/// loaded more often.
 const BATCH: usize = 64;
+
+/// Events handed to the pipeline at a time on a `--state` database, where every window saved
+/// is a transaction of its own: a busy principal's events are saved together, as 1,024 at a
+/// time did (a replay of 200,000 look-alike records took 3.0 s with it, 4.1 s at 64).
+const FILE_BATCH: usize = 1_024;
 
 /// Events handed to the pipeline between two scans for keys that can no longer change (each
 /// scan walks every key seen): as often as batches of 1,024 were.
@@ -294,13 +300,14 @@ impl Counts {
 /// `batch` also gets the keys whose state outlived the engine's retention (the window, or the
 /// unfamiliar-address memory) plus one window: no later event of a time-ordered input can read
 /// them, so an in-memory store may drop them.
+/// They go to `batch` `batch_size` at a time.
 /// `reorder` events are held back to put a roughly ordered input into event-time order:
 /// memory stays bounded whatever the input size, and an event later than that is still
 /// handled by its window.
 fn drive(
     engine: &Engine,
     paths: &[PathBuf],
-    reorder: usize,
+    (reorder, batch_size): (usize, usize),
     span: Span,
     mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
@@ -312,7 +319,7 @@ fn drive(
     // room for 4,096 of them (2.3 MB of a replay's heap at its peak, in heaptrack).
     let mut heap: BinaryHeap<Reverse<Ordered>> =
         BinaryHeap::with_capacity(reorder.saturating_add(1).min(1 << 20));
-    let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(BATCH);
+    let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(batch_size);
     let mut last_seen: HashMap<StateKey, i64> = HashMap::new();
     let horizon = engine.retention_ms().saturating_add(engine.profile.window_ms);
     let mut seq = 0u64;
@@ -331,7 +338,7 @@ fn drive(
         let floor = processed.saturating_sub(horizon);
         let mut expired = Vec::new();
         unpruned += pending.len();
-        let full = std::mem::replace(pending, Vec::with_capacity(BATCH));
+        let full = std::mem::replace(pending, Vec::with_capacity(batch_size));
         if unpruned < PRUNE_EVERY {
             return batch(full, expired);
         }
@@ -370,7 +377,7 @@ fn drive(
             if let Some(Reverse(Ordered(s, i))) = heap.pop() {
                 pending.push((i as usize, s));
             }
-            if pending.len() >= BATCH && err.is_none() {
+            if pending.len() >= batch_size && err.is_none() {
                 if let Err(e) = flush(&mut pending, &mut last_seen) {
                     err = Some(e);
                 }
@@ -384,7 +391,7 @@ fn drive(
     }
     while let Some(Reverse(Ordered(s, i))) = heap.pop() {
         pending.push((i as usize, s));
-        if pending.len() >= BATCH {
+        if pending.len() >= batch_size {
             flush(&mut pending, &mut last_seen)?;
         }
     }
@@ -529,7 +536,11 @@ fn replay_pass(
     let mut counts = Counts::new();
     let mut held: Option<Vec<Alert>> = hold.map(|_| Vec::new());
     let mut days = std::collections::BTreeSet::new();
-    let (stats, in_scope, _) = drive(engine, paths, reorder, span, |scored, expired| {
+    let batch_size = match store {
+        CliStore::Memory(_) => BATCH,
+        CliStore::File(_) => FILE_BATCH,
+    };
+    let (stats, in_scope, _) = drive(engine, paths, (reorder, batch_size), span, |scored, expired| {
         // Batches come in time order: the first one's earliest event is the replay's start.
         cold.start = cold.start.or(scored.iter().map(|(_, s)| s.ctx.time_ms).min());
         // Counted until there are enough: at most one batch's days past `hold`.
@@ -757,16 +768,22 @@ fn query(
     // With --until the summarize reads one window ending there: older events cannot change a
     // row, so they are not windowed at all (the SQL equivalent filters on time the same way).
     let since_ms = until_ms.map(|u| u.saturating_sub(engine.retention_ms()));
-    let (stats, in_scope, latest) = drive(engine, paths, 2048, (since_ms, until_ms), |scored, expired| {
-        let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
-        for k in &expired {
-            store.remove(k);
-        }
-        match report.failures.first() {
-            Some(f) => Err(anyhow!("state store: {}", f.error)),
-            None => Ok(()),
-        }
-    })?;
+    let (stats, in_scope, latest) = drive(
+        engine,
+        paths,
+        (2048, BATCH),
+        (since_ms, until_ms),
+        |scored, expired| {
+            let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
+            for k in &expired {
+                store.remove(k);
+            }
+            match report.failures.first() {
+                Some(f) => Err(anyhow!("state store: {}", f.error)),
+                None => Ok(()),
+            }
+        },
+    )?;
     let now = until_ms.or(latest).unwrap_or(0);
     let rows = query_rows(engine, &store, now);
     let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, std::io::stdout().lock());

@@ -12,7 +12,7 @@ pub(crate) use azure::phase_of;
 use crate::event::ComputeEvent;
 use crate::json;
 use serde_json::Value;
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::Xxh3;
 
 /// Why one record could not be normalized. The rest of the batch is unaffected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,19 +176,35 @@ mod time_tests {
 }
 
 /// Stable 64-bit hash as hex, for synthetic record ids.
+/// The hash of the parts, each followed by U+001F, fed to the hasher as they are rather than
+/// joined first: every Azure record without an event id is hashed twice.
 pub(crate) fn hash_hex(parts: &[&str]) -> String {
-    let mut buf = String::new();
+    let mut h = Xxh3::new();
     for p in parts {
-        buf.push_str(p);
-        buf.push('\u{1f}');
+        h.update(p.as_bytes());
+        h.update(b"\x1f");
     }
-    format!("{:016x}", xxh3_64(buf.as_bytes()))
+    format!("{:016x}", h.digest())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn synthetic_ids_hash_the_parts_each_ended_by_a_unit_separator() {
+        // Stored ids and dedup keys are derived from these: the value must never change.
+        assert_eq!(
+            hash_hex(&["corr", "microsoft.compute/snapshots/write", ""]),
+            format!(
+                "{:016x}",
+                xxhash_rust::xxh3::xxh3_64(b"corr\x1fmicrosoft.compute/snapshots/write\x1f\x1f")
+            )
+        );
+        assert_eq!(hash_hex(&[]), format!("{:016x}", xxhash_rust::xxh3::xxh3_64(b"")));
+        assert_ne!(hash_hex(&["ab", "c"]), hash_hex(&["a", "bc"]));
+    }
 
     #[test]
     fn times_parse_in_every_spelling() {
