@@ -10,7 +10,7 @@ use t1578_core::window::WindowState;
 fuzz_target!(|data: &[u8]| {
     let key = StateKey(r#"["default","aws","111122223333","user","alice"]"#.into());
     if let Ok((window, pending)) = outbox::split(data) {
-        let _ = outbox::join(window, &pending);
+        let _ = outbox::join(window.to_vec(), &pending);
         for bytes in [window, data] {
             if let Ok(state) = WindowState::decode(bytes, &key) {
                 let again = state.encode();
