@@ -23,10 +23,10 @@ use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{eventpattern, sigma, Alert, Catalog, ComputeEvent};
 
-/// Events handed to the pipeline at a time, on the in-memory store. Small: the pipeline's
-/// work on a batch is one burst on the main thread, during which the reader threads can only
-/// fill their bounded channels and then wait. At 1,024 events that burst kept a core idle for
-/// most of it and held a thousand scored events in memory (BENCHMARKS.md has both, measured).
+/// Events handed to the pipeline at a time, on the in-memory store. Small, to hold fewer
+/// scored events at once: about 2 MB less peak memory than 1,024 in every bench run. On a
+/// contended machine it was faster too, since the readers wait while the main thread works
+/// through a batch; on an idle one it was not, and it took 3-11 % more CPU (BENCHMARKS.md).
 /// A replay has about one event per window in a batch at either size, so windows are not
 /// loaded more often.
 const BATCH: usize = 64;
@@ -299,8 +299,7 @@ impl Counts {
 /// Read inputs, score each event once, feed the in-scope ones in event-time order to `batch`.
 /// `batch` also gets the keys whose state outlived the engine's retention (the window, or the
 /// unfamiliar-address memory) plus one window: no later event of a time-ordered input can read
-/// them, so an in-memory store may drop them.
-/// They go to `batch` `batch_size` at a time.
+/// them, so an in-memory store may drop them. Events go to `batch` `batch_size` at a time.
 /// `reorder` events are held back to put a roughly ordered input into event-time order:
 /// memory stays bounded whatever the input size, and an event later than that is still
 /// handled by its window.
@@ -335,14 +334,14 @@ fn drive(
             .iter()
             .map(|(_, s)| s.ctx.time_ms)
             .fold(processed, i64::max);
-        let floor = processed.saturating_sub(horizon);
-        let mut expired = Vec::new();
         unpruned += pending.len();
         let full = std::mem::replace(pending, Vec::with_capacity(batch_size));
         if unpruned < PRUNE_EVERY {
-            return batch(full, expired);
+            return batch(full, Vec::new());
         }
         unpruned = 0;
+        let floor = processed.saturating_sub(horizon);
+        let mut expired = Vec::new();
         last_seen.retain(|k, t| {
             let keep = *t >= floor;
             if !keep {

@@ -175,9 +175,10 @@ mod time_tests {
     }
 }
 
-/// Stable 64-bit hash as hex, for synthetic record ids.
-/// The hash of the parts, each followed by U+001F, fed to the hasher as they are rather than
-/// joined first: every Azure record without an event id is hashed twice.
+/// Stable 64-bit hash as hex of the parts, each followed by U+001F, for synthetic ids.
+/// The parts go to the hasher as they are rather than joined first: an Azure record with a
+/// correlation id is hashed for its operation key, and again for its id when it has no event
+/// id, so the joined string would be built up to twice per record.
 pub(crate) fn hash_hex(parts: &[&str]) -> String {
     let mut h = Xxh3::new();
     for p in parts {
