@@ -601,23 +601,13 @@ fn events_out_of_order_within_the_reorder_buffer_give_the_alerts_of_the_ordered_
     assert_ne!(shuffled, lines);
     let disordered = dir.path().join("disordered.jsonl");
     std::fs::write(&disordered, shuffled.join("\n") + "\n").unwrap();
-    // Sorted: alerts of one time are printed in the order their events came.
-    let replay = |path: &std::path::Path, extra: &[&str]| {
-        let mut args = vec!["replay", "--format", "json"];
-        args.extend_from_slice(extra);
-        args.push(path.to_str().unwrap());
-        let o = t1578(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let mut alerts: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
-        alerts.sort();
-        alerts
-    };
-    let expected = replay(&ordered, &[]);
+    let (ordered, disordered) = (ordered.to_str().unwrap(), disordered.to_str().unwrap());
+    let expected = sorted_replay(&[], ordered);
     assert!(!expected.is_empty());
-    assert_eq!(replay(&disordered, &[]), expected);
+    assert_eq!(sorted_replay(&[], disordered), expected);
     // Without the buffer the same disorder changes the alerts: so the equality above is the
     // buffer's doing.
-    assert_ne!(replay(&disordered, &["--reorder", "0"]), expected);
+    assert_ne!(sorted_replay(&["--reorder", "0"], disordered), expected);
 }
 
 #[test]
@@ -625,20 +615,23 @@ fn a_folder_of_files_weeks_apart_gives_the_alerts_of_a_full_sort() {
     // events/ is read file by file in name order, weeks apart in time: the default buffer
     // must hold enough of it that the first events of each account and principal are seen
     // first. (A hold of two hours instead lost 4 of its 84 alerts, 3 of them critical.)
-    let replay = |extra: &[&str]| {
-        let mut args = vec!["replay", "--format", "json"];
-        args.extend_from_slice(extra);
-        args.push("events/");
-        let o = t1578(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let mut alerts: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
-        alerts.sort();
-        alerts
-    };
-    let sorted = replay(&["--reorder", "1000000"]);
+    let sorted = sorted_replay(&["--reorder", "1000000"], "events/");
     assert!(sorted.len() > 50, "{} alerts", sorted.len());
-    assert_eq!(replay(&[]), sorted);
-    assert_ne!(replay(&["--reorder", "0"]), sorted);
+    assert_eq!(sorted_replay(&[], "events/"), sorted);
+    assert_ne!(sorted_replay(&["--reorder", "0"], "events/"), sorted);
+}
+
+/// The alert lines of `replay --format json EXTRA.. PATH`, sorted: alerts of one time are
+/// printed in the order their events came, which is what the reorder tests vary.
+fn sorted_replay(extra: &[&str], path: &str) -> Vec<String> {
+    let mut args = vec!["replay", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(path);
+    let o = t1578(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut alerts: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    alerts.sort();
+    alerts
 }
 
 #[test]
