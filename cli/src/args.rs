@@ -3,6 +3,10 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// In-scope events held back to restore event-time order: `replay --reorder`'s default, and
+/// what `query` and `show` hold.
+pub const REORDER: usize = 2048;
+
 /// Replay and backtest CloudTrail and Azure Activity Log files through the T1578 detector.
 #[derive(Parser, Debug)]
 #[command(name = "t1578", version, about)]
@@ -47,7 +51,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "state")]
         compare_config: Option<PathBuf>,
         /// Events held back to restore event-time order (memory bound).
-        #[arg(long, default_value_t = 2048, hide = true)]
+        #[arg(long, default_value_t = REORDER, hide = true)]
         reorder: usize,
         /// Persist windows in this embedded database file; a later replay continues them.
         #[arg(long)]

@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg};
+use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg, REORDER};
 use crate::input::{Reader, Stats, SAMPLES};
 use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
@@ -652,7 +652,7 @@ fn show(
     let (stats, counts) = run_replay(
         engine,
         auto,
-        2048,
+        REORDER,
         &CliStore::Memory(MemoryStore::new()),
         (paths, (None, None)),
         |a| {
@@ -770,7 +770,7 @@ fn query(
     let (stats, in_scope, latest) = drive(
         engine,
         paths,
-        (2048, BATCH),
+        (REORDER, BATCH),
         (since_ms, until_ms),
         |scored, expired| {
             let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
