@@ -1,6 +1,7 @@
 //! The subcommands.
 
 use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg, REORDER};
+use crate::held::{Held, Ordered};
 use crate::input::{Reader, Stats, SAMPLES};
 use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
 use crate::store::{CliStore, FileStore};
@@ -250,24 +251,6 @@ fn engine(profile: ProfileArg, window: &str, config: Option<&Path>) -> anyhow::R
     Ok(Engine::with_tuning(catalog, p, tuning))
 }
 
-struct Ordered(Scored, u64);
-impl PartialEq for Ordered {
-    fn eq(&self, o: &Self) -> bool {
-        (self.0.ctx.time_ms, self.1) == (o.0.ctx.time_ms, o.1)
-    }
-}
-impl Eq for Ordered {}
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ordered {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.0.ctx.time_ms, self.1).cmp(&(o.0.ctx.time_ms, o.1))
-    }
-}
-
 /// What a replay saw, for the summary.
 struct Counts {
     in_scope: u64,
@@ -358,10 +341,10 @@ fn drive(
         if until.is_some_and(|u| ev.time_ms > u) || since.is_some_and(|s| ev.time_ms < s) {
             return None;
         }
-        engine.score(&ev).ok()
+        engine.score(&ev).ok().map(Held::new)
     };
-    let on_item = |scored: Scored| {
-        let time_ms = scored.ctx.time_ms;
+    let on_item = |scored: Held| {
+        let time_ms = scored.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
         match last_seen.get_mut(&scored.key) {
@@ -374,7 +357,12 @@ fn drive(
         heap.push(Reverse(Ordered(scored, seq)));
         if heap.len() > reorder {
             if let Some(Reverse(Ordered(s, i))) = heap.pop() {
-                pending.push((i as usize, s));
+                match s.into_scored() {
+                    Ok(s) => pending.push((i as usize, s)),
+                    Err(e) => {
+                        err.get_or_insert(anyhow!("a held event did not decode: {e}"));
+                    }
+                }
             }
             if pending.len() >= batch_size && err.is_none() {
                 if let Err(e) = flush(&mut pending, &mut last_seen) {
@@ -389,6 +377,9 @@ fn drive(
         return Err(e);
     }
     while let Some(Reverse(Ordered(s, i))) = heap.pop() {
+        let s = s
+            .into_scored()
+            .map_err(|e| anyhow!("a held event did not decode: {e}"))?;
         pending.push((i as usize, s));
         if pending.len() >= batch_size {
             flush(&mut pending, &mut last_seen)?;

@@ -6,6 +6,7 @@ mod args;
 mod aws_profile;
 mod commands;
 mod generate;
+mod held;
 mod output;
 mod remote;
 mod store;

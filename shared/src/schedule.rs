@@ -12,13 +12,14 @@
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 const MIN_PER_DAY: u32 = 1440;
 const MIN_PER_WEEK: u32 = 7 * MIN_PER_DAY;
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Where an event falls against an account's change windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WindowPosition {
     /// Inside a declared window.
     Inside,

@@ -1,0 +1,185 @@
+//! In-scope events held back to restore event-time order, kept encoded.
+//!
+//! A replay holds the last [`crate::args::REORDER`] in-scope events in a heap, plus the events
+//! of the blocks its readers scan ahead. Held as [`Scored`] values, each is a struct of about
+//! 370 bytes and a dozen strings of its own, about 1 KB in all: 2 MB of a 19 MB replay of the
+//! look-alike bench. Encoded with postcard into one boxed slice it is its strings' bytes and a
+//! few more. The reader threads encode (they score the event there too), and the main thread
+//! decodes each event once, when it leaves the heap for the pipeline.
+//!
+//! The key and the time stay outside the encoding: the main thread reads them for every event
+//! it receives (the last time each key was seen, the heap's order).
+
+use std::cmp::Ordering;
+use t1578_core::engine::{EventContext, Scored, Unit};
+use t1578_core::StateKey;
+
+/// One in-scope event, as held.
+pub struct Held {
+    /// Its window's key.
+    pub key: StateKey,
+    /// Its time (ms).
+    pub time_ms: i64,
+    /// The rest, encoded; the event itself when it would not encode.
+    body: Result<Box<[u8]>, Box<Scored>>,
+}
+
+/// What [`Held::body`] encodes, borrowed to encode and owned to decode.
+type Rest<'a> = (&'a [Unit], &'a [String], &'a EventContext);
+type OwnedRest = (Vec<Unit>, Vec<String>, EventContext);
+
+impl Held {
+    pub fn new(s: Scored) -> Held {
+        let rest: Rest = (&s.units, &s.resources, &s.ctx);
+        // Sized once, so the encoding is not grown and copied as postcard writes it.
+        let size = postcard::experimental::serialized_size(&rest).unwrap_or(0);
+        let body = postcard::to_extend(&rest, Vec::with_capacity(size));
+        let time_ms = s.ctx.time_ms;
+        match body {
+            Ok(b) => Held {
+                key: s.key,
+                time_ms,
+                body: Ok(b.into_boxed_slice()),
+            },
+            // Derived serializers of these types do not fail; were one to, the event is held
+            // whole rather than lost.
+            Err(_) => Held {
+                key: s.key.clone(),
+                time_ms,
+                body: Err(Box::new(s)),
+            },
+        }
+    }
+
+    /// The event again. An error only if the encoding this module wrote would not decode.
+    pub fn into_scored(self) -> Result<Scored, postcard::Error> {
+        match self.body {
+            Ok(bytes) => {
+                let (units, resources, ctx): OwnedRest = postcard::from_bytes(&bytes)?;
+                Ok(Scored {
+                    key: self.key,
+                    units,
+                    resources,
+                    ctx,
+                })
+            }
+            Err(s) => Ok(*s),
+        }
+    }
+}
+
+/// A held event and its arrival number: the heap's order is (time, arrival), so events of
+/// the same millisecond leave in the order they came.
+pub struct Ordered(pub Held, pub u64);
+
+impl PartialEq for Ordered {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.0.time_ms, self.1).cmp(&(o.0.time_ms, o.1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
+
+    fn scored() -> Vec<Scored> {
+        let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+        let mut out = Vec::new();
+        for entry in walk(std::path::Path::new(dir)) {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let mut records = Vec::new();
+            t1578_core::source::expand(doc, &mut records);
+            for v in records {
+                if let Ok(ev) = normalize(v) {
+                    out.extend(engine.score(&ev).ok());
+                }
+            }
+        }
+        out
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else if p.extension().is_some_and(|x| x == "jsonl" || x == "json") {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_held_event_comes_back_as_it_went_in_and_smaller() {
+        let events = scored();
+        assert!(events.len() > 100, "only {} scored fixture events", events.len());
+        for s in events {
+            let held = Held::new(s.clone());
+            let bytes = held.body.as_ref().map(|b| b.len()).unwrap_or(usize::MAX);
+            let c = &s.ctx;
+            let optional = [&c.session, &c.source_ip, &c.user_agent];
+            let strings = [
+                &c.event_id,
+                &c.catalog_id,
+                &c.operation,
+                &c.account,
+                &c.scope,
+                &c.principal_key,
+                &c.principal_name,
+            ]
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+            .chain(&c.destinations)
+            .chain(&s.resources)
+            .map(String::len)
+            .sum::<usize>();
+            // Held as a value, the event is its struct, its strings' bytes and its units and
+            // the resources' headers, before any allocator overhead; encoded, it is less.
+            let value = std::mem::size_of::<Scored>()
+                + strings
+                + s.units.len() * std::mem::size_of::<Unit>()
+                + (s.resources.len() + c.destinations.len()) * std::mem::size_of::<String>();
+            assert!(bytes < value, "{bytes} bytes encoded, {value} as a value");
+            let back = held.into_scored().unwrap();
+            assert_eq!(back.key, s.key);
+            assert_eq!(back.units, s.units);
+            assert_eq!(back.resources, s.resources);
+            assert_eq!(back.ctx, s.ctx);
+        }
+    }
+
+    #[test]
+    fn held_events_leave_by_time_then_arrival() {
+        let events = scored();
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, s) in events.iter().enumerate() {
+            heap.push(std::cmp::Reverse(Ordered(Held::new(s.clone()), i as u64)));
+        }
+        let mut out = Vec::new();
+        while let Some(std::cmp::Reverse(Ordered(h, i))) = heap.pop() {
+            out.push((h.time_ms, i));
+        }
+        let mut sorted = out.clone();
+        sorted.sort();
+        assert_eq!(out, sorted);
+        assert_eq!(out.len(), events.len());
+    }
+}
