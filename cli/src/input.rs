@@ -576,7 +576,7 @@ impl<'a> Reader<'a> {
         on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) -> Result<(), String> {
-        let blocks = len.div_ceil(BLOCK as u64).max(1) as usize;
+        let blocks = len.div_ceil(FILE_BLOCK as u64).max(1) as usize;
         let prefilter = self.prefilter;
         let mut failure = None;
         std::thread::scope(|sc| {
@@ -638,10 +638,10 @@ fn join_all<R>(workers: Vec<std::thread::ScopedJoinHandle<'_, R>>) {
 const WORKERS: usize = 2;
 
 /// Blocks a worker of a big file may scan ahead of the main thread: enough to keep scanning
-/// while the main thread runs a batch through the pipeline (with two, the look-alike bench
-/// left a core idle a quarter of the time), and few, since a block's in-scope events wait in
-/// memory until delivered.
-const AHEAD: usize = 4;
+/// while the main thread runs a batch through the pipeline (with two blocks of 1 MiB, the
+/// look-alike bench left a core idle a quarter of the time), and few, since a block's
+/// in-scope events wait in memory until delivered. 16 of [`FILE_BLOCK`] are 4 MiB of file.
+const AHEAD: usize = 16;
 
 /// Plain files at least this large are read by both workers block by block.
 const BIG_FILE: u64 = 8 << 20;
@@ -1077,8 +1077,8 @@ fn block_lines(
     // the byte just before the block is a newline, the line starting exactly at the block's
     // start is this block's.
     let back = if i == 0 { 0 } else { ALIGN };
-    let start = i as u64 * BLOCK as u64 - back as u64;
-    let end = ((i as u64 + 1) * BLOCK as u64).min(len);
+    let start = i as u64 * FILE_BLOCK as u64 - back as u64;
+    let end = ((i as u64 + 1) * FILE_BLOCK as u64).min(len);
     let mut filled = read_at(buf, 0, start, (end - start) as usize)?;
     let begin = if i == 0 {
         0
@@ -1109,19 +1109,25 @@ fn block_lines(
     Ok((pad + begin, pad + filled))
 }
 
-/// Bytes read at a time past a block's end to finish its last line.
-const TAIL: usize = 64 << 10;
+/// Bytes read at a time past a block's end to finish its last line: every block but the last
+/// reads one, so it is small against [`FILE_BLOCK`]; a longer line takes more reads.
+const TAIL: usize = 8 << 10;
 
 /// A block reader's buffer: the aligned start (up to [`ALIGN`] bytes in), the [`ALIGN`] bytes
 /// read back before the block, the block, and one [`TAIL`] read. One `ALIGN` short, the first
 /// tail read of nearly every block outgrew it: the vector was moved, copying the block, and
 /// reserved 2 MiB per reader.
-const BLOCK_RESERVE: usize = ALIGN + ALIGN + BLOCK + TAIL;
+const BLOCK_RESERVE: usize = ALIGN + ALIGN + FILE_BLOCK + TAIL;
 
 /// Bytes read before deciding a file's format.
 const FIRST_PEEK: usize = 64 << 10;
-/// Block size of the JSON-lines reader.
+/// Block size of the JSON-lines reader of a stream (standard input, a compressed file).
 const BLOCK: usize = 1 << 20;
+/// Block size of the two workers that read a big plain file in place. Each holds one block
+/// and its tail at a time: at 1 MiB that was 2.2 MB of a 20 MB replay; at 256 KiB, with
+/// [`AHEAD`] raised to keep as many bytes in flight, replays ran as fast and peaked about
+/// 1.3 MB lower (BENCHMARKS, "Held events encoded, smaller blocks").
+const FILE_BLOCK: usize = 256 << 10;
 /// Blocks at least this large are split across two threads.
 const PARALLEL_MIN: usize = 1 << 20;
 
@@ -1377,13 +1383,13 @@ mod tests {
         let mut text = Vec::new();
         for (n, len) in (0..400)
             .map(|k| 1 + (k * 7919) % 20_000)
-            .chain([3 * BLOCK / 2, 5, 60, 63, 64, 65])
+            .chain([3 * FILE_BLOCK / 2, 5, 60, 63, 64, 65])
             .enumerate()
         {
             text.extend_from_slice(format!("{n:08}{}\n", "x".repeat(len)).as_bytes());
         }
         for d in [0usize, 1, 30, 62, 63, 64, 65] {
-            let boundary = (text.len() + 100).div_ceil(BLOCK) * BLOCK;
+            let boundary = (text.len() + 100).div_ceil(FILE_BLOCK) * FILE_BLOCK;
             text.extend(std::iter::repeat_n(b'y', boundary - 1 - d - text.len()));
             text.push(b'\n');
         }
@@ -1393,7 +1399,7 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let mut buf = Vec::new();
         let mut got = Vec::new();
-        for i in 0..text.len().div_ceil(BLOCK) {
+        for i in 0..text.len().div_ceil(FILE_BLOCK) {
             let capacity = buf.capacity();
             let (a, b) = block_lines(&file, text.len() as u64, i, &mut buf).unwrap();
             if a == b {
@@ -1420,14 +1426,14 @@ mod tests {
         // Lines of 1,000 bytes: the last line of every block runs past its end, and each is
         // finished by one tail read, which must fit the buffer reserved for a block.
         let line = format!("{}\n", "x".repeat(999));
-        let text = line.repeat(3 * BLOCK / line.len() + 1);
+        let text = line.repeat(3 * FILE_BLOCK / line.len() + 1);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lines.jsonl");
         std::fs::write(&path, &text).unwrap();
         let file = std::fs::File::open(&path).unwrap();
         let mut buf = Vec::new();
         let mut got = 0;
-        for i in 0..text.len().div_ceil(BLOCK) {
+        for i in 0..text.len().div_ceil(FILE_BLOCK) {
             let (a, b) = block_lines(&file, text.len() as u64, i, &mut buf).unwrap();
             assert_eq!(buf.capacity(), BLOCK_RESERVE, "block {i} outgrew its buffer");
             got += b - a;
