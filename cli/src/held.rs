@@ -182,4 +182,24 @@ mod tests {
         assert_eq!(out, sorted);
         assert_eq!(out.len(), events.len());
     }
+
+    #[test]
+    fn a_held_event_that_does_not_decode_is_an_error_not_a_default() {
+        let s = scored().into_iter().next().unwrap();
+        let mut held = Held::new(s.clone());
+        let Ok(bytes) = &held.body else {
+            panic!("a fixture event did not encode");
+        };
+        // Cut short, as a bug in this module could leave it.
+        held.body = Ok(bytes[..bytes.len() / 2].into());
+        assert!(held.into_scored().is_err());
+        // Held whole, it comes back as it went in.
+        let whole = Held {
+            key: s.key.clone(),
+            time_ms: s.ctx.time_ms,
+            body: Err(Box::new(s.clone())),
+        };
+        let back = whole.into_scored().unwrap();
+        assert_eq!((back.key, back.ctx), (s.key, s.ctx));
+    }
 }
