@@ -343,24 +343,24 @@ fn drive(
         }
         engine.score(&ev).ok().map(Held::new)
     };
-    let on_item = |scored: Held| {
-        let time_ms = scored.time_ms;
+    let on_item = |held: Held| {
+        let time_ms = held.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
-        match last_seen.get_mut(&scored.key) {
+        match last_seen.get_mut(&held.key) {
             Some(t) => *t = (*t).max(time_ms),
             None => {
-                last_seen.insert(scored.key.clone(), time_ms);
+                last_seen.insert(held.key.clone(), time_ms);
             }
         }
         seq += 1;
-        heap.push(Reverse(Ordered(scored, seq)));
+        heap.push(Reverse(Ordered(held, seq)));
         if heap.len() > reorder {
             if let Some(Reverse(Ordered(s, i))) = heap.pop() {
                 match s.into_scored() {
                     Ok(s) => pending.push((i as usize, s)),
                     Err(e) => {
-                        err.get_or_insert(anyhow!("a held event did not decode: {e}"));
+                        err.get_or_insert(e);
                     }
                 }
             }
@@ -377,10 +377,7 @@ fn drive(
         return Err(e);
     }
     while let Some(Reverse(Ordered(s, i))) = heap.pop() {
-        let s = s
-            .into_scored()
-            .map_err(|e| anyhow!("a held event did not decode: {e}"))?;
-        pending.push((i as usize, s));
+        pending.push((i as usize, s.into_scored()?));
         if pending.len() >= batch_size {
             flush(&mut pending, &mut last_seen)?;
         }

@@ -52,10 +52,11 @@ impl Held {
     }
 
     /// The event again. An error only if the encoding this module wrote would not decode.
-    pub fn into_scored(self) -> Result<Scored, postcard::Error> {
+    pub fn into_scored(self) -> anyhow::Result<Scored> {
         match self.body {
             Ok(bytes) => {
-                let (units, resources, ctx): OwnedRest = postcard::from_bytes(&bytes)?;
+                let (units, resources, ctx): OwnedRest = postcard::from_bytes(&bytes)
+                    .map_err(|e| anyhow::anyhow!("a held event did not decode: {e}"))?;
                 Ok(Scored {
                     key: self.key,
                     units,
@@ -92,38 +93,15 @@ impl Ord for Ordered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
+    use t1578_cli::input::Reader;
+    use t1578_core::{Catalog, Engine, Profile, ProfileName};
 
+    /// The scored events of `events/`, read as `replay` reads them.
     fn scored() -> Vec<Scored> {
         let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"));
         let mut out = Vec::new();
-        for entry in walk(std::path::Path::new(dir)) {
-            let text = std::fs::read_to_string(&entry).unwrap();
-            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
-            let mut records = Vec::new();
-            t1578_core::source::expand(doc, &mut records);
-            for v in records {
-                if let Ok(ev) = normalize(v) {
-                    out.extend(engine.score(&ev).ok());
-                }
-            }
-        }
-        out
-    }
-
-    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else if p.extension().is_some_and(|x| x == "jsonl" || x == "json") {
-                out.push(p);
-            }
-        }
+        Reader::new(None).read_all(&[dir], |ev| engine.score(&ev).ok(), |s| out.push(s));
         out
     }
 
