@@ -4,7 +4,7 @@ CARGO ?= cargo
 VENV := .tools/venv
 SIGMA_VENV := .tools/sigma-venv
 
-.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench clean-tools fuzz fuzz-short
+.PHONY: run test tools fmt lint unit infra sigma sigma-rules sigma-coverage queries build-aws build-azure e2e-aws event-pattern bench link-order clean-tools fuzz fuzz-short
 
 ## Replay events/ through the default profile on the embedded store and print the alerts.
 run:
@@ -82,6 +82,12 @@ event-pattern:
 ## workload (see BENCHMARKS.md).
 bench: tools
 	./scripts/bench.sh
+
+## Regenerate cli/link-order.txt, the order the CLI's functions are linked in (cli/build.rs), from
+## a release build run under Valgrind's callgrind; after a change of profile or dependencies.
+link-order:
+	$(CARGO) build --release -q -p t1578-cli --bin t1578
+	python3 bench/link_order.py
 
 clean-tools:
 	rm -rf .tools

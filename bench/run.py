@@ -98,8 +98,25 @@ def inputs(n, only=None):
     return result
 
 
+def link_order_coverage():
+    """How much of cli/link-order.txt names functions of the binary measured: a stale file (after a
+    change of profile or dependencies) lays out less of the code a replay runs, and costs memory."""
+    path = os.path.join(ROOT, "cli", "link-order.txt")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        names = f.read().split()
+    nm = subprocess.run(["nm", "--defined-only", BIN], capture_output=True, text=True).stdout
+    syms = {p[-1] for p in (line.split() for line in nm.splitlines()) if p}
+    found = sum(n in syms for n in names)
+    print(f"link order: {found} of {len(names)} functions of cli/link-order.txt are in {BIN}", file=sys.stderr)
+    if found < 0.9 * len(names):
+        print("link order: stale; run `make link-order` and rebuild", file=sys.stderr)
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
+    link_order_coverage()
     n = int(os.environ.get("BENCH_RECORDS", "1000000"))
     only = os.environ.get("BENCH_ONLY")
     table = []
