@@ -499,6 +499,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        self.stats.outcomes.merge(sc.elided);
     }
 
     /// JSON lines from a stream (stdin, gzip), block by block: each block is cut at its last
@@ -783,7 +784,7 @@ fn produce<T: Send>(
         let mut sc = scan(prefilter, keep, &buf[..end]);
         if let Some(msg) = lost {
             // The cut line follows the part's last whole line.
-            sc.out.push(Err(("truncated", Pos::Line(sc.newlines + 1), msg)));
+            sc.error("truncated", Pos::Line(sc.newlines + 1), || msg);
         }
         if !send(Piece::Part(sc, end as u64)) {
             return Err(stopped());
@@ -838,12 +839,11 @@ fn document<T: Send>(
             // Not a record read: the whole records before the cut were.
             Err(RecordError::Truncated(msg)) => {
                 let why = cut.unwrap_or("the document ends early");
-                sc.out
-                    .push(Err(("truncated", Pos::Doc(pos), format!("{msg} ({why})"))));
+                sc.error("truncated", Pos::Doc(pos), || format!("{msg} ({why})"));
             }
             Err(e) => {
                 sc.records += 1;
-                sc.out.push(Err((e.kind(), Pos::Doc(pos), e.to_string())));
+                sc.error(e.kind(), Pos::Doc(pos), || e.to_string());
             }
         }
     }
@@ -877,14 +877,14 @@ fn csv_rows<T>(
                 sc.records += 1;
                 match normalize(header.row(&rec)) {
                     Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-                    Err(e) => sc.out.push(Err((e.kind(), Pos::Line(line), e.to_string()))),
+                    Err(e) => sc.error(e.kind(), Pos::Line(line), || e.to_string()),
                 }
             }
             // A broken row (an unbalanced quote, bytes that are not UTF-8) is that row's error.
             Err(e) if e.is_io_error() => return Err(e.to_string()),
             Err(e) => {
                 sc.records += 1;
-                sc.out.push(Err(("invalid_csv", Pos::Line(line), e.to_string())));
+                sc.error("invalid_csv", Pos::Line(line), || e.to_string());
             }
         }
         if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
@@ -924,7 +924,7 @@ where
             Err(e) => {
                 sc.records += 1;
                 let at = source::Position { index: 0, line: None };
-                sc.out.push(Err(("invalid_json", Pos::Event(i, at), e)));
+                sc.error("invalid_json", Pos::Event(i, at), || e);
             }
         }
         if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
@@ -1197,15 +1197,35 @@ struct Scan<T> {
     skipped: u64,
     /// Newlines seen: the part's line count, to number the next part's lines.
     newlines: usize,
+    /// Kept items, and the first [`SAMPLES`] errors of the part with their messages.
     out: Vec<Outcome<T>>,
+    /// Errors kept in `out`.
+    errors: usize,
+    /// The part's later errors, counted by kind only. The summary names the first
+    /// [`SAMPLES`] errors of the whole input, and a part's later ones always follow its
+    /// first: blocks of unreadable lines held a message each until delivered, about 100 MB
+    /// for a file of 3 million (BENCHMARKS, "Code layout").
+    elided: Tally,
 }
 
 impl<T> Scan<T> {
+    /// An error at `pos`; its message is made only if it is one of the part's first.
+    fn error(&mut self, kind: &'static str, pos: Pos, msg: impl FnOnce() -> String) {
+        if self.errors < SAMPLES {
+            self.errors += 1;
+            self.out.push(Err((kind, pos, msg())));
+        } else {
+            self.elided.park("", kind, "");
+        }
+    }
+
     /// Take in a part scanned from the body of capture event `event`, its places made relative
     /// to that event.
     fn absorb(&mut self, part: Scan<T>, event: usize) {
         self.records += part.records;
         self.skipped += part.skipped;
+        self.errors += part.errors;
+        self.elided.merge(part.elided);
         self.out.extend(part.out.into_iter().map(|o| {
             o.map_err(|(kind, pos, msg)| {
                 let at = match pos {
@@ -1229,6 +1249,8 @@ impl<T> Default for Scan<T> {
             skipped: 0,
             newlines: 0,
             out: Vec::new(),
+            errors: 0,
+            elided: Tally::default(),
         }
     }
 }
@@ -1274,7 +1296,7 @@ fn scan_record<T>(
         sc.records += 1;
         match r {
             Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-            Err(e) => sc.out.push(Err((e.kind(), pos, e.to_string()))),
+            Err(e) => sc.error(e.kind(), pos, || e.to_string()),
         }
         return;
     }
@@ -1288,7 +1310,7 @@ fn scan_record<T>(
         Ok(v) => v,
         Err(e) => {
             sc.records += 1;
-            sc.out.push(Err(("invalid_json", pos, e.to_string())));
+            sc.error("invalid_json", pos, || e.to_string());
             return;
         }
     };
@@ -1298,7 +1320,7 @@ fn scan_record<T>(
         sc.records += 1;
         match normalize(v) {
             Ok(ev) => sc.out.extend(keep(ev).map(Ok)),
-            Err(e) => sc.out.push(Err((e.kind(), pos, e.to_string()))),
+            Err(e) => sc.error(e.kind(), pos, || e.to_string()),
         }
     }
 }
@@ -1306,6 +1328,38 @@ fn scan_record<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_part_keeps_the_messages_of_its_first_errors_and_counts_the_rest() {
+        let mut part = Vec::new();
+        for i in 0..10_000 {
+            part.extend_from_slice(format!("{{\"cut\":\"{i}\n").as_bytes());
+        }
+        let sc: Scan<ComputeEvent> = scan(None, &Some, &part);
+        assert_eq!((sc.records, sc.newlines), (10_000, 10_000));
+        let kept: Vec<&Pos> = sc
+            .out
+            .iter()
+            .filter_map(|o| o.as_ref().err().map(|(_, p, _)| p))
+            .collect();
+        assert_eq!(kept.len(), SAMPLES);
+        assert!(matches!(
+            kept[..],
+            [
+                Pos::Line(1),
+                Pos::Line(2),
+                Pos::Line(3),
+                Pos::Line(4),
+                Pos::Line(5)
+            ]
+        ));
+        assert_eq!(sc.elided.counts().2, 10_000 - SAMPLES as u64);
+        assert_eq!(
+            sc.elided.kinds().collect::<Vec<_>>(),
+            vec![("invalid_json", 10_000 - SAMPLES as u64)]
+        );
+        assert!(sc.elided.samples().is_empty());
+    }
 
     #[test]
     fn records_documents_are_cut_into_their_records() {

@@ -784,6 +784,66 @@ fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundarie
     );
 }
 
+/// A big file that is mostly unreadable lines (JSON cut short), with in-scope records among
+/// them: every bad line is counted by kind, the first five are named by line,
+/// and the records are read as if the bad lines were not there, from a file (the parallel
+/// reader) and from standard input (the stream reader) alike.
+#[test]
+fn a_file_of_unreadable_lines_is_counted_whole_and_its_records_still_read() {
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let (mut lines, mut good) = (Vec::new(), Vec::new());
+    let mut bad = 0;
+    for i in 0..400_000 {
+        // The first line is a record: a file whose first line is not one is read as a document.
+        if i % 10_000 == 0 {
+            let mut r = base["detail"].clone();
+            r["eventID"] = Value::from(format!("evt-{i}"));
+            r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:06}"));
+            lines.push(serde_json::to_string(&r).unwrap());
+            good.push(lines.last().unwrap().clone());
+        } else {
+            lines.push(format!("{{\"log\":\"Dec  2 03:00:00 host sshd[{i}]: cut short"));
+            bad += 1;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (path, clean) = (dir.path().join("mixed.jsonl"), dir.path().join("clean.jsonl"));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    std::fs::write(&clean, good.join("\n")).unwrap();
+    assert!(
+        std::fs::metadata(&path).unwrap().len() > 16 << 20,
+        "big enough for the parallel reader"
+    );
+    let args = |p: &str| ["replay", "--format", "json", "--profile", "seed-kql", p].map(str::to_string);
+    let run = |p: &str| t1578(&args(p).each_ref().map(String::as_str));
+    let (file, only_good) = (run(path.to_str().unwrap()), run(clean.to_str().unwrap()));
+    let stream = t1578_stdin(
+        &args("-").each_ref().map(String::as_str),
+        lines.join("\n").as_bytes(),
+    );
+    assert!(file.status.success() && stream.status.success() && only_good.status.success());
+    assert!(!alert_lines(&only_good).is_empty(), "{}", stderr(&only_good));
+    for (o, name) in [(&file, path.display().to_string()), (&stream, "-".to_string())] {
+        assert_eq!(
+            stdout(o),
+            stdout(&only_good),
+            "{name}: the records among bad lines"
+        );
+        let err = stderr(o);
+        assert!(err.contains(&format!("{bad} parse errors")), "{name}: {err}");
+        assert!(err.contains(&format!("invalid_json: {bad}")), "{name}: {err}");
+        let named: Vec<&str> = err.lines().filter(|l| l.contains(" parked ")).collect();
+        let want: Vec<String> = (2..=6).map(|n| format!("{name}:{n}: invalid_json")).collect();
+        assert_eq!(named.len(), 5, "{name}: {err}");
+        for (line, w) in named.iter().zip(&want) {
+            assert!(line.contains(w.as_str()), "{name}: {line} is not {w}");
+        }
+    }
+}
+
 #[test]
 fn a_line_starting_exactly_on_a_block_boundary_is_read() {
     // The parallel reader cuts the file into 1 MiB blocks: the second line is padded so the
