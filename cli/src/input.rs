@@ -18,6 +18,8 @@ use t1578_core::prefilter::Prefilter;
 use t1578_core::source::{self, RecordError};
 use t1578_core::{normalize, ComputeEvent};
 
+mod records;
+
 /// Records that did not end Done, named in the summary with their position.
 pub const SAMPLES: usize = 5;
 
@@ -744,6 +746,23 @@ fn produce<T: Send>(
         });
     }
     if !first_is_record(buf, eof) {
+        // A local file can be read again, so a document that is not what its head says
+        // (or is cut short) is read again whole below; standard input and a bucket's object
+        // cannot.
+        let again = blobs.is_none() && path.as_os_str() != "-";
+        if !eof && again && is_records_document(without_bom(buf)) {
+            if let Some(parts) = records::stream_records(&mut reader, buf, eof, prefilter, keep) {
+                for (sc, bytes) in parts {
+                    if !send(Piece::Part(sc, bytes)) {
+                        return Err(stopped());
+                    }
+                }
+                return Ok(());
+            }
+            (reader, _) = open(path, None).map_err(|e| e.to_string())?;
+            buf.clear();
+            eof = fill_or_cut(&mut reader, buf, FIRST_PEEK, &mut cut);
+        }
         if !eof {
             if let Err(e) = reader.read_to_end(buf) {
                 cut = Some(e.to_string());
@@ -1216,6 +1235,20 @@ impl<T> Scan<T> {
             self.out.push(Err((kind, pos, msg())));
         } else {
             self.elided.park("", kind, "");
+        }
+    }
+
+    /// Take in the next part of the same input, its places already the input's.
+    fn merge(&mut self, part: Scan<T>) {
+        self.records += part.records;
+        self.skipped += part.skipped;
+        self.newlines += part.newlines;
+        self.elided.merge(part.elided);
+        for o in part.out {
+            match o {
+                Ok(item) => self.out.push(Ok(item)),
+                Err((kind, pos, msg)) => self.error(kind, pos, || msg),
+            }
         }
     }
 

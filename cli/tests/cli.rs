@@ -1019,6 +1019,37 @@ fn a_truncated_gzip_processes_every_whole_record_before_the_cut_and_says_so() {
     }
 }
 
+/// CloudTrail S3 files larger than the reader's first look are streamed record by record by
+/// the pool: they alert as the same records given as JSON lines. One of them has another key
+/// after `Records` (not CloudTrail's shape): it is read again whole, and its records count too.
+#[test]
+fn big_cloudtrail_files_read_together_alert_as_their_records_as_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (docs, lines) = (dir.path().join("docs"), dir.path().join("lines"));
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::create_dir_all(&lines).unwrap();
+    let recs = shares(900);
+    let mut all = String::new();
+    for (k, chunk) in recs.chunks(300).enumerate() {
+        let mut doc = json!({ "Records": chunk }).to_string();
+        if k == 1 {
+            doc = format!("{},\"x\":1}}", doc.strip_suffix('}').unwrap());
+        }
+        assert!(doc.len() > 128 << 10, "past the first 64 KiB read");
+        let name = format!("111122223333_CloudTrail_us-east-1_20260101T000{k}Z_A.json");
+        std::fs::write(docs.join(format!("{name}.gz")), gzip(doc.as_bytes())).unwrap();
+        all.extend(chunk.iter().map(|r| format!("{r}\n")));
+    }
+    std::fs::write(lines.join("all.jsonl"), all).unwrap();
+    let replay = |p: &std::path::Path| t1578(&["replay", "--format", "json", p.to_str().unwrap()]);
+    let (d, l) = (replay(&docs), replay(&lines));
+    assert!(d.status.success() && l.status.success(), "{}", stderr(&d));
+    assert!(!alert_lines(&d).is_empty(), "{}", stderr(&d));
+    assert_eq!(stdout(&d), stdout(&l));
+    assert!(stderr(&d).contains("3 files, 900 records read"), "{}", stderr(&d));
+    assert!(stderr(&d).contains(" 0 parse errors"), "{}", stderr(&d));
+}
+
 #[test]
 fn truncated_files_read_together_each_keep_their_whole_records_and_report_their_cut() {
     // Several files go through the two-worker pool rather than the one-file reader.
