@@ -1222,8 +1222,8 @@ struct Scan<T> {
     errors: usize,
     /// The part's later errors, counted by kind only. The summary names the first
     /// [`SAMPLES`] errors of the whole input, and a part's later ones always follow its
-    /// first: blocks of unreadable lines held a message each until delivered, about 100 MB
-    /// for a file of 3 million (BENCHMARKS, "Code layout").
+    /// first: blocks of unreadable lines held a message each until delivered, 39 MB for a
+    /// file of 3 million (BENCHMARKS, "Code layout, unreadable lines").
     elided: Tally,
 }
 
