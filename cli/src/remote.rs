@@ -14,16 +14,19 @@ use chrono::{Datelike, NaiveDate};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use t1578_cli::input::{holds_no_api_calls, is_aws_account, is_input_name, time_key, Blobs, Reader};
 use t1578_core::ComputeEvent;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-/// Objects fetched at once.
+/// Objects whose bodies are held at once: downloading, or waiting for the reader, or being
+/// read. A download starts only with one of these permits, given back when the reader is done
+/// with its body.
 const IN_FLIGHT: usize = 8;
 /// Chunks of one object's body held before its download waits for the reader: with
 /// [`IN_FLIGHT`], what bounds memory whatever the objects' sizes and number.
@@ -268,10 +271,12 @@ fn span(f: &[u32]) -> Option<(i64, i64)> {
 /// The chunks of one object's body, or why its download failed.
 type Chunks = mpsc::Receiver<Result<Bytes, String>>;
 
-/// One object's body as the reader sees it: chunks from its download, in order.
+/// One object's body as the reader sees it: chunks from its download, in order. Its permit
+/// goes back when the reader drops it, and the next download starts.
 struct Body {
     rx: Chunks,
     chunk: Bytes,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Read for Body {
@@ -291,19 +296,110 @@ impl Read for Body {
 }
 
 /// The listed objects' bodies, by name, as their downloads deliver them.
+///
+/// A download's channel is made when the download starts, and the downloads start in listing
+/// order, each with a permit (of [`IN_FLIGHT`]) that its body holds until the reader drops it.
+/// Before, a channel was made for every listed object up front (about 1.5 KB each), and a
+/// download ended as soon as its body fit its channel, so small objects were all fetched
+/// ahead of the reader, into memory.
 struct Fetched {
     index: HashMap<PathBuf, usize>,
-    bodies: Vec<Mutex<Option<Chunks>>>,
+    state: Mutex<Started>,
+    moved: Condvar,
+}
+
+#[derive(Default)]
+struct Started {
+    /// Bodies of started downloads the reader has not opened yet, by listing order.
+    waiting: BTreeMap<usize, (Chunks, OwnedSemaphorePermit)>,
+    /// Downloads started so far.
+    count: usize,
+    /// The reader is done, or the downloads stopped: nothing more starts or is waited for.
+    closed: bool,
+}
+
+impl Fetched {
+    fn new(names: &[PathBuf]) -> Fetched {
+        Fetched {
+            index: names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect(),
+            state: Mutex::new(Started::default()),
+            moved: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Started> {
+        // Counters and channels, whole after any panic.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Start download `i` (the next in listing order): its channel's sending end, the other
+    /// kept for the reader; `None` once closed.
+    fn start(&self, i: usize, permit: OwnedSemaphorePermit) -> Option<mpsc::Sender<Result<Bytes, String>>> {
+        let (tx, rx) = mpsc::channel(CHUNKS);
+        let mut s = self.lock();
+        if s.closed {
+            return None;
+        }
+        s.waiting.insert(i, (rx, permit));
+        s.count = s.count.max(i + 1);
+        self.moved.notify_all();
+        Some(tx)
+    }
+
+    /// Downloads started so far.
+    #[cfg(test)]
+    fn started(&self) -> usize {
+        self.lock().count
+    }
+
+    /// No download starts any more, and the bodies not opened are dropped (their downloads
+    /// stop at their next chunk, and their permits free the downloads still waiting for one).
+    fn close(&self) {
+        let waiting = {
+            let mut s = self.lock();
+            s.closed = true;
+            std::mem::take(&mut s.waiting)
+        };
+        drop(waiting);
+        self.moved.notify_all();
+    }
+
+    /// Closes on drop while the thread panics: no reader may wait for a download that will
+    /// never start.
+    fn close_on_panic(&self) -> impl Drop + '_ {
+        struct Guard<'a>(&'a Fetched);
+        impl Drop for Guard<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.close();
+                }
+            }
+        }
+        Guard(self)
+    }
 }
 
 impl Blobs for Fetched {
     fn open(&self, name: &Path) -> std::io::Result<Box<dyn Read>> {
-        let rx = self
-            .index
-            .get(name)
-            .and_then(|&i| self.bodies[i].lock().ok()?.take());
-        let Some(mut rx) = rx else {
+        let Some(&i) = self.index.get(name) else {
             return Err(std::io::Error::other("not among the listed objects"));
+        };
+        let (mut rx, permit) = {
+            let mut s = self.lock();
+            loop {
+                if let Some(body) = s.waiting.remove(&i) {
+                    break body;
+                }
+                if s.closed || s.count > i {
+                    return Err(std::io::Error::other("its download did not start"));
+                }
+                s = self
+                    .moved
+                    .wait(s)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
         };
         // The first message tells a failed GET (unreadable) from a body cut later (a read
         // error, reported where the records stop, as for a truncated local file).
@@ -312,8 +408,36 @@ impl Blobs for Fetched {
             Some(Err(e)) => return Err(std::io::Error::other(e)),
             None => Bytes::new(),
         };
-        Ok(Box::new(Body { rx, chunk }))
+        Ok(Box::new(Body {
+            rx,
+            chunk,
+            _permit: permit,
+        }))
     }
+}
+
+/// Download `keys` in order into `fetched`, at most [`IN_FLIGHT`] bodies held at once.
+async fn download_all<'k>(
+    store: &dyn ObjectStore,
+    keys: impl Iterator<Item = &'k Key>,
+    fetched: &Fetched,
+    gets: &AtomicU64,
+) {
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+    futures::stream::iter(keys.enumerate())
+        .then(|(i, k)| {
+            let permits = permits.clone();
+            async move { (i, k, permits.acquire_owned().await) }
+        })
+        .map(|(i, k, permit)| async move {
+            let Some(tx) = permit.ok().and_then(|p| fetched.start(i, p)) else {
+                return;
+            };
+            fetch(store, k, tx, gets).await
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .for_each(|()| async {})
+        .await
 }
 
 /// Download one object into its channel. Transient failures are retried by the store's retry
@@ -417,32 +541,20 @@ fn try_read_url<T: Send>(
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     named.sort_by_cached_key(|(n, _)| time_key(n));
-    let (txs, rxs): (Vec<_>, Vec<_>) = named.iter().map(|_| mpsc::channel(CHUNKS)).unzip();
-    let fetched = Fetched {
-        index: named
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.clone(), i))
-            .collect(),
-        bodies: rxs.into_iter().map(|r| Mutex::new(Some(r))).collect(),
-    };
     let names: Vec<PathBuf> = named.iter().map(|(n, _)| n.clone()).collect();
+    let fetched = Fetched::new(&names);
     let gets = AtomicU64::new(0);
     std::thread::scope(|sc| {
-        let store = loc.store.as_ref();
-        let gets = &gets;
+        let (store, gets, fetched) = (loc.store.as_ref(), &gets, &fetched);
         let keys = named.iter().map(|(_, k)| k);
         sc.spawn(move || {
-            rt.block_on(
-                futures::stream::iter(keys.zip(txs))
-                    .map(|(k, tx)| fetch(store, k, tx, gets))
-                    .buffer_unordered(IN_FLIGHT)
-                    .for_each(|()| async {}),
-            )
+            let _closes = fetched.close_on_panic();
+            rt.block_on(download_all(store, keys, fetched, gets))
         });
-        reader.read_blobs(&names, &fetched, keep, on_item);
-        // Unread bodies (the reader stopped early) release their downloads.
-        drop(fetched);
+        reader.read_blobs(&names, fetched, keep, on_item);
+        // Bodies the reader did not open (it stopped early) stop their downloads, and no
+        // other starts.
+        fetched.close();
     });
     eprintln!(
         "t1578: {}: {} listings, {} objects listed, {} fetched ({} outside the time window, {} with no date in their key read whole)",
@@ -459,6 +571,62 @@ fn try_read_url<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slow reader of 40 of 60 small objects: each download starts in listing order, never
+    /// more than [`IN_FLIGHT`] bodies ahead of what the reader has finished, and none starts
+    /// after the reader stops.
+    #[test]
+    fn downloads_start_in_order_and_at_most_in_flight_ahead_of_the_reader() {
+        use object_store::PutPayload;
+        let store = object_store::memory::InMemory::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let keys: Vec<Key> = (0..60).map(|i| Key::from(format!("o/{i:03}.json"))).collect();
+        for (i, k) in keys.iter().enumerate() {
+            rt.block_on(store.put(k, PutPayload::from(format!("{{\"n\":{i}}}").into_bytes())))
+                .unwrap();
+        }
+        let names: Vec<PathBuf> = keys.iter().map(|k| PathBuf::from(k.as_ref())).collect();
+        let fetched = Fetched::new(&names);
+        let gets = AtomicU64::new(0);
+        std::thread::scope(|sc| {
+            let (f, g, st) = (&fetched, &gets, &store);
+            let keys = keys.iter();
+            sc.spawn(move || rt.block_on(download_all(st, keys, f, g)));
+            for (done, n) in names.iter().take(40).enumerate() {
+                let mut body = String::new();
+                fetched.open(n).unwrap().read_to_string(&mut body).unwrap();
+                assert_eq!(body, format!("{{\"n\":{done}}}"), "bodies come by name");
+                // `done + 1` bodies read and dropped, each giving its permit back.
+                let started = fetched.started();
+                assert!(
+                    started <= done + 1 + IN_FLIGHT,
+                    "{started} started, {} read",
+                    done + 1
+                );
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            // With 40 read, downloads go on until `IN_FLIGHT` bodies wait, and stop there.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while fetched.started() < 40 + IN_FLIGHT && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert_eq!(fetched.started(), 40 + IN_FLIGHT);
+            fetched.close();
+        });
+        let gets = gets.load(Ordering::Relaxed) as usize;
+        assert!(
+            (40..=40 + IN_FLIGHT).contains(&gets),
+            "{gets} fetched for 40 read"
+        );
+        assert!(
+            fetched.open(&names[59]).is_err(),
+            "nothing is waited for after the close"
+        );
+    }
 
     fn at(s: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(s)
