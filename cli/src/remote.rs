@@ -14,8 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -334,7 +333,7 @@ impl Fetched {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Start download `i` (the next in listing order): its channel's sending end, the other
+    /// Start download `i`, the next in listing order: its channel's sending end, the other
     /// kept for the reader; `None` once closed.
     fn start(&self, i: usize, permit: OwnedSemaphorePermit) -> Option<mpsc::Sender<Result<Bytes, String>>> {
         let (tx, rx) = mpsc::channel(CHUNKS);
@@ -343,7 +342,7 @@ impl Fetched {
             return None;
         }
         s.waiting.insert(i, (rx, permit));
-        s.count = s.count.max(i + 1);
+        s.count = i + 1;
         self.moved.notify_all();
         Some(tx)
     }
@@ -424,16 +423,24 @@ async fn download_all<'k>(
     gets: &AtomicU64,
 ) {
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+    // Started here, one after the other, so the channels exist in listing order: a reader
+    // waiting for body `i` takes a later one's existence to mean `i` will not come.
     futures::stream::iter(keys.enumerate())
         .then(|(i, k)| {
             let permits = permits.clone();
-            async move { (i, k, permits.acquire_owned().await) }
+            async move {
+                let tx = permits
+                    .acquire_owned()
+                    .await
+                    .ok()
+                    .and_then(|p| fetched.start(i, p));
+                (k, tx)
+            }
         })
-        .map(|(i, k, permit)| async move {
-            let Some(tx) = permit.ok().and_then(|p| fetched.start(i, p)) else {
-                return;
-            };
-            fetch(store, k, tx, gets).await
+        .map(|(k, tx)| async move {
+            if let Some(tx) = tx {
+                fetch(store, k, tx, gets).await
+            }
         })
         .buffer_unordered(IN_FLIGHT)
         .for_each(|()| async {})
