@@ -1254,24 +1254,19 @@ impl<T> Scan<T> {
 
     /// Take in a part scanned from the body of capture event `event`, its places made relative
     /// to that event.
-    fn absorb(&mut self, part: Scan<T>, event: usize) {
-        self.records += part.records;
-        self.skipped += part.skipped;
-        self.errors += part.errors;
-        self.elided.merge(part.elided);
-        self.out.extend(part.out.into_iter().map(|o| {
-            o.map_err(|(kind, pos, msg)| {
-                let at = match pos {
-                    Pos::Doc(p) | Pos::Event(_, p) => p,
-                    Pos::Record(index) => source::Position { index, line: None },
-                    Pos::Line(n) => source::Position {
-                        index: n.saturating_sub(1),
-                        line: Some(n),
-                    },
-                };
-                (kind, Pos::Event(event, at), msg)
-            })
-        }));
+    fn absorb(&mut self, mut part: Scan<T>, event: usize) {
+        for (_, pos, _) in part.out.iter_mut().filter_map(|o| o.as_mut().err()) {
+            let at = match *pos {
+                Pos::Doc(p) | Pos::Event(_, p) => p,
+                Pos::Record(index) => source::Position { index, line: None },
+                Pos::Line(n) => source::Position {
+                    index: n.saturating_sub(1),
+                    line: Some(n),
+                },
+            };
+            *pos = Pos::Event(event, at);
+        }
+        self.merge(part);
     }
 }
 
