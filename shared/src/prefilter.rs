@@ -57,6 +57,14 @@ enum Key {
     AzureRow,
 }
 
+/// The bucket of names `len` bytes long, made (with those before it) if missing.
+fn bucket<T>(buckets: &mut Vec<Vec<T>>, len: usize) -> &mut Vec<T> {
+    if buckets.len() <= len {
+        buckets.resize_with(len + 1, Vec::new);
+    }
+    &mut buckets[len]
+}
+
 fn phase_index(p: Phase) -> usize {
     match p {
         Phase::Success => 0,
@@ -89,10 +97,7 @@ impl Prefilter {
                 svc.to_ascii_lowercase().into_bytes(),
                 n.to_ascii_lowercase().into_bytes(),
             );
-            if aws_names.len() <= n.len() {
-                aws_names.resize(n.len() + 1, Vec::new());
-            }
-            let bucket = &mut aws_names[n.len()];
+            let bucket = bucket(&mut aws_names, n.len());
             match bucket.iter_mut().find(|(x, _)| *x == n) {
                 Some((_, svcs)) if !svcs.contains(&svc) => svcs.push(svc),
                 Some(_) => {}
@@ -102,11 +107,9 @@ impl Prefilter {
         let mut azure_ops: Vec<Vec<Vec<u8>>> = Vec::new();
         for e in catalog.for_cloud(Cloud::Azure) {
             let op = e.operation.to_ascii_lowercase().into_bytes();
-            if azure_ops.len() <= op.len() {
-                azure_ops.resize(op.len() + 1, Vec::new());
-            }
-            if !azure_ops[op.len()].contains(&op) {
-                azure_ops[op.len()].push(op);
+            let bucket = bucket(&mut azure_ops, op.len());
+            if !bucket.contains(&op) {
+                bucket.push(op);
             }
         }
         let seed_ops: Vec<Vec<u8>> = kql::SEED_OPERATIONS
