@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+import link_order  # bench/, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target/release/t1578")
 DATA = os.path.join(ROOT, "bench-data")
@@ -106,8 +108,7 @@ def link_order_coverage():
         return
     with open(path) as f:
         names = f.read().split()
-    nm = subprocess.run(["nm", "--defined-only", BIN], capture_output=True, text=True).stdout
-    syms = {p[-1] for p in (line.split() for line in nm.splitlines()) if p}
+    syms = link_order.functions(BIN)
     found = sum(n in syms for n in names)
     print(f"link order: {found} of {len(names)} functions of cli/link-order.txt are in {BIN}", file=sys.stderr)
     if found < 0.9 * len(names):
