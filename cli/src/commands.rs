@@ -8,13 +8,14 @@ use crate::store::{CliStore, FileStore};
 use anyhow::{anyhow, Context};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use t1578_core::alert::rfc3339;
 use t1578_core::delivery::Tally;
+use t1578_core::engine::Scored;
 use t1578_core::engine::{BaselineRule, Engine, ObservedSince, Profile, ProfileName};
-use t1578_core::engine::{Scored, StateKey};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_scored, PipelineOptions};
 use t1578_core::prefilter::Prefilter;
@@ -291,7 +292,7 @@ fn drive(
     paths: &[PathBuf],
     (reorder, batch_size): (usize, usize),
     span: Span,
-    mut batch: impl FnMut(Vec<(usize, Scored)>, Vec<StateKey>) -> anyhow::Result<()>,
+    mut batch: impl FnMut(Vec<(usize, Scored)>, &Expired) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
     let prefilter = Prefilter::new(&engine.catalog)
         .counting(|c, p| engine.counts_phase(c, p))
@@ -302,7 +303,9 @@ fn drive(
     let mut heap: BinaryHeap<Reverse<Ordered>> =
         BinaryHeap::with_capacity(reorder.saturating_add(1).min(1 << 20));
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(batch_size);
-    let mut last_seen: HashMap<StateKey, i64> = HashMap::new();
+    // By the key's hash: the keys are held by the store already.
+    let mut last_seen: HashMap<u64, i64> = HashMap::new();
+    let hasher = std::hash::RandomState::new();
     let horizon = engine.retention_ms().saturating_add(engine.profile.window_ms);
     let mut seq = 0u64;
     let mut in_scope = 0u64;
@@ -312,27 +315,30 @@ fn drive(
     // frontier: the reorder buffer can run days ahead of what the windows have seen.
     let mut processed = i64::MIN;
     let mut unpruned = 0usize;
-    let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut HashMap<StateKey, i64>| {
+    let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut HashMap<u64, i64>| {
         processed = pending
             .iter()
             .map(|(_, s)| s.ctx.time_ms)
             .fold(processed, i64::max);
         unpruned += pending.len();
         let full = std::mem::replace(pending, Vec::with_capacity(batch_size));
+        let mut expired = Expired {
+            hasher: hasher.clone(),
+            hashes: std::collections::HashSet::new(),
+        };
         if unpruned < PRUNE_EVERY {
-            return batch(full, Vec::new());
+            return batch(full, &expired);
         }
         unpruned = 0;
         let floor = processed.saturating_sub(horizon);
-        let mut expired = Vec::new();
-        last_seen.retain(|k, t| {
+        last_seen.retain(|h, t| {
             let keep = *t >= floor;
             if !keep {
-                expired.push(k.clone());
+                expired.hashes.insert(*h);
             }
             keep
         });
-        batch(full, expired)
+        batch(full, &expired)
     };
     // Scoring runs on the reader threads: it is per-event work, and an event that does not
     // count is dropped where it was parsed.
@@ -347,12 +353,8 @@ fn drive(
         let time_ms = held.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
-        match last_seen.get_mut(&held.key) {
-            Some(t) => *t = (*t).max(time_ms),
-            None => {
-                last_seen.insert(held.key.clone(), time_ms);
-            }
-        }
+        let t = last_seen.entry(hasher.hash_one(&held.key)).or_insert(time_ms);
+        *t = (*t).max(time_ms);
         seq += 1;
         heap.push(Reverse(Ordered(held, seq)));
         if heap.len() > reorder {
@@ -386,6 +388,22 @@ fn drive(
         flush(&mut pending, &mut last_seen)?;
     }
     Ok((reader.stats, in_scope, latest))
+}
+
+/// The keys [`drive`] found past the horizon, by hash. Two keys of one hash share their
+/// last-seen time, so a collision keeps a window longer, never drops one early.
+struct Expired {
+    hasher: std::hash::RandomState,
+    hashes: std::collections::HashSet<u64>,
+}
+
+impl Expired {
+    /// Forget the expired windows of an in-memory store.
+    fn drop_from(&self, store: &MemoryStore) {
+        if !self.hashes.is_empty() {
+            store.retain(|k| !self.hashes.contains(&self.hasher.hash_one(k)));
+        }
+    }
 }
 
 fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
@@ -536,9 +554,7 @@ fn replay_pass(
         }
         let report = futures::executor::block_on(process_scored(engine, store, &sink, scored, &opts));
         if let CliStore::Memory(m) = store {
-            for k in &expired {
-                m.remove(k);
-            }
+            expired.drop_from(m);
         }
         // A failed key's records are settled as the functions settle them; the other keys'
         // records, and later batches, go on.
@@ -762,9 +778,7 @@ fn query(
         (since_ms, until_ms),
         |scored, expired| {
             let report = futures::executor::block_on(process_scored(engine, &store, &sink, scored, &opts));
-            for k in &expired {
-                store.remove(k);
-            }
+            expired.drop_from(&store);
             match report.failures.first() {
                 Some(f) => Err(anyhow!("state store: {}", f.error)),
                 None => Ok(()),
@@ -888,4 +902,36 @@ fn catalog(format: Format, config: Option<&Path>) -> anyhow::Result<ExitCode> {
         c.entries.len()
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use t1578_core::engine::StateKey;
+    use t1578_core::ports::StateStore;
+
+    #[test]
+    fn expired_keys_are_dropped_from_the_store_and_no_other() {
+        let store = MemoryStore::new();
+        let keys: Vec<StateKey> = (0..50).map(|i| StateKey(format!("[\"aws\",\"k{i}\"]"))).collect();
+        for k in &keys {
+            let saved = futures::executor::block_on(store.save(k, b"w", 0, None));
+            assert!(matches!(saved, Ok(t1578_core::ports::SaveOutcome::Saved)));
+        }
+        let hasher = std::hash::RandomState::new();
+        let mut expired = Expired {
+            hasher: hasher.clone(),
+            hashes: std::collections::HashSet::new(),
+        };
+        expired.drop_from(&store);
+        assert_eq!(store.len(), 50);
+        expired
+            .hashes
+            .extend(keys.iter().step_by(3).map(|k| hasher.hash_one(k)));
+        expired.drop_from(&store);
+        assert_eq!(store.len(), 50 - 17);
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(store.get_bytes(k).is_some(), i % 3 != 0, "key {i}");
+        }
+    }
 }

@@ -19,6 +19,7 @@ use t1578_core::source::{self, RecordError};
 use t1578_core::{normalize, ComputeEvent};
 
 mod records;
+mod walk;
 
 /// Records that did not end Done, named in the summary with their position.
 pub const SAMPLES: usize = 5;
@@ -140,54 +141,6 @@ pub trait Blobs: Sync {
     /// The named input's raw bytes (still compressed, when they are gzip). An error
     /// makes the input unreadable, reported by name; the other inputs are still read.
     fn open(&self, name: &Path) -> std::io::Result<Box<dyn Read>>;
-}
-
-/// Expand arguments into the files to read, directories recursively and in name order.
-pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<String>) {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                bad.push(format!("{}: {e}", dir.display()));
-                return;
-            }
-        };
-        entries.sort();
-        for p in entries {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            if name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                let parts: Vec<String> = p.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-                if !holds_no_api_calls(&parts, parts.len() - 1) {
-                    walk(&p, out, bad);
-                }
-            } else if is_input_name(&name) {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut bad = Vec::new();
-    for p in paths {
-        if p.as_os_str() == "-" || p.is_file() {
-            out.push(p.clone());
-        } else if p.is_dir() {
-            let mut files = Vec::new();
-            walk(p, &mut files, &mut bad);
-            // Stable: files without a time in their key keep their name order, first.
-            files.sort_by_cached_key(|f| time_key(f));
-            out.extend(files);
-        } else {
-            bad.push(format!("{}: no such file or directory", p.display()));
-        }
-    }
-    (out, bad)
 }
 
 /// The time an archive key names, as `YYYYMMDDTHHMM`: CloudTrail's
@@ -313,27 +266,22 @@ impl<'a> Reader<'a> {
         keep: impl Fn(ComputeEvent) -> Option<T> + Sync,
         mut on_item: impl FnMut(T),
     ) {
-        let (files, bad) = expand_paths(paths);
-        self.stats.unreadable.extend(bad);
-        let sizes: Vec<u64> = files
-            .iter()
-            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-            .collect();
-        let mut progress = Progress::new(sizes.iter().sum(), files.len());
-        // A large plain file is read by both workers block by block; runs of other files
-        // (compressed, small, documents) by both workers file by file.
-        let mut group: Vec<PathBuf> = Vec::new();
-        for (f, size) in files.into_iter().zip(sizes) {
-            let plain = f.as_os_str() != "-" && !f.to_string_lossy().ends_with(".gz");
-            if plain && size >= BIG_FILE {
-                self.read_group(&mut group, &keep, &mut on_item, &mut progress);
-                group.push(f);
-                self.read_group(&mut group, &keep, &mut on_item, &mut progress);
-            } else {
-                group.push(f);
-            }
+        let mut files = walk::Files::new(paths);
+        self.stats.unreadable.extend(files.take_unreadable());
+        let mut progress = Progress::new(files.total_bytes(), files.total_files());
+        // A large plain file is read by both workers block by block; the runs of other files
+        // between them (compressed, small, documents) by both workers file by file.
+        let mut big = None;
+        loop {
+            let run = UntilBig {
+                files: &mut files,
+                big: &mut big,
+            };
+            self.read_run(run, &keep, &mut on_item, &mut progress);
+            let Some(f) = big.take() else { break };
+            self.read_one(&f, &keep, &mut on_item, &mut progress);
         }
-        self.read_group(&mut group, &keep, &mut on_item, &mut progress);
+        self.stats.unreadable.extend(files.take_unreadable());
         progress.finish();
     }
 
@@ -347,44 +295,62 @@ impl<'a> Reader<'a> {
         mut on_item: impl FnMut(T),
     ) {
         let mut progress = Progress::new(0, names.len());
-        self.read_pool(names, Some(blobs), &keep, &mut on_item, &mut progress);
+        self.read_pool(
+            names.iter().cloned(),
+            Some(blobs),
+            &keep,
+            &mut on_item,
+            &mut progress,
+        );
         progress.finish();
     }
 
-    /// Read `group` (and empty it): one file with both cores on it, several through the pool.
-    fn read_group<T: Send>(
+    /// Read a run of files: one alone with both cores on it, several through the pool.
+    fn read_run<T: Send>(
         &mut self,
-        group: &mut Vec<PathBuf>,
+        mut run: impl Iterator<Item = PathBuf> + Send,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) {
-        match group.len() {
-            0 => {}
-            1 => {
-                let f = &group[0];
-                self.stats.files += 1;
-                if let Err(reason) = self.read_file(f, keep, on_item, progress) {
-                    self.stats.unreadable.push(format!("{}: {reason}", f.display()));
-                }
-                progress.file_done();
+        match (run.next(), run.next()) {
+            (None, _) => {}
+            (Some(f), None) => self.read_one(&f, keep, on_item, progress),
+            (Some(a), Some(b)) => {
+                self.read_pool([a, b].into_iter().chain(run), None, keep, on_item, progress)
             }
-            _ => self.read_pool(group, None, keep, on_item, progress),
         }
-        group.clear();
+    }
+
+    fn read_one<T: Send>(
+        &mut self,
+        f: &Path,
+        keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+        on_item: &mut impl FnMut(T),
+        progress: &mut Progress,
+    ) {
+        self.stats.files += 1;
+        if let Err(reason) = self.read_file(f, keep, on_item, progress) {
+            self.stats.unreadable.push(format!("{}: {reason}", f.display()));
+        }
+        progress.file_done();
     }
 
     /// Many files: two workers each take every other file, decompress and scan it, and send
-    /// its parts through a bounded channel; they are delivered here in file order.
+    /// its parts through a bounded channel; they are delivered here in file order. The files
+    /// are taken from `files` as the workers reach them.
     fn read_pool<T: Send>(
         &mut self,
-        files: &[PathBuf],
+        files: impl Iterator<Item = PathBuf> + Send,
         blobs: Option<&dyn Blobs>,
         keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
         on_item: &mut impl FnMut(T),
         progress: &mut Progress,
     ) {
         let prefilter = self.prefilter;
+        let feed = std::sync::Mutex::new(Feed::new(files));
+        let feed = &feed;
+        let take = |k: Option<usize>| feed.lock().ok().and_then(|mut f| f.take(k));
         std::thread::scope(|sc| {
             let mut rxs = Vec::new();
             let mut workers = Vec::new();
@@ -393,16 +359,17 @@ impl<'a> Reader<'a> {
                 rxs.push(rx);
                 workers.push(sc.spawn(move || {
                     let mut buf = Vec::new();
-                    for f in files.iter().skip(k).step_by(WORKERS) {
+                    while let Some(f) = take(Some(k)) {
                         let mut send = |p: Piece<T>| tx.send(p).is_ok();
-                        let r = produce(f, blobs, &mut buf, prefilter, keep, &mut send);
+                        let r = produce(&f, blobs, &mut buf, prefilter, keep, &mut send);
                         if tx.send(Piece::Done(r)).is_err() {
                             return;
                         }
                     }
                 }));
             }
-            'files: for (j, f) in files.iter().enumerate() {
+            let mut j = 0;
+            'files: while let Some(f) = take(None) {
                 self.stats.files += 1;
                 let name = f.display().to_string();
                 let mut line_no = 0;
@@ -430,6 +397,7 @@ impl<'a> Reader<'a> {
                     }
                 }
                 progress.file_done();
+                j += 1;
             }
             drop(rxs);
             join_all(workers);
@@ -645,6 +613,69 @@ const WORKERS: usize = 2;
 /// look-alike bench left a core idle a quarter of the time), and few, since a block's
 /// in-scope events wait in memory until delivered. 16 of [`FILE_BLOCK`] are 4 MiB of file.
 const AHEAD: usize = 16;
+
+/// A pool's files, handed out in order as they are reached: file `j` to worker `j % WORKERS`,
+/// and every name to the delivering thread, which takes file `j`'s parts from that worker.
+/// A worker is at most a few files ahead of delivery (its channel is bounded), so the names
+/// queued here stay few, however many files the listing holds.
+struct Feed<I> {
+    files: I,
+    workers: [std::collections::VecDeque<PathBuf>; WORKERS],
+    delivery: std::collections::VecDeque<PathBuf>,
+    pulled: usize,
+}
+
+impl<I: Iterator<Item = PathBuf>> Feed<I> {
+    fn new(files: I) -> Feed<I> {
+        Feed {
+            files,
+            workers: Default::default(),
+            delivery: Default::default(),
+            pulled: 0,
+        }
+    }
+
+    /// The next file of worker `k`, or (`None`) of delivery; `None` once the files ran out.
+    fn take(&mut self, k: Option<usize>) -> Option<PathBuf> {
+        loop {
+            let queue = match k {
+                Some(k) => self.workers.get_mut(k)?,
+                None => &mut self.delivery,
+            };
+            if let Some(f) = queue.pop_front() {
+                return Some(f);
+            }
+            let f = self.files.next()?;
+            self.workers[self.pulled % WORKERS].push_back(f.clone());
+            self.delivery.push_back(f);
+            self.pulled += 1;
+        }
+    }
+}
+
+/// The files of a listing up to the next large plain one, which is left in `big`: it is read
+/// by both workers on its own.
+struct UntilBig<'a> {
+    files: &'a mut walk::Files,
+    big: &'a mut Option<PathBuf>,
+}
+
+impl Iterator for UntilBig<'_> {
+    type Item = PathBuf;
+
+    fn next(&mut self) -> Option<PathBuf> {
+        if self.big.is_some() {
+            return None;
+        }
+        let f = self.files.next()?;
+        let plain = f.as_os_str() != "-" && !f.to_string_lossy().ends_with(".gz");
+        if plain && std::fs::metadata(&f).is_ok_and(|m| m.len() >= BIG_FILE) {
+            *self.big = Some(f);
+            return None;
+        }
+        Some(f)
+    }
+}
 
 /// Plain files at least this large are read by both workers block by block.
 const BIG_FILE: u64 = 8 << 20;
@@ -1415,6 +1446,35 @@ mod tests {
                 String::from_utf8_lossy(other)
             );
         }
+    }
+
+    #[test]
+    fn a_pools_files_go_to_the_workers_in_turn_and_are_listed_only_as_far_as_taken() {
+        let pulled = std::cell::Cell::new(0);
+        let files = (0..100).map(|i| {
+            pulled.set(pulled.get() + 1);
+            PathBuf::from(format!("f{i}"))
+        });
+        let f = |i: usize| Some(PathBuf::from(format!("f{i}")));
+        let mut feed = Feed::new(files);
+        // Worker 0 three files ahead of everyone else: listed up to its third, no further.
+        for i in [0, 2, 4] {
+            assert_eq!(feed.take(Some(0)), f(i));
+        }
+        assert_eq!(pulled.get(), 5);
+        assert_eq!((feed.take(Some(1)), feed.take(Some(1))), (f(1), f(3)));
+        for i in 0..5 {
+            assert_eq!(feed.take(None), f(i));
+        }
+        assert_eq!(pulled.get(), 5);
+        let rest = |feed: &mut Feed<_>, k| std::iter::from_fn(|| feed.take(k)).collect::<Vec<_>>();
+        let odd = rest(&mut feed, Some(1));
+        assert_eq!(odd, (5..100).step_by(2).filter_map(f).collect::<Vec<_>>());
+        let even = rest(&mut feed, Some(0));
+        assert_eq!(even, (6..100).step_by(2).filter_map(f).collect::<Vec<_>>());
+        assert_eq!(rest(&mut feed, None), (5..100).filter_map(f).collect::<Vec<_>>());
+        assert_eq!(pulled.get(), 100);
+        assert_eq!(feed.take(Some(WORKERS)), None);
     }
 
     #[test]

@@ -39,10 +39,11 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
-    /// Forget a window (the CLI drops windows that can no longer change any result).
-    pub fn remove(&self, key: &StateKey) {
+    /// Keep only the windows whose key `keep` accepts (the CLI drops windows that can no
+    /// longer change any result).
+    pub fn retain(&self, mut keep: impl FnMut(&StateKey) -> bool) {
         if let Ok(mut m) = self.items.lock() {
-            m.remove(key);
+            m.retain(|k, _| keep(k));
         }
     }
 
