@@ -347,13 +347,13 @@ fn drive(
         if until.is_some_and(|u| ev.time_ms > u) || since.is_some_and(|s| ev.time_ms < s) {
             return None;
         }
-        engine.score(&ev).ok().map(Held::new)
+        engine.score(&ev).ok().map(|s| Held::new(s, &hasher))
     };
     let on_item = |held: Held| {
         let time_ms = held.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
-        let t = last_seen.entry(hasher.hash_one(&held.key)).or_insert(time_ms);
+        let t = last_seen.entry(held.key_hash).or_insert(time_ms);
         *t = (*t).max(time_ms);
         seq += 1;
         heap.push(Reverse(Ordered(held, seq)));

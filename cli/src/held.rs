@@ -7,17 +7,19 @@
 //! few more. The reader threads encode (they score the event there too), and the main thread
 //! decodes each event once, when it leaves the heap for the pipeline.
 //!
-//! The key and the time stay outside the encoding: the main thread reads them for every event
-//! it receives (the last time each key was seen, the heap's order).
+//! The time and a hash of the key stay outside the encoding: the main thread reads them for
+//! every event it receives (the heap's order, the last time each key was seen). The key itself
+//! is encoded with the rest: held as a string of its own it cost an allocation per event.
 
 use std::cmp::Ordering;
+use std::hash::BuildHasher;
 use t1578_core::engine::{EventContext, Scored, Unit};
 use t1578_core::StateKey;
 
 /// One in-scope event, as held.
 pub struct Held {
-    /// Its window's key.
-    pub key: StateKey,
+    /// Its window's key, hashed by the hasher given to [`Held::new`].
+    pub key_hash: u64,
     /// Its time (ms).
     pub time_ms: i64,
     /// The rest, encoded; the event itself when it would not encode.
@@ -25,29 +27,23 @@ pub struct Held {
 }
 
 /// What [`Held::body`] encodes, borrowed to encode and owned to decode.
-type Rest<'a> = (&'a [Unit], &'a [String], &'a EventContext);
-type OwnedRest = (Vec<Unit>, Vec<String>, EventContext);
+type Rest<'a> = (&'a StateKey, &'a [Unit], &'a [String], &'a EventContext);
+type OwnedRest = (StateKey, Vec<Unit>, Vec<String>, EventContext);
 
 impl Held {
-    pub fn new(s: Scored) -> Held {
-        let rest: Rest = (&s.units, &s.resources, &s.ctx);
+    pub fn new(s: Scored, hasher: &impl BuildHasher) -> Held {
+        let key_hash = hasher.hash_one(&s.key);
+        let rest: Rest = (&s.key, &s.units, &s.resources, &s.ctx);
         // Sized once, so the encoding is not grown and copied as postcard writes it.
         let size = postcard::experimental::serialized_size(&rest).unwrap_or(0);
         let body = postcard::to_extend(&rest, Vec::with_capacity(size));
         let time_ms = s.ctx.time_ms;
-        match body {
-            Ok(b) => Held {
-                key: s.key,
-                time_ms,
-                body: Ok(b.into_boxed_slice()),
-            },
+        Held {
+            key_hash,
+            time_ms,
             // Derived serializers of these types do not fail; were one to, the event is held
             // whole rather than lost.
-            Err(_) => Held {
-                key: s.key.clone(),
-                time_ms,
-                body: Err(Box::new(s)),
-            },
+            body: body.map(Vec::into_boxed_slice).map_err(|_| Box::new(s)),
         }
     }
 
@@ -55,10 +51,10 @@ impl Held {
     pub fn into_scored(self) -> anyhow::Result<Scored> {
         match self.body {
             Ok(bytes) => {
-                let (units, resources, ctx): OwnedRest = postcard::from_bytes(&bytes)
+                let (key, units, resources, ctx): OwnedRest = postcard::from_bytes(&bytes)
                     .map_err(|e| anyhow::anyhow!("a held event did not decode: {e}"))?;
                 Ok(Scored {
-                    key: self.key,
+                    key,
                     units,
                     resources,
                     ctx,
@@ -109,12 +105,15 @@ mod tests {
 
     #[test]
     fn a_held_event_comes_back_as_it_went_in_and_smaller() {
+        let hasher = std::hash::RandomState::new();
         for s in scored() {
-            let held = Held::new(s.clone());
+            let held = Held::new(s.clone(), &hasher);
+            assert_eq!(held.key_hash, hasher.hash_one(&s.key));
             let bytes = held.body.as_ref().map(|b| b.len()).unwrap_or(usize::MAX);
             let c = &s.ctx;
             let optional = [&c.session, &c.source_ip, &c.user_agent];
             let strings = [
+                &s.key.0,
                 &c.event_id,
                 &c.catalog_id,
                 &c.operation,
@@ -149,7 +148,8 @@ mod tests {
         let events = scored();
         let mut heap = std::collections::BinaryHeap::new();
         for (i, s) in events.iter().enumerate() {
-            heap.push(std::cmp::Reverse(Ordered(Held::new(s.clone()), i as u64)));
+            let held = Held::new(s.clone(), &std::hash::RandomState::new());
+            heap.push(std::cmp::Reverse(Ordered(held, i as u64)));
         }
         let mut out = Vec::new();
         while let Some(std::cmp::Reverse(Ordered(h, i))) = heap.pop() {
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn a_held_event_that_does_not_decode_is_an_error_not_a_default() {
         let s = scored().into_iter().next().unwrap();
-        let mut held = Held::new(s.clone());
+        let mut held = Held::new(s.clone(), &std::hash::RandomState::new());
         let Ok(bytes) = &held.body else {
             panic!("a fixture event did not encode");
         };
@@ -173,7 +173,7 @@ mod tests {
         assert!(held.into_scored().is_err());
         // Held whole, it comes back as it went in.
         let whole = Held {
-            key: s.key.clone(),
+            key_hash: 0,
             time_ms: s.ctx.time_ms,
             body: Err(Box::new(s.clone())),
         };
