@@ -1351,7 +1351,9 @@ fn scan_record<T>(
         sc.skipped += 1;
         return;
     }
-    if let Some(r) = t1578_core::normalize::cloudtrail_line(line) {
+    let fast = t1578_core::normalize::cloudtrail_line(line)
+        .or_else(|| t1578_core::normalize::activity_log_line(line));
+    if let Some(r) = fast {
         sc.records += 1;
         match r {
             Ok(ev) => sc.out.extend(keep(ev).map(Ok)),

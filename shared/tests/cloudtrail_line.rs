@@ -3,19 +3,10 @@
 
 mod common;
 
-use common::events_dir;
+use common::{events_dir, whole};
 use serde_json::{json, Value};
-use t1578_core::normalize::{cloudtrail_line, normalize};
+use t1578_core::normalize::cloudtrail_line;
 use t1578_core::source::expand;
-
-/// What the CLI did before the fast path: the whole line into `Value`, then normalize.
-fn whole(line: &str) -> Option<Result<t1578_core::ComputeEvent, t1578_core::NormalizeError>> {
-    let v: Value = serde_json::from_str(line).ok()?;
-    let mut recs = Vec::new();
-    expand(v, &mut recs);
-    assert_eq!(recs.len(), 1, "{line}");
-    Some(normalize(recs.pop().unwrap()))
-}
 
 fn same(line: &str) {
     if let Some(fast) = cloudtrail_line(line.as_bytes()) {

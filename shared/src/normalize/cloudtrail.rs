@@ -1,5 +1,6 @@
 //! CloudTrail records, bare or inside an EventBridge envelope.
 
+use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
 use crate::json::{self, get, text_at};
@@ -21,28 +22,28 @@ const STRINGY: [&str; 5] = [
 /// Top-level fields [`from_record`] reads, in any casing (lookups match any casing). A line
 /// read by [`from_line`] keeps only these: every field `from_record` starts reading must be
 /// added here (`from_line_reads_what_from_record_reads` checks the fixtures).
-const READ: [&str; 14] = [
-    "eventName",
-    "eventSource",
-    "eventTime",
-    "userIdentity",
-    "recipientAccountId",
-    "awsRegion",
-    "eventType",
-    "errorCode",
-    "requestParameters",
-    "responseElements",
-    "serviceEventDetails",
-    "eventID",
-    "sourceIPAddress",
-    "userAgent",
-];
+static RECORD: Shape = Shape {
+    fields: &[
+        ("eventName", None),
+        ("eventSource", None),
+        ("eventTime", None),
+        ("userIdentity", None),
+        ("recipientAccountId", None),
+        ("awsRegion", None),
+        ("eventType", None),
+        ("errorCode", None),
+        ("requestParameters", None),
+        ("responseElements", None),
+        ("serviceEventDetails", None),
+        ("eventID", None),
+        ("sourceIPAddress", None),
+        ("userAgent", None),
+    ],
+    // EventBridge envelopes and `Records` containers.
+    other: &["detail-type", "detail", "records"],
+};
 
-/// Keys of the shapes that are not a bare CloudTrail record: EventBridge envelopes and
-/// `Records` containers.
-const OTHER_SHAPES: [&str; 3] = ["detail-type", "detail", "records"];
-
-/// A bare CloudTrail record from one JSON line, parsed into only the fields [`READ`]; the
+/// A bare CloudTrail record from one JSON line, parsed into only the fields of [`RECORD`]; the
 /// rest of the line is checked exactly as `serde_json::Value` checks it (strings, numbers,
 /// depth) but not kept, which saves most of the allocation of an in-scope line.
 ///
@@ -54,8 +55,7 @@ pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErr
     // Lines of other clouds are not parsed twice.
     memchr::memmem::find(line, b"\"eventName\"")?;
     // One UTF-8 check of the whole line rather than one per string.
-    let fields: Fields = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
-    let mut rec = Value::Object(fields.0);
+    let mut rec = Value::Object(project::parse(std::str::from_utf8(line).ok()?, &RECORD)?);
     let event_name = get(&rec, "eventName");
     let is_record = event_name.is_some() || get(&rec, "eventSource").is_some();
     // An object `eventName` may be the Activity Log's REST shape, which [`super::normalize`]
@@ -65,129 +65,6 @@ pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErr
         return None;
     }
     Some(from_record(&mut rec, None))
-}
-
-/// The [`READ`] fields of a JSON object; fails on any other shape.
-struct Fields(serde_json::Map<String, Value>);
-
-impl<'de> serde::Deserialize<'de> for Fields {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
-        d.deserialize_any(FieldsVisitor)
-    }
-}
-
-struct FieldsVisitor;
-
-impl<'de> serde::de::Visitor<'de> for FieldsVisitor {
-    type Value = Fields;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a CloudTrail record")
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Fields, M::Error> {
-        let mut map = serde_json::Map::new();
-        while let Some(key) = m.next_key_seed(KeySeed)? {
-            match key {
-                // Inserted like `Value` does: of repeated keys, the last wins.
-                Key::Read(k) => {
-                    map.insert(k, m.next_value()?);
-                }
-                Key::Unread => m.next_value_seed(Check)?,
-                Key::OtherShape => return Err(serde::de::Error::custom("not a bare record")),
-            }
-        }
-        Ok(Fields(map))
-    }
-}
-
-enum Key {
-    Read(String),
-    Unread,
-    OtherShape,
-}
-
-struct KeySeed;
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for KeySeed {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Key, E> {
-        Ok(if READ.iter().any(|r| r.eq_ignore_ascii_case(k)) {
-            Key::Read(k.to_string())
-        } else if OTHER_SHAPES.iter().any(|r| r.eq_ignore_ascii_case(k)) {
-            Key::OtherShape
-        } else {
-            Key::Unread
-        })
-    }
-}
-
-/// Parses a value as `Value` would, with the same checks, and keeps nothing.
-struct Check;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Check {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Check {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut s: S) -> Result<(), S::Error> {
-        while s.next_element_seed(Check)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<(), M::Error> {
-        while m.next_key_seed(Check)?.is_some() {
-            m.next_value_seed(Check)?;
-        }
-        Ok(())
-    }
 }
 
 pub(super) struct EnvelopeHints {

@@ -8,6 +8,16 @@ use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
 use t1578_core::source::normalize_document;
 use t1578_core::{Alert, Catalog, ComputeEvent};
 
+/// What the CLI does for a JSON line without a fast path: the whole line into `Value`, the
+/// record out of its container, then normalize.
+pub fn whole(line: &str) -> Option<Result<ComputeEvent, t1578_core::NormalizeError>> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let mut recs = Vec::new();
+    t1578_core::source::expand(v, &mut recs);
+    assert_eq!(recs.len(), 1, "{line}");
+    Some(t1578_core::normalize(recs.pop().unwrap()))
+}
+
 pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
