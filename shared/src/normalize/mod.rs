@@ -3,6 +3,10 @@
 //! A record is recognised by its keys, not by where it came from, so the same code reads a
 //! CloudTrail record from an S3 log file, an EventBridge envelope, an Activity Log record from
 //! Event Hub or a storage export, and a Log Analytics `AzureActivity` row.
+//!
+//! A JSON line holding one bare CloudTrail or Activity Log record may instead be parsed into
+//! only the fields its normalizer reads ([`cloudtrail_line`], [`activity_log_line`], over
+//! `project`): the same event, without building and dropping the fields nobody reads.
 
 mod azure;
 mod cloudtrail;
