@@ -103,6 +103,28 @@ fn odd_lines_are_left_to_the_whole_parse_or_agree_with_it() {
             r#""eventtime":1767225600"#,
         ),
         text.replace(r#""volumeId":"vol-1""#, r#""volumeId":"vol-\u0031""#),
+        // No exact key, two casings: `Value` reads the least in byte order, its last value.
+        text.replace(
+            r#""awsRegion":"us-east-1""#,
+            r#""AwsRegion":"eu-west-1","AWSREGION":"us-east-2","AwsRegion":"us-west-2""#,
+        ),
+        text.replace(
+            r#""awsRegion":"us-east-1""#,
+            r#""AWSREGION":"eu-west-1","awsregion":"ap-south-1","AWSREGION":"us-west-2""#,
+        ),
+        // The identity as JSON text, escapes in it; a repeated one, the first of them text.
+        text.replace(
+            r#""userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","userName":"a"}"#,
+            r#""userIdentity":" {\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/\\u00e9\"}""#,
+        ),
+        text.replace(
+            r#""userIdentity":{"type":"IAMUser""#,
+            r#""userIdentity":"{\"type\":\"Root\"}","USERIDENTITY":"[1]","userIdentity":{"type":"IAMUser""#,
+        ),
+        text.replace(
+            r#""requestParameters":{"volumeId":"vol-1"}"#,
+            r#""requestParameters":"{\"volumeId\":","RequestParameters":"{\"volumeId\":\"vol-2\"}""#,
+        ),
     ] {
         assert!(cloudtrail_line(line.as_bytes()).is_some(), "{line}");
         same(&line);

@@ -4,7 +4,7 @@
 use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
-use crate::json::{self, get, text_at};
+use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
 
 const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
@@ -123,20 +123,34 @@ static RECORD: Shape = Shape {
 /// then parses it whole. `Some` is exactly what [`super::normalize`] gives for the whole record.
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
     memchr::memmem::find(line, b"\"operationName\"")?;
-    let mut rec = Value::Object(project::parse(std::str::from_utf8(line).ok()?, &RECORD)?);
+    let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
     get(&rec, "operationName")?;
-    Some(from_activity_log(&mut rec))
+    // As [`from_activity_log`] parses them.
+    for k in STRINGY {
+        rec.unstring(k);
+    }
+    if let Some(id) = rec.exact_mut("identity") {
+        id.unstring("claims");
+    }
+    Some(from_activity_fields(&rec))
 }
+
+/// Fields of a record that may arrive as JSON inside a string.
+const STRINGY: [&str; 4] = ["identity", "properties", "claims", "authorization"];
 
 /// Diagnostic-settings export record; also the REST shape (`operationName.value`, `status.value`).
 pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, NormalizeError> {
-    for k in ["identity", "properties", "claims", "authorization"] {
+    for k in STRINGY {
         json::unstring(rec, k);
     }
     if let Some(id) = rec.as_object_mut().and_then(|o| o.get_mut("identity")) {
         json::unstring(id, "claims");
     }
-    let rec = &*rec;
+    from_activity_fields(&*rec)
+}
+
+/// A record whose fields sent as JSON text, if any, are parsed already.
+fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError> {
     let operation_raw = text_at(rec, &["operationName"])
         .or_else(|| text_at(rec, &["operationName", "value"]))
         .ok_or(NormalizeError::Missing("operationName"))?
@@ -154,15 +168,14 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
         .or_else(|| text_at(rec, &["status"]))
         .map(|s| s.into_owned())
         .unwrap_or_default();
-    let null = Value::Null;
     let claims = get(rec, "identity")
         .and_then(|i| get(i, "claims"))
         .or_else(|| get(rec, "claims"))
-        .unwrap_or(&null);
+        .unwrap_or(J::null());
     let evidence = get(rec, "identity")
         .and_then(|i| json::path(i, &["authorization", "evidence"]))
         .or_else(|| json::path(rec, &["authorization", "evidence"]))
-        .unwrap_or(&null);
+        .unwrap_or(J::null());
     let parts = Parts {
         time_ms,
         operation_raw,
@@ -246,7 +259,7 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
     Ok(build(parts, claims, evidence, details))
 }
 
-fn build(p: Parts, claims: &Value, evidence: &Value, details: Details) -> ComputeEvent {
+fn build<J: Json>(p: Parts, claims: &J, evidence: &J, details: Details) -> ComputeEvent {
     let (sub_from_id, rg_from_id) = split_resource_id(&p.resource_id);
     let account = p
         .subscription_hint
@@ -328,7 +341,7 @@ fn split_resource_id(id: &str) -> (Option<String>, Option<String>) {
 
 /// Caller from the claims in the documented order: upn, name, emailaddress, appid (with
 /// xms_mirid for managed identities), objectidentifier, then the RBAC evidence principal.
-fn principal(claims: &Value, evidence: &Value, caller_hint: Option<&str>) -> Principal {
+fn principal<J: Json>(claims: &J, evidence: &J, caller_hint: Option<&str>) -> Principal {
     let claim = |k: &str| {
         text_at(claims, &[k])
             .map(|s| s.trim().to_string())
@@ -413,10 +426,10 @@ fn extension_name(resource_id: &str) -> Option<String> {
     Some(clip(name, 64))
 }
 
-fn details(rec: &Value) -> Details {
+fn details<J: Json>(rec: &J) -> Details {
     let mut d = Details::default();
     let body = json::path(rec, &["properties", "requestbody"]).or_else(|| get(rec, "requestbody"));
-    if let Some(Value::String(s)) = body {
+    if let Some(s) = body.and_then(Json::as_str) {
         if let Ok(b) = serde_json::from_str::<Value>(s) {
             d.instance_type = text_at(&b, &["properties", "hardwareProfile", "vmSize"]).map(|s| clip(&s, 64));
             gallery_sharing(&b, &mut d);

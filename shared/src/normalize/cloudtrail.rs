@@ -3,7 +3,7 @@
 use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
-use crate::json::{self, get, text_at};
+use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
 
 /// At most this many resources are read from one call: a TerminateInstances of 1,000
@@ -55,16 +55,19 @@ pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeErr
     // Lines of other clouds are not parsed twice.
     memchr::memmem::find(line, b"\"eventName\"")?;
     // One UTF-8 check of the whole line rather than one per string.
-    let mut rec = Value::Object(project::parse(std::str::from_utf8(line).ok()?, &RECORD)?);
+    let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
     let event_name = get(&rec, "eventName");
     let is_record = event_name.is_some() || get(&rec, "eventSource").is_some();
     // An object `eventName` may be the Activity Log's REST shape, which [`super::normalize`]
     // tells apart by a key this parse does not read.
-    let maybe_azure = event_name.is_some_and(Value::is_object);
+    let maybe_azure = event_name.is_some_and(Json::is_object);
     if !is_record || maybe_azure || text_at(&rec, &["eventID"]).is_none() {
         return None;
     }
-    Some(from_record(&mut rec, None))
+    for k in STRINGY {
+        rec.unstring(k);
+    }
+    Some(from_fields(&rec, None))
 }
 
 pub(super) struct EnvelopeHints {
@@ -101,7 +104,11 @@ pub(super) fn from_record(
     for k in STRINGY {
         json::unstring(rec, k);
     }
-    let rec = &*rec;
+    from_fields(&*rec, hints)
+}
+
+/// A record whose fields sent as JSON text, if any, are parsed already.
+fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<ComputeEvent, NormalizeError> {
     let event_name = text_at(rec, &["eventName"])
         .ok_or(NormalizeError::Missing("eventName"))?
         .into_owned();
@@ -118,8 +125,8 @@ pub(super) fn from_record(
         region: None,
     });
 
-    let null = Value::Null;
-    let ui = get(rec, "userIdentity").unwrap_or(&null);
+    let null = J::null();
+    let ui = get(rec, "userIdentity").unwrap_or(null);
     let account = text_at(rec, &["recipientAccountId"])
         .map(|s| s.into_owned())
         .or(hints.account)
@@ -141,22 +148,22 @@ pub(super) fn from_record(
         Some(_) => Phase::Failure,
     };
     let req = unwrap_op(
-        get(rec, "requestParameters").unwrap_or(&null),
+        get(rec, "requestParameters").unwrap_or(null),
         &event_name,
         "Request",
     );
     let resp = unwrap_op(
-        get(rec, "responseElements").unwrap_or(&null),
+        get(rec, "responseElements").unwrap_or(null),
         &event_name,
         "Response",
     );
-    let sed = get(rec, "serviceEventDetails").unwrap_or(&null);
+    let sed = get(rec, "serviceEventDetails").unwrap_or(null);
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
     let details = details(&event_name, req, ui, service_event);
 
     let event_id = match text_at(rec, &["eventID"]) {
         Some(id) => clip(&id, 128),
-        None => hash_hex(&[&serde_json::to_string(rec).unwrap_or_default()]),
+        None => hash_hex(&[&rec.canonical()]),
     };
     Ok(ComputeEvent {
         time_ms,
@@ -182,7 +189,7 @@ pub(super) fn from_record(
 
 /// Newer EC2 APIs log `{"<Op>Request": {...}}` / `{"<Op>Response": {...}}` with PascalCase
 /// keys; read through the wrapper (key lookups are case-insensitive already).
-fn unwrap_op<'a>(v: &'a Value, event_name: &str, suffix: &str) -> &'a Value {
+fn unwrap_op<'a, J: Json>(v: &'a J, event_name: &str, suffix: &str) -> &'a J {
     let wrapper = format!("{event_name}{suffix}");
     match get(v, &wrapper) {
         Some(inner) if inner.is_object() => inner,
@@ -192,7 +199,7 @@ fn unwrap_op<'a>(v: &'a Value, event_name: &str, suffix: &str) -> &'a Value {
 
 /// Stable principal per the wire-format notes: assumed roles keyed by the issuing role (the
 /// session name rotates and would make every session a new principal), users by ARN.
-fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
+fn principal<J: Json>(ui: &J, account: &str, invoked_by: Option<&str>) -> Principal {
     let typ = text_at(ui, &["type"]).map(|s| s.into_owned()).unwrap_or_default();
     let arn = text_at(ui, &["arn"]).map(|s| s.into_owned());
     let acct = text_at(ui, &["accountId"])
@@ -271,8 +278,8 @@ fn principal(ui: &Value, account: &str, invoked_by: Option<&str>) -> Principal {
 
 /// Service events carry only the other account's id; other types (IdentityCenterUser, Unknown)
 /// fall back to whatever stable id the record has.
-fn other_identity(
-    ui: &Value,
+fn other_identity<J: Json>(
+    ui: &J,
     typ: &str,
     arn: Option<String>,
     principal_id: Option<String>,
@@ -345,14 +352,14 @@ const REQUEST_KEYS: [&str; 16] = [
     "associationId",
 ];
 
-fn resources(
+fn resources<J: Json>(
     provider: &str,
     region: &str,
     account: &str,
     event_name: &str,
-    req: &Value,
-    resp: &Value,
-    sed: &Value,
+    req: &J,
+    resp: &J,
+    sed: &J,
 ) -> Vec<String> {
     let arn = |key: &str, id: &str| -> String {
         if id.starts_with("arn:") {
@@ -444,9 +451,9 @@ const INSTANCE_ATTRIBUTES: [&str; 14] = [
     "enclaveOptions",
 ];
 
-fn details(event_name: &str, req: &Value, ui: &Value, service_event: bool) -> Details {
+fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> Details {
     let mut d = Details::default();
-    let recipients = |list: Option<&Value>, into: &mut Vec<String>| {
+    let recipients = |list: Option<&J>, into: &mut Vec<String>| {
         let Some(list) = list else { return };
         for it in json::items(list) {
             if let Some(s) = it.as_str() {

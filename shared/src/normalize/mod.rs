@@ -10,6 +10,7 @@
 
 mod azure;
 mod cloudtrail;
+mod node;
 mod project;
 
 pub(crate) use azure::phase_of;
@@ -109,7 +110,7 @@ pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 /// Parse an RFC 3339 time string or an epoch number (seconds, or milliseconds when large).
 /// Times before 1970 or after 9999 are errors naming the field: an event cannot predate the
 /// logs, and an extreme number must not become a 1970 alert or overflow.
-pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
+pub(crate) fn parse_time<J: json::Json>(v: &J, field: &'static str) -> Result<i64, NormalizeError> {
     let ms = parse_time_unchecked(v, field)?;
     if (0..=MAX_TIME_MS).contains(&ms) {
         Ok(ms)
@@ -121,8 +122,8 @@ pub(crate) fn parse_time(v: &Value, field: &'static str) -> Result<i64, Normaliz
     }
 }
 
-fn parse_time_unchecked(v: &Value, field: &'static str) -> Result<i64, NormalizeError> {
-    if let Some(n) = json::int(v).filter(|_| !matches!(v, Value::String(s) if s.contains('-'))) {
+fn parse_time_unchecked<J: json::Json>(v: &J, field: &'static str) -> Result<i64, NormalizeError> {
+    if let Some(n) = json::int(v).filter(|_| !v.as_str().is_some_and(|s| s.contains('-'))) {
         // Seconds unless too large to be seconds before the year 5138. `unsigned_abs` cannot
         // overflow on i64::MIN (`abs` does), and the product is bounded by that test.
         return Ok(if n.unsigned_abs() < 100_000_000_000 {
