@@ -347,7 +347,7 @@ fn drive(
         if until.is_some_and(|u| ev.time_ms > u) || since.is_some_and(|s| ev.time_ms < s) {
             return None;
         }
-        engine.score(&ev).ok().map(|s| Held::new(s, &hasher))
+        engine.score_owned(ev).ok().map(|s| Held::new(s, &hasher))
     };
     let on_item = |held: Held| {
         let time_ms = held.time_ms;

@@ -85,7 +85,7 @@ pub struct Unit {
 }
 
 /// An in-scope event, ready for its window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
     /// Window it belongs to.
     pub key: StateKey,
@@ -288,6 +288,26 @@ impl Engine {
 
     /// Classify and key one event, or say why it is not scored.
     pub fn score(&self, ev: &ComputeEvent) -> Result<Scored, Skip> {
+        let (entry, op_type, timing) = self.admit(ev)?;
+        Ok(self.scored(
+            ev,
+            entry,
+            op_type,
+            &timing,
+            Kept::cloned(ev, self, entry, op_type),
+        ))
+    }
+
+    /// [`Engine::score`] of an event the caller is done with: its strings move into the scored
+    /// event instead of being copied (a reader thread scores every in-scope line it parses).
+    pub fn score_owned(&self, mut ev: ComputeEvent) -> Result<Scored, Skip> {
+        let (entry, op_type, timing) = self.admit(&ev)?;
+        let kept = Kept::taken(&mut ev, self, entry, op_type);
+        Ok(self.scored(&ev, entry, op_type, &timing, kept))
+    }
+
+    /// The catalog row, operation type and timing of an event that is scored, or why not.
+    fn admit(&self, ev: &ComputeEvent) -> Result<(&Entry, OpType, Timing), Skip> {
         let (entry, op_type, risk) = self.classify(ev)?;
         if !self.counts_phase(ev.cloud, ev.phase) {
             return Err(Skip::NotCounted);
@@ -304,18 +324,50 @@ impl Engine {
             return Err(Skip::Allowlisted);
         }
         let risk = self.tuning.score(&ev.account, &entry.id, risk);
-        let timing = Timing::of(ev, &eff, risk);
-        let resources: Vec<String> = if ev.resources.is_empty() {
+        Ok((entry, op_type, Timing::of(ev, &eff, risk)))
+    }
+
+    /// The scored event; `kept` holds the strings of `ev` it keeps (`ev`'s own may be gone).
+    fn scored(
+        &self,
+        ev: &ComputeEvent,
+        entry: &Entry,
+        op_type: OpType,
+        timing: &Timing,
+        kept: Kept,
+    ) -> Scored {
+        let resources = if kept.resources.is_empty() {
             vec![String::new()]
         } else {
-            ev.resources.clone()
+            kept.resources
         };
-        Ok(Scored {
-            key: self.state_key(ev),
-            units: self.units(ev, entry, op_type, &resources, &timing),
+        let p = self.profile.name;
+        Scored {
+            key: kept.key,
+            units: self.units(ev, &kept.event_id, entry, op_type, &resources, timing),
             resources,
-            ctx: self.context(ev, entry, op_type, &timing),
-        })
+            ctx: EventContext {
+                time_ms: ev.time_ms,
+                event_id: kept.event_id,
+                catalog_id: entry.id.clone(),
+                operation: clip(&ev.operation_raw, 96),
+                op_type,
+                risk: timing.risk,
+                critical: p == ProfileName::Default && entry.critical,
+                cloud: ev.cloud,
+                account: kept.account,
+                scope: kept.scope,
+                principal_key: kept.principal_key,
+                principal_name: kept.principal_name,
+                principal_kind: ev.principal.kind,
+                session: kept.session,
+                source_ip: kept.source_ip,
+                user_agent: kept.user_agent,
+                change_window: timing.change_window,
+                destinations: kept.destinations,
+                public: kept.public,
+            },
+        }
     }
 
     /// The catalog row, its operation type and points under the profile.
@@ -351,6 +403,7 @@ impl Engine {
     fn units(
         &self,
         ev: &ComputeEvent,
+        event_id: &str,
         entry: &Entry,
         op_type: OpType,
         resources: &[String],
@@ -360,7 +413,7 @@ impl Engine {
         // Start/Accept/Success of one Azure operation share the operation key: counted once.
         let identity = match (p, &ev.operation_key) {
             (ProfileName::Default, Some(k)) => k.as_str(),
-            _ => ev.event_id.as_str(),
+            _ => event_id,
         };
         let op = entry.id_hash();
         resources
@@ -379,39 +432,85 @@ impl Engine {
             })
             .collect()
     }
+}
 
-    fn context(&self, ev: &ComputeEvent, entry: &Entry, op_type: OpType, timing: &Timing) -> EventContext {
-        let p = self.profile.name;
-        EventContext {
-            time_ms: ev.time_ms,
+/// What a scored event keeps of its event's strings, with what is derived from them first.
+struct Kept {
+    key: StateKey,
+    event_id: String,
+    account: String,
+    scope: String,
+    principal_key: String,
+    principal_name: String,
+    session: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    resources: Vec<String>,
+    destinations: Vec<String>,
+    public: bool,
+}
+
+impl Kept {
+    /// Copied from an event the caller keeps.
+    fn cloned(ev: &ComputeEvent, engine: &Engine, entry: &Entry, op_type: OpType) -> Kept {
+        Kept {
+            key: engine.state_key(ev),
             event_id: ev.event_id.clone(),
-            catalog_id: entry.id.clone(),
-            operation: clip(&ev.operation_raw, 96),
-            op_type,
-            risk: timing.risk,
-            critical: p == ProfileName::Default && entry.critical,
-            cloud: ev.cloud,
             account: ev.account.clone(),
             scope: ev.scope.clone(),
-            // The seed prints the caller it groups by (an assumed role's session ARN).
-            principal_key: match (p, ev.cloud) {
-                (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller().to_string(),
-                _ => ev.principal.key.clone(),
-            },
+            principal_key: shown_key(ev, engine.profile.name).to_string(),
             principal_name: ev.principal.name.clone(),
-            principal_kind: ev.principal.kind,
             session: ev.principal.session.clone(),
             source_ip: ev.source_ip.clone(),
             user_agent: ev.user_agent.clone(),
-            change_window: timing.change_window,
+            resources: ev.resources.clone(),
             destinations: destinations(ev, entry, op_type),
-            public: ev
-                .details
-                .share_added
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case("all")),
+            public: is_public(ev),
         }
     }
+
+    /// Moved out of an event the caller is done with.
+    fn taken(ev: &mut ComputeEvent, engine: &Engine, entry: &Entry, op_type: OpType) -> Kept {
+        let take = std::mem::take::<String>;
+        let key = engine.state_key(ev);
+        let destinations = destinations(ev, entry, op_type);
+        let public = is_public(ev);
+        let principal_key = match shown_key(ev, engine.profile.name) {
+            k if std::ptr::eq(k, ev.principal.key.as_str()) => take(&mut ev.principal.key),
+            k => k.to_string(),
+        };
+        Kept {
+            key,
+            event_id: take(&mut ev.event_id),
+            account: take(&mut ev.account),
+            scope: take(&mut ev.scope),
+            principal_key,
+            principal_name: take(&mut ev.principal.name),
+            session: ev.principal.session.take(),
+            source_ip: ev.source_ip.take(),
+            user_agent: ev.user_agent.take(),
+            resources: std::mem::take(&mut ev.resources),
+            destinations,
+            public,
+        }
+    }
+}
+
+/// The principal an alert shows: the seed prints the caller it groups by (an assumed role's
+/// session ARN).
+fn shown_key(ev: &ComputeEvent, p: ProfileName) -> &str {
+    match (p, ev.cloud) {
+        (ProfileName::SeedKql, Cloud::Aws) => ev.seed_caller(),
+        _ => &ev.principal.key,
+    }
+}
+
+/// A share to the public.
+fn is_public(ev: &ComputeEvent) -> bool {
+    ev.details
+        .share_added
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case("all"))
 }
 
 /// An event against the account's change windows: its points, the points added to the event

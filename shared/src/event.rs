@@ -188,8 +188,15 @@ pub struct ComputeEvent {
 /// Length caps keep state and alerts bounded whatever the input; the marker shows an analyst
 /// the value was cut rather than silently shortened.
 pub fn clip(s: &str, max: usize) -> String {
+    clip_into(s, max)
+}
+
+/// [`clip`] of a string that may be owned already: kept as it is when short enough, where
+/// [`clip`] copies it.
+pub fn clip_into<'a>(s: impl Into<std::borrow::Cow<'a, str>>, max: usize) -> String {
+    let s = s.into();
     if s.len() <= max {
-        return s.to_string();
+        return s.into_owned();
     }
     let mut end = max.saturating_sub(3);
     while !s.is_char_boundary(end) {

@@ -2,9 +2,12 @@
 
 use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
-use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
+use crate::event::{
+    clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
+};
 use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// At most this many resources are read from one call: a TerminateInstances of 1,000
 /// instances is already far past every threshold, and state must stay bounded.
@@ -109,9 +112,7 @@ pub(super) fn from_record(
 
 /// A record whose fields sent as JSON text, if any, are parsed already.
 fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<ComputeEvent, NormalizeError> {
-    let event_name = text_at(rec, &["eventName"])
-        .ok_or(NormalizeError::Missing("eventName"))?
-        .into_owned();
+    let event_name = text_at(rec, &["eventName"]).ok_or(NormalizeError::Missing("eventName"))?;
     let source = text_at(rec, &["eventSource"])
         .ok_or(NormalizeError::Missing("eventSource"))?
         .to_ascii_lowercase();
@@ -128,20 +129,18 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let null = J::null();
     let ui = get(rec, "userIdentity").unwrap_or(null);
     let account = text_at(rec, &["recipientAccountId"])
-        .map(|s| s.into_owned())
-        .or(hints.account)
-        .or_else(|| text_at(ui, &["accountId"]).map(|s| s.into_owned()))
-        .unwrap_or_else(|| "unknown".into());
+        .or(hints.account.map(Cow::Owned))
+        .or_else(|| text_at(ui, &["accountId"]))
+        .unwrap_or(Cow::Borrowed("unknown"));
     let region = text_at(rec, &["awsRegion"])
-        .map(|s| s.into_owned())
-        .or(hints.region)
+        .or(hints.region.map(Cow::Owned))
         .unwrap_or_default();
     let service_event =
         text_at(rec, &["eventType"]).is_some_and(|t| t.eq_ignore_ascii_case("AwsServiceEvent"));
-    let invoked_by = text_at(ui, &["invokedBy"]).map(|s| clip(&s, MAX_FIELD));
+    let invoked_by = text_at(ui, &["invokedBy"]).map(|s| clip_into(s, MAX_FIELD));
     let principal = principal(ui, &account, invoked_by.as_deref());
 
-    let error_code = text_at(rec, &["errorCode"]).map(|s| clip(&s, MAX_FIELD));
+    let error_code = text_at(rec, &["errorCode"]).map(|s| clip_into(s, MAX_FIELD));
     let phase = match &error_code {
         None => Phase::Success,
         Some(c) if c.contains("DryRunOperation") => Phase::DryRun,
@@ -162,19 +161,21 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let details = details(&event_name, req, ui, service_event);
 
     let event_id = match text_at(rec, &["eventID"]) {
-        Some(id) => clip(&id, 128),
+        Some(id) => clip_into(id, 128),
         None => hash_hex(&[&rec.canonical()]),
     };
+    let mut operation = format!("{provider}:{event_name}");
+    operation.make_ascii_lowercase();
     Ok(ComputeEvent {
         time_ms,
         cloud: Cloud::Aws,
-        account: clip(&account, 64),
-        scope: clip(&region, 64),
+        account: clip_into(account, 64),
+        scope: clip_into(region, 64),
         principal,
-        source_ip: text_at(rec, &["sourceIPAddress"]).map(|s| clip(&s, 64)),
-        user_agent: text_at(rec, &["userAgent"]).map(|s| clip(&s, MAX_FIELD)),
-        operation: format!("{provider}:{event_name}").to_ascii_lowercase(),
-        operation_raw: clip(&event_name, 128),
+        source_ip: text_at(rec, &["sourceIPAddress"]).map(|s| clip_into(s, 64)),
+        user_agent: text_at(rec, &["userAgent"]).map(|s| clip_into(s, MAX_FIELD)),
+        operation,
+        operation_raw: clip_into(event_name, 128),
         provider,
         phase,
         error_code,
@@ -198,35 +199,34 @@ fn unwrap_op<'a, J: Json>(v: &'a J, event_name: &str, suffix: &str) -> &'a J {
 }
 
 /// Stable principal per the wire-format notes: assumed roles keyed by the issuing role (the
-/// session name rotates and would make every session a new principal), users by ARN.
+/// session name rotates and would make every session a new principal), users by ARN. Fields
+/// are read in place (borrowed from a line's tree) and copied once, into the principal.
 fn principal<J: Json>(ui: &J, account: &str, invoked_by: Option<&str>) -> Principal {
-    let typ = text_at(ui, &["type"]).map(|s| s.into_owned()).unwrap_or_default();
-    let arn = text_at(ui, &["arn"]).map(|s| s.into_owned());
-    let acct = text_at(ui, &["accountId"])
-        .map(|s| s.into_owned())
-        .unwrap_or_else(|| account.to_string());
-    let principal_id = text_at(ui, &["principalId"]).map(|s| s.into_owned());
+    let typ = text_at(ui, &["type"]).unwrap_or_default();
+    let arn = text_at(ui, &["arn"]);
+    let acct = text_at(ui, &["accountId"]).unwrap_or(Cow::Borrowed(account));
+    let principal_id = text_at(ui, &["principalId"]);
     let session_from_pid = || {
         principal_id
             .as_deref()
             .and_then(|p| p.split_once(':'))
-            .map(|(_, s)| s.to_string())
+            .map(|(_, s)| s)
     };
-    let issuer = text_at(ui, &["sessionContext", "sessionIssuer", "arn"]).map(|s| s.into_owned());
-    let issuer_name = text_at(ui, &["sessionContext", "sessionIssuer", "userName"]).map(|s| s.into_owned());
-    let (key, name, kind, session) = match typ.as_str() {
+    let issuer = text_at(ui, &["sessionContext", "sessionIssuer", "arn"]);
+    let issuer_name = text_at(ui, &["sessionContext", "sessionIssuer", "userName"]);
+    let shown_arn = arn.as_deref().map(|a| clip(a, 512));
+    let (key, name, kind, session): (String, String, _, Option<&str>) = match typ.as_ref() {
         "IAMUser" => {
-            let user = text_at(ui, &["userName"]).map(|s| s.into_owned());
-            let key = arn
-                .clone()
-                .unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/{}", user.clone().unwrap_or_default()));
-            (key.clone(), user.unwrap_or(key), PrincipalKind::User, None)
+            let user = text_at(ui, &["userName"]);
+            let key = match &arn {
+                Some(a) => a.to_string(),
+                None => format!("arn:aws:iam::{acct}:user/{}", user.as_deref().unwrap_or_default()),
+            };
+            let name = user.map_or_else(|| key.clone(), Cow::into_owned);
+            (key, name, PrincipalKind::User, None)
         }
         "AssumedRole" => {
-            let session = session_from_pid().or_else(|| {
-                arn.as_deref()
-                    .and_then(|a| a.rsplit('/').next().map(str::to_string))
-            });
+            let session = session_from_pid().or_else(|| arn.as_deref().and_then(|a| a.rsplit('/').next()));
             let (key, name) = assumed_role(
                 issuer,
                 issuer_name,
@@ -237,16 +237,19 @@ fn principal<J: Json>(ui: &J, account: &str, invoked_by: Option<&str>) -> Princi
             (key, name, PrincipalKind::Role, session)
         }
         "Root" => (
-            arn.unwrap_or_else(|| format!("arn:aws:iam::{acct}:root")),
+            arn.map_or_else(|| format!("arn:aws:iam::{acct}:root"), Cow::into_owned),
             "root".into(),
             PrincipalKind::Root,
             None,
         ),
         "AWSService" => {
-            let svc = invoked_by
-                .map(str::to_string)
-                .unwrap_or_else(|| "unknown.amazonaws.com".into());
-            (format!("aws-service:{svc}"), svc, PrincipalKind::AwsService, None)
+            let svc = invoked_by.unwrap_or("unknown.amazonaws.com");
+            (
+                format!("aws-service:{svc}"),
+                svc.to_string(),
+                PrincipalKind::AwsService,
+                None,
+            )
         }
         "AWSAccount" => (
             format!("arn:aws:iam::{acct}:root"),
@@ -255,36 +258,33 @@ fn principal<J: Json>(ui: &J, account: &str, invoked_by: Option<&str>) -> Princi
             None,
         ),
         "FederatedUser" => {
-            let key = issuer
-                .or(arn.clone())
-                .unwrap_or_else(|| format!("arn:aws:sts::{acct}:federated-user/unknown"));
-            (
-                key.clone(),
-                issuer_name.unwrap_or(key),
-                PrincipalKind::User,
-                session_from_pid(),
-            )
+            let key = issuer.or(arn).map_or_else(
+                || format!("arn:aws:sts::{acct}:federated-user/unknown"),
+                Cow::into_owned,
+            );
+            let name = issuer_name.map_or_else(|| key.clone(), Cow::into_owned);
+            (key, name, PrincipalKind::User, session_from_pid())
         }
-        _ => other_identity(ui, &typ, arn, principal_id, &acct),
+        _ => other_identity(ui, &typ, arn, principal_id.as_deref(), &acct),
     };
     Principal {
-        key: clip(&key, 512),
-        name: clip(&name, MAX_FIELD),
+        key: clip_into(key, 512),
+        name: clip_into(name, MAX_FIELD),
         kind,
-        session: session.map(|s| clip(&s, 128)),
-        arn: text_at(ui, &["arn"]).map(|a| clip(&a, 512)),
+        session: session.map(|s| clip(s, 128)),
+        arn: shown_arn,
     }
 }
 
 /// Service events carry only the other account's id; other types (IdentityCenterUser, Unknown)
 /// fall back to whatever stable id the record has.
-fn other_identity<J: Json>(
+fn other_identity<'s, J: Json>(
     ui: &J,
     typ: &str,
-    arn: Option<String>,
-    principal_id: Option<String>,
+    arn: Option<Cow<'_, str>>,
+    principal_id: Option<&str>,
     acct: &str,
-) -> (String, String, PrincipalKind, Option<String>) {
+) -> (String, String, PrincipalKind, Option<&'s str>) {
     if typ.is_empty() && arn.is_none() && text_at(ui, &["accountId"]).is_some() {
         return (
             format!("arn:aws:iam::{acct}:root"),
@@ -293,23 +293,30 @@ fn other_identity<J: Json>(
             None,
         );
     }
-    let key = arn.or(principal_id).unwrap_or_else(|| format!("unknown@{acct}"));
+    let key = arn
+        .map(Cow::into_owned)
+        .or_else(|| principal_id.map(str::to_string))
+        .unwrap_or_else(|| format!("unknown@{acct}"));
     (key.clone(), key, PrincipalKind::Unknown, None)
 }
 
 /// An assumed role's key and name: the issuing role, from the session context, else from the
 /// assumed-role ARN, else from the principal id.
 fn assumed_role(
-    issuer: Option<String>,
-    issuer_name: Option<String>,
+    issuer: Option<Cow<'_, str>>,
+    issuer_name: Option<Cow<'_, str>>,
     arn: Option<&str>,
     principal_id: Option<&str>,
     acct: &str,
 ) -> (String, String) {
     let key = issuer
+        .map(Cow::into_owned)
         .or_else(|| arn.and_then(role_from_assumed_arn))
         .unwrap_or_else(|| format!("arn:aws:iam::{acct}:role/{}", principal_id.unwrap_or("unknown")));
-    let name = issuer_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or(&key).to_string());
+    let name = issuer_name.map_or_else(
+        || key.rsplit('/').next().unwrap_or(&key).to_string(),
+        Cow::into_owned,
+    );
     (key, name)
 }
 
@@ -377,8 +384,8 @@ fn resources<J: Json>(
             "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
             _ => (provider, key, '/'),
         };
-        clip(
-            &format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"),
+        clip_into(
+            format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"),
             MAX_FIELD,
         )
     };

@@ -84,19 +84,24 @@ impl<'a> Node<'a> {
     }
 }
 
-/// Where [`Json::field`] finds `key` among an object's fields.
+/// Where [`Json::field`] finds `key` among an object's fields: the last exact match, else,
+/// among keys equal in any casing, the least in byte order (of its repeats, the last). One pass:
+/// the normalizers look up many fields a record does not have.
 fn field_index(fields: &[(Cow<'_, str>, Node<'_>)], key: &str) -> Option<usize> {
-    if let Some(i) = fields.iter().rposition(|(k, _)| k == key) {
-        return Some(i);
-    }
-    // Among keys equal in any casing, the least in byte order; of its repeats, the last.
+    let mut exact = None;
     let mut best: Option<(usize, &str)> = None;
     for (i, (k, _)) in fields.iter().enumerate() {
-        if k.eq_ignore_ascii_case(key) && best.is_none_or(|(_, b)| k.as_ref() <= b) {
+        if k.len() != key.len() {
+            continue;
+        }
+        if k == key {
+            exact = Some(i);
+        } else if exact.is_none() && k.eq_ignore_ascii_case(key) && best.is_none_or(|(_, b)| k.as_ref() <= b)
+        {
             best = Some((i, k));
         }
     }
-    best.map(|(i, _)| i)
+    exact.or(best.map(|(i, _)| i))
 }
 
 impl Json for Node<'_> {
