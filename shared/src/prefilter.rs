@@ -17,9 +17,32 @@ use crate::catalog::Catalog;
 use crate::event::{Cloud, Phase};
 use crate::kql;
 use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
 /// Azure operations in scope all belong to this provider (the seed's `ResourceProviderValue`).
 const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
+
+/// A quoted key the prefilter looks for, with its searcher built once: built per line (as
+/// `memmem::find` does), the searchers cost about 1 % of a replay.
+type QuotedKey = LazyLock<Finder<'static>>;
+
+macro_rules! quoted_keys {
+    ($($name:ident = $text:expr;)*) => {
+        $(static $name: QuotedKey = LazyLock::new(|| Finder::new($text));)*
+    };
+}
+
+quoted_keys! {
+    EVENT_SOURCE = b"\"eventSource\"";
+    EVENT_TIME = b"\"eventTime\"";
+    TIME = b"\"time\"";
+    TIME_GENERATED = b"\"TimeGenerated\"";
+    ERROR_CODE = b"\"errorCode\"";
+    RESULT_TYPE = b"\"resultType\"";
+    ACTIVITY_STATUS = b"\"ActivityStatusValue\"";
+    DETAIL = b"\"detail\"";
+    UNICODE_ESCAPE = b"\\u";
+}
 
 /// Byte-level scope test built from a catalog.
 pub struct Prefilter {
@@ -193,9 +216,9 @@ impl Prefilter {
         let in_scope = match key {
             Key::Aws => self.aws_may_match(line, value),
             Key::Azure | Key::AzureRow => {
-                let status_key: &[u8] = match key {
-                    Key::Azure => b"\"resultType\"",
-                    _ => b"\"ActivityStatusValue\"",
+                let status_key = match key {
+                    Key::Azure => &RESULT_TYPE,
+                    _ => &ACTIVITY_STATUS,
                 };
                 self.azure_may_match(value) && self.phase_may_count(line, Cloud::Azure, status_key)
             }
@@ -214,10 +237,10 @@ impl Prefilter {
         let Some((since, until)) = self.span else {
             return true;
         };
-        let (time_key, other_shapes): (&[u8], &[&[u8]]) = match key {
-            Key::Aws => (b"\"eventTime\"", &[b"\"detail", b"\"records\""]),
+        let (time_key, other_shapes): (&QuotedKey, &[&[u8]]) = match key {
+            Key::Aws => (&EVENT_TIME, &[b"\"detail", b"\"records\""]),
             Key::Azure => (
-                b"\"time\"",
+                &TIME,
                 &[
                     b"\"detail",
                     b"\"records\"",
@@ -227,12 +250,12 @@ impl Prefilter {
                 ],
             ),
             Key::AzureRow => (
-                b"\"TimeGenerated\"",
+                &TIME_GENERATED,
                 &[b"\"detail", b"\"records\"", b"\"eventname\"", b"\"eventsource\""],
             ),
         };
         if line.first() != Some(&b'{')
-            || memchr::memmem::find(line, b"\\u").is_some()
+            || UNICODE_ESCAPE.find(line).is_some()
             || has_key_ignore_case(line, other_shapes)
         {
             return true;
@@ -240,7 +263,7 @@ impl Prefilter {
         let Some(at) = single_key(line, time_key) else {
             return true;
         };
-        let key_pos = line.len() - at.len() - time_key.len();
+        let key_pos = line.len() - at.len() - time_key.needle().len();
         if !top_level(&line[..key_pos]) {
             return true;
         }
@@ -261,7 +284,7 @@ impl Prefilter {
         };
         // The service, as the normalizer derives it: lower-cased, `.amazonaws.com` trimmed
         // (repeatedly, as `trim_end_matches` does).
-        if let Some(source) = single_key(line, b"\"eventSource\"").and_then(plain_string) {
+        if let Some(source) = single_key(line, &EVENT_SOURCE).and_then(plain_string) {
             let mut s = source.to_ascii_lowercase();
             while s.ends_with(b".amazonaws.com") {
                 s.truncate(s.len() - b".amazonaws.com".len());
@@ -270,7 +293,7 @@ impl Prefilter {
                 return false;
             }
         }
-        self.phase_may_count(line, Cloud::Aws, b"\"errorCode\"")
+        self.phase_may_count(line, Cloud::Aws, &ERROR_CODE)
     }
 
     /// Every Azure line is tested: lower-cased on the stack, and the seed's `has_any` run only
@@ -313,7 +336,7 @@ impl Prefilter {
     }
 
     /// False only when the record's top-level status key certainly gives an uncounted phase.
-    fn phase_may_count(&self, line: &[u8], cloud: Cloud, key: &[u8]) -> bool {
+    fn phase_may_count(&self, line: &[u8], cloud: Cloud, key: &QuotedKey) -> bool {
         let Some(table) = &self.counted else {
             return true;
         };
@@ -321,7 +344,7 @@ impl Prefilter {
             // No status: an AWS success; an Azure record with another status field.
             return true;
         };
-        let key_pos = line.len() - at.len() - key.len();
+        let key_pos = line.len() - at.len() - key.needle().len();
         if !record_level(line, key_pos) {
             return true;
         }
@@ -364,13 +387,13 @@ fn has_key_ignore_case(line: &[u8], needles: &[&[u8]]) -> bool {
 
 /// What follows the only occurrence of `key` (quotes included) in `line`; `None` when it is
 /// absent or repeated.
-fn single_key<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let mut it = memchr::memmem::find_iter(line, key);
+fn single_key<'a>(line: &'a [u8], key: &QuotedKey) -> Option<&'a [u8]> {
+    let mut it = key.find_iter(line);
     let first = it.next()?;
     if it.next().is_some() {
         return None;
     }
-    Some(&line[first + key.len()..])
+    Some(&line[first + key.needle().len()..])
 }
 
 /// The string after `: ` at the start of `rest`, when it is a plain string without escapes.
@@ -402,15 +425,14 @@ fn record_level(line: &[u8], key_pos: usize) -> bool {
     if top_level(&line[..key_pos]) {
         return true;
     }
-    const DETAIL: &[u8] = b"\"detail\"";
-    let Some(after) = single_key(line, DETAIL) else {
+    let Some(after) = single_key(line, &DETAIL) else {
         return false;
     };
-    let detail_pos = line.len() - after.len() - DETAIL.len();
+    let detail_pos = line.len() - after.len() - DETAIL.needle().len();
     if detail_pos > key_pos || !top_level(&line[..detail_pos]) {
         return false;
     }
-    let value = detail_pos + DETAIL.len();
+    let value = detail_pos + DETAIL.needle().len();
     let Some(colon) = line[value..].iter().position(|b| !b.is_ascii_whitespace()) else {
         return false;
     };

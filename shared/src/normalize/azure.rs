@@ -5,7 +5,9 @@ use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
 use crate::json::{self, get, text_at, Json};
+use memchr::memmem::Finder;
 use serde_json::Value;
+use std::sync::LazyLock;
 
 const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
 const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
@@ -122,7 +124,8 @@ static RECORD: Shape = Shape {
 /// only what [`RECORD`] names. `None` when the line is not plainly such a record: the caller
 /// then parses it whole. `Some` is exactly what [`super::normalize`] gives for the whole record.
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
-    memchr::memmem::find(line, b"\"operationName\"")?;
+    static OPERATION_NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"operationName\""));
+    OPERATION_NAME.find(line)?;
     let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
     get(&rec, "operationName")?;
     // As [`from_activity_log`] parses them.

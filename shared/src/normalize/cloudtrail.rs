@@ -6,8 +6,10 @@ use crate::event::{
     clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
 };
 use crate::json::{self, get, text_at, Json};
+use memchr::memmem::Finder;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// At most this many resources are read from one call: a TerminateInstances of 1,000
 /// instances is already far past every threshold, and state must stay bounded.
@@ -56,7 +58,8 @@ static RECORD: Shape = Shape {
 /// [`crate::normalize::normalize`] gives for the whole record.
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
     // Lines of other clouds are not parsed twice.
-    memchr::memmem::find(line, b"\"eventName\"")?;
+    static EVENT_NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"eventName\""));
+    EVENT_NAME.find(line)?;
     // One UTF-8 check of the whole line rather than one per string.
     let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
     let event_name = get(&rec, "eventName");
