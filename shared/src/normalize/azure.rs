@@ -3,10 +3,13 @@
 
 use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
-use crate::event::{clip, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD};
+use crate::event::{
+    clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
+};
 use crate::json::{self, get, text_at, Json};
 use memchr::memmem::Finder;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
@@ -25,19 +28,20 @@ pub(crate) fn phase_of(status: &str) -> Phase {
     }
 }
 
-struct Parts {
+/// What [`build`] reads of a record, borrowed from it where the record is a line's tree.
+struct Parts<'a> {
     time_ms: i64,
-    operation_raw: String,
-    resource_id: String,
-    status: String,
-    signature: Option<String>,
-    correlation_id: Option<String>,
-    event_data_id: Option<String>,
-    caller_ip: Option<String>,
-    provider_hint: Option<String>,
-    subscription_hint: Option<String>,
-    rg_hint: Option<String>,
-    caller_hint: Option<String>,
+    operation_raw: Cow<'a, str>,
+    resource_id: Cow<'a, str>,
+    status: Cow<'a, str>,
+    signature: Option<Cow<'a, str>>,
+    correlation_id: Option<Cow<'a, str>>,
+    event_data_id: Option<Cow<'a, str>>,
+    caller_ip: Option<Cow<'a, str>>,
+    provider_hint: Option<Cow<'a, str>>,
+    subscription_hint: Option<Cow<'a, str>>,
+    rg_hint: Option<Cow<'a, str>>,
+    caller_hint: Option<Cow<'a, str>>,
 }
 
 /// The claims [`principal`] and [`build`] read.
@@ -156,20 +160,17 @@ pub(super) fn from_activity_log(rec: &mut Value) -> Result<ComputeEvent, Normali
 fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError> {
     let operation_raw = text_at(rec, &["operationName"])
         .or_else(|| text_at(rec, &["operationName", "value"]))
-        .ok_or(NormalizeError::Missing("operationName"))?
-        .into_owned();
+        .ok_or(NormalizeError::Missing("operationName"))?;
     let time = get(rec, "time")
         .or_else(|| get(rec, "eventTimestamp"))
         .ok_or(NormalizeError::Missing("time"))?;
     let time_ms = parse_time(time, "time")?;
     let resource_id = text_at(rec, &["resourceId"])
         .or_else(|| text_at(rec, &["properties", "entity"]))
-        .ok_or(NormalizeError::Missing("resourceId"))?
-        .into_owned();
+        .ok_or(NormalizeError::Missing("resourceId"))?;
     let status = text_at(rec, &["resultType"])
         .or_else(|| text_at(rec, &["status", "value"]))
         .or_else(|| text_at(rec, &["status"]))
-        .map(|s| s.into_owned())
         .unwrap_or_default();
     let claims = get(rec, "identity")
         .and_then(|i| get(i, "claims"))
@@ -184,24 +185,19 @@ fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError
         operation_raw,
         resource_id,
         status,
-        signature: text_at(rec, &["resultSignature"])
-            .or_else(|| text_at(rec, &["subStatus", "value"]))
-            .map(|s| s.into_owned()),
-        correlation_id: text_at(rec, &["correlationId"]).map(|s| s.into_owned()),
-        event_data_id: text_at(rec, &["eventDataId"]).map(|s| s.into_owned()),
+        signature: text_at(rec, &["resultSignature"]).or_else(|| text_at(rec, &["subStatus", "value"])),
+        correlation_id: text_at(rec, &["correlationId"]),
+        event_data_id: text_at(rec, &["eventDataId"]),
         caller_ip: text_at(rec, &["callerIpAddress"])
             .or_else(|| text_at(rec, &["httpRequest", "clientIpAddress"]))
-            .or_else(|| text_at(claims, &["ipaddr"]))
-            .map(|s| s.into_owned()),
-        provider_hint: text_at(rec, &["resourceProviderName", "value"]).map(|s| s.into_owned()),
-        subscription_hint: text_at(rec, &["subscriptionId"])
-            .map(|s| s.into_owned())
-            .or_else(|| {
-                text_at(rec, &["properties", "hierarchy"])
-                    .and_then(|h| h.rsplit('/').next().map(str::to_string))
-            }),
-        rg_hint: text_at(rec, &["resourceGroupName"]).map(|s| s.into_owned()),
-        caller_hint: text_at(rec, &["caller"]).map(|s| s.into_owned()),
+            .or_else(|| text_at(claims, &["ipaddr"])),
+        provider_hint: text_at(rec, &["resourceProviderName", "value"]),
+        subscription_hint: text_at(rec, &["subscriptionId"]).or_else(|| {
+            text_at(rec, &["properties", "hierarchy"])
+                .and_then(|h| h.rsplit('/').next().map(|s| Cow::Owned(s.to_string())))
+        }),
+        rg_hint: text_at(rec, &["resourceGroupName"]),
+        caller_hint: text_at(rec, &["caller"]),
     };
     let mut details = details(rec);
     details.extension = extension_name(&parts.resource_id);
@@ -220,16 +216,14 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         json::unstring(row, k);
     }
     let row = &*row;
-    let operation_raw = text_at(row, &["OperationNameValue"])
-        .ok_or(NormalizeError::Missing("OperationNameValue"))?
-        .into_owned();
+    let operation_raw =
+        text_at(row, &["OperationNameValue"]).ok_or(NormalizeError::Missing("OperationNameValue"))?;
     let time_ms = parse_time(
         get(row, "TimeGenerated").ok_or(NormalizeError::Missing("TimeGenerated"))?,
         "TimeGenerated",
     )?;
     let resource_id = text_at(row, &["ResourceId"])
         .or_else(|| text_at(row, &["_ResourceId"]))
-        .map(|s| s.into_owned())
         .unwrap_or_default();
     let null = Value::Null;
     let claims = get(row, "Claims_d")
@@ -242,17 +236,15 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         time_ms,
         operation_raw,
         resource_id,
-        status: text_at(row, &["ActivityStatusValue"])
-            .map(|s| s.into_owned())
-            .unwrap_or_default(),
-        signature: text_at(row, &["ActivitySubstatusValue"]).map(|s| s.into_owned()),
-        correlation_id: text_at(row, &["CorrelationId"]).map(|s| s.into_owned()),
-        event_data_id: text_at(row, &["EventDataId"]).map(|s| s.into_owned()),
-        caller_ip: text_at(row, &["CallerIpAddress"]).map(|s| s.into_owned()),
-        provider_hint: text_at(row, &["ResourceProviderValue"]).map(|s| s.into_owned()),
-        subscription_hint: text_at(row, &["SubscriptionId"]).map(|s| s.into_owned()),
-        rg_hint: text_at(row, &["ResourceGroup"]).map(|s| s.into_owned()),
-        caller_hint: text_at(row, &["Caller"]).map(|s| s.into_owned()),
+        status: text_at(row, &["ActivityStatusValue"]).unwrap_or_default(),
+        signature: text_at(row, &["ActivitySubstatusValue"]),
+        correlation_id: text_at(row, &["CorrelationId"]),
+        event_data_id: text_at(row, &["EventDataId"]),
+        caller_ip: text_at(row, &["CallerIpAddress"]),
+        provider_hint: text_at(row, &["ResourceProviderValue"]),
+        subscription_hint: text_at(row, &["SubscriptionId"]),
+        rg_hint: text_at(row, &["ResourceGroup"]),
+        caller_hint: text_at(row, &["Caller"]),
     };
     let mut details = get(row, "Properties_d")
         .or_else(|| get(row, "Properties"))
@@ -266,10 +258,13 @@ fn build<J: Json>(p: Parts, claims: &J, evidence: &J, details: Details) -> Compu
     let (sub_from_id, rg_from_id) = split_resource_id(&p.resource_id);
     let account = p
         .subscription_hint
+        .as_deref()
         .or(sub_from_id)
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_else(|| "unknown".into());
-    let scope = p.rg_hint.or(rg_from_id).unwrap_or_default();
+        .map_or_else(|| "unknown".into(), str::to_ascii_lowercase);
+    let scope = match p.rg_hint {
+        Some(rg) => clip_into(rg, 128),
+        None => clip(rg_from_id.unwrap_or_default(), 128),
+    };
     let operation = p.operation_raw.to_ascii_lowercase();
     let provider = p
         .provider_hint
@@ -299,25 +294,25 @@ fn build<J: Json>(p: Parts, claims: &J, evidence: &J, details: Details) -> Compu
     ComputeEvent {
         time_ms: p.time_ms,
         cloud: Cloud::Azure,
-        account: clip(&account, 64),
-        scope: clip(&scope, 128),
+        account: clip_into(account, 64),
+        scope,
         principal,
-        source_ip: p.caller_ip.map(|s| clip(&s, 64)),
+        source_ip: p.caller_ip.map(|s| clip_into(s, 64)),
         // The Activity Log has no user agent; the client application the token was issued to
         // (`appid`: Azure CLI, the portal, a pipeline's service principal) is what stands in.
         user_agent: text_at(claims, &["appid"])
             .map(|a| a.trim().to_ascii_lowercase())
             .filter(|a| !a.is_empty())
-            .map(|a| clip(&format!("appid:{a}"), 64)),
-        operation: clip(&operation, MAX_FIELD),
-        operation_raw: clip(&p.operation_raw, MAX_FIELD),
-        provider: clip(&provider, 64),
+            .map(|a| clip_into(format!("appid:{a}"), 64)),
+        operation: clip_into(operation, MAX_FIELD),
+        operation_raw: clip_into(p.operation_raw, MAX_FIELD),
+        provider: clip_into(provider, 64),
         phase,
         error_code,
         resources: if p.resource_id.is_empty() {
             Vec::new()
         } else {
-            vec![clip(&p.resource_id, MAX_FIELD)]
+            vec![clip_into(p.resource_id, MAX_FIELD)]
         },
         details,
         event_id,
@@ -328,15 +323,15 @@ fn build<J: Json>(p: Parts, claims: &J, evidence: &J, details: Details) -> Compu
 }
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}/...` -> (sub, rg), case-insensitively.
-fn split_resource_id(id: &str) -> (Option<String>, Option<String>) {
-    let segs: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
+fn split_resource_id(id: &str) -> (Option<&str>, Option<&str>) {
+    let mut segs = id.split('/').filter(|s| !s.is_empty()).peekable();
     let mut sub = None;
     let mut rg = None;
-    for w in segs.windows(2) {
-        if w[0].eq_ignore_ascii_case("subscriptions") && sub.is_none() {
-            sub = Some(w[1].to_string());
-        } else if w[0].eq_ignore_ascii_case("resourcegroups") && rg.is_none() {
-            rg = Some(w[1].to_string());
+    while let (Some(name), Some(&value)) = (segs.next(), segs.peek()) {
+        if name.eq_ignore_ascii_case("subscriptions") && sub.is_none() {
+            sub = Some(value);
+        } else if name.eq_ignore_ascii_case("resourcegroups") && rg.is_none() {
+            rg = Some(value);
         }
     }
     (sub, rg)
@@ -345,9 +340,13 @@ fn split_resource_id(id: &str) -> (Option<String>, Option<String>) {
 /// Caller from the claims in the documented order: upn, name, emailaddress, appid (with
 /// xms_mirid for managed identities), objectidentifier, then the RBAC evidence principal.
 fn principal<J: Json>(claims: &J, evidence: &J, caller_hint: Option<&str>) -> Principal {
+    // Trimmed; borrowed from the claims where they are a line's tree.
     let claim = |k: &str| {
         text_at(claims, &[k])
-            .map(|s| s.trim().to_string())
+            .map(|s| match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+            })
             .filter(|s| !s.is_empty())
     };
     let is_app = claim("idtyp").is_some_and(|t| t.eq_ignore_ascii_case("app"))
@@ -355,37 +354,29 @@ fn principal<J: Json>(claims: &J, evidence: &J, caller_hint: Option<&str>) -> Pr
     let user = claim(CLAIM_UPN)
         .or_else(|| claim(CLAIM_NAME))
         .or_else(|| claim(CLAIM_EMAIL));
-    let (key, name, kind) = if let (Some(u), false) = (user.clone(), is_app) {
-        (format!("user:{}", u.to_ascii_lowercase()), u, PrincipalKind::User)
+    let (key, name, kind): (String, Cow<str>, _) = if let (Some(u), false) = (user.clone(), is_app) {
+        (keyed("user", &u), u, PrincipalKind::User)
     } else if let Some(mirid) = claim("xms_mirid") {
         // Keyed by the identity's resource id (stable, readable); shown as the `Caller`
         // column shows it, the object id.
-        let display = claim(CLAIM_OID).unwrap_or_else(|| mirid.clone());
+        let key = keyed("mi", &mirid);
         (
-            format!("mi:{}", mirid.to_ascii_lowercase()),
-            display,
+            key,
+            claim(CLAIM_OID).unwrap_or(mirid),
             PrincipalKind::ManagedIdentity,
         )
     } else if let Some(app) = claim("appid").filter(|_| is_app || user.is_none()) {
         // The Caller column holds the object id for applications; prefer it as display.
-        let display = claim(CLAIM_OID).unwrap_or_else(|| app.clone());
+        let key = keyed("app", &app);
         (
-            format!("app:{}", app.to_ascii_lowercase()),
-            display,
+            key,
+            claim(CLAIM_OID).unwrap_or(app),
             PrincipalKind::ServicePrincipal,
         )
     } else if let Some(oid) = claim(CLAIM_OID) {
-        (
-            format!("oid:{}", oid.to_ascii_lowercase()),
-            oid,
-            PrincipalKind::Unknown,
-        )
+        (keyed("oid", &oid), oid, PrincipalKind::Unknown)
     } else if let Some(pid) = text_at(evidence, &["principalId"]) {
-        (
-            format!("oid:{}", pid.to_ascii_lowercase()),
-            pid.into_owned(),
-            PrincipalKind::Unknown,
-        )
+        (keyed("oid", &pid), pid, PrincipalKind::Unknown)
     } else if let Some(c) = caller_hint.map(str::trim).filter(|c| !c.is_empty()) {
         let kind = if c.contains('@') {
             PrincipalKind::User
@@ -397,28 +388,30 @@ fn principal<J: Json>(claims: &J, evidence: &J, caller_hint: Option<&str>) -> Pr
         } else {
             "oid"
         };
-        (
-            format!("{prefix}:{}", c.to_ascii_lowercase()),
-            c.to_string(),
-            kind,
-        )
+        (keyed(prefix, c), Cow::Borrowed(c), kind)
     } else {
-        ("unknown".into(), "unknown".into(), PrincipalKind::Unknown)
+        ("unknown".into(), Cow::Borrowed("unknown"), PrincipalKind::Unknown)
     };
     // The Log Analytics Caller column wins as the display name when present: it is what the
     // seed KQL groups by.
     let name = caller_hint
         .map(str::trim)
         .filter(|c| !c.is_empty())
-        .map(str::to_string)
-        .unwrap_or(name);
+        .map_or(name, Cow::Borrowed);
     Principal {
-        key: clip(&key, 512),
-        name: clip(&name, MAX_FIELD),
+        key: clip_into(key, 512),
+        name: clip_into(name, MAX_FIELD),
         kind,
         session: None,
         arn: None,
     }
+}
+
+/// `prefix:value`, the value lower-cased: a principal's key.
+fn keyed(prefix: &str, value: &str) -> String {
+    let mut key = format!("{prefix}:{value}");
+    key.make_ascii_lowercase();
+    key
 }
 
 /// The VM extension a resource id names (`.../extensions/<name>`), lower-cased.
