@@ -17,7 +17,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use t1578_testkit::free_port;
+use t1578_testkit::reserve_port;
 
 const ACCOUNT: &str = "devstoreaccount1";
 const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -82,7 +82,7 @@ fn moto() -> Server {
     );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("moto.log");
-    let port = free_port();
+    let (port, _reserved) = reserve_port();
     let mut child = Command::new("bash")
         .args(["-c", GUARD])
         .arg(&bin)
@@ -121,7 +121,7 @@ fn azurite() -> Server {
         script.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let (port, _reserved) = reserve_port();
     let mut child = Command::new("node")
         .arg(&script)
         .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])

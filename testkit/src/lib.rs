@@ -16,6 +16,18 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A free loopback port, with this process's port lock held: keep the guard until the server
+/// started on the port listens. [`free_port`] closes its probe before the server binds, so two
+/// tests starting servers at once could be handed the same port: one server then failed to
+/// bind and its test talked to the other's (an Azurite test got moto's 404 for its container).
+/// Tests of one binary run as threads of one process, so the lock serializes exactly them.
+pub fn reserve_port() -> (u16, std::sync::MutexGuard<'static, ()>) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that panicked while holding it left nothing to repair.
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    (free_port(), guard)
+}
+
 /// The committed schema text.
 pub const ALERT_SCHEMA: &str = include_str!("../../schema/alert.schema.json");
 

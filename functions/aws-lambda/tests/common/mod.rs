@@ -25,7 +25,7 @@ use t1578_aws_lambda::{handle, setup, Deps, DynamoStore, HandlerError, Response,
 use t1578_core::settings::CommonSettings;
 use t1578_core::window::WindowState;
 use t1578_core::{Catalog, Engine, StateKey};
-use t1578_testkit::free_port;
+use t1578_testkit::reserve_port;
 use tokio::sync::watch;
 
 pub const REGION: &str = "us-east-1";
@@ -65,7 +65,7 @@ impl Moto {
             "{} is missing: run scripts/install-tools.sh",
             bin.display()
         );
-        let port = free_port();
+        let (port, _reserved) = reserve_port();
         let guard = Command::new("bash")
             .args(["-c", GUARD])
             .arg(&bin)

@@ -30,7 +30,7 @@ use t1578_core::ports::StateStore;
 use t1578_core::tuning::Tuning;
 use t1578_core::window::WindowState;
 use t1578_core::{normalize, Catalog, Engine, Profile, ProfileName};
-use t1578_testkit::free_port;
+use t1578_testkit::{free_port, reserve_port};
 use tower::ServiceExt;
 
 pub const SUB: &str = "aaaaaaaa-1111-2222-3333-444444444444";
@@ -57,7 +57,7 @@ fn spawn_service(service: &str, dir: &std::path::Path) -> Option<(Child, u16)> {
         script.display()
     );
     for _ in 0..3 {
-        let port = free_port();
+        let (port, _reserved) = reserve_port();
         let mut child = Command::new("node")
             .arg(&script)
             .args([
