@@ -18,8 +18,9 @@ pub fn free_port() -> u16 {
 
 /// A free loopback port, with this process's port lock held: keep the guard until the server
 /// started on the port listens. [`free_port`] closes its probe before the server binds, so two
-/// tests starting servers at once could be handed the same port: one server then failed to
-/// bind and its test talked to the other's (an Azurite test got moto's 404 for its container).
+/// tests starting servers at once could be handed the same port: one server then fails to
+/// bind and its test talks to the other's. A clean-clone run saw an Azurite test's container
+/// request answered 404, what moto answers for a bucket it does not have.
 /// Tests of one binary run as threads of one process, so the lock serializes exactly them.
 pub fn reserve_port() -> (u16, std::sync::MutexGuard<'static, ()>) {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
