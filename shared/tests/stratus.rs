@@ -18,6 +18,32 @@ fn every_capture_parses_without_error() {
     assert_eq!(records, 310);
 }
 
+/// Each record written as a JSON line, as a trail exported to lines holds it: the line fast path
+/// takes it and gives what normalizing the whole record gives. These are captures of real
+/// calls, so they hold shapes the project's own fixtures may not (other services' identities,
+/// nested requests, odd fields).
+#[test]
+fn every_capture_line_reads_as_its_whole_record() {
+    let mut taken = 0;
+    for entry in std::fs::read_dir(stratus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut records = Vec::new();
+        t1578_core::source::expand(doc, &mut records);
+        for r in records {
+            let line = serde_json::to_string(&r).unwrap();
+            let fast = t1578_core::normalize::cloudtrail_line(line.as_bytes())
+                .unwrap_or_else(|| panic!("{}: declined {line}", path.display()));
+            assert_eq!(fast, t1578_core::normalize(r), "{}: {line}", path.display());
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 310);
+}
+
 #[test]
 fn default_profile_alerts_on_exactly_the_t1578_detonations() {
     let e = engine(ProfileName::Default);
