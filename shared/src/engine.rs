@@ -475,6 +475,8 @@ impl Kept {
         let key = engine.state_key(ev);
         let destinations = destinations(ev, entry, op_type);
         let public = is_public(ev);
+        // Shown as itself, the principal key moves; shown as the session ARN, the ARN is copied
+        // (the principal keeps its own).
         let principal_key = match shown_key(ev, engine.profile.name) {
             k if std::ptr::eq(k, ev.principal.key.as_str()) => take(&mut ev.principal.key),
             k => k.to_string(),

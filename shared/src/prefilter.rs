@@ -22,8 +22,9 @@ use std::sync::LazyLock;
 /// Azure operations in scope all belong to this provider (the seed's `ResourceProviderValue`).
 const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
 
-/// A quoted key the prefilter looks for, with its searcher built once: built per line (as
-/// `memmem::find` does), the searchers cost about 1 % of a replay.
+/// A fixed string the prefilter looks for (a quoted key, or the `\u` of an escape), with its
+/// searcher built once: built per line (as `memmem::find` does), the searchers cost about 1 %
+/// of a replay.
 type QuotedKey = LazyLock<Finder<'static>>;
 
 macro_rules! quoted_keys {
