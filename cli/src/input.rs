@@ -550,10 +550,12 @@ impl<'a> Reader<'a> {
         let blocks = len.div_ceil(FILE_BLOCK as u64).max(1) as usize;
         let prefilter = self.prefilter;
         let mut failure = None;
+        let in_flight: [InFlight; WORKERS] = std::array::from_fn(|_| InFlight::default());
+        let in_flight = &in_flight;
         std::thread::scope(|sc| {
             let mut rxs = Vec::new();
             let mut workers = Vec::new();
-            for k in 0..WORKERS {
+            for (k, held) in in_flight.iter().enumerate() {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Scan<T>, u64), String>>(AHEAD);
                 rxs.push(rx);
                 workers.push(sc.spawn(move || {
@@ -561,7 +563,8 @@ impl<'a> Reader<'a> {
                     for i in (k..blocks).step_by(WORKERS) {
                         let r = block_lines(file, len, i, &mut buf)
                             .map(|(a, b)| (scan(prefilter, keep, &buf[a..b]), (b - a) as u64));
-                        if tx.send(r).is_err() {
+                        let kept = r.as_ref().map_or(0, |(sc, _)| sc.out.len());
+                        if !held.reserve(kept, HELD_AHEAD) || tx.send(r).is_err() {
                             return;
                         }
                     }
@@ -571,6 +574,7 @@ impl<'a> Reader<'a> {
             for i in 0..blocks {
                 match rxs[i % WORKERS].recv() {
                     Ok(Ok((sc, bytes))) => {
+                        in_flight[i % WORKERS].release(sc.out.len());
                         let lines = sc.newlines;
                         self.deliver(sc, line_no, name, on_item);
                         line_no += lines;
@@ -587,7 +591,9 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            // Dropping the receivers stops workers still sending after a failure.
+            // Closing stops workers waiting for room after a failure, and dropping the
+            // receivers those still sending.
+            in_flight.iter().for_each(InFlight::close);
             drop(rxs);
             join_all(workers);
         });
@@ -608,11 +614,66 @@ fn join_all<R>(workers: Vec<std::thread::ScopedJoinHandle<'_, R>>) {
 /// Worker threads of the parallel reader.
 const WORKERS: usize = 2;
 
-/// Blocks a worker of a big file may scan ahead of the main thread: enough to keep scanning
-/// while the main thread runs a batch through the pipeline (with two blocks of 1 MiB, the
-/// look-alike bench left a core idle a quarter of the time), and few, since a block's
-/// in-scope events wait in memory until delivered. 16 of [`FILE_BLOCK`] are 4 MiB of file.
-const AHEAD: usize = 16;
+/// Blocks a worker of a big file may scan ahead of the main thread. The main thread runs a
+/// batch through the pipeline after about 55 MB of the look-alike bench's lines (1,024 of its
+/// in-scope events); with 16 blocks (4 MiB) of room the workers stopped a few milliseconds
+/// into each batch, and both the workers and the main thread spent about 40 % of a replay
+/// waiting for each other. 128 blocks are 32 MiB of file; what they hold is bounded by
+/// [`HELD_AHEAD`] too.
+const AHEAD: usize = 128;
+
+/// In-scope events a worker may hold scanned and not yet delivered. On sparse input the
+/// block count binds first; on input where most lines are in scope (about 160 events a
+/// block) this does, after six blocks: 128 such blocks held 26 MB more.
+const HELD_AHEAD: usize = 1024;
+
+/// How many in-scope events one worker has scanned and the delivering thread not yet taken.
+#[derive(Default)]
+struct InFlight {
+    /// Events held, and whether delivery stopped.
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl InFlight {
+    /// Wait until `n` more events fit under `cap`, then count them. A block is let through
+    /// whatever its size when nothing is held, so a worker never waits on itself. False when
+    /// delivery stopped.
+    fn reserve(&self, n: usize, cap: usize) -> bool {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !s.1 && s.0 > 0 && s.0 + n > cap {
+            s = self
+                .changed
+                .wait(s)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        s.0 += n;
+        !s.1
+    }
+
+    /// `n` events were delivered.
+    fn release(&self, n: usize) {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.0 = s.0.saturating_sub(n);
+        self.changed.notify_all();
+    }
+
+    /// Delivery stopped: nothing waits for room any more.
+    fn close(&self) {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.1 = true;
+        self.changed.notify_all();
+    }
+}
 
 /// A pool's files, handed out in order as they are reached: file `j` to worker `j % WORKERS`,
 /// and every name to the delivering thread, which takes file `j`'s parts from that worker.
@@ -1488,6 +1549,38 @@ mod tests {
         );
         assert_eq!(time_key(az).as_deref(), Some("20261101T0700"));
         assert_eq!(time_key(Path::new("events/aws/x.json")), None);
+    }
+
+    #[test]
+    fn a_worker_waits_for_room_for_its_events_until_delivery_takes_some_or_stops() {
+        use std::sync::mpsc::channel;
+        use std::time::Duration;
+        let held = InFlight::default();
+        // Nothing held: a block passes whatever its size, so a worker never waits on itself.
+        assert!(held.reserve(100, 8));
+        held.release(100);
+        assert!(held.reserve(5, 8));
+        std::thread::scope(|sc| {
+            let (tx, rx) = channel();
+            let held = &held;
+            sc.spawn(move || tx.send(held.reserve(5, 8)));
+            assert!(
+                rx.recv_timeout(Duration::from_millis(100)).is_err(),
+                "10 events let through under a cap of 8"
+            );
+            held.release(5);
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+        });
+        // 5 are held again; delivery stops: the waiting worker is let go, told to stop.
+        std::thread::scope(|sc| {
+            let (tx, rx) = channel();
+            let held = &held;
+            sc.spawn(move || tx.send(held.reserve(5, 8)));
+            assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+            held.close();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(false));
+        });
+        assert!(!held.reserve(0, 8), "a stopped delivery takes nothing more");
     }
 
     #[test]
