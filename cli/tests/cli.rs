@@ -784,6 +784,52 @@ fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundarie
     );
 }
 
+/// A big file whose every line is in scope: each block holds a few hundred events, so the
+/// workers of the parallel reader reach their bound on events held (not the one on blocks)
+/// and wait for delivery whenever they are ahead (twice in a debug build's run, counted with
+/// a print in the wait). Every record is read, once and in order, as from standard input.
+#[test]
+fn a_big_file_of_in_scope_records_is_read_whole_by_workers_that_wait_for_room() {
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let mut lines = Vec::new();
+    for i in 0..12_000 {
+        let mut r = base["detail"].clone();
+        r["eventID"] = Value::from(format!("evt-{i}"));
+        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+        // Spread over an hour, so the seed profile's windows alert on many of them.
+        r["eventTime"] = Value::from(format!("2026-11-22T10:{:02}:{:02}Z", i / 200 % 60, i % 60));
+        lines.push(serde_json::to_string(&r).unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dense.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    assert!(
+        std::fs::metadata(&path).unwrap().len() > 8 << 20,
+        "big enough for the parallel reader"
+    );
+    let args = |p: &str| ["replay", "--format", "json", "--profile", "seed-kql", p].map(str::to_string);
+    let file = t1578(&args(path.to_str().unwrap()).each_ref().map(String::as_str));
+    let stream = t1578_stdin(
+        &args("-").each_ref().map(String::as_str),
+        lines.join("\n").as_bytes(),
+    );
+    assert!(
+        file.status.success() && stream.status.success(),
+        "{}",
+        stderr(&file)
+    );
+    assert!(!alert_lines(&file).is_empty(), "{}", stderr(&file));
+    assert_eq!(stdout(&file), stdout(&stream));
+    let err = stderr(&file);
+    assert!(
+        err.contains("12000 records read") && err.contains("12000 in scope"),
+        "{err}"
+    );
+}
+
 /// A big file that is mostly unreadable lines (JSON cut short), with in-scope records among
 /// them: every bad line is counted by kind, the first five are named by line,
 /// and the records are read as if the bad lines were not there, from a file (the parallel
