@@ -728,23 +728,36 @@ fn an_invalid_configuration_is_refused_naming_file_key_and_reason() {
     assert_eq!(run["risk"], 0, "catalog shows the configured score");
 }
 
+/// The record of `events/aws/ec2-delete-snapshot.json`: the base of the reader tests that
+/// need many in-scope records.
+fn delete_snapshot() -> Value {
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    event["detail"].clone()
+}
+
+/// `base` as record `i`: event id `evt-{i}`, snapshot `snap-{i:05}`.
+fn numbered(base: &Value, i: usize) -> Value {
+    let mut r = base.clone();
+    r["eventID"] = Value::from(format!("evt-{i}"));
+    r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+    r
+}
+
 #[test]
 fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundaries() {
     // ~3.5 MiB: records straddle the 1 MiB blocks, one line is longer than a block, a bad line
     // sits deep in the file, and the last line has no newline.
-    let base: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
-    )
-    .unwrap();
+    let base = delete_snapshot();
     let mut lines = Vec::new();
     for i in 0..1500 {
-        let mut r = base["detail"].clone();
-        r["eventID"] = Value::from(format!("evt-{i}"));
-        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+        let mut r = numbered(&base, i);
         r["userAgent"] = Value::from("u".repeat(i % 3000));
         lines.push(serde_json::to_string(&r).unwrap());
         if i == 700 {
-            let mut long = base["detail"].clone();
+            let mut long = base.clone();
             long["eventID"] = Value::from("evt-long");
             long["userAgent"] = Value::from("L".repeat(1_500_000));
             lines.push(serde_json::to_string(&long).unwrap());
@@ -790,16 +803,11 @@ fn the_parallel_file_reader_agrees_with_the_stream_reader_across_block_boundarie
 /// a print in the wait). Every record is read, once and in order, as from standard input.
 #[test]
 fn a_big_file_of_in_scope_records_is_read_whole_by_workers_that_wait_for_room() {
-    let base: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
-    )
-    .unwrap();
+    let base = delete_snapshot();
     let mut lines = Vec::new();
     for i in 0..12_000 {
-        let mut r = base["detail"].clone();
-        r["eventID"] = Value::from(format!("evt-{i}"));
-        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
-        // Spread over an hour, so the seed profile's windows alert on many of them.
+        let mut r = numbered(&base, i);
+        // Spread over an hour.
         r["eventTime"] = Value::from(format!("2026-11-22T10:{:02}:{:02}Z", i / 200 % 60, i % 60));
         lines.push(serde_json::to_string(&r).unwrap());
     }
@@ -836,18 +844,13 @@ fn a_big_file_of_in_scope_records_is_read_whole_by_workers_that_wait_for_room() 
 /// reader) and from standard input (the stream reader) alike.
 #[test]
 fn a_file_of_unreadable_lines_is_counted_whole_and_its_records_still_read() {
-    let base: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
-    )
-    .unwrap();
+    let base = delete_snapshot();
     let (mut lines, mut good) = (Vec::new(), Vec::new());
     let mut bad = 0;
     for i in 0..400_000 {
         // The first line is a record: a file whose first line is not one is read as a document.
         if i % 10_000 == 0 {
-            let mut r = base["detail"].clone();
-            r["eventID"] = Value::from(format!("evt-{i}"));
-            r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:06}"));
+            let r = numbered(&base, i);
             lines.push(serde_json::to_string(&r).unwrap());
             good.push(lines.last().unwrap().clone());
         } else {
@@ -895,14 +898,9 @@ fn a_line_starting_exactly_on_a_block_boundary_is_read() {
     // The parallel reader cuts the file into 1 MiB blocks: the second line is padded so the
     // third starts exactly at 1 MiB, and the third so the fourth starts exactly at 2 MiB. (The
     // first stays short: a file is read as JSON lines only when its first line is a record.)
-    let base: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("events/aws/ec2-delete-snapshot.json")).unwrap(),
-    )
-    .unwrap();
+    let base = delete_snapshot();
     let line = |i: usize, len: Option<usize>| {
-        let mut r = base["detail"].clone();
-        r["eventID"] = Value::from(format!("evt-{i}"));
-        r["requestParameters"]["snapshotId"] = Value::from(format!("snap-{i:05}"));
+        let mut r = numbered(&base, i);
         r["userAgent"] = Value::from("");
         let bare = serde_json::to_string(&r).unwrap().len();
         if let Some(len) = len {
