@@ -25,13 +25,16 @@ const AZURE_PREFIX: &[u8] = b"microsoft.compute/";
 /// A fixed string the prefilter looks for (a quoted key, or the `\u` of an escape), with its
 /// searcher built once: built per line (as `memmem::find` does), the searchers cost about 1 %
 /// of a replay.
-type QuotedKey = LazyLock<Finder<'static>>;
+/// The normalizers' line fast paths declare theirs with [`quoted_keys`] too.
+pub(crate) type QuotedKey = LazyLock<Finder<'static>>;
 
 macro_rules! quoted_keys {
     ($($name:ident = $text:expr;)*) => {
-        $(static $name: QuotedKey = LazyLock::new(|| Finder::new($text));)*
+        $(static $name: $crate::prefilter::QuotedKey =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new($text));)*
     };
 }
+pub(crate) use quoted_keys;
 
 quoted_keys! {
     EVENT_SOURCE = b"\"eventSource\"";

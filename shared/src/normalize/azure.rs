@@ -7,10 +7,12 @@ use crate::event::{
     clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
 };
 use crate::json::{self, get, text_at, Json};
-use memchr::memmem::Finder;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::sync::LazyLock;
+
+crate::prefilter::quoted_keys! {
+    OPERATION_NAME = b"\"operationName\"";
+}
 
 const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
 const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
@@ -128,7 +130,6 @@ static RECORD: Shape = Shape {
 /// only what [`RECORD`] names. `None` when the line is not plainly such a record: the caller
 /// then parses it whole. `Some` is exactly what [`super::normalize`] gives for the whole record.
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
-    static OPERATION_NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"operationName\""));
     OPERATION_NAME.find(line)?;
     let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
     get(&rec, "operationName")?;

@@ -6,10 +6,12 @@ use crate::event::{
     clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
 };
 use crate::json::{self, get, text_at, Json};
-use memchr::memmem::Finder;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::sync::LazyLock;
+
+crate::prefilter::quoted_keys! {
+    EVENT_NAME = b"\"eventName\"";
+}
 
 /// At most this many resources are read from one call: a TerminateInstances of 1,000
 /// instances is already far past every threshold, and state must stay bounded.
@@ -58,7 +60,6 @@ static RECORD: Shape = Shape {
 /// [`crate::normalize::normalize`] gives for the whole record.
 pub(super) fn from_line(line: &[u8]) -> Option<Result<ComputeEvent, NormalizeError>> {
     // Lines of other clouds are not parsed twice.
-    static EVENT_NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"eventName\""));
     EVENT_NAME.find(line)?;
     // One UTF-8 check of the whole line rather than one per string.
     let mut rec = project::parse(std::str::from_utf8(line).ok()?, &RECORD)?;
