@@ -12,14 +12,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.tools/cargo/bin:$PATH"
 seconds="${FUZZ_SECONDS:-600}"
-targets=(records tuning window_state cli_reader)
+targets=(records tuning window_state cli_reader prefilter)
 fuzz() { cargo +nightly fuzz "$@"; }  # the fuzz dir is ./fuzz, the default
 
 seed() {
   local target=$1 dir="fuzz/corpus/$1"
   mkdir -p "$dir"
   case "$target" in
-    records | cli_reader | window_state)
+    records | cli_reader | window_state | prefilter)
       find events cli/tests/data "$root/../shared/data" -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.gz' -o -name '*.avro' \) \
         -size -256k 2>/dev/null | while read -r f; do cp -n "$f" "$dir/" 2>/dev/null || true; done ;;
     tuning)
