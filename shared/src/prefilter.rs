@@ -920,26 +920,16 @@ mod against_the_full_path {
     /// the record, so a copy in the request content is not the record's own.
     #[test]
     fn a_copy_in_the_request_does_not_stand_for_a_key_spelled_otherwise() {
-        assert_let_through(
-            &record(|r| {
-                rename(r, "eventSource", "EventSource");
-                r.insert(
-                    "requestParameters".into(),
-                    json!({"eventSource": "elasticache.amazonaws.com"}),
-                );
-            })
-            .to_string(),
-        );
-        assert_let_through(
-            &record(|r| {
-                rename(r, "eventName", "EventName");
-                r.insert(
-                    "requestParameters".into(),
-                    json!({"eventName": "DescribeInstances"}),
-                );
-            })
-            .to_string(),
-        );
+        for (key, spelled, copy) in [
+            ("eventSource", "EventSource", "elasticache.amazonaws.com"),
+            ("eventName", "EventName", "DescribeInstances"),
+        ] {
+            let line = record(|r| {
+                rename(r, key, spelled);
+                r.insert("requestParameters".into(), json!({ key: copy }));
+            });
+            assert_let_through(&line.to_string());
+        }
     }
 
     /// An escaped spelling of a key is a second copy of it, and the parser keeps the last.
