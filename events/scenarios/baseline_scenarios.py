@@ -187,6 +187,54 @@ def aws_escalation():
     return events
 
 
+def user_data(who, t, ip, iid, ua=CLI):
+    return simple(who, t, ip, "ModifyInstanceAttribute", {"instanceId": iid, "userData": "<sensitiveDataRemoved>"}, ua)
+
+
+def stop_start(who, t, ip, iid):
+    return [simple(who, t, ip, "StopInstances", {"instancesSet": items("instanceId", [iid])}),
+            simple(who, t + timedelta(minutes=40), ip, "StartInstances", {"instancesSet": items("instanceId", [iid])})]
+
+
+def explorer_days(name, nets):
+    """An admin who works from a new network every few days and takes up a new kind of
+    operation every few days (an explorer and a roamer), stopping and starting dev instances."""
+    who = iam_user(name)
+    events = []
+    later = {3: ("CreateSnapshot", {"volumeId": "vol-" + h(name, "v")}),
+             6: ("CreateVolume", {"size": 20, "availabilityZone": "eu-west-1a"}),
+             9: ("TerminateInstances", {"instancesSet": items("instanceId", ["i-" + h(name, "old")])})}
+    for d in (d for d in range(1, 15) if d % 7 not in (0, 6)):
+        ip = f"{nets[(d // 3) % len(nets)]}.{20 + d}"
+        events += stop_start(who, at(d, 9, 30), ip, "i-" + h(name, "dev", d))
+        if d in later:
+            events.append(simple(who, at(d, 11, 0), ip, *later[d]))
+    return who, events
+
+
+def aws_user_data_swap():
+    """Day 15: an explorer admin swaps an instance's user data (stop, new user data, start) from
+    a new network: a finding. Another explorer changes a running instance's user data, no stop:
+    a weak sign, no finding. The IaC role that swaps user data every weekday does it again: its
+    routine, no finding."""
+    dave, events = explorer_days("ops-dave", ["198.51.100", "203.0.113", "192.0.2", "100.64.7"])
+    iid = "i-" + h("dave", "web")
+    events += [simple(dave, at(15, 10, 0), "100.66.1.9", "StopInstances", {"instancesSet": items("instanceId", [iid])}),
+               user_data(dave, at(15, 10, 2), "100.66.1.9", iid),
+               simple(dave, at(15, 10, 3), "100.66.1.9", "StartInstances", {"instancesSet": items("instanceId", [iid])})]
+    erin, more = explorer_days("ops-erin", ["198.51.100", "203.0.113"])
+    events += more + [user_data(erin, at(15, 10, 30), "198.51.100.35", "i-" + h("erin", "app"))]
+    for d in (d for d in range(1, 16) if d % 7 not in (0, 6)):
+        who = role("terraform-apply", f"terraform-{d}")
+        iid = "i-" + h("tf", d)
+        t = at(d, 13, 10)
+        events += [simple(who, t, "198.51.100.90", "StopInstances", {"instancesSet": items("instanceId", [iid])}, BOTO),
+                   user_data(who, t + timedelta(minutes=1), "198.51.100.90", iid, BOTO),
+                   simple(who, t + timedelta(minutes=2), "198.51.100.90", "StartInstances",
+                          {"instancesSet": items("instanceId", [iid])}, BOTO)]
+    return events
+
+
 # --------------------------------------------------------------------------------------------
 # Azure Activity Log export records
 # --------------------------------------------------------------------------------------------
@@ -383,6 +431,7 @@ SCENARIOS = {
     "aws-new-destination-share": aws_new_destination,
     "aws-new-principal-mass-launch": aws_new_principal,
     "aws-escalation": aws_escalation,
+    "aws-user-data-swap": aws_user_data_swap,
     "azure-routine-automation": azure_routine,
     "azure-mi-mass-delete": azure_mi_burst,
     "azure-gallery-partner-share": azure_partner_share,

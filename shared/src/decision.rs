@@ -15,7 +15,7 @@
 //!   |---|---|
 //!   | an operation type's count (or all types') above `volume_factor` x its largest day and above that day + the seed's bulk count | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
-//!   | a first capture, code execution, extension, share, export, revert or protection change | 2; 1 for an explorer or a thin history |
+//!   | a first capture, code execution, extension, share, export, revert or protection change | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 | 1; 0 for a roamer |
@@ -755,6 +755,12 @@ fn new_operations(
     for n in state.novel_of(NoveltyKind::Operation) {
         let row = engine.catalog.get(&n.value);
         let light = row.is_some_and(|row| lifecycle(row.op_type));
+        // A first capture, execution or share that completes its catalog sequence is the
+        // technique whole (stop, new user data, start: what the community rules alert on
+        // whoever does it), which no habit of trying new operations explains: full weight.
+        let sequence = row
+            .filter(|r| !light && state.completes_sequence(&engine.catalog, r.id_hash()))
+            .and_then(|r| r.boost.as_ref());
         // A row told apart from another of the same API call only by a name the caller
         // chooses (an extension called CustomScript), by a role that already makes that call:
         // a variant of its routine. A real attribute (user data) is not a name. Two rows of one
@@ -767,9 +773,13 @@ fn new_operations(
         families.extend(family);
         let weak = variant.is_some() || repeat;
         sensitive |= !light && !weak;
-        let how = || match variant {
-            Some(base) => format!(" (a variant of {base}, which it uses)"),
-            None => habit(),
+        let how = || match (variant, sequence) {
+            (Some(base), _) => format!(" (a variant of {base}, which it uses)"),
+            (None, Some(b)) => format!(
+                " (after {} on the same resource within {} minutes)",
+                b.after, b.within_minutes
+            ),
+            (None, None) => habit(),
         };
         reasons.push(Reason {
             code: "new_operation",
@@ -783,6 +793,8 @@ fn new_operations(
             }),
             weight: if repeat {
                 0
+            } else if sequence.is_some() && !weak {
+                2
             } else {
                 (u32::from(full) + u32::from(!light)).saturating_sub(u32::from(weak))
             },

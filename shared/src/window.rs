@@ -636,6 +636,15 @@ impl WindowState {
         }
     }
 
+    /// Whether a unit of catalog row `op` (its id hash) in the window completed the row's
+    /// sequence: the whole shape of a technique (user data changed on an instance the principal
+    /// stopped minutes before), not one of its parts.
+    pub(crate) fn completes_sequence(&self, catalog: &Catalog, op: u32) -> bool {
+        self.units
+            .iter()
+            .any(|u| u.op == op && self.boost(catalog, u) > 0)
+    }
+
     /// Sequence bonus of one unit: its catalog row's `boost` when the same principal did the
     /// `after` operation on the same resource within the allowed time before it. Computed at
     /// aggregation, not at insertion, so the order events arrive in does not matter.
