@@ -10,11 +10,17 @@
 //! 7 reports of a 120-deletion burst take 41 KB as JSON and 3.5 KB deflated (8 reports and
 //! 12.6 KB stored with the window for 5,000 deletions in one batch).
 //!
-//! Each pending alert carries a claim: the writer that saved it, and until when. Only the
+//! Each pending alert carries a claim: the invocation that saved it, and until when. Only the
 //! claimant publishes it while the lease runs, so racing writers that carry the entry forward
-//! never publish it twice; after the lease anyone may take it over (the claimant died). A
-//! claim is derived from the records that decided the alert, so the platform's retry of the
-//! same records is the same claimant and publishes at once.
+//! never publish it twice; after the lease anyone may take it over (the claimant died). A claim
+//! is drawn at random for each invocation and key, never derived from the records: the same
+//! records delivered twice at once (at-least-once delivery, an Event Hubs partition handed to a
+//! new owner mid-batch) are two invocations, and only one of them may publish. The claimant
+//! renews its lease with each alert it marks sent, so a slow sink cannot outlast it, and
+//! releases it when the sink fails, so the platform's retry publishes at once. Each entry
+//! names the event that decided it: a writer holding that event while another's lease runs
+//! fails retryably instead of acknowledging it, so the event is not let go before its alert
+//! is out.
 
 use crate::alert::Alert;
 use serde::{Deserialize, Serialize};
@@ -42,6 +48,9 @@ pub struct Pending {
     /// Where the event that decided it sent data: the guide's input besides the alert.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<String>,
+    /// The id of the event that decided it (empty in entries written before it was kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub event: String,
 }
 
 /// A stored value that is neither a window nor a readable envelope.
@@ -106,14 +115,24 @@ pub fn join(window: Vec<u8>, pending: &[Pending]) -> Vec<u8> {
     z.finish().unwrap_or_default()
 }
 
-/// The claim of a writer holding these records: the same records (a retry of the same batch)
-/// give the same claim.
-pub fn claim_of<'a>(event_ids: impl Iterator<Item = &'a str>) -> u64 {
-    let mut ids: Vec<&str> = event_ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    // Never 0, so a zeroed claim cannot match anyone.
-    xxh3_64(serde_json::to_string(&ids).unwrap_or_default().as_bytes()).max(1)
+/// A new claim, for one invocation's work on one key: random, so no other invocation (of the
+/// same records or not, on this host or another) holds it. Without the OS's generator (it
+/// does not fail on the platforms this runs on) the clock, the process and a counter stand in.
+pub fn new_claim() -> u64 {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let drawn = getrandom::u64().unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut b = [0u8; 28];
+        b[..16].copy_from_slice(&nanos.to_le_bytes());
+        b[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+        b[20..].copy_from_slice(&n.to_le_bytes());
+        xxh3_64(&b)
+    });
+    // Never 0, so a released or zeroed claim cannot match anyone.
+    drawn.max(1)
 }
 
 /// May `claim` publish `p` at `now_ms`?
@@ -162,6 +181,7 @@ mod tests {
             lease_until: 9,
             alert,
             destinations: vec!["444455556666".into()],
+            event: "e1".into(),
         }];
         let joined = join(vec![2, 9, 9], &pending);
         assert_eq!(joined[..4], MAGIC);
@@ -193,11 +213,9 @@ mod tests {
     }
 
     #[test]
-    fn claims_ignore_order_and_repeats() {
-        assert_eq!(
-            claim_of(["b", "a", "a"].into_iter()),
-            claim_of(["a", "b"].into_iter())
-        );
-        assert_ne!(claim_of(["a"].into_iter()), claim_of(["b"].into_iter()));
+    fn every_claim_is_new() {
+        let claims: std::collections::HashSet<u64> = (0..1000).map(|_| new_claim()).collect();
+        assert_eq!(claims.len(), 1000);
+        assert!(!claims.contains(&0));
     }
 }

@@ -9,11 +9,15 @@
 //! one more read per container before its first decision, and one conditional create ever.
 //!
 //! Delivery guarantee: a decision is saved before it is published, and published by the one
-//! writer that claimed it. Racing writers carry it forward without publishing it; a crash
-//! between the save and the publish leaves it pending, and the retry (or, once the claim's
-//! lease ran out, the next invocation for the key) publishes it. So a decision is published
-//! once; only a writer dying after the publish and before marking it sent can repeat it, with
-//! the same `dedup_key`.
+//! invocation that claimed it (a random claim, see [`crate::outbox`]). Racing writers, the same
+//! records delivered twice at once among them, carry it forward without publishing it; each
+//! alert is marked sent as soon as it is out, renewing the lease on the rest. A sink failure
+//! releases the claim, so the retry publishes at once; a crash leaves the decision pending,
+//! and once the lease ran out the retry (or the next invocation for the key) publishes it.
+//! Until then an invocation holding the deciding event fails that key retryably
+//! ([`PipelineError::OutboxHeld`]) rather than acknowledge an event whose alert is not out.
+//! So a decision is published once; only a writer dying after the publish and before marking
+//! it sent can repeat it, with the same `dedup_key`.
 
 use crate::alert::Alert;
 use crate::decision;
@@ -123,6 +127,10 @@ pub enum PipelineError {
     /// Too many concurrent writers on one key.
     #[error("state key still conflicting after {0} attempts (retryable)")]
     Conflicts(u32),
+    /// An alert decided by an event of this batch is being published by another invocation:
+    /// the event is kept (retried) until its alert is out or that invocation's lease ran out.
+    #[error("an alert this batch decided is being published by another invocation (retryable)")]
+    OutboxHeld,
 }
 
 impl PipelineError {
@@ -132,7 +140,7 @@ impl PipelineError {
             PipelineError::Store(StoreError::Transient(_)) | PipelineError::Sink(SinkError::Transient(_)) => {
                 true
             }
-            PipelineError::Conflicts(_) => true,
+            PipelineError::Conflicts(_) | PipelineError::OutboxHeld => true,
             PipelineError::Store(StoreError::Permanent(_)) | PipelineError::Sink(SinkError::Permanent(_)) => {
                 false
             }
@@ -457,13 +465,27 @@ async fn back_off<S: StateStore>(
     true
 }
 
-/// A decided alert and the destinations of the event that decided it (for its guide).
-type Decided = (Alert, Vec<String>);
+/// A decided alert, the destinations of the event that decided it (for its guide) and that
+/// event's id.
+struct Decided {
+    alert: Alert,
+    destinations: Vec<String>,
+    event: String,
+}
 
-/// Apply the items, add the new decisions to the outbox under `claim` and take over what this
-/// writer may publish, then save window and outbox in one conditional write. Returns the
-/// entries this writer must publish, and the decided alerts (for shadow mode's report), all
-/// still without their guide.
+/// What [`save_decisions`] saved.
+struct Saved {
+    /// The entries this writer must publish, in the order they were decided.
+    mine: Vec<Pending>,
+    /// Every alert the items decided (for shadow mode's report).
+    decided: Vec<Decided>,
+    /// Another invocation's live lease holds an alert decided by one of the items.
+    held: bool,
+}
+
+/// Apply the items, add the new decisions to the outbox under a new claim and take over what
+/// this writer may publish, then save window and outbox in one conditional write. The alerts
+/// are still without their guide.
 #[allow(clippy::too_many_arguments)]
 async fn save_decisions<S: StateStore>(
     engine: &Engine,
@@ -474,8 +496,8 @@ async fn save_decisions<S: StateStore>(
     eff: &crate::tuning::Effective<'_>,
     publish: bool,
     r: &mut KeyResult,
-) -> Result<(Vec<Pending>, Vec<Decided>), PipelineError> {
-    let claim = outbox::claim_of(items.iter().map(|(_, s)| s.ctx.event_id.as_str()));
+) -> Result<Saved, PipelineError> {
+    let claim = outbox::new_claim();
     let mut slept = Duration::ZERO;
     for attempt in 0.. {
         let Loaded {
@@ -493,9 +515,10 @@ async fn save_decisions<S: StateStore>(
                 let (applied, verdicts) = decision::step(&mut state, engine, s);
                 let decided: Vec<Decided> = verdicts
                     .iter()
-                    .map(|v| {
-                        let a = finding::build(engine, eff, &state, v, &s.ctx);
-                        (a, s.ctx.destinations.clone())
+                    .map(|v| Decided {
+                        alert: finding::build(engine, eff, &state, v, &s.ctx),
+                        destinations: s.ctx.destinations.clone(),
+                        event: s.ctx.event_id.clone(),
                     })
                     .collect();
                 (applied, decided)
@@ -509,35 +532,42 @@ async fn save_decisions<S: StateStore>(
         }
         r.duplicates = dups;
         r.too_late = late;
+        let mut held = false;
         if publish {
             let now = (opts.clock)();
             let lease = now.saturating_add(opts.outbox_lease.as_millis() as i64);
-            for p in pending.iter_mut().filter(|p| outbox::may_publish(p, claim, now)) {
-                p.claim = claim;
-                p.lease_until = lease;
+            for p in pending.iter_mut() {
+                if outbox::may_publish(p, claim, now) {
+                    p.claim = claim;
+                    p.lease_until = lease;
+                } else {
+                    held |= !p.event.is_empty() && items.iter().any(|(_, s)| s.ctx.event_id == p.event);
+                }
             }
-            for (alert, destinations) in &alerts {
-                if !pending.iter().any(|p| p.alert.dedup_key() == alert.dedup_key()) {
+            for d in &alerts {
+                if !pending.iter().any(|p| p.alert.dedup_key() == d.alert.dedup_key()) {
                     pending.push(Pending {
                         claim,
                         lease_until: lease,
-                        alert: alert.clone(),
-                        destinations: destinations.clone(),
+                        alert: d.alert.clone(),
+                        destinations: d.destinations.clone(),
+                        event: d.event.clone(),
                     });
                 }
             }
         }
         let mine: Vec<Pending> = pending.iter().filter(|p| p.claim == claim).cloned().collect();
         let bytes = outbox::join(state.encode(), &pending);
+        let saved = |mine, decided| Saved { mine, decided, held };
         if bytes == raw {
-            return Ok((mine, alerts));
+            return Ok(saved(mine, alerts));
         }
         r.writes += 1;
         match store
             .save(key, &bytes, state.expires_at(eff), version.as_ref())
             .await?
         {
-            SaveOutcome::Saved => return Ok((mine, alerts)),
+            SaveOutcome::Saved => return Ok(saved(mine, alerts)),
             SaveOutcome::Conflict => {
                 r.conflicts += 1;
                 if !back_off(store, opts, attempt, claim, &mut slept).await {
@@ -549,15 +579,22 @@ async fn save_decisions<S: StateStore>(
     Err(PipelineError::Conflicts(opts.max_attempts))
 }
 
-/// Remove what this writer published from the outbox: the alerts are out, the entries go.
-async fn mark_sent<S: StateStore>(
+/// After `sent` (if any) is out: remove it from the outbox, and set the lease of this
+/// writer's other entries to `lease_until` (renewed after each send, so a slow sink never
+/// outlasts it; 0 releases them after a failure). Returns the entries still this writer's, in
+/// order (another may have taken some over); `None` when nothing is stored for the key any
+/// more, so no one else holds its entries either.
+#[allow(clippy::too_many_arguments)]
+async fn settle<S: StateStore>(
     store: &S,
     key: &StateKey,
-    sent: &[Pending],
+    claim: u64,
+    sent: Option<&Pending>,
+    lease_until: i64,
     opts: &PipelineOptions,
     eff: &crate::tuning::Effective<'_>,
     r: &mut KeyResult,
-) -> Result<(), PipelineError> {
+) -> Result<Option<Vec<Pending>>, PipelineError> {
     let mut slept = Duration::ZERO;
     for attempt in 0.. {
         let Loaded {
@@ -566,24 +603,29 @@ async fn mark_sent<S: StateStore>(
             raw,
             version,
         } = load(store, key, r).await?;
+        if version.is_none() {
+            return Ok(None);
+        }
         pending.retain(|p| {
-            !sent
-                .iter()
-                .any(|s| s.claim == p.claim && s.alert.dedup_key() == p.alert.dedup_key())
+            !sent.is_some_and(|s| s.claim == p.claim && s.alert.dedup_key() == p.alert.dedup_key())
         });
+        for p in pending.iter_mut().filter(|p| p.claim == claim) {
+            p.lease_until = lease_until;
+        }
+        let mine = pending.iter().filter(|p| p.claim == claim).cloned().collect();
         let bytes = outbox::join(state.encode(), &pending);
-        if bytes == raw || version.is_none() {
-            return Ok(());
+        if bytes == raw {
+            return Ok(Some(mine));
         }
         r.writes += 1;
         match store
             .save(key, &bytes, state.expires_at(eff), version.as_ref())
             .await?
         {
-            SaveOutcome::Saved => return Ok(()),
+            SaveOutcome::Saved => return Ok(Some(mine)),
             SaveOutcome::Conflict => {
                 r.conflicts += 1;
-                if !back_off(store, opts, attempt, sent[0].claim, &mut slept).await {
+                if !back_off(store, opts, attempt, claim, &mut slept).await {
                     break;
                 }
             }
@@ -607,49 +649,70 @@ async fn process_key<S: StateStore, A: AlertSink>(
     let eff = engine.effective(items.first().map_or("", |(_, s)| s.ctx.account.as_str()));
     let shadow = opts.shadow || eff.mode == Mode::Shadow;
     let publish = !shadow && !opts.windows_only;
-    let (mine, decided) = match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
+    let saved = match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
         Ok(x) => x,
         Err(e) => {
             r.error = Some(e);
             return r;
         }
     };
-    // Every decided alert carries its guide, whichever sink or printer gets it.
-    let guided = |alert: &Alert, destinations: &[String]| {
-        let mut a = alert.clone();
-        crate::guide::attach(&mut a, engine, destinations);
-        a
-    };
     if !publish {
         // Nothing is sent, so nothing else holds the decided alerts: guided in place.
-        r.alerts = decided
+        r.alerts = saved
+            .decided
             .into_iter()
-            .map(|(mut a, d)| {
-                crate::guide::attach(&mut a, engine, &d);
-                a
+            .map(|mut d| {
+                crate::guide::attach(&mut d.alert, engine, &d.destinations);
+                d.alert
             })
             .collect();
         return r;
     }
-    // In the order they were decided (the outbox keeps it).
+    r.alerts = publish_mine(engine, store, sink, key, saved.mine, opts, &eff, &mut r).await;
+    if saved.held {
+        r.error.get_or_insert(PipelineError::OutboxHeld);
+    }
+    r
+}
+
+/// Publish this writer's entries in the order they were decided (the outbox keeps it), each
+/// with its guide, marking each sent as soon as it is out. Returns what was published.
+#[allow(clippy::too_many_arguments)]
+async fn publish_mine<S: StateStore, A: AlertSink>(
+    engine: &Engine,
+    store: &S,
+    sink: &A,
+    key: &StateKey,
+    mine: Vec<Pending>,
+    opts: &PipelineOptions,
+    eff: &crate::tuning::Effective<'_>,
+    r: &mut KeyResult,
+) -> Vec<Alert> {
+    let mut queue = std::collections::VecDeque::from(mine);
     let mut sent = Vec::new();
-    for p in mine {
-        let alert = guided(&p.alert, &p.destinations);
+    while let Some(p) = queue.pop_front() {
+        let mut alert = p.alert.clone();
+        crate::guide::attach(&mut alert, engine, &p.destinations);
         if let Err(e) = sink.send(&alert).await {
+            // Released, so the platform's retry publishes at once rather than after the lease
+            // (if this write fails too, the lease runs out as after a crash).
+            let _ = settle(store, key, p.claim, None, 0, opts, eff, r).await;
             r.error = Some(e.into());
             break;
         }
-        sent.push((p, alert));
-    }
-    if !sent.is_empty() {
-        let entries: Vec<Pending> = sent.iter().map(|(p, _)| p.clone()).collect();
-        if let Err(e) = mark_sent(store, key, &entries, opts, &eff, &mut r).await {
-            // Published but still pending: after the lease it is published again, with the
-            // same dedup_key. Reported so the platform retries the cleanup.
-            r.unmarked = sent.len();
-            r.error.get_or_insert(e);
+        sent.push(alert);
+        let lease = (opts.clock)().saturating_add(opts.outbox_lease.as_millis() as i64);
+        match settle(store, key, p.claim, Some(&p), lease, opts, eff, r).await {
+            Ok(Some(still)) => queue = still.into(),
+            Ok(None) => {}
+            Err(e) => {
+                // Published but still pending: after the lease it is published again, with the
+                // same dedup_key. Reported so the platform retries the cleanup.
+                r.unmarked = 1;
+                r.error.get_or_insert(e);
+                break;
+            }
         }
     }
-    r.alerts = sent.into_iter().map(|(_, a)| a).collect();
-    r
+    sent
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use t1578_core::engine::ProfileName;
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::outbox::split;
-use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
+use t1578_core::pipeline::{process_batch, BatchReport, PipelineError, PipelineOptions};
 use t1578_core::window::WindowState;
 use t1578_core::AlertSink;
 use t1578_core::Tier;
@@ -60,8 +60,10 @@ fn one_load_and_one_save_per_key_and_nothing_for_out_of_scope() {
     let r = run(&e, &store, &sink, &events, false);
     assert_eq!(r.keys, 1);
     assert!(!r.alerts.is_empty());
-    // One load and one save, and since alerts were decided, one more of each to mark them sent.
-    assert_eq!((r.store_reads, r.store_writes), (2, 2));
+    // One load and one save, and since alerts were decided, one more of each per alert to mark
+    // it sent as soon as it is out.
+    let marks = r.alerts.len();
+    assert_eq!((r.store_reads, r.store_writes), (1 + marks, 1 + marks));
     assert!(r.out_of_scope > 0);
     let mut quiet = copies(31).split_off(30);
     quiet[0].event_id = "evt-quiet".into();
@@ -189,11 +191,21 @@ fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
     assert!(sink.inner.alerts().is_empty());
     let key = e.score(&share()[0]).unwrap().key;
     assert_eq!(split(&store.get_bytes(&key).unwrap()).unwrap().1.len(), 1);
-    // The platform retries the same records: the same claim, so no lease to wait for.
+    // The platform retries the same records while the dead writer's lease runs: it may yet be
+    // sending, so the retry keeps the records (retryable) and publishes nothing.
     let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    let errors: Vec<_> = r.failures.iter().map(|f| f.error.clone()).collect();
+    assert_eq!(errors, vec![PipelineError::OutboxHeld]);
+    assert!(sink.inner.alerts().is_empty());
+    // Once the lease ran out, the next retry publishes it, and later ones nothing more.
+    let later = PipelineOptions {
+        clock: far_future,
+        ..PipelineOptions::default()
+    };
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
     assert!(r.failures.is_empty(), "{:?}", r.failures);
     assert_eq!(sink.inner.alerts().len(), 1);
-    futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
     assert_eq!(sink.inner.alerts().len(), 1, "exactly once");
 }
 

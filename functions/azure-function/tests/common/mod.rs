@@ -382,6 +382,9 @@ pub struct HandlerOptions {
     pub sweep: SweepOptions,
     /// Tuning document (TOML) the engine runs with; empty for none.
     pub tuning: String,
+    /// How long an invocation owns the alerts it saved (the pipeline's 60 s by default): short
+    /// in the tests that wait for it to run out.
+    pub outbox_lease: Duration,
 }
 
 /// New principals alert on the seed's lowest tier from its 3 points, as the seed does: for the
@@ -411,6 +414,7 @@ impl Default for HandlerOptions {
             },
             sweep: SweepOptions::default(),
             tuning: String::new(),
+            outbox_lease: PipelineOptions::default().outbox_lease,
         }
     }
 }
@@ -443,6 +447,7 @@ impl Handler {
         let engine = engine_with(o.profile, &o.tuning);
         let options = PipelineOptions {
             shadow: o.shadow,
+            outbox_lease: o.outbox_lease,
             ..Default::default()
         };
         Handler {
