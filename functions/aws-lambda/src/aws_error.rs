@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Service error codes that mean "later", whatever the HTTP status says.
-const TRANSIENT_CODES: [&str; 12] = [
+const TRANSIENT_CODES: [&str; 15] = [
     "ThrottlingException",
     "Throttling",
     "ThrottledException",
@@ -21,6 +21,10 @@ const TRANSIENT_CODES: [&str; 12] = [
     "ServiceUnavailable",
     "TransactionConflictException",
     "KMSThrottlingException",
+    // SNS's code for KMS throttling on an encrypted topic (HTTP 400).
+    "KMSThrottling",
+    "RequestTimeout",
+    "RequestTimeoutException",
 ];
 
 /// Would retrying the whole invocation help?

@@ -76,7 +76,22 @@ where
         .with_state(state)
 }
 
+/// One `Logs` line: control characters escaped, so a principal name or an error message from
+/// the input cannot start a line of its own in the host's log, then clipped.
 fn clip(s: String) -> String {
+    let s = if s.chars().any(char::is_control) {
+        let mut out = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            if c.is_control() {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        s
+    };
     t1578_core::event::clip(&s, MAX_LOG_LINE)
 }
 
