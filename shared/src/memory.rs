@@ -39,6 +39,19 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Alerts waiting in the outboxes of every stored key (an unreadable envelope counts none).
+    pub fn pending(&self) -> usize {
+        self.items
+            .lock()
+            .map(|m| {
+                m.values()
+                    .filter_map(|(b, _)| crate::outbox::split(b).ok())
+                    .map(|(_, p)| p.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     /// Keep only the windows whose key `keep` accepts (the CLI drops windows that can no
     /// longer change any result).
     pub fn retain(&self, mut keep: impl FnMut(&StateKey) -> bool) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{engine, events_dir, load};
+use common::{copies, engine, events_dir, load};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -15,34 +15,12 @@ use t1578_core::pipeline::{process_batch, system_clock, BatchReport, PipelineErr
 use t1578_core::ports::SinkError;
 use t1578_core::{Alert, AlertSink, ComputeEvent, Engine};
 
-/// The same record under `n` different event ids (distinct events, one principal).
-fn copies(n: usize) -> Vec<ComputeEvent> {
-    let base = load(&events_dir().join("aws/ec2-delete-snapshot.json")).remove(0);
-    (0..n)
-        .map(|i| {
-            let mut e = base.clone();
-            e.event_id = format!("evt-{i}");
-            e.resources = vec![format!("arn:aws:ec2:us-east-1:111122223333:snapshot/snap-{i}")];
-            e.time_ms += i as i64;
-            e
-        })
-        .collect()
-}
-
 fn counts(sink: &MemorySink) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     for a in sink.alerts() {
         *m.entry(a.dedup_key().to_string()).or_default() += 1;
     }
     m
-}
-
-fn pending_in(store: &MemoryStore) -> usize {
-    store
-        .entries()
-        .iter()
-        .map(|(_, b)| t1578_core::outbox::split(b).unwrap().1.len())
-        .sum()
 }
 
 /// The clock of the slow-sink test, moved on by each send.
@@ -145,7 +123,7 @@ fn a_slow_multi_alert_publish_is_not_repeated_by_a_concurrent_writer() {
         "alerts published more than once: {repeated:?}"
     );
     assert_eq!(counts(&inner).len(), r.alerts.len());
-    assert_eq!(pending_in(&store), 0);
+    assert_eq!(store.pending(), 0);
 }
 
 /// The same record delivered to two live invocations (at-least-once delivery; an Event Hubs
@@ -191,13 +169,13 @@ fn a_failed_publish_is_released_to_the_retry_in_any_batch() {
     let opts = PipelineOptions::default();
     sink.fail_next.store(1, Ordering::SeqCst);
     let first = futures::executor::block_on(process_batch(&e, &store, &sink, &shares, &opts));
-    let decided = first.alerts.len() + pending_in(&store);
+    let decided = first.alerts.len() + store.pending();
     assert!(!first.failures.is_empty() && sink.alerts().is_empty());
-    assert!(pending_in(&store) >= 2, "the decisions wait in the outbox");
+    assert!(store.pending() >= 2, "the decisions wait in the outbox");
     for one in shares.chunks(1) {
         let r = futures::executor::block_on(process_batch(&e, &store, &sink, one, &opts));
         assert!(r.failures.is_empty(), "{:?}", r.failures);
     }
-    assert_eq!((sink.alerts().len(), pending_in(&store)), (decided, 0));
+    assert_eq!((sink.alerts().len(), store.pending()), (decided, 0));
     assert!(counts(&sink).values().all(|n| *n == 1));
 }

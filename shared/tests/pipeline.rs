@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{engine, events_dir, load};
+use common::{copies, engine, events_dir, load};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use t1578_core::engine::ProfileName;
@@ -31,20 +31,6 @@ fn run(
 
 fn share() -> Vec<ComputeEvent> {
     load(&events_dir().join("aws/ec2-modify-snapshot-attribute-share.json"))
-}
-
-/// The same record under `n` different event ids (distinct events, one principal).
-fn copies(n: usize) -> Vec<ComputeEvent> {
-    let base = load(&events_dir().join("aws/ec2-delete-snapshot.json")).remove(0);
-    (0..n)
-        .map(|i| {
-            let mut e = base.clone();
-            e.event_id = format!("evt-{i}");
-            e.resources = vec![format!("arn:aws:ec2:us-east-1:111122223333:snapshot/snap-{i}")];
-            e.time_ms += i as i64;
-            e
-        })
-        .collect()
 }
 
 #[test]

@@ -16,14 +16,6 @@ fn engine() -> Engine {
     Engine::new(Catalog::builtin().unwrap(), settings.profile)
 }
 
-fn pending_in(store: &MemoryStore) -> usize {
-    store
-        .entries()
-        .iter()
-        .map(|(_, b)| t1578_core::outbox::split(b).unwrap().1.len())
-        .sum()
-}
-
 /// SNS fails once: both of hank's messages are reported failed, and the two decisions wait in
 /// the outbox, released. SQS redelivers the messages one per batch (it does not keep a batch
 /// together) well before the 60 s lease would have run out: each batch publishes what is owed.
@@ -37,12 +29,12 @@ async fn sqs_redelivery_in_other_batches_publishes_what_a_failed_send_left_pendi
     deps.sink.fail_next.store(1, Ordering::SeqCst);
     let failed = batch_failures(invoke(&deps, sqs_event(&bodies)).await);
     assert_eq!(failed, vec!["m0", "m1"], "both messages go back to the queue");
-    assert_eq!(pending_in(&deps.store), 2, "two decisions wait in the outbox");
+    assert_eq!(deps.store.pending(), 2, "two decisions wait in the outbox");
     assert!(deps.sink.alerts().is_empty());
 
     // Redelivered one per batch; each acknowledged only with its alert out.
     let f0 = batch_failures(invoke(&deps, sqs_event(&bodies[..1])).await);
     let f1 = batch_failures(invoke(&deps, sqs_event(&bodies[1..])).await);
     assert!(f0.is_empty() && f1.is_empty(), "{f0:?} {f1:?}");
-    assert_eq!((deps.sink.alerts().len(), pending_in(&deps.store)), (2, 0));
+    assert_eq!((deps.sink.alerts().len(), deps.store.pending()), (2, 0));
 }

@@ -492,6 +492,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_principal_name_cannot_forge_a_log_line() {
+        let st = state();
+        let upn = "mallory@x.com\n[Information] Executed 'Functions.ActivityLog' (Succeeded)";
+        let req = serde_json::json!({"Data": {"events": [serde_json::json!({"records": [sas_record(upn)]}).to_string()]}, "Metadata": {}});
+        let (s, r) = call(&st, "/ActivityLog", &req.to_string()).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(st.sink.alerts().len(), 1, "{:?}", r.logs);
+        assert!(
+            r.logs.iter().any(|l| l.contains("mallory@x.com\\n[Information]")),
+            "{:?}",
+            r.logs
+        );
+        let forged: Vec<&String> = r.logs.iter().filter(|l| l.contains('\n')).collect();
+        assert!(forged.is_empty(), "Logs lines with a line break: {forged:?}");
+    }
+
+    #[tokio::test]
     async fn readiness_answers() {
         let resp = app(state())
             .oneshot(Request::get("/").body(Body::empty()).unwrap())

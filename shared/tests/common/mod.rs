@@ -30,6 +30,20 @@ pub fn engine(p: ProfileName) -> Engine {
     Engine::new(Catalog::builtin().unwrap(), Profile::named(p))
 }
 
+/// The same record under `n` different event ids (distinct events, one principal).
+pub fn copies(n: usize) -> Vec<ComputeEvent> {
+    let base = load(&events_dir().join("aws/ec2-delete-snapshot.json")).remove(0);
+    (0..n)
+        .map(|i| {
+            let mut e = base.clone();
+            e.event_id = format!("evt-{i}");
+            e.resources = vec![format!("arn:aws:ec2:us-east-1:111122223333:snapshot/snap-{i}")];
+            e.time_ms += i as i64;
+            e
+        })
+        .collect()
+}
+
 /// Every record of a file, normalized; panics on any bad record (fixtures must be clean).
 pub fn load(path: &std::path::Path) -> Vec<ComputeEvent> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
