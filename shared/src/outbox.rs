@@ -20,7 +20,7 @@
 //! releases it when the sink fails, so the platform's retry publishes at once. Each entry
 //! names the event that decided it: a writer holding that event while another's lease runs
 //! fails retryably instead of acknowledging it, so the event is not let go before its alert
-//! is out.
+//! is out (an entry left by an earlier build names none, and counts as any batch's).
 
 use crate::alert::Alert;
 use serde::{Deserialize, Serialize};

@@ -190,8 +190,8 @@ pub struct BatchReport {
     pub conflicts: usize,
     /// Stored windows that could not be decoded and were restarted.
     pub corrupt_states: usize,
-    /// Alerts published whose outbox entry could not be marked sent: they will be published
-    /// again (same `dedup_key`) by the retry or after their lease.
+    /// Alerts published whose outbox entry could not be marked sent: once their lease ran out
+    /// they are published again (same `dedup_key`) by the retry or the next writer of the key.
     pub unmarked: usize,
     /// Keys that failed.
     pub failures: Vec<KeyFailure>,
@@ -541,7 +541,10 @@ async fn save_decisions<S: StateStore>(
                     p.claim = claim;
                     p.lease_until = lease;
                 } else {
-                    held |= !p.event.is_empty() && items.iter().any(|(_, s)| s.ctx.event_id == p.event);
+                    // An entry written before entries named their event (claimed by a hash of
+                    // its batch, which a new writer cannot match) may be this batch's: kept
+                    // too, for at most its lease, rather than risk acknowledging its event.
+                    held |= p.event.is_empty() || items.iter().any(|(_, s)| s.ctx.event_id == p.event);
                 }
             }
             for d in &alerts {
@@ -579,9 +582,9 @@ async fn save_decisions<S: StateStore>(
     Err(PipelineError::Conflicts(opts.max_attempts))
 }
 
-/// After `sent` (if any) is out: remove it from the outbox, and set the lease of this
-/// writer's other entries to `lease_until` (renewed after each send, so a slow sink never
-/// outlasts it; 0 releases them after a failure). Returns the entries still this writer's, in
+/// After `sent` (if any) is out: remove it from the outbox, and renew the lease of this
+/// writer's other entries from the time of the write (so a slow sink never outlasts it), or
+/// release them (`renew` false: lease 0, after a failure). Returns the entries still this writer's, in
 /// order (another may have taken some over); `None` when nothing is stored for the key any
 /// more, so no one else holds its entries either.
 #[allow(clippy::too_many_arguments)]
@@ -590,7 +593,7 @@ async fn settle<S: StateStore>(
     key: &StateKey,
     claim: u64,
     sent: Option<&Pending>,
-    lease_until: i64,
+    renew: bool,
     opts: &PipelineOptions,
     eff: &crate::tuning::Effective<'_>,
     r: &mut KeyResult,
@@ -609,6 +612,12 @@ async fn settle<S: StateStore>(
         pending.retain(|p| {
             !sent.is_some_and(|s| s.claim == p.claim && s.alert.dedup_key() == p.alert.dedup_key())
         });
+        // From each attempt's time: a conflict's back-off must not eat into the lease.
+        let lease_until = if renew {
+            (opts.clock)().saturating_add(opts.outbox_lease.as_millis() as i64)
+        } else {
+            0
+        };
         for p in pending.iter_mut().filter(|p| p.claim == claim) {
             p.lease_until = lease_until;
         }
@@ -634,9 +643,10 @@ async fn settle<S: StateStore>(
     Err(PipelineError::Conflicts(opts.max_attempts))
 }
 
-/// One key: save the window with its decisions pending, publish what this writer owns, then
-/// mark it sent. A crash before the publish leaves the decision pending: the retry (the same
-/// claim) or, after the lease, any later writer of the key publishes it.
+/// One key: save the window with its decisions pending, publish what this writer owns, marking
+/// each sent. A crash before the publish leaves the decision pending: once the lease ran out the
+/// retry or any later writer of the key publishes it (until then the retry is told
+/// [`PipelineError::OutboxHeld`]); a sink failure releases it to the retry at once.
 async fn process_key<S: StateStore, A: AlertSink>(
     engine: &Engine,
     store: &S,
@@ -696,13 +706,12 @@ async fn publish_mine<S: StateStore, A: AlertSink>(
         if let Err(e) = sink.send(&alert).await {
             // Released, so the platform's retry publishes at once rather than after the lease
             // (if this write fails too, the lease runs out as after a crash).
-            let _ = settle(store, key, p.claim, None, 0, opts, eff, r).await;
+            let _ = settle(store, key, p.claim, None, false, opts, eff, r).await;
             r.error = Some(e.into());
             break;
         }
         sent.push(alert);
-        let lease = (opts.clock)().saturating_add(opts.outbox_lease.as_millis() as i64);
-        match settle(store, key, p.claim, Some(&p), lease, opts, eff, r).await {
+        match settle(store, key, p.claim, Some(&p), true, opts, eff, r).await {
             Ok(Some(still)) => queue = still.into(),
             Ok(None) => {}
             Err(e) => {

@@ -195,6 +195,37 @@ fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
     assert_eq!(sink.inner.alerts().len(), 1, "exactly once");
 }
 
+/// An entry a build before entries named their event left pending (its claim a hash of its
+/// batch, which no writer now draws) while its lease runs: the retry of its records keeps them
+/// (retryable) rather than acknowledge them, and publishes it once the lease ran out.
+#[test]
+fn an_entry_of_the_previous_format_is_not_let_go_during_its_lease() {
+    use t1578_core::StateStore;
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), Crashing::default());
+    let opts = PipelineOptions::default();
+    poll_once(process_batch(&e, &store, &sink, &share(), &opts));
+    let key = e.score(&share()[0]).unwrap().key;
+    let stored = futures::executor::block_on(store.load(&key)).unwrap().unwrap();
+    let (window, mut pending) = split(&stored.bytes).unwrap();
+    assert_eq!(pending.len(), 1);
+    pending[0].event.clear();
+    let old = t1578_core::outbox::join(window.to_vec(), &pending);
+    let saved = futures::executor::block_on(store.save(&key, &old, i64::MAX, Some(&stored.version)));
+    assert_eq!(saved.unwrap(), t1578_core::ports::SaveOutcome::Saved);
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    let errors: Vec<_> = r.failures.iter().map(|f| f.error.clone()).collect();
+    assert_eq!(errors, vec![PipelineError::OutboxHeld]);
+    assert!(sink.inner.alerts().is_empty());
+    let later = PipelineOptions {
+        clock: far_future,
+        ..PipelineOptions::default()
+    };
+    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    assert_eq!(sink.inner.alerts().len(), 1);
+}
+
 fn far_future() -> i64 {
     t1578_core::pipeline::system_clock() + 3_600_000
 }
