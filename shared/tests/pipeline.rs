@@ -177,21 +177,31 @@ fn a_crash_between_save_and_publish_is_published_exactly_once_on_retry() {
     assert!(sink.inner.alerts().is_empty());
     let key = e.score(&share()[0]).unwrap().key;
     assert_eq!(split(&store.get_bytes(&key).unwrap()).unwrap().1.len(), 1);
-    // The platform retries the same records while the dead writer's lease runs: it may yet be
-    // sending, so the retry keeps the records (retryable) and publishes nothing.
-    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
+    held_until_the_lease_runs_out(&e, &store, &sink);
+}
+
+/// The platform retries the share while a dead writer's lease on its alert runs: it may yet be
+/// sending, so the retry keeps the records (retryable) and publishes nothing. Once the lease ran
+/// out, the next retry publishes it, and later ones nothing more.
+fn held_until_the_lease_runs_out(e: &Engine, store: &MemoryStore, sink: &Crashing) {
+    let r = futures::executor::block_on(process_batch(
+        e,
+        store,
+        sink,
+        &share(),
+        &PipelineOptions::default(),
+    ));
     let errors: Vec<_> = r.failures.iter().map(|f| f.error.clone()).collect();
     assert_eq!(errors, vec![PipelineError::OutboxHeld]);
     assert!(sink.inner.alerts().is_empty());
-    // Once the lease ran out, the next retry publishes it, and later ones nothing more.
     let later = PipelineOptions {
         clock: far_future,
         ..PipelineOptions::default()
     };
-    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
+    let r = futures::executor::block_on(process_batch(e, store, sink, &share(), &later));
     assert!(r.failures.is_empty(), "{:?}", r.failures);
     assert_eq!(sink.inner.alerts().len(), 1);
-    futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
+    futures::executor::block_on(process_batch(e, store, sink, &share(), &later));
     assert_eq!(sink.inner.alerts().len(), 1, "exactly once");
 }
 
@@ -213,17 +223,7 @@ fn an_entry_of_the_previous_format_is_not_let_go_during_its_lease() {
     let old = t1578_core::outbox::join(window.to_vec(), &pending);
     let saved = futures::executor::block_on(store.save(&key, &old, i64::MAX, Some(&stored.version)));
     assert_eq!(saved.unwrap(), t1578_core::ports::SaveOutcome::Saved);
-    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &opts));
-    let errors: Vec<_> = r.failures.iter().map(|f| f.error.clone()).collect();
-    assert_eq!(errors, vec![PipelineError::OutboxHeld]);
-    assert!(sink.inner.alerts().is_empty());
-    let later = PipelineOptions {
-        clock: far_future,
-        ..PipelineOptions::default()
-    };
-    let r = futures::executor::block_on(process_batch(&e, &store, &sink, &share(), &later));
-    assert!(r.failures.is_empty(), "{:?}", r.failures);
-    assert_eq!(sink.inner.alerts().len(), 1);
+    held_until_the_lease_runs_out(&e, &store, &sink);
 }
 
 fn far_future() -> i64 {
