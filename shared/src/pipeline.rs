@@ -567,7 +567,12 @@ async fn save_decisions<S: StateStore>(
         }
         r.writes += 1;
         match store
-            .save(key, &bytes, state.expires_at(eff), version.as_ref())
+            .save(
+                key,
+                &bytes,
+                state.store_expiry(eff, (opts.clock)()),
+                version.as_ref(),
+            )
             .await?
         {
             SaveOutcome::Saved => return Ok(saved(mine, alerts)),
@@ -628,7 +633,12 @@ async fn settle<S: StateStore>(
         }
         r.writes += 1;
         match store
-            .save(key, &bytes, state.expires_at(eff), version.as_ref())
+            .save(
+                key,
+                &bytes,
+                state.store_expiry(eff, (opts.clock)()),
+                version.as_ref(),
+            )
             .await?
         {
             SaveOutcome::Saved => return Ok(Some(mine)),

@@ -308,6 +308,21 @@ impl WindowState {
         self.max_t.saturating_add(eff.window_ms).max(memory).max(baseline) / 1000 + 1
     }
 
+    /// When the store may forget this state on the wall clock (epoch seconds), which is what
+    /// DynamoDB's TTL and the Function's reads and cleanup compare with: [`Self::expires_at`],
+    /// moved later by how far the newest event lags `now_ms`. A backlog delivered days late (a
+    /// queue after an outage, an archive replay) keeps its windows and its unsent alerts from
+    /// one batch to the next instead of finding them expired at every read; live traffic lags
+    /// by seconds and keeps the event-time horizon.
+    pub fn store_expiry(&self, eff: &Effective, now_ms: i64) -> i64 {
+        let lag_s = if self.max_t == i64::MIN {
+            0
+        } else {
+            now_ms.saturating_sub(self.max_t).max(0) / 1000
+        };
+        self.expires_at(eff).saturating_add(lag_s)
+    }
+
     /// Grouping columns and principal of this window.
     pub fn summary(&self) -> WindowSummary {
         let recent = |l: &[Listed]| {

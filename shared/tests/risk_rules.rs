@@ -226,10 +226,13 @@ fn the_address_memory_outlives_the_window_and_then_forgets() {
     // Five days later, the 24 h window is long gone but the address is remembered.
     let key = e.score(&delete(1, t0, "203.0.113.10", CLI)).unwrap().key;
     let state = WindowState::decode(&store.get_bytes(&key).unwrap(), &key).unwrap();
-    assert_eq!(
-        state.expires_at(&e.effective("111122223333")),
-        (t0 + 10 * day) / 1000 + 1
-    );
+    let eff = e.effective("111122223333");
+    let ends = state.expires_at(&eff);
+    assert_eq!(ends, (t0 + 10 * day) / 1000 + 1);
+    // On the store's clock a backlog is kept as long as it lags; live or early events move nothing.
+    assert_eq!(state.store_expiry(&eff, t0 + 3 * day), ends + 3 * 86_400);
+    assert_eq!(state.store_expiry(&eff, t0 + 500), ends);
+    assert_eq!(state.store_expiry(&eff, t0 - day), ends);
     let a = run(&[delete(2, t0 + 5 * day, "198.51.100.7", CLI)]);
     assert_eq!((a.risk_score, a.unmapped.source_ips[0].unfamiliar), (4, true));
     // Twelve days after that, the memory has expired: no history, no surprise.

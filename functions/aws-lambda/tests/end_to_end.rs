@@ -2,6 +2,7 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use serde_json::{json, Value};
 use t1578_aws_lambda::{Deps, DynamoStore, Response, SnsSink};
@@ -19,23 +20,32 @@ async fn snapshot_share_fixture_reaches_the_subscribed_queue_field_by_field() {
     let detail = fixture["detail"].clone();
     let key = key_of(&deps, &fixture);
 
+    let before = chrono::Utc::now().timestamp_millis();
     let sum = summary(invoke(&deps, fixture.clone()).await);
+    let after = chrono::Utc::now().timestamp_millis();
     assert_eq!(
         (sum.records, sum.rejected, sum.in_scope, sum.alerts, sum.shadow),
         (1, 0, 1, 1, false)
     );
 
-    // DynamoDB: one item, keyed by the hash, readable key as data, version 1, TTL set.
+    // DynamoDB: one item, keyed by the hash, readable key as data, version 2 (the save, then
+    // the alert marked sent), TTL set.
     let item = env.item(&key).await.expect("state item written");
     assert_eq!(item["pk"].as_s().unwrap(), &key.storage_id());
     assert_eq!(item["key"].as_s().unwrap(), &key.0);
-    assert_eq!(item["version"].as_n().unwrap(), "1");
+    assert_eq!(item["version"].as_n().unwrap(), "2");
     let event_ms = chrono::DateTime::parse_from_rfc3339(s(&detail["eventTime"]))
         .unwrap()
         .timestamp_millis();
     let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
-    // The state outlives the 24 h window: the principal's addresses are remembered 30 days.
-    assert_eq!(expires, (event_ms + 30 * 86_400_000) / 1000 + 1);
+    // The state outlives the 24 h window: the principal's addresses are remembered 30 days,
+    // counted on the wall clock from now (the fixture's event is years old).
+    let kept = (event_ms + 30 * 86_400_000) / 1000 + 1;
+    let lag = |now: i64| (now - event_ms) / 1000;
+    assert!(
+        (kept + lag(before)..=kept + lag(after)).contains(&expires),
+        "{expires} not 30 days after the write"
+    );
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
 
     // SNS → SQS: the notification envelope.
@@ -211,11 +221,21 @@ async fn an_expired_item_is_ignored_and_replaced() {
     let (deps, _) = env.deps().await;
     let event = fresh(snapshot_share(), "exp-1", 60);
     let key = key_of(&deps, &event);
-    // A window that TTL has not deleted yet: its event must not be counted with the new one.
-    let old = fresh(snapshot_share(), "exp-old", 40 * 86_400);
-    summary(invoke(&deps, old).await);
-    let stale = env.item(&key).await.unwrap();
-    assert!(stale["expires_at"].as_n().unwrap().parse::<i64>().unwrap() < chrono::Utc::now().timestamp());
+    // A window past its TTL that DynamoDB has not deleted yet (it may take days): its event
+    // must not be counted with the new one.
+    summary(invoke(&deps, fresh(snapshot_share(), "exp-old", 600)).await);
+    env.ddb
+        .update_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key.storage_id()))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(
+            ":past",
+            AttributeValue::N((chrono::Utc::now().timestamp() - 10).to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
     let sum = summary(invoke(&deps, event).await);
     assert_eq!(
         (sum.in_scope, sum.alerts),
@@ -225,10 +245,42 @@ async fn an_expired_item_is_ignored_and_replaced() {
     let item = env.item(&key).await.unwrap();
     assert_eq!(
         item["version"].as_n().unwrap(),
-        "3",
-        "the version keeps counting through expiry (the new window's save, then its alert marked sent)"
+        "4",
+        "the version keeps counting through expiry (the first save and mark; the new window's save, then its alert marked sent)"
     );
     assert_eq!(env.window(&key).await.unwrap().unit_count(), 1);
+}
+
+/// A backlog delivered forty days late (a queue after an outage, an EventBridge archive
+/// replay) keeps its window from one batch to the next: bob's two snapshots, one per batch,
+/// still add up to an alert. Before the store's expiry counted the lag, the first batch's item
+/// was already past its TTL and the second batch started from nothing.
+#[tokio::test]
+async fn a_backlog_days_late_keeps_its_window_between_batches() {
+    let env = Env::start().await;
+    let (deps, _) = env.deps().await;
+    let age = 40 * 86_400;
+    let first = fresh(create_snapshot("bob", 1), "late-1", age);
+    let key = key_of(&deps, &first);
+    let s1 = summary(invoke(&deps, first).await);
+    assert_eq!((s1.in_scope, s1.alerts), (1, 0));
+    let expires: i64 = env.item(&key).await.unwrap()["expires_at"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        expires > chrono::Utc::now().timestamp() + 29 * 86_400,
+        "kept for the 30-day address memory from now, not from the event: {expires}"
+    );
+    let s2 = summary(invoke(&deps, fresh(create_snapshot("bob", 2), "late-2", age - 60)).await);
+    assert_eq!(
+        (s2.in_scope, s2.alerts),
+        (1, 1),
+        "the second snapshot crosses the threshold"
+    );
+    assert_eq!(env.window(&key).await.unwrap().unit_count(), 2);
+    assert_eq!(env.alerts().await.len(), 1);
 }
 
 #[tokio::test]

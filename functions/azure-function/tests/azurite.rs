@@ -638,6 +638,19 @@ async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_accept_success_of_one_operation_count_once() {
+    phases_split_over_two_deliveries(60_000).await;
+}
+
+/// The same from a backlog forty days late (an Event Hub read after an outage): the window is
+/// kept between the deliveries, so the Success is still the Accept's duplicate and the capture
+/// alerts once. Before the store's expiry counted the lag, the first delivery's entity was
+/// already expired and the Success alerted a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_days_late_keeps_its_window_between_deliveries() {
+    phases_split_over_two_deliveries(40 * 86_400_000).await;
+}
+
+async fn phases_split_over_two_deliveries(age_ms: i64) {
     let (_az, receiver, h) = setup(HandlerOptions {
         tuning: EVERY_TIER.into(),
         ..Default::default()
@@ -645,7 +658,7 @@ async fn start_accept_success_of_one_operation_count_once() {
     .await;
     let who = "phases@contoso.com";
     let vm = resource("virtualMachines", "vm-phases");
-    let t = now_ms() - 60_000;
+    let t = now_ms() - age_ms;
     let start = record(who, CAPTURE, &vm, "Start", "corr-1", t);
     let accept = record(who, CAPTURE, &vm, "Accept", "corr-1", t + 500);
     let success = record(who, CAPTURE, &vm, "Success", "corr-1", t + 40_000);
