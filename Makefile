@@ -85,9 +85,11 @@ bench: tools
 
 ## Regenerate cli/link-order.txt, the order the CLI's functions are linked in (cli/build.rs), from
 ## a release build run under Valgrind's callgrind; after a change of profile or dependencies.
+# The order is made from a build's symbols, and takes effect only in the next build: both here.
 link-order:
 	$(CARGO) build --release -q -p t1578-cli --bin t1578
 	python3 bench/link_order.py
+	$(CARGO) build --release -q -p t1578-cli --bin t1578
 
 clean-tools:
 	rm -rf .tools
