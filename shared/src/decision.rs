@@ -232,8 +232,12 @@ fn seed_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &Scor
     let Some(tier) = eff.thresholds.tier(&agg).filter(|&t| !state.fired_at_or_above(t)) else {
         return Vec::new();
     };
-    state.record_fired(tier, 0, s.ctx.time_ms);
-    let bucket = s.ctx.time_ms.div_euclid(eff.window_ms.max(1));
+    // At the window's newest time, not the event's: a late event that crosses the threshold
+    // must not date the report back, or it would leave the window early and the same tier
+    // fire again for the same activity.
+    let at = state.max_t.max(s.ctx.time_ms);
+    state.record_fired(tier, 0, at);
+    let bucket = at.div_euclid(eff.window_ms.max(1));
     let uid = hex128(&format!(
         "{}\u{1f}{}\u{1f}{}\u{1f}0\u{1f}{bucket}",
         engine.profile.name.as_str(),
@@ -403,7 +407,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         reasons.push(destination_reason(c));
     }
     let mut inc = inc;
-    inc.last = t;
+    // A late event's update must not move the finding back: it would leave the window early
+    // and the next event open a second finding for the same activity.
+    inc.last = inc.last.max(t);
     inc.tier = inc.tier.max(tier);
     inc.operations = agg.operation_count;
     inc.risk = agg.total_risk;

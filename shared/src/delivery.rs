@@ -44,9 +44,20 @@ impl Outcome {
     }
 }
 
+/// How far ahead of the clock an event may be dated: service clocks differ by seconds, so an
+/// event an hour ahead is bad input (a wrong clock or zone, a test record, a damaged export).
+/// Counted, it would make the principal's real events "too late" for a window and be kept
+/// until its own time: parked instead, with the reason.
+pub const MAX_AHEAD_MS: i64 = 3_600_000;
+
+/// The kind of a record parked for its time ([`MAX_AHEAD_MS`]).
+pub const TIME_AHEAD: &str = "time_ahead";
+
 /// Records of one delivery, with positions, the events they became and their outcomes.
 #[derive(Debug, Clone)]
 pub struct Ledger<P> {
+    /// Events dated after this (epoch ms) are parked, not counted.
+    not_after: i64,
     positions: Vec<P>,
     /// For each record, its outcome and the outcome's kind (`done` until rejected or settled).
     outcomes: Vec<(&'static str, Outcome)>,
@@ -58,6 +69,7 @@ pub struct Ledger<P> {
 impl<P> Default for Ledger<P> {
     fn default() -> Self {
         Ledger {
+            not_after: i64::MAX,
             positions: Vec::new(),
             outcomes: Vec::new(),
             events: Vec::new(),
@@ -72,8 +84,35 @@ impl<P: Display> Ledger<P> {
         Ledger::default()
     }
 
-    /// A record that became an event; its outcome is settled by [`Ledger::settle`].
+    /// An empty ledger of a delivery received at `now_ms` (epoch ms): events dated more than
+    /// [`MAX_AHEAD_MS`] after it are parked as `time_ahead`.
+    pub fn received_at(now_ms: i64) -> Ledger<P> {
+        Ledger {
+            not_after: now_ms.saturating_add(MAX_AHEAD_MS),
+            ..Ledger::default()
+        }
+    }
+
+    /// Why `ev` would be parked as [`TIME_AHEAD`], if it would: for an edge that logs its
+    /// rejections as it reads (the Lambda); [`Ledger::event`] applies it anyway.
+    pub fn ahead(&self, ev: &ComputeEvent) -> Option<String> {
+        if ev.time_ms <= self.not_after {
+            return None;
+        }
+        let ahead_h = (ev.time_ms - self.not_after + MAX_AHEAD_MS) as f64 / 3_600_000.0;
+        Some(format!(
+            "event time {} is {ahead_h:.1} h ahead of the clock (more than {} h): not counted, so it cannot hold back the principal's window",
+            crate::alert::rfc3339(ev.time_ms),
+            MAX_AHEAD_MS / 3_600_000
+        ))
+    }
+
+    /// A record that became an event; its outcome is settled by [`Ledger::settle`]. One dated
+    /// too far ahead is parked instead ([`Ledger::ahead`]).
     pub fn event(&mut self, at: P, ev: ComputeEvent) {
+        if let Some(reason) = self.ahead(&ev) {
+            return self.reject(at, TIME_AHEAD, reason);
+        }
         self.origin.push(self.positions.len());
         self.positions.push(at);
         self.outcomes.push((DONE, Outcome::Done));
@@ -318,6 +357,35 @@ mod tests {
             "requestParameters": {"volumeId": "vol-1"}
         });
         crate::normalize(v).unwrap()
+    }
+
+    #[test]
+    fn an_event_dated_over_an_hour_ahead_of_the_clock_is_parked_and_the_rest_kept() {
+        let t = event("x").time_ms;
+        let mut l: Ledger<usize> = Ledger::received_at(t - 2 * MAX_AHEAD_MS);
+        l.event(0, event("ahead"));
+        let mut now = Ledger::received_at(t - MAX_AHEAD_MS + 1);
+        now.event(0, event("skewed"));
+        l.event(1, event("ahead-too"));
+        assert_eq!(l.events().len(), 0);
+        assert_eq!(l.counts(), (0, 0, 2));
+        let tally = l.tally(2);
+        assert_eq!(tally.kinds().collect::<Vec<_>>(), [("time_ahead", 2)]);
+        assert!(
+            tally.samples()[0].contains("2026-11-06T10:00:00") && tally.samples()[0].contains("2.0 h ahead"),
+            "{:?}",
+            tally.samples()
+        );
+        assert_eq!(
+            now.events().len(),
+            1,
+            "less than an hour ahead is clock skew, counted"
+        );
+        assert_eq!(
+            Ledger::<usize>::new().not_after,
+            i64::MAX,
+            "no clock, no limit (the CLI's backtests)"
+        );
     }
 
     #[test]

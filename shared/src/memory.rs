@@ -8,10 +8,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// A stored item: bytes, version, and the expiry last saved (epoch seconds; kept for tests,
+/// never applied: the CLI keeps every window whatever its expiry).
+type Item = (Vec<u8>, u64, i64);
+
 /// A versioned map in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    items: Mutex<HashMap<StateKey, (Vec<u8>, u64)>>,
+    items: Mutex<HashMap<StateKey, Item>>,
     /// Loads served.
     pub reads: AtomicUsize,
     /// Saves attempted.
@@ -28,14 +32,19 @@ impl MemoryStore {
 
     /// Raw bytes of a key, for tests.
     pub fn get_bytes(&self, key: &StateKey) -> Option<Vec<u8>> {
-        self.items.lock().ok()?.get(key).map(|(b, _)| b.clone())
+        self.items.lock().ok()?.get(key).map(|(b, _, _)| b.clone())
+    }
+
+    /// The expiry a key was last saved with (epoch seconds), for tests.
+    pub fn expires_at(&self, key: &StateKey) -> Option<i64> {
+        self.items.lock().ok()?.get(key).map(|(_, _, e)| *e)
     }
 
     /// Every stored window.
     pub fn entries(&self) -> Vec<(StateKey, Vec<u8>)> {
         self.items
             .lock()
-            .map(|m| m.iter().map(|(k, (b, _))| (k.clone(), b.clone())).collect())
+            .map(|m| m.iter().map(|(k, (b, _, _))| (k.clone(), b.clone())).collect())
             .unwrap_or_default()
     }
 
@@ -45,7 +54,7 @@ impl MemoryStore {
             .lock()
             .map(|m| {
                 m.values()
-                    .filter_map(|(b, _)| crate::outbox::split(b).ok())
+                    .filter_map(|(b, _, _)| crate::outbox::split(b).ok())
                     .map(|(_, p)| p.len())
                     .sum()
             })
@@ -92,7 +101,7 @@ impl StateStore for MemoryStore {
             .items
             .lock()
             .map_err(|_| StoreError::Permanent("poisoned".into()))?;
-        Ok(m.get(key).map(|(b, v)| Stored {
+        Ok(m.get(key).map(|(b, v, _)| Stored {
             bytes: b.clone(),
             version: Version(v.to_string()),
         }))
@@ -102,7 +111,7 @@ impl StateStore for MemoryStore {
         &self,
         key: &StateKey,
         bytes: &[u8],
-        _expires_at: i64,
+        expires_at: i64,
         expected: Option<&Version>,
     ) -> Result<SaveOutcome, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
@@ -114,12 +123,13 @@ impl StateStore for MemoryStore {
         // One lookup, and the key cloned only for a new window: a replay saves every window
         // it touches once per batch.
         match (m.get_mut(key), expected) {
-            (Some((b, v)), Some(e)) if e.0 == v.to_string() => {
+            (Some((b, v, x)), Some(e)) if e.0 == v.to_string() => {
                 *b = bytes.to_vec();
                 *v += 1;
+                *x = expires_at;
             }
             (None, None) => {
-                m.insert(key.clone(), (bytes.to_vec(), 1));
+                m.insert(key.clone(), (bytes.to_vec(), 1, expires_at));
             }
             _ => return Ok(SaveOutcome::Conflict),
         }

@@ -409,6 +409,29 @@ async fn first_event<S: StateStore>(
 /// How long a recorded first event is kept: 100 years.
 const FIRST_EVENT_KEPT_S: i64 = 100 * 365 * 86_400;
 
+/// How long an item holding unsent alerts is kept at least: as long as SQS can keep a message
+/// (its longest retention), so the records a long sink outage parked can still be redriven
+/// before the alerts they decided are forgotten. A short window (the seed's 24 h) would let
+/// the store drop them first.
+const PENDING_KEPT_S: i64 = 14 * 86_400;
+
+/// When the store may forget a key's item: the window's own expiry on the wall clock, and not
+/// before [`PENDING_KEPT_S`] from now while alerts wait in its outbox.
+fn expiry(
+    state: &WindowState,
+    eff: &crate::tuning::Effective<'_>,
+    pending: &[Pending],
+    opts: &PipelineOptions,
+) -> i64 {
+    let now = (opts.clock)();
+    let window = state.store_expiry(eff, now);
+    if pending.is_empty() {
+        window
+    } else {
+        window.max((now / 1000).saturating_add(PENDING_KEPT_S))
+    }
+}
+
 fn decode_first_event(bytes: &[u8]) -> Option<i64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
 }
@@ -567,12 +590,7 @@ async fn save_decisions<S: StateStore>(
         }
         r.writes += 1;
         match store
-            .save(
-                key,
-                &bytes,
-                state.store_expiry(eff, (opts.clock)()),
-                version.as_ref(),
-            )
+            .save(key, &bytes, expiry(&state, eff, &pending, opts), version.as_ref())
             .await?
         {
             SaveOutcome::Saved => return Ok(saved(mine, alerts)),
@@ -633,12 +651,7 @@ async fn settle<S: StateStore>(
         }
         r.writes += 1;
         match store
-            .save(
-                key,
-                &bytes,
-                state.store_expiry(eff, (opts.clock)()),
-                version.as_ref(),
-            )
+            .save(key, &bytes, expiry(&state, eff, &pending, opts), version.as_ref())
             .await?
         {
             SaveOutcome::Saved => return Ok(Some(mine)),

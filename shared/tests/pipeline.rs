@@ -108,6 +108,37 @@ fn a_failing_sink_fails_retryably_and_the_retry_alerts_once() {
     assert_eq!(sink.alerts().len(), 1, "published exactly once");
 }
 
+/// The seed's window is 24 h, and its item would expire a day after its event. With an alert
+/// still unsent (the sink down past the platform's retries, the records parked) the item is
+/// kept 14 days, so a redrive of the parked records finds the alert owed; once it is sent the
+/// window's own expiry applies again.
+#[test]
+fn an_item_with_unsent_alerts_outlives_a_short_window() {
+    let e = engine(ProfileName::SeedKql);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let now = t1578_core::pipeline::system_clock();
+    let mut ev = copies(10);
+    for x in &mut ev {
+        x.time_ms = now - 60_000;
+    }
+    let key = e.score(&ev[0]).unwrap().key;
+    let now_s = now / 1000;
+    sink.fail_next.store(1, Ordering::SeqCst);
+    assert!(run(&e, &store, &sink, &ev, false).has_retryable_failure());
+    assert!(store.pending() >= 1);
+    let kept = store.expires_at(&key).unwrap();
+    assert!(kept >= now_s + 14 * 86_400, "kept {} s from now", kept - now_s);
+    assert!(run(&e, &store, &sink, &ev, false).failures.is_empty());
+    assert_eq!(store.pending(), 0);
+    assert!(!sink.alerts().is_empty());
+    let window = store.expires_at(&key).unwrap();
+    assert!(
+        (now_s + 86_000..now_s + 2 * 86_400).contains(&window),
+        "a day after the event once sent: {} s from now",
+        window - now_s
+    );
+}
+
 /// A sink whose first send never completes: the invocation dies between save and publish.
 #[derive(Default)]
 struct Crashing {

@@ -156,7 +156,17 @@ fn take(ledger: &mut Ledger<Origin>, payload: Value, message: Option<usize>, mes
         let at = Origin { message, record };
         let id = record_id(&value);
         match normalize(value) {
-            Ok(ev) => ledger.event(at, ev),
+            Ok(ev) => match ledger.ahead(&ev) {
+                Some(why) => reject(
+                    ledger,
+                    at,
+                    &id,
+                    t1578_core::delivery::TIME_AHEAD,
+                    &why,
+                    message_id,
+                ),
+                None => ledger.event(at, ev),
+            },
             Err(e) => reject(ledger, at, &id, e.kind(), &e.to_string(), message_id),
         }
     }
@@ -221,7 +231,7 @@ pub async fn handle<S: StateStore, A: AlertSink>(
     if is_sqs(&payload) {
         return Ok(Response::Sqs(handle_sqs(payload, deps).await));
     }
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::received_at((deps.options.clock)());
     take(&mut ledger, payload, None, None);
     let rejected = ledger.counts().2;
     let report = run(&ledger, deps).await;
@@ -252,7 +262,7 @@ pub async fn handle<S: StateStore, A: AlertSink>(
 }
 
 async fn handle_sqs<S: StateStore, A: AlertSink>(payload: Value, deps: &Deps<S, A>) -> SqsBatchResponse {
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::received_at((deps.options.clock)());
     let mut ids: Vec<String> = Vec::new();
     let records = match payload {
         Value::Object(mut m) => match m.remove("Records") {

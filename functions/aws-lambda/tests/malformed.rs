@@ -211,3 +211,39 @@ async fn malformed_sqs_messages_are_parked_through_the_redrive_policy() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["actor"]["user"]["name"], "oscar");
 }
+
+/// A record dated two days ahead of the clock (a wrong clock or zone, a damaged export) is
+/// parked with its reason, not counted: counted, it would make the principal's real events
+/// "too late" for a day. The live record beside it is processed.
+#[tokio::test]
+async fn a_record_dated_days_ahead_is_parked_and_the_live_one_processed() {
+    let deps = t1578_aws_lambda::Deps::new(
+        t1578_core::Engine::new(
+            t1578_core::Catalog::builtin().unwrap(),
+            t1578_core::settings::CommonSettings::from_lookup(|_| None)
+                .unwrap()
+                .profile,
+        ),
+        t1578_core::memory::MemoryStore::new(),
+        t1578_core::memory::MemorySink::new(),
+        false,
+    );
+    let ahead = fresh(share_snapshot("uma", "ahead-1"), "ahead-1", -2 * 86_400);
+    let live = fresh(share_snapshot("uma", "live-1"), "live-1", 60);
+    let cap = Capture::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&cap));
+    let failures = batch_failures(invoke(&deps, sqs_event(&[ahead.to_string(), live.to_string()])).await);
+    assert_eq!(
+        failures,
+        ["m0"],
+        "the record dated ahead goes to the dead-letter queue"
+    );
+    assert!(
+        cap.raw().contains("time_ahead") && cap.raw().contains("h ahead of the clock"),
+        "{}",
+        cap.raw()
+    );
+    let alerts = deps.sink.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].finding_info.related_events[0].uid, "live-1");
+}

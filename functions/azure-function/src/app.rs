@@ -156,7 +156,7 @@ where
     };
     let retry = req.retry_count();
     let budget_spent = retry.unwrap_or(0) >= req.max_retry_count().unwrap_or(HOST_MAX_RETRIES);
-    let mut ledger: Ledger<Place> = Ledger::new();
+    let mut ledger: Ledger<Place> = Ledger::received_at((st.options.clock)());
     let mut raw_rejected = Vec::new();
     for (place, item) in records(binding) {
         match item {

@@ -1,0 +1,95 @@
+//! Events delivered out of order (a late record, a retry behind newer ones): the decisions
+//! equal those of the same events in order, so a late event neither repeats a report nor
+//! opens a second finding.
+
+mod common;
+
+use common::{events_dir, load};
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, system_clock, BatchReport, PipelineOptions};
+use t1578_core::tuning::Tuning;
+use t1578_core::{Catalog, ComputeEvent};
+use t1578_testkit::SEED_TIERS as EVERY_TIER;
+
+const H: i64 = 3_600_000;
+const DAY: i64 = 24 * H;
+
+fn tuned(profile: ProfileName, doc: &str) -> Engine {
+    let catalog = Catalog::builtin().unwrap();
+    let doc = format!("{EVERY_TIER}{doc}");
+    let tuning = Tuning::from_toml(&doc, "t.toml", &catalog).unwrap_or_else(|e| panic!("{e}"));
+    Engine::with_tuning(catalog, Profile::named(profile), tuning)
+}
+
+fn delete(n: usize, at: i64) -> ComputeEvent {
+    let mut e = load(&events_dir().join("aws/ec2-delete-snapshot.json")).remove(0);
+    e.event_id = format!("evt-{n}");
+    e.time_ms = at;
+    e.resources = vec![format!("arn:aws:ec2:us-east-1:111122223333:snapshot/snap-{n}")];
+    e
+}
+
+/// Each inner slice is one batch (one invocation), processed in turn on one store.
+fn batches(e: &Engine, bs: &[Vec<ComputeEvent>]) -> (Vec<BatchReport>, usize) {
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let reports = bs
+        .iter()
+        .map(|b| {
+            let r =
+                futures::executor::block_on(process_batch(e, &store, &sink, b, &PipelineOptions::default()));
+            assert!(r.failures.is_empty(), "{:?}", r.failures);
+            r
+        })
+        .collect();
+    (reports, sink.alerts().len())
+}
+
+/// Seed profile: a late event that crosses the threshold records the tier as fired at the
+/// window's newest time, not its own: dated back, the record left the window early and the
+/// same activity fired again.
+#[test]
+fn seed_a_late_event_crossing_the_threshold_reports_the_tier_once() {
+    let e = tuned(
+        ProfileName::SeedKql,
+        "[defaults.scores]\n\"aws.ec2.delete_snapshot\" = 1\n",
+    );
+    let t0 = (system_clock() / DAY - 10) * DAY;
+    let a = delete(1, t0 + DAY);
+    let a2 = delete(2, t0 + DAY + 1_000);
+    let b = delete(3, t0 + 30 * 60_000);
+    let c = delete(4, t0 + DAY + 40 * 60_000);
+    let (_, in_order) = batches(
+        &e,
+        &[vec![b.clone()], vec![a.clone(), a2.clone()], vec![c.clone()]],
+    );
+    assert_eq!(in_order, 1, "in order: one Suspicious report");
+    let (_, late) = batches(&e, &[vec![a, a2], vec![b], vec![c]]);
+    assert_eq!(late, 1, "b delivered late: still one report");
+}
+
+/// Default profile: an update decided by a late event keeps the finding's `last` time: set back
+/// to the late event's time, the finding was pruned early and the next event opened a second
+/// finding for the same activity.
+#[test]
+fn default_a_late_update_keeps_one_finding() {
+    let e = tuned(ProfileName::Default, "");
+    let t0 = (system_clock() / DAY - 10) * DAY;
+    let a = delete(1, t0 + 20 * H);
+    let b = delete(2, t0 + H);
+    let c = delete(3, t0 + 26 * H);
+    let uids = |bs: &[Vec<ComputeEvent>]| {
+        let (store, sink) = (MemoryStore::new(), MemorySink::new());
+        for b in bs {
+            futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
+        }
+        let mut u: Vec<String> = sink.alerts().iter().map(|a| a.finding_info.uid.clone()).collect();
+        let n = u.len();
+        u.dedup();
+        (n, u.len())
+    };
+    let in_order = uids(&[vec![b.clone()], vec![a.clone()], vec![c.clone()]]);
+    assert_eq!(in_order.1, 1, "in order: one finding {in_order:?}");
+    let late = uids(&[vec![a], vec![b], vec![c]]);
+    assert_eq!(late.1, 1, "b late: still one finding {late:?}");
+}
