@@ -256,7 +256,8 @@ fn dead_letter_lines(
     out
 }
 
-/// `yyyy/mm/dd/<invocation>-<retry>-<content hash>.jsonl`: sorted by day, unique per content.
+/// `yyyy/mm/dd/<invocation>-<retry>-<content hash>.jsonl`: sorted by day, unique per parking
+/// (the lines carry the time they were parked).
 fn blob_name(invocation: &str, retry: Option<u64>, lines: &[u8]) -> String {
     use sha2::Digest;
     let day = chrono::Utc::now().format("%Y/%m/%d");

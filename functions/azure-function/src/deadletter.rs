@@ -328,8 +328,11 @@ impl DeadLetters for BlobDeadLetters {
     async fn park(&self, name: &str, lines: Vec<u8>) -> Result<String, DeadLetterError> {
         let op = "put blob";
         check_name(op, name)?;
-        // Names carry a hash of the content, so a re-driven invocation parking the same
-        // records rewrites the same blob instead of adding a second copy.
+        // Names carry the invocation, the attempt and a hash of the content (whose lines say
+        // when they were parked), so a blob is never overwritten. A batch the host delivers
+        // again after it was parked (its answer lost, a new partition owner) is parked again
+        // under a new name: a replay of both blobs counts each event once (windows are
+        // idempotent), but an operator sees the records twice.
         let resp = self
             .send(
                 op,
