@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
+use std::time::Duration;
 use t1578_core::delivery::{Ledger, Outcome};
 use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
 use t1578_core::ports::{AlertSink, StateStore};
@@ -46,6 +47,17 @@ pub const HOST_MAX_RETRIES: u64 = 8;
 /// which at most doubles then doubles again its quotes and backslashes.
 pub const MAX_BODY_BYTES: usize = HOST_MAX_BATCH * MAX_EVENT_BYTES * 4 + 64 * 1024;
 const MAX_LOG_LINE: usize = 400;
+/// Waits between further dead-letter writes on the retry policy's last attempt, after which
+/// the host checkpoints past the batch whatever the answer: about 21 s of the 5-minute
+/// `functionTimeout`.
+pub const LAST_PARK_BACKOFF: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(15),
+];
+/// Largest part of a dead-letter line written to `Logs` when the blob cannot be: well under
+/// Application Insights' 32,768 characters per trace.
+pub const LOG_FALLBACK_PART: usize = 16_000;
 
 /// Everything the handlers need, built once in `main` (or a test).
 pub struct AppState<S, A, D> {
@@ -59,6 +71,8 @@ pub struct AppState<S, A, D> {
     pub dead_letters: D,
     /// Shadow mode, concurrency, conflict retries.
     pub options: PipelineOptions,
+    /// Waits between dead-letter writes on the last attempt ([`LAST_PARK_BACKOFF`]).
+    pub last_park_backoff: Vec<Duration>,
 }
 
 /// The router.
@@ -79,20 +93,30 @@ where
 /// One `Logs` line: control characters escaped, so a principal name or an error message from
 /// the input cannot start a line of its own in the host's log, then clipped.
 fn clip(s: String) -> String {
-    let s = if s.chars().any(char::is_control) {
-        let mut out = String::with_capacity(s.len() + 8);
-        for c in s.chars() {
-            if c.is_control() {
-                out.extend(c.escape_debug());
-            } else {
-                out.push(c);
+    t1578_core::event::clip(&escape_breaks(s, false), MAX_LOG_LINE)
+}
+
+/// Control characters and the Unicode line and paragraph separators escaped: as Rust writes
+/// them (`\n`), or with `json` as JSON's `\uXXXX`, which inside the JSON lines of a dead letter
+/// (where they can only stand in strings) keeps each line valid JSON of the same value.
+fn escape_breaks(s: String, json: bool) -> String {
+    use std::fmt::Write;
+    let breaks = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !s.chars().any(breaks) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match (breaks(c), json) {
+            (false, _) => out.push(c),
+            // Every such character is in the Basic Multilingual Plane: one escape each.
+            (true, true) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
             }
+            (true, false) => out.extend(c.escape_debug()),
         }
-        out
-    } else {
-        s
-    };
-    t1578_core::event::clip(&s, MAX_LOG_LINE)
+    }
+    out
 }
 
 fn answer(status: StatusCode, logs: Vec<String>) -> Response {
@@ -179,20 +203,17 @@ where
     };
     // While anything is retried the host re-drives the whole batch: park on the attempt that
     // settles it, so a record is parked once.
+    let mut kept = "";
     if parked > 0 && retrying == 0 {
         let lines = dead_letter_lines(&ledger, body, raw_rejected, invocation, retry);
         let name = blob_name(invocation, retry, &lines);
-        match st.dead_letters.park(&name, lines).await {
-            Ok(name) => {
-                tracing::warn!(parked, blob = %name, "records parked in the dead-letter container");
-                logs.push(format!("parked {parked} records in dead-letter blob {name}"));
-            }
-            Err(e) => {
-                // Nowhere to keep them: answer 500 so the host re-drives rather than checkpoints.
-                tracing::error!(parked, error = %e, "parking failed; the batch will be re-driven");
-                logs.push(clip(format!("parking {parked} records failed: {e}")));
-                status = StatusCode::INTERNAL_SERVER_ERROR;
-            }
+        kept = match park(st, &name, lines, budget_spent, &mut logs).await {
+            Parked::Blob => "",
+            Parked::Log => " in this invocation's log (the dead-letter write failed)",
+            Parked::No => " not yet (the dead-letter write failed; the host re-drives the batch)",
+        };
+        if !kept.is_empty() {
+            status = StatusCode::INTERNAL_SERVER_ERROR;
         }
     }
     tracing::info!(
@@ -204,11 +225,101 @@ where
         "outcomes"
     );
     logs.push(format!(
-        "outcomes: {} records, done {done}, retry {retrying}, parked {parked}{}",
+        "outcomes: {} records, done {done}, retry {retrying}, parked {parked}{kept}{}",
         ledger.len(),
         if budget_spent { " (retry budget spent)" } else { "" }
     ));
     answer(status, logs)
+}
+
+/// Where parked records went.
+enum Parked {
+    /// The dead-letter container.
+    Blob,
+    /// This invocation's `Logs` (Application Insights): the last attempt, the blob refused.
+    Log,
+    /// Nowhere yet: the host re-drives the batch (answered 500).
+    No,
+}
+
+/// Write the dead-letter blob. Before the last attempt a failure answers 500 and the host
+/// re-drives the batch. On the last attempt the host checkpoints past it whatever the answer,
+/// so the write is tried again after each of [`AppState::last_park_backoff`], and if the
+/// account still refuses (it holds the state table too, whose outage likely spent the retry
+/// budget) the lines are written to `Logs`, which the host keeps in another service.
+async fn park<S, A, D: DeadLetters>(
+    st: &AppState<S, A, D>,
+    name: &str,
+    lines: Vec<u8>,
+    last: bool,
+    logs: &mut Vec<String>,
+) -> Parked {
+    let waits: &[Duration] = if last { &st.last_park_backoff } else { &[] };
+    let mut tries = 0;
+    let failure = loop {
+        match st.dead_letters.park(name, lines.clone()).await {
+            Ok(name) => {
+                tracing::warn!(blob = %name, "records parked in the dead-letter container");
+                logs.push(format!("parked records in dead-letter blob {name}"));
+                return Parked::Blob;
+            }
+            Err(e) => match waits.get(tries) {
+                Some(wait) => {
+                    tracing::warn!(error = %e, ?wait, "dead-letter write failed on the last attempt; trying again");
+                    tries += 1;
+                    tokio::time::sleep(*wait).await;
+                }
+                None => break e,
+            },
+        }
+    };
+    logs.push(clip(format!(
+        "parking records in dead-letter blob {name} failed after {} tries: {failure}",
+        tries + 1
+    )));
+    if !last {
+        tracing::error!(error = %failure, "parking failed; the batch will be re-driven");
+        return Parked::No;
+    }
+    tracing::error!(error = %failure, "parking failed on the last attempt; the records go to the invocation's log");
+    log_lines(name, &lines, logs);
+    Parked::Log
+}
+
+/// Each dead-letter line into `Logs`, in parts of at most [`LOG_FALLBACK_PART`] bytes, each
+/// saying which line and part it is, so the blob can be put together again from the log.
+fn log_lines(name: &str, lines: &[u8], logs: &mut Vec<String>) {
+    let text = String::from_utf8_lossy(lines);
+    let all: Vec<&str> = text.lines().collect();
+    for (i, line) in all.iter().enumerate() {
+        let parts = split_at_chars(line, LOG_FALLBACK_PART);
+        for (j, part) in parts.iter().enumerate() {
+            logs.push(format!(
+                "dead letter {name} line {}/{} part {}/{}: {}",
+                i + 1,
+                all.len(),
+                j + 1,
+                parts.len(),
+                escape_breaks(part.to_string(), true)
+            ));
+        }
+    }
+}
+
+/// `s` in pieces of at most `max` bytes, cut at character boundaries.
+fn split_at_chars(s: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out.push(rest);
+    out
 }
 
 /// The records of the batch as received, by place: only on the rare path that parks, the
@@ -422,6 +533,7 @@ mod tests {
             sink: MemorySink::new(),
             dead_letters: MemoryDeadLetters::default(),
             options: PipelineOptions::default(),
+            last_park_backoff: vec![Duration::from_millis(1); 2],
         })
     }
 
@@ -490,6 +602,97 @@ mod tests {
         let (s, _) = call(&st, "/ActivityLog", &req.to_string()).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(st.sink.alerts().len(), 1);
+    }
+
+    fn last_attempt(events: &[&str]) -> String {
+        serde_json::json!({"Data": {"events": events}, "Metadata": {"RetryContext": {"RetryCount": 8, "MaxRetryCount": 8}}})
+            .to_string()
+    }
+
+    fn outcomes(r: &InvokeResponse) -> &str {
+        r.logs.iter().find(|l| l.starts_with("outcomes:")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_last_attempt_tries_the_dead_letter_write_again() {
+        let st = state();
+        st.dead_letters
+            .fail_next
+            .store(2, std::sync::atomic::Ordering::SeqCst);
+        let (s, r) = call(&st, "/ActivityLog", &last_attempt(&["{not json"])).await;
+        assert_eq!(s, StatusCode::OK, "{:?}", r.logs);
+        assert_eq!(st.dead_letters.blobs.lock().unwrap().len(), 1);
+        assert!(
+            outcomes(&r).ends_with("parked 1 (retry budget spent)"),
+            "{:?}",
+            r.logs
+        );
+    }
+
+    /// The host checkpoints past its last attempt whatever the answer: with the storage
+    /// account down (dead letters and state share it), the records go to the invocation's log
+    /// instead, each line whole once its parts are put together, and the answer is 500.
+    #[tokio::test]
+    async fn the_last_attempt_with_the_dead_letters_down_writes_the_records_to_the_log() {
+        let st = state();
+        st.dead_letters
+            .fail_next
+            .store(100, std::sync::atomic::Ordering::SeqCst);
+        let big = format!("{{\"records\": [{{\"note\": \"{}\u{2028}é\"", "x".repeat(40_000));
+        let (s, r) = call(&st, "/ActivityLog", &last_attempt(&["{not json", &big])).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(st.dead_letters.blobs.lock().unwrap().is_empty());
+        assert!(
+            outcomes(&r).contains("parked 2 in this invocation's log"),
+            "{:?}",
+            r.logs
+        );
+        let mut lines: std::collections::BTreeMap<usize, String> = Default::default();
+        for l in r.logs.iter().filter(|l| l.starts_with("dead letter ")) {
+            assert!(
+                l.len() <= LOG_FALLBACK_PART + 200 && !l.contains('\u{2028}'),
+                "{}",
+                l.len()
+            );
+            let (head, part) = l.split_once(": ").unwrap();
+            let line: usize = head
+                .split(" line ")
+                .nth(1)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            lines.entry(line).or_default().push_str(part);
+        }
+        assert_eq!(lines.len(), 2);
+        let raw: Vec<String> = lines
+            .values()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["records"][0].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(raw, ["{not json".to_string(), big], "each record whole, in order");
+    }
+
+    #[tokio::test]
+    async fn before_the_last_attempt_a_failed_dead_letter_write_is_left_to_the_host() {
+        let st = state();
+        st.dead_letters
+            .fail_next
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let req = serde_json::json!({"Data": {"events": ["{not json"]}, "Metadata": {"RetryContext": {"RetryCount": 2, "MaxRetryCount": 8}}});
+        let (s, r) = call(&st, "/ActivityLog", &req.to_string()).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(outcomes(&r).contains("parked 1 not yet"), "{:?}", r.logs);
+        assert!(!r.logs.iter().any(|l| l.starts_with("dead letter ")));
+        let (s, _) = call(&st, "/ActivityLog", &req.to_string()).await;
+        assert_eq!(
+            (s, st.dead_letters.blobs.lock().unwrap().len()),
+            (StatusCode::OK, 1)
+        );
     }
 
     #[tokio::test]

@@ -354,10 +354,23 @@ impl DeadLetters for BlobDeadLetters {
 pub struct MemoryDeadLetters {
     /// Parked blobs by name.
     pub blobs: Mutex<Vec<(String, Vec<u8>)>>,
+    /// Refuse this many next writes (an account that is down).
+    pub fail_next: std::sync::atomic::AtomicUsize,
 }
 
 impl DeadLetters for MemoryDeadLetters {
     async fn park(&self, name: &str, lines: Vec<u8>) -> Result<String, DeadLetterError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(DeadLetterError::Transport {
+                op: "put blob",
+                reason: "injected failure".into(),
+            });
+        }
         if let Ok(mut b) = self.blobs.lock() {
             b.push((name.to_string(), lines));
         }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
-use t1578_azure_function::app::{app, AppState};
+use t1578_azure_function::app::{app, AppState, LAST_PARK_BACKOFF};
 use t1578_azure_function::auth::Credential;
 use t1578_azure_function::config::Config;
 use t1578_azure_function::deadletter::{BlobDeadLetters, DeadLetterError};
@@ -46,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
         sink,
         dead_letters,
         options,
+        last_park_backoff: LAST_PARK_BACKOFF.to_vec(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await

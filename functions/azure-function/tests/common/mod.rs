@@ -457,6 +457,7 @@ impl Handler {
                 sink,
                 dead_letters,
                 options,
+                last_park_backoff: vec![Duration::from_millis(50); 3],
             }),
         }
     }
