@@ -609,16 +609,22 @@ mod tests {
             .to_string()
     }
 
+    /// A handler whose dead-letter container refuses the next `n` writes.
+    fn dead_letters_refusing(n: usize) -> Arc<Mem> {
+        let st = state();
+        st.dead_letters
+            .fail_next
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+        st
+    }
+
     fn outcomes(r: &InvokeResponse) -> &str {
         r.logs.iter().find(|l| l.starts_with("outcomes:")).unwrap()
     }
 
     #[tokio::test]
     async fn the_last_attempt_tries_the_dead_letter_write_again() {
-        let st = state();
-        st.dead_letters
-            .fail_next
-            .store(2, std::sync::atomic::Ordering::SeqCst);
+        let st = dead_letters_refusing(2);
         let (s, r) = call(&st, "/ActivityLog", &last_attempt(&["{not json"])).await;
         assert_eq!(s, StatusCode::OK, "{:?}", r.logs);
         assert_eq!(st.dead_letters.blobs.lock().unwrap().len(), 1);
@@ -634,10 +640,7 @@ mod tests {
     /// instead, each line whole once its parts are put together, and the answer is 500.
     #[tokio::test]
     async fn the_last_attempt_with_the_dead_letters_down_writes_the_records_to_the_log() {
-        let st = state();
-        st.dead_letters
-            .fail_next
-            .store(100, std::sync::atomic::Ordering::SeqCst);
+        let st = dead_letters_refusing(100);
         let big = format!("{{\"records\": [{{\"note\": \"{}\u{2028}é\"", "x".repeat(40_000));
         let (s, r) = call(&st, "/ActivityLog", &last_attempt(&["{not json", &big])).await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
@@ -679,10 +682,7 @@ mod tests {
 
     #[tokio::test]
     async fn before_the_last_attempt_a_failed_dead_letter_write_is_left_to_the_host() {
-        let st = state();
-        st.dead_letters
-            .fail_next
-            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let st = dead_letters_refusing(1);
         let req = serde_json::json!({"Data": {"events": ["{not json"]}, "Metadata": {"RetryContext": {"RetryCount": 2, "MaxRetryCount": 8}}});
         let (s, r) = call(&st, "/ActivityLog", &req.to_string()).await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
