@@ -267,12 +267,9 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
     };
     let known = c.critical
         && !c.public
+        && c.more_destinations == 0
         && !c.destinations.is_empty()
-        && c.destinations.iter().all(|d| {
-            state
-                .baseline
-                .knows_destination(baseline::place_hash(d), c.time_ms, &rule)
-        });
+        && c.destinations.iter().all(|d| knows(state, &rule, c, d));
     if !known {
         return Cow::Borrowed(s);
     }
@@ -281,6 +278,13 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
         u.flags |= flags::KNOWN_DESTINATION;
     }
     Cow::Owned(s)
+}
+
+/// Did the principal share to `d` in the baseline period of the event?
+fn knows(state: &WindowState, rule: &BaselineRule, c: &EventContext, d: &str) -> bool {
+    state
+        .baseline
+        .knows_destination(baseline::place_hash(d), c.time_ms, rule)
 }
 
 fn type_mask(agg: &Aggregate) -> u16 {
@@ -404,7 +408,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     let (mut reasons, _) = judge(Text::Write);
     if critical && !c.destinations.is_empty() {
-        reasons.push(destination_reason(c));
+        reasons.push(destination_reason(c, |d| {
+            eff.baseline.is_some_and(|r| knows(state, &r, c, d))
+        }));
     }
     let mut inc = inc;
     // A late event's update must not move the finding back: it would leave the window early
@@ -479,16 +485,31 @@ fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident 
     }
 }
 
-/// A critical share or copy to destinations the principal has not shared to before.
-fn destination_reason(c: &EventContext) -> Reason {
-    let what = if c.public {
-        "public share; also to"
-    } else {
-        "new destination"
+/// A critical share or copy to destinations the principal has not shared to before: those
+/// are named, the known ones beside them counted, and so are recipients past what a baseline
+/// remembers (never judged known).
+fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason {
+    let (old, new): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| known(d));
+    let names = |v: &[&String]| v.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ");
+    let mut detail = match (c.public, new.is_empty()) {
+        (true, true) => "public share".to_string(),
+        (true, false) => format!("public share; also to {}", names(&new)),
+        (false, false) => format!("new destination {}", names(&new)),
+        (false, true) => "no new destination among those kept".to_string(),
     };
+    if !old.is_empty() {
+        detail.push_str(&format!(" (and {} known: {})", old.len(), names(&old)));
+    }
+    if c.more_destinations > 0 {
+        detail.push_str(&format!(
+            "; {} more recipients not judged (a share to more than {} is never to known destinations)",
+            c.more_destinations,
+            baseline::MAX_PLACES
+        ));
+    }
     Reason {
         code: "new_destination",
-        detail: format!("{what} {}", c.destinations.join(", ")),
+        detail,
         weight: 0,
     }
 }

@@ -49,6 +49,9 @@ pub struct EventContext {
     /// Where a share or a copy sends data (account ids, organizations; the shared resource
     /// when the record does not say), for the known-destination rule. Empty otherwise.
     pub destinations: Vec<String>,
+    /// Recipients beyond those kept in `destinations` (a share to more than a baseline can
+    /// remember): such a share is never to known destinations.
+    pub more_destinations: u32,
     /// A share to the public: never a known destination.
     pub public: bool,
 }
@@ -365,6 +368,7 @@ impl Engine {
                 user_agent: kept.user_agent,
                 change_window: timing.change_window,
                 destinations: kept.destinations,
+                more_destinations: kept.more_destinations,
                 public: kept.public,
             },
         }
@@ -447,6 +451,7 @@ struct Kept {
     user_agent: Option<String>,
     resources: Vec<String>,
     destinations: Vec<String>,
+    more_destinations: u32,
     public: bool,
 }
 
@@ -464,8 +469,7 @@ impl Kept {
             source_ip: ev.source_ip.clone(),
             user_agent: ev.user_agent.clone(),
             resources: ev.resources.clone(),
-            destinations: destinations(ev, entry, op_type),
-            public: is_public(ev),
+            ..Kept::destined(ev, entry, op_type)
         }
     }
 
@@ -473,8 +477,7 @@ impl Kept {
     fn taken(ev: &mut ComputeEvent, engine: &Engine, entry: &Entry, op_type: OpType) -> Kept {
         let take = std::mem::take::<String>;
         let key = engine.state_key(ev);
-        let destinations = destinations(ev, entry, op_type);
-        let public = is_public(ev);
+        let destined = Kept::destined(ev, entry, op_type);
         // Shown as itself, the principal key moves; shown as the session ARN, the ARN is copied
         // (the principal keeps its own).
         let principal_key = match shown_key(ev, engine.profile.name) {
@@ -492,8 +495,27 @@ impl Kept {
             source_ip: ev.source_ip.take(),
             user_agent: ev.user_agent.take(),
             resources: std::mem::take(&mut ev.resources),
+            ..destined
+        }
+    }
+
+    /// Only the destinations filled in.
+    fn destined(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> Kept {
+        let (destinations, more_destinations) = destinations(ev, entry, op_type);
+        Kept {
+            key: StateKey(String::new()),
+            event_id: String::new(),
+            account: String::new(),
+            scope: String::new(),
+            principal_key: String::new(),
+            principal_name: String::new(),
+            session: None,
+            source_ip: None,
+            user_agent: None,
+            resources: Vec::new(),
             destinations,
-            public,
+            more_destinations,
+            public: is_public(ev),
         }
     }
 }
@@ -556,21 +578,27 @@ impl Timing {
 /// Destinations of a critical share or copy: the accounts (or organizations) added to a share,
 /// the shared resource when the record names no recipient (an Azure gallery share logged
 /// without its request body), or the other account itself for copies it makes of what was
-/// shared with it. Exports and SAS URLs have none: they are always critical.
-fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> Vec<String> {
+/// shared with it, with how many more there are than a principal's baseline remembers (those
+/// are not kept, and make the share one to unknown destinations). Exports and SAS URLs have
+/// none: they are always critical.
+fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<String>, u32) {
     if !entry.critical {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let clipped = |v: &[String]| {
-        v.iter()
-            .take(8)
+        let kept = v
+            .iter()
+            .take(crate::baseline::MAX_PLACES)
             .map(|s| clip(&s.to_ascii_lowercase(), 128))
-            .collect()
+            .collect();
+        (kept, v.len().saturating_sub(crate::baseline::MAX_PLACES) as u32)
     };
     match op_type {
         OpType::Share if !ev.details.share_added.is_empty() => clipped(&ev.details.share_added),
         OpType::Share => clipped(&ev.resources),
-        OpType::Exfil if ev.principal.kind == PrincipalKind::AwsAccount => vec![clip(&ev.principal.key, 128)],
-        _ => Vec::new(),
+        OpType::Exfil if ev.principal.kind == PrincipalKind::AwsAccount => {
+            (vec![clip(&ev.principal.key, 128)], 0)
+        }
+        _ => (Vec::new(), 0),
     }
 }

@@ -560,3 +560,53 @@ fn routine_work_after_a_finding_does_not_repeat_it() {
         "{reports:#?}"
     );
 }
+
+/// A weekly share to sixteen partner accounts is routine once known; the same share with one
+/// account more, hidden at the end of the list, is a critical naming it, whatever the length of
+/// the list. (Recipients past the first eight once went unjudged: the seventeenth, or a ninth,
+/// passed as known.)
+#[test]
+fn a_recipient_added_at_the_end_of_a_long_routine_share_list_is_a_critical() {
+    let partners: Vec<String> = (0..16).map(|i| format!("9999888877{i:02}")).collect();
+    let run = |last: &[String]| {
+        let mut events = load(&events_dir().join("scenarios/baseline/aws-partner-share/events.json"));
+        let shares: Vec<usize> = (0..events.len())
+            .filter(|&i| !events[i].details.share_added.is_empty())
+            .collect();
+        assert!(shares.len() >= 3, "weekly shares in the scenario");
+        for &i in &shares {
+            events[i].details.share_added = partners.clone();
+        }
+        let final_share = *shares.last().unwrap();
+        events[final_share].details.share_added = last.to_vec();
+        let at = events[final_share].time_ms;
+        let (_, alerts) = replay(&common::engine(ProfileName::Default), &events);
+        alerts
+            .into_iter()
+            .filter(|a| a.time == at && a.unmapped.tier == t1578_core::Tier::Critical)
+            .collect::<Vec<_>>()
+    };
+    assert!(run(&partners).is_empty(), "the routine share is evidence");
+    let mut with_one_more = partners.clone();
+    with_one_more.push("123456789012".into());
+    let criticals = run(&with_one_more);
+    assert_eq!(
+        criticals.len(),
+        1,
+        "the share with one account more is a critical"
+    );
+    let reason = criticals[0]
+        .unmapped
+        .baseline
+        .as_ref()
+        .expect("judged against its baseline")
+        .reasons
+        .iter()
+        .find(|r| r.code == "new_destination")
+        .expect("a new_destination reason");
+    assert!(
+        reason.detail.contains("1 more recipients not judged") && reason.detail.contains("16 known"),
+        "{}",
+        reason.detail
+    );
+}
