@@ -8,7 +8,8 @@
 //! mode = "alert"                  # or "shadow": evaluate and record, send nothing
 //! count_service_callers = false   # AWS Backup, DLM, Auto Scaling... (invokedBy / AWSService)
 //!                                 # and Azure platform identities (below)
-//! azure_platform_callers = ["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*"]
+//! azure_platform_callers = ["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*",
+//!     "mi:/subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*"]
 //! thresholds = { risk = 3, high_risk = 6, bulk_operations = 5, bulk_resources = 3 }
 //! scores = { "aws.ec2.run_instances" = 0 }   # catalog id -> points
 //!
@@ -255,10 +256,17 @@ impl Globs {
 }
 
 /// Azure identities that act for the platform rather than for a person: Azure Backup's
-/// first-party application (Backup Management Service) and callers logged under a resource
-/// provider's name (`Microsoft.Insights/autoscaleSettings` scaling a scale set).
-pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] =
-    &["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*"];
+/// first-party application (Backup Management Service), a Backup vault's system-assigned
+/// identity (Azure Disk Backup takes and retires disk snapshots with it, through the Disk
+/// Snapshot Contributor role the vault is granted on the snapshot resource group; no code of
+/// anyone's runs as it, and `xms_mirid` comes from Entra ID's token, not from the caller), and
+/// callers logged under a resource provider's name (`Microsoft.Insights/autoscaleSettings`
+/// scaling a scale set).
+pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] = &[
+    "app:262044b1-e2ce-469f-a196-69ab7ada62d3",
+    "mi:/subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*",
+    "oid:microsoft.*",
+];
 
 /// Infrastructure-as-code callers, recognised by user agent. A user agent is chosen by the
 /// caller, so this only ever lowers risk inside a declared change window.

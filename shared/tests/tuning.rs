@@ -203,6 +203,16 @@ fn service_callers_are_configurable() {
     for e in autoscale.iter_mut() {
         e.principal.key = "oid:microsoft.insights/autoscalesettings".into();
     }
+    // A Backup vault's own identity (Azure Disk Backup), and a user-assigned one: a person's.
+    let identity = |id: &str| {
+        let mut evs = person.clone();
+        for e in evs.iter_mut() {
+            e.principal.key = format!("mi:/subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourcegroups/rg-backup/providers/{id}");
+        }
+        evs
+    };
+    let vault = identity("microsoft.dataprotection/backupvaults/bv-disks");
+    let assigned = identity("microsoft.managedidentity/userassignedidentities/backupvaults");
     let scored = |e: &Engine, evs: &[ComputeEvent]| {
         let (r, _) = replay(e, evs);
         (r.service_callers > 0, r.scored > 0)
@@ -210,6 +220,8 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&tuned(""), &person), (false, true));
     assert_eq!(scored(&tuned(""), &backup_app), (true, false));
     assert_eq!(scored(&tuned(""), &autoscale), (true, false));
+    assert_eq!(scored(&tuned(""), &vault), (true, false));
+    assert_eq!(scored(&tuned(""), &assigned), (false, true));
     assert_eq!(
         scored(&tuned("[defaults]\ncount_service_callers = true"), &backup_app),
         (false, true)
