@@ -99,7 +99,11 @@ impl<P: Display> Ledger<P> {
         if ev.time_ms <= self.not_after {
             return None;
         }
-        let ahead_h = (ev.time_ms - self.not_after + MAX_AHEAD_MS) as f64 / 3_600_000.0;
+        let ahead_h = ev
+            .time_ms
+            .saturating_sub(self.not_after)
+            .saturating_add(MAX_AHEAD_MS) as f64
+            / 3_600_000.0;
         Some(format!(
             "event time {} is {ahead_h:.1} h ahead of the clock (more than {} h): not counted, so it cannot hold back the principal's window",
             crate::alert::rfc3339(ev.time_ms),

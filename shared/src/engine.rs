@@ -367,9 +367,9 @@ impl Engine {
                 source_ip: kept.source_ip,
                 user_agent: kept.user_agent,
                 change_window: timing.change_window,
-                destinations: kept.destinations,
-                more_destinations: kept.more_destinations,
-                public: kept.public,
+                destinations: kept.to.list,
+                more_destinations: kept.to.more,
+                public: kept.to.public,
             },
         }
     }
@@ -450,9 +450,27 @@ struct Kept {
     source_ip: Option<String>,
     user_agent: Option<String>,
     resources: Vec<String>,
-    destinations: Vec<String>,
-    more_destinations: u32,
+    to: Destined,
+}
+
+/// Where a share or copy sends data, for the known-destination rule.
+#[derive(Debug, Clone)]
+struct Destined {
+    list: Vec<String>,
+    /// Recipients past those kept in `list`.
+    more: u32,
     public: bool,
+}
+
+impl Destined {
+    fn of(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> Destined {
+        let (list, more) = destinations(ev, entry, op_type);
+        Destined {
+            list,
+            more,
+            public: is_public(ev),
+        }
+    }
 }
 
 impl Kept {
@@ -469,7 +487,7 @@ impl Kept {
             source_ip: ev.source_ip.clone(),
             user_agent: ev.user_agent.clone(),
             resources: ev.resources.clone(),
-            ..Kept::destined(ev, entry, op_type)
+            to: Destined::of(ev, entry, op_type),
         }
     }
 
@@ -477,7 +495,7 @@ impl Kept {
     fn taken(ev: &mut ComputeEvent, engine: &Engine, entry: &Entry, op_type: OpType) -> Kept {
         let take = std::mem::take::<String>;
         let key = engine.state_key(ev);
-        let destined = Kept::destined(ev, entry, op_type);
+        let to = Destined::of(ev, entry, op_type);
         // Shown as itself, the principal key moves; shown as the session ARN, the ARN is copied
         // (the principal keeps its own).
         let principal_key = match shown_key(ev, engine.profile.name) {
@@ -495,27 +513,7 @@ impl Kept {
             source_ip: ev.source_ip.take(),
             user_agent: ev.user_agent.take(),
             resources: std::mem::take(&mut ev.resources),
-            ..destined
-        }
-    }
-
-    /// Only the destinations filled in.
-    fn destined(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> Kept {
-        let (destinations, more_destinations) = destinations(ev, entry, op_type);
-        Kept {
-            key: StateKey(String::new()),
-            event_id: String::new(),
-            account: String::new(),
-            scope: String::new(),
-            principal_key: String::new(),
-            principal_name: String::new(),
-            session: None,
-            source_ip: None,
-            user_agent: None,
-            resources: Vec::new(),
-            destinations,
-            more_destinations,
-            public: is_public(ev),
+            to,
         }
     }
 }
