@@ -1,6 +1,6 @@
 //! Command-line surface.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// In-scope events held back to restore event-time order: `replay --reorder`'s default, and
@@ -38,49 +38,7 @@ pub enum CloudArg {
 pub enum Command {
     /// Stream events in event-time order through the pipeline and print each alert when it
     /// would have fired.
-    Replay {
-        #[arg(long, value_enum, default_value = "default")]
-        profile: ProfileArg,
-        /// Rolling window (e.g. 24h, 90m, 1d).
-        #[arg(long, default_value = "24h")]
-        window: String,
-        /// Tuning configuration (TOML): allowlists, per-account modes and overrides.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Backtest: replay with --config and with this one, print alerts added and removed.
-        #[arg(long, conflicts_with = "state")]
-        compare_config: Option<PathBuf>,
-        /// Events held back to restore event-time order (memory bound).
-        #[arg(long, default_value_t = REORDER, hide = true)]
-        reorder: usize,
-        /// Persist windows in this embedded database file; a later replay continues them.
-        #[arg(long)]
-        state: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Only events at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC); in a
-        /// bucket, objects whose keys are dated before it are not even listed or read.
-        #[arg(long)]
-        since: Option<String>,
-        /// Only events at or before this time (RFC 3339, or YYYY-MM-DD for midnight UTC);
-        /// objects dated more than an hour after it are not read.
-        #[arg(long)]
-        until: Option<String>,
-        /// When the detector started seeing these accounts (RFC 3339, YYYY-MM-DD, `first` for
-        /// each account's first event, kept in `--state`, or `none`): a principal first seen
-        /// within `min_history_days` of it is being learned, not new, and only criticals and
-        /// protection changes alert for it. Not given: `first` if the replay spans a week or
-        /// more (a backtest), else `none` (an incident replay, read twice to tell); `none` with
-        /// `--state` or stdin. A tuning document's `baseline.observed_since` wins where it sets
-        /// one.
-        #[arg(long)]
-        observed_since: Option<String>,
-        /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
-        /// `s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX`,
-        /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX`.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-    },
+    Replay(ReplayArgs),
     /// What the seed's scheduled KQL returns for the day ending at --until.
     Query {
         #[arg(long, value_enum, default_value = "seed-kql")]
@@ -174,4 +132,50 @@ pub enum GenerateWorkload {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `replay`'s arguments.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    #[arg(long, value_enum, default_value = "default")]
+    pub profile: ProfileArg,
+    /// Rolling window (e.g. 24h, 90m, 1d).
+    #[arg(long, default_value = "24h")]
+    pub window: String,
+    /// Tuning configuration (TOML): allowlists, per-account modes and overrides.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Backtest: replay with --config and with this one, print alerts added and removed.
+    #[arg(long, conflicts_with = "state")]
+    pub compare_config: Option<PathBuf>,
+    /// Events held back to restore event-time order (memory bound).
+    #[arg(long, default_value_t = REORDER, hide = true)]
+    pub reorder: usize,
+    /// Persist windows in this embedded database file; a later replay continues them.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Only events at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC); in a
+    /// bucket, objects whose keys are dated before it are not even listed or read.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events at or before this time (RFC 3339, or YYYY-MM-DD for midnight UTC);
+    /// objects dated more than an hour after it are not read.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// When the detector started seeing these accounts (RFC 3339, YYYY-MM-DD, `first` for
+    /// each account's first event, kept in `--state`, or `none`): a principal first seen
+    /// within `min_history_days` of it is being learned, not new, and only criticals and
+    /// protection changes alert for it. Not given: `first` if the replay spans a week or
+    /// more (a backtest), else `none` (an incident replay, read twice to tell); `none` with
+    /// `--state` or stdin. A tuning document's `baseline.observed_since` wins where it sets
+    /// one.
+    #[arg(long)]
+    pub observed_since: Option<String>,
+    /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
+    /// `s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX`,
+    /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX`.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }

@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use crate::args::{Cli, Command, Format, GenerateWorkload, ProfileArg, REORDER};
+use crate::args::{Cli, CloudArg, Command, Format, GenerateWorkload, ProfileArg, ReplayArgs, REORDER};
 use crate::held::{Held, Ordered};
 use crate::input::{Reader, Stats, SAMPLES};
 use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
@@ -52,44 +52,7 @@ const EXIT_STATE: u8 = 3;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Replay {
-            profile,
-            window,
-            config,
-            compare_config,
-            reorder,
-            state,
-            format,
-            since,
-            until,
-            observed_since,
-            paths,
-        } => {
-            let observed = observed_arg(observed_since.as_deref())?;
-            let build = |config: Option<&Path>| observed.apply(engine(profile, &window, config)?);
-            let span = (
-                time_arg("--since", since.as_deref())?,
-                time_arg("--until", until.as_deref())?,
-            );
-            let engine = build(config.as_deref())?;
-            match compare_config {
-                Some(b) => compare(
-                    (&engine, &build(Some(&b))?),
-                    observed == Observed::Auto,
-                    reorder,
-                    format,
-                    (&paths, span),
-                ),
-                None => replay(
-                    &engine,
-                    observed == Observed::Auto,
-                    reorder,
-                    state,
-                    format,
-                    (&paths, span),
-                ),
-            }
-        }
+        Command::Replay(args) => replay_command(args),
         Command::Query {
             profile,
             config,
@@ -124,37 +87,86 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sigma { out } => write_sigma(&out),
         Command::Generate {
-            workload:
-                Some(GenerateWorkload::Workload {
-                    cloud,
-                    days,
-                    principals,
-                    seed,
-                    attacks,
-                    out,
-                }),
-            ..
-        } => crate::workload::run(&crate::workload::Options {
+            workload,
+            cloud,
+            records,
+            seed,
+            out,
+        } => generate(workload, cloud, records, seed, out),
+    }
+}
+
+/// `replay`: one engine, or two for `--compare-config`.
+fn replay_command(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let ReplayArgs {
+        profile,
+        window,
+        config,
+        compare_config,
+        reorder,
+        state,
+        format,
+        since,
+        until,
+        observed_since,
+        paths,
+    } = args;
+    let observed = observed_arg(observed_since.as_deref())?;
+    let build = |config: Option<&Path>| observed.apply(engine(profile, &window, config)?);
+    let span = (
+        time_arg("--since", since.as_deref())?,
+        time_arg("--until", until.as_deref())?,
+    );
+    let engine = build(config.as_deref())?;
+    match compare_config {
+        Some(b) => compare(
+            (&engine, &build(Some(&b))?),
+            observed == Observed::Auto,
+            reorder,
+            format,
+            (&paths, span),
+        ),
+        None => replay(
+            &engine,
+            observed == Observed::Auto,
+            reorder,
+            state,
+            format,
+            (&paths, span),
+        ),
+    }
+}
+
+/// `generate`: a multi-day workload with its ground truth, or the benchmark's records.
+fn generate(
+    workload: Option<GenerateWorkload>,
+    cloud: Option<CloudArg>,
+    records: u64,
+    seed: u64,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(GenerateWorkload::Workload {
+        cloud,
+        days,
+        principals,
+        seed,
+        attacks,
+        out,
+    }) = workload
+    {
+        return crate::workload::run(&crate::workload::Options {
             cloud,
             days,
             principals,
             seed,
             attacks,
             out,
-        }),
-        Command::Generate {
-            cloud,
-            records,
-            seed,
-            out,
-            ..
-        } => {
-            let (Some(cloud), Some(out)) = (cloud, out) else {
-                return Err(anyhow!("generate: CLOUD and --out are required"));
-            };
-            crate::generate::generate(cloud, records, seed, &out)
-        }
+        });
     }
+    let (Some(cloud), Some(out)) = (cloud, out) else {
+        return Err(anyhow!("generate: CLOUD and --out are required"));
+    };
+    crate::generate::generate(cloud, records, seed, &out)
 }
 
 /// Writes the rules under `out`, replacing generated files of earlier runs so a removed row
