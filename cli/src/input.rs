@@ -872,6 +872,20 @@ fn produce<T: Send>(
         }
         return Ok(());
     }
+    lines(reader, buf, eof, cut, prefilter, keep, send)
+}
+
+/// A file of JSON lines from its first block on, in blocks of whole lines: each is scanned and
+/// sent, then dropped from `buf`. A line cut by a read error is reported as truncated.
+fn lines<T: Send>(
+    mut reader: Box<dyn Read>,
+    buf: &mut Vec<u8>,
+    mut eof: bool,
+    mut cut: Option<String>,
+    prefilter: Option<&Prefilter>,
+    keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
+    send: &mut impl FnMut(Piece<T>) -> bool,
+) -> Result<(), String> {
     loop {
         if !eof {
             eof = fill_or_cut(&mut reader, buf, BLOCK, &mut cut);
@@ -898,7 +912,7 @@ fn produce<T: Send>(
             sc.error("truncated", Pos::Line(sc.newlines + 1), || msg);
         }
         if !send(Piece::Part(sc, end as u64)) {
-            return Err(stopped());
+            return Err("stopped".to_string());
         }
         buf.drain(..end);
         if eof && buf.is_empty() {
