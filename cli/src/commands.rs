@@ -315,42 +315,21 @@ fn drive(
     let mut heap: BinaryHeap<Reverse<Ordered>> =
         BinaryHeap::with_capacity(reorder.saturating_add(1).min(1 << 20));
     let mut pending: Vec<(usize, Scored)> = Vec::with_capacity(batch_size);
-    // By the key's hash: the keys are held by the store already.
-    let mut last_seen: HashMap<u64, i64> = HashMap::new();
     let hasher = std::hash::RandomState::new();
-    let horizon = engine.retention_ms().saturating_add(engine.profile.window_ms);
+    let mut last_seen = LastSeen::new(
+        hasher.clone(),
+        engine.retention_ms().saturating_add(engine.profile.window_ms),
+    );
     let mut seq = 0u64;
     let mut in_scope = 0u64;
     let mut latest: Option<i64> = None;
     let mut err: Option<anyhow::Error> = None;
-    // Newest event handed to the pipeline. Pruning is measured from here, not from the read
-    // frontier: the reorder buffer can run days ahead of what the windows have seen.
-    let mut processed = i64::MIN;
-    let mut unpruned = 0usize;
-    let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut HashMap<u64, i64>| {
-        processed = pending
-            .iter()
-            .map(|(_, s)| s.ctx.time_ms)
-            .fold(processed, i64::max);
-        unpruned += pending.len();
-        let full = std::mem::replace(pending, Vec::with_capacity(batch_size));
-        let mut expired = Expired {
-            hasher: hasher.clone(),
-            hashes: std::collections::HashSet::new(),
-        };
-        if unpruned < PRUNE_EVERY {
-            return batch(full, &expired);
-        }
-        unpruned = 0;
-        let floor = processed.saturating_sub(horizon);
-        last_seen.retain(|h, t| {
-            let keep = *t >= floor;
-            if !keep {
-                expired.hashes.insert(*h);
-            }
-            keep
-        });
-        batch(full, &expired)
+    let mut flush = |pending: &mut Vec<(usize, Scored)>, last_seen: &mut LastSeen| {
+        let expired = last_seen.handed(pending);
+        batch(
+            std::mem::replace(pending, Vec::with_capacity(batch_size)),
+            &expired,
+        )
     };
     // Scoring runs on the reader threads: it is per-event work, and an event that does not
     // count is dropped where it was parsed.
@@ -365,8 +344,7 @@ fn drive(
         let time_ms = held.time_ms;
         in_scope += 1;
         latest = Some(latest.map_or(time_ms, |l: i64| l.max(time_ms)));
-        let t = last_seen.entry(held.key_hash).or_insert(time_ms);
-        *t = (*t).max(time_ms);
+        last_seen.see(held.key_hash, time_ms);
         seq += 1;
         heap.push(Reverse(Ordered(held, seq)));
         if heap.len() > reorder {
@@ -400,6 +378,64 @@ fn drive(
         flush(&mut pending, &mut last_seen)?;
     }
     Ok((reader.stats, in_scope, latest))
+}
+
+/// The last time [`drive`] saw each key, by the key's hash (the store holds the keys already),
+/// and which keys can no longer change.
+struct LastSeen {
+    times: HashMap<u64, i64>,
+    hasher: std::hash::RandomState,
+    /// The engine's retention plus one window.
+    horizon: i64,
+    /// Newest event handed to the pipeline. Pruning is measured from here, not from the read
+    /// frontier: the reorder buffer can run days ahead of what the windows have seen.
+    processed: i64,
+    /// Events handed over since the last scan.
+    unpruned: usize,
+}
+
+impl LastSeen {
+    fn new(hasher: std::hash::RandomState, horizon: i64) -> LastSeen {
+        LastSeen {
+            times: HashMap::new(),
+            hasher,
+            horizon,
+            processed: i64::MIN,
+            unpruned: 0,
+        }
+    }
+
+    fn see(&mut self, key_hash: u64, time_ms: i64) {
+        let t = self.times.entry(key_hash).or_insert(time_ms);
+        *t = (*t).max(time_ms);
+    }
+
+    /// `pending` goes to the pipeline: the keys past the horizon, scanned every
+    /// [`PRUNE_EVERY`] events (none in between).
+    fn handed(&mut self, pending: &[(usize, Scored)]) -> Expired {
+        self.processed = pending
+            .iter()
+            .map(|(_, s)| s.ctx.time_ms)
+            .fold(self.processed, i64::max);
+        self.unpruned += pending.len();
+        let mut expired = Expired {
+            hasher: self.hasher.clone(),
+            hashes: std::collections::HashSet::new(),
+        };
+        if self.unpruned < PRUNE_EVERY {
+            return expired;
+        }
+        self.unpruned = 0;
+        let floor = self.processed.saturating_sub(self.horizon);
+        self.times.retain(|h, t| {
+            let keep = *t >= floor;
+            if !keep {
+                expired.hashes.insert(*h);
+            }
+            keep
+        });
+        expired
+    }
 }
 
 /// The keys [`drive`] found past the horizon, by hash. Two keys of one hash share their
