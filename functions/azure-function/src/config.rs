@@ -185,52 +185,8 @@ impl Config {
             .map_err(|_| ConfigError::new(PORT, "not a TCP port number"))?;
         let table_name = get(STATE_TABLE).ok_or_else(|| ConfigError::new(STATE_TABLE, "missing"))?;
         validate_table_name(&table_name).map_err(|r| ConfigError::new(STATE_TABLE, r))?;
-        let table = match (get(STORAGE_CONNECTION_STRING), get(TABLE_ENDPOINT)) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    STORAGE_CONNECTION_STRING,
-                    format!("set either it (development) or {TABLE_ENDPOINT} (managed identity), not both"),
-                ))
-            }
-            (Some(cs), None) => {
-                parse_connection_string(&cs).map_err(|r| ConfigError::new(STORAGE_CONNECTION_STRING, r))?
-            }
-            (None, Some(endpoint)) => TableAccess::ManagedIdentity {
-                endpoint: validate_endpoint(&endpoint).map_err(|r| ConfigError::new(TABLE_ENDPOINT, r))?,
-                identity_endpoint: get(IDENTITY_ENDPOINT).ok_or_else(|| {
-                    ConfigError::new(
-                        IDENTITY_ENDPOINT,
-                        "missing: enable a managed identity on the Function App",
-                    )
-                })?,
-                identity_header: Secret::new(get(IDENTITY_HEADER).ok_or_else(|| {
-                    ConfigError::new(
-                        IDENTITY_HEADER,
-                        "missing: enable a managed identity on the Function App",
-                    )
-                })?),
-                client_id: get(AZURE_CLIENT_ID),
-            },
-            (None, None) => {
-                return Err(ConfigError::new(
-                    TABLE_ENDPOINT,
-                    format!(
-                        "missing: set it (managed identity) or {STORAGE_CONNECTION_STRING} (development)"
-                    ),
-                ))
-            }
-        };
-        let blob_endpoint =
-            match (&table, get(BLOB_ENDPOINT), get(STORAGE_CONNECTION_STRING)) {
-                (_, Some(e), _) => validate_endpoint(&e).map_err(|r| ConfigError::new(BLOB_ENDPOINT, r))?,
-                (TableAccess::SharedKey { .. }, None, Some(cs)) => {
-                    blob_endpoint_of(&cs).map_err(|r| ConfigError::new(STORAGE_CONNECTION_STRING, r))?
-                }
-                _ => return Err(ConfigError::new(
-                    BLOB_ENDPOINT,
-                    "missing: the dead-letter container's Blob endpoint (same storage account as the table)",
-                )),
-            };
+        let table = table_access(&get)?;
+        let blob_endpoint = dead_letter_endpoint(&table, &get)?;
         let dead_letter_container =
             get(DEADLETTER_CONTAINER).unwrap_or_else(|| DEFAULT_DEADLETTER_CONTAINER.to_string());
         crate::deadletter::validate_container_name(&dead_letter_container)
@@ -258,6 +214,61 @@ impl Config {
             dead_letter_container,
             common,
         })
+    }
+}
+
+/// How the handler reaches its table: a connection string (development) or the Function App's
+/// managed identity, never both.
+fn table_access(get: &impl Fn(&str) -> Option<String>) -> Result<TableAccess, ConfigError> {
+    Ok(match (get(STORAGE_CONNECTION_STRING), get(TABLE_ENDPOINT)) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                STORAGE_CONNECTION_STRING,
+                format!("set either it (development) or {TABLE_ENDPOINT} (managed identity), not both"),
+            ))
+        }
+        (Some(cs), None) => {
+            parse_connection_string(&cs).map_err(|r| ConfigError::new(STORAGE_CONNECTION_STRING, r))?
+        }
+        (None, Some(endpoint)) => TableAccess::ManagedIdentity {
+            endpoint: validate_endpoint(&endpoint).map_err(|r| ConfigError::new(TABLE_ENDPOINT, r))?,
+            identity_endpoint: get(IDENTITY_ENDPOINT).ok_or_else(|| {
+                ConfigError::new(
+                    IDENTITY_ENDPOINT,
+                    "missing: enable a managed identity on the Function App",
+                )
+            })?,
+            identity_header: Secret::new(get(IDENTITY_HEADER).ok_or_else(|| {
+                ConfigError::new(
+                    IDENTITY_HEADER,
+                    "missing: enable a managed identity on the Function App",
+                )
+            })?),
+            client_id: get(AZURE_CLIENT_ID),
+        },
+        (None, None) => {
+            return Err(ConfigError::new(
+                TABLE_ENDPOINT,
+                format!("missing: set it (managed identity) or {STORAGE_CONNECTION_STRING} (development)"),
+            ))
+        }
+    })
+}
+
+/// The dead-letter container's Blob endpoint: set, or the connection string's account.
+fn dead_letter_endpoint(
+    table: &TableAccess,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    match (table, get(BLOB_ENDPOINT), get(STORAGE_CONNECTION_STRING)) {
+        (_, Some(e), _) => validate_endpoint(&e).map_err(|r| ConfigError::new(BLOB_ENDPOINT, r)),
+        (TableAccess::SharedKey { .. }, None, Some(cs)) => {
+            blob_endpoint_of(&cs).map_err(|r| ConfigError::new(STORAGE_CONNECTION_STRING, r))
+        }
+        _ => Err(ConfigError::new(
+            BLOB_ENDPOINT,
+            "missing: the dead-letter container's Blob endpoint (same storage account as the table)",
+        )),
     }
 }
 
