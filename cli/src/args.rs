@@ -116,22 +116,7 @@ pub enum Command {
 pub enum GenerateWorkload {
     /// Days of habitual activity by a population of principals, attacks injected after a
     /// 14-day warm-up: DIR/events.jsonl and the ground truth DIR/truth.json.
-    Workload {
-        #[arg(value_enum)]
-        cloud: CloudArg,
-        #[arg(long, default_value_t = 21)]
-        days: u32,
-        #[arg(long, default_value_t = 400)]
-        principals: u32,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Instances of each attack scenario, each on its own principal.
-        #[arg(long, default_value_t = 3)]
-        attacks: u32,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Workload(crate::workload::Options),
 }
 
 /// `replay`'s arguments.

@@ -145,23 +145,8 @@ fn generate(
     seed: u64,
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    if let Some(GenerateWorkload::Workload {
-        cloud,
-        days,
-        principals,
-        seed,
-        attacks,
-        out,
-    }) = workload
-    {
-        return crate::workload::run(&crate::workload::Options {
-            cloud,
-            days,
-            principals,
-            seed,
-            attacks,
-            out,
-        });
+    if let Some(GenerateWorkload::Workload(options)) = workload {
+        return crate::workload::run(&options);
     }
     let (Some(cloud), Some(out)) = (cloud, out) else {
         return Err(anyhow!("generate: CLOUD and --out are required"));

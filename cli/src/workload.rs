@@ -23,14 +23,22 @@ use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// What to generate.
+/// What to generate (`generate workload`'s arguments).
+#[derive(clap::Args, Debug)]
 pub struct Options {
+    #[arg(value_enum)]
     pub cloud: CloudArg,
+    #[arg(long, default_value_t = 21)]
     pub days: u32,
+    #[arg(long, default_value_t = 400)]
     pub principals: u32,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Instances of each attack scenario, each on its own principal.
+    #[arg(long, default_value_t = 3)]
     pub attacks: u32,
+    /// Output directory.
+    #[arg(long)]
     pub out: PathBuf,
 }
 
