@@ -211,6 +211,18 @@ fn service_callers_are_configurable() {
         }
         evs
     };
+    // Azure Virtual Desktop's scaling plans and Azure Databricks' control plane, by their
+    // first-party applications; a tenant's own application doing the same is counted.
+    let app = |id: &str| {
+        let mut evs = person.clone();
+        for e in evs.iter_mut() {
+            e.principal.key = format!("app:{id}");
+        }
+        evs
+    };
+    let avd = app("9cdead84-a844-4324-93f2-b2e6bb768d07");
+    let databricks = app("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+    let tenant_app = app("3c9e4f1a-6b2d-4e8f-9a17-5d0c2b4e6f81");
     let vault = identity("microsoft.dataprotection/backupvaults/bv-disks");
     let assigned = identity("microsoft.managedidentity/userassignedidentities/backupvaults");
     let scored = |e: &Engine, evs: &[ComputeEvent]| {
@@ -221,6 +233,9 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&tuned(""), &backup_app), (true, false));
     assert_eq!(scored(&tuned(""), &autoscale), (true, false));
     assert_eq!(scored(&tuned(""), &vault), (true, false));
+    assert_eq!(scored(&tuned(""), &avd), (true, false));
+    assert_eq!(scored(&tuned(""), &databricks), (true, false));
+    assert_eq!(scored(&tuned(""), &tenant_app), (false, true));
     assert_eq!(scored(&tuned(""), &assigned), (false, true));
     assert_eq!(
         scored(&tuned("[defaults]\ncount_service_callers = true"), &backup_app),
