@@ -4,7 +4,7 @@ mod common;
 
 use common::{events_dir, load, replay};
 use t1578_core::engine::{Engine, ObservedSince, Profile, ProfileName};
-use t1578_core::event::Cloud;
+use t1578_core::event::{Cloud, PrincipalKind};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
@@ -244,6 +244,39 @@ fn service_callers_are_configurable() {
     // A configured list replaces the built-in one.
     let own = tuned("[defaults]\nazure_platform_callers = [\"app:0000*\"]");
     assert_eq!(scored(&own, &backup_app), (false, true));
+}
+
+#[test]
+fn a_critical_a_service_made_for_a_role_is_judged() {
+    // An SSM Automation runbook's `aws:executeAwsApi` step calls EC2 with the runbook's role:
+    // CloudTrail names the role, `invokedBy` the service and the service as the source address.
+    let via_ssm = |name: &str| {
+        let mut evs = fixture(name);
+        for e in evs.iter_mut() {
+            e.invoked_by = Some("ssm.amazonaws.com".into());
+            e.source_ip = Some("ssm.amazonaws.com".into());
+        }
+        evs
+    };
+    // Its share with another account is the role's critical, as a share from a laptop is.
+    let share = via_ssm("aws/ec2-modify-snapshot-attribute-share.json");
+    let (r, alerts) = replay(&tuned(""), &share);
+    assert_eq!((r.service_callers, alerts.len()), (0, 1));
+    assert_eq!(
+        alerts[0].unmapped.trigger_catalog_id.as_deref(),
+        Some("aws.ec2.snapshot_shared")
+    );
+    // Its snapshot is the runbook's routine: a service caller, not counted.
+    let (r, alerts) = replay(&tuned(""), &via_ssm("aws/ec2-create-snapshot.json"));
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
+    // An `AWSService` identity's share stays the service's own.
+    let mut service = share.clone();
+    for e in service.iter_mut() {
+        e.principal.kind = PrincipalKind::AwsService;
+        e.principal.key = "aws-service:ssm.amazonaws.com".into();
+    }
+    let (r, alerts) = replay(&tuned(""), &service);
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
 }
 
 #[test]
