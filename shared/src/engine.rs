@@ -278,6 +278,19 @@ impl Engine {
                 .is_some_and(|s| s.ends_with(".amazonaws.com"))
     }
 
+    /// A single-event critical (a share, a public snapshot or image, an export) that an AWS
+    /// service made for a role or a user of the account (`invokedBy`, or the service as the
+    /// source address). SSM Automation's `aws:executeAwsApi`, Step Functions' SDK integrations
+    /// and EventBridge Scheduler's universal targets make any call their author writes, with
+    /// that author's role: carried by a service, a share to another account is still the
+    /// principal's, and judged as any critical is (a destination it shared to in the last 14
+    /// days is known, so Backup's, DLM's or Image Builder's recurring copies to the same
+    /// accounts alert on their first destination only). `AWSService` identities stay the
+    /// service's own, as do the service events that name another account.
+    fn carried_critical(ev: &ComputeEvent, entry: &Entry) -> bool {
+        entry.critical && ev.cloud == Cloud::Aws && ev.principal.kind != PrincipalKind::AwsService
+    }
+
     /// Whether the profile counts an event of this cloud in this phase. The CLI's prefilter
     /// asks it too, to skip records it would drop.
     pub fn counts_phase(&self, cloud: Cloud, phase: Phase) -> bool {
@@ -316,7 +329,10 @@ impl Engine {
             return Err(Skip::NotCounted);
         }
         let eff = self.effective(&ev.account);
-        if !eff.count_service_callers && Self::is_service_caller(ev, &eff) {
+        if !eff.count_service_callers
+            && Self::is_service_caller(ev, &eff)
+            && !Self::carried_critical(ev, entry)
+        {
             return Err(Skip::ServiceCaller);
         }
         if self

@@ -7,7 +7,8 @@
 //! window = "24h"
 //! mode = "alert"                  # or "shadow": evaluate and record, send nothing
 //! count_service_callers = false   # AWS Backup, DLM, Auto Scaling... (invokedBy / AWSService)
-//!                                 # and Azure platform identities (below)
+//!                                 # and Azure platform identities (below); an AWS share or
+//!                                 # export a service made for a role or user still counts
 //! azure_platform_callers = ["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*",
 //!     "mi:/subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*"]
 //! thresholds = { risk = 3, high_risk = 6, bulk_operations = 5, bulk_resources = 3 }
@@ -259,13 +260,21 @@ impl Globs {
 /// first-party application (Backup Management Service), a Backup vault's system-assigned
 /// identity (Azure Disk Backup takes and retires disk snapshots with it, through the Disk
 /// Snapshot Contributor role the vault is granted on the snapshot resource group; no code of
-/// anyone's runs as it, and `xms_mirid` comes from Entra ID's token, not from the caller), and
+/// anyone's runs as it, and `xms_mirid` comes from Entra ID's token, not from the caller),
 /// callers logged under a resource provider's name (`Microsoft.Insights/autoscaleSettings`
-/// scaling a scale set).
+/// scaling a scale set), and two first-party applications that drive the VMs of their own
+/// service: Azure Virtual Desktop's (its scaling plans, Start VM on Connect and session host
+/// update start, deallocate and replace session hosts; Microsoft's application id, the same in
+/// every tenant) and Azure Databricks' control plane (it creates and deletes the cluster VMs in
+/// a workspace's managed resource group, which a deny assignment closes to everyone else).
+/// No one's code runs as these applications; a tenant's own applications and identities that
+/// do the same work stay counted.
 pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] = &[
     "app:262044b1-e2ce-469f-a196-69ab7ada62d3",
     "mi:/subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*",
     "oid:microsoft.*",
+    "app:9cdead84-a844-4324-93f2-b2e6bb768d07",
+    "app:2ff814a6-3304-4ab8-85cb-cd0e6f879c1d",
 ];
 
 /// Infrastructure-as-code callers, recognised by user agent. A user agent is chosen by the

@@ -4,7 +4,7 @@ mod common;
 
 use common::{events_dir, load, replay};
 use t1578_core::engine::{Engine, ObservedSince, Profile, ProfileName};
-use t1578_core::event::Cloud;
+use t1578_core::event::{Cloud, PrincipalKind};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
@@ -211,6 +211,18 @@ fn service_callers_are_configurable() {
         }
         evs
     };
+    // Azure Virtual Desktop's scaling plans and Azure Databricks' control plane, by their
+    // first-party applications; a tenant's own application doing the same is counted.
+    let app = |id: &str| {
+        let mut evs = person.clone();
+        for e in evs.iter_mut() {
+            e.principal.key = format!("app:{id}");
+        }
+        evs
+    };
+    let avd = app("9cdead84-a844-4324-93f2-b2e6bb768d07");
+    let databricks = app("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+    let tenant_app = app("3c9e4f1a-6b2d-4e8f-9a17-5d0c2b4e6f81");
     let vault = identity("microsoft.dataprotection/backupvaults/bv-disks");
     let assigned = identity("microsoft.managedidentity/userassignedidentities/backupvaults");
     let scored = |e: &Engine, evs: &[ComputeEvent]| {
@@ -221,6 +233,9 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&tuned(""), &backup_app), (true, false));
     assert_eq!(scored(&tuned(""), &autoscale), (true, false));
     assert_eq!(scored(&tuned(""), &vault), (true, false));
+    assert_eq!(scored(&tuned(""), &avd), (true, false));
+    assert_eq!(scored(&tuned(""), &databricks), (true, false));
+    assert_eq!(scored(&tuned(""), &tenant_app), (false, true));
     assert_eq!(scored(&tuned(""), &assigned), (false, true));
     assert_eq!(
         scored(&tuned("[defaults]\ncount_service_callers = true"), &backup_app),
@@ -229,6 +244,39 @@ fn service_callers_are_configurable() {
     // A configured list replaces the built-in one.
     let own = tuned("[defaults]\nazure_platform_callers = [\"app:0000*\"]");
     assert_eq!(scored(&own, &backup_app), (false, true));
+}
+
+#[test]
+fn a_critical_a_service_made_for_a_role_is_judged() {
+    // An SSM Automation runbook's `aws:executeAwsApi` step calls EC2 with the runbook's role:
+    // CloudTrail names the role, `invokedBy` the service and the service as the source address.
+    let via_ssm = |name: &str| {
+        let mut evs = fixture(name);
+        for e in evs.iter_mut() {
+            e.invoked_by = Some("ssm.amazonaws.com".into());
+            e.source_ip = Some("ssm.amazonaws.com".into());
+        }
+        evs
+    };
+    // Its share with another account is the role's critical, as a share from a laptop is.
+    let share = via_ssm("aws/ec2-modify-snapshot-attribute-share.json");
+    let (r, alerts) = replay(&tuned(""), &share);
+    assert_eq!((r.service_callers, alerts.len()), (0, 1));
+    assert_eq!(
+        alerts[0].unmapped.trigger_catalog_id.as_deref(),
+        Some("aws.ec2.snapshot_shared")
+    );
+    // Its snapshot is the runbook's routine: a service caller, not counted.
+    let (r, alerts) = replay(&tuned(""), &via_ssm("aws/ec2-create-snapshot.json"));
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
+    // An `AWSService` identity's share stays the service's own.
+    let mut service = share.clone();
+    for e in service.iter_mut() {
+        e.principal.kind = PrincipalKind::AwsService;
+        e.principal.key = "aws-service:ssm.amazonaws.com".into();
+    }
+    let (r, alerts) = replay(&tuned(""), &service);
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
 }
 
 #[test]
