@@ -394,8 +394,10 @@ fn base_selection(e: &Entry) -> Vec<Item> {
                 item("eventName", vec![s(name)]),
                 item("errorCode", vec![Val::Null, s("")]),
             ];
-            // Service events (SharedSnapshot*) are invoked by EC2 by nature.
-            if !is_service_event(e) {
+            // Service events (SharedSnapshot*) are invoked by EC2 by nature. A critical is
+            // judged whoever carried it, as the engine does: SSM Automation, Step Functions
+            // and EventBridge Scheduler make whatever share or export their author wrote.
+            if !is_service_event(e) && !e.critical {
                 items.push(item("userIdentity.invokedBy", vec![Val::Null, s("")]));
             }
             items
@@ -805,6 +807,16 @@ mod tests {
             let text = correlation_text(corr, &c, "2026-01-01");
             assert!(service.iter().all(|s| !text.contains(s.as_str())), "{text}");
         }
+    }
+
+    #[test]
+    fn a_critical_carried_by_a_service_is_matched_and_other_service_calls_are_not() {
+        let c = Catalog::builtin().unwrap();
+        let shared = rule_text(&c, c.get("aws.ec2.snapshot_shared").unwrap(), "2026-01-01");
+        assert!(!shared.contains("userIdentity.invokedBy"), "{shared}");
+        assert!(shared.contains("not filter_aws_service"), "{shared}");
+        let created = rule_text(&c, c.get("aws.ec2.create_snapshot").unwrap(), "2026-01-01");
+        assert!(created.contains("userIdentity.invokedBy"), "{created}");
     }
 
     #[test]
