@@ -131,6 +131,11 @@ pub enum PipelineError {
     /// the event is kept (retried) until its alert is out or that invocation's lease ran out.
     #[error("an alert this batch decided is being published by another invocation (retryable)")]
     OutboxHeld,
+    /// The key's outbox is full ([`MAX_PENDING`]) of alerts other invocations are publishing:
+    /// the events are kept (retried) until it drains, rather than grow the item past its store's
+    /// limit.
+    #[error("the outbox of this key is full of alerts another invocation is publishing (retryable)")]
+    OutboxFull,
 }
 
 impl PipelineError {
@@ -140,7 +145,7 @@ impl PipelineError {
             PipelineError::Store(StoreError::Transient(_)) | PipelineError::Sink(SinkError::Transient(_)) => {
                 true
             }
-            PipelineError::Conflicts(_) | PipelineError::OutboxHeld => true,
+            PipelineError::Conflicts(_) | PipelineError::OutboxHeld | PipelineError::OutboxFull => true,
             PipelineError::Store(StoreError::Permanent(_)) | PipelineError::Sink(SinkError::Permanent(_)) => {
                 false
             }
@@ -504,11 +509,115 @@ struct Saved {
     decided: Vec<Decided>,
     /// Another invocation's live lease holds an alert decided by one of the items.
     held: bool,
+    /// How many of the items were applied (the rest waits for the outbox to drain).
+    applied: usize,
+    /// Of those, re-deliveries and events older than their window.
+    duplicates: usize,
+    too_late: usize,
 }
 
-/// Apply the items, add the new decisions to the outbox under a new claim and take over what
-/// this writer may publish, then save window and outbox in one conditional write. The alerts
-/// are still without their guide.
+/// Most alerts the outbox holds (give or take the decisions of one event). The outbox shares
+/// the window's item, which Table Storage bounds at 64 KiB (one property) and DynamoDB at
+/// 400 KB: a burst of new criticals decides a report per event (260 gallery shares were 88 KB
+/// deflated), and reports a failing sink left pending would pile up with every retry. So a
+/// write applies events only until the outbox holds this many, and none while it is full: the
+/// writer publishes what it holds, then applies the rest; with the sink down the rest is
+/// retried later. A report without its guide deflates to a few KB, the window to 16 KiB.
+pub const MAX_PENDING: usize = 8;
+
+/// The items applied to `state` in order, and the alerts they decided: up to the first item
+/// whose decisions fill the outbox's `room`; none when it is full (the writer first publishes
+/// what it took over, see [`process_key`]).
+struct Applying {
+    alerts: Vec<Decided>,
+    applied: usize,
+    duplicates: usize,
+    too_late: usize,
+}
+
+fn apply_items(
+    engine: &Engine,
+    state: &mut WindowState,
+    items: &[(usize, Scored)],
+    opts: &PipelineOptions,
+    eff: &crate::tuning::Effective<'_>,
+    room: Option<usize>,
+) -> Applying {
+    let mut out = Applying {
+        alerts: Vec::new(),
+        applied: 0,
+        duplicates: 0,
+        too_late: 0,
+    };
+    if room == Some(0) {
+        return out;
+    }
+    for (_, s) in items {
+        let (applied, decided) = if opts.windows_only {
+            (state.apply(s, eff), 0)
+        } else {
+            let (applied, verdicts) = decision::step(state, engine, s);
+            out.alerts.extend(verdicts.iter().map(|v| Decided {
+                alert: finding::build(engine, eff, state, v, &s.ctx),
+                destinations: s.ctx.destinations.clone(),
+                event: s.ctx.event_id.clone(),
+            }));
+            (applied, verdicts.len())
+        };
+        match applied {
+            Applied::Duplicate => out.duplicates += 1,
+            Applied::TooLate => out.too_late += 1,
+            Applied::Counted => {}
+        }
+        out.applied += 1;
+        if decided > 0 && room.is_some_and(|room| out.alerts.len() >= room) {
+            break;
+        }
+    }
+    out
+}
+
+/// Claim for this writer what it may publish of the loaded outbox and add the new decisions
+/// under its claim. Returns whether another invocation's live lease holds an alert decided by
+/// one of `items` (the writer must not acknowledge that event yet).
+fn take_over(
+    pending: &mut Vec<Pending>,
+    alerts: &[Decided],
+    items: &[(usize, Scored)],
+    claim: u64,
+    opts: &PipelineOptions,
+) -> bool {
+    let now = (opts.clock)();
+    let lease = now.saturating_add(opts.outbox_lease.as_millis() as i64);
+    let mut held = false;
+    for p in pending.iter_mut() {
+        if outbox::may_publish(p, claim, now) {
+            p.claim = claim;
+            p.lease_until = lease;
+        } else {
+            // An entry written before entries named their event (claimed by a hash of its
+            // batch, which a new writer cannot match) may be this batch's: kept too, for at
+            // most its lease, rather than risk acknowledging its event.
+            held |= p.event.is_empty() || items.iter().any(|(_, s)| s.ctx.event_id == p.event);
+        }
+    }
+    for d in alerts {
+        if !pending.iter().any(|p| p.alert.dedup_key() == d.alert.dedup_key()) {
+            pending.push(Pending {
+                claim,
+                lease_until: lease,
+                alert: d.alert.clone(),
+                destinations: d.destinations.clone(),
+                event: d.event.clone(),
+            });
+        }
+    }
+    held
+}
+
+/// Apply the items (as many as the outbox has room for, see [`MAX_PENDING`]), add the new
+/// decisions to the outbox under a new claim and take over what this writer may publish, then
+/// save window and outbox in one conditional write. The alerts are still without their guide.
 #[allow(clippy::too_many_arguments)]
 async fn save_decisions<S: StateStore>(
     engine: &Engine,
@@ -529,71 +638,29 @@ async fn save_decisions<S: StateStore>(
             raw,
             version,
         } = load(store, key, r).await?;
-        let mut alerts = Vec::new();
-        let (mut dups, mut late) = (0, 0);
-        for (_, s) in items {
-            let (applied, a) = if opts.windows_only {
-                (state.apply(s, eff), Vec::new())
-            } else {
-                let (applied, verdicts) = decision::step(&mut state, engine, s);
-                let decided: Vec<Decided> = verdicts
-                    .iter()
-                    .map(|v| Decided {
-                        alert: finding::build(engine, eff, &state, v, &s.ctx),
-                        destinations: s.ctx.destinations.clone(),
-                        event: s.ctx.event_id.clone(),
-                    })
-                    .collect();
-                (applied, decided)
-            };
-            match applied {
-                Applied::Duplicate => dups += 1,
-                Applied::TooLate => late += 1,
-                Applied::Counted => {}
-            }
-            alerts.extend(a);
-        }
-        r.duplicates = dups;
-        r.too_late = late;
-        let mut held = false;
-        if publish {
-            let now = (opts.clock)();
-            let lease = now.saturating_add(opts.outbox_lease.as_millis() as i64);
-            for p in pending.iter_mut() {
-                if outbox::may_publish(p, claim, now) {
-                    p.claim = claim;
-                    p.lease_until = lease;
-                } else {
-                    // An entry written before entries named their event (claimed by a hash of
-                    // its batch, which a new writer cannot match) may be this batch's: kept
-                    // too, for at most its lease, rather than risk acknowledging its event.
-                    held |= p.event.is_empty() || items.iter().any(|(_, s)| s.ctx.event_id == p.event);
-                }
-            }
-            for d in &alerts {
-                if !pending.iter().any(|p| p.alert.dedup_key() == d.alert.dedup_key()) {
-                    pending.push(Pending {
-                        claim,
-                        lease_until: lease,
-                        alert: d.alert.clone(),
-                        destinations: d.destinations.clone(),
-                        event: d.event.clone(),
-                    });
-                }
-            }
-        }
+        // Only what is published is stored pending, so only then is the outbox bounded.
+        let room = publish.then(|| MAX_PENDING.saturating_sub(pending.len()));
+        let a = apply_items(engine, &mut state, items, opts, eff, room);
+        let held = publish && take_over(&mut pending, &a.alerts, &items[..a.applied], claim, opts);
         let mine: Vec<Pending> = pending.iter().filter(|p| p.claim == claim).cloned().collect();
         let bytes = outbox::join(state.encode(), &pending);
-        let saved = |mine, decided| Saved { mine, decided, held };
+        let saved = |mine, a: Applying| Saved {
+            mine,
+            decided: a.alerts,
+            held,
+            applied: a.applied,
+            duplicates: a.duplicates,
+            too_late: a.too_late,
+        };
         if bytes == raw {
-            return Ok(saved(mine, alerts));
+            return Ok(saved(mine, a));
         }
         r.writes += 1;
         match store
             .save(key, &bytes, expiry(&state, eff, &pending, opts), version.as_ref())
             .await?
         {
-            SaveOutcome::Saved => return Ok(saved(mine, alerts)),
+            SaveOutcome::Saved => return Ok(saved(mine, a)),
             SaveOutcome::Conflict => {
                 r.conflicts += 1;
                 if !back_off(store, opts, attempt, claim, &mut slept).await {
@@ -667,9 +734,11 @@ async fn settle<S: StateStore>(
 }
 
 /// One key: save the window with its decisions pending, publish what this writer owns, marking
-/// each sent. A crash before the publish leaves the decision pending: once the lease ran out the
-/// retry or any later writer of the key publishes it (until then the retry is told
-/// [`PipelineError::OutboxHeld`]); a sink failure releases it to the retry at once.
+/// each sent; again with the items the outbox had no room for ([`MAX_PENDING`]). A crash
+/// before the publish leaves the decision pending: once the lease ran out the retry or any
+/// later writer of the key publishes it (until then the retry is told
+/// [`PipelineError::OutboxHeld`]); a sink failure releases it to the retry at once, and the
+/// items not applied yet are retried with the key.
 async fn process_key<S: StateStore, A: AlertSink>(
     engine: &Engine,
     store: &S,
@@ -682,27 +751,41 @@ async fn process_key<S: StateStore, A: AlertSink>(
     let eff = engine.effective(items.first().map_or("", |(_, s)| s.ctx.account.as_str()));
     let shadow = opts.shadow || eff.mode == Mode::Shadow;
     let publish = !shadow && !opts.windows_only;
-    let saved = match save_decisions(engine, store, key, items, opts, &eff, publish, &mut r).await {
-        Ok(x) => x,
-        Err(e) => {
-            r.error = Some(e);
-            return r;
+    let mut rest = items;
+    let mut held = false;
+    while !rest.is_empty() {
+        let saved = match save_decisions(engine, store, key, rest, opts, &eff, publish, &mut r).await {
+            Ok(x) => x,
+            Err(e) => {
+                r.error = Some(e);
+                return r;
+            }
+        };
+        r.duplicates += saved.duplicates;
+        r.too_late += saved.too_late;
+        held |= saved.held;
+        if saved.applied == 0 && saved.mine.is_empty() {
+            // Full of entries other invocations hold: no room until they publish them.
+            r.error = Some(PipelineError::OutboxFull);
+            break;
         }
-    };
-    if !publish {
-        // Nothing is sent, so nothing else holds the decided alerts: guided in place.
-        r.alerts = saved
-            .decided
-            .into_iter()
-            .map(|mut d| {
+        rest = &rest[saved.applied.min(rest.len())..];
+        if !publish {
+            // Nothing is sent, so nothing else holds the decided alerts: guided in place.
+            r.alerts.extend(saved.decided.into_iter().map(|mut d| {
                 crate::guide::attach(&mut d.alert, engine, &d.destinations);
                 d.alert
-            })
-            .collect();
-        return r;
+            }));
+            continue;
+        }
+        let sent = publish_mine(engine, store, sink, key, saved.mine, opts, &eff, &mut r).await;
+        r.alerts.extend(sent);
+        if r.error.is_some() {
+            // The failed key's records are all retried: the applied ones count once.
+            break;
+        }
     }
-    r.alerts = publish_mine(engine, store, sink, key, saved.mine, opts, &eff, &mut r).await;
-    if saved.held {
+    if held {
         r.error.get_or_insert(PipelineError::OutboxHeld);
     }
     r

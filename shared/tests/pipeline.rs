@@ -391,3 +391,67 @@ fn a_corrupt_stored_window_is_restarted_not_fatal() {
     assert!(r.failures.is_empty());
     assert_eq!(sink.alerts().len(), 1);
 }
+
+/// `n` snapshot shares by one user, each with another account: a new critical each, so a
+/// report each.
+fn shares_to_new_accounts(from: usize, n: usize) -> Vec<ComputeEvent> {
+    let t0 = 1_790_000_000_000i64;
+    (from..from + n)
+        .map(|i| {
+            t1578_core::normalize(serde_json::json!({
+                "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
+                "eventTime": t1578_core::alert::rfc3339(t0 + i as i64 * 1000), "eventID": format!("share-{i}"),
+                "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "sourceIPAddress": "203.0.113.7",
+                "userIdentity": {"type": "IAMUser", "userName": "u", "accountId": "111122223333",
+                                 "arn": "arn:aws:iam::111122223333:user/u"},
+                "requestParameters": {"snapshotId": format!("snap-{i:05}"), "attributeType": "CREATE_VOLUME_PERMISSION",
+                    "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", 400_000_000_000u64 + i as u64)}]}}}
+            }))
+            .unwrap()
+        })
+        .collect()
+}
+
+/// The outbox shares the window's item, which the stores bound (Table Storage: 64 KiB). A burst
+/// deciding a report per event, and a sink down through many retries, must not grow it past
+/// [`MAX_PENDING`]: the events the outbox has no room for are retried, and once the sink is
+/// back every report is published once.
+#[test]
+fn the_outbox_stays_bounded_through_a_burst_and_a_sink_outage() {
+    use t1578_core::pipeline::MAX_PENDING;
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let batches: Vec<Vec<ComputeEvent>> = (0..4).map(|b| shares_to_new_accounts(b * 40, 40)).collect();
+    let key = e.score(&batches[0][0]).unwrap().key;
+    sink.fail_next.store(usize::MAX, Ordering::SeqCst);
+    for _retry in 0..3 {
+        for b in &batches {
+            let r = run(&e, &store, &sink, b, false);
+            assert!(r.has_retryable_failure());
+            let (_, pending) = split(&store.get_bytes(&key).unwrap()).unwrap();
+            assert!(pending.len() <= MAX_PENDING + 1, "{} pending", pending.len());
+            assert!(store.get_bytes(&key).unwrap().len() <= 32 * 1024);
+        }
+    }
+    sink.fail_next.store(0, Ordering::SeqCst);
+    let mut sent = 0;
+    for b in &batches {
+        let r = run(&e, &store, &sink, b, false);
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        sent += r.alerts.len();
+    }
+    let alerts = sink.alerts();
+    assert_eq!(alerts.len(), sent);
+    let keys: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.dedup_key()).collect();
+    assert_eq!(keys.len(), alerts.len(), "each report published once");
+    assert!(
+        alerts.len() >= 150,
+        "{} reports for 160 new criticals",
+        alerts.len()
+    );
+    assert_eq!(store.pending(), 0);
+    for b in &batches {
+        let r = run(&e, &store, &sink, b, false);
+        assert_eq!((r.duplicates, r.alerts.len()), (b.len(), 0));
+    }
+}

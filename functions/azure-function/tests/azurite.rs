@@ -1095,6 +1095,58 @@ async fn a_store_outage_past_the_retry_budget_parks_the_records_and_loses_none()
     );
 }
 
+/// A burst of criticals, each a new one (a gallery shared again and again, every time another
+/// gallery), decides one report per record. Saved in one write with the window, hundreds of
+/// pending reports outgrow Table Storage's 64 KiB property: the save was refused, the records
+/// parked and not one alert sent, whatever the retries (the redrive overflows the same way).
+/// The outbox takes a bounded number of reports per write, so the burst is sent whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_critical_shares_is_alerted_not_refused_by_the_property_limit() {
+    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    const SHARE: &str = "Microsoft.Compute/galleries/share/action";
+    let t = now_ms() - 600_000;
+    let n = 260;
+    let recs: Vec<Value> = (0..n)
+        .map(|i| {
+            let gallery = resource("galleries", &format!("exfil-gallery-{i:04}"));
+            let at = t + i as i64 * 1000;
+            let mut r = record(
+                "burst@contoso.com",
+                SHARE,
+                &gallery,
+                "Success",
+                &format!("c-{i}"),
+                at,
+            );
+            // Shared with another subscription each time.
+            let to = format!("{i:08}-0000-4000-8000-000000000000");
+            let share = json!({"operationType": "Add", "groups": [{"type": "Subscriptions", "ids": [to]}]});
+            r["properties"]["requestbody"] = share.to_string().into();
+            r
+        })
+        .collect();
+    let key = h.key_of(&recs[0]);
+    let (s, r) = h.batch(&[body(recs)]).await;
+    assert_eq!(s, 200, "{:?}", r.logs);
+    assert!(
+        logs_have(
+            &r.logs,
+            &format!("outcomes: {n} records, done {n}, retry 0, parked 0")
+        ),
+        "{:?}",
+        r.logs
+    );
+    assert!(h.parked().await.is_empty());
+    let alerts = by_dedup(receiver.alerts());
+    assert!(
+        alerts.len() >= n / 2,
+        "{} alerts for {n} new criticals",
+        alerts.len()
+    );
+    assert!(alerts.values().all(|v| v.len() == 1), "each report sent once");
+    assert_eq!(h.pending(&key).await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_logic_app_failure_parks_the_records() {
     let (_az, receiver, h) = setup(HandlerOptions::default()).await;
