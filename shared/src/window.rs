@@ -29,6 +29,15 @@ const MAX_FIRED: usize = 32;
 const HOUR_MS: i64 = 3_600_000;
 /// Addresses (or networks) remembered per principal for the unfamiliar-IP rule.
 pub const MAX_SEEN: usize = 32;
+/// Most bytes an encoded window takes: what a principal may cost the store, whatever its
+/// history (Table Storage holds the window and its outbox in one 64 KiB property).
+pub const MAX_STATE_BYTES: usize = 16 * 1024;
+/// Display strings are clipped to this many bytes when a window would outgrow the bound.
+const COMPACT_FIELD: usize = 64;
+/// Entries kept per display list at the second compaction step.
+const COMPACT_KEEP: usize = 3;
+/// Compaction steps ([`WindowState::compact`]).
+const COMPACT_STEPS: usize = 3;
 /// 3: the principal's behaviour baseline, what is new for it, and its open finding; 4: its
 /// busiest hours. A format-3 state is read as a format 4 one without busiest hours (`peaks` is
 /// last, so its bytes plus an empty list are a format-4 encoding): an upgrade keeps every
@@ -258,12 +267,67 @@ impl WindowState {
         }
     }
 
-    /// Compact binary encoding for the stores. Sized first and written once: a vector grown
-    /// as postcard writes is reallocated and copied several times per save, and a replay saves
-    /// each window it touches once per batch.
+    /// Compact binary encoding for the stores, at most [`MAX_STATE_BYTES`]. Sized first and
+    /// written once: a vector grown as postcard writes is reallocated and copied several times
+    /// per save, and a replay saves each window it touches once per batch.
     pub fn encode(&self) -> Vec<u8> {
         let size = postcard::experimental::serialized_size(self).unwrap_or(0);
-        postcard::to_extend(self, Vec::with_capacity(size)).unwrap_or_default()
+        if size <= MAX_STATE_BYTES {
+            return postcard::to_extend(self, Vec::with_capacity(size)).unwrap_or_default();
+        }
+        // Only adversarial strings get here (every list full of strings at their longest):
+        // the evidence shown in alerts gives way, step by step, never the counts.
+        let mut small = self.clone();
+        for step in 1..=COMPACT_STEPS {
+            small.compact(step);
+            let size = postcard::experimental::serialized_size(&small).unwrap_or(0);
+            if size <= MAX_STATE_BYTES || step == COMPACT_STEPS {
+                return postcard::to_extend(&small, Vec::with_capacity(size)).unwrap_or_default();
+            }
+        }
+        Vec::new()
+    }
+
+    /// Shrink what the window keeps for display, `step` by step (1: clip its strings; 2: keep
+    /// the newest few of each list; 3: drop those lists and clip the principal's strings).
+    /// Counts, units, baseline, address memory and the open finding stay: decisions do not
+    /// change. Idempotent, so a compacted window read back encodes to the same bytes.
+    fn compact(&mut self, step: usize) {
+        let short = |s: &mut String| *s = clip(s, COMPACT_FIELD);
+        let keep = match step {
+            1 => usize::MAX,
+            2 => COMPACT_KEEP,
+            _ => 0,
+        };
+        for l in [&mut self.resources, &mut self.ips, &mut self.scopes] {
+            // The newest `keep`, in their order.
+            let mut times: Vec<i64> = l.iter().map(|x| x.t).collect();
+            times.sort_unstable_by(|a, b| b.cmp(a));
+            let oldest_kept = times.get(keep.saturating_sub(1)).copied().unwrap_or(i64::MIN);
+            let mut kept = 0;
+            l.retain(|x| {
+                let keep_it = keep > 0 && x.t >= oldest_kept && kept < keep;
+                kept += usize::from(keep_it);
+                keep_it
+            });
+            l.iter_mut().for_each(|x| short(&mut x.value));
+        }
+        // Already the riskiest first; the event id stays whole, it names the record.
+        self.evidence.truncate(keep);
+        for e in &mut self.evidence {
+            short(&mut e.operation);
+            e.ip.as_mut().map(short);
+        }
+        let ips = &self.ips;
+        self.unfamiliar.retain(|h| ips.iter().any(|x| x.h == *h));
+        self.novel.iter_mut().for_each(|n| short(&mut n.value));
+        let who = &mut self.who;
+        short(&mut who.name);
+        who.session.as_mut().map(short);
+        who.user_agent.as_mut().map(short);
+        if step >= 3 {
+            short(&mut who.key);
+        }
     }
 
     /// Decode; a window from another key (hash collision) or another format is refused.
