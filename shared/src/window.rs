@@ -290,8 +290,9 @@ impl WindowState {
 
     /// Shrink what the window keeps for display, `step` by step (1: clip its strings; 2: keep
     /// the newest few of each list; 3: drop those lists and clip the principal's strings).
-    /// Counts, units, baseline, address memory and the open finding stay: decisions do not
-    /// change. Idempotent, so a compacted window read back encodes to the same bytes.
+    /// Counts, units, baseline, address memory, novelties (matched by value) and the open
+    /// finding stay: decisions do not change. Lists keep matching by hash, the evidence by its
+    /// whole event id. Idempotent, so a compacted window read back encodes to the same bytes.
     fn compact(&mut self, step: usize) {
         let short = |s: &mut String| *s = clip(s, COMPACT_FIELD);
         let keep = match step {
@@ -320,7 +321,6 @@ impl WindowState {
         }
         let ips = &self.ips;
         self.unfamiliar.retain(|h| ips.iter().any(|x| x.h == *h));
-        self.novel.iter_mut().for_each(|n| short(&mut n.value));
         let who = &mut self.who;
         short(&mut who.name);
         who.session.as_mut().map(short);
