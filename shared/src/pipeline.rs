@@ -2,7 +2,8 @@
 //!
 //! Per state key: one load, apply every event of the batch in event-time order, one
 //! conditional save of the window together with the alerts it decided (the outbox, see
-//! [`crate::outbox`]), then publish those alerts and mark them sent. On a version conflict it
+//! [`crate::outbox`]), then publish those alerts and mark them sent; a batch deciding more than
+//! the outbox holds ([`MAX_PENDING`]) is applied and published in as many rounds. On a version conflict it
 //! backs off (jittered, exponential, capped, within a budget), reloads and re-applies.
 //! Out-of-scope events cause no store request at all, and a batch of pure duplicates causes no
 //! write. An account that learns from its first event ([`crate::engine::ObservedSince`]) costs
