@@ -9,6 +9,15 @@ use crate::tuning::{Effective, Tuning};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+/// AWS services that make whatever call their author wrote, with the author's role: a critical
+/// they carry is the principal's ([`Engine::carried_critical`]). Sigma's critical rows admit
+/// them too.
+pub const CARRIERS: &[&str] = &[
+    "ssm.amazonaws.com",
+    "states.amazonaws.com",
+    "scheduler.amazonaws.com",
+];
+
 /// Everything about one event that window state keeps for evidence and display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventContext {
@@ -278,17 +287,26 @@ impl Engine {
                 .is_some_and(|s| s.ends_with(".amazonaws.com"))
     }
 
-    /// A single-event critical (a share, a public snapshot or image, an export) that an AWS
-    /// service made for a role or a user of the account (`invokedBy`, or the service as the
-    /// source address). SSM Automation's `aws:executeAwsApi`, Step Functions' SDK integrations
-    /// and EventBridge Scheduler's universal targets make any call their author writes, with
-    /// that author's role: carried by a service, a share to another account is still the
-    /// principal's, and judged as any critical is (a destination it shared to in the last 14
-    /// days is known, so Backup's, DLM's or Image Builder's recurring copies to the same
-    /// accounts alert on their first destination only). `AWSService` identities stay the
-    /// service's own, as do the service events that name another account.
-    fn carried_critical(ev: &ComputeEvent, entry: &Entry) -> bool {
-        entry.critical && ev.cloud == Cloud::Aws && ev.principal.kind != PrincipalKind::AwsService
+    /// A single-event critical (a share, a public snapshot or image, an export) that a service
+    /// running its author's calls made with the author's role or user: SSM Automation's
+    /// `aws:executeAwsApi`, Step Functions' SDK integrations and EventBridge Scheduler's
+    /// universal targets ([`CARRIERS`], by `invokedBy` or as the source address). Carried by such
+    /// a service, a share to another account is still the principal's, and it is judged as any
+    /// critical is. Services that act on their own (AWS Backup, DLM, EC2 Image Builder, Auto
+    /// Scaling) and service-linked roles stay service callers: their recurring copies and
+    /// exports would page every run (an export has no destination to learn, and a share to more
+    /// accounts than a baseline remembers is never known). Only the default profile has
+    /// criticals; the seed's service-caller policy is the seed's.
+    fn carried_critical(&self, ev: &ComputeEvent, entry: &Entry) -> bool {
+        let carrier = |s: Option<&str>| s.is_some_and(|s| CARRIERS.iter().any(|c| s.eq_ignore_ascii_case(c)));
+        let linked = ev.principal.key.contains("/aws-service-role/")
+            || ev.principal.key.contains(":role/AWSServiceRoleFor");
+        self.profile.name == ProfileName::Default
+            && entry.critical
+            && ev.cloud == Cloud::Aws
+            && ev.principal.kind != PrincipalKind::AwsService
+            && !linked
+            && (carrier(ev.invoked_by.as_deref()) || carrier(ev.source_ip.as_deref()))
     }
 
     /// Whether the profile counts an event of this cloud in this phase. The CLI's prefilter
@@ -331,7 +349,7 @@ impl Engine {
         let eff = self.effective(&ev.account);
         if !eff.count_service_callers
             && Self::is_service_caller(ev, &eff)
-            && !Self::carried_critical(ev, entry)
+            && !self.carried_critical(ev, entry)
         {
             return Err(Skip::ServiceCaller);
         }

@@ -394,11 +394,14 @@ fn base_selection(e: &Entry) -> Vec<Item> {
                 item("eventName", vec![s(name)]),
                 item("errorCode", vec![Val::Null, s("")]),
             ];
-            // Service events (SharedSnapshot*) are invoked by EC2 by nature. A critical is
-            // judged whoever carried it, as the engine does: SSM Automation, Step Functions
-            // and EventBridge Scheduler make whatever share or export their author wrote.
-            if !is_service_event(e) && !e.critical {
-                items.push(item("userIdentity.invokedBy", vec![Val::Null, s("")]));
+            // Service events (SharedSnapshot*) are invoked by EC2 by nature. A critical carried
+            // by a service that runs its author's calls is the author's, as the engine judges it.
+            if !is_service_event(e) {
+                let mut by = vec![Val::Null, s("")];
+                if e.critical {
+                    by.extend(crate::engine::CARRIERS.iter().map(|c| s(c)));
+                }
+                items.push(item("userIdentity.invokedBy", by));
             }
             items
         }
@@ -810,13 +813,18 @@ mod tests {
     }
 
     #[test]
-    fn a_critical_carried_by_a_service_is_matched_and_other_service_calls_are_not() {
+    fn a_critical_carried_by_ssm_step_functions_or_scheduler_is_matched_and_other_service_calls_are_not() {
         let c = Catalog::builtin().unwrap();
         let shared = rule_text(&c, c.get("aws.ec2.snapshot_shared").unwrap(), "2026-01-01");
-        assert!(!shared.contains("userIdentity.invokedBy"), "{shared}");
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n";
+        assert!(shared.contains(by), "{shared}");
+        assert!(!shared.contains("backup.amazonaws.com"), "{shared}");
         assert!(shared.contains("not filter_aws_service"), "{shared}");
         let created = rule_text(&c, c.get("aws.ec2.create_snapshot").unwrap(), "2026-01-01");
-        assert!(created.contains("userIdentity.invokedBy"), "{created}");
+        assert!(
+            created.contains("userIdentity.invokedBy:\n          - null\n          - ''\n "),
+            "{created}"
+        );
     }
 
     #[test]

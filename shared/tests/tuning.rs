@@ -277,6 +277,25 @@ fn a_critical_a_service_made_for_a_role_is_judged() {
     }
     let (r, alerts) = replay(&tuned(""), &service);
     assert_eq!((r.service_callers, alerts.len()), (1, 0));
+    // AWS Backup acts on its own schedule: its cross-account copies and Image Builder's
+    // distributions would page every run (more accounts than a baseline remembers are never
+    // known), so a share it makes stays a service caller, as one by a service-linked role does.
+    let mut backup = share.clone();
+    for e in backup.iter_mut() {
+        e.invoked_by = Some("backup.amazonaws.com".into());
+        e.source_ip = Some("backup.amazonaws.com".into());
+    }
+    let (r, alerts) = replay(&tuned(""), &backup);
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
+    let mut linked = share.clone();
+    for e in linked.iter_mut() {
+        e.principal.key = format!(
+            "arn:aws:iam::{}:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM",
+            e.account
+        );
+    }
+    let (r, alerts) = replay(&tuned(""), &linked);
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
 }
 
 #[test]
