@@ -2,6 +2,10 @@
 //! holds is applied and published in rounds, and a failure in a later round loses and doubles
 //! nothing. And the services whose shares stay service calls (`Engine::carried_critical`).
 
+mod common;
+
+use common::shares_to_new_accounts;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use t1578_core::alert::Alert;
@@ -16,24 +20,6 @@ const DAY: i64 = 86_400_000;
 
 fn engine() -> Engine {
     Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default))
-}
-
-/// `n` snapshot shares by one user, each with another account: a report each.
-fn shares(n: usize) -> Vec<ComputeEvent> {
-    (0..n)
-        .map(|i| {
-            t1578_core::normalize(serde_json::json!({
-                "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-                "eventTime": t1578_core::alert::rfc3339(T0 + i as i64 * 1000), "eventID": format!("share-{i}"),
-                "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "sourceIPAddress": "203.0.113.7",
-                "userIdentity": {"type": "IAMUser", "userName": "u", "accountId": "111122223333",
-                                 "arn": "arn:aws:iam::111122223333:user/u"},
-                "requestParameters": {"snapshotId": format!("snap-{i:05}"), "attributeType": "CREATE_VOLUME_PERMISSION",
-                    "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", 400_000_000_000u64 + i as u64)}]}}}
-            }))
-            .unwrap()
-        })
-        .collect()
 }
 
 /// A sink that accepts `ok` sends, then fails every send while `failing` is set.
@@ -102,7 +88,7 @@ fn once(alerts: &[Alert]) {
 #[test]
 fn a_sink_failure_in_round_two_loses_and_doubles_nothing() {
     let e = engine();
-    let evs = shares(20);
+    let evs = shares_to_new_accounts(0, 20);
     let (store, sink) = (MemoryStore::new(), FlakySink::default());
     sink.ok.store(8, Ordering::SeqCst);
     let r = run(&e, &store, &sink, &evs);
@@ -131,7 +117,7 @@ fn a_sink_failure_in_round_two_loses_and_doubles_nothing() {
 #[test]
 fn a_conflict_in_round_two_loses_and_doubles_nothing() {
     let e = engine();
-    let evs = shares(20);
+    let evs = shares_to_new_accounts(0, 20);
     let (store, sink) = (ConflictingStore::default(), MemorySink::new());
     // Round 1: one save plus 8 settles.
     store.saves_ok.store(9, Ordering::SeqCst);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{copies, engine, events_dir, load};
+use common::{copies, engine, events_dir, load, shares_to_new_accounts};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use t1578_core::engine::ProfileName;
@@ -390,26 +390,6 @@ fn a_corrupt_stored_window_is_restarted_not_fatal() {
     assert_eq!(r.corrupt_states, 1);
     assert!(r.failures.is_empty());
     assert_eq!(sink.alerts().len(), 1);
-}
-
-/// `n` snapshot shares by one user, each with another account: a new critical each, so a
-/// report each.
-fn shares_to_new_accounts(from: usize, n: usize) -> Vec<ComputeEvent> {
-    let t0 = 1_790_000_000_000i64;
-    (from..from + n)
-        .map(|i| {
-            t1578_core::normalize(serde_json::json!({
-                "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-                "eventTime": t1578_core::alert::rfc3339(t0 + i as i64 * 1000), "eventID": format!("share-{i}"),
-                "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "sourceIPAddress": "203.0.113.7",
-                "userIdentity": {"type": "IAMUser", "userName": "u", "accountId": "111122223333",
-                                 "arn": "arn:aws:iam::111122223333:user/u"},
-                "requestParameters": {"snapshotId": format!("snap-{i:05}"), "attributeType": "CREATE_VOLUME_PERMISSION",
-                    "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", 400_000_000_000u64 + i as u64)}]}}}
-            }))
-            .unwrap()
-        })
-        .collect()
 }
 
 /// The outbox shares the window's item, which the stores bound (Table Storage: 64 KiB). A burst

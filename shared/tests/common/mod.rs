@@ -44,6 +44,26 @@ pub fn copies(n: usize) -> Vec<ComputeEvent> {
         .collect()
 }
 
+/// `n` snapshot shares by one user, each with another account: a new critical each, so a
+/// report each.
+pub fn shares_to_new_accounts(from: usize, n: usize) -> Vec<ComputeEvent> {
+    let t0 = 1_790_000_000_000i64;
+    (from..from + n)
+        .map(|i| {
+            t1578_core::normalize(serde_json::json!({
+                "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
+                "eventTime": t1578_core::alert::rfc3339(t0 + i as i64 * 1000), "eventID": format!("share-{i}"),
+                "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "sourceIPAddress": "203.0.113.7",
+                "userIdentity": {"type": "IAMUser", "userName": "u", "accountId": "111122223333",
+                                 "arn": "arn:aws:iam::111122223333:user/u"},
+                "requestParameters": {"snapshotId": format!("snap-{i:05}"), "attributeType": "CREATE_VOLUME_PERMISSION",
+                    "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", 400_000_000_000u64 + i as u64)}]}}}
+            }))
+            .unwrap()
+        })
+        .collect()
+}
+
 /// Every record of a file, normalized; panics on any bad record (fixtures must be clean).
 pub fn load(path: &std::path::Path) -> Vec<ComputeEvent> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
