@@ -810,6 +810,11 @@ fn is_records_document(t: &[u8]) -> bool {
     expect(b"{") && expect(b"\"Records\"") && expect(b":") && expect(b"[")
 }
 
+/// A file's error when its reader went away before the file's end (`send` answered false).
+fn stopped() -> String {
+    "stopped".to_string()
+}
+
 /// One file, start to end, on a pool worker: `send` gets its scanned parts in order (false:
 /// the reader is gone, stop).
 /// `buf` is the worker's, reused from file to file: thousands of small files then cost no
@@ -822,7 +827,6 @@ fn produce<T: Send>(
     keep: &(impl Fn(ComputeEvent) -> Option<T> + Sync),
     send: &mut impl FnMut(Piece<T>) -> bool,
 ) -> Result<(), String> {
-    let stopped = || "stopped".to_string();
     let (mut reader, _) = open(path, blobs).map_err(|e| e.to_string())?;
     buf.clear();
     let mut cut: Option<String> = None;
@@ -912,7 +916,7 @@ fn lines<T: Send>(
             sc.error("truncated", Pos::Line(sc.newlines + 1), || msg);
         }
         if !send(Piece::Part(sc, end as u64)) {
-            return Err("stopped".to_string());
+            return Err(stopped());
         }
         buf.drain(..end);
         if eof && buf.is_empty() {
@@ -1013,7 +1017,7 @@ fn csv_rows<T>(
             }
         }
         if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
-            return Err("stopped".into());
+            return Err(stopped());
         }
     }
     emit(sc);
@@ -1053,7 +1057,7 @@ where
             }
         }
         if sc.records as usize >= RECORDS_PER_PART && !emit(std::mem::take(&mut sc)) {
-            return Err("stopped".into());
+            return Err(stopped());
         }
     }
     emit(sc);

@@ -3,8 +3,9 @@
 //! Per state key: one load, apply every event of the batch in event-time order, one
 //! conditional save of the window together with the alerts it decided (the outbox, see
 //! [`crate::outbox`]), then publish those alerts and mark them sent; a batch deciding more than
-//! the outbox holds ([`MAX_PENDING`]) is applied and published in as many rounds. On a version conflict it
-//! backs off (jittered, exponential, capped, within a budget), reloads and re-applies.
+//! the outbox holds ([`MAX_PENDING`]) is applied and published in as many rounds. On a version
+//! conflict it backs off (jittered, exponential, capped, within a budget), reloads and
+//! re-applies.
 //! Out-of-scope events cause no store request at all, and a batch of pure duplicates causes no
 //! write. An account that learns from its first event ([`crate::engine::ObservedSince`]) costs
 //! one more read per container before its first decision, and one conditional create ever.
@@ -506,15 +507,10 @@ struct Decided {
 struct Saved {
     /// The entries this writer must publish, in the order they were decided.
     mine: Vec<Pending>,
-    /// Every alert the items decided (for shadow mode's report).
-    decided: Vec<Decided>,
+    /// The items applied and every alert they decided (for shadow mode's report).
+    applying: Applying,
     /// Another invocation's live lease holds an alert decided by one of the items.
     held: bool,
-    /// How many of the items were applied (the rest waits for the outbox to drain).
-    applied: usize,
-    /// Of those, re-deliveries and events older than their window.
-    duplicates: usize,
-    too_late: usize,
 }
 
 /// Most alerts the outbox holds (give or take the decisions of one event). The outbox shares
@@ -531,7 +527,9 @@ pub const MAX_PENDING: usize = 8;
 /// what it took over, see [`process_key`]).
 struct Applying {
     alerts: Vec<Decided>,
+    /// How many of the items were applied (the rest waits for the outbox to drain).
     applied: usize,
+    /// Of those, re-deliveries and events older than their window.
     duplicates: usize,
     too_late: usize,
 }
@@ -645,14 +643,7 @@ async fn save_decisions<S: StateStore>(
         let held = publish && take_over(&mut pending, &a.alerts, &items[..a.applied], claim, opts);
         let mine: Vec<Pending> = pending.iter().filter(|p| p.claim == claim).cloned().collect();
         let bytes = outbox::join(state.encode(), &pending);
-        let saved = |mine, a: Applying| Saved {
-            mine,
-            decided: a.alerts,
-            held,
-            applied: a.applied,
-            duplicates: a.duplicates,
-            too_late: a.too_late,
-        };
+        let saved = |mine, applying| Saved { mine, applying, held };
         if bytes == raw {
             return Ok(saved(mine, a));
         }
@@ -762,18 +753,18 @@ async fn process_key<S: StateStore, A: AlertSink>(
                 return r;
             }
         };
-        r.duplicates += saved.duplicates;
-        r.too_late += saved.too_late;
+        r.duplicates += saved.applying.duplicates;
+        r.too_late += saved.applying.too_late;
         held |= saved.held;
-        if saved.applied == 0 && saved.mine.is_empty() {
+        if saved.applying.applied == 0 && saved.mine.is_empty() {
             // Full of entries other invocations hold: no room until they publish them.
             r.error = Some(PipelineError::OutboxFull);
             break;
         }
-        rest = &rest[saved.applied.min(rest.len())..];
+        rest = &rest[saved.applying.applied.min(rest.len())..];
         if !publish {
             // Nothing is sent, so nothing else holds the decided alerts: guided in place.
-            r.alerts.extend(saved.decided.into_iter().map(|mut d| {
+            r.alerts.extend(saved.applying.alerts.into_iter().map(|mut d| {
                 crate::guide::attach(&mut d.alert, engine, &d.destinations);
                 d.alert
             }));

@@ -271,21 +271,26 @@ impl WindowState {
     /// written once: a vector grown as postcard writes is reallocated and copied several times
     /// per save, and a replay saves each window it touches once per batch.
     pub fn encode(&self) -> Vec<u8> {
-        let size = postcard::experimental::serialized_size(self).unwrap_or(0);
+        let sized = |w: &WindowState| postcard::experimental::serialized_size(w).unwrap_or(0);
+        let write =
+            |w: &WindowState, size| postcard::to_extend(w, Vec::with_capacity(size)).unwrap_or_default();
+        let size = sized(self);
         if size <= MAX_STATE_BYTES {
-            return postcard::to_extend(self, Vec::with_capacity(size)).unwrap_or_default();
+            return write(self, size);
         }
         // Only adversarial strings get here (every list full of strings at their longest):
         // the evidence shown in alerts gives way, step by step, never the counts.
         let mut small = self.clone();
-        for step in 1..=COMPACT_STEPS {
+        let mut step = 0;
+        let size = loop {
+            step += 1;
             small.compact(step);
-            let size = postcard::experimental::serialized_size(&small).unwrap_or(0);
+            let size = sized(&small);
             if size <= MAX_STATE_BYTES || step == COMPACT_STEPS {
-                return postcard::to_extend(&small, Vec::with_capacity(size)).unwrap_or_default();
+                break size;
             }
-        }
-        Vec::new()
+        };
+        write(&small, size)
     }
 
     /// Shrink what the window keeps for display, `step` by step (1: clip its strings; 2: keep

@@ -162,8 +162,7 @@ fn pages(
     let mut out = BTreeMap::new();
     for d in 0..days {
         let evs: Vec<ComputeEvent> = (0..per_day).map(|i| ev(d, i)).collect();
-        let r =
-            futures::executor::block_on(process_batch(e, &store, &sink, &evs, &PipelineOptions::default()));
+        let r = run(e, &store, &sink, &evs);
         assert!(r.failures.is_empty());
         assert_eq!(r.service_callers, evs.len(), "the service's own calls");
         if !r.alerts.is_empty() {

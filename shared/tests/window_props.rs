@@ -7,9 +7,20 @@ use t1578_core::alert::Tier;
 use t1578_core::engine::{Engine, Profile, ProfileName};
 use t1578_core::kql;
 use t1578_core::memory::{MemorySink, MemoryStore};
-use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::pipeline::{process_batch, BatchReport, PipelineOptions};
 use t1578_core::window::WindowState;
 use t1578_core::{normalize, Catalog, ComputeEvent};
+
+/// One delivery through the pipeline, on a store and sink that outlive it.
+fn deliver(engine: &Engine, store: &MemoryStore, sink: &MemorySink, events: &[ComputeEvent]) -> BatchReport {
+    futures::executor::block_on(process_batch(
+        engine,
+        store,
+        sink,
+        events,
+        &PipelineOptions::default(),
+    ))
+}
 
 const DAY: i64 = 86_400_000;
 const T0: i64 = 1_790_000_000_000;
@@ -218,7 +229,7 @@ proptest! {
         let store = MemoryStore::new();
         let sink = MemorySink::new();
         for chunk in delivered.chunks(batch) {
-            let r = futures::executor::block_on(process_batch(&engine, &store, &sink, chunk, &PipelineOptions::default()));
+            let r = deliver(&engine, &store, &sink, chunk);
             prop_assert!(r.failures.is_empty());
         }
 
@@ -285,13 +296,7 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
                 .unwrap()
             })
             .collect();
-        let r = futures::executor::block_on(process_batch(
-            &engine,
-            &store,
-            &sink,
-            &events,
-            &PipelineOptions::default(),
-        ));
+        let r = deliver(&engine, &store, &sink, &events);
         assert!(r.failures.is_empty());
         let k = key
             .get_or_insert_with(|| engine.score(&events[0]).unwrap().key)
@@ -301,13 +306,7 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
         if start == 200_000 {
             // Re-deliver the whole chunk: nothing changes, nothing alerts.
             let before = sink.alerts().len();
-            let again = futures::executor::block_on(process_batch(
-                &engine,
-                &store,
-                &sink,
-                &events,
-                &PipelineOptions::default(),
-            ));
+            let again = deliver(&engine, &store, &sink, &events);
             assert_eq!(store.get_bytes(&k).unwrap(), bytes);
             assert_eq!(again.store_writes, 0);
             assert_eq!(sink.alerts().len(), before);
@@ -425,13 +424,7 @@ fn adversarial_strings_keep_state_under_16_kib() {
                 let events: Vec<ComputeEvent> = (0..300i64)
                     .map(|j| normalize(make(day * 1000 + j, T0 + day * DAY + j * 250_000)).unwrap())
                     .collect();
-                let r = futures::executor::block_on(process_batch(
-                    &engine,
-                    &store,
-                    &sink,
-                    &events,
-                    &PipelineOptions::default(),
-                ));
+                let r = deliver(&engine, &store, &sink, &events);
                 assert!(r.failures.is_empty(), "{:?}", r.failures);
                 let key = engine.score(&events[0]).unwrap().key;
                 let bytes = store.get_bytes(&key).unwrap();
