@@ -368,13 +368,27 @@ fn gzip_and_stdin_inputs_are_read() {
         "json",
         "events/formats/cloudtrail-s3-log.json",
     ]);
-    assert!(gz.status.success());
+    assert!(gz.status.success(), "{}", stderr(&gz));
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(stdout(&plain).lines().count(), 3, "the log's three alerts");
     assert_eq!(stdout(&gz), stdout(&plain));
-    let out = t1578_stdin(
+    // The same document on standard input, and JSON lines there too.
+    let piped = t1578_stdin(
+        &["replay", "--format", "json", "-"],
+        &std::fs::read(root().join("events/formats/cloudtrail-s3-log.json")).unwrap(),
+    );
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(stdout(&piped), stdout(&plain));
+    let lines = t1578_stdin(
         &["replay", "--format", "json", "-"],
         &std::fs::read(root().join("events/formats/cloudtrail.jsonl")).unwrap(),
     );
-    assert!(out.status.success());
+    assert!(lines.status.success(), "{}", stderr(&lines));
+    assert!(
+        stderr(&lines).contains("6 records read (2 skipped by the fast path), 4 in scope, 0 parse errors"),
+        "{}",
+        stderr(&lines)
+    );
 }
 
 /// `replay --format json` of `paths`: its alerts, and its one-line summary from "N files" on.

@@ -344,33 +344,22 @@ fn standing(
     (standing, observed)
 }
 
+/// The default profile's decision on one counted event: judge the window against the
+/// principal's own normal, then open or update its finding when the activity makes one.
 fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &Scored) -> Vec<Verdict> {
     let c = &s.ctx;
     let t = c.time_ms;
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
-    let tier = eff.thresholds.tier(&agg);
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
-    let established = judged.is_some_and(|(_, (st, _))| st == Standing::Established);
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
-    let judge = |text: Text| match judged {
-        Some((rule, (Standing::Established, _))) => {
-            unusual(state, engine, &agg, &rule, t, &eff.thresholds, text)
-        }
-        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed, text)], false),
-        Some((rule, (Standing::Unproven, observed))) => {
-            let mut out = volume_reasons(state, &agg, &rule, t, &eff.thresholds, text);
-            out.push(unproven_reason(state, &rule, observed, text));
-            (out, false)
-        }
-        _ => (no_history(state, eff.baseline.as_ref(), t, text), false),
-    };
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let (reasons, sensitive_first) = judge(Text::Skip);
+    let (reasons, sensitive_first) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
     };
+    let tier = eff.thresholds.tier(&agg);
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
@@ -402,17 +391,76 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     } else {
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
-    let tier = match activity {
-        Activity::Create => now,
-        Activity::Update => now.max(inc.tier),
-    };
-    let (mut reasons, _) = judge(Text::Write);
+    let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(c, |d| {
             eff.baseline.is_some_and(|r| knows(state, &r, c, d))
         }));
     }
-    let mut inc = inc;
+    let finding = Finding {
+        activity,
+        inc,
+        updated_because,
+        now,
+        disc,
+        established: judged.is_some_and(|(_, (st, _))| st == Standing::Established),
+        reasons,
+        critical: critical.then(|| c.catalog_id.clone()),
+    };
+    vec![record(state, agg, t, finding)]
+}
+
+/// A principal's standing under the default profile's baseline rule, and since when its
+/// account is observed (`None`: no baseline in this scope).
+type Judged = Option<(BaselineRule, (Standing, Option<i64>))>;
+
+/// The reasons the activity is (or is not) unusual for its principal, by its standing, and
+/// whether it holds a weak sign about what was done ([`Signs::sensitive_first`]).
+fn judge(
+    state: &WindowState,
+    engine: &Engine,
+    eff: &Effective,
+    agg: &Aggregate,
+    judged: Judged,
+    t: i64,
+    text: Text,
+) -> (Vec<Reason>, bool) {
+    match judged {
+        Some((rule, (Standing::Established, _))) => {
+            unusual(state, engine, agg, &rule, t, &eff.thresholds, text)
+        }
+        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed, text)], false),
+        Some((rule, (Standing::Unproven, observed))) => {
+            let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, text);
+            out.push(unproven_reason(state, &rule, observed, text));
+            (out, false)
+        }
+        _ => (no_history(state, eff.baseline.as_ref(), t, text), false),
+    }
+}
+
+/// A report decided by [`baseline_step`], before it is recorded in the finding.
+struct Finding {
+    activity: Activity,
+    /// The finding as it was (an update) or as it opens (a create).
+    inc: Incident,
+    updated_because: Vec<String>,
+    /// The tier the activity reaches now.
+    now: Tier,
+    /// The critical's discriminator (its row and destinations), if one is reported.
+    disc: Option<u32>,
+    established: bool,
+    reasons: Vec<Reason>,
+    critical: Option<String>,
+}
+
+/// Record the report in the window's finding and make its verdict.
+fn record(state: &mut WindowState, agg: Aggregate, t: i64, f: Finding) -> Verdict {
+    let tier = match f.activity {
+        Activity::Create => f.now,
+        Activity::Update => f.now.max(f.inc.tier),
+    };
+    let mut inc = f.inc;
     // A late event's update must not move the finding back: it would leave the window early
     // and the next event open a second finding for the same activity.
     inc.last = inc.last.max(t);
@@ -420,23 +468,23 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     inc.operations = agg.operation_count;
     inc.risk = agg.total_risk;
     inc.types |= type_mask(&agg);
-    if let Some(d) = disc {
+    if let Some(d) = f.disc {
         inc.add_critical(d);
     }
     let verdict = Verdict {
         tier,
-        activity,
+        activity: f.activity,
         finding_uid: inc.uid.clone(),
         decision_uid: hex128(&format!("{}\u{1f}{}", inc.uid, inc.count)),
         count: inc.count,
         agg,
-        established,
-        reasons,
-        updated_because,
-        critical: critical.then(|| c.catalog_id.clone()),
+        established: f.established,
+        reasons: f.reasons,
+        updated_because: f.updated_because,
+        critical: f.critical,
     };
     state.incident = Some(inc);
-    vec![verdict]
+    verdict
 }
 
 /// Whether the seed's tier `tier` is a finding for a principal of this standing (`None`: no

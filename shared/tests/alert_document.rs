@@ -110,3 +110,37 @@ fn state_keys_are_fixed_length_hashes_whatever_the_principal() {
     let parts: Vec<String> = serde_json::from_str(&k.0).unwrap();
     assert_eq!(parts.len(), 5);
 }
+
+/// The schema is what keeps the documents' shape: a real alert passes it, and the same alert
+/// with a field it does not declare (at the top, or inside a nested object), or without one it
+/// requires, does not.
+#[test]
+fn the_schema_refuses_a_real_alert_with_an_undeclared_or_missing_field() {
+    let (_, alerts) = common::replay(
+        &engine(ProfileName::Default),
+        &common::load(&events_dir().join("aws/ec2-modify-snapshot-attribute-share.json")),
+    );
+    let alert = serde_json::to_value(alerts.first().expect("a share alerts")).unwrap();
+    assert_eq!(t1578_testkit::alert_errors(&alert), Vec::<String>::new());
+    let changed = |f: fn(&mut Value)| {
+        let mut a = alert.clone();
+        f(&mut a);
+        t1578_testkit::alert_errors(&a)
+    };
+    type Change = (&'static str, fn(&mut Value));
+    let changes: [Change; 4] = [
+        ("top-level extra", |a| a["injected"] = json!(1)),
+        ("extra in actor.user", |a| {
+            a["actor"]["user"]["injected"] = json!(1)
+        }),
+        ("extra in finding_info", |a| {
+            a["finding_info"]["injected"] = json!("x")
+        }),
+        ("severity_id missing", |a| {
+            a.as_object_mut().unwrap().remove("severity_id");
+        }),
+    ];
+    for (what, f) in changes {
+        assert!(!changed(f).is_empty(), "{what} passed the schema");
+    }
+}

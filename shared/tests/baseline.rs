@@ -86,8 +86,21 @@ fn baseline_scenarios_raise_exactly_their_expected_findings() {
             let (_, alerts) = replay(&engine, &events);
             let name = profile.as_str();
             // Every report of a finding shares its id, and only the first creates it.
-            for group in findings(name, &alerts, "").iter() {
-                assert!(group.reports >= 1);
+            let mut by: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
+            for a in &alerts {
+                by.entry(a.finding_info.uid.as_str()).or_default().push(a);
+            }
+            for reports in by.values() {
+                for (i, a) in reports.iter().enumerate() {
+                    let at = format!(
+                        "{} {name} {} report {}",
+                        path.display(),
+                        a.finding_info.uid,
+                        i + 1
+                    );
+                    assert_eq!(a.is_new_finding(), i == 0, "{at}");
+                    assert_eq!(a.count as usize, i + 1, "{at}");
+                }
             }
             let got = findings(name, &alerts, &exp.from);
             let mut want: Vec<&Finding> = exp.finding.iter().filter(|f| f.profile == name).collect();

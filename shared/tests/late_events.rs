@@ -85,4 +85,10 @@ fn default_a_late_update_keeps_one_finding() {
     assert_eq!(in_order.1, 1, "in order: one finding {in_order:?}");
     let late = uids(&[vec![a], vec![b], vec![c]]);
     assert_eq!(late.1, 1, "b late: still one finding {late:?}");
+    // And as many reports of it: the late event changes no decision.
+    assert!(in_order.0 >= 1);
+    assert_eq!(
+        late.0, in_order.0,
+        "reports: late {late:?}, in order {in_order:?}"
+    );
 }

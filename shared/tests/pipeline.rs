@@ -5,7 +5,6 @@ mod common;
 
 use common::{copies, engine, events_dir, load, shares_to_new_accounts};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use t1578_core::engine::ProfileName;
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::outbox::split;
@@ -318,25 +317,78 @@ fn a_failing_store_fails_retryably_and_loses_nothing() {
     );
 }
 
+/// A store whose first `n` loads all return before any of them goes on: `n` writers read the
+/// same version, so all but one of their first saves conflict.
+struct Gated {
+    inner: MemoryStore,
+    gate: std::sync::Barrier,
+    gated: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl t1578_core::StateStore for Gated {
+    async fn load(
+        &self,
+        key: &t1578_core::StateKey,
+    ) -> Result<Option<t1578_core::ports::Stored>, t1578_core::ports::StoreError> {
+        let r = self.inner.load(key).await;
+        if self.gated.fetch_add(1, Ordering::SeqCst) < self.n {
+            self.gate.wait();
+        }
+        r
+    }
+
+    async fn save(
+        &self,
+        key: &t1578_core::StateKey,
+        bytes: &[u8],
+        expires_at: i64,
+        expected: Option<&t1578_core::ports::Version>,
+    ) -> Result<t1578_core::ports::SaveOutcome, t1578_core::ports::StoreError> {
+        self.inner.save(key, bytes, expires_at, expected).await
+    }
+}
+
 #[test]
 fn sixteen_concurrent_writers_on_one_key_lose_no_update() {
-    let e = Arc::new(engine(ProfileName::Default));
-    let store = Arc::new(MemoryStore::new());
-    let sink = Arc::new(MemorySink::new());
-    let all = copies(16 * 5);
-    let threads: Vec<_> = all
-        .chunks(5)
-        .map(|chunk| {
-            let (e, store, sink, chunk) = (e.clone(), store.clone(), sink.clone(), chunk.to_vec());
-            std::thread::spawn(move || run(&e, &store, &sink, &chunk, false))
-        })
-        .collect();
-    let mut conflicts = 0;
-    for t in threads {
-        let r = t.join().unwrap();
-        assert!(r.failures.is_empty());
-        conflicts += r.conflicts;
-    }
+    let e = engine(ProfileName::Default);
+    let writers = 16;
+    let gated = Gated {
+        inner: MemoryStore::new(),
+        gate: std::sync::Barrier::new(writers),
+        gated: Default::default(),
+        n: writers,
+    };
+    let sink = MemorySink::new();
+    let all = copies(writers * 5);
+    let conflicts: usize = std::thread::scope(|sc| {
+        let threads: Vec<_> = all
+            .chunks(5)
+            .map(|chunk| {
+                let (e, gated, sink) = (&e, &gated, &sink);
+                sc.spawn(move || {
+                    futures::executor::block_on(process_batch(
+                        e,
+                        gated,
+                        sink,
+                        chunk,
+                        &PipelineOptions::default(),
+                    ))
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                let r = t.join().unwrap();
+                assert!(r.failures.is_empty(), "{:?}", r.failures);
+                r.conflicts
+            })
+            .sum()
+    });
+    // All sixteen first read the same version: one first save wins, fifteen conflict.
+    assert!(conflicts >= writers - 1, "{conflicts} conflicts");
+    let store = &gated.inner;
     let key = e.score(&all[0]).unwrap().key;
     let state = WindowState::decode(&store.get_bytes(&key).unwrap(), &key).unwrap();
     assert_eq!(state.unit_count(), 80);
@@ -375,7 +427,10 @@ fn shadow_mode_records_decisions_but_sends_nothing() {
     assert_eq!(r.alerts.len(), 1);
     assert!(sink.alerts().is_empty());
     // The decision is recorded: switching to alert mode later does not replay old alerts.
-    run(&e, &store, &sink, &share(), false);
+    let again = run(&e, &store, &sink, &share(), false);
+    assert!(again.failures.is_empty(), "{:?}", again.failures);
+    assert_eq!(again.duplicates, 1, "the same share, seen again");
+    assert!(again.alerts.is_empty());
     assert!(sink.alerts().is_empty());
 }
 

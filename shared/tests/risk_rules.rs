@@ -217,7 +217,9 @@ fn the_address_memory_outlives_the_window_and_then_forgets() {
     let t0 = ms(OUTSIDE);
     let (store, sink) = (MemoryStore::new(), MemorySink::new());
     let run = |evs: &[ComputeEvent]| {
-        futures::executor::block_on(process_batch(&e, &store, &sink, evs, &PipelineOptions::default()));
+        let r =
+            futures::executor::block_on(process_batch(&e, &store, &sink, evs, &PipelineOptions::default()));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
         let last = sink.alerts().last().cloned().unwrap();
         common::check_document(&last);
         last
@@ -255,13 +257,15 @@ fn the_address_memory_stays_bounded() {
         .collect();
     let (store, sink) = (MemoryStore::new(), MemorySink::new());
     for chunk in events.chunks(100) {
-        futures::executor::block_on(process_batch(
+        let r = futures::executor::block_on(process_batch(
             &e,
             &store,
             &sink,
             chunk,
             &PipelineOptions::default(),
         ));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        assert_eq!(r.scored, chunk.len());
     }
     let key = e.score(&events[0]).unwrap().key;
     let bytes = store.get_bytes(&key).unwrap();

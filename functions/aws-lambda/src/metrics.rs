@@ -84,9 +84,25 @@ mod tests {
         assert_eq!(decl["Namespace"], NAMESPACE);
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(doc["Profile"], "default");
-        for metric in decl["Metrics"].as_array().unwrap() {
-            let name = metric["Name"].as_str().unwrap();
-            assert!(doc[name].is_u64(), "{name} declared but not set");
+        // Declared both ways: every metric named in the declaration is set, and every value
+        // the document carries (but the declaration and the dimension) is declared.
+        let declared: std::collections::BTreeSet<&str> = decl["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        let carried: std::collections::BTreeSet<&str> = doc
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !["_aws", "Profile"].contains(k))
+            .collect();
+        assert_eq!(declared, carried);
+        assert!(declared.len() >= 5, "{declared:?}");
+        for name in &declared {
+            assert!(doc[name].is_u64(), "{name} declared but not a count");
         }
         assert_eq!(doc["EventsInScope"], 3);
         assert_eq!(doc["Alerts"], 1);

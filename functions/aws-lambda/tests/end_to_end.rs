@@ -318,7 +318,8 @@ async fn every_aws_fixture_is_handled_without_error() {
                 records += s.records;
                 in_scope += s.in_scope;
             }
-            Ok(Response::Sqs(_)) => {}
+            // The fixtures are EventBridge events and bare records, never SQS batches.
+            Ok(Response::Sqs(_)) => panic!("{}: taken for an SQS batch", path.display()),
             Err(e) => panic!("{}: {e}", path.display()),
         }
     }

@@ -382,6 +382,8 @@ fn blob_name(invocation: &str, retry: Option<u64>, lines: &[u8]) -> String {
     format!("{day}/{inv}-{}-{short}.jsonl", retry.unwrap_or(0))
 }
 
+/// The invocation's account of a batch, in `Logs` and traces: records parked or retried,
+/// alerts, failed keys, and the batch's counts.
 fn summarize(
     report: &BatchReport,
     ledger: &Ledger<Place>,
@@ -389,6 +391,14 @@ fn summarize(
     shadow: bool,
     logs: &mut Vec<String>,
 ) {
+    log_records(ledger, logs);
+    log_alerts(report, shadow, logs);
+    log_failures(report, logs);
+    log_counts(report, ledger.len() - report.events, retry, logs);
+}
+
+/// Each parked record in the traces; a sample of those parked or retried in `Logs`.
+fn log_records(ledger: &Ledger<Place>, logs: &mut Vec<String>) {
     for (place, outcome) in ledger.outcomes() {
         if let Outcome::Park(reason) = outcome {
             tracing::warn!(%place, reason = %reason, "record parked");
@@ -399,7 +409,9 @@ fn summarize(
     if tally.unsampled() > 0 {
         logs.push(format!("{} more records parked or retried", tally.unsampled()));
     }
-    let bad = ledger.len() - report.events;
+}
+
+fn log_alerts(report: &BatchReport, shadow: bool, logs: &mut Vec<String>) {
     for a in &report.alerts {
         tracing::info!(
             dedup_key = %a.dedup_key(), tier = a.tier().as_str(), severity = a.severity_level().as_str(),
@@ -415,6 +427,9 @@ fn summarize(
             a.account()
         )));
     }
+}
+
+fn log_failures(report: &BatchReport, logs: &mut Vec<String>) {
     for f in &report.failures {
         let retryable = f.error.retryable();
         tracing::error!(key = %f.key.storage_id(), records = f.events.len(), retryable, error = %f.error, "state key failed");
@@ -426,6 +441,10 @@ fn summarize(
             f.error
         )));
     }
+}
+
+/// The batch's counts; `bad`: records that were not events.
+fn log_counts(report: &BatchReport, bad: usize, retry: Option<u64>, logs: &mut Vec<String>) {
     tracing::info!(
         records = report.events + bad,
         scored = report.scored,
