@@ -18,7 +18,6 @@ use t1578_core::engine::Scored;
 use t1578_core::engine::{BaselineRule, Engine, ObservedSince, Profile, ProfileName};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_scored, PipelineOptions};
-use t1578_core::prefilter::Prefilter;
 use t1578_core::profile::parse_day_or_time_ms;
 use t1578_core::settings::parse_duration_ms;
 use t1578_core::tuning::Tuning;
@@ -291,9 +290,7 @@ fn drive(
     span: Span,
     mut batch: impl FnMut(Vec<(usize, Scored)>, &Expired) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stats, u64, Option<i64>)> {
-    let prefilter = Prefilter::new(&engine.catalog)
-        .counting(|c, p| engine.counts_phase(c, p))
-        .within(span.0, span.1);
+    let prefilter = engine.prefilter().within(span.0, span.1);
     let mut reader = Reader::new(Some(&prefilter));
     // Sized once: it holds `reorder + 1` events at most, and doubling from 2,048 reserved
     // room for 4,096 of them (2.3 MB of a replay's heap at its peak, in heaptrack).

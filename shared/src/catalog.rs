@@ -226,6 +226,12 @@ pub struct Entry {
     /// Alerts on its own (default profile).
     #[serde(default)]
     pub critical: bool,
+    /// Azure: counted (default profile) from the operation's `Start` record, the only record
+    /// of it whose request body the Activity Log keeps, where the row's condition or its
+    /// recipients are read. Its Accept and Success records are the same operation and count
+    /// once with it; a Start whose operation then fails is counted as the attempt it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_start: bool,
     /// Sequence bonus.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boost: Option<Boost>,
@@ -319,6 +325,9 @@ fn check_row(e: &Entry) -> Result<(), String> {
     }
     if e.risk > 20 {
         return Err(format!("risk {} is above 20", e.risk));
+    }
+    if e.on_start && e.cloud != Cloud::Azure {
+        return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
     }
     match e.cloud {
         Cloud::Aws if !e.operation.contains(':') => {

@@ -3,6 +3,7 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
+use crate::prefilter::Prefilter;
 pub use crate::profile::{BaselineRule, ObservedSince, Profile, ProfileName, StateKey, Thresholds};
 use crate::schedule::WindowPosition;
 use crate::tuning::{Effective, Tuning};
@@ -309,8 +310,29 @@ impl Engine {
             && (carrier(ev.invoked_by.as_deref()) || carrier(ev.source_ip.as_deref()))
     }
 
-    /// Whether the profile counts an event of this cloud in this phase. The CLI's prefilter
-    /// asks it too, to skip records it would drop.
+    /// Whether the profile counts an event of this catalog row in this phase: the profile's
+    /// phases ([`Engine::counts_phase`]), and under the default profile the `Start` of a row
+    /// counted from it ([`Entry::on_start`]).
+    pub fn counts_row_phase(&self, entry: &Entry, phase: Phase) -> bool {
+        self.counts_phase(entry.cloud, phase)
+            || (entry.on_start && phase == Phase::Start && self.profile.name == ProfileName::Default)
+    }
+
+    /// The prefilter that skips exactly what this engine would drop for its phase: the
+    /// profile's counted phases, and the operations of the rows counted from their `Start`.
+    pub fn prefilter(&self) -> Prefilter {
+        let starts = self
+            .catalog
+            .entries
+            .iter()
+            .filter(|e| self.counts_row_phase(e, Phase::Start) && !self.counts_phase(e.cloud, Phase::Start))
+            .map(|e| e.operation.as_str());
+        Prefilter::new(&self.catalog)
+            .counting(|c, p| self.counts_phase(c, p))
+            .starting(starts)
+    }
+
+    /// Whether the profile counts an event of this cloud in this phase, whatever its row.
     pub fn counts_phase(&self, cloud: Cloud, phase: Phase) -> bool {
         match (self.profile.name, cloud) {
             (_, Cloud::Aws) => phase == Phase::Success,
@@ -343,7 +365,7 @@ impl Engine {
     /// The catalog row, operation type and timing of an event that is scored, or why not.
     fn admit(&self, ev: &ComputeEvent) -> Result<(&Entry, OpType, Timing), Skip> {
         let (entry, op_type, risk) = self.classify(ev)?;
-        if !self.counts_phase(ev.cloud, ev.phase) {
+        if !self.counts_row_phase(entry, ev.phase) {
             return Err(Skip::NotCounted);
         }
         let eff = self.effective(&ev.account);

@@ -81,6 +81,9 @@ pub struct Prefilter {
     seed_ops: Option<Vec<Vec<u8>>>,
     /// Counted phases per cloud (indexed by [`phase_index`]); `None`: every phase may count.
     counted: Option<[[bool; 6]; 2]>,
+    /// Lower-cased Azure operations counted from their `Start` record whatever `counted`
+    /// says ([`Prefilter::starting`]).
+    starts: Vec<Vec<u8>>,
     /// Event times (epoch ms, inclusive) the caller keeps; `None`: any.
     span: Option<(i64, i64)>,
 }
@@ -180,8 +183,29 @@ impl Prefilter {
                 .all(|o| o.starts_with(AZURE_PREFIX))
                 .then_some(seed_ops),
             counted: None,
+            starts: Vec::new(),
             span: None,
         }
+    }
+
+    /// Keep every record of these Azure operations whatever its phase says: the rows counted
+    /// from their `Start` record ([`crate::catalog::Entry::on_start`]). The engine builds both
+    /// rules at once ([`crate::engine::Engine::prefilter`]).
+    pub fn starting<'a>(mut self, operations: impl IntoIterator<Item = &'a str>) -> Prefilter {
+        self.starts = operations
+            .into_iter()
+            .map(|o| o.to_ascii_lowercase().into_bytes())
+            .collect();
+        self
+    }
+
+    /// Whether an operation value holds one of [`Prefilter::starts`], in any casing: a
+    /// superset of the values the engine classifies as those rows. Asked only of a record in
+    /// its `Start` phase, which the profile does not count otherwise.
+    fn counted_from_start(&self, value: &[u8]) -> bool {
+        self.starts
+            .iter()
+            .any(|op| value.windows(op.len()).any(|w| w.eq_ignore_ascii_case(op)))
     }
 
     /// Also skip records whose own time is certainly outside `since..=until` (epoch ms; either
@@ -266,7 +290,9 @@ impl Prefilter {
                     Key::Azure => &RESULT_TYPE,
                     _ => &ACTIVITY_STATUS,
                 };
-                self.azure_may_match(value) && self.phase_may_count(&rest, Cloud::Azure, status_key)
+                self.azure_may_match(value)
+                    && self
+                        .phase_may_count(&rest, Cloud::Azure, status_key, || self.counted_from_start(value))
             }
         };
         in_scope && self.time_may_fit(line, key)
@@ -338,7 +364,7 @@ impl Prefilter {
                 return false;
             }
         }
-        self.phase_may_count(line, Cloud::Aws, &ERROR_CODE)
+        self.phase_may_count(line, Cloud::Aws, &ERROR_CODE, || false)
     }
 
     /// Every Azure line is tested: lower-cased on the stack, and the seed's `has_any` run only
@@ -380,8 +406,9 @@ impl Prefilter {
         })
     }
 
-    /// False only when the record's top-level status key certainly gives an uncounted phase.
-    fn phase_may_count(&self, line: &Line, cloud: Cloud, key: &QuotedKey) -> bool {
+    /// False only when the record's top-level status key certainly gives an uncounted phase;
+    /// `starts` says whether the record's operation is counted from its `Start` too.
+    fn phase_may_count(&self, line: &Line, cloud: Cloud, key: &QuotedKey, starts: impl Fn() -> bool) -> bool {
         let Some(table) = &self.counted else {
             return true;
         };
@@ -400,7 +427,9 @@ impl Prefilter {
             Cloud::Aws => Phase::Failure,
             Cloud::Azure => crate::normalize::phase_of(text),
         };
-        table[cloud as usize][phase_index(phase)] || !line.reads(pos, cloud)
+        table[cloud as usize][phase_index(phase)]
+            || (phase == Phase::Start && starts())
+            || !line.reads(pos, cloud)
     }
 }
 
@@ -848,6 +877,24 @@ mod tests {
             br#"{"OperationNameValue":"MICROSOFT.COMPUTE/DISKS/DELETE","ActivityStatusValue":"Failed"}"#
         ));
     }
+
+    #[test]
+    fn operations_counted_from_their_start_keep_their_start() {
+        let p = pf()
+            .counting(|cloud, phase| cloud == Cloud::Aws || matches!(phase, Phase::Accept | Phase::Success))
+            .starting(["Microsoft.Compute/galleries/share/action"]);
+        let line = |op: &str, status: &str| format!(r#"{{"operationName":"{op}","resultType":"{status}"}}"#);
+        let share = "MICROSOFT.COMPUTE/GALLERIES/SHARE/ACTION";
+        assert!(p.may_match(line(share, "Start").as_bytes()));
+        assert!(p.may_match(line(&share.to_ascii_lowercase(), "Start").as_bytes()));
+        assert!(p.may_match(line(share, "Success").as_bytes()));
+        assert!(
+            !p.may_match(line(share, "Failure").as_bytes()),
+            "a failure is not counted"
+        );
+        // Other operations' Start is still skipped.
+        assert!(!p.may_match(line("MICROSOFT.COMPUTE/DISKS/DELETE", "Start").as_bytes()));
+    }
 }
 
 #[cfg(test)]
@@ -873,7 +920,7 @@ mod against_the_full_path {
 
     fn prefilter() -> Prefilter {
         let e = engine();
-        Prefilter::new(&e.catalog).counting(|c, p| e.counts_phase(c, p))
+        e.prefilter()
     }
 
     /// The fixture's CloudTrail record (an EC2 `CreateSnapshot`) with `edit` applied.

@@ -623,3 +623,72 @@ fn a_recipient_added_at_the_end_of_a_long_routine_share_list_is_a_critical() {
         reason.detail
     );
 }
+
+/// A gallery the image pipeline shares every week with its partner, then shared on day 22
+/// with `recipient`: the Activity Log names recipients only in the share's `Start` record, which
+/// the default profile counts for this row (`on_start`), so the known destination is the
+/// recipient and not the gallery. Returns the day-22 alerts.
+fn gallery_shared_on_day_22_with(recipient: &str) -> Vec<Alert> {
+    let path = events_dir().join("scenarios/baseline/azure-gallery-partner-share/events.json");
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let records = doc["records"].as_array_mut().unwrap();
+    let shares: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|r| r["operationName"].as_str().unwrap().contains("SHARE"))
+        .cloned()
+        .collect();
+    // The last share: its Start and its Success.
+    let share = shares[shares.len() - 2..].to_vec();
+    assert_eq!(share[0]["resultType"], "Start");
+    for mut r in share {
+        let t = r["time"].as_str().unwrap().replace("2026-11-15", "2026-11-22");
+        r["time"] = json!(t);
+        r["correlationId"] = json!("0e1f2a3b-0000-4000-8000-000000000022");
+        if r["resultType"] == "Start" {
+            let body = format!(
+                r#"{{"operationType": "Add", "groups": [{{"type": "Subscriptions", "ids": ["{recipient}"]}}]}}"#
+            );
+            r["properties"]["requestbody"] = json!(body);
+        }
+        records.push(r);
+    }
+    let events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    assert!(events.len() > 50, "{} events", events.len());
+    let (_, alerts) = replay(&common::engine(ProfileName::Default), &events);
+    alerts
+        .into_iter()
+        .filter(|a| a.time_dt.starts_with("2026-11-22"))
+        .collect()
+}
+
+#[test]
+fn a_new_recipient_of_a_gallery_shared_every_week_is_a_critical() {
+    let partner = gallery_shared_on_day_22_with("cccccccc-9999-8888-7777-666666666666");
+    assert!(partner.is_empty(), "the partner again: {partner:?}");
+    let outsider = gallery_shared_on_day_22_with("dddddddd-1234-4321-8765-0123456789ab");
+    assert_eq!(outsider.len(), 1, "{outsider:?}");
+    let a = &outsider[0];
+    assert_eq!(a.tier(), t1578_core::Tier::Critical);
+    assert_eq!(
+        a.unmapped.trigger_catalog_id.as_deref(),
+        Some("azure.compute.gallery_share")
+    );
+    let reasons: Vec<&str> = a
+        .unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
+        .collect();
+    assert!(reasons.contains(&"new_destination"), "{reasons:?}");
+    assert!(
+        a.finding_info
+            .desc
+            .contains("dddddddd-1234-4321-8765-0123456789ab"),
+        "{}",
+        a.finding_info.desc
+    );
+}

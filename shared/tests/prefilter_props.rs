@@ -111,7 +111,7 @@ proptest! {
     fn never_skips_a_record_the_profile_counts(seed in any::<u64>()) {
         for profile in [ProfileName::Default, ProfileName::SeedKql] {
             let e = engine(profile);
-            let p = Prefilter::new(&e.catalog).counting(|c, ph| e.counts_phase(c, ph));
+            let p = e.prefilter();
             let recs = fixture_records(|ev| e.score(ev).is_ok());
             prop_assert!(recs.len() > 100);
             for r in recs.iter().flat_map(|r| [r.clone(), with_decoy(r)]) {
@@ -129,7 +129,7 @@ proptest! {
 #[test]
 fn failed_calls_are_skipped_when_phases_are_given() {
     let e = engine(ProfileName::Default);
-    let p = Prefilter::new(&e.catalog).counting(|c, ph| e.counts_phase(c, ph));
+    let p = e.prefilter();
     let failed =
         fixture_records(|ev| ev.phase == t1578_core::Phase::Failure && e.catalog.classify(ev).is_some());
     let enveloped = failed.iter().filter(|r| r.get("detail").is_some()).count();
@@ -192,7 +192,7 @@ proptest! {
             let lines = lookalike_lines(cloud, 6_000, seed);
             for profile in [ProfileName::Default, ProfileName::SeedKql] {
                 let e = engine(profile);
-                let p = Prefilter::new(&e.catalog).counting(|c, ph| e.counts_phase(c, ph));
+                let p = e.prefilter();
                 let (mut counted, mut uncounted, mut uncounted_passed) = (0, 0, 0);
                 for (i, line) in lines.iter().enumerate() {
                     let v: Value = serde_json::from_str(line).unwrap();
@@ -260,9 +260,7 @@ proptest! {
             let lo = n / 10 + from * (3 * n / 10) / 1_000;
             let hi = lo + n / 10 + len * (3 * n / 10) / 1_000;
             let (since, until) = (times[lo], times[hi]);
-            let p = Prefilter::new(&e.catalog)
-                .counting(|c, ph| e.counts_phase(c, ph))
-                .within(Some(since), Some(until));
+            let p = e.prefilter().within(Some(since), Some(until));
             let (mut outside, mut outside_passed) = (0, 0);
             for (i, (line, ev)) in lines.iter().zip(&events).enumerate() {
                 let Some(ev) = ev else { continue };
