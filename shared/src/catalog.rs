@@ -226,10 +226,10 @@ pub struct Entry {
     /// Alerts on its own (default profile).
     #[serde(default)]
     pub critical: bool,
-    /// Azure: counted (default profile) from the operation's `Start` record, the only record
-    /// of it whose request body the Activity Log keeps, where the row's condition or its
-    /// recipients are read. Its Accept and Success records are the same operation and count
-    /// once with it; a Start whose operation then fails is counted as the attempt it is.
+    /// Azure: counted (default profile) from the operation's `Start` record only, the one
+    /// record of it whose request body the Activity Log keeps, where its recipients are read;
+    /// its Accept and Success records are not counted. A Start whose operation then fails is
+    /// counted as the attempt it is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_start: bool,
     /// Sequence bonus.

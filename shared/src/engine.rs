@@ -311,11 +311,15 @@ impl Engine {
     }
 
     /// Whether the profile counts an event of this catalog row in this phase: the profile's
-    /// phases ([`Engine::counts_phase`]), and under the default profile the `Start` of a row
-    /// counted from it ([`Entry::on_start`]).
+    /// phases ([`Engine::counts_phase`]); under the default profile, a row counted from its
+    /// `Start` ([`Entry::on_start`]) only there. Only there: the phases of one operation
+    /// count once, the first to arrive, and a Success that arrived first (another Event Hub
+    /// partition, a redrive) would stand for the share without its recipients.
     pub fn counts_row_phase(&self, entry: &Entry, phase: Phase) -> bool {
+        if entry.on_start && self.profile.name == ProfileName::Default {
+            return phase == Phase::Start;
+        }
         self.counts_phase(entry.cloud, phase)
-            || (entry.on_start && phase == Phase::Start && self.profile.name == ProfileName::Default)
     }
 
     /// The prefilter that skips exactly what this engine would drop for its phase: the
@@ -648,6 +652,12 @@ fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<Strin
         (kept, v.len().saturating_sub(crate::baseline::MAX_PLACES) as u32)
     };
     match op_type {
+        // On Azure the shared gallery is a destination of every addition too: learned from
+        // them, it makes the gallery's removals and resets (whose request names no recipient)
+        // known ones, as they were when the gallery was the only destination.
+        OpType::Share if !ev.details.share_added.is_empty() && ev.cloud == Cloud::Azure => {
+            clipped(&[&ev.details.share_added[..], &ev.resources[..]].concat())
+        }
         OpType::Share if !ev.details.share_added.is_empty() => clipped(&ev.details.share_added),
         OpType::Share => clipped(&ev.resources),
         OpType::Exfil if ev.principal.kind == PrincipalKind::AwsAccount => {

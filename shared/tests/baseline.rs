@@ -624,11 +624,13 @@ fn a_recipient_added_at_the_end_of_a_long_routine_share_list_is_a_critical() {
     );
 }
 
-/// A gallery the image pipeline shares every week with its partner, then shared on day 22
-/// with `recipient`: the Activity Log names recipients only in the share's `Start` record, which
-/// the default profile counts for this row (`on_start`), so the known destination is the
-/// recipient and not the gallery. Returns the day-22 alerts.
-fn gallery_shared_on_day_22_with(recipient: &str) -> Vec<Alert> {
+/// A gallery the image pipeline shares every week with its partner, then on day 22 a sharing
+/// update of it with request `body`: the Activity Log names recipients only in the share's
+/// `Start` record, from which the default profile counts this row (`on_start`), so the known
+/// destinations are the recipients (and the gallery). With `success_first`, the day-22
+/// Success is processed in a batch of its own before its Start (another partition, a
+/// redrive). Returns the day-22 alerts.
+fn gallery_on_day_22(body: &str, success_first: bool) -> Vec<Alert> {
     let path = events_dir().join("scenarios/baseline/azure-gallery-partner-share/events.json");
     let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let records = doc["records"].as_array_mut().unwrap();
@@ -645,33 +647,64 @@ fn gallery_shared_on_day_22_with(recipient: &str) -> Vec<Alert> {
         r["time"] = json!(t);
         r["correlationId"] = json!("0e1f2a3b-0000-4000-8000-000000000022");
         if r["resultType"] == "Start" {
-            let body = format!(
-                r#"{{"operationType": "Add", "groups": [{{"type": "Subscriptions", "ids": ["{recipient}"]}}]}}"#
-            );
             r["properties"]["requestbody"] = json!(body);
         }
         records.push(r);
     }
-    let events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
+    let mut events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
         .unwrap()
         .into_iter()
         .map(|(_, r)| r.unwrap())
         .collect();
     assert!(events.len() > 50, "{} events", events.len());
-    let (_, alerts) = replay(&common::engine(ProfileName::Default), &events);
-    alerts
+    let e = common::engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let start = events.remove(events.len() - 2);
+    assert_eq!(start.phase, t1578_core::Phase::Start);
+    let batches = if success_first {
+        vec![events, vec![start]]
+    } else {
+        let success = events.pop().unwrap();
+        vec![events, vec![start, success]]
+    };
+    for b in &batches {
+        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+    }
+    sink.alerts()
         .into_iter()
         .filter(|a| a.time_dt.starts_with("2026-11-22"))
         .collect()
 }
 
+fn added(recipient: &str) -> String {
+    format!(r#"{{"operationType": "Add", "groups": [{{"type": "Subscriptions", "ids": ["{recipient}"]}}]}}"#)
+}
+
 #[test]
 fn a_new_recipient_of_a_gallery_shared_every_week_is_a_critical() {
-    let partner = gallery_shared_on_day_22_with("cccccccc-9999-8888-7777-666666666666");
-    assert!(partner.is_empty(), "the partner again: {partner:?}");
-    let outsider = gallery_shared_on_day_22_with("dddddddd-1234-4321-8765-0123456789ab");
-    assert_eq!(outsider.len(), 1, "{outsider:?}");
-    let a = &outsider[0];
+    for success_first in [false, true] {
+        let partner = gallery_on_day_22(&added("cccccccc-9999-8888-7777-666666666666"), success_first);
+        assert!(partner.is_empty(), "the partner again: {partner:?}");
+        // Removing or resetting the sharing of the gallery it shares is not a new destination.
+        for op in ["Remove", "Reset"] {
+            let body = format!(r#"{{"operationType": "{op}", "groups": []}}"#);
+            let off = gallery_on_day_22(&body, success_first);
+            assert!(
+                off.iter().all(|a| a.tier() != t1578_core::Tier::Critical),
+                "{op}: {off:?}"
+            );
+        }
+    }
+    // A new recipient, whichever of Start and Success is processed first.
+    for success_first in [false, true] {
+        let outsider = gallery_on_day_22(&added("dddddddd-1234-4321-8765-0123456789ab"), success_first);
+        assert_eq!(outsider.len(), 1, "{outsider:?}");
+        check_new_recipient(&outsider[0]);
+    }
+}
+
+fn check_new_recipient(a: &Alert) {
     assert_eq!(a.tier(), t1578_core::Tier::Critical);
     assert_eq!(
         a.unmapped.trigger_catalog_id.as_deref(),
