@@ -364,51 +364,17 @@ fn an_unreadable_first_event_fails_the_account_retryably_and_a_corrupt_one_resta
     assert_eq!(store.get_bytes(&key).unwrap(), t0.to_string().into_bytes());
 }
 
-/// A store whose first `n` loads of the account's start all return before any of them may
-/// go on: every racer reads "no start" and then tries to create it.
-struct Racing {
-    inner: MemoryStore,
-    gate: std::sync::Barrier,
-    gated: std::sync::atomic::AtomicUsize,
-    n: usize,
-}
-
-impl t1578_core::StateStore for Racing {
-    async fn load(
-        &self,
-        key: &t1578_core::StateKey,
-    ) -> Result<Option<t1578_core::ports::Stored>, t1578_core::ports::StoreError> {
-        let r = self.inner.load(key).await;
-        let start = Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333");
-        if *key == start && self.gated.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.n {
-            self.gate.wait();
-        }
-        r
-    }
-
-    async fn save(
-        &self,
-        key: &t1578_core::StateKey,
-        bytes: &[u8],
-        expires_at: i64,
-        expected: Option<&t1578_core::ports::Version>,
-    ) -> Result<t1578_core::ports::SaveOutcome, t1578_core::ports::StoreError> {
-        self.inner.save(key, bytes, expires_at, expected).await
-    }
-}
-
 /// Racing first invocations each propose their own earliest event; the conditional create
 /// lets one win and every writer, the losers included, decides with the winner's start.
 #[test]
 fn racing_first_invocations_agree_on_one_recorded_start() {
     let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
     let n = 8;
-    let store = Racing {
-        inner: MemoryStore::new(),
-        gate: std::sync::Barrier::new(n),
-        gated: Default::default(),
+    // Every racer reads "no start" for the account, then tries to create it.
+    let store = common::Gated::new(
         n,
-    };
+        Some(Engine::first_event_key(t1578_core::Cloud::Aws, "111122223333")),
+    );
     let rule = t1578_core::engine::BaselineRule::DEFAULT;
     let seen: Vec<Option<i64>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)

@@ -317,48 +317,11 @@ fn a_failing_store_fails_retryably_and_loses_nothing() {
     );
 }
 
-/// A store whose first `n` loads all return before any of them goes on: `n` writers read the
-/// same version, so all but one of their first saves conflict.
-struct Gated {
-    inner: MemoryStore,
-    gate: std::sync::Barrier,
-    gated: std::sync::atomic::AtomicUsize,
-    n: usize,
-}
-
-impl t1578_core::StateStore for Gated {
-    async fn load(
-        &self,
-        key: &t1578_core::StateKey,
-    ) -> Result<Option<t1578_core::ports::Stored>, t1578_core::ports::StoreError> {
-        let r = self.inner.load(key).await;
-        if self.gated.fetch_add(1, Ordering::SeqCst) < self.n {
-            self.gate.wait();
-        }
-        r
-    }
-
-    async fn save(
-        &self,
-        key: &t1578_core::StateKey,
-        bytes: &[u8],
-        expires_at: i64,
-        expected: Option<&t1578_core::ports::Version>,
-    ) -> Result<t1578_core::ports::SaveOutcome, t1578_core::ports::StoreError> {
-        self.inner.save(key, bytes, expires_at, expected).await
-    }
-}
-
 #[test]
 fn sixteen_concurrent_writers_on_one_key_lose_no_update() {
     let e = engine(ProfileName::Default);
     let writers = 16;
-    let gated = Gated {
-        inner: MemoryStore::new(),
-        gate: std::sync::Barrier::new(writers),
-        gated: Default::default(),
-        n: writers,
-    };
+    let gated = common::Gated::new(writers, None);
     let sink = MemorySink::new();
     let all = copies(writers * 5);
     let conflicts: usize = std::thread::scope(|sc| {

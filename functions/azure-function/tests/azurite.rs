@@ -1103,11 +1103,13 @@ async fn a_burst_of_critical_shares_is_alerted_not_refused_by_the_property_limit
         .map(|i| {
             let gallery = resource("galleries", &format!("exfil-gallery-{i:04}"));
             let at = t + i as i64 * 1000;
+            // The Start record: the one that names the recipients, from which a gallery
+            // share is counted.
             let mut r = record(
                 "burst@contoso.com",
                 SHARE,
                 &gallery,
-                "Success",
+                "Start",
                 &format!("c-{i}"),
                 at,
             );

@@ -100,3 +100,50 @@ pub fn check_document(a: &Alert) {
     let back: Alert = serde_json::from_str(&text).unwrap();
     assert_eq!(&back, a, "the document round-trips");
 }
+
+/// A store whose first `n` loads (of `only`, or of any key) all return before any of them goes
+/// on: `n` racing writers all read the same version, so all but one of their first saves
+/// conflict.
+pub struct Gated {
+    pub inner: MemoryStore,
+    gate: std::sync::Barrier,
+    gated: std::sync::atomic::AtomicUsize,
+    n: usize,
+    only: Option<t1578_core::StateKey>,
+}
+
+impl Gated {
+    pub fn new(n: usize, only: Option<t1578_core::StateKey>) -> Gated {
+        Gated {
+            inner: MemoryStore::new(),
+            gate: std::sync::Barrier::new(n),
+            gated: Default::default(),
+            n,
+            only,
+        }
+    }
+}
+
+impl t1578_core::StateStore for Gated {
+    async fn load(
+        &self,
+        key: &t1578_core::StateKey,
+    ) -> Result<Option<t1578_core::ports::Stored>, t1578_core::ports::StoreError> {
+        let r = self.inner.load(key).await;
+        let gated = self.only.as_ref().is_none_or(|k| k == key);
+        if gated && self.gated.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.n {
+            self.gate.wait();
+        }
+        r
+    }
+
+    async fn save(
+        &self,
+        key: &t1578_core::StateKey,
+        bytes: &[u8],
+        expires_at: i64,
+        expected: Option<&t1578_core::ports::Version>,
+    ) -> Result<t1578_core::ports::SaveOutcome, t1578_core::ports::StoreError> {
+        self.inner.save(key, bytes, expires_at, expected).await
+    }
+}
