@@ -46,9 +46,7 @@ static FILTERS: LazyLock<Vec<Filter>> = LazyLock::new(|| {
     for profile in [ProfileName::Default, ProfileName::SeedKql] {
         for span in SPANS {
             let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(profile));
-            let prefilter = Prefilter::new(&engine.catalog)
-                .counting(|c, p| engine.counts_phase(c, p))
-                .within(span.0, span.1);
+            let prefilter = engine.prefilter().within(span.0, span.1);
             out.push(Filter { engine, prefilter, span });
         }
     }

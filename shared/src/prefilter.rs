@@ -191,7 +191,7 @@ impl Prefilter {
     /// Keep every record of these Azure operations whatever its phase says: the rows counted
     /// from their `Start` record ([`crate::catalog::Entry::on_start`]). The engine builds both
     /// rules at once ([`crate::engine::Engine::prefilter`]).
-    pub fn starting<'a>(mut self, operations: impl IntoIterator<Item = &'a str>) -> Prefilter {
+    pub(crate) fn starting<'a>(mut self, operations: impl IntoIterator<Item = &'a str>) -> Prefilter {
         self.starts = operations
             .into_iter()
             .map(|o| o.to_ascii_lowercase().into_bytes())
@@ -219,8 +219,9 @@ impl Prefilter {
     }
 
     /// Also skip records in a phase that `counts` says is not counted (a failed call, an Azure
-    /// `Accept` under the seed profile): pass the engine's own rule, so the two never disagree.
-    pub fn counting(mut self, counts: impl Fn(Cloud, Phase) -> bool) -> Prefilter {
+    /// `Accept` under the seed profile). Crate-only: callers take [`crate::engine::Engine::prefilter`],
+    /// which passes the engine's own rules, so the two never disagree.
+    pub(crate) fn counting(mut self, counts: impl Fn(Cloud, Phase) -> bool) -> Prefilter {
         let mut table = [[true; 6]; 2];
         for (c, cloud) in [Cloud::Aws, Cloud::Azure].into_iter().enumerate() {
             for p in PHASES {
