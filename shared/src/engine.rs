@@ -322,8 +322,9 @@ impl Engine {
         self.counts_phase(entry.cloud, phase)
     }
 
-    /// The prefilter that skips exactly what this engine would drop for its phase: the
-    /// profile's counted phases, and the operations of the rows counted from their `Start`.
+    /// The prefilter that never skips a record this engine counts: it skips the phases the
+    /// profile counts for no row, but keeps the `Start` of the operations counted from it
+    /// (their Accept and Success pass it too, and the engine drops them).
     pub fn prefilter(&self) -> Prefilter {
         let starts = self
             .catalog
@@ -336,7 +337,8 @@ impl Engine {
             .starting(starts)
     }
 
-    /// Whether the profile counts an event of this cloud in this phase, whatever its row.
+    /// Whether the profile counts an event of this cloud in this phase: the rule of every row
+    /// but those counted from their `Start` ([`Engine::counts_row_phase`]).
     pub fn counts_phase(&self, cloud: Cloud, phase: Phase) -> bool {
         match (self.profile.name, cloud) {
             (_, Cloud::Aws) => phase == Phase::Success,

@@ -39,12 +39,17 @@ struct File {
     finding: Vec<Finding>,
 }
 
-fn findings(profile: &str, alerts: &[Alert], from: &str) -> Vec<Finding> {
+/// The reports of each finding (by `finding_info.uid`) from `from` on, in the order given.
+fn reports_by_finding<'a>(alerts: &'a [Alert], from: &str) -> BTreeMap<&'a str, Vec<&'a Alert>> {
     let mut by: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
     for a in alerts.iter().filter(|a| a.time_dt.as_str() >= from) {
         by.entry(a.finding_info.uid.as_str()).or_default().push(a);
     }
-    let mut out: Vec<Finding> = by
+    by
+}
+
+fn findings(profile: &str, alerts: &[Alert], from: &str) -> Vec<Finding> {
+    let mut out: Vec<Finding> = reports_by_finding(alerts, from)
         .values()
         .map(|reports| {
             let first = reports[0];
@@ -86,11 +91,7 @@ fn baseline_scenarios_raise_exactly_their_expected_findings() {
             let (_, alerts) = replay(&engine, &events);
             let name = profile.as_str();
             // Every report of a finding shares its id, and only the first creates it.
-            let mut by: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
-            for a in &alerts {
-                by.entry(a.finding_info.uid.as_str()).or_default().push(a);
-            }
-            for reports in by.values() {
+            for reports in reports_by_finding(&alerts, "").values() {
                 for (i, a) in reports.iter().enumerate() {
                     let at = format!(
                         "{} {name} {} report {}",
