@@ -11,7 +11,7 @@
 //!   body is not an invocation request at all; 413 above [`MAX_BODY_BYTES`].
 //! - `POST /Cleanup`: the timer function; deletes expired windows.
 
-use crate::deadletter::DeadLetters;
+use crate::deadletter::{DeadLetters, Parking};
 use crate::invoke::{records, InvokeRequest, InvokeResponse, Place};
 use crate::table::Sweep;
 use axum::body::Bytes;
@@ -205,8 +205,8 @@ where
     // settles it, so a record is parked once.
     let mut kept = "";
     if parked > 0 && retrying == 0 {
-        let lines = dead_letter_lines(&ledger, body, raw_rejected, invocation, retry);
-        let name = blob_name(invocation, retry, &lines);
+        let (lines, key) = dead_letter_lines(&ledger, body, raw_rejected, invocation, retry);
+        let name = blob_name(&key);
         kept = match park(st, &name, lines, budget_spent, &mut logs).await {
             Parked::Blob => "",
             Parked::Log => " in this invocation's log (the dead-letter write failed)",
@@ -258,9 +258,16 @@ async fn park<S, A, D: DeadLetters>(
     let mut tries = 0;
     let failure = loop {
         match st.dead_letters.park(name, lines.clone()).await {
-            Ok(name) => {
+            Ok(Parking::Written) => {
                 tracing::warn!(blob = %name, "records parked in the dead-letter container");
                 logs.push(format!("parked records in dead-letter blob {name}"));
+                return Parked::Blob;
+            }
+            Ok(Parking::AlreadyThere) => {
+                tracing::warn!(blob = %name, "records already parked by an earlier delivery of the batch");
+                logs.push(format!(
+                    "records already parked in dead-letter blob {name} (an earlier delivery of this batch)"
+                ));
                 return Parked::Blob;
             }
             Err(e) => match waits.get(tries) {
@@ -338,48 +345,55 @@ fn raw_records(body: &[u8]) -> std::collections::HashMap<Place, serde_json::Valu
     out
 }
 
+/// The dead-letter lines of the parked records, and a hash of those records alone (not of
+/// the attempt, position or time the lines also say), which names the blob.
 fn dead_letter_lines(
     ledger: &Ledger<Place>,
     body: &[u8],
     rejected: Vec<(Place, serde_json::Value)>,
     invocation: &str,
     retry: Option<u64>,
-) -> Vec<u8> {
+) -> (Vec<u8>, [u8; 16]) {
+    use sha2::Digest;
     let mut raw = raw_records(body);
     raw.extend(rejected);
     let at = t1578_core::alert::rfc3339(chrono::Utc::now().timestamp_millis());
     let mut out = Vec::new();
+    let mut key = sha2::Sha256::new();
     for (place, outcome) in ledger.outcomes() {
         let Outcome::Park(reason) = outcome else {
             continue;
         };
+        let record = raw.remove(place).unwrap_or(serde_json::Value::Null);
+        if let Ok(bytes) = serde_json::to_vec(&record) {
+            key.update(&bytes);
+            key.update(b"\n");
+        }
         let line = serde_json::json!({
             "parked": {
                 "reason": reason, "position": place.to_string(), "event": place.event,
                 "record": place.record, "invocation": invocation, "retry": retry.unwrap_or(0), "at": at,
             },
-            "records": [raw.remove(place).unwrap_or(serde_json::Value::Null)],
+            "records": [record],
         });
         if serde_json::to_writer(&mut out, &line).is_ok() {
             out.push(b'\n');
         }
     }
-    out
+    let mut short = [0u8; 16];
+    short.copy_from_slice(&key.finalize()[..16]);
+    (out, short)
 }
 
-/// `yyyy/mm/dd/<invocation>-<retry>-<content hash>.jsonl`: sorted by day, unique per parking
-/// (the lines carry the time they were parked).
-fn blob_name(invocation: &str, retry: Option<u64>, lines: &[u8]) -> String {
-    use sha2::Digest;
+/// `yyyy/mm/dd/<hash of the parked records>.jsonl`: sorted by day, and the same for every
+/// delivery of a batch that parks the same records on the same day, so the blob is written once
+/// ([`crate::deadletter::DeadLetters::park`]). A redelivery after midnight, or one the host
+/// cut into other batches, can still park a record a second time: a replay of both blobs
+/// counts each event once (windows are idempotent).
+fn blob_name(key: &[u8; 16]) -> String {
     let day = chrono::Utc::now().format("%Y/%m/%d");
-    let hash = sha2::Sha256::digest(lines);
-    let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let inv = if invocation.is_empty() || invocation == "-" {
-        "unknown"
-    } else {
-        invocation
-    };
-    format!("{day}/{inv}-{}-{short}.jsonl", retry.unwrap_or(0))
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{day}/{hex}.jsonl")
 }
 
 /// The invocation's account of a batch, in `Logs` and traces: records parked or retried,

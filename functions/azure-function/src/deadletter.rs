@@ -2,7 +2,9 @@
 //! container of the Function's storage account, with their reason and position, instead of
 //! being answered 200 and lost when Event Hubs checkpoints past them.
 //!
-//! One blob per invocation that parks anything. Each line is
+//! One blob per invocation that parks anything, named by the day and a hash of the records it
+//! parks, and written only where no blob has that name (`If-None-Match: *`): a batch the host
+//! delivers again after parking it is not parked a second time. Each line is
 //! `{"parked": {reason, position, event, record, invocation, retry, at}, "records": [<record>]}`:
 //! the `records` wrapper is a container every reader of the detector already unwraps, so
 //! `t1578 replay <downloaded blobs>` redrives the parked records as they are, and `parked` says
@@ -60,14 +62,24 @@ pub enum DeadLetterError {
     },
 }
 
+/// What a park did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parking {
+    /// The blob was written.
+    Written,
+    /// A blob of that name was there already: the same records, parked by an earlier delivery
+    /// of the batch (names are the records' hash), so nothing was written.
+    AlreadyThere,
+}
+
 /// Where parked records go.
 pub trait DeadLetters: Send + Sync {
-    /// Store one blob of JSON lines named `name`; returns the stored name.
+    /// Store one blob of JSON lines named `name`, unless one of that name exists.
     fn park(
         &self,
         name: &str,
         lines: Vec<u8>,
-    ) -> impl Future<Output = Result<String, DeadLetterError>> + Send;
+    ) -> impl Future<Output = Result<Parking, DeadLetterError>> + Send;
 }
 
 /// Container names: 3-63 lowercase letters, digits and single hyphens, starting and ending
@@ -90,14 +102,16 @@ pub fn validate_container_name(name: &str) -> Result<(), String> {
 }
 
 /// `SharedKey` for the Blob service (the emulator accepts no Lite form for blobs): the verb,
-/// the standard headers we send (Content-Length empty when zero, Content-Type), the `x-ms-*`
-/// headers sorted, then `/account/path` and each query parameter as `\nname:value`, sorted.
+/// the standard headers we send (Content-Length empty when zero, Content-Type, If-None-Match),
+/// the `x-ms-*` headers sorted, then `/account/path` and each query parameter as
+/// `\nname:value`, sorted.
 pub fn blob_shared_key(
     account: &str,
     key: &[u8],
     method: &Method,
     url: &reqwest::Url,
     content: (usize, &str),
+    if_none_match: Option<&str>,
     ms_headers: &[(&str, &str)],
 ) -> String {
     let mut headers: Vec<(String, &str)> = ms_headers
@@ -120,9 +134,12 @@ pub fn blob_shared_key(
     } else {
         content.0.to_string()
     };
+    // Content-Encoding, -Language, -Length, -MD5, -Type, Date, If-Modified-Since, If-Match,
+    // If-None-Match, If-Unmodified-Since, Range.
     let to_sign = format!(
-        "{method}\n\n\n{length}\n\n{}\n\n\n\n\n\n\n{canon_headers}{resource}",
-        content.1
+        "{method}\n\n\n{length}\n\n{}\n\n\n\n{}\n\n\n{canon_headers}{resource}",
+        content.1,
+        if_none_match.unwrap_or("")
     );
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(to_sign.as_bytes());
@@ -212,6 +229,7 @@ impl BlobDeadLetters {
         url: reqwest::Url,
         extra: &[(&str, &str)],
         body: Option<Vec<u8>>,
+        if_none_match: Option<&str>,
     ) -> Result<reqwest::Response, DeadLetterError> {
         let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
         let content_type = if body.is_some() {
@@ -228,6 +246,7 @@ impl BlobDeadLetters {
                 &method,
                 &url,
                 (body.as_ref().map_or(0, Vec::len), content_type),
+                if_none_match,
                 &ms,
             ),
             Credential::ManagedIdentity(_) => self.credential.authorization(&self.http, &url, &date).await?,
@@ -240,6 +259,9 @@ impl BlobDeadLetters {
             .header(reqwest::header::AUTHORIZATION, auth);
         for (k, v) in &ms {
             req = req.header(*k, *v);
+        }
+        if let Some(v) = if_none_match {
+            req = req.header(reqwest::header::IF_NONE_MATCH, v);
         }
         if let Some(b) = body {
             req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(b);
@@ -267,7 +289,14 @@ impl BlobDeadLetters {
     pub async fn ensure_container(&self) -> Result<(), DeadLetterError> {
         let op = "create container";
         let resp = self
-            .send(op, Method::PUT, self.url("", "restype=container"), &[], None)
+            .send(
+                op,
+                Method::PUT,
+                self.url("", "restype=container"),
+                &[],
+                None,
+                None,
+            )
             .await?;
         match resp.status() {
             s if s.is_success() || s == StatusCode::CONFLICT => Ok(()),
@@ -285,6 +314,7 @@ impl BlobDeadLetters {
                 Method::GET,
                 self.url("", &format!("restype=container&comp=list&prefix={prefix}")),
                 &[],
+                None,
                 None,
             )
             .await?;
@@ -308,7 +338,14 @@ impl BlobDeadLetters {
         let op = "get blob";
         check_name(op, name)?;
         let resp = self
-            .send(op, Method::GET, self.url(&format!("/{name}"), ""), &[], None)
+            .send(
+                op,
+                Method::GET,
+                self.url(&format!("/{name}"), ""),
+                &[],
+                None,
+                None,
+            )
             .await?;
         if !resp.status().is_success() {
             return Err(Self::status_error(op, &resp));
@@ -325,14 +362,12 @@ impl BlobDeadLetters {
 }
 
 impl DeadLetters for BlobDeadLetters {
-    async fn park(&self, name: &str, lines: Vec<u8>) -> Result<String, DeadLetterError> {
+    async fn park(&self, name: &str, lines: Vec<u8>) -> Result<Parking, DeadLetterError> {
         let op = "put blob";
         check_name(op, name)?;
-        // Names carry the invocation, the attempt and a hash of the content (whose lines say
-        // when they were parked), so a blob is never overwritten. A batch the host delivers
-        // again after it was parked (its answer lost, a new partition owner) is parked again
-        // under a new name: a replay of both blobs counts each event once (windows are
-        // idempotent), but an operator sees the records twice.
+        // Names are the parked records' own (a hash of them), and a blob is written only if
+        // none has the name: a batch the host delivers again after it was parked (its answer
+        // lost, a new partition owner) finds its records parked already and is not parked twice.
         let resp = self
             .send(
                 op,
@@ -340,10 +375,14 @@ impl DeadLetters for BlobDeadLetters {
                 self.url(&format!("/{name}"), ""),
                 &[("x-ms-blob-type", "BlockBlob")],
                 Some(lines),
+                Some("*"),
             )
             .await?;
         match resp.status() {
-            s if s.is_success() => Ok(name.to_string()),
+            s if s.is_success() => Ok(Parking::Written),
+            StatusCode::CONFLICT if crate::auth::error_code(&resp) == "BlobAlreadyExists" => {
+                Ok(Parking::AlreadyThere)
+            }
             _ => Err(Self::status_error(op, &resp)),
         }
     }
@@ -359,7 +398,7 @@ pub struct MemoryDeadLetters {
 }
 
 impl DeadLetters for MemoryDeadLetters {
-    async fn park(&self, name: &str, lines: Vec<u8>) -> Result<String, DeadLetterError> {
+    async fn park(&self, name: &str, lines: Vec<u8>) -> Result<Parking, DeadLetterError> {
         use std::sync::atomic::Ordering;
         if self
             .fail_next
@@ -371,10 +410,15 @@ impl DeadLetters for MemoryDeadLetters {
                 reason: "injected failure".into(),
             });
         }
-        if let Ok(mut b) = self.blobs.lock() {
-            b.push((name.to_string(), lines));
+        let mut b = self
+            .blobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if b.iter().any(|(n, _)| n == name) {
+            return Ok(Parking::AlreadyThere);
         }
-        Ok(name.to_string())
+        b.push((name.to_string(), lines));
+        Ok(Parking::Written)
     }
 }
 

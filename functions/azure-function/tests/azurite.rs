@@ -636,6 +636,59 @@ async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
     assert_eq!(receiver.alerts().len(), 1);
 }
 
+/// A batch the host delivers again after parking it (its answer lost, a new partition owner,
+/// or the retry policy's next attempt) finds its records parked already: the blob is named by
+/// the records and written only where none has that name, so the dead letters hold each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delivered_again_after_it_was_parked_is_not_parked_twice() {
+    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    let t = now_ms() - 60_000;
+    let good = record(
+        "good@contoso.com",
+        DISK_SAS,
+        &resource("disks", "d1"),
+        "Success",
+        "c-1",
+        t,
+    );
+    let bodies = vec![body(vec![good.clone(), json!(42), json!({"foo": "bar"})])];
+    let (s, first) = h.batch(&bodies).await;
+    assert_eq!(s, 200, "{:?}", first.logs);
+    assert!(
+        logs_have(&first.logs, "parked records in dead-letter blob"),
+        "{:?}",
+        first.logs
+    );
+    // Again as a plain redelivery, then as the policy's last attempt.
+    for (label, (s, r)) in [
+        ("redelivery", h.batch(&bodies).await),
+        ("last attempt", h.batch_retry(&bodies, 8, 8).await),
+    ] {
+        assert_eq!(s, 200, "{label}: {:?}", r.logs);
+        assert!(
+            logs_have(&r.logs, "outcomes: 3 records, done 1, retry 0, parked 2"),
+            "{label}: {:?}",
+            r.logs
+        );
+        assert!(
+            logs_have(&r.logs, "already parked in dead-letter blob"),
+            "{label}: {:?}",
+            r.logs
+        );
+    }
+    let names = h.state.dead_letters.list("").await.unwrap();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let parked = h.parked().await;
+    let records: Vec<&Value> = parked.iter().map(|p| &p["records"][0]).collect();
+    assert_eq!(records, [&json!(42), &json!({"foo": "bar"})]);
+    // Other records are another blob.
+    let (s, r) = h.batch(&[body(vec![json!(43)])]).await;
+    assert_eq!(s, 200, "{:?}", r.logs);
+    assert_eq!(h.state.dead_letters.list("").await.unwrap().len(), 2);
+    assert_eq!(h.units(&h.key_of(&good)).await, 1);
+    assert_eq!(receiver.alerts().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_accept_success_of_one_operation_count_once() {
     phases_split_over_two_deliveries(60_000).await;
