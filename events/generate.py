@@ -1439,8 +1439,8 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 # ------------------------------------------------------------------------------------------------
 
 def slot_time(k: int, n: int, hour: int, key: str, month: int = 10) -> dt.datetime:
-    """File k of n: its own day in October 2026 (September for the issue-14 rows); a principal's
-    files are >24 h apart."""
+    """File k of n: its own day in October 2026 (September for the issue-14 rows, August for the
+    cross-subscription copies); a principal's files are >24 h apart."""
     days = 31 if month == 10 else 28  # September files end 2+ days before October's
     day = 1 + (k * days) // n
     return dt.datetime(2026, month, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
@@ -1658,6 +1658,18 @@ def az_spec(row_id: str):
                                           "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": snap_src},
                                                          "incremental": True}}, "sync_created", "forbidden"),
         "azure.compute.snapshot_delete": (rg_data, "snapshots/snap-sql01-data-20260915", None, "lro", locked(rg_data)),
+        # Copied into this subscription from a snapshot of another one; the look-alike
+        # (az_lookalike_body) copies one of this subscription's.
+        "azure.compute.snapshot_copy_cross_subscription": (
+            rg_data, "snapshots/snap-sql01-os-copy-20260812",
+            {"location": "westeurope", "sku": {"name": "Standard_LRS"},
+             "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": cross_src("snapshots/snap-sql01-os-20260811")},
+                            "incremental": False}}, "sync_created", None),
+        "azure.compute.disk_copy_cross_subscription": (
+            rg_data, "disks/disk-restore-sql01-copy",
+            {"location": "westeurope", "sku": {"name": "Premium_LRS"},
+             "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": cross_src("snapshots/snap-sql01-os-20260811")},
+                            "diskSizeGB": 128}}, "sync_created", None),
         "azure.compute.disk_write": (rg_data, "disks/disk-restore-sql01",
                                      {"location": "westeurope", "sku": {"name": "Premium_LRS"},
                                       "properties": {"creationData": {"createOption": "Copy",
@@ -1772,6 +1784,23 @@ def az_spec(row_id: str):
     return S[row_id]
 
 
+def cross_src(res: str) -> str:
+    """A resource of the peer subscription, where a cross-subscription copy reads from."""
+    return f"/subscriptions/{SUB_PEER}/resourceGroups/rg-prod-data/providers/Microsoft.Compute/{res}"
+
+
+def az_lookalike_body(row_id: str):
+    """The negative of a cross-subscription copy row: the same copy of this subscription's own
+    snapshot (the catch-all row's)."""
+    _, _, body, _, _ = az_spec(row_id)
+    src = body["properties"]["creationData"]["sourceResourceId"].replace(SUB_PEER, SUB)
+    return {**body, "properties": {**body["properties"],
+                                   "creationData": {**body["properties"]["creationData"], "sourceResourceId": src}}}
+
+
+AZ_LOOKALIKE_ROWS = {"azure.compute.snapshot_copy_cross_subscription", "azure.compute.disk_copy_cross_subscription"}
+
+
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
     if phases == "write_accept":
         rb = {"name": op.res.split("/")[-1], "id": op.orig, "type": "Microsoft.Compute/" + op.res.split("/")[0],
@@ -1817,8 +1846,10 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    built = gen_fixtures_month([r for r in catalog if r["id"] not in GAP_ROWS], 10)
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS
+    built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     return built
 
 
@@ -1863,12 +1894,18 @@ def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] == "azure.compute.disk_sas_export":
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS:
+            recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
+        elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)
             recs = azure_op_records(path, "Microsoft.Compute/disks/endGetAccess/action", cname, t, style, rg, res,
                                     None, "lro")
         elif is_neg:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, body, phases, failure)
+            if row.get("on_start") and failure == "forbidden":
+                # Refused by RBAC before it started: the Failure alone, which a row counted
+                # from its Start must not count.
+                recs = [r for r in recs if r["resultType"] != "Start"]
         else:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, body, phases)
         payload = {"records": recs}

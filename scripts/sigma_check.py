@@ -20,7 +20,9 @@
    must select exactly the records the evaluator matches.
 3. An evaluator that walks pySigma's parsed condition tree runs every rule over events/:
    each rule matches its catalog row's positive fixture and nothing else there, and none of its
-   negative look-alike. The share additions in the real Stratus Red Team captures match a
+   negative look-alike; a rule marked `sigma_wider` (its description names what Sigma cannot
+   compare) may also match its negative and the positives of its operation's other rows, which
+   may match its positive. The share additions in the real Stratus Red Team captures match a
    rule of level high or critical; the share-removal fixtures match none at that level.
 
 Ends with "N passed, N failed" and exits non-zero on any failure.
@@ -357,10 +359,23 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
         hits[f.relative_to(EVENTS).as_posix()] = {r.custom_attributes["catalog_id"] for r in rules
                                                   if any(rule_matches(r, rec) for rec in recs)}
     report.check(len(files) > 200 and any(hits.values()), f"events/ read ({len(files)} files)")
+    # A rule marked `sigma_wider` says in its description what Sigma cannot compare (the
+    # subscription of a copy's source with the record's): it may also match the look-alikes of
+    # its own operation, its negative and the positives of the operation's other rows, and its
+    # positive (a copy's Start and Success) may be matched by those rows (on the Success, which
+    # names no source), and no more.
+    wider = {cid for cid, r in by_id.items() if str(r.custom_attributes.get("sigma_wider", "")).lower() == "true"}
+    operation = {row["id"]: row["operation"].lower() for row in catalog}
+    for cid in wider:
+        report.check("sigma cannot compare" in (by_id[cid].description or "").lower(),
+                     f"{cid}: sigma_wider without the gap in its description")
     for row in catalog:
         pos, neg = hits.get(row["positive"], set()), hits.get(row["negative"], set())
-        report.check(pos == {row["id"]}, f"{row['id']}: positive {row['positive']} matches {sorted(pos)}")
-        report.check(row["id"] not in neg, f"{row['id']}: negative {row['negative']} matches it")
+        extra = pos - {row["id"]}
+        overlap = lambda x: (x in wider or row["id"] in wider) and operation[x] == operation[row["id"]]  # noqa: E731
+        report.check(row["id"] in pos and all(overlap(x) for x in extra),
+                     f"{row['id']}: positive {row['positive']} matches {sorted(pos)}")
+        report.check(row["id"] not in neg or row["id"] in wider, f"{row['id']}: negative {row['negative']} matches it")
     high = {"high", "critical"}
     level = {cid: r.level.name.lower() for cid, r in by_id.items()}
     for name in STRATUS_SHARES:

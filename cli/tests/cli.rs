@@ -407,9 +407,11 @@ fn json_lines_with_a_byte_order_mark_stay_json_lines() {
     let ct = "events/formats/cloudtrail.jsonl";
     let az = "events/formats/azure-storage-export-PT1H.json";
     let (alerts, summary) = replay_summary(&[ct, az]);
+    // The export's snapshot copy names its source on its Start, which is parsed to compare the
+    // source's subscription with the record's (a copy within it: not in scope).
     assert!(
         summary
-            .starts_with("2 files, 11 records read (4 skipped by the fast path), 7 in scope, 0 parse errors"),
+            .starts_with("2 files, 11 records read (3 skipped by the fast path), 7 in scope, 0 parse errors"),
         "{summary}"
     );
     assert!(!alerts.is_empty());
@@ -510,7 +512,7 @@ fn event_hubs_capture_files_read_as_the_activity_log_they_carry() {
     let (alerts, summary) = replay_summary(&[az]);
     assert!(
         summary
-            .starts_with("1 files, 5 records read (2 skipped by the fast path), 3 in scope, 0 parse errors"),
+            .starts_with("1 files, 5 records read (1 skipped by the fast path), 3 in scope, 0 parse errors"),
         "{summary}"
     );
     assert!(!alerts.is_empty());
@@ -520,7 +522,7 @@ fn event_hubs_capture_files_read_as_the_activity_log_they_carry() {
     let (got, line) = replay_summary(&[deflate]);
     assert!(got == alerts, "{got}");
     // Each body is parsed whole: no record is skipped unparsed.
-    let whole = summary.replace("(2 skipped by the fast path)", "(0 skipped by the fast path)");
+    let whole = summary.replace("(1 skipped by the fast path)", "(0 skipped by the fast path)");
     assert_eq!(line, whole);
     // A body that is no Activity Log message is that event's error; the others are read.
     let o = t1578(&[

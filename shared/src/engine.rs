@@ -326,12 +326,22 @@ impl Engine {
     /// profile counts for no row, but keeps the `Start` of the operations counted from it
     /// (their Accept and Success pass it too, and the engine drops them).
     pub fn prefilter(&self) -> Prefilter {
-        let starts = self
+        let rows: Vec<&Entry> = self
             .catalog
             .entries
             .iter()
             .filter(|e| self.counts_row_phase(e, Phase::Start) && !self.counts_phase(e.cloud, Phase::Start))
-            .map(|e| e.operation.as_str());
+            .collect();
+        // An operation's Start is needed only with the body key its rows' conditions read; if
+        // one of them counts every Start (a gallery share), or they read different keys, any.
+        let starts = rows.iter().map(|e| {
+            let mut keys = rows
+                .iter()
+                .filter(|x| x.operation.eq_ignore_ascii_case(&e.operation))
+                .map(|x| start_needs(x));
+            let first = keys.next().flatten();
+            (e.operation.as_str(), first.filter(|k| keys.all(|x| x == Some(k))))
+        });
         Prefilter::new(&self.catalog)
             .counting(|c, p| self.counts_phase(c, p))
             .starting(starts)
@@ -515,6 +525,15 @@ struct Kept {
     to: Destined,
 }
 
+/// The request-body key without which a row counted from its Start does not match it: a
+/// cross-subscription copy names its source (`creationData.sourceResourceId`).
+fn start_needs(e: &Entry) -> Option<&'static str> {
+    e.when
+        .as_ref()
+        .filter(|c| c.cross_subscription == Some(true))
+        .map(|_| "sourceResourceId")
+}
+
 /// Where a share or copy sends data, for the known-destination rule.
 #[derive(Debug, Clone)]
 struct Destined {
@@ -637,8 +656,8 @@ impl Timing {
 
 /// Destinations of a critical share or copy: the accounts (or organizations) added to a share,
 /// the shared resource when the record names no recipient (an Azure gallery share logged
-/// without its request body), or the other account itself for copies it makes of what was
-/// shared with it, with how many more there are than a principal's baseline remembers (those
+/// without its request body), the other account itself for copies it makes of what was
+/// shared with it, or the subscription an Azure copy reads from, with how many more there are than a principal's baseline remembers (those
 /// are not kept, and make the share one to unknown destinations). Exports and SAS URLs have
 /// none: they are always critical.
 fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<String>, u32) {
@@ -664,6 +683,11 @@ fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<Strin
         OpType::Share => clipped(&ev.resources),
         OpType::Exfil if ev.principal.kind == PrincipalKind::AwsAccount => {
             (vec![clip(&ev.principal.key, 128)], 0)
+        }
+        // A copy from another subscription: that subscription, so a principal that copies from
+        // the same one every night (disaster recovery) is known there.
+        OpType::Exfil if ev.cloud == Cloud::Azure && ev.details.source_account.is_some() => {
+            clipped(ev.details.source_account.as_slice())
         }
         _ => (Vec::new(), 0),
     }

@@ -124,6 +124,9 @@ pub struct Details {
     pub from_snapshot: bool,
     /// Source region of a copy.
     pub source_region: Option<String>,
+    /// Azure: the subscription a snapshot or disk is copied from (`creationData.sourceResourceId`
+    /// of the Start record's request body), lower-cased.
+    pub source_account: Option<String>,
     /// RDS `deletionProtection` as requested.
     pub deletion_protection: Option<bool>,
     /// RDS `backupRetentionPeriod` as requested.

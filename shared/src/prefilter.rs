@@ -82,8 +82,9 @@ pub struct Prefilter {
     /// Counted phases per cloud (indexed by [`phase_index`]); `None`: every phase may count.
     counted: Option<[[bool; 6]; 2]>,
     /// Lower-cased Azure operations counted from their `Start` record whatever `counted`
-    /// says ([`Prefilter::starting`]).
-    starts: Vec<Vec<u8>>,
+    /// says, each with the request-body key (lower-cased) without which no row counts its
+    /// Start ([`Prefilter::starting`]).
+    starts: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Event times (epoch ms, inclusive) the caller keeps; `None`: any.
     span: Option<(i64, i64)>,
 }
@@ -191,21 +192,34 @@ impl Prefilter {
     /// Keep every record of these Azure operations whatever its phase says: the rows counted
     /// from their `Start` record ([`crate::catalog::Entry::on_start`]). The engine builds both
     /// rules at once ([`crate::engine::Engine::prefilter`]).
-    pub(crate) fn starting<'a>(mut self, operations: impl IntoIterator<Item = &'a str>) -> Prefilter {
+    pub(crate) fn starting<'a>(
+        mut self,
+        operations: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Prefilter {
         self.starts = operations
             .into_iter()
-            .map(|o| o.to_ascii_lowercase().into_bytes())
+            .map(|(o, needs)| {
+                let lower = |t: &str| t.to_ascii_lowercase().into_bytes();
+                (lower(o), needs.map(lower))
+            })
             .collect();
         self
     }
 
-    /// Whether an operation value holds one of [`Prefilter::starts`], in any casing: a
-    /// superset of the values the engine classifies as those rows. Asked only of a record in
-    /// its `Start` phase, which the profile does not count otherwise.
-    fn counted_from_start(&self, value: &[u8]) -> bool {
-        self.starts
-            .iter()
-            .any(|op| value.windows(op.len()).any(|w| w.eq_ignore_ascii_case(op)))
+    /// Whether an operation value holds one of [`Prefilter::starts`], in any casing, and the
+    /// line the key its Start is counted for: a superset of the Start records the engine
+    /// counts. A line with a `\u` escape keeps its Start whatever it holds (an escaped key
+    /// is the same key to a JSON parser). Asked only of a record in its `Start` phase, which the
+    /// profile does not count otherwise.
+    fn counted_from_start(&self, value: &[u8], line: &[u8]) -> bool {
+        let has =
+            |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+        self.starts.iter().any(|(op, needs)| {
+            has(value, op)
+                && needs
+                    .as_deref()
+                    .is_none_or(|n| has(line, n) || memchr::memmem::find(line, b"\\u").is_some())
+        })
     }
 
     /// Also skip records whose own time is certainly outside `since..=until` (epoch ms; either
@@ -292,8 +306,9 @@ impl Prefilter {
                     _ => &ACTIVITY_STATUS,
                 };
                 self.azure_may_match(value)
-                    && self
-                        .phase_may_count(&rest, Cloud::Azure, status_key, || self.counted_from_start(value))
+                    && self.phase_may_count(&rest, Cloud::Azure, status_key, || {
+                        self.counted_from_start(value, line)
+                    })
             }
         };
         in_scope && self.time_may_fit(line, key)
@@ -883,7 +898,7 @@ mod tests {
     fn operations_counted_from_their_start_keep_their_start() {
         let p = pf()
             .counting(|cloud, phase| cloud == Cloud::Aws || matches!(phase, Phase::Accept | Phase::Success))
-            .starting(["Microsoft.Compute/galleries/share/action"]);
+            .starting([("Microsoft.Compute/galleries/share/action", None)]);
         let line = |op: &str, status: &str| format!(r#"{{"operationName":"{op}","resultType":"{status}"}}"#);
         let share = "MICROSOFT.COMPUTE/GALLERIES/SHARE/ACTION";
         assert!(p.may_match(line(share, "Start").as_bytes()));
@@ -895,6 +910,24 @@ mod tests {
         );
         // Other operations' Start is still skipped.
         assert!(!p.may_match(line("MICROSOFT.COMPUTE/DISKS/DELETE", "Start").as_bytes()));
+    }
+
+    #[test]
+    fn a_start_counted_for_a_body_key_is_kept_only_with_it() {
+        let p = pf()
+            .counting(|cloud, phase| cloud == Cloud::Aws || matches!(phase, Phase::Accept | Phase::Success))
+            .starting([("Microsoft.Compute/snapshots/write", Some("sourceResourceId"))]);
+        let line = |body: &str| {
+            format!(
+                r#"{{"operationName":"MICROSOFT.COMPUTE/SNAPSHOTS/WRITE","resultType":"Start","properties":{{"requestbody":"{body}"}}}}"#
+            )
+        };
+        assert!(p.may_match(
+            line(r#"{"properties":{"creationData":{"SOURCERESOURCEID":"/subscriptions/x"}}}"#).as_bytes()
+        ));
+        assert!(!p.may_match(line(r#"{"properties":{"diskSizeGB":128}}"#).as_bytes()));
+        // An escaped key is the same key to a JSON parser.
+        assert!(p.may_match(line(r#"{"\u0073ourceResourceId":"/subscriptions/x"}"#).as_bytes()));
     }
 }
 

@@ -85,9 +85,22 @@ pub fn rule_uuid(key: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
 }
 
+/// Whether the row's Sigma rule is wider than the row: its condition compares two values of
+/// the record that Sigma cannot compare (the subscription of a copy's source, inside the request
+/// body, with the record's own), so the rule matches every copy that names its source.
+pub fn widened(e: &Entry) -> bool {
+    e.when
+        .as_ref()
+        .is_some_and(|c| c.cross_subscription == Some(true))
+}
+
 /// Sigma level from the row's points: what alerts alone is high (critical when it makes
-/// data public), 3-4 points are medium, 1-2 low, context rows informational.
+/// data public), 3-4 points are medium, 1-2 low, context rows informational. A [`widened`]
+/// rule is low, whatever the row: most of what it matches is not what the row means.
 pub fn level(e: &Entry) -> &'static str {
+    if widened(e) {
+        return "low";
+    }
     match (e.critical, e.risk) {
         (true, r) if r >= 7 => "critical",
         (true, _) | (_, 5..) => "high",
@@ -257,6 +270,18 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
     if c.cross_region == Some(true) {
         parts.push(cross_region_part(e, name, p));
     }
+    if c.cross_subscription == Some(true) {
+        parts.push(simple(
+            "source",
+            vec![vec![item(
+                "properties.requestbody|contains",
+                vec![s("sourceResourceId")],
+            )]],
+        ));
+        parts.last_mut().expect("pushed").gaps.push(
+            "Sigma cannot compare the subscription of the source (in the request body) with the record's: this rule matches every copy whose Start names its source, within one subscription too; add a filter on your own subscription ids, or rely on the detector, which compares them".into(),
+        );
+    }
     for (suffix, field, want) in [
         ("deletion_protection", "deletionProtection", c.deletion_protection),
         ("publicly_accessible", "publiclyAccessible", c.publicly_accessible),
@@ -362,7 +387,9 @@ fn detection(catalog: &Catalog, e: &Entry) -> Part {
         .entries
         .iter()
         .take_while(|x| x.id != e.id)
-        .filter(|x| x.cloud == e.cloud && x.operation.eq_ignore_ascii_case(&e.operation));
+        .filter(|x| x.cloud == e.cloud && x.operation.eq_ignore_ascii_case(&e.operation))
+        // A row matched on the Start and one matched on the Success never see one record.
+        .filter(|x| x.on_start == e.on_start);
     for (k, prior) in earlier.enumerate() {
         if let Some(c) = &prior.when {
             let p = condition_part(prior, c, &format!("earlier{}", k + 1));
@@ -405,6 +432,11 @@ fn base_selection(e: &Entry) -> Vec<Item> {
             }
             items
         }
+        // A row counted from its Start (its request body) matches the Start, as the detector.
+        Cloud::Azure if e.on_start => vec![
+            item("operationName", vec![s(&e.operation)]),
+            item("resultType", vec![s("Start"), s("Started")]),
+        ],
         Cloud::Azure => vec![
             item("operationName", vec![s(&e.operation)]),
             item("resultType", vec![s("Success"), s("Succeeded")]),
@@ -543,6 +575,9 @@ fn rule_text(catalog: &Catalog, e: &Entry, date: &str) -> String {
     let _ = writeln!(out, "catalog_id: {}", q(&e.id));
     let _ = writeln!(out, "risk_points: {}", e.risk);
     let _ = writeln!(out, "sigma_gaps: {}", det.gaps.len());
+    if widened(e) {
+        let _ = writeln!(out, "sigma_wider: true");
+    }
     out
 }
 
@@ -620,7 +655,7 @@ const CORRELATIONS: [Correlation; 5] = [
         field: None,
         gte: 5,
         level: "medium",
-        description: "The seed's bulk half: 5 or more T1578 operations by one principal in a day (one per operation: the rules match Success only, where the seed double-counts Started and Succeeded). Not expressed in the same rule: the AND with 3 distinct resources (see the value_count rule).",
+        description: "The seed's bulk half: 5 or more T1578 operations by one principal in a day (one per operation: the rules match its Success only, or a gallery share's Start only, where the seed double-counts Started and Succeeded). Not expressed in the same rule: the AND with 3 distinct resources (see the value_count rule).",
     },
     Correlation {
         name: "t1578_correlation_azure_distinct_resources",
@@ -652,10 +687,11 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
     let rules: Vec<String> = catalog
         .for_cloud(c.cloud)
         .filter(weighed)
-        .filter(|e| !is_service_event(e))
+        .filter(|e| !is_service_event(e) && !widened(e))
         .map(|e| rule_name(&e.id))
         .collect();
     let skipped = catalog.for_cloud(c.cloud).filter(weighed).any(is_service_event);
+    let wide = catalog.for_cloud(c.cloud).filter(weighed).any(widened);
     let mut out = String::new();
     let _ = writeln!(out, "title: {}", q(c.title));
     let _ = writeln!(out, "id: {}", rule_uuid(c.name));
@@ -667,6 +703,9 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
     };
     if skipped {
         description.push_str(" Not counted: the SharedSnapshot* service events, in which another account acts and which carry no userIdentity.arn to group by (each alerts alone through its own rule).");
+    }
+    if wide {
+        description.push_str(" Not counted: the cross-subscription copy rules, which match the Start of every copy that names its source (Sigma cannot compare its subscription), whose Success the catch-all rule of the operation counts already.");
     }
     let _ = writeln!(out, "description: {}", q(&description));
     let _ = writeln!(out, "author: {}", q("t1578 catalog (generated by `t1578 sigma`)"));

@@ -692,3 +692,101 @@ fn check_new_recipient(a: &Alert) {
         a.finding_info.desc
     );
 }
+
+const OWN_SUB: &str = "aaaaaaaa-1111-2222-3333-444444444444";
+const DR_SOURCE: &str = "cccccccc-9999-8888-7777-666666666666";
+
+/// The Start and Success of a snapshot copied on `day` (of November 2026) into the fixture's
+/// subscription from a snapshot of `from_sub`, by the fixture's caller.
+fn copy_on(day: u32, from_sub: &str) -> Vec<serde_json::Value> {
+    let path = events_dir().join("azure/compute-snapshot-copy-cross-subscription.json");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let name = format!("snap-dr-{day:02}");
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let time = r["time"].as_str().unwrap();
+            r["time"] = json!(format!("2026-11-{day:02}T02{}", &time[13..]));
+            r["correlationId"] = json!(format!("0e1f2a3b-0000-4000-8000-0000000000{day:02}"));
+            let id = r["resourceId"].as_str().unwrap();
+            r["resourceId"] = json!(id.replace("SNAP-SQL01-OS-COPY-20260812", &name.to_uppercase()));
+            if r["resultType"] == "Start" {
+                let body = json!({"location": "westeurope", "properties": {"creationData": {"createOption": "Copy",
+                    "sourceResourceId": format!("/subscriptions/{from_sub}/resourceGroups/rg-prod-data/providers/Microsoft.Compute/snapshots/{name}")}}});
+                r["properties"]["requestbody"] = json!(body.to_string());
+            }
+            r
+        })
+        .collect()
+}
+
+/// Three weeks of nightly copies from the production subscription, then day 22's copies, in
+/// event-time order; the alerts of day 22.
+fn dr_copies_then(day_22: &[&str]) -> Vec<Alert> {
+    let mut records: Vec<serde_json::Value> = (1..22).flat_map(|d| copy_on(d, DR_SOURCE)).collect();
+    for (k, from) in day_22.iter().enumerate() {
+        let mut recs = copy_on(22, from);
+        for r in &mut recs {
+            r["correlationId"] = json!(format!("0e1f2a3b-0000-4000-8000-10000000002{k}"));
+            let id = r["resourceId"].as_str().unwrap().to_string();
+            r["resourceId"] = json!(format!("{id}-{k}"));
+        }
+        records.extend(recs);
+    }
+    let doc = json!({ "records": records });
+    let events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    let e = common::engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let r = futures::executor::block_on(process_batch(
+        &e,
+        &store,
+        &sink,
+        &events,
+        &PipelineOptions::default(),
+    ));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    sink.alerts()
+        .into_iter()
+        .filter(|a| a.time_dt.starts_with("2026-11-22"))
+        .collect()
+}
+
+/// Snapshots copied into a subscription from another one leave the source's log silent; only
+/// the Start record here names the source. A principal that copies from one production
+/// subscription every night (disaster recovery) is known there; a copy from another
+/// subscription is a critical naming it, and a copy within the subscription is no copy out.
+#[test]
+fn a_snapshot_copied_from_a_new_subscription_is_a_critical() {
+    assert!(
+        dr_copies_then(&[DR_SOURCE]).is_empty(),
+        "the nightly source again"
+    );
+    assert!(
+        dr_copies_then(&[OWN_SUB]).is_empty(),
+        "a copy within the subscription"
+    );
+    let other = "dddddddd-1234-4321-8765-0123456789ab";
+    let out = dr_copies_then(&[DR_SOURCE, other]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let a = &out[0];
+    assert_eq!(a.tier(), t1578_core::Tier::Critical);
+    assert_eq!(
+        a.unmapped.trigger_catalog_id.as_deref(),
+        Some("azure.compute.snapshot_copy_cross_subscription")
+    );
+    let reasons: Vec<&str> = a
+        .unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
+        .collect();
+    assert!(reasons.contains(&"new_destination"), "{reasons:?}");
+    assert!(a.finding_info.desc.contains(other), "{}", a.finding_info.desc);
+}

@@ -429,6 +429,15 @@ fn details<J: Json>(rec: &J) -> Details {
     if let Some(s) = body.and_then(Json::as_str) {
         if let Ok(b) = serde_json::from_str::<Value>(s) {
             d.instance_type = text_at(&b, &["properties", "hardwareProfile", "vmSize"]).map(|s| clip(&s, 64));
+            // A snapshot or disk made from another resource names it; its subscription tells a
+            // copy across subscriptions (out of the one whose log this is) from a local one.
+            d.source_account = text_at(&b, &["properties", "creationData", "sourceResourceId"])
+                .and_then(|id| {
+                    split_resource_id(&id)
+                        .0
+                        .map(|sub| clip(&sub.trim().to_ascii_lowercase(), 64))
+                })
+                .filter(|sub| !sub.is_empty());
             gallery_sharing(&b, &mut d);
         }
     }
@@ -487,6 +496,24 @@ mod tests {
         assert_eq!(ev.principal.key, "user:alice@contoso.com");
         assert_eq!(ev.principal.kind, PrincipalKind::User);
         assert_eq!(ev.phase, Phase::Start);
+    }
+
+    #[test]
+    fn a_copy_names_the_subscription_of_its_source_on_its_start_only() {
+        let with = |body: &str| {
+            let mut r = record(json!({CLAIM_UPN: "a@x"}), "Start");
+            r["properties"] = json!({ "requestbody": body });
+            normalize(r).unwrap().details.source_account
+        };
+        let src = r#"{"properties":{"creationData":{"createOption":"Copy","sourceResourceId":"/SUBSCRIPTIONS/BBBB-2/resourceGroups/rg/providers/Microsoft.Compute/disks/d"}}}"#;
+        assert_eq!(with(src).as_deref(), Some("bbbb-2"));
+        // An import names a blob, not a resource of a subscription; an update names nothing.
+        let import = r#"{"properties":{"creationData":{"createOption":"Import","sourceUri":"https://acct.blob.core.windows.net/vhds/a.vhd"}}}"#;
+        assert_eq!(with(import), None);
+        assert_eq!(with(r#"{"properties":{"diskSizeGB":256}}"#), None);
+        assert_eq!(with("not json"), None);
+        let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
+        assert_eq!(success.details.source_account, None);
     }
 
     #[test]

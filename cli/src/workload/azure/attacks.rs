@@ -6,6 +6,9 @@ use super::{Actor, Ctx, Gen, Role, SCENARIOS};
 use crate::workload::common::*;
 use crate::workload::Options;
 
+/// The scenario added last: it draws from [`Gen::aside`]'s stream.
+const COPY_OUT: &str = "snapshot_copy_to_other_subscription";
+
 pub struct Plan {
     pub scenario: &'static str,
     pub n: u32,
@@ -16,6 +19,7 @@ pub struct Plan {
 fn hosts(a: &Actor, scenario: &str, n: u32) -> bool {
     match scenario {
         "disk_sas_export_by_user" => matches!(a.role, Role::AdminUser | Role::Rare),
+        COPY_OUT => matches!(a.role, Role::AdminUser | Role::SpCi | Role::Iac),
         // An identity that never captures: a human, a pipeline, an automation identity.
         "vm_capture_with_generalize" => match n % 3 {
             0 => a.role == Role::AdminUser,
@@ -37,11 +41,22 @@ pub fn plan(g: &mut Gen, actors: &[Actor], o: &Options) -> Vec<Plan> {
             let free: Vec<usize> = (0..actors.len())
                 .filter(|&i| hosts(&actors[i], scenario, n) && !used.contains(&i))
                 .collect();
-            let Some(&actor) = free.get(g.r.below(free.len() as u64) as usize) else {
+            let draw = |g: &mut Gen| {
+                let &actor = free.get(g.r.below(free.len() as u64) as usize)?;
+                Some((
+                    actor,
+                    WARMUP_DAYS + g.r.below((o.days - WARMUP_DAYS) as u64) as u32,
+                ))
+            };
+            let drawn = if scenario == COPY_OUT {
+                g.aside(draw)
+            } else {
+                draw(g)
+            };
+            let Some((actor, day)) = drawn else {
                 continue;
             };
             used.insert(actor);
-            let day = WARMUP_DAYS + g.r.below((o.days - WARMUP_DAYS) as u64) as u32;
             plans.push(Plan {
                 scenario,
                 n,
@@ -56,14 +71,16 @@ pub fn plan(g: &mut Gen, actors: &[Actor], o: &Options) -> Vec<Plan> {
 pub fn run(g: &mut Gen, actors: &mut [Actor], p: &Plan) -> AttackTruth {
     let mark = g.sink.mark();
     let a = &mut actors[p.actor];
+    let (home, home_rg) = (a.sub, a.rg.clone());
     let (description, ips) = match p.scenario {
         "disk_sas_export_by_user" => sas(g, a, p),
         "vm_capture_with_generalize" => capture(g, a, p),
+        COPY_OUT => g.aside(|g| copy_out(g, a, p)),
         _ => mass(g, a, p.day),
     };
     a.active[p.day as usize] = true;
     let (event_ids, start_ms, end_ms) = attack_records(&g.sink, mark);
-    AttackTruth {
+    let truth = AttackTruth {
         id: format!("azure-{}-{}", p.scenario, p.n + 1),
         scenario: p.scenario,
         cloud: "azure",
@@ -75,7 +92,10 @@ pub fn run(g: &mut Gen, actors: &mut [Actor], p: &Plan) -> AttackTruth {
         description,
         source_ips: ips,
         event_ids,
-    }
+    };
+    a.sub = home;
+    a.rg = home_rg;
+    truth
 }
 
 /// The intruder's context: a hosting address never used, at night in the organisation's time
@@ -148,6 +168,56 @@ fn capture(g: &mut Gen, a: &mut Actor, p: &Plan) -> (String, Vec<String>) {
         "images/write"
     };
     (format!("deallocate, generalize/action and {last} of {vm} by an identity that never captures, from {} at {} UTC", c.ip, hhmm(start)), vec![c.ip])
+}
+
+/// Snapshots of the principal's VMs copied into another subscription of the tenant (one the
+/// intruder controls, or watched less): logged there, under the principal's identity. The
+/// actor's subscription (and resource group) is that one until [`run`] has made the truth.
+fn copy_out(g: &mut Gen, a: &mut Actor, p: &Plan) -> (String, Vec<String>) {
+    let mut c = if p.n == 0 {
+        usual(g, a, p.day)
+    } else {
+        intruder(g, a, p.day, None)
+    };
+    let start = c.t;
+    let home = a.sub;
+    let n = g.r.range(1, 4);
+    let sources: Vec<String> = (0..n)
+        .map(|_| {
+            let disk = format!("{}_OsDisk_1_{}", ops::vm_name(&mut g.r), g.r.hex(32));
+            ops::rid(g, a, "Microsoft.Compute/disks", &disk)
+        })
+        .collect();
+    a.sub = (home + 2) % g.subs.len();
+    a.rg = g.subs[a.sub].rgs[0].clone();
+    for (i, from) in sources.iter().enumerate() {
+        let name = format!("snap-copy-{i}-{}", g.r.hex(6));
+        let res = ops::rid(g, a, "Microsoft.Compute/snapshots", &name);
+        super::operation(
+            g,
+            a,
+            &c,
+            AOp::SnapWrite,
+            &res,
+            Some(ops::copy_body(from, false)),
+            false,
+        );
+        c.t += g.r.range(20_000, 3 * MIN_MS);
+    }
+    let place = if p.n == 0 {
+        "its usual network, in its hours"
+    } else {
+        "a new address at night"
+    };
+    (
+        format!(
+            "{n} snapshot(s) of its disks copied into subscription {} from {place} ({}, {} UTC)",
+            g.subs[a.sub].id,
+            c.ip,
+            hhmm(start)
+        ),
+        vec![c.ip],
+    )
 }
 
 fn mass(g: &mut Gen, a: &mut Actor, day: u32) -> (String, Vec<String>) {

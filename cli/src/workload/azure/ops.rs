@@ -274,9 +274,47 @@ pub fn body(g: &mut Gen, op: AOp) -> Option<String> {
     }
 }
 
+/// The request body of a snapshot or disk made from `source` (a disk or snapshot id), as
+/// Resource Manager logs it on the Start record.
+pub fn copy_body(source: &str, incremental: bool) -> String {
+    format!(
+        "{{\"location\":\"westeurope\",\"sku\":{{\"name\":\"Standard_LRS\"}},\"properties\":{{\"creationData\":{{\"createOption\":\"Copy\",\"sourceResourceId\":\"{source}\"}},\"incremental\":{incremental}}}}}"
+    )
+}
+
+/// The body of a snapshot or disk write, which names its source in the actor's own
+/// subscription: a snapshot of one of its VMs' disks, a disk restored from a snapshot, an empty
+/// data disk or a resize.
+fn local_body(g: &mut Gen, a: &Actor, op: AOp, res: &str) -> Option<String> {
+    let name = res.rsplit('/').next().unwrap_or_default();
+    match op {
+        AOp::SnapWrite => {
+            let vm = name.trim_start_matches("snap-").rsplit_once('-').map_or(name, |x| x.0);
+            let disk = format!("{vm}_OsDisk_1_{}", g.r.hex(32));
+            let disk = rid(g, a, "Microsoft.Compute/disks", &disk);
+            Some(copy_body(&disk, g.r.chance(0.7)))
+        }
+        AOp::DiskWrite => Some(match g.r.below(4) {
+            0 if !a.snapshots.is_empty() => {
+                let snap = g.r.pick(&a.snapshots).clone();
+                copy_body(&rid(g, a, "Microsoft.Compute/snapshots", &snap), false)
+            }
+            1 => format!(
+                "{{\"location\":\"westeurope\",\"properties\":{{\"creationData\":{{\"createOption\":\"Empty\"}},\"diskSizeGB\":{}}}}}",
+                g.r.pick(&[64, 128, 256, 512])
+            ),
+            _ => format!("{{\"properties\":{{\"diskSizeGB\":{}}}}}", g.r.pick(&[128, 256, 512, 1024])),
+        }),
+        _ => None,
+    }
+}
+
 /// One operation with its usual resource and body.
 pub fn call(g: &mut Gen, a: &mut Actor, c: &Ctx, op: AOp, fail: bool) {
     let res = resource(g, a, op);
-    let b = body(g, op);
+    let b = match op {
+        AOp::SnapWrite | AOp::DiskWrite => g.aside(|g| local_body(g, a, op, &res)),
+        _ => body(g, op),
+    };
     super::operation(g, a, c, op, &res, b, fail);
 }

@@ -74,6 +74,8 @@ pub fn population(g: &mut Gen, n: u32, days: u32) -> Vec<Actor> {
             actors.push(a);
         }
     }
+    let dr = g.aside(|g| build(g, &co, Role::DrCopy, days));
+    actors.push(dr);
     actors
 }
 
@@ -93,6 +95,7 @@ fn who(g: &mut Gen, co: &Company, role: Role, sub: usize, rg: &str) -> Who {
         | Role::MiAutoBiz
         | Role::MiNightly
         | Role::MiSnapshot
+        | Role::DrCopy
         | Role::ImageBuilder
         | Role::Vmss => {
             let stem = *r.pick(&[
@@ -218,6 +221,16 @@ fn habits(g: &mut Gen, co: &Company, a: &mut Actor, days: u32) {
         Role::Vmss => {
             a.mean = r.range(6, 30) as f64;
             a.mix = vec![(VmssWrite, 8), (VmssExt, 1), (DeploymentWrite, 3), (TagsWrite, 2)];
+        }
+        Role::DrCopy => {
+            let from = r.range(1, 4);
+            a.hours = Hours {
+                tz: co.tz,
+                from,
+                to: from + 1,
+            };
+            a.mean = r.range(2, 8) as f64;
+            a.vms = (0..r.range(4, 16)).map(|_| ops::vm_name(r)).collect();
         }
         Role::AzBackup | Role::MiSnapshot => {
             let from = r.range(0, 4) + if a.role == Role::AzBackup { 22 } else { 0 };
@@ -393,6 +406,7 @@ pub fn routine(g: &mut Gen, a: &mut Actor, day: u32) {
         Role::AzBackup | Role::MiSnapshot => backup(g, a, day),
         Role::CostScheduler => scheduler(g, a, day),
         Role::GalleryShare => share(g, a, day),
+        Role::DrCopy => g.aside(|g| dr_copy(g, a, day)),
         Role::ImageBuilder => image_build(g, a, day),
         Role::AdminUser | Role::Rare => human(g, a, day),
     }
@@ -466,6 +480,43 @@ fn backup(g: &mut Gen, a: &mut Actor, day: u32) {
     for _ in 0..g.r.daily(a.mean * 0.9) {
         c.t += g.r.range(2_000, 30_000);
         op(g, a, &c, drop, day);
+    }
+}
+
+/// Disaster recovery: every night the latest snapshots of production VMs (in the next
+/// subscription) are copied into this one, and the copies of a week ago deleted.
+fn dr_copy(g: &mut Gen, a: &mut Actor, day: u32) {
+    let t = a.hours.time(&mut g.r, day);
+    let mut c = ctx(g, a, t);
+    let source = (a.sub + 1) % g.subs.len();
+    let source_rg = g.subs[source].rgs[0].clone();
+    for _ in 0..g.r.daily(a.mean) {
+        c.t += g.r.range(5_000, 90_000);
+        let vm = g.r.pick(&a.vms).clone();
+        let from = format!(
+            "/subscriptions/{}/resourceGroups/{source_rg}/providers/Microsoft.Compute/snapshots/snap-{vm}-{day:03}",
+            g.subs[source].id
+        );
+        let res = ops::rid(g, a, "Microsoft.Compute/snapshots", &format!("dr-{vm}-{day:03}"));
+        super::operation(
+            g,
+            a,
+            &c,
+            AOp::SnapWrite,
+            &res,
+            Some(ops::copy_body(&from, true)),
+            false,
+        );
+        if day >= 7 {
+            c.t += g.r.range(2_000, 20_000);
+            let old = ops::rid(
+                g,
+                a,
+                "Microsoft.Compute/snapshots",
+                &format!("dr-{vm}-{:03}", day - 7),
+            );
+            super::operation(g, a, &c, AOp::SnapDelete, &old, None, false);
+        }
     }
 }
 
