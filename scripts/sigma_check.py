@@ -366,9 +366,18 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
     # names no source), and no more.
     wider = {cid for cid, r in by_id.items() if str(r.custom_attributes.get("sigma_wider", "")).lower() == "true"}
     operation = {row["id"]: row["operation"].lower() for row in catalog}
+    positive = {row["id"]: row["positive"] for row in catalog}
     for cid in wider:
         report.check("sigma cannot compare" in (by_id[cid].description or "").lower(),
                      f"{cid}: sigma_wider without the gap in its description")
+        # Wider, not unconditional: the positive's Start with a body that names no source
+        # (a resize) matches it no more.
+        starts = [r for r in load_records(EVENTS / positive[cid]) if r.get("resultType") == "Start"]
+        bare = [{**r, "properties": {**r.get("properties", {}), "requestbody": '{"properties":{"diskSizeGB":256}}'}}
+                for r in starts]
+        report.check(bool(starts) and all(rule_matches(by_id[cid], r) for r in starts)
+                     and not any(rule_matches(by_id[cid], r) for r in bare),
+                     f"{cid}: matches a Start whose body names no source, or misses its own")
     for row in catalog:
         pos, neg = hits.get(row["positive"], set()), hits.get(row["negative"], set())
         extra = pos - {row["id"]}

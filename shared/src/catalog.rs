@@ -241,9 +241,10 @@ pub struct Entry {
     #[serde(default)]
     pub critical: bool,
     /// Azure: counted (default profile) from the operation's `Start` record only, the one
-    /// record of it whose request body the Activity Log keeps, where its recipients are read;
-    /// its Accept and Success records are not counted. A Start whose operation then fails is
-    /// counted as the attempt it is.
+    /// record of it whose request body the Activity Log keeps, where its recipients or source
+    /// are read; its Accept and Success records are not counted for this row (those of a copy
+    /// are the catch-all row's, which the Start replaces if they come first). A Start whose
+    /// operation then fails is counted as the attempt it is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_start: bool,
     /// Sequence bonus.

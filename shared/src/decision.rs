@@ -60,7 +60,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
-use crate::engine::{flags, Engine, EventContext, ProfileName, Scored};
+use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, SOURCE_PREFIX};
 use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
@@ -538,10 +538,14 @@ fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident 
 /// remembers (never judged known).
 fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason {
     let (old, new): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| known(d));
-    let names = |v: &[&String]| v.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ");
+    let plain = |d: &str| d.strip_prefix(SOURCE_PREFIX).unwrap_or(d).to_string();
+    let names = |v: &[&String]| v.iter().map(|d| plain(d)).collect::<Vec<_>>().join(", ");
+    // A copy into the account names where it read from, not where it sent to.
+    let copy = c.destinations.iter().any(|d| d.starts_with(SOURCE_PREFIX));
     let mut detail = match (c.public, new.is_empty()) {
         (true, true) => "public share".to_string(),
         (true, false) => format!("public share; also to {}", names(&new)),
+        (false, false) if copy => format!("copied from a new source {}", names(&new)),
         (false, false) => format!("new destination {}", names(&new)),
         (false, true) => "no new destination among those kept".to_string(),
     };
@@ -885,8 +889,19 @@ fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
     })
 }
 
+/// Is `row` the plain form of an API call that another row tells apart by where a copy reads
+/// from (`cross_subscription`)? Then a principal that copies routinely makes the call: the
+/// Success of one of its copies, counted before the Start that names the source (another
+/// Event Hub partition), is its routine.
+fn plain_of_a_copy(engine: &Engine, row: &crate::catalog::Entry) -> bool {
+    row.when.is_none()
+        && engine.catalog.entries.iter().any(|e| {
+            e.operation == row.operation && e.when.as_ref().is_some_and(|w| w.cross_subscription.is_some())
+        })
+}
+
 /// Another row of the same API call, used in the baseline period, when the call is split into
-/// rows only by a name the caller chooses.
+/// rows only by a name the caller chooses, or `row` is the plain form of a copy.
 fn variant_of<'a>(
     engine: &'a Engine,
     state: &WindowState,
@@ -894,7 +909,7 @@ fn variant_of<'a>(
     t: i64,
     row: &crate::catalog::Entry,
 ) -> Option<&'a str> {
-    if !named_family(engine, row) {
+    if !named_family(engine, row) && !plain_of_a_copy(engine, row) {
         return None;
     }
     engine

@@ -76,7 +76,15 @@ pub mod flags {
     pub const UNFAMILIAR_IP: u8 = 4;
     /// A share to a destination the principal already shared to: evidence, not a critical.
     pub const KNOWN_DESTINATION: u8 = 8;
+    /// Counted from the operation's Start, which read its request body: it stands for the
+    /// operation even where a later record of it was counted first ([`crate::window`]).
+    pub const FROM_START: u8 = 16;
 }
+
+/// The prefix of a destination that is the source of a copy into the account (an Azure
+/// subscription a snapshot or disk was copied from), so that it is never taken for a share to
+/// the same place, nor a share for it.
+pub const SOURCE_PREFIX: &str = "from:";
 
 /// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,8 +331,9 @@ impl Engine {
     }
 
     /// The prefilter that never skips a record this engine counts: it skips the phases the
-    /// profile counts for no row, but keeps the `Start` of the operations counted from it
-    /// (their Accept and Success pass it too, and the engine drops them).
+    /// profile counts for no row, but keeps the `Start` of the operations counted from it (their
+    /// Accept and Success pass it too: the engine drops a gallery share's, and counts a copy's
+    /// for the catch-all row of its operation).
     pub fn prefilter(&self) -> Prefilter {
         let rows: Vec<&Entry> = self
             .catalog
@@ -492,6 +501,11 @@ impl Engine {
             _ => event_id,
         };
         let op = entry.id_hash();
+        let from_start = if entry.on_start && p == ProfileName::Default {
+            flags::FROM_START
+        } else {
+            0
+        };
         resources
             .iter()
             .enumerate()
@@ -504,7 +518,7 @@ impl Engine {
                 // Event-level points go on the first unit only: an event touching 50
                 // instances is still one event outside the window.
                 risk: (timing.risk + if i == 0 { timing.extra } else { 0 }).min(255) as u8,
-                flags: timing.flag,
+                flags: timing.flag | from_start,
             })
             .collect()
     }
@@ -686,9 +700,10 @@ fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<Strin
         }
         // A copy from another subscription: that subscription, so a principal that copies from
         // the same one every night (disaster recovery) is known there.
-        OpType::Exfil if ev.cloud == Cloud::Azure && ev.details.source_account.is_some() => {
-            clipped(ev.details.source_account.as_slice())
-        }
+        OpType::Exfil if ev.cloud == Cloud::Azure => match &ev.details.source_account {
+            Some(sub) => (vec![clip(&format!("{SOURCE_PREFIX}{sub}"), 128)], 0),
+            None => (Vec::new(), 0),
+        },
         _ => (Vec::new(), 0),
     }
 }

@@ -217,12 +217,24 @@ fn destination_question(rows: &[String], inputs: GuideInputs<'_>) -> Option<Ques
 }
 
 /// One question per destination the event named: an AWS account is looked up in the
-/// organization, a public share is said to be one.
+/// organization, a public share is said to be one, the source of a copy is asked about.
 fn destination_checks(cloud: &str, destinations: &[String]) -> Vec<Question> {
     destinations
         .iter()
         .map(|d| {
             let account = d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit());
+            if let Some(sub) = d.strip_prefix(crate::engine::SOURCE_PREFIX) {
+                return Question {
+                    ask: format!(
+                        "The data was copied from subscription {}: is it one of ours, and should this principal copy from it into this subscription?",
+                        render::shell_quote(sub)
+                    ),
+                    command: Some(format!(
+                        "az account show --subscription {}",
+                        render::shell_quote(sub)
+                    )),
+                };
+            }
             match (cloud, d.as_str()) {
                 ("aws", "all") => Question {
                     ask: "The share is public (all): anyone can copy it. Contain first, then find who used it (resource_activity).".into(),

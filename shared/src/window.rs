@@ -587,7 +587,16 @@ impl WindowState {
         let mut counted = Vec::new();
         let mut gained = 0u32;
         for (i, u) in s.units.iter().enumerate() {
-            if self.units.iter().any(|x| x.id == u.id) {
+            if let Some(x) = self.units.iter_mut().find(|x| x.id == u.id) {
+                // The Start of an operation counted from its Start, after a later record of it
+                // (its Success, from another partition) was counted for the catch-all row of the
+                // operation: the Start read the request body, and its row is the operation's.
+                if u.flags & flags::FROM_START != 0 && x.flags & flags::FROM_START == 0 && x.op != u.op {
+                    gained += u32::from(u.risk.saturating_sub(x.risk));
+                    (x.op, x.kind, x.risk) = (u.op, u.kind, x.risk.max(u.risk));
+                    x.flags |= u.flags;
+                    counted.push((i, x.flags));
+                }
                 continue;
             }
             let mut u = *u;

@@ -644,6 +644,9 @@ fn gallery_on_day_22(body: &str, success_first: bool) -> Vec<Alert> {
         .collect()
 }
 
+/// A subscription the scenarios' principals never shared to or copied from.
+const RECIPIENT: &str = "dddddddd-1234-4321-8765-0123456789ab";
+
 fn added(recipient: &str) -> String {
     format!(r#"{{"operationType": "Add", "groups": [{{"type": "Subscriptions", "ids": ["{recipient}"]}}]}}"#)
 }
@@ -665,18 +668,16 @@ fn a_new_recipient_of_a_gallery_shared_every_week_is_a_critical() {
     }
     // A new recipient, whichever of Start and Success is processed first.
     for success_first in [false, true] {
-        let outsider = gallery_on_day_22(&added("dddddddd-1234-4321-8765-0123456789ab"), success_first);
+        let outsider = gallery_on_day_22(&added(RECIPIENT), success_first);
         assert_eq!(outsider.len(), 1, "{outsider:?}");
-        check_new_recipient(&outsider[0]);
+        check_new_destination(&outsider[0], "azure.compute.gallery_share", RECIPIENT);
     }
 }
 
-fn check_new_recipient(a: &Alert) {
+/// A critical of `row` whose reasons name `destination` as new.
+fn check_new_destination(a: &Alert, row: &str, destination: &str) {
     assert_eq!(a.tier(), t1578_core::Tier::Critical);
-    assert_eq!(
-        a.unmapped.trigger_catalog_id.as_deref(),
-        Some("azure.compute.gallery_share")
-    );
+    assert_eq!(a.unmapped.trigger_catalog_id.as_deref(), Some(row));
     let reasons: Vec<&str> = a
         .unmapped
         .baseline
@@ -685,9 +686,7 @@ fn check_new_recipient(a: &Alert) {
         .collect();
     assert!(reasons.contains(&"new_destination"), "{reasons:?}");
     assert!(
-        a.finding_info
-            .desc
-            .contains("dddddddd-1234-4321-8765-0123456789ab"),
+        a.finding_info.desc.contains(destination),
         "{}",
         a.finding_info.desc
     );
@@ -724,8 +723,9 @@ fn copy_on(day: u32, from_sub: &str) -> Vec<serde_json::Value> {
 }
 
 /// Three weeks of nightly copies from the production subscription, then day 22's copies, in
-/// event-time order; the alerts of day 22.
-fn dr_copies_then(day_22: &[&str]) -> Vec<Alert> {
+/// event-time order or (`success_first`) day 22's Successes in a batch before their Starts;
+/// the alerts of day 22.
+fn dr_copies_then(day_22: &[&str], success_first: bool) -> Vec<Alert> {
     let mut records: Vec<serde_json::Value> = (1..22).flat_map(|d| copy_on(d, DR_SOURCE)).collect();
     for (k, from) in day_22.iter().enumerate() {
         let mut recs = copy_on(22, from);
@@ -742,16 +742,22 @@ fn dr_copies_then(day_22: &[&str]) -> Vec<Alert> {
         .into_iter()
         .map(|(_, r)| r.unwrap())
         .collect();
+    // Day 22 begins at 1_795_305_600_000 ms.
+    let (before, last): (Vec<_>, Vec<_>) = events.into_iter().partition(|ev| ev.time_ms < 1_795_305_600_000);
+    let batches = if success_first {
+        let (starts, rest): (Vec<_>, Vec<_>) = last
+            .into_iter()
+            .partition(|ev| ev.phase == t1578_core::Phase::Start);
+        vec![before, rest, starts]
+    } else {
+        vec![before, last]
+    };
     let e = common::engine(ProfileName::Default);
     let (store, sink) = (MemoryStore::new(), MemorySink::new());
-    let r = futures::executor::block_on(process_batch(
-        &e,
-        &store,
-        &sink,
-        &events,
-        &PipelineOptions::default(),
-    ));
-    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    for b in &batches {
+        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+    }
     sink.alerts()
         .into_iter()
         .filter(|a| a.time_dt.starts_with("2026-11-22"))
@@ -761,32 +767,24 @@ fn dr_copies_then(day_22: &[&str]) -> Vec<Alert> {
 /// Snapshots copied into a subscription from another one leave the source's log silent; only
 /// the Start record here names the source. A principal that copies from one production
 /// subscription every night (disaster recovery) is known there; a copy from another
-/// subscription is a critical naming it, and a copy within the subscription is no copy out.
+/// subscription is a critical naming it, and a copy within the subscription is no copy out;
+/// whichever of the copy's Start and Success is processed first (the Success alone is an
+/// ordinary snapshot write, which the Start then replaces).
 #[test]
 fn a_snapshot_copied_from_a_new_subscription_is_a_critical() {
-    assert!(
-        dr_copies_then(&[DR_SOURCE]).is_empty(),
-        "the nightly source again"
-    );
-    assert!(
-        dr_copies_then(&[OWN_SUB]).is_empty(),
-        "a copy within the subscription"
-    );
-    let other = "dddddddd-1234-4321-8765-0123456789ab";
-    let out = dr_copies_then(&[DR_SOURCE, other]);
-    assert_eq!(out.len(), 1, "{out:?}");
-    let a = &out[0];
-    assert_eq!(a.tier(), t1578_core::Tier::Critical);
-    assert_eq!(
-        a.unmapped.trigger_catalog_id.as_deref(),
-        Some("azure.compute.snapshot_copy_cross_subscription")
-    );
-    let reasons: Vec<&str> = a
-        .unmapped
-        .baseline
-        .iter()
-        .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
-        .collect();
-    assert!(reasons.contains(&"new_destination"), "{reasons:?}");
-    assert!(a.finding_info.desc.contains(other), "{}", a.finding_info.desc);
+    for success_first in [false, true] {
+        let again = dr_copies_then(&[DR_SOURCE], success_first);
+        assert!(again.is_empty(), "the nightly source again: {again:?}");
+        let local = dr_copies_then(&[OWN_SUB], success_first);
+        assert!(local.is_empty(), "a copy within the subscription: {local:?}");
+        let out = dr_copies_then(&[DR_SOURCE, RECIPIENT], success_first);
+        assert_eq!(out.len(), 1, "{out:?}");
+        check_new_destination(
+            &out[0],
+            "azure.compute.snapshot_copy_cross_subscription",
+            RECIPIENT,
+        );
+        let desc = &out[0].finding_info.desc;
+        assert!(desc.contains("copied from a new source"), "{desc}");
+    }
 }

@@ -2,9 +2,10 @@
 //! container of the Function's storage account, with their reason and position, instead of
 //! being answered 200 and lost when Event Hubs checkpoints past them.
 //!
-//! One blob per invocation that parks anything, named by the day and a hash of the records it
-//! parks, and written only where no blob has that name (`If-None-Match: *`): a batch the host
-//! delivers again after parking it is not parked a second time. Each line is
+//! One blob per set of records an invocation parks, named by the day and a hash of those
+//! records, and written only where no blob has that name (`If-None-Match: *`): a batch the host
+//! delivers again after parking it, and parking the same records, is not parked a second time.
+//! Each line is
 //! `{"parked": {reason, position, event, record, invocation, retry, at}, "records": [<record>]}`:
 //! the `records` wrapper is a container every reader of the detector already unwraps, so
 //! `t1578 replay <downloaded blobs>` redrives the parked records as they are, and `parked` says
@@ -380,7 +381,14 @@ impl DeadLetters for BlobDeadLetters {
             .await?;
         match resp.status() {
             s if s.is_success() => Ok(Parking::Written),
-            StatusCode::CONFLICT if crate::auth::error_code(&resp) == "BlobAlreadyExists" => {
+            // The one condition sent is If-None-Match: *, so either answer means the name is
+            // taken (Put Blob answers 409 BlobAlreadyExists; 412 is the generic condition's).
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED
+                if matches!(
+                    crate::auth::error_code(&resp).as_str(),
+                    "BlobAlreadyExists" | "ConditionNotMet"
+                ) =>
+            {
                 Ok(Parking::AlreadyThere)
             }
             _ => Err(Self::status_error(op, &resp)),
