@@ -120,10 +120,15 @@ impl Used {
     }
 
     fn used_between(&self, from: i64, to: i64) -> bool {
+        self.days_used_between(from, to) > 0
+    }
+
+    fn days_used_between(&self, from: i64, to: i64) -> u32 {
         (0..32i64)
             .filter(|i| self.days & (1 << i) != 0)
             .map(|i| self.last - i)
-            .any(|d| d >= from && d <= to)
+            .filter(|&d| d >= from && d <= to)
+            .count() as u32
     }
 }
 
@@ -399,6 +404,15 @@ impl Baseline {
     /// Did it share to this destination (a [`place_hash`]) in the baseline period of `t`?
     pub fn knows_destination(&self, h: u64, t: i64, rule: &BaselineRule) -> bool {
         Self::knows(&self.destinations, h, t, rule)
+    }
+
+    /// On how many days of the baseline period of `t` it used this destination.
+    pub fn destination_days(&self, h: u64, t: i64, rule: &BaselineRule) -> u32 {
+        let (from, to) = Self::period(t, rule);
+        self.destinations
+            .iter()
+            .find(|u| u.h == h)
+            .map_or(0, |u| u.days_used_between(from, to))
     }
 }
 

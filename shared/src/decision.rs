@@ -45,7 +45,11 @@
 //!   so accounts onboarded months apart each get their own learning period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
-//!   A public share, a new destination or an export is always critical.
+//!   A public share or a new destination is always critical. An export has no recipient to
+//!   know: it is evidence only where the principal makes exports of its kind from its account
+//!   routinely, on `routine_export_days` of the period (a backup product's nightly download
+//!   URLs), so one share with a partner makes the partner known and one export makes nothing
+//!   known.
 //! - **One finding per incident.** The first decision creates a finding; while the principal
 //!   keeps acting within the window of the last report, later decisions update the same
 //!   finding (same `finding_info.uid`, a running count) when the activity grows by
@@ -60,7 +64,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
-use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, SOURCE_PREFIX};
+use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, EXPORT_PREFIX, SOURCE_PREFIX};
 use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
@@ -280,11 +284,15 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
     Cow::Owned(s)
 }
 
-/// Did the principal share to `d` in the baseline period of the event?
+/// Did the principal share to `d` in the baseline period of the event, or, for an export,
+/// make such exports there on `routine_export_days` of its days?
 fn knows(state: &WindowState, rule: &BaselineRule, c: &EventContext, d: &str) -> bool {
-    state
-        .baseline
-        .knows_destination(baseline::place_hash(d), c.time_ms, rule)
+    let h = baseline::place_hash(d);
+    if d.starts_with(EXPORT_PREFIX) {
+        return rule.routine_export_days > 0
+            && state.baseline.destination_days(h, c.time_ms, rule) >= rule.routine_export_days;
+    }
+    state.baseline.knows_destination(h, c.time_ms, rule)
 }
 
 fn type_mask(agg: &Aggregate) -> u16 {
@@ -538,13 +546,19 @@ fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident 
 /// remembers (never judged known).
 fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason {
     let (old, new): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| known(d));
-    let plain = |d: &str| d.strip_prefix(SOURCE_PREFIX).unwrap_or(d).to_string();
+    let plain = |d: &str| match d.strip_prefix(EXPORT_PREFIX) {
+        // `ACCOUNT/ROW`: the row is the alert's already.
+        Some(e) => e.split('/').next().unwrap_or(e).to_string(),
+        None => d.strip_prefix(SOURCE_PREFIX).unwrap_or(d).to_string(),
+    };
     let names = |v: &[&String]| v.iter().map(|d| plain(d)).collect::<Vec<_>>().join(", ");
     // A copy into the account names where it read from, not where it sent to.
     let copy = c.destinations.iter().any(|d| d.starts_with(SOURCE_PREFIX));
+    let export = c.destinations.iter().any(|d| d.starts_with(EXPORT_PREFIX));
     let mut detail = match (c.public, new.is_empty()) {
         (true, true) => "public share".to_string(),
         (true, false) => format!("public share; also to {}", names(&new)),
+        (false, false) if export => format!("not an export it makes routinely from {}", names(&new)),
         (false, false) if copy => format!("copied from a new source {}", names(&new)),
         (false, false) => format!("new destination {}", names(&new)),
         (false, true) => "no new destination among those kept".to_string(),

@@ -86,6 +86,12 @@ pub mod flags {
 /// the same place, nor a share for it.
 pub const SOURCE_PREFIX: &str = "from:";
 
+/// The prefix of an export's destination: `export:ACCOUNT/ROW`, the account it exports from and
+/// its catalog row. A download URL has no recipient to know; what can be known is that the
+/// principal makes such exports there routinely (a backup product, a scanner), which
+/// [`crate::profile::BaselineRule::routine_export_days`] decides.
+pub const EXPORT_PREFIX: &str = "export:";
+
 /// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
@@ -671,9 +677,10 @@ impl Timing {
 /// Destinations of a critical share or copy: the accounts (or organizations) added to a share,
 /// the shared resource when the record names no recipient (an Azure gallery share logged
 /// without its request body), the other account itself for copies it makes of what was
-/// shared with it, or the subscription an Azure copy reads from, with how many more there are than a principal's baseline remembers (those
-/// are not kept, and make the share one to unknown destinations). Exports and SAS URLs have
-/// none: they are always critical.
+/// shared with it, or the subscription an Azure copy reads from, with how many more there are
+/// than a principal's baseline remembers (those are not kept, and make the share one to
+/// unknown destinations). An export (a download URL, an image or instance export) has no
+/// recipient: its destination is the account and row it exports from ([`EXPORT_PREFIX`]).
 fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<String>, u32) {
     if !entry.critical {
         return (Vec::new(), 0);
@@ -700,9 +707,15 @@ fn destinations(ev: &ComputeEvent, entry: &Entry, op_type: OpType) -> (Vec<Strin
         }
         // A copy from another subscription: that subscription, so a principal that copies from
         // the same one every night (disaster recovery) is known there.
-        OpType::Exfil if ev.cloud == Cloud::Azure => match &ev.details.source_account {
-            Some(sub) => (vec![clip(&format!("{SOURCE_PREFIX}{sub}"), 128)], 0),
-            None => (Vec::new(), 0),
+        OpType::Exfil => match &ev.details.source_account {
+            Some(sub) if ev.cloud == Cloud::Azure => (vec![clip(&format!("{SOURCE_PREFIX}{sub}"), 128)], 0),
+            _ => (
+                vec![clip(
+                    &format!("{EXPORT_PREFIX}{}/{}", ev.account.to_ascii_lowercase(), entry.id),
+                    128,
+                )],
+                0,
+            ),
         },
         _ => (Vec::new(), 0),
     }

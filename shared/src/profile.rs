@@ -200,6 +200,11 @@ pub struct BaselineRule {
     /// A share to a destination this principal already shared to inside the baseline period
     /// is evidence, not a single-event critical.
     pub known_destinations: bool,
+    /// An export (a download URL for a disk or snapshot, an image or instance export) is a
+    /// single-event critical unless the principal made exports of that kind from that account on
+    /// at least this many days of the baseline period: a backup product or a scanner that
+    /// does it every night. 0: every export is critical.
+    pub routine_export_days: u32,
     /// An operation new for the principal counts as unusual from this many points up.
     pub new_operation_min_points: u32,
     /// A principal active on fewer days than this in the baseline period has a thin history:
@@ -234,7 +239,7 @@ pub enum ObservedSince {
 
 impl BaselineRule {
     /// Built into the default profile: 14 days, 3 days of history, 2.5x the largest day, update
-    /// at 2x, known share destinations, new operations of 2 points or more, settled after 5
+    /// at 2x, known share destinations, exports routine after 3 days, new operations of 2 points or more, settled after 5
     /// active days, new principals' lowest tier from 4 points.
     pub const DEFAULT: BaselineRule = BaselineRule {
         days: 14,
@@ -242,6 +247,7 @@ impl BaselineRule {
         volume_percent: 250,
         escalation_percent: 200,
         known_destinations: true,
+        routine_export_days: 3,
         new_operation_min_points: 2,
         settled_days: 5,
         new_principal_risk: 4,

@@ -36,6 +36,7 @@
 //! volume_factor = 2.5             # unusual above 2.5x the principal's largest day
 //! escalation_factor = 2.0         # an open finding is updated when it grows 2x
 //! known_destinations = true       # a repeat share to a known destination is not critical
+//! routine_export_days = 3         # exports of a kind made on 3 days of the period: not critical
 //! new_operation_min_points = 2    # a new operation counts as unusual from 2 points
 //! settled_days = 5                # fewer active days: a thin history, novelty weighs less
 //! new_principal_risk = 4          # a new principal's risk-only tier alerts from 4 points
@@ -126,6 +127,7 @@ struct BaselineDoc {
     volume_factor: Option<f64>,
     escalation_factor: Option<f64>,
     known_destinations: Option<bool>,
+    routine_export_days: Option<i64>,
     new_operation_min_points: Option<i64>,
     settled_days: Option<i64>,
     new_principal_risk: Option<i64>,
@@ -824,6 +826,13 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
         volume_percent: factor("volume_factor", b.volume_factor, d.volume_percent)?,
         escalation_percent: factor("escalation_factor", b.escalation_factor, d.escalation_percent)?,
         known_destinations: b.known_destinations.unwrap_or(d.known_destinations),
+        routine_export_days: int(
+            "routine_export_days",
+            b.routine_export_days,
+            d.routine_export_days.min(days),
+            0,
+            max_days,
+        )?,
         new_operation_min_points: int(
             "new_operation_min_points",
             b.new_operation_min_points,
@@ -850,11 +859,13 @@ fn baseline_rule(b: &BaselineDoc, prefix: &str) -> Result<Option<BaselineRule>, 
             Some(v) => observed_since(v).map_err(|r| (key("observed_since"), r))?,
         },
     };
-    if rule.min_history_days > rule.days {
-        return Err((
-            key("min_history_days"),
-            format!("{} is longer than days ({})", rule.min_history_days, rule.days),
-        ));
+    for (k, v) in [
+        ("min_history_days", rule.min_history_days),
+        ("routine_export_days", rule.routine_export_days),
+    ] {
+        if v > rule.days {
+            return Err((key(k), format!("{v} is longer than days ({})", rule.days)));
+        }
     }
     Ok((days > 0).then_some(rule))
 }

@@ -591,6 +591,29 @@ fn a_recipient_added_at_the_end_of_a_long_routine_share_list_is_a_critical() {
     );
 }
 
+/// The events of an Activity Log document, every record read.
+fn events_of(doc: &serde_json::Value) -> Vec<t1578_core::ComputeEvent> {
+    t1578_core::source::normalize_document(&serde_json::to_vec(doc).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect()
+}
+
+/// Processes the batches in order, none failing, and returns the alerts of day 22.
+fn alerts_on_day_22(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
+    let e = common::engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    for b in batches {
+        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+    }
+    sink.alerts()
+        .into_iter()
+        .filter(|a| a.time_dt.starts_with("2026-11-22"))
+        .collect()
+}
+
 /// A gallery the image pipeline shares every week with its partner, then on day 22 a sharing
 /// update of it with request `body`: the Activity Log names recipients only in the share's
 /// `Start` record, from which the default profile counts this row (`on_start`), so the known
@@ -618,14 +641,8 @@ fn gallery_on_day_22(body: &str, success_first: bool) -> Vec<Alert> {
         }
         records.push(r);
     }
-    let mut events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(_, r)| r.unwrap())
-        .collect();
+    let mut events = events_of(&doc);
     assert!(events.len() > 50, "{} events", events.len());
-    let e = common::engine(ProfileName::Default);
-    let (store, sink) = (MemoryStore::new(), MemorySink::new());
     let start = events.remove(events.len() - 2);
     assert_eq!(start.phase, t1578_core::Phase::Start);
     let batches = if success_first {
@@ -634,14 +651,7 @@ fn gallery_on_day_22(body: &str, success_first: bool) -> Vec<Alert> {
         let success = events.pop().unwrap();
         vec![events, vec![start, success]]
     };
-    for b in &batches {
-        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
-        assert!(r.failures.is_empty(), "{:?}", r.failures);
-    }
-    sink.alerts()
-        .into_iter()
-        .filter(|a| a.time_dt.starts_with("2026-11-22"))
-        .collect()
+    alerts_on_day_22(&batches)
 }
 
 /// A subscription the scenarios' principals never shared to or copied from.
@@ -737,11 +747,7 @@ fn dr_copies_then(day_22: &[&str], success_first: bool) -> Vec<Alert> {
         records.extend(recs);
     }
     let doc = json!({ "records": records });
-    let events: Vec<_> = t1578_core::source::normalize_document(&serde_json::to_vec(&doc).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(_, r)| r.unwrap())
-        .collect();
+    let events = events_of(&doc);
     // Day 22 begins at 1_795_305_600_000 ms.
     let (before, last): (Vec<_>, Vec<_>) = events.into_iter().partition(|ev| ev.time_ms < 1_795_305_600_000);
     let batches = if success_first {
@@ -752,16 +758,7 @@ fn dr_copies_then(day_22: &[&str], success_first: bool) -> Vec<Alert> {
     } else {
         vec![before, last]
     };
-    let e = common::engine(ProfileName::Default);
-    let (store, sink) = (MemoryStore::new(), MemorySink::new());
-    for b in &batches {
-        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
-        assert!(r.failures.is_empty(), "{:?}", r.failures);
-    }
-    sink.alerts()
-        .into_iter()
-        .filter(|a| a.time_dt.starts_with("2026-11-22"))
-        .collect()
+    alerts_on_day_22(&batches)
 }
 
 /// Snapshots copied into a subscription from another one leave the source's log silent; only
@@ -786,5 +783,94 @@ fn a_snapshot_copied_from_a_new_subscription_is_a_critical() {
         );
         let desc = &out[0].finding_info.desc;
         assert!(desc.contains("copied from a new source"), "{desc}");
+    }
+}
+
+/// The records of a download URL for a snapshot (or, `disk`, a managed disk) of subscription
+/// `sub`, made at 02:13 on `day` (of November 2026) by the fixture's caller.
+fn export_on(day: u32, sub: &str, disk: bool) -> Vec<serde_json::Value> {
+    let path = events_dir().join("azure/compute-snapshot-begin-get-access.json");
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text = text
+        .replace(OWN_SUB, sub)
+        .replace(&OWN_SUB.to_ascii_uppercase(), &sub.to_ascii_uppercase());
+    if disk {
+        text = text.replace("snapshots", "disks").replace("SNAPSHOTS", "DISKS");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tag = format!("{day:02}{}{}", u8::from(disk), &sub[..4]);
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let time = r["time"].as_str().unwrap();
+            r["time"] = json!(format!("2026-11-{day:02}T02{}", &time[13..]));
+            r["correlationId"] = json!(format!("0e1f2a3b-0000-4000-8000-00000000{tag}"));
+            r
+        })
+        .collect()
+}
+
+/// Exports on `nights`, then day 22's `(subscription, disk)` exports, in event-time order: every
+/// alert, with its day of November.
+fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
+    let mut records: Vec<serde_json::Value> = nights
+        .iter()
+        .flat_map(|&d| export_on(d, OWN_SUB, false))
+        .collect();
+    for &(sub, disk) in day_22 {
+        records.extend(export_on(22, sub, disk));
+    }
+    let events = events_of(&json!({ "records": records }));
+    let e = common::engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let r = futures::executor::block_on(process_batch(
+        &e,
+        &store,
+        &sink,
+        &events,
+        &PipelineOptions::default(),
+    ));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    sink.alerts()
+        .into_iter()
+        .map(|a| (a.time_dt[8..10].parse().unwrap(), a))
+        .collect()
+}
+
+/// A download URL has no recipient to know, so one export makes nothing known; a backup
+/// product or a scanner that makes them every night is routine after `routine_export_days`
+/// (3) of its nights, and then only an export of another kind or from another subscription is
+/// a critical.
+#[test]
+fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
+    let every_night: Vec<u32> = (1..22).collect();
+    let routine = exports_then(&every_night, &[(OWN_SUB, false)]);
+    assert!(
+        routine
+            .iter()
+            .any(|(d, a)| *d == 1 && a.tier() == t1578_core::Tier::Critical),
+        "the first night is a critical: {routine:?}"
+    );
+    let late: Vec<_> = routine.iter().filter(|(d, _)| *d > 3).collect();
+    assert!(late.is_empty(), "routine after 3 nights: {late:?}");
+
+    let twice = exports_then(&[19, 20], &[(OWN_SUB, false)]);
+    let day_22: Vec<_> = twice.iter().filter(|(d, _)| *d == 22).collect();
+    assert_eq!(day_22.len(), 1, "two nights are not a routine: {twice:?}");
+    check_new_destination(&day_22[0].1, "azure.compute.snapshot_sas_export", OWN_SUB);
+    let desc = &day_22[0].1.finding_info.desc;
+    assert!(desc.contains("not an export it makes routinely"), "{desc}");
+
+    for (other, row) in [
+        ((OWN_SUB, true), "azure.compute.disk_sas_export"),
+        ((RECIPIENT, false), "azure.compute.snapshot_sas_export"),
+    ] {
+        let alerts = exports_then(&every_night, &[(OWN_SUB, false), other]);
+        let day_22: Vec<_> = alerts.iter().filter(|(d, _)| *d == 22).collect();
+        assert_eq!(day_22.len(), 1, "{other:?}: {alerts:?}");
+        check_new_destination(&day_22[0].1, row, other.0);
     }
 }

@@ -95,6 +95,8 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
         ("[defaults.unfamiliar_ip]\npoints = -3", "defaults.unfamiliar_ip.points"),
         ("[defaults.baseline]\ndays = 45", "defaults.baseline.days"),
         ("[defaults.baseline]\nmin_history_days = 20\ndays = 10", "defaults.baseline.min_history_days"),
+        ("[defaults.baseline]\nroutine_export_days = 5\ndays = 4", "defaults.baseline.routine_export_days"),
+        ("[defaults.baseline]\nroutine_export_days = -1", "defaults.baseline.routine_export_days"),
         ("[defaults.baseline]\nvolume_factor = 0.5", "defaults.baseline.volume_factor"),
         ("[defaults.baseline]\nescalation_factor = nan", "defaults.baseline.escalation_factor"),
         ("[defaults.baseline]\nnew_operation_min_points = 30", "defaults.baseline.new_operation_min_points"),
@@ -353,7 +355,7 @@ fn baseline_knobs_apply_per_account() {
         "[defaults.baseline]\ndays = 21\nvolume_factor = 3.5\nknown_destinations = false\n\
          [accounts.\"111122223333\".baseline]\ndays = 0\n\
          [accounts.\"444455556666\".baseline]\nmin_history_days = 3\nescalation_factor = 1.5\n\
-         settled_days = 2\nnew_principal_risk = 3",
+         settled_days = 2\nnew_principal_risk = 3\nroutine_export_days = 0",
     );
     let other = e.effective("999999999999").baseline.unwrap();
     assert_eq!(
@@ -363,8 +365,15 @@ fn baseline_knobs_apply_per_account() {
     assert!(e.effective("111122223333").baseline.is_none());
     let b = e.effective("444455556666").baseline.unwrap();
     assert_eq!((b.days, b.min_history_days, b.escalation_percent), (14, 3, 150));
-    assert_eq!((b.settled_days, b.new_principal_risk), (2, 3));
-    assert_eq!(other.new_principal_risk, 4, "the built-in default");
+    assert_eq!(
+        (b.settled_days, b.new_principal_risk, b.routine_export_days),
+        (2, 3, 0)
+    );
+    assert_eq!(
+        (other.new_principal_risk, other.routine_export_days),
+        (4, 3),
+        "the built-in defaults"
+    );
     // When the detector started seeing an account: a date or a time, per account.
     let seen =
         |e: &Engine, acct: &str| e.observed_since_for(&e.effective(acct).baseline.unwrap(), Cloud::Aws, acct);

@@ -557,18 +557,23 @@ async fn logic_app_500_then_200_delivers_once_and_the_url_is_never_logged() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
-    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
-    let t = now_ms() - 60_000;
-    let good = record(
+/// A readable record (a disk SAS by a user) to send beside unreadable ones.
+fn good_sas_record(t: i64) -> serde_json::Value {
+    record(
         "good@contoso.com",
         DISK_SAS,
         &resource("disks", "d1"),
         "Success",
         "c-1",
         t,
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
+    let (_az, receiver, h) = setup(HandlerOptions::default()).await;
+    let t = now_ms() - 60_000;
+    let good = good_sas_record(t);
     let mut no_time = record(
         "bad@contoso.com",
         VM_DELETE,
@@ -643,14 +648,7 @@ async fn malformed_records_are_named_in_logs_and_the_good_ones_processed() {
 async fn a_batch_delivered_again_after_it_was_parked_is_not_parked_twice() {
     let (_az, receiver, h) = setup(HandlerOptions::default()).await;
     let t = now_ms() - 60_000;
-    let good = record(
-        "good@contoso.com",
-        DISK_SAS,
-        &resource("disks", "d1"),
-        "Success",
-        "c-1",
-        t,
-    );
+    let good = good_sas_record(t);
     let bodies = vec![body(vec![good.clone(), json!(42), json!({"foo": "bar"})])];
     let (s, first) = h.batch(&bodies).await;
     assert_eq!(s, 200, "{:?}", first.logs);

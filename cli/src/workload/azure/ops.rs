@@ -25,6 +25,7 @@ pub enum AOp {
     Generalize,
     Capture,
     DiskSas,
+    SnapSas,
     GalleryShare,
     RunCommand,
     NicWrite,
@@ -76,6 +77,7 @@ impl AOp {
             Generalize => ("Microsoft.Compute/virtualMachines/generalize/action", false, true),
             Capture => ("Microsoft.Compute/virtualMachines/capture/action", true, true),
             DiskSas => ("Microsoft.Compute/disks/beginGetAccess/action", true, true),
+            SnapSas => ("Microsoft.Compute/snapshots/beginGetAccess/action", true, true),
             GalleryShare => ("Microsoft.Compute/galleries/share/action", true, true),
             RunCommand => ("Microsoft.Compute/virtualMachines/runCommand/action", true, true),
             NicWrite => ("Microsoft.Network/networkInterfaces/write", false, false),
@@ -177,6 +179,15 @@ pub fn resource(g: &mut Gen, a: &mut Actor, op: AOp) -> String {
             };
             rid(g, a, "Microsoft.Compute/snapshots", &n)
         }
+        // The snapshot just made: a backup product reads what it snapshotted.
+        SnapSas => {
+            let n = a
+                .snapshots
+                .last()
+                .cloned()
+                .unwrap_or_else(|| format!("snap-{}", g.r.hex(10)));
+            rid(g, a, "Microsoft.Compute/snapshots", &n)
+        }
         VmssWrite | VmssExt => {
             let n = format!("vmss-{}", a.rg.trim_start_matches("rg-"));
             let base = rid(g, a, "Microsoft.Compute/virtualMachineScaleSets", &n);
@@ -263,7 +274,7 @@ pub fn body(g: &mut Gen, op: AOp) -> Option<String> {
                 "Standard_F8s_v2"
             ])
         )),
-        AOp::DiskSas => Some(format!(
+        AOp::DiskSas | AOp::SnapSas => Some(format!(
             "{{\"access\":\"Read\",\"durationInSeconds\":{}}}",
             g.r.pick(&[3600, 14400, 86400])
         )),

@@ -76,6 +76,8 @@ pub fn population(g: &mut Gen, n: u32, days: u32) -> Vec<Actor> {
     }
     let dr = g.aside(|g| build(g, &co, Role::DrCopy, days));
     actors.push(dr);
+    let vendor = g.aside(|g| build(g, &co, Role::VendorBackup, days));
+    actors.push(vendor);
     actors
 }
 
@@ -117,7 +119,7 @@ fn who(g: &mut Gen, co: &Company, role: Role, sub: usize, rg: &str) -> Who {
             appid: BACKUP_MANAGEMENT_SERVICE.into(),
             oid: r.uuid(),
         },
-        Role::SpCi | Role::Iac | Role::AppSp | Role::GalleryShare => Who::Sp {
+        Role::SpCi | Role::Iac | Role::AppSp | Role::GalleryShare | Role::VendorBackup => Who::Sp {
             appid: r.uuid(),
             oid: r.uuid(),
         },
@@ -222,7 +224,7 @@ fn habits(g: &mut Gen, co: &Company, a: &mut Actor, days: u32) {
             a.mean = r.range(6, 30) as f64;
             a.mix = vec![(VmssWrite, 8), (VmssExt, 1), (DeploymentWrite, 3), (TagsWrite, 2)];
         }
-        Role::DrCopy => {
+        Role::DrCopy | Role::VendorBackup => {
             let from = r.range(1, 4);
             a.hours = Hours {
                 tz: co.tz,
@@ -407,6 +409,7 @@ pub fn routine(g: &mut Gen, a: &mut Actor, day: u32) {
         Role::CostScheduler => scheduler(g, a, day),
         Role::GalleryShare => share(g, a, day),
         Role::DrCopy => g.aside(|g| dr_copy(g, a, day)),
+        Role::VendorBackup => g.aside(|g| vendor_backup(g, a, day)),
         Role::ImageBuilder => image_build(g, a, day),
         Role::AdminUser | Role::Rare => human(g, a, day),
     }
@@ -518,6 +521,27 @@ fn dr_copy(g: &mut Gen, a: &mut Actor, day: u32) {
             super::operation(g, a, &c, AOp::SnapDelete, &old, None, false);
         }
     }
+}
+
+/// A third-party backup product (Veeam, Commvault): every night it snapshots production VMs'
+/// disks, reads each snapshot through a download URL (beginGetAccess) and deletes the
+/// snapshots it no longer needs.
+fn vendor_backup(g: &mut Gen, a: &mut Actor, day: u32) {
+    let t = a.hours.time(&mut g.r, day);
+    let mut c = ctx(g, a, t);
+    let fleet = a.vms.clone();
+    for vm in &fleet {
+        a.vms = vec![vm.clone()];
+        c.t += g.r.range(5_000, 60_000);
+        op(g, a, &c, AOp::SnapWrite, day);
+        c.t += g.r.range(2_000, 20_000);
+        op(g, a, &c, AOp::SnapSas, day);
+    }
+    for _ in 0..fleet.len() / 2 {
+        c.t += g.r.range(2_000, 20_000);
+        op(g, a, &c, AOp::SnapDelete, day);
+    }
+    a.vms = fleet;
 }
 
 /// Deallocate the fleet at 20:00 and start it at 07:00 on weekdays.
