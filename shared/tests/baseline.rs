@@ -600,8 +600,8 @@ fn events_of(doc: &serde_json::Value) -> Vec<t1578_core::ComputeEvent> {
         .collect()
 }
 
-/// Processes the batches in order, none failing, and returns the alerts of day 22.
-fn alerts_on_day_22(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
+/// Processes the batches in order under the default profile, none failing: every alert.
+fn alerts_of(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
     let e = common::engine(ProfileName::Default);
     let (store, sink) = (MemoryStore::new(), MemorySink::new());
     for b in batches {
@@ -609,8 +609,30 @@ fn alerts_on_day_22(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
         assert!(r.failures.is_empty(), "{:?}", r.failures);
     }
     sink.alerts()
+}
+
+/// The alerts of day 22 (of November 2026).
+fn alerts_on_day_22(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
+    alerts_of(batches)
         .into_iter()
         .filter(|a| a.time_dt.starts_with("2026-11-22"))
+        .collect()
+}
+
+/// The records of an Activity Log document moved to 02:xx on `day` (of November 2026), under
+/// one correlation id.
+fn at_night(doc: &serde_json::Value, day: u32, correlation: &str) -> Vec<serde_json::Value> {
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let time = r["time"].as_str().unwrap();
+            r["time"] = json!(format!("2026-11-{day:02}T02{}", &time[13..]));
+            r["correlationId"] = json!(correlation);
+            r
+        })
         .collect()
 }
 
@@ -711,15 +733,9 @@ fn copy_on(day: u32, from_sub: &str) -> Vec<serde_json::Value> {
     let path = events_dir().join("azure/compute-snapshot-copy-cross-subscription.json");
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let name = format!("snap-dr-{day:02}");
-    doc["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            let time = r["time"].as_str().unwrap();
-            r["time"] = json!(format!("2026-11-{day:02}T02{}", &time[13..]));
-            r["correlationId"] = json!(format!("0e1f2a3b-0000-4000-8000-0000000000{day:02}"));
+    at_night(&doc, day, &format!("0e1f2a3b-0000-4000-8000-0000000000{day:02}"))
+        .into_iter()
+        .map(|mut r| {
             let id = r["resourceId"].as_str().unwrap();
             r["resourceId"] = json!(id.replace("SNAP-SQL01-OS-COPY-20260812", &name.to_uppercase()));
             if r["resultType"] == "Start" {
@@ -799,18 +815,7 @@ fn export_on(day: u32, sub: &str, disk: bool) -> Vec<serde_json::Value> {
     }
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let tag = format!("{day:02}{}{}", u8::from(disk), &sub[..4]);
-    doc["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            let time = r["time"].as_str().unwrap();
-            r["time"] = json!(format!("2026-11-{day:02}T02{}", &time[13..]));
-            r["correlationId"] = json!(format!("0e1f2a3b-0000-4000-8000-00000000{tag}"));
-            r
-        })
-        .collect()
+    at_night(&doc, day, &format!("0e1f2a3b-0000-4000-8000-00000000{tag}"))
 }
 
 /// Exports on `nights`, then day 22's `(subscription, disk)` exports, in event-time order: every
@@ -824,17 +829,7 @@ fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
         records.extend(export_on(22, sub, disk));
     }
     let events = events_of(&json!({ "records": records }));
-    let e = common::engine(ProfileName::Default);
-    let (store, sink) = (MemoryStore::new(), MemorySink::new());
-    let r = futures::executor::block_on(process_batch(
-        &e,
-        &store,
-        &sink,
-        &events,
-        &PipelineOptions::default(),
-    ));
-    assert!(r.failures.is_empty(), "{:?}", r.failures);
-    sink.alerts()
+    alerts_of(&[events])
         .into_iter()
         .map(|a| (a.time_dt[8..10].parse().unwrap(), a))
         .collect()
