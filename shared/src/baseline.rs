@@ -403,7 +403,7 @@ impl Baseline {
 
     /// Did it share to this destination (a [`place_hash`]) in the baseline period of `t`?
     pub fn knows_destination(&self, h: u64, t: i64, rule: &BaselineRule) -> bool {
-        Self::knows(&self.destinations, h, t, rule)
+        self.destination_days(h, t, rule) > 0
     }
 
     /// On how many days of the baseline period of `t` it used this destination.

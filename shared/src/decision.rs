@@ -64,7 +64,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
-use crate::engine::{flags, Engine, EventContext, ProfileName, Scored, EXPORT_PREFIX, SOURCE_PREFIX};
+use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
 use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
@@ -288,7 +288,7 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
 /// make such exports there on `routine_export_days` of its days?
 fn knows(state: &WindowState, rule: &BaselineRule, c: &EventContext, d: &str) -> bool {
     let h = baseline::place_hash(d);
-    if d.starts_with(EXPORT_PREFIX) {
+    if matches!(Destination::of(d), Destination::ExportedFrom(_)) {
         return rule.routine_export_days > 0
             && state.baseline.destination_days(h, c.time_ms, rule) >= rule.routine_export_days;
     }
@@ -546,15 +546,16 @@ fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident 
 /// remembers (never judged known).
 fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason {
     let (old, new): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| known(d));
-    let plain = |d: &str| match d.strip_prefix(EXPORT_PREFIX) {
-        // `ACCOUNT/ROW`: the row is the alert's already.
-        Some(e) => e.split('/').next().unwrap_or(e).to_string(),
-        None => d.strip_prefix(SOURCE_PREFIX).unwrap_or(d).to_string(),
+    let names = |v: &[&String]| {
+        v.iter()
+            .map(|d| Destination::of(d).name())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let names = |v: &[&String]| v.iter().map(|d| plain(d)).collect::<Vec<_>>().join(", ");
+    let any = |f: fn(Destination) -> bool| c.destinations.iter().any(|d| f(Destination::of(d)));
     // A copy into the account names where it read from, not where it sent to.
-    let copy = c.destinations.iter().any(|d| d.starts_with(SOURCE_PREFIX));
-    let export = c.destinations.iter().any(|d| d.starts_with(EXPORT_PREFIX));
+    let copy = any(|d| matches!(d, Destination::CopiedFrom(_)));
+    let export = any(|d| matches!(d, Destination::ExportedFrom(_)));
     let mut detail = match (c.public, new.is_empty()) {
         (true, true) => "public share".to_string(),
         (true, false) => format!("public share; also to {}", names(&new)),

@@ -84,13 +84,46 @@ pub mod flags {
 /// The prefix of a destination that is the source of a copy into the account (an Azure
 /// subscription a snapshot or disk was copied from), so that it is never taken for a share to
 /// the same place, nor a share for it.
-pub const SOURCE_PREFIX: &str = "from:";
+const SOURCE_PREFIX: &str = "from:";
 
 /// The prefix of an export's destination: `export:ACCOUNT/ROW`, the account it exports from and
 /// its catalog row. A download URL has no recipient to know; what can be known is that the
 /// principal makes such exports there routinely (a backup product, a scanner), which
 /// [`crate::profile::BaselineRule::routine_export_days`] decides.
-pub const EXPORT_PREFIX: &str = "export:";
+const EXPORT_PREFIX: &str = "export:";
+
+/// What a destination of [`EventContext::destinations`] names. The strings are what the
+/// baseline remembers (hashed); this is the one place that writes and reads their prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// An account, organization, tenant or resource a share is to.
+    Recipient(&'a str),
+    /// The subscription a copy into the account read from.
+    CopiedFrom(&'a str),
+    /// The account an export (a download URL, an image or instance export) is made from.
+    ExportedFrom(&'a str),
+}
+
+impl<'a> Destination<'a> {
+    /// Reads a destination string by its prefix.
+    pub fn of(d: &'a str) -> Destination<'a> {
+        if let Some(e) = d.strip_prefix(EXPORT_PREFIX) {
+            // `ACCOUNT/ROW`: the row is the alert's already.
+            return Destination::ExportedFrom(e.split('/').next().unwrap_or(e));
+        }
+        match d.strip_prefix(SOURCE_PREFIX) {
+            Some(sub) => Destination::CopiedFrom(sub),
+            None => Destination::Recipient(d),
+        }
+    }
+
+    /// The account, subscription or recipient, as an analyst reads it.
+    pub fn name(self) -> &'a str {
+        match self {
+            Destination::Recipient(n) | Destination::CopiedFrom(n) | Destination::ExportedFrom(n) => n,
+        }
+    }
+}
 
 /// One counted unit: a (record, resource) pair. TerminateInstances of 5 instances is 5 units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

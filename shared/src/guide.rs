@@ -223,8 +223,8 @@ fn destination_checks(cloud: &str, destinations: &[String]) -> Vec<Question> {
         .iter()
         .map(|d| {
             let account = d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit());
-            if let Some(e) = d.strip_prefix(crate::engine::EXPORT_PREFIX) {
-                let account = e.split('/').next().unwrap_or(e);
+            use crate::engine::Destination;
+            if let Destination::ExportedFrom(account) = Destination::of(d) {
                 return Question {
                     ask: format!(
                         "The principal does not export this kind of data from {} routinely: is the export part of its job (a backup product, a scanner, a migration), and who holds the download URL or the exported file?",
@@ -233,7 +233,7 @@ fn destination_checks(cloud: &str, destinations: &[String]) -> Vec<Question> {
                     command: None,
                 };
             }
-            if let Some(sub) = d.strip_prefix(crate::engine::SOURCE_PREFIX) {
+            if let Destination::CopiedFrom(sub) = Destination::of(d) {
                 return Question {
                     ask: format!(
                         "The data was copied from subscription {}: is it one of ours, and should this principal copy from it into this subscription?",
