@@ -1635,6 +1635,13 @@ def vm_body(name, size="Standard_D4s_v5"):
                                                   "properties": {"deleteOption": "Delete"}}]}}}
 
 
+def vmss_body(size, prefix, publisher, offer, sku):
+    return {"location": "westeurope", "sku": {"name": size, "tier": "Standard", "capacity": 8},
+            "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
+                           "virtualMachineProfile": {"storageProfile": {"imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": "latest"}},
+                                                     "osProfile": {"computerNamePrefix": prefix, "adminUsername": "azureops"}}}}
+
+
 DISK_OS = "vm-sql01_OsDisk_1_" + hx("osdisk", "sql01", n=32)
 SUB_PEER = "cccccccc-9999-8888-7777-666666666666"
 
@@ -1706,13 +1713,16 @@ def az_spec(row_id: str):
         "azure.compute.vm_boot_diagnostics_retrieved": (rg_data, "virtualMachines/vm-sql01", None, "sync_ok", "forbidden"),
         "azure.serialconsole.connect": (rg_web, "virtualMachines/vm-web-01/providers/Microsoft.SerialConsole/serialPorts/0",
                                         None, "sync_ok", "forbidden"),
-        "azure.compute.vmss_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu",
-                                     {"location": "westeurope", "sku": {"name": "Standard_NC24ads_A100_v4", "tier": "Standard", "capacity": 8},
-                                      "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
-                                                     "virtualMachineProfile": {"storageProfile": {"imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"}},
-                                                                               "osProfile": {"computerNamePrefix": "gpu", "adminUsername": "azureops"}}}},
+        "azure.compute.vmss_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu",
+                                     vmss_body("Standard_D8s_v5", "cpu", "Canonical", "ubuntu-24_04-lts", "server"),
                                      "write_accept",
-                                     conflict("OperationNotAllowed", "Operation could not be completed as it results in exceeding approved StandardNCADSA100v4Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: westeurope, Current Limit: 0, Current Usage: 0, Additional Required: 192, (Minimum) New Limit Required: 192.")),
+                                     conflict("OperationNotAllowed", "Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: westeurope, Current Limit: 64, Current Usage: 48, Additional Required: 64, (Minimum) New Limit Required: 112.")),
+        # GPU sizes (the N series); the look-alikes (az_lookalike_body) ask for a general-purpose one.
+        "azure.compute.vmss_write_gpu": (rg_batch, "virtualMachineScaleSets/vmss-batch-gpu",
+                                         vmss_body("Standard_NC24ads_A100_v4", "gpu", "microsoft-dsvm", "ubuntu-hpc", "2204"),
+                                         "write_accept", None),
+        "azure.compute.vm_write_gpu": (rg_batch, "virtualMachines/vm-train-a100-01",
+                                       vm_body("vm-train-a100-01", "Standard_NC24ads_A100_v4"), "write_accept", None),
         "azure.compute.vmss_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", None, "lro", locked(rg_batch)),
         "azure.compute.restore_point_collection_write": (rg_data, "restorePointCollections/rpc-vm-sql01",
                                                          {"location": "westeurope", "properties": {"source": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/virtualMachines/vm-sql01"}}},
@@ -1791,14 +1801,19 @@ def cross_src(res: str) -> str:
 
 def az_lookalike_body(row_id: str):
     """The negative of a cross-subscription copy row: the same copy of this subscription's own
-    snapshot (the catch-all row's)."""
+    snapshot (the catch-all row's); of a GPU row: the same request with a general-purpose size."""
     _, _, body, _, _ = az_spec(row_id)
+    if row_id == "azure.compute.vm_write_gpu":
+        return vm_body("vm-train-a100-01", "Standard_D16s_v5")
+    if row_id == "azure.compute.vmss_write_gpu":
+        return {**body, "sku": {**body["sku"], "name": "Standard_D16s_v5"}}
     src = body["properties"]["creationData"]["sourceResourceId"].replace(SUB_PEER, SUB)
     return {**body, "properties": {**body["properties"],
                                    "creationData": {**body["properties"]["creationData"], "sourceResourceId": src}}}
 
 
 AZ_LOOKALIKE_ROWS = {"azure.compute.snapshot_copy_cross_subscription", "azure.compute.disk_copy_cross_subscription"}
+AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1846,10 +1861,11 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
     return built
 
 
@@ -1894,7 +1910,7 @@ def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS:
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
         elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)

@@ -367,6 +367,7 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
     wider = {cid for cid, r in by_id.items() if str(r.custom_attributes.get("sigma_wider", "")).lower() == "true"}
     operation = {row["id"]: row["operation"].lower() for row in catalog}
     positive = {row["id"]: row["positive"] for row in catalog}
+    on_start = {row["id"]: bool(row.get("on_start")) for row in catalog}
     for cid in wider:
         report.check("sigma cannot compare" in (by_id[cid].description or "").lower(),
                      f"{cid}: sigma_wider without the gap in its description")
@@ -381,7 +382,10 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
     for row in catalog:
         pos, neg = hits.get(row["positive"], set()), hits.get(row["negative"], set())
         extra = pos - {row["id"]}
-        overlap = lambda x: (x in wider or row["id"] in wider) and operation[x] == operation[row["id"]]  # noqa: E731
+        # A row counted from its Start: its positive holds the operation's Success too (no
+        # body), which the operation's plain row counts, and its rule matches.
+        overlap = lambda x: ((x in wider or row["id"] in wider or (on_start[row["id"]] and not on_start[x]))  # noqa: E731
+                             and operation[x] == operation[row["id"]])
         report.check(row["id"] in pos and all(overlap(x) for x in extra),
                      f"{row['id']}: positive {row['positive']} matches {sorted(pos)}")
         report.check(row["id"] not in neg or row["id"] in wider, f"{row['id']}: negative {row['negative']} matches it")

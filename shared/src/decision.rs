@@ -15,7 +15,7 @@
 //!   |---|---|
 //!   | an operation type's count (or all types') above `volume_factor` x its largest day and above that day + the seed's bulk count | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
-//!   | a first capture, code execution, extension, share, export, revert or protection change | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data) |
+//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 | 1; 0 for a roamer |
@@ -152,6 +152,12 @@ fn lifecycle(t: OpType) -> bool {
         t,
         OpType::Delete | OpType::Deallocate | OpType::CreateOrModify | OpType::Other
     )
+}
+
+/// A row told from its call's plain row by a request condition of its own (not a name the
+/// caller chooses, see [`named_family`]).
+fn risky_variant(row: &crate::catalog::Entry) -> bool {
+    row.when.as_ref().is_some_and(|w| w.extension_contains.is_empty())
 }
 
 /// Create a finding, or update the open one.
@@ -848,7 +854,9 @@ fn new_operations(
     let mut reasons = Vec::new();
     for n in state.novel_of(NoveltyKind::Operation) {
         let row = engine.catalog.get(&n.value);
-        let light = row.is_some_and(|row| lifecycle(row.op_type));
+        // A lifecycle call's risky variant, told by what it asks for (a GPU size, IMDSv1, no
+        // final snapshot), is not the routine the call is: it weighs as a first capture does.
+        let light = row.is_some_and(|row| lifecycle(row.op_type) && !risky_variant(row));
         // A first capture, execution or share that completes its catalog sequence is the
         // technique whole (stop, new user data, start: what the community rules alert on
         // whoever does it), which no habit of trying new operations explains: full weight.

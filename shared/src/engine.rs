@@ -76,8 +76,9 @@ pub mod flags {
     pub const UNFAMILIAR_IP: u8 = 4;
     /// A share to a destination the principal already shared to: evidence, not a critical.
     pub const KNOWN_DESTINATION: u8 = 8;
-    /// Counted from the operation's Start, which read its request body: it stands for the
-    /// operation even where a later record of it was counted first ([`crate::window`]).
+    /// Counted for a row read from a body (the operation's Start, or a later record carrying
+    /// the body): it stands for the operation even where a record of it without the body was
+    /// counted first ([`crate::window`]).
     pub const FROM_START: u8 = 16;
 }
 
@@ -359,12 +360,15 @@ impl Engine {
 
     /// Whether the profile counts an event of this catalog row in this phase: the profile's
     /// phases ([`Engine::counts_phase`]); under the default profile, a row counted from its
-    /// `Start` ([`Entry::on_start`]) only there. Only there: the phases of one operation
-    /// count once, the first to arrive, and a Success that arrived first (another Event Hub
-    /// partition, a redrive) would stand for the share without its recipients.
+    /// `Start` ([`Entry::on_start`]) there. Not in the other phases when the row matches any
+    /// record of its operation (a gallery share): the phases of one operation count once, the
+    /// first to arrive, and a Success that arrived first (another Event Hub partition, a
+    /// redrive) would stand for the share without its recipients. A row with a condition is
+    /// counted in the profile's phases too: a record that meets it carries the body it is read
+    /// from (an Accept's response body, where the Start's request body is missing).
     pub fn counts_row_phase(&self, entry: &Entry, phase: Phase) -> bool {
         if entry.on_start && self.profile.name == ProfileName::Default {
-            return phase == Phase::Start;
+            return phase == Phase::Start || (entry.when.is_some() && self.counts_phase(entry.cloud, phase));
         }
         self.counts_phase(entry.cloud, phase)
     }
@@ -578,13 +582,18 @@ struct Kept {
     to: Destined,
 }
 
-/// The request-body key without which a row counted from its Start does not match it: a
-/// cross-subscription copy names its source (`creationData.sourceResourceId`).
-fn start_needs(e: &Entry) -> Option<&'static str> {
-    e.when
-        .as_ref()
-        .filter(|c| c.cross_subscription == Some(true))
-        .map(|_| "sourceResourceId")
+/// Text without which a row counted from its Start does not match it: a cross-subscription
+/// copy names its source (`creationData.sourceResourceId`); a GPU size starts with the row's
+/// one prefix (lower-case; the prefilter compares in any casing).
+fn start_needs(e: &Entry) -> Option<&str> {
+    let c = e.when.as_ref()?;
+    if c.cross_subscription == Some(true) {
+        return Some("sourceResourceId");
+    }
+    match c.instance_type_prefix.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    }
 }
 
 /// Where a share or copy sends data, for the known-destination rule.

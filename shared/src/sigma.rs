@@ -302,7 +302,22 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             req_any(name, "backupRetentionPeriod", "", vec![Val::Int(r)]),
         ));
     }
-    if !c.instance_type_prefix.is_empty() {
+    if !c.instance_type_prefix.is_empty() && e.cloud == Cloud::Azure {
+        // The size is a string of the request body (itself a JSON string): a value starting
+        // with the prefix, as `"Standard_N`.
+        let v = c
+            .instance_type_prefix
+            .iter()
+            .map(|x| s(&format!("\"{}", azure_size_casing(x))))
+            .collect();
+        parts.push(simple(
+            "instance_type",
+            vec![vec![item("properties.requestbody|contains", v)]],
+        ));
+        parts.last_mut().expect("pushed").gaps.push(
+            "the size is found as a string of the request body starting with the prefix: a name the caller chooses that starts with it matches too".into(),
+        );
+    } else if !c.instance_type_prefix.is_empty() {
         let v = c.instance_type_prefix.iter().map(|x| s(x)).collect();
         parts.push(simple(
             "instance_type",
@@ -321,6 +336,20 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         );
     }
     join_parts(parts)
+}
+
+/// An Azure size prefix as Azure writes sizes (`standard_n` -> `Standard_N`): Sigma matches
+/// without case, and the rule reads as the sizes do.
+fn azure_size_casing(prefix: &str) -> String {
+    prefix
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map_or_else(String::new, |f| f.to_ascii_uppercase().to_string() + c.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 fn cross_region_part(e: &Entry, name: &str, p: &str) -> Part {

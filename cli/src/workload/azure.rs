@@ -12,11 +12,12 @@ use ops::AOp;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-pub const SCENARIOS: [&str; 4] = [
+pub const SCENARIOS: [&str; 5] = [
     "disk_sas_export_by_user",
     "vm_capture_with_generalize",
     "managed_identity_mass_deallocate_delete",
     "snapshot_copy_to_other_subscription",
+    "gpu_vms_by_pipeline",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,6 +33,7 @@ pub enum Role {
     GalleryShare,
     DrCopy,
     VendorBackup,
+    MlTraining,
     ImageBuilder,
     Iac,
     AdminUser,
@@ -53,6 +55,7 @@ impl Role {
             Role::GalleryShare => "gallery-share",
             Role::DrCopy => "dr-snapshot-copy",
             Role::VendorBackup => "third-party-backup-sas",
+            Role::MlTraining => "ml-training-gpu",
             Role::ImageBuilder => "image-builder",
             Role::Iac => "iac-terraform",
             Role::AdminUser => "admin-user",

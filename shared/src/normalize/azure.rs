@@ -84,7 +84,12 @@ static RECORD: Shape = Shape {
         (
             "properties",
             Some(&Shape {
-                fields: &[("entity", None), ("hierarchy", None), ("requestbody", None)],
+                fields: &[
+                    ("entity", None),
+                    ("hierarchy", None),
+                    ("requestbody", None),
+                    ("responseBody", None),
+                ],
                 other: &[],
             }),
         ),
@@ -110,6 +115,7 @@ static RECORD: Shape = Shape {
         ("resourceGroupName", None),
         ("caller", None),
         ("requestbody", None),
+        ("responseBody", None),
     ],
     // What [`super::normalize`] or `source::expand` would read another way: an EventBridge
     // envelope, a CloudTrail record, the REST shape, a Log Analytics row, containers.
@@ -425,23 +431,42 @@ fn extension_name(resource_id: &str) -> Option<String> {
 
 fn details<J: Json>(rec: &J) -> Details {
     let mut d = Details::default();
-    let body = json::path(rec, &["properties", "requestbody"]).or_else(|| get(rec, "requestbody"));
-    if let Some(s) = body.and_then(Json::as_str) {
-        if let Ok(b) = serde_json::from_str::<Value>(s) {
-            d.instance_type = text_at(&b, &["properties", "hardwareProfile", "vmSize"]).map(|s| clip(&s, 64));
-            // A snapshot or disk made from another resource names it; its subscription tells a
-            // copy across subscriptions (out of the one whose log this is) from a local one.
-            d.source_account = text_at(&b, &["properties", "creationData", "sourceResourceId"])
-                .and_then(|id| {
-                    split_resource_id(&id)
-                        .0
-                        .map(|sub| clip(&sub.trim().to_ascii_lowercase(), 64))
-                })
-                .filter(|sub| !sub.is_empty());
-            gallery_sharing(&b, &mut d);
-        }
+    let body = |name: &str| {
+        json::path(rec, &["properties", name])
+            .or_else(|| get(rec, name))
+            .and_then(Json::as_str)
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    };
+    if let Some(b) = body("requestbody") {
+        resource_details(&b, &mut d);
+        gallery_sharing(&b, &mut d);
+    } else if let Some(b) = body("responseBody") {
+        // The Accept of a create carries the resource as created (its size, the source of a
+        // copy) in its response body: an export without the Start's request body still has it.
+        resource_details(&b, &mut d);
     }
     d
+}
+
+/// What a VM, scale set, snapshot or disk body says of the resource: the size and where a copy
+/// comes from.
+fn resource_details(b: &Value, d: &mut Details) {
+    // A scale set's size is its sku's name; only a scale set's body has a virtualMachineProfile
+    // (a disk's sku is its storage type).
+    d.instance_type = text_at(b, &["properties", "hardwareProfile", "vmSize"])
+        .or_else(|| {
+            json::path(b, &["properties", "virtualMachineProfile"]).and_then(|_| text_at(b, &["sku", "name"]))
+        })
+        .map(|s| clip(&s, 64));
+    // A snapshot or disk made from another resource names it; its subscription tells a
+    // copy across subscriptions (out of the one whose log this is) from a local one.
+    d.source_account = text_at(b, &["properties", "creationData", "sourceResourceId"])
+        .and_then(|id| {
+            split_resource_id(&id)
+                .0
+                .map(|sub| clip(&sub.trim().to_ascii_lowercase(), 64))
+        })
+        .filter(|sub| !sub.is_empty());
 }
 
 /// A gallery sharing update (`galleries/share/action`): `{"operationType": "Add" | "Remove" |

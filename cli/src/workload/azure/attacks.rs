@@ -6,8 +6,9 @@ use super::{Actor, Ctx, Gen, Role, SCENARIOS};
 use crate::workload::common::*;
 use crate::workload::Options;
 
-/// The scenario added last: it draws from [`Gen::aside`]'s stream.
+/// The scenarios added last: they draw from [`Gen::aside`]'s stream.
 const COPY_OUT: &str = "snapshot_copy_to_other_subscription";
+const GPU: &str = "gpu_vms_by_pipeline";
 
 pub struct Plan {
     pub scenario: &'static str,
@@ -20,6 +21,7 @@ fn hosts(a: &Actor, scenario: &str, n: u32) -> bool {
     match scenario {
         "disk_sas_export_by_user" => matches!(a.role, Role::AdminUser | Role::Rare),
         COPY_OUT => matches!(a.role, Role::AdminUser | Role::SpCi | Role::Iac),
+        GPU => a.role == Role::SpCi,
         // An identity that never captures: a human, a pipeline, an automation identity.
         "vm_capture_with_generalize" => match n % 3 {
             0 => a.role == Role::AdminUser,
@@ -48,7 +50,7 @@ pub fn plan(g: &mut Gen, actors: &[Actor], o: &Options) -> Vec<Plan> {
                     WARMUP_DAYS + g.r.below((o.days - WARMUP_DAYS) as u64) as u32,
                 ))
             };
-            let drawn = if scenario == COPY_OUT {
+            let drawn = if scenario == COPY_OUT || scenario == GPU {
                 g.aside(draw)
             } else {
                 draw(g)
@@ -76,6 +78,7 @@ pub fn run(g: &mut Gen, actors: &mut [Actor], p: &Plan) -> AttackTruth {
         "disk_sas_export_by_user" => sas(g, a, p),
         "vm_capture_with_generalize" => capture(g, a, p),
         COPY_OUT => g.aside(|g| copy_out(g, a, p)),
+        GPU => g.aside(|g| gpu(g, a, p)),
         _ => mass(g, a, p.day),
     };
     a.active[p.day as usize] = true;
@@ -213,6 +216,38 @@ fn copy_out(g: &mut Gen, a: &mut Actor, p: &Plan) -> (String, Vec<String>) {
         format!(
             "{n} snapshot(s) of its disks copied into subscription {} from {place} ({}, {} UTC)",
             g.subs[a.sub].id,
+            c.ip,
+            hhmm(start)
+        ),
+        vec![c.ip],
+    )
+}
+
+/// A poisoned pipeline (a stolen token, or a job injected into the pipeline) starts GPU VMs to
+/// mine with: from the pipeline's own runners in its hours, or from a new address at night.
+fn gpu(g: &mut Gen, a: &mut Actor, p: &Plan) -> (String, Vec<String>) {
+    let mut c = if p.n % 2 == 0 {
+        usual(g, a, p.day)
+    } else {
+        intruder(g, a, p.day, None)
+    };
+    let start = c.t;
+    let n = g.r.range(4, 9);
+    let size = *g.r.pick(&ops::GPU_SIZES);
+    for _ in 0..n {
+        let vm = format!("vm-{}", g.r.hex(6));
+        let res = ops::rid(g, a, "Microsoft.Compute/virtualMachines", &vm);
+        super::operation(g, a, &c, AOp::VmWrite, &res, Some(ops::vm_body(size)), false);
+        c.t += g.r.range(20_000, 2 * MIN_MS);
+    }
+    let place = if p.n % 2 == 0 {
+        "its usual network, in its hours"
+    } else {
+        "a new address at night"
+    };
+    (
+        format!(
+            "{n} VMs of size {size} by a CI pipeline's principal, from {place} ({}, {} UTC)",
             c.ip,
             hhmm(start)
         ),

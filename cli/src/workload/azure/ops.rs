@@ -264,16 +264,10 @@ pub fn resource(g: &mut Gen, a: &mut Actor, op: AOp) -> String {
 /// The request body the Start record carries, where ARM logs one.
 pub fn body(g: &mut Gen, op: AOp) -> Option<String> {
     match op {
-        AOp::VmWrite => Some(format!(
-            "{{\"location\":\"westeurope\",\"properties\":{{\"hardwareProfile\":{{\"vmSize\":\"{}\"}}}}}}",
-            g.r.pick(&[
-                "Standard_D2s_v5",
-                "Standard_D4s_v5",
-                "Standard_B2ms",
-                "Standard_E4s_v5",
-                "Standard_F8s_v2"
-            ])
-        )),
+        AOp::VmWrite => {
+            let size: &&str = g.r.pick(&GENERAL_SIZES);
+            Some(vm_body(size))
+        }
         AOp::DiskSas | AOp::SnapSas => Some(format!(
             "{{\"access\":\"Read\",\"durationInSeconds\":{}}}",
             g.r.pick(&[3600, 14400, 86400])
@@ -284,6 +278,30 @@ pub fn body(g: &mut Gen, op: AOp) -> Option<String> {
         _ => None,
     }
 }
+
+/// The request body of a VM of this size.
+pub fn vm_body(size: &str) -> String {
+    format!(
+        "{{\"location\":\"westeurope\",\"properties\":{{\"hardwareProfile\":{{\"vmSize\":\"{size}\"}}}}}}"
+    )
+}
+
+/// General-purpose sizes, of the machines the organisation runs.
+const GENERAL_SIZES: [&str; 5] = [
+    "Standard_D2s_v5",
+    "Standard_D4s_v5",
+    "Standard_B2ms",
+    "Standard_E4s_v5",
+    "Standard_F8s_v2",
+];
+
+/// GPU sizes (the N series) that training jobs, and miners, ask for.
+pub const GPU_SIZES: [&str; 4] = [
+    "Standard_NC24ads_A100_v4",
+    "Standard_NC4as_T4_v3",
+    "Standard_ND96asr_v4",
+    "Standard_NV36ads_A10_v5",
+];
 
 /// The request body of a snapshot or disk made from `source` (a disk or snapshot id), as
 /// Resource Manager logs it on the Start record.

@@ -78,6 +78,10 @@ pub fn population(g: &mut Gen, n: u32, days: u32) -> Vec<Actor> {
     actors.push(dr);
     let vendor = g.aside(|g| build(g, &co, Role::VendorBackup, days));
     actors.push(vendor);
+    for _ in 0..2 {
+        let ml = g.aside(|g| build(g, &co, Role::MlTraining, days));
+        actors.push(ml);
+    }
     actors
 }
 
@@ -119,10 +123,12 @@ fn who(g: &mut Gen, co: &Company, role: Role, sub: usize, rg: &str) -> Who {
             appid: BACKUP_MANAGEMENT_SERVICE.into(),
             oid: r.uuid(),
         },
-        Role::SpCi | Role::Iac | Role::AppSp | Role::GalleryShare | Role::VendorBackup => Who::Sp {
-            appid: r.uuid(),
-            oid: r.uuid(),
-        },
+        Role::SpCi | Role::Iac | Role::AppSp | Role::GalleryShare | Role::VendorBackup | Role::MlTraining => {
+            Who::Sp {
+                appid: r.uuid(),
+                oid: r.uuid(),
+            }
+        }
         Role::AdminUser | Role::Rare => {
             let (given, surname) = (r.pick(&FIRST).to_string(), r.pick(&LAST).to_string());
             Who::User {
@@ -233,6 +239,15 @@ fn habits(g: &mut Gen, co: &Company, a: &mut Actor, days: u32) {
             };
             a.mean = r.range(2, 8) as f64;
             a.vms = (0..r.range(4, 16)).map(|_| ops::vm_name(r)).collect();
+        }
+        Role::MlTraining => {
+            a.hours = Hours {
+                tz: co.tz,
+                from: 9,
+                to: 18,
+            };
+            a.mean = r.range(1, 4) as f64;
+            a.weekend = 0.0;
         }
         Role::AzBackup | Role::MiSnapshot => {
             let from = r.range(0, 4) + if a.role == Role::AzBackup { 22 } else { 0 };
@@ -410,6 +425,7 @@ pub fn routine(g: &mut Gen, a: &mut Actor, day: u32) {
         Role::GalleryShare => share(g, a, day),
         Role::DrCopy => g.aside(|g| dr_copy(g, a, day)),
         Role::VendorBackup => g.aside(|g| vendor_backup(g, a, day)),
+        Role::MlTraining => g.aside(|g| training(g, a, day)),
         Role::ImageBuilder => image_build(g, a, day),
         Role::AdminUser | Role::Rare => human(g, a, day),
     }
@@ -540,6 +556,33 @@ fn vendor_backup(g: &mut Gen, a: &mut Actor, day: u32) {
     for _ in 0..fleet.len() / 2 {
         c.t += g.r.range(2_000, 20_000);
         op(g, a, &c, AOp::SnapDelete, day);
+    }
+    a.vms = fleet;
+}
+
+/// A machine-learning team's pipeline: on about half the weekdays, training VMs of GPU sizes,
+/// deleted with their disks when the job ends hours later.
+fn training(g: &mut Gen, a: &mut Actor, day: u32) {
+    if !weekday(day) || !g.r.chance(0.5) {
+        return;
+    }
+    let t = a.hours.time(&mut g.r, day);
+    let mut c = ctx(g, a, t);
+    let n = g.r.daily(a.mean).max(1);
+    let vms: Vec<String> = (0..n).map(|_| ops::vm_name(&mut g.r)).collect();
+    for vm in &vms {
+        c.t += g.r.range(5_000, 60_000);
+        let res = ops::rid(g, a, "Microsoft.Compute/virtualMachines", vm);
+        let size = *g.r.pick(&ops::GPU_SIZES);
+        super::operation(g, a, &c, AOp::VmWrite, &res, Some(ops::vm_body(size)), false);
+    }
+    c.t += g.r.range(2 * HOUR_MS, 6 * HOUR_MS);
+    let fleet = std::mem::take(&mut a.vms);
+    for vm in vms {
+        c.t += g.r.range(5_000, 60_000);
+        a.vms = vec![vm];
+        op(g, a, &c, AOp::VmDelete, day);
+        op(g, a, &c, AOp::DiskDelete, day);
     }
     a.vms = fleet;
 }
