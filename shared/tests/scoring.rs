@@ -148,3 +148,35 @@ fn a_gpu_machine_counts_for_its_gpu_row_from_whichever_record_carries_the_size()
         assert_eq!(last.risk_score, 6, "{first:?} then {then:?}: {last:?}");
     }
 }
+
+/// A response body holds the resource's whole state: a snapshot copied from another
+/// subscription names its source there on every later update (its tags), so the source of a
+/// copy is read from the request body only; the size of a machine from either.
+#[test]
+fn a_response_body_does_not_make_an_update_a_copy() {
+    let e = engine(ProfileName::Default);
+    let row_of = |r: &serde_json::Value| {
+        let bytes = serde_json::to_vec(&serde_json::json!({ "records": [r] })).unwrap();
+        let ev = t1578_core::source::normalize_document(&bytes)
+            .unwrap()
+            .remove(0)
+            .1
+            .unwrap();
+        let s = e.score(&ev).unwrap();
+        e.catalog.by_id_hash(s.units[0].op).unwrap().id.clone()
+    };
+    let text =
+        std::fs::read_to_string(events_dir().join("azure/compute-snapshot-copy-cross-subscription.json"))
+            .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let records = doc["records"].as_array().unwrap();
+    let start = records.iter().find(|r| r["resultType"] == "Start").unwrap();
+    assert_eq!(row_of(start), "azure.compute.snapshot_copy_cross_subscription");
+    let mut update = records
+        .iter()
+        .find(|r| r["resultType"] == "Success")
+        .unwrap()
+        .clone();
+    update["properties"]["responseBody"] = start["properties"]["requestbody"].clone();
+    assert_eq!(row_of(&update), "azure.compute.snapshot_write");
+}

@@ -438,26 +438,31 @@ fn details<J: Json>(rec: &J) -> Details {
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
     };
     if let Some(b) = body("requestbody") {
-        resource_details(&b, &mut d);
+        d.instance_type = size(&b);
+        copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
     } else if let Some(b) = body("responseBody") {
-        // The Accept of a create carries the resource as created (its size, the source of a
-        // copy) in its response body: an export without the Start's request body still has it.
-        resource_details(&b, &mut d);
+        // The Accept of a create carries the resource as created in its response body: an
+        // export without the Start's request body still has the size. Not the source of a copy:
+        // a response holds the resource's whole state, so every later update of a copied
+        // snapshot (its tags) would read as a new copy.
+        d.instance_type = size(&b);
     }
     d
 }
 
-/// What a VM, scale set, snapshot or disk body says of the resource: the size and where a copy
-/// comes from.
-fn resource_details(b: &Value, d: &mut Details) {
-    // A scale set's size is its sku's name; only a scale set's body has a virtualMachineProfile
-    // (a disk's sku is its storage type).
-    d.instance_type = text_at(b, &["properties", "hardwareProfile", "vmSize"])
+/// A VM's size; a scale set's is its sku's name, and only a scale set's body has a
+/// virtualMachineProfile (a disk's sku is its storage type).
+fn size(b: &Value) -> Option<String> {
+    text_at(b, &["properties", "hardwareProfile", "vmSize"])
         .or_else(|| {
             json::path(b, &["properties", "virtualMachineProfile"]).and_then(|_| text_at(b, &["sku", "name"]))
         })
-        .map(|s| clip(&s, 64));
+        .map(|s| clip(&s, 64))
+}
+
+/// Where a snapshot or disk is copied from.
+fn copy_source(b: &Value, d: &mut Details) {
     // A snapshot or disk made from another resource names it; its subscription tells a
     // copy across subscriptions (out of the one whose log this is) from a local one.
     d.source_account = text_at(b, &["properties", "creationData", "sourceResourceId"])
