@@ -154,10 +154,15 @@ fn lifecycle(t: OpType) -> bool {
     )
 }
 
-/// A row told from its call's plain row by a request condition of its own (not a name the
-/// caller chooses, see [`named_family`]).
+/// A row told from its call's plain row by a request condition of its own, not by a name the
+/// caller chooses ([`by_chosen_name`]).
 fn risky_variant(row: &crate::catalog::Entry) -> bool {
-    row.when.as_ref().is_some_and(|w| w.extension_contains.is_empty())
+    row.when.as_ref().is_some_and(|w| !by_chosen_name(w))
+}
+
+/// Does the condition tell rows apart by a name the caller chooses (an extension's)?
+fn by_chosen_name(w: &crate::catalog::Condition) -> bool {
+    !w.extension_contains.is_empty()
 }
 
 /// Create a finding, or update the open one.
@@ -907,9 +912,11 @@ fn new_operations(
 
 /// Is `row`'s API call split into rows by a name the caller chooses (the extension's)?
 fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
-    engine.catalog.entries.iter().any(|e| {
-        e.operation == row.operation && e.when.as_ref().is_some_and(|w| !w.extension_contains.is_empty())
-    })
+    engine
+        .catalog
+        .entries
+        .iter()
+        .any(|e| e.operation == row.operation && e.when.as_ref().is_some_and(by_chosen_name))
 }
 
 /// Is `row` the plain form of an API call that another row tells apart by where a copy reads

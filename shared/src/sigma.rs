@@ -302,27 +302,8 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             req_any(name, "backupRetentionPeriod", "", vec![Val::Int(r)]),
         ));
     }
-    if !c.instance_type_prefix.is_empty() && e.cloud == Cloud::Azure {
-        // The size is a string of the request body (itself a JSON string): a value starting
-        // with the prefix, as `"Standard_N`.
-        let v = c
-            .instance_type_prefix
-            .iter()
-            .map(|x| s(&format!("\"{}", azure_size_casing(x))))
-            .collect();
-        parts.push(simple(
-            "instance_type",
-            vec![vec![item("properties.requestbody|contains", v)]],
-        ));
-        parts.last_mut().expect("pushed").gaps.push(
-            "the size is found as a string of the request body starting with the prefix: a name the caller chooses that starts with it matches too".into(),
-        );
-    } else if !c.instance_type_prefix.is_empty() {
-        let v = c.instance_type_prefix.iter().map(|x| s(x)).collect();
-        parts.push(simple(
-            "instance_type",
-            req_any(name, "instanceType", "|startswith", v),
-        ));
+    if !c.instance_type_prefix.is_empty() {
+        parts.push(instance_type_part(e, name, &c.instance_type_prefix, p));
     }
     if !c.extension_contains.is_empty() {
         let v = c
@@ -336,6 +317,32 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         );
     }
     join_parts(parts)
+}
+
+/// The requested size starts with one of `prefixes`. On Azure the size is a string of the
+/// request body (itself a JSON string): a value starting with the prefix, as `"Standard_N`.
+fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Part {
+    let (maps, gaps) = match e.cloud {
+        Cloud::Azure => {
+            let v = prefixes
+                .iter()
+                .map(|x| s(&format!("\"{}", azure_size_casing(x))))
+                .collect();
+            (
+                vec![vec![item("properties.requestbody|contains", v)]],
+                vec!["the size is found as a string of the request body starting with the prefix: a name the caller chooses that starts with it matches too".into()],
+            )
+        }
+        Cloud::Aws => {
+            let v = prefixes.iter().map(|x| s(x)).collect();
+            (req_any(name, "instanceType", "|startswith", v), Vec::new())
+        }
+    };
+    Part {
+        searches: vec![search(&format!("{p}_instance_type"), maps)],
+        expr: format!("{p}_instance_type"),
+        gaps,
+    }
 }
 
 /// An Azure size prefix as Azure writes sizes (`standard_n` -> `Standard_N`): Sigma matches

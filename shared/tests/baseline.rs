@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{events_dir, load, replay};
+use common::{alerts_of, events_dir, events_of, load, replay};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -589,26 +589,6 @@ fn a_recipient_added_at_the_end_of_a_long_routine_share_list_is_a_critical() {
         "{}",
         reason.detail
     );
-}
-
-/// The events of an Activity Log document, every record read.
-fn events_of(doc: &serde_json::Value) -> Vec<t1578_core::ComputeEvent> {
-    t1578_core::source::normalize_document(&serde_json::to_vec(doc).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(_, r)| r.unwrap())
-        .collect()
-}
-
-/// Processes the batches in order under the default profile, none failing: every alert.
-fn alerts_of(batches: &[Vec<t1578_core::ComputeEvent>]) -> Vec<Alert> {
-    let e = common::engine(ProfileName::Default);
-    let (store, sink) = (MemoryStore::new(), MemorySink::new());
-    for b in batches {
-        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
-        assert!(r.failures.is_empty(), "{:?}", r.failures);
-    }
-    sink.alerts()
 }
 
 /// The alerts of day 22 (of November 2026).

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{engine, events_dir, load};
+use common::{alerts_of, engine, events_dir, events_of, load};
 use t1578_core::engine::ProfileName;
 
 #[test]
@@ -48,28 +48,22 @@ fn machines(file: &str, n: usize) -> Vec<t1578_core::ComputeEvent> {
             records.push(r);
         }
     }
-    let bytes = serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap();
-    t1578_core::source::normalize_document(&bytes)
-        .unwrap()
-        .into_iter()
-        .map(|(_, r)| r.unwrap())
-        .collect()
+    events_of(&serde_json::json!({ "records": records }))
 }
 
-/// The row each record of a GPU machine's create counts for, by phase; `None`: not counted.
+/// The catalog row an event counts for; `None`: not counted.
+fn row_of(e: &t1578_core::engine::Engine, ev: &t1578_core::ComputeEvent) -> Option<String> {
+    e.score(ev)
+        .ok()
+        .map(|s| e.catalog.by_id_hash(s.units[0].op).map(|r| r.id.clone()).unwrap())
+}
+
+/// The row each record of a machine's create counts for, by phase.
 fn rows_by_phase(
     e: &t1578_core::engine::Engine,
     evs: &[t1578_core::ComputeEvent],
 ) -> Vec<(t1578_core::Phase, Option<String>)> {
-    evs.iter()
-        .map(|ev| {
-            let row = e
-                .score(ev)
-                .ok()
-                .map(|s| e.catalog.by_id_hash(s.units[0].op).map(|r| r.id.clone()).unwrap());
-            (ev.phase, row)
-        })
-        .collect()
+    evs.iter().map(|ev| (ev.phase, row_of(e, ev))).collect()
 }
 
 /// An Azure VM or scale set of an N-series (GPU) size counts for its GPU row from the first
@@ -132,19 +126,8 @@ fn a_gpu_machine_counts_for_its_gpu_row_from_whichever_record_carries_the_size()
                 .cloned()
                 .collect::<Vec<_>>()
         };
-        let store = t1578_core::memory::MemoryStore::new();
-        let sink = t1578_core::memory::MemorySink::new();
-        for batch in [pick(&first), pick(&then)] {
-            let r = futures::executor::block_on(t1578_core::pipeline::process_batch(
-                &e,
-                &store,
-                &sink,
-                &batch,
-                &t1578_core::pipeline::PipelineOptions::default(),
-            ));
-            assert!(r.failures.is_empty(), "{:?}", r.failures);
-        }
-        let last = sink.alerts().last().cloned().expect("three machines alert");
+        let alerts = alerts_of(&[pick(&first), pick(&then)]);
+        let last = alerts.last().cloned().expect("three machines alert");
         assert_eq!(last.risk_score, 6, "{first:?} then {then:?}: {last:?}");
     }
 }
@@ -155,28 +138,22 @@ fn a_gpu_machine_counts_for_its_gpu_row_from_whichever_record_carries_the_size()
 #[test]
 fn a_response_body_does_not_make_an_update_a_copy() {
     let e = engine(ProfileName::Default);
-    let row_of = |r: &serde_json::Value| {
-        let bytes = serde_json::to_vec(&serde_json::json!({ "records": [r] })).unwrap();
-        let ev = t1578_core::source::normalize_document(&bytes)
-            .unwrap()
-            .remove(0)
-            .1
-            .unwrap();
-        let s = e.score(&ev).unwrap();
-        e.catalog.by_id_hash(s.units[0].op).unwrap().id.clone()
-    };
+    let row = |r: &serde_json::Value| row_of(&e, &events_of(&serde_json::json!({ "records": [r] }))[0]);
     let text =
         std::fs::read_to_string(events_dir().join("azure/compute-snapshot-copy-cross-subscription.json"))
             .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let records = doc["records"].as_array().unwrap();
     let start = records.iter().find(|r| r["resultType"] == "Start").unwrap();
-    assert_eq!(row_of(start), "azure.compute.snapshot_copy_cross_subscription");
+    assert_eq!(
+        row(start).as_deref(),
+        Some("azure.compute.snapshot_copy_cross_subscription")
+    );
     let mut update = records
         .iter()
         .find(|r| r["resultType"] == "Success")
         .unwrap()
         .clone();
     update["properties"]["responseBody"] = start["properties"]["requestbody"].clone();
-    assert_eq!(row_of(&update), "azure.compute.snapshot_write");
+    assert_eq!(row(&update).as_deref(), Some("azure.compute.snapshot_write"));
 }

@@ -206,7 +206,7 @@ fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError
         rg_hint: text_at(rec, &["resourceGroupName"]),
         caller_hint: text_at(rec, &["caller"]),
     };
-    let mut details = details(rec);
+    let mut details = details(rec, &parts.operation_raw);
     details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
@@ -255,7 +255,7 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
     };
     let mut details = get(row, "Properties_d")
         .or_else(|| get(row, "Properties"))
-        .map(details)
+        .map(|p| details(p, &parts.operation_raw))
         .unwrap_or_default();
     details.extension = extension_name(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
@@ -429,7 +429,7 @@ fn extension_name(resource_id: &str) -> Option<String> {
     Some(clip(name, 64))
 }
 
-fn details<J: Json>(rec: &J) -> Details {
+fn details<J: Json>(rec: &J, operation: &str) -> Details {
     let mut d = Details::default();
     let body = |name: &str| {
         json::path(rec, &["properties", name])
@@ -441,14 +441,23 @@ fn details<J: Json>(rec: &J) -> Details {
         d.instance_type = size(&b);
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
-    } else if let Some(b) = body("responseBody") {
+    } else if let Some(b) = sized(operation).then(|| body("responseBody")).flatten() {
         // The Accept of a create carries the resource as created in its response body: an
         // export without the Start's request body still has the size. Not the source of a copy:
         // a response holds the resource's whole state, so every later update of a copied
-        // snapshot (its tags) would read as a new copy.
+        // snapshot (its tags) would read as a new copy. Parsed only where a size is read.
         d.instance_type = size(&b);
     }
     d
+}
+
+/// Whether an operation writes a machine that has a size: a VM or a scale set.
+fn sized(operation: &str) -> bool {
+    let tail = |suffix: &str| {
+        operation.len() >= suffix.len()
+            && operation.as_bytes()[operation.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    tail("/virtualmachines/write") || tail("/virtualmachinescalesets/write")
 }
 
 /// A VM's size; a scale set's is its sku's name, and only a scale set's body has a

@@ -74,6 +74,26 @@ pub fn load(path: &std::path::Path) -> Vec<ComputeEvent> {
         .collect()
 }
 
+/// The events of a document (an Activity Log export, CloudTrail records), every record read.
+pub fn events_of(doc: &serde_json::Value) -> Vec<ComputeEvent> {
+    normalize_document(&serde_json::to_vec(doc).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect()
+}
+
+/// Processes the batches in order under the default profile, none failing: every alert.
+pub fn alerts_of(batches: &[Vec<ComputeEvent>]) -> Vec<Alert> {
+    let e = engine(ProfileName::Default);
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    for b in batches {
+        let r = futures::executor::block_on(process_batch(&e, &store, &sink, b, &PipelineOptions::default()));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+    }
+    sink.alerts()
+}
+
 /// Replay events through a fresh in-memory pipeline.
 pub fn replay(engine: &Engine, events: &[ComputeEvent]) -> (BatchReport, Vec<Alert>) {
     let store = MemoryStore::new();
