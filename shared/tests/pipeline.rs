@@ -454,3 +454,45 @@ fn the_outbox_stays_bounded_through_a_burst_and_a_sink_outage() {
         assert_eq!((r.duplicates, r.alerts.len()), (b.len(), 0));
     }
 }
+
+/// The in-memory store keeps windows compressed (a replay holds every principal's window) and
+/// gives back exactly the bytes saved, whatever they are.
+#[test]
+fn the_memory_store_keeps_windows_compressed_and_gives_back_what_was_saved() {
+    use t1578_core::ports::{SaveOutcome, StateStore};
+    let e = engine(ProfileName::Default);
+    let store = MemoryStore::new();
+    let sink = MemorySink::new();
+    let mut events = copies(40);
+    events.extend(shares_to_new_accounts(0, 20));
+    assert!(run(&e, &store, &sink, &events, true).failures.is_empty());
+    let entries = store.entries();
+    let windows: Vec<_> = entries
+        .iter()
+        .filter(|(k, _)| !k.0.contains("first-event"))
+        .collect();
+    assert!(!windows.is_empty());
+    for (k, b) in &windows {
+        let (w, _) = split(b).unwrap();
+        WindowState::decode(w, k).unwrap();
+    }
+    let raw: usize = entries.iter().map(|(_, b)| b.len()).sum();
+    assert!(
+        store.held_bytes() * 10 < raw * 8,
+        "held {} of {raw} bytes",
+        store.held_bytes()
+    );
+
+    let key = t1578_core::StateKey(r#"["v1","test","aws","1","any"]"#.into());
+    let noise: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut version = None;
+    for value in [&b""[..], &b"1790000000000"[..], &noise[..]] {
+        let saved = futures::executor::block_on(store.save(&key, value, 0, version.as_ref())).unwrap();
+        assert!(matches!(saved, SaveOutcome::Saved));
+        let stored = futures::executor::block_on(store.load(&key)).unwrap().unwrap();
+        assert_eq!(stored.bytes, value);
+        version = Some(stored.version);
+    }
+}
