@@ -1,11 +1,11 @@
 //! In-memory adapters of the ports: the test doubles of the pipeline and the CLI's default
 //! store. They count requests so tests can assert the request budget.
 //!
-//! The store keeps its values compressed (Snappy). A replay holds every principal's window for the
-//! engine's retention: 3,000 windows of about 1.1 KB each were 3.3 MB of the 13 MB a replay of
-//! the look-alike bench peaked at. Compressed they take 0.6 to 0.7 of that, for about a
-//! microsecond per save and less per load, against the 25 or so the pipeline spends on each
-//! event.
+//! The store keeps its values compressed (Snappy). A replay holds every principal's window
+//! for the engine's retention: 3,000 windows of about 1.1 KB each were 3.3 MB of the 13 MB a
+//! replay of the look-alike bench peaked at. Compressed they take 0.6 to 0.7 of that, for about
+//! a microsecond per save and less per load, against the 25 microseconds or so the pipeline
+//! spends on each event.
 
 use crate::alert::Alert;
 use crate::engine::StateKey;
@@ -24,18 +24,19 @@ type Item = (Box<[u8]>, u64, i64);
 /// allocation that stays is the value's. With a compressor that allocated its hash table and a
 /// vector of the largest size on every call (lz4_flex), the heap's peak fell by the megabyte
 /// compression saves but the resident memory rose: the values were laid out between the holes.
-fn pack(bytes: &[u8]) -> Box<[u8]> {
+fn pack(bytes: &[u8]) -> Result<Box<[u8]>, StoreError> {
     thread_local! {
         static PACKER: std::cell::RefCell<(snap::raw::Encoder, Vec<u8>)> =
             std::cell::RefCell::new((snap::raw::Encoder::new(), Vec::new()));
     }
     PACKER.with_borrow_mut(|(encoder, out)| {
         out.resize(snap::raw::max_compress_len(bytes.len()), 0);
-        match encoder.compress(bytes, out) {
-            Ok(n) => Box::from(&out[..n]),
-            // Only a value past Snappy's 4 GiB input limit, far past any window's bound.
-            Err(_) => Box::from(&[][..]),
-        }
+        // Only a value past Snappy's 4 GiB input limit fails, far past any window's bound; it
+        // is refused, not stored as something else.
+        encoder
+            .compress(bytes, out)
+            .map(|n| Box::from(&out[..n]))
+            .map_err(|e| StoreError::Permanent(format!("value not stored: {e}")))
     })
 }
 
@@ -160,7 +161,7 @@ impl StateStore for MemoryStore {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.injected_failure()?;
         // Compressed before the lock: a conflict wastes it, but no other caller waits for it.
-        let packed = pack(bytes);
+        let packed = pack(bytes)?;
         let mut m = self
             .items
             .lock()
