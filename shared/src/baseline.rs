@@ -291,6 +291,17 @@ impl Baseline {
         }
     }
 
+    /// Take back a unit [`Baseline::record_unit`] counted, when the unit turns out to be
+    /// another row's. A day no longer kept stays gone: nothing is created for it.
+    pub fn unrecord_unit(&mut self, t: i64, kind: OpType, points: u32) {
+        let i = type_index(kind);
+        let day = day_of(t);
+        if let Some(d) = self.days.iter_mut().find(|d| d.day == day) {
+            d.count[i] = d.count[i].saturating_sub(1);
+            d.points[i] = d.points[i].saturating_sub(points);
+        }
+    }
+
     /// Remember one newly counted event: when, which catalog row, where, shared to whom.
     pub fn record_event(&mut self, t: i64, op: u32, scope: &str, destinations: &[u64]) {
         self.first_seen = self.first_seen.min(t);

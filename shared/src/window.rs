@@ -93,6 +93,26 @@ pub(crate) struct Who {
     pub(crate) t: i64,
 }
 
+/// What [`WindowState::count_units`] counted of one event.
+#[derive(Debug, Default)]
+struct Counted {
+    /// (unit index in the event, its flags as kept) of each unit counted.
+    units: Vec<(usize, u8)>,
+    /// Points the window gained.
+    gained: u32,
+    /// Units counted before as another row, which this event's Start upgraded.
+    upgraded: Vec<Upgraded>,
+}
+
+/// A unit as it was before an upgrade: what the baseline recorded for it.
+#[derive(Debug)]
+struct Upgraded {
+    i: usize,
+    t: i64,
+    kind: OpType,
+    points: u32,
+}
+
 /// Serialized state of one window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowState {
@@ -496,7 +516,7 @@ impl WindowState {
 
     /// Note what is new about an event against the baseline, then teach the baseline the units
     /// this window has just counted (so a re-delivery teaches nothing).
-    fn learn(&mut self, s: &Scored, counted: &[(usize, u8)], new_network: Option<&str>, rule: &BaselineRule) {
+    fn learn(&mut self, s: &Scored, counted: &Counted, new_network: Option<&str>, rule: &BaselineRule) {
         let c = &s.ctx;
         let ev = Observed {
             t: c.time_ms,
@@ -510,8 +530,13 @@ impl WindowState {
             baseline::note(&mut self.novel, kind, &value, c.time_ms);
         }
         let mut kinds = 0u16;
-        for &(i, _) in counted {
+        for &(i, _) in &counted.units {
             let u = &s.units[i];
+            // An upgraded unit was recorded once already, as the row it was counted for then:
+            // it moves to its own row instead of counting twice.
+            if let Some(was) = counted.upgraded.iter().find(|w| w.i == i) {
+                self.baseline.unrecord_unit(was.t, was.kind, was.points);
+            }
             self.baseline.record_unit(u.t, u.kind, u32::from(u.risk));
             kinds |= 1 << baseline::type_index(u.kind);
         }
@@ -541,14 +566,16 @@ impl WindowState {
         } else {
             0
         };
-        let (counted, gained) = self.count_units(s, bonus, window_ms);
-        if counted.is_empty() {
+        let unfamiliar_points = eff.unfamiliar_ip.map_or(0, |u| u.points);
+        let counted = self.count_units(s, bonus, unfamiliar_points, window_ms);
+        let gained = counted.gained;
+        if counted.units.is_empty() {
             return Applied::Duplicate;
         }
         self.max_t = self.max_t.max(t);
         let c = &s.ctx;
-        self.list_resources(s, &counted, t);
-        self.add_evidence(c, gained, counted.iter().fold(0, |f, &(_, x)| f | x));
+        self.list_resources(s, &counted.units, t);
+        self.add_evidence(c, gained, counted.units.iter().fold(0, |f, &(_, x)| f | x));
         if let Some(ip) = &c.source_ip {
             let h = remember(&mut self.ips, ip, t, MAX_LISTED);
             if new_net && !self.unfamiliar.contains(&h) {
@@ -586,26 +613,37 @@ impl WindowState {
 
     /// Insert the event's units not seen before, in time order; at the bound, the oldest unit
     /// goes and the window is marked saturated until it would have left. The unfamiliar-address
-    /// `bonus` goes on the first counted unit. Returns (unit index, flags) of each counted unit
-    /// and the points they gained.
-    fn count_units(&mut self, s: &Scored, bonus: u32, window_ms: i64) -> (Vec<(usize, u8)>, u32) {
-        let mut counted = Vec::new();
-        let mut gained = 0u32;
+    /// `bonus` goes on the first counted unit (`unfamiliar_points` is what the rule adds, to
+    /// tell a stored unit's own points). Returns (unit index, flags) of each counted unit, the
+    /// points they gained, and what each upgraded unit was.
+    fn count_units(&mut self, s: &Scored, bonus: u32, unfamiliar_points: u32, window_ms: i64) -> Counted {
+        let mut out = Counted::default();
         for (i, u) in s.units.iter().enumerate() {
             if let Some(x) = self.units.iter_mut().find(|x| x.id == u.id) {
                 // The Start of an operation counted from its Start, after a later record of it
                 // (its Success, from another partition) was counted for the catch-all row of the
                 // operation: the Start read the request body, and its row is the operation's.
                 if u.flags & flags::FROM_START != 0 && x.flags & flags::FROM_START == 0 && x.op != u.op {
-                    gained += u32::from(u.risk.saturating_sub(x.risk));
+                    let bonus_then = if x.flags & flags::UNFAMILIAR_IP != 0 {
+                        unfamiliar_points
+                    } else {
+                        0
+                    };
+                    out.upgraded.push(Upgraded {
+                        i,
+                        t: x.t,
+                        kind: x.kind,
+                        points: u32::from(x.risk).saturating_sub(bonus_then),
+                    });
+                    out.gained += u32::from(u.risk.saturating_sub(x.risk));
                     (x.op, x.kind, x.risk) = (u.op, u.kind, x.risk.max(u.risk));
                     x.flags |= u.flags;
-                    counted.push((i, x.flags));
+                    out.units.push((i, x.flags));
                 }
                 continue;
             }
             let mut u = *u;
-            if counted.is_empty() && bonus > 0 {
+            if out.units.is_empty() && bonus > 0 {
                 u.risk = u.risk.saturating_add(bonus.min(255) as u8);
                 u.flags |= flags::UNFAMILIAR_IP;
             }
@@ -619,10 +657,10 @@ impl WindowState {
             }
             let at = self.units.partition_point(|x| x.t <= u.t);
             self.units.insert(at, u);
-            gained += u32::from(u.risk);
-            counted.push((i, u.flags));
+            out.gained += u32::from(u.risk);
+            out.units.push((i, u.flags));
         }
-        (counted, gained)
+        out
     }
 
     /// The counted units' resources, for display: the first `MAX_LISTED` distinct, each with
@@ -783,6 +821,66 @@ impl WindowState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A machine's Start read after its Success (another partition) moves the unit the Success
+    /// counted for the plain row to the row the Start reads from its body: the baseline counts
+    /// the machine once, of the type and points it has in the order the records were written.
+    #[test]
+    fn an_upgraded_unit_counts_once_in_the_baseline() {
+        use crate::engine::Engine;
+        use crate::event::Phase::{self, Accept, Start, Success};
+        let engine = Engine::new(
+            Catalog::builtin().unwrap(),
+            crate::profile::Profile::named(ProfileName::Default),
+        );
+        let rule = BaselineRule::DEFAULT;
+        for (file, row) in [
+            ("compute-vm-write-gpu.json", "azure.compute.vm_write_gpu"),
+            (
+                "compute-snapshot-copy-cross-subscription.json",
+                "azure.compute.snapshot_copy_cross_subscription",
+            ),
+        ] {
+            let path = format!("{}/../events/azure/{file}", env!("CARGO_MANIFEST_DIR"));
+            let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
+            let events: Vec<_> = records.into_iter().map(|(_, r)| r.unwrap()).collect();
+            let scored = |p: Phase| {
+                events
+                    .iter()
+                    .find(|e| e.phase == p)
+                    .and_then(|e| engine.score(e).ok())
+            };
+            let replay = |order: &[Phase]| {
+                let first = scored(order[0]).unwrap();
+                let mut w = WindowState::new(&first.key);
+                for s in order.iter().filter_map(|&p| scored(p)) {
+                    w.apply(&s, &engine.effective(&s.ctx.account));
+                }
+                w
+            };
+            let written = replay(&[Start, Accept, Success]);
+            let t = written.max_t;
+            let volumes = |w: &WindowState| {
+                baseline::ALL_TYPES
+                    .iter()
+                    .map(|&k| w.baseline.volume(k, t, &rule))
+                    .collect::<Vec<_>>()
+            };
+            let kind = engine.catalog.get(row).unwrap().op_type;
+            let today = written.baseline.volume(kind, t, &rule);
+            assert_eq!(today.today_count, 1, "{file}");
+            assert_eq!(written.baseline.total_volume(t, &rule).today_count, 1, "{file}");
+            for order in [[Success, Start, Accept], [Success, Accept, Start]] {
+                let late = replay(&order);
+                assert_eq!(
+                    late.units.iter().map(|u| u.op).collect::<Vec<_>>(),
+                    written.units.iter().map(|u| u.op).collect::<Vec<_>>(),
+                    "{file} {order:?}: upgraded"
+                );
+                assert_eq!(volumes(&late), volumes(&written), "{file} {order:?}");
+            }
+        }
+    }
 
     /// A state stored by the release before busiest hours were counted (format 3) is read with
     /// its baseline, not restarted: an upgrade must not make every principal new.
