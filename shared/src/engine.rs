@@ -19,6 +19,12 @@ pub const CARRIERS: &[&str] = &[
     "scheduler.amazonaws.com",
 ];
 
+/// The AWS Management Console: it names itself as `invokedBy` (and as the user agent) on the
+/// calls a signed-in person makes there (an IAM user's or the root user's `RunInstances` or
+/// `ModifyImageAttribute`, in AWS's own examples and in captures). It acts for that person, not
+/// on its own: the call is the person's, like one from the CLI.
+pub const CONSOLE: &str = "signin.amazonaws.com";
+
 /// Everything about one event that window state keeps for evidence and display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventContext {
@@ -325,15 +331,12 @@ impl Engine {
         if ev.principal.kind == PrincipalKind::AwsAccount {
             return false;
         }
+        let service = |s: Option<&str>| {
+            s.is_some_and(|s| s.ends_with(".amazonaws.com") && !s.eq_ignore_ascii_case(CONSOLE))
+        };
         ev.principal.kind == PrincipalKind::AwsService
-            || ev
-                .invoked_by
-                .as_deref()
-                .is_some_and(|s| s.ends_with(".amazonaws.com"))
-            || ev
-                .source_ip
-                .as_deref()
-                .is_some_and(|s| s.ends_with(".amazonaws.com"))
+            || service(ev.invoked_by.as_deref())
+            || service(ev.source_ip.as_deref())
     }
 
     /// A single-event critical (a share, a public snapshot or image, an export) that a service

@@ -457,10 +457,11 @@ fn base_selection(e: &Entry) -> Vec<Item> {
                 item("eventName", vec![s(name)]),
                 item("errorCode", vec![Val::Null, s("")]),
             ];
-            // Service events (SharedSnapshot*) are invoked by EC2 by nature. A critical carried
-            // by a service that runs its author's calls is the author's, as the engine judges it.
+            // Service events (SharedSnapshot*) are invoked by EC2 by nature. The console acts for
+            // the person signed in, and a critical carried by a service that runs its author's
+            // calls is the author's, as the engine judges them.
             if !is_service_event(e) {
-                let mut by = vec![Val::Null, s("")];
+                let mut by = vec![Val::Null, s(""), s(crate::engine::CONSOLE)];
                 if e.critical {
                     by.extend(crate::engine::CARRIERS.iter().map(|c| s(c)));
                 }
@@ -890,18 +891,18 @@ mod tests {
     }
 
     #[test]
-    fn a_critical_carried_by_ssm_step_functions_or_scheduler_is_matched_and_other_service_calls_are_not() {
+    fn a_console_call_or_a_critical_carried_by_ssm_step_functions_or_scheduler_is_matched_and_other_service_calls_are_not(
+    ) {
         let c = Catalog::builtin().unwrap();
         let shared = rule_text(&c, c.get("aws.ec2.snapshot_shared").unwrap(), "2026-01-01");
-        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n";
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n";
         assert!(shared.contains(by), "{shared}");
         assert!(!shared.contains("backup.amazonaws.com"), "{shared}");
         assert!(shared.contains("not filter_aws_service"), "{shared}");
         let created = rule_text(&c, c.get("aws.ec2.create_snapshot").unwrap(), "2026-01-01");
-        assert!(
-            created.contains("userIdentity.invokedBy:\n          - null\n          - ''\n "),
-            "{created}"
-        );
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n ";
+        assert!(created.contains(by), "{created}");
+        assert!(!created.contains("ssm.amazonaws.com"), "{created}");
     }
 
     #[test]

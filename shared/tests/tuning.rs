@@ -248,6 +248,44 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&own, &backup_app), (false, true));
 }
 
+/// A call a person makes in the AWS Management Console names the console as `invokedBy` and as
+/// the user agent (as in AWS's own CloudTrail examples, and in a captured console session of a
+/// root user making an image public): it is the person's, and counted. A service that
+/// `invokedBy` names is not, nor is the same call with the service as its source address.
+#[test]
+fn a_call_made_in_the_console_is_the_persons() {
+    let text =
+        std::fs::read_to_string(events_dir().join("aws/ec2-modify-image-attribute-public.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let by = |invoked_by: &str, root: bool| {
+        let mut r = record.clone();
+        let d = &mut r["detail"];
+        d["userIdentity"]["invokedBy"] = serde_json::json!(invoked_by);
+        d["userAgent"] = serde_json::json!(invoked_by);
+        if root {
+            d["userIdentity"]["type"] = serde_json::json!("Root");
+            d["userIdentity"]["arn"] = serde_json::json!("arn:aws:iam::111122223333:root");
+        }
+        common::events_of(&r)
+    };
+    let e = tuned("");
+    for root in [false, true] {
+        let (r, alerts) = replay(&e, &by("signin.amazonaws.com", root));
+        assert_eq!(
+            (r.service_callers, r.scored, alerts.len()),
+            (0, 1, 1),
+            "root {root}"
+        );
+        assert_eq!(alerts[0].tier().as_str(), "critical", "root {root}");
+        let (r, _) = replay(&e, &by("autoscaling.amazonaws.com", root));
+        assert_eq!((r.service_callers, r.scored), (1, 0), "root {root}");
+    }
+    let mut from_service = record.clone();
+    from_service["detail"]["sourceIPAddress"] = serde_json::json!("cloudformation.amazonaws.com");
+    let (r, _) = replay(&e, &common::events_of(&from_service));
+    assert_eq!((r.service_callers, r.scored), (1, 0));
+}
+
 #[test]
 fn a_critical_a_service_made_for_a_role_is_judged() {
     // An SSM Automation runbook's `aws:executeAwsApi` step calls EC2 with the runbook's role:
