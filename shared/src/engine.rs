@@ -12,11 +12,14 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// AWS services that make whatever call their author wrote, with the author's role: a critical
 /// they carry is the principal's ([`Engine::carried_critical`]). Sigma's critical rows admit
-/// them too.
+/// them too. CloudFormation makes a template's calls with the credentials of whoever deployed
+/// the stack (forward access sessions) or with the stack's role: a public database restored
+/// from a snapshot by a template is the deployer's, as it is from Terraform.
 pub const CARRIERS: &[&str] = &[
     "ssm.amazonaws.com",
     "states.amazonaws.com",
     "scheduler.amazonaws.com",
+    "cloudformation.amazonaws.com",
 ];
 
 /// The AWS Management Console: it names itself as `invokedBy` (and as the user agent) on the
@@ -341,8 +344,9 @@ impl Engine {
 
     /// A single-event critical (a share, a public snapshot or image, an export) that a service
     /// running its author's calls made with the author's role or user: SSM Automation's
-    /// `aws:executeAwsApi`, Step Functions' SDK integrations and EventBridge Scheduler's
-    /// universal targets ([`CARRIERS`], by `invokedBy` or as the source address). Carried by such
+    /// `aws:executeAwsApi`, Step Functions' SDK integrations, EventBridge Scheduler's universal
+    /// targets and CloudFormation's stacks ([`CARRIERS`], by `invokedBy` or as the source
+    /// address). Carried by such
     /// a service, a share to another account is still the principal's, and it is judged as any
     /// critical is. Services that act on their own (AWS Backup, DLM, EC2 Image Builder, Auto
     /// Scaling) and service-linked roles stay service callers: their recurring copies and

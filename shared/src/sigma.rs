@@ -891,11 +891,10 @@ mod tests {
     }
 
     #[test]
-    fn a_console_call_or_a_critical_carried_by_ssm_step_functions_or_scheduler_is_matched_and_other_service_calls_are_not(
-    ) {
+    fn a_console_call_or_a_critical_a_carrier_made_is_matched_and_other_service_calls_are_not() {
         let c = Catalog::builtin().unwrap();
         let shared = rule_text(&c, c.get("aws.ec2.snapshot_shared").unwrap(), "2026-01-01");
-        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n";
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n          - 'cloudformation.amazonaws.com'\n";
         assert!(shared.contains(by), "{shared}");
         assert!(!shared.contains("backup.amazonaws.com"), "{shared}");
         assert!(shared.contains("not filter_aws_service"), "{shared}");

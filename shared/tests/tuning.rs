@@ -281,7 +281,7 @@ fn a_call_made_in_the_console_is_the_persons() {
         assert_eq!((r.service_callers, r.scored), (1, 0), "root {root}");
     }
     let mut from_service = record.clone();
-    from_service["detail"]["sourceIPAddress"] = serde_json::json!("cloudformation.amazonaws.com");
+    from_service["detail"]["sourceIPAddress"] = serde_json::json!("autoscaling.amazonaws.com");
     let (r, _) = replay(&e, &common::events_of(&from_service));
     assert_eq!((r.service_callers, r.scored), (1, 0));
 }
@@ -308,6 +308,28 @@ fn a_critical_a_service_made_for_a_role_is_judged() {
     );
     // Its snapshot is the runbook's routine: a service caller, not counted.
     let (r, alerts) = replay(&tuned(""), &via_ssm("aws/ec2-create-snapshot.json"));
+    assert_eq!((r.service_callers, alerts.len()), (1, 0));
+    // A CloudFormation stack makes its template's calls with the deployer's credentials: a
+    // public database it restores from a snapshot is the deployer's critical; the stack's
+    // other resources stay its routine.
+    let via_stack = |name: &str| {
+        let mut evs = fixture(name);
+        for e in evs.iter_mut() {
+            e.invoked_by = Some("cloudformation.amazonaws.com".into());
+            e.source_ip = Some("cloudformation.amazonaws.com".into());
+        }
+        evs
+    };
+    let (r, alerts) = replay(
+        &tuned(""),
+        &via_stack("aws/rds-restore-db-instance-from-db-snapshot-public.json"),
+    );
+    assert_eq!((r.service_callers, alerts.len()), (0, 1));
+    assert_eq!(
+        alerts[0].unmapped.trigger_catalog_id.as_deref(),
+        Some("aws.rds.restore_db_instance_public")
+    );
+    let (r, alerts) = replay(&tuned(""), &via_stack("aws/ec2-create-snapshot.json"));
     assert_eq!((r.service_callers, alerts.len()), (1, 0));
     // An `AWSService` identity's share stays the service's own.
     let mut service = share.clone();
