@@ -12,15 +12,20 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// AWS services that make whatever call their author wrote, with the author's role: a critical
 /// they carry is the principal's ([`Engine::carried_critical`]). Sigma's critical rows admit
-/// them too. CloudFormation makes a template's calls with the credentials of whoever deployed
-/// the stack (forward access sessions) or with the stack's role: a public database restored
-/// from a snapshot by a template is the deployer's, as it is from Terraform.
+/// them too.
 pub const CARRIERS: &[&str] = &[
     "ssm.amazonaws.com",
     "states.amazonaws.com",
     "scheduler.amazonaws.com",
-    "cloudformation.amazonaws.com",
 ];
+
+/// CloudFormation: it names itself as `invokedBy`, source address and user agent on each call
+/// a stack makes, with the credentials of whoever deployed it (forward access sessions) or
+/// with the stack's role. Those calls are the deployer's, as Terraform's and an ARM
+/// deployment's are: counted, learned by the baseline as the deployer's routine, and lowered
+/// in a change window by the IaC tuning (its built-in `*cloudformation*` user agent). Taken
+/// for a service's own, a template was a way to create, capture and delete instances unseen.
+pub const DEPLOYER: &str = "cloudformation.amazonaws.com";
 
 /// The AWS Management Console: it names itself as `invokedBy` (and as the user agent) on the
 /// calls a signed-in person makes there (an IAM user's or the root user's `RunInstances` or
@@ -226,6 +231,12 @@ impl Clone for FirstEvents {
     }
 }
 
+/// A service-linked role (`AWSServiceRoleFor*`, under `/aws-service-role/`): a service's own
+/// identity, whatever service carried its call.
+fn service_linked(key: &str) -> bool {
+    key.contains("/aws-service-role/") || key.contains(":role/AWSServiceRoleFor")
+}
+
 /// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
 /// case-sensitive; the default profile folds case because Azure spells one id several ways.
 fn resource_hash(profile: ProfileName, r: &str) -> u64 {
@@ -334,9 +345,14 @@ impl Engine {
         if ev.principal.kind == PrincipalKind::AwsAccount {
             return false;
         }
-        let service = |s: Option<&str>| {
-            s.is_some_and(|s| s.ends_with(".amazonaws.com") && !s.eq_ignore_ascii_case(CONSOLE))
+        // The console and CloudFormation act for the principal; a service-linked role is a
+        // service's own, whatever carried its call.
+        let acts_for_principal = |s: &str| {
+            (s.eq_ignore_ascii_case(CONSOLE) || s.eq_ignore_ascii_case(DEPLOYER))
+                && !service_linked(&ev.principal.key)
         };
+        let service =
+            |s: Option<&str>| s.is_some_and(|s| s.ends_with(".amazonaws.com") && !acts_for_principal(s));
         ev.principal.kind == PrincipalKind::AwsService
             || service(ev.invoked_by.as_deref())
             || service(ev.source_ip.as_deref())
@@ -344,9 +360,8 @@ impl Engine {
 
     /// A single-event critical (a share, a public snapshot or image, an export) that a service
     /// running its author's calls made with the author's role or user: SSM Automation's
-    /// `aws:executeAwsApi`, Step Functions' SDK integrations, EventBridge Scheduler's universal
-    /// targets and CloudFormation's stacks ([`CARRIERS`], by `invokedBy` or as the source
-    /// address). Carried by such
+    /// `aws:executeAwsApi`, Step Functions' SDK integrations and EventBridge Scheduler's
+    /// universal targets ([`CARRIERS`], by `invokedBy` or as the source address). Carried by such
     /// a service, a share to another account is still the principal's, and it is judged as any
     /// critical is. Services that act on their own (AWS Backup, DLM, EC2 Image Builder, Auto
     /// Scaling) and service-linked roles stay service callers: their recurring copies and
@@ -355,8 +370,7 @@ impl Engine {
     /// criticals; the seed's service-caller policy is the seed's.
     fn carried_critical(&self, ev: &ComputeEvent, entry: &Entry) -> bool {
         let carrier = |s: Option<&str>| s.is_some_and(|s| CARRIERS.iter().any(|c| s.eq_ignore_ascii_case(c)));
-        let linked = ev.principal.key.contains("/aws-service-role/")
-            || ev.principal.key.contains(":role/AWSServiceRoleFor");
+        let linked = service_linked(&ev.principal.key);
         self.profile.name == ProfileName::Default
             && entry.critical
             && ev.cloud == Cloud::Aws

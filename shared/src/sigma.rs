@@ -458,10 +458,16 @@ fn base_selection(e: &Entry) -> Vec<Item> {
                 item("errorCode", vec![Val::Null, s("")]),
             ];
             // Service events (SharedSnapshot*) are invoked by EC2 by nature. The console acts for
-            // the person signed in, and a critical carried by a service that runs its author's
-            // calls is the author's, as the engine judges them.
+            // the person signed in and CloudFormation for the stack's deployer, and a critical
+            // carried by a service that runs its author's calls is the author's, as the engine
+            // judges them.
             if !is_service_event(e) {
-                let mut by = vec![Val::Null, s(""), s(crate::engine::CONSOLE)];
+                let mut by = vec![
+                    Val::Null,
+                    s(""),
+                    s(crate::engine::CONSOLE),
+                    s(crate::engine::DEPLOYER),
+                ];
                 if e.critical {
                     by.extend(crate::engine::CARRIERS.iter().map(|c| s(c)));
                 }
@@ -891,15 +897,15 @@ mod tests {
     }
 
     #[test]
-    fn a_console_call_or_a_critical_a_carrier_made_is_matched_and_other_service_calls_are_not() {
+    fn a_console_or_stack_call_or_a_critical_a_carrier_made_is_matched_and_other_service_calls_are_not() {
         let c = Catalog::builtin().unwrap();
         let shared = rule_text(&c, c.get("aws.ec2.snapshot_shared").unwrap(), "2026-01-01");
-        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n          - 'cloudformation.amazonaws.com'\n";
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'cloudformation.amazonaws.com'\n          - 'ssm.amazonaws.com'\n          - 'states.amazonaws.com'\n          - 'scheduler.amazonaws.com'\n";
         assert!(shared.contains(by), "{shared}");
         assert!(!shared.contains("backup.amazonaws.com"), "{shared}");
         assert!(shared.contains("not filter_aws_service"), "{shared}");
         let created = rule_text(&c, c.get("aws.ec2.create_snapshot").unwrap(), "2026-01-01");
-        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n ";
+        let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'cloudformation.amazonaws.com'\n ";
         assert!(created.contains(by), "{created}");
         assert!(!created.contains("ssm.amazonaws.com"), "{created}");
     }

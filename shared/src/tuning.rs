@@ -8,9 +8,9 @@
 //! mode = "alert"                  # or "shadow": evaluate and record, send nothing
 //! count_service_callers = false   # AWS Backup, DLM, Auto Scaling... (invokedBy / AWSService)
 //!                                 # and Azure platform identities (below); an AWS share or
-//!                                 # export SSM Automation, Step Functions, EventBridge
-//!                                 # Scheduler or CloudFormation made for a role or user
-//!                                 # still counts
+//!                                 # export SSM Automation, Step Functions or EventBridge
+//!                                 # Scheduler made for a role or user still counts, and a
+//!                                 # CloudFormation stack's calls are its deployer's
 //! azure_platform_callers = ["app:262044b1-e2ce-469f-a196-69ab7ada62d3", "oid:microsoft.*",
 //!     "mi:/subscriptions/*/resourcegroups/*/providers/microsoft.dataprotection/backupvaults/*"]
 //! thresholds = { risk = 3, high_risk = 6, bulk_operations = 5, bulk_resources = 3 }

@@ -104,6 +104,17 @@ fn iac_user_agents_lower_risk_only_inside_a_declared_window() {
         risks(&replay(&e, &[delete(1, ms(INSIDE), "203.0.113.10", CLI)]).1),
         vec![3]
     );
+    // A stack's call names CloudFormation as `invokedBy`, source address and user agent: the
+    // deployer's, and CloudFormation is on the built-in list, so it goes as Terraform does.
+    const STACK: &str = "cloudformation.amazonaws.com";
+    let stack = |at| {
+        let mut d = delete(1, at, STACK, STACK);
+        d.invoked_by = Some(STACK.into());
+        d
+    };
+    let (r, out) = replay(&e, &[stack(ms(INSIDE))]);
+    assert_eq!((r.scored, out.len()), (1, 0));
+    assert_eq!(risks(&replay(&e, &[stack(ms(OUTSIDE))]).1), vec![5]);
     // No window declared: a user agent alone never lowers anything (anyone can send one).
     assert_eq!(
         risks(&replay(&tuned(""), &[delete(1, ms(INSIDE), "203.0.113.10", TERRAFORM)]).1),

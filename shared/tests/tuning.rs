@@ -286,6 +286,48 @@ fn a_call_made_in_the_console_is_the_persons() {
     assert_eq!((r.service_callers, r.scored), (1, 0));
 }
 
+/// CloudFormation makes a stack's calls with the deployer's credentials or the stack's role, and
+/// names itself as `invokedBy`, source address and user agent: every call is the deployer's, as
+/// Terraform's are (before, a template could create, capture and delete instances unseen). A
+/// service-linked role's call stays the service's, whatever carried it.
+#[test]
+fn a_call_a_stack_makes_is_the_deployers() {
+    let via_stack = |name: &str| {
+        let mut evs = fixture(name);
+        for e in evs.iter_mut() {
+            e.invoked_by = Some("cloudformation.amazonaws.com".into());
+            e.source_ip = Some("cloudformation.amazonaws.com".into());
+            e.user_agent = Some("cloudformation.amazonaws.com".into());
+        }
+        evs
+    };
+    let e = tuned("");
+    let (r, alerts) = replay(
+        &e,
+        &via_stack("aws/rds-restore-db-instance-from-db-snapshot-public.json"),
+    );
+    assert_eq!((r.service_callers, r.scored, alerts.len()), (0, 1, 1));
+    assert_eq!(
+        alerts[0].unmapped.trigger_catalog_id.as_deref(),
+        Some("aws.rds.restore_db_instance_public")
+    );
+    let snapshot = via_stack("aws/ec2-create-snapshot.json");
+    let (r, _) = replay(&e, &snapshot);
+    assert_eq!((r.service_callers, r.scored), (0, 1));
+    // A stack's instances, launched and terminated: counted as a Terraform run's are.
+    let mut run = via_stack("aws/ec2-run-instances.json");
+    run.extend(via_stack("aws/ec2-terminate-instances.json"));
+    let (r, _) = replay(&e, &run);
+    assert_eq!((r.service_callers, r.scored), (0, run.len()));
+    let mut linked = snapshot.clone();
+    for ev in linked.iter_mut() {
+        ev.principal.key =
+            "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling".into();
+    }
+    let (r, _) = replay(&e, &linked);
+    assert_eq!((r.service_callers, r.scored), (1, 0));
+}
+
 #[test]
 fn a_critical_a_service_made_for_a_role_is_judged() {
     // An SSM Automation runbook's `aws:executeAwsApi` step calls EC2 with the runbook's role:
@@ -308,28 +350,6 @@ fn a_critical_a_service_made_for_a_role_is_judged() {
     );
     // Its snapshot is the runbook's routine: a service caller, not counted.
     let (r, alerts) = replay(&tuned(""), &via_ssm("aws/ec2-create-snapshot.json"));
-    assert_eq!((r.service_callers, alerts.len()), (1, 0));
-    // A CloudFormation stack makes its template's calls with the deployer's credentials: a
-    // public database it restores from a snapshot is the deployer's critical; the stack's
-    // other resources stay its routine.
-    let via_stack = |name: &str| {
-        let mut evs = fixture(name);
-        for e in evs.iter_mut() {
-            e.invoked_by = Some("cloudformation.amazonaws.com".into());
-            e.source_ip = Some("cloudformation.amazonaws.com".into());
-        }
-        evs
-    };
-    let (r, alerts) = replay(
-        &tuned(""),
-        &via_stack("aws/rds-restore-db-instance-from-db-snapshot-public.json"),
-    );
-    assert_eq!((r.service_callers, alerts.len()), (0, 1));
-    assert_eq!(
-        alerts[0].unmapped.trigger_catalog_id.as_deref(),
-        Some("aws.rds.restore_db_instance_public")
-    );
-    let (r, alerts) = replay(&tuned(""), &via_stack("aws/ec2-create-snapshot.json"));
     assert_eq!((r.service_callers, alerts.len()), (1, 0));
     // An `AWSService` identity's share stays the service's own.
     let mut service = share.clone();
