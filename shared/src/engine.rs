@@ -33,6 +33,11 @@ pub const DEPLOYER: &str = "cloudformation.amazonaws.com";
 /// on its own: the call is the person's, like one from the CLI.
 pub const CONSOLE: &str = "signin.amazonaws.com";
 
+/// The services that name themselves on a call they make for the principal, not as
+/// themselves: such a call is the principal's (unless the role is service-linked). The engine
+/// and the Sigma rules read this one list.
+pub const ACTS_FOR_PRINCIPAL: &[&str] = &[CONSOLE, DEPLOYER];
+
 /// Everything about one event that window state keeps for evidence and display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventContext {
@@ -348,8 +353,7 @@ impl Engine {
         // The console and CloudFormation act for the principal; a service-linked role is a
         // service's own, whatever carried its call.
         let acts_for_principal = |s: &str| {
-            (s.eq_ignore_ascii_case(CONSOLE) || s.eq_ignore_ascii_case(DEPLOYER))
-                && !service_linked(&ev.principal.key)
+            ACTS_FOR_PRINCIPAL.iter().any(|a| s.eq_ignore_ascii_case(a)) && !service_linked(&ev.principal.key)
         };
         let service =
             |s: Option<&str>| s.is_some_and(|s| s.ends_with(".amazonaws.com") && !acts_for_principal(s));

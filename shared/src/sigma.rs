@@ -462,12 +462,8 @@ fn base_selection(e: &Entry) -> Vec<Item> {
             // carried by a service that runs its author's calls is the author's, as the engine
             // judges them.
             if !is_service_event(e) {
-                let mut by = vec![
-                    Val::Null,
-                    s(""),
-                    s(crate::engine::CONSOLE),
-                    s(crate::engine::DEPLOYER),
-                ];
+                let mut by = vec![Val::Null, s("")];
+                by.extend(crate::engine::ACTS_FOR_PRINCIPAL.iter().map(|a| s(a)));
                 if e.critical {
                     by.extend(crate::engine::CARRIERS.iter().map(|c| s(c)));
                 }

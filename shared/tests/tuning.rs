@@ -29,6 +29,15 @@ fn fixture(name: &str) -> Vec<ComputeEvent> {
     load(&events_dir().join(name))
 }
 
+/// Events as an AWS service logs the calls it made: itself as `invokedBy` and source address.
+fn made_by(service: &str, mut evs: Vec<ComputeEvent>) -> Vec<ComputeEvent> {
+    for e in evs.iter_mut() {
+        e.invoked_by = Some(service.into());
+        e.source_ip = Some(service.into());
+    }
+    evs
+}
+
 #[test]
 fn invalid_documents_name_the_file_the_key_and_the_reason() {
     let cases = [
@@ -293,10 +302,8 @@ fn a_call_made_in_the_console_is_the_persons() {
 #[test]
 fn a_call_a_stack_makes_is_the_deployers() {
     let via_stack = |name: &str| {
-        let mut evs = fixture(name);
+        let mut evs = made_by("cloudformation.amazonaws.com", fixture(name));
         for e in evs.iter_mut() {
-            e.invoked_by = Some("cloudformation.amazonaws.com".into());
-            e.source_ip = Some("cloudformation.amazonaws.com".into());
             e.user_agent = Some("cloudformation.amazonaws.com".into());
         }
         evs
@@ -332,14 +339,7 @@ fn a_call_a_stack_makes_is_the_deployers() {
 fn a_critical_a_service_made_for_a_role_is_judged() {
     // An SSM Automation runbook's `aws:executeAwsApi` step calls EC2 with the runbook's role:
     // CloudTrail names the role, `invokedBy` the service and the service as the source address.
-    let via_ssm = |name: &str| {
-        let mut evs = fixture(name);
-        for e in evs.iter_mut() {
-            e.invoked_by = Some("ssm.amazonaws.com".into());
-            e.source_ip = Some("ssm.amazonaws.com".into());
-        }
-        evs
-    };
+    let via_ssm = |name: &str| made_by("ssm.amazonaws.com", fixture(name));
     // Its share with another account is the role's critical, as a share from a laptop is.
     let share = via_ssm("aws/ec2-modify-snapshot-attribute-share.json");
     let (r, alerts) = replay(&tuned(""), &share);
@@ -362,11 +362,7 @@ fn a_critical_a_service_made_for_a_role_is_judged() {
     // AWS Backup acts on its own schedule: its cross-account copies and Image Builder's
     // distributions would page every run (more accounts than a baseline remembers are never
     // known), so a share it makes stays a service caller, as one by a service-linked role does.
-    let mut backup = share.clone();
-    for e in backup.iter_mut() {
-        e.invoked_by = Some("backup.amazonaws.com".into());
-        e.source_ip = Some("backup.amazonaws.com".into());
-    }
+    let backup = made_by("backup.amazonaws.com", share.clone());
     let (r, alerts) = replay(&tuned(""), &backup);
     assert_eq!((r.service_callers, alerts.len()), (1, 0));
     let mut linked = share.clone();
