@@ -18,14 +18,13 @@ deployer's gives the original numbers. Python standard library only.
         [--replay-bin OLD] [--keep DIR]
 """
 
-import argparse
 import gzip
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rewrites as rewrites_harness  # noqa: E402
 import workload  # noqa: E402
 
 DEPLOYERS = {"iac-terraform", "ci", "ci-image-build"}
@@ -66,39 +65,14 @@ def line_for(seed, tag, label, rewritten, truth, alerts):
             f"attacks {scenarios}")
 
 
-def run_seed(seed, builds, days, principals, d):
-    truth, _ = workload.generate(builds["new"], "aws", seed, days, principals, d)
-    deployers = {p["key"] for p in truth["principals"] if p["role"] in DEPLOYERS}
-    attack_ids = {e for a in truth["attacks"] for e in a["event_ids"]}
-    src = os.path.join(d, "events.jsonl.gz")
-    inputs = [("original", src, 0)]
-    for name, with_attacks in VARIANTS.items():
-        out = os.path.join(d, f"{name}.jsonl")
-        inputs.append((name, out, rewrite(src, out, deployers, attack_ids, with_attacks)))
-    for tag, path, n in inputs:
-        for label, binary in builds.items():
-            alerts, _, _ = workload.replay(binary, "default", path, os.path.join(d, f"{tag}.{label}.alerts"))
-            print(line_for(seed, tag, label, n, truth, alerts), flush=True)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, action="append", required=True)
-    ap.add_argument("--days", type=int, default=21)
-    ap.add_argument("--principals", type=int, default=400)
-    ap.add_argument("--bin", default="target/release/t1578")
-    ap.add_argument("--replay-bin", help="an older build to compare (replayed as 'old')")
-    ap.add_argument("--keep", help="keep the inputs and alerts in this directory")
-    args = ap.parse_args()
-    builds = {"new": args.bin}
-    if args.replay_bin:
-        builds = {"old": args.replay_bin, "new": args.bin}
-    root = args.keep or tempfile.mkdtemp(prefix="t1578-stacks-")
-    for seed in args.seed:
-        d = os.path.join(root, f"s{seed}")
-        os.makedirs(d, exist_ok=True)
-        run_seed(seed, builds, args.days, args.principals, d)
+def variant(with_attacks):
+    def rewrite_workload(truth, src, out):
+        deployers = {p["key"] for p in truth["principals"] if p["role"] in DEPLOYERS}
+        attack_ids = {e for a in truth["attacks"] for e in a["event_ids"]}
+        return rewrite(src, out, deployers, attack_ids, with_attacks)
+    return rewrite_workload
 
 
 if __name__ == "__main__":
-    main()
+    rewrites_harness.main(__doc__.splitlines()[0], "t1578-stacks-",
+                          {name: variant(a) for name, a in VARIANTS.items()}, line_for)

@@ -107,6 +107,10 @@ pub enum Phase {
     DryRun,
     /// Any other status value.
     Other,
+    /// A CloudTrail network activity event (`eventType` `AwsVpceEvent`): a call seen passing a
+    /// VPC endpoint, logged to the endpoint's owner beside the call's own management event, or
+    /// for a call another account made in its own account. Never counted: it is not the call.
+    Network,
 }
 
 /// Request details the catalog conditions read. Extracted once, at the edge.

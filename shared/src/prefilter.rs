@@ -80,7 +80,7 @@ pub struct Prefilter {
     /// when one does not start with [`AZURE_PREFIX`] (then `kql::has_any` is run as it is).
     seed_ops: Option<Vec<Vec<u8>>>,
     /// Counted phases per cloud (indexed by [`phase_index`]); `None`: every phase may count.
-    counted: Option<[[bool; 6]; 2]>,
+    counted: Option<[[bool; PHASES.len()]; 2]>,
     /// Lower-cased Azure operations counted from their `Start` record whatever `counted`
     /// says, each with the request-body key (lower-cased) without which no row counts its
     /// Start ([`Prefilter::starting`]).
@@ -127,16 +127,18 @@ fn phase_index(p: Phase) -> usize {
         Phase::Failure => 3,
         Phase::DryRun => 4,
         Phase::Other => 5,
+        Phase::Network => 6,
     }
 }
 
-const PHASES: [Phase; 6] = [
+const PHASES: [Phase; 7] = [
     Phase::Success,
     Phase::Start,
     Phase::Accept,
     Phase::Failure,
     Phase::DryRun,
     Phase::Other,
+    Phase::Network,
 ];
 
 impl Prefilter {
@@ -236,7 +238,7 @@ impl Prefilter {
     /// `Accept` under the seed profile). Crate-only: callers take [`crate::engine::Engine::prefilter`],
     /// which passes the engine's own rules, so the two never disagree.
     pub(crate) fn counting(mut self, counts: impl Fn(Cloud, Phase) -> bool) -> Prefilter {
-        let mut table = [[true; 6]; 2];
+        let mut table = [[true; PHASES.len()]; 2];
         for (c, cloud) in [Cloud::Aws, Cloud::Azure].into_iter().enumerate() {
             for p in PHASES {
                 table[c][phase_index(p)] = counts(cloud, p);

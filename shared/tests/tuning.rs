@@ -295,6 +295,84 @@ fn a_call_made_in_the_console_is_the_persons() {
     assert_eq!((r.service_callers, r.scored), (1, 0));
 }
 
+/// A CloudTrail network activity event (`AwsVpceEvent`) is the endpoint owner's record of a call
+/// that crossed a VPC endpoint: a trail that logs them holds it beside the call's own record,
+/// under another event id and without the request, or holds it alone for a call another
+/// account made in its own account. Counted, each call through an endpoint counted twice (six
+/// snapshots for three, one with no resource) and another account's call counted here. Read as
+/// a line or from an EventBridge envelope, under both profiles, it is never counted.
+#[test]
+fn a_network_activity_record_is_not_the_call() {
+    let text = std::fs::read_to_string(events_dir().join("aws/ec2-create-snapshot.json")).unwrap();
+    let call: serde_json::Value = serde_json::from_str::<serde_json::Value>(&text).unwrap()["detail"].clone();
+    let seen = |id: &str, other_account: bool, error: Option<&str>| {
+        let mut r = call.clone();
+        let d = r.as_object_mut().unwrap();
+        for k in [
+            "requestParameters",
+            "responseElements",
+            "eventCategory",
+            "managementEvent",
+        ] {
+            d.remove(k);
+        }
+        d.insert("eventID".into(), serde_json::json!(id));
+        d.insert("eventType".into(), serde_json::json!("AwsVpceEvent"));
+        d.insert("eventCategory".into(), serde_json::json!("NetworkActivity"));
+        d.insert(
+            "vpcEndpointId".into(),
+            serde_json::json!("vpce-0a1b2c3d4e5f60718"),
+        );
+        d.insert("vpcEndpointAccountId".into(), serde_json::json!("111122223333"));
+        if other_account {
+            d.insert(
+                "userIdentity".into(),
+                serde_json::json!({"type": "AWSAccount", "principalId": "AIDAEXAMPLE", "accountId": "777788889999"}),
+            );
+        }
+        if let Some(e) = error {
+            d.insert("errorCode".into(), serde_json::json!(e));
+        }
+        r
+    };
+    let mut records = Vec::new();
+    for i in 0..3 {
+        let mut c = call.clone();
+        c["eventID"] = serde_json::json!(format!("call-{i}"));
+        c["responseElements"]["snapshotId"] = serde_json::json!(format!("snap-0000000000000000{i}"));
+        records.push(c);
+        records.push(seen(&format!("seen-{i}"), false, None));
+    }
+    records.push(seen("seen-other-account", true, None));
+    records.push(seen("seen-denied", false, Some("VpceAccessDenied")));
+    let events = common::events_of(&serde_json::Value::Array(records.clone()));
+    let network = events
+        .iter()
+        .filter(|e| e.phase == t1578_core::Phase::Network)
+        .count();
+    assert_eq!((events.len(), network), (8, 5));
+    // The line's fast path and an EventBridge envelope read it the same way.
+    for r in &records[1..2] {
+        let line = serde_json::to_vec(r).unwrap();
+        let fast = t1578_core::normalize::cloudtrail_line(&line).unwrap().unwrap();
+        assert_eq!(fast.phase, t1578_core::Phase::Network);
+        let envelope = serde_json::json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": r});
+        assert_eq!(common::events_of(&envelope)[0].phase, t1578_core::Phase::Network);
+    }
+    for p in [ProfileName::Default, ProfileName::SeedKql] {
+        let (r, _) = replay(&common::engine(p), &events);
+        assert_eq!((r.scored, r.not_counted), (3, 5), "{p:?}");
+    }
+    // Without the network records the same three calls are scored: the same decisions.
+    let calls: Vec<ComputeEvent> = events
+        .iter()
+        .filter(|e| e.phase != t1578_core::Phase::Network)
+        .cloned()
+        .collect();
+    let e = tuned("");
+    assert_eq!(replay(&e, &calls).1, replay(&e, &events).1);
+}
+
 /// CloudFormation makes a stack's calls with the deployer's credentials or the stack's role, and
 /// names itself as `invokedBy`, source address and user agent: every call is the deployer's, as
 /// Terraform's are (before, a template could create, capture and delete instances unseen). A

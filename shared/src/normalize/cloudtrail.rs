@@ -139,13 +139,17 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let region = text_at(rec, &["awsRegion"])
         .or(hints.region.map(Cow::Owned))
         .unwrap_or_default();
-    let service_event =
-        text_at(rec, &["eventType"]).is_some_and(|t| t.eq_ignore_ascii_case("AwsServiceEvent"));
+    let event_type = text_at(rec, &["eventType"]);
+    let is_type = |t: &str| event_type.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(t));
+    let service_event = is_type("AwsServiceEvent");
     let invoked_by = text_at(ui, &["invokedBy"]).map(|s| clip_into(s, MAX_FIELD));
     let principal = principal(ui, &account, invoked_by.as_deref());
 
     let error_code = text_at(rec, &["errorCode"]).map(|s| clip_into(s, MAX_FIELD));
     let phase = match &error_code {
+        // Logged beside the call's own record when the call crossed a VPC endpoint (or for a
+        // call in another account): counted, every such call would count twice.
+        _ if is_type("AwsVpceEvent") => Phase::Network,
         None => Phase::Success,
         Some(c) if c.contains("DryRunOperation") => Phase::DryRun,
         Some(_) => Phase::Failure,
