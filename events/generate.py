@@ -2082,6 +2082,24 @@ def gen_formats() -> None:
     ]
     write_text("formats/cloudtrail.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in jsonl))
 
+    # Network activity records (eventType AwsVpceEvent) of calls above that crossed a VPC
+    # endpoint: the endpoint owner's copy (no request or response), and one of another account's
+    # call through it. Not the calls: nothing counts them, no Sigma rule matches them.
+    def network_activity(rec: dict, key: str, other_account: str | None = None) -> dict:
+        n = {k: v for k, v in rec.items()
+             if k not in ("requestParameters", "responseElements", "managementEvent", "readOnly", "eventCategory",
+                          "resources", "tlsDetails")}
+        n.update({"eventID": uid(key, "eventID"), "eventType": "AwsVpceEvent", "recipientAccountId": OWN,
+                  "sharedEventID": uid(key, "sharedEventID"), "vpcEndpointId": "vpce-" + hx(key, n=17),
+                  "vpcEndpointAccountId": OWN, "eventCategory": "NetworkActivity"})
+        if other_account:
+            n["userIdentity"] = {"type": "AWSAccount", "principalId": "AROA" + hx(key + "/p", n=17).upper(),
+                                 "accountId": other_account}
+        return n
+    seen = [network_activity(s3[0], "formats/network/0"), network_activity(jsonl[0], "formats/network/1"),
+            network_activity(s3[2], "formats/network/2", EXT)]
+    write_text("formats/cloudtrail-network-activity.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in seen))
+
     arr = [
         raw_record("aws.ec2.create_volume_from_snapshot", "formats/array/0", at(30, 1), "eve"),
         raw_record("aws.ec2.attach_volume", "formats/array/1", at(31, 45), "eve"),

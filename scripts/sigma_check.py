@@ -65,6 +65,8 @@ RULE_DIRS = [str(RULES / d) for d in ("aws", "azure", "correlation")]
 STRATUS_SHARES = ["aws.exfiltration.ec2-share-ebs-snapshot.json", "aws.exfiltration.ec2-share-ami.json",
                   "aws.exfiltration.rds-share-snapshot.json"]
 SHARE_REMOVALS = ["aws/ec2-modify-snapshot-attribute-remove.json", "aws/rds-modify-db-snapshot-attribute-remove.json"]
+# CloudTrail network activity records (eventType AwsVpceEvent) of calls that crossed a VPC endpoint.
+NETWORK_ACTIVITY = "formats/cloudtrail-network-activity.jsonl"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -399,6 +401,14 @@ def behaviour(rules: list[SigmaRule], report: Report) -> None:
         got = hits.get(name, set())
         report.check(bool(load_records(EVENTS / name)) and not any(level[c] in high for c in got),
                      f"share removal {name}: matches {sorted(got)}, one of them high/critical")
+    # A network activity record (the endpoint owner's copy of a call) is not the call: no rule
+    # matches it, and the same record as an API call is matched (the filter is what excludes it).
+    seen = load_records(EVENTS / NETWORK_ACTIVITY)
+    as_calls = [{**r, "eventType": "AwsApiCall"} for r in seen]
+    report.check(len(seen) == 3 and not hits.get(NETWORK_ACTIVITY)
+                 and all(any(rule_matches(r, x) for r in rules) for x in as_calls),
+                 f"network activity {NETWORK_ACTIVITY}: matches {sorted(hits.get(NETWORK_ACTIVITY, set()))}, "
+                 "or its calls match no rule")
 
 
 SECOPS_NOT_RULE = """

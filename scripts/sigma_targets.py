@@ -47,7 +47,7 @@ AWSCLOUDTRAIL_COLUMNS = {
     "eventSource": "EventSource", "eventName": "EventName", "errorCode": "ErrorCode", "awsRegion": "AWSRegion",
     "recipientAccountId": "RecipientAccountId", "userIdentity.type": "UserIdentityType",
     "userIdentity.arn": "UserIdentityArn", "userIdentity.invokedBy": "UserIdentityInvokedBy",
-    "userIdentity.accountId": "UserIdentityAccountId"}
+    "userIdentity.accountId": "UserIdentityAccountId", "eventType": "EventTypeName"}
 # Request parameters the rules compare as numbers (the rest are compared as text).
 NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod)$")
 
@@ -165,9 +165,16 @@ def splunk_pipeline():
 def udm_pipeline():
     """Raw CloudTrail / Activity Log names to UDM (our mapping, after the UDM fields Google's
     parsers fill). Request parameters have no UDM field: rules that test them do not convert."""
+    from sigma.processing.conditions import IncludeFieldCondition
     from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-    from sigma.processing.transformations import FieldMappingTransformation
-    return ProcessingPipeline(name="t1578 UDM names", priority=5, items=[ProcessingItem(
+    from sigma.processing.transformations import DropDetectionItemTransformation, FieldMappingTransformation
+    # CloudTrail's eventType has no UDM field of its own (Google's parser files eventName as the
+    # product event type): the filter of network activity records is left out there, and
+    # SecOps.convert_condition_not drops the `not` of the filter it empties.
+    no_event_type = ProcessingItem(
+        identifier="t1578_udm_no_event_type", transformation=DropDetectionItemTransformation(),
+        field_name_conditions=[IncludeFieldCondition(fields=["eventType"])])
+    return ProcessingPipeline(name="t1578 UDM names", priority=5, items=[no_event_type, ProcessingItem(
         identifier="t1578_udm", transformation=FieldMappingTransformation({
             "eventSource": "target.application", "eventName": "metadata.product_event_type",
             "errorCode": "security_result.description", "userIdentity.type": "principal.user.attribute.roles.name",
@@ -440,6 +447,9 @@ def backends():
             # its convert_condition). Only an OR it writes as one field's value list comes out
             # right (every value `!=`, joined by AND); refuse the rest rather than mistranslate.
             arg = cond.args[0]
+            if arg is None:
+                # A filter whose every test was dropped (udm_pipeline): nothing to negate.
+                return None
             in_list = isinstance(arg, ConditionOR) and self.decide_convert_condition_as_in_expression(arg, state)
             if isinstance(arg, (ConditionAND, ConditionOR)) and not in_list:
                 raise NotImplementedError("NOT over a group: the backend keeps the group's AND/OR "

@@ -19,7 +19,8 @@ const tables = [
   // is the request object as JSON text.
   S.TableSymbol.From('(TimeGenerated:datetime, EventSource:string, EventName:string, ErrorCode:string, ' +
     'AWSRegion:string, RecipientAccountId:string, UserIdentityType:string, UserIdentityArn:string, ' +
-    'UserIdentityInvokedBy:string, UserIdentityAccountId:string, RequestParameters:string)')
+    'UserIdentityInvokedBy:string, UserIdentityAccountId:string, RequestParameters:string, ' +
+    'EventTypeName:string)')
     .WithName('AWSCloudTrail'),
 ];
 const globals = K.GlobalState.Default.WithDatabase(new S.DatabaseSymbol.$ctor1('logs', tables));

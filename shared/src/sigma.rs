@@ -439,6 +439,13 @@ fn detection(catalog: &Catalog, e: &Entry) -> Part {
             vec![vec![item("userIdentity.type", vec![s("AWSService")])]],
         ));
         expr.push("not filter_aws_service".into());
+        // The endpoint owner's record of a call that crossed a VPC endpoint, beside the call's
+        // own: not the call (the engine's `Phase::Network`).
+        part.searches.push(search(
+            "filter_network_activity",
+            vec![vec![item("eventType", vec![s("AwsVpceEvent")])]],
+        ));
+        expr.push("not filter_network_activity".into());
     }
     part.expr = expr.join(" and ");
     part
@@ -900,6 +907,11 @@ mod tests {
         assert!(shared.contains(by), "{shared}");
         assert!(!shared.contains("backup.amazonaws.com"), "{shared}");
         assert!(shared.contains("not filter_aws_service"), "{shared}");
+        assert!(
+            shared.contains("filter_network_activity:\n    - eventType: 'AwsVpceEvent'\n"),
+            "{shared}"
+        );
+        assert!(shared.contains("not filter_network_activity"), "{shared}");
         let created = rule_text(&c, c.get("aws.ec2.create_snapshot").unwrap(), "2026-01-01");
         let by = "userIdentity.invokedBy:\n          - null\n          - ''\n          - 'signin.amazonaws.com'\n          - 'cloudformation.amazonaws.com'\n ";
         assert!(created.contains(by), "{created}");
