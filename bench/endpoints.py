@@ -88,11 +88,22 @@ def rewrite(src, out, attack_ids, with_attacks, seed):
     return n
 
 
+# Each build's alerts on the original workload, by (time, principal): what the same alert says
+# there is what it should say with the network records added.
+ORIGINAL = {}
+
+
 def line_for(seed, tag, label, added, truth, alerts):
     s = workload.score(truth, alerts)
     scenarios = {k: f"{v['detected']}/{v['attacks']}" for k, v in s["scenarios"].items()}
     others = sum(r["alerts"] for r in s["benign_by_role"] if r["role"] == "unknown")
-    return (f"seed {seed} {tag:17} {label}: added {added}, benign {s['benign']} "
+    said = {(a["time"], a.get("actor", {}).get("user", {}).get("uid")): a["message"] for a in alerts}
+    if tag == "original":
+        ORIGINAL[(seed, label)] = said
+    original = ORIGINAL.get((seed, label), {})
+    changed = sum(1 for k, m in said.items() if k in original and original[k] != m)
+    return (f"seed {seed} {tag:17} {label}: added {added}, documents {len(alerts)} ({changed} whose counts "
+            f"differ from the original's), benign {s['benign']} "
             f"({s['benign_per_1000_principal_days']}/1000 pd, {others} on other accounts), "
             f"attacks {scenarios}")
 

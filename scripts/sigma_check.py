@@ -436,6 +436,21 @@ def secops_negation(report: Report) -> None:
     query = backend.convert_rule(values)[0]
     report.check(query.endswith('(target.resource.name != /foo/ nocase AND target.resource.name != /bar/ nocase)'),
                  f"SecOps NOT over a value list: {query}")
+    # The filter of network activity records, which UDM has no field for, is left out whole: the
+    # query ends with the service-caller filter, and no other test is lost with it.
+    aws = SigmaCollection.load_ruleset([str(RULES / "aws" / "t1578_aws_ec2_create_snapshot.yml")]).rules[0]
+    query = backend.convert_rule(aws)[0]
+    report.check("eventType" not in query and "AwsVpceEvent" not in query
+                 and query.endswith('principal.user.attribute.roles.name != "AWSService" nocase'),
+                 f"SecOps AWS rule without its network activity filter: {query}")
+    other = SigmaCollection.from_yaml(SECOPS_NOT_RULE.replace("product: azure, service: activitylogs",
+                                                              "product: aws, service: cloudtrail")
+                                      .replace("a: {resultType: 'Success'}", "a: {eventType: 'AwsServiceEvent'}")
+                                      .replace("not (a or b) and not b", "not a")).rules[0]
+    try:
+        report.check(False, f"SecOps drops another eventType test: {backend.convert_rule(other)}")
+    except Exception as e:
+        report.check("eventType" in str(e), f"SecOps refuses another eventType test for another reason: {e}")
 
 
 def kql_diagnostics(report: Report) -> None:

@@ -165,15 +165,17 @@ def splunk_pipeline():
 def udm_pipeline():
     """Raw CloudTrail / Activity Log names to UDM (our mapping, after the UDM fields Google's
     parsers fill). Request parameters have no UDM field: rules that test them do not convert."""
-    from sigma.processing.conditions import IncludeFieldCondition
+    from sigma.processing.conditions import IncludeFieldCondition, MatchStringCondition
     from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
     from sigma.processing.transformations import DropDetectionItemTransformation, FieldMappingTransformation
     # CloudTrail's eventType has no UDM field of its own (Google's parser files eventName as the
     # product event type): the filter of network activity records is left out there, and
-    # SecOps.convert_condition_not drops the `not` of the filter it empties.
+    # SecOps.convert_condition_not drops the `not` of the filter it empties. Only that test: any
+    # other test of eventType still fails the rule here rather than widen it unseen.
     no_event_type = ProcessingItem(
         identifier="t1578_udm_no_event_type", transformation=DropDetectionItemTransformation(),
-        field_name_conditions=[IncludeFieldCondition(fields=["eventType"])])
+        field_name_conditions=[IncludeFieldCondition(fields=["eventType"])],
+        detection_item_conditions=[MatchStringCondition(cond="any", pattern="^AwsVpceEvent$")])
     return ProcessingPipeline(name="t1578 UDM names", priority=5, items=[no_event_type, ProcessingItem(
         identifier="t1578_udm", transformation=FieldMappingTransformation({
             "eventSource": "target.application", "eventName": "metadata.product_event_type",

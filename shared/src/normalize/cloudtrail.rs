@@ -146,14 +146,7 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let principal = principal(ui, &account, invoked_by.as_deref());
 
     let error_code = text_at(rec, &["errorCode"]).map(|s| clip_into(s, MAX_FIELD));
-    let phase = match &error_code {
-        // Logged beside the call's own record when the call crossed a VPC endpoint (or for a
-        // call in another account): counted, every such call would count twice.
-        _ if is_type("AwsVpceEvent") => Phase::Network,
-        None => Phase::Success,
-        Some(c) if c.contains("DryRunOperation") => Phase::DryRun,
-        Some(_) => Phase::Failure,
-    };
+    let phase = phase(is_type("AwsVpceEvent"), error_code.as_deref());
     let req = unwrap_op(
         get(rec, "requestParameters").unwrap_or(null),
         &event_name,
@@ -194,6 +187,18 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
         invoked_by,
         service_event,
     })
+}
+
+/// The outcome of a record. A network activity record (`AwsVpceEvent`) is logged beside the
+/// call's own record when the call crossed a VPC endpoint, or for a call another account made:
+/// if it counted, every such call would count twice.
+fn phase(network_activity: bool, error_code: Option<&str>) -> Phase {
+    match error_code {
+        _ if network_activity => Phase::Network,
+        None => Phase::Success,
+        Some(c) if c.contains("DryRunOperation") => Phase::DryRun,
+        Some(_) => Phase::Failure,
+    }
 }
 
 /// Newer EC2 APIs log `{"<Op>Request": {...}}` / `{"<Op>Response": {...}}` with PascalCase
