@@ -18,8 +18,9 @@
 //!
 //! Look-alikes are told apart the same way: an in-catalog AWS name from a service the catalog
 //! does not list for it (ElastiCache's `CreateSnapshot`), and, once a profile's counted phases
-//! are given ([`Prefilter::counting`]), a failed call (a top-level `errorCode`) or an Azure phase
-//! the profile does not count. Those keys are read only at the record's top level (or the top
+//! are given ([`Prefilter::counting`]), a failed call (a top-level `errorCode`), a CloudTrail
+//! network activity record (a top-level `eventType` `AwsVpceEvent`) or an Azure phase the
+//! profile does not count. Those keys are read only at the record's top level (or the top
 //! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested
 //! copy (attacker-chosen request content) is never taken for the record's own.
 
@@ -52,6 +53,7 @@ quoted_keys! {
     TIME = b"\"time\"";
     TIME_GENERATED = b"\"TimeGenerated\"";
     ERROR_CODE = b"\"errorCode\"";
+    EVENT_TYPE = b"\"eventType\"";
     RESULT_TYPE = b"\"resultType\"";
     ACTIVITY_STATUS = b"\"ActivityStatusValue\"";
     DETAIL = b"\"detail\"";
@@ -382,7 +384,22 @@ impl Prefilter {
                 return false;
             }
         }
-        self.phase_may_count(line, Cloud::Aws, &ERROR_CODE, || false)
+        !self.uncounted_network(line) && self.phase_may_count(line, Cloud::Aws, &ERROR_CODE, || false)
+    }
+
+    /// Whether the record is certainly a CloudTrail network activity record (`eventType`
+    /// `AwsVpceEvent`, in any casing as the normalizer compares it) and the profile does not
+    /// count [`Phase::Network`]: the normalizer gives that phase whatever the `errorCode`. A trail
+    /// that logs EC2's network activity holds one beside every call through an endpoint, with
+    /// the call's own name and service, so nothing before this tells the two apart.
+    fn uncounted_network(&self, line: &Line) -> bool {
+        let Some(table) = &self.counted else {
+            return false;
+        };
+        !table[Cloud::Aws as usize][phase_index(Phase::Network)]
+            && own_key(line, &EVENT_TYPE).is_some_and(|(pos, value)| {
+                value.eq_ignore_ascii_case(b"AwsVpceEvent") && line.reads(pos, Cloud::Aws)
+            })
     }
 
     /// Every Azure line is tested: lower-cased on the stack, and the seed's `has_any` run only

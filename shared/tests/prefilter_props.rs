@@ -286,3 +286,53 @@ proptest! {
         }
     }
 }
+
+/// The network activity fixture: records logged beside EC2 calls that crossed a VPC endpoint
+/// (`eventType` `AwsVpceEvent`), which no profile counts.
+fn network_records() -> Vec<Value> {
+    let path = events_dir().join("formats/cloudtrail-network-activity.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A network activity record is skipped once the profile's phases are given, bare or in an
+/// EventBridge envelope, whatever the spacing and key order; and kept when that `eventType` may
+/// not be what the normalizer reads: only in request content (an attacker's copy), escaped,
+/// or twice. Each kept variant is one the profile counts, so keeping it is required.
+#[test]
+fn network_activity_records_are_skipped_when_phases_are_given() {
+    let records = network_records();
+    assert!(records.len() >= 3, "{} network records", records.len());
+    let bare = Prefilter::new(&t1578_core::Catalog::builtin().unwrap());
+    for profile in [ProfileName::Default, ProfileName::SeedKql] {
+        let e = engine(profile);
+        let p = e.prefilter();
+        for (i, r) in records.iter().enumerate() {
+            let mut seed = i as u64 + 1;
+            let mut shuffled = String::new();
+            render(r, &mut seed, &mut shuffled);
+            let envelope = serde_json::json!({"detail-type": "AWS API Call via CloudTrail",
+                                              "source": "aws.ec2", "detail": r});
+            for line in [serde_json::to_string(r).unwrap(), shuffled, envelope.to_string()] {
+                assert!(!p.may_match(line.as_bytes()), "{profile:?} kept: {line}");
+                assert!(bare.may_match(line.as_bytes()), "skipped without phases: {line}");
+            }
+
+            let mut call = r.clone();
+            call["eventType"] = "AwsApiCall".into();
+            call["requestParameters"] = serde_json::json!({"eventType": "AwsVpceEvent"});
+            let line = serde_json::to_string(&call).unwrap();
+            // A JSON parser keeps the last of two equal keys: the call's type, after the
+            // network record's, in its exact spelling or escaped.
+            let compact = serde_json::to_string(r).unwrap();
+            let body = compact.strip_suffix('}').unwrap();
+            let twice = format!("{body}, \"eventType\": \"AwsApiCall\"}}");
+            let escaped = format!("{body}, \"event\\u0054ype\": \"AwsApiCall\"}}");
+            for line in [line, escaped, twice] {
+                let ev = t1578_core::normalize(serde_json::from_str(&line).unwrap()).unwrap();
+                assert!(e.score(&ev).is_ok(), "{profile:?} does not count: {line}");
+                assert!(p.may_match(line.as_bytes()), "{profile:?} skipped a call: {line}");
+            }
+        }
+    }
+}
