@@ -22,7 +22,10 @@
 //! network activity record (a top-level `eventType` `AwsVpceEvent`) or an Azure phase the
 //! profile does not count. Those keys are read only at the record's top level (or the top
 //! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested
-//! copy (attacker-chosen request content) is never taken for the record's own.
+//! copy (attacker-chosen request content) is never taken for the record's own. And only
+//! beside the operation key, in a line that is one object: a container's records (an array,
+//! `Records`, `Events`, `CloudTrailEvent`, `logEvents`) are what the reader counts, and an outer
+//! object's `errorCode` says nothing of them.
 
 use crate::catalog::Catalog;
 use crate::event::{Cloud, Phase};
@@ -96,8 +99,9 @@ type AwsName = (Vec<u8>, Vec<Vec<u8>>);
 
 /// What a `Name` found in a line is part of.
 enum Spelled {
-    /// An operation key in its exact spelling; the value starts at the `usize`.
-    Exact(Key, usize),
+    /// An operation key in its exact spelling: where its opening quote is, and where its value
+    /// starts.
+    Exact(Key, usize, usize),
     /// An operation key in another casing.
     Otherwise,
     /// Anything else.
@@ -254,9 +258,21 @@ impl Prefilter {
     /// one scan finds every candidate, each checked by its neighbours. A key spelled in another
     /// casing around that `Name` (`"EventName"`, `"OperationNameVALUE"`) is one the normalizer
     /// reads when the exact spelling is absent from its object: the line is then unsure.
+    /// So is one inside a string, its quotes escaped (`\"eventName\"`): the reader parses the
+    /// strings of a container (a `Records` or `CloudTrailEvent` string, a `logEvents` message)
+    /// and counts the records they hold.
     fn key_at(line: &[u8], pos: usize) -> Spelled {
         let before = &line[..pos];
         let after = &line[pos + 4..];
+        let in_string = |suffix: &[u8]| {
+            before.len() >= suffix.len() && before[before.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
+        let escaped_end = |from: usize| after.get(from) == Some(&b'\\');
+        if (escaped_end(0) && (in_string(b"event") || in_string(b"operation")))
+            || (escaped_end(5) && after[..5].eq_ignore_ascii_case(b"value") && in_string(b"operation"))
+        {
+            return Spelled::Otherwise;
+        }
         let ends = |suffix: &[u8]| {
             let tail = &before[before.len().saturating_sub(suffix.len())..];
             if tail == suffix {
@@ -265,22 +281,27 @@ impl Prefilter {
                 tail.eq_ignore_ascii_case(suffix).then_some(false)
             }
         };
-        let (key, end, exact) = if after.starts_with(b"\"") {
+        let (key, start, end, exact) = if after.starts_with(b"\"") {
             match (ends(b"\"event"), ends(b"\"operation")) {
-                (Some(exact), _) => (Key::Aws, pos + 5, exact),
-                (_, Some(exact)) => (Key::Azure, pos + 5, exact),
+                (Some(exact), _) => (Key::Aws, pos - 6, pos + 5, exact),
+                (_, Some(exact)) => (Key::Azure, pos - 10, pos + 5, exact),
                 _ => return Spelled::NotAKey,
             }
         } else if after.len() >= 6 && after[..6].eq_ignore_ascii_case(b"value\"") {
             match ends(b"\"Operation") {
-                Some(exact) => (Key::AzureRow, pos + 10, exact && after.starts_with(b"Value\"")),
+                Some(exact) => (
+                    Key::AzureRow,
+                    pos - 10,
+                    pos + 10,
+                    exact && after.starts_with(b"Value\""),
+                ),
                 None => return Spelled::NotAKey,
             }
         } else {
             return Spelled::NotAKey;
         };
         if exact {
-            Spelled::Exact(key, end)
+            Spelled::Exact(key, start, end)
         } else {
             Spelled::Otherwise
         }
@@ -288,20 +309,20 @@ impl Prefilter {
 
     /// False only when `line` certainly holds no in-scope record.
     pub fn may_match(&self, line: &[u8]) -> bool {
-        let mut hit: Option<(Key, usize)> = None;
+        let mut hit: Option<(Key, usize, usize)> = None;
         for pos in self.name.find_iter(line) {
             match Self::key_at(line, pos) {
                 Spelled::Exact(..) | Spelled::Otherwise if hit.is_some() => return true,
-                Spelled::Exact(key, end) => hit = Some((key, end)),
+                Spelled::Exact(key, start, end) => hit = Some((key, start, end)),
                 Spelled::Otherwise => return true,
                 Spelled::NotAKey => {}
             }
         }
-        let Some((key, end)) = hit else { return true };
+        let Some((key, start, end)) = hit else { return true };
         let Some(value) = plain_string(&line[end..]) else {
             return true;
         };
-        let rest = Line::new(line);
+        let rest = Line::new(line, start);
         let in_scope = match key {
             Key::Aws => self.aws_may_match(&rest, value),
             Key::Azure | Key::AzureRow => {
@@ -315,7 +336,7 @@ impl Prefilter {
                     })
             }
         };
-        in_scope && self.time_may_fit(line, key)
+        in_scope && self.time_may_fit(line, key, start)
     }
 
     /// False only when the record's own time is certainly outside the span. The time key is
@@ -323,9 +344,11 @@ impl Prefilter {
     /// what the normalizer reads: the line is one object; the key in its exact spelling (the
     /// normalizer tries that first) once in the line, at the top level, a plain string; no key,
     /// in any casing, that would make the normalizer read another shape (or the reader take the
-    /// line for a container of records); and no `\u` escape anywhere, since an escaped
-    /// duplicate of the key would be the one a JSON parser keeps.
-    fn time_may_fit(&self, line: &[u8], key: Key) -> bool {
+    /// line for a container of records); the operation key at the top level too, so both are
+    /// the same record's and not an outer object's beside the records it holds (`Events`,
+    /// `CloudTrailEvent`, `logEvents`); and no `\u` escape anywhere, since an escaped duplicate
+    /// of the key would be the one a JSON parser keeps.
+    fn time_may_fit(&self, line: &[u8], key: Key, operation: usize) -> bool {
         let Some((since, until)) = self.span else {
             return true;
         };
@@ -355,7 +378,7 @@ impl Prefilter {
         let Some((key_pos, at)) = single_key(line, time_key) else {
             return true;
         };
-        if !top_level(&line[..key_pos]) {
+        if !top_level(&line[..key_pos]) || !top_level(&line[..operation]) {
             return true;
         }
         let Some(text) = plain_string(at).and_then(|v| std::str::from_utf8(v).ok()) else {
@@ -533,16 +556,21 @@ fn own_key<'a>(line: &Line<'a>, key: &QuotedKey) -> Option<(usize, &'a [u8])> {
 /// and each of these is a scan of the whole line.
 struct Line<'a> {
     bytes: &'a [u8],
+    /// Where the operation key's opening quote is.
+    operation: usize,
     escaped: std::cell::OnceCell<bool>,
     details: std::cell::OnceCell<(usize, usize)>,
+    one_record: std::cell::OnceCell<bool>,
 }
 
 impl<'a> Line<'a> {
-    fn new(bytes: &'a [u8]) -> Line<'a> {
+    fn new(bytes: &'a [u8], operation: usize) -> Line<'a> {
         Line {
             bytes,
+            operation,
             escaped: Default::default(),
             details: Default::default(),
+            one_record: Default::default(),
         }
     }
 
@@ -564,7 +592,20 @@ impl<'a> Line<'a> {
     /// the line (an escaped copy of the key would be the one a JSON parser keeps). A copy in
     /// the request content, which the caller chooses, must never stand for the record's own.
     fn reads(&self, pos: usize, cloud: Cloud) -> bool {
-        !self.escaped() && record_level(self, pos, cloud)
+        !self.escaped() && self.one_record(cloud) && record_level(self, pos, cloud)
+    }
+
+    /// Whether the line is one object whose operation key is where the normalizer reads the
+    /// record. A key beside it is then the same record's. Otherwise the line may be a
+    /// container whose records are what the reader counts (an array, `{"errorCode": ..,
+    /// "Events": [<call>]}`, a `Records` or `CloudTrailEvent` string): its only operation
+    /// key is a record's inside it, and an outer object's `errorCode` says nothing of it. A
+    /// record inside it with an operation key of its own is a second key, which
+    /// [`Prefilter::may_match`] is unsure of already.
+    fn one_record(&self, cloud: Cloud) -> bool {
+        *self
+            .one_record
+            .get_or_init(|| self.bytes.first() == Some(&b'{') && record_level(self, self.operation, cloud))
     }
 }
 
