@@ -24,8 +24,8 @@
 //! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested
 //! copy (attacker-chosen request content) is never taken for the record's own. And only
 //! beside the operation key, in a line that is one object: a container's records (an array,
-//! `Records`, `Events`, `CloudTrailEvent`, `logEvents`) are what the reader counts, and an outer
-//! object's `errorCode` says nothing of them.
+//! `Records` or `records`, `Events`, `CloudTrailEvent`, `logEvents`) are what the reader
+//! counts, and an outer object's `errorCode` says nothing of them.
 
 use crate::catalog::Catalog;
 use crate::event::{Cloud, Phase};
@@ -598,9 +598,10 @@ impl<'a> Line<'a> {
     /// Whether the line is one object whose operation key is where the normalizer reads the
     /// record. A key beside it is then the same record's. Otherwise the line may be a
     /// container whose records are what the reader counts (an array, `{"errorCode": ..,
-    /// "Events": [<call>]}`, a `Records` or `CloudTrailEvent` string): its only operation
-    /// key is a record's inside it, and an outer object's `errorCode` says nothing of it. A
-    /// record inside it with an operation key of its own is a second key, which
+    /// "Events": [<call>]}`, a `Records` array): its only operation key is a record's inside
+    /// it, and an outer object's `errorCode` says nothing of it. An object with its own
+    /// operation key that is a container too is safe: a record inside it needs an operation
+    /// key of its own, a second key (or one in a string, see [`Prefilter::key_at`]), which
     /// [`Prefilter::may_match`] is unsure of already.
     fn one_record(&self, cloud: Cloud) -> bool {
         *self

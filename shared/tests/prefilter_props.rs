@@ -375,16 +375,24 @@ fn containers(r: &Value) -> Vec<String> {
             o.insert(other.into(), v);
         }
     }
-    let (op_key, op) = match r.get("eventName") {
-        Some(_) => ("eventName", "DescribeInstances"),
-        None => (
-            "operationName",
-            "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION",
-        ),
+    let out_of_scope = "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION";
+    let (op_key, op) = match (r.get("eventName"), r.get("operationName")) {
+        (Some(_), _) => ("eventName", "DescribeInstances"),
+        (None, Some(_)) => ("operationName", out_of_scope),
+        (None, None) => ("OperationNameValue", out_of_scope),
     };
 
     vec![
         text(&json!({"errorCode": "Client.UnauthorizedOperation", "Events": [bare]})),
+        text(
+            &json!({"errorCode": "Client.UnauthorizedOperation", "resultType": "Failure",
+                     "ActivityStatusValue": "Failed", "Records": [bare]}),
+        ),
+        text(&json!({"resultType": "Failure", "ActivityStatusValue": "Failed", "records": [bare]})),
+        text(
+            &json!({"errorCode": "Client.UnauthorizedOperation", "resultType": "Failure",
+                     "messageType": "DATA_MESSAGE", "logEvents": [{"message": bare}]}),
+        ),
         text(&json!({"eventType": "AwsVpceEvent", "Events": [bare]})),
         text(&json!({"resultType": "Failure", "ActivityStatusValue": "Failed", "Events": [bare]})),
         text(&json!([{"errorCode": "Client.UnauthorizedOperation", "resultType": "Failure"}, bare])),
@@ -405,7 +413,16 @@ fn containers(r: &Value) -> Vec<String> {
 fn a_containers_own_keys_never_skip_the_records_inside() {
     for profile in [ProfileName::Default, ProfileName::SeedKql] {
         let e = engine(profile);
-        let records = fixture_records(|ev| e.score(ev).is_ok());
+        let mut records = fixture_records(|ev| e.score(ev).is_ok());
+        // Log Analytics rows (`OperationNameValue`, `ActivityStatusValue`, `TimeGenerated`).
+        let rows = std::fs::read_to_string(events_dir().join("formats/azure-activity-la.json")).unwrap();
+        let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+        let before = records.len();
+        records.extend(
+            rows.into_iter()
+                .filter(|r| t1578_core::normalize(r.clone()).is_ok_and(|ev| e.score(&ev).is_ok())),
+        );
+        assert!(records.len() > before, "{profile:?}: no Log Analytics row counts");
         let (mut lines, mut counted) = (0, 0);
         for r in &records {
             let time = t1578_core::normalize(r.clone()).unwrap().time_ms;
