@@ -113,6 +113,11 @@ pub enum Phase {
     Network,
 }
 
+/// CloudTrail's `eventType` of a network activity record ([`Phase::Network`]): one spelling for
+/// the normalizer that gives the phase, the prefilter that skips it and the Sigma rules that
+/// leave it out.
+pub const NETWORK_ACTIVITY_TYPE: &str = "AwsVpceEvent";
+
 /// Request details the catalog conditions read. Extracted once, at the edge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Details {

@@ -28,7 +28,7 @@
 //! counts, and an outer object's `errorCode` says nothing of them.
 
 use crate::catalog::Catalog;
-use crate::event::{Cloud, Phase};
+use crate::event::{Cloud, Phase, NETWORK_ACTIVITY_TYPE};
 use crate::kql;
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
@@ -264,15 +264,7 @@ impl Prefilter {
     fn key_at(line: &[u8], pos: usize) -> Spelled {
         let before = &line[..pos];
         let after = &line[pos + 4..];
-        let in_string = |suffix: &[u8]| {
-            before.len() >= suffix.len() && before[before.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-        };
-        let escaped_end = |from: usize| after.get(from) == Some(&b'\\');
-        if (escaped_end(0) && (in_string(b"event") || in_string(b"operation")))
-            || (escaped_end(5) && after[..5].eq_ignore_ascii_case(b"value") && in_string(b"operation"))
-        {
-            return Spelled::Otherwise;
-        }
+        // `Some(exact)` when `before` ends with `suffix` in some casing.
         let ends = |suffix: &[u8]| {
             let tail = &before[before.len().saturating_sub(suffix.len())..];
             if tail == suffix {
@@ -281,6 +273,12 @@ impl Prefilter {
                 tail.eq_ignore_ascii_case(suffix).then_some(false)
             }
         };
+        let escaped_end = |from: usize| after.get(from) == Some(&b'\\');
+        if (escaped_end(0) && (ends(b"event").is_some() || ends(b"operation").is_some()))
+            || (escaped_end(5) && after[..5].eq_ignore_ascii_case(b"value") && ends(b"operation").is_some())
+        {
+            return Spelled::Otherwise;
+        }
         let (key, start, end, exact) = if after.starts_with(b"\"") {
             match (ends(b"\"event"), ends(b"\"operation")) {
                 (Some(exact), _) => (Key::Aws, pos - 6, pos + 5, exact),
@@ -336,7 +334,7 @@ impl Prefilter {
                     })
             }
         };
-        in_scope && self.time_may_fit(line, key, start)
+        in_scope && self.time_may_fit(&rest, key)
     }
 
     /// False only when the record's own time is certainly outside the span. The time key is
@@ -348,10 +346,11 @@ impl Prefilter {
     /// the same record's and not an outer object's beside the records it holds (`Events`,
     /// `CloudTrailEvent`, `logEvents`); and no `\u` escape anywhere, since an escaped duplicate
     /// of the key would be the one a JSON parser keeps.
-    fn time_may_fit(&self, line: &[u8], key: Key, operation: usize) -> bool {
+    fn time_may_fit(&self, rest: &Line, key: Key) -> bool {
         let Some((since, until)) = self.span else {
             return true;
         };
+        let line = rest.bytes;
         let (time_key, other_shapes): (&QuotedKey, &[&[u8]]) = match key {
             Key::Aws => (&EVENT_TIME, &[b"\"detail", b"\"records\""]),
             Key::Azure => (
@@ -378,7 +377,13 @@ impl Prefilter {
         let Some((key_pos, at)) = single_key(line, time_key) else {
             return true;
         };
-        if !top_level(&line[..key_pos]) || !top_level(&line[..operation]) {
+        let cloud = match key {
+            Key::Aws => Cloud::Aws,
+            Key::Azure | Key::AzureRow => Cloud::Azure,
+        };
+        // With no `detail` key (ruled out above), the operation at the record's level is at
+        // the top level: [`Line::one_record`], worked out once if a check before asked it.
+        if !top_level(&line[..key_pos]) || !rest.one_record(cloud) {
             return true;
         }
         let Some(text) = plain_string(at).and_then(|v| std::str::from_utf8(v).ok()) else {
@@ -421,7 +426,7 @@ impl Prefilter {
         };
         !table[Cloud::Aws as usize][phase_index(Phase::Network)]
             && own_key(line, &EVENT_TYPE).is_some_and(|(pos, value)| {
-                value.eq_ignore_ascii_case(b"AwsVpceEvent") && line.reads(pos, Cloud::Aws)
+                value.eq_ignore_ascii_case(NETWORK_ACTIVITY_TYPE.as_bytes()) && line.reads(pos, Cloud::Aws)
             })
     }
 

@@ -8,7 +8,7 @@
 //! classifies as, and no other.
 
 use crate::catalog::{Catalog, Condition, Entry, OpType, ShareCond};
-use crate::event::Cloud;
+use crate::event::{Cloud, NETWORK_ACTIVITY_TYPE};
 use std::fmt::Write;
 
 /// Namespace of the rule UUIDs (v5 of the row id): stable across runs and releases.
@@ -443,7 +443,7 @@ fn detection(catalog: &Catalog, e: &Entry) -> Part {
         // own: not the call (the engine's `Phase::Network`).
         part.searches.push(search(
             "filter_network_activity",
-            vec![vec![item("eventType", vec![s("AwsVpceEvent")])]],
+            vec![vec![item("eventType", vec![s(NETWORK_ACTIVITY_TYPE)])]],
         ));
         expr.push("not filter_network_activity".into());
     }

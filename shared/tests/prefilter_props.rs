@@ -311,7 +311,7 @@ fn network_activity_records_are_skipped_when_phases_are_given() {
             let mut seed = i as u64 + 1;
             let mut shuffled = String::new();
             render(r, &mut seed, &mut shuffled);
-            let envelope = serde_json::json!({"detail-type": "AWS API Call via CloudTrail",
+            let envelope = json!({"detail-type": "AWS API Call via CloudTrail",
                                               "source": "aws.ec2", "detail": r});
             for line in [serde_json::to_string(r).unwrap(), shuffled, envelope.to_string()] {
                 assert!(!full_path_counts(&e, &line, None), "{profile:?} counts: {line}");
@@ -321,7 +321,7 @@ fn network_activity_records_are_skipped_when_phases_are_given() {
 
             let mut call = r.clone();
             call.as_object_mut().unwrap().remove("eventType");
-            call["requestParameters"] = serde_json::json!({"eventType": "AwsVpceEvent"});
+            call["requestParameters"] = json!({"eventType": "AwsVpceEvent"});
             let line = serde_json::to_string(&call).unwrap();
             // A JSON parser keeps the last of two equal keys: the call's type, after the
             // network record's, in its exact spelling or escaped.

@@ -4,6 +4,7 @@ use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{
     clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
+    NETWORK_ACTIVITY_TYPE,
 };
 use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
@@ -146,7 +147,7 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let principal = principal(ui, &account, invoked_by.as_deref());
 
     let error_code = text_at(rec, &["errorCode"]).map(|s| clip_into(s, MAX_FIELD));
-    let phase = phase(is_type("AwsVpceEvent"), error_code.as_deref());
+    let phase = phase(is_type(NETWORK_ACTIVITY_TYPE), error_code.as_deref());
     let req = unwrap_op(
         get(rec, "requestParameters").unwrap_or(null),
         &event_name,
