@@ -15,17 +15,25 @@ replays the events with `t1578 replay --format json --profile P` and scores the 
   warm-up to the end of the workload, per 1,000 principal-days (benign principals x measured
   days), and broken down by the role of the principal.
 
+`--slice A-B` (repeatable) also replays days A to B-1 of each workload on their own, as a
+user backtests a few days of an archive the detector never saw: no warm-up, every day of the
+slice measured, the attacks that start in it. `--replay-args` passes more arguments to every
+replay (`--observed-since none`, say).
+
 `--replay-bin` measures another build (an old binary has no `generate workload`: the generator
 always comes from `--bin`). Exits non-zero when generation or replay fails or a record does not
 parse. Python standard library only.
 
     python3 bench/workload.py [--seed 1 --seed 2] [--days 21] [--principals 400]
         [--bin target/release/t1578] [--replay-bin PATH] [--clouds aws,azure]
-        [--profiles default,seed-kql] [--keep DIR] [--json FILE]
+        [--profiles default,seed-kql] [--slice 14-17 ...] [--replay-args ARGS]
+        [--keep DIR] [--json FILE]
 """
 
 import argparse
 import collections
+import datetime
+import gzip
 import json
 import os
 import re
@@ -64,9 +72,9 @@ def generate(binary, cloud, seed, days, principals, out):
     return truth, secs
 
 
-def replay(binary, profile, events, alerts_path):
+def replay(binary, profile, events, alerts_path, extra=()):
     with open(alerts_path, "w") as out:
-        p, secs = run([binary, "replay", "--format", "json", "--profile", profile, events], stdout=out)
+        p, secs = run([binary, "replay", "--format", "json", "--profile", profile, *extra, events], stdout=out)
     summary = [l for l in p.stderr.splitlines() if "parse errors" in l]
     if not summary:
         raise Failure(f"replay printed no summary: {p.stderr.strip()[-500:]}")
@@ -79,6 +87,27 @@ def replay(binary, profile, events, alerts_path):
             if line.strip():
                 alerts.append(json.loads(line))
     return alerts, summary[-1].strip(), secs
+
+
+def record_ms(record):
+    """A workload record's time: CloudTrail's eventTime, the Activity Log's time."""
+    t = record.get("eventTime") or record.get("time")
+    return int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def slice_of(truth, events, first, end, path):
+    """Days [first, end) of a workload as an input of their own, and the truth to score it by:
+    no warm-up, every day measured, only the attacks that start in it."""
+    p = truth["params"]
+    lo, hi = p["start_ms"] + first * p["day_ms"], p["start_ms"] + end * p["day_ms"]
+    with gzip.open(events, "rt") as f, open(path, "w") as out:
+        for line in f:
+            if line.strip() and lo <= record_ms(json.loads(line)) < hi:
+                out.write(line)
+    t = dict(truth)
+    t["params"] = dict(p, days=end - first, warmup_days=0, measure_from_ms=lo, measure_to_ms=hi)
+    t["attacks"] = [a for a in truth["attacks"] if lo <= a["start_ms"] < hi]
+    return t
 
 
 def event_ids(alert):
@@ -191,6 +220,9 @@ def main():
     ap.add_argument("--replay-bin", help="t1578 that replays it (default: --bin)")
     ap.add_argument("--clouds", default="aws,azure")
     ap.add_argument("--profiles", default="default,seed-kql")
+    ap.add_argument("--slice", action="append", default=[], metavar="A-B",
+                    help="also replay days A to B-1 on their own (repeatable)")
+    ap.add_argument("--replay-args", default="", help="more arguments for every replay")
     ap.add_argument("--keep", help="keep the generated workloads and alerts in this directory")
     ap.add_argument("--json", help="write the results as JSON to this file")
     args = ap.parse_args()
@@ -206,11 +238,23 @@ def main():
                 print(f"\n# {cloud} seed {seed}: {truth['records']} records ({truth['compute_records']} compute changes), "
                       f"{len(truth['principals'])} principals, {len(truth['attacks'])} attacks, generated in {gsecs:.1f} s")
                 events = os.path.join(out, truth["events"])
+                inputs = [(None, truth, events)]
+                for sl in args.slice:
+                    first, end = (int(d) for d in sl.split("-"))
+                    if not 0 <= first < end <= args.days:
+                        raise Failure(f"--slice {sl}: not within the {args.days} days")
+                    path = os.path.join(out, f"days-{first}-{end}.jsonl")
+                    inputs.append((sl, slice_of(truth, events, first, end, path), path))
                 for profile in args.profiles.split(","):
-                    alerts, summary, rsecs = replay(replay_bin, profile, events, os.path.join(out, f"alerts-{profile}.jsonl"))
-                    s = score(truth, alerts)
-                    report(cloud, seed, profile, s, summary, rsecs)
-                    results.append({"cloud": cloud, "seed": seed, "profile": profile, "replay_bin": replay_bin, **s})
+                    for sl, t, path in inputs:
+                        label = f"{profile}, days {sl}" if sl else profile
+                        name = f"alerts-{profile}" + (f"-days-{sl}" if sl else "") + ".jsonl"
+                        alerts, summary, rsecs = replay(replay_bin, profile, path, os.path.join(out, name),
+                                                        args.replay_args.split())
+                        s = score(t, alerts)
+                        report(cloud, seed, label, s, summary, rsecs)
+                        results.append({"cloud": cloud, "seed": seed, "profile": profile, "slice": sl,
+                                        "replay_bin": replay_bin, **s})
                 if not args.keep:
                     shutil.rmtree(out, ignore_errors=True)
     except Failure as e:

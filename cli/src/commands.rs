@@ -495,11 +495,14 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 }
 
 /// How many days (UTC) with events make a replay a backtest rather than an incident replay,
-/// when `--observed-since` is not given: a week. A week of logs from its first day floods
-/// without a start (about half the principals on day one of the workloads), while the last day
-/// or three of an incident, or a few records redriven from a dead-letter container weeks
-/// apart, want the seed's thresholds for everyone.
-const AUTO_LEARN_DAYS: usize = 7;
+/// when `--observed-since` is not given: three. Any few days of an organisation's logs flood
+/// without a start, because every busy principal meets the seed's thresholds on each of them:
+/// 600 to 1,500 alerts per 1,000 principal-days on 2- to 6-day slices of the workloads (BENCHMARKS,
+/// "Short backtests learn"), 5 to 20 when learning. One burst of an incident, even across
+/// midnight UTC, or a few records redriven from a dead-letter container, fall on one or two
+/// days and want the seed's thresholds for everyone; a third day with events is a capture of
+/// ordinary life.
+const AUTO_LEARN_DAYS: usize = 3;
 
 /// Replay into `store`, handing each alert to `on_alert` in event-time order.
 ///
@@ -507,7 +510,7 @@ const AUTO_LEARN_DAYS: usize = 7;
 /// no stdin), the replay learns from each account's first event, holding its alerts back until
 /// it has seen events on [`AUTO_LEARN_DAYS`] days. A shorter replay learned nothing worth the
 /// name: it runs again without a start, and only that run is printed. Its inputs are read
-/// twice, which a replay of less than a week of events can afford; a longer one is read once.
+/// twice, which a replay of one or two days of events can afford; a longer one is read once.
 fn run_replay(
     engine: &Engine,
     auto: bool,

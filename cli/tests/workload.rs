@@ -274,13 +274,14 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             .collect()
     };
     let (whole, _) = replay(&["--observed-since", "first"]);
-    // Not given: a replay of a week or more is a backtest and learns from each account's first
-    // event; a shorter one (an incident's days) gets the seed's thresholds for everyone.
+    // Not given: a replay with events on three days or more is a backtest and learns from each
+    // account's first event; a shorter one (an incident's day or two) gets the seed's
+    // thresholds for everyone.
     let (auto, hint) = replay(&[]);
     assert!(!hint);
     assert_eq!(ids(&auto), ids(&whole));
     let days = |n: i64| at(start + n * day);
-    for n in [2, 6] {
+    for n in [1, 2] {
         let until = days(n);
         let (short, hint) = replay(&["--until", &until]);
         let (plain, _) = replay(&["--until", &until, "--observed-since", "none"]);
@@ -288,9 +289,20 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
         assert!(!first_day(&short).is_empty(), "{n} days");
         assert_eq!(ids(&short), ids(&plain), "{n} days");
     }
-    let (week, _) = replay(&["--until", &days(8)]);
-    let (learned, _) = replay(&["--until", &days(8), "--observed-since", "first"]);
-    assert_eq!(ids(&week), ids(&learned), "8 days");
+    for n in [3, 6, 8] {
+        let until = days(n);
+        let (backtest, hint) = replay(&["--until", &until]);
+        let (learned, _) = replay(&["--until", &until, "--observed-since", "first"]);
+        let (plain, _) = replay(&["--until", &until, "--observed-since", "none"]);
+        assert!(!hint, "{n} days");
+        assert_eq!(ids(&backtest), ids(&learned), "{n} days");
+        assert!(
+            backtest.len() * 10 < plain.len(),
+            "{n} days: {} alerts learning, {} without a start",
+            backtest.len(),
+            plain.len()
+        );
+    }
     let state = dir.join("state.redb");
     let (until, since) = (at(split - 1), at(split));
     let state_arg = state.to_str().unwrap();
