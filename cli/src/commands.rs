@@ -256,6 +256,10 @@ struct Counts {
     /// Alerts at the seed's thresholds for principals first seen in the replay's first
     /// `min_history_days`, with no `observed_since`: a cold start's, and how many.
     cold_start: (u32, u64),
+    /// The default scope's `min_history_days`, when the replay chose to learn from each
+    /// account's first event (a backtest, [`AUTO_LEARN_DAYS`] days with events or more): the
+    /// summary says so, since a few days' backtest then prints little but criticals.
+    learned: Option<u32>,
     /// State keys that failed.
     failures: u64,
     /// The records of failed state keys, settled by the edge contract: Retry (re-run the
@@ -270,6 +274,7 @@ impl Counts {
             alerts: 0,
             shadow: 0,
             cold_start: (0, 0),
+            learned: None,
             failures: 0,
             outcomes: Tally::new(SAMPLES),
         }
@@ -464,6 +469,14 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
              start learns them instead with --observed-since first (README, Tuning)"
         );
     }
+    if let Some(days) = counts.learned {
+        let _ = writeln!(
+            e,
+            "t1578: a backtest (events on {AUTO_LEARN_DAYS} days or more): principals first seen in an \
+             account's first {days} days of events were learned, not taken for new; --observed-since \
+             none judges them as new (README, Tuning)"
+        );
+    }
     let mut not_done = stats.outcomes.clone();
     not_done.merge(counts.outcomes.clone());
     if not_done.kinds().next().is_some() {
@@ -538,7 +551,9 @@ fn run_replay(
         &mut on_alert,
     )?;
     if long {
-        return Ok(done);
+        let (stats, mut counts) = done;
+        counts.learned = rule.map(|r| r.min_history_days);
+        return Ok((stats, counts));
     }
     let fresh = CliStore::Memory(MemoryStore::new());
     Ok(replay_pass(

@@ -191,8 +191,9 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
     let events = dir.join(truth["events"].as_str().unwrap());
     let start = truth["params"]["start_ms"].as_i64().unwrap();
     let day = truth["params"]["day_ms"].as_i64().unwrap();
-    // The alerts, and whether the summary points at --observed-since.
-    let replay = |extra: &[&str]| -> (Vec<Value>, bool) {
+    // The alerts, and the summary: whether it points at --observed-since (a cold start's
+    // alerts), and whether it says the replay learned by itself.
+    let replay = |extra: &[&str]| -> (Vec<Value>, (bool, bool)) {
         let mut args = vec!["replay", "--format", "json"];
         args.extend(extra);
         args.push(events.to_str().unwrap());
@@ -201,9 +202,10 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
         assert!(o.status.success(), "{err}");
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         let hint = err.contains("first seen in the first 3 days of this replay");
+        let learned = err.contains("a backtest (events on 3 days or more): principals first seen");
         (
             text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
-            hint,
+            (hint, learned),
         )
     };
     let uid = |a: &Value| a["actor"]["user"]["uid"].as_str().unwrap().to_string();
@@ -234,16 +236,17 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
             .map(|at| at["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let (cold, hint) = replay(&["--observed-since", "none"]);
+    let (cold, (hint, learned)) = replay(&["--observed-since", "none"]);
     let date = chrono::DateTime::from_timestamp_millis(start)
         .unwrap()
         .to_rfc3339();
     assert!(first_day(&cold).len() >= 5, "{:?}", first_day(&cold));
     assert!(!caught(&cold).is_empty());
     assert!(hint, "the summary names the cold start and the flag");
+    assert!(!learned, "a start was given");
     for flag in ["first", date.as_str()] {
-        let (learned, hint) = replay(&["--observed-since", flag]);
-        assert!(!hint, "{flag}");
+        let (learned, (hint, chose)) = replay(&["--observed-since", flag]);
+        assert!(!hint && !chose, "{flag}");
         assert!(
             first_day(&learned).is_empty(),
             "{flag}: {:?}",
@@ -277,24 +280,24 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
     // Not given: a replay with events on three days or more is a backtest and learns from each
     // account's first event; a shorter one (an incident's day or two) gets the seed's
     // thresholds for everyone.
-    let (auto, hint) = replay(&[]);
-    assert!(!hint);
+    let (auto, (hint, learned)) = replay(&[]);
+    assert!(!hint && learned);
     assert_eq!(ids(&auto), ids(&whole));
     let days = |n: i64| at(start + n * day);
     for n in [1, 2] {
         let until = days(n);
-        let (short, hint) = replay(&["--until", &until]);
+        let (short, (hint, learned)) = replay(&["--until", &until]);
         let (plain, _) = replay(&["--until", &until, "--observed-since", "none"]);
-        assert!(!hint, "the replay chose no start itself");
+        assert!(!hint && !learned, "the replay chose no start itself");
         assert!(!first_day(&short).is_empty(), "{n} days");
         assert_eq!(ids(&short), ids(&plain), "{n} days");
     }
     for n in [3, 6, 8] {
         let until = days(n);
-        let (backtest, hint) = replay(&["--until", &until]);
+        let (backtest, (hint, chose)) = replay(&["--until", &until]);
         let (learned, _) = replay(&["--until", &until, "--observed-since", "first"]);
         let (plain, _) = replay(&["--until", &until, "--observed-since", "none"]);
-        assert!(!hint, "{n} days");
+        assert!(!hint && chose, "{n} days: the summary says the replay learned");
         assert_eq!(ids(&backtest), ids(&learned), "{n} days");
         assert!(
             backtest.len() * 10 < plain.len(),
