@@ -36,18 +36,13 @@ TIME = re.compile(rb'"(?:eventTime|time)"\s*:\s*"([^"]+)"')
 PERIODS = ((0, 3, "days 0-2"), (3, 14, "days 3-13"), (14, 10_000, "days 14+"))
 
 
-def iso_ms(text):
-    from datetime import datetime
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-
-
 def cut(events, start_ms, out):
     """Copy the records at or after start_ms. The generator's order is by time only per
     principal, so every record's time is read."""
     with gzip.open(events, "rb") as src, gzip.open(out, "wb", compresslevel=1) as dst:
         for line in src:
             m = TIME.search(line)
-            if m and iso_ms(m.group(1).decode()) >= start_ms:
+            if m and workload.iso_ms(m.group(1).decode()) >= start_ms:
                 dst.write(line)
 
 

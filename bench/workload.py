@@ -89,10 +89,14 @@ def replay(binary, profile, events, alerts_path, extra=()):
     return alerts, summary[-1].strip(), secs
 
 
+def iso_ms(text):
+    """An RFC 3339 time as the generator writes it, in ms."""
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
 def record_ms(record):
     """A workload record's time: CloudTrail's eventTime, the Activity Log's time."""
-    t = record.get("eventTime") or record.get("time")
-    return int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+    return iso_ms(record.get("eventTime") or record.get("time"))
 
 
 def slice_of(truth, events, first, end, path):

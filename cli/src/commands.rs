@@ -510,11 +510,11 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 /// How many days (UTC) with events make a replay a backtest rather than an incident replay,
 /// when `--observed-since` is not given: three. Any few days of an organisation's logs flood
 /// without a start, because every busy principal meets the seed's thresholds on each of them:
-/// 600 to 1,500 alerts per 1,000 principal-days on 2- to 6-day slices of the workloads (BENCHMARKS,
-/// "Short backtests learn"), 5 to 20 when learning. One burst of an incident, even across
-/// midnight UTC, or a few records redriven from a dead-letter container, fall on one or two
-/// days and want the seed's thresholds for everyone; a third day with events is a capture of
-/// ordinary life.
+/// 500 to 1,550 alerts per 1,000 principal-days on 2- to 6-day slices of the workloads
+/// (BENCHMARKS, "Short backtests learn"), 0 to 12 on the 3- to 6-day ones when learning. One
+/// burst of an incident, even across midnight UTC, or a few records redriven from a
+/// dead-letter container, fall on one or two days and want the seed's thresholds for
+/// everyone; a third day with events is a capture of ordinary life.
 const AUTO_LEARN_DAYS: usize = 3;
 
 /// Replay into `store`, handing each alert to `on_alert` in event-time order.
