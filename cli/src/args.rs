@@ -153,8 +153,8 @@ pub struct ReplayArgs {
     /// each account's first event, kept in `--state`, or `none`): a principal first seen
     /// within `min_history_days` of it is being learned, not new, and only criticals and
     /// protection changes alert for it. Not given: `first` if the replay has events on three
-    /// days or more (a backtest), else `none` (an incident replay, read twice to tell); `none` with
-    /// `--state` or stdin. A tuning document's `baseline.observed_since` wins where it sets
+    /// days or more from three principals or more (a backtest), else `none` (an incident, or
+    /// one attack's records, read twice to tell); `none` with `--state` or stdin. A tuning document's `baseline.observed_since` wins where it sets
     /// one.
     #[arg(long)]
     pub observed_since: Option<String>,

@@ -202,7 +202,9 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
         assert!(o.status.success(), "{err}");
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         let hint = err.contains("first seen in the first 3 days of this replay");
-        let learned = err.contains("a backtest (events on 3 days or more): principals first seen");
+        let learned = err.contains(
+            "a backtest (events on 3 days or more, from 3 principals or more): principals first seen",
+        );
         (
             text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
             (hint, learned),
@@ -344,5 +346,93 @@ fn observed_since_learns_the_first_days_principals_and_keeps_the_attacks() {
         ids(&whole),
         "the check can tell the two starts apart"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// One attack's records replayed alone are a scenario, not a backtest, however many days they
+/// span: from one or two principals, the replay chooses no start and judges them by the seed's
+/// thresholds, as it judges an incident's burst. Learned from their first event, a low-and-slow
+/// attack would alert only for its criticals. A third principal makes the same days a backtest.
+#[test]
+fn an_attack_replayed_alone_over_days_is_not_learned() {
+    let dir = tempdir();
+    let truth = generate("aws", 5, &dir);
+    let day = truth["params"]["day_ms"].as_i64().unwrap();
+    let mut text = String::new();
+    let file = std::fs::File::open(dir.join(truth["events"].as_str().unwrap())).unwrap();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let attacks = truth["attacks"].as_array().unwrap();
+    // The attacks' records, each copied onto the three days after it: four days of events.
+    let slow = |picked: &[&Value], name: &str| -> PathBuf {
+        let ids: HashSet<&str> = picked
+            .iter()
+            .flat_map(|a| a["event_ids"].as_array().unwrap())
+            .map(|i| i.as_str().unwrap())
+            .collect();
+        let mut out = String::new();
+        for r in records
+            .iter()
+            .filter(|r| ids.contains(r["eventID"].as_str().unwrap()))
+        {
+            for d in 0..4 {
+                let t = chrono::DateTime::parse_from_rfc3339(r["eventTime"].as_str().unwrap()).unwrap();
+                let mut copy = r.clone();
+                copy["eventTime"] = (t + chrono::Duration::milliseconds(d * day))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    .into();
+                copy["eventID"] = format!("{}-{d}", r["eventID"].as_str().unwrap()).into();
+                out.push_str(&copy.to_string());
+                out.push('\n');
+            }
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, out).unwrap();
+        path
+    };
+    let replay = |path: &Path, extra: &[&str]| -> (Vec<String>, String) {
+        let mut args = vec!["replay", "--format", "json"];
+        args.extend(extra);
+        args.push(path.to_str().unwrap());
+        let o = t1578(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        let ids = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["metadata"]["uid"].to_string())
+            .collect();
+        (ids, err)
+    };
+    let chose = |err: &str| err.contains("t1578: a backtest (events on 3 days or more, from 3 principals");
+    let (mut alone, mut learned) = (0, 0);
+    for (i, attack) in attacks.iter().enumerate() {
+        let path = slow(&[attack], &format!("attack-{i}.jsonl"));
+        let (auto, err) = replay(&path, &[]);
+        let (plain, _) = replay(&path, &["--observed-since", "none"]);
+        let (first, _) = replay(&path, &["--observed-since", "first"]);
+        assert!(!chose(&err), "{}", attack["id"]);
+        assert!(
+            err.contains("events on 3 days or more, but from 1 principal(s)"),
+            "{err}"
+        );
+        assert_eq!(auto, plain, "{}", attack["id"]);
+        alone += usize::from(!auto.is_empty());
+        learned += usize::from(!first.is_empty());
+    }
+    // Every attack alerts alone; learned, most would not (criticals aside).
+    assert_eq!(alone, attacks.len());
+    assert!(learned * 2 < alone, "{learned} of {alone} learned");
+    // Two principals' attacks together are still a scenario; three principals' are a backtest.
+    let mut by_principal: Vec<&Value> = Vec::new();
+    for a in attacks {
+        if !by_principal.iter().any(|b| b["principal"] == a["principal"]) {
+            by_principal.push(a);
+        }
+    }
+    assert!(by_principal.len() >= 3);
+    let (_, two) = replay(&slow(&by_principal[..2], "two.jsonl"), &[]);
+    let (_, three) = replay(&slow(&by_principal[..3], "three.jsonl"), &[]);
+    assert!(!chose(&two) && two.contains("but from 2 principal(s)"), "{two}");
+    assert!(chose(&three) && !three.contains("but from"), "{three}");
     std::fs::remove_dir_all(&dir).ok();
 }
