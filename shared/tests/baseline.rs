@@ -259,6 +259,51 @@ fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
     );
 }
 
+/// An agentless scanner shares each snapshot it reads with its vendor's account and takes the
+/// share back when done, every day. Learned from the deployment's first day, its first share
+/// with the vendor is a critical (a new destination); the vendor is known from then on, and
+/// taking a share back is a modify, not a protection change, so its second and third days
+/// raise nothing (each raised a finding when it was one). A protection change still alerts for
+/// a learning principal, and one share taken back by a newcomer is one point, no finding.
+#[test]
+fn a_scanner_that_shares_and_takes_back_alerts_once_while_learned() {
+    let fixture = |name: &str| load(&events_dir().join(name))[0].clone();
+    let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
+    let unshare = fixture("aws/ec2-modify-snapshot-attribute-remove.json");
+    let delete = fixture("aws/ec2-delete-snapshot.json");
+    let serial = fixture("aws/ec2-enable-serial-console-access.json");
+    let day = 86_400_000;
+    let start = share.time_ms - share.time_ms.rem_euclid(day);
+    let mut events = Vec::new();
+    for d in 0..3 {
+        for n in 0..20 {
+            let t = start + d * day + 3_600_000 + n as i64 * 60_000;
+            events.push(by(&share, "scanner", t, n));
+            events.push(by(&unshare, "scanner", t + 1_800_000, n));
+            events.push(by(&delete, "scanner", t + 1_900_000, n));
+        }
+    }
+    events.push(by(&serial, "admin", start + day + 7_200_000, 0));
+    events.push(by(&unshare, "tidier", start + 16 * day, 0));
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let days = |who: &str| -> std::collections::BTreeSet<i64> {
+        alerts
+            .iter()
+            .filter(|a| a.actor.user.name == who)
+            .map(|a| (a.time - start) / day)
+            .collect()
+    };
+    assert_eq!(days("scanner"), [0].into(), "{alerts:#?}");
+    let first = alerts.iter().find(|a| a.actor.user.name == "scanner").unwrap();
+    assert_eq!(first.tier().as_str(), "critical");
+    assert_eq!(days("admin"), [1].into());
+    assert!(days("tidier").is_empty());
+}
+
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
 /// the Terraform modules set): the start is recorded in the state store once per account and
 /// read back by every later invocation, so a member account onboarded days after the first one
