@@ -32,7 +32,8 @@
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
-//!   not looking. Only criticals and protection changes alert for it (`learning`). One first
+//!   not looking. Only criticals, protection changes and a technique's whole shape (stop, then
+//!   user data) alert for it (`learning`). One first
 //!   seen later, but before the detector has watched the account for the baseline period, may
 //!   have been silent all that time (a weekly job, a rare user): it is not known to be new, and
 //!   is judged as a principal back from a break is, by its volume against the little history it
@@ -92,6 +93,9 @@ struct Signs {
     sensitive_first: bool,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
+    /// The window holds a technique's whole shape ([`technique_whole`]); worked out only for a
+    /// principal being learned or not known to be new, whose tier would otherwise not fire.
+    whole: bool,
 }
 
 /// An established principal's tier fires on [`UNUSUAL_SCORE`] when the signs about what was
@@ -142,6 +146,18 @@ fn impairs(agg: &Aggregate) -> bool {
     [OpType::Impair, OpType::Generalize]
         .iter()
         .any(|&t| agg.type_counts[baseline::type_index(t)] > 0)
+}
+
+/// The whole shape of a technique in the window: a unit of a row that is not lifecycle work
+/// completing its catalog sequence (user data changed on an instance the principal stopped
+/// within the hour). The community rules alert on it whoever does it, so it needs no history:
+/// it alerts for a principal being learned too, unless an IaC tool makes the call: Terraform
+/// changes an instance's user data by stopping it, swapping it and starting it again, so its
+/// roles did this on their learning days (10 alerts on the first three days of a workload),
+/// and the community rule excludes the same agents. A volume attached after its creation from
+/// a snapshot is lifecycle work (backup restores and in-account scanners do it every day).
+fn technique_whole(state: &WindowState, engine: &Engine) -> bool {
+    state.completes_any_sequence(&engine.catalog, |e| !lifecycle(e.op_type))
 }
 
 /// Lifecycle operations (create, modify, stop, delete) are every operator's daily work; the
@@ -374,11 +390,17 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
     let (reasons, sensitive_first) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
+    let tier = eff.thresholds.tier(&agg);
+    let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
+        whole: unjudged
+            && tier.is_some()
+            && !impairs(&agg)
+            && !c.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua))
+            && technique_whole(state, engine),
     };
-    let tier = eff.thresholds.tier(&agg);
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
@@ -518,10 +540,13 @@ fn fires_at(
     match judged {
         Some((_, Standing::Established)) => unusual_enough(reasons, signs),
         // Nothing to compare with yet, nor known to be new: the detector was not looking.
-        Some((_, Standing::Learning)) => impairs(agg),
+        // A protection change, or a technique's whole shape, needs no history to tell.
+        Some((_, Standing::Learning)) => impairs(agg) || signs.whole,
         // Not known to be new either: a mass action against the little history it has, as for
-        // a principal back from a break, or a protection change.
-        Some((_, Standing::Unproven)) => impairs(agg) || reasons.iter().any(|r| r.code == "volume"),
+        // a principal back from a break, a protection change, or a technique's whole shape.
+        Some((_, Standing::Unproven)) => {
+            impairs(agg) || signs.whole || reasons.iter().any(|r| r.code == "volume")
+        }
         // A principal without history meets the seed's thresholds; the lowest (risk alone)
         // from the rule's points.
         Some((rule, Standing::New)) => {
@@ -965,7 +990,8 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
         detail: text.of(|| {
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
-                 learning its habits, only criticals and protection changes alert",
+                 learning its habits, only criticals, protection changes and a technique's \
+                 whole sequence (stop, then user data) alert",
                 rule.min_history_days,
                 minute_utc(observed_since)
             )
@@ -1061,10 +1087,12 @@ mod tests {
     const PERSON: Signs = Signs {
         sensitive_first: false,
         workload: false,
+        whole: false,
     };
     const WORKLOAD: Signs = Signs {
         sensitive_first: false,
         workload: true,
+        whole: false,
     };
 
     #[test]
@@ -1090,6 +1118,7 @@ mod tests {
         let sensitive = Signs {
             sensitive_first: true,
             workload: false,
+            whole: false,
         };
         let at_night = [r("new_operation", 1), r("unusual_hour", 1)];
         assert!(!unusual_enough(&at_night, sensitive), "an admin's on-call night");

@@ -8,7 +8,7 @@
 
 use crate::alert::Tier;
 use crate::baseline::{self, Baseline, Novelty, Observed, Peaks};
-use crate::catalog::{Catalog, OpType};
+use crate::catalog::{Catalog, Entry, OpType};
 use crate::engine::{flags, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
 use crate::event::{clip, PrincipalKind};
 use crate::incident::Incident;
@@ -779,6 +779,17 @@ impl WindowState {
         self.units
             .iter()
             .any(|u| u.op == op && self.boost(catalog, u) > 0)
+    }
+
+    /// Whether any unit of the window, of a row `whole` accepts, completes its row's sequence.
+    /// A lookup per unit, and a scan of the window only for the few units of a row with one.
+    pub(crate) fn completes_any_sequence(&self, catalog: &Catalog, whole: impl Fn(&Entry) -> bool) -> bool {
+        self.units.iter().any(|u| {
+            catalog
+                .by_id_hash(u.op)
+                .is_some_and(|e| e.boost.is_some() && whole(e))
+                && self.boost(catalog, u) > 0
+        })
     }
 
     /// Sequence bonus of one unit: its catalog row's `boost` when the same principal did the

@@ -177,6 +177,11 @@ fn state_with_a_full_baseline_stays_under_16_kib() {
     );
 }
 
+/// The first event of a fixture under `events/`.
+fn fixture(name: &str) -> t1578_core::ComputeEvent {
+    load(&events_dir().join(name))[0].clone()
+}
+
 /// A copy of a fixture's event by another principal, at another time, on other resources.
 fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578_core::ComputeEvent {
     let mut ev = template.clone();
@@ -267,7 +272,6 @@ fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
 /// a learning principal, and one share taken back by a newcomer is one point, no finding.
 #[test]
 fn a_scanner_that_shares_and_takes_back_alerts_once_while_learned() {
-    let fixture = |name: &str| load(&events_dir().join(name))[0].clone();
     let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
     let unshare = fixture("aws/ec2-modify-snapshot-attribute-remove.json");
     let delete = fixture("aws/ec2-delete-snapshot.json");
@@ -302,6 +306,46 @@ fn a_scanner_that_shares_and_takes_back_alerts_once_while_learned() {
     assert_eq!(first.tier().as_str(), "critical");
     assert_eq!(days("admin"), [1].into());
     assert!(days("tidier").is_empty());
+}
+
+/// A principal being learned alerts for a technique's whole shape, as for a protection change:
+/// its instance stopped, its user data swapped and started again within the hour is what the
+/// community rules alert on whoever does it. A user-data change on a running instance, the
+/// same swap by Terraform (the way it changes user data), or a volume made from a snapshot and
+/// attached (a restore, a scanner's daily work), is learned.
+#[test]
+fn a_user_data_swap_alerts_while_the_principal_is_learned() {
+    let stop = fixture("aws/ec2-stop-instances.json");
+    let user_data = fixture("aws/ec2-modify-instance-attribute-user-data.json");
+    let from_snapshot = fixture("aws/ec2-create-volume-from-snapshot.json");
+    let attach = fixture("aws/ec2-attach-volume.json");
+    let day = 86_400_000;
+    let start = stop.time_ms - stop.time_ms.rem_euclid(day);
+    let at = |d: i64, minutes: i64| start + d * day + 3_600_000 + minutes * 60_000;
+    let mut events = vec![
+        by(&stop, "swapper", at(1, 0), 7),
+        by(&user_data, "swapper", at(1, 5), 7),
+        by(&user_data, "tweaker", at(1, 0), 3),
+        by(&stop, "tweaker", at(1, 30), 4),
+    ];
+    for n in 0..6_usize {
+        let m = n as i64;
+        events.push(by(&from_snapshot, "restorer", at(0, m), n));
+        events.push(by(&attach, "restorer", at(0, m + 10), n));
+    }
+    // Terraform changes user data by stopping the instance, swapping it and starting it.
+    for (i, ev) in [&stop, &user_data].into_iter().enumerate() {
+        let mut ev = by(ev, "terraform", at(2, i as i64), 5);
+        ev.user_agent = Some("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.72.1".into());
+        events.push(ev);
+    }
+    events.sort_by_key(|e| e.time_ms);
+    let learned = common::engine(ProfileName::Default).observed_since(start);
+    let (_, alerts) = replay(&learned, &events);
+    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    assert_eq!(who, ["swapper"].into(), "{alerts:#?}");
+    let desc = &alerts[0].finding_info.desc;
+    assert!(desc.contains("a technique's whole sequence"), "{desc}");
 }
 
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
