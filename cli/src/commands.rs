@@ -258,7 +258,7 @@ struct Counts {
     cold_start: (u32, u64),
     /// The default scope's `min_history_days`, when the replay chose to learn from each
     /// account's first event (a [`Backtest`]): the summary says so, since a few days' backtest
-    /// then prints little but criticals.
+    /// then prints little but criticals and protection changes.
     learned: Option<u32>,
     /// How many principals a replay with events on [`AUTO_LEARN_DAYS`] days or more came from,
     /// when they were too few for a [`Backtest`]: the summary says it judged them without a
@@ -532,12 +532,15 @@ fn summary(stats: &Stats, counts: &Counts) -> ExitCode {
 /// everyone; a third day with events is a capture of ordinary life.
 const AUTO_LEARN_DAYS: usize = 3;
 
-/// How many principals (state windows) a backtest has at least, with [`AUTO_LEARN_DAYS`]:
-/// three. An attack's own records replayed alone, a scenario, come from one or two
-/// principals, and when they span days (a low-and-slow exfiltration, a launch a night) learning
-/// them from their first event would hide everything but their criticals: a replay of the
-/// workloads' attacks copied over four days caught 3 of 18 learning, 18 without a start
-/// (BENCHMARKS, "A scenario is not a backtest"). No organisation's logs come from fewer.
+/// How many principals (whatever their accounts) a backtest has at least, with
+/// [`AUTO_LEARN_DAYS`]: three. An attack's own records replayed alone, a scenario, come from
+/// one or two principals, and when they span days (a low-and-slow exfiltration, a launch a
+/// night) learning them from their first event would hide all but their criticals,
+/// protection changes and user-data swaps: a replay of the workloads' attacks copied over four
+/// days caught 3 of 18 learning (before learning alerted for swaps), 18 without a start
+/// (BENCHMARKS, "A scenario is not a backtest"). No organisation's logs come from fewer. A
+/// third principal's one stray event is enough, so an investigation's export of a few
+/// principals is a backtest: `--observed-since none` judges it without a start.
 const AUTO_LEARN_PRINCIPALS: usize = 3;
 
 /// What a replay has shown of itself so far: whether it is a backtest, events on
@@ -560,13 +563,13 @@ impl Backtest {
             if self.principals.len() >= AUTO_LEARN_PRINCIPALS {
                 break;
             }
-            if !self.principals.contains(&s.key.0) {
-                self.principals.push(s.key.0.clone());
+            if !self.principals.contains(&s.ctx.principal_key) {
+                self.principals.push(s.ctx.principal_key.clone());
             }
         }
     }
 
-    fn is_one(&self) -> bool {
+    fn is_backtest(&self) -> bool {
         self.days.len() >= AUTO_LEARN_DAYS && self.principals.len() >= AUTO_LEARN_PRINCIPALS
     }
 }
@@ -577,8 +580,9 @@ impl Backtest {
 /// no stdin), the replay learns from each account's first event, holding its alerts back until
 /// it is known to be a [`Backtest`]. A shorter replay, or one of fewer principals, learned
 /// nothing worth the name: it runs again without a start, and only that run is printed. Its
-/// inputs are read twice, which a replay of one or two days of events, or of one attack's
-/// records, can afford; a backtest is read once.
+/// inputs are read twice (an archive in place is fetched twice), and its alerts held for the
+/// whole first pass, which a replay of one or two days of events, or of one or two
+/// principals' records, can afford; a backtest is read once.
 fn run_replay(
     engine: &Engine,
     auto: bool,
@@ -604,7 +608,7 @@ fn run_replay(
         true,
         &mut on_alert,
     )?;
-    if seen.is_one() {
+    if seen.is_backtest() {
         let (stats, mut counts) = done;
         counts.learned = rule.map(|r| r.min_history_days);
         return Ok((stats, counts));
@@ -671,7 +675,7 @@ fn replay_pass(
             Some(h) => h.extend(report.alerts),
             None => report.alerts.iter().try_for_each(&mut *on_alert)?,
         }
-        if held.is_some() && backtest.is_one() {
+        if held.is_some() && backtest.is_backtest() {
             held.take().into_iter().flatten().try_for_each(|a| on_alert(&a))?;
         }
         Ok(())

@@ -587,7 +587,7 @@ fn a_week_out_of_two_months_lists_and_reads_only_that_week() {
     let dir = tempfile::tempdir().unwrap();
     lay_out(&laid, dir.path(), s3_store(&moto, "org").as_ref());
 
-    // With a start given, one pass: without one, a week of one principal's records is read
+    // With the flag given, one pass: without it, a week of one principal's records is read
     // twice, to tell an investigation of it from a backtest.
     let window = [
         "--since",

@@ -32,12 +32,13 @@
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
-//!   not looking. Only criticals, protection changes and a technique's whole shape (stop, then
-//!   user data) alert for it (`learning`). One first
-//!   seen later, but before the detector has watched the account for the baseline period, may
-//!   have been silent all that time (a weekly job, a rare user): it is not known to be new, and
-//!   is judged as a principal back from a break is, by its volume against the little history it
-//!   has (`short_observation`). The seed's thresholds are for principals that appear once the
+//!   not looking. Only criticals, protection changes and, when its tier fires, a technique's
+//!   whole shape (stop, then user data, unless an IaC agent made the call: Terraform's way of
+//!   changing user data) alert for it (`learning`). One first seen later, but before the
+//!   detector has watched the account for the baseline period, may have been silent all that
+//!   time (a weekly job, a rare user): it is not known to be new, and is judged as a principal
+//!   back from a break is, by its volume against the little history it has
+//!   (`short_observation`), a protection change or a technique's whole shape. The seed's thresholds are for principals that appear once the
 //!   detector has watched for the baseline period: in the cold-start workloads, principals met
 //!   in the second week made most of its alerts. Unknown (the
 //!   default), every principal without history is new, which an incident replay wants and a
@@ -151,11 +152,12 @@ fn impairs(agg: &Aggregate) -> bool {
 /// The whole shape of a technique in the window: a unit of a row that is not lifecycle work
 /// completing its catalog sequence (user data changed on an instance the principal stopped
 /// within the hour). The community rules alert on it whoever does it, so it needs no history:
-/// it alerts for a principal being learned too, unless an IaC tool makes the call: Terraform
-/// changes an instance's user data by stopping it, swapping it and starting it again, so its
-/// roles did this on their learning days (10 alerts on the first three days of a workload),
-/// and the community rule excludes the same agents. A volume attached after its creation from
-/// a snapshot is lifecycle work (backup restores and in-account scanners do it every day).
+/// it alerts for a principal being learned too, unless an IaC tool made the completing call
+/// ([`flags::IAC_AGENT`]): Terraform changes an instance's user data by stopping it, swapping
+/// it and starting it again, so its roles did this on their learning days (10 alerts on the
+/// first three days of a workload), and the community rule excludes the same agents. A volume
+/// attached after its creation from a snapshot is lifecycle work (backup restores and
+/// in-account scanners do it every day).
 fn technique_whole(state: &WindowState, engine: &Engine) -> bool {
     state.completes_any_sequence(&engine.catalog, |e| !lifecycle(e.op_type))
 }
@@ -395,11 +397,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
-        whole: unjudged
-            && tier.is_some()
-            && !impairs(&agg)
-            && !c.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua))
-            && technique_whole(state, engine),
+        whole: unjudged && tier.is_some() && !impairs(&agg) && technique_whole(state, engine),
     };
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =

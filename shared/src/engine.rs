@@ -99,6 +99,12 @@ pub mod flags {
     /// the body): it stands for the operation even where a record of it without the body was
     /// counted first ([`crate::window`]).
     pub const FROM_START: u8 = 16;
+    /// A row with a catalog sequence, called by an IaC user agent, inside a change window or
+    /// not: Terraform changes user data by stopping the instance, swapping it and starting it,
+    /// so such a unit does not complete the technique's shape for a principal being learned
+    /// ([`crate::decision`]). Any caller can send that agent: it only narrows what learning
+    /// lets through, never what an established principal's baseline judges.
+    pub const IAC_AGENT: u8 = 32;
 }
 
 /// The prefix of a destination that is the source of a copy into the account (an Azure
@@ -476,7 +482,12 @@ impl Engine {
             return Err(Skip::Allowlisted);
         }
         let risk = self.tuning.score(&ev.account, &entry.id, risk);
-        Ok((entry, op_type, Timing::of(ev, &eff, risk)))
+        let mut timing = Timing::of(ev, &eff, risk);
+        // Only a row that completes a sequence needs to know (a UA match per event costs).
+        if entry.boost.is_some() && ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) {
+            timing.flag |= flags::IAC_AGENT;
+        }
+        Ok((entry, op_type, timing))
     }
 
     /// The scored event; `kept` holds the strings of `ev` it keeps (`ev`'s own may be gone).

@@ -781,13 +781,15 @@ impl WindowState {
             .any(|u| u.op == op && self.boost(catalog, u) > 0)
     }
 
-    /// Whether any unit of the window, of a row `whole` accepts, completes its row's sequence.
-    /// A lookup per unit, and a scan of the window only for the few units of a row with one.
+    /// Whether any unit of the window, of a row `whole` accepts and not made by an IaC agent
+    /// ([`flags::IAC_AGENT`]), completes its row's sequence. A lookup per unit, and a scan of
+    /// the window only for the few units of a row with one.
     pub(crate) fn completes_any_sequence(&self, catalog: &Catalog, whole: impl Fn(&Entry) -> bool) -> bool {
         self.units.iter().any(|u| {
-            catalog
-                .by_id_hash(u.op)
-                .is_some_and(|e| e.boost.is_some() && whole(e))
+            u.flags & flags::IAC_AGENT == 0
+                && catalog
+                    .by_id_hash(u.op)
+                    .is_some_and(|e| e.boost.is_some() && whole(e))
                 && self.boost(catalog, u) > 0
         })
     }
