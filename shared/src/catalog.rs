@@ -42,6 +42,17 @@ pub enum OpType {
 }
 
 impl OpType {
+    /// Lifecycle operations (create, modify, stop, delete) are every operator's daily work; the
+    /// others (capture, generalize, code execution, extensions, shares, exports, protection and
+    /// reverts) are what T1578 abuse is made of, so a first one weighs more, and one completing
+    /// its catalog sequence is a technique's whole shape ([`crate::window::Aggregate`]).
+    pub fn is_lifecycle(self) -> bool {
+        matches!(
+            self,
+            OpType::Delete | OpType::Deallocate | OpType::CreateOrModify | OpType::Other
+        )
+    }
+
     /// The name as written in the catalog and in alerts.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -38,10 +38,10 @@
 //!   detector has watched the account for the baseline period, may have been silent all that
 //!   time (a weekly job, a rare user): it is not known to be new, and is judged as a principal
 //!   back from a break is, by its volume against the little history it has
-//!   (`short_observation`), a protection change or a technique's whole shape. The seed's thresholds are for principals that appear once the
-//!   detector has watched for the baseline period: in the cold-start workloads, principals met
-//!   in the second week made most of its alerts. Unknown (the
-//!   default), every principal without history is new, which an incident replay wants and a
+//!   (`short_observation`), a protection change or a technique's whole shape. The seed's
+//!   thresholds are for principals that appear once the detector has watched for the baseline
+//!   period: in the cold-start workloads, principals met in the second week made most of its
+//!   alerts. Unknown (the default), every principal without history is new, which an incident replay wants and a
 //!   cold start floods with (half the principals on day one of the workloads). A deployment
 //!   need not know its start: `first` records each account's first event in the state store,
 //!   so accounts onboarded months apart each get their own learning period.
@@ -94,7 +94,7 @@ struct Signs {
     sensitive_first: bool,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
-    /// The window holds a technique's whole shape ([`technique_whole`]); worked out only for a
+    /// The window holds a technique's whole shape ([`Aggregate::whole_technique`]), for a
     /// principal being learned or not known to be new, whose tier would otherwise not fire.
     whole: bool,
 }
@@ -147,29 +147,6 @@ fn impairs(agg: &Aggregate) -> bool {
     [OpType::Impair, OpType::Generalize]
         .iter()
         .any(|&t| agg.type_counts[baseline::type_index(t)] > 0)
-}
-
-/// The whole shape of a technique in the window: a unit of a row that is not lifecycle work
-/// completing its catalog sequence (user data changed on an instance the principal stopped
-/// within the hour). The community rules alert on it whoever does it, so it needs no history:
-/// it alerts for a principal being learned too, unless an IaC tool made the completing call
-/// ([`flags::IAC_AGENT`]): Terraform changes an instance's user data by stopping it, swapping
-/// it and starting it again, so its roles did this on their learning days (10 alerts on the
-/// first three days of a workload), and the community rule excludes the same agents. A volume
-/// attached after its creation from a snapshot is lifecycle work (backup restores and
-/// in-account scanners do it every day).
-fn technique_whole(state: &WindowState, engine: &Engine) -> bool {
-    state.completes_any_sequence(&engine.catalog, |e| !lifecycle(e.op_type))
-}
-
-/// Lifecycle operations (create, modify, stop, delete) are every operator's daily work; the
-/// others (capture, generalize, code execution, extensions, shares, exports, protection and
-/// reverts) are what T1578 abuse is made of, so a first one weighs more.
-fn lifecycle(t: OpType) -> bool {
-    matches!(
-        t,
-        OpType::Delete | OpType::Deallocate | OpType::CreateOrModify | OpType::Other
-    )
 }
 
 /// A row told from its call's plain row by a request condition of its own, not by a name the
@@ -397,7 +374,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let signs = Signs {
         sensitive_first,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
-        whole: unjudged && tier.is_some() && !impairs(&agg) && technique_whole(state, engine),
+        whole: unjudged && agg.whole_technique,
     };
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =
@@ -884,7 +861,7 @@ fn new_operations(
         let row = engine.catalog.get(&n.value);
         // A lifecycle call's risky variant, told by what it asks for (a GPU size, IMDSv1, no
         // final snapshot), is not the routine the call is: it weighs as a first capture does.
-        let light = row.is_some_and(|row| lifecycle(row.op_type) && !risky_variant(row));
+        let light = row.is_some_and(|row| row.op_type.is_lifecycle() && !risky_variant(row));
         // A first capture, execution or share that completes its catalog sequence is the
         // technique whole (stop, new user data, start: what the community rules alert on
         // whoever does it), which no habit of trying new operations explains: full weight.
@@ -1171,6 +1148,8 @@ mod tests {
         assert!(above(12, 31, &rule, &th), "stop/deallocate weigh no points");
         assert!(!above(1, 6, &rule, &th), "1 + 5: small numbers vary");
         assert!(above(1, 7, &rule, &th));
-        assert!(!lifecycle(OpType::Exec) && !lifecycle(OpType::Capture) && lifecycle(OpType::Delete));
+        assert!(
+            !OpType::Exec.is_lifecycle() && !OpType::Capture.is_lifecycle() && OpType::Delete.is_lifecycle()
+        );
     }
 }

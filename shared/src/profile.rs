@@ -217,9 +217,9 @@ pub struct BaselineRule {
     /// When the detector started seeing the account's events. A principal first seen within
     /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
     /// learning, not new, and only criticals, protection changes and a technique's whole shape
-    /// (stop, then user data) alert for it. One first seen
-    /// later but within `days` of it is not known to be new either ([`Self::unproven`]). Unset,
-    /// every principal without history is new (an incident replay of two days).
+    /// (stop, then user data) alert for it. One first seen later but within `days` of it is not
+    /// known to be new either ([`Self::unproven`]). Unset, every principal without history is
+    /// new (an incident replay of two days).
     pub observed_since: ObservedSince,
 }
 

@@ -8,7 +8,7 @@
 
 use crate::alert::Tier;
 use crate::baseline::{self, Baseline, Novelty, Observed, Peaks};
-use crate::catalog::{Catalog, Entry, OpType};
+use crate::catalog::{Catalog, OpType};
 use crate::engine::{flags, EventContext, ProfileName, Scored, StateKey, Thresholds, Unit};
 use crate::event::{clip, PrincipalKind};
 use crate::incident::Incident;
@@ -166,6 +166,18 @@ pub struct Aggregate {
     /// Points per operation type, sequence boosts included.
     #[serde(skip)]
     pub type_points: [u32; baseline::TYPES],
+    /// The whole shape of a technique: a unit of a row that is not lifecycle work completing its
+    /// catalog sequence (user data changed on an instance the principal stopped within the
+    /// hour), found where the boosts are summed. The community rules alert on it whoever does
+    /// it, so it needs no history: it alerts for a principal being learned too
+    /// ([`crate::decision`]), unless an IaC tool made the completing call
+    /// ([`flags::IAC_AGENT`]): Terraform changes user data by stopping the instance, swapping it
+    /// and starting it again, so its roles did this on their learning days (10 alerts on the
+    /// first three days of a workload), and the community rule excludes the same agents. A
+    /// volume attached after its creation from a snapshot is lifecycle work (backup restores
+    /// and in-account scanners do it every day).
+    #[serde(skip)]
+    pub whole_technique: bool,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -738,13 +750,16 @@ impl WindowState {
         let (mut first, mut last) = (i64::MAX, i64::MIN);
         let mut type_counts = [0u32; baseline::TYPES];
         let mut type_points = [0u32; baseline::TYPES];
+        let mut whole_technique = false;
         for u in self.units.iter().filter(|u| live(u.t)) {
             count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
             let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
-                points += self.boost(catalog, u);
+                let boost = self.boost(catalog, u);
+                whole_technique |= boost > 0 && !u.kind.is_lifecycle() && u.flags & flags::IAC_AGENT == 0;
+                points += boost;
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -769,6 +784,7 @@ impl WindowState {
             lower_bound: self.saturated_until >= now,
             type_counts,
             type_points,
+            whole_technique,
         }
     }
 
@@ -779,19 +795,6 @@ impl WindowState {
         self.units
             .iter()
             .any(|u| u.op == op && self.boost(catalog, u) > 0)
-    }
-
-    /// Whether any unit of the window, of a row `whole` accepts and not made by an IaC agent
-    /// ([`flags::IAC_AGENT`]), completes its row's sequence. A lookup per unit, and a scan of
-    /// the window only for the few units of a row with one.
-    pub(crate) fn completes_any_sequence(&self, catalog: &Catalog, whole: impl Fn(&Entry) -> bool) -> bool {
-        self.units.iter().any(|u| {
-            u.flags & flags::IAC_AGENT == 0
-                && catalog
-                    .by_id_hash(u.op)
-                    .is_some_and(|e| e.boost.is_some() && whole(e))
-                && self.boost(catalog, u) > 0
-        })
     }
 
     /// Sequence bonus of one unit: its catalog row's `boost` when the same principal did the
