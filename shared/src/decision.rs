@@ -13,7 +13,7 @@
 //!
 //!   | what is unusual | weight |
 //!   |---|---|
-//!   | an operation type's count (or all types') above `volume_factor` x its largest day and above that day + the seed's bulk count | 2 |
+//!   | an operation type's count above `volume_factor` x its largest day and above that day + the seed's bulk count (all types together: + twice the bulk count, as a day's mix varies more) | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
 //!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
@@ -27,7 +27,9 @@
 //!   networks in one window (a trip brings one), a workload on a new network at an hour it never
 //!   acts at (workloads do not travel), or a weak first capture/execution/share by a settled
 //!   principal from a new network (or, for a workload, at an odd hour). A thin history (active
-//!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less;
+//!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less,
+//!   except a lifecycle call's variant the catalog weighs above the call (a GPU launch): from a
+//!   new network it fires whatever the history;
 //!   a principal silent for the whole period is such a one, not a new principal.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
@@ -90,7 +92,8 @@ fn is_content(code: &str) -> bool {
 /// What an established principal's window shows, beyond the weighted reasons.
 #[derive(Debug, Clone, Copy, Default)]
 struct Signs {
-    /// A first capture, code execution or share by a principal with a settled history.
+    /// A first capture, code execution or share by a principal with a settled history, or a
+    /// first threat-bearing variant of a lifecycle call (a GPU size) by any established one.
     sensitive_first: bool,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
@@ -641,8 +644,21 @@ fn type_label(t: OpType, n: u32) -> String {
 /// not points: points above the bar made by a few dearer operations than usual are the ordinary
 /// spread of a day's work (the seed's risk tiers judge points), and stop/deallocate weigh none.
 fn above(largest: u32, count: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
+    above_by(largest, count, rule, th.bulk_operations)
+}
+
+/// [`above`] with the margin over the largest day given.
+fn above_by(largest: u32, count: u32, rule: &BaselineRule, margin: u32) -> bool {
     let scaled = (u64::from(largest) * u64::from(rule.volume_percent)).div_ceil(100);
-    u64::from(count) > scaled.max(u64::from(largest) + u64::from(th.bulk_operations))
+    u64::from(count) > scaled.max(u64::from(largest) + u64::from(margin))
+}
+
+/// All operation types together pass the bar by twice the bulk count: a day's mix of types
+/// varies more than one type does. Creating one VM by hand is a VM write, a disk or two, an
+/// extension and a start, six operations of four types for a rare user whose largest day is
+/// none, and no type above the bulk count (BENCHMARKS, "A VM made by hand is not a volume").
+fn above_together(largest: u32, count: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
+    above_by(largest, count, rule, th.bulk_operations.saturating_mul(2))
 }
 
 fn volume_reason(
@@ -713,7 +729,7 @@ fn volume_reasons(
         let v = state.baseline.total_volume(t, rule);
         let count = agg.operation_count.max(v.today_count);
         let points = agg.total_risk.max(v.today_points);
-        if above(v.max_count, count, rule, th) {
+        if above_together(v.max_count, count, rule, th) {
             let what = || format!("{count} operation{} of all types", plural(count as usize));
             out.push(volume_reason(what, points, &v, rule, text));
         }
@@ -722,7 +738,8 @@ fn volume_reasons(
 }
 
 /// Everything unusual in the window of an established principal, with its weight; and whether
-/// it took up a capture, code execution or share with a settled history.
+/// it took up a capture, code execution or share with a settled history (or a threat-bearing
+/// lifecycle variant with any history).
 fn unusual(
     state: &WindowState,
     engine: &Engine,
@@ -773,7 +790,7 @@ fn unusual(
             weight: 2,
         });
     }
-    (out, settled && sensitive)
+    (out, sensitive)
 }
 
 /// New networks weigh one each, up to two; none for a principal that keeps taking up
@@ -879,7 +896,13 @@ fn new_operations(
         let repeat = family.is_some_and(|f| families.contains(&f));
         families.extend(family);
         let weak = variant.is_some() || repeat;
-        sensitive |= !light && !weak;
+        // A thin history makes any first look new, so a first capture or share is a weak sign
+        // only once the history is settled; a lifecycle call's variant the catalog weighs above
+        // the call (a GPU size, IMDSv1, a delete that drops the backups) names its threat
+        // itself, and from a new network it is one for anyone established (BENCHMARKS, "A GPU
+        // launch from a new network by a rare user").
+        let threat = row.is_some_and(|r| r.op_type.is_lifecycle() && risky_variant(r) && r.risk > 1);
+        sensitive |= !light && !weak && (settled || threat);
         let how = || match (variant, sequence) {
             (Some(base), _) => format!(" (a variant of {base}, which it uses)"),
             (None, Some(b)) => format!(
@@ -1148,6 +1171,13 @@ mod tests {
         assert!(above(12, 31, &rule, &th), "stop/deallocate weigh no points");
         assert!(!above(1, 6, &rule, &th), "1 + 5: small numbers vary");
         assert!(above(1, 7, &rule, &th));
+        // All types together: the margin is twice the bulk count, the factor unchanged.
+        assert!(
+            !above_together(0, 10, &rule, &th),
+            "a VM made by hand by a rare user"
+        );
+        assert!(above_together(0, 11, &rule, &th));
+        assert!(!above_together(12, 30, &rule, &th) && above_together(12, 31, &rule, &th));
         assert!(
             !OpType::Exec.is_lifecycle() && !OpType::Capture.is_lifecycle() && OpType::Delete.is_lifecycle()
         );

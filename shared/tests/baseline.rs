@@ -355,6 +355,98 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
 }
 
+/// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day.
+/// One launches GPU instances from a network it never used: a GPU size names its own threat
+/// (resource hijacking), so from a new network it fires whatever the history. Another's first
+/// image from a new network stays a weak sign a thin history does not complete. A VM made by
+/// hand (seven operations of three types, none above the bulk count) is not a volume; twelve
+/// are, all types together.
+#[test]
+fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_not() {
+    let run = fixture("aws/ec2-run-instances.json");
+    let gpu = fixture("aws/ec2-run-instances-gpu.json");
+    let image = fixture("aws/ec2-create-image.json");
+    let attach = fixture("aws/ec2-attach-volume.json");
+    let stop = fixture("aws/ec2-stop-instances.json");
+    let start_ = fixture("aws/ec2-start-instances.json");
+    let terminate = fixture("aws/ec2-terminate-instances.json");
+    let day = 86_400_000;
+    let start = run.time_ms - run.time_ms.rem_euclid(day);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
+        ev.source_ip = Some(ip.into());
+        ev
+    };
+    let home = "203.0.113.10";
+    let mut events = Vec::new();
+    let cast = ["gpu", "imager", "handmade", "mass"];
+    for (i, who) in cast.iter().enumerate() {
+        for d in [0, 4, 8] {
+            events.push(from(by(&run, who, at(d, i as i64), d as usize), home));
+        }
+    }
+    let mut day_12 = |who: &str, evs: &[(&t1578_core::ComputeEvent, usize)], ip: &str| {
+        let mut n = 100;
+        for &(ev, k) in evs {
+            for _ in 0..k {
+                events.push(from(by(ev, who, at(12, n as i64 - 100), n), ip));
+                n += 1;
+            }
+        }
+    };
+    day_12("gpu", &[(&gpu, 2)], "198.51.100.7");
+    day_12("imager", &[(&image, 1)], "198.51.100.8");
+    day_12(
+        "handmade",
+        &[(&run, 2), (&attach, 3), (&stop, 1), (&start_, 1)],
+        home,
+    );
+    day_12(
+        "mass",
+        &[(&run, 3), (&attach, 3), (&stop, 3), (&start_, 2), (&terminate, 1)],
+        home,
+    );
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    assert_eq!(who, ["gpu", "mass"].into(), "{alerts:#?}");
+    let details = |name: &str| -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|a| a.actor.user.name == name)
+            .flat_map(|a| {
+                a.unmapped
+                    .baseline
+                    .iter()
+                    .flat_map(|b| b.reasons.iter().map(|r| r.detail.clone()))
+            })
+            .collect()
+    };
+    let gpu_why = details("gpu");
+    assert!(
+        gpu_why
+            .iter()
+            .any(|r| r.starts_with("first aws.ec2.run_instances_gpu")),
+        "{gpu_why:?}"
+    );
+    assert!(
+        gpu_why
+            .iter()
+            .any(|r| r.starts_with("new network 198.51.100.0/24")),
+        "{gpu_why:?}"
+    );
+    let mass_why = details("mass");
+    assert!(
+        mass_why
+            .iter()
+            .any(|r| r.starts_with("12 operations of all types")),
+        "{mass_why:?}"
+    );
+}
+
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
 /// the Terraform modules set): the start is recorded in the state store once per account and
 /// read back by every later invocation, so a member account onboarded days after the first one
