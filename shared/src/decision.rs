@@ -26,11 +26,12 @@
 //!   pattern of stolen credentials that ordinary life does not produce: a person on two new
 //!   networks in one window (a trip brings one), a workload on a new network at an hour it never
 //!   acts at (workloads do not travel), or a weak first capture/execution/share by a settled
-//!   principal from a new network (or, for a workload, at an odd hour). A thin history (active
-//!   on fewer than `settled_days` days) makes everything look new, so novelty weighs less,
-//!   except a lifecycle call's variant the catalog weighs above the call (a GPU launch): from a
-//!   new network it fires whatever the history;
-//!   a principal silent for the whole period is such a one, not a new principal.
+//!   principal from a new network (or, for a workload, with any other sign). A thin history
+//!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
+//!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
+//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) still is one,
+//!   which only a new network completes. A principal silent for the whole period has a thin
+//!   history, it is not a new principal.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
@@ -89,12 +90,26 @@ fn is_content(code: &str) -> bool {
     matches!(code, "volume" | "new_operation" | "outside_change_window")
 }
 
+/// A weak sign about what was done, by what it is completed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum WeakSign {
+    #[default]
+    None,
+    /// A first capture, code execution, share or risky variant by a principal with a settled
+    /// history: completed by a new network, or for a workload by any other sign.
+    Settled,
+    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1) by a
+    /// principal with a thin history: the variant names its threat itself, where a thin
+    /// history's first capture may be any routine, but only a new network completes it, as a
+    /// thin history's hours and places say little.
+    Threat,
+}
+
 /// What an established principal's window shows, beyond the weighted reasons.
 #[derive(Debug, Clone, Copy, Default)]
 struct Signs {
-    /// A first capture, code execution or share by a principal with a settled history, or a
-    /// first threat-bearing variant of a lifecycle call (a GPU size) by any established one.
-    sensitive_first: bool,
+    /// A weak sign about what was done.
+    weak: WeakSign,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
     /// The window holds a technique's whole shape ([`Aggregate::whole_technique`]), for a
@@ -110,10 +125,11 @@ struct Signs {
 /// - a workload acting from a new network at an hour it never acts at (workloads do not
 ///   travel; an egress change brings new addresses, at the usual hours).
 ///
-/// A weak sign about what (a first capture, code execution or share by a settled principal
-/// that explores) is completed by a new network, or for a workload by an hour it never acts
-/// at: an admin's first VM delete from a hotel is not a finding, its first user-data change
-/// from there is; its first image at midnight is an on-call night.
+/// A weak sign about what ([`WeakSign`]: a first capture, code execution or share by a settled
+/// principal that explores, or a thin history's first GPU launch) is completed by a new
+/// network, or for a settled workload by any other sign: an admin's first VM delete from a
+/// hotel is not a finding, its first user-data change from there is; its first image at
+/// midnight is an on-call night.
 fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let weight =
         |f: &dyn Fn(&str) -> bool| -> u32 { reasons.iter().filter(|r| f(r.code)).map(|r| r.weight).sum() };
@@ -127,7 +143,11 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
         networks >= 2
     };
     // A person's odd hour is an on-call night; only a new network completes its weak sign.
-    let completed = signs.sensitive_first && (signs.workload || networks >= 1);
+    let completed = match signs.weak {
+        WeakSign::Settled => signs.workload || networks >= 1,
+        WeakSign::Threat => networks >= 1,
+        WeakSign::None => false,
+    };
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
 }
 
@@ -371,11 +391,11 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let (reasons, sensitive_first) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
+    let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let signs = Signs {
-        sensitive_first,
+        weak,
         workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
         whole: unjudged && agg.whole_technique,
     };
@@ -434,7 +454,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
 type Judged = Option<(BaselineRule, (Standing, Option<i64>))>;
 
 /// The reasons the activity is (or is not) unusual for its principal, by its standing, and
-/// whether it holds a weak sign about what was done ([`Signs::sensitive_first`]).
+/// whether it holds a weak sign about what was done ([`WeakSign`]).
 fn judge(
     state: &WindowState,
     engine: &Engine,
@@ -443,18 +463,20 @@ fn judge(
     judged: Judged,
     t: i64,
     text: Text,
-) -> (Vec<Reason>, bool) {
+) -> (Vec<Reason>, WeakSign) {
     match judged {
         Some((rule, (Standing::Established, _))) => {
             unusual(state, engine, agg, &rule, t, &eff.thresholds, text)
         }
-        Some((rule, (Standing::Learning, observed))) => (vec![learning_reason(&rule, observed, text)], false),
+        Some((rule, (Standing::Learning, observed))) => {
+            (vec![learning_reason(&rule, observed, text)], WeakSign::None)
+        }
         Some((rule, (Standing::Unproven, observed))) => {
             let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, text);
             out.push(unproven_reason(state, &rule, observed, text));
-            (out, false)
+            (out, WeakSign::None)
         }
-        _ => (no_history(state, eff.baseline.as_ref(), t, text), false),
+        _ => (no_history(state, eff.baseline.as_ref(), t, text), WeakSign::None),
     }
 }
 
@@ -654,9 +676,10 @@ fn above_by(largest: u32, count: u32, rule: &BaselineRule, margin: u32) -> bool 
 }
 
 /// All operation types together pass the bar by twice the bulk count: a day's mix of types
-/// varies more than one type does. Creating one VM by hand is a VM write, a disk or two, an
-/// extension and a start, six operations of four types for a rare user whose largest day is
-/// none, and no type above the bulk count (BENCHMARKS, "A VM made by hand is not a volume").
+/// varies more than one type does. One VM made or changed by hand (VM and disk writes, an
+/// extension, a deallocate) is six to eight operations of two or three types, none above the
+/// bulk count, for a rare user whose largest day is none (BENCHMARKS, "A VM made by hand is
+/// not a volume").
 fn above_together(largest: u32, count: u32, rule: &BaselineRule, th: &Thresholds) -> bool {
     above_by(largest, count, rule, th.bulk_operations.saturating_mul(2))
 }
@@ -737,9 +760,8 @@ fn volume_reasons(
     out
 }
 
-/// Everything unusual in the window of an established principal, with its weight; and whether
-/// it took up a capture, code execution or share with a settled history (or a threat-bearing
-/// lifecycle variant with any history).
+/// Everything unusual in the window of an established principal, with its weight, and the weak
+/// sign about what it did, if any.
 fn unusual(
     state: &WindowState,
     engine: &Engine,
@@ -748,13 +770,13 @@ fn unusual(
     t: i64,
     th: &Thresholds,
     text: Text,
-) -> (Vec<Reason>, bool) {
+) -> (Vec<Reason>, WeakSign) {
     let mut out = volume_reasons(state, agg, rule, t, th, text);
     // A thin history (a person seen on a few days) makes everything look new: its novelties
     // weigh less, and its hours say nothing yet.
     let active = state.baseline.active_days(t, rule);
     let settled = active >= rule.settled_days;
-    let (ops, sensitive) = new_operations(state, engine, rule, t, (settled, active), text);
+    let (ops, weak) = new_operations(state, engine, rule, t, (settled, active), text);
     out.extend(ops);
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
@@ -790,7 +812,7 @@ fn unusual(
             weight: 2,
         });
     }
-    (out, sensitive)
+    (out, weak)
 }
 
 /// New networks weigh one each, up to two; none for a principal that keeps taking up
@@ -850,7 +872,9 @@ fn hour_reason(
 
 /// The catalog rows new for the principal. A principal that keeps taking up new operations
 /// (an admin) is judged against that habit, as is one with a thin history: for them a first
-/// lifecycle operation is context, and a first capture, code execution or share a weak sign.
+/// lifecycle operation is context, and a first capture, code execution, share or risky variant
+/// weighs 1; it is a weak sign for an explorer with a settled history, and for a thin history
+/// only when it is a risky lifecycle variant of risk 2 or more ([`WeakSign`]).
 fn new_operations(
     state: &WindowState,
     engine: &Engine,
@@ -858,7 +882,7 @@ fn new_operations(
     t: i64,
     (settled, active): (bool, u32),
     text: Text,
-) -> (Vec<Reason>, bool) {
+) -> (Vec<Reason>, WeakSign) {
     let adopted = state.baseline.operations_adopted(t, rule);
     let explorer = adopted >= EXPLORER_OPERATIONS;
     let habit = || {
@@ -871,7 +895,7 @@ fn new_operations(
         }
     };
     let full = settled && !explorer;
-    let mut sensitive = false;
+    let mut sign = WeakSign::None;
     let mut families: Vec<&str> = Vec::new();
     let mut reasons = Vec::new();
     for n in state.novel_of(NoveltyKind::Operation) {
@@ -897,12 +921,18 @@ fn new_operations(
         families.extend(family);
         let weak = variant.is_some() || repeat;
         // A thin history makes any first look new, so a first capture or share is a weak sign
-        // only once the history is settled; a lifecycle call's variant the catalog weighs above
-        // the call (a GPU size, IMDSv1, a delete that drops the backups) names its threat
-        // itself, and from a new network it is one for anyone established (BENCHMARKS, "A GPU
-        // launch from a new network by a rare user").
+        // only once the history is settled; a lifecycle call's variant of risk 2 or more (a GPU
+        // size, IMDSv1, a delete that drops the backups; each weighs above its plain call)
+        // names its threat itself (BENCHMARKS, "A GPU launch from a new network by a rare
+        // user").
         let threat = row.is_some_and(|r| r.op_type.is_lifecycle() && risky_variant(r) && r.risk > 1);
-        sensitive |= !light && !weak && (settled || threat);
+        if !light && !weak {
+            if settled {
+                sign = WeakSign::Settled;
+            } else if threat && sign == WeakSign::None {
+                sign = WeakSign::Threat;
+            }
+        }
         let how = || match (variant, sequence) {
             (Some(base), _) => format!(" (a variant of {base}, which it uses)"),
             (None, Some(b)) => format!(
@@ -930,7 +960,7 @@ fn new_operations(
             },
         });
     }
-    (reasons, sensitive)
+    (reasons, sign)
 }
 
 /// Is `row`'s API call split into rows by a name the caller chooses (the extension's)?
@@ -1083,12 +1113,12 @@ mod tests {
     }
 
     const PERSON: Signs = Signs {
-        sensitive_first: false,
+        weak: WeakSign::None,
         workload: false,
         whole: false,
     };
     const WORKLOAD: Signs = Signs {
-        sensitive_first: false,
+        weak: WeakSign::None,
         workload: true,
         whole: false,
     };
@@ -1114,7 +1144,7 @@ mod tests {
     #[test]
     fn a_weak_sign_about_what_needs_a_new_network_for_a_person() {
         let sensitive = Signs {
-            sensitive_first: true,
+            weak: WeakSign::Settled,
             workload: false,
             whole: false,
         };
@@ -1135,6 +1165,18 @@ mod tests {
             "a settled first capture"
         );
         assert!(unusual_enough(&[r("volume", 2)], WORKLOAD));
+        // A thin history's first GPU launch: only a new network completes it, for a workload
+        // too (a new resource group is a thin history's everyday).
+        let thin = Signs {
+            weak: WeakSign::Threat,
+            workload: true,
+            whole: false,
+        };
+        assert!(!unusual_enough(&[r("new_operation", 1), r("new_scope", 1)], thin));
+        assert!(unusual_enough(
+            &[r("new_operation", 1), r("new_network", 1)],
+            thin
+        ));
         assert!(unusual_enough(&[r("volume", 2)], PERSON));
         assert!(!unusual_enough(
             &[r("new_scope", 1), r("unusual_hour", 1)],

@@ -357,10 +357,10 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
 
 /// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day.
 /// One launches GPU instances from a network it never used: a GPU size names its own threat
-/// (resource hijacking), so from a new network it fires whatever the history. Another's first
-/// image from a new network stays a weak sign a thin history does not complete. A VM made by
-/// hand (seven operations of three types, none above the bulk count) is not a volume; twelve
-/// are, all types together.
+/// (resource hijacking), so a new network completes it whatever the history. The same launch
+/// from the usual network is one point, no finding; another's first image from a new network
+/// is no weak sign for a thin history. A VM made by hand (seven operations of two types, none
+/// above the bulk count) is not a volume; twelve are, all types together.
 #[test]
 fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_not() {
     let run = fixture("aws/ec2-run-instances.json");
@@ -379,7 +379,7 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     };
     let home = "203.0.113.10";
     let mut events = Vec::new();
-    let cast = ["gpu", "imager", "handmade", "mass"];
+    let cast = ["gpu", "gpu-home", "imager", "handmade", "mass"];
     for (i, who) in cast.iter().enumerate() {
         for d in [0, 4, 8] {
             events.push(from(by(&run, who, at(d, i as i64), d as usize), home));
@@ -394,7 +394,13 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
             }
         }
     };
+    // In the region of its history: a new region is a sign of its own.
+    let gpu = t1578_core::ComputeEvent {
+        scope: run.scope.clone(),
+        ..gpu
+    };
     day_12("gpu", &[(&gpu, 2)], "198.51.100.7");
+    day_12("gpu-home", &[(&gpu, 2)], home);
     day_12("imager", &[(&image, 1)], "198.51.100.8");
     day_12(
         "handmade",
@@ -436,6 +442,10 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
         gpu_why
             .iter()
             .any(|r| r.starts_with("new network 198.51.100.0/24")),
+        "{gpu_why:?}"
+    );
+    assert!(
+        !gpu_why.iter().any(|r| r.starts_with("new region")),
         "{gpu_why:?}"
     );
     let mass_why = details("mass");
