@@ -924,12 +924,11 @@ fn new_operations(
         // only once the history is settled; a lifecycle call's variant of risk 2 or more (a GPU
         // size, IMDSv1, a delete that drops the backups; each weighs above its plain call)
         // names its threat itself (BENCHMARKS, "A GPU launch from a new network by a rare
-        // user").
-        let threat = row.is_some_and(|r| r.op_type.is_lifecycle() && risky_variant(r) && r.risk > 1);
+        // user"). A lifecycle row that is not light is such a variant.
         if !light && !weak {
             if settled {
                 sign = WeakSign::Settled;
-            } else if threat && sign == WeakSign::None {
+            } else if sign == WeakSign::None && row.is_some_and(|r| r.op_type.is_lifecycle() && r.risk > 1) {
                 sign = WeakSign::Threat;
             }
         }
