@@ -35,9 +35,11 @@
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
 //!   detector knows when it started seeing an account, a principal first seen within
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
-//!   not looking. Only criticals, protection changes and, when its tier fires, a technique's
-//!   whole shape (stop, then user data, unless an IaC agent made the call: Terraform's way of
-//!   changing user data) alert for it (`learning`). One first seen later, but before the
+//!   not looking. Only criticals, protection changes, when its tier fires a technique's whole
+//!   shape (stop, then user data, unless an IaC agent made the call: Terraform's way of
+//!   changing user data), and a person's mass deletion (more deletes in a day than four times
+//!   the seed's bulk count above its largest day: no one's routine, where a backup product's
+//!   retention deletes hundreds) alert for it (`learning`). One first seen later, but before the
 //!   detector has watched the account for the baseline period, may have been silent all that
 //!   time (a weekly job, a rare user): it is not known to be new, and is judged as a principal
 //!   back from a break is, by its volume against the little history it has
@@ -391,12 +393,13 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
+    let workload = is_workload(c.principal_kind, &c.principal_name, c.session.as_deref());
+    let (reasons, weak) = judge(state, engine, eff, &agg, (judged, workload), t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let signs = Signs {
         weak,
-        workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
+        workload,
         whole: unjudged && agg.whole_technique,
     };
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
@@ -430,7 +433,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     } else {
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
-    let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
+    let (mut reasons, _) = judge(state, engine, eff, &agg, (judged, workload), t, Text::Write);
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(c, |d| {
             eff.baseline.is_some_and(|r| knows(state, &r, c, d))
@@ -453,14 +456,14 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
 /// account is observed (`None`: no baseline in this scope).
 type Judged = Option<(BaselineRule, (Standing, Option<i64>))>;
 
-/// The reasons the activity is (or is not) unusual for its principal, by its standing, and
-/// whether it holds a weak sign about what was done ([`WeakSign`]).
+/// The reasons the activity is (or is not) unusual for its principal (a workload or not), by
+/// its standing, and whether it holds a weak sign about what was done ([`WeakSign`]).
 fn judge(
     state: &WindowState,
     engine: &Engine,
     eff: &Effective,
     agg: &Aggregate,
-    judged: Judged,
+    (judged, workload): (Judged, bool),
     t: i64,
     text: Text,
 ) -> (Vec<Reason>, WeakSign) {
@@ -469,7 +472,12 @@ fn judge(
             unusual(state, engine, agg, &rule, t, &eff.thresholds, text)
         }
         Some((rule, (Standing::Learning, observed))) => {
-            (vec![learning_reason(&rule, observed, text)], WeakSign::None)
+            let mut out = Vec::new();
+            if !workload {
+                out.extend(mass_deletion(state, agg, &rule, t, &eff.thresholds, text));
+            }
+            out.push(learning_reason(&rule, observed, text));
+            (out, WeakSign::None)
         }
         Some((rule, (Standing::Unproven, observed))) => {
             let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, text);
@@ -540,8 +548,11 @@ fn fires_at(
     match judged {
         Some((_, Standing::Established)) => unusual_enough(reasons, signs),
         // Nothing to compare with yet, nor known to be new: the detector was not looking.
-        // A protection change, or a technique's whole shape, needs no history to tell.
-        Some((_, Standing::Learning)) => impairs(agg) || signs.whole,
+        // A protection change, a technique's whole shape, or a person's mass deletion (judged
+        // only for people, in `judge`) needs no history to tell.
+        Some((_, Standing::Learning)) => {
+            impairs(agg) || signs.whole || reasons.iter().any(|r| r.code == "volume")
+        }
         // Not known to be new either: a mass action against the little history it has, as for
         // a principal back from a break, a protection change, or a technique's whole shape.
         Some((_, Standing::Unproven)) => {
@@ -719,6 +730,36 @@ fn burst_reason(what: impl FnOnce() -> String, busiest: u32, rule: &BaselineRule
         }),
         weight: 2,
     }
+}
+
+/// Deletes a person's window must pass, as a multiple of the seed's bulk count, to alert while
+/// the person is being learned. Nothing tells a busy person's ordinary day from an unusual one
+/// yet, but no one's routine deletes this many machines, disks, snapshots and images by hand:
+/// the probes' benign people deleted at most 24 in a day (a cleanup after a migration), and the
+/// attacks 65 to 142 (BENCHMARKS, "A mass deletion while a person is learned").
+const MASS_DELETE_BULKS: u32 = 4;
+
+/// A person's mass deletion while it is being learned, against the little history it has: more
+/// deletes than [`MASS_DELETE_BULKS`] x the seed's bulk count above its largest day. Workloads
+/// are not judged so: a backup product or a node autoscaler deletes hundreds a day.
+fn mass_deletion(
+    state: &WindowState,
+    agg: &Aggregate,
+    rule: &BaselineRule,
+    t: i64,
+    th: &Thresholds,
+    text: Text,
+) -> Option<Reason> {
+    let i = baseline::type_index(OpType::Delete);
+    if agg.type_counts[i] == 0 {
+        return None;
+    }
+    let v = state.baseline.volume(OpType::Delete, t, rule);
+    let count = agg.type_counts[i].max(v.today_count);
+    let points = agg.type_points[i].max(v.today_points);
+    let margin = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS);
+    above_by(v.max_count, count, rule, margin)
+        .then(|| volume_reason(|| type_label(OpType::Delete, count), points, &v, rule, text))
 }
 
 /// Volume of each operation type, and of all together, against the principal's largest day,
@@ -1017,8 +1058,8 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
         detail: text.of(|| {
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
-                 learning its habits, only criticals, protection changes and a technique's \
-                 whole sequence (stop, then user data) alert",
+                 learning its habits, only criticals, protection changes, a technique's \
+                 whole sequence (stop, then user data) and a person's mass deletion alert",
                 rule.min_history_days,
                 minute_utc(observed_since)
             )

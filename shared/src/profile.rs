@@ -216,8 +216,8 @@ pub struct BaselineRule {
     pub new_principal_risk: u32,
     /// When the detector started seeing the account's events. A principal first seen within
     /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
-    /// learning, not new, and only criticals, protection changes and a technique's whole shape
-    /// (stop, then user data) alert for it. One first seen later but within `days` of it is not
+    /// learning, not new, and only criticals, protection changes, a technique's whole shape
+    /// (stop, then user data) and a person's mass deletion alert for it. One first seen later but within `days` of it is not
     /// known to be new either ([`Self::unproven`]). Unset, every principal without history is
     /// new (an incident replay of two days).
     pub observed_since: ObservedSince,
@@ -248,7 +248,7 @@ impl BaselineRule {
         volume_percent: 250,
         escalation_percent: 200,
         known_destinations: true,
-        routine_export_days: 3,
+        routine_export_days: 2,
         new_operation_min_points: 2,
         settled_days: 5,
         new_principal_risk: 4,

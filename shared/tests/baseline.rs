@@ -457,6 +457,57 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     );
 }
 
+/// A person being learned who deletes more than four times the seed's bulk count in a day (an
+/// Owner's stolen session wiping a subscription, a key deleting a fleet and its backups) alerts:
+/// nothing tells a busy day from an unusual one yet, but no one's routine deletes that many by
+/// hand. Twenty deletes, a person's fifty made over two days that never pass the bar against the
+/// day before, and a workload's hundred (a backup product's retention) are learned.
+#[test]
+fn a_persons_mass_deletion_alerts_while_learned_and_a_workloads_does_not() {
+    let terminate = fixture("aws/ec2-terminate-instances.json");
+    let day = 86_400_000;
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let at = |d: i64, n: usize| start + d * day + 3_600_000 + n as i64 * 30_000;
+    let mut events = Vec::new();
+    for n in 0..21 {
+        events.push(by(&terminate, "wiper", at(1, n), n));
+    }
+    for n in 0..20 {
+        events.push(by(&terminate, "tidier", at(1, n), n));
+    }
+    for (d, k) in [(0, 20), (2, 25)] {
+        for n in 0..k {
+            events.push(by(&terminate, "cleaner", at(d, n), 100 * d as usize + n));
+        }
+    }
+    for n in 0..100 {
+        let mut ev = by(&terminate, "retention", at(1, n), n);
+        ev.principal.kind = t1578_core::event::PrincipalKind::Role;
+        ev.principal.key = "arn:aws:iam::111122223333:role/retention".into();
+        ev.principal.session = Some("nightly".into());
+        events.push(ev);
+    }
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    assert_eq!(who, ["wiper"].into(), "{alerts:#?}");
+    let first = &alerts[0];
+    assert_eq!(first.time, at(1, 20), "the 21st delete crosses the bar");
+    let reasons: Vec<(&str, &str)> = first
+        .unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| (r.code.as_str(), r.detail.as_str())))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, "volume");
+    assert!(reasons[0].1.starts_with("21 delete operations"), "{reasons:?}");
+    assert_eq!(reasons[1].0, "learning");
+}
+
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
 /// the Terraform modules set): the start is recorded in the state store once per account and
 /// read back by every later invocation, so a member account onboarded days after the first one
@@ -1015,8 +1066,8 @@ fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
 
 /// A download URL has no recipient to know, so one export makes nothing known; a backup
 /// product or a scanner that makes them every night is routine after `routine_export_days`
-/// (3) of its nights, and then only an export of another kind or from another subscription is
-/// a critical.
+/// (2) of its nights, each a critical, and then only an export of another kind or from another
+/// subscription is a critical.
 #[test]
 fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
     let every_night: Vec<u32> = (1..22).collect();
@@ -1027,12 +1078,18 @@ fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
             .any(|(d, a)| *d == 1 && a.tier() == t1578_core::Tier::Critical),
         "the first night is a critical: {routine:?}"
     );
-    let late: Vec<_> = routine.iter().filter(|(d, _)| *d > 3).collect();
-    assert!(late.is_empty(), "routine after 3 nights: {late:?}");
+    assert!(
+        routine
+            .iter()
+            .any(|(d, a)| *d == 2 && a.tier() == t1578_core::Tier::Critical),
+        "the second night is a critical: {routine:?}"
+    );
+    let late: Vec<_> = routine.iter().filter(|(d, _)| *d > 2).collect();
+    assert!(late.is_empty(), "routine after 2 nights: {late:?}");
 
-    let twice = exports_then(&[19, 20], &[(OWN_SUB, false)]);
-    let day_22: Vec<_> = twice.iter().filter(|(d, _)| *d == 22).collect();
-    assert_eq!(day_22.len(), 1, "two nights are not a routine: {twice:?}");
+    let once = exports_then(&[20], &[(OWN_SUB, false)]);
+    let day_22: Vec<_> = once.iter().filter(|(d, _)| *d == 22).collect();
+    assert_eq!(day_22.len(), 1, "one night is not a routine: {once:?}");
     check_new_destination(&day_22[0].1, "azure.compute.snapshot_sas_export", OWN_SUB);
     let desc = &day_22[0].1.finding_info.desc;
     assert!(desc.contains("not an export it makes routinely"), "{desc}");

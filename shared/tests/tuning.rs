@@ -522,7 +522,7 @@ fn baseline_knobs_apply_per_account() {
     );
     assert_eq!(
         (other.new_principal_risk, other.routine_export_days),
-        (4, 3),
+        (4, 2),
         "the built-in defaults"
     );
     // When the detector started seeing an account: a date or a time, per account.
