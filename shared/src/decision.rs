@@ -37,9 +37,9 @@
 //!   `min_history_days` of that start is being learned: it may be years old, the detector was
 //!   not looking. Only criticals, protection changes, when its tier fires a technique's whole
 //!   shape (stop, then user data, unless an IaC agent made the call: Terraform's way of
-//!   changing user data), and a person's mass deletion (more deletes in a day than four times
-//!   the seed's bulk count above its largest day: no one's routine, where a backup product's
-//!   retention deletes hundreds) alert for it (`learning`). One first seen later, but before the
+//!   changing user data), and a mass deletion by its people's calls (more than four times the
+//!   seed's bulk count in 24 h above its largest day before them: few people's routine, where a
+//!   backup product's retention deletes hundreds) alert for it (`learning`). One first seen later, but before the
 //!   detector has watched the account for the baseline period, may have been silent all that
 //!   time (a weekly job, a rare user): it is not known to be new, and is judged as a principal
 //!   back from a break is, by its volume against the little history it has
@@ -54,9 +54,9 @@
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share or a new destination is always critical. An export has no recipient to
 //!   know: it is evidence only where the principal makes exports of its kind from its account
-//!   routinely, on `routine_export_days` of the period (a backup product's nightly download
-//!   URLs), so one share with a partner makes the partner known and one export makes nothing
-//!   known.
+//!   routinely, on `routine_export_days` of the period (2: a backup product's nightly download
+//!   URLs; a person needs a day more), so one share with a partner makes the partner known and
+//!   one export makes nothing known.
 //! - **One finding per incident.** The first decision creates a finding; while the principal
 //!   keeps acting within the window of the last report, later decisions update the same
 //!   finding (same `finding_info.uid`, a running count) when the activity grows by
@@ -72,7 +72,7 @@ use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
 use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
-use crate::event::PrincipalKind;
+use crate::event::is_workload;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
 use crate::tuning::Effective;
@@ -151,18 +151,6 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
         WeakSign::None => false,
     };
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
-}
-
-/// Workloads (applications, managed identities, AWS roles other than IAM Identity Center's
-/// and sessions named after a person) act on schedules from fixed places; people do not.
-fn is_workload(kind: PrincipalKind, name: &str, session: Option<&str>) -> bool {
-    match kind {
-        PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity | PrincipalKind::AwsService => true,
-        PrincipalKind::Role => {
-            !name.starts_with("AWSReservedSSO_") && !session.is_some_and(|s| s.contains('@'))
-        }
-        _ => false,
-    }
 }
 
 /// A protection change (serial console, metadata options, deletion protection) or a
@@ -316,12 +304,15 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
 }
 
 /// Did the principal share to `d` in the baseline period of the event, or, for an export,
-/// make such exports there on `routine_export_days` of its days?
+/// make such exports there on `routine_export_days` of its days (a workload: a backup product
+/// or a scanner, every night), or one day more for a person, whose exports are rarely a routine
+/// and whose stolen session's third night should not be one?
 fn knows(state: &WindowState, rule: &BaselineRule, c: &EventContext, d: &str) -> bool {
     let h = baseline::place_hash(d);
     if matches!(Destination::of(d), Destination::ExportedFrom(_)) {
-        return rule.routine_export_days > 0
-            && state.baseline.destination_days(h, c.time_ms, rule) >= rule.routine_export_days;
+        let person = !is_workload(c.principal_kind, &c.principal_name, c.session.as_deref());
+        let days = rule.routine_export_days.saturating_add(u32::from(person));
+        return rule.routine_export_days > 0 && state.baseline.destination_days(h, c.time_ms, rule) >= days;
     }
     state.baseline.knows_destination(h, c.time_ms, rule)
 }
@@ -393,13 +384,12 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let workload = is_workload(c.principal_kind, &c.principal_name, c.session.as_deref());
-    let (reasons, weak) = judge(state, engine, eff, &agg, (judged, workload), t, Text::Skip);
+    let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let signs = Signs {
         weak,
-        workload,
+        workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
         whole: unjudged && agg.whole_technique,
     };
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
@@ -433,7 +423,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     } else {
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
-    let (mut reasons, _) = judge(state, engine, eff, &agg, (judged, workload), t, Text::Write);
+    let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(c, |d| {
             eff.baseline.is_some_and(|r| knows(state, &r, c, d))
@@ -456,14 +446,14 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
 /// account is observed (`None`: no baseline in this scope).
 type Judged = Option<(BaselineRule, (Standing, Option<i64>))>;
 
-/// The reasons the activity is (or is not) unusual for its principal (a workload or not), by
-/// its standing, and whether it holds a weak sign about what was done ([`WeakSign`]).
+/// The reasons the activity is (or is not) unusual for its principal, by its standing, and
+/// whether it holds a weak sign about what was done ([`WeakSign`]).
 fn judge(
     state: &WindowState,
     engine: &Engine,
     eff: &Effective,
     agg: &Aggregate,
-    (judged, workload): (Judged, bool),
+    judged: Judged,
     t: i64,
     text: Text,
 ) -> (Vec<Reason>, WeakSign) {
@@ -472,10 +462,9 @@ fn judge(
             unusual(state, engine, agg, &rule, t, &eff.thresholds, text)
         }
         Some((rule, (Standing::Learning, observed))) => {
-            let mut out = Vec::new();
-            if !workload {
-                out.extend(mass_deletion(state, agg, &rule, t, &eff.thresholds, text));
-            }
+            let mut out: Vec<Reason> = mass_deletion(state, agg, &rule, &eff.thresholds, text)
+                .into_iter()
+                .collect();
             out.push(learning_reason(&rule, observed, text));
             (out, WeakSign::None)
         }
@@ -547,15 +536,11 @@ fn fires_at(
 ) -> bool {
     match judged {
         Some((_, Standing::Established)) => unusual_enough(reasons, signs),
-        // Nothing to compare with yet, nor known to be new: the detector was not looking.
-        // A protection change, a technique's whole shape, or a person's mass deletion (judged
-        // only for people, in `judge`) needs no history to tell.
-        Some((_, Standing::Learning)) => {
-            impairs(agg) || signs.whole || reasons.iter().any(|r| r.code == "volume")
-        }
-        // Not known to be new either: a mass action against the little history it has, as for
-        // a principal back from a break, a protection change, or a technique's whole shape.
-        Some((_, Standing::Unproven)) => {
+        // Nothing to compare with yet (being learned: the detector was not looking), or not
+        // known to be new: a protection change or a technique's whole shape needs no history to
+        // tell, nor does a mass action against the little history there is (`judge` weighs a
+        // learned principal's by its people's deletes alone, a higher bar).
+        Some((_, Standing::Learning | Standing::Unproven)) => {
             impairs(agg) || signs.whole || reasons.iter().any(|r| r.code == "volume")
         }
         // A principal without history meets the seed's thresholds; the lowest (risk alone)
@@ -732,34 +717,44 @@ fn burst_reason(what: impl FnOnce() -> String, busiest: u32, rule: &BaselineRule
     }
 }
 
-/// Deletes a person's window must pass, as a multiple of the seed's bulk count, to alert while
-/// the person is being learned. Nothing tells a busy person's ordinary day from an unusual one
-/// yet, but no one's routine deletes this many machines, disks, snapshots and images by hand:
-/// the probes' benign people deleted at most 24 in a day (a cleanup after a migration), and the
-/// attacks 65 to 142 (BENCHMARKS, "A mass deletion while a person is learned").
+/// Deletes people's calls in a window must pass, as a multiple of the seed's bulk count above
+/// the largest day before it, to alert while the principal is being learned. Nothing tells a
+/// busy person's ordinary day from an unusual one yet, but few people's routine deletes this
+/// many machines, disks, snapshots and images in a day; the attacks the probes made deleted 65
+/// to 142 (BENCHMARKS, "A person's mass deletion while it is learned").
 const MASS_DELETE_BULKS: u32 = 4;
 
-/// A person's mass deletion while it is being learned, against the little history it has: more
-/// deletes than [`MASS_DELETE_BULKS`] x the seed's bulk count above its largest day. Workloads
-/// are not judged so: a backup product or a node autoscaler deletes hundreds a day.
+/// A mass deletion by people while the principal is being learned: more of its people's deletes
+/// in the window ([`Aggregate::person_deletes`]) than [`MASS_DELETE_BULKS`] x the seed's bulk
+/// count above its largest day before the window began. A day the window overlaps is left out
+/// of the bar, so deletes straddling midnight do not raise it; no factor scales it, as a learned
+/// history is a day or two. Workloads' calls are not counted: a backup product or a node
+/// autoscaler deletes hundreds a day, and a role's pipeline sessions are not its people.
 fn mass_deletion(
     state: &WindowState,
     agg: &Aggregate,
     rule: &BaselineRule,
-    t: i64,
     th: &Thresholds,
     text: Text,
 ) -> Option<Reason> {
-    let i = baseline::type_index(OpType::Delete);
-    if agg.type_counts[i] == 0 {
+    if agg.person_deletes == 0 {
         return None;
     }
-    let v = state.baseline.volume(OpType::Delete, t, rule);
-    let count = agg.type_counts[i].max(v.today_count);
-    let points = agg.type_points[i].max(v.today_points);
-    let margin = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS);
-    above_by(v.max_count, count, rule, margin)
-        .then(|| volume_reason(|| type_label(OpType::Delete, count), points, &v, rule, text))
+    let largest = state
+        .baseline
+        .volume(OpType::Delete, agg.first_seen, rule)
+        .max_count;
+    let bar = largest.saturating_add(th.bulk_operations.saturating_mul(MASS_DELETE_BULKS));
+    (agg.person_deletes > bar).then(|| Reason {
+        code: "volume",
+        detail: text.of(|| {
+            format!(
+                "{} by people in 24 h, more than {bar}: a mass deletion (largest day before: {largest})",
+                type_label(OpType::Delete, agg.person_deletes)
+            )
+        }),
+        weight: 2,
+    })
 }
 
 /// Volume of each operation type, and of all together, against the principal's largest day,
@@ -1059,7 +1054,7 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
                  learning its habits, only criticals, protection changes, a technique's \
-                 whole sequence (stop, then user data) and a person's mass deletion alert",
+                 whole sequence (stop, then user data) and a mass deletion by people alert",
                 rule.min_history_days,
                 minute_utc(observed_since)
             )
@@ -1222,25 +1217,6 @@ mod tests {
             &[r("new_scope", 1), r("unusual_hour", 1)],
             PERSON
         ));
-    }
-
-    #[test]
-    fn people_and_workloads() {
-        assert!(is_workload(PrincipalKind::ManagedIdentity, "mi-x", None));
-        assert!(is_workload(PrincipalKind::ServicePrincipal, "app", None));
-        assert!(is_workload(PrincipalKind::Role, "nightly-backup", Some("i-0abc")));
-        assert!(!is_workload(
-            PrincipalKind::Role,
-            "AWSReservedSSO_AdministratorAccess_0123",
-            Some("ana")
-        ));
-        assert!(!is_workload(
-            PrincipalKind::Role,
-            "okta-admin",
-            Some("ana@example.com")
-        ));
-        assert!(!is_workload(PrincipalKind::User, "ana", None));
-        assert!(!is_workload(PrincipalKind::Unknown, "?", None));
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub mod flags {
     /// ([`crate::decision`]). Any caller can send that agent: it only narrows what learning
     /// lets through, never what an established principal's baseline judges.
     pub const IAC_AGENT: u8 = 32;
+    /// Made by a person, not a workload ([`crate::event::is_workload`], judged per call: a
+    /// role's sessions may be a pipeline's and people's). Only a person's deletes make a mass
+    /// deletion while the principal is being learned ([`crate::decision`]).
+    pub const BY_PERSON: u8 = 64;
 }
 
 /// The prefix of a destination that is the source of a copy into the account (an Azure
@@ -486,6 +490,10 @@ impl Engine {
         // Only a row that completes a sequence needs to know (a UA match per event costs).
         if entry.boost.is_some() && ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) {
             timing.flag |= flags::IAC_AGENT;
+        }
+        let p = &ev.principal;
+        if !crate::event::is_workload(p.kind, &p.name, p.session.as_deref()) {
+            timing.flag |= flags::BY_PERSON;
         }
         Ok((entry, op_type, timing))
     }

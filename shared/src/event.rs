@@ -61,6 +61,21 @@ impl PrincipalKind {
     }
 }
 
+/// Whether a caller is a workload: applications, managed identities, AWS services, and AWS
+/// roles other than IAM Identity Center's whose session is not named after a person. Workloads
+/// act on schedules from fixed places and in bulk; people do not. A role's session name is the
+/// caller's choice, so this tells who a call looks like, never who made it: it only narrows what
+/// a rule judges, it hides nothing a workload's own baseline would show.
+pub fn is_workload(kind: PrincipalKind, name: &str, session: Option<&str>) -> bool {
+    match kind {
+        PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity | PrincipalKind::AwsService => true,
+        PrincipalKind::Role => {
+            !name.starts_with("AWSReservedSSO_") && !session.is_some_and(|s| s.contains('@'))
+        }
+        _ => false,
+    }
+}
+
 /// Who made the call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Principal {
@@ -219,3 +234,27 @@ pub fn clip_into<'a>(s: impl Into<std::borrow::Cow<'a, str>>, max: usize) -> Str
 
 /// Longest principal, resource or IP string kept in state and alerts.
 pub const MAX_FIELD: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_and_workloads() {
+        assert!(is_workload(PrincipalKind::ManagedIdentity, "mi-x", None));
+        assert!(is_workload(PrincipalKind::ServicePrincipal, "app", None));
+        assert!(is_workload(PrincipalKind::Role, "nightly-backup", Some("i-0abc")));
+        assert!(!is_workload(
+            PrincipalKind::Role,
+            "AWSReservedSSO_AdministratorAccess_0123",
+            Some("ana")
+        ));
+        assert!(!is_workload(
+            PrincipalKind::Role,
+            "okta-admin",
+            Some("ana@example.com")
+        ));
+        assert!(!is_workload(PrincipalKind::User, "ana", None));
+        assert!(!is_workload(PrincipalKind::Unknown, "?", None));
+    }
+}

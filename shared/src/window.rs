@@ -178,6 +178,10 @@ pub struct Aggregate {
     /// and in-account scanners do it every day).
     #[serde(skip)]
     pub whole_technique: bool,
+    /// Deletes made by people ([`flags::BY_PERSON`]): a mass deletion by a principal being
+    /// learned is judged on them alone, not on its pipeline sessions' ([`crate::decision`]).
+    #[serde(skip)]
+    pub person_deletes: u32,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -751,7 +755,9 @@ impl WindowState {
         let mut type_counts = [0u32; baseline::TYPES];
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
+        let mut person_deletes = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
+            person_deletes += u32::from(u.kind == OpType::Delete && u.flags & flags::BY_PERSON != 0);
             count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
@@ -785,6 +791,7 @@ impl WindowState {
             type_counts,
             type_points,
             whole_technique,
+            person_deletes,
         }
     }
 

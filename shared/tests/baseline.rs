@@ -198,7 +198,7 @@ fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578
 /// A cold start: on the detector's first day every principal lacks history, and without
 /// `observed_since` every busy one meets the seed's thresholds. With it, a principal first seen
 /// within `min_history_days` of the start is learned, not new: only a critical (or a protection
-/// change, or a stop-then-user-data swap) alerts for it.
+/// change, a stop-then-user-data swap, or a mass deletion by people) alerts for it.
 /// One first seen before the detector has watched the account for the baseline period may have
 /// been silent all that time: only its volume against the history it has alerts (a mass action),
 /// not the seed's thresholds. One first seen after that is new and meets the thresholds.
@@ -457,46 +457,59 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     );
 }
 
-/// A person being learned who deletes more than four times the seed's bulk count in a day (an
-/// Owner's stolen session wiping a subscription, a key deleting a fleet and its backups) alerts:
-/// nothing tells a busy day from an unusual one yet, but no one's routine deletes that many by
-/// hand. Twenty deletes, a person's fifty made over two days that never pass the bar against the
-/// day before, and a workload's hundred (a backup product's retention) are learned.
+/// A principal being learned whose people delete more than four times the seed's bulk count in
+/// 24 h above their largest day before (an Owner's stolen session wiping a subscription, keys
+/// deleting a fleet and its backups) alerts: nothing tells a busy day from an unusual one yet,
+/// but few people's routine deletes that many. Deletes straddling midnight are one burst (the
+/// day the window overlaps does not raise the bar). Twenty deletes, a person's 25 two days after
+/// a day of 20, and a workload's hundred (a backup product's retention) are learned, even when a
+/// person's session of the same role adds one.
 #[test]
-fn a_persons_mass_deletion_alerts_while_learned_and_a_workloads_does_not() {
+fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
     let day = 86_400_000;
     let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
     let at = |d: i64, n: usize| start + d * day + 3_600_000 + n as i64 * 30_000;
     let mut events = Vec::new();
+    let mut add = |who: &str, t: i64, n: usize| events.push(by(&terminate, who, t, n));
     for n in 0..21 {
-        events.push(by(&terminate, "wiper", at(1, n), n));
+        add("wiper", at(1, n), n);
     }
     for n in 0..20 {
-        events.push(by(&terminate, "tidier", at(1, n), n));
+        add("tidier", at(1, n), n);
     }
     for (d, k) in [(0, 20), (2, 25)] {
         for n in 0..k {
-            events.push(by(&terminate, "cleaner", at(d, n), 100 * d as usize + n));
+            add("cleaner", at(d, n), 100 * d as usize + n);
         }
     }
-    for n in 0..100 {
-        let mut ev = by(&terminate, "retention", at(1, n), n);
-        ev.principal.kind = t1578_core::event::PrincipalKind::Role;
-        ev.principal.key = "arn:aws:iam::111122223333:role/retention".into();
-        ev.principal.session = Some("nightly".into());
-        events.push(ev);
+    // 20 before midnight, 5 after: the day before is none, so 25 are over the bar.
+    for n in 0..25 {
+        add("night", start + 2 * day - 20 * 60_000 + n as i64 * 60_000, n);
     }
+    let role = |session: &str, t: i64, n: usize| {
+        let mut ev = by(&terminate, "retention", t, n);
+        ev.principal.kind = t1578_core::PrincipalKind::Role;
+        ev.principal.key = "arn:aws:iam::111122223333:role/retention".into();
+        ev.principal.session = Some(session.into());
+        ev
+    };
+    for n in 0..100 {
+        events.push(role("nightly", at(1, n), n));
+    }
+    events.push(role("ana@example.com", at(1, 101), 101));
     events.sort_by_key(|e| e.time_ms);
     let (_, alerts) = replay(
         &common::engine(ProfileName::Default).observed_since(start),
         &events,
     );
     let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
-    assert_eq!(who, ["wiper"].into(), "{alerts:#?}");
-    let first = &alerts[0];
-    assert_eq!(first.time, at(1, 20), "the 21st delete crosses the bar");
-    let reasons: Vec<(&str, &str)> = first
+    assert_eq!(who, ["night", "wiper"].into(), "{alerts:#?}");
+    let first = |name: &str| alerts.iter().find(|a| a.actor.user.name == name).unwrap();
+    assert_eq!(first("wiper").time, at(1, 20), "the 21st delete crosses the bar");
+    let night = first("night").time;
+    assert_eq!(night, start + 2 * day, "the 21st, after midnight");
+    let reasons: Vec<(&str, &str)> = first("wiper")
         .unmapped
         .baseline
         .iter()
@@ -504,7 +517,12 @@ fn a_persons_mass_deletion_alerts_while_learned_and_a_workloads_does_not() {
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert_eq!(reasons[0].0, "volume");
-    assert!(reasons[0].1.starts_with("21 delete operations"), "{reasons:?}");
+    assert!(
+        reasons[0]
+            .1
+            .starts_with("21 delete operations by people in 24 h, more than 20"),
+        "{reasons:?}"
+    );
     assert_eq!(reasons[1].0, "learning");
 }
 
@@ -1047,6 +1065,39 @@ fn export_on(day: u32, sub: &str, disk: bool) -> Vec<serde_json::Value> {
     at_night(&doc, day, &format!("0e1f2a3b-0000-4000-8000-00000000{tag}"))
 }
 
+/// An export by a person is routine only after one night more than a workload's
+/// (`routine_export_days` + 1): a person's exports are rarely a routine, and a stolen session
+/// exporting every other night stays a critical on its third. The same image exports by a role
+/// session named like a pipeline are routine after two.
+#[test]
+fn a_persons_exports_need_a_night_more_to_be_routine() {
+    let export = fixture("aws/ec2-export-image.json");
+    let day = 86_400_000;
+    let start = export.time_ms - export.time_ms.rem_euclid(day);
+    // Every other day, so that each export is its own finding.
+    let alerts_on_last = |role: bool, days: &[i64]| -> bool {
+        let events: Vec<_> = days
+            .iter()
+            .map(|&d| {
+                let mut ev = by(&export, "exporter", start + d * day + 3_600_000, d as usize);
+                if role {
+                    ev.principal.kind = t1578_core::PrincipalKind::Role;
+                    ev.principal.session = Some("nightly".into());
+                }
+                ev
+            })
+            .collect();
+        let (_, alerts) = replay(&common::engine(ProfileName::Default), &events);
+        let last = start + days[days.len() - 1] * day;
+        alerts.iter().any(|a| a.time >= last)
+    };
+    assert!(alerts_on_last(false, &[0]), "the first export is a critical");
+    assert!(alerts_on_last(false, &[0, 2, 4]), "a person's third night");
+    assert!(!alerts_on_last(false, &[0, 2, 4, 6]), "a person's fourth night");
+    assert!(alerts_on_last(true, &[0, 2]), "a workload's second night");
+    assert!(!alerts_on_last(true, &[0, 2, 4]), "a workload's third night");
+}
+
 /// Exports on `nights`, then day 22's `(subscription, disk)` exports, in event-time order: every
 /// alert, with its day of November.
 fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
@@ -1065,9 +1116,10 @@ fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
 }
 
 /// A download URL has no recipient to know, so one export makes nothing known; a backup
-/// product or a scanner that makes them every night is routine after `routine_export_days`
-/// (2) of its nights, each a critical, and then only an export of another kind or from another
-/// subscription is a critical.
+/// product or a scanner (a workload, as the fixture's application) that makes them every night
+/// is routine after `routine_export_days` (2) of its nights, each a critical, and then only an
+/// export of another kind or from another subscription is a critical. A person needs a night
+/// more ([`a_persons_exports_need_a_night_more_to_be_routine`]).
 #[test]
 fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
     let every_night: Vec<u32> = (1..22).collect();
@@ -1087,6 +1139,11 @@ fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
     let late: Vec<_> = routine.iter().filter(|(d, _)| *d > 2).collect();
     assert!(late.is_empty(), "routine after 2 nights: {late:?}");
 
+    let twice = exports_then(&[19, 20], &[(OWN_SUB, false)]);
+    assert!(
+        twice.iter().all(|(d, _)| *d != 22),
+        "two nights are a workload's routine: {twice:?}"
+    );
     let once = exports_then(&[20], &[(OWN_SUB, false)]);
     let day_22: Vec<_> = once.iter().filter(|(d, _)| *d == 22).collect();
     assert_eq!(day_22.len(), 1, "one night is not a routine: {once:?}");
