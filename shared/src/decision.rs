@@ -726,8 +726,9 @@ const MASS_DELETE_BULKS: u32 = 4;
 
 /// A mass deletion by people while the principal is being learned: more of its people's deletes
 /// in the window ([`Aggregate::person_deletes`]) than [`MASS_DELETE_BULKS`] x the seed's bulk
-/// count above its largest day before the window began. A day the window overlaps is left out
-/// of the bar, so deletes straddling midnight do not raise it; no factor scales it, as a learned
+/// count above its largest day of deletes (all of its deletes, a pipeline session's too: the
+/// higher bar) before the day of the first of them. The days they fall on are left out of the
+/// bar, so deletes straddling midnight do not raise it; no factor scales it, as a learned
 /// history is a day or two. Workloads' calls are not counted: a backup product or a node
 /// autoscaler deletes hundreds a day, and a role's pipeline sessions are not its people.
 fn mass_deletion(
@@ -742,7 +743,7 @@ fn mass_deletion(
     }
     let largest = state
         .baseline
-        .volume(OpType::Delete, agg.first_seen, rule)
+        .volume(OpType::Delete, agg.person_deletes_from, rule)
         .max_count;
     let bar = largest.saturating_add(th.bulk_operations.saturating_mul(MASS_DELETE_BULKS));
     (agg.person_deletes > bar).then(|| Reason {

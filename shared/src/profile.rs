@@ -203,7 +203,7 @@ pub struct BaselineRule {
     /// An export (a download URL for a disk or snapshot, an image or instance export) is a
     /// single-event critical unless the principal made exports of that kind from that account on
     /// at least this many days of the baseline period: a backup product or a scanner that
-    /// does it every night. 0: every export is critical.
+    /// does it every night. A person needs one day more. 0: every export is critical.
     pub routine_export_days: u32,
     /// An operation new for the principal counts as unusual from this many points up.
     pub new_operation_min_points: u32,

@@ -37,7 +37,7 @@
 //! volume_factor = 2.5             # unusual above 2.5x the principal's largest day
 //! escalation_factor = 2.0         # an open finding is updated when it grows 2x
 //! known_destinations = true       # a repeat share to a known destination is not critical
-//! routine_export_days = 2         # exports of a kind made on 2 days of the period: not critical
+//! routine_export_days = 2         # exports of a kind made on 2 days (a person: 3): not critical
 //! new_operation_min_points = 2    # a new operation counts as unusual from 2 points
 //! settled_days = 5                # fewer active days: a thin history, novelty weighs less
 //! new_principal_risk = 4          # a new principal's risk-only tier alerts from 4 points

@@ -182,6 +182,10 @@ pub struct Aggregate {
     /// learned is judged on them alone, not on its pipeline sessions' ([`crate::decision`]).
     #[serde(skip)]
     pub person_deletes: u32,
+    /// The first of them (ms; 0 when none): the day it falls on, and the days after, are not
+    /// the history its bar is taken from.
+    #[serde(skip)]
+    pub person_deletes_from: i64,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -755,9 +759,12 @@ impl WindowState {
         let mut type_counts = [0u32; baseline::TYPES];
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
-        let mut person_deletes = 0u32;
+        let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
         for u in self.units.iter().filter(|u| live(u.t)) {
-            person_deletes += u32::from(u.kind == OpType::Delete && u.flags & flags::BY_PERSON != 0);
+            if u.kind == OpType::Delete && u.flags & flags::BY_PERSON != 0 {
+                person_deletes += 1;
+                person_first = person_first.min(u.t);
+            }
             count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
@@ -792,6 +799,7 @@ impl WindowState {
             type_points,
             whole_technique,
             person_deletes,
+            person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
         }
     }
 

@@ -463,7 +463,8 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
 /// but few people's routine deletes that many. Deletes straddling midnight are one burst (the
 /// day the window overlaps does not raise the bar). Twenty deletes, a person's 25 two days after
 /// a day of 20, and a workload's hundred (a backup product's retention) are learned, even when a
-/// person's session of the same role adds one.
+/// person's session of the same role adds one; 21 by people's sessions of a role whose pipeline
+/// deletes 50 alert.
 #[test]
 fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
@@ -487,24 +488,32 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     for n in 0..25 {
         add("night", start + 2 * day - 20 * 60_000 + n as i64 * 60_000, n);
     }
-    let role = |session: &str, t: i64, n: usize| {
-        let mut ev = by(&terminate, "retention", t, n);
+    let role = |name: &str, session: &str, t: i64, n: usize| {
+        let mut ev = by(&terminate, name, t, n);
         ev.principal.kind = t1578_core::PrincipalKind::Role;
-        ev.principal.key = "arn:aws:iam::111122223333:role/retention".into();
+        ev.principal.key = format!("arn:aws:iam::111122223333:role/{name}");
         ev.principal.session = Some(session.into());
         ev
     };
     for n in 0..100 {
-        events.push(role("nightly", at(1, n), n));
+        events.push(role("retention", "nightly", at(1, n), n));
     }
-    events.push(role("ana@example.com", at(1, 101), 101));
+    events.push(role("retention", "ana@example.com", at(1, 101), 101));
+    for n in 0..50 {
+        events.push(role("mixed", "deploy", at(1, n), n));
+    }
+    for n in 50..71 {
+        events.push(role("mixed", "bo@example.com", at(1, n), n));
+    }
     events.sort_by_key(|e| e.time_ms);
     let (_, alerts) = replay(
         &common::engine(ProfileName::Default).observed_since(start),
         &events,
     );
     let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
-    assert_eq!(who, ["night", "wiper"].into(), "{alerts:#?}");
+    assert_eq!(who, ["mixed", "night", "wiper"].into(), "{alerts:#?}");
+    let mixed = alerts.iter().find(|a| a.actor.user.name == "mixed").unwrap();
+    assert_eq!(mixed.time, at(1, 70), "the 21st delete by a person");
     let first = |name: &str| alerts.iter().find(|a| a.actor.user.name == name).unwrap();
     assert_eq!(first("wiper").time, at(1, 20), "the 21st delete crosses the bar");
     let night = first("night").time;
