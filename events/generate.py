@@ -937,12 +937,14 @@ def b_serial_console(ctx, row, look):
 
 def b_replace_root(ctx, row, look):
     iid, snap = rid("i", row), rid("snap", row)
+    # The row of its own deletes the replaced volume; its look-alike keeps it (the default).
+    discard = row == "aws.ec2.replace_root_volume_delete_replaced" and not look
     req = {"CreateReplaceRootVolumeTaskRequest": {"InstanceId": iid, "SnapshotId": snap,
-                                                  "DeleteReplacedRootVolume": False,
+                                                  "DeleteReplacedRootVolume": discard,
                                                   "ClientToken": uid(ctx.key, "clientToken")}}
     resp = ec2_wrapped(ctx, "CreateReplaceRootVolumeTask", replaceRootVolumeTask={
         "replaceRootVolumeTaskId": rid("replacevol", row), "instanceId": iid, "taskState": "pending",
-        "startTime": ts(ctx.t), "tagSet": "", "snapshotId": snap, "deleteReplacedRootVolume": False})
+        "startTime": ts(ctx.t), "tagSet": "", "snapshotId": snap, "deleteReplacedRootVolume": discard})
     return "ec2", "CreateReplaceRootVolumeTask", req, resp, ec2_arn(ctx, "instance", iid)
 
 
@@ -1176,6 +1178,7 @@ AWS_BUILDERS = {
     "aws.ec2.replace_instance_profile": b_replace_profile,
     "aws.ec2.enable_serial_console": b_serial_console,
     "aws.ec2.replace_root_volume": b_replace_root,
+    "aws.ec2.replace_root_volume_delete_replaced": b_replace_root,
     "aws.ec2.create_launch_template": b_launch_template,
     "aws.ec2.create_launch_template_version": b_launch_template_version,
     "aws.rbin.delete_rule": b_rbin_delete,
@@ -1814,6 +1817,9 @@ def az_lookalike_body(row_id: str):
 
 AZ_LOOKALIKE_ROWS = {"azure.compute.snapshot_copy_cross_subscription", "azure.compute.disk_copy_cross_subscription"}
 AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
+# Rows added after the Azure GPU rows get a month of their own, so that the files before them keep
+# their slots.
+REVERT_ROWS = {"aws.ec2.replace_root_volume_delete_replaced"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1861,11 +1867,12 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | REVERT_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in REVERT_ROWS], 6))
     return built
 
 

@@ -487,7 +487,7 @@ fn s3_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
     let q_remote = t1578(&["query", "--format", "json", "s3://trail/"], &s3_env(&moto));
     assert_eq!(q_remote.stdout, q_local.stdout);
     assert_eq!(summary(&q_remote), summary(&q_local));
-    let want = format!("{inputs} files, 174 records read");
+    let want = format!("{inputs} files, {} records read", records.len());
     assert!(summary(&q_remote).contains(&want), "{}", summary(&q_remote));
     assert!(summary(&q_local).contains(&want), "{}", summary(&q_local));
 }

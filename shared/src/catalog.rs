@@ -122,6 +122,10 @@ pub struct Condition {
     /// RDS `deleteAutomatedBackups` as requested (a delete that drops the automated backups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_automated_backups: Option<bool>,
+    /// EC2 `DeleteReplacedRootVolume` as requested (a revert that deletes the volume it
+    /// replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_replaced_root_volume: Option<bool>,
     /// Requested instance type starts with one of these (lower-case), e.g. GPU families
     /// abused for mining. Data, so a deployment edits the list rather than code.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -135,6 +139,11 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// Does the condition tell rows apart by a name the caller chooses (an extension's)?
+    pub fn by_chosen_name(&self) -> bool {
+        !self.extension_contains.is_empty()
+    }
+
     /// Does the event's request satisfy every field of this condition?
     pub fn matches(&self, ev: &ComputeEvent) -> bool {
         let d = &ev.details;
@@ -200,6 +209,7 @@ impl Condition {
             && opt(self.publicly_accessible, d.publicly_accessible)
             && opt(self.skip_final_snapshot, d.skip_final_snapshot)
             && opt(self.delete_automated_backups, d.delete_automated_backups)
+            && opt(self.delete_replaced_root_volume, d.delete_replaced_root_volume)
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
             && self
                 .hop_limit_min
@@ -278,6 +288,13 @@ impl Entry {
     /// [`id_hash`] of this row's id.
     pub fn id_hash(&self) -> u32 {
         id_hash(&self.id)
+    }
+
+    /// A row told from its call's plain row by a request condition of its own (a GPU size,
+    /// IMDSv1, no final snapshot, the replaced volume deleted): the request names its threat.
+    /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]).
+    pub fn risky_variant(&self) -> bool {
+        self.when.as_ref().is_some_and(|w| !w.by_chosen_name())
     }
 }
 
@@ -500,10 +517,10 @@ mod tests {
     #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        // The counts the README states: 131 operations, 87 AWS and 44 Azure.
+        // The counts the README states: 132 operations, 88 AWS and 44 Azure.
         let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
         let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
-        assert_eq!((c.entries.len(), aws, azure), (131, 87, 44));
+        assert_eq!((c.entries.len(), aws, azure), (132, 88, 44));
         assert_eq!(c.seed_azure.len(), 13);
     }
 

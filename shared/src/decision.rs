@@ -32,27 +32,31 @@
 //!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) still is one,
 //!   which only a new network completes. A principal silent for the whole period has a thin
 //!   history, it is not a new principal.
-//! - **No history is not the same as new** (`BaselineRule::observed_since`). When the
-//!   detector knows when it started seeing an account, a principal first seen within
-//!   `min_history_days` of that start is being learned: it may be years old, the detector was
-//!   not looking. Only criticals, protection changes, when its tier fires a technique's whole
-//!   shape (stop, then user data, unless an IaC agent made the call: Terraform's way of
-//!   changing user data), and a mass deletion by its people's calls (more than four times the
-//!   seed's bulk count in 24 h above its largest day before them: few people's routine, where a
-//!   backup product's retention deletes hundreds) alert for it (`learning`). One first seen later, but before the
-//!   detector has watched the account for the baseline period, may have been silent all that
-//!   time (a weekly job, a rare user): it is not known to be new, and is judged as a principal
-//!   back from a break is, by its volume against the little history it has
-//!   (`short_observation`), a protection change or a technique's whole shape. The seed's
-//!   thresholds are for principals that appear once the detector has watched for the baseline
-//!   period: in the cold-start workloads, principals met in the second week made most of its
-//!   alerts. Unknown (the default), every principal without history is new, which an incident replay wants and a
-//!   cold start floods with (half the principals on day one of the workloads). A deployment
-//!   need not know its start: `first` records each account's first event in the state store,
-//!   so accounts onboarded months apart each get their own learning period.
+//! - **No history is not the same as new** (`BaselineRule::observed_since`). When the detector
+//!   knows when it started seeing an account, a principal first seen within `min_history_days`
+//!   of that start is being learned: it may be years old, the detector was not looking. Only
+//!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
+//!   user data, unless an IaC agent made the call: Terraform's way of changing user data), a
+//!   person's revert whose request names its threat (a root volume replaced and the old one
+//!   deleted: no troubleshooting needs that, where a patching workload may), and a mass
+//!   deletion by its people's calls (more than four times the seed's bulk count in 24 h above
+//!   its largest day before them: few people's routine, where a backup product's retention
+//!   deletes hundreds) alert for it (`learning`). One first seen later, but before the detector
+//!   has watched the account for the baseline period, may have been silent all that time (a
+//!   weekly job, a rare user): it is not known to be new, and is judged as a principal back
+//!   from a break is, by its volume against the little history it has (`short_observation`), a
+//!   protection change, a technique's whole shape or such a revert. The seed's thresholds are
+//!   for principals that appear once the detector has watched for the baseline period: in the
+//!   cold-start workloads, principals met in the second week made most of its alerts. Unknown
+//!   (the default), every principal without history is new, which an incident replay wants and
+//!   a cold start floods with (half the principals on day one of the workloads). A deployment
+//!   need not know its start: `first` records each account's first event in the state store, so
+//!   accounts onboarded months apart each get their own learning period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
-//!   A public share or a new destination is always critical. An export has no recipient to
+//!   A public share or a new destination is always critical. So is another account's use of a
+//!   snapshot shared with it, except while that account is being learned: the share may be
+//!   years old, and one made while the detector watches raised the sharer's critical. An export has no recipient to
 //!   know: it is evidence only where the principal makes exports of its kind from its account
 //!   routinely, on `routine_export_days` of the period (2: a backup product's nightly download
 //!   URLs; a person needs a day more), so one share with a partner makes the partner known and
@@ -72,7 +76,7 @@ use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
 use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
-use crate::event::is_workload;
+use crate::event::PrincipalKind;
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds};
 use crate::tuning::Effective;
@@ -160,17 +164,6 @@ fn impairs(agg: &Aggregate) -> bool {
     [OpType::Impair, OpType::Generalize]
         .iter()
         .any(|&t| agg.type_counts[baseline::type_index(t)] > 0)
-}
-
-/// A row told from its call's plain row by a request condition of its own, not by a name the
-/// caller chooses ([`by_chosen_name`]).
-fn risky_variant(row: &crate::catalog::Entry) -> bool {
-    row.when.as_ref().is_some_and(|w| !by_chosen_name(w))
-}
-
-/// Does the condition tell rows apart by a name the caller chooses (an extension's)?
-fn by_chosen_name(w: &crate::catalog::Condition) -> bool {
-    !w.extension_contains.is_empty()
 }
 
 /// Create a finding, or update the open one.
@@ -292,7 +285,7 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
         && !c.public
         && c.more_destinations == 0
         && !c.destinations.is_empty()
-        && c.destinations.iter().all(|d| knows(state, &rule, c, d));
+        && c.destinations.iter().all(|d| knows(state, &rule, s, d));
     if !known {
         return Cow::Borrowed(s);
     }
@@ -307,14 +300,29 @@ fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Score
 /// make such exports there on `routine_export_days` of its days (a workload: a backup product
 /// or a scanner, every night), or one day more for a person, whose exports are rarely a routine
 /// and whose stolen session's third night should not be one?
-fn knows(state: &WindowState, rule: &BaselineRule, c: &EventContext, d: &str) -> bool {
+fn knows(state: &WindowState, rule: &BaselineRule, s: &Scored, d: &str) -> bool {
     let h = baseline::place_hash(d);
+    let c = &s.ctx;
     if matches!(Destination::of(d), Destination::ExportedFrom(_)) {
-        let person = !is_workload(c.principal_kind, &c.principal_name, c.session.as_deref());
-        let days = rule.routine_export_days.saturating_add(u32::from(person));
+        let days = rule.routine_export_days.saturating_add(u32::from(by_person(s)));
         return rule.routine_export_days > 0 && state.baseline.destination_days(h, c.time_ms, rule) >= days;
     }
     state.baseline.knows_destination(h, c.time_ms, rule)
+}
+
+/// Another account's use of a snapshot shared with it (a copy or a volume made from it, which
+/// AWS logs in the sharing account as that account's call). While that account is being learned
+/// it is evidence, not a critical: the share it uses may be years old (the detector was not
+/// looking), and a share made while the detector watches raised its own critical, the sharer's.
+/// Agentless scanners' vendors and backup vaults copy every day, so every backtest's first day
+/// alerted for each of them beside their sharers.
+fn recipient_use(c: &EventContext) -> bool {
+    c.principal_kind == PrincipalKind::AwsAccount && c.op_type == OpType::Exfil
+}
+
+/// Was the call a person's ([`flags::BY_PERSON`], set once when the event was scored)?
+fn by_person(s: &Scored) -> bool {
+    s.units.first().is_some_and(|u| u.flags & flags::BY_PERSON != 0)
 }
 
 fn type_mask(agg: &Aggregate) -> u16 {
@@ -381,7 +389,8 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let t = c.time_ms;
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
-    let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0;
+    let learned_use = matches!(judged, Some((_, (Standing::Learning, _)))) && recipient_use(c);
+    let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0 && !learned_use;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
@@ -389,7 +398,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let signs = Signs {
         weak,
-        workload: is_workload(c.principal_kind, &c.principal_name, c.session.as_deref()),
+        workload: !by_person(s),
         whole: unjudged && agg.whole_technique,
     };
     let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
@@ -426,7 +435,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(c, |d| {
-            eff.baseline.is_some_and(|r| knows(state, &r, c, d))
+            eff.baseline.is_some_and(|r| knows(state, &r, s, d))
         }));
     }
     let finding = Finding {
@@ -537,11 +546,15 @@ fn fires_at(
     match judged {
         Some((_, Standing::Established)) => unusual_enough(reasons, signs),
         // Nothing to compare with yet (being learned: the detector was not looking), or not
-        // known to be new: a protection change or a technique's whole shape needs no history to
+        // known to be new: a protection change, a technique's whole shape or a person's revert
+        // whose request names its threat (the replaced volume deleted) needs no history to
         // tell, nor does a mass action against the little history there is (`judge` weighs a
         // learned principal's by its people's deletes alone, a higher bar).
         Some((_, Standing::Learning | Standing::Unproven)) => {
-            impairs(agg) || signs.whole || reasons.iter().any(|r| r.code == "volume")
+            impairs(agg)
+                || signs.whole
+                || agg.person_risky_reverts > 0
+                || reasons.iter().any(|r| r.code == "volume")
         }
         // A principal without history meets the seed's thresholds; the lowest (risk alone)
         // from the rule's points.
@@ -939,7 +952,7 @@ fn new_operations(
         let row = engine.catalog.get(&n.value);
         // A lifecycle call's risky variant, told by what it asks for (a GPU size, IMDSv1, no
         // final snapshot), is not the routine the call is: it weighs as a first capture does.
-        let light = row.is_some_and(|row| row.op_type.is_lifecycle() && !risky_variant(row));
+        let light = row.is_some_and(|row| row.op_type.is_lifecycle() && !row.risky_variant());
         // A first capture, execution or share that completes its catalog sequence is the
         // technique whole (stop, new user data, start: what the community rules alert on
         // whoever does it), which no habit of trying new operations explains: full weight.
@@ -1005,7 +1018,7 @@ fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
         .catalog
         .entries
         .iter()
-        .any(|e| e.operation == row.operation && e.when.as_ref().is_some_and(by_chosen_name))
+        .any(|e| e.operation == row.operation && e.when.as_ref().is_some_and(|w| w.by_chosen_name()))
 }
 
 /// Is `row` the plain form of an API call that another row tells apart by where a copy reads
@@ -1055,7 +1068,8 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
                  learning its habits, only criticals, protection changes, a technique's \
-                 whole sequence (stop, then user data) and a mass deletion by people alert",
+                 whole sequence (stop, then user data), a person's revert that deletes what it \
+                 replaced and a mass deletion by people alert",
                 rule.min_history_days,
                 minute_utc(observed_since)
             )

@@ -163,6 +163,9 @@ pub struct Details {
     pub skip_final_snapshot: Option<bool>,
     /// RDS `deleteAutomatedBackups` as requested.
     pub delete_automated_backups: Option<bool>,
+    /// EC2 `DeleteReplacedRootVolume` as requested: a root volume replaced and the volume it
+    /// replaced deleted, so the machine's state before the revert is gone.
+    pub delete_replaced_root_volume: Option<bool>,
     /// IMDS `httpPutResponseHopLimit` as requested.
     pub hop_limit: Option<i64>,
     /// Azure VM extension name, from the resource id.

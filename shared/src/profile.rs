@@ -217,7 +217,8 @@ pub struct BaselineRule {
     /// When the detector started seeing the account's events. A principal first seen within
     /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
     /// learning, not new, and only criticals, protection changes, a technique's whole shape
-    /// (stop, then user data) and a mass deletion by people alert for it. One first seen later but within `days` of it is not
+    /// (stop, then user data), a person's revert that deletes what it replaced and a mass
+    /// deletion by people alert for it. One first seen later but within `days` of it is not
     /// known to be new either ([`Self::unproven`]). Unset, every principal without history is
     /// new (an incident replay of two days).
     pub observed_since: ObservedSince,
@@ -240,8 +241,9 @@ pub enum ObservedSince {
 
 impl BaselineRule {
     /// Built into the default profile: 14 days, 3 days of history, 2.5x the largest day, update
-    /// at 2x, known share destinations, exports routine after 2 days (3 for a person), new operations of 2 points or more, settled after 5
-    /// active days, new principals' lowest tier from 4 points.
+    /// at 2x, known share destinations, exports routine after 2 days (3 for a person), new
+    /// operations of 2 points or more, settled after 5 active days, new principals' lowest tier
+    /// from 4 points.
     pub const DEFAULT: BaselineRule = BaselineRule {
         days: 14,
         min_history_days: 3,

@@ -291,6 +291,11 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             "deleteAutomatedBackups",
             c.delete_automated_backups,
         ),
+        (
+            "delete_replaced_root_volume",
+            "deleteReplacedRootVolume",
+            c.delete_replaced_root_volume,
+        ),
     ] {
         if let Some(w) = want {
             parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));

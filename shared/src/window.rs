@@ -186,6 +186,12 @@ pub struct Aggregate {
     /// the history its bar is taken from.
     #[serde(skip)]
     pub person_deletes_from: i64,
+    /// Reverts by people of a risky variant's row ([`crate::catalog::Entry::risky_variant`]: the
+    /// replaced root volume deleted, a restore made public): no routine needs them, so they
+    /// alert for a principal being learned too ([`crate::decision`]); a workload's patching
+    /// that replaces root volumes does not.
+    #[serde(skip)]
+    pub person_risky_reverts: u32,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -760,10 +766,17 @@ impl WindowState {
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
         let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
+        let mut person_risky_reverts = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
-            if u.kind == OpType::Delete && u.flags & flags::BY_PERSON != 0 {
-                person_deletes += 1;
-                person_first = person_first.min(u.t);
+            if u.flags & flags::BY_PERSON != 0 {
+                if u.kind == OpType::Delete {
+                    person_deletes += 1;
+                    person_first = person_first.min(u.t);
+                } else if u.kind == OpType::Revert
+                    && catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant())
+                {
+                    person_risky_reverts += 1;
+                }
             }
             count += 1;
             types.insert(u.kind);
@@ -800,6 +813,7 @@ impl WindowState {
             whole_technique,
             person_deletes,
             person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
+            person_risky_reverts,
         }
     }
 

@@ -535,6 +535,109 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     assert_eq!(reasons[1].0, "learning");
 }
 
+/// A revert that deletes the volume it replaced leaves nothing of the machine's state before it:
+/// no troubleshooting needs that, so a person's alerts while the principal is being learned
+/// (and while it is not known to be new), where the same revert keeping the old volume, even
+/// three of them, is learned. A patching workload's reverts that delete are learned too; a
+/// person's session of a role is a person's.
+#[test]
+fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
+    let discard = fixture("aws/ec2-create-replace-root-volume-task-delete-replaced.json");
+    let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
+    let day = 86_400_000;
+    let start = discard.time_ms - discard.time_ms.rem_euclid(day);
+    let at = |d: i64, n: usize| start + d * day + 3 * 3_600_000 + n as i64 * 60_000;
+    let role = |template: &t1578_core::ComputeEvent, name: &str, session: &str, t: i64, n: usize| {
+        let mut ev = by(template, name, t, n);
+        ev.principal.kind = t1578_core::PrincipalKind::Role;
+        ev.principal.key = format!("arn:aws:iam::111122223333:role/{name}");
+        ev.principal.session = Some(session.into());
+        ev
+    };
+    let mut events = vec![
+        by(&discard, "reverter", at(1, 0), 0),
+        by(&discard, "late", at(6, 0), 0),
+    ];
+    events.extend((0..3).map(|n| by(&keep, "keeper", at(1, n), n)));
+    events.extend((0..3).map(|n| role(&discard, "patcher", "ssm-patch-run", at(2, n), n)));
+    events.push(role(&discard, "oncall", "ravi@example.com", at(2, 0), 0));
+    // Every principal is seen in the first days, so none is new: "late" is first seen on day 6,
+    // before the detector has watched the account for the baseline period (not known to be new).
+    for who in ["reverter", "keeper"] {
+        events.push(by(&keep, who, at(0, 9), 9));
+    }
+    events.push(role(&keep, "patcher", "ssm-patch-run", at(0, 9), 9));
+    events.push(role(&keep, "oncall", "ravi@example.com", at(0, 9), 9));
+    events.sort_by_key(|e| e.time_ms);
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    assert_eq!(who, ["late", "oncall", "reverter"].into(), "{alerts:#?}");
+    let reasons = |name: &str| -> Vec<String> {
+        let a = alerts.iter().find(|a| a.actor.user.name == name).unwrap();
+        a.unmapped
+            .baseline
+            .iter()
+            .flat_map(|b| b.reasons.iter().map(|r| r.code.clone()))
+            .collect()
+    };
+    assert_eq!(reasons("reverter"), ["learning"]);
+    assert_eq!(reasons("oncall"), ["learning"]);
+    assert_eq!(reasons("late"), ["short_observation"]);
+    let first = alerts.iter().find(|a| a.actor.user.name == "reverter").unwrap();
+    assert_eq!(first.time, at(1, 0), "the revert itself");
+}
+
+/// Another account's copies of a snapshot shared with it, while that account is being learned,
+/// are evidence: the share they use may predate the detector (a scanner's vendor, a backup
+/// vault, copying every day), and a share made while the detector watches is the sharer's
+/// critical, which stays one. A copy by an account first seen later (not known to be new, or
+/// new) is still a critical.
+#[test]
+fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_critical() {
+    let copy = fixture("aws/ec2-shared-snapshot-copy-initiated.json");
+    let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
+    let day = 86_400_000;
+    let start = copy.time_ms - copy.time_ms.rem_euclid(day);
+    let copy_by = |acct: &str, d: i64| {
+        let mut ev = copy.clone();
+        ev.principal.key = format!("arn:aws:iam::{acct}:root");
+        ev.principal.arn = Some(ev.principal.key.clone());
+        ev.principal.name = format!("account {acct}");
+        ev.time_ms = start + d * day + 6 * 3_600_000;
+        ev.event_id = format!("copy-{acct}-{d}");
+        ev
+    };
+    let mut shared = share.clone();
+    shared.time_ms = start + 5 * 3_600_000;
+    let events = vec![
+        shared,
+        copy_by("444455556666", 0),
+        copy_by("444455556666", 1),
+        copy_by("222233334444", 5),
+        copy_by("777788889999", 20),
+    ];
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let who: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|a| (a.actor.user.uid.as_str(), a.tier().as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("arn:aws:iam::111122223333:role/ci-deploy", "critical"),
+            ("arn:aws:iam::222233334444:root", "critical"),
+            ("arn:aws:iam::777788889999:root", "critical"),
+        ],
+        "{alerts:#?}"
+    );
+}
+
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
 /// the Terraform modules set): the start is recorded in the state store once per account and
 /// read back by every later invocation, so a member account onboarded days after the first one

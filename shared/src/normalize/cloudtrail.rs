@@ -532,6 +532,7 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
     d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
     d.delete_automated_backups = get(req, "deleteAutomatedBackups").and_then(json::boolean);
+    d.delete_replaced_root_volume = get(req, "deleteReplacedRootVolume").and_then(json::boolean);
     d.hop_limit = get(req, "httpPutResponseHopLimit")
         .or_else(|| json::path(req, &["metadataOptions", "httpPutResponseHopLimit"]))
         .and_then(json::int);
