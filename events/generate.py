@@ -1872,7 +1872,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
-    built.update(gen_fixtures_month([r for r in catalog if r["id"] in REVERT_ROWS], 6))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in REVERT_ROWS], 11))
     return built
 
 

@@ -56,11 +56,13 @@
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share or a new destination is always critical. So is another account's use of a
 //!   snapshot shared with it, except while that account is being learned: the share may be
-//!   years old, and one made while the detector watches raised the sharer's critical. An export has no recipient to
-//!   know: it is evidence only where the principal makes exports of its kind from its account
-//!   routinely, on `routine_export_days` of the period (2: a backup product's nightly download
-//!   URLs; a person needs a day more), so one share with a partner makes the partner known and
-//!   one export makes nothing known.
+//!   years old, and one made while the detector watches raised the sharer's critical (unless
+//!   the sharer is allowlisted or a service, whose share raises none: such a copy in the
+//!   learning days is the blind spot this buys, as the copying account is then known). An
+//!   export has no recipient to know: it is evidence only where the principal makes exports of
+//!   its kind from its account routinely, on `routine_export_days` of the period (2: a backup
+//!   product's nightly download URLs; a person needs a day more), so one share with a partner
+//!   makes the partner known and one export makes nothing known.
 //! - **One finding per incident.** The first decision creates a finding; while the principal
 //!   keeps acting within the window of the last report, later decisions update the same
 //!   finding (same `finding_info.uid`, a running count) when the activity grows by
@@ -315,7 +317,9 @@ fn knows(state: &WindowState, rule: &BaselineRule, s: &Scored, d: &str) -> bool 
 /// it is evidence, not a critical: the share it uses may be years old (the detector was not
 /// looking), and a share made while the detector watches raised its own critical, the sharer's.
 /// Agentless scanners' vendors and backup vaults copy every day, so every backtest's first day
-/// alerted for each of them beside their sharers.
+/// alerted for each of them beside their sharers. The cost: a share by an allowlisted principal
+/// or a service (a DLM or AWS Backup copy rule) raises no critical, so another account copying
+/// through one in the learning days is not reported, and is a known destination after.
 fn recipient_use(c: &EventContext) -> bool {
     c.principal_kind == PrincipalKind::AwsAccount && c.op_type == OpType::Exfil
 }
@@ -1067,9 +1071,10 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
         detail: text.of(|| {
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
-                 learning its habits, only criticals, protection changes, a technique's \
-                 whole sequence (stop, then user data), a person's revert that deletes what it \
-                 replaced and a mass deletion by people alert",
+                 learning its habits, only criticals (not another account's copy of a share), \
+                 protection changes, a technique's whole sequence (stop, then user data), a \
+                 person's revert that deletes what it replaced and a mass deletion by people \
+                 alert",
                 rule.min_history_days,
                 minute_utc(observed_since)
             )

@@ -195,10 +195,41 @@ fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578
     ev
 }
 
+/// The alerts of `events`, in time order, by the default profile observing from `start`.
+fn replay_from(mut events: Vec<t1578_core::ComputeEvent>, start: i64) -> Vec<Alert> {
+    events.sort_by_key(|e| e.time_ms);
+    replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    )
+    .1
+}
+
+/// The principals alerted for, by name.
+fn names(alerts: &[Alert]) -> std::collections::BTreeSet<&str> {
+    alerts.iter().map(|a| a.actor.user.name.as_str()).collect()
+}
+
+/// [`by`], as a session `session` of the role `name`.
+fn as_role(
+    template: &t1578_core::ComputeEvent,
+    name: &str,
+    session: &str,
+    t: i64,
+    n: usize,
+) -> t1578_core::ComputeEvent {
+    let mut ev = by(template, name, t, n);
+    ev.principal.kind = t1578_core::PrincipalKind::Role;
+    ev.principal.key = format!("arn:aws:iam::111122223333:role/{name}");
+    ev.principal.session = Some(session.into());
+    ev
+}
+
 /// A cold start: on the detector's first day every principal lacks history, and without
 /// `observed_since` every busy one meets the seed's thresholds. With it, a principal first seen
 /// within `min_history_days` of the start is learned, not new: only a critical (or a protection
-/// change, a stop-then-user-data swap, or a mass deletion by people) alerts for it.
+/// change, a stop-then-user-data swap, a person's revert that deletes what it replaced, or a
+/// mass deletion by people) alerts for it.
 /// One first seen before the detector has watched the account for the baseline period may have
 /// been silent all that time: only its volume against the history it has alerts (a mass action),
 /// not the seed's thresholds. One first seen after that is new and meets the thresholds.
@@ -412,12 +443,8 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
         &[(&run, 3), (&attach, 3), (&stop, 3), (&start_, 2), (&terminate, 1)],
         home,
     );
-    events.sort_by_key(|e| e.time_ms);
-    let (_, alerts) = replay(
-        &common::engine(ProfileName::Default).observed_since(start),
-        &events,
-    );
-    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    let alerts = replay_from(events, start);
+    let who = names(&alerts);
     assert_eq!(who, ["gpu", "mass"].into(), "{alerts:#?}");
     let details = |name: &str| -> Vec<String> {
         alerts
@@ -488,13 +515,7 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     for n in 0..25 {
         add("night", start + 2 * day - 20 * 60_000 + n as i64 * 60_000, n);
     }
-    let role = |name: &str, session: &str, t: i64, n: usize| {
-        let mut ev = by(&terminate, name, t, n);
-        ev.principal.kind = t1578_core::PrincipalKind::Role;
-        ev.principal.key = format!("arn:aws:iam::111122223333:role/{name}");
-        ev.principal.session = Some(session.into());
-        ev
-    };
+    let role = |name: &str, session: &str, t: i64, n: usize| as_role(&terminate, name, session, t, n);
     for n in 0..100 {
         events.push(role("retention", "nightly", at(1, n), n));
     }
@@ -505,12 +526,8 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     for n in 50..71 {
         events.push(role("mixed", "bo@example.com", at(1, n), n));
     }
-    events.sort_by_key(|e| e.time_ms);
-    let (_, alerts) = replay(
-        &common::engine(ProfileName::Default).observed_since(start),
-        &events,
-    );
-    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    let alerts = replay_from(events, start);
+    let who = names(&alerts);
     assert_eq!(who, ["mixed", "night", "wiper"].into(), "{alerts:#?}");
     let mixed = alerts.iter().find(|a| a.actor.user.name == "mixed").unwrap();
     assert_eq!(mixed.time, at(1, 70), "the 21st delete by a person");
@@ -547,33 +564,22 @@ fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
     let day = 86_400_000;
     let start = discard.time_ms - discard.time_ms.rem_euclid(day);
     let at = |d: i64, n: usize| start + d * day + 3 * 3_600_000 + n as i64 * 60_000;
-    let role = |template: &t1578_core::ComputeEvent, name: &str, session: &str, t: i64, n: usize| {
-        let mut ev = by(template, name, t, n);
-        ev.principal.kind = t1578_core::PrincipalKind::Role;
-        ev.principal.key = format!("arn:aws:iam::111122223333:role/{name}");
-        ev.principal.session = Some(session.into());
-        ev
-    };
     let mut events = vec![
         by(&discard, "reverter", at(1, 0), 0),
         by(&discard, "late", at(6, 0), 0),
     ];
     events.extend((0..3).map(|n| by(&keep, "keeper", at(1, n), n)));
-    events.extend((0..3).map(|n| role(&discard, "patcher", "ssm-patch-run", at(2, n), n)));
-    events.push(role(&discard, "oncall", "ravi@example.com", at(2, 0), 0));
+    events.extend((0..3).map(|n| as_role(&discard, "patcher", "ssm-patch-run", at(2, n), n)));
+    events.push(as_role(&discard, "oncall", "ravi@example.com", at(2, 0), 0));
     // Every principal is seen in the first days, so none is new: "late" is first seen on day 6,
     // before the detector has watched the account for the baseline period (not known to be new).
     for who in ["reverter", "keeper"] {
         events.push(by(&keep, who, at(0, 9), 9));
     }
-    events.push(role(&keep, "patcher", "ssm-patch-run", at(0, 9), 9));
-    events.push(role(&keep, "oncall", "ravi@example.com", at(0, 9), 9));
-    events.sort_by_key(|e| e.time_ms);
-    let (_, alerts) = replay(
-        &common::engine(ProfileName::Default).observed_since(start),
-        &events,
-    );
-    let who: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.actor.user.name.as_str()).collect();
+    events.push(as_role(&keep, "patcher", "ssm-patch-run", at(0, 9), 9));
+    events.push(as_role(&keep, "oncall", "ravi@example.com", at(0, 9), 9));
+    let alerts = replay_from(events, start);
+    let who = names(&alerts);
     assert_eq!(who, ["late", "oncall", "reverter"].into(), "{alerts:#?}");
     let reasons = |name: &str| -> Vec<String> {
         let a = alerts.iter().find(|a| a.actor.user.name == name).unwrap();
@@ -590,11 +596,11 @@ fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
     assert_eq!(first.time, at(1, 0), "the revert itself");
 }
 
-/// Another account's copies of a snapshot shared with it, while that account is being learned,
-/// are evidence: the share they use may predate the detector (a scanner's vendor, a backup
-/// vault, copying every day), and a share made while the detector watches is the sharer's
-/// critical, which stays one. A copy by an account first seen later (not known to be new, or
-/// new) is still a critical.
+/// Another account's copies of a snapshot shared with it, while that account is being learned
+/// (first seen on day 0 or day 2), are evidence: the share they use may predate the detector (a
+/// scanner's vendor, a backup vault, copying every day), and a share made while the detector
+/// watches is the sharer's critical, which stays one. A copy by an account first seen later
+/// (not known to be new, or new) is still a critical.
 #[test]
 fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_critical() {
     let copy = fixture("aws/ec2-shared-snapshot-copy-initiated.json");
@@ -615,7 +621,7 @@ fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_crit
     let events = vec![
         shared,
         copy_by("444455556666", 0),
-        copy_by("444455556666", 1),
+        copy_by("333344445555", 2),
         copy_by("222233334444", 5),
         copy_by("777788889999", 20),
     ];

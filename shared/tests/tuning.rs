@@ -222,8 +222,9 @@ fn service_callers_are_configurable() {
         }
         evs
     };
-    // Azure Virtual Desktop's scaling plans and Azure Databricks' control plane, by their
-    // first-party applications; a tenant's own application doing the same is counted.
+    // Azure Virtual Desktop's scaling plans, Azure Databricks' control plane and Azure VM
+    // Image Builder's build VMs, by their first-party applications; a tenant's own application
+    // doing the same is counted.
     let app = |id: &str| {
         let mut evs = person.clone();
         for e in evs.iter_mut() {
@@ -233,6 +234,7 @@ fn service_callers_are_configurable() {
     };
     let avd = app("9cdead84-a844-4324-93f2-b2e6bb768d07");
     let databricks = app("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+    let image_builder = app("cf32a0cc-373c-47c9-9156-0db11f6a6dfc");
     let tenant_app = app("3c9e4f1a-6b2d-4e8f-9a17-5d0c2b4e6f81");
     let vault = identity("microsoft.dataprotection/backupvaults/bv-disks");
     let assigned = identity("microsoft.managedidentity/userassignedidentities/backupvaults");
@@ -246,6 +248,7 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&tuned(""), &vault), (true, false));
     assert_eq!(scored(&tuned(""), &avd), (true, false));
     assert_eq!(scored(&tuned(""), &databricks), (true, false));
+    assert_eq!(scored(&tuned(""), &image_builder), (true, false));
     assert_eq!(scored(&tuned(""), &tenant_app), (false, true));
     assert_eq!(scored(&tuned(""), &assigned), (false, true));
     assert_eq!(
