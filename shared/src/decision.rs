@@ -69,7 +69,9 @@
 //!   `escalation_factor`, a higher tier is reached, a new critical or a new operation type
 //!   appears, while the window still makes a finding (or with a new critical). Deduplication
 //!   can therefore never hide a new burst, and routine activity after a finding does not
-//!   repeat it, even of a type the finding had not seen.
+//!   repeat it, even of a type the finding had not seen. Nor does a critical the finding has
+//!   reported (the same row to the same destinations: a backup product's next download URL),
+//!   which keeps it open instead: a nightly one is one finding, not one a night.
 //! - **Deterministic ids.** The finding id hashes the profile, the state key and the window
 //!   bucket it opened in; each report's id hashes the finding id and its count. Re-applying the
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
@@ -418,8 +420,17 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         Some(mut inc) => {
             let why = growth(&inc, &agg, fires, disc, escalation);
             // Growth is news only while the window still makes a finding: routine work later
-            // in the day of a finding does not repeat it.
-            if why.is_empty() || !(critical || fires.is_some()) {
+            // in the day of a finding does not repeat it, nor does a critical the finding has
+            // reported (the same row to the same destinations: a backup product's hundredth
+            // download URL of the night, a scanner's next share to its vendor).
+            let new_critical = disc.is_some_and(|d| !inc.criticals.contains(&d));
+            if why.is_empty() || !(new_critical || fires.is_some()) {
+                // The reported critical goes on: its finding stays open with it, so its next
+                // night is the same finding, not a new one.
+                if critical {
+                    inc.last = inc.last.max(t);
+                    state.incident = Some(inc);
+                }
                 return Vec::new();
             }
             inc.count += 1;

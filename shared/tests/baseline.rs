@@ -1216,6 +1216,44 @@ fn a_persons_exports_need_a_night_more_to_be_routine() {
     assert!(!alerts_on_last(true, &[0, 2, 4]), "a workload's third night");
 }
 
+/// A critical the open finding has reported (the same row to the same destinations) is not news
+/// however often it repeats: forty image exports in a night by a principal being learned are
+/// one finding, not one and five updates as the count doubles, and they keep it open: the next
+/// night's is no new finding. A critical it has not reported (a share to an account) updates
+/// it, and names what grew meanwhile.
+#[test]
+fn a_repeated_critical_does_not_update_its_finding_and_a_new_one_does() {
+    let export = fixture("aws/ec2-export-image.json");
+    let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
+    let day = 86_400_000;
+    let start = export.time_ms - export.time_ms.rem_euclid(day);
+    let mut events: Vec<_> = (0..40)
+        .map(|n| by(&export, "exporter", start + 3_600_000 + n as i64 * 60_000, n))
+        .collect();
+    events.push(by(&share, "exporter", start + 3 * 3_600_000, 99));
+    // The exports go on through the day and into the next night, more than 24 h after the last
+    // report: the finding stays open with them.
+    let later = (0..10)
+        .map(|n| start + (10 + n) * 3_600_000)
+        .chain([start + day + 4 * 3_600_000]);
+    events.extend(
+        later
+            .enumerate()
+            .map(|(n, t)| by(&export, "exporter", t, 100 + n)),
+    );
+    // Being learned: only its criticals make a finding (a new principal's volume would).
+    let alerts = replay_from(events, start);
+    let reports: Vec<(bool, u32)> = alerts.iter().map(|a| (a.is_new_finding(), a.count)).collect();
+    assert_eq!(reports, [(true, 1), (false, 2)], "{alerts:#?}");
+    assert_eq!(alerts[0].finding_info.uid, alerts[1].finding_info.uid);
+    let why = &alerts[1].unmapped.finding.updated_because;
+    assert!(why.iter().any(|w| w == "a new single-event critical"), "{why:?}");
+    assert!(
+        why.iter().any(|w| w.starts_with("operations grew from 1 to 41")),
+        "{why:?}"
+    );
+}
+
 /// Exports on `nights`, then day 22's `(subscription, disk)` exports, in event-time order: every
 /// alert, with its day of November.
 fn exports_then(nights: &[u32], day_22: &[(&str, bool)]) -> Vec<(u32, Alert)> {
