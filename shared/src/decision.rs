@@ -69,9 +69,11 @@
 //!   `escalation_factor`, a higher tier is reached, a new critical or a new operation type
 //!   appears, while the window still makes a finding (or with a new critical). Deduplication
 //!   can therefore never hide a new burst, and routine activity after a finding does not
-//!   repeat it, even of a type the finding had not seen. Nor does a critical the finding has
-//!   reported (the same row to the same destinations: a backup product's next download URL),
-//!   which keeps it open instead: a nightly one is one finding, not one a night.
+//!   repeat it, even of a type the finding had not seen. A critical the finding has reported
+//!   (the same row to the same destinations: a backup product's next download URL) is news
+//!   again only at the factor cubed (8x: 1, 8, 64 shares to one account), and keeps the
+//!   finding open meanwhile, for two windows from its opening, so a nightly one is one finding,
+//!   not one a night nor one per doubling.
 //! - **Deterministic ids.** The finding id hashes the profile, the state key and the window
 //!   bucket it opened in; each report's id hashes the finding id and its count. Re-applying the
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
@@ -418,16 +420,16 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         .cloned();
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {
-            let why = growth(&inc, &agg, fires, disc, escalation);
+            // A critical the finding has reported (the same row to the same destinations: a
+            // backup product's next download URL of the night, a scanner's next share to its
+            // vendor) is news again only at the escalation factor cubed.
+            let repeated = critical && fires.is_none() && disc.is_some_and(|d| inc.criticals.contains(&d));
+            let pct = if repeated { cubed(escalation) } else { escalation };
+            let why = growth(&inc, &agg, fires, disc, pct);
             // Growth is news only while the window still makes a finding: routine work later
-            // in the day of a finding does not repeat it, nor does a critical the finding has
-            // reported (the same row to the same destinations: a backup product's hundredth
-            // download URL of the night, a scanner's next share to its vendor).
-            let new_critical = disc.is_some_and(|d| !inc.criticals.contains(&d));
-            if why.is_empty() || !(new_critical || fires.is_some()) {
-                // The reported critical goes on: its finding stays open with it, so its next
-                // night is the same finding, not a new one.
-                if critical {
+            // in the day of a finding does not repeat it.
+            if why.is_empty() || !(critical || fires.is_some()) {
+                if repeated && t - inc.opened <= 2 * eff.window_ms {
                     inc.last = inc.last.max(t);
                     state.incident = Some(inc);
                 }
@@ -665,6 +667,15 @@ fn growth(inc: &Incident, agg: &Aggregate, fires: Option<Tier>, disc: Option<u32
         why.push("a new single-event critical".into());
     }
     why
+}
+
+/// A growth factor (percent) cubed: 200 % (2x) gives 800 % (8x). A repeated critical keeps its
+/// finding open meanwhile, for two windows from when it opened, so a nightly one's next night is
+/// the same finding; past that (a public share made every night), the next opens a new finding,
+/// so none stays open for ever or is compared with a report older than that.
+fn cubed(pct: u32) -> u32 {
+    let x = u64::from(pct);
+    u32::try_from(x * x * x / 10_000).unwrap_or(u32::MAX)
 }
 
 fn type_label(t: OpType, n: u32) -> String {

@@ -17,7 +17,8 @@ pub struct Incident {
     pub uid: String,
     /// When it was opened (event time, ms).
     pub opened: i64,
-    /// Time of its last report (ms).
+    /// Time of its last report (ms), or of a critical it had reported, repeated within two
+    /// windows of its opening ([`crate::decision`]).
     pub last: i64,
     /// Reports so far (1: created, then one per update).
     pub count: u32,

@@ -1216,13 +1216,13 @@ fn a_persons_exports_need_a_night_more_to_be_routine() {
     assert!(!alerts_on_last(true, &[0, 2, 4]), "a workload's third night");
 }
 
-/// A critical the open finding has reported (the same row to the same destinations) is not news
-/// however often it repeats: forty image exports in a night by a principal being learned are
-/// one finding, not one and five updates as the count doubles, and they keep it open: the next
-/// night's is no new finding. A critical it has not reported (a share to an account) updates
-/// it, and names what grew meanwhile.
+/// A critical the open finding has reported (the same row to the same destinations) is news
+/// again only at the escalation factor cubed (8x): forty image exports in a night by a principal
+/// being learned are one finding, created at the first and updated at the eighth, not updated at
+/// every doubling, and they keep it open: the next night's is no new finding. A critical it has
+/// not reported (a share to an account) updates it, and names what grew meanwhile.
 #[test]
-fn a_repeated_critical_does_not_update_its_finding_and_a_new_one_does() {
+fn a_repeated_critical_updates_its_finding_at_eight_times_and_a_new_one_at_once() {
     let export = fixture("aws/ec2-export-image.json");
     let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
     let day = 86_400_000;
@@ -1244,14 +1244,51 @@ fn a_repeated_critical_does_not_update_its_finding_and_a_new_one_does() {
     // Being learned: only its criticals make a finding (a new principal's volume would).
     let alerts = replay_from(events, start);
     let reports: Vec<(bool, u32)> = alerts.iter().map(|a| (a.is_new_finding(), a.count)).collect();
-    assert_eq!(reports, [(true, 1), (false, 2)], "{alerts:#?}");
-    assert_eq!(alerts[0].finding_info.uid, alerts[1].finding_info.uid);
-    let why = &alerts[1].unmapped.finding.updated_because;
-    assert!(why.iter().any(|w| w == "a new single-event critical"), "{why:?}");
+    assert_eq!(reports, [(true, 1), (false, 2), (false, 3)], "{alerts:#?}");
+    assert!(alerts
+        .iter()
+        .all(|a| a.finding_info.uid == alerts[0].finding_info.uid));
+    let why = |i: usize| alerts[i].unmapped.finding.updated_because.clone();
     assert!(
-        why.iter().any(|w| w.starts_with("operations grew from 1 to 41")),
-        "{why:?}"
+        why(1).iter().any(|w| w == "operations grew from 1 to 8"),
+        "{:?}",
+        why(1)
     );
+    assert!(
+        why(2).iter().any(|w| w == "a new single-event critical"),
+        "{:?}",
+        why(2)
+    );
+    assert!(
+        why(2).iter().any(|w| w == "operations grew from 8 to 41"),
+        "{:?}",
+        why(2)
+    );
+}
+
+/// A critical repeated for longer (a snapshot made public every 20 hours) keeps its finding open
+/// for two windows from its opening, no longer: a finding never stays open for ever, nor is it
+/// compared with a report days old. The fifth share, 40 hours after the last one that kept the
+/// finding open, is a new finding.
+#[test]
+fn a_repeated_critical_keeps_its_finding_open_for_two_windows_at_most() {
+    let public = fixture("aws/ec2-modify-snapshot-attribute-public.json");
+    let day = 86_400_000;
+    let start = public.time_ms - public.time_ms.rem_euclid(day);
+    let hours = [0, 20, 40, 60, 80];
+    let events: Vec<_> = hours
+        .iter()
+        .enumerate()
+        .map(|(n, h)| by(&public, "publisher", start + 3_600_000 + h * 3_600_000, n))
+        .collect();
+    let alerts = replay_from(events, start);
+    let created: Vec<i64> = alerts
+        .iter()
+        .filter(|a| a.is_new_finding())
+        .map(|a| (a.time - start - 3_600_000) / 3_600_000)
+        .collect();
+    assert_eq!(created, [0, 80], "{alerts:#?}");
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
 }
 
 /// Exports on `nights`, then day 22's `(subscription, disk)` exports, in event-time order: every
