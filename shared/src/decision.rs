@@ -328,9 +328,15 @@ fn recipient_use(c: &EventContext) -> bool {
     c.principal_kind == PrincipalKind::AwsAccount && c.op_type == OpType::Exfil
 }
 
-/// Was the call a person's ([`flags::BY_PERSON`], set once when the event was scored)?
+/// Does the scored call carry `flag` ([`flags`]: set on every unit of a call, when it was
+/// scored, or when its destinations were found known)?
+fn flagged(s: &Scored, flag: u8) -> bool {
+    s.units.first().is_some_and(|u| u.flags & flag != 0)
+}
+
+/// Was the call a person's ([`flags::BY_PERSON`])?
 fn by_person(s: &Scored) -> bool {
-    s.units.first().is_some_and(|u| u.flags & flags::BY_PERSON != 0)
+    flagged(s, flags::BY_PERSON)
 }
 
 fn type_mask(agg: &Aggregate) -> u16 {
@@ -398,7 +404,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
     let learned_use = matches!(judged, Some((_, (Standing::Learning, _)))) && recipient_use(c);
-    let critical = c.critical && s.units[0].flags & flags::KNOWN_DESTINATION == 0 && !learned_use;
+    let critical = c.critical && !flagged(s, flags::KNOWN_DESTINATION) && !learned_use;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
@@ -429,6 +435,10 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
             // Growth is news only while the window still makes a finding: routine work later
             // in the day of a finding does not repeat it.
             if why.is_empty() || !(critical || fires.is_some()) {
+                // A repeated critical keeps its finding open, so a nightly one's next night is
+                // the same finding; for two windows from its opening only, so that a critical
+                // repeated longer (a public share every night) opens a new one, and no finding
+                // stays open for ever or is compared with a report days old.
                 if repeated && t - inc.opened <= 2 * eff.window_ms {
                     inc.last = inc.last.max(t);
                     state.incident = Some(inc);
@@ -669,10 +679,7 @@ fn growth(inc: &Incident, agg: &Aggregate, fires: Option<Tier>, disc: Option<u32
     why
 }
 
-/// A growth factor (percent) cubed: 200 % (2x) gives 800 % (8x). A repeated critical keeps its
-/// finding open meanwhile, for two windows from when it opened, so a nightly one's next night is
-/// the same finding; past that (a public share made every night), the next opens a new finding,
-/// so none stays open for ever or is compared with a report older than that.
+/// A growth factor (percent) cubed: 200 % (2x) gives 800 % (8x).
 fn cubed(pct: u32) -> u32 {
     let x = u64::from(pct);
     u32::try_from(x * x * x / 10_000).unwrap_or(u32::MAX)

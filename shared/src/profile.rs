@@ -218,9 +218,9 @@ pub struct BaselineRule {
     /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
     /// learning, not new, and only criticals (not another account's copy of a share),
     /// protection changes, a technique's whole shape (stop, then user data), a person's revert
-    /// that deletes what it replaced and a mass deletion by people alert for it. One first seen later but within `days` of it is not
-    /// known to be new either ([`Self::unproven`]). Unset, every principal without history is
-    /// new (an incident replay of two days).
+    /// that deletes what it replaced and a mass deletion by people alert for it. One first seen
+    /// later but within `days` of it is not known to be new either ([`Self::unproven`]). Unset,
+    /// every principal without history is new (an incident replay of two days).
     pub observed_since: ObservedSince,
 }
 
