@@ -1783,6 +1783,8 @@ def az_spec(row_id: str):
                                        conflict("OperationNotAllowed", "Operation 'reimage' is not allowed since the Virtual Machine Scale Set is being deleted.")),
         "azure.compute.vmss_reimage_all": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", {"instanceIds": ["1"]}, "lro",
                                            conflict("OperationNotAllowed", "Operation 'reimageAll' is not allowed since the Virtual Machine Scale Set is being deleted.")),
+        "azure.compute.vmss_manual_upgrade": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu", {"instanceIds": ["0", "1", "2"]}, "lro",
+                                              conflict("OperationNotAllowed", "Operation 'manualUpgrade' is not allowed since the Virtual Machine Scale Set is being deleted.")),
         "azure.compute.vm_power_off": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
         "azure.compute.disk_encryption_set_write": (rg_sec, "diskEncryptionSets/des-prod",
                                                     {"location": "westeurope", "identity": {"type": "SystemAssigned"},
@@ -1819,7 +1821,7 @@ AZ_LOOKALIKE_ROWS = {"azure.compute.snapshot_copy_cross_subscription", "azure.co
 AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
 # Rows added after the Azure GPU rows get a month of their own, so that the files before them keep
 # their slots.
-REVERT_ROWS = {"aws.ec2.replace_root_volume_delete_replaced"}
+LATE_ROWS = {"aws.ec2.replace_root_volume_delete_replaced", "azure.compute.vmss_manual_upgrade"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1867,12 +1869,12 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | REVERT_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
-    built.update(gen_fixtures_month([r for r in catalog if r["id"] in REVERT_ROWS], 11))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in LATE_ROWS], 11))
     return built
 
 

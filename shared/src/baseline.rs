@@ -252,6 +252,13 @@ impl Baseline {
         (self.first_seen != i64::MAX).then_some(self.first_seen)
     }
 
+    /// The principal's first days: when it was first seen, and when `min_history_days` after
+    /// that end (it is established from then on).
+    pub fn first_days(&self, rule: &BaselineRule) -> Option<(i64, i64)> {
+        let min = i64::from(rule.min_history_days) * DAY_MS;
+        self.first_seen().map(|f| (f, f.saturating_add(min)))
+    }
+
     /// Latest day with any activity.
     pub fn last_day(&self) -> Option<i64> {
         self.days.last().map(|d| d.day)

@@ -73,7 +73,11 @@
 //!   (the same row to the same destinations: a backup product's next download URL) is news
 //!   again only at the factor cubed (8x: 1, 8, 64 shares to one account), and keeps the
 //!   finding open meanwhile, for two windows from its opening, so a nightly one is one finding,
-//!   not one a night nor one per doubling.
+//!   not one a night nor one per doubling. A finding opened in its principal's first
+//!   `min_history_days` stays open until they end: a newcomer doing the same work on each of
+//!   its first days is one finding, which its next days update only as any finding is updated.
+//!   A critical is not held in it: it opens its own finding once the last report's window has
+//!   passed, as an analyst may have closed the first as the newcomer's routine.
 //! - **Deterministic ids.** The finding id hashes the profile, the state key and the window
 //!   bucket it opened in; each report's id hashes the finding id and its count. Re-applying the
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
@@ -419,10 +423,16 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
+    // A finding held open by its principal's first days alone takes no critical: an attack on
+    // a newcomer's third day opens a finding of its own, not an update of one an analyst may
+    // have closed as the new hire's routine, and a repeated one keeps its own limits.
     let open = state
         .incident
         .as_ref()
-        .filter(|i| i.open_at(t, eff.window_ms))
+        .filter(|i| {
+            i.open_at(t, eff.window_ms, None)
+                || (!critical && i.open_at(t, eff.window_ms, state.first_days(eff)))
+        })
         .cloned();
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {

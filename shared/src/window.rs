@@ -465,7 +465,7 @@ impl WindowState {
         self.units.len()
     }
 
-    fn prune(&mut self, window_ms: i64, memory_ms: i64) {
+    fn prune(&mut self, window_ms: i64, memory_ms: i64, first_days: Option<(i64, i64)>) {
         let floor = self.max_t.saturating_sub(window_ms);
         let memory_floor = self.max_t.saturating_sub(memory_ms);
         self.seen.retain(|x| x.last >= memory_floor);
@@ -479,7 +479,11 @@ impl WindowState {
         self.scopes.retain(|x| x.t >= floor);
         self.fired.retain(|f| f.t >= floor);
         self.novel.retain(|n| n.t >= floor);
-        if self.incident.as_ref().is_some_and(|i| i.last < floor) {
+        if self
+            .incident
+            .as_ref()
+            .is_some_and(|i| !i.open_at(self.max_t, window_ms, first_days))
+        {
             self.incident = None;
         }
     }
@@ -579,6 +583,12 @@ impl WindowState {
         self.baseline.prune(self.max_t, rule);
     }
 
+    /// The principal's first days under the profile's baseline rule, in which a finding opened
+    /// stays open ([`Incident::open_at`]).
+    pub fn first_days(&self, eff: &Effective) -> Option<(i64, i64)> {
+        eff.baseline.and_then(|rule| self.baseline.first_days(&rule))
+    }
+
     /// Add one event's units. Pure: the same event applied twice changes nothing.
     pub fn apply(&mut self, s: &Scored, eff: &Effective) -> Applied {
         let window_ms = eff.window_ms;
@@ -633,7 +643,8 @@ impl WindowState {
                 t,
             };
         }
-        self.prune(window_ms, eff.unfamiliar_ip.map_or(0, |u| u.days_ms));
+        let first_days = self.first_days(eff);
+        self.prune(window_ms, eff.unfamiliar_ip.map_or(0, |u| u.days_ms), first_days);
         Applied::Counted
     }
 

@@ -926,6 +926,70 @@ fn routine_work_after_a_finding_does_not_repeat_it() {
     );
 }
 
+/// A newcomer (first seen once the detector has watched its account for the baseline period)
+/// terminates two test instances on each of its first three days, a day and more apart: the
+/// seed's thresholds each day, one finding, as its first days are one incident. A second
+/// newcomer does the same, then makes an image public on its third day: a critical is not
+/// folded into the finding its first days held open (an analyst may have closed it as the new
+/// hire's routine), it opens its own. Past its first days, the first newcomer's finding closes
+/// as any does.
+#[test]
+fn a_newcomers_first_days_are_one_finding_and_a_critical_in_them_opens_its_own() {
+    let terminate = fixture("aws/ec2-terminate-instances.json");
+    let public = fixture("aws/ec2-modify-image-attribute-public.json");
+    let (day, hour) = (86_400_000, 3_600_000);
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let first = start + 15 * day + 10 * hour;
+    // Each day 28 hours after the one before: past the window of the last report.
+    let days = [first, first + 28 * hour, first + 56 * hour];
+    let mut events = Vec::new();
+    for who in ["newcomer", "newcomer2"] {
+        for (d, &at) in days.iter().enumerate() {
+            events.extend((0..2).map(|n| by(&terminate, who, at + n as i64 * 60_000, 2 * d + n)));
+        }
+    }
+    events.push(by(&public, "newcomer2", days[2] + 2 * 60_000, 9));
+    // Past the first newcomer's first days, a mass termination: a finding of its own.
+    let later = first + 4 * day;
+    events.extend((0..12).map(|n| by(&terminate, "newcomer", later + n as i64 * 60_000, 20 + n)));
+    let alerts = replay_from(events, start);
+    let of = |who: &str| -> Vec<(&str, String, &str)> {
+        alerts
+            .iter()
+            .filter(|a| a.actor.user.name == who)
+            .map(|a| {
+                let h = (a.time - first) / hour;
+                (
+                    a.activity_name.as_str(),
+                    format!("{h}h"),
+                    a.finding_info.uid.as_str(),
+                )
+            })
+            .collect()
+    };
+    let one = of("newcomer");
+    let (within, past): (Vec<_>, Vec<_>) = one.iter().partition(|r| r.1 != "96h");
+    assert_eq!(within.len(), 1, "one finding in the first days: {one:#?}");
+    assert_eq!(within[0].0, "Create", "{one:#?}");
+    assert_eq!(past.first().map(|r| r.0), Some("Create"), "{one:#?}");
+    assert_ne!(past[0].2, within[0].2, "{one:#?}");
+    let two = of("newcomer2");
+    let created: Vec<_> = two.iter().filter(|r| r.0 == "Create").collect();
+    assert_eq!(
+        created.len(),
+        2,
+        "the day-one finding and the critical's own: {two:#?}"
+    );
+    assert_ne!(created[0].2, created[1].2, "{two:#?}");
+    assert_eq!(created[1].1, "56h", "{two:#?}");
+    assert!(
+        alerts.iter().any(|a| a.actor.user.name == "newcomer2"
+            && a.finding_info.uid == created[1].2
+            && a.tier() == t1578_core::Tier::Critical),
+        "{two:#?}"
+    );
+}
+
 /// A weekly share to sixteen partner accounts is routine once known; the same share with one
 /// account more, hidden at the end of the list, is a critical naming it, whatever the length of
 /// the list. (Recipients past the first eight once went unjudged: the seventeenth, or a ninth,
