@@ -372,9 +372,15 @@ impl Baseline {
     }
 
     /// Largest day of all operation types together in the baseline period of `t`, and the
-    /// day of `t`: a burst spread over several types is still a burst.
-    pub fn total_volume(&self, t: i64, rule: &BaselineRule) -> Volume {
-        let sum = |d: &Day| (d.count.iter().sum::<u32>(), d.points.iter().sum::<u32>());
+    /// day of `t`: a burst spread over several types is still a burst. `except` leaves a type
+    /// out of every day.
+    pub fn total_volume(&self, t: i64, rule: &BaselineRule, except: Option<OpType>) -> Volume {
+        let skip = except.map(type_index);
+        let kept = |i: &usize| Some(*i) != skip;
+        let sum = |d: &Day| {
+            let of = |v: &[u32; TYPES]| (0..TYPES).filter(kept).map(|i| v[i]).sum::<u32>();
+            (of(&d.count), of(&d.points))
+        };
         let mut v = Volume::default();
         for d in self.days_in(t, rule) {
             let (c, p) = sum(d);

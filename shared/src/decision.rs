@@ -44,14 +44,16 @@
 //!   deletes hundreds) alert for it (`learning`). One first seen later, but before the detector
 //!   has watched the account for the baseline period, may have been silent all that time (a
 //!   weekly job, a rare user): it is not known to be new, and is judged as a principal back
-//!   from a break is, by its volume against the little history it has (`short_observation`), a
-//!   protection change, a technique's whole shape or such a revert. The seed's thresholds are
-//!   for principals that appear once the detector has watched for the baseline period: in the
-//!   cold-start workloads, principals met in the second week made most of its alerts. Unknown
-//!   (the default), every principal without history is new, which an incident replay wants and
-//!   a cold start floods with (half the principals on day one of the workloads). A deployment
-//!   need not know its start: `first` records each account's first event in the state store, so
-//!   accounts onboarded months apart each get their own learning period.
+//!   from a break is, by its volume against the little history it has (`short_observation`;
+//!   a workload's deletes excepted, as while learned: a weekly retention job's first run is its
+//!   routine), a protection change, a technique's whole shape or such a revert. The seed's
+//!   thresholds are for principals that appear once the detector has watched for the baseline
+//!   period: in the cold-start workloads, principals met in the second week made most of its
+//!   alerts. Unknown (the default), every principal without history is new, which an incident
+//!   replay wants and a cold start floods with (half the principals on day one of the
+//!   workloads). A deployment need not know its start: `first` records each account's first
+//!   event in the state store, so accounts onboarded months apart each get their own learning
+//!   period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
 //!   A public share or a new destination is always critical. So is another account's use of a
@@ -88,7 +90,7 @@ use crate::catalog::OpType;
 use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
 use crate::event::PrincipalKind;
 use crate::incident::Incident;
-use crate::profile::{BaselineRule, Thresholds};
+use crate::profile::{BaselineRule, Thresholds, MAX_UNITS};
 use crate::tuning::Effective;
 use crate::window::{Aggregate, Applied, WindowState};
 use std::borrow::Cow;
@@ -423,17 +425,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
-    // A finding held open by its principal's first days alone takes no critical: an attack on
-    // a newcomer's third day opens a finding of its own, not an update of one an analyst may
-    // have closed as the new hire's routine, and a repeated one keeps its own limits.
-    let open = state
-        .incident
-        .as_ref()
-        .filter(|i| {
-            i.open_at(t, eff.window_ms, None)
-                || (!critical && i.open_at(t, eff.window_ms, state.first_days(eff)))
-        })
-        .cloned();
+    let open = open_finding(state, eff, t, disc, escalation);
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {
             // A critical the finding has reported (the same row to the same destinations: a
@@ -488,6 +480,36 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     vec![record(state, agg, t, finding)]
 }
 
+/// The finding an event of time `t` reports in, if one is open ([`Incident::open_at`]): a
+/// principal's first days hold it open for work that is not a critical (`disc`), while it could
+/// still grow by the escalation factor within the window's bound (a report of more than half the
+/// window's units could never double: days of mass activity would pass as one report). In those
+/// days a critical the finding has not reported, more than a window after it opened, opens its
+/// own, however recent the last update: an attack on a newcomer's third day is not an update of
+/// a finding an analyst may have closed as the newcomer's routine.
+fn open_finding(
+    state: &WindowState,
+    eff: &Effective,
+    t: i64,
+    disc: Option<u32>,
+    escalation: u32,
+) -> Option<Incident> {
+    let (w, first_days) = (eff.window_ms, state.first_days(eff));
+    let i = state.incident.as_ref()?;
+    let open = match disc {
+        Some(d) => {
+            let held_since = first_days.is_some_and(|(from, until)| i.opened >= from && t < until);
+            let late_news = held_since && !i.criticals.contains(&d) && t - i.opened > w;
+            i.open_at(t, w, None) && !late_news
+        }
+        None => {
+            let can_grow = u64::from(i.operations) * u64::from(escalation) <= 100 * MAX_UNITS as u64;
+            i.open_at(t, w, None) || (can_grow && i.open_at(t, w, first_days))
+        }
+    };
+    open.then(|| i.clone())
+}
+
 /// A principal's standing under the default profile's baseline rule, and since when its
 /// account is observed (`None`: no baseline in this scope).
 type Judged = Option<(BaselineRule, (Standing, Option<i64>))>;
@@ -515,7 +537,14 @@ fn judge(
             (out, WeakSign::None)
         }
         Some((rule, (Standing::Unproven, observed))) => {
-            let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, text);
+            // A workload's deletes are not judged by their volume while it is not known to be
+            // new, as while it is learned: a weekly retention job's first run after the
+            // learning days (an image janitor's 48 deletes) is its routine the detector has
+            // not met yet. Its other types are, and so are deletes its people made.
+            let workload_deletes =
+                agg.type_counts[baseline::type_index(OpType::Delete)] > 0 && agg.person_deletes == 0;
+            let except = workload_deletes.then_some(OpType::Delete);
+            let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, (text, except));
             out.push(unproven_reason(state, &rule, observed, text));
             (out, WeakSign::None)
         }
@@ -815,19 +844,20 @@ fn mass_deletion(
 }
 
 /// Volume of each operation type, and of all together, against the principal's largest day,
-/// and of each type in the last hour against its busiest hour.
+/// and of each type in the last hour against its busiest hour; `except`, a type left out of
+/// both.
 fn volume_reasons(
     state: &WindowState,
     agg: &Aggregate,
     rule: &BaselineRule,
     t: i64,
     th: &Thresholds,
-    text: Text,
+    (text, except): (Text, Option<OpType>),
 ) -> Vec<Reason> {
     let mut out = Vec::new();
     let hour = state.hour_counts(t);
     for (i, kind) in ALL_TYPES.iter().enumerate() {
-        if agg.type_counts[i] == 0 {
+        if agg.type_counts[i] == 0 || except == Some(*kind) {
             continue;
         }
         let v = state.baseline.volume(*kind, t, rule);
@@ -842,9 +872,13 @@ fn volume_reasons(
         }
     }
     if out.is_empty() {
-        let v = state.baseline.total_volume(t, rule);
-        let count = agg.operation_count.max(v.today_count);
-        let points = agg.total_risk.max(v.today_points);
+        let v = state.baseline.total_volume(t, rule, except);
+        let (left_count, left_points) = except.map_or((0, 0), |k| {
+            let i = baseline::type_index(k);
+            (agg.type_counts[i], agg.type_points[i])
+        });
+        let count = agg.operation_count.saturating_sub(left_count).max(v.today_count);
+        let points = agg.total_risk.saturating_sub(left_points).max(v.today_points);
         if above_together(v.max_count, count, rule, th) {
             let what = || format!("{count} operation{} of all types", plural(count as usize));
             out.push(volume_reason(what, points, &v, rule, text));
@@ -864,7 +898,7 @@ fn unusual(
     th: &Thresholds,
     text: Text,
 ) -> (Vec<Reason>, WeakSign) {
-    let mut out = volume_reasons(state, agg, rule, t, th, text);
+    let mut out = volume_reasons(state, agg, rule, t, th, (text, None));
     // A thin history (a person seen on a few days) makes everything look new: its novelties
     // weigh less, and its hours say nothing yet.
     let active = state.baseline.active_days(t, rule);

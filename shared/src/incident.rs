@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 /// Criticals remembered per finding (distinct catalog row and destination pairs).
 pub const MAX_CRITICALS: usize = 8;
 
-/// One finding, open while its principal keeps acting within the window of its last report.
+/// One finding, open while its principal keeps acting within the window of its last report, or
+/// in its principal's first days ([`Incident::open_at`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
     /// `finding_info.uid`: deterministic (profile, key and the event that opened it).

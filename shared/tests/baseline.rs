@@ -552,6 +552,38 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     assert_eq!(reasons[1].0, "learning");
 }
 
+/// A principal first seen after the learning days but before the baseline period is not known
+/// to be new: a weekly job's first run may be its routine. A role's image janitor deleting 48
+/// snapshots on day 6 (its session named after its function, a workload) raises nothing, as
+/// while learned; a role launching 48 instances, and an IAM user's (a person's) 48
+/// terminations, are judged by their volume against the history they have, and alert.
+#[test]
+fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new() {
+    let delete = fixture("aws/ec2-delete-snapshot.json");
+    let launch = fixture("aws/ec2-run-instances.json");
+    let terminate = fixture("aws/ec2-terminate-instances.json");
+    let day = 86_400_000;
+    let start = delete.time_ms - delete.time_ms.rem_euclid(day);
+    let at = |n: usize| start + 6 * day + 4 * 3_600_000 + n as i64 * 2_000;
+    let mut events = Vec::new();
+    for n in 0..48 {
+        events.push(as_role(&delete, "janitor", "ami-janitor-fn", at(n), n));
+        events.push(as_role(&launch, "fleet", "fleet-scaler-fn", at(n), n));
+        events.push(by(&terminate, "ops-user", at(n), n));
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["fleet", "ops-user"].into(), "{alerts:#?}");
+    for a in &alerts {
+        let codes: Vec<&str> = a
+            .unmapped
+            .baseline
+            .iter()
+            .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
+            .collect();
+        assert_eq!(codes, ["volume", "short_observation"], "{}", a.actor.user.name);
+    }
+}
+
 /// A revert that deletes the volume it replaced leaves nothing of the machine's state before it:
 /// no troubleshooting needs that, so a person's alerts while the principal is being learned
 /// (and while it is not known to be new), where the same revert keeping the old volume, even
@@ -988,6 +1020,65 @@ fn a_newcomers_first_days_are_one_finding_and_a_critical_in_them_opens_its_own()
             && a.tier() == t1578_core::Tier::Critical),
         "{two:#?}"
     );
+}
+
+/// What a newcomer's held finding still reports, and where it stops: a first snapshot on its
+/// second day updates it (a new operation type); on the third day, another newcomer's first
+/// snapshots update its finding, and ten minutes later its public image opens its own (a
+/// critical more than a window after the finding opened, however recent the update); and a
+/// first day of 130 terminations, whose last report (128) could never double within the
+/// window's bound, holds nothing: the second day's 130 are a finding of their own.
+#[test]
+fn a_newcomers_held_finding_reports_growth_and_not_past_its_bound() {
+    let fixture_of = |name: &str| fixture(&format!("aws/{name}.json"));
+    let (terminate, snapshot) = (
+        fixture_of("ec2-terminate-instances"),
+        fixture_of("ec2-create-snapshot"),
+    );
+    let public = fixture_of("ec2-modify-image-attribute-public");
+    let (day, hour) = (86_400_000, 3_600_000);
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let first = start + 15 * day + 10 * hour;
+    let days = [first, first + 28 * hour, first + 56 * hour];
+    let mut events = Vec::new();
+    for who in ["grower", "sly"] {
+        events.extend((0..2).map(|n| by(&terminate, who, days[0] + n as i64 * 60_000, n)));
+    }
+    events.extend((0..2).map(|n| by(&snapshot, "grower", days[1] + n as i64 * 60_000, n)));
+    events.extend((0..2).map(|n| by(&snapshot, "sly", days[2] + n as i64 * 60_000, n)));
+    events.push(by(&public, "sly", days[2] + 10 * 60_000, 9));
+    for (d, &at) in days[..2].iter().enumerate() {
+        events.extend((0..130).map(|n| by(&terminate, "bulky", at + n as i64 * 20_000, 1000 * d + n)));
+    }
+    let alerts = replay_from(events, start);
+    let of = |who: &str| -> Vec<(&str, i64, &str)> {
+        alerts
+            .iter()
+            .filter(|a| a.actor.user.name == who)
+            .map(|a| {
+                (
+                    a.activity_name.as_str(),
+                    (a.time - first) / hour,
+                    a.finding_info.uid.as_str(),
+                )
+            })
+            .collect()
+    };
+    let grower = of("grower");
+    assert_eq!(grower.len(), 2, "{grower:#?}");
+    assert_eq!((grower[1].0, grower[1].1), ("Update", 28), "{grower:#?}");
+    assert_eq!(grower[1].2, grower[0].2, "{grower:#?}");
+    let sly = of("sly");
+    let image = sly.last().unwrap();
+    assert_eq!((image.0, image.1), ("Create", 56), "{sly:#?}");
+    assert!(
+        sly.iter().any(|r| r.0 == "Update" && r.1 == 56),
+        "the snapshots update: {sly:#?}"
+    );
+    assert_ne!(image.2, sly[0].2, "{sly:#?}");
+    let bulky: Vec<_> = of("bulky").into_iter().filter(|r| r.0 == "Create").collect();
+    assert_eq!(bulky.len(), 2, "{bulky:#?}");
+    assert_eq!(bulky[1].1, 28, "{bulky:#?}");
 }
 
 /// A weekly share to sixteen partner accounts is routine once known; the same share with one
