@@ -425,7 +425,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
-    let open = open_finding(state, eff, t, disc, escalation);
+    let open = open_finding(state, eff, t, disc);
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {
             // A critical the finding has reported (the same row to the same destinations: a
@@ -481,29 +481,25 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
 }
 
 /// The finding an event of time `t` reports in, if one is open ([`Incident::open_at`]): a
-/// principal's first days hold it open for work that is not a critical (`disc`), while it could
-/// still grow by the escalation factor within the window's bound (a report of more than half the
-/// window's units could never double: days of mass activity would pass as one report). In those
+/// principal's first days hold it open for work that is not a critical (`disc`), while its
+/// operations could still grow by the escalation factor within the window's bound (a report of
+/// more than half the window's units could never double: days of mass activity would pass as
+/// one report). In those
 /// days a critical the finding has not reported, more than a window after it opened, opens its
 /// own, however recent the last update: an attack on a newcomer's third day is not an update of
 /// a finding an analyst may have closed as the newcomer's routine.
-fn open_finding(
-    state: &WindowState,
-    eff: &Effective,
-    t: i64,
-    disc: Option<u32>,
-    escalation: u32,
-) -> Option<Incident> {
+fn open_finding(state: &WindowState, eff: &Effective, t: i64, disc: Option<u32>) -> Option<Incident> {
     let (w, first_days) = (eff.window_ms, state.first_days(eff));
     let i = state.incident.as_ref()?;
     let open = match disc {
         Some(d) => {
-            let held_since = first_days.is_some_and(|(from, until)| i.opened >= from && t < until);
-            let late_news = held_since && !i.criticals.contains(&d) && t - i.opened > w;
+            let late_news = i.held_at(t, first_days) && !i.criticals.contains(&d) && t - i.opened > w;
             i.open_at(t, w, None) && !late_news
         }
         None => {
-            let can_grow = u64::from(i.operations) * u64::from(escalation) <= 100 * MAX_UNITS as u64;
+            let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
+            let (ops, max) = (u64::from(i.operations), MAX_UNITS as u64);
+            let can_grow = ops < max && ops * u64::from(escalation) <= 100 * max;
             i.open_at(t, w, None) || (can_grow && i.open_at(t, w, first_days))
         }
     };
@@ -537,14 +533,17 @@ fn judge(
             (out, WeakSign::None)
         }
         Some((rule, (Standing::Unproven, observed))) => {
-            // A workload's deletes are not judged by their volume while it is not known to be
-            // new, as while it is learned: a weekly retention job's first run after the
-            // learning days (an image janitor's 48 deletes) is its routine the detector has
-            // not met yet. Its other types are, and so are deletes its people made.
-            let workload_deletes =
-                agg.type_counts[baseline::type_index(OpType::Delete)] > 0 && agg.person_deletes == 0;
+            // A workload's deletes are not judged by the seed's bulk count while it is not
+            // known to be new: a weekly retention job's first run after the learning days (an
+            // image janitor's 48 deletes) is its routine the detector has not met yet. Its
+            // other types are, its people's deletes alone are, and all its deletes together
+            // against a mass bar ([`unproven_deletes`]).
+            let workload_deletes = agg.type_counts[baseline::type_index(OpType::Delete)] > agg.person_deletes;
             let except = workload_deletes.then_some(OpType::Delete);
             let mut out = volume_reasons(state, agg, &rule, t, &eff.thresholds, (text, except));
+            if workload_deletes {
+                out.extend(unproven_deletes(state, agg, &rule, t, &eff.thresholds, text));
+            }
             out.push(unproven_reason(state, &rule, observed, text));
             (out, WeakSign::None)
         }
@@ -800,6 +799,48 @@ fn burst_reason(what: impl FnOnce() -> String, busiest: u32, rule: &BaselineRule
         }),
         weight: 2,
     }
+}
+
+/// Deletes a workload's calls (with its people's) in a window must pass, as a multiple of the
+/// seed's bulk count above the largest day before it, to alert while the principal is not known
+/// to be new: a weekly retention job's first run after the learning days deletes dozens (the
+/// sixth probe's image janitor 24 to 48 a run), a wipe of a fleet or of an account's snapshots
+/// more (100 with the seed's bulk count of 5).
+const WORKLOAD_MASS_DELETE_BULKS: u32 = 20;
+
+/// The deletes of a principal not known to be new whose window holds a workload's: its
+/// people's deletes judged alone by their volume (the workload's beside them do not make a
+/// person's one delete a burst), and all of them against [`WORKLOAD_MASS_DELETE_BULKS`].
+fn unproven_deletes(
+    state: &WindowState,
+    agg: &Aggregate,
+    rule: &BaselineRule,
+    t: i64,
+    th: &Thresholds,
+    text: Text,
+) -> Option<Reason> {
+    let i = baseline::type_index(OpType::Delete);
+    let v = state.baseline.volume(OpType::Delete, t, rule);
+    let (all, people) = (agg.type_counts[i], agg.person_deletes);
+    if people > 0 && above(v.max_count, people, rule, th) {
+        let points = agg.type_points[i] * people / all.max(1);
+        let what = || format!("{} by people", type_label(OpType::Delete, people));
+        return Some(volume_reason(what, points, &v, rule, text));
+    }
+    let bar = v
+        .max_count
+        .saturating_add(th.bulk_operations.saturating_mul(WORKLOAD_MASS_DELETE_BULKS));
+    (all > bar).then(|| Reason {
+        code: "volume",
+        detail: text.of(|| {
+            format!(
+                "{} in 24 h, more than {bar}: a mass deletion (largest day before: {})",
+                type_label(OpType::Delete, all),
+                v.max_count
+            )
+        }),
+        weight: 2,
+    })
 }
 
 /// Deletes people's calls in a window must pass, as a multiple of the seed's bulk count above

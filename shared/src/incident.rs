@@ -38,12 +38,19 @@ pub struct Incident {
 impl Incident {
     /// Still open at `t`: the principal acted within `window_ms` of the last report, or the
     /// finding opened in its principal's first days and `t` is still in them (`first_days`:
-    /// when the principal was first seen, and when those days end). A newcomer's first days
-    /// are one incident: the same work on each of them updates one finding on growth, where a
-    /// finding a day would repeat what the first one said.
+    /// when the principal was first seen, and when those days end; the decision narrows this,
+    /// [`Incident::held_at`]). A newcomer's first days are one incident: the same work on each
+    /// of them updates one finding on growth, where a finding a day would repeat what the first
+    /// one said.
     pub fn open_at(&self, t: i64, window_ms: i64, first_days: Option<(i64, i64)>) -> bool {
-        t.saturating_sub(self.last) <= window_ms
-            || first_days.is_some_and(|(from, until)| self.opened >= from && t < until)
+        t.saturating_sub(self.last) <= window_ms || self.held_at(t, first_days)
+    }
+
+    /// Opened in its principal's first days, which still last at `t`. [`crate::decision`] holds
+    /// such a finding open only for work that is not a critical, and while its operations could
+    /// still double.
+    pub fn held_at(&self, t: i64, first_days: Option<(i64, i64)>) -> bool {
+        first_days.is_some_and(|(from, until)| self.opened >= from && t < until)
     }
 
     /// Remember a critical, keeping at most [`MAX_CRITICALS`].

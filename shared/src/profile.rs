@@ -191,7 +191,8 @@ pub struct BaselineRule {
     /// Days of history a baseline compares with (the days before the event's day).
     pub days: u32,
     /// A principal first seen fewer days ago than this meets the plain thresholds, and a finding
-    /// opened in these first days stays open until they end (`crate::decision`).
+    /// opened in these first days is held open until they end, for work that is not a critical
+    /// (`crate::decision`).
     pub min_history_days: u32,
     /// Volume is unusual above this many percent of the principal's largest day.
     pub volume_percent: u32,

@@ -210,6 +210,15 @@ fn names(alerts: &[Alert]) -> std::collections::BTreeSet<&str> {
     alerts.iter().map(|a| a.actor.user.name.as_str()).collect()
 }
 
+/// The reason codes of an alert's baseline, in order.
+fn codes(a: &Alert) -> Vec<&str> {
+    a.unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
+        .collect()
+}
+
 /// [`by`], as a session `session` of the role `name`.
 fn as_role(
     template: &t1578_core::ComputeEvent,
@@ -554,9 +563,10 @@ fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
 
 /// A principal first seen after the learning days but before the baseline period is not known
 /// to be new: a weekly job's first run may be its routine. A role's image janitor deleting 48
-/// snapshots on day 6 (its session named after its function, a workload) raises nothing, as
-/// while learned; a role launching 48 instances, and an IAM user's (a person's) 48
-/// terminations, are judged by their volume against the history they have, and alert.
+/// snapshots on day 6 (its session named after its function, a workload) raises nothing, nor
+/// does a person's one delete beside them in the same role; a role launching 48 instances, an
+/// IAM user's (a person's) 48 terminations and a role's 120 deletes (a wipe, over the mass bar
+/// of 100) are judged by their volume against the history they have, and alert.
 #[test]
 fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new() {
     let delete = fixture("aws/ec2-delete-snapshot.json");
@@ -568,19 +578,20 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
     let mut events = Vec::new();
     for n in 0..48 {
         events.push(as_role(&delete, "janitor", "ami-janitor-fn", at(n), n));
+        events.push(as_role(&delete, "mixed", "ami-janitor-fn", at(n), n));
         events.push(as_role(&launch, "fleet", "fleet-scaler-fn", at(n), n));
         events.push(by(&terminate, "ops-user", at(n), n));
     }
+    events.push(as_role(&delete, "mixed", "ana@example.com", at(48), 48));
+    events.extend((0..120).map(|n| as_role(&delete, "wiper", "cleanup-fn", at(n), n)));
     let alerts = replay_from(events, start);
-    assert_eq!(names(&alerts), ["fleet", "ops-user"].into(), "{alerts:#?}");
+    assert_eq!(
+        names(&alerts),
+        ["fleet", "ops-user", "wiper"].into(),
+        "{alerts:#?}"
+    );
     for a in &alerts {
-        let codes: Vec<&str> = a
-            .unmapped
-            .baseline
-            .iter()
-            .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
-            .collect();
-        assert_eq!(codes, ["volume", "short_observation"], "{}", a.actor.user.name);
+        assert_eq!(codes(a), ["volume", "short_observation"], "{}", a.actor.user.name);
     }
 }
 
@@ -958,6 +969,27 @@ fn routine_work_after_a_finding_does_not_repeat_it() {
     );
 }
 
+/// A replay's start (the day of `template`) and a newcomer's first three days from day 15 at
+/// 10:00, each 28 hours after the one before: past the window of the last report.
+fn newcomer_days(template: &t1578_core::ComputeEvent) -> (i64, i64, [i64; 3]) {
+    let (day, hour) = (86_400_000, 3_600_000);
+    let start = template.time_ms - template.time_ms.rem_euclid(day);
+    let first = start + 15 * day + 10 * hour;
+    (start, first, [first, first + 28 * hour, first + 56 * hour])
+}
+
+/// Each report of `who`: create or update, hours after `first`, finding id.
+fn reports_of<'a>(alerts: &'a [Alert], who: &str, first: i64) -> Vec<(&'a str, i64, &'a str)> {
+    alerts
+        .iter()
+        .filter(|a| a.actor.user.name == who)
+        .map(|a| {
+            let h = (a.time - first) / 3_600_000;
+            (a.activity_name.as_str(), h, a.finding_info.uid.as_str())
+        })
+        .collect()
+}
+
 /// A newcomer (first seen once the detector has watched its account for the baseline period)
 /// terminates two test instances on each of its first three days, a day and more apart: the
 /// seed's thresholds each day, one finding, as its first days are one incident. A second
@@ -969,11 +1001,8 @@ fn routine_work_after_a_finding_does_not_repeat_it() {
 fn a_newcomers_first_days_are_one_finding_and_a_critical_in_them_opens_its_own() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
     let public = fixture("aws/ec2-modify-image-attribute-public.json");
-    let (day, hour) = (86_400_000, 3_600_000);
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
-    let first = start + 15 * day + 10 * hour;
-    // Each day 28 hours after the one before: past the window of the last report.
-    let days = [first, first + 28 * hour, first + 56 * hour];
+    let day = 86_400_000;
+    let (start, first, days) = newcomer_days(&terminate);
     let mut events = Vec::new();
     for who in ["newcomer", "newcomer2"] {
         for (d, &at) in days.iter().enumerate() {
@@ -985,22 +1014,9 @@ fn a_newcomers_first_days_are_one_finding_and_a_critical_in_them_opens_its_own()
     let later = first + 4 * day;
     events.extend((0..12).map(|n| by(&terminate, "newcomer", later + n as i64 * 60_000, 20 + n)));
     let alerts = replay_from(events, start);
-    let of = |who: &str| -> Vec<(&str, String, &str)> {
-        alerts
-            .iter()
-            .filter(|a| a.actor.user.name == who)
-            .map(|a| {
-                let h = (a.time - first) / hour;
-                (
-                    a.activity_name.as_str(),
-                    format!("{h}h"),
-                    a.finding_info.uid.as_str(),
-                )
-            })
-            .collect()
-    };
+    let of = |who: &str| reports_of(&alerts, who, first);
     let one = of("newcomer");
-    let (within, past): (Vec<_>, Vec<_>) = one.iter().partition(|r| r.1 != "96h");
+    let (within, past): (Vec<&(&str, i64, &str)>, Vec<_>) = one.iter().partition(|r| r.1 != 96);
     assert_eq!(within.len(), 1, "one finding in the first days: {one:#?}");
     assert_eq!(within[0].0, "Create", "{one:#?}");
     assert_eq!(past.first().map(|r| r.0), Some("Create"), "{one:#?}");
@@ -1013,7 +1029,7 @@ fn a_newcomers_first_days_are_one_finding_and_a_critical_in_them_opens_its_own()
         "the day-one finding and the critical's own: {two:#?}"
     );
     assert_ne!(created[0].2, created[1].2, "{two:#?}");
-    assert_eq!(created[1].1, "56h", "{two:#?}");
+    assert_eq!(created[1].1, 56, "{two:#?}");
     assert!(
         alerts.iter().any(|a| a.actor.user.name == "newcomer2"
             && a.finding_info.uid == created[1].2
@@ -1036,10 +1052,7 @@ fn a_newcomers_held_finding_reports_growth_and_not_past_its_bound() {
         fixture_of("ec2-create-snapshot"),
     );
     let public = fixture_of("ec2-modify-image-attribute-public");
-    let (day, hour) = (86_400_000, 3_600_000);
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
-    let first = start + 15 * day + 10 * hour;
-    let days = [first, first + 28 * hour, first + 56 * hour];
+    let (start, first, days) = newcomer_days(&terminate);
     let mut events = Vec::new();
     for who in ["grower", "sly"] {
         events.extend((0..2).map(|n| by(&terminate, who, days[0] + n as i64 * 60_000, n)));
@@ -1051,19 +1064,7 @@ fn a_newcomers_held_finding_reports_growth_and_not_past_its_bound() {
         events.extend((0..130).map(|n| by(&terminate, "bulky", at + n as i64 * 20_000, 1000 * d + n)));
     }
     let alerts = replay_from(events, start);
-    let of = |who: &str| -> Vec<(&str, i64, &str)> {
-        alerts
-            .iter()
-            .filter(|a| a.actor.user.name == who)
-            .map(|a| {
-                (
-                    a.activity_name.as_str(),
-                    (a.time - first) / hour,
-                    a.finding_info.uid.as_str(),
-                )
-            })
-            .collect()
-    };
+    let of = |who: &str| reports_of(&alerts, who, first);
     let grower = of("grower");
     assert_eq!(grower.len(), 2, "{grower:#?}");
     assert_eq!((grower[1].0, grower[1].1), ("Update", 28), "{grower:#?}");
@@ -1230,12 +1231,7 @@ fn a_new_recipient_of_a_gallery_shared_every_week_is_a_critical() {
 fn check_new_destination(a: &Alert, row: &str, destination: &str) {
     assert_eq!(a.tier(), t1578_core::Tier::Critical);
     assert_eq!(a.unmapped.trigger_catalog_id.as_deref(), Some(row));
-    let reasons: Vec<&str> = a
-        .unmapped
-        .baseline
-        .iter()
-        .flat_map(|b| b.reasons.iter().map(|r| r.code.as_str()))
-        .collect();
+    let reasons = codes(a);
     assert!(reasons.contains(&"new_destination"), "{reasons:?}");
     assert!(
         a.finding_info.desc.contains(destination),

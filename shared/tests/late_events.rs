@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::copies;
+use common::{copies, shares_to_new_accounts};
 use t1578_core::engine::{Engine, Profile, ProfileName};
 use t1578_core::memory::{MemorySink, MemoryStore};
 use t1578_core::pipeline::{process_batch, system_clock, PipelineOptions};
@@ -91,4 +91,38 @@ fn default_a_late_update_keeps_one_finding() {
         late.0, in_order.0,
         "reports: late {late:?}, in order {in_order:?}"
     );
+}
+
+/// Default profile: a finding is kept while an event the window still accepts (one window late)
+/// could find it open. A user known for days shares a snapshot with a new account at 01:00 (a
+/// critical: a finding); at 01:30 the next day it shares with an account it shared with before
+/// (evidence), which moves the window on; a share with another new account made at 02:00 the
+/// first day, delivered after it, updates the finding. Were the finding dropped with the 01:30
+/// event, the late one would open it again in the same bucket: a second create with the same
+/// finding id and report id.
+#[test]
+fn default_a_late_event_finds_the_finding_it_belongs_to() {
+    let e = common::engine(ProfileName::Default);
+    let t0 = (system_clock() / DAY - 10) * DAY;
+    let at = |mut ev: ComputeEvent, t: i64| {
+        ev.time_ms = t;
+        ev
+    };
+    let shares = shares_to_new_accounts(0, 3);
+    let mut again = shares[0].clone();
+    again.event_id = "share-again".into();
+    again.resources = vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-again".into()];
+    let known = at(shares[0].clone(), t0 - 5 * DAY);
+    let opening = at(shares[1].clone(), t0 + H);
+    let next_day = at(again, t0 + 24 * H + 90 * 60_000);
+    let late = at(shares[2].clone(), t0 + 2 * H);
+    let alerts = batches(&e, &[vec![known], vec![opening], vec![next_day], vec![late]]);
+    let reports: Vec<(&str, &str, u32)> = alerts
+        .iter()
+        .filter(|a| a.time >= t0)
+        .map(|a| (a.activity_name.as_str(), a.finding_info.uid.as_str(), a.count))
+        .collect();
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert_eq!((reports[0].0, reports[1].0), ("Create", "Update"), "{reports:#?}");
+    assert_eq!(reports[0].1, reports[1].1, "{reports:#?}");
 }

@@ -319,9 +319,8 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     // the window holds its 200 units. The principal is new, so the seed's thresholds apply: a
     // new finding each day once the last report has left the window (its first days do not hold
     // a finding whose report, 128 operations, could never double within the bound: days of mass
-    // activity do not pass as one report). From the third day it is
-    // established, and the same volume at the same hours is its routine: only the rotating
-    // networks keep it alerting.
+    // activity do not pass as one report). From the third day it is established, and the same
+    // volume at the same hours is its routine: only the rotating networks keep it alerting.
     let day1: Vec<_> = alerts.iter().filter(|a| a.time < T0 + DAY).collect();
     assert_eq!(
         day1[0].tier(),
