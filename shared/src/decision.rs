@@ -45,7 +45,7 @@
 //!   has watched the account for the baseline period, may have been silent all that time (a
 //!   weekly job, a rare user): it is not known to be new, and is judged as a principal back
 //!   from a break is, by its volume against the little history it has (`short_observation`;
-//!   a workload's deletes excepted, as while learned: a weekly retention job's first run is its
+//!   a workload's deletes only against a mass bar, as a weekly retention job's first run is its
 //!   routine), a protection change, a technique's whole shape or such a revert. The seed's
 //!   thresholds are for principals that appear once the detector has watched for the baseline
 //!   period: in the cold-start workloads, principals met in the second week made most of its
