@@ -76,10 +76,11 @@
 //!   again only at the factor cubed (8x: 1, 8, 64 shares to one account), and keeps the
 //!   finding open meanwhile, for two windows from its opening, so a nightly one is one finding,
 //!   not one a night nor one per doubling. A finding opened in its principal's first
-//!   `min_history_days` stays open until they end: a newcomer doing the same work on each of
-//!   its first days is one finding, which its next days update only as any finding is updated.
-//!   A critical is not held in it: it opens its own finding once the last report's window has
-//!   passed, as an analyst may have closed the first as the newcomer's routine.
+//!   `min_history_days` is held open until they end, while its operations could still double:
+//!   a newcomer doing the same work on each of its first days is one finding, which its next
+//!   days update only as any finding is updated. A critical is not held in it: one the finding
+//!   has not reported, more than a window after it opened, opens its own, as an analyst may
+//!   have closed the first as the newcomer's routine.
 //! - **Deterministic ids.** The finding id hashes the profile, the state key and the window
 //!   bucket it opened in; each report's id hashes the finding id and its count. Re-applying the
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
@@ -425,7 +426,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
-    let open = open_finding(state, eff, t, disc);
+    let open = open_finding(state, eff, t, disc, escalation);
     let (activity, inc, updated_because) = match open {
         Some(mut inc) => {
             // A critical the finding has reported (the same row to the same destinations: a
@@ -484,11 +485,17 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
 /// principal's first days hold it open for work that is not a critical (`disc`), while its
 /// operations could still grow by the escalation factor within the window's bound (a report of
 /// more than half the window's units could never double: days of mass activity would pass as
-/// one report). In those
-/// days a critical the finding has not reported, more than a window after it opened, opens its
-/// own, however recent the last update: an attack on a newcomer's third day is not an update of
-/// a finding an analyst may have closed as the newcomer's routine.
-fn open_finding(state: &WindowState, eff: &Effective, t: i64, disc: Option<u32>) -> Option<Incident> {
+/// one report). In those days a critical the finding has not reported, more than a window after
+/// it opened, opens its own, however recent the last update: an attack on a newcomer's third
+/// day is not an update of a finding an analyst may have closed as the newcomer's routine.
+/// `escalation` is the growth an update needs, in percent.
+fn open_finding(
+    state: &WindowState,
+    eff: &Effective,
+    t: i64,
+    disc: Option<u32>,
+    escalation: u32,
+) -> Option<Incident> {
     let (w, first_days) = (eff.window_ms, state.first_days(eff));
     let i = state.incident.as_ref()?;
     let open = match disc {
@@ -497,7 +504,6 @@ fn open_finding(state: &WindowState, eff: &Effective, t: i64, disc: Option<u32>)
             i.open_at(t, w, None) && !late_news
         }
         None => {
-            let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
             let (ops, max) = (u64::from(i.operations), MAX_UNITS as u64);
             let can_grow = ops < max && ops * u64::from(escalation) <= 100 * max;
             i.open_at(t, w, None) || (can_grow && i.open_at(t, w, first_days))
