@@ -237,7 +237,7 @@ class Ctx:
                     "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36")
         if style == "terraform":
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
-                   "ec2-instance-connect": "ec2instanceconnect#1.25.3"}[service]
+                   "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -252,7 +252,7 @@ class Ctx:
         return epoch_ms(self.t + dt.timedelta(seconds=delta))
 
 
-EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08"}
+EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -284,7 +284,21 @@ def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, st
     }
     if ctx.console:
         d["sessionCredentialFromConsole"] = "true"
+    if service == "ebs":
+        data_event(d, ctx, req)
     return d
+
+
+def data_event(d: dict, ctx: Ctx, req) -> None:
+    """The EBS direct APIs' reads are data events: read-only, no response, the snapshot in `resources`."""
+    snap = req.get("secondSnapshotId") or req["snapshotId"]
+    d["readOnly"] = True
+    d["resources"] = [{"accountId": OWN, "type": "AWS::EC2::Snapshot", "ARN": ebs_snapshot_arn(ctx, snap)}]
+    d["managementEvent"] = False
+    d["eventCategory"] = "Data"
+    # Data-event records put `resources` before `eventType`; keep CloudTrail's key order.
+    for k in ("eventType", "managementEvent", "recipientAccountId", "eventCategory", "tlsDetails"):
+        d[k] = d.pop(k)
 
 
 def envelope(detail: dict, key: str, service_event: bool = False) -> dict:
@@ -303,6 +317,10 @@ def envelope(detail: dict, key: str, service_event: bool = False) -> dict:
 
 def auth_error(ctx: Ctx, service: str, name: str, resource_arn: str) -> tuple[str, str]:
     action = f"{service}:{name}"
+    if service == "ebs":
+        return ("AccessDeniedException",
+                f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
+                f"because no identity-based policy allows the {action} action")
     if service == "ec2":
         return ("Client.UnauthorizedOperation",
                 f"You are not authorized to perform this operation. User: {ctx.arn()} is not authorized to perform: "
@@ -1385,6 +1403,31 @@ GAP_BUILDERS = {
     "aws.rds.cluster_made_public": lambda c, r, l: b_modify_cluster(c, r, l, "publiclyAccessible"),
 }
 AWS_BUILDERS.update(GAP_BUILDERS)
+
+
+# EBS direct APIs: data events (a trail logs them only with an AWS::EC2::Snapshot selector).
+def b_list_snapshot_blocks(ctx, row, look):
+    snap = rid("snap", row)
+    return ("ebs", "ListSnapshotBlocks", {"snapshotId": snap, "maxResults": 10000}, None,
+            ebs_snapshot_arn(ctx, snap))
+
+
+def b_list_changed_blocks(ctx, row, look):
+    first, second = rid("snap", row, "first"), rid("snap", row, "second")
+    return ("ebs", "ListChangedBlocks", {"firstSnapshotId": first, "secondSnapshotId": second, "maxResults": 10000},
+            None, ebs_snapshot_arn(ctx, second))
+
+
+def ebs_snapshot_arn(ctx, snap: str) -> str:
+    # a snapshot's ARN names no account, as the data event's `resources` entry spells it
+    return f"arn:aws:ec2:{ctx.region}::snapshot/{snap}"
+
+
+EBS_DIRECT_BUILDERS = {
+    "aws.ebs.snapshot_blocks_listed": b_list_snapshot_blocks,
+    "aws.ebs.changed_blocks_listed": b_list_changed_blocks,
+}
+AWS_BUILDERS.update(EBS_DIRECT_BUILDERS)
 GAP_AZURE = {"azure.compute.vm_extension_remote_exec", "azure.compute.vmss_vm_managed_run_command_write",
              "azure.compute.vmss_extension_delete", "azure.compute.vm_boot_diagnostics_retrieved",
              "azure.serialconsole.connect"}
@@ -1444,7 +1487,9 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 def slot_time(k: int, n: int, hour: int, key: str, month: int = 10) -> dt.datetime:
     """File k of n: its own day in October 2026 (September for the issue-14 rows, August for the
     cross-subscription copies); a principal's files are >24 h apart."""
-    days = 31 if month == 10 else 28  # September files end 2+ days before October's
+    # September files end 2+ days before October's; December's (the EBS direct rows) stay in its
+    # first days, before the clock of the tests that refuse events from the future.
+    days = 31 if month == 10 else 3 if month == 12 else 28
     day = 1 + (k * days) // n
     return dt.datetime(2026, month, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
 
@@ -1822,6 +1867,8 @@ AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
 # Rows added after the Azure GPU rows get a month of their own, so that the files before them keep
 # their slots.
 LATE_ROWS = {"aws.ec2.replace_root_volume_delete_replaced", "azure.compute.vmss_manual_upgrade"}
+# ... and the EBS direct APIs' rows one more.
+EBS_DIRECT_ROWS = set(EBS_DIRECT_BUILDERS)
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1869,12 +1916,13 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in LATE_ROWS], 11))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in EBS_DIRECT_ROWS], 12))
     return built
 
 

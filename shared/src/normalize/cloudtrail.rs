@@ -354,8 +354,10 @@ const RESPONSE_KEYS: [&str; 9] = [
     "exportTaskIdentifier",
     "exportTaskId",
 ];
-const REQUEST_KEYS: [&str; 16] = [
+const REQUEST_KEYS: [&str; 17] = [
     "snapshotId",
+    // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
+    "secondSnapshotId",
     "imageId",
     "volumeId",
     "instanceId",
@@ -387,7 +389,7 @@ fn resources<J: Json>(
             return clip(id, MAX_FIELD);
         }
         let (svc, kind, sep) = match key {
-            "snapshotId" | "sourceSnapshotId" => ("ec2", "snapshot", '/'),
+            "snapshotId" | "sourceSnapshotId" | "secondSnapshotId" => ("ec2", "snapshot", '/'),
             "imageId" | "sourceImageId" => ("ec2", "image", '/'),
             "volumeId" => ("ec2", "volume", '/'),
             "instanceId" => ("ec2", "instance", '/'),
@@ -610,6 +612,25 @@ mod tests {
         assert_eq!(ev.details.share_added, vec!["all"]);
         assert_eq!(ev.principal.key, "arn:aws:iam::999:user/x");
         assert_eq!(ev.resources, vec!["arn:aws:ec2:eu-west-1:999:snapshot/snap-1"]);
+    }
+
+    #[test]
+    fn an_ebs_direct_read_names_the_snapshot_it_reads() {
+        // A data event of the EBS direct APIs: the blocks listed are the second snapshot's (the
+        // first, when given, is only the base of the comparison).
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("ebs.amazonaws.com");
+        r["eventName"] = json!("ListChangedBlocks");
+        r["eventCategory"] = json!("Data");
+        r["managementEvent"] = json!(false);
+        r["requestParameters"] = json!({"firstSnapshotId":"snap-a","secondSnapshotId":"snap-b"});
+        r["responseElements"] = Value::Null;
+        let ev = normalize(r).unwrap();
+        assert_eq!(ev.operation, "ebs:listchangedblocks");
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-b"]
+        );
     }
 
     #[test]
