@@ -28,6 +28,15 @@ pub enum ProfileArg {
     SeedKql,
 }
 
+/// Where the organization's own accounts come from, besides a tuning document's `own_accounts`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OwnAccountsArg {
+    /// The accounts, organizations and subscriptions the inputs' key layout names.
+    Layout,
+    /// None but the tuning document's.
+    None,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CloudArg {
     Aws,
@@ -72,6 +81,9 @@ pub enum Command {
         /// As for `replay`: give what the replay that printed the alert was given.
         #[arg(long)]
         observed_since: Option<String>,
+        /// As for `replay`.
+        #[arg(long, value_enum, default_value = "layout")]
+        own_accounts: OwnAccountsArg,
         /// `table`: the guide as text; `json`: the whole alert document.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -161,6 +173,13 @@ pub struct ReplayArgs {
     /// it sets one.
     #[arg(long)]
     pub observed_since: Option<String>,
+    /// The organization's own accounts, to which a share (or from which an Azure copy) is
+    /// evidence, not a critical, besides a tuning document's `own_accounts`: `layout` adds the
+    /// AWS accounts and organizations and the Azure subscriptions the inputs' key layout names
+    /// (`AWSLogs/[o-ORG/]ACCOUNT/`, `resourceId=/SUBSCRIPTIONS/SUB/`: an account that delivers
+    /// its logs into the archive is the organization's); `none` adds none.
+    #[arg(long, value_enum, default_value = "layout")]
+    pub own_accounts: OwnAccountsArg,
     /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
     /// `s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX`,
     /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX`.

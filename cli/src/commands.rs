@@ -1,6 +1,8 @@
 //! The subcommands.
 
-use crate::args::{Cli, CloudArg, Command, Format, GenerateWorkload, ProfileArg, ReplayArgs, REORDER};
+use crate::args::{
+    Cli, CloudArg, Command, Format, GenerateWorkload, OwnAccountsArg, ProfileArg, ReplayArgs, REORDER,
+};
 use crate::held::{Held, Ordered};
 use crate::input::{Reader, Stats, SAMPLES};
 use crate::output::{escape, print_guide, print_rows, AlertPrinter, QueryRow};
@@ -71,11 +73,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             window,
             config,
             observed_since,
+            own_accounts,
             format,
             paths,
         } => {
             let observed = observed_arg(observed_since.as_deref())?;
-            let engine = observed.apply(engine(profile, &window, config.as_deref())?)?;
+            let own = layout_accounts(own_accounts, &paths);
+            let engine = observed
+                .apply(engine(profile, &window, config.as_deref())?)?
+                .with_own_accounts(&own);
             show(&engine, observed == Observed::Auto, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
@@ -108,10 +114,18 @@ fn replay_command(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         since,
         until,
         observed_since,
+        own_accounts,
         paths,
     } = args;
     let observed = observed_arg(observed_since.as_deref())?;
-    let build = |config: Option<&Path>| observed.apply(engine(profile, &window, config)?);
+    let own = layout_accounts(own_accounts, &paths);
+    let build = |config: Option<&Path>| {
+        Ok::<_, anyhow::Error>(
+            observed
+                .apply(engine(profile, &window, config)?)?
+                .with_own_accounts(&own),
+        )
+    };
     let span = (
         time_arg("--since", since.as_deref())?,
         time_arg("--until", until.as_deref())?,
@@ -207,6 +221,24 @@ impl Observed {
             Observed::Unset | Observed::Auto => ObservedSince::Unset,
         }))
     }
+}
+
+/// The own accounts the inputs' key layout names (`--own-accounts layout`), said on stderr
+/// when there are any, as a backtest's learning is.
+fn layout_accounts(arg: OwnAccountsArg, paths: &[PathBuf]) -> Vec<String> {
+    if arg == OwnAccountsArg::None {
+        return Vec::new();
+    }
+    let own = t1578_core::own::OwnAccounts::of(crate::layout::own_accounts(paths));
+    if !own.is_empty() {
+        eprintln!(
+            "t1578: {} accounts, organizations or subscriptions named by the inputs' key layout \
+             are the organization's own: a share to one is evidence, not a critical; \
+             --own-accounts none judges them as any other (README, Tuning)",
+            own.len()
+        );
+    }
+    own.ids().to_vec()
 }
 
 /// The tuning document's parser (`first`, a day or an RFC 3339 time), plus `none`.

@@ -7,6 +7,7 @@ mod aws_profile;
 mod commands;
 mod generate;
 mod held;
+mod layout;
 mod output;
 mod remote;
 mod store;

@@ -1209,3 +1209,48 @@ fn fuzz_found_inputs_read_or_report_without_panicking() {
         );
     }
 }
+
+/// A trail's archive in the organization-trail layout holding a snapshot share to
+/// 444455556666, which is (`with_recipient`) or is not one of the archive's accounts.
+fn org_trail(with_recipient: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![("111122223333", "ec2-modify-snapshot-attribute-share.json")];
+    if with_recipient {
+        files.push(("444455556666", "ec2-delete-snapshot.json"));
+    }
+    for (acct, fixture) in files {
+        let day = format!("AWSLogs/o-abc123def4/{acct}/CloudTrail/us-east-1/2026/10/01");
+        let day = dir.path().join(day);
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::copy(root().join("events/aws").join(fixture), day.join(fixture)).unwrap();
+    }
+    dir
+}
+
+fn tiers(o: &Output) -> Vec<String> {
+    alert_lines(o)
+        .iter()
+        .map(|a| a["unmapped"]["tier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_share_to_an_account_of_the_archive_is_not_a_critical() {
+    let outside = org_trail(false);
+    let o = t1578(&["replay", "--format", "json", outside.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(tiers(&o), ["critical"]);
+    let inside = org_trail(true);
+    let path = inside.path().to_str().unwrap();
+    let o = t1578(&["replay", "--format", "json", path]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!tiers(&o).contains(&"critical".to_string()), "{:?}", tiers(&o));
+    assert!(
+        stderr(&o).contains("3 accounts, organizations or subscriptions named by the inputs' key layout"),
+        "{}",
+        stderr(&o)
+    );
+    let o = t1578(&["replay", "--format", "json", "--own-accounts", "none", path]);
+    assert!(tiers(&o).contains(&"critical".to_string()), "{:?}", tiers(&o));
+    assert!(!stderr(&o).contains("key layout"), "{}", stderr(&o));
+}

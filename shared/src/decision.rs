@@ -56,7 +56,9 @@
 //!   period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
-//!   A public share or a new destination is always critical. So is another account's use of a
+//!   So is a share whose recipients are known or the organization's own ([`crate::own`]: a
+//!   backup product's share to the backup account on its first night), marked as such too.
+//!   A public share or a new destination outside the organization is always critical. So is another account's use of a
 //!   snapshot shared with it, except while that account is being learned: the share may be
 //!   years old, and one made while the detector watches raised the sharer's critical (unless
 //!   the sharer is allowlisted or a service, whose share raises none: such a copy in the
@@ -243,7 +245,7 @@ pub fn step(state: &mut WindowState, engine: &Engine, s: &Scored) -> (Applied, V
             (applied, out)
         }
         ProfileName::Default => {
-            let s = mark_known_destination(state, &eff, s);
+            let s = mark_known_destination(state, engine, &eff, s);
             let applied = state.apply(&s, &eff);
             let out = if applied == Applied::Counted {
                 baseline_step(state, engine, &eff, &s)
@@ -288,25 +290,54 @@ fn seed_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &Scor
 }
 
 /// A critical share to destinations the principal already shared to in the baseline period
-/// is marked, so it counts as evidence and not as a critical.
-fn mark_known_destination<'a>(state: &WindowState, eff: &Effective, s: &'a Scored) -> Cow<'a, Scored> {
+/// is marked, so it counts as evidence and not as a critical; so is one whose recipients are
+/// known or the organization's own ([`crate::own`]), marked as such too.
+fn mark_known_destination<'a>(
+    state: &WindowState,
+    engine: &Engine,
+    eff: &Effective,
+    s: &'a Scored,
+) -> Cow<'a, Scored> {
     let c = &s.ctx;
     let Some(rule) = eff.baseline.filter(|r| r.known_destinations) else {
         return Cow::Borrowed(s);
     };
-    let known = c.critical
-        && !c.public
-        && c.more_destinations == 0
-        && !c.destinations.is_empty()
-        && c.destinations.iter().all(|d| knows(state, &rule, s, d));
-    if !known {
+    if !c.critical || c.public || c.more_destinations > 0 || c.destinations.is_empty() {
         return Cow::Borrowed(s);
     }
+    let bits = if c.destinations.iter().all(|d| knows(state, &rule, s, d)) {
+        flags::KNOWN_DESTINATION
+    } else if own_recipients(engine, c, |d| knows(state, &rule, s, d)) {
+        flags::KNOWN_DESTINATION | flags::OWN_DESTINATION
+    } else {
+        return Cow::Borrowed(s);
+    };
     let mut s = s.clone();
     for u in &mut s.units {
-        u.flags |= flags::KNOWN_DESTINATION;
+        u.flags |= bits;
     }
     Cow::Owned(s)
+}
+
+/// Are the recipients of a critical share or copy the organization's own, or known, with at
+/// least one own? The shared Azure gallery, kept beside its recipients to learn its removals, is
+/// no recipient; a share that names only it (its recipients not logged) is not one of ours.
+/// An export has no recipient: its account is always ours.
+fn own_recipients(engine: &Engine, c: &EventContext, known: impl Fn(&str) -> bool) -> bool {
+    let mut own = false;
+    for d in c
+        .destinations
+        .iter()
+        .filter(|d| !d.starts_with("/subscriptions/"))
+    {
+        match Destination::of(d) {
+            Destination::Recipient(n) | Destination::CopiedFrom(n) if engine.owns(n) => own = true,
+            Destination::ExportedFrom(_) => return false,
+            _ if known(d) => {}
+            _ => return false,
+        }
+    }
+    own
 }
 
 /// Did the principal share to `d` in the baseline period of the event, or, for an export,
@@ -464,8 +495,10 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if critical && !c.destinations.is_empty() {
+        // The organization's own recipients are named with the known ones.
         reasons.push(destination_reason(c, |d| {
             eff.baseline.is_some_and(|r| knows(state, &r, s, d))
+                || matches!(Destination::of(d), Destination::Recipient(n) | Destination::CopiedFrom(n) if engine.owns(n))
         }));
     }
     let finding = Finding {

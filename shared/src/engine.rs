@@ -3,6 +3,7 @@
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
+use crate::own::OwnAccounts;
 use crate::prefilter::Prefilter;
 pub use crate::profile::{BaselineRule, ObservedSince, Profile, ProfileName, StateKey, Thresholds};
 use crate::schedule::WindowPosition;
@@ -109,6 +110,10 @@ pub mod flags {
     /// role's sessions may be a pipeline's and people's). Only a person's deletes make a mass
     /// deletion while the principal is being learned ([`crate::decision`]).
     pub const BY_PERSON: u8 = 64;
+    /// A share to (or a copy from, or another account's copy from) the organization's own
+    /// accounts ([`crate::own`]): evidence, not a critical, as a known destination is (which
+    /// [`KNOWN_DESTINATION`] is also set for).
+    pub const OWN_DESTINATION: u8 = 128;
 }
 
 /// The prefix of a destination that is the source of a copy into the account (an Azure
@@ -218,6 +223,8 @@ pub struct Engine {
     /// The first events recorded in the state store, as read or written by the pipeline. A
     /// recorded start never changes, so a warm function asks the store once per account.
     starts: FirstEvents,
+    /// Own accounts besides the tuning's: those an archive's key layout names (the CLI).
+    own: OwnAccounts,
 }
 
 /// Per cloud, then per account, the recorded first event (ms). Nested so that the lookup every
@@ -276,7 +283,21 @@ impl Engine {
             observed_since: std::sync::OnceLock::new(),
             first_event: false,
             starts: FirstEvents::default(),
+            own: OwnAccounts::default(),
         }
+    }
+
+    /// The same engine taking `ids` as the organization's own too ([`crate::own`]): the
+    /// accounts, organizations and subscriptions an archive's key layout names.
+    pub fn with_own_accounts<S: AsRef<str>>(mut self, ids: impl IntoIterator<Item = S>) -> Engine {
+        self.own.extend(ids);
+        self
+    }
+
+    /// Is a share's recipient, or a copy's source, one of the organization's own accounts (the
+    /// tuning's `own_accounts`, or one the archive's layout names)?
+    pub fn owns(&self, recipient: &str) -> bool {
+        self.tuning.own_accounts.owns(recipient) || self.own.owns(recipient)
     }
 
     /// The same engine told when the detector started seeing events (ms): every baseline that

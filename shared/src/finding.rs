@@ -271,6 +271,7 @@ fn flag_names(f: u8) -> Vec<String> {
         (flags::OUTSIDE_WINDOW, "outside_change_window"),
         (flags::UNFAMILIAR_IP, "unfamiliar_ip"),
         (flags::KNOWN_DESTINATION, "known_destination"),
+        (flags::OWN_DESTINATION, "own_destination"),
     ]
     .iter()
     .filter(|(b, _)| f & b != 0)

@@ -64,6 +64,7 @@ pub mod kql;
 pub mod memory;
 pub mod normalize;
 pub mod outbox;
+pub mod own;
 pub mod pipeline;
 pub mod ports;
 pub mod prefilter;

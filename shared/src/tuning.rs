@@ -3,6 +3,10 @@
 //! reason, and nothing half-applied.
 //!
 //! ```toml
+//! own_accounts = ["444455556666", "o-abc123def4"]   # the organization's: a share to one is
+//!                                 # evidence, not a critical (AWS accounts and organizations,
+//!                                 # Azure subscriptions and tenants)
+//!
 //! [defaults]                      # every account
 //! window = "24h"
 //! mode = "alert"                  # or "shadow": evaluate and record, send nothing
@@ -64,6 +68,7 @@
 //! production gave then; an allowlisted event is counted as such, never silently dropped.
 
 use crate::catalog::Catalog;
+use crate::own::OwnAccounts;
 pub use crate::profile::Unfamiliar;
 use crate::profile::{
     parse_day_or_time_ms, parse_duration_ms, BaselineRule, Mode, ObservedSince, Profile, StateKey,
@@ -182,6 +187,8 @@ struct AllowDoc {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct TuningDoc {
+    #[serde(default)]
+    own_accounts: Vec<String>,
     #[serde(default)]
     defaults: ScopeDoc,
     #[serde(default)]
@@ -363,6 +370,9 @@ pub struct Tuning {
     pub builtin_iac: Iac,
     /// Azure platform identities when no scope lists its own.
     pub builtin_platform_callers: Globs,
+    /// The organization's own accounts, organizations, subscriptions and tenants
+    /// ([`crate::own`]): a share to one is evidence, not a critical.
+    pub own_accounts: OwnAccounts,
 }
 
 impl Default for Globs {
@@ -401,16 +411,7 @@ pub struct Effective<'a> {
 }
 
 fn is_account_id(s: &str) -> bool {
-    let aws = s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
-    let guid = s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| {
-            if [8, 13, 18, 23].contains(&i) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        });
-    aws || guid
+    crate::own::is_account_or_subscription(s)
 }
 
 impl Tuning {
@@ -445,7 +446,16 @@ impl Tuning {
         let allow = (doc.allow.iter().enumerate())
             .map(|(i, a)| allow_entry(&format!("allow[{i}]"), a))
             .collect::<Result<_, _>>()?;
+        if let Some((i, _)) = (doc.own_accounts.iter().enumerate())
+            .find(|(_, a)| !OwnAccounts::valid_id(&a.trim().to_ascii_lowercase()))
+        {
+            return Err((
+                format!("own_accounts[{i}]"),
+                "not a 12-digit AWS account id, an AWS organization id (o-...) nor a subscription or tenant GUID".into(),
+            ));
+        }
         let t = Tuning {
+            own_accounts: OwnAccounts::of(&doc.own_accounts),
             source_name: source_name.to_string(),
             defaults: Some(defaults),
             allow,

@@ -125,6 +125,9 @@ fn invalid_documents_name_the_file_the_key_and_the_reason() {
             "[defaults]\nazure_platform_callers = [\"app:{x}\"]",
             "defaults.azure_platform_callers[0]",
         ),
+        ("own_accounts = [\"111122223333\", \"11112222333\"]", "own_accounts[1]"),
+        ("own_accounts = [\"o-short\"]", "own_accounts[0]"),
+        ("[defaults]\nown_accounts = [\"111122223333\"]", "own_accounts"),
     ];
     for (doc, key) in cases {
         let e = error(doc);

@@ -1,0 +1,100 @@
+//! The organization's own accounts (`own_accounts`, or the accounts an archive's layout names):
+//! a share to one is evidence, not a critical; one outside is a critical naming it.
+
+mod common;
+
+use common::shares_to_new_accounts;
+use t1578_core::engine::{Engine, Profile, ProfileName};
+use t1578_core::memory::{MemorySink, MemoryStore};
+use t1578_core::pipeline::{process_batch, PipelineOptions};
+use t1578_core::tuning::Tuning;
+use t1578_core::{Alert, Catalog, Tier};
+
+/// The first share's recipient in [`shares_to_new_accounts`] (the second's is ...01).
+const OWN: &str = "400000000000";
+const OUTSIDE: &str = "400000000001";
+
+fn engine(tuning: &str) -> Engine {
+    let catalog = Catalog::builtin().unwrap();
+    let t = Tuning::from_toml(tuning, "tune.toml", &catalog).unwrap();
+    Engine::with_tuning(catalog, Profile::named(ProfileName::Default), t)
+}
+
+/// Two shares of one principal, to OWN then to OUTSIDE: its alerts.
+fn alerts(e: &Engine) -> Vec<Alert> {
+    let (store, sink) = (MemoryStore::new(), MemorySink::new());
+    let events = shares_to_new_accounts(0, 2);
+    let r = futures::executor::block_on(process_batch(
+        e,
+        &store,
+        &sink,
+        &events,
+        &PipelineOptions::default(),
+    ));
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    sink.alerts()
+}
+
+/// The critical alerts' texts.
+fn criticals(alerts: &[Alert]) -> Vec<String> {
+    alerts
+        .iter()
+        .filter(|a| a.tier() == Tier::Critical)
+        .map(|a| a.finding_info.desc.clone())
+        .collect()
+}
+
+#[test]
+fn a_share_to_an_own_account_is_evidence_and_one_outside_is_a_critical() {
+    // Neither is ours: two criticals, the first naming OWN as a new destination.
+    let plain = criticals(&alerts(&engine("")));
+    assert_eq!(plain.len(), 2, "{plain:?}");
+    assert!(plain[0].contains(&format!("new destination {OWN}")), "{plain:?}");
+    // OWN is ours, by the tuning or by the archive's layout: one critical, for OUTSIDE, with
+    // the share to OWN as evidence marked as the organization's.
+    let tuned = engine(&format!("own_accounts = [\"{OWN}\"]"));
+    let layout = engine("").with_own_accounts([OWN]);
+    for e in [&tuned, &layout] {
+        let got = alerts(e);
+        let c = criticals(&got);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].contains(&format!("new destination {OUTSIDE}")), "{c:?}");
+        assert!(!c[0].contains(&format!("new destination {OWN}")), "{c:?}");
+        let doc = serde_json::to_string(got.last().unwrap()).unwrap();
+        assert!(doc.contains("own_destination"), "{doc}");
+    }
+    // `known_destinations = false` makes every share a critical, ours or not.
+    let strict = engine(&format!(
+        "own_accounts = [\"{OWN}\"]\n[defaults.baseline]\nknown_destinations = false"
+    ));
+    assert_eq!(criticals(&alerts(&strict)).len(), 2);
+}
+
+/// The critical alerts of one fixture replayed alone.
+fn fixture_criticals(e: &Engine, path: &str) -> Vec<String> {
+    let events = common::load(&common::events_dir().join(path));
+    let (_, got) = common::replay(e, &events);
+    criticals(&got)
+}
+
+#[test]
+fn an_azure_share_to_own_subscriptions_and_tenants_or_a_copy_from_one_is_evidence() {
+    const SUB: &str = "cccccccc-9999-8888-7777-666666666666";
+    const TENANT: &str = "ace7dbb0-2234-53fb-ad5e-fdcc7623100e";
+    let share = "azure/compute-gallery-share.json";
+    let copy = "azure/compute-snapshot-copy-cross-subscription.json";
+    let plain = engine("");
+    assert_eq!(fixture_criticals(&plain, share).len(), 1);
+    assert_eq!(fixture_criticals(&plain, copy).len(), 1);
+    // The gallery is shared with a subscription and a tenant: both must be ours (the shared
+    // gallery itself, kept beside them, is no recipient).
+    let sub_only = engine(&format!("own_accounts = [\"{SUB}\"]"));
+    assert_eq!(fixture_criticals(&sub_only, share).len(), 1);
+    let both = engine(&format!(
+        "own_accounts = [\"{SUB}\", \"{}\"]",
+        TENANT.to_uppercase()
+    ));
+    assert!(fixture_criticals(&both, share).is_empty());
+    // The snapshot is copied from SUB.
+    assert!(fixture_criticals(&sub_only, copy).is_empty());
+}
