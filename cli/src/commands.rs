@@ -223,20 +223,31 @@ impl Observed {
     }
 }
 
-/// The own accounts the inputs' key layout names (`--own-accounts layout`), said on stderr
-/// when there are any, as a backtest's learning is.
+/// The own accounts the inputs' key layout names (`--own-accounts layout`), said on stderr by
+/// name: whoever can write into the archive can add an account folder, so the analyst sees
+/// which accounts a share to is not a critical.
 fn layout_accounts(arg: OwnAccountsArg, paths: &[PathBuf]) -> Vec<String> {
     if arg == OwnAccountsArg::None {
         return Vec::new();
     }
-    let own = t1578_core::own::OwnAccounts::of(crate::layout::own_accounts(paths));
+    let found = crate::layout::own_accounts(paths, crate::remote::search_layout);
+    let own = t1578_core::own::OwnAccounts::of(&found.ids);
     if !own.is_empty() {
+        const SHOWN: usize = 12;
+        let ids = own.ids();
+        let mut names = ids[..ids.len().min(SHOWN)].join(", ");
+        if ids.len() > SHOWN {
+            names.push_str(&format!(" and {} more", ids.len() - SHOWN));
+        }
         eprintln!(
             "t1578: {} accounts, organizations or subscriptions named by the inputs' key layout \
-             are the organization's own: a share to one is evidence, not a critical; \
+             are the organization's own ({names}): a share to one is evidence, not a critical; \
              --own-accounts none judges them as any other (README, Tuning)",
             own.len()
         );
+    }
+    if found.exhausted {
+        eprintln!("t1578: the search of the inputs' key layout stopped after its folder listings: own accounts beyond them are judged as any other");
     }
     own.ids().to_vec()
 }

@@ -6,36 +6,56 @@
 //! Design decisions:
 //! - **Folders only, and few of them.** The accounts are the folder names one or two levels
 //!   under `AWSLogs` (or `SUBSCRIPTIONS`), so the search lists folders down to `MAX_DEPTH` below
-//!   each input, at most `MAX_DIRS` of them, and never a file: a year of a trail costs a few
-//!   folder listings, before the first event is decided.
+//!   each input, at most `MAX_DIRS` listings in all, and never reads an object: a year of a
+//!   trail costs a few listings, before the first event is decided.
+//! - **One search, two listers** ([`Folders`]): local folders, and a bucket's or container's
+//!   prefixes (`crate::remote`), so a replay of an archive in place and of its copy on disk take
+//!   the same accounts as ours and print the same alerts.
 //! - **The path itself counts**: an input inside the layout (`.../AWSLogs/o-x/111122223333/
-//!   CloudTrail/eu-west-1/2026/`) or an `s3://` URL names its account in its own segments. A
-//!   bucket prefix above the accounts is not listed for this: the tuning's `own_accounts` names
-//!   them.
+//!   CloudTrail/eu-west-1/2026/`) names its account in its own segments.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Folders below an input searched for `AWSLogs` or `resourceId=`.
 const MAX_DEPTH: usize = 4;
-/// Folders listed in all, whatever the inputs.
+/// Folder listings in all, whatever the inputs.
 const MAX_DIRS: usize = 4096;
 
-/// The AWS accounts and organizations and the Azure subscriptions the inputs' key layout names,
-/// sorted and deduplicated (not validated: [`t1578_core::own::OwnAccounts`] keeps valid ids).
-pub fn own_accounts(paths: &[PathBuf]) -> Vec<String> {
-    let mut out = Vec::new();
+/// What the inputs' key layout names.
+pub struct Found {
+    /// The AWS accounts and organizations and the Azure subscriptions, sorted and deduplicated
+    /// (not validated: [`t1578_core::own::OwnAccounts`] keeps valid ids).
+    pub ids: Vec<String>,
+    /// The search stopped at its budget of listings: there may be more.
+    pub exhausted: bool,
+}
+
+/// The accounts the inputs' key layout names. `remote` searches an archive in place (a
+/// bucket's or container's prefixes, `crate::remote`) and says whether the input was one.
+pub fn own_accounts(
+    paths: &[PathBuf],
+    mut remote: impl FnMut(&str, Option<Level>, &mut usize, &mut Vec<String>) -> bool,
+) -> Found {
+    let mut ids = Vec::new();
     let mut budget = MAX_DIRS;
     for p in paths {
         let text = p.to_string_lossy();
         let parts: Vec<&str> = text.split(['/', '\\']).filter(|s| !s.is_empty()).collect();
-        named_in(&parts, &mut out);
-        if !crate::remote::is_remote(p) && p.is_dir() {
-            search(p, &mut budget, &mut out);
+        named_in(&parts, &mut ids);
+        let level = parts.last().and_then(|n| {
+            let parent = parts.len().checked_sub(2).map(|i| parts[i]);
+            Level::of(n, parent)
+        });
+        if !remote(&text, level, &mut budget, &mut ids) && p.is_dir() {
+            search(&mut LocalFolders(&mut budget), p.to_path_buf(), level, &mut ids);
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    ids.sort_unstable();
+    ids.dedup();
+    Found {
+        ids,
+        exhausted: budget == 0,
+    }
 }
 
 /// The accounts, organizations and subscriptions named by the segments of one key or path.
@@ -59,54 +79,121 @@ fn named_in(parts: &[&str], out: &mut Vec<String>) {
     }
 }
 
-/// Walk the folders under `root`, breadth first, for the layout's account folders.
-fn search(root: &Path, budget: &mut usize, out: &mut Vec<String>) {
-    let mut queue = std::collections::VecDeque::from([(root.to_path_buf(), 0usize)]);
+/// A tree of folders to search: what is directly in one, as (folder, name) pairs. An
+/// implementation lists at most its budget of folders, and leaves unreadable ones to the
+/// reader, which names them.
+pub trait Folders {
+    /// A folder of the tree.
+    type Dir;
+    /// The folders directly in `dir`.
+    fn folders(&mut self, dir: &Self::Dir) -> Vec<(Self::Dir, String)>;
+}
+
+/// What a folder of the layouts holds: accounts and organizations (`AWSLogs`), an
+/// organization's accounts, `SUBSCRIPTIONS` (`resourceId=`), or subscriptions.
+#[derive(Clone, Copy)]
+pub enum Level {
+    /// `AWSLogs`: accounts, or organizations of accounts.
+    AwsLogs,
+    /// `AWSLogs/o-ORG`: accounts.
+    Org,
+    /// `resourceId=`: `SUBSCRIPTIONS`.
+    ResourceId,
+    /// `resourceId=/SUBSCRIPTIONS`: subscriptions.
+    Subscriptions,
+}
+
+impl Level {
+    /// The level of a folder named `name` in a folder named `parent`, if it is one.
+    pub fn of(name: &str, parent: Option<&str>) -> Option<Level> {
+        let under = |p: &str| parent.is_some_and(|x| x.eq_ignore_ascii_case(p));
+        match name {
+            "AWSLogs" => Some(Level::AwsLogs),
+            n if n.eq_ignore_ascii_case("resourceId=") => Some(Level::ResourceId),
+            n if n.starts_with("o-") && under("AWSLogs") => Some(Level::Org),
+            n if n.eq_ignore_ascii_case("SUBSCRIPTIONS") && under("resourceId=") => {
+                Some(Level::Subscriptions)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Walk the folders under `root` (itself a folder of the layouts at `level`, if it is one),
+/// breadth first, for the layouts' account folders.
+pub fn search<F: Folders>(tree: &mut F, root: F::Dir, level: Option<Level>, out: &mut Vec<String>) {
+    if let Some(l) = level {
+        return collect(tree, &root, l, out);
+    }
+    let mut queue = std::collections::VecDeque::from([(root, 0usize)]);
     while let Some((dir, depth)) = queue.pop_front() {
-        for (path, name) in folders(&dir, budget) {
-            match name.as_str() {
-                "AWSLogs" => {
-                    for (sub, acct) in folders(&path, budget) {
-                        if acct.starts_with("o-") {
-                            out.extend(folders(&sub, budget).into_iter().map(|(_, a)| a));
-                        }
-                        out.push(acct);
-                    }
-                }
-                n if n.eq_ignore_ascii_case("resourceId=") => {
-                    for (subs, s) in folders(&path, budget) {
-                        if s.eq_ignore_ascii_case("SUBSCRIPTIONS") {
-                            out.extend(folders(&subs, budget).into_iter().map(|(_, a)| a));
-                        }
-                    }
-                }
-                _ if depth + 1 < MAX_DEPTH => queue.push_back((path, depth + 1)),
-                _ => {}
+        for (path, name) in tree.folders(&dir) {
+            match Level::of(&name, None) {
+                Some(l) => collect(tree, &path, l, out),
+                None if depth + 1 < MAX_DEPTH => queue.push_back((path, depth + 1)),
+                None => {}
             }
         }
     }
 }
 
-/// The folders directly in `dir` (path, name), while the budget lasts; unreadable ones are
-/// left to the reader, which names them.
-fn folders(dir: &Path, budget: &mut usize) -> Vec<(PathBuf, String)> {
-    if *budget == 0 {
-        return Vec::new();
+/// The accounts, organizations or subscriptions under `dir`, a folder at `level`.
+fn collect<F: Folders>(tree: &mut F, dir: &F::Dir, level: Level, out: &mut Vec<String>) {
+    match level {
+        Level::AwsLogs => {
+            for (sub, name) in tree.folders(dir) {
+                if name.starts_with("o-") {
+                    collect(tree, &sub, Level::Org, out);
+                }
+                out.push(name);
+            }
+        }
+        Level::ResourceId => {
+            for (subs, name) in tree.folders(dir) {
+                if name.eq_ignore_ascii_case("SUBSCRIPTIONS") {
+                    collect(tree, &subs, Level::Subscriptions, out);
+                }
+            }
+        }
+        Level::Org | Level::Subscriptions => {
+            out.extend(tree.folders(dir).into_iter().map(|(_, a)| a));
+        }
     }
-    *budget -= 1;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| Some((e.path(), e.file_name().into_string().ok()?)))
-        .collect()
+}
+
+/// Local folders, while the budget lasts.
+struct LocalFolders<'a>(&'a mut usize);
+
+impl Folders for LocalFolders<'_> {
+    type Dir = PathBuf;
+
+    fn folders(&mut self, dir: &PathBuf) -> Vec<(PathBuf, String)> {
+        if *self.0 == 0 {
+            return Vec::new();
+        }
+        *self.0 -= 1;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        // Links followed, as the reader follows them (depth and budget bound the walk); sorted,
+        // so that a budget run out stops at the same place every time.
+        let mut out: Vec<(PathBuf, String)> = entries
+            .flatten()
+            .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()))
+            .filter_map(|e| Some((e.path(), e.file_name().into_string().ok()?)))
+            .collect();
+        out.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_remote(_: &str, _: Option<Level>, _: &mut usize, _: &mut Vec<String>) -> bool {
+        false
+    }
 
     #[test]
     fn accounts_are_read_from_folders_and_from_the_path() {
@@ -120,8 +207,20 @@ mod tests {
         for d in dirs {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
-        let found = own_accounts(std::slice::from_ref(&root));
+        let found = own_accounts(std::slice::from_ref(&root), no_remote).ids;
+        // A folder of the layout itself: what is under it.
+        let aws_logs = own_accounts(&[root.join("trail/AWSLogs")], no_remote).ids;
+        let subscriptions = own_accounts(
+            &[root.join("az/insights-activity-logs/resourceId=/SUBSCRIPTIONS")],
+            no_remote,
+        )
+        .ids;
         let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(
+            aws_logs,
+            ["111122223333", "444455556666", "777788889999", "o-abc123def4"]
+        );
+        assert_eq!(subscriptions, ["6D2E9F41-8A3B-4C57-B0E6-1F7A2C9D8E35"]);
         assert_eq!(
             found,
             [
@@ -132,10 +231,16 @@ mod tests {
                 "o-abc123def4"
             ]
         );
-        let inside = own_accounts(&[PathBuf::from(
-            "s3://bucket/AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2026/",
-        )]);
+        let inside = own_accounts(
+            &[PathBuf::from(
+                "s3://bucket/AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2026/",
+            )],
+            |_, _, _, _| true,
+        )
+        .ids;
         assert_eq!(inside, ["111122223333", "o-abc123def4"]);
-        assert!(own_accounts(&[PathBuf::from("events/aws/x.json")]).is_empty());
+        assert!(own_accounts(&[PathBuf::from("events/aws/x.json")], no_remote)
+            .ids
+            .is_empty());
     }
 }

@@ -504,6 +504,69 @@ pub fn read_inputs<T: Send>(
     }
 }
 
+/// Archives located for the layout search, kept for their read: one store per URL, so that a
+/// profile's credential process runs once a run, and its client's connections are reused.
+static LOCATED: std::sync::LazyLock<Mutex<HashMap<String, (tokio::runtime::Runtime, Location)>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Add the accounts the key layout under `url` names ([`crate::layout`]), if it is an archive in
+/// place (else false): its prefixes listed level by level, never an object. A URL that cannot be
+/// listed adds none: reading it names it.
+pub fn search_layout(
+    url: &str,
+    level: Option<crate::layout::Level>,
+    budget: &mut usize,
+    out: &mut Vec<String>,
+) -> bool {
+    if !is_remote(Path::new(url)) {
+        return false;
+    }
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        return true;
+    };
+    let Ok(loc) = locate(url, &rt) else {
+        return true;
+    };
+    let mut tree = Prefixes {
+        store: loc.store.as_ref(),
+        rt: &rt,
+        budget,
+    };
+    crate::layout::search(&mut tree, loc.prefix.clone(), level, out);
+    if let Ok(mut kept) = LOCATED.lock() {
+        kept.insert(url.to_string(), (rt, loc));
+    }
+    true
+}
+
+/// A bucket's or container's prefixes, listed with the delimiter, while the budget lasts.
+struct Prefixes<'a> {
+    store: &'a dyn ObjectStore,
+    rt: &'a tokio::runtime::Runtime,
+    budget: &'a mut usize,
+}
+
+impl crate::layout::Folders for Prefixes<'_> {
+    type Dir = Option<Key>;
+
+    fn folders(&mut self, dir: &Option<Key>) -> Vec<(Option<Key>, String)> {
+        if *self.budget == 0 {
+            return Vec::new();
+        }
+        *self.budget -= 1;
+        let Ok(r) = self.rt.block_on(self.store.list_with_delimiter(dir.as_ref())) else {
+            return Vec::new();
+        };
+        r.common_prefixes
+            .into_iter()
+            .filter_map(|p| {
+                let name = p.parts().next_back()?.as_ref().to_string();
+                Some((Some(p), name))
+            })
+            .collect()
+    }
+}
+
 /// Read every object under `url` (within `w`) through `reader`. A listing that fails (no such
 /// bucket, credentials refused) makes the whole URL unreadable, named with its reason.
 pub fn read_url<T: Send>(
@@ -525,10 +588,16 @@ fn try_read_url<T: Send>(
     keep: impl Fn(ComputeEvent) -> Option<T> + Sync,
     on_item: impl FnMut(T),
 ) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let loc = locate(url, &rt)?;
+    let (rt, loc) = match LOCATED.lock().map(|mut l| l.remove(url)) {
+        Ok(Some(kept)) => kept,
+        _ => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let loc = locate(url, &rt)?;
+            (rt, loc)
+        }
+    };
     let listing = rt
         .block_on(list(loc.store.as_ref(), loc.prefix.as_ref(), w))
         .map_err(|e| anyhow!("{}: listing failed: {e}", loc.url))?;

@@ -463,6 +463,9 @@ fn s3_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
         stderr(&remote)
     );
     assert_eq!(remote.status.code(), local.status.code());
+    // Both take the accounts the layout names as the organization's, the same ones.
+    assert!(layout_note(&local).is_some(), "{}", stderr(&local));
+    assert_eq!(layout_note(&remote), layout_note(&local));
     assert!(
         stderr(&remote).contains(&format!("s3://trail/{bad}")),
         "{}",
@@ -523,7 +526,17 @@ fn export_layout_in_place_prints_the_alerts_of_the_same_files_on_disk() {
         );
         assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
         assert_eq!(reported(&remote, &url, "fetched"), files.len() as u64);
+        assert!(layout_note(&local).is_some(), "{}", stderr(&local));
+        assert_eq!(layout_note(&remote), layout_note(&local), "{url}");
     }
+}
+
+/// What stderr says of the accounts the inputs' key layout names.
+fn layout_note(o: &Output) -> Option<String> {
+    stderr(o)
+        .lines()
+        .find(|l| l.contains("named by the inputs' key layout"))
+        .map(str::to_string)
 }
 
 /// One object a day for eight weeks (October and November), each holding one shared snapshot

@@ -56,9 +56,11 @@
 //!   period.
 //! - **Single-event criticals fire at once**, except a share to a destination the principal
 //!   already shared to in the baseline period: that is evidence, marked as a known destination.
-//!   So is a share whose recipients are known or the organization's own ([`crate::own`]: a
-//!   backup product's share to the backup account on its first night), marked as such too.
-//!   A public share or a new destination outside the organization is always critical. So is another account's use of a
+//!   So is a share whose recipients are all known or the organization's own, at least one own
+//!   ([`crate::own`]: a backup product's share to the backup account on its first night), an
+//!   Azure copy from an own subscription, and an own account's copy of a snapshot shared with
+//!   it, marked as such too. A public share, or a new destination outside the organization, is
+//!   always critical. So is another account's use of a
 //!   snapshot shared with it, except while that account is being learned: the share may be
 //!   years old, and one made while the detector watches raised the sharer's critical (unless
 //!   the sharer is allowlisted or a service, whose share raises none: such a copy in the
@@ -91,7 +93,7 @@ use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
 use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
-use crate::event::PrincipalKind;
+use crate::event::{Cloud, PrincipalKind};
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds, MAX_UNITS};
 use crate::tuning::Effective;
@@ -322,22 +324,27 @@ fn mark_known_destination<'a>(
 /// Are the recipients of a critical share or copy the organization's own, or known, with at
 /// least one own? The shared Azure gallery, kept beside its recipients to learn its removals, is
 /// no recipient; a share that names only it (its recipients not logged) is not one of ours.
-/// An export has no recipient: its account is always ours.
+/// An export never is: it is made from one of our accounts, and says nothing of where it goes.
 fn own_recipients(engine: &Engine, c: &EventContext, known: impl Fn(&str) -> bool) -> bool {
+    let gallery = |d: &str| c.cloud == Cloud::Azure && d.contains("/providers/microsoft.compute/galleries/");
     let mut own = false;
-    for d in c
-        .destinations
-        .iter()
-        .filter(|d| !d.starts_with("/subscriptions/"))
-    {
+    for d in c.destinations.iter().filter(|d| !gallery(d)) {
         match Destination::of(d) {
-            Destination::Recipient(n) | Destination::CopiedFrom(n) if engine.owns(n) => own = true,
             Destination::ExportedFrom(_) => return false,
+            _ if ours(engine, d) => own = true,
             _ if known(d) => {}
             _ => return false,
         }
     }
     own
+}
+
+/// Is a share's recipient, or a copy's source, one of the organization's own accounts?
+fn ours(engine: &Engine, d: &str) -> bool {
+    match Destination::of(d) {
+        Destination::Recipient(n) | Destination::CopiedFrom(n) => engine.owns(n),
+        Destination::ExportedFrom(_) => false,
+    }
 }
 
 /// Did the principal share to `d` in the baseline period of the event, or, for an export,
@@ -495,11 +502,11 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if critical && !c.destinations.is_empty() {
-        // The organization's own recipients are named with the known ones.
-        reasons.push(destination_reason(c, |d| {
-            eff.baseline.is_some_and(|r| knows(state, &r, s, d))
-                || matches!(Destination::of(d), Destination::Recipient(n) | Destination::CopiedFrom(n) if engine.owns(n))
-        }));
+        reasons.push(destination_reason(
+            c,
+            |d| eff.baseline.is_some_and(|r| knows(state, &r, s, d)),
+            |d| ours(engine, d),
+        ));
     }
     let finding = Finding {
         activity,
@@ -691,10 +698,12 @@ fn new_incident(engine: &Engine, key: &str, t: i64, window_ms: i64) -> Incident 
 }
 
 /// A critical share or copy to destinations the principal has not shared to before: those
-/// are named, the known ones beside them counted, and so are recipients past what a baseline
-/// remembers (never judged known).
-fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason {
-    let (old, new): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| known(d));
+/// are named, the known ones and the organization's own beside them counted apart (an own
+/// account never shared to is not a known one to the analyst), and so are recipients past what
+/// a baseline remembers (never judged known).
+fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool, own: impl Fn(&str) -> bool) -> Reason {
+    let (mine, rest): (Vec<&String>, Vec<&String>) = c.destinations.iter().partition(|d| own(d));
+    let (old, new): (Vec<&String>, Vec<&String>) = rest.into_iter().partition(|d| known(d));
     let names = |v: &[&String]| {
         v.iter()
             .map(|d| Destination::of(d).name())
@@ -715,6 +724,10 @@ fn destination_reason(c: &EventContext, known: impl Fn(&str) -> bool) -> Reason 
     };
     if !old.is_empty() {
         detail.push_str(&format!(" (and {} known: {})", old.len(), names(&old)));
+    }
+    if !mine.is_empty() {
+        let n = mine.len();
+        detail.push_str(&format!(" (and {n} of the organization's own: {})", names(&mine)));
     }
     if c.more_destinations > 0 {
         detail.push_str(&format!(

@@ -9,8 +9,9 @@
 //!   two independent probes). A share outside the organization, or to the public, stays one.
 //! - **Two sources, both lists of ids**: the tuning's `own_accounts`, and the accounts an
 //!   archive's key layout names (`AWSLogs/[o-ORG/]ACCOUNT/`, `resourceId=/SUBSCRIPTIONS/SUB/`),
-//!   which the CLI adds: an account that delivers its logs into the archive is the
-//!   organization's, and an attacker's account never does.
+//!   which the CLI adds: an account whose logs the archive holds is the organization's while
+//!   only the trail and the export write there; the CLI names each on stderr, as whoever can
+//!   write into the archive can add a folder.
 //! - **Ids compared without case, kept sorted**: a binary search per destination of a critical,
 //!   which is rare; nothing is looked up for other events.
 

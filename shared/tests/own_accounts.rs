@@ -98,3 +98,76 @@ fn an_azure_share_to_own_subscriptions_and_tenants_or_a_copy_from_one_is_evidenc
     // The snapshot is copied from SUB.
     assert!(fixture_criticals(&sub_only, copy).is_empty());
 }
+
+/// The fixture's records, the first one's request (or identity) edited by `edit`.
+fn edited(path: &str, edit: impl Fn(&mut serde_json::Value)) -> Vec<t1578_core::ComputeEvent> {
+    let text = std::fs::read_to_string(common::events_dir().join(path)).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut doc);
+    common::events_of(&doc)
+}
+
+fn criticals_of(e: &Engine, events: &[t1578_core::ComputeEvent]) -> usize {
+    let (_, got) = common::replay(e, events);
+    criticals(&got).len()
+}
+
+#[test]
+fn what_stays_a_critical_with_own_accounts() {
+    let ours = engine("own_accounts = [\"444455556666\", \"111122223333\"]");
+    let with_org = engine("own_accounts = [\"444455556666\", \"o-4k2h8q1xzm\"]");
+    // An AMI shared with an own account and with an organization: both must be ours.
+    let image = common::load(&common::events_dir().join("aws/ec2-modify-image-attribute-share.json"));
+    assert_eq!(criticals_of(&ours, &image), 1);
+    assert_eq!(criticals_of(&with_org, &image), 0);
+    // A snapshot shared with an own account and an outsider.
+    let both = edited("aws/ec2-modify-snapshot-attribute-share.json", |d| {
+        d["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] =
+            serde_json::json!([{"userId": "444455556666"}, {"userId": "999988887777"}]);
+    });
+    assert_eq!(criticals_of(&ours, &both), 1);
+    // Made public beside an own account.
+    let public = edited("aws/ec2-modify-snapshot-attribute-share.json", |d| {
+        d["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] =
+            serde_json::json!([{"userId": "444455556666"}, {"group": "all"}]);
+    });
+    assert_eq!(criticals_of(&ours, &public), 1);
+    // More recipients than a baseline keeps, all ours: never judged known, nor ours.
+    let ids: Vec<String> = (0..20).map(|i| format!("4444555566{i:02}")).collect();
+    let many = edited("aws/ec2-modify-snapshot-attribute-share.json", |d| {
+        let items: Vec<_> = ids.iter().map(|id| serde_json::json!({"userId": id})).collect();
+        d["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = items.into();
+    });
+    let all_ours = engine(&format!("own_accounts = {ids:?}"));
+    assert_eq!(criticals_of(&all_ours, &many), 1);
+    let few = edited("aws/ec2-modify-snapshot-attribute-share.json", |d| {
+        let items: Vec<_> = ids[..3]
+            .iter()
+            .map(|id| serde_json::json!({"userId": id}))
+            .collect();
+        d["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = items.into();
+    });
+    assert_eq!(criticals_of(&all_ours, &few), 0);
+    // An export from an own account: no recipient to be ours.
+    let export = common::load(&common::events_dir().join("aws/ec2-export-image.json"));
+    assert_eq!(criticals_of(&ours, &export), 1);
+    // An own account's copy of a snapshot shared with it (its identity is the account).
+    let copy = common::load(&common::events_dir().join("aws/ec2-shared-snapshot-copy-initiated.json"));
+    assert_eq!(criticals_of(&engine(""), &copy), 1);
+    assert_eq!(criticals_of(&ours, &copy), 0);
+}
+
+#[test]
+fn an_azure_gallery_share_logged_without_its_recipients_stays_a_critical() {
+    let own = engine(
+        "own_accounts = [\"cccccccc-9999-8888-7777-666666666666\", \"ace7dbb0-2234-53fb-ad5e-fdcc7623100e\"]",
+    );
+    let bare = edited("azure/compute-gallery-share.json", |d| {
+        for r in d["records"].as_array_mut().unwrap() {
+            if let Some(p) = r["properties"].as_object_mut() {
+                p.remove("requestbody");
+            }
+        }
+    });
+    assert_eq!(criticals_of(&own, &bare), 1);
+}
