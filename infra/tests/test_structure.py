@@ -655,3 +655,13 @@ def test_app_settings_are_exactly_what_the_code_reads():
     # The Azurite connection string is for development and tests only; the module must not set it.
     read = _names_read_by("azure-function") - {"T1578_STORAGE_CONNECTION_STRING"}
     assert read == {n for n in AZURE_APP_SETTINGS if n.startswith("T1578_")}, sorted(read ^ AZURE_APP_SETTINGS)
+
+
+def test_multi_account_example_takes_its_accounts_as_the_organizations_own() -> None:
+    """The example's detector lists the rollout's accounts and organization in `own_accounts`:
+    a share to one of them is evidence, not a critical (README, Tuning)."""
+    _, detector = labeled(AWS / "examples" / "multi-account", "module")["detector"]
+    config = attr(detector, "config_toml")
+    assert isinstance(config, str) and config.startswith("own_accounts = "), config
+    for name in ("aws_caller_identity.security.account_id", "local.member_account_ids", "var.organization_id"):
+        assert name in config, config

@@ -68,6 +68,11 @@ module "detector" {
   source_account_ids = concat([data.aws_caller_identity.security.account_id], local.member_account_ids)
 
   sns_subscriptions = var.alert_email == null ? [] : [{ protocol = "email", endpoint = var.alert_email }]
+
+  # The rollout's accounts and organization are the organization's own: a snapshot or AMI
+  # shared to one (a backup or DR account, the workload accounts of an image pipeline) is
+  # evidence, not a critical; a share anywhere else still is (README, Tuning: own_accounts).
+  config_toml = "own_accounts = ${jsonencode(compact(concat([data.aws_caller_identity.security.account_id], local.member_account_ids, [var.organization_id])))}\n"
 }
 
 # The security account's own API calls land on its default bus: forward them too.
