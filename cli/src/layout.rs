@@ -58,23 +58,15 @@ pub fn own_accounts(
     }
 }
 
-/// The accounts, organizations and subscriptions named by the segments of one key or path.
+/// The accounts, organizations and subscriptions named by the segments of one key or path: the
+/// segment after each folder of the layouts that holds them ([`Level`]).
 fn named_in(parts: &[&str], out: &mut Vec<String>) {
     for (i, part) in parts.iter().enumerate() {
-        let next = |k: usize| parts.get(i + k).copied();
-        if *part == "AWSLogs" {
-            match next(1) {
-                Some(org) if org.starts_with("o-") => {
-                    out.push(org.to_string());
-                    out.extend(next(2).map(str::to_string));
-                }
-                Some(acct) => out.push(acct.to_string()),
-                None => {}
-            }
-        } else if part.eq_ignore_ascii_case("resourceId=")
-            && next(1).is_some_and(|s| s.eq_ignore_ascii_case("SUBSCRIPTIONS"))
+        let parent = i.checked_sub(1).map(|p| parts[p]);
+        if let (Some(Level::AwsLogs | Level::Org | Level::Subscriptions), Some(child)) =
+            (Level::of(part, parent), parts.get(i + 1))
         {
-            out.extend(next(2).map(str::to_string));
+            out.push(child.to_string());
         }
     }
 }
@@ -110,7 +102,8 @@ impl Level {
         match name {
             "AWSLogs" => Some(Level::AwsLogs),
             n if n.eq_ignore_ascii_case("resourceId=") => Some(Level::ResourceId),
-            n if n.starts_with("o-") && under("AWSLogs") => Some(Level::Org),
+            // CloudTrail spells `AWSLogs` one way, as the `AWSLogs` arm above matches it.
+            n if n.starts_with("o-") && parent == Some("AWSLogs") => Some(Level::Org),
             n if n.eq_ignore_ascii_case("SUBSCRIPTIONS") && under("resourceId=") => {
                 Some(Level::Subscriptions)
             }

@@ -329,11 +329,10 @@ fn own_recipients(engine: &Engine, c: &EventContext, known: impl Fn(&str) -> boo
     let gallery = |d: &str| c.cloud == Cloud::Azure && d.contains("/providers/microsoft.compute/galleries/");
     let mut own = false;
     for d in c.destinations.iter().filter(|d| !gallery(d)) {
-        match Destination::of(d) {
-            Destination::ExportedFrom(_) => return false,
-            _ if ours(engine, d) => own = true,
-            _ if known(d) => {}
-            _ => return false,
+        if ours(engine, d) {
+            own = true;
+        } else if !known(d) {
+            return false;
         }
     }
     own

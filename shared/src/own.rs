@@ -29,13 +29,24 @@ impl OwnAccounts {
 
     /// Add the ids given (the same rule as [`OwnAccounts::of`]).
     pub fn extend<S: AsRef<str>>(&mut self, ids: impl IntoIterator<Item = S>) {
-        self.0.extend(
-            ids.into_iter()
-                .map(|s| s.as_ref().trim().to_ascii_lowercase())
-                .filter(|s| Self::valid_id(s)),
-        );
+        self.0
+            .extend(ids.into_iter().filter_map(|s| Self::id(s.as_ref())));
         self.0.sort_unstable();
         self.0.dedup();
+    }
+
+    /// The ids given, every one valid, or the position of the first that is not: a tuning
+    /// document's list, whose mistakes are errors, not left out.
+    pub fn parse<S: AsRef<str>>(ids: &[S]) -> Result<OwnAccounts, usize> {
+        match ids.iter().position(|s| Self::id(s.as_ref()).is_none()) {
+            Some(i) => Err(i),
+            None => Ok(Self::of(ids)),
+        }
+    }
+
+    /// An id as kept (trimmed, lower case), if it is a [`OwnAccounts::valid_id`].
+    fn id(s: &str) -> Option<String> {
+        Some(s.trim().to_ascii_lowercase()).filter(|s| Self::valid_id(s))
     }
 
     /// An AWS account id (12 digits), an AWS organization id (`o-` and 10 to 32 lower-case

@@ -446,16 +446,14 @@ impl Tuning {
         let allow = (doc.allow.iter().enumerate())
             .map(|(i, a)| allow_entry(&format!("allow[{i}]"), a))
             .collect::<Result<_, _>>()?;
-        if let Some((i, _)) = (doc.own_accounts.iter().enumerate())
-            .find(|(_, a)| !OwnAccounts::valid_id(&a.trim().to_ascii_lowercase()))
-        {
-            return Err((
+        let own_accounts = OwnAccounts::parse(&doc.own_accounts).map_err(|i| {
+            (
                 format!("own_accounts[{i}]"),
                 "not a 12-digit AWS account id, an AWS organization id (o-...) nor a subscription or tenant GUID".into(),
-            ));
-        }
+            )
+        })?;
         let t = Tuning {
-            own_accounts: OwnAccounts::of(&doc.own_accounts),
+            own_accounts,
             source_name: source_name.to_string(),
             defaults: Some(defaults),
             allow,

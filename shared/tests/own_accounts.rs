@@ -5,10 +5,8 @@ mod common;
 
 use common::shares_to_new_accounts;
 use t1578_core::engine::{Engine, Profile, ProfileName};
-use t1578_core::memory::{MemorySink, MemoryStore};
-use t1578_core::pipeline::{process_batch, PipelineOptions};
 use t1578_core::tuning::Tuning;
-use t1578_core::{Alert, Catalog, Tier};
+use t1578_core::{Alert, Catalog, ComputeEvent, Tier};
 
 /// The first share's recipient in [`shares_to_new_accounts`] (the second's is ...01).
 const OWN: &str = "400000000000";
@@ -22,17 +20,7 @@ fn engine(tuning: &str) -> Engine {
 
 /// Two shares of one principal, to OWN then to OUTSIDE: its alerts.
 fn alerts(e: &Engine) -> Vec<Alert> {
-    let (store, sink) = (MemoryStore::new(), MemorySink::new());
-    let events = shares_to_new_accounts(0, 2);
-    let r = futures::executor::block_on(process_batch(
-        e,
-        &store,
-        &sink,
-        &events,
-        &PipelineOptions::default(),
-    ));
-    assert!(r.failures.is_empty(), "{:?}", r.failures);
-    sink.alerts()
+    common::replay(e, &shares_to_new_accounts(0, 2)).1
 }
 
 /// The critical alerts' texts.
@@ -71,10 +59,14 @@ fn a_share_to_an_own_account_is_evidence_and_one_outside_is_a_critical() {
 }
 
 /// The critical alerts of one fixture replayed alone.
-fn fixture_criticals(e: &Engine, path: &str) -> Vec<String> {
-    let events = common::load(&common::events_dir().join(path));
-    let (_, got) = common::replay(e, &events);
-    criticals(&got)
+/// How many critical alerts `events` raise, replayed alone.
+fn criticals_of(e: &Engine, events: &[ComputeEvent]) -> usize {
+    criticals(&common::replay(e, events).1).len()
+}
+
+/// The same, for a fixture of `events/`.
+fn fixture_criticals(e: &Engine, path: &str) -> usize {
+    criticals_of(e, &common::load(&common::events_dir().join(path)))
 }
 
 #[test]
@@ -84,32 +76,27 @@ fn an_azure_share_to_own_subscriptions_and_tenants_or_a_copy_from_one_is_evidenc
     let share = "azure/compute-gallery-share.json";
     let copy = "azure/compute-snapshot-copy-cross-subscription.json";
     let plain = engine("");
-    assert_eq!(fixture_criticals(&plain, share).len(), 1);
-    assert_eq!(fixture_criticals(&plain, copy).len(), 1);
+    assert_eq!(fixture_criticals(&plain, share), 1);
+    assert_eq!(fixture_criticals(&plain, copy), 1);
     // The gallery is shared with a subscription and a tenant: both must be ours (the shared
     // gallery itself, kept beside them, is no recipient).
     let sub_only = engine(&format!("own_accounts = [\"{SUB}\"]"));
-    assert_eq!(fixture_criticals(&sub_only, share).len(), 1);
+    assert_eq!(fixture_criticals(&sub_only, share), 1);
     let both = engine(&format!(
         "own_accounts = [\"{SUB}\", \"{}\"]",
         TENANT.to_uppercase()
     ));
-    assert!(fixture_criticals(&both, share).is_empty());
+    assert_eq!(fixture_criticals(&both, share), 0);
     // The snapshot is copied from SUB.
-    assert!(fixture_criticals(&sub_only, copy).is_empty());
+    assert_eq!(fixture_criticals(&sub_only, copy), 0);
 }
 
 /// The fixture's records, the first one's request (or identity) edited by `edit`.
-fn edited(path: &str, edit: impl Fn(&mut serde_json::Value)) -> Vec<t1578_core::ComputeEvent> {
+fn edited(path: &str, edit: impl Fn(&mut serde_json::Value)) -> Vec<ComputeEvent> {
     let text = std::fs::read_to_string(common::events_dir().join(path)).unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut doc);
     common::events_of(&doc)
-}
-
-fn criticals_of(e: &Engine, events: &[t1578_core::ComputeEvent]) -> usize {
-    let (_, got) = common::replay(e, events);
-    criticals(&got).len()
 }
 
 #[test]
@@ -117,9 +104,9 @@ fn what_stays_a_critical_with_own_accounts() {
     let ours = engine("own_accounts = [\"444455556666\", \"111122223333\"]");
     let with_org = engine("own_accounts = [\"444455556666\", \"o-4k2h8q1xzm\"]");
     // An AMI shared with an own account and with an organization: both must be ours.
-    let image = common::load(&common::events_dir().join("aws/ec2-modify-image-attribute-share.json"));
-    assert_eq!(criticals_of(&ours, &image), 1);
-    assert_eq!(criticals_of(&with_org, &image), 0);
+    let image = "aws/ec2-modify-image-attribute-share.json";
+    assert_eq!(fixture_criticals(&ours, image), 1);
+    assert_eq!(fixture_criticals(&with_org, image), 0);
     // A snapshot shared with an own account and an outsider.
     let both = edited("aws/ec2-modify-snapshot-attribute-share.json", |d| {
         d["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] =
@@ -149,12 +136,11 @@ fn what_stays_a_critical_with_own_accounts() {
     });
     assert_eq!(criticals_of(&all_ours, &few), 0);
     // An export from an own account: no recipient to be ours.
-    let export = common::load(&common::events_dir().join("aws/ec2-export-image.json"));
-    assert_eq!(criticals_of(&ours, &export), 1);
+    assert_eq!(fixture_criticals(&ours, "aws/ec2-export-image.json"), 1);
     // An own account's copy of a snapshot shared with it (its identity is the account).
-    let copy = common::load(&common::events_dir().join("aws/ec2-shared-snapshot-copy-initiated.json"));
-    assert_eq!(criticals_of(&engine(""), &copy), 1);
-    assert_eq!(criticals_of(&ours, &copy), 0);
+    let copy = "aws/ec2-shared-snapshot-copy-initiated.json";
+    assert_eq!(fixture_criticals(&engine(""), copy), 1);
+    assert_eq!(fixture_criticals(&ours, copy), 0);
 }
 
 #[test]
