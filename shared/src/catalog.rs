@@ -230,6 +230,12 @@ pub struct Boost {
     pub within_minutes: u32,
     /// Points added.
     pub points: u32,
+    /// The completed sequence is also a pipeline's routine (a scale-set model pushed to its
+    /// instances: what a deploy job does on every release). A workload's is not a technique's
+    /// whole shape that needs no history: it weighs as a first for one that never made it, and
+    /// raises nothing for one being learned. A person's still is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pipeline_routine: bool,
 }
 
 /// One catalog row.

@@ -15,16 +15,16 @@
 //!   |---|---|
 //!   | an operation type's count above `volume_factor` x its largest day and above that day + the seed's bulk count (all types together: + twice the bulk count, as a day's mix varies more) | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
-//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data) |
+//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a scale-set model written, then pushed to the instances) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
-//!   | each network (/24, /48) it has not used lately, at most 2 | 1; 0 for a roamer |
+//!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |
 //!   | an hour (±1) it is never active at | 1; 0 with a thin history |
 //!   | a region or resource group it did not act in | 1 |
 //!
 //!   A tier fires when the signs about *what* was done weigh [`UNUSUAL_SCORE`] (2), or on a
-//!   pattern of stolen credentials that ordinary life does not produce: a person on two new
-//!   networks in one window (a trip brings one), a workload on a new network at an hour it never
+//!   pattern of stolen credentials that ordinary life does not produce: a settled person on two
+//!   new networks in one window (a trip brings one), a workload on a new network at an hour it never
 //!   acts at (workloads do not travel), or a weak first capture/execution/share by a settled
 //!   principal from a new network (or, for a workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
@@ -143,8 +143,8 @@ struct Signs {
 /// An established principal's tier fires on [`UNUSUAL_SCORE`] when the signs about what was
 /// done weigh [`UNUSUAL_SCORE`] on their own. Where and when never make a finding alone,
 /// except as a sign of stolen credentials that ordinary life does not produce:
-/// - a person that rotates through two new networks in a window (a trip brings one, and
-///   shifted hours with it);
+/// - a person with a settled history that rotates through two new networks in a window (a
+///   trip brings one, and shifted hours with it; every network of a rare user is new);
 /// - a workload acting from a new network at an hour it never acts at (workloads do not
 ///   travel; an egress change brings new addresses, at the usual hours).
 ///
@@ -176,11 +176,10 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
 
 /// A protection change (serial console, metadata options, deletion protection) or a
 /// generalize: rare in anyone's routine and made to weaken or copy a machine, so a new
-/// principal's lowest tier alerts with one whatever its points.
+/// principal's lowest tier alerts with one whatever its points. Not an image pipeline's
+/// generalize of its own build VM ([`Aggregate::impairing`]).
 fn impairs(agg: &Aggregate) -> bool {
-    [OpType::Impair, OpType::Generalize]
-        .iter()
-        .any(|&t| agg.type_counts[baseline::type_index(t)] > 0)
+    agg.impairing > 0
 }
 
 /// Create a finding, or update the open one.
@@ -1002,7 +1001,7 @@ fn unusual(
     let list = |kind| state.novel_of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
     let networks = list(NoveltyKind::Network);
     if !networks.is_empty() {
-        out.push(network_reason(state, rule, t, &networks, text));
+        out.push(network_reason(state, rule, t, (&networks, settled), text));
     }
     if let Some(first) = state.novel_of(NoveltyKind::Hour).next() {
         out.push(hour_reason(state, rule, first.t, (settled, active), text));
@@ -1035,8 +1034,16 @@ fn unusual(
 }
 
 /// New networks weigh one each, up to two; none for a principal that keeps taking up
-/// networks (a roamer).
-fn network_reason(state: &WindowState, rule: &BaselineRule, t: i64, networks: &[&str], text: Text) -> Reason {
+/// networks (a roamer), and one at most for a thin history: every network of a person seen on
+/// a few days is new, and a mobile or home line brings another on each of them, so two are
+/// not a sign of stolen credentials yet (they still complete a weak sign).
+fn network_reason(
+    state: &WindowState,
+    rule: &BaselineRule,
+    t: i64,
+    (networks, settled): (&[&str], bool),
+    text: Text,
+) -> Reason {
     let day_start = baseline::day_of(t) * baseline::DAY_MS;
     let adopted = state.networks_adopted(day_start - rule.days_ms(), day_start);
     let roamer = adopted >= ROAMER_NETWORKS;
@@ -1054,7 +1061,11 @@ fn network_reason(state: &WindowState, rule: &BaselineRule, t: i64, networks: &[
                 networks.join(", ")
             )
         }),
-        weight: if roamer { 0 } else { networks.len().min(2) as u32 },
+        weight: if roamer {
+            0
+        } else {
+            networks.len().min(if settled { 2 } else { 1 }) as u32
+        },
     }
 }
 

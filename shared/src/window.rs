@@ -175,7 +175,9 @@ pub struct Aggregate {
     /// and starting it again, so its roles did this on their learning days (10 alerts on the
     /// first three days of a workload), and the community rule excludes the same agents. A
     /// volume attached after its creation from a snapshot is lifecycle work (backup restores
-    /// and in-account scanners do it every day).
+    /// and in-account scanners do it every day), and so is a workload's scale-set model pushed
+    /// to its instances: a deploy job's release ([`crate::catalog::Boost::pipeline_routine`]).
+    /// A person pushing a fleet's custom data by hand is the technique.
     #[serde(skip)]
     pub whole_technique: bool,
     /// Deletes made by people ([`flags::BY_PERSON`]): a mass deletion by a principal being
@@ -192,6 +194,12 @@ pub struct Aggregate {
     /// that replaces root volumes does not.
     #[serde(skip)]
     pub person_risky_reverts: u32,
+    /// Protection changes and generalizes, but not a workload's generalize of a machine it
+    /// wrote earlier in the window: an image pipeline (Packer, Azure Image Builder) creates its
+    /// build VM, generalizes and captures it on every build, where an attacker generalizes a
+    /// machine someone else runs. They alert with one whatever the points ([`crate::decision`]).
+    #[serde(skip)]
+    pub impairing: u32,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -780,7 +788,9 @@ impl WindowState {
         let mut whole_technique = false;
         let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
         let mut person_risky_reverts = 0u32;
+        let mut impairing = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
+            impairing += u32::from(self.impairs(u, floor));
             if u.flags & flags::BY_PERSON != 0 {
                 if u.kind == OpType::Delete {
                     person_deletes += 1;
@@ -796,9 +806,12 @@ impl WindowState {
             distinct.insert(u.res);
             let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
-                let boost = self.boost(catalog, u);
-                whole_technique |= boost > 0 && !u.kind.is_lifecycle() && u.flags & flags::IAC_AGENT == 0;
-                points += boost;
+                let sequence = self.sequence(catalog, u);
+                whole_technique |= sequence
+                    .is_some_and(|b| !b.pipeline_routine || u.flags & flags::BY_PERSON != 0)
+                    && !u.kind.is_lifecycle()
+                    && u.flags & flags::IAC_AGENT == 0;
+                points += sequence.map_or(0, |b| b.points);
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -827,6 +840,7 @@ impl WindowState {
             person_deletes,
             person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
             person_risky_reverts,
+            impairing,
         }
     }
 
@@ -836,27 +850,34 @@ impl WindowState {
     pub(crate) fn completes_sequence(&self, catalog: &Catalog, op: u32) -> bool {
         self.units
             .iter()
-            .any(|u| u.op == op && self.boost(catalog, u) > 0)
+            .any(|u| u.op == op && self.sequence(catalog, u).is_some())
     }
 
-    /// Sequence bonus of one unit: its catalog row's `boost` when the same principal did the
-    /// `after` operation on the same resource within the allowed time before it. Computed at
-    /// aggregation, not at insertion, so the order events arrive in does not matter.
-    fn boost(&self, catalog: &Catalog, u: &Unit) -> u32 {
-        let Some(b) = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref()) else {
-            return 0;
-        };
+    /// The sequence a unit completes: its catalog row's `boost` when the same principal did
+    /// the `after` operation on the same resource within the allowed time before it. Computed
+    /// at aggregation, not at insertion, so the order events arrive in does not matter.
+    fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<&'c crate::catalog::Boost> {
+        let b = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref())?;
         // The catalog checked at load that `after` names a row; its hash is the row's op.
         let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
-        let hit = self
-            .units
+        self.units
             .iter()
-            .any(|v| v.op == after && v.res == u.res && v.t <= u.t && u.t - v.t <= within);
-        if hit {
-            b.points
-        } else {
-            0
+            .any(|v| v.op == after && v.res == u.res && v.t <= u.t && u.t - v.t <= within)
+            .then_some(b)
+    }
+
+    /// Does a unit weaken a protection or make a machine into an image of someone's, not an
+    /// image pipeline's build VM (a workload's generalize of a machine it wrote since `floor`)?
+    fn impairs(&self, u: &Unit, floor: i64) -> bool {
+        match u.kind {
+            OpType::Impair => true,
+            OpType::Generalize if u.flags & flags::BY_PERSON == 0 => !self
+                .units
+                .iter()
+                .any(|v| v.kind == OpType::CreateOrModify && v.res == u.res && v.t >= floor && v.t <= u.t),
+            OpType::Generalize => true,
+            _ => false,
         }
     }
 

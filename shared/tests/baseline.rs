@@ -395,6 +395,141 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
 }
 
+/// The Success record of an Activity Log fixture (the first record may be its Start).
+fn succeeded(name: &str) -> t1578_core::ComputeEvent {
+    load(&events_dir().join(name))
+        .into_iter()
+        .find(|e| e.phase == t1578_core::Phase::Success)
+        .unwrap_or_else(|| panic!("{name} has no Success record"))
+}
+
+/// A scale-set model written, then pushed to its instances within the hour, is the Azure form
+/// of AWS's stop, user data, start (the Activity Log keeps no custom data to read). Rare users
+/// (a VM change on 3 of the last 14 days) on their fourth day: the one whose first push
+/// follows its own write of that model alerts, one who writes one scale set and upgrades
+/// another does not. A deploy job makes the pair on every release: it is its routine, and
+/// raises nothing while it is being learned either, where a person pushing a fleet's model by
+/// hand in its first days alerts, as for the AWS swap.
+#[test]
+fn a_scale_set_model_pushed_after_its_write_alerts_for_a_person_and_not_for_a_deploy_job() {
+    let vm = succeeded("azure/compute-vm-write.json");
+    let write = succeeded("azure/compute-vmss-write.json");
+    let upgrade = succeeded("azure/compute-vmss-manual-upgrade.json");
+    let day = 86_400_000;
+    let start = vm.time_ms - vm.time_ms.rem_euclid(day);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let mut events = Vec::new();
+    for who in ["pusher", "upgrader"] {
+        for d in [0, 4, 8] {
+            events.push(by(&vm, who, at(d, 0), d as usize));
+        }
+    }
+    events.push(by(&write, "pusher", at(12, 0), 100));
+    events.push(by(&upgrade, "pusher", at(12, 20), 100));
+    events.push(by(&write, "upgrader", at(12, 0), 100));
+    events.push(by(&upgrade, "upgrader", at(12, 20), 101));
+    events.push(by(&write, "newcomer", at(1, 0), 100));
+    events.push(by(&upgrade, "newcomer", at(1, 20), 100));
+    for d in 0..=12 {
+        for (k, ev) in [&write, &upgrade].into_iter().enumerate() {
+            let mut ev = by(ev, "deployer", at(d, 5 * k as i64), 7);
+            ev.principal.kind = t1578_core::PrincipalKind::ServicePrincipal;
+            ev.event_id = format!("deployer-{d}-{k}");
+            events.push(ev);
+        }
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["newcomer", "pusher"].into(), "{alerts:#?}");
+    let newcomer = alerts.iter().find(|a| a.actor.user.name == "newcomer").unwrap();
+    assert!(codes(newcomer).contains(&"learning"), "{newcomer:#?}");
+    let pusher = alerts.iter().find(|a| a.actor.user.name == "pusher").unwrap();
+    let why: Vec<&str> = pusher
+        .unmapped
+        .baseline
+        .iter()
+        .flat_map(|b| b.reasons.iter().map(|r| r.detail.as_str()))
+        .collect();
+    assert!(
+        why.iter()
+            .any(|r| r.starts_with("first azure.compute.vmss_manual_upgrade")
+                && r.ends_with("(after azure.compute.vmss_write on the same resource within 60 minutes)")),
+        "{why:?}"
+    );
+}
+
+/// A generalize alerts for a principal being learned, as a protection change does: it makes a
+/// machine into an image. Not an image pipeline's (Packer, Azure Image Builder): a workload
+/// that creates its build VM, then deallocates, generalizes and captures it and deletes it.
+/// A workload's generalize of a machine it did not write, or a person's, still alerts.
+#[test]
+fn an_image_pipelines_generalize_of_its_build_vm_is_learned_and_anothers_alerts() {
+    let write = succeeded("azure/compute-vm-write.json");
+    let deallocate = succeeded("azure/compute-vm-deallocate.json");
+    let generalize = succeeded("azure/compute-vm-generalize.json");
+    let image = succeeded("azure/compute-gallery-image-version-write.json");
+    let delete = succeeded("azure/compute-vm-delete.json");
+    let day = 86_400_000;
+    let start = write.time_ms - write.time_ms.rem_euclid(day);
+    let at = |minutes: i64| start + day + 10 * 3_600_000 + minutes * 60_000;
+    let as_kind = |mut ev: t1578_core::ComputeEvent, kind| {
+        ev.principal.kind = kind;
+        ev
+    };
+    let identity = t1578_core::PrincipalKind::ManagedIdentity;
+    let mut events = Vec::new();
+    for (m, ev, n) in [
+        (0, &write, 7),
+        (30, &deallocate, 7),
+        (32, &generalize, 7),
+        (35, &image, 8),
+        (60, &delete, 7),
+    ] {
+        events.push(as_kind(by(ev, "builder", at(m), n), identity));
+    }
+    for (m, ev) in [(0, &deallocate), (2, &generalize)] {
+        events.push(as_kind(
+            by(ev, "thief", at(m), 9),
+            t1578_core::PrincipalKind::ServicePrincipal,
+        ));
+    }
+    for (m, ev) in [(0, &write), (30, &generalize)] {
+        events.push(by(ev, "admin", at(m), 5));
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["admin", "thief"].into(), "{alerts:#?}");
+    assert!(
+        alerts.iter().all(|a| codes(a).contains(&"learning")),
+        "{alerts:#?}"
+    );
+}
+
+/// A person on two new networks in one window, with nothing unusual in what it does, is a sign
+/// of stolen credentials once its history is settled (active on 5 of its 14 days); for a rare
+/// user every network is new (a mobile or home line brings another on each active day), so
+/// its two count one, and complete only a weak sign.
+#[test]
+fn two_new_networks_alert_for_a_settled_person_and_not_for_a_rare_user() {
+    let terminate = fixture("aws/ec2-terminate-instances.json");
+    let day = 86_400_000;
+    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
+        ev.source_ip = Some(ip.into());
+        ev
+    };
+    let mut events = Vec::new();
+    for (who, days) in [("rare", vec![0, 4, 8]), ("regular", (0..12).collect())] {
+        for d in days {
+            events.push(from(by(&terminate, who, at(d, 0), d as usize), "203.0.113.10"));
+        }
+        events.push(from(by(&terminate, who, at(12, 0), 100), "198.51.100.7"));
+        events.push(from(by(&terminate, who, at(12, 30), 101), "192.0.2.77"));
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["regular"].into(), "{alerts:#?}");
+    assert_eq!(codes(&alerts[0]), ["new_network"], "{alerts:#?}");
+}
+
 /// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day.
 /// One launches GPU instances from a network it never used: a GPU size names its own threat
 /// (resource hijacking), so a new network completes it whatever the history. The same launch
