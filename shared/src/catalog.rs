@@ -231,9 +231,9 @@ pub struct Boost {
     /// Points added.
     pub points: u32,
     /// The completed sequence is also a pipeline's routine (a scale-set model pushed to its
-    /// instances: what a deploy job does on every release). A workload's is not a technique's
-    /// whole shape that needs no history: it weighs as a first for one that never made it, and
-    /// raises nothing for one being learned. A person's still is.
+    /// instances: what a deploy job does on every release, a node pool's image upgrade). A
+    /// workload's adds its points only: it is no technique's whole shape that needs no history,
+    /// nor a first of full weight. A person's is both.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pipeline_routine: bool,
 }

@@ -255,6 +255,13 @@ impl Thresholds {
     }
 }
 
+/// Does a completed sequence tell the technique? Not a workload's pipeline routine (a deploy
+/// job pushing a scale set's model on every release, a node pool's image upgrade): only its
+/// points count, not a first's full weight nor a technique's whole shape.
+fn tells(b: &crate::catalog::Boost, u: &Unit) -> bool {
+    !b.pipeline_routine || u.flags & flags::BY_PERSON != 0
+}
+
 /// What the unfamiliar-IP rule compares: the /24 (IPv4) or /48 (IPv6) network, or the whole
 /// address; a value that is not an address (a service DNS name) is compared as written.
 fn address_key(ip: &str, by_prefix: bool) -> (u64, String) {
@@ -807,8 +814,7 @@ impl WindowState {
             let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
                 let sequence = self.sequence(catalog, u);
-                whole_technique |= sequence
-                    .is_some_and(|b| !b.pipeline_routine || u.flags & flags::BY_PERSON != 0)
+                whole_technique |= sequence.is_some_and(|b| tells(b, u))
                     && !u.kind.is_lifecycle()
                     && u.flags & flags::IAC_AGENT == 0;
                 points += sequence.map_or(0, |b| b.points);
@@ -850,10 +856,10 @@ impl WindowState {
     pub(crate) fn completes_sequence(&self, catalog: &Catalog, op: u32) -> bool {
         self.units
             .iter()
-            .any(|u| u.op == op && self.sequence(catalog, u).is_some())
+            .any(|u| u.op == op && self.sequence(catalog, u).is_some_and(|b| tells(b, u)))
     }
 
-    /// The sequence a unit completes: its catalog row's `boost` when the same principal did
+    /// The sequence a unit completes (its points count whoever completes it): its catalog row's `boost` when the same principal did
     /// the `after` operation on the same resource within the allowed time before it. Computed
     /// at aggregation, not at insertion, so the order events arrive in does not matter.
     fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<&'c crate::catalog::Boost> {

@@ -407,9 +407,11 @@ fn succeeded(name: &str) -> t1578_core::ComputeEvent {
 /// of AWS's stop, user data, start (the Activity Log keeps no custom data to read). Rare users
 /// (a VM change on 3 of the last 14 days) on their fourth day: the one whose first push
 /// follows its own write of that model alerts, one who writes one scale set and upgrades
-/// another does not. A deploy job makes the pair on every release: it is its routine, and
-/// raises nothing while it is being learned either, where a person pushing a fleet's model by
-/// hand in its first days alerts, as for the AWS swap.
+/// another does not. A deploy job makes the pair on every release (AKS on a node pool's image
+/// upgrade): a workload's pair adds its points only, raises nothing while it is being learned,
+/// and its first one after is a first execution as any (the rare "fleet" identity's is not a
+/// finding), where a person pushing a fleet's model by hand in its first days alerts, as for
+/// the AWS swap.
 #[test]
 fn a_scale_set_model_pushed_after_its_write_alerts_for_a_person_and_not_for_a_deploy_job() {
     let vm = succeeded("azure/compute-vm-write.json");
@@ -437,6 +439,16 @@ fn a_scale_set_model_pushed_after_its_write_alerts_for_a_person_and_not_for_a_de
             ev.event_id = format!("deployer-{d}-{k}");
             events.push(ev);
         }
+    }
+    for d in [0, 4, 8] {
+        let mut ev = by(&write, "fleet", at(d, 0), d as usize);
+        ev.principal.kind = t1578_core::PrincipalKind::ManagedIdentity;
+        events.push(ev);
+    }
+    for (k, ev) in [&write, &upgrade].into_iter().enumerate() {
+        let mut ev = by(ev, "fleet", at(12, 20 * k as i64), 100);
+        ev.principal.kind = t1578_core::PrincipalKind::ManagedIdentity;
+        events.push(ev);
     }
     let alerts = replay_from(events, start);
     assert_eq!(names(&alerts), ["newcomer", "pusher"].into(), "{alerts:#?}");

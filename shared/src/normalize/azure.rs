@@ -437,8 +437,9 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
             .and_then(Json::as_str)
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
     };
+    let scale_set = ends_with(operation, "/virtualmachinescalesets/write");
     if let Some(b) = body("requestbody") {
-        d.instance_type = size(&b);
+        d.instance_type = size(&b, scale_set);
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
     } else if let Some(b) = sized(operation).then(|| body("responseBody")).flatten() {
@@ -446,26 +447,31 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
         // export without the Start's request body still has the size. Not the source of a copy:
         // a response holds the resource's whole state, so every later update of a copied
         // snapshot (its tags) would read as a new copy. Parsed only where a size is read.
-        d.instance_type = size(&b);
+        d.instance_type = size(&b, scale_set);
     }
     d
 }
 
-/// Whether an operation writes a machine that has a size: a VM or a scale set.
-fn sized(operation: &str) -> bool {
-    let tail = |suffix: &str| {
-        operation.len() >= suffix.len()
-            && operation.as_bytes()[operation.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-    };
-    tail("/virtualmachines/write") || tail("/virtualmachinescalesets/write")
+/// Does an operation name end with `suffix` (ASCII case-insensitive)?
+fn ends_with(operation: &str, suffix: &str) -> bool {
+    operation.len() >= suffix.len()
+        && operation.as_bytes()[operation.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
-/// A VM's size; a scale set's is its sku's name, and only a scale set's body has a
-/// virtualMachineProfile (a disk's sku is its storage type).
-fn size(b: &Value) -> Option<String> {
+/// Whether an operation writes a machine that has a size: a VM or a scale set.
+fn sized(operation: &str) -> bool {
+    ends_with(operation, "/virtualmachines/write") || ends_with(operation, "/virtualmachinescalesets/write")
+}
+
+/// A VM's size; a scale set's is its sku's name. A scale set's write says so by its operation,
+/// or by a body with a virtualMachineProfile (a disk's sku is its storage type): a scale-out
+/// (`az vmss scale`) sends only the sku and its capacity.
+fn size(b: &Value, scale_set: bool) -> Option<String> {
     text_at(b, &["properties", "hardwareProfile", "vmSize"])
         .or_else(|| {
-            json::path(b, &["properties", "virtualMachineProfile"]).and_then(|_| text_at(b, &["sku", "name"]))
+            (scale_set || json::path(b, &["properties", "virtualMachineProfile"]).is_some())
+                .then(|| text_at(b, &["sku", "name"]))
+                .flatten()
         })
         .map(|s| clip(&s, 64))
 }
@@ -553,6 +559,26 @@ mod tests {
         assert_eq!(with("not json"), None);
         let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
         assert_eq!(success.details.source_account, None);
+    }
+
+    /// A scale set's size is its sku's name, also in a scale-out's body (`az vmss scale` sends
+    /// only the sku and its capacity); a disk's sku is its storage type, never a size.
+    #[test]
+    fn a_scale_sets_size_is_its_sku_and_a_disks_is_none() {
+        let with = |operation: &str, body: &str| {
+            let mut r = record(json!({CLAIM_UPN: "a@x"}), "Start");
+            r["operationName"] = json!(operation);
+            r["properties"] = json!({ "requestbody": body });
+            normalize(r).unwrap().details.instance_type
+        };
+        let vmss = "MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE";
+        let scale_out = r#"{"sku":{"name":"Standard_NC8as_T4_v3","capacity":24}}"#;
+        assert_eq!(with(vmss, scale_out).as_deref(), Some("Standard_NC8as_T4_v3"));
+        let full = r#"{"sku":{"name":"Standard_D4s_v5"},"properties":{"virtualMachineProfile":{}}}"#;
+        assert_eq!(with(vmss, full).as_deref(), Some("Standard_D4s_v5"));
+        let disk = r#"{"sku":{"name":"Premium_LRS"},"properties":{"diskSizeGB":256}}"#;
+        assert_eq!(with("MICROSOFT.COMPUTE/DISKS/WRITE", disk), None);
+        assert_eq!(with(vmss, r#"{"properties":{"upgradePolicy":{}}}"#), None);
     }
 
     #[test]
