@@ -395,6 +395,12 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
 }
 
+/// A day in ms, and the midnight (UTC) that starts the day of `ev`.
+fn day_of(ev: &t1578_core::ComputeEvent) -> (i64, i64) {
+    let day = 86_400_000;
+    (day, ev.time_ms - ev.time_ms.rem_euclid(day))
+}
+
 /// The Success record of an Activity Log fixture (the first record may be its Start).
 fn succeeded(name: &str) -> t1578_core::ComputeEvent {
     load(&events_dir().join(name))
@@ -417,8 +423,7 @@ fn a_scale_set_model_pushed_after_its_write_alerts_for_a_person_and_not_for_a_de
     let vm = succeeded("azure/compute-vm-write.json");
     let write = succeeded("azure/compute-vmss-write.json");
     let upgrade = succeeded("azure/compute-vmss-manual-upgrade.json");
-    let day = 86_400_000;
-    let start = vm.time_ms - vm.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&vm);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
     let mut events = Vec::new();
     for who in ["pusher", "upgrader"] {
@@ -480,8 +485,7 @@ fn an_image_pipelines_generalize_of_its_build_vm_is_learned_and_anothers_alerts(
     let generalize = succeeded("azure/compute-vm-generalize.json");
     let image = succeeded("azure/compute-gallery-image-version-write.json");
     let delete = succeeded("azure/compute-vm-delete.json");
-    let day = 86_400_000;
-    let start = write.time_ms - write.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&write);
     let at = |minutes: i64| start + day + 10 * 3_600_000 + minutes * 60_000;
     let as_kind = |mut ev: t1578_core::ComputeEvent, kind| {
         ev.principal.kind = kind;
@@ -522,8 +526,7 @@ fn an_image_pipelines_generalize_of_its_build_vm_is_learned_and_anothers_alerts(
 #[test]
 fn two_new_networks_alert_for_a_settled_person_and_not_for_a_rare_user() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
-    let day = 86_400_000;
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&terminate);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
     let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
         ev.source_ip = Some(ip.into());
