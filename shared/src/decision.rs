@@ -906,10 +906,7 @@ const MASS_DELETE_BULKS: u32 = 4;
 /// higher bar) before the day of the first of them. The days they fall on are left out of the
 /// bar, so deletes straddling midnight do not raise it; no factor scales it, as a learned
 /// history is a day or two. Workloads' calls are not counted: a backup product or a node
-/// autoscaler deletes hundreds a day, and a role's pipeline sessions are not its people. Nor
-/// are deletes matched by its people's captures in the window, on the days they fall on or on
-/// its largest day before: a backup job run under an IAM user's keys (a rotation) deletes as
-/// many snapshots as it makes, where a wipe makes none.
+/// autoscaler deletes hundreds a day, and a role's pipeline sessions are not its people.
 fn mass_deletion(
     state: &WindowState,
     agg: &Aggregate,
@@ -920,33 +917,16 @@ fn mass_deletion(
     if agg.person_deletes == 0 {
         return None;
     }
-    // A rotation may delete first and make the night's captures after, and the window slides
-    // past a night's captures to hold two nights of its deletes: the captures of the days its
-    // deletes fall on, and of its largest day before, count as well as the window's.
-    let captures = |t: i64| state.baseline.volume(OpType::Capture, t, rule);
-    let days = baseline::day_of(agg.person_deletes_from)..=baseline::day_of(agg.last_seen);
-    let on_those_days: u32 = days
-        .map(|d| captures(d * baseline::DAY_MS).today_count)
-        .fold(0, u32::saturating_add);
-    let made = agg
-        .person_captures
-        .max(on_those_days)
-        .max(captures(agg.person_deletes_from).max_count);
-    let net = agg.person_deletes.saturating_sub(made);
     let largest = state
         .baseline
         .volume(OpType::Delete, agg.person_deletes_from, rule)
         .max_count;
     let bar = largest.saturating_add(th.bulk_operations.saturating_mul(MASS_DELETE_BULKS));
-    (net > bar).then(|| Reason {
+    (agg.person_deletes > bar).then(|| Reason {
         code: "volume",
         detail: text.of(|| {
-            let net_of = match made {
-                0 => String::new(),
-                n => format!(" ({net} past the {n} captures it makes in a day)"),
-            };
             format!(
-                "{} by people in 24 h{net_of}, more than {bar}: a mass deletion (largest day before: {largest})",
+                "{} by people in 24 h, more than {bar}: a mass deletion (largest day before: {largest})",
                 type_label(OpType::Delete, agg.person_deletes)
             )
         }),

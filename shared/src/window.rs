@@ -188,10 +188,6 @@ pub struct Aggregate {
     /// the history its bar is taken from.
     #[serde(skip)]
     pub person_deletes_from: i64,
-    /// Captures (snapshots, images, volumes made from them) made by people in the window: a
-    /// backup job run under an IAM user's keys makes as many as its retention deletes.
-    #[serde(skip)]
-    pub person_captures: u32,
     /// Reverts by people of a risky variant's row ([`crate::catalog::Entry::risky_variant`]: the
     /// replaced root volume deleted, a restore made public): no routine needs them, so they
     /// alert for a principal being learned too ([`crate::decision`]); a workload's patching
@@ -798,7 +794,7 @@ impl WindowState {
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
         let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
-        let (mut person_captures, mut person_risky_reverts) = (0u32, 0u32);
+        let mut person_risky_reverts = 0u32;
         let mut impairing = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
@@ -806,8 +802,6 @@ impl WindowState {
                 if u.kind == OpType::Delete {
                     person_deletes += 1;
                     person_first = person_first.min(u.t);
-                } else if u.kind == OpType::Capture {
-                    person_captures += 1;
                 } else if u.kind == OpType::Revert
                     && catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant())
                 {
@@ -851,7 +845,6 @@ impl WindowState {
             whole_technique,
             person_deletes,
             person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
-            person_captures,
             person_risky_reverts,
             impairing,
         }
