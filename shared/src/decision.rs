@@ -6,7 +6,8 @@
 //! - **The default profile judges a principal against its own normal** ([`crate::baseline`]).
 //!   A principal first seen less than `min_history_days` ago meets the seed thresholds, the
 //!   lowest (risk alone) from `new_principal_risk` (4) points or with a protection change or
-//!   generalize: one destructive operation (3) is what every rarely seen person does now and
+//!   generalize (not a workload's of a VM it wrote earlier in the window: an image pipeline's
+//!   build VM, [`Aggregate::impairing`]): one destructive operation (3) is what every rarely seen person does now and
 //!   then; a launch and a terminate, a snapshot and a capture (the seed's Atomic tests), or
 //!   enabling the serial console alert. An established one reaches a
 //!   threshold tier only with activity that is unusual *for it*:
@@ -36,7 +37,9 @@
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
 //!   of that start is being learned: it may be years old, the detector was not looking. Only
 //!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
-//!   user data, unless an IaC agent made the call: Terraform's way of changing user data), a
+//!   user data, unless an IaC agent made the call: Terraform's way of changing user data; a
+//!   person's scale-set model write, then its push to the instances: a workload's is a deploy
+//!   job's release), a
 //!   person's revert whose request names its threat (a root volume replaced and the old one
 //!   deleted: no troubleshooting needs that, where a patching workload may), and a mass
 //!   deletion by its people's calls (more than four times the seed's bulk count in 24 h above

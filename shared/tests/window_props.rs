@@ -321,8 +321,9 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
     // a finding whose report, 128 operations, could never double within the bound: days of mass
     // activity do not pass as one report). From the third day it is established, and the same
     // volume at the same hours is its routine: only the rotating networks keep it alerting,
-    // once its history is settled (active on `settled_days`, 5, of its last 14 days: from its
-    // fifth day): a thin history's networks are all new, and weigh one at most.
+    // once its history is settled (active on `settled_days`, 5, of its last 14 days: from the
+    // fifth calendar day it acts on): a thin history's networks are all new, and weigh one at
+    // most.
     let day1: Vec<_> = alerts.iter().filter(|a| a.time < T0 + DAY).collect();
     assert_eq!(
         day1[0].tier(),
