@@ -7,8 +7,8 @@
 //!   A principal first seen less than `min_history_days` ago meets the seed thresholds, the
 //!   lowest (risk alone) from `new_principal_risk` (4) points or with a protection change or
 //!   generalize (not a workload's of a VM it wrote earlier in the window: an image pipeline's
-//!   build VM, [`Aggregate::impairing`]): one destructive operation (3) is what every rarely seen person does now and
-//!   then; a launch and a terminate, a snapshot and a capture (the seed's Atomic tests), or
+//!   build VM, [`Aggregate::impairing`]): one destructive operation (3) is what every rarely
+//!   seen person does now and then; a launch and a terminate, a snapshot and a capture (the seed's Atomic tests), or
 //!   enabling the serial console alert. An established one reaches a
 //!   threshold tier only with activity that is unusual *for it*:
 //!
@@ -25,8 +25,8 @@
 //!
 //!   A tier fires when the signs about *what* was done weigh [`UNUSUAL_SCORE`] (2), or on a
 //!   pattern of stolen credentials that ordinary life does not produce: a settled person on two
-//!   new networks in one window (a trip brings one), a workload on a new network at an hour it never
-//!   acts at (workloads do not travel), or a weak first capture/execution/share by a settled
+//!   new networks in one window (a trip brings one), a workload on a new network at an hour it
+//!   never acts at (workloads do not travel), or a weak first capture/execution/share by a settled
 //!   principal from a new network (or, for a workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
@@ -39,12 +39,11 @@
 //!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
 //!   user data, unless an IaC agent made the call: Terraform's way of changing user data; a
 //!   person's scale-set model write, then its push to the instances: a workload's is a deploy
-//!   job's release), a
-//!   person's revert whose request names its threat (a root volume replaced and the old one
-//!   deleted: no troubleshooting needs that, where a patching workload may), and a mass
-//!   deletion by its people's calls (more than four times the seed's bulk count in 24 h above
-//!   its largest day before them: few people's routine, where a backup product's retention
-//!   deletes hundreds) alert for it (`learning`). One first seen later, but before the detector
+//!   job's release), a person's revert whose request names its threat (a root volume replaced
+//!   and the old one deleted: no troubleshooting needs that, where a patching workload may),
+//!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
+//!   24 h above its largest day before them: few people's routine, where a backup product's
+//!   retention deletes hundreds) alert for it (`learning`). One first seen later, but before the detector
 //!   has watched the account for the baseline period, may have been silent all that time (a
 //!   weekly job, a rare user): it is not known to be new, and is judged as a principal back
 //!   from a break is, by its volume against the little history it has (`short_observation`;

@@ -859,9 +859,10 @@ impl WindowState {
             .any(|u| u.op == op && self.sequence(catalog, u).is_some_and(|b| tells(b, u)))
     }
 
-    /// The sequence a unit completes (its points count whoever completes it): its catalog row's `boost` when the same principal did
-    /// the `after` operation on the same resource within the allowed time before it. Computed
-    /// at aggregation, not at insertion, so the order events arrive in does not matter.
+    /// The sequence a unit completes (its points count whoever completes it): its catalog row's
+    /// `boost` when the same principal did the `after` operation on the same resource within
+    /// the allowed time before it. Computed at aggregation, not at insertion, so the order
+    /// events arrive in does not matter.
     fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<&'c crate::catalog::Boost> {
         let b = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref())?;
         // The catalog checked at load that `after` names a row; its hash is the row's op.

@@ -442,11 +442,15 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
         d.instance_type = size(&b, scale_set);
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
-    } else if let Some(b) = sized(operation).then(|| body("responseBody")).flatten() {
+    } else if let Some(b) = (scale_set || ends_with(operation, "/virtualmachines/write"))
+        .then(|| body("responseBody"))
+        .flatten()
+    {
         // The Accept of a create carries the resource as created in its response body: an
         // export without the Start's request body still has the size. Not the source of a copy:
         // a response holds the resource's whole state, so every later update of a copied
-        // snapshot (its tags) would read as a new copy. Parsed only where a size is read.
+        // snapshot (its tags) would read as a new copy. Parsed only where a size is read: a
+        // VM's or a scale set's write.
         d.instance_type = size(&b, scale_set);
     }
     d
@@ -456,11 +460,6 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
 fn ends_with(operation: &str, suffix: &str) -> bool {
     operation.len() >= suffix.len()
         && operation.as_bytes()[operation.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-}
-
-/// Whether an operation writes a machine that has a size: a VM or a scale set.
-fn sized(operation: &str) -> bool {
-    ends_with(operation, "/virtualmachines/write") || ends_with(operation, "/virtualmachinescalesets/write")
 }
 
 /// A VM's size; a scale set's is its sku's name. A scale set's write says so by its operation,
