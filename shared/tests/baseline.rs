@@ -182,6 +182,12 @@ fn fixture(name: &str) -> t1578_core::ComputeEvent {
     load(&events_dir().join(name))[0].clone()
 }
 
+/// A day in ms, and the midnight (UTC) that starts the day of `ev`.
+fn day_of(ev: &t1578_core::ComputeEvent) -> (i64, i64) {
+    let day = 86_400_000;
+    (day, ev.time_ms - ev.time_ms.rem_euclid(day))
+}
+
 /// A copy of a fixture's event by another principal, at another time, on other resources.
 fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578_core::ComputeEvent {
     let mut ev = template.clone();
@@ -246,8 +252,7 @@ fn as_role(
 fn principals_seen_at_the_start_are_learned_and_later_ones_are_new() {
     let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
     let public = load(&events_dir().join("aws/ec2-modify-image-attribute-public.json"))[0].clone();
-    let day = 86_400_000;
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&terminate);
     // (who, first event, terminations): two deletes meet the seed's thresholds, twelve are a
     // mass action against any history.
     let cast = [
@@ -317,8 +322,7 @@ fn a_scanner_that_shares_and_takes_back_alerts_once_while_learned() {
     let unshare = fixture("aws/ec2-modify-snapshot-attribute-remove.json");
     let delete = fixture("aws/ec2-delete-snapshot.json");
     let serial = fixture("aws/ec2-enable-serial-console-access.json");
-    let day = 86_400_000;
-    let start = share.time_ms - share.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&share);
     let mut events = Vec::new();
     for d in 0..3 {
         for n in 0..20 {
@@ -362,8 +366,7 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     let from_snapshot = fixture("aws/ec2-create-volume-from-snapshot.json");
     let attach = fixture("aws/ec2-attach-volume.json");
     let snapshot = fixture("aws/ec2-create-snapshot.json");
-    let day = 86_400_000;
-    let start = stop.time_ms - stop.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&stop);
     let at = |d: i64, minutes: i64| start + d * day + 3_600_000 + minutes * 60_000;
     let mut events = vec![
         by(&stop, "swapper", at(1, 0), 7),
@@ -393,12 +396,6 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     assert_eq!(who, ["swapper"].into(), "{alerts:#?}");
     let desc = &alerts[0].finding_info.desc;
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
-}
-
-/// A day in ms, and the midnight (UTC) that starts the day of `ev`.
-fn day_of(ev: &t1578_core::ComputeEvent) -> (i64, i64) {
-    let day = 86_400_000;
-    (day, ev.time_ms - ev.time_ms.rem_euclid(day))
 }
 
 /// The Success record of an Activity Log fixture (the first record may be its Start).
@@ -560,8 +557,7 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     let stop = fixture("aws/ec2-stop-instances.json");
     let start_ = fixture("aws/ec2-start-instances.json");
     let terminate = fixture("aws/ec2-terminate-instances.json");
-    let day = 86_400_000;
-    let start = run.time_ms - run.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&run);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
     let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
         ev.source_ip = Some(ip.into());
@@ -654,8 +650,7 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
 #[test]
 fn a_mass_deletion_by_people_alerts_while_learned_and_a_workloads_does_not() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
-    let day = 86_400_000;
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&terminate);
     let at = |d: i64, n: usize| start + d * day + 3_600_000 + n as i64 * 30_000;
     let mut events = Vec::new();
     let mut add = |who: &str, t: i64, n: usize| events.push(by(&terminate, who, t, n));
@@ -722,8 +717,7 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
     let delete = fixture("aws/ec2-delete-snapshot.json");
     let launch = fixture("aws/ec2-run-instances.json");
     let terminate = fixture("aws/ec2-terminate-instances.json");
-    let day = 86_400_000;
-    let start = delete.time_ms - delete.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&delete);
     let at = |n: usize| start + 6 * day + 4 * 3_600_000 + n as i64 * 2_000;
     let mut events = Vec::new();
     for n in 0..48 {
@@ -754,8 +748,7 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
 fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
     let discard = fixture("aws/ec2-create-replace-root-volume-task-delete-replaced.json");
     let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
-    let day = 86_400_000;
-    let start = discard.time_ms - discard.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&discard);
     let at = |d: i64, n: usize| start + d * day + 3 * 3_600_000 + n as i64 * 60_000;
     let mut events = vec![
         by(&discard, "reverter", at(1, 0), 0),
@@ -798,8 +791,7 @@ fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
 fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_critical() {
     let copy = fixture("aws/ec2-shared-snapshot-copy-initiated.json");
     let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
-    let day = 86_400_000;
-    let start = copy.time_ms - copy.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&copy);
     let copy_by = |acct: &str, d: i64| {
         let mut ev = copy.clone();
         ev.principal.key = format!("arn:aws:iam::{acct}:root");
@@ -844,8 +836,7 @@ fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_crit
 #[test]
 fn each_account_learns_from_the_first_event_recorded_for_it() {
     let terminate = load(&events_dir().join("aws/ec2-terminate-instances.json"))[0].clone();
-    let day = 86_400_000;
-    let start = terminate.time_ms - terminate.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&terminate);
     let burst = |acct: &str, who: &str, at: i64| -> Vec<t1578_core::ComputeEvent> {
         (0..12)
             .map(|n| {
@@ -1122,8 +1113,8 @@ fn routine_work_after_a_finding_does_not_repeat_it() {
 /// A replay's start (the day of `template`) and a newcomer's first three days from day 15 at
 /// 10:00, each 28 hours after the one before: past the window of the last report.
 fn newcomer_days(template: &t1578_core::ComputeEvent) -> (i64, i64, [i64; 3]) {
-    let (day, hour) = (86_400_000, 3_600_000);
-    let start = template.time_ms - template.time_ms.rem_euclid(day);
+    let (day, start) = day_of(template);
+    let hour = 3_600_000;
     let first = start + 15 * day + 10 * hour;
     (start, first, [first, first + 28 * hour, first + 56 * hour])
 }
@@ -1491,8 +1482,7 @@ fn export_on(day: u32, sub: &str, disk: bool) -> Vec<serde_json::Value> {
 #[test]
 fn a_persons_exports_need_a_night_more_to_be_routine() {
     let export = fixture("aws/ec2-export-image.json");
-    let day = 86_400_000;
-    let start = export.time_ms - export.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&export);
     // Every other day, so that each export is its own finding.
     let alerts_on_last = |role: bool, days: &[i64]| -> bool {
         let events: Vec<_> = days
@@ -1526,8 +1516,7 @@ fn a_persons_exports_need_a_night_more_to_be_routine() {
 fn a_repeated_critical_updates_its_finding_at_eight_times_and_a_new_one_at_once() {
     let export = fixture("aws/ec2-export-image.json");
     let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
-    let day = 86_400_000;
-    let start = export.time_ms - export.time_ms.rem_euclid(day);
+    let (day, start) = day_of(&export);
     let mut events: Vec<_> = (0..40)
         .map(|n| by(&export, "exporter", start + 3_600_000 + n as i64 * 60_000, n))
         .collect();
@@ -1574,8 +1563,7 @@ fn a_repeated_critical_updates_its_finding_at_eight_times_and_a_new_one_at_once(
 #[test]
 fn a_repeated_critical_keeps_its_finding_open_for_two_windows_at_most() {
     let public = fixture("aws/ec2-modify-snapshot-attribute-public.json");
-    let day = 86_400_000;
-    let start = public.time_ms - public.time_ms.rem_euclid(day);
+    let (_, start) = day_of(&public);
     let hours = [0, 20, 40, 60, 80];
     let events: Vec<_> = hours
         .iter()

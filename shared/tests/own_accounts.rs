@@ -58,7 +58,6 @@ fn a_share_to_an_own_account_is_evidence_and_one_outside_is_a_critical() {
     assert_eq!(criticals(&alerts(&strict)).len(), 2);
 }
 
-/// The critical alerts of one fixture replayed alone.
 /// How many critical alerts `events` raise, replayed alone.
 fn criticals_of(e: &Engine, events: &[ComputeEvent]) -> usize {
     criticals(&common::replay(e, events).1).len()
