@@ -21,8 +21,11 @@ tools:
 fmt:
 	$(CARGO) fmt --all -- --check
 
+## Clippy, and the crate docs with their links checked: a doc link to a renamed or private
+## item is an error here, not a dead link in the rendered docs.
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q
 
 unit:
 	$(CARGO) test --workspace

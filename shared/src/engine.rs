@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// AWS services that make whatever call their author wrote, with the author's role: a critical
-/// they carry is the principal's ([`Engine::carried_critical`]). Sigma's critical rows admit
+/// they carry is the principal's (`Engine::carried_critical`). Sigma's critical rows admit
 /// them too.
 pub const CARRIERS: &[&str] = &[
     "ssm.amazonaws.com",

@@ -3,7 +3,7 @@
 //! through strict structs that reject a whole batch for one odd field.
 //!
 //! The helpers read any [`Json`] tree: `serde_json::Value`, or a line's borrowed
-//! [`crate::normalize`] tree, which reads a field the way `Value` does (same key found, same
+//! [`crate::normalize`](mod@crate::normalize) tree, which reads a field the way `Value` does (same key found, same
 //! text) without an allocation per string.
 
 use serde_json::{Number, Value};

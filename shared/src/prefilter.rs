@@ -18,7 +18,7 @@
 //!
 //! Look-alikes are told apart the same way: an in-catalog AWS name from a service the catalog
 //! does not list for it (ElastiCache's `CreateSnapshot`), and, once a profile's counted phases
-//! are given ([`Prefilter::counting`]), a failed call (a top-level `errorCode`), a CloudTrail
+//! are given (`Prefilter::counting`), a failed call (a top-level `errorCode`), a CloudTrail
 //! network activity record (a top-level `eventType` `AwsVpceEvent`) or an Azure phase the
 //! profile does not count. Those keys are read only at the record's top level (or the top
 //! level of an EventBridge envelope's `detail`, the CloudTrail record it carries): a nested

@@ -333,7 +333,7 @@ impl WindowState {
     }
 
     /// Compact binary encoding for the stores, at most [`MAX_STATE_BYTES`]. Written once into
-    /// room for a usual window ([`ENCODE_RESERVE`]): sizing it first walked the window twice per
+    /// room for a usual window (`ENCODE_RESERVE`): sizing it first walked the window twice per
     /// save, and a vector grown from empty as postcard writes is reallocated and copied several
     /// times; a replay saves each window it touches once per batch.
     pub fn encode(&self) -> Vec<u8> {
