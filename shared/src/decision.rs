@@ -30,8 +30,9 @@
 //!   principal from a new network (or, for a workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
-//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) still is one,
-//!   which only a new network completes. A principal silent for the whole period has a thin
+//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) or a protection
+//!   change (a security agent removed, termination protection off) still is one, which only a
+//!   new network completes. A principal silent for the whole period has a thin
 //!   history, it is not a new principal.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the detector
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
@@ -174,6 +175,14 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
         WeakSign::None => false,
     };
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
+}
+
+/// Does a thin history's first row of this type name its threat itself (with risk 2 or more)?
+/// A lifecycle call's risky variant does (a GPU size, IMDSv1, a delete that drops the backups),
+/// and so does a protection change (a security agent removed, termination protection off): no
+/// first look explains weakening a machine. Only a new network completes it.
+fn names_its_threat(op: OpType) -> bool {
+    op.is_lifecycle() || op == OpType::Impair
 }
 
 /// A protection change (serial console, metadata options, deletion protection) or a
@@ -1160,7 +1169,8 @@ fn new_operations(
         if !light && !weak {
             if settled {
                 sign = WeakSign::Settled;
-            } else if sign == WeakSign::None && row.is_some_and(|r| r.op_type.is_lifecycle() && r.risk > 1) {
+            } else if sign == WeakSign::None && row.is_some_and(|r| names_its_threat(r.op_type) && r.risk > 1)
+            {
                 sign = WeakSign::Threat;
             }
         }

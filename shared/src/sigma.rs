@@ -143,33 +143,60 @@ fn search(name: &str, maps: Vec<Vec<Item>>) -> Search {
     }
 }
 
-/// Where an EC2 share API lists its recipients; `None` for RDS, whose recipients are
-/// `valuesToAdd` / `valuesToRemove` of the `restore` attribute.
-fn ec2_permission(svc: &str, name: &str) -> Option<&'static str> {
-    match (svc, name) {
-        ("ec2", "ModifySnapshotAttribute") => Some("requestParameters.createVolumePermission"),
-        ("ec2", _) => Some("requestParameters.launchPermission"),
-        _ => None,
+/// Where a share request lists its recipients, per API family.
+#[derive(Clone, Copy)]
+enum Recipients {
+    /// EC2: `add` / `remove` lists of items under this permission.
+    Ec2(&'static str),
+    /// RDS: `valuesToAdd` / `valuesToRemove` of the `restore` attribute.
+    Rds,
+    /// A DLM policy: its schedules' share rules name target accounts (nothing is removed).
+    Dlm,
+}
+
+impl Recipients {
+    fn of(svc: &str, name: &str) -> Recipients {
+        match (svc, name) {
+            ("ec2", "ModifySnapshotAttribute") => Recipients::Ec2("requestParameters.createVolumePermission"),
+            ("ec2", _) => Recipients::Ec2("requestParameters.launchPermission"),
+            ("dlm", _) => Recipients::Dlm,
+            _ => Recipients::Rds,
+        }
+    }
+
+    /// The field holding an added recipient of this kind (`userId`, `group`...).
+    fn added(self, key: &str) -> String {
+        match self {
+            Recipients::Ec2(base) => format!("{base}.add.items.{key}"),
+            Recipients::Rds => "requestParameters.valuesToAdd".into(),
+            Recipients::Dlm => DLM_TARGETS.into(),
+        }
+    }
+
+    /// Any recipient added (`side` = "add") or removed ("remove").
+    fn any(self, side: &str) -> Vec<Vec<Item>> {
+        match self {
+            Recipients::Rds => {
+                let key = if side == "add" {
+                    "valuesToAdd"
+                } else {
+                    "valuesToRemove"
+                };
+                vec![vec![item(format!("requestParameters.{key}"), vec![s("*")])]]
+            }
+            // A policy write takes no share back: both sides are its targets, so "removed and not
+            // added" never holds.
+            Recipients::Dlm => vec![vec![item(DLM_TARGETS, vec![s("*")])]],
+            Recipients::Ec2(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
+                .iter()
+                .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
+                .collect(),
+        }
     }
 }
 
-/// Any recipient added (`side` = "add") or removed ("remove").
-fn share_recipients(perm: Option<&str>, side: &str) -> Vec<Vec<Item>> {
-    match perm {
-        None => {
-            let key = if side == "add" {
-                "valuesToAdd"
-            } else {
-                "valuesToRemove"
-            };
-            vec![vec![item(format!("requestParameters.{key}"), vec![s("*")])]]
-        }
-        Some(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
-            .iter()
-            .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
-            .collect(),
-    }
-}
+/// Where a DLM policy write lists the accounts its snapshots are shared with.
+const DLM_TARGETS: &str = "requestParameters.policyDetails.schedules.shareRules.targetAccounts";
 
 /// The recipients added or removed by a share request, per API family.
 fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
@@ -183,14 +210,9 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
         part.expr = format!("not {p}_own_account");
         return part;
     }
-    let perm = ec2_permission(svc, name);
-    let added_field = |key: &str| {
-        perm.map_or("requestParameters.valuesToAdd".to_string(), |b| {
-            format!("{b}.add.items.{key}")
-        })
-    };
+    let to = Recipients::of(svc, name);
     let mut exprs = Vec::new();
-    if perm.is_none() {
+    if matches!(to, Recipients::Rds) {
         let restore = item("requestParameters.attributeName", vec![s("restore")]);
         part.searches
             .push(search(&format!("{p}_restore"), vec![vec![restore]]));
@@ -198,18 +220,17 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
     }
     match want {
         ShareCond::Public => {
-            let public = item(added_field("group"), vec![s("all")]);
+            let public = item(to.added("group"), vec![s("all")]);
             part.searches
                 .push(search(&format!("{p}_public"), vec![vec![public]]));
             exprs.push(format!("{p}_public"));
         }
         ShareCond::External => {
             let to_self = item(
-                format!("{}|fieldref", added_field("userId")),
+                format!("{}|fieldref", to.added("userId")),
                 vec![s("recipientAccountId")],
             );
-            part.searches
-                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
+            part.searches.push(search(&format!("{p}_added"), to.any("add")));
             part.searches
                 .push(search(&format!("{p}_to_self"), vec![vec![to_self]]));
             exprs.push(format!("{p}_added and not {p}_to_self"));
@@ -219,9 +240,8 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
         }
         ShareCond::Removed => {
             part.searches
-                .push(search(&format!("{p}_removed"), share_recipients(perm, "remove")));
-            part.searches
-                .push(search(&format!("{p}_added"), share_recipients(perm, "add")));
+                .push(search(&format!("{p}_removed"), to.any("remove")));
+            part.searches.push(search(&format!("{p}_added"), to.any("add")));
             exprs.push(format!("{p}_removed and not {p}_added"));
         }
     }
@@ -244,6 +264,9 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
     if let Some(a) = &c.attribute {
         let mut maps = req_any(name, "attribute", "", vec![s(a)]);
         maps.extend(req_any(name, a, "", vec![s("*")]));
+        // CloudTrail logs most attributes as an object (`{"disableApiTermination": {"value":
+        // false}}`), which a flattened field list holds only by its member.
+        maps.extend(req_any(name, &format!("{a}.value"), "", vec![s("*")]));
         parts.push(simple("attribute", maps));
     }
     if let Some(t) = &c.http_tokens {
@@ -297,9 +320,16 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             c.delete_replaced_root_volume,
         ),
     ] {
-        if let Some(w) = want {
-            parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));
+        let Some(w) = want else { continue };
+        if suffix == "deletion_protection" && name == "ModifyInstanceAttribute" {
+            // EC2's termination protection: the object form (`disableApiTermination.value`) or
+            // the attribute form (`attribute` + `value`).
+            let mut maps = req_any(name, "disableApiTermination.value", "", vec![Val::Bool(w)]);
+            maps.extend(req_any(name, "value", "", vec![Val::Bool(w)]));
+            parts.push(simple(suffix, maps));
+            continue;
         }
+        parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));
     }
     if let Some(r) = c.backup_retention {
         parts.push(simple(

@@ -542,6 +542,39 @@ fn two_new_networks_alert_for_a_settled_person_and_not_for_a_rare_user() {
     assert_eq!(codes(&alerts[0]), ["new_network"], "{alerts:#?}");
 }
 
+/// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day
+/// turn an instance's termination protection off. A protection change names its threat as a
+/// GPU size does, so a new network completes it; from the usual network it is one point, no
+/// finding (an admin's rare decommission).
+#[test]
+fn a_rare_users_protection_change_from_a_new_network_alerts_and_from_home_does_not() {
+    let run = fixture("aws/ec2-run-instances.json");
+    let off = fixture("aws/ec2-modify-instance-attribute-termination-protection-off.json");
+    let (day, start) = day_of(&run);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
+        ev.source_ip = Some(ip.into());
+        ev
+    };
+    let home = "203.0.113.10";
+    // In the region of its history: a new region is a sign of its own.
+    let off = t1578_core::ComputeEvent {
+        scope: run.scope.clone(),
+        ..off
+    };
+    let mut events = Vec::new();
+    for (i, who) in ["away", "home"].iter().enumerate() {
+        for d in [0, 4, 8] {
+            events.push(from(by(&run, who, at(d, i as i64), d as usize), home));
+        }
+    }
+    events.push(from(by(&off, "away", at(12, 0), 100), "198.51.100.7"));
+    events.push(from(by(&off, "home", at(12, 1), 101), home));
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["away"].into(), "{alerts:#?}");
+    assert_eq!(codes(&alerts[0]), ["new_operation", "new_network"], "{alerts:#?}");
+}
+
 /// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day.
 /// One launches GPU instances from a network it never used: a GPU size names its own threat
 /// (resource hijacking), so a new network completes it whatever the history. The same launch

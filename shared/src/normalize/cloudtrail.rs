@@ -343,7 +343,7 @@ fn role_from_assumed_arn(arn: &str) -> Option<String> {
 
 /// Keys naming the resource a call acts on, in order of preference. The response is read first
 /// because for create/copy calls it names what was created (the snapshot, not the volume).
-const RESPONSE_KEYS: [&str; 9] = [
+const RESPONSE_KEYS: [&str; 10] = [
     "snapshotId",
     "imageId",
     "volumeId",
@@ -353,8 +353,10 @@ const RESPONSE_KEYS: [&str; 9] = [
     "dBClusterIdentifier",
     "exportTaskIdentifier",
     "exportTaskId",
+    // CreateLifecyclePolicy (DLM): the policy it made
+    "policyId",
 ];
-const REQUEST_KEYS: [&str; 17] = [
+const REQUEST_KEYS: [&str; 18] = [
     "snapshotId",
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
     "secondSnapshotId",
@@ -373,6 +375,8 @@ const REQUEST_KEYS: [&str; 17] = [
     "launchTemplateId",
     "launchTemplateName",
     "associationId",
+    // UpdateLifecyclePolicy (DLM)
+    "policyId",
 ];
 
 fn resources<J: Json>(
@@ -398,6 +402,7 @@ fn resources<J: Json>(
             "dBInstanceIdentifier" => ("rds", "db", ':'),
             "dBClusterIdentifier" => ("rds", "cluster", ':'),
             "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
+            "policyId" => ("dlm", "policy", '/'),
             _ => (provider, key, '/'),
         };
         clip_into(
@@ -474,6 +479,13 @@ const INSTANCE_ATTRIBUTES: [&str; 14] = [
     "enclaveOptions",
 ];
 
+/// A call that writes a Data Lifecycle Manager policy, whose schedules may share what they make.
+fn is_lifecycle_policy_write(event_name: &str) -> bool {
+    ["CreateLifecyclePolicy", "UpdateLifecyclePolicy"]
+        .iter()
+        .any(|n| event_name.eq_ignore_ascii_case(n))
+}
+
 fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> Details {
     let mut d = Details::default();
     let recipients = |list: Option<&J>, into: &mut Vec<String>| {
@@ -500,6 +512,16 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
     if restore_attr {
         recipients(get(req, "valuesToAdd"), &mut d.share_added);
         recipients(get(req, "valuesToRemove"), &mut d.share_removed);
+    }
+    if is_lifecycle_policy_write(event_name) {
+        // A DLM policy's share rules: every snapshot the policy makes from now on is shared
+        // with these accounts, by DLM's own role, which the engine takes for a service.
+        let schedules = json::path(req, &["policyDetails", "schedules"]);
+        for schedule in schedules.map(json::items).unwrap_or_default() {
+            for rule in get(schedule, "shareRules").map(json::items).unwrap_or_default() {
+                recipients(get(rule, "targetAccounts"), &mut d.share_added);
+            }
+        }
     }
     if service_event && event_name.starts_with("SharedSnapshot") {
         if let Some(other) = text_at(ui, &["accountId"]) {
@@ -530,6 +552,13 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
+    if d.attribute.as_deref() == Some("disableapitermination") {
+        // EC2's termination protection is on while termination is disabled: the object form
+        // (`disableApiTermination.value`) or the attribute form (`attribute` + `value`).
+        d.deletion_protection = json::path(req, &["disableApiTermination", "value"])
+            .or_else(|| get(req, "value"))
+            .and_then(json::boolean);
+    }
     d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
     d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
@@ -631,6 +660,30 @@ mod tests {
             ev.resources,
             vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-b"]
         );
+    }
+
+    #[test]
+    fn a_lifecycle_policys_share_rules_are_its_recipients() {
+        // The PascalCase of DLM's API and the camelCase of CloudTrail's capture read alike.
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("dlm.amazonaws.com");
+        r["eventName"] = json!("CreateLifecyclePolicy");
+        r["requestParameters"] = json!({"PolicyDetails":{"schedules":[
+            {"name":"daily","shareRules":[{"TargetAccounts":["444455556666","111122223333"]}]},
+            {"name":"weekly"}]}});
+        r["responseElements"] = json!({"policyId":"policy-0abc"});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.share_added, vec!["444455556666", "111122223333"]);
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:dlm:us-east-1:111122223333:policy/policy-0abc"]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        let fast = crate::normalize::cloudtrail_line(&line).unwrap().unwrap();
+        assert_eq!(fast, ev);
+        // Another service's call of another name with the same body shares nothing.
+        r["eventName"] = json!("GetLifecyclePolicy");
+        assert!(normalize(r).unwrap().details.share_added.is_empty());
     }
 
     #[test]
