@@ -906,13 +906,6 @@ def b_group_set(ctx, row, look):
     return "ec2", "ModifyInstanceAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid)
 
 
-def b_termination_protection(ctx, row, look):
-    """Termination protection off (`look`: turned on), in the object form CloudTrail logs."""
-    iid = rid("i", row)
-    req = {"instanceId": iid, "disableApiTermination": {"value": bool(look)}}
-    return "ec2", "ModifyInstanceAttribute", req, ec2_ok(ctx, _return=True), ec2_arn(ctx, "instance", iid)
-
-
 def imds_options(tokens: str) -> dict:
     return {"state": "pending", "httpTokens": tokens, "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled",
             "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled"}
@@ -1174,8 +1167,16 @@ def b_lifecycle_policy(ctx, row, look, update):
            "description": "ledger volumes daily", "state": "ENABLED", "policyDetails": details}
     arn = f"arn:aws:dlm:{ctx.region}:{OWN}:policy/{policy}"
     if update:
-        return "dlm", "UpdateLifecyclePolicy", {"policyId": policy, **req}, {}, arn
+        # As AWS's own CloudTrail example for DLM logs a request: the API's PascalCase.
+        return "dlm", "UpdateLifecyclePolicy", pascal({"policyId": policy, **req}), {}, arn
     return "dlm", "CreateLifecyclePolicy", req, {"policyId": policy}, arn
+
+
+def pascal(v):
+    """Every object key of `v` with its first letter upper-cased."""
+    if isinstance(v, dict):
+        return {k[:1].upper() + k[1:]: pascal(x) for k, x in v.items()}
+    return [pascal(x) for x in v] if isinstance(v, list) else v
 
 
 RUNNING, PENDING, STOPPING, STOPPED, SHUTTING = (16, "running"), (0, "pending"), (64, "stopping"), (80, "stopped"), (32, "shutting-down")
@@ -1220,7 +1221,6 @@ AWS_BUILDERS = {
     "aws.ec2.start_instances": lambda c, r, l: b_instances_state(c, r, l, "StartInstances", 1, PENDING, STOPPED),
     "aws.ec2.modify_instance_user_data": b_user_data,
     "aws.ec2.modify_instance_attribute": b_group_set,
-    "aws.ec2.termination_protection_disabled": b_termination_protection,
     "aws.ec2.imds_v1_enabled": b_imds,
     "aws.ec2.associate_instance_profile": b_associate_profile,
     "aws.ec2.replace_instance_profile": b_replace_profile,
@@ -1905,11 +1905,9 @@ AZ_GPU_ROWS = {"azure.compute.vm_write_gpu", "azure.compute.vmss_write_gpu"}
 LATE_ROWS = {"aws.ec2.replace_root_volume_delete_replaced", "azure.compute.vmss_manual_upgrade"}
 # ... and the EBS direct APIs' rows one more.
 EBS_DIRECT_ROWS = set(EBS_DIRECT_BUILDERS)
-# ... and the lifecycle policies' share rules, EC2's termination protection and the security
-# agents' removal one more.
+# ... and the lifecycle policies' share rules and the security agents' removal one more.
 JUNE_ROWS = {"aws.dlm.policy_share_external", "aws.dlm.policy_share_external_updated",
-             "aws.ec2.termination_protection_disabled", "azure.compute.vm_security_extension_delete",
-             "azure.compute.vmss_security_extension_delete"}
+             "azure.compute.vm_security_extension_delete", "azure.compute.vmss_security_extension_delete"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:

@@ -68,12 +68,13 @@ def json_keys(path: str) -> list[str]:
 
 # Request arrays of strings (RDS snapshot attributes, a DLM policy's share targets): KQL tests
 # them with set_has_element.
-STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$|\.schedules\.shareRules\.targetAccounts$")
+STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$|(?i:\.schedules\.shareRules\.targetAccounts)$")
 # A DLM policy's share targets sit in arrays of arrays (schedules[].shareRules[]). KQL and
 # LogScale test the first schedule's share rule (a schedule has one at most; a policy up to four
 # schedules: README, "Run the rule in your SIEM"); Splunk's `{}` and ES|QL's multi-valued fields
 # see them all.
-DLM_TARGETS = re.compile(r"\.schedules\.shareRules\.targetAccounts$")
+# Either casing: AWS's own DLM example logs the API's PascalCase.
+DLM_TARGETS = re.compile(r"\.(schedules)\.(shareRules)\.targetAccounts$", re.I)
 # The variable a LogScale array function binds to each element.
 LOGSCALE_ELEMENT = "t1578_element"
 
@@ -84,8 +85,9 @@ def request_array(field: str) -> tuple[str, str | None] | None:
     items = re.search(r"\.items\.", field)
     if items:
         return field[:items.start() + len(".items")], field[items.end():]
-    if DLM_TARGETS.search(field):
-        return field.replace(".schedules.shareRules.", ".schedules[0].shareRules[0]."), None
+    dlm = DLM_TARGETS.search(field)
+    if dlm:
+        return f"{field[:dlm.end(1)]}[0].{dlm[2]}[0]{field[dlm.end(2):]}", None
     return (field, None) if STRING_ARRAYS.search(field) else None
 
 
@@ -110,8 +112,8 @@ def kusto_request_parameter(field: str) -> str:
             raise ValueError(f"request parameter path {field!r}: only items.<member> is supported")
         items = "".join(f"['{p}']" for p in parts[:at + 1])
         return f"extract_all(@'\"{parts[-1]}\":\"([^\"]*)\"', tostring(parse_json(RequestParameters){items}))"
-    access = "".join(f"['{p}']" + ("[0]" if DLM_TARGETS.search(field) and p in ("schedules", "shareRules") else "")
-                     for p in parts)
+    dlm = DLM_TARGETS.search(field)
+    access = "".join(f"['{p}']" + ("[0]" if dlm and p in (dlm[1], dlm[2]) else "") for p in parts)
     if STRING_ARRAYS.search(field):
         return f"parse_json(RequestParameters){access}"
     cast = "toreal" if NUMERIC_REQUEST_PARAMETERS.search(path) else "tostring"
@@ -165,7 +167,7 @@ def splunk_pipeline():
 
     def arrays(name: str) -> str:
         name = name.replace(".items.", ".items{}.")
-        name = re.sub(r"\.schedules\.shareRules\.targetAccounts$", ".schedules{}.shareRules{}.targetAccounts{}", name)
+        name = DLM_TARGETS.sub(lambda m: f".{m[1]}{{}}.{m[2]}{{}}.{m[0].rsplit('.', 1)[1]}{{}}", name)
         return re.sub(r"\.(valuesToAdd|valuesToRemove)$", r".\1{}", name)
     return ProcessingPipeline(name="t1578 Splunk CloudTrail arrays", priority=20, items=[ProcessingItem(
         identifier="t1578_splunk_arrays", transformation=FieldFunctionTransformation({}, arrays),

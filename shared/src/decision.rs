@@ -31,8 +31,8 @@
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
 //!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) or a protection
-//!   change (a security agent removed, termination protection off) still is one, which only a
-//!   new network completes. A principal silent for the whole period has a thin
+//!   change that disables a defense tool (a security agent's extension removed) still is one,
+//!   which only a new network completes. A principal silent for the whole period has a thin
 //!   history, it is not a new principal.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the detector
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
@@ -124,8 +124,9 @@ enum WeakSign {
     /// A first capture, code execution, share or risky variant by a principal with a settled
     /// history: completed by a new network, or for a workload by any other sign.
     Settled,
-    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1) by a
-    /// principal with a thin history: the variant names its threat itself, where a thin
+    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1), or a
+    /// first removal of a defense tool, by a principal with a thin history: it names its threat
+    /// itself ([`names_its_threat`]), where a thin
     /// history's first capture may be any routine, but only a new network completes it, as a
     /// thin history's hours and places say little.
     Threat,
@@ -177,13 +178,19 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
 }
 
-/// Does a thin history's first row of this type name its threat itself (with risk 2 or more)?
+/// Does a thin history's first use of this row name its threat itself (with risk 2 or more)?
 /// A lifecycle call's risky variant does (a GPU size, IMDSv1, a delete that drops the backups),
-/// and so does a protection change (a security agent removed, termination protection off): no
-/// first look explains weakening a machine. Only a new network completes it.
-fn names_its_threat(op: OpType) -> bool {
-    op.is_lifecycle() || op == OpType::Impair
+/// and so does a protection change that disables a defense tool (ATT&CK T1562.001 among its
+/// `related`: a security agent's extension removed): no first look explains blinding a
+/// machine. Not every protection change: a disk encryption set or a Recycle Bin rule is
+/// provisioning a rare admin does from wherever it is. Only a new network completes it.
+fn names_its_threat(row: &crate::catalog::Entry) -> bool {
+    row.op_type.is_lifecycle()
+        || (row.op_type == OpType::Impair && row.related.iter().any(|t| t == DISABLE_TOOLS))
 }
+
+/// ATT&CK's Impair Defenses: Disable or Modify Tools.
+const DISABLE_TOOLS: &str = "T1562.001";
 
 /// A protection change (serial console, metadata options, deletion protection) or a
 /// generalize: rare in anyone's routine and made to weaken or copy a machine, so a new
@@ -1165,12 +1172,12 @@ fn new_operations(
         // only once the history is settled; a lifecycle call's variant of risk 2 or more (a GPU
         // size, IMDSv1, a delete that drops the backups; each weighs above its plain call)
         // names its threat itself (BENCHMARKS, "A GPU launch from a new network by a rare
-        // user"). A lifecycle row that is not light is such a variant.
+        // user"). A lifecycle row that is not light is such a variant; so is a defense tool's
+        // removal.
         if !light && !weak {
             if settled {
                 sign = WeakSign::Settled;
-            } else if sign == WeakSign::None && row.is_some_and(|r| names_its_threat(r.op_type) && r.risk > 1)
-            {
+            } else if sign == WeakSign::None && row.is_some_and(|r| names_its_threat(r) && r.risk > 1) {
                 sign = WeakSign::Threat;
             }
         }

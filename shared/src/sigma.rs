@@ -164,12 +164,12 @@ impl Recipients {
         }
     }
 
-    /// The field holding an added recipient of this kind (`userId`, `group`...).
-    fn added(self, key: &str) -> String {
+    /// The fields that may hold an added recipient of this kind (`userId`, `group`...).
+    fn added(self, key: &str) -> Vec<String> {
         match self {
-            Recipients::Ec2(base) => format!("{base}.add.items.{key}"),
-            Recipients::Rds => "requestParameters.valuesToAdd".into(),
-            Recipients::Dlm => DLM_TARGETS.into(),
+            Recipients::Ec2(base) => vec![format!("{base}.add.items.{key}")],
+            Recipients::Rds => vec!["requestParameters.valuesToAdd".into()],
+            Recipients::Dlm => DLM_TARGETS.iter().map(|f| f.to_string()).collect(),
         }
     }
 
@@ -186,7 +186,7 @@ impl Recipients {
             }
             // A policy write takes no share back: both sides are its targets, so "removed and not
             // added" never holds.
-            Recipients::Dlm => vec![vec![item(DLM_TARGETS, vec![s("*")])]],
+            Recipients::Dlm => DLM_TARGETS.iter().map(|f| vec![item(*f, vec![s("*")])]).collect(),
             Recipients::Ec2(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
                 .iter()
                 .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
@@ -195,8 +195,13 @@ impl Recipients {
     }
 }
 
-/// Where a DLM policy write lists the accounts its snapshots are shared with.
-const DLM_TARGETS: &str = "requestParameters.policyDetails.schedules.shareRules.targetAccounts";
+/// Where a DLM policy write lists the accounts its snapshots are shared with: as CloudTrail's
+/// other captures spell request members, and as AWS's own DLM example does (the API's
+/// PascalCase). Most SIEMs compare field names case-sensitively.
+const DLM_TARGETS: [&str; 2] = [
+    "requestParameters.policyDetails.schedules.shareRules.targetAccounts",
+    "requestParameters.PolicyDetails.Schedules.ShareRules.TargetAccounts",
+];
 
 /// The recipients added or removed by a share request, per API family.
 fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
@@ -220,20 +225,28 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
     }
     match want {
         ShareCond::Public => {
-            let public = item(to.added("group"), vec![s("all")]);
+            let public = to
+                .added("group")
+                .into_iter()
+                .map(|f| vec![item(f, vec![s("all")])]);
             part.searches
-                .push(search(&format!("{p}_public"), vec![vec![public]]));
+                .push(search(&format!("{p}_public"), public.collect()));
             exprs.push(format!("{p}_public"));
         }
         ShareCond::External => {
-            let to_self = item(
-                format!("{}|fieldref", to.added("userId")),
-                vec![s("recipientAccountId")],
-            );
             part.searches.push(search(&format!("{p}_added"), to.any("add")));
-            part.searches
-                .push(search(&format!("{p}_to_self"), vec![vec![to_self]]));
-            exprs.push(format!("{p}_added and not {p}_to_self"));
+            let mut expr = format!("{p}_added");
+            // One search per spelling, each negated: Splunk's backend cannot OR field references.
+            for (i, f) in to.added("userId").into_iter().enumerate() {
+                let name = match i {
+                    0 => format!("{p}_to_self"),
+                    i => format!("{p}_to_self_{i}"),
+                };
+                let field = item(format!("{f}|fieldref"), vec![s("recipientAccountId")]);
+                part.searches.push(search(&name, vec![vec![field]]));
+                expr.push_str(&format!(" and not {name}"));
+            }
+            exprs.push(expr);
             part.gaps.push(
                 "a request adding the own account together with another one is missed: Sigma compares the recipient list to the account as a whole".into(),
             );
@@ -320,16 +333,9 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             c.delete_replaced_root_volume,
         ),
     ] {
-        let Some(w) = want else { continue };
-        if suffix == "deletion_protection" && name == "ModifyInstanceAttribute" {
-            // EC2's termination protection: the object form (`disableApiTermination.value`) or
-            // the attribute form (`attribute` + `value`).
-            let mut maps = req_any(name, "disableApiTermination.value", "", vec![Val::Bool(w)]);
-            maps.extend(req_any(name, "value", "", vec![Val::Bool(w)]));
-            parts.push(simple(suffix, maps));
-            continue;
+        if let Some(w) = want {
+            parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));
         }
-        parts.push(simple(suffix, req_any(name, field, "", vec![Val::Bool(w)])));
     }
     if let Some(r) = c.backup_retention {
         parts.push(simple(

@@ -201,6 +201,12 @@ fn by(template: &t1578_core::ComputeEvent, who: &str, t: i64, n: usize) -> t1578
     ev
 }
 
+/// `ev` as made from the address `ip`.
+fn from(mut ev: t1578_core::ComputeEvent, ip: &str) -> t1578_core::ComputeEvent {
+    ev.source_ip = Some(ip.into());
+    ev
+}
+
 /// The alerts of `events`, in time order, by the default profile observing from `start`.
 fn replay_from(mut events: Vec<t1578_core::ComputeEvent>, start: i64) -> Vec<Alert> {
     events.sort_by_key(|e| e.time_ms);
@@ -525,10 +531,6 @@ fn two_new_networks_alert_for_a_settled_person_and_not_for_a_rare_user() {
     let terminate = fixture("aws/ec2-terminate-instances.json");
     let (day, start) = day_of(&terminate);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
-    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
-        ev.source_ip = Some(ip.into());
-        ev
-    };
     let mut events = Vec::new();
     for (who, days) in [("rare", vec![0, 4, 8]), ("regular", (0..12).collect())] {
         for d in days {
@@ -542,34 +544,33 @@ fn two_new_networks_alert_for_a_settled_person_and_not_for_a_rare_user() {
     assert_eq!(codes(&alerts[0]), ["new_network"], "{alerts:#?}");
 }
 
-/// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day
-/// turn an instance's termination protection off. A protection change names its threat as a
-/// GPU size does, so a new network completes it; from the usual network it is one point, no
-/// finding (an admin's rare decommission).
+/// Rare users (a VM deallocated on 3 of the last 14 days: a thin history) on their fourth day
+/// remove Defender for Endpoint's extension from a VM. Disabling a defense tool names its
+/// threat as a GPU size does, so a new network completes it; from the usual network it is one
+/// point, no finding. Another protection change (a disk encryption set written) from a new
+/// network is a rare admin's provisioning: no weak sign for a thin history.
 #[test]
-fn a_rare_users_protection_change_from_a_new_network_alerts_and_from_home_does_not() {
-    let run = fixture("aws/ec2-run-instances.json");
-    let off = fixture("aws/ec2-modify-instance-attribute-termination-protection-off.json");
-    let (day, start) = day_of(&run);
+fn a_rare_users_security_agent_removal_from_a_new_network_alerts_and_from_home_does_not() {
+    let deallocate = succeeded("azure/compute-vm-deallocate.json");
+    let (day, start) = day_of(&deallocate);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
-    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
-        ev.source_ip = Some(ip.into());
-        ev
+    // In the resource group of its history: a new one is a sign of its own.
+    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
+        scope: deallocate.scope.clone(),
+        ..ev
     };
+    let remove = here(succeeded("azure/compute-vm-security-extension-delete.json"));
+    let encrypt = here(succeeded("azure/compute-disk-encryption-set-write.json"));
     let home = "203.0.113.10";
-    // In the region of its history: a new region is a sign of its own.
-    let off = t1578_core::ComputeEvent {
-        scope: run.scope.clone(),
-        ..off
-    };
     let mut events = Vec::new();
-    for (i, who) in ["away", "home"].iter().enumerate() {
+    for (i, who) in ["away", "home", "encrypter"].iter().enumerate() {
         for d in [0, 4, 8] {
-            events.push(from(by(&run, who, at(d, i as i64), d as usize), home));
+            events.push(from(by(&deallocate, who, at(d, i as i64), d as usize), home));
         }
     }
-    events.push(from(by(&off, "away", at(12, 0), 100), "198.51.100.7"));
-    events.push(from(by(&off, "home", at(12, 1), 101), home));
+    events.push(from(by(&remove, "away", at(12, 0), 100), "198.51.100.7"));
+    events.push(from(by(&remove, "home", at(12, 1), 101), home));
+    events.push(from(by(&encrypt, "encrypter", at(12, 2), 102), "198.51.100.9"));
     let alerts = replay_from(events, start);
     assert_eq!(names(&alerts), ["away"].into(), "{alerts:#?}");
     assert_eq!(codes(&alerts[0]), ["new_operation", "new_network"], "{alerts:#?}");
@@ -592,10 +593,6 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     let terminate = fixture("aws/ec2-terminate-instances.json");
     let (day, start) = day_of(&run);
     let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
-    let from = |mut ev: t1578_core::ComputeEvent, ip: &str| {
-        ev.source_ip = Some(ip.into());
-        ev
-    };
     let home = "203.0.113.10";
     let mut events = Vec::new();
     let cast = ["gpu", "gpu-home", "imager", "handmade", "mass"];

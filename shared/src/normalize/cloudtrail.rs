@@ -160,7 +160,7 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     );
     let sed = get(rec, "serviceEventDetails").unwrap_or(null);
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
-    let details = details(&event_name, req, ui, service_event);
+    let details = details(&provider, &event_name, req, ui, service_event);
 
     let event_id = match text_at(rec, &["eventID"]) {
         Some(id) => clip_into(id, 128),
@@ -479,29 +479,31 @@ const INSTANCE_ATTRIBUTES: [&str; 14] = [
     "enclaveOptions",
 ];
 
-/// A call that writes a Data Lifecycle Manager policy, whose schedules may share what they make.
-fn is_lifecycle_policy_write(event_name: &str) -> bool {
-    ["CreateLifecyclePolicy", "UpdateLifecyclePolicy"]
-        .iter()
-        .any(|n| event_name.eq_ignore_ascii_case(n))
-}
+/// Recipients kept per list: a request names a handful (an AMI shared to a few accounts, one
+/// organization); more than this is padding, which must not cost memory or push the one
+/// foreign account out (the list is deduplicated first, so the own account is there once).
+const MAX_RECIPIENTS: usize = 64;
 
-fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> Details {
-    let mut d = Details::default();
-    let recipients = |list: Option<&J>, into: &mut Vec<String>| {
-        let Some(list) = list else { return };
-        for it in json::items(list) {
-            if let Some(s) = it.as_str() {
-                into.push(clip(s, 128));
-                continue;
-            }
-            for k in ["userId", "group", "organizationArn", "organizationalUnitArn"] {
-                if let Some(v) = text_at(it, &[k]) {
-                    into.push(clip(&v, 128));
-                }
+/// The accounts (organizations, OUs, `all`) a list of recipients names: strings, or items of
+/// EC2's `{"userId": ...}` / `{"group": ...}` shape.
+fn recipients<J: Json>(list: Option<&J>, into: &mut Vec<String>) {
+    let Some(list) = list else { return };
+    for it in json::items(list) {
+        if let Some(s) = it.as_str() {
+            into.push(clip(s, 128));
+            continue;
+        }
+        for k in ["userId", "group", "organizationArn", "organizationalUnitArn"] {
+            if let Some(v) = text_at(it, &[k]) {
+                into.push(clip(&v, 128));
             }
         }
-    };
+    }
+}
+
+/// Who a share request adds and removes: EC2's permission lists, RDS's `restore` attribute, a
+/// DLM policy's share rules, or (a service event) the account that used a shared snapshot.
+fn shares<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_event: bool, d: &mut Details) {
     for perm in ["createVolumePermission", "launchPermission"] {
         if let Some(p) = get(req, perm) {
             recipients(get(p, "add"), &mut d.share_added);
@@ -513,9 +515,12 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
         recipients(get(req, "valuesToAdd"), &mut d.share_added);
         recipients(get(req, "valuesToRemove"), &mut d.share_removed);
     }
-    if is_lifecycle_policy_write(event_name) {
-        // A DLM policy's share rules: every snapshot the policy makes from now on is shared
-        // with these accounts, by DLM's own role, which the engine takes for a service.
+    let policy_write = ["CreateLifecyclePolicy", "UpdateLifecyclePolicy"]
+        .iter()
+        .any(|n| event_name.eq_ignore_ascii_case(n));
+    if provider.eq_ignore_ascii_case("dlm") && policy_write {
+        // Every snapshot the policy makes from now on is shared with these accounts, by DLM's
+        // own role, which the engine takes for a service: the write is the writer's share.
         let schedules = json::path(req, &["policyDetails", "schedules"]);
         for schedule in schedules.map(json::items).unwrap_or_default() {
             for rule in get(schedule, "shareRules").map(json::items).unwrap_or_default() {
@@ -528,6 +533,16 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
             d.share_added.push(clip(&other, 64));
         }
     }
+    for list in [&mut d.share_added, &mut d.share_removed] {
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|r| seen.insert(r.clone()));
+        list.truncate(MAX_RECIPIENTS);
+    }
+}
+
+fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_event: bool) -> Details {
+    let mut d = Details::default();
+    shares(provider, event_name, req, ui, service_event, &mut d);
     if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
         d.attribute = text_at(req, &["attribute"])
             .map(|s| s.to_ascii_lowercase())
@@ -552,13 +567,6 @@ fn details<J: Json>(event_name: &str, req: &J, ui: &J, service_event: bool) -> D
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
-    if d.attribute.as_deref() == Some("disableapitermination") {
-        // EC2's termination protection is on while termination is disabled: the object form
-        // (`disableApiTermination.value`) or the attribute form (`attribute` + `value`).
-        d.deletion_protection = json::path(req, &["disableApiTermination", "value"])
-            .or_else(|| get(req, "value"))
-            .and_then(json::boolean);
-    }
     d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
     d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
@@ -664,7 +672,7 @@ mod tests {
 
     #[test]
     fn a_lifecycle_policys_share_rules_are_its_recipients() {
-        // The PascalCase of DLM's API and the camelCase of CloudTrail's capture read alike.
+        // Any casing: AWS's own example logs the request as the API spells it (PascalCase).
         let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
         r["eventSource"] = json!("dlm.amazonaws.com");
         r["eventName"] = json!("CreateLifecyclePolicy");
@@ -681,9 +689,20 @@ mod tests {
         let line = serde_json::to_vec(&r).unwrap();
         let fast = crate::normalize::cloudtrail_line(&line).unwrap().unwrap();
         assert_eq!(fast, ev);
-        // Another service's call of another name with the same body shares nothing.
-        r["eventName"] = json!("GetLifecyclePolicy");
-        assert!(normalize(r).unwrap().details.share_added.is_empty());
+        // Another service's call of the same name (EC2 Image Builder's) shares nothing, and
+        // padding is deduplicated and bounded.
+        r["eventSource"] = json!("imagebuilder.amazonaws.com");
+        assert!(normalize(r.clone()).unwrap().details.share_added.is_empty());
+        r["eventSource"] = json!("dlm.amazonaws.com");
+        let mut padded = vec!["111122223333".to_string(); 5000];
+        padded.extend((0..5000).map(|i| format!("{:012}", i)));
+        padded.push("444455556666".into());
+        r["requestParameters"] =
+            json!({"policyDetails":{"schedules":[{"shareRules":[{"targetAccounts":padded}]}]}});
+        let added = normalize(r).unwrap().details.share_added;
+        assert_eq!(added.len(), 64);
+        assert_eq!(added.iter().filter(|a| *a == "111122223333").count(), 1);
+        assert!(added.iter().any(|a| a != "111122223333"));
     }
 
     #[test]
