@@ -246,6 +246,30 @@ def backends():
     from sigma.backends.splunk import SplunkBackend
     from sigma.backends.sumologic import SumoLogicCSEBackend
 
+    from sigma.backends.splunk.splunk import SplunkDeferredFieldRefExpression
+    from sigma.conditions import ConditionOR
+    from sigma.conversion.base import TextQueryBackend
+    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+
+    class NullSafeFieldRef(SplunkDeferredFieldRefExpression):
+        # `where NOT 'f'='g'` is null, so false, for a record without f: a negated field
+        # reference keeps records that lack the field (a request spelled in the other casing,
+        # an organization-only share), as Sigma's `not` does.
+        def finalize_expression(self):
+            if self.negated:
+                return f"where isnull('{self.field}') OR NOT '{self.field}'='{self.value}'"
+            return super().finalize_expression()
+
+    class Splunk(SplunkBackend):
+        def convert_condition_field_eq_field(self, cond, state):
+            # The backend's own method, with the null-safe expression (it refuses an OR of
+            # field references, and so does this).
+            if cond.parent_condition_chain_contains(ConditionOR):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    "ORing FieldRef matching is not yet supported by Splunk backend", source=cond.source)
+            value = TextQueryBackend.convert_condition_field_eq_field(self, cond, state)
+            return NullSafeFieldRef(state, cond.field, value).postprocess(None, cond)
+
     class Kusto(KustoBackend):
         # Case-insensitive as Sigma's equality; mapped request parameters are expressions, not
         # column names, so they are not quoted; tostring() of a JSON boolean is "true"/"false".
@@ -480,7 +504,7 @@ def backends():
 
     return {
         "kusto": ("Sentinel (Kusto)", lambda _p: Kusto(processing_pipeline=sentinel_pipeline())),
-        "splunk": ("Splunk SPL", lambda _p: SplunkBackend(processing_pipeline=splunk_pipeline())),
+        "splunk": ("Splunk SPL", lambda _p: Splunk(processing_pipeline=splunk_pipeline())),
         "esql": ("Elastic ES|QL", lambda _p: ESQL()),
         "secops": ("Google SecOps (UDM)", secops),
         "sumologic": ("Sumo Logic CSE", sumo),

@@ -258,7 +258,8 @@ pub struct Entry {
     pub risk: u32,
     /// T1578 or a sub-technique.
     pub technique: String,
-    /// Other ATT&CK techniques this maps to.
+    /// Other ATT&CK techniques this maps to. T1562.001 (disable or modify tools) also makes a
+    /// protection change a weak sign for a thin history (`decision::names_its_threat`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<String>,
     /// Operation type under `seed-kql`; absent = not in the seed's scope.

@@ -480,8 +480,10 @@ const INSTANCE_ATTRIBUTES: [&str; 14] = [
 ];
 
 /// Recipients kept per list: a request names a handful (an AMI shared to a few accounts, one
-/// organization); more than this is padding, which must not cost memory or push the one
-/// foreign account out (the list is deduplicated first, so the own account is there once).
+/// organization); more than this is padding, which must not cost memory. The list is
+/// deduplicated first (the own account repeated cannot push a foreign one out) and `all` goes
+/// first (other accounts cannot push a public share out): what is cut is accounts beyond the
+/// 64th, each foreign as those kept, so the share's kind does not change.
 const MAX_RECIPIENTS: usize = 64;
 
 /// The accounts (organizations, OUs, `all`) a list of recipients names: strings, or items of
@@ -536,6 +538,8 @@ fn shares<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_ev
     for list in [&mut d.share_added, &mut d.share_removed] {
         let mut seen = std::collections::HashSet::new();
         list.retain(|r| seen.insert(r.clone()));
+        // Stable: the accounts keep their order behind it.
+        list.sort_by_key(|r| !r.eq_ignore_ascii_case("all"));
         list.truncate(MAX_RECIPIENTS);
     }
 }
@@ -695,14 +699,14 @@ mod tests {
         assert!(normalize(r.clone()).unwrap().details.share_added.is_empty());
         r["eventSource"] = json!("dlm.amazonaws.com");
         let mut padded = vec!["111122223333".to_string(); 5000];
-        padded.extend((0..5000).map(|i| format!("{:012}", i)));
         padded.push("444455556666".into());
+        padded.extend((0..5000).map(|i| format!("{:012}", i)));
+        padded.push("all".into());
         r["requestParameters"] =
             json!({"policyDetails":{"schedules":[{"shareRules":[{"targetAccounts":padded}]}]}});
         let added = normalize(r).unwrap().details.share_added;
         assert_eq!(added.len(), 64);
-        assert_eq!(added.iter().filter(|a| *a == "111122223333").count(), 1);
-        assert!(added.iter().any(|a| a != "111122223333"));
+        assert_eq!(added[..3], ["all", "111122223333", "444455556666"]);
     }
 
     #[test]
