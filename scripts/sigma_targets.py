@@ -66,15 +66,15 @@ def json_keys(path: str) -> list[str]:
     return m[1].split(".") + [m[2]] if m else path.split(".")
 
 
-# Request arrays of strings (RDS snapshot attributes, a DLM policy's share targets): KQL tests
-# them with set_has_element.
-STRING_ARRAYS = re.compile(r"\.valuesTo(Add|Remove)$|(?i:\.schedules\.shareRules\.targetAccounts)$")
 # A DLM policy's share targets sit in arrays of arrays (schedules[].shareRules[]). KQL and
 # LogScale test the first schedule's share rule (a schedule has one at most; a policy up to four
 # schedules: README, "Run the rule in your SIEM"); Splunk's `{}` and ES|QL's multi-valued fields
 # see them all.
 # Either casing: AWS's own DLM example logs the API's PascalCase.
 DLM_TARGETS = re.compile(r"\.(schedules)\.(shareRules)\.targetAccounts$", re.I)
+# Request arrays of strings (RDS snapshot attributes, a DLM policy's share targets): KQL tests
+# them with set_has_element.
+STRING_ARRAYS = re.compile(rf"\.valuesTo(Add|Remove)$|(?i:{DLM_TARGETS.pattern})")
 # The variable a LogScale array function binds to each element.
 LOGSCALE_ELEMENT = "t1578_element"
 

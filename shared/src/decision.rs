@@ -30,10 +30,14 @@
 //!   principal from a new network (or, for a workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
-//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot) or a protection
-//!   change that disables a defense tool (a security agent's extension removed) still is one,
-//!   which only a new network completes. A principal silent for the whole period has a thin
+//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a revert that
+//!   deletes what it replaced, or a protection change that disables a defense tool (a security
+//!   agent's extension removed) still is one, which only a new network completes. A principal silent for the whole period has a thin
 //!   history, it is not a new principal.
+//! - **The AWS account's root user has no normal to learn.** AWS keeps it for the few tasks
+//!   only it can do, and no compute change is one of them, so its window's threshold tier is a
+//!   finding whatever its standing (`root_user`): a stolen root key's first compute changes are
+//!   not its routine, however long the detector has watched them.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the detector
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
 //!   of that start is being learned: it may be years old, the detector was not looking. Only
@@ -124,9 +128,9 @@ enum WeakSign {
     /// A first capture, code execution, share or risky variant by a principal with a settled
     /// history: completed by a new network, or for a workload by any other sign.
     Settled,
-    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1), or a
-    /// first removal of a defense tool, by a principal with a thin history: it names its threat
-    /// itself ([`names_its_threat`]), where a thin
+    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1) or of a
+    /// revert (the replaced volume deleted), or a first removal of a defense tool, by a principal
+    /// with a thin history: it names its threat itself ([`names_its_threat`]), where a thin
     /// history's first capture may be any routine, but only a new network completes it, as a
     /// thin history's hours and places say little.
     Threat,
@@ -180,12 +184,15 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
 
 /// Does a thin history's first use of this row name its threat itself (with risk 2 or more)?
 /// A lifecycle call's risky variant does (a GPU size, IMDSv1, a delete that drops the backups),
-/// and so does a protection change that disables a defense tool (ATT&CK T1562.001 among its
-/// `related`: a security agent's extension removed): no first look explains blinding a
-/// machine. Not every protection change: a disk encryption set or a Recycle Bin rule is
-/// provisioning a rare admin does from wherever it is. Only a new network completes it.
+/// and so does a revert's (the replaced root volume deleted: no troubleshooting needs that, so
+/// a person's alerts even while it is learned), and a protection change that disables a
+/// defense tool (ATT&CK T1562.001 among its `related`: a security agent's extension removed):
+/// no first look explains blinding a machine. Not every protection change: a disk encryption
+/// set or a Recycle Bin rule is provisioning a rare admin does from wherever it is. Only a new
+/// network completes it.
 fn names_its_threat(row: &crate::catalog::Entry) -> bool {
     row.op_type.is_lifecycle()
+        || (row.op_type == OpType::Revert && row.risky_variant())
         || (row.op_type == OpType::Impair && row.related.iter().any(|t| t == DISABLE_TOOLS))
 }
 
@@ -213,7 +220,8 @@ pub enum Activity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// Machine-readable: `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
-    /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`.
+    /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`,
+    /// `root_user`.
     pub code: &'static str,
     /// What an analyst reads.
     pub detail: String,
@@ -476,7 +484,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         workload: !by_person(s),
         whole: unjudged && agg.whole_technique,
     };
-    let fires = tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
+    let root = c.principal_kind == PrincipalKind::Root;
+    let fires =
+        tier.filter(|&tr| root || fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
@@ -517,6 +527,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
+    if root {
+        reasons.push(root_reason());
+    }
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(
             c,
@@ -1274,6 +1287,20 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
                 minute_utc(observed_since)
             )
         }),
+        weight: 0,
+    }
+}
+
+/// The AWS account's root user, judged by the thresholds alone whatever its history: AWS keeps
+/// it for the few tasks only it can do, none of them a compute change (IAM user guide, "Tasks
+/// that require root user credentials"; CIS AWS Foundations: no root use for daily tasks), so
+/// it has no routine to learn, and a stolen root password or key is what one would look like.
+fn root_reason() -> Reason {
+    Reason {
+        code: "root_user",
+        detail: "the account's root user: no compute change is among the tasks only it can do, so \
+                 it is judged by the thresholds alone, whatever its history"
+            .into(),
         weight: 0,
     }
 }
