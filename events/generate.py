@@ -865,6 +865,18 @@ def b_request_spot(ctx, row, look):
             ec2_arn(ctx, "spot-instances-request", "*"))
 
 
+def b_request_spot_fleet(ctx, row, look):
+    ami, subnet = rid("ami", row, "render"), rid("subnet", "prod-a")
+    config = {"iamFleetRole": f"arn:aws:iam::{OWN}:role/aws-ec2-spot-fleet-tagging-role",
+              "allocationStrategy": "priceCapacityOptimized", "targetCapacity": 8, "type": "maintain",
+              "terminateInstancesWithExpiration": True,
+              "launchSpecifications": [{"imageId": ami, "instanceType": t, "subnetId": subnet}
+                                       for t in ("c6i.8xlarge", "c6a.8xlarge")],
+              "clientToken": uid(ctx.key, "clientToken")}
+    return ("ec2", "RequestSpotFleet", {"spotFleetRequestConfig": config},
+            ec2_ok(ctx, spotFleetRequestId="sfr-" + uid(row, "sfr")), ec2_arn(ctx, "spot-fleet-request", "*"))
+
+
 def b_create_fleet(ctx, row, look):
     lt = rid("lt", row)
     req = {"CreateFleetRequest": {
@@ -1215,6 +1227,7 @@ AWS_BUILDERS = {
     "aws.ec2.run_instances": b_run_instances,
     "aws.ec2.request_spot_instances": b_request_spot,
     "aws.ec2.create_fleet": b_create_fleet,
+    "aws.ec2.request_spot_fleet": b_request_spot_fleet,
     "aws.ec2.terminate_instances": lambda c, r, l: b_instances_state(c, r, l, "TerminateInstances", 3, SHUTTING, RUNNING),
     "aws.ec2.stop_instances": lambda c, r, l: b_instances_state(c, r, l, "StopInstances", 1, STOPPING, RUNNING,
                                                                 {"force": False}),
@@ -1908,6 +1921,8 @@ EBS_DIRECT_ROWS = set(EBS_DIRECT_BUILDERS)
 # ... and the lifecycle policies' share rules and the security agents' removal one more.
 JUNE_ROWS = {"aws.dlm.policy_share_external", "aws.dlm.policy_share_external_updated",
              "azure.compute.vm_security_extension_delete", "azure.compute.vmss_security_extension_delete"}
+# ... and the Spot Fleet request July, when the AWS principals have no other fixture.
+JULY_ROWS = {"aws.ec2.request_spot_fleet"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1955,7 +1970,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -1963,6 +1978,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in LATE_ROWS], 11))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in EBS_DIRECT_ROWS], 12))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JUNE_ROWS], 6))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in JULY_ROWS], 7))
     return built
 
 

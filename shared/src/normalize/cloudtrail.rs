@@ -343,7 +343,7 @@ fn role_from_assumed_arn(arn: &str) -> Option<String> {
 
 /// Keys naming the resource a call acts on, in order of preference. The response is read first
 /// because for create/copy calls it names what was created (the snapshot, not the volume).
-const RESPONSE_KEYS: [&str; 10] = [
+const RESPONSE_KEYS: [&str; 11] = [
     "snapshotId",
     "imageId",
     "volumeId",
@@ -355,6 +355,8 @@ const RESPONSE_KEYS: [&str; 10] = [
     "exportTaskId",
     // CreateLifecyclePolicy (DLM): the policy it made
     "policyId",
+    // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
+    "spotFleetRequestId",
 ];
 const REQUEST_KEYS: [&str; 18] = [
     "snapshotId",
@@ -403,6 +405,7 @@ fn resources<J: Json>(
             "dBClusterIdentifier" => ("rds", "cluster", ':'),
             "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
             "policyId" => ("dlm", "policy", '/'),
+            "spotFleetRequestId" => ("ec2", "spot-fleet-request", '/'),
             _ => (provider, key, '/'),
         };
         clip_into(
@@ -672,6 +675,23 @@ mod tests {
             ev.resources,
             vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-b"]
         );
+    }
+
+    #[test]
+    fn a_spot_fleet_requests_resource_is_the_fleet_request() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventName"] = json!("RequestSpotFleet");
+        r["requestParameters"] = json!({"spotFleetRequestConfig":{"targetCapacity":8,
+            "launchSpecifications":[{"imageId":"ami-1","instanceType":"c6i.8xlarge"}]}});
+        r["responseElements"] = json!({"requestId":"q-1","spotFleetRequestId":"sfr-0abc"});
+        let ev = normalize(r.clone()).unwrap();
+        // Not the launch specification's image: the request made a fleet, not an image.
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:spot-fleet-request/sfr-0abc"]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
     }
 
     #[test]
