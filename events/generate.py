@@ -787,6 +787,14 @@ def b_disable_image_bpa(ctx, row, look):
             ec2_arn(ctx, "*", "*"))
 
 
+def b_disable_image_dereg_protection(ctx, row, look):
+    ami = rid("ami", row, "golden")
+    return ("ec2", "DisableImageDeregistrationProtection",
+            {"DisableImageDeregistrationProtectionRequest": {"ImageId": ami}},
+            ec2_wrapped(ctx, "DisableImageDeregistrationProtection", **{"return": "disabled"}),
+            ec2_arn(ctx, "image", ami))
+
+
 def b_create_volume(ctx, row, look):
     az = ctx.region + "b"
     snap = rid("snap", row)
@@ -1217,6 +1225,7 @@ AWS_BUILDERS = {
     "aws.ec2.deregister_image": b_deregister_image,
     "aws.ec2.disable_snapshot_block_public_access": b_disable_snapshot_bpa,
     "aws.ec2.disable_image_block_public_access": b_disable_image_bpa,
+    "aws.ec2.disable_image_deregistration_protection": b_disable_image_dereg_protection,
     "aws.ec2.create_volume_from_snapshot": b_create_volume,
     "aws.ec2.attach_volume": b_attach_volume,
     "aws.ec2.detach_volume": b_detach_volume,
@@ -1921,8 +1930,8 @@ EBS_DIRECT_ROWS = set(EBS_DIRECT_BUILDERS)
 # ... and the lifecycle policies' share rules and the security agents' removal one more.
 JUNE_ROWS = {"aws.dlm.policy_share_external", "aws.dlm.policy_share_external_updated",
              "azure.compute.vm_security_extension_delete", "azure.compute.vmss_security_extension_delete"}
-# ... and the Spot Fleet request July, when the AWS principals have no other fixture.
-JULY_ROWS = {"aws.ec2.request_spot_fleet"}
+# ... and the forty-first session's rows July, when the AWS principals have no other fixture.
+JULY_ROWS = {"aws.ec2.request_spot_fleet", "aws.ec2.disable_image_deregistration_protection"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:

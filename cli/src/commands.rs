@@ -766,7 +766,12 @@ impl ColdStart {
         let first_seen = (b.first_seen_dt.as_deref())
             .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
             .map(|d| d.timestamp_millis());
-        b.reasons.iter().any(|r| r.code == "no_history") && rule.learning(first_seen, self.start)
+        // The root user meets the thresholds whatever its standing: no start would learn it.
+        let root = b
+            .reasons
+            .iter()
+            .any(|r| r.code == t1578_core::decision::ROOT_USER);
+        !root && b.reasons.iter().any(|r| r.code == "no_history") && rule.learning(first_seen, self.start)
     }
 }
 

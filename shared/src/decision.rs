@@ -30,10 +30,10 @@
 //!   principal from a new network (or, for a workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
-//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a revert that
-//!   deletes what it replaced, or a protection change that disables a defense tool (a security
-//!   agent's extension removed) still is one, which only a new network completes. A principal silent for the whole period has a thin
-//!   history, it is not a new principal.
+//!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a person's
+//!   revert that deletes what it replaced, or a protection change that disables a defense tool
+//!   (a security agent's extension removed) still is one, which only a new network completes.
+//!   A principal silent for the whole period has a thin history, it is not a new principal.
 //! - **The AWS account's root user has no normal to learn.** AWS keeps it for the few tasks
 //!   only it can do, and no compute change is one of them, so its window's threshold tier is a
 //!   finding whatever its standing (`root_user`): a stolen root key's first compute changes are
@@ -128,12 +128,15 @@ enum WeakSign {
     /// A first capture, code execution, share or risky variant by a principal with a settled
     /// history: completed by a new network, or for a workload by any other sign.
     Settled,
-    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1) or of a
-    /// revert (the replaced volume deleted), or a first removal of a defense tool, by a principal
-    /// with a thin history: it names its threat itself ([`names_its_threat`]), where a thin
-    /// history's first capture may be any routine, but only a new network completes it, as a
-    /// thin history's hours and places say little.
+    /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1), or a
+    /// first removal of a defense tool, by a principal with a thin history: it names its threat
+    /// itself ([`threat_of`]), where a thin history's first capture may be any routine, but
+    /// only a new network completes it, as a thin history's hours and places say little.
     Threat,
+    /// A thin history's first revert of a risky variant (the replaced volume deleted): a
+    /// person's names its threat as [`WeakSign::Threat`] does; a patching workload's may be its
+    /// monthly routine, from a hosted runner's new address each time, as while it is learned.
+    PersonThreat,
 }
 
 /// What an established principal's window shows, beyond the weighted reasons.
@@ -177,23 +180,33 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let completed = match signs.weak {
         WeakSign::Settled => signs.workload || networks >= 1,
         WeakSign::Threat => networks >= 1,
+        WeakSign::PersonThreat => !signs.workload && networks >= 1,
         WeakSign::None => false,
     };
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
 }
 
-/// Does a thin history's first use of this row name its threat itself (with risk 2 or more)?
+/// Does a thin history's first use of this row (of risk 2 or more) name its threat itself?
 /// A lifecycle call's risky variant does (a GPU size, IMDSv1, a delete that drops the backups),
-/// and so does a revert's (the replaced root volume deleted: no troubleshooting needs that, so
-/// a person's alerts even while it is learned), and a protection change that disables a
-/// defense tool (ATT&CK T1562.001 among its `related`: a security agent's extension removed):
-/// no first look explains blinding a machine. Not every protection change: a disk encryption
-/// set or a Recycle Bin rule is provisioning a rare admin does from wherever it is. Only a new
-/// network completes it.
-fn names_its_threat(row: &crate::catalog::Entry) -> bool {
-    row.op_type.is_lifecycle()
-        || (row.op_type == OpType::Revert && row.risky_variant())
+/// and so does a protection change that disables a defense tool (ATT&CK T1562.001 among its
+/// `related`: a security agent's extension removed): no first look explains blinding a
+/// machine. Not every protection change: a disk encryption set or a Recycle Bin rule is
+/// provisioning a rare admin does from wherever it is. A revert's risky variant (the replaced
+/// root volume deleted, a restore made public) does for a person, whose alerts even while it is
+/// learned: no troubleshooting needs it ([`WeakSign::PersonThreat`]). Only a new network
+/// completes either.
+fn threat_of(row: &crate::catalog::Entry) -> WeakSign {
+    if row.risk < 2 {
+        WeakSign::None
+    } else if row.op_type.is_lifecycle()
         || (row.op_type == OpType::Impair && row.related.iter().any(|t| t == DISABLE_TOOLS))
+    {
+        WeakSign::Threat
+    } else if row.op_type == OpType::Revert && row.risky_variant() {
+        WeakSign::PersonThreat
+    } else {
+        WeakSign::None
+    }
 }
 
 /// ATT&CK's Impair Defenses: Disable or Modify Tools.
@@ -484,9 +497,10 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         workload: !by_person(s),
         whole: unjudged && agg.whole_technique,
     };
+    let judged_fires =
+        tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let root = c.principal_kind == PrincipalKind::Root;
-    let fires =
-        tier.filter(|&tr| root || fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
+    let fires = if root { tier } else { judged_fires };
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
@@ -496,7 +510,10 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
             // A critical the finding has reported (the same row to the same destinations: a
             // backup product's next download URL of the night, a scanner's next share to its
             // vendor) is news again only at the escalation factor cubed.
-            let repeated = critical && fires.is_none() && disc.is_some_and(|d| inc.criticals.contains(&d));
+            // The root user's tier always fires: whether a critical repeats is judged as for
+            // anyone, or its nightly one would update at 2x.
+            let repeated =
+                critical && judged_fires.is_none() && disc.is_some_and(|d| inc.criticals.contains(&d));
             let pct = if repeated { cubed(escalation) } else { escalation };
             let why = growth(&inc, &agg, fires, disc, pct);
             // Growth is news only while the window still makes a finding: routine work later
@@ -1135,7 +1152,8 @@ fn hour_reason(
 /// (an admin) is judged against that habit, as is one with a thin history: for them a first
 /// lifecycle operation is context, and a first capture, code execution, share or risky variant
 /// weighs 1; it is a weak sign for an explorer with a settled history, and for a thin history
-/// only when it is a risky lifecycle variant of risk 2 or more ([`WeakSign`]).
+/// only when it names its threat ([`threat_of`]: a risky lifecycle variant of risk 2 or more, a
+/// defense tool's removal, a person's revert that deletes what it replaced).
 fn new_operations(
     state: &WindowState,
     engine: &Engine,
@@ -1186,12 +1204,16 @@ fn new_operations(
         // size, IMDSv1, a delete that drops the backups; each weighs above its plain call)
         // names its threat itself (BENCHMARKS, "A GPU launch from a new network by a rare
         // user"). A lifecycle row that is not light is such a variant; so is a defense tool's
-        // removal.
+        // removal, and for a person a revert that deletes what it replaced.
         if !light && !weak {
             if settled {
                 sign = WeakSign::Settled;
-            } else if sign == WeakSign::None && row.is_some_and(|r| names_its_threat(r) && r.risk > 1) {
-                sign = WeakSign::Threat;
+            } else if sign != WeakSign::Threat {
+                match row.map_or(WeakSign::None, threat_of) {
+                    WeakSign::Threat => sign = WeakSign::Threat,
+                    WeakSign::PersonThreat if sign == WeakSign::None => sign = WeakSign::PersonThreat,
+                    _ => {}
+                }
             }
         }
         let how = || match (variant, sequence) {
@@ -1297,13 +1319,18 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
 /// it has no routine to learn, and a stolen root password or key is what one would look like.
 fn root_reason() -> Reason {
     Reason {
-        code: "root_user",
+        code: ROOT_USER,
         detail: "the account's root user: no compute change is among the tasks only it can do, so \
-                 it is judged by the thresholds alone, whatever its history"
+                 its threshold tier is a finding whatever its standing or history (the context \
+                 above holds back no alert of it)"
             .into(),
         weight: 0,
     }
 }
+
+/// The reason code of an alert of the AWS account's root user, whose threshold tier fires whatever
+/// its standing.
+pub const ROOT_USER: &str = "root_user";
 
 /// A principal first seen before the detector had watched its account for the baseline period.
 fn unproven_reason(

@@ -137,7 +137,9 @@ fn describe(engine: &Engine, v: &Verdict) -> String {
     let mut out = head;
     let signs: Vec<&str> = v.reasons.iter().map(|r| r.detail.as_str()).collect();
     if !signs.is_empty() {
-        let lead = if v.established {
+        // The root user's threshold tier fires without its history's signs: they are context.
+        let root = v.reasons.iter().any(|r| r.code == crate::decision::ROOT_USER);
+        let lead = if v.established && !root {
             "Unusual for this principal"
         } else {
             "Context"

@@ -577,28 +577,42 @@ fn a_rare_users_security_agent_removal_from_a_new_network_alerts_and_from_home_d
 }
 
 /// A rare user (one troubleshooting revert that kept the replaced volume, on day 0: a thin
-/// history) replaces a root volume again on day 11 and deletes the one it replaced. A revert
-/// that leaves nothing of the machine's state names its threat, as it does while a principal
-/// is learned: from a network it never used, that alerts; from its own, it does not, nor does
-/// another rare user's plain revert from a new network.
+/// history) replaces a root volume again on day 11 and deletes the one it replaced. A person's
+/// revert that leaves nothing of the machine's state names its threat, as it does while the
+/// person is learned: from a network it never used, that alerts; from its own, it does not, nor
+/// does another rare user's first plain revert from a new network, nor a patching role's (a
+/// workload's monthly revert may be its routine, from a runner's new address each time).
 #[test]
 fn a_rare_users_revert_that_deletes_what_it_replaced_from_a_new_network_alerts() {
     let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
     // In the region of its history: a new region is a sign of its own.
-    let discard = t1578_core::ComputeEvent {
+    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
         scope: keep.scope.clone(),
-        ..fixture("aws/ec2-create-replace-root-volume-task-delete-replaced.json")
+        ..ev
     };
+    let discard = here(fixture(
+        "aws/ec2-create-replace-root-volume-task-delete-replaced.json",
+    ));
+    let stop = here(fixture("aws/ec2-stop-instances.json"));
     let (day, start) = day_of(&discard);
     let at = |d: i64, minutes: i64| start + d * day + 11 * 3_600_000 + minutes * 60_000;
     let home = "203.0.113.10";
     let mut events = Vec::new();
-    for (i, who) in ["away", "home", "plain"].iter().enumerate() {
+    for (i, who) in ["away", "home"].iter().enumerate() {
         events.push(from(by(&keep, who, at(0, i as i64), 0), home));
     }
+    events.push(from(by(&stop, "plain", at(0, 2), 0), home));
+    events.push(from(
+        as_role(&keep, "patcher", "ssm-patch-run", at(0, 3), 0),
+        home,
+    ));
     events.push(from(by(&discard, "away", at(11, 0), 1), "198.51.100.7"));
     events.push(from(by(&discard, "home", at(11, 1), 1), home));
     events.push(from(by(&keep, "plain", at(11, 2), 1), "198.51.100.8"));
+    events.push(from(
+        as_role(&discard, "patcher", "ssm-patch-run", at(11, 3), 1),
+        "198.51.100.9",
+    ));
     let alerts = replay_from(events, start);
     assert_eq!(names(&alerts), ["away"].into(), "{alerts:#?}");
     assert_eq!(codes(&alerts[0]), ["new_operation", "new_network"], "{alerts:#?}");
@@ -606,9 +620,10 @@ fn a_rare_users_revert_that_deletes_what_it_replaced_from_a_new_network_alerts()
 }
 
 /// The account's root user has no routine to learn: a stop, a detach, a launch and an attach
-/// (3 points, the seed's lowest tier) alert for it however settled its history, with
-/// `root_user` among the reasons, where an IAM user with the same history and the same window
-/// is judged against its normal and raises nothing.
+/// (3 points, the seed's lowest tier) alert for it whatever its standing, on its first day while
+/// it is learned as on day 14 with a settled history, with `root_user` among the reasons; an IAM
+/// user with the same days is judged against its normal and raises nothing, and a root user's
+/// stop and launch (1 point) are no finding.
 #[test]
 fn the_root_users_compute_changes_meet_the_thresholds_whatever_its_history() {
     let run = fixture("aws/ec2-run-instances.json");
@@ -624,29 +639,31 @@ fn the_root_users_compute_changes_meet_the_thresholds_whatever_its_history() {
     };
     // Each on every day up to and including day 14, its routine.
     let day_14 = 14;
+    let cast: [(&str, bool, &[&t1578_core::ComputeEvent]); 3] = [
+        ("root", true, &[&stop, &detach, &run, &attach]),
+        ("admin", false, &[&stop, &detach, &run, &attach]),
+        ("quiet-root", true, &[&stop, &run]),
+    ];
     let mut events = Vec::new();
-    for (i, who) in ["root", "admin"].iter().enumerate() {
+    for (i, (who, root, calls)) in cast.iter().enumerate() {
         for d in 0..=day_14 {
-            for (n, ev) in [&stop, &detach, &run, &attach].into_iter().enumerate() {
+            for (n, ev) in calls.iter().enumerate() {
                 let ev = from(by(ev, who, at(d, (i * 10 + n) as i64), n), home);
-                events.push(if *who == "root" { as_root(ev) } else { ev });
+                events.push(if *root { as_root(ev) } else { ev });
             }
         }
     }
     let alerts = replay_from(events, start);
-    let day_14_alerts: Vec<&Alert> = alerts.iter().filter(|a| a.time >= at(day_14, 0)).collect();
-    assert_eq!(
-        day_14_alerts
-            .iter()
-            .map(|a| a.actor.user.name.as_str())
-            .collect::<Vec<_>>(),
-        ["root"],
-        "{alerts:#?}"
-    );
-    assert!(codes(day_14_alerts[0]).contains(&"root_user"), "{alerts:#?}");
+    assert_eq!(names(&alerts), ["root"].into(), "{alerts:#?}");
+    let first = &alerts[0];
+    assert_eq!(first.time, at(0, 3), "its first day's window, while learned");
+    assert_eq!(codes(first), ["learning", "root_user"], "{alerts:#?}");
+    let last = alerts.last().unwrap();
+    assert!(last.time >= at(day_14, 0), "{alerts:#?}");
+    assert!(codes(last).contains(&"root_user"), "{alerts:#?}");
     assert!(
-        alerts.iter().all(|a| a.actor.user.name == "root"),
-        "the IAM user's routine never alerts: {alerts:#?}"
+        last.unmapped.baseline.as_ref().is_some_and(|b| b.established),
+        "settled by day 14: {alerts:#?}"
     );
 }
 
