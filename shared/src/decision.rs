@@ -146,6 +146,10 @@ struct Signs {
     weak: WeakSign,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
+    /// The window holds a person's revert of a risky variant ([`Aggregate::person_risky_reverts`]):
+    /// what completes [`WeakSign::PersonThreat`], whoever made the window's last call (a role
+    /// key used by people's sessions and by automation's).
+    person_revert: bool,
     /// The window holds a technique's whole shape ([`Aggregate::whole_technique`]), for a
     /// principal being learned or not known to be new, whose tier would otherwise not fire.
     whole: bool,
@@ -180,7 +184,7 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let completed = match signs.weak {
         WeakSign::Settled => signs.workload || networks >= 1,
         WeakSign::Threat => networks >= 1,
-        WeakSign::PersonThreat => !signs.workload && networks >= 1,
+        WeakSign::PersonThreat => signs.person_revert && networks >= 1,
         WeakSign::None => false,
     };
     score >= UNUSUAL_SCORE && (content >= UNUSUAL_SCORE || stolen || completed)
@@ -495,6 +499,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let signs = Signs {
         weak,
         workload: !by_person(s),
+        person_revert: agg.person_risky_reverts > 0,
         whole: unjudged && agg.whole_technique,
     };
     let judged_fires =
@@ -1321,8 +1326,8 @@ fn root_reason() -> Reason {
     Reason {
         code: ROOT_USER,
         detail: "the account's root user: no compute change is among the tasks only it can do, so \
-                 its threshold tier is a finding whatever its standing or history (the context \
-                 above holds back no alert of it)"
+                 its threshold tier is a finding whatever its standing or history, which hold \
+                 back no alert of it"
             .into(),
         weight: 0,
     }
@@ -1419,11 +1424,13 @@ mod tests {
     const PERSON: Signs = Signs {
         weak: WeakSign::None,
         workload: false,
+        person_revert: false,
         whole: false,
     };
     const WORKLOAD: Signs = Signs {
         weak: WeakSign::None,
         workload: true,
+        person_revert: false,
         whole: false,
     };
 
@@ -1449,8 +1456,7 @@ mod tests {
     fn a_weak_sign_about_what_needs_a_new_network_for_a_person() {
         let sensitive = Signs {
             weak: WeakSign::Settled,
-            workload: false,
-            whole: false,
+            ..PERSON
         };
         let at_night = [r("new_operation", 1), r("unusual_hour", 1)];
         assert!(!unusual_enough(&at_night, sensitive), "an admin's on-call night");
@@ -1473,10 +1479,29 @@ mod tests {
         // too (a new resource group is a thin history's everyday).
         let thin = Signs {
             weak: WeakSign::Threat,
-            workload: true,
-            whole: false,
+            ..WORKLOAD
         };
         assert!(!unusual_enough(&[r("new_operation", 1), r("new_scope", 1)], thin));
+        // A thin history's first revert that deletes what it replaced: a person's, completed by
+        // a new network; not a workload's, even when a person's session made the last call.
+        let revert = [r("new_operation", 1), r("new_network", 1)];
+        let by_person = Signs {
+            weak: WeakSign::PersonThreat,
+            person_revert: true,
+            ..PERSON
+        };
+        assert!(unusual_enough(&revert, by_person));
+        assert!(!unusual_enough(
+            &[r("new_operation", 1), r("unusual_hour", 1)],
+            by_person
+        ));
+        assert!(!unusual_enough(
+            &revert,
+            Signs {
+                person_revert: false,
+                ..by_person
+            }
+        ));
         assert!(unusual_enough(
             &[r("new_operation", 1), r("new_network", 1)],
             thin

@@ -665,6 +665,12 @@ fn the_root_users_compute_changes_meet_the_thresholds_whatever_its_history() {
         last.unmapped.baseline.as_ref().is_some_and(|b| b.established),
         "settled by day 14: {alerts:#?}"
     );
+    // Nothing in its history made it unusual: its reasons are context.
+    let desc = &last.finding_info.desc;
+    assert!(
+        desc.contains(". Context: ") && !desc.contains("Unusual for this principal"),
+        "{desc}"
+    );
 }
 
 /// Rare users (a run_instances on 3 of the last 14 days: a thin history) on their fourth day.
@@ -1632,30 +1638,49 @@ fn a_persons_exports_need_a_night_more_to_be_routine() {
 /// again only at the escalation factor cubed (8x): forty image exports in a night by a principal
 /// being learned are one finding, created at the first and updated at the eighth, not updated at
 /// every doubling, and they keep it open: the next night's is no new finding. A critical it has
-/// not reported (a share to an account) updates it, and names what grew meanwhile.
+/// not reported (a share to an account) updates it, and names what grew meanwhile. The same
+/// holds for the account's root user, whose tier always fires: a repeated critical is judged
+/// as anyone's.
 #[test]
 fn a_repeated_critical_updates_its_finding_at_eight_times_and_a_new_one_at_once() {
     let export = fixture("aws/ec2-export-image.json");
     let share = fixture("aws/ec2-modify-snapshot-attribute-share.json");
     let (day, start) = day_of(&export);
-    let mut events: Vec<_> = (0..40)
-        .map(|n| by(&export, "exporter", start + 3_600_000 + n as i64 * 60_000, n))
-        .collect();
-    events.push(by(&share, "exporter", start + 3 * 3_600_000, 99));
-    // The exports go on through the day and into the next night, more than 24 h after the last
-    // report: the finding stays open with them.
-    let later = (0..10)
-        .map(|n| start + (10 + n) * 3_600_000)
-        .chain([start + day + 4 * 3_600_000]);
-    events.extend(
-        later
-            .enumerate()
-            .map(|(n, t)| by(&export, "exporter", t, 100 + n)),
+    let night = |root: bool| {
+        let kind = |mut ev: t1578_core::ComputeEvent| {
+            if root {
+                ev.principal.kind = t1578_core::PrincipalKind::Root;
+            }
+            ev
+        };
+        let mut events: Vec<_> = (0..40)
+            .map(|n| kind(by(&export, "exporter", start + 3_600_000 + n as i64 * 60_000, n)))
+            .collect();
+        events.push(kind(by(&share, "exporter", start + 3 * 3_600_000, 99)));
+        // The exports go on through the day and into the next night, more than 24 h after the
+        // last report: the finding stays open with them.
+        let later = (0..10)
+            .map(|n| start + (10 + n) * 3_600_000)
+            .chain([start + day + 4 * 3_600_000]);
+        events.extend(
+            later
+                .enumerate()
+                .map(|(n, t)| kind(by(&export, "exporter", t, 100 + n))),
+        );
+        // Being learned: only its criticals make a finding (a new principal's volume would).
+        replay_from(events, start)
+    };
+    let reports = |alerts: &[Alert]| -> Vec<(bool, u32)> {
+        alerts.iter().map(|a| (a.is_new_finding(), a.count)).collect()
+    };
+    let root = night(true);
+    assert_eq!(reports(&root), [(true, 1), (false, 2), (false, 3)], "{root:#?}");
+    let alerts = night(false);
+    assert_eq!(
+        reports(&alerts),
+        [(true, 1), (false, 2), (false, 3)],
+        "{alerts:#?}"
     );
-    // Being learned: only its criticals make a finding (a new principal's volume would).
-    let alerts = replay_from(events, start);
-    let reports: Vec<(bool, u32)> = alerts.iter().map(|a| (a.is_new_finding(), a.count)).collect();
-    assert_eq!(reports, [(true, 1), (false, 2), (false, 3)], "{alerts:#?}");
     assert!(alerts
         .iter()
         .all(|a| a.finding_info.uid == alerts[0].finding_info.uid));
