@@ -238,7 +238,7 @@ class Ctx:
         if style == "terraform":
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
-                   "dlm": "dlm#1.28.3"}[service]
+                   "dlm": "dlm#1.28.3", "backup": "backup#1.30.0"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -254,7 +254,7 @@ class Ctx:
 
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
-                 "dlm": "1.09"}
+                 "dlm": "1.09", "backup": "1.08"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -1039,6 +1039,44 @@ def b_rbin_update(ctx, row, look):
     return "rbin", "UpdateRule", req, None, rbin_arn(ctx, ident)
 
 
+def b_restore_snapshot_rbin(ctx, row, look):
+    snap = rid("snap", row, "prepatch")
+    vol = rid("vol", row, "prepatch")
+    resp = ec2_wrapped(ctx, "RestoreSnapshotFromRecycleBin", snapshotId=snap, volumeId=vol, volumeSize=40,
+                       encrypted=True, ownerId=OWN, progress="100%", state="completed",
+                       description="pre-patch root volume", startTime=ts(ctx.t - dt.timedelta(days=9)))
+    return ("ec2", "RestoreSnapshotFromRecycleBin", {"RestoreSnapshotFromRecycleBinRequest": {"SnapshotId": snap}},
+            resp, ec2_arn(ctx, "snapshot", snap))
+
+
+def b_restore_image_rbin(ctx, row, look):
+    ami = rid("ami", row, "prepatch")
+    return ("ec2", "RestoreImageFromRecycleBin", {"RestoreImageFromRecycleBinRequest": {"ImageId": ami}},
+            ec2_wrapped(ctx, "RestoreImageFromRecycleBin", **{"return": True}), ec2_arn(ctx, "image", ami))
+
+
+def b_enable_image(ctx, row, look):
+    ami = rid("ami", row, "retired")
+    return ("ec2", "EnableImage", {"EnableImageRequest": {"ImageId": ami}},
+            ec2_wrapped(ctx, "EnableImage", **{"return": True}), ec2_arn(ctx, "image", ami))
+
+
+def backup_point(ctx, row):
+    return f"arn:aws:ec2:{ctx.region}::snapshot/{rid('snap', row, 'backup')}"
+
+
+def b_backup_restore(ctx, row, look):
+    req = {"recoveryPointArn": backup_point(ctx, row), "resourceType": "EBS",
+           "iamRoleArn": f"arn:aws:iam::{OWN}:role/service-role/AWSBackupDefaultServiceRole",
+           "metadata": {"availabilityZone": ctx.region + "a", "encrypted": "true", "volumeType": "gp3"}}
+    return "backup", "StartRestoreJob", req, {"restoreJobId": uid(ctx.key, "restore-job").upper()}, req["recoveryPointArn"]
+
+
+def b_backup_delete_point(ctx, row, look):
+    req = {"backupVaultName": "Default", "recoveryPointArn": backup_point(ctx, row)}
+    return "backup", "DeleteRecoveryPoint", req, None, req["recoveryPointArn"]
+
+
 def b_db_snapshot_attr(ctx, row, look, mode):
     ident = "orders-prod-manual-20261001"
     if mode == "public":
@@ -1253,6 +1291,11 @@ AWS_BUILDERS = {
     "aws.ec2.create_launch_template_version": b_launch_template_version,
     "aws.rbin.delete_rule": b_rbin_delete,
     "aws.rbin.update_rule": b_rbin_update,
+    "aws.ec2.restore_snapshot_from_recycle_bin": b_restore_snapshot_rbin,
+    "aws.ec2.restore_image_from_recycle_bin": b_restore_image_rbin,
+    "aws.ec2.enable_image": b_enable_image,
+    "aws.backup.start_restore_job": b_backup_restore,
+    "aws.backup.delete_recovery_point": b_backup_delete_point,
     "aws.rds.db_snapshot_public": lambda c, r, l: b_db_snapshot_attr(c, r, l, "public"),
     "aws.rds.db_snapshot_shared": lambda c, r, l: b_db_snapshot_attr(c, r, l, "external"),
     "aws.rds.db_cluster_snapshot_shared": b_db_cluster_snapshot_attr,
@@ -1652,7 +1695,8 @@ def az_claims(cname: str, t: dt.datetime) -> dict:
 
 def az_ids(rg: str, res: str) -> tuple[str, str]:
     """(original-casing resource id, upper-case resource id as exports carry it)."""
-    orig = f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/{res}"
+    provider = "" if res.startswith("Microsoft.") else "Microsoft.Compute/"
+    orig = f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/{provider}{res}"
     return orig, orig.upper()
 
 
@@ -1746,6 +1790,35 @@ DISK_OS = "vm-sql01_OsDisk_1_" + hx("osdisk", "sql01", n=32)
 SUB_PEER = "cccccccc-9999-8888-7777-666666666666"
 
 
+BACKUP_VAULT = "Microsoft.RecoveryServices/vaults/rsv-prod-weu"
+BACKUP_ITEM = (f"{BACKUP_VAULT}/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-prod-data;vm-sql01"
+               "/protectedItems/VM;iaasvmcontainerv2;rg-prod-data;vm-sql01")
+RECOVERY_POINT = "4471253890210984377"
+ASR_FABRIC = "asr-a2a-default-westeurope"
+ASR_ITEM = (f"Microsoft.RecoveryServices/vaults/rsv-dr-neu/replicationFabrics/{ASR_FABRIC}"
+            f"/replicationProtectionContainers/{ASR_FABRIC}-container/replicationProtectedItems/vm-sql01")
+
+
+def restore_body():
+    """Azure Backup's restore request: the disks of a recovery point into a storage account."""
+    data = f"/subscriptions/{SUB}/resourceGroups/rg-prod-data"
+    return {"properties": {"objectType": "IaasVMRestoreRequest", "recoveryPointId": RECOVERY_POINT,
+                           "recoveryType": "RestoreDisks",
+                           "sourceResourceId": f"{data}/providers/Microsoft.Compute/virtualMachines/vm-sql01",
+                           "storageAccountId": f"{data}/providers/Microsoft.Storage/storageAccounts/stsqlrestore01",
+                           "region": "westeurope", "createNewCloudService": False, "originalStorageAccountOption": False}}
+
+
+def asr_failover_body(test: bool):
+    props = {"failoverDirection": "PrimaryToRecovery",
+             "providerSpecificDetails": {"instanceType": "A2A", "recoveryPointId": ""}}
+    if test:
+        props["networkType"] = "VmNetworkAsInput"
+        props["networkId"] = (f"/subscriptions/{SUB}/resourceGroups/rg-dr/providers/Microsoft.Network/"
+                              "virtualNetworks/vnet-dr-test")
+    return {"properties": props}
+
+
 def az_spec(row_id: str):
     """(resource group, resource path under Microsoft.Compute, request body, phases, failure)."""
     rg_web, rg_data, rg_build, rg_batch, rg_sec = "rg-prod-web", "rg-prod-data", "rg-build", "rg-batch", "rg-security"
@@ -1816,6 +1889,21 @@ def az_spec(row_id: str):
         "azure.compute.vm_boot_diagnostics_retrieved": (rg_data, "virtualMachines/vm-sql01", None, "sync_ok", "forbidden"),
         "azure.serialconsole.connect": (rg_web, "virtualMachines/vm-web-01/providers/Microsoft.SerialConsole/serialPorts/0",
                                         None, "sync_ok", "forbidden"),
+        "azure.recoveryservices.backup_restore": ("rg-backup", f"{BACKUP_ITEM}/recoveryPoints/{RECOVERY_POINT}",
+                                                  restore_body(), "lro", "forbidden"),
+        "azure.recoveryservices.backup_protection_delete": ("rg-backup", BACKUP_ITEM, None, "lro", "forbidden"),
+        "azure.recoveryservices.backup_config_write": ("rg-backup", f"{BACKUP_VAULT}/backupconfig/vaultconfig",
+                                                       {"properties": {"softDeleteFeatureState": "Disabled",
+                                                                       "enhancedSecurityState": "Disabled"}},
+                                                       "sync_ok", "forbidden"),
+        "azure.recoveryservices.asr_test_failover": ("rg-dr", ASR_ITEM, asr_failover_body(test=True), "lro",
+                                                     "forbidden"),
+        "azure.recoveryservices.asr_unplanned_failover": ("rg-dr", ASR_ITEM, asr_failover_body(test=False), "lro",
+                                                          "forbidden"),
+        "azure.recoveryservices.asr_replication_disable": ("rg-dr", ASR_ITEM, {"properties": {
+            "disableProtectionReason": "NotSpecified", "replicationProviderInput": {"instanceType": "A2A"}}}, "lro",
+            "forbidden"),
+        "azure.recoveryservices.asr_replication_purge": ("rg-dr", ASR_ITEM, None, "lro", "forbidden"),
         "azure.compute.vmss_write": (rg_batch, "virtualMachineScaleSets/vmss-batch-cpu",
                                      vmss_body("Standard_D8s_v5", "cpu", "Canonical", "ubuntu-24_04-lts", "server"),
                                      "write_accept",
@@ -1932,6 +2020,14 @@ JUNE_ROWS = {"aws.dlm.policy_share_external", "aws.dlm.policy_share_external_upd
              "azure.compute.vm_security_extension_delete", "azure.compute.vmss_security_extension_delete"}
 # ... and the forty-first session's rows July, when the AWS principals have no other fixture.
 JULY_ROWS = {"aws.ec2.request_spot_fleet", "aws.ec2.disable_image_deregistration_protection"}
+# ... and the forty-second session's AMI and snapshot revivals, AWS Backup and Azure Recovery
+# Services rows May.
+MAY_ROWS = {"aws.ec2.restore_snapshot_from_recycle_bin", "aws.ec2.restore_image_from_recycle_bin", "aws.ec2.enable_image",
+            "aws.backup.start_restore_job", "aws.backup.delete_recovery_point",
+            "azure.recoveryservices.backup_restore", "azure.recoveryservices.backup_protection_delete",
+            "azure.recoveryservices.backup_config_write", "azure.recoveryservices.asr_test_failover",
+            "azure.recoveryservices.asr_unplanned_failover", "azure.recoveryservices.asr_replication_disable",
+            "azure.recoveryservices.asr_replication_purge"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -1979,7 +2075,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -1988,6 +2084,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in EBS_DIRECT_ROWS], 12))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JUNE_ROWS], 6))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JULY_ROWS], 7))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in MAY_ROWS], 5))
     return built
 
 

@@ -164,9 +164,9 @@ pub struct ReplayArgs {
     /// When the detector started seeing these accounts (RFC 3339, YYYY-MM-DD, `first` for
     /// each account's first event, kept in `--state`, or `none`): a principal first seen
     /// within `min_history_days` of it is being learned, not new, and only criticals (not
-    /// another account's copy of a share), protection changes, a stop-then-user-data swap, a
-    /// person's revert that deletes the root volume it replaced and a mass deletion by people
-    /// alert for it. Not given: `first` if
+    /// another account's copy of a share, nor a workload's read of data), protection changes, a
+    /// stop-then-user-data swap, a person's revert that deletes the root volume it replaced
+    /// and a mass deletion by people alert for it. Not given: `first` if
     /// the replay has events on three days or more from three principals or more (a
     /// backtest), else `none` (an incident, or one attack's records, read twice to tell);
     /// `none` with `--state` or stdin. A tuning document's `baseline.observed_since` wins where

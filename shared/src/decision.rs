@@ -74,8 +74,9 @@
 //!   learning days is the blind spot this buys, as the copying account is then known). An
 //!   export has no recipient to know: it is evidence only where the principal makes exports of
 //!   its kind from its account routinely, on `routine_export_days` of the period (2: a backup
-//!   product's nightly download URLs; a person needs a day more), so one share with a partner
-//!   makes the partner known and one export makes nothing known.
+//!   product's nightly download URLs; a person needs a day more), or a workload's read of data
+//!   in place while it is being learned (its nightly reads began before the detector looked),
+//!   so one share with a partner makes the partner known and one export makes nothing known.
 //! - **One finding per incident.** The first decision creates a finding; while the principal
 //!   keeps acting within the window of the last report, later decisions update the same
 //!   finding (same `finding_info.uid`, a running count) when the activity grows by
@@ -420,6 +421,31 @@ fn flagged(s: &Scored, flag: u8) -> bool {
     s.units.first().is_some_and(|u| u.flags & flag != 0)
 }
 
+/// A workload's read of a disk's or a snapshot's data in place: a download URL (Azure's
+/// `beginGetAccess`) or a read through the EBS direct APIs. While the workload is being learned
+/// it is evidence, not a critical, as another account's use of a share is: a backup product or a
+/// scanner reads every night, it began before the detector looked, and each product's first
+/// nights in each account were criticals at every deployment (the twelfth probe's backup vendor:
+/// 3 of its 10 AWS benign findings). An export that writes a copy elsewhere (an image or
+/// instance export, a store task, an RDS export) stays a critical, and so does a person's read
+/// (an IAM or Entra user's, an Identity Center or email-named session's: [`by_person`]) and a
+/// workload's first seen after the learning days. Off with `routine_export_days = 0` (every
+/// export a critical). The cost: a workload's stolen credentials reading data in an account's
+/// first days of observation raise no critical; the tiers still judge the window.
+fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
+    let in_place = engine.catalog.get(&s.ctx.catalog_id).is_some_and(|e| {
+        let op = e.operation.to_ascii_lowercase();
+        op.starts_with("ebs:") || op.ends_with("/begingetaccess/action")
+    });
+    rule.routine_export_days > 0
+        && in_place
+        && !by_person(s)
+        && s.ctx
+            .destinations
+            .iter()
+            .any(|d| matches!(Destination::of(d), Destination::ExportedFrom(_)))
+}
+
 /// Was the call a person's ([`flags::BY_PERSON`])?
 fn by_person(s: &Scored) -> bool {
     flagged(s, flags::BY_PERSON)
@@ -489,7 +515,10 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let t = c.time_ms;
     let agg = state.aggregate(&engine.catalog, engine.profile.name);
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
-    let learned_use = matches!(judged, Some((_, (Standing::Learning, _)))) && recipient_use(c);
+    let learned_use = match judged {
+        Some((r, (Standing::Learning, _))) => recipient_use(c) || learned_read(engine, &r, s),
+        _ => false,
+    };
     let critical = c.critical && !flagged(s, flags::KNOWN_DESTINATION) && !learned_use;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
@@ -1306,7 +1335,7 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
         detail: text.of(|| {
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
-                 learning its habits, only criticals (not another account's copy of a share), \
+                 learning its habits, only criticals (not another account's copy of a share, nor a workload's read of data), \
                  protection changes, a technique's whole sequence (stop, then user data), a \
                  person's revert that deletes what it replaced and a mass deletion by people \
                  alert",

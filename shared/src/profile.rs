@@ -218,9 +218,10 @@ pub struct BaselineRule {
     pub new_principal_risk: u32,
     /// When the detector started seeing the account's events. A principal first seen within
     /// `min_history_days` of it is not known to be new: the detector was blind before, so it is
-    /// learning, not new, and only criticals (not another account's copy of a share),
-    /// protection changes, a technique's whole shape (stop, then user data), a person's revert
-    /// that deletes what it replaced and a mass deletion by people alert for it. One first seen
+    /// learning, not new, and only criticals (not another account's copy of a share, nor a
+    /// workload's read of data in place), protection changes, a technique's whole shape (stop,
+    /// then user data), a person's revert that deletes what it replaced and a mass deletion by
+    /// people alert for it. One first seen
     /// later but within `days` of it is not known to be new either ([`Self::unproven`]). Unset,
     /// every principal without history is new (an incident replay of two days).
     pub observed_since: ObservedSince,

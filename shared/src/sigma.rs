@@ -837,8 +837,9 @@ fn field_name(f: &str) -> String {
 
 /// Every rule and correlation rule for the catalog, in a stable order.
 pub fn sigma_rules(catalog: &Catalog) -> Vec<SigmaFile> {
-    // The catalog version (`YYYY.MM.DD`) dates the rules, so output changes only with the data.
-    let date = catalog.version.replace('.', "-");
+    // The catalog version (`YYYY.MM.DD`, `.N` after it for a later release the same day) dates
+    // the rules, so output changes only with the data; Sigma's `date` is the day alone.
+    let date = catalog.version.split('.').take(3).collect::<Vec<_>>().join("-");
     let mut out: Vec<SigmaFile> = catalog
         .entries
         .iter()

@@ -956,6 +956,52 @@ fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_crit
     );
 }
 
+/// A workload's reads of snapshot data in place (here through the EBS direct APIs; Azure's
+/// download URLs alike) while it is being learned (first seen in the account's first days of
+/// observation) are evidence: a backup product's or a scanner's nightly reads began before the
+/// detector looked, and each product's first nights in each account were criticals at every
+/// deployment. A person's read stays a critical while it is learned, and so do a workload's
+/// image export (a copy written elsewhere) and the read of a workload first seen after the
+/// learning days.
+#[test]
+fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critical() {
+    let read = fixture("aws/ebs-list-snapshot-blocks.json");
+    let export = fixture("aws/ec2-export-image.json");
+    // October's day, as the export's: the read's fixture is dated in December's first days.
+    let (day, start) = day_of(&export);
+    let workload = |template: &t1578_core::ComputeEvent, who: &str, d: i64, n: usize| {
+        let mut ev = by(template, who, start + d * day + 3_600_000, n);
+        ev.principal.kind = t1578_core::PrincipalKind::Role;
+        ev.principal.session = Some("nightly".into());
+        ev
+    };
+    let events = vec![
+        workload(&read, "backup", 0, 0),
+        workload(&read, "backup", 1, 1),
+        workload(&read, "backup", 2, 2),
+        by(&read, "admin", start + 2 * day + 7_200_000, 3),
+        workload(&export, "imager", 2, 4),
+        workload(&read, "scanner", 6, 5),
+    ];
+    let (_, alerts) = replay(
+        &common::engine(ProfileName::Default).observed_since(start),
+        &events,
+    );
+    let who: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|a| (a.actor.user.name.as_str(), a.tier().as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("admin", "critical"),
+            ("imager", "critical"),
+            ("scanner", "critical")
+        ],
+        "{alerts:#?}"
+    );
+}
+
 /// A deployment that learns from each account's first event (`observed_since = "first"`, what
 /// the Terraform modules set): the start is recorded in the state store once per account and
 /// read back by every later invocation, so a member account onboarded days after the first one

@@ -358,7 +358,7 @@ const RESPONSE_KEYS: [&str; 11] = [
     // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
     "spotFleetRequestId",
 ];
-const REQUEST_KEYS: [&str; 18] = [
+const REQUEST_KEYS: [&str; 19] = [
     "snapshotId",
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
     "secondSnapshotId",
@@ -379,6 +379,8 @@ const REQUEST_KEYS: [&str; 18] = [
     "associationId",
     // UpdateLifecyclePolicy (DLM)
     "policyId",
+    // AWS Backup's StartRestoreJob, DeleteRecoveryPoint: the recovery point (an ARN already)
+    "recoveryPointArn",
 ];
 
 fn resources<J: Json>(
