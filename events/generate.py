@@ -1061,6 +1061,38 @@ def b_enable_image(ctx, row, look):
             ec2_wrapped(ctx, "EnableImage", **{"return": True}), ec2_arn(ctx, "image", ami))
 
 
+def b_unlock_snapshot(ctx, row, look):
+    snap = rid("snap", row, "evidence")
+    resp = ec2_wrapped(ctx, "UnlockSnapshot", snapshotId=snap)
+    return ("ec2", "UnlockSnapshot", {"UnlockSnapshotRequest": {"SnapshotId": snap}}, resp,
+            ec2_arn(ctx, "snapshot", snap))
+
+
+def b_imds_defaults(ctx, row, look):
+    """The account's defaults: IMDSv1 allowed again (`look`: IMDSv2 required); the catch-all row's
+    positive raises the hop limit alone."""
+    if row == "aws.ec2.modify_instance_metadata_defaults":
+        req = {"HttpPutResponseHopLimit": 2}
+    else:
+        req = {"HttpTokens": "required" if look else "optional", "HttpEndpoint": "enabled"}
+    return ("ec2", "ModifyInstanceMetadataDefaults", {"ModifyInstanceMetadataDefaultsRequest": req},
+            ec2_wrapped(ctx, "ModifyInstanceMetadataDefaults", **{"return": True}), ec2_arn(ctx, "*", "*"))
+
+
+def b_disable_allowed_images(ctx, row, look):
+    return ("ec2", "DisableAllowedImagesSettings", {"DisableAllowedImagesSettingsRequest": ""},
+            ec2_wrapped(ctx, "DisableAllowedImagesSettings", allowedImagesSettingsState="disabled"),
+            ec2_arn(ctx, "*", "*"))
+
+
+def b_restore_snapshot_tier(ctx, row, look):
+    snap = rid("snap", row, "archived")
+    req = {"RestoreSnapshotTierRequest": {"SnapshotId": snap, "TemporaryRestoreDays": 7}}
+    resp = ec2_wrapped(ctx, "RestoreSnapshotTier", snapshotId=snap, restoreStartTime=ts(ctx.t), restoreDuration=7,
+                       isPermanentRestore=False)
+    return "ec2", "RestoreSnapshotTier", req, resp, ec2_arn(ctx, "snapshot", snap)
+
+
 def backup_point(ctx, row):
     return f"arn:aws:ec2:{ctx.region}::snapshot/{rid('snap', row, 'backup')}"
 
@@ -1294,6 +1326,11 @@ AWS_BUILDERS = {
     "aws.ec2.restore_snapshot_from_recycle_bin": b_restore_snapshot_rbin,
     "aws.ec2.restore_image_from_recycle_bin": b_restore_image_rbin,
     "aws.ec2.enable_image": b_enable_image,
+    "aws.ec2.unlock_snapshot": b_unlock_snapshot,
+    "aws.ec2.restore_snapshot_tier": b_restore_snapshot_tier,
+    "aws.ec2.imds_defaults_v1": b_imds_defaults,
+    "aws.ec2.modify_instance_metadata_defaults": b_imds_defaults,
+    "aws.ec2.disable_allowed_images": b_disable_allowed_images,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
     "aws.rds.db_snapshot_public": lambda c, r, l: b_db_snapshot_attr(c, r, l, "public"),
@@ -1891,6 +1928,12 @@ def az_spec(row_id: str):
                                         None, "sync_ok", "forbidden"),
         "azure.recoveryservices.backup_restore": ("rg-backup", f"{BACKUP_ITEM}/recoveryPoints/{RECOVERY_POINT}",
                                                   restore_body(), "lro", "forbidden"),
+        "azure.recoveryservices.backup_file_recovery": ("rg-backup", f"{BACKUP_ITEM}/recoveryPoints/{RECOVERY_POINT}",
+                                                        {"properties": {"objectType": "IaasVMILRRegistrationRequest",
+                                                                        "recoveryPointId": RECOVERY_POINT,
+                                                                        "virtualMachineId": f"/subscriptions/{SUB}/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01",
+                                                                        "renewExistingRegistration": False}},
+                                                        "lro", "forbidden"),
         "azure.recoveryservices.backup_protection_delete": ("rg-backup", BACKUP_ITEM, None, "lro", "forbidden"),
         "azure.recoveryservices.backup_config_write": ("rg-backup", f"{BACKUP_VAULT}/backupconfig/vaultconfig",
                                                        {"properties": {"softDeleteFeatureState": "Disabled",
@@ -2028,6 +2071,11 @@ MAY_ROWS = {"aws.ec2.restore_snapshot_from_recycle_bin", "aws.ec2.restore_image_
             "azure.recoveryservices.backup_config_write", "azure.recoveryservices.asr_test_failover",
             "azure.recoveryservices.asr_unplanned_failover", "azure.recoveryservices.asr_replication_disable",
             "azure.recoveryservices.asr_replication_purge"}
+# ... and the same session's account launch defaults, snapshot locks and archive and file
+# recoveries April.
+APRIL_ROWS = {"aws.ec2.unlock_snapshot", "aws.ec2.imds_defaults_v1", "aws.ec2.modify_instance_metadata_defaults",
+              "aws.ec2.disable_allowed_images", "aws.ec2.restore_snapshot_tier",
+              "azure.recoveryservices.backup_file_recovery"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2075,7 +2123,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2085,6 +2133,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JUNE_ROWS], 6))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JULY_ROWS], 7))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MAY_ROWS], 5))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in APRIL_ROWS], 4))
     return built
 
 
