@@ -350,6 +350,12 @@ def ec2_wrapped(ctx: Ctx, op: str, **fields) -> dict:
     return {f"{op}Response": {"requestId": ctx.request_id, **fields, "xmlns": EC2_XMLNS}}
 
 
+def ec2_setting(ctx: Ctx, op: str, **fields):
+    """A region's account setting changed by a call without parameters (newer EC2 APIs log an
+    empty wrapped request): the builder's tuple, its resource the account's wildcard ARN."""
+    return "ec2", op, {f"{op}Request": ""}, ec2_wrapped(ctx, op, **fields), ec2_arn(ctx, "*", "*")
+
+
 def ec2_arn(ctx: Ctx, kind: str, ident: str, account: str = OWN) -> str:
     if kind in ("snapshot", "image"):
         return f"arn:aws:ec2:{ctx.region}::{kind}/{ident}"
@@ -777,14 +783,11 @@ def b_deregister_image(ctx, row, look):
 
 
 def b_disable_snapshot_bpa(ctx, row, look):
-    return ("ec2", "DisableSnapshotBlockPublicAccess", {"DisableSnapshotBlockPublicAccessRequest": ""},
-            ec2_wrapped(ctx, "DisableSnapshotBlockPublicAccess", state="unblocked"), ec2_arn(ctx, "*", "*"))
+    return ec2_setting(ctx, "DisableSnapshotBlockPublicAccess", state="unblocked")
 
 
 def b_disable_image_bpa(ctx, row, look):
-    return ("ec2", "DisableImageBlockPublicAccess", {"DisableImageBlockPublicAccessRequest": ""},
-            ec2_wrapped(ctx, "DisableImageBlockPublicAccess", imageBlockPublicAccessState="unblocked"),
-            ec2_arn(ctx, "*", "*"))
+    return ec2_setting(ctx, "DisableImageBlockPublicAccess", imageBlockPublicAccessState="unblocked")
 
 
 def b_disable_image_dereg_protection(ctx, row, look):
@@ -834,8 +837,7 @@ def b_delete_volume(ctx, row, look):
 
 
 def b_disable_ebs_encryption(ctx, row, look):
-    return ("ec2", "DisableEbsEncryptionByDefault", {"DisableEbsEncryptionByDefaultRequest": ""},
-            ec2_wrapped(ctx, "DisableEbsEncryptionByDefault", ebsEncryptionByDefault=False), ec2_arn(ctx, "*", "*"))
+    return ec2_setting(ctx, "DisableEbsEncryptionByDefault", ebsEncryptionByDefault=False)
 
 
 def b_modify_ebs_kms(ctx, row, look):
@@ -971,8 +973,7 @@ def b_replace_profile(ctx, row, look):
 
 
 def b_serial_console(ctx, row, look):
-    return ("ec2", "EnableSerialConsoleAccess", {"EnableSerialConsoleAccessRequest": ""},
-            ec2_wrapped(ctx, "EnableSerialConsoleAccess", serialConsoleAccessEnabled=True), ec2_arn(ctx, "*", "*"))
+    return ec2_setting(ctx, "EnableSerialConsoleAccess", serialConsoleAccessEnabled=True)
 
 
 def b_replace_root(ctx, row, look):
@@ -1080,9 +1081,7 @@ def b_imds_defaults(ctx, row, look):
 
 
 def b_disable_allowed_images(ctx, row, look):
-    return ("ec2", "DisableAllowedImagesSettings", {"DisableAllowedImagesSettingsRequest": ""},
-            ec2_wrapped(ctx, "DisableAllowedImagesSettings", allowedImagesSettingsState="disabled"),
-            ec2_arn(ctx, "*", "*"))
+    return ec2_setting(ctx, "DisableAllowedImagesSettings", allowedImagesSettingsState="disabled")
 
 
 def b_restore_snapshot_tier(ctx, row, look):

@@ -303,6 +303,20 @@ impl Entry {
     pub fn risky_variant(&self) -> bool {
         self.when.as_ref().is_some_and(|w| !w.by_chosen_name())
     }
+
+    /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
+    /// download URL, `beginGetAccess`; a read through the EBS direct APIs), not an export that
+    /// writes a copy elsewhere: what a backup product or a scanner does every night. A restore
+    /// point's download URLs (`retrieveSasUris`) are not among them.
+    pub fn reads_in_place(&self) -> bool {
+        const SUFFIX: &str = "/begingetaccess/action";
+        let op = self.operation.as_bytes();
+        op.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"ebs:"))
+            || op
+                .len()
+                .checked_sub(SUFFIX.len())
+                .is_some_and(|i| op[i..].eq_ignore_ascii_case(SUFFIX.as_bytes()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -520,6 +534,26 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reads_in_place_are_the_download_urls_and_the_ebs_direct_reads() {
+        let c = Catalog::builtin().unwrap();
+        let ids: Vec<&str> = c
+            .entries
+            .iter()
+            .filter(|e| e.reads_in_place())
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "aws.ebs.snapshot_blocks_listed",
+                "aws.ebs.changed_blocks_listed",
+                "azure.compute.disk_sas_export",
+                "azure.compute.snapshot_sas_export",
+            ]
+        );
+    }
 
     #[test]
     fn builtin_catalog_loads() {

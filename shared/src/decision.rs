@@ -433,17 +433,16 @@ fn flagged(s: &Scored, flag: u8) -> bool {
 /// export a critical). The cost: a workload's stolen credentials reading data in an account's
 /// first days of observation raise no critical; the tiers still judge the window.
 fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
-    let in_place = engine.catalog.get(&s.ctx.catalog_id).is_some_and(|e| {
-        let op = e.operation.to_ascii_lowercase();
-        op.starts_with("ebs:") || op.ends_with("/begingetaccess/action")
-    });
     rule.routine_export_days > 0
-        && in_place
         && !by_person(s)
         && s.ctx
             .destinations
             .iter()
             .any(|d| matches!(Destination::of(d), Destination::ExportedFrom(_)))
+        && engine
+            .catalog
+            .get(&s.ctx.catalog_id)
+            .is_some_and(crate::catalog::Entry::reads_in_place)
 }
 
 /// Was the call a person's ([`flags::BY_PERSON`])?
@@ -1335,8 +1334,9 @@ fn learning_reason(rule: &BaselineRule, observed_since: Option<i64>, text: Text)
         detail: text.of(|| {
             format!(
                 "first seen within {} days of when the detector started seeing this account ({}): \
-                 learning its habits, only criticals (not another account's copy of a share, nor a workload's read of data), \
-                 protection changes, a technique's whole sequence (stop, then user data), a \
+                 learning its habits, only criticals (not another account's copy of a share, nor \
+                 a workload's read of data), protection changes, a technique's whole sequence \
+                 (stop, then user data), a \
                  person's revert that deletes what it replaced and a mass deletion by people \
                  alert",
                 rule.min_history_days,
