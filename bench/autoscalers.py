@@ -4,17 +4,21 @@ controller role, a kind of busy automation the workload generator does not make?
 
 Such a role (EKS pod identity: an assumed role, a new numeric session per call) launches nodes with
 `CreateFleet` (instant) as traffic rises and terminates them with `TerminateInstances` as it falls
-and consolidates; its volume follows a daily curve, weekends are quieter, every day varies
-(log-normal, sigma 0.35) and some days spike 2.5 to 4 times (`--spike`); once a week an AMI
-release replaces its launch templates. Each cluster has a base rate of 0.3 to 5 launches an hour at
-its peak and three NAT addresses. The clusters' records are added to `bench/workload.py`'s AWS
+and consolidates. With `--kind cluster-autoscaler` it is the Kubernetes Cluster Autoscaler
+on node groups that are Auto Scaling groups instead: it raises a group's `SetDesiredCapacity` to
+add nodes (the group launches them: the service's calls) and removes each node it scales down
+with `TerminateInstanceInAutoScalingGroup`, decrementing the group. Either way its volume
+follows a daily curve, weekends are quieter, every day varies (log-normal, sigma 0.35) and some
+days spike 2.5 to 4 times (`--spike`); once a week an AMI release replaces Karpenter's launch
+templates (the node groups' image rollouts, a platform team's calls, are not modelled). Each
+cluster has a base rate of 0.3 to 5 launches an hour at its peak and three NAT addresses. The clusters' records are added to `bench/workload.py`'s AWS
 workload (same accounts, same 21 days), the whole is replayed with `--profile default` and scored:
 the clusters' alerts in the measured week per 1,000 of their principal-days, each with its reason,
 and the workload's own benign count and recall (unchanged by the clusters if they stay quiet).
 Python standard library only.
 
     python3 bench/autoscalers.py --seed 1 --seed 16 --seed 17 [--clusters 20] [--spike 0.08]
-        [--bin target/release/t1578] [--keep DIR]
+        [--kind karpenter|cluster-autoscaler] [--bin target/release/t1578] [--keep DIR]
 """
 
 import argparse
@@ -37,7 +41,9 @@ SPIKE_P = 0.08
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-USER_AGENT = "aws-sdk-go/1.55.5 (go1.23.2; linux; amd64) karpenter.sh-v1.0.8"
+USER_AGENTS = {"karpenter": "aws-sdk-go/1.55.5 (go1.23.2; linux; amd64) karpenter.sh-v1.0.8",
+               "cluster-autoscaler": "aws-sdk-go/1.44.241 (go1.22.5; linux; amd64) cluster-autoscaler/v1.30.2"}
+ROLES = {"karpenter": "KarpenterController-eks-prod-{}", "cluster-autoscaler": "cluster-autoscaler-eks-prod-{}"}
 
 
 def iso(ms):
@@ -78,11 +84,11 @@ def identity(r, acct, role, ms):
     }
 
 
-def record(r, acct, role, ips, ms, name, params, response):
+def record(r, acct, role, ips, ms, name, params, response, source="ec2", kind="karpenter"):
     return {
         "eventVersion": "1.10", "userIdentity": identity(r, acct, role, ms), "eventTime": iso(ms),
-        "eventSource": "ec2.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
-        "sourceIPAddress": r.choice(ips), "userAgent": USER_AGENT, "requestParameters": params,
+        "eventSource": f"{source}.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": r.choice(ips), "userAgent": USER_AGENTS[kind], "requestParameters": params,
         "responseElements": response, "requestID": uid(r), "eventID": uid(r), "readOnly": False,
         "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": acct,
         "eventCategory": "Management",
@@ -126,8 +132,36 @@ def hour_of_calls(r, acct, role, ips, t0, up, down, live):
     return out
 
 
-def cluster(r, acct, idx, start, days, spike):
-    role = f"KarpenterController-eks-prod-{idx}"
+def node_group_hour(r, acct, role, ips, t0, up, down, groups):
+    """The Cluster Autoscaler's hour: each scale-up raises one node group's desired capacity by 1
+    to 3 (the group launches the nodes); each scale-down removes one node, the group
+    decremented. `groups` maps a group name to its running instances."""
+    out = []
+    for _ in range(poisson(r, up)):
+        name = r.choice(sorted(groups))
+        groups[name] += [instance_id(r) for _ in range(r.choice([1, 1, 1, 2, 3]))]
+        request = {"autoScalingGroupName": name, "desiredCapacity": len(groups[name]), "honorCooldown": False}
+        out.append(record(r, acct, role, ips, t0 + r.randrange(HOUR_MS), "SetDesiredCapacity", request, None,
+                          "autoscaling", "cluster-autoscaler"))
+    for _ in range(poisson(r, down)):
+        live = [g for g in sorted(groups) if groups[g]]
+        if not live:
+            break
+        name = r.choice(live)
+        node = groups[name].pop(r.randrange(len(groups[name])))
+        request = {"instanceId": node, "shouldDecrementDesiredCapacity": True}
+        response = {"activity": {"activityId": uid(r), "autoScalingGroupName": name,
+                                 "description": f"Terminating EC2 instance: {node}", "statusCode": "InProgress"}}
+        out.append(record(r, acct, role, ips, t0 + r.randrange(HOUR_MS), "TerminateInstanceInAutoScalingGroup",
+                          request, response, "autoscaling", "cluster-autoscaler"))
+    return out
+
+
+def cluster(r, acct, idx, start, days, spike, kind="karpenter"):
+    role = ROLES[kind].format(idx)
+    # Drawn only for node groups, so that Karpenter's clusters stay as they were measured.
+    groups = {} if kind == "karpenter" else {
+        f"eks-ng-{idx}-{n}-{r.getrandbits(32):08x}": [] for n in ("general", "memory", "spot")}
     ips = [f"3.{r.randrange(1, 250)}.{r.randrange(1, 250)}.{r.randrange(1, 250)}" for _ in range(3)]
     base = r.choice([0.3, 0.8, 2.0, 5.0])  # launches an hour at the daily peak
     out, live = [], []
@@ -135,17 +169,21 @@ def cluster(r, acct, idx, start, days, spike):
         factor = math.exp(r.gauss(0, 0.35)) * (0.4 if d % 7 in (5, 6) else 1.0)
         if r.random() < spike:
             factor *= r.uniform(2.5, 4.0)
-        if d % 7 == 2:
+        if d % 7 == 2 and kind == "karpenter":
             out += ami_release(r, acct, role, ips, start + d * DAY_MS + 15 * HOUR_MS + r.randrange(HOUR_MS))
         for h in range(24):
             curve = 0.25 + 0.75 * max(0.0, math.sin((h - 6) / 24 * 2 * math.pi))
             up = base * curve * factor
             down = base * (1.25 - curve) * factor * 0.8  # off-peak hours scale down and consolidate
-            out += hour_of_calls(r, acct, role, ips, start + d * DAY_MS + h * HOUR_MS, up, down, live)
+            t0 = start + d * DAY_MS + h * HOUR_MS
+            if kind == "karpenter":
+                out += hour_of_calls(r, acct, role, ips, t0, up, down, live)
+            else:
+                out += node_group_hour(r, acct, role, ips, t0, up, down, groups)
     return role, out
 
 
-def run_seed(binary, seed, clusters, spike, d):
+def run_seed(binary, seed, clusters, spike, d, kind="karpenter"):
     truth, _ = workload.generate(binary, "aws", seed, 21, 400, d)
     p = truth["params"]
     r = random.Random(seed * 7919)
@@ -153,7 +191,7 @@ def run_seed(binary, seed, clusters, spike, d):
     added, keys = [], set()
     for i in range(clusters):
         acct = r.choice(accounts)
-        role, recs = cluster(r, acct, i, p["start_ms"], p["days"], spike)
+        role, recs = cluster(r, acct, i, p["start_ms"], p["days"], spike, kind)
         keys.add(f"arn:aws:iam::{acct}:role/{role}")
         added += recs
     out = os.path.join(d, "with-autoscalers.jsonl")
@@ -169,7 +207,7 @@ def run_seed(binary, seed, clusters, spike, d):
     pd = clusters * (hi - lo) / 86400000
     detected = sum(v["detected"] for v in s["scenarios"].values())
     attacks = sum(v["attacks"] for v in s["scenarios"].values())
-    print(f"seed {seed}: {clusters} clusters, {len(added)} records; their alerts {len(mine)} in "
+    print(f"seed {seed}: {clusters} {kind} clusters, {len(added)} records; their alerts {len(mine)} in "
           f"{pd:.0f} principal-days ({1000 * len(mine) / pd:.1f}/1000 pd); workload benign "
           f"{s['benign']} (the clusters' included), attacks {detected}/{attacks}", flush=True)
     for a in mine:
@@ -182,6 +220,8 @@ def main():
     ap.add_argument("--seed", type=int, action="append", required=True)
     ap.add_argument("--clusters", type=int, default=20)
     ap.add_argument("--spike", type=float, default=SPIKE_P, help="probability a day spikes")
+    ap.add_argument("--kind", choices=sorted(ROLES), default="karpenter",
+                    help="Karpenter's fleets, or the Cluster Autoscaler's Auto Scaling groups")
     ap.add_argument("--bin", default="target/release/t1578")
     ap.add_argument("--keep", help="keep the inputs and alerts in this directory")
     args = ap.parse_args()
@@ -189,7 +229,7 @@ def main():
     for seed in args.seed:
         d = os.path.join(root, f"s{seed}")
         os.makedirs(d, exist_ok=True)
-        run_seed(args.bin, seed, args.clusters, args.spike, d)
+        run_seed(args.bin, seed, args.clusters, args.spike, d, args.kind)
 
 
 if __name__ == "__main__":

@@ -238,7 +238,8 @@ class Ctx:
         if style == "terraform":
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
-                   "dlm": "dlm#1.28.3", "backup": "backup#1.30.0"}[service]
+                   "dlm": "dlm#1.28.3", "backup": "backup#1.30.0",
+                   "autoscaling": "autoscaling#1.48.0"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -254,7 +255,7 @@ class Ctx:
 
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
-                 "dlm": "1.09", "backup": "1.08"}
+                 "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -1062,6 +1063,12 @@ def b_enable_image(ctx, row, look):
             ec2_wrapped(ctx, "EnableImage", **{"return": True}), ec2_arn(ctx, "image", ami))
 
 
+def b_disable_image(ctx, row, look):
+    ami = rid("ami", row, "booking")
+    return ("ec2", "DisableImage", {"DisableImageRequest": {"ImageId": ami}},
+            ec2_wrapped(ctx, "DisableImage", **{"return": True}), ec2_arn(ctx, "image", ami))
+
+
 def b_unlock_snapshot(ctx, row, look):
     snap = rid("snap", row, "evidence")
     resp = ec2_wrapped(ctx, "UnlockSnapshot", snapshotId=snap)
@@ -1090,6 +1097,79 @@ def b_restore_snapshot_tier(ctx, row, look):
     resp = ec2_wrapped(ctx, "RestoreSnapshotTier", snapshotId=snap, restoreStartTime=ts(ctx.t), restoreDuration=7,
                        isPermanentRestore=False)
     return "ec2", "RestoreSnapshotTier", req, resp, ec2_arn(ctx, "snapshot", snap)
+
+
+def b_modify_launch_template(ctx, row, look):
+    """The default version moved back to an older one: no new version written."""
+    lt = rid("lt", "checkout-workers")
+    req = {"ModifyLaunchTemplateRequest": {"LaunchTemplateId": lt, "SetDefaultVersion": "3"}}
+    resp = ec2_wrapped(ctx, "ModifyLaunchTemplate", launchTemplate={
+        "launchTemplateId": lt, "launchTemplateName": "checkout-workers",
+        "createTime": ts(ctx.t - dt.timedelta(days=120)).replace("Z", ".000Z"),
+        "createdBy": f"arn:aws:sts::{OWN}:assumed-role/deploy-pipeline/deploy", "defaultVersionNumber": 3,
+        "latestVersionNumber": 9})
+    return "ec2", "ModifyLaunchTemplate", req, resp, ec2_arn(ctx, "launch-template", lt)
+
+
+ASG = "asg-checkout-workers"
+
+
+def asg_arn(ctx, name: str) -> str:
+    """An Auto Scaling group's ARN (a UUID between the type and the name), as an AccessDenied
+    message names it."""
+    return f"arn:aws:autoscaling:{ctx.region}:{OWN}:autoScalingGroup:{uid(name, 'asg')}:autoScalingGroupName/{name}"
+
+
+def b_instance_refresh(ctx, row, look):
+    """A rolling refresh to a named launch template version (an old one, as a rollback does)."""
+    req = {"autoScalingGroupName": ASG, "strategy": "Rolling",
+           "desiredConfiguration": {"launchTemplate": {"launchTemplateId": rid("lt", "checkout-workers"), "version": "3"}},
+           "preferences": {"minHealthyPercentage": 90, "instanceWarmup": 120, "skipMatching": False}}
+    return "autoscaling", "StartInstanceRefresh", req, {"instanceRefreshId": uid(ctx.key, "refresh")}, asg_arn(ctx, ASG)
+
+
+def b_asg_terminate(ctx, row, look):
+    """One instance terminated without lowering the group's capacity: it is replaced."""
+    inst = rid("i", row, "worker")
+    req = {"instanceId": inst, "shouldDecrementDesiredCapacity": False}
+    resp = {"activity": {
+        "activityId": uid(ctx.key, "activity"), "autoScalingGroupName": ASG,
+        "description": f"Terminating EC2 instance: {inst}",
+        "cause": f"At {ts(ctx.t)} instance {inst} was taken out of service in response to a user request.",
+        "startTime": ts(ctx.t), "statusCode": "InProgress", "progress": 0,
+        "details": json.dumps({"Subnet ID": rid("subnet", "app-a"), "Availability Zone": ctx.region + "a"})}}
+    # Auto Scaling authorizes the call on the group, which an AccessDenied names.
+    return "autoscaling", "TerminateInstanceInAutoScalingGroup", req, resp, asg_arn(ctx, ASG)
+
+
+def b_asg_delete(ctx, row, look):
+    name = "asg-ids-sensors"
+    return ("autoscaling", "DeleteAutoScalingGroup", {"autoScalingGroupName": name, "forceDelete": True}, None,
+            asg_arn(ctx, name))
+
+
+def b_asg_zero(ctx, row, look):
+    """The group emptied (`look`: scaled out to 6, an autoscaler's routine)."""
+    name = "asg-checkin-prod"
+    size = 6 if look else 0
+    req = {"autoScalingGroupName": name, "minSize": 2 if look else 0, "maxSize": 12 if look else 0,
+           "desiredCapacity": size}
+    return "autoscaling", "UpdateAutoScalingGroup", req, None, asg_arn(ctx, name)
+
+
+def b_desired_zero(ctx, row, look):
+    """Desired capacity 0 (`look`: scaled in to 2)."""
+    req = {"autoScalingGroupName": ASG, "desiredCapacity": 2 if look else 0, "honorCooldown": False}
+    return "autoscaling", "SetDesiredCapacity", req, None, asg_arn(ctx, ASG)
+
+
+def b_asg_create(ctx, row, look):
+    name = "asg-build-runners"
+    req = {"autoScalingGroupName": name, "minSize": 0, "maxSize": 4, "desiredCapacity": 2,
+           "launchTemplate": {"launchTemplateId": rid("lt", "build-runners"), "version": "$Latest"},
+           "vPCZoneIdentifier": f"{rid('subnet', 'app-a')},{rid('subnet', 'app-b')}",
+           "tags": [{"key": "team", "value": "platform", "propagateAtLaunch": True}]}
+    return "autoscaling", "CreateAutoScalingGroup", req, None, asg_arn(ctx, name)
 
 
 def backup_point(ctx, row):
@@ -1330,6 +1410,14 @@ AWS_BUILDERS = {
     "aws.ec2.imds_defaults_v1": b_imds_defaults,
     "aws.ec2.modify_instance_metadata_defaults": b_imds_defaults,
     "aws.ec2.disable_allowed_images": b_disable_allowed_images,
+    "aws.ec2.modify_launch_template": b_modify_launch_template,
+    "aws.autoscaling.instance_refresh": b_instance_refresh,
+    "aws.autoscaling.terminate_instance": b_asg_terminate,
+    "aws.autoscaling.delete_group": b_asg_delete,
+    "aws.autoscaling.create_group": b_asg_create,
+    "aws.autoscaling.scale_to_zero": b_asg_zero,
+    "aws.autoscaling.desired_capacity_zero": b_desired_zero,
+    "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
     "aws.rds.db_snapshot_public": lambda c, r, l: b_db_snapshot_attr(c, r, l, "public"),
@@ -2075,6 +2163,11 @@ MAY_ROWS = {"aws.ec2.restore_snapshot_from_recycle_bin", "aws.ec2.restore_image_
 APRIL_ROWS = {"aws.ec2.unlock_snapshot", "aws.ec2.imds_defaults_v1", "aws.ec2.modify_instance_metadata_defaults",
               "aws.ec2.disable_allowed_images", "aws.ec2.restore_snapshot_tier",
               "azure.recoveryservices.backup_file_recovery"}
+# ... and the forty-third session's Auto Scaling groups, launch template defaults and disabled
+# AMIs March.
+MARCH_ROWS = {"aws.ec2.modify_launch_template", "aws.autoscaling.instance_refresh", "aws.autoscaling.terminate_instance",
+              "aws.autoscaling.delete_group", "aws.autoscaling.create_group", "aws.autoscaling.scale_to_zero",
+              "aws.autoscaling.desired_capacity_zero", "aws.ec2.disable_image"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2122,7 +2215,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2133,6 +2226,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JULY_ROWS], 7))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MAY_ROWS], 5))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in APRIL_ROWS], 4))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in MARCH_ROWS], 3))
     return built
 
 

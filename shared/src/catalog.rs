@@ -133,6 +133,10 @@ pub struct Condition {
     /// IMDS `httpPutResponseHopLimit` requested at least this high.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_limit_min: Option<i64>,
+    /// Auto Scaling: the group's desired or maximum capacity set to 0 (every instance
+    /// terminated by the service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_zero: Option<bool>,
     /// Azure VM extension name (from the resource id) contains one of these (lower-case).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension_contains: Vec<String>,
@@ -210,6 +214,7 @@ impl Condition {
             && opt(self.skip_final_snapshot, d.skip_final_snapshot)
             && opt(self.delete_automated_backups, d.delete_automated_backups)
             && opt(self.delete_replaced_root_volume, d.delete_replaced_root_volume)
+            && opt(self.capacity_zero, Some(d.capacity_zero))
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
             && self
                 .hop_limit_min
@@ -284,6 +289,10 @@ pub struct Entry {
     pub positive: String,
     /// Negative look-alike fixture, relative to `events/`.
     pub negative: String,
+    /// The catalog has a row of the same call without a condition (set when the catalog is
+    /// built): this row is a variant of a call that counts anyway ([`Entry::risky_variant`]).
+    #[serde(skip)]
+    plain_sibling: bool,
 }
 
 /// Short stable hash of a catalog id, stored in window state instead of the id string.
@@ -299,9 +308,11 @@ impl Entry {
 
     /// A row told from its call's plain row by a request condition of its own (a GPU size,
     /// IMDSv1, no final snapshot, the replaced volume deleted): the request names its threat.
-    /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]).
+    /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]), nor
+    /// a call counted only in one form, with no plain row (a group's capacity set to zero: the
+    /// condition says which calls are the technique, not what makes a routine call risky).
     pub fn risky_variant(&self) -> bool {
-        self.when.as_ref().is_some_and(|w| !w.by_chosen_name())
+        self.plain_sibling && self.when.as_ref().is_some_and(|w| !w.by_chosen_name())
     }
 
     /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
@@ -390,6 +401,10 @@ fn check_row(e: &Entry) -> Result<(), String> {
     if e.risk > 20 {
         return Err(format!("risk {} is above 20", e.risk));
     }
+    if e.when.as_ref().is_some_and(|c| c.capacity_zero == Some(false)) {
+        // Every call that is not an Auto Scaling capacity change would meet it.
+        return Err("capacity_zero can only be true: it selects the calls that empty a group".into());
+    }
     if e.on_start && e.cloud != Cloud::Azure {
         return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
     }
@@ -441,7 +456,7 @@ impl Catalog {
     }
 
     /// Validate rows and build the indexes.
-    pub fn from_entries(version: String, entries: Vec<Entry>) -> Result<Catalog, CatalogError> {
+    pub fn from_entries(version: String, mut entries: Vec<Entry>) -> Result<Catalog, CatalogError> {
         let row = |id: &str, reason: String| CatalogError::Row {
             id: id.to_string(),
             reason,
@@ -463,6 +478,11 @@ impl Catalog {
                 .entry(e.operation.to_ascii_lowercase())
                 .or_default()
                 .push(i);
+        }
+        let plain: Vec<bool> = entries.iter().map(|e| e.when.is_none()).collect();
+        for e in entries.iter_mut() {
+            let same_call = &by_operation[&e.cloud][&e.operation.to_ascii_lowercase()];
+            e.plain_sibling = same_call.iter().any(|&j| plain[j]);
         }
         for e in &entries {
             if let Some(b) = &e.boost {
@@ -556,12 +576,30 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_makes_a_risky_variant_only_beside_a_plain_row_of_its_call() {
+        let c = Catalog::builtin().unwrap();
+        let risky = |id: &str| c.get(id).unwrap().risky_variant();
+        // A GPU launch beside every launch, a delete that drops the backups beside every
+        // delete: the request names its threat.
+        assert!(risky("aws.ec2.run_instances_gpu"));
+        assert!(risky("aws.rds.delete_db_instance_no_final_snapshot"));
+        // A group's capacity set to zero and a share taken back are the only forms of their
+        // calls the catalog counts: no routine form to be a variant of.
+        assert!(!risky("aws.autoscaling.scale_to_zero"));
+        assert!(!risky("aws.ec2.snapshot_share_removed"));
+        // An extension told apart by the name its caller chose is no variant either.
+        assert!(!risky("azure.compute.vm_security_extension_delete"));
+        // Nor is a plain row.
+        assert!(!risky("aws.ec2.run_instances"));
+    }
+
+    #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        // The counts the README states: 159 operations, 104 AWS and 55 Azure.
+        // The counts the README states: 167 operations, 112 AWS and 55 Azure.
         let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
         let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
-        assert_eq!((c.entries.len(), aws, azure), (159, 104, 55));
+        assert_eq!((c.entries.len(), aws, azure), (167, 112, 55));
         assert_eq!(c.seed_azure.len(), 13);
     }
 
@@ -586,5 +624,7 @@ mod tests {
         assert!(e.to_string().contains("nope"));
         let e = Catalog::from_toml(&doc("when = { extension_contains = [\"CustomScript\"] }")).unwrap_err();
         assert!(e.to_string().contains("lower-case"), "{e}");
+        let e = Catalog::from_toml(&doc("when = { capacity_zero = false }")).unwrap_err();
+        assert!(e.to_string().contains("capacity_zero can only be true"), "{e}");
     }
 }

@@ -16,7 +16,7 @@
 //!   |---|---|
 //!   | an operation type's count above `volume_factor` x its largest day and above that day + the seed's bulk count (all types together: + twice the bulk count, as a day's mix varies more) | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
-//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a person's scale-set model written, then pushed to the instances) |
+//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition beside its call's plain row) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a person's scale-set model written, then pushed to the instances) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |

@@ -168,6 +168,10 @@ pub struct Details {
     pub delete_replaced_root_volume: Option<bool>,
     /// IMDS `httpPutResponseHopLimit` as requested.
     pub hop_limit: Option<i64>,
+    /// Auto Scaling: the request sets a group's desired or maximum capacity to 0, so the service
+    /// terminates every instance of the group (its TerminateInstances calls are the service's).
+    #[serde(default)]
+    pub capacity_zero: bool,
     /// Azure VM extension name, from the resource id.
     pub extension: Option<String>,
 }

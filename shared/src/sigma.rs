@@ -297,6 +297,11 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         ));
         parts.push(simple("hop_limit", maps));
     }
+    if c.capacity_zero == Some(true) {
+        let mut maps = req_any(name, "desiredCapacity", "", vec![Val::Int(0)]);
+        maps.extend(req_any(name, "maxSize", "", vec![Val::Int(0)]));
+        parts.push(simple("capacity_zero", maps));
+    }
     if c.from_snapshot == Some(true) {
         parts.push(simple(
             "from_snapshot",

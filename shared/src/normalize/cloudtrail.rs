@@ -358,12 +358,16 @@ const RESPONSE_KEYS: [&str; 11] = [
     // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
     "spotFleetRequestId",
 ];
-const REQUEST_KEYS: [&str; 19] = [
+const REQUEST_KEYS: [&str; 20] = [
     "snapshotId",
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
     "secondSnapshotId",
     "imageId",
     "volumeId",
+    // Auto Scaling: the group, which its ARN's last part names
+    // (`arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroupName/NAME`), before the instance a
+    // group may be created from
+    "autoScalingGroupName",
     "instanceId",
     "dBSnapshotIdentifier",
     "dBClusterSnapshotIdentifier",
@@ -584,6 +588,12 @@ fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_e
     d.hop_limit = get(req, "httpPutResponseHopLimit")
         .or_else(|| json::path(req, &["metadataOptions", "httpPutResponseHopLimit"]))
         .and_then(json::int);
+    if provider.eq_ignore_ascii_case("autoscaling") {
+        // UpdateAutoScalingGroup and SetDesiredCapacity: a group emptied by its size, not by
+        // the caller's terminations.
+        let zero = |k: &str| get(req, k).and_then(json::int) == Some(0);
+        d.capacity_zero = zero("desiredCapacity") || zero("maxSize");
+    }
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .map(|s| clip(&s, 64));
@@ -676,6 +686,34 @@ mod tests {
         assert_eq!(
             ev.resources,
             vec!["arn:aws:ec2:us-east-1:111122223333:snapshot/snap-b"]
+        );
+    }
+
+    #[test]
+    fn an_auto_scaling_call_names_its_group_or_the_instance_it_terminates() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("autoscaling.amazonaws.com");
+        r["eventName"] = json!("CreateAutoScalingGroup");
+        // A group made from an instance names both: the group is what the call made.
+        r["requestParameters"] = json!({"autoScalingGroupName":"web","instanceId":"i-9","minSize":1,"maxSize":2,
+            "launchTemplate":{"launchTemplateId":"lt-1","version":"$Latest"}});
+        r["responseElements"] = Value::Null;
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroupName/web"]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // Termination through the group names the instance: its own TerminateInstances is the
+        // service's call.
+        r["eventName"] = json!("TerminateInstanceInAutoScalingGroup");
+        r["requestParameters"] = json!({"instanceId":"i-9","shouldDecrementDesiredCapacity":false});
+        r["responseElements"] = json!({"activity":{"autoScalingGroupName":"web","statusCode":"InProgress"}});
+        let ev = normalize(r).unwrap();
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:instance/i-9"]
         );
     }
 
