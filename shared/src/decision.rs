@@ -75,7 +75,8 @@
 //!   export has no recipient to know: it is evidence only where the principal makes exports of
 //!   its kind from its account routinely, on `routine_export_days` of the period (2: a backup
 //!   product's nightly download URLs; a person needs a day more), or a workload's read of data
-//!   in place while it is being learned (its nightly reads began before the detector looked),
+//!   in place while it is being learned, or, found at work then, in its account's first baseline
+//!   period (its nightly or weekly reads began before the detector looked),
 //!   so one share with a partner makes the partner known and one export makes nothing known.
 //! - **One finding per incident.** The first decision creates a finding; while the principal
 //!   keeps acting within the window of the last report, later decisions update the same
@@ -422,16 +423,18 @@ fn flagged(s: &Scored, flag: u8) -> bool {
 }
 
 /// A workload's read of a disk's or a snapshot's data in place: a download URL (Azure's
-/// `beginGetAccess`) or a read through the EBS direct APIs. While the workload is being learned
-/// it is evidence, not a critical, as another account's use of a share is: a backup product or a
-/// scanner reads every night, it began before the detector looked, and each product's first
-/// nights in each account were criticals at every deployment (the twelfth probe's backup vendor:
-/// 3 of its 10 AWS benign findings). An export that writes a copy elsewhere (an image or
+/// `beginGetAccess`) or a read through the EBS direct APIs. While the workload is being learned,
+/// and while one found at work then is in its account's first baseline period
+/// ([`found_at_work`]), it is evidence, not a critical, as another account's use of a share is:
+/// a backup product or a scanner reads every night or every week, it began before the detector
+/// looked, and each product's first nights in each account were criticals at every deployment
+/// (the twelfth probe's backup vendor: 3 of its 10 AWS benign findings; a weekly product's first
+/// two weeks: 4 of the fourteenth's 8). An export that writes a copy elsewhere (an image or
 /// instance export, a store task, an RDS export) stays a critical, and so does a person's read
 /// (an IAM or Entra user's, an Identity Center or email-named session's: [`by_person`]) and a
 /// workload's first seen after the learning days. Off with `routine_export_days = 0` (every
 /// export a critical). The cost: a workload's stolen credentials reading data in an account's
-/// first days of observation raise no critical; the tiers still judge the window.
+/// first two weeks of observation raise no critical; the tiers still judge the window.
 fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
     rule.routine_export_days > 0
         && !by_person(s)
@@ -443,6 +446,14 @@ fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
             .catalog
             .get(&s.ctx.catalog_id)
             .is_some_and(crate::catalog::Entry::reads_in_place)
+}
+
+/// Was the principal already at work when the detector began (first seen in its account's
+/// learning days), and is the account still in its first baseline period at `t`? A weekly job
+/// made its first two reads by then, which the detector had no chance to see as its routine.
+fn found_at_work(state: &WindowState, rule: &BaselineRule, observed: Option<i64>, t: i64) -> bool {
+    rule.learning(state.baseline.first_seen(), observed)
+        && observed.is_some_and(|o| t < o.saturating_add(rule.days_ms()))
 }
 
 /// Was the call a person's ([`flags::BY_PERSON`])?
@@ -516,6 +527,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let judged = eff.baseline.map(|r| (r, standing(state, engine, &r, c)));
     let learned_use = match judged {
         Some((r, (Standing::Learning, _))) => recipient_use(c) || learned_read(engine, &r, s),
+        Some((r, (Standing::Established, observed))) => {
+            found_at_work(state, &r, observed, t) && learned_read(engine, &r, s)
+        }
         _ => false,
     };
     let critical = c.critical && !flagged(s, flags::KNOWN_DESTINATION) && !learned_use;

@@ -967,6 +967,7 @@ fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_crit
 fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critical() {
     let read = fixture("aws/ebs-list-snapshot-blocks.json");
     let export = fixture("aws/ec2-export-image.json");
+    let snapshot = fixture("aws/ec2-create-snapshot.json");
     // October's day, as the export's: the read's fixture is dated in December's first days.
     let (day, start) = day_of(&export);
     let workload = |template: &t1578_core::ComputeEvent, who: &str, d: i64, n: usize| {
@@ -982,20 +983,28 @@ fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critica
         by(&read, "admin", start + 2 * day + 7_200_000, 3),
         workload(&export, "imager", 2, 4),
         workload(&read, "scanner", 6, 5),
+        // A weekly reader found at work: its second week is still the account's first period.
+        workload(&read, "weekly", 0, 6),
+        workload(&read, "weekly", 7, 7),
+        // Found at work too, but its first read comes after the account's first 14 days.
+        workload(&snapshot, "keeper", 1, 8),
+        workload(&read, "keeper", 16, 9),
     ];
     let (_, alerts) = replay(
         &common::engine(ProfileName::Default).observed_since(start),
         &events,
     );
-    let who: Vec<(&str, &str)> = alerts
+    let mut who: Vec<(&str, &str)> = alerts
         .iter()
         .map(|a| (a.actor.user.name.as_str(), a.tier().as_str()))
         .collect();
+    who.sort();
     assert_eq!(
         who,
         [
             ("admin", "critical"),
             ("imager", "critical"),
+            ("keeper", "critical"),
             ("scanner", "critical")
         ],
         "{alerts:#?}"
