@@ -429,7 +429,7 @@ fn flagged(s: &Scored, flag: u8) -> bool {
 /// a backup product or a scanner reads every night or every week, it began before the detector
 /// looked, and each product's first nights in each account were criticals at every deployment
 /// (the twelfth probe's backup vendor: 3 of its 10 AWS benign findings; a weekly product's first
-/// two weeks: 4 of the fourteenth's 8). An export that writes a copy elsewhere (an image or
+/// two weeks: 2 of the fourteenth's 8, and both of its last five days'). An export that writes a copy elsewhere (an image or
 /// instance export, a store task, an RDS export) stays a critical, and so does a person's read
 /// (an IAM or Entra user's, an Identity Center or email-named session's: [`by_person`]) and a
 /// workload's first seen after the learning days. Off with `routine_export_days = 0` (every
@@ -449,11 +449,27 @@ fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
 }
 
 /// Was the principal already at work when the detector began (first seen in its account's
-/// learning days), and is the account still in its first baseline period at `t`? A weekly job
-/// made its first two reads by then, which the detector had no chance to see as its routine.
-fn found_at_work(state: &WindowState, rule: &BaselineRule, observed: Option<i64>, t: i64) -> bool {
-    rule.learning(state.baseline.first_seen(), observed)
-        && observed.is_some_and(|o| t < o.saturating_add(rule.days_ms()))
+/// learning days, not before them: a store continued with a later start knows it), is the account
+/// still in its first baseline period, and is this read in the account's first week or after a
+/// read of the same kind on an earlier day? A weekly job makes its first two reads in that time,
+/// which the detector has no chance to see as its routine; a workload that only stopped a machine
+/// in the learning days and reads data for the first time in its second week is not that job.
+fn found_at_work(state: &WindowState, rule: &BaselineRule, observed: Option<i64>, s: &Scored) -> bool {
+    const WEEK_MS: i64 = 7 * 86_400_000;
+    let (Some(o), t) = (observed, s.ctx.time_ms) else {
+        return false;
+    };
+    let first = state.baseline.first_seen();
+    let read_before = || {
+        s.ctx.destinations.iter().any(|d| {
+            matches!(Destination::of(d), Destination::ExportedFrom(_))
+                && state.baseline.destination_days(baseline::place_hash(d), t, rule) > 0
+        })
+    };
+    first.is_some_and(|f| f >= o)
+        && rule.learning(first, observed)
+        && t < o.saturating_add(rule.days_ms())
+        && (t < o.saturating_add(WEEK_MS) || read_before())
 }
 
 /// Was the call a person's ([`flags::BY_PERSON`])?
@@ -528,7 +544,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let learned_use = match judged {
         Some((r, (Standing::Learning, _))) => recipient_use(c) || learned_read(engine, &r, s),
         Some((r, (Standing::Established, observed))) => {
-            found_at_work(state, &r, observed, t) && learned_read(engine, &r, s)
+            found_at_work(state, &r, observed, s) && learned_read(engine, &r, s)
         }
         _ => false,
     };

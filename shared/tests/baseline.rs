@@ -960,9 +960,11 @@ fn a_recipients_copies_are_evidence_while_it_is_learned_and_the_share_stays_crit
 /// download URLs alike) while it is being learned (first seen in the account's first days of
 /// observation) are evidence: a backup product's or a scanner's nightly reads began before the
 /// detector looked, and each product's first nights in each account were criticals at every
-/// deployment. A person's read stays a critical while it is learned, and so do a workload's
-/// image export (a copy written elsewhere) and the read of a workload first seen after the
-/// learning days.
+/// deployment. So are a weekly reader's in the account's first baseline period, when the
+/// detector found it at work: in its first week, or after a read on an earlier day. A person's
+/// read stays a critical while it is learned, and so do a workload's image export (a copy
+/// written elsewhere), the read of a workload first seen after the learning days or before the
+/// account's start, a first read in the second week, and one after the first period.
 #[test]
 fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critical() {
     let read = fixture("aws/ebs-list-snapshot-blocks.json");
@@ -989,6 +991,16 @@ fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critica
         // Found at work too, but its first read comes after the account's first 14 days.
         workload(&snapshot, "keeper", 1, 8),
         workload(&read, "keeper", 16, 9),
+        // Found at work, but with no read of its own before one in its second week.
+        workload(&snapshot, "idle", 0, 10),
+        workload(&read, "idle", 10, 11),
+        // First seen after the learning days, established when it reads.
+        workload(&snapshot, "late", 4, 12),
+        workload(&read, "late", 10, 13),
+        // Seen before the account's start (a store continued with a later start): not found at
+        // work, the detector knew it.
+        workload(&snapshot, "veteran", -1, 14),
+        workload(&read, "veteran", 5, 15),
     ];
     let (_, alerts) = replay(
         &common::engine(ProfileName::Default).observed_since(start),
@@ -1003,9 +1015,12 @@ fn a_workloads_reads_are_evidence_while_it_is_learned_and_a_persons_stay_critica
         who,
         [
             ("admin", "critical"),
+            ("idle", "critical"),
             ("imager", "critical"),
             ("keeper", "critical"),
-            ("scanner", "critical")
+            ("late", "critical"),
+            ("scanner", "critical"),
+            ("veteran", "critical")
         ],
         "{alerts:#?}"
     );
