@@ -455,7 +455,7 @@ fn learned_read(engine: &Engine, rule: &BaselineRule, s: &Scored) -> bool {
 /// which the detector has no chance to see as its routine; a workload that only stopped a machine
 /// in the learning days and reads data for the first time in its second week is not that job.
 fn found_at_work(state: &WindowState, rule: &BaselineRule, observed: Option<i64>, s: &Scored) -> bool {
-    const WEEK_MS: i64 = 7 * 86_400_000;
+    const WEEK_MS: i64 = 7 * baseline::DAY_MS;
     let (Some(o), t) = (observed, s.ctx.time_ms) else {
         return false;
     };
@@ -463,7 +463,7 @@ fn found_at_work(state: &WindowState, rule: &BaselineRule, observed: Option<i64>
     let read_before = || {
         s.ctx.destinations.iter().any(|d| {
             matches!(Destination::of(d), Destination::ExportedFrom(_))
-                && state.baseline.destination_days(baseline::place_hash(d), t, rule) > 0
+                && state.baseline.knows_destination(baseline::place_hash(d), t, rule)
         })
     };
     first.is_some_and(|f| f >= o)
