@@ -1188,6 +1188,42 @@ def b_backup_delete_point(ctx, row, look):
     return "backup", "DeleteRecoveryPoint", req, None, req["recoveryPointArn"]
 
 
+def b_backup_lifecycle(ctx, row, look):
+    """A recovery point set to expire the next day (`look`: kept 400 days, a legal hold)."""
+    req = {"backupVaultName": "Default", "recoveryPointArn": backup_point(ctx, row),
+           "lifecycle": {"deleteAfterDays": 400 if look else 1}}
+    resp = {"backupVaultArn": f"arn:aws:backup:{ctx.region}:{OWN}:backup-vault:Default",
+            "recoveryPointArn": req["recoveryPointArn"], "lifecycle": req["lifecycle"]}
+    return "backup", "UpdateRecoveryPointLifecycle", req, resp, req["recoveryPointArn"]
+
+
+def b_delete_fleets(ctx, row, look):
+    """Two EC2 Fleets deleted with their instances (`look`: the instances kept)."""
+    fleets = [f"fleet-{uid(ctx.key, 'fleet', str(i))}" for i in range(2)]
+    req = {"DeleteFleetsRequest": {"FleetId": fleets, "TerminateInstances": not look}}
+    resp = {"DeleteFleetsResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/",
+            "requestId": uid(ctx.key, "requestId"),
+            "successfulFleetDeletionSet": {"item": [
+                {"fleetId": f, "currentFleetState": "deleted_terminating" if not look else "deleted_running",
+                 "previousFleetState": "active"} for f in fleets]},
+            "unsuccessfulFleetDeletionSet": ""}}
+    return "ec2", "DeleteFleets", req, resp, f"arn:aws:ec2:{ctx.region}:{OWN}:fleet/{fleets[0]}"
+
+
+def b_cancel_spot_fleet(ctx, row, look):
+    """A Spot Fleet request cancelled with its instances (`look`: the instances kept)."""
+    sfr = f"sfr-{uid(ctx.key, 'sfr')}"
+    req = {"CancelSpotFleetRequestsRequest": {"SpotFleetRequestId": {"tag": 1, "content": sfr},
+                                              "TerminateInstances": not look}}
+    resp = {"CancelSpotFleetRequestsResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/",
+            "requestId": uid(ctx.key, "requestId"),
+            "successfulFleetRequestSet": {"item": {"spotFleetRequestId": sfr,
+                                                   "currentSpotFleetRequestState": "cancelled_terminating" if not look else "cancelled_running",
+                                                   "previousSpotFleetRequestState": "active"}},
+            "unsuccessfulFleetRequestSet": ""}}
+    return "ec2", "CancelSpotFleetRequests", req, resp, f"arn:aws:ec2:{ctx.region}:{OWN}:spot-fleet-request/{sfr}"
+
+
 def b_db_snapshot_attr(ctx, row, look, mode):
     ident = "orders-prod-manual-20261001"
     if mode == "public":
@@ -1420,6 +1456,9 @@ AWS_BUILDERS = {
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
+    "aws.backup.recovery_point_retention_cut": b_backup_lifecycle,
+    "aws.ec2.delete_fleets_terminate": b_delete_fleets,
+    "aws.ec2.cancel_spot_fleet_terminate": b_cancel_spot_fleet,
     "aws.rds.db_snapshot_public": lambda c, r, l: b_db_snapshot_attr(c, r, l, "public"),
     "aws.rds.db_snapshot_shared": lambda c, r, l: b_db_snapshot_attr(c, r, l, "external"),
     "aws.rds.db_cluster_snapshot_shared": b_db_cluster_snapshot_attr,
@@ -2168,6 +2207,10 @@ APRIL_ROWS = {"aws.ec2.unlock_snapshot", "aws.ec2.imds_defaults_v1", "aws.ec2.mo
 MARCH_ROWS = {"aws.ec2.modify_launch_template", "aws.autoscaling.instance_refresh", "aws.autoscaling.terminate_instance",
               "aws.autoscaling.delete_group", "aws.autoscaling.create_group", "aws.autoscaling.scale_to_zero",
               "aws.autoscaling.desired_capacity_zero", "aws.ec2.disable_image"}
+# ... and the forty-fourth session's recovery point retention cut and fleets deleted with their
+# instances February.
+FEBRUARY_ROWS = {"aws.backup.recovery_point_retention_cut", "aws.ec2.delete_fleets_terminate",
+                 "aws.ec2.cancel_spot_fleet_terminate"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2215,7 +2258,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2227,6 +2270,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MAY_ROWS], 5))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in APRIL_ROWS], 4))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MARCH_ROWS], 3))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in FEBRUARY_ROWS], 2))
     return built
 
 

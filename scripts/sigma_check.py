@@ -544,7 +544,7 @@ def event_time(record: dict) -> datetime | None:
 
 def qradar_table(records: list[dict], queries: list[str]):
     """DuckDB with an `events` table: one row per CloudTrail or Activity Log record, one column per
-    custom property the queries name (a path no record has is an all-NULL column; the two numeric
+    custom property the queries name (a path no record has is an all-NULL column; the numeric
     ones as numbers), devicetime as QRadar holds it (milliseconds since the epoch, from the
     record's own time), AQL's UNIQUECOUNT as a macro, and `/` on integers as AQL's (Java's long)
     integer division."""

@@ -49,7 +49,7 @@ AWSCLOUDTRAIL_COLUMNS = {
     "userIdentity.arn": "UserIdentityArn", "userIdentity.invokedBy": "UserIdentityInvokedBy",
     "userIdentity.accountId": "UserIdentityAccountId", "eventType": "EventTypeName"}
 # Request parameters the rules compare as numbers (the rest are compared as text).
-NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod)$")
+NUMERIC_REQUEST_PARAMETERS = re.compile(r"(?i)(HopLimit|RetentionPeriod|DeleteAfterDays)$")
 
 
 # The Azure correlations' principal: the caller's Entra object id, a claim of the Activity Log

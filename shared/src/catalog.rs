@@ -113,6 +113,10 @@ pub struct Condition {
     /// RDS backup retention as requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_retention: Option<i64>,
+    /// A retention in days requested at most this long (an AWS Backup recovery point's
+    /// `deleteAfterDays`): the service deletes the snapshots and images behind it that soon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days_max: Option<i64>,
     /// RDS public accessibility as requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publicly_accessible: Option<bool>,
@@ -137,6 +141,9 @@ pub struct Condition {
     /// terminated by the service).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_zero: Option<bool>,
+    /// EC2 Fleet and Spot Fleet: fleets deleted or cancelled with their instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminates_instances: Option<bool>,
     /// Azure VM extension name (from the resource id) contains one of these (lower-case).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension_contains: Vec<String>,
@@ -215,7 +222,11 @@ impl Condition {
             && opt(self.delete_automated_backups, d.delete_automated_backups)
             && opt(self.delete_replaced_root_volume, d.delete_replaced_root_volume)
             && opt(self.capacity_zero, Some(d.capacity_zero))
+            && opt(self.terminates_instances, Some(d.terminates_instances))
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
+            && self
+                .retention_days_max
+                .is_none_or(|max| d.backup_retention.is_some_and(|r| r <= max))
             && self
                 .hop_limit_min
                 .is_none_or(|min| d.hop_limit.is_some_and(|h| h >= min))
@@ -404,6 +415,23 @@ fn check_row(e: &Entry) -> Result<(), String> {
     if e.when.as_ref().is_some_and(|c| c.capacity_zero == Some(false)) {
         // Every call that is not an Auto Scaling capacity change would meet it.
         return Err("capacity_zero can only be true: it selects the calls that empty a group".into());
+    }
+    if e.when
+        .as_ref()
+        .is_some_and(|c| c.terminates_instances == Some(false))
+    {
+        // Every call that is not a fleet's deletion would meet it.
+        return Err(
+            "terminates_instances can only be true: it selects the deletions that take the instances".into(),
+        );
+    }
+    if e.when
+        .as_ref()
+        .and_then(|c| c.retention_days_max)
+        .is_some_and(|m| m < 1)
+    {
+        // AWS Backup refuses a retention under one day: such a row would match nothing.
+        return Err("retention_days_max must be at least 1 (days)".into());
     }
     if e.on_start && e.cloud != Cloud::Azure {
         return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
@@ -596,10 +624,10 @@ mod tests {
     #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        // The counts the README states: 167 operations, 112 AWS and 55 Azure.
+        // The counts the README states: 170 operations, 115 AWS and 55 Azure.
         let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
         let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
-        assert_eq!((c.entries.len(), aws, azure), (167, 112, 55));
+        assert_eq!((c.entries.len(), aws, azure), (170, 115, 55));
         assert_eq!(c.seed_azure.len(), 13);
     }
 
@@ -626,5 +654,34 @@ mod tests {
         assert!(e.to_string().contains("lower-case"), "{e}");
         let e = Catalog::from_toml(&doc("when = { capacity_zero = false }")).unwrap_err();
         assert!(e.to_string().contains("capacity_zero can only be true"), "{e}");
+        let e = Catalog::from_toml(&doc("when = { terminates_instances = false }")).unwrap_err();
+        assert!(
+            e.to_string().contains("terminates_instances can only be true"),
+            "{e}"
+        );
+        let e = Catalog::from_toml(&doc("when = { retention_days_max = 0 }")).unwrap_err();
+        assert!(e.to_string().contains("at least 1"), "{e}");
+    }
+
+    /// A recovery point's retention cut to days is the row; kept for longer, or a request
+    /// that names no retention (a cold-storage move alone), is not: nothing is deleted soon.
+    #[test]
+    fn a_retention_cut_is_a_recovery_point_kept_a_week_at_most() {
+        let c = Catalog::builtin().unwrap();
+        let at = |lifecycle: serde_json::Value| {
+            let rec = serde_json::json!({"eventTime":"2026-02-01T09:00:00Z","eventSource":"backup.amazonaws.com",
+                "eventName":"UpdateRecoveryPointLifecycle","awsRegion":"us-east-1","recipientAccountId":"111122223333",
+                "eventID":"e1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice"},
+                "requestParameters":{"backupVaultName":"Default",
+                    "recoveryPointArn":"arn:aws:ec2:us-east-1::snapshot/snap-1","lifecycle":lifecycle}});
+            let ev = crate::normalize::normalize(rec).unwrap();
+            c.classify(&ev).map(|e| e.id.clone())
+        };
+        let cut = Some("aws.backup.recovery_point_retention_cut".to_string());
+        assert_eq!(at(serde_json::json!({"deleteAfterDays": 1})), cut);
+        assert_eq!(at(serde_json::json!({"DeleteAfterDays": "7"})), cut);
+        assert_eq!(at(serde_json::json!({"deleteAfterDays": 8})), None);
+        assert_eq!(at(serde_json::json!({"deleteAfterDays": 400})), None);
+        assert_eq!(at(serde_json::json!({"moveToColdStorageAfterDays": 1})), None);
     }
 }

@@ -53,7 +53,9 @@
 //!   weekly job, a rare user): it is not known to be new, and is judged as a principal back
 //!   from a break is, by its volume against the little history it has (`short_observation`;
 //!   a workload's deletes only against a mass bar, as a weekly retention job's first run is its
-//!   routine), a protection change, a technique's whole shape or such a revert. The seed's
+//!   routine), a protection change, a technique's whole shape, such a revert, or a person's
+//!   lifecycle call whose request names its threat (a GPU launch, IMDSv1:
+//!   `Aggregate::threats`) where the window meets a new principal's thresholds. The seed's
 //!   thresholds are for principals that appear once the detector has watched for the baseline
 //!   period: in the cold-start workloads, principals met in the second week made most of its
 //!   alerts. Unknown (the default), every principal without history is new, which an incident
@@ -770,19 +772,31 @@ fn fires_at(
         // whose request names its threat (the replaced volume deleted) needs no history to
         // tell, nor does a mass action against the little history there is (`judge` weighs a
         // learned principal's by its people's deletes alone, a higher bar).
-        Some((_, Standing::Learning | Standing::Unproven)) => {
-            impairs(agg)
-                || signs.whole
-                || agg.person_risky_reverts > 0
-                || reasons.iter().any(|r| r.code == "volume")
+        Some((_, Standing::Learning)) => learned_fires(agg, reasons, signs),
+        // A window holding a person's lifecycle call whose request names its threat (a GPU
+        // launch, IMDSv1), by a principal first seen after the learning days, meets a new
+        // principal's thresholds: a rare user's silence explains its routine, not a GPU fleet.
+        // One being learned may have launched them for years before the detector looked, and a
+        // workload's may be a weekly image pipeline's GPU build.
+        Some((rule, Standing::Unproven)) => {
+            learned_fires(agg, reasons, signs) || (agg.threats > 0 && new_fires(tier, &rule, agg))
         }
-        // A principal without history meets the seed's thresholds; the lowest (risk alone)
-        // from the rule's points.
-        Some((rule, Standing::New)) => {
-            tier > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(agg)
-        }
+        Some((rule, Standing::New)) => new_fires(tier, &rule, agg),
         None => true,
     }
+}
+
+/// A principal without history meets the seed's thresholds; the lowest (risk alone) from the
+/// rule's points.
+fn new_fires(tier: Tier, rule: &BaselineRule, agg: &Aggregate) -> bool {
+    tier > Tier::Suspicious || agg.total_risk >= rule.new_principal_risk || impairs(agg)
+}
+
+/// What makes a finding of a principal being learned or not known to be new: a protection
+/// change, a technique's whole shape, a person's revert that names its threat, or a mass action
+/// against the little history there is.
+fn learned_fires(agg: &Aggregate, reasons: &[Reason], signs: Signs) -> bool {
+    impairs(agg) || signs.whole || agg.person_risky_reverts > 0 || reasons.iter().any(|r| r.code == "volume")
 }
 
 /// A finding opened at `t`. Its id is the window bucket's, not the event's: writers that race on

@@ -153,7 +153,8 @@ pub struct Details {
     pub source_account: Option<String>,
     /// RDS `deletionProtection` as requested.
     pub deletion_protection: Option<bool>,
-    /// RDS `backupRetentionPeriod` as requested.
+    /// A retention in days as requested: RDS `backupRetentionPeriod`, or an AWS Backup
+    /// recovery point's `lifecycle.deleteAfterDays`.
     pub backup_retention: Option<i64>,
     /// RDS `publiclyAccessible` as requested.
     pub publicly_accessible: Option<bool>,
@@ -172,6 +173,10 @@ pub struct Details {
     /// terminates every instance of the group (its TerminateInstances calls are the service's).
     #[serde(default)]
     pub capacity_zero: bool,
+    /// EC2 Fleet and Spot Fleet: the request deletes or cancels fleets with their instances
+    /// (`TerminateInstances`), which the service then terminates.
+    #[serde(default)]
+    pub terminates_instances: bool,
     /// Azure VM extension name, from the resource id.
     pub extension: Option<String>,
 }

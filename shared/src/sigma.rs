@@ -302,6 +302,12 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         maps.extend(req_any(name, "maxSize", "", vec![Val::Int(0)]));
         parts.push(simple("capacity_zero", maps));
     }
+    if c.terminates_instances == Some(true) {
+        parts.push(simple(
+            "terminates_instances",
+            req_any(name, "terminateInstances", "", vec![Val::Bool(true)]),
+        ));
+    }
     if c.from_snapshot == Some(true) {
         parts.push(simple(
             "from_snapshot",
@@ -346,6 +352,12 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         parts.push(simple(
             "backup_retention",
             req_any(name, "backupRetentionPeriod", "", vec![Val::Int(r)]),
+        ));
+    }
+    if let Some(max) = c.retention_days_max {
+        parts.push(simple(
+            "retention_days",
+            req_any(name, "lifecycle.deleteAfterDays", "|lte", vec![Val::Int(max)]),
         ));
     }
     if !c.instance_type_prefix.is_empty() {

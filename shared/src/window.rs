@@ -200,6 +200,12 @@ pub struct Aggregate {
     /// machine someone else runs. They alert with one whatever the points ([`crate::decision`]).
     #[serde(skip)]
     pub impairing: u32,
+    /// People's lifecycle calls whose request names their threat: a risky variant of risk 2 or
+    /// more beside its call's plain row (a GPU size, IMDSv1, a database delete that keeps no
+    /// final snapshot). They alert for a principal not known to be new ([`crate::decision`]);
+    /// a workload's may be a weekly image pipeline's GPU build the detector has not met yet.
+    #[serde(skip)]
+    pub threats: u32,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -796,8 +802,19 @@ impl WindowState {
         let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
         let mut person_risky_reverts = 0u32;
         let mut impairing = 0u32;
+        let mut threats = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
+            // Only a person's lifecycle unit of 2 points or more can be one: the row is looked
+            // up for those alone (a plain launch is 1 point).
+            threats += u32::from(
+                u.flags & flags::BY_PERSON != 0
+                    && u.kind.is_lifecycle()
+                    && u.risk >= 2
+                    && catalog
+                        .by_id_hash(u.op)
+                        .is_some_and(|e| e.risk >= 2 && e.risky_variant()),
+            );
             if u.flags & flags::BY_PERSON != 0 {
                 if u.kind == OpType::Delete {
                     person_deletes += 1;
@@ -847,6 +864,7 @@ impl WindowState {
             person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
             person_risky_reverts,
             impairing,
+            threats,
         }
     }
 

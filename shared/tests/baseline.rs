@@ -866,6 +866,33 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
     }
 }
 
+/// A principal first seen after the learning days is not known to be new, but a window holding
+/// a lifecycle call whose request names its threat meets a new principal's thresholds: two GPU
+/// launches (4 points) by a person on day 6 alert. One GPU launch (2 points), two
+/// general-purpose launches, two GPU launches by a principal first seen in the learning days (it
+/// may have launched them for years before the detector looked) and a workload's two (a weekly
+/// image pipeline's GPU build) do not.
+#[test]
+fn a_gpu_fleet_by_a_principal_not_known_to_be_new_meets_a_new_ones_thresholds() {
+    let gpu = fixture("aws/ec2-run-instances-gpu.json");
+    let plain = fixture("aws/ec2-run-instances-gpu-general-purpose.json");
+    let (day, start) = day_of(&gpu);
+    let at = |d: i64, n: usize| start + d * day + 2 * 3_600_000 + n as i64 * 60_000;
+    let mut events = Vec::new();
+    for n in 0..2 {
+        events.push(by(&gpu, "miner", at(6, n), n));
+        events.push(by(&plain, "builder", at(6, n), n));
+        events.push(by(&gpu, "trainer", at(1, n), n));
+        events.push(by(&gpu, "trainer", at(8, n), n + 2));
+        events.push(as_role(&gpu, "imaging", "gpu-image-build", at(6, n), n));
+    }
+    events.push(by(&gpu, "tester", at(7, 0), 0));
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["miner"].into(), "{alerts:#?}");
+    assert_eq!(codes(&alerts[0]), ["short_observation"]);
+    assert_eq!(alerts[0].time, at(6, 1), "the second launch: 4 points");
+}
+
 /// A revert that deletes the volume it replaced leaves nothing of the machine's state before it:
 /// no troubleshooting needs that, so a person's alerts while the principal is being learned
 /// (and while it is not known to be new), where the same revert keeping the old volume, even

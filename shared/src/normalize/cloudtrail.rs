@@ -412,6 +412,7 @@ fn resources<J: Json>(
             "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
             "policyId" => ("dlm", "policy", '/'),
             "spotFleetRequestId" => ("ec2", "spot-fleet-request", '/'),
+            "fleetId" => ("ec2", "fleet", '/'),
             _ => (provider, key, '/'),
         };
         clip_into(
@@ -443,6 +444,18 @@ fn resources<J: Json>(
     }
     if let Some(id) = text_at(sed, &["snapshotId"]) {
         push(&mut out, arn("snapshotId", &id));
+    }
+    // DeleteFleets, CancelSpotFleetRequests: the fleets, a list (one alone may be logged as a
+    // string, or as the EC2 query API's `{"tag", "content"}` object).
+    for k in ["fleetId", "spotFleetRequestId"] {
+        if let Some(v) = get(req, k) {
+            let single = v.as_str().is_some().then_some(v);
+            for it in json::items(v).into_iter().chain(single) {
+                if let Some(id) = json::text(it).or_else(|| text_at(it, &["content"])) {
+                    push(&mut out, arn(k, &id));
+                }
+            }
+        }
     }
     let mut found = false;
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
@@ -580,7 +593,10 @@ fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_e
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
-    d.backup_retention = get(req, "backupRetentionPeriod").and_then(json::int);
+    d.backup_retention = get(req, "backupRetentionPeriod")
+        // UpdateRecoveryPointLifecycle: when AWS Backup deletes the recovery point.
+        .or_else(|| json::path(req, &["lifecycle", "deleteAfterDays"]))
+        .and_then(json::int);
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
     d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
     d.delete_automated_backups = get(req, "deleteAutomatedBackups").and_then(json::boolean);
@@ -588,6 +604,8 @@ fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_e
     d.hop_limit = get(req, "httpPutResponseHopLimit")
         .or_else(|| json::path(req, &["metadataOptions", "httpPutResponseHopLimit"]))
         .and_then(json::int);
+    // DeleteFleets, CancelSpotFleetRequests: the service terminates the fleets' instances.
+    d.terminates_instances = get(req, "terminateInstances").and_then(json::boolean) == Some(true);
     if provider.eq_ignore_ascii_case("autoscaling") {
         // UpdateAutoScalingGroup and SetDesiredCapacity: a group emptied by its size, not by
         // the caller's terminations.
