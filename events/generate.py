@@ -1188,12 +1188,20 @@ def b_backup_delete_point(ctx, row, look):
     return "backup", "DeleteRecoveryPoint", req, None, req["recoveryPointArn"]
 
 
+def java_time(t: dt.datetime) -> str:
+    """A time as CloudTrail writes some services' responses (the Java SDK's format, UTC)."""
+    return f"{t:%b} {t.day}, {t.year}, {int(t.strftime('%I'))}:{t:%M:%S} {t:%p}"
+
+
 def b_backup_lifecycle(ctx, row, look):
-    """A recovery point set to expire the next day (`look`: kept 400 days, a legal hold)."""
+    """A recovery point made 5 days ago set to be deleted the next day (`look`: kept 400 days
+    from its creation, a legal hold)."""
+    days = 400 if look else 6
     req = {"backupVaultName": "Default", "recoveryPointArn": backup_point(ctx, row),
-           "lifecycle": {"deleteAfterDays": 400 if look else 1}}
+           "lifecycle": {"deleteAfterDays": days}}
     resp = {"backupVaultArn": f"arn:aws:backup:{ctx.region}:{OWN}:backup-vault:Default",
-            "recoveryPointArn": req["recoveryPointArn"], "lifecycle": req["lifecycle"]}
+            "recoveryPointArn": req["recoveryPointArn"], "lifecycle": req["lifecycle"],
+            "calculatedLifecycle": {"deleteAt": java_time(ctx.t + dt.timedelta(days=days - 5))}}
     return "backup", "UpdateRecoveryPointLifecycle", req, resp, req["recoveryPointArn"]
 
 

@@ -113,8 +113,9 @@ pub struct Condition {
     /// RDS backup retention as requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_retention: Option<i64>,
-    /// A retention in days requested at most this long (an AWS Backup recovery point's
-    /// `deleteAfterDays`): the service deletes the snapshots and images behind it that soon.
+    /// A recovery point deleted by AWS Backup within this many days of the call (its
+    /// calculated deletion time, else its `deleteAfterDays`): the snapshots and images behind
+    /// it go that soon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days_max: Option<i64>,
     /// RDS public accessibility as requested.
@@ -226,7 +227,7 @@ impl Condition {
             && (self.backup_retention.is_none() || self.backup_retention == d.backup_retention)
             && self
                 .retention_days_max
-                .is_none_or(|max| d.backup_retention.is_some_and(|r| r <= max))
+                .is_none_or(|max| d.backup_retention.is_some_and(|r| (0..=max).contains(&r)))
             && self
                 .hop_limit_min
                 .is_none_or(|min| d.hop_limit.is_some_and(|h| h >= min))
@@ -683,5 +684,29 @@ mod tests {
         assert_eq!(at(serde_json::json!({"deleteAfterDays": 8})), None);
         assert_eq!(at(serde_json::json!({"deleteAfterDays": 400})), None);
         assert_eq!(at(serde_json::json!({"moveToColdStorageAfterDays": 1})), None);
+        // A retention taken away keeps the point until someone deletes it.
+        assert_eq!(at(serde_json::json!({"deleteAfterDays": -1})), None);
+    }
+
+    /// The days count from the point's creation: 30 days on a 60-day-old point deletes it at
+    /// once, which the response's calculated deletion time tells (in the Java SDK's format, or
+    /// RFC 3339), and 2 days on a new point that the response dates a year away is no cut.
+    #[test]
+    fn a_retention_cut_is_read_from_when_the_point_is_deleted() {
+        let c = Catalog::builtin().unwrap();
+        let at = |days: i64, delete_at: &str| {
+            let rec = serde_json::json!({"eventTime":"2026-02-01T09:00:00Z","eventSource":"backup.amazonaws.com",
+                "eventName":"UpdateRecoveryPointLifecycle","awsRegion":"us-east-1","recipientAccountId":"111122223333",
+                "eventID":"e1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice"},
+                "requestParameters":{"backupVaultName":"Default",
+                    "recoveryPointArn":"arn:aws:ec2:us-east-1::snapshot/snap-1","lifecycle":{"deleteAfterDays":days}},
+                "responseElements":{"calculatedLifecycle":{"deleteAt":delete_at}}});
+            let ev = crate::normalize::normalize(rec).unwrap();
+            (ev.details.backup_retention, c.classify(&ev).map(|e| e.id.clone()))
+        };
+        let cut = Some("aws.backup.recovery_point_retention_cut".to_string());
+        assert_eq!(at(30, "Feb 1, 2026, 9:00:00 AM"), (Some(0), cut.clone()));
+        assert_eq!(at(30, "2026-02-03T09:00:00Z"), (Some(2), cut));
+        assert_eq!(at(2, "Feb 1, 2027, 9:00:00 AM"), (Some(365), None));
     }
 }

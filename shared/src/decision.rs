@@ -701,7 +701,7 @@ fn judge(
             if workload_deletes {
                 out.extend(unproven_deletes(state, agg, &rule, t, &eff.thresholds, text));
             }
-            out.push(unproven_reason(state, &rule, observed, text));
+            out.push(unproven_reason(state, &rule, observed, agg.threats > 0, text));
             (out, WeakSign::None)
         }
         _ => (no_history(state, eff.baseline.as_ref(), t, text), WeakSign::None),
@@ -767,11 +767,11 @@ fn fires_at(
 ) -> bool {
     match judged {
         Some((_, Standing::Established)) => unusual_enough(reasons, signs),
-        // Nothing to compare with yet (being learned: the detector was not looking), or not
-        // known to be new: a protection change, a technique's whole shape or a person's revert
-        // whose request names its threat (the replaced volume deleted) needs no history to
-        // tell, nor does a mass action against the little history there is (`judge` weighs a
-        // learned principal's by its people's deletes alone, a higher bar).
+        // Nothing to compare with yet (being learned: the detector was not looking): a
+        // protection change, a technique's whole shape or a person's revert whose request names
+        // its threat (the replaced volume deleted) needs no history to tell, nor does a mass
+        // action against the little history there is (`judge` weighs a learned principal's by
+        // its people's deletes alone, a higher bar). The same holds for one not known to be new.
         Some((_, Standing::Learning)) => learned_fires(agg, reasons, signs),
         // A window holding a person's lifecycle call whose request names its threat (a GPU
         // launch, IMDSv1), by a principal first seen after the learning days, meets a new
@@ -1415,6 +1415,7 @@ fn unproven_reason(
     state: &WindowState,
     rule: &BaselineRule,
     observed_since: Option<i64>,
+    threat: bool,
     text: Text,
 ) -> Reason {
     let detail = || {
@@ -1425,9 +1426,15 @@ fn unproven_reason(
             .zip(observed_since)
             .map(|(f, o)| describe_age(f - o))
             .unwrap_or_default();
+        let how = if threat {
+            "by its volume, and by a new principal's thresholds: a person's launch or delete \
+             here names its threat (a GPU size, IMDSv1, no final snapshot)"
+        } else {
+            "by its volume"
+        };
         format!(
             "first seen {age} after the detector started seeing this account ({since}), less than \
-             {} days: perhaps silent since, not known to be new; judged by its volume",
+             {} days: perhaps silent since, not known to be new; judged {how}",
             rule.days
         )
     };

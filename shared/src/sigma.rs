@@ -355,10 +355,20 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         ));
     }
     if let Some(max) = c.retention_days_max {
-        parts.push(simple(
-            "retention_days",
-            req_any(name, "lifecycle.deleteAfterDays", "|lte", vec![Val::Int(max)]),
-        ));
+        let maps = req_paths(name, "lifecycle.deleteAfterDays")
+            .into_iter()
+            .map(|p| {
+                vec![
+                    item(format!("{p}|lte"), vec![Val::Int(max)]),
+                    // -1 takes the retention away: the point is kept.
+                    item(format!("{p}|gte"), vec![Val::Int(1)]),
+                ]
+            })
+            .collect();
+        parts.push(simple("retention_days", maps));
+        parts.last_mut().expect("pushed").gaps.push(
+            "the days count from the recovery point's creation, so a longer retention on an older point deletes it as soon, which Sigma cannot compare; the detector reads the response's calculated deletion time".into(),
+        );
     }
     if !c.instance_type_prefix.is_empty() {
         parts.push(instance_type_part(e, name, &c.instance_type_prefix, p));

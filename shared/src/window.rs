@@ -202,8 +202,9 @@ pub struct Aggregate {
     pub impairing: u32,
     /// People's lifecycle calls whose request names their threat: a risky variant of risk 2 or
     /// more beside its call's plain row (a GPU size, IMDSv1, a database delete that keeps no
-    /// final snapshot). They alert for a principal not known to be new ([`crate::decision`]);
-    /// a workload's may be a weekly image pipeline's GPU build the detector has not met yet.
+    /// final snapshot). With one, a principal not known to be new is judged by a new
+    /// principal's thresholds too ([`crate::decision`]); a workload's may be a weekly image
+    /// pipeline's GPU build the detector has not met yet.
     #[serde(skip)]
     pub threats: u32,
 }

@@ -868,10 +868,11 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
 
 /// A principal first seen after the learning days is not known to be new, but a window holding
 /// a lifecycle call whose request names its threat meets a new principal's thresholds: two GPU
-/// launches (4 points) by a person on day 6 alert. One GPU launch (2 points), two
-/// general-purpose launches, two GPU launches by a principal first seen in the learning days (it
-/// may have launched them for years before the detector looked) and a workload's two (a weekly
-/// image pipeline's GPU build) do not.
+/// launches (4 points) by a person on day 6 alert, and the reason says why. One GPU launch (2
+/// points), two general-purpose launches, two GPU launches by a principal first seen in the
+/// learning days (it may have launched them for years before the detector looked; its two on
+/// day 8, established by then, repeat what it did) and a workload's two (a weekly image
+/// pipeline's GPU build) do not.
 #[test]
 fn a_gpu_fleet_by_a_principal_not_known_to_be_new_meets_a_new_ones_thresholds() {
     let gpu = fixture("aws/ec2-run-instances-gpu.json");
@@ -890,6 +891,8 @@ fn a_gpu_fleet_by_a_principal_not_known_to_be_new_meets_a_new_ones_thresholds() 
     let alerts = replay_from(events, start);
     assert_eq!(names(&alerts), ["miner"].into(), "{alerts:#?}");
     assert_eq!(codes(&alerts[0]), ["short_observation"]);
+    let detail = &alerts[0].unmapped.baseline.as_ref().unwrap().reasons[0].detail;
+    assert!(detail.contains("names its threat"), "{detail}");
     assert_eq!(alerts[0].time, at(6, 1), "the second launch: 4 points");
 }
 

@@ -160,7 +160,7 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     );
     let sed = get(rec, "serviceEventDetails").unwrap_or(null);
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
-    let details = details(&provider, &event_name, req, ui, service_event);
+    let details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
 
     let event_id = match text_at(rec, &["eventID"]) {
         Some(id) => clip_into(id, 128),
@@ -451,7 +451,8 @@ fn resources<J: Json>(
         if let Some(v) = get(req, k) {
             let single = v.as_str().is_some().then_some(v);
             for it in json::items(v).into_iter().chain(single) {
-                if let Some(id) = json::text(it).or_else(|| text_at(it, &["content"])) {
+                let id = json::text(it).or_else(|| text_at(it, &["content"]));
+                if let Some(id) = id.filter(|id| !id.trim().is_empty()) {
                     push(&mut out, arn(k, &id));
                 }
             }
@@ -566,7 +567,14 @@ fn shares<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_ev
     }
 }
 
-fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_event: bool) -> Details {
+fn details<J: Json>(
+    provider: &str,
+    event_name: &str,
+    (req, resp): (&J, &J),
+    ui: &J,
+    service_event: bool,
+    time_ms: i64,
+) -> Details {
     let mut d = Details::default();
     shares(provider, event_name, req, ui, service_event, &mut d);
     if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
@@ -593,10 +601,11 @@ fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_e
                 .and_then(|s| s.split(':').nth(3).map(str::to_ascii_lowercase))
         });
     d.deletion_protection = get(req, "deletionProtection").and_then(json::boolean);
-    d.backup_retention = get(req, "backupRetentionPeriod")
-        // UpdateRecoveryPointLifecycle: when AWS Backup deletes the recovery point.
-        .or_else(|| json::path(req, &["lifecycle", "deleteAfterDays"]))
-        .and_then(json::int);
+    d.backup_retention = if event_name.eq_ignore_ascii_case("UpdateRecoveryPointLifecycle") {
+        recovery_point_days((req, resp), time_ms)
+    } else {
+        get(req, "backupRetentionPeriod").and_then(json::int)
+    };
     d.publicly_accessible = get(req, "publiclyAccessible").and_then(json::boolean);
     d.skip_final_snapshot = get(req, "skipFinalSnapshot").and_then(json::boolean);
     d.delete_automated_backups = get(req, "deleteAutomatedBackups").and_then(json::boolean);
@@ -616,6 +625,22 @@ fn details<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_e
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .map(|s| clip(&s, 64));
     d
+}
+
+/// Days from the call until AWS Backup deletes a recovery point (UpdateRecoveryPointLifecycle).
+/// `deleteAfterDays` counts from the point's creation, so 30 on a 60-day-old point deletes it at
+/// once: the response's calculated deletion time, where the record keeps it, says when. Else the
+/// days asked for; none for a retention taken away (-1: kept until deleted by hand).
+fn recovery_point_days<J: Json>((req, resp): (&J, &J), time_ms: i64) -> Option<i64> {
+    const DAY_MS: i64 = 86_400_000;
+    let delete_at = json::path(resp, &["calculatedLifecycle", "deleteAt"])
+        .and_then(|v| super::parse_time(v, "calculatedLifecycle.deleteAt").ok());
+    match delete_at {
+        Some(at) => Some((at.saturating_sub(time_ms).max(0) + DAY_MS - 1) / DAY_MS),
+        None => json::path(req, &["lifecycle", "deleteAfterDays"])
+            .and_then(json::int)
+            .filter(|d| *d >= 0),
+    }
 }
 
 #[cfg(test)]

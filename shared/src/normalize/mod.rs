@@ -140,11 +140,14 @@ fn parse_time_unchecked<J: json::Json>(v: &J, field: &'static str) -> Result<i64
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
-    // Log Analytics exports sometimes drop the zone: read it as UTC.
+    // Log Analytics exports sometimes drop the zone: read it as UTC. CloudTrail writes some
+    // services' response times as the Java SDK prints them (`Jun 30, 2027, 2:41:00 PM`), in UTC.
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S",
+        "%b %d, %Y, %I:%M:%S %p",
+        "%b %d, %Y %I:%M:%S %p",
     ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(t.and_utc().timestamp_millis());
