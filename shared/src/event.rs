@@ -153,8 +153,10 @@ pub struct Details {
     pub source_account: Option<String>,
     /// RDS `deletionProtection` as requested.
     pub deletion_protection: Option<bool>,
-    /// A retention in days as requested: RDS `backupRetentionPeriod`, or an AWS Backup
-    /// recovery point's `lifecycle.deleteAfterDays`.
+    /// A retention in days: RDS `backupRetentionPeriod` as requested, or the days from an
+    /// AWS Backup `UpdateRecoveryPointLifecycle` call until the service deletes the recovery
+    /// point (the response's calculated deletion time, else the requested `deleteAfterDays`,
+    /// which count from the point's creation; none for a retention taken away).
     pub backup_retention: Option<i64>,
     /// RDS `publiclyAccessible` as requested.
     pub publicly_accessible: Option<bool>,

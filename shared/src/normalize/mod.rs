@@ -107,7 +107,9 @@ pub fn time_of_text(text: &str) -> Option<i64> {
 /// years), in epoch milliseconds.
 pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 
-/// Parse an RFC 3339 time string or an epoch number (seconds, or milliseconds when large).
+/// Parse a time: RFC 3339 (or without its zone, as UTC), the Java SDK's `Jun 30, 2027, 2:41:00
+/// PM` (UTC) that CloudTrail writes in some responses, or an epoch number (seconds, or
+/// milliseconds when large).
 /// Times before 1970 or after 9999 are errors naming the field: an event cannot predate the
 /// logs, and an extreme number must not become a 1970 alert or overflow.
 pub(crate) fn parse_time<J: json::Json>(v: &J, field: &'static str) -> Result<i64, NormalizeError> {
@@ -155,7 +157,7 @@ fn parse_time_unchecked<J: json::Json>(v: &J, field: &'static str) -> Result<i64
     }
     Err(NormalizeError::Invalid {
         field,
-        reason: format!("not an RFC 3339 time: {:?}", crate::event::clip(s, 64)),
+        reason: format!("not a time (RFC 3339 or epoch): {:?}", crate::event::clip(s, 64)),
     })
 }
 
@@ -233,9 +235,16 @@ mod tests {
             json!("1722515282"),
             json!(want),
             json!("2024-08-01 12:28:02"),
+            json!("Aug 1, 2024, 12:28:02 PM"),
+            json!("Aug 1, 2024 12:28:02 PM"),
         ] {
             assert_eq!(parse_time(&v, "t").unwrap(), want, "{v}");
         }
+        // The Java SDK's twelve-hour clock: 12 AM is midnight, 2 PM is 14:00.
+        let midnight = parse_time(&json!("Aug 1, 2024, 12:28:02 AM"), "t").unwrap();
+        assert_eq!(midnight, want - 12 * 3_600_000);
+        let two = parse_time(&json!("Aug 1, 2024, 2:28:02 PM"), "t").unwrap();
+        assert_eq!(two, want + 2 * 3_600_000);
         assert!(parse_time(&json!("yesterday"), "t").is_err());
         assert!(parse_time(&json!({"a": 1}), "t").is_err());
     }
