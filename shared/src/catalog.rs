@@ -413,26 +413,22 @@ fn check_row(e: &Entry) -> Result<(), String> {
     if e.risk > 20 {
         return Err(format!("risk {} is above 20", e.risk));
     }
-    if e.when.as_ref().is_some_and(|c| c.capacity_zero == Some(false)) {
-        // Every call that is not an Auto Scaling capacity change would meet it.
-        return Err("capacity_zero can only be true: it selects the calls that empty a group".into());
-    }
-    if e.when
-        .as_ref()
-        .is_some_and(|c| c.terminates_instances == Some(false))
-    {
-        // Every call that is not a fleet's deletion would meet it.
-        return Err(
-            "terminates_instances can only be true: it selects the deletions that take the instances".into(),
-        );
-    }
-    if e.when
-        .as_ref()
-        .and_then(|c| c.retention_days_max)
-        .is_some_and(|m| m < 1)
-    {
+    if let Some(c) = &e.when {
+        // `false` of either flag: every call that does not empty a group, or does not delete a
+        // fleet with its instances, would meet it.
+        if c.capacity_zero == Some(false) {
+            return Err("capacity_zero can only be true: it selects the calls that empty a group".into());
+        }
+        if c.terminates_instances == Some(false) {
+            return Err(
+                "terminates_instances can only be true: it selects the deletions that take the instances"
+                    .into(),
+            );
+        }
         // AWS Backup refuses a retention under one day: such a row would match nothing.
-        return Err("retention_days_max must be at least 1 (days)".into());
+        if c.retention_days_max.is_some_and(|m| m < 1) {
+            return Err("retention_days_max must be at least 1 (days)".into());
+        }
     }
     if e.on_start && e.cloud != Cloud::Azure {
         return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
@@ -666,16 +662,24 @@ mod tests {
 
     /// A recovery point's retention cut to days is the row; kept for longer, or a request
     /// that names no retention (a cold-storage move alone), is not: nothing is deleted soon.
+    /// An `UpdateRecoveryPointLifecycle` record of 2026-02-01 09:00 UTC asking for `lifecycle`,
+    /// with `response` as its response elements.
+    fn lifecycle_call(lifecycle: serde_json::Value, response: serde_json::Value) -> ComputeEvent {
+        crate::normalize::normalize(serde_json::json!({"eventTime":"2026-02-01T09:00:00Z",
+            "eventSource":"backup.amazonaws.com","eventName":"UpdateRecoveryPointLifecycle",
+            "awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e1",
+            "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice"},
+            "requestParameters":{"backupVaultName":"Default",
+                "recoveryPointArn":"arn:aws:ec2:us-east-1::snapshot/snap-1","lifecycle":lifecycle},
+            "responseElements":response}))
+        .unwrap()
+    }
+
     #[test]
     fn a_retention_cut_is_a_recovery_point_kept_a_week_at_most() {
         let c = Catalog::builtin().unwrap();
         let at = |lifecycle: serde_json::Value| {
-            let rec = serde_json::json!({"eventTime":"2026-02-01T09:00:00Z","eventSource":"backup.amazonaws.com",
-                "eventName":"UpdateRecoveryPointLifecycle","awsRegion":"us-east-1","recipientAccountId":"111122223333",
-                "eventID":"e1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice"},
-                "requestParameters":{"backupVaultName":"Default",
-                    "recoveryPointArn":"arn:aws:ec2:us-east-1::snapshot/snap-1","lifecycle":lifecycle}});
-            let ev = crate::normalize::normalize(rec).unwrap();
+            let ev = lifecycle_call(lifecycle, serde_json::Value::Null);
             c.classify(&ev).map(|e| e.id.clone())
         };
         let cut = Some("aws.backup.recovery_point_retention_cut".to_string());
@@ -695,13 +699,10 @@ mod tests {
     fn a_retention_cut_is_read_from_when_the_point_is_deleted() {
         let c = Catalog::builtin().unwrap();
         let at = |days: i64, delete_at: &str| {
-            let rec = serde_json::json!({"eventTime":"2026-02-01T09:00:00Z","eventSource":"backup.amazonaws.com",
-                "eventName":"UpdateRecoveryPointLifecycle","awsRegion":"us-east-1","recipientAccountId":"111122223333",
-                "eventID":"e1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice"},
-                "requestParameters":{"backupVaultName":"Default",
-                    "recoveryPointArn":"arn:aws:ec2:us-east-1::snapshot/snap-1","lifecycle":{"deleteAfterDays":days}},
-                "responseElements":{"calculatedLifecycle":{"deleteAt":delete_at}}});
-            let ev = crate::normalize::normalize(rec).unwrap();
+            let ev = lifecycle_call(
+                serde_json::json!({"deleteAfterDays": days}),
+                serde_json::json!({"calculatedLifecycle": {"deleteAt": delete_at}}),
+            );
             (ev.details.backup_retention, c.classify(&ev).map(|e| e.id.clone()))
         };
         let cut = Some("aws.backup.recovery_point_retention_cut".to_string());

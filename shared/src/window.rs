@@ -806,17 +806,16 @@ impl WindowState {
         let mut threats = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
-            // Only a person's lifecycle unit of 2 points or more can be one: the row is looked
-            // up for those alone (a plain launch is 1 point).
-            threats += u32::from(
-                u.flags & flags::BY_PERSON != 0
-                    && u.kind.is_lifecycle()
-                    && u.risk >= 2
-                    && catalog
-                        .by_id_hash(u.op)
-                        .is_some_and(|e| e.risk >= 2 && e.risky_variant()),
-            );
             if u.flags & flags::BY_PERSON != 0 {
+                // Only a lifecycle unit of 2 points or more can be a threat: the row is looked
+                // up for those alone (a plain launch is 1 point).
+                threats += u32::from(
+                    u.kind.is_lifecycle()
+                        && u.risk >= 2
+                        && catalog
+                            .by_id_hash(u.op)
+                            .is_some_and(|e| e.risk >= 2 && e.risky_variant()),
+                );
                 if u.kind == OpType::Delete {
                     person_deletes += 1;
                     person_first = person_first.min(u.t);

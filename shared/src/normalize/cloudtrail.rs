@@ -632,7 +632,7 @@ fn details<J: Json>(
 /// once: the response's calculated deletion time, where the record keeps it, says when. Else the
 /// days asked for; none for a retention taken away (-1: kept until deleted by hand).
 fn recovery_point_days<J: Json>((req, resp): (&J, &J), time_ms: i64) -> Option<i64> {
-    const DAY_MS: i64 = 86_400_000;
+    use crate::baseline::DAY_MS;
     let delete_at = json::path(resp, &["calculatedLifecycle", "deleteAt"])
         .and_then(|v| super::parse_time(v, "calculatedLifecycle.deleteAt").ok());
     match delete_at {
