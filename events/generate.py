@@ -239,7 +239,7 @@ class Ctx:
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
                    "dlm": "dlm#1.28.3", "backup": "backup#1.30.0",
-                   "autoscaling": "autoscaling#1.48.0"}[service]
+                   "autoscaling": "autoscaling#1.48.0", "workspaces": "workspaces#1.47.3"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -255,7 +255,7 @@ class Ctx:
 
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
-                 "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09"}
+                 "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09", "workspaces": "1.08"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -1232,6 +1232,67 @@ def b_cancel_spot_fleet(ctx, row, look):
     return "ec2", "CancelSpotFleetRequests", req, resp, f"arn:aws:ec2:{ctx.region}:{OWN}:spot-fleet-request/{sfr}"
 
 
+def b_asg_scheduled_zero(ctx, row, look):
+    """A one-time scheduled action emptying the group (`look`: the morning scale-out to 6)."""
+    size = 6 if look else 0
+    req = {"autoScalingGroupName": ASG, "scheduledActionName": "maint-window" if not look else "morning-scale-out",
+           "startTime": (ctx.t + dt.timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "minSize": 2 if look else 0, "maxSize": 12 if look else 0, "desiredCapacity": size}
+    return "autoscaling", "PutScheduledUpdateGroupAction", req, None, asg_arn(ctx, ASG)
+
+
+WS_DIRECTORY = "d-9067a1b2c3"
+
+
+def ws_id(ctx, n: int = 0) -> str:
+    return "ws-" + hx(ctx.key, "ws", n, n=9)
+
+
+def ws_image_id(ctx) -> str:
+    return "wsi-" + hx(ctx.key, "wsi", n=9)
+
+
+def ws_arn(ctx, kind: str, ident: str) -> str:
+    return f"arn:aws:workspaces:{ctx.region}:{OWN}:{kind}/{ident}"
+
+
+def b_ws_image_permission(ctx, row, look):
+    """A custom image's copy permission granted to another account (`look`: taken back)."""
+    image = ws_image_id(ctx)
+    req = {"imageId": image, "allowCopyImage": not look, "sharedAccountId": EXT}
+    return "workspaces", "UpdateWorkspaceImagePermission", req, None, ws_arn(ctx, "workspaceimage", image)
+
+
+def b_ws_create_image(ctx, row, look):
+    """A custom image captured from a user's WorkSpace (the negative: denied)."""
+    image = ws_image_id(ctx)
+    req = {"name": "finance-desktop-backup", "description": "desktop backup", "workspaceId": ws_id(ctx)}
+    resp = {"imageId": image, "name": req["name"], "description": req["description"],
+            "operatingSystem": {"type": "WINDOWS"}, "state": "PENDING", "requiredTenancy": "DEFAULT",
+            "created": ctx.t.timestamp(), "ownerAccountId": OWN}
+    return "workspaces", "CreateWorkspaceImage", req, resp, ws_arn(ctx, "workspaceimage", image)
+
+
+def b_ws_restore(ctx, row, look):
+    """A WorkSpace restored to its last snapshot (the negative: denied)."""
+    ws = ws_id(ctx)
+    return "workspaces", "RestoreWorkspace", {"workspaceId": ws}, None, ws_arn(ctx, "workspace", ws)
+
+
+def b_ws_rebuild(ctx, row, look):
+    """Two WorkSpaces rebuilt (the negative: denied)."""
+    ids = [ws_id(ctx, i) for i in range(2)]
+    req = {"rebuildWorkspaceRequests": [{"workspaceId": w} for w in ids]}
+    return "workspaces", "RebuildWorkspaces", req, {"failedRequests": []}, ws_arn(ctx, "workspace", ids[0])
+
+
+def b_ws_terminate(ctx, row, look):
+    """Two WorkSpaces terminated (the negative: denied)."""
+    ids = [ws_id(ctx, i) for i in range(2)]
+    req = {"terminateWorkspaceRequests": [{"workspaceId": w} for w in ids]}
+    return "workspaces", "TerminateWorkspaces", req, {"failedRequests": []}, ws_arn(ctx, "workspace", ids[0])
+
+
 def b_db_snapshot_attr(ctx, row, look, mode):
     ident = "orders-prod-manual-20261001"
     if mode == "public":
@@ -1461,6 +1522,12 @@ AWS_BUILDERS = {
     "aws.autoscaling.create_group": b_asg_create,
     "aws.autoscaling.scale_to_zero": b_asg_zero,
     "aws.autoscaling.desired_capacity_zero": b_desired_zero,
+    "aws.autoscaling.scheduled_scale_to_zero": b_asg_scheduled_zero,
+    "aws.workspaces.image_shared": b_ws_image_permission,
+    "aws.workspaces.create_image": b_ws_create_image,
+    "aws.workspaces.restore": b_ws_restore,
+    "aws.workspaces.rebuild": b_ws_rebuild,
+    "aws.workspaces.terminate": b_ws_terminate,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
@@ -2219,6 +2286,10 @@ MARCH_ROWS = {"aws.ec2.modify_launch_template", "aws.autoscaling.instance_refres
 # instances February.
 FEBRUARY_ROWS = {"aws.backup.recovery_point_retention_cut", "aws.ec2.delete_fleets_terminate",
                  "aws.ec2.cancel_spot_fleet_terminate"}
+# The forty-fifth session's rows: WorkSpaces, and a scheduled action that empties a group.
+JANUARY_ROWS = {"aws.autoscaling.scheduled_scale_to_zero", "aws.workspaces.image_shared",
+                "aws.workspaces.create_image", "aws.workspaces.restore", "aws.workspaces.rebuild",
+                "aws.workspaces.terminate"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2266,7 +2337,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2279,6 +2350,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in APRIL_ROWS], 4))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MARCH_ROWS], 3))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in FEBRUARY_ROWS], 2))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in JANUARY_ROWS], 1))
     return built
 
 

@@ -152,6 +152,8 @@ enum Recipients {
     Rds,
     /// A DLM policy: its schedules' share rules name target accounts (nothing is removed).
     Dlm,
+    /// A WorkSpaces image: one account a call, allowed to copy it or no longer.
+    Workspaces,
 }
 
 impl Recipients {
@@ -160,6 +162,7 @@ impl Recipients {
             ("ec2", "ModifySnapshotAttribute") => Recipients::Ec2("requestParameters.createVolumePermission"),
             ("ec2", _) => Recipients::Ec2("requestParameters.launchPermission"),
             ("dlm", _) => Recipients::Dlm,
+            ("workspaces", _) => Recipients::Workspaces,
             _ => Recipients::Rds,
         }
     }
@@ -170,6 +173,7 @@ impl Recipients {
             Recipients::Ec2(base) => vec![format!("{base}.add.items.{key}")],
             Recipients::Rds => vec!["requestParameters.valuesToAdd".into()],
             Recipients::Dlm => DLM_TARGETS.iter().map(|f| f.to_string()).collect(),
+            Recipients::Workspaces => WORKSPACES_SPELLINGS.iter().map(|(_, a)| a.to_string()).collect(),
         }
     }
 
@@ -187,6 +191,15 @@ impl Recipients {
             // A policy write takes no share back: both sides are its targets, so "removed and not
             // added" never holds.
             Recipients::Dlm => DLM_TARGETS.iter().map(|f| vec![item(*f, vec![s("*")])]).collect(),
+            Recipients::Workspaces => WORKSPACES_SPELLINGS
+                .iter()
+                .map(|(allow, account)| {
+                    vec![
+                        item(*allow, vec![Val::Bool(side == "add")]),
+                        item(*account, vec![s("*")]),
+                    ]
+                })
+                .collect(),
             Recipients::Ec2(base) => ["userId", "group", "organizationArn", "organizationalUnitArn"]
                 .iter()
                 .map(|k| vec![item(format!("{base}.{side}.items.{k}"), vec![s("*")])])
@@ -202,6 +215,15 @@ const DLM_TARGETS: [&str; 2] = [
     "requestParameters.policyDetails.schedules.shareRules.targetAccounts",
     "requestParameters.PolicyDetails.Schedules.ShareRules.TargetAccounts",
 ];
+
+/// Where UpdateWorkspaceImagePermission says whether the account may copy the image, and which
+/// account, as CloudTrail spells the request members of JSON-protocol services (camelCase). One
+/// spelling: QRadar's and DuckDB's columns are case-insensitive, so a PascalCase twin would be
+/// the same column twice.
+const WORKSPACES_SPELLINGS: [(&str, &str); 1] = [(
+    "requestParameters.allowCopyImage",
+    "requestParameters.sharedAccountId",
+)];
 
 /// The recipients added or removed by a share request, per API family.
 fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
@@ -247,9 +269,12 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
                 expr.push_str(&format!(" and not {name}"));
             }
             exprs.push(expr);
-            part.gaps.push(
-                "a request adding the own account together with another one is missed: Sigma compares the recipient list to the account as a whole".into(),
-            );
+            // A WorkSpaces image is shared with one account a call.
+            if !matches!(to, Recipients::Workspaces) {
+                part.gaps.push(
+                    "a request adding the own account together with another one is missed: Sigma compares the recipient list to the account as a whole".into(),
+                );
+            }
         }
         ShareCond::Removed => {
             part.searches

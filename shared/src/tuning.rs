@@ -262,8 +262,9 @@ impl Globs {
 
     /// Does any glob match the whole value (case-insensitive)?
     pub fn matches(&self, value: &str) -> bool {
-        let v = value.to_ascii_lowercase();
-        self.compiled.iter().any(|g| glob_match(g, v.as_bytes()))
+        // Compared byte by byte in lower case rather than on a lowered copy: every in-scope
+        // event's user agent is matched, and the copy was an allocation each.
+        self.compiled.iter().any(|g| glob_match(g, value.as_bytes()))
     }
 }
 
@@ -486,13 +487,12 @@ impl Tuning {
 
     /// The allowlist entry that covers this principal in this account at this time, if any.
     pub fn allowed(&self, principal_key: &str, account: &str, time_ms: i64) -> Option<&AllowEntry> {
-        let key = principal_key.to_ascii_lowercase();
         self.allow.iter().find(|a| {
             a.account
                 .as_deref()
-                .is_none_or(|x| x == account.to_ascii_lowercase())
+                .is_none_or(|x| x.eq_ignore_ascii_case(account))
                 && a.expires_ms.is_none_or(|e| time_ms <= e)
-                && glob_match(&a.glob, key.as_bytes())
+                && glob_match(&a.glob, principal_key.as_bytes())
         })
     }
 
@@ -504,13 +504,14 @@ impl Tuning {
         account: &str,
         time_ms: i64,
     ) -> Vec<(&AllowEntry, &'static str)> {
-        let key = principal_key.to_ascii_lowercase();
-        let account = account.to_ascii_lowercase();
         self.allow
             .iter()
-            .filter(|a| glob_match(&a.glob, key.as_bytes()))
+            .filter(|a| glob_match(&a.glob, principal_key.as_bytes()))
             .filter_map(|a| {
-                if a.account.as_deref().is_some_and(|x| x != account) {
+                if a.account
+                    .as_deref()
+                    .is_some_and(|x| !x.eq_ignore_ascii_case(account))
+                {
                     Some((a, "other_account"))
                 } else if a.expires_ms.is_some_and(|e| time_ms > e) {
                     Some((a, "expired"))
@@ -916,12 +917,13 @@ fn check_glob(g: &str) -> Result<(), String> {
 }
 
 /// `*` matches any run of bytes (including `/` and `:`, which ARNs are full of), `?` one byte.
-/// Iterative with one backtrack point: linear in practice, no recursion on hostile input.
+/// Iterative with one backtrack point: linear in practice, no recursion on hostile input. The
+/// pattern is lower case already; the text is compared in lower case byte by byte.
 fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t].to_ascii_lowercase()) {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == b'*' {
@@ -990,6 +992,8 @@ mod tests {
             "arn:aws:iam::111122223333:role/admin"
         ));
         assert!(m("user:*@contoso.com", "user:alice@contoso.com"));
+        assert!(m("user:*@contoso.com", "USER:Alice@Contoso.COM"));
+        assert!(!m("user:*@contoso.com", "USER:Alice@Contoso.COM.evil"));
         assert!(!m("user:*@contoso.com", "user:alice@contoso.com.evil"));
         assert!(m("a?c", "abc") && !m("a?c", "ac"));
         assert!(m("*", "") && m("**", "x") && !m("", "x"));

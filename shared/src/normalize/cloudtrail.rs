@@ -358,7 +358,7 @@ const RESPONSE_KEYS: [&str; 11] = [
     // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
     "spotFleetRequestId",
 ];
-const REQUEST_KEYS: [&str; 20] = [
+const REQUEST_KEYS: [&str; 21] = [
     "snapshotId",
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
     "secondSnapshotId",
@@ -385,6 +385,8 @@ const REQUEST_KEYS: [&str; 20] = [
     "policyId",
     // AWS Backup's StartRestoreJob, DeleteRecoveryPoint: the recovery point (an ARN already)
     "recoveryPointArn",
+    // WorkSpaces' RestoreWorkspace, and CreateWorkspaceImage's source when it made no image
+    "workspaceId",
 ];
 
 fn resources<J: Json>(
@@ -400,7 +402,11 @@ fn resources<J: Json>(
         if id.starts_with("arn:") {
             return clip(id, MAX_FIELD);
         }
+        let workspaces = provider.eq_ignore_ascii_case("workspaces");
         let (svc, kind, sep) = match key {
+            // A WorkSpaces image (wsi-) is not an AMI.
+            "imageId" if workspaces => ("workspaces", "workspaceimage", '/'),
+            "workspaceId" => ("workspaces", "workspace", '/'),
             "snapshotId" | "sourceSnapshotId" | "secondSnapshotId" => ("ec2", "snapshot", '/'),
             "imageId" | "sourceImageId" => ("ec2", "image", '/'),
             "volumeId" => ("ec2", "volume", '/'),
@@ -455,6 +461,14 @@ fn resources<J: Json>(
                 if let Some(id) = id.filter(|id| !id.trim().is_empty()) {
                     push(&mut out, arn(k, &id));
                 }
+            }
+        }
+    }
+    // RebuildWorkspaces, TerminateWorkspaces: a list of requests, each naming its WorkSpace.
+    for k in ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"] {
+        for it in get(req, k).map(json::items).unwrap_or_default() {
+            if let Some(id) = text_at(it, &["workspaceId"]).filter(|id| !id.trim().is_empty()) {
+                push(&mut out, arn("workspaceId", &id));
             }
         }
     }
@@ -550,6 +564,18 @@ fn shares<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_ev
         for schedule in schedules.map(json::items).unwrap_or_default() {
             for rule in get(schedule, "shareRules").map(json::items).unwrap_or_default() {
                 recipients(get(rule, "targetAccounts"), &mut d.share_added);
+            }
+        }
+    }
+    if provider.eq_ignore_ascii_case("workspaces")
+        && event_name.eq_ignore_ascii_case("UpdateWorkspaceImagePermission")
+    {
+        // One account a call: allowed to copy the image (shared) or no longer (unshared).
+        if let Some(account) = text_at(req, &["sharedAccountId"]).filter(|a| !a.trim().is_empty()) {
+            match get(req, "allowCopyImage").and_then(json::boolean) {
+                Some(true) => d.share_added.push(clip(&account, 64)),
+                Some(false) => d.share_removed.push(clip(&account, 64)),
+                None => {}
             }
         }
     }
@@ -810,6 +836,70 @@ mod tests {
         let added = normalize(r).unwrap().details.share_added;
         assert_eq!(added.len(), 64);
         assert_eq!(added[..3], ["all", "111122223333", "444455556666"]);
+    }
+
+    #[test]
+    fn a_workspaces_image_share_names_its_account_and_image() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("workspaces.amazonaws.com");
+        r["eventName"] = json!("UpdateWorkspaceImagePermission");
+        // Any casing, and a boolean as text.
+        r["requestParameters"] =
+            json!({"ImageId":"wsi-0abc12345","AllowCopyImage":"true","SharedAccountId":"444455556666"});
+        r["responseElements"] = json!(null);
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.share_added, vec!["444455556666"]);
+        assert!(ev.details.share_removed.is_empty());
+        // A WorkSpaces image, not an AMI of the same key.
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:workspaces:us-east-1:111122223333:workspaceimage/wsi-0abc12345"]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        r["requestParameters"] =
+            json!({"imageId":"wsi-0abc12345","allowCopyImage":false,"sharedAccountId":"444455556666"});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.share_removed, vec!["444455556666"]);
+        assert!(ev.details.share_added.is_empty());
+        // Whether the account may copy is not said: nothing is invented.
+        r["requestParameters"] = json!({"imageId":"wsi-0abc12345","sharedAccountId":"444455556666"});
+        let ev = normalize(r.clone()).unwrap();
+        assert!(ev.details.share_added.is_empty() && ev.details.share_removed.is_empty());
+        // EC2's call of a like-named member is still an AMI.
+        r["eventSource"] = json!("ec2.amazonaws.com");
+        r["eventName"] = json!("ModifyImageAttribute");
+        r["requestParameters"] = json!({"imageId":"ami-1"});
+        assert_eq!(
+            normalize(r).unwrap().resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:image/ami-1"]
+        );
+    }
+
+    #[test]
+    fn workspaces_rebuilt_or_terminated_are_each_named() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("workspaces.amazonaws.com");
+        r["eventName"] = json!("TerminateWorkspaces");
+        r["requestParameters"] = json!({"terminateWorkspaceRequests":[
+            {"workspaceId":"ws-aaaaaaaaa"},{"workspaceId":""},{"workspaceId":"ws-bbbbbbbbb"}]});
+        r["responseElements"] = json!({"failedRequests":[]});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(
+            ev.resources,
+            vec![
+                "arn:aws:workspaces:us-east-1:111122223333:workspace/ws-aaaaaaaaa",
+                "arn:aws:workspaces:us-east-1:111122223333:workspace/ws-bbbbbbbbb",
+            ]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        r["eventName"] = json!("RestoreWorkspace");
+        r["requestParameters"] = json!({"workspaceId":"ws-ccccccccc"});
+        assert_eq!(
+            normalize(r).unwrap().resources,
+            vec!["arn:aws:workspaces:us-east-1:111122223333:workspace/ws-ccccccccc"]
+        );
     }
 
     #[test]
