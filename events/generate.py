@@ -1020,6 +1020,23 @@ def b_launch_template_version(ctx, row, look):
     return "ec2", "CreateLaunchTemplateVersion", req, resp, ec2_arn(ctx, "launch-template", lt)
 
 
+def b_launch_template_gpu(ctx, row, look):
+    """A launch template for a GPU type (`look`: a general-purpose one)."""
+    service, name, req, resp, arn = b_launch_template(ctx, row, look)
+    req["CreateLaunchTemplateRequest"]["LaunchTemplateName"] = "batch-gpu"
+    req["CreateLaunchTemplateRequest"]["LaunchTemplateData"]["InstanceType"] = "m6i.2xlarge" if look else "g5.12xlarge"
+    return service, name, req, resp, arn
+
+
+def b_launch_template_version_gpu(ctx, row, look):
+    """A launch template version that sets a GPU type (`look`: a general-purpose one)."""
+    service, name, req, resp, arn = b_launch_template_version(ctx, row, look)
+    kind = "c6i.2xlarge" if look else "p3.8xlarge"
+    req["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]["InstanceType"] = kind
+    resp["CreateLaunchTemplateVersionResponse"]["launchTemplateVersion"]["launchTemplateData"]["instanceType"] = kind
+    return service, name, req, resp, arn
+
+
 def rbin_arn(ctx, ident):
     return f"arn:aws:rbin:{ctx.region}:{OWN}:rule/{ident}"
 
@@ -1241,9 +1258,6 @@ def b_asg_scheduled_zero(ctx, row, look):
     return "autoscaling", "PutScheduledUpdateGroupAction", req, None, asg_arn(ctx, ASG)
 
 
-WS_DIRECTORY = "d-9067a1b2c3"
-
-
 def ws_id(ctx, n: int = 0) -> str:
     return "ws-" + hx(ctx.key, "ws", n, n=9)
 
@@ -1280,8 +1294,8 @@ def b_ws_restore(ctx, row, look):
 
 
 def b_ws_rebuild(ctx, row, look):
-    """Two WorkSpaces rebuilt (the negative: denied)."""
-    ids = [ws_id(ctx, i) for i in range(2)]
+    """A WorkSpace rebuilt, the one a call may name (the negative: denied)."""
+    ids = [ws_id(ctx)]
     req = {"rebuildWorkspaceRequests": [{"workspaceId": w} for w in ids]}
     return "workspaces", "RebuildWorkspaces", req, {"failedRequests": []}, ws_arn(ctx, "workspace", ids[0])
 
@@ -1505,6 +1519,8 @@ AWS_BUILDERS = {
     "aws.ec2.replace_root_volume_delete_replaced": b_replace_root,
     "aws.ec2.create_launch_template": b_launch_template,
     "aws.ec2.create_launch_template_version": b_launch_template_version,
+    "aws.ec2.create_launch_template_gpu": b_launch_template_gpu,
+    "aws.ec2.create_launch_template_version_gpu": b_launch_template_version_gpu,
     "aws.rbin.delete_rule": b_rbin_delete,
     "aws.rbin.update_rule": b_rbin_update,
     "aws.ec2.restore_snapshot_from_recycle_bin": b_restore_snapshot_rbin,
@@ -2288,6 +2304,7 @@ FEBRUARY_ROWS = {"aws.backup.recovery_point_retention_cut", "aws.ec2.delete_flee
                  "aws.ec2.cancel_spot_fleet_terminate"}
 # The forty-fifth session's rows: WorkSpaces, and a scheduled action that empties a group.
 JANUARY_ROWS = {"aws.autoscaling.scheduled_scale_to_zero", "aws.workspaces.image_shared",
+                "aws.ec2.create_launch_template_gpu", "aws.ec2.create_launch_template_version_gpu",
                 "aws.workspaces.create_image", "aws.workspaces.restore", "aws.workspaces.rebuild",
                 "aws.workspaces.terminate"}
 

@@ -406,7 +406,7 @@ fn resources<J: Json>(
         let (svc, kind, sep) = match key {
             // A WorkSpaces image (wsi-) is not an AMI.
             "imageId" if workspaces => ("workspaces", "workspaceimage", '/'),
-            "workspaceId" => ("workspaces", "workspace", '/'),
+            "workspaceId" if workspaces => ("workspaces", "workspace", '/'),
             "snapshotId" | "sourceSnapshotId" | "secondSnapshotId" => ("ec2", "snapshot", '/'),
             "imageId" | "sourceImageId" => ("ec2", "image", '/'),
             "volumeId" => ("ec2", "volume", '/'),
@@ -464,10 +464,18 @@ fn resources<J: Json>(
             }
         }
     }
-    // RebuildWorkspaces, TerminateWorkspaces: a list of requests, each naming its WorkSpace.
+    // RebuildWorkspaces, TerminateWorkspaces: a list of requests, each naming its WorkSpace;
+    // those the response lists as failed were not touched.
+    let failed: Vec<_> = get(resp, "failedRequests")
+        .map(json::items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|it| text_at(it, &["workspaceId"]))
+        .collect();
     for k in ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"] {
         for it in get(req, k).map(json::items).unwrap_or_default() {
-            if let Some(id) = text_at(it, &["workspaceId"]).filter(|id| !id.trim().is_empty()) {
+            let id = text_at(it, &["workspaceId"]).filter(|id| !id.trim().is_empty() && !failed.contains(id));
+            if let Some(id) = id {
                 push(&mut out, arn("workspaceId", &id));
             }
         }
@@ -642,13 +650,22 @@ fn details<J: Json>(
     // DeleteFleets, CancelSpotFleetRequests: the service terminates the fleets' instances.
     d.terminates_instances = get(req, "terminateInstances").and_then(json::boolean) == Some(true);
     if provider.eq_ignore_ascii_case("autoscaling") {
-        // UpdateAutoScalingGroup and SetDesiredCapacity: a group emptied by its size, not by
-        // the caller's terminations.
+        // UpdateAutoScalingGroup, SetDesiredCapacity and a scheduled action: a group emptied
+        // by its size, not by the caller's terminations.
         let zero = |k: &str| get(req, k).and_then(json::int) == Some(0);
         d.capacity_zero = zero("desiredCapacity") || zero("maxSize");
     }
+    // RunInstances' type, a ModifyInstanceAttribute's `{"value"}`, a launch template's data (a
+    // new version's as its response gives it, with what it keeps from its source version).
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
+        .or_else(|| text_at(req, &["launchTemplateData", "instanceType"]))
+        .or_else(|| {
+            text_at(
+                resp,
+                &["launchTemplateVersion", "launchTemplateData", "instanceType"],
+            )
+        })
         .map(|s| clip(&s, 64));
     d
 }
@@ -882,8 +899,11 @@ mod tests {
         r["eventSource"] = json!("workspaces.amazonaws.com");
         r["eventName"] = json!("TerminateWorkspaces");
         r["requestParameters"] = json!({"terminateWorkspaceRequests":[
-            {"workspaceId":"ws-aaaaaaaaa"},{"workspaceId":""},{"workspaceId":"ws-bbbbbbbbb"}]});
-        r["responseElements"] = json!({"failedRequests":[]});
+            {"workspaceId":"ws-aaaaaaaaa"},{"workspaceId":""},{"workspaceId":"ws-bbbbbbbbb"},
+            {"workspaceId":"ws-fffffffff"}]});
+        // The one the service could not terminate is not named.
+        r["responseElements"] = json!({"failedRequests":[
+            {"workspaceId":"ws-fffffffff","errorCode":"InvalidResourceState.Suspended"}]});
         let ev = normalize(r.clone()).unwrap();
         assert_eq!(
             ev.resources,
@@ -899,6 +919,36 @@ mod tests {
         assert_eq!(
             normalize(r).unwrap().resources,
             vec!["arn:aws:workspaces:us-east-1:111122223333:workspace/ws-ccccccccc"]
+        );
+    }
+
+    #[test]
+    fn a_launch_templates_type_is_read_from_its_data_or_its_new_version() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventName"] = json!("CreateLaunchTemplate");
+        r["requestParameters"] = json!({"CreateLaunchTemplateRequest":{"LaunchTemplateName":"gpu",
+            "LaunchTemplateData":{"ImageId":"ami-1","InstanceType":"g5.12xlarge"}}});
+        r["responseElements"] = json!(null);
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.instance_type.as_deref(), Some("g5.12xlarge"));
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // A version that keeps its source's type: the response's merged data names it.
+        r["eventName"] = json!("CreateLaunchTemplateVersion");
+        r["requestParameters"] = json!({"CreateLaunchTemplateVersionRequest":{"LaunchTemplateId":"lt-1",
+            "SourceVersion":"3","LaunchTemplateData":{"UserData":"<sensitiveDataRemoved>"}}});
+        r["responseElements"] = json!({"CreateLaunchTemplateVersionResponse":{"launchTemplateVersion":{
+            "launchTemplateId":"lt-1","versionNumber":4,"launchTemplateData":{"instanceType":"p3.8xlarge"}}}});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // The request's own type wins over what the version keeps.
+        r["requestParameters"]["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]["InstanceType"] =
+            json!("m6i.large");
+        assert_eq!(
+            normalize(r).unwrap().details.instance_type.as_deref(),
+            Some("m6i.large")
         );
     }
 
