@@ -1024,6 +1024,7 @@ def b_launch_template_gpu(ctx, row, look):
     """A launch template for a GPU type (`look`: a general-purpose one)."""
     service, name, req, resp, arn = b_launch_template(ctx, row, look)
     req["CreateLaunchTemplateRequest"]["LaunchTemplateName"] = "batch-gpu"
+    resp["CreateLaunchTemplateResponse"]["launchTemplate"]["launchTemplateName"] = "batch-gpu"
     req["CreateLaunchTemplateRequest"]["LaunchTemplateData"]["InstanceType"] = "m6i.2xlarge" if look else "g5.12xlarge"
     return service, name, req, resp, arn
 

@@ -428,22 +428,13 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
         }
         Cloud::Aws => {
             let v: Vec<Val> = prefixes.iter().map(|x| s(x)).collect();
-            // A launch template names the type in its data, RunInstances at the top. A new
-            // version that keeps its source version's type names it only in the response, which
-            // the backends' request mappings do not reach.
-            if name.starts_with("CreateLaunchTemplate") {
-                let gaps = if name == "CreateLaunchTemplateVersion" {
-                    vec!["a version that keeps its source version's GPU type names it only in the response, which the rule does not read (the detector does)".into()]
-                } else {
-                    Vec::new()
-                };
-                (
-                    req_any(name, "launchTemplateData.instanceType", "|startswith", v),
-                    gaps,
-                )
+            // A launch template names the type in its data, RunInstances at the top.
+            let path = if name.starts_with("CreateLaunchTemplate") {
+                "launchTemplateData.instanceType"
             } else {
-                (req_any(name, "instanceType", "|startswith", v), Vec::new())
-            }
+                "instanceType"
+            };
+            (req_any(name, path, "|startswith", v), Vec::new())
         }
     };
     Part {

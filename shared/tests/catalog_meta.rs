@@ -151,3 +151,34 @@ fn the_guide_check_fails_when_a_row_loses_its_questions_steps_or_commands() {
     let e = GuideBook::from_toml(&bad, &c).unwrap_err();
     assert!(e.to_string().contains("{snapshot}"), "{e}");
 }
+
+#[test]
+fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
+    // A launch, a launch template and a template version are one decision in three calls: a
+    // type added to one row's list and not the others would let a fleet launch it unseen.
+    let c = Catalog::builtin().unwrap();
+    let lists: Vec<(&str, &Vec<String>)> = c
+        .entries
+        .iter()
+        .filter(|e| e.cloud == Cloud::Aws)
+        .filter_map(|e| e.when.as_ref().map(|w| (e.id.as_str(), &w.instance_type_prefix)))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let ids: BTreeSet<&str> = lists.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([
+            "aws.ec2.create_launch_template_gpu",
+            "aws.ec2.create_launch_template_version_gpu",
+            "aws.ec2.run_instances_gpu",
+        ])
+    );
+    for (id, list) in &lists {
+        assert_eq!(*list, lists[0].1, "{id}");
+        assert!(
+            list.iter()
+                .all(|p| p.ends_with('.') && p == &p.to_ascii_lowercase()),
+            "{id}"
+        );
+    }
+}

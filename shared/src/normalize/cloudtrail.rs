@@ -9,6 +9,7 @@ use crate::event::{
 use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 crate::prefilter::quoted_keys! {
     EVENT_NAME = b"\"eventName\"";
@@ -147,7 +148,7 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let principal = principal(ui, &account, invoked_by.as_deref());
 
     let error_code = text_at(rec, &["errorCode"]).map(|s| clip_into(s, MAX_FIELD));
-    let phase = phase(is_type(NETWORK_ACTIVITY_TYPE), error_code.as_deref());
+    let mut phase = phase(is_type(NETWORK_ACTIVITY_TYPE), error_code.as_deref());
     let req = unwrap_op(
         get(rec, "requestParameters").unwrap_or(null),
         &event_name,
@@ -159,6 +160,10 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
         "Response",
     );
     let sed = get(rec, "serviceEventDetails").unwrap_or(null);
+    if phase == Phase::Success && workspaces_all_failed(req, resp) {
+        // A WorkSpaces batch call succeeds whatever became of its items: none done is none.
+        phase = Phase::Failure;
+    }
     let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
     let details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
 
@@ -341,6 +346,32 @@ fn role_from_assumed_arn(arn: &str) -> Option<String> {
     Some(format!("{}:role/{}", head.replacen(":sts:", ":iam:", 1), role))
 }
 
+/// The requests of a WorkSpaces batch call (RebuildWorkspaces, TerminateWorkspaces take 1 and 25)
+/// that name a WorkSpace, and those its response lists as failed; a record's lists are read up
+/// to a bound far above the API's, so a forged one costs no more than a real one.
+fn workspaces_items<'a, J: Json>(req: &'a J, resp: &'a J) -> (Vec<Cow<'a, str>>, HashSet<Cow<'a, str>>) {
+    const MAX_ITEMS: usize = 64;
+    let ids = |list: Option<&'a J>| {
+        list.map(json::items)
+            .unwrap_or_default()
+            .into_iter()
+            .take(MAX_ITEMS)
+            .filter_map(|it| text_at(it, &["workspaceId"]))
+            .filter(|id| !id.trim().is_empty())
+    };
+    let requested = ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"]
+        .into_iter()
+        .flat_map(|k| ids(get(req, k)))
+        .collect();
+    (requested, ids(get(resp, "failedRequests")).collect())
+}
+
+/// Did a WorkSpaces batch call name WorkSpaces and fail for every one of them?
+fn workspaces_all_failed<J: Json>(req: &J, resp: &J) -> bool {
+    let (requested, failed) = workspaces_items(req, resp);
+    !requested.is_empty() && requested.iter().all(|id| failed.contains(id))
+}
+
 /// Keys naming the resource a call acts on, in order of preference. The response is read first
 /// because for create/copy calls it names what was created (the snapshot, not the volume).
 const RESPONSE_KEYS: [&str; 11] = [
@@ -466,19 +497,9 @@ fn resources<J: Json>(
     }
     // RebuildWorkspaces, TerminateWorkspaces: a list of requests, each naming its WorkSpace;
     // those the response lists as failed were not touched.
-    let failed: Vec<_> = get(resp, "failedRequests")
-        .map(json::items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|it| text_at(it, &["workspaceId"]))
-        .collect();
-    for k in ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"] {
-        for it in get(req, k).map(json::items).unwrap_or_default() {
-            let id = text_at(it, &["workspaceId"]).filter(|id| !id.trim().is_empty() && !failed.contains(id));
-            if let Some(id) = id {
-                push(&mut out, arn("workspaceId", &id));
-            }
-        }
+    let (requested, failed) = workspaces_items(req, resp);
+    for id in requested.into_iter().filter(|id| !failed.contains(id)) {
+        push(&mut out, arn("workspaceId", &id));
     }
     let mut found = false;
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
@@ -593,7 +614,7 @@ fn shares<J: Json>(provider: &str, event_name: &str, req: &J, ui: &J, service_ev
         }
     }
     for list in [&mut d.share_added, &mut d.share_removed] {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         list.retain(|r| seen.insert(r.clone()));
         // Stable: the accounts keep their order behind it.
         list.sort_by_key(|r| !r.eq_ignore_ascii_case("all"));
@@ -655,17 +676,12 @@ fn details<J: Json>(
         let zero = |k: &str| get(req, k).and_then(json::int) == Some(0);
         d.capacity_zero = zero("desiredCapacity") || zero("maxSize");
     }
-    // RunInstances' type, a ModifyInstanceAttribute's `{"value"}`, a launch template's data (a
-    // new version's as its response gives it, with what it keeps from its source version).
+    // RunInstances' type, a ModifyInstanceAttribute's `{"value"}`, a launch template's data as
+    // requested. Not a new version's type kept from its source version (its response has it): a
+    // GPU template's monthly image bump is not a GPU decision.
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .or_else(|| text_at(req, &["launchTemplateData", "instanceType"]))
-        .or_else(|| {
-            text_at(
-                resp,
-                &["launchTemplateVersion", "launchTemplateData", "instanceType"],
-            )
-        })
         .map(|s| clip(&s, 64));
     d
 }
@@ -914,6 +930,12 @@ mod tests {
         );
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // None done: the call is a failure, with nothing invented to count.
+        r["requestParameters"] = json!({"terminateWorkspaceRequests":[{"workspaceId":"ws-fffffffff"}]});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.phase, Phase::Failure);
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
         r["eventName"] = json!("RestoreWorkspace");
         r["requestParameters"] = json!({"workspaceId":"ws-ccccccccc"});
         assert_eq!(
@@ -933,23 +955,20 @@ mod tests {
         assert_eq!(ev.details.instance_type.as_deref(), Some("g5.12xlarge"));
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
-        // A version that keeps its source's type: the response's merged data names it.
+        // A version that keeps its source's type (a new image only) chose no type: the
+        // response's merged data is not read.
         r["eventName"] = json!("CreateLaunchTemplateVersion");
         r["requestParameters"] = json!({"CreateLaunchTemplateVersionRequest":{"LaunchTemplateId":"lt-1",
-            "SourceVersion":"3","LaunchTemplateData":{"UserData":"<sensitiveDataRemoved>"}}});
+            "SourceVersion":"3","LaunchTemplateData":{"ImageId":"ami-2"}}});
         r["responseElements"] = json!({"CreateLaunchTemplateVersionResponse":{"launchTemplateVersion":{
             "launchTemplateId":"lt-1","versionNumber":4,"launchTemplateData":{"instanceType":"p3.8xlarge"}}}});
+        assert_eq!(normalize(r.clone()).unwrap().details.instance_type, None);
+        r["requestParameters"]["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]["InstanceType"] =
+            json!("p3.8xlarge");
         let ev = normalize(r.clone()).unwrap();
         assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
-        // The request's own type wins over what the version keeps.
-        r["requestParameters"]["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]["InstanceType"] =
-            json!("m6i.large");
-        assert_eq!(
-            normalize(r).unwrap().details.instance_type.as_deref(),
-            Some("m6i.large")
-        );
     }
 
     #[test]
