@@ -160,11 +160,16 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
         "Response",
     );
     let sed = get(rec, "serviceEventDetails").unwrap_or(null);
-    if phase == Phase::Success && workspaces_all_failed(req, resp) {
+    let workspaces = provider
+        .eq_ignore_ascii_case("workspaces")
+        .then(|| workspaces_done(req, resp))
+        .flatten();
+    if phase == Phase::Success && workspaces.as_ref().is_some_and(Vec::is_empty) {
         // A WorkSpaces batch call succeeds whatever became of its items: none done is none.
         phase = Phase::Failure;
     }
-    let resources = resources(&provider, &region, &account, &event_name, req, resp, sed);
+    let done = workspaces.as_deref().unwrap_or_default();
+    let resources = resources(&provider, &region, &account, &event_name, (req, resp, sed), done);
     let details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
 
     let event_id = match text_at(rec, &["eventID"]) {
@@ -346,10 +351,11 @@ fn role_from_assumed_arn(arn: &str) -> Option<String> {
     Some(format!("{}:role/{}", head.replacen(":sts:", ":iam:", 1), role))
 }
 
-/// The requests of a WorkSpaces batch call (RebuildWorkspaces, TerminateWorkspaces take 1 and 25)
-/// that name a WorkSpace, and those its response lists as failed; a record's lists are read up
-/// to a bound far above the API's, so a forged one costs no more than a real one.
-fn workspaces_items<'a, J: Json>(req: &'a J, resp: &'a J) -> (Vec<Cow<'a, str>>, HashSet<Cow<'a, str>>) {
+/// The WorkSpaces a batch call (RebuildWorkspaces, TerminateWorkspaces: 1 and 25 a call) acted
+/// on: those it names that its response does not list as failed; `None` where it names none.
+/// A record's lists are read up to a bound far above the API's, so a forged one costs no more
+/// than a real one.
+fn workspaces_done<'a, J: Json>(req: &'a J, resp: &'a J) -> Option<Vec<Cow<'a, str>>> {
     const MAX_ITEMS: usize = 64;
     let ids = |list: Option<&'a J>| {
         list.map(json::items)
@@ -359,17 +365,15 @@ fn workspaces_items<'a, J: Json>(req: &'a J, resp: &'a J) -> (Vec<Cow<'a, str>>,
             .filter_map(|it| text_at(it, &["workspaceId"]))
             .filter(|id| !id.trim().is_empty())
     };
-    let requested = ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"]
+    let requested: Vec<_> = ["rebuildWorkspaceRequests", "terminateWorkspaceRequests"]
         .into_iter()
         .flat_map(|k| ids(get(req, k)))
         .collect();
-    (requested, ids(get(resp, "failedRequests")).collect())
-}
-
-/// Did a WorkSpaces batch call name WorkSpaces and fail for every one of them?
-fn workspaces_all_failed<J: Json>(req: &J, resp: &J) -> bool {
-    let (requested, failed) = workspaces_items(req, resp);
-    !requested.is_empty() && requested.iter().all(|id| failed.contains(id))
+    if requested.is_empty() {
+        return None;
+    }
+    let failed: HashSet<_> = ids(get(resp, "failedRequests")).collect();
+    Some(requested.into_iter().filter(|id| !failed.contains(id)).collect())
 }
 
 /// Keys naming the resource a call acts on, in order of preference. The response is read first
@@ -425,15 +429,14 @@ fn resources<J: Json>(
     region: &str,
     account: &str,
     event_name: &str,
-    req: &J,
-    resp: &J,
-    sed: &J,
+    (req, resp, sed): (&J, &J, &J),
+    workspaces_done: &[Cow<'_, str>],
 ) -> Vec<String> {
+    let workspaces = provider.eq_ignore_ascii_case("workspaces");
     let arn = |key: &str, id: &str| -> String {
         if id.starts_with("arn:") {
             return clip(id, MAX_FIELD);
         }
-        let workspaces = provider.eq_ignore_ascii_case("workspaces");
         let (svc, kind, sep) = match key {
             // A WorkSpaces image (wsi-) is not an AMI.
             "imageId" if workspaces => ("workspaces", "workspaceimage", '/'),
@@ -495,11 +498,9 @@ fn resources<J: Json>(
             }
         }
     }
-    // RebuildWorkspaces, TerminateWorkspaces: a list of requests, each naming its WorkSpace;
-    // those the response lists as failed were not touched.
-    let (requested, failed) = workspaces_items(req, resp);
-    for id in requested.into_iter().filter(|id| !failed.contains(id)) {
-        push(&mut out, arn("workspaceId", &id));
+    // RebuildWorkspaces, TerminateWorkspaces: the WorkSpaces they acted on.
+    for id in workspaces_done {
+        push(&mut out, arn("workspaceId", id));
     }
     let mut found = false;
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
