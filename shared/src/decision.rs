@@ -137,9 +137,10 @@ enum WeakSign {
     /// itself ([`threat_of`]), where a thin history's first capture may be any routine, but
     /// only a new network completes it, as a thin history's hours and places say little.
     Threat,
-    /// A thin history's first revert of a risky variant (the replaced volume deleted): a
-    /// person's names its threat as [`WeakSign::Threat`] does; a patching workload's may be its
-    /// monthly routine, from a hosted runner's new address each time, as while it is learned.
+    /// A thin history's first revert (a backup restored, a failover, a root volume replaced):
+    /// a person's names its threat as [`WeakSign::Threat`] does, as a restore puts a copy of
+    /// the data, or an old machine, where the restorer chose; a patching workload's or a DR
+    /// drill's may be its monthly routine, from a hosted runner's new address each time.
     PersonThreat,
 }
 
@@ -150,9 +151,9 @@ struct Signs {
     weak: WeakSign,
     /// The principal is a workload (service principal, managed identity, automation role).
     workload: bool,
-    /// The window holds a person's revert of a risky variant ([`Aggregate::person_risky_reverts`]):
-    /// what completes [`WeakSign::PersonThreat`], whoever made the window's last call (a role
-    /// key used by people's sessions and by automation's).
+    /// The window holds a person's revert ([`Aggregate::person_reverts`]): what completes
+    /// [`WeakSign::PersonThreat`], whoever made the window's last call (a role key used by
+    /// people's sessions and by automation's).
     person_revert: bool,
     /// The window holds a technique's whole shape ([`Aggregate::whole_technique`]), for a
     /// principal being learned or not known to be new, whose tier would otherwise not fire.
@@ -199,10 +200,13 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
 /// and so does a protection change that disables a defense tool (ATT&CK T1562.001 among its
 /// `related`: a security agent's extension removed): no first look explains blinding a
 /// machine. Not every protection change: a disk encryption set or a Recycle Bin rule is
-/// provisioning a rare admin does from wherever it is. A revert's risky variant (the replaced
-/// root volume deleted, a restore made public) does for a person, whose alerts even while it is
-/// learned: no troubleshooting needs it ([`WeakSign::PersonThreat`]). Only a new network
-/// completes either.
+/// provisioning a rare admin does from wherever it is. A revert does for a person
+/// ([`WeakSign::PersonThreat`]): a rare user's first restore from a place it was never seen at
+/// is how the probes' stolen sessions reached a database's data (a backup restored into the
+/// attacker's subnet, a failover to an old recovery point), and a rare admin's DR drill runs
+/// from its usual place (BENCHMARKS, "A rare user's first restore from a new network"). Its
+/// risky variant (the replaced root volume deleted, a restore made public) alerts for a person
+/// even while it is learned: no troubleshooting needs it. Only a new network completes either.
 fn threat_of(row: &crate::catalog::Entry) -> WeakSign {
     if row.risk < 2 {
         WeakSign::None
@@ -210,7 +214,7 @@ fn threat_of(row: &crate::catalog::Entry) -> WeakSign {
         || (row.op_type == OpType::Impair && row.related.iter().any(|t| t == DISABLE_TOOLS))
     {
         WeakSign::Threat
-    } else if row.op_type == OpType::Revert && row.risky_variant() {
+    } else if row.op_type == OpType::Revert {
         WeakSign::PersonThreat
     } else {
         WeakSign::None
@@ -559,7 +563,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let signs = Signs {
         weak,
         workload: !by_person(s),
-        person_revert: agg.person_risky_reverts > 0,
+        person_revert: agg.person_reverts > 0,
         whole: unjudged && agg.whole_technique,
     };
     let judged_fires =

@@ -194,6 +194,11 @@ pub struct Aggregate {
     /// that replaces root volumes does not.
     #[serde(skip)]
     pub person_risky_reverts: u32,
+    /// Reverts by people of any row, risky or plain (a backup restored, a failover, a root
+    /// volume replaced): what completes a thin history's first revert from a new network
+    /// ([`crate::decision`]), whoever made the window's last call.
+    #[serde(skip)]
+    pub person_reverts: u32,
     /// Protection changes and generalizes, but not a workload's generalize of a machine it
     /// wrote earlier in the window: an image pipeline (Packer, Azure Image Builder) creates its
     /// build VM, generalizes and captures it on every build, where an attacker generalizes a
@@ -801,7 +806,7 @@ impl WindowState {
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
         let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
-        let mut person_risky_reverts = 0u32;
+        let (mut person_risky_reverts, mut person_reverts) = (0u32, 0u32);
         let mut impairing = 0u32;
         let mut threats = 0u32;
         for u in self.units.iter().filter(|u| live(u.t)) {
@@ -819,10 +824,10 @@ impl WindowState {
                 if u.kind == OpType::Delete {
                     person_deletes += 1;
                     person_first = person_first.min(u.t);
-                } else if u.kind == OpType::Revert
-                    && catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant())
-                {
-                    person_risky_reverts += 1;
+                } else if u.kind == OpType::Revert {
+                    person_reverts += 1;
+                    person_risky_reverts +=
+                        u32::from(catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant()));
                 }
             }
             count += 1;
@@ -863,6 +868,7 @@ impl WindowState {
             person_deletes,
             person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
             person_risky_reverts,
+            person_reverts,
             impairing,
             threats,
         }

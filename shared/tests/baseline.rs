@@ -576,14 +576,16 @@ fn a_rare_users_security_agent_removal_from_a_new_network_alerts_and_from_home_d
     assert_eq!(codes(&alerts[0]), ["new_operation", "new_network"], "{alerts:#?}");
 }
 
-/// A rare user (one troubleshooting revert that kept the replaced volume, on day 0: a thin
-/// history) replaces a root volume again on day 11 and deletes the one it replaced. A person's
-/// revert that leaves nothing of the machine's state names its threat, as it does while the
-/// person is learned: from a network it never used, that alerts; from its own, it does not, nor
-/// does another rare user's first plain revert from a new network, nor a patching role's (a
-/// workload's monthly revert may be its routine, from a runner's new address each time).
+/// Rare users (a troubleshooting revert or a stop on day 0: a thin history) revert again on
+/// day 11. A person's first revert names its threat, as a first GPU launch does: a restore puts a
+/// copy of the data, or an old machine, where the restorer chose. From a network it never used,
+/// that alerts: a root volume replaced and the replaced one deleted, a plain replacement, a
+/// backup restored. From its own network it does not (a DR drill from the office), nor does a
+/// patching role's or a DR role's (a workload's monthly revert or restore may be its routine,
+/// from a runner's new address each time), nor a rare user's first stop from a new network
+/// (lifecycle work).
 #[test]
-fn a_rare_users_revert_that_deletes_what_it_replaced_from_a_new_network_alerts() {
+fn a_rare_users_first_revert_from_a_new_network_alerts() {
     let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
     // In the region of its history: a new region is a sign of its own.
     let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
@@ -593,6 +595,7 @@ fn a_rare_users_revert_that_deletes_what_it_replaced_from_a_new_network_alerts()
     let discard = here(fixture(
         "aws/ec2-create-replace-root-volume-task-delete-replaced.json",
     ));
+    let restore = here(fixture("aws/backup-start-restore-job.json"));
     let stop = here(fixture("aws/ec2-stop-instances.json"));
     let (day, start) = day_of(&discard);
     let at = |d: i64, minutes: i64| start + d * day + 11 * 3_600_000 + minutes * 60_000;
@@ -601,21 +604,35 @@ fn a_rare_users_revert_that_deletes_what_it_replaced_from_a_new_network_alerts()
     for (i, who) in ["away", "home"].iter().enumerate() {
         events.push(from(by(&keep, who, at(0, i as i64), 0), home));
     }
-    events.push(from(by(&stop, "plain", at(0, 2), 0), home));
+    for (i, who) in ["plain", "restorer", "drill", "stopper"].iter().enumerate() {
+        events.push(from(by(&stop, who, at(0, 2 + i as i64), 0), home));
+    }
     events.push(from(
-        as_role(&keep, "patcher", "ssm-patch-run", at(0, 3), 0),
+        as_role(&keep, "patcher", "ssm-patch-run", at(0, 8), 0),
         home,
     ));
     events.push(from(by(&discard, "away", at(11, 0), 1), "198.51.100.7"));
     events.push(from(by(&discard, "home", at(11, 1), 1), home));
     events.push(from(by(&keep, "plain", at(11, 2), 1), "198.51.100.8"));
-    events.push(from(
-        as_role(&discard, "patcher", "ssm-patch-run", at(11, 3), 1),
-        "198.51.100.9",
-    ));
+    events.push(from(by(&restore, "restorer", at(11, 3), 1), "198.51.100.10"));
+    events.push(from(by(&restore, "drill", at(11, 4), 1), home));
+    events.push(from(by(&stop, "stopper", at(11, 5), 1), "198.51.100.11"));
+    events.push(from(as_role(&stop, "dr-bot", "dr-drill", at(0, 9), 0), home));
+    for (i, (what, role)) in [(&discard, "patcher"), (&restore, "dr-bot")].iter().enumerate() {
+        events.push(from(
+            as_role(what, role, "scheduled-run", at(11, 6 + i as i64), 1),
+            "198.51.100.9",
+        ));
+    }
     let alerts = replay_from(events, start);
-    assert_eq!(names(&alerts), ["away"].into(), "{alerts:#?}");
-    assert_eq!(codes(&alerts[0]), ["new_operation", "new_network"], "{alerts:#?}");
+    assert_eq!(
+        names(&alerts),
+        ["away", "plain", "restorer"].into(),
+        "{alerts:#?}"
+    );
+    for a in &alerts {
+        assert_eq!(codes(a), ["new_operation", "new_network"], "{alerts:#?}");
+    }
     assert_eq!(alerts[0].time, at(11, 0), "the revert itself");
 }
 

@@ -502,7 +502,17 @@ fn resources<J: Json>(
     for id in workspaces_done {
         push(&mut out, arn("workspaceId", id));
     }
+    // A launch template is named by its id, which its response gives when the request named it
+    // by its name (CreateLaunchTemplate always does): the guides' commands take the id, and a
+    // template made by name and changed by id is one resource.
     let mut found = false;
+    for obj in ["launchTemplate", "launchTemplateVersion"] {
+        if let Some(id) = text_at(resp, &[obj, "launchTemplateId"]).filter(|id| !id.trim().is_empty()) {
+            push(&mut out, arn("launchTemplateId", &id));
+            found = true;
+            break;
+        }
+    }
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
         if found {
             break;
@@ -970,6 +980,33 @@ mod tests {
         assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+    }
+
+    #[test]
+    fn a_launch_template_is_named_by_its_id_whichever_way_the_request_named_it() {
+        let lt = "arn:aws:ec2:us-east-1:111122223333:launch-template/lt-0abc";
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventName"] = json!("CreateLaunchTemplate");
+        r["requestParameters"] = json!({"CreateLaunchTemplateRequest":{"LaunchTemplateName":"web",
+            "LaunchTemplateData":{"ImageId":"ami-1"}}});
+        r["responseElements"] = json!({"CreateLaunchTemplateResponse":{"launchTemplate":{
+            "launchTemplateId":"lt-0abc","launchTemplateName":"web","latestVersionNumber":1}}});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.resources, vec![lt]);
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        r["eventName"] = json!("CreateLaunchTemplateVersion");
+        r["requestParameters"] = json!({"CreateLaunchTemplateVersionRequest":{"LaunchTemplateName":"web",
+            "LaunchTemplateData":{"ImageId":"ami-2"}}});
+        r["responseElements"] = json!({"CreateLaunchTemplateVersionResponse":{"launchTemplateVersion":{
+            "launchTemplateId":"lt-0abc","launchTemplateName":"web","versionNumber":2}}});
+        assert_eq!(normalize(r.clone()).unwrap().resources, vec![lt]);
+        // Without a response (a failed call), the request's name is all there is.
+        r["responseElements"] = json!(null);
+        assert_eq!(
+            normalize(r).unwrap().resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:launch-template/web"]
+        );
     }
 
     #[test]
