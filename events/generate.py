@@ -1038,6 +1038,26 @@ def b_launch_template_version_gpu(ctx, row, look):
     return service, name, req, resp, arn
 
 
+def b_launch_template_imdsv1(ctx, row, look):
+    """A launch template that allows IMDSv1 (`look`: one that requires IMDSv2)."""
+    service, name, req, resp, arn = b_launch_template(ctx, row, look)
+    req["CreateLaunchTemplateRequest"]["LaunchTemplateName"] = "legacy-agents"
+    resp["CreateLaunchTemplateResponse"]["launchTemplate"]["launchTemplateName"] = "legacy-agents"
+    req["CreateLaunchTemplateRequest"]["LaunchTemplateData"]["MetadataOptions"] = {
+        "HttpTokens": "required" if look else "optional", "HttpEndpoint": "enabled"}
+    return service, name, req, resp, arn
+
+
+def b_launch_template_version_imdsv1(ctx, row, look):
+    """A launch template version that allows IMDSv1 (`look`: one that requires IMDSv2)."""
+    service, name, req, resp, arn = b_launch_template_version(ctx, row, look)
+    tokens = "required" if look else "optional"
+    req["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]["MetadataOptions"] = {"HttpTokens": tokens}
+    resp["CreateLaunchTemplateVersionResponse"]["launchTemplateVersion"]["launchTemplateData"]["metadataOptions"] = {
+        "httpTokens": tokens, "httpEndpoint": "enabled"}
+    return service, name, req, resp, arn
+
+
 def rbin_arn(ctx, ident):
     return f"arn:aws:rbin:{ctx.region}:{OWN}:rule/{ident}"
 
@@ -1522,6 +1542,8 @@ AWS_BUILDERS = {
     "aws.ec2.create_launch_template_version": b_launch_template_version,
     "aws.ec2.create_launch_template_gpu": b_launch_template_gpu,
     "aws.ec2.create_launch_template_version_gpu": b_launch_template_version_gpu,
+    "aws.ec2.create_launch_template_imdsv1": b_launch_template_imdsv1,
+    "aws.ec2.create_launch_template_version_imdsv1": b_launch_template_version_imdsv1,
     "aws.rbin.delete_rule": b_rbin_delete,
     "aws.rbin.update_rule": b_rbin_update,
     "aws.ec2.restore_snapshot_from_recycle_bin": b_restore_snapshot_rbin,
@@ -1834,13 +1856,15 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 # time / principal slots
 # ------------------------------------------------------------------------------------------------
 
-def slot_time(k: int, n: int, hour: int, key: str, month: int = 10) -> dt.datetime:
+def slot_time(k: int, n: int, hour: int, key: str, month: int = 10, first: int = 1) -> dt.datetime:
     """File k of n: its own day in October 2026 (September for the issue-14 rows, August for the
-    cross-subscription copies); a principal's files are >24 h apart."""
-    # September files end 2+ days before October's; December's (the EBS direct rows) stay in its
-    # first days, before the clock of the tests that refuse events from the future.
-    days = 31 if month == 10 else 3 if month == 12 else 28
-    day = 1 + (k * days) // n
+    cross-subscription copies); a principal's files are >24 h apart. `first`: the month's first
+    day the set may use."""
+    # September files end 2+ days before October's; December's (the EBS direct rows, then the
+    # IMDSv1 launch templates on the 4th and 5th) stay in its first days, before the clock of the
+    # tests that refuse events from the future.
+    days = 31 if month == 10 else (3 if first == 1 else 2) if month == 12 else 28
+    day = first + (k * days) // n
     return dt.datetime(2026, month, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
 
 
@@ -2308,6 +2332,9 @@ JANUARY_ROWS = {"aws.autoscaling.scheduled_scale_to_zero", "aws.workspaces.image
                 "aws.ec2.create_launch_template_gpu", "aws.ec2.create_launch_template_version_gpu",
                 "aws.workspaces.create_image", "aws.workspaces.restore", "aws.workspaces.rebuild",
                 "aws.workspaces.terminate"}
+# The forty-sixth session's launch templates that allow IMDSv1: December's 4th and 5th, after
+# the EBS direct rows' first three days.
+DECEMBER_ROWS = {"aws.ec2.create_launch_template_imdsv1", "aws.ec2.create_launch_template_version_imdsv1"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2355,7 +2382,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2369,10 +2396,11 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MARCH_ROWS], 3))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in FEBRUARY_ROWS], 2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JANUARY_ROWS], 1))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS], 12, first=4))
     return built
 
 
-def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
+def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1) -> dict:
     aws_rows = [r for r in catalog if r["cloud"] == "aws"]
     az_rows = [r for r in catalog if r["cloud"] == "azure"]
     built = {}
@@ -2387,7 +2415,7 @@ def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
         row_id = row["id"]
         pname = "root" if path in AWS_ROOT_FILES else AWS_POOL[k % len(AWS_POOL)]
         region = REGIONS[num(path, "region", mod=len(REGIONS))]
-        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path, month)
+        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path, month, first)
         if row_id in SERVICE_EVENT_ROWS:
             t = slot_time(k, n, 6, path)  # the copying account gets its own hour: >24 h between its events
             actor = OWN if is_neg else EXT
@@ -2409,7 +2437,7 @@ def gen_fixtures_month(catalog: list[dict], month: int) -> dict:
     n = len(files)
     for k, (row, path, is_neg) in enumerate(files):
         cname = AZ_POOL[k % len(AZ_POOL)]
-        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path, month)
+        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path, month, first)
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]

@@ -31,8 +31,9 @@
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
 //!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a person's
-//!   revert that deletes what it replaced, or a protection change that disables a defense tool
-//!   (a security agent's extension removed) still is one, which only a new network completes.
+//!   first revert of any kind (a backup restored, a failover, a reimage, a root volume
+//!   replaced), or a protection change that disables a defense tool (a security agent's
+//!   extension removed) still is one, which only a new network completes.
 //!   A principal silent for the whole period has a thin history, it is not a new principal.
 //! - **The AWS account's root user has no normal to learn.** AWS keeps it for the few tasks
 //!   only it can do, and no compute change is one of them, so its window's threshold tier is a
@@ -204,9 +205,12 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
 /// ([`WeakSign::PersonThreat`]): a rare user's first restore from a place it was never seen at
 /// is how the probes' stolen sessions reached a database's data (a backup restored into the
 /// attacker's subnet, a failover to an old recovery point), and a rare admin's DR drill runs
-/// from its usual place (BENCHMARKS, "A rare user's first restore from a new network"). Its
-/// risky variant (the replaced root volume deleted, a restore made public) alerts for a person
-/// even while it is learned: no troubleshooting needs it. Only a new network completes either.
+/// from its usual place (BENCHMARKS, "A rare user's first restore from a new network"). Every
+/// revert row is one: a restore, a failover (a DR drill's test failover too, from the drill's
+/// usual place), a reimage, a root volume replaced, a Recycle Bin or archive tier restore, a
+/// WorkSpace rebuilt. Its risky variant (the replaced root volume deleted, a restore made
+/// public) alerts for a person even while it is learned ([`learned_fires`]: no troubleshooting
+/// needs it). Only a new network completes either.
 fn threat_of(row: &crate::catalog::Entry) -> WeakSign {
     if row.risk < 2 {
         WeakSign::None
@@ -797,8 +801,9 @@ fn new_fires(tier: Tier, rule: &BaselineRule, agg: &Aggregate) -> bool {
 }
 
 /// What makes a finding of a principal being learned or not known to be new: a protection
-/// change, a technique's whole shape, a person's revert that names its threat, or a mass action
-/// against the little history there is.
+/// change, a technique's whole shape, a person's risky revert (one whose request names its
+/// threat: the replaced volume deleted, a restore made public), or a mass action against the
+/// little history there is.
 fn learned_fires(agg: &Aggregate, reasons: &[Reason], signs: Signs) -> bool {
     impairs(agg) || signs.whole || agg.person_risky_reverts > 0 || reasons.iter().any(|r| r.code == "volume")
 }
@@ -1234,7 +1239,7 @@ fn hour_reason(
 /// lifecycle operation is context, and a first capture, code execution, share or risky variant
 /// weighs 1; it is a weak sign for an explorer with a settled history, and for a thin history
 /// only when it names its threat ([`threat_of`]: a risky lifecycle variant of risk 2 or more, a
-/// defense tool's removal, a person's revert that deletes what it replaced).
+/// defense tool's removal, a person's revert).
 fn new_operations(
     state: &WindowState,
     engine: &Engine,
@@ -1285,7 +1290,7 @@ fn new_operations(
         // size, IMDSv1, a delete that drops the backups; each weighs above its plain call)
         // names its threat itself (BENCHMARKS, "A GPU launch from a new network by a rare
         // user"). A lifecycle row that is not light is such a variant; so is a defense tool's
-        // removal, and for a person a revert that deletes what it replaced.
+        // removal, and for a person any revert.
         if !light && !weak {
             if settled {
                 sign = WeakSign::Settled;
@@ -1566,8 +1571,8 @@ mod tests {
             ..WORKLOAD
         };
         assert!(!unusual_enough(&[r("new_operation", 1), r("new_scope", 1)], thin));
-        // A thin history's first revert that deletes what it replaced: a person's, completed by
-        // a new network; not a workload's, even when a person's session made the last call.
+        // A thin history's first revert: a person's, completed by a new network; not a
+        // workload's, even when a person's session made the last call.
         let revert = [r("new_operation", 1), r("new_network", 1)];
         let by_person = Signs {
             weak: WeakSign::PersonThreat,

@@ -308,8 +308,19 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         parts.push(simple("attribute", maps));
     }
     if let Some(t) = &c.http_tokens {
-        let mut maps = req_any(name, "httpTokens", "", vec![s(t)]);
-        maps.extend(req_any(name, "metadataOptions.httpTokens", "", vec![s(t)]));
+        // A launch template sets them in its data, the other calls at the top or in their options.
+        let maps = if name.starts_with("CreateLaunchTemplate") {
+            req_any(
+                name,
+                "launchTemplateData.metadataOptions.httpTokens",
+                "",
+                vec![s(t)],
+            )
+        } else {
+            let mut maps = req_any(name, "httpTokens", "", vec![s(t)]);
+            maps.extend(req_any(name, "metadataOptions.httpTokens", "", vec![s(t)]));
+            maps
+        };
         parts.push(simple("http_tokens", maps));
     }
     if let Some(h) = c.hop_limit_min {

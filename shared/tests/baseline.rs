@@ -582,8 +582,8 @@ fn a_rare_users_security_agent_removal_from_a_new_network_alerts_and_from_home_d
 /// that alerts: a root volume replaced and the replaced one deleted, a plain replacement, a
 /// backup restored. From its own network it does not (a DR drill from the office), nor does a
 /// patching role's or a DR role's (a workload's monthly revert or restore may be its routine,
-/// from a runner's new address each time), nor a rare user's first stop from a new network
-/// (lifecycle work).
+/// from a runner's new address each time), nor a rare user's first image of an instance from a
+/// new network, as many points as a revert (a thin history's first capture may be any routine).
 #[test]
 fn a_rare_users_first_revert_from_a_new_network_alerts() {
     let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
@@ -597,6 +597,7 @@ fn a_rare_users_first_revert_from_a_new_network_alerts() {
     ));
     let restore = here(fixture("aws/backup-start-restore-job.json"));
     let stop = here(fixture("aws/ec2-stop-instances.json"));
+    let image = here(fixture("aws/ec2-create-image.json"));
     let (day, start) = day_of(&discard);
     let at = |d: i64, minutes: i64| start + d * day + 11 * 3_600_000 + minutes * 60_000;
     let home = "203.0.113.10";
@@ -604,7 +605,7 @@ fn a_rare_users_first_revert_from_a_new_network_alerts() {
     for (i, who) in ["away", "home"].iter().enumerate() {
         events.push(from(by(&keep, who, at(0, i as i64), 0), home));
     }
-    for (i, who) in ["plain", "restorer", "drill", "stopper"].iter().enumerate() {
+    for (i, who) in ["plain", "restorer", "drill", "imager"].iter().enumerate() {
         events.push(from(by(&stop, who, at(0, 2 + i as i64), 0), home));
     }
     events.push(from(
@@ -616,7 +617,7 @@ fn a_rare_users_first_revert_from_a_new_network_alerts() {
     events.push(from(by(&keep, "plain", at(11, 2), 1), "198.51.100.8"));
     events.push(from(by(&restore, "restorer", at(11, 3), 1), "198.51.100.10"));
     events.push(from(by(&restore, "drill", at(11, 4), 1), home));
-    events.push(from(by(&stop, "stopper", at(11, 5), 1), "198.51.100.11"));
+    events.push(from(by(&image, "imager", at(11, 5), 1), "198.51.100.11"));
     events.push(from(as_role(&stop, "dr-bot", "dr-drill", at(0, 9), 0), home));
     for (i, (what, role)) in [(&discard, "patcher"), (&restore, "dr-bot")].iter().enumerate() {
         events.push(from(

@@ -424,6 +424,9 @@ const REQUEST_KEYS: [&str; 21] = [
     "workspaceId",
 ];
 
+/// What an EC2 call's name holds when it acts on a launch template.
+const TEMPLATE: &[u8] = b"LaunchTemplate";
+
 fn resources<J: Json>(
     provider: &str,
     region: &str,
@@ -504,9 +507,18 @@ fn resources<J: Json>(
     }
     // A launch template is named by its id, which its response gives when the request named it
     // by its name (CreateLaunchTemplate always does): the guides' commands take the id, and a
-    // template made by name and changed by id is one resource.
+    // template made by name and changed by id is one resource. Only EC2's launch template calls
+    // are looked at: any other response would pay two lookups for nothing.
     let mut found = false;
-    for obj in ["launchTemplate", "launchTemplateVersion"] {
+    let templates = provider.eq_ignore_ascii_case("ec2")
+        && event_name
+            .as_bytes()
+            .windows(TEMPLATE.len())
+            .any(|w| w.eq_ignore_ascii_case(TEMPLATE));
+    for obj in ["launchTemplate", "launchTemplateVersion"]
+        .into_iter()
+        .filter(|_| templates)
+    {
         if let Some(id) = text_at(resp, &[obj, "launchTemplateId"]).filter(|id| !id.trim().is_empty()) {
             push(&mut out, arn("launchTemplateId", &id));
             found = true;
@@ -653,8 +665,11 @@ fn details<J: Json>(
                     .map(|a| a.to_ascii_lowercase())
             });
     }
+    // A launch template's as its own request sets them: a version that keeps its source's
+    // metadata options chose nothing (its response repeats them).
     d.http_tokens = text_at(req, &["httpTokens"])
         .or_else(|| text_at(req, &["metadataOptions", "httpTokens"]))
+        .or_else(|| text_at(req, &["launchTemplateData", "metadataOptions", "httpTokens"]))
         .map(|s| s.to_ascii_lowercase());
     d.from_snapshot = text_at(req, &["snapshotId"]).is_some();
     d.source_region = text_at(req, &["sourceRegion"])
@@ -956,7 +971,7 @@ mod tests {
     }
 
     #[test]
-    fn a_launch_templates_type_is_read_from_its_data_or_its_new_version() {
+    fn a_launch_templates_type_and_imds_options_are_read_from_its_own_request() {
         let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
         r["eventName"] = json!("CreateLaunchTemplate");
         r["requestParameters"] = json!({"CreateLaunchTemplateRequest":{"LaunchTemplateName":"gpu",
@@ -978,6 +993,17 @@ mod tests {
             json!("p3.8xlarge");
         let ev = normalize(r.clone()).unwrap();
         assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // IMDS options as the version's own request sets them, not as its response repeats
+        // its source's.
+        r["responseElements"]["CreateLaunchTemplateVersionResponse"]["launchTemplateVersion"]
+            ["launchTemplateData"]["metadataOptions"] = json!({"httpTokens":"optional"});
+        assert_eq!(normalize(r.clone()).unwrap().details.http_tokens, None);
+        r["requestParameters"]["CreateLaunchTemplateVersionRequest"]["LaunchTemplateData"]
+            ["MetadataOptions"] = json!({"HttpTokens":"Optional"});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.http_tokens.as_deref(), Some("optional"));
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
     }
