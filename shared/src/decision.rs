@@ -206,7 +206,7 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
 /// is how the probes' stolen sessions reached a database's data (a backup restored into the
 /// attacker's subnet, a failover to an old recovery point), and a rare admin's DR drill runs
 /// from its usual place (BENCHMARKS, "A rare user's first restore from a new network"). Every
-/// revert row is one: a restore, a failover (a DR drill's test failover too, from the drill's
+/// revert row of 2 points or more is one (all of them today): a restore, a failover (a DR drill's test failover too, from the drill's
 /// usual place), a reimage, a root volume replaced, a Recycle Bin or archive tier restore, a
 /// WorkSpace rebuilt. Its risky variant (the replaced root volume deleted, a restore made
 /// public) alerts for a person even while it is learned ([`learned_fires`]: no troubleshooting
