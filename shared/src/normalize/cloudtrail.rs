@@ -376,56 +376,59 @@ fn workspaces_done<'a, J: Json>(req: &'a J, resp: &'a J) -> Option<Vec<Cow<'a, s
     Some(requested.into_iter().filter(|id| !failed.contains(id)).collect())
 }
 
-/// Keys naming the resource a call acts on, in order of preference. The response is read first
-/// because for create/copy calls it names what was created (the snapshot, not the volume).
-const RESPONSE_KEYS: [&str; 11] = [
-    "snapshotId",
-    "imageId",
-    "volumeId",
-    "dBSnapshotIdentifier",
-    "dBClusterSnapshotIdentifier",
-    "dBInstanceIdentifier",
-    "dBClusterIdentifier",
-    "exportTaskIdentifier",
-    "exportTaskId",
+/// Paths to the id naming the resource a call acts on, in order of preference; the key holding
+/// the id says what it is. The response is read first because for create/copy calls it names
+/// what was created (the snapshot, not the volume).
+const RESPONSE_KEYS: [&[&str]; 13] = [
+    // A launch template, by the id its response gives when the request named it by its name
+    // (CreateLaunchTemplate always does): the guides' commands take the id, and a template made
+    // by name and changed by id is one resource.
+    &["launchTemplate", "launchTemplateId"],
+    &["launchTemplateVersion", "launchTemplateId"],
+    &["snapshotId"],
+    &["imageId"],
+    &["volumeId"],
+    &["dBSnapshotIdentifier"],
+    &["dBClusterSnapshotIdentifier"],
+    &["dBInstanceIdentifier"],
+    &["dBClusterIdentifier"],
+    &["exportTaskIdentifier"],
+    &["exportTaskId"],
     // CreateLifecyclePolicy (DLM): the policy it made
-    "policyId",
+    &["policyId"],
     // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
-    "spotFleetRequestId",
+    &["spotFleetRequestId"],
 ];
-const REQUEST_KEYS: [&str; 21] = [
-    "snapshotId",
+const REQUEST_KEYS: [&[&str]; 21] = [
+    &["snapshotId"],
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
-    "secondSnapshotId",
-    "imageId",
-    "volumeId",
+    &["secondSnapshotId"],
+    &["imageId"],
+    &["volumeId"],
     // Auto Scaling: the group, which its ARN's last part names
     // (`arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroupName/NAME`), before the instance a
     // group may be created from
-    "autoScalingGroupName",
-    "instanceId",
-    "dBSnapshotIdentifier",
-    "dBClusterSnapshotIdentifier",
-    "dBInstanceIdentifier",
-    "dBClusterIdentifier",
-    "sourceSnapshotId",
-    "sourceImageId",
-    "sourceDBSnapshotIdentifier",
-    "sourceArn",
-    "identifier",
-    "launchTemplateId",
-    "launchTemplateName",
-    "associationId",
+    &["autoScalingGroupName"],
+    &["instanceId"],
+    &["dBSnapshotIdentifier"],
+    &["dBClusterSnapshotIdentifier"],
+    &["dBInstanceIdentifier"],
+    &["dBClusterIdentifier"],
+    &["sourceSnapshotId"],
+    &["sourceImageId"],
+    &["sourceDBSnapshotIdentifier"],
+    &["sourceArn"],
+    &["identifier"],
+    &["launchTemplateId"],
+    &["launchTemplateName"],
+    &["associationId"],
     // UpdateLifecyclePolicy (DLM)
-    "policyId",
+    &["policyId"],
     // AWS Backup's StartRestoreJob, DeleteRecoveryPoint: the recovery point (an ARN already)
-    "recoveryPointArn",
+    &["recoveryPointArn"],
     // WorkSpaces' RestoreWorkspace, and CreateWorkspaceImage's source when it made no image
-    "workspaceId",
+    &["workspaceId"],
 ];
-
-/// What an EC2 call's name holds when it acts on a launch template.
-const TEMPLATE: &[u8] = b"LaunchTemplate";
 
 fn resources<J: Json>(
     provider: &str,
@@ -505,32 +508,15 @@ fn resources<J: Json>(
     for id in workspaces_done {
         push(&mut out, arn("workspaceId", id));
     }
-    // A launch template is named by its id, which its response gives when the request named it
-    // by its name (CreateLaunchTemplate always does): the guides' commands take the id, and a
-    // template made by name and changed by id is one resource. Only EC2's launch template calls
-    // are looked at: any other response would pay two lookups for nothing.
     let mut found = false;
-    let templates = provider.eq_ignore_ascii_case("ec2")
-        && event_name
-            .as_bytes()
-            .windows(TEMPLATE.len())
-            .any(|w| w.eq_ignore_ascii_case(TEMPLATE));
-    for obj in ["launchTemplate", "launchTemplateVersion"]
-        .into_iter()
-        .filter(|_| templates)
-    {
-        if let Some(id) = text_at(resp, &[obj, "launchTemplateId"]).filter(|id| !id.trim().is_empty()) {
-            push(&mut out, arn("launchTemplateId", &id));
-            found = true;
-            break;
-        }
-    }
     for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
         if found {
             break;
         }
-        for k in keys {
-            if let Some(id) = text_at(side, &[k]) {
+        for path in keys {
+            // An empty id names nothing: the next key may.
+            let id = text_at(side, path).filter(|id| !id.trim().is_empty());
+            if let (Some(id), Some(k)) = (id, path.last()) {
                 push(&mut out, arn(k, &id));
                 found = true;
                 break;
@@ -1027,7 +1013,14 @@ mod tests {
         r["responseElements"] = json!({"CreateLaunchTemplateVersionResponse":{"launchTemplateVersion":{
             "launchTemplateId":"lt-0abc","launchTemplateName":"web","versionNumber":2}}});
         assert_eq!(normalize(r.clone()).unwrap().resources, vec![lt]);
-        // Without a response (a failed call), the request's name is all there is.
+        // An empty id names nothing, and without a response (a failed call) the request's name
+        // is all there is.
+        r["responseElements"]["CreateLaunchTemplateVersionResponse"]["launchTemplateVersion"]
+            ["launchTemplateId"] = json!(" ");
+        assert_eq!(
+            normalize(r.clone()).unwrap().resources,
+            vec!["arn:aws:ec2:us-east-1:111122223333:launch-template/web"]
+        );
         r["responseElements"] = json!(null);
         assert_eq!(
             normalize(r).unwrap().resources,
