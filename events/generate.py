@@ -818,7 +818,7 @@ def b_create_volume(ctx, row, look):
 
 def b_attach_volume(ctx, row, look):
     vol, iid = rid("vol", row), rid("i", row)
-    req = {"volumeId": vol, "instanceId": iid, "deviceName": "/dev/sdf"}
+    req = {"volumeId": vol, "instanceId": iid, "device": "/dev/sdf"}
     resp = ec2_ok(ctx, volumeId=vol, instanceId=iid, device="/dev/sdf", status="attaching", attachTime=ctx.ms(),
                   deleteOnTermination=False)
     return "ec2", "AttachVolume", req, resp, ec2_arn(ctx, "volume", vol)
@@ -2058,6 +2058,18 @@ def vm_body(name, size="Standard_D4s_v5"):
                                                   "properties": {"deleteOption": "Delete"}}]}}}
 
 
+def vm_os_disk_body(name):
+    """A VM's full model as an update sends it, its OS disk named (swapped for a disk made from a
+    snapshot)."""
+    body = vm_body(name)
+    disk = f"/subscriptions/{SUB}/resourceGroups/rg-prod-web/providers/Microsoft.Compute/disks/{name}-os-restore"
+    body["properties"]["storageProfile"] = {"osDisk": {"osType": "Linux", "name": f"{name}-os-restore", "createOption": "FromImage",
+                                                       "managedDisk": {"id": disk, "storageAccountType": "Premium_LRS"},
+                                                       "deleteOption": "Delete"}}
+    body["properties"].pop("osProfile")
+    return body
+
+
 def vmss_body(size, prefix, publisher, offer, sku):
     return {"location": "westeurope", "sku": {"name": size, "tier": "Standard", "capacity": 8},
             "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
@@ -2129,12 +2141,22 @@ def az_spec(row_id: str):
             {"location": "westeurope", "sku": {"name": "Premium_LRS"},
              "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": cross_src("snapshots/snap-sql01-os-20260811")},
                             "diskSizeGB": 128}}, "sync_created", None),
+        # An empty data disk (one made from a snapshot is azure.compute.disk_from_snapshot's).
         "azure.compute.disk_write": (rg_data, "disks/disk-restore-sql01",
                                      {"location": "westeurope", "sku": {"name": "Premium_LRS"},
-                                      "properties": {"creationData": {"createOption": "Copy",
-                                                                      "sourceResourceId": f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/snapshots/snap-sql01-os-20261004"},
+                                      "properties": {"creationData": {"createOption": "Empty"},
                                                      "diskSizeGB": 128}}, "sync_created",
                                      conflict("OperationNotAllowed", "Cannot resize disk disk-restore-sql01 while it is attached to running VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01. Resizing a disk of an Azure Virtual Machine requires the virtual machine to be deallocated.")),
+        # A disk made from one of this subscription's snapshots (the look-alike, az_lookalike_body:
+        # an empty disk of the same name).
+        "azure.compute.disk_from_snapshot": (rg_web, "disks/vm-web-03-os-restore",
+                                             {"location": "westeurope", "sku": {"name": "Premium_LRS"},
+                                              "properties": {"creationData": {"createOption": "Copy",
+                                                                              "sourceResourceId": f"/subscriptions/{SUB}/resourceGroups/{rg_web}/providers/Microsoft.Compute/snapshots/snap-web-03-os-20260901"},
+                                                             "diskSizeGB": 64}}, "sync_created", None),
+        # A VM update that names its OS disk, as `az vm update --os-disk` sends it (the look-alike:
+        # the VM's create from an image, whose OS disk does not exist yet).
+        "azure.compute.vm_write_os_disk": (rg_web, "virtualMachines/vm-web-03", vm_os_disk_body("vm-web-03"), "lro", None),
         "azure.compute.disk_delete": (rg_data, "disks/vm-sql01_DataDisk_0", None, "lro",
                                       conflict("OperationNotAllowed", "Disk vm-sql01_DataDisk_0 is attached to VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01.")),
         "azure.compute.vm_deallocate": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
@@ -2286,6 +2308,10 @@ def az_lookalike_body(row_id: str):
     _, _, body, _, _ = az_spec(row_id)
     if row_id == "azure.compute.vm_write_gpu":
         return vm_body("vm-train-a100-01", "Standard_D16s_v5")
+    if row_id == "azure.compute.vm_write_os_disk":
+        return vm_body("vm-web-03")
+    if row_id == "azure.compute.disk_from_snapshot":
+        return {**body, "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 64}}
     if row_id == "azure.compute.vmss_write_gpu":
         return {**body, "sku": {**body["sku"], "name": "Standard_D16s_v5"}}
     src = body["properties"]["creationData"]["sourceResourceId"].replace(SUB_PEER, SUB)
@@ -2335,6 +2361,10 @@ JANUARY_ROWS = {"aws.autoscaling.scheduled_scale_to_zero", "aws.workspaces.image
 # The forty-sixth session's launch templates that allow IMDSv1: December's 4th and 5th, after
 # the EBS direct rows' first three days.
 DECEMBER_ROWS = {"aws.ec2.create_launch_template_imdsv1", "aws.ec2.create_launch_template_version_imdsv1"}
+# The forty-seventh session's disk made from a snapshot and a VM written with its OS disk named
+# (the two steps of an OS disk swapped for a snapshot's): December's 4th and 5th too, which no
+# Azure fixture used.
+DECEMBER_AZ_ROWS = {"azure.compute.disk_from_snapshot", "azure.compute.vm_write_os_disk"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2382,7 +2412,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2396,7 +2426,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in MARCH_ROWS], 3))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in FEBRUARY_ROWS], 2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JANUARY_ROWS], 1))
-    built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS], 12, first=4))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS | DECEMBER_AZ_ROWS], 12, first=4))
     return built
 
 
@@ -2441,7 +2471,7 @@ def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1) -> dict:
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS:
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
         elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)

@@ -452,8 +452,8 @@ pub struct BaselineView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReasonView {
     /// `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
-    /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`
-    /// or `root_user`.
+    /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`,
+    /// `root_user` or `snapshot_boot`.
     pub code: String,
     /// In words.
     pub detail: String,

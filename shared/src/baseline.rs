@@ -94,6 +94,9 @@ struct Day {
     points: [u32; TYPES],
 }
 
+/// The key of [`Baseline::record_snapshot_boot`] among the catalog rows' hashes (`u32`).
+const SNAPSHOT_BOOT: u64 = 1 << 32;
+
 /// Something the principal used, and on which days: bit i of `days` is day `last - i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Used {
@@ -408,6 +411,19 @@ impl Baseline {
         Self::knows(&self.ops, u64::from(op), t, rule)
     }
 
+    /// Remember that a machine booted from a disk the principal made from a snapshot on the
+    /// day of `t` ([`crate::window::Aggregate::booted_from_snapshot`]). Kept with the catalog
+    /// rows, under a key no row's hash (32 bits) can take.
+    pub fn record_snapshot_boot(&mut self, t: i64) {
+        mark(&mut self.ops, SNAPSHOT_BOOT, day_of(t), MAX_OPS);
+    }
+
+    /// Did it boot a machine from a snapshot's disk in the baseline period of `t` (a weekly
+    /// refresh of a test machine from production's snapshot: its routine)?
+    pub fn knows_snapshot_boot(&self, t: i64, rule: &BaselineRule) -> bool {
+        Self::knows(&self.ops, SNAPSHOT_BOOT, t, rule)
+    }
+
     /// Catalog rows the principal took up in the baseline period of `t` after its first day: how
     /// often it does something new. An admin's repertoire grows; an automation role's does not.
     pub fn operations_adopted(&self, t: i64, rule: &BaselineRule) -> usize {
@@ -415,6 +431,7 @@ impl Baseline {
         let first_day = day_of(self.first_seen);
         self.ops
             .iter()
+            .filter(|u| u.h != SNAPSHOT_BOOT)
             .map(Used::first)
             .filter(|&d| d > first_day && d >= from && d <= to)
             .count()

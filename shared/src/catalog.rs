@@ -97,9 +97,16 @@ pub struct Condition {
     /// IMDS httpTokens value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_tokens: Option<String>,
-    /// Volume created from a snapshot.
+    /// Volume or disk created from a snapshot (Azure: read from the Start record's request
+    /// body, so the row must be counted `on_start`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_snapshot: Option<bool>,
+    /// Azure: a VM write whose request body names the machine's managed OS disk (read from the
+    /// Start record's request body, so the row must be counted `on_start`). Where, not what:
+    /// every full update of a VM names its disk, so the row is no risky variant; its sequence
+    /// tells a disk made from a snapshot put under the machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_disk: Option<bool>,
     /// Copy from another region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_region: Option<bool>,
@@ -156,6 +163,13 @@ impl Condition {
         !self.extension_contains.is_empty()
     }
 
+    /// Does the condition say only where a call acts or what it starts from (a VM write naming
+    /// its OS disk, a disk made from a snapshot), not what makes it risky? Such a row is its
+    /// call's routine form, a variant of its plain row: it exists for its sequence.
+    pub fn names_place(&self) -> bool {
+        self.root_disk.is_some() || self.from_snapshot.is_some()
+    }
+
     /// Does the event's request satisfy every field of this condition?
     pub fn matches(&self, ev: &ComputeEvent) -> bool {
         let d = &ev.details;
@@ -181,7 +195,9 @@ impl Condition {
         if !eq(&self.attribute, &d.attribute) || !eq(&self.http_tokens, &d.http_tokens) {
             return false;
         }
-        if self.from_snapshot.is_some_and(|w| w != d.from_snapshot) {
+        if self.from_snapshot.is_some_and(|w| w != d.from_snapshot)
+            || self.root_disk.is_some_and(|w| w != d.root_disk.is_some())
+        {
             return false;
         }
         if let Some(w) = self.cross_region {
@@ -320,11 +336,16 @@ impl Entry {
 
     /// A row told from its call's plain row by a request condition of its own (a GPU size,
     /// IMDSv1, no final snapshot, the replaced volume deleted): the request names its threat.
-    /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]), nor
-    /// a call counted only in one form, with no plain row (a group's capacity set to zero: the
-    /// condition says which calls are the technique, not what makes a routine call risky).
+    /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]) or by
+    /// where it acts ([`Condition::names_place`]), nor a call counted only in one form, with no
+    /// plain row (a group's capacity set to zero: the condition says which calls are the
+    /// technique, not what makes a routine call risky).
     pub fn risky_variant(&self) -> bool {
-        self.plain_sibling && self.when.as_ref().is_some_and(|w| !w.by_chosen_name())
+        self.plain_sibling
+            && self
+                .when
+                .as_ref()
+                .is_some_and(|w| !w.by_chosen_name() && !w.names_place())
     }
 
     /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
@@ -433,11 +454,15 @@ fn check_row(e: &Entry) -> Result<(), String> {
     if e.on_start && e.cloud != Cloud::Azure {
         return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
     }
-    if e.when.as_ref().is_some_and(|c| c.cross_subscription.is_some()) && !e.on_start {
-        return Err(
-            "cross_subscription is read from the request body, which only the Start record carries: the row must be on_start"
-                .into(),
-        );
+    if let Some(key) = e.when.as_ref().and_then(|c| body_key(c, e.cloud)) {
+        if !e.on_start {
+            return Err(format!(
+                "{key} is read from the request body, which only the Start record carries: the row must be on_start"
+            ));
+        }
+    }
+    if e.cloud == Cloud::Aws && e.when.as_ref().is_some_and(|c| c.root_disk.is_some()) {
+        return Err("root_disk is an Azure VM write's condition: an AWS root attach is told by its device, which links the volume without a row of its own".into());
     }
     match e.cloud {
         Cloud::Aws if !e.operation.contains(':') => {
@@ -455,6 +480,22 @@ fn check_row(e: &Entry) -> Result<(), String> {
             kql::operation_type(&e.operation).as_str()
         )),
         _ => Ok(()),
+    }
+}
+
+/// The condition of an Azure row read from the Start record's request body, if any.
+fn body_key(c: &Condition, cloud: Cloud) -> Option<&'static str> {
+    if cloud != Cloud::Azure {
+        return None;
+    }
+    if c.cross_subscription.is_some() {
+        Some("cross_subscription")
+    } else if c.from_snapshot.is_some() {
+        Some("from_snapshot")
+    } else if c.root_disk.is_some() {
+        Some("root_disk")
+    } else {
+        None
     }
 }
 
@@ -621,10 +662,10 @@ mod tests {
     #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        // The counts the README states: 180 operations, 125 AWS and 55 Azure.
+        // The counts the README states: 182 operations, 125 AWS and 57 Azure.
         let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
         let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
-        assert_eq!((c.entries.len(), aws, azure), (180, 125, 55));
+        assert_eq!((c.entries.len(), aws, azure), (182, 125, 57));
         assert_eq!(c.seed_azure.len(), 13);
     }
 

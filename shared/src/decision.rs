@@ -45,7 +45,9 @@
 //!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
 //!   user data, unless an IaC agent made the call: Terraform's way of changing user data; a
 //!   person's scale-set model write, then its push to the instances: a workload's is a deploy
-//!   job's release), a person's revert whose request names its threat (a root volume replaced
+//!   job's release; a machine booted from a disk the principal made from a snapshot, its root
+//!   swapped for the snapshot's: `snapshot_boot`, which weighs 2 for an established principal
+//!   too), a person's revert whose request names its threat (a root volume replaced
 //!   and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
@@ -122,7 +124,10 @@ pub const ROAMER_NETWORKS: usize = 3;
 
 /// Signs about what was done, as opposed to where and when it was done from.
 fn is_content(code: &str) -> bool {
-    matches!(code, "volume" | "new_operation" | "outside_change_window")
+    matches!(
+        code,
+        "volume" | "new_operation" | "outside_change_window" | "snapshot_boot"
+    )
 }
 
 /// A weak sign about what was done, by what it is completed.
@@ -564,12 +569,17 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
+    let boot = agg.booted_by_hand > 0 && !routine_boot(state, judged, t);
     let signs = Signs {
         weak,
         workload: !by_person(s),
         person_revert: agg.person_reverts > 0,
-        whole: unjudged && agg.whole_technique,
+        whole: unjudged && (agg.whole_technique || boot),
     };
+    // Remembered for the days after: a weekly refresh's second week is its routine.
+    if agg.booted_from_snapshot > 0 && judged.is_some() {
+        state.baseline.record_snapshot_boot(t);
+    }
     let judged_fires =
         tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let root = c.principal_kind == PrincipalKind::Root;
@@ -1130,6 +1140,9 @@ fn unusual(
     let settled = active >= rule.settled_days;
     let (ops, weak) = new_operations(state, engine, rule, t, (settled, active), text);
     out.extend(ops);
+    if agg.booted_from_snapshot > 0 && !state.baseline.knows_snapshot_boot(t, rule) {
+        out.push(snapshot_boot_reason(agg.booted_from_snapshot, text));
+    }
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
     let list = |kind| state.novel_of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
@@ -1165,6 +1178,29 @@ fn unusual(
         });
     }
     (out, weak)
+}
+
+/// Did the principal boot a machine from a snapshot's disk in its baseline period: a weekly
+/// refresh of a test machine from production's snapshot, its routine?
+fn routine_boot(state: &WindowState, judged: Judged, t: i64) -> bool {
+    judged.is_some_and(|(rule, _)| state.baseline.knows_snapshot_boot(t, &rule))
+}
+
+/// A machine booted from a disk the principal made from a snapshot within the hour: its root
+/// swapped for the snapshot's (past its patches, agents and clean-ups), or a new machine built on
+/// a copy of another's disk. Unusual whatever else the history holds, unless the principal did
+/// it in its baseline period (a weekly refresh): a DR drill that does is worth its one finding.
+fn snapshot_boot_reason(machines: u32, text: Text) -> Reason {
+    Reason {
+        code: "snapshot_boot",
+        detail: text.of(|| {
+            format!(
+                "{machines} machine{} booted from a disk this principal made from a snapshot within the hour (a root volume or OS disk swapped for the snapshot's, or a machine built on it)",
+                if machines == 1 { "" } else { "s" }
+            )
+        }),
+        weight: 2,
+    }
 }
 
 /// New networks weigh one each, up to two; none for a principal that keeps taking up
@@ -1342,18 +1378,24 @@ fn named_family(engine: &Engine, row: &crate::catalog::Entry) -> bool {
 }
 
 /// Is `row` the plain form of an API call that another row tells apart by where a copy reads
-/// from (`cross_subscription`)? Then a principal that copies routinely makes the call: the
-/// Success of one of its copies, counted before the Start that names the source (another
-/// Event Hub partition), is its routine.
-fn plain_of_a_copy(engine: &Engine, row: &crate::catalog::Entry) -> bool {
+/// from (`cross_subscription`) or where the call acts ([`crate::catalog::Condition::names_place`]:
+/// a disk made from a snapshot, a VM write naming its OS disk)? Then a principal that makes the
+/// other form routinely makes the call: the Success of one of its copies, counted before the
+/// Start that names the source (another Event Hub partition), is its routine.
+fn plain_of_a_place(engine: &Engine, row: &crate::catalog::Entry) -> bool {
     row.when.is_none()
         && engine.catalog.entries.iter().any(|e| {
-            e.operation == row.operation && e.when.as_ref().is_some_and(|w| w.cross_subscription.is_some())
+            e.operation == row.operation
+                && e.when
+                    .as_ref()
+                    .is_some_and(|w| w.cross_subscription.is_some() || w.names_place())
         })
 }
 
 /// Another row of the same API call, used in the baseline period, when the call is split into
-/// rows only by a name the caller chooses, or `row` is the plain form of a copy.
+/// rows only by a name the caller chooses, `row` is the plain form of a copy or of a call told
+/// by where it acts, or `row` is told by where it acts (then of the call's rows that name no
+/// threat: a GPU size is no place).
 fn variant_of<'a>(
     engine: &'a Engine,
     state: &WindowState,
@@ -1361,14 +1403,15 @@ fn variant_of<'a>(
     t: i64,
     row: &crate::catalog::Entry,
 ) -> Option<&'a str> {
-    if !named_family(engine, row) && !plain_of_a_copy(engine, row) {
+    let placed = row.when.as_ref().is_some_and(|w| w.names_place());
+    if !named_family(engine, row) && !plain_of_a_place(engine, row) && !placed {
         return None;
     }
     engine
         .catalog
         .entries
         .iter()
-        .filter(|e| e.operation == row.operation && e.id != row.id)
+        .filter(|e| e.operation == row.operation && e.id != row.id && !(placed && e.risky_variant()))
         .find(|e| state.baseline.knows_operation(e.id_hash(), t, rule))
         .map(|e| e.id.as_str())
 }

@@ -76,6 +76,10 @@ pub struct EventContext {
     pub user_agent: Option<String>,
     /// Against the account's change windows (`None`: it declares none).
     pub change_window: Option<WindowPosition>,
+    /// The resource hash of the disk the call made a machine's root disk
+    /// ([`crate::event::Details::root_disk`]), which the window links to the event's unit.
+    #[serde(default)]
+    pub root_disk: Option<u64>,
     /// Where a share or a copy sends data (account ids, organizations; the shared resource
     /// when the record does not say), for the known-destination rule. Empty otherwise.
     pub destinations: Vec<String>,
@@ -556,6 +560,7 @@ impl Engine {
                 source_ip: kept.source_ip,
                 user_agent: kept.user_agent,
                 change_window: timing.change_window,
+                root_disk: ev.details.root_disk.as_deref().map(|r| resource_hash(p, r)),
                 destinations: kept.to.list,
                 more_destinations: kept.to.more,
                 public: kept.to.public,
@@ -652,8 +657,11 @@ struct Kept {
 /// one prefix (lower-case; the prefilter compares in any casing).
 fn start_needs(e: &Entry) -> Option<&str> {
     let c = e.when.as_ref()?;
-    if c.cross_subscription == Some(true) {
+    if c.cross_subscription == Some(true) || c.from_snapshot == Some(true) {
         return Some("sourceResourceId");
+    }
+    if c.root_disk == Some(true) {
+        return Some("osDisk");
     }
     match c.instance_type_prefix.as_slice() {
         [one] => Some(one.as_str()),

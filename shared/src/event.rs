@@ -144,8 +144,15 @@ pub struct Details {
     pub attribute: Option<String>,
     /// IMDS `httpTokens`, lower-cased.
     pub http_tokens: Option<String>,
-    /// The volume is created from a snapshot.
+    /// The volume or disk is created from a snapshot (AWS: the request names one; Azure: the
+    /// Start's `creationData.sourceResourceId` is a snapshot or a disk restore point).
     pub from_snapshot: bool,
+    /// The disk the call makes a machine's root (OS) disk, as its resource is written: the
+    /// volume an `AttachVolume` attaches at a root device name; the managed OS disk an Azure
+    /// VM write's request body names. What links a machine booted from a disk to the disk's
+    /// creation from a snapshot ([`crate::window`]).
+    #[serde(default)]
+    pub root_disk: Option<String>,
     /// Source region of a copy.
     pub source_region: Option<String>,
     /// Azure: the subscription a snapshot or disk is copied from (`creationData.sourceResourceId`

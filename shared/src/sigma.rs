@@ -85,13 +85,14 @@ pub fn rule_uuid(key: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
 }
 
-/// Whether the row's Sigma rule is wider than the row: its condition compares two values of
-/// the record that Sigma cannot compare (the subscription of a copy's source, inside the request
-/// body, with the record's own), so the rule matches every copy that names its source.
+/// Whether the row's Sigma rule is wider than the row: its condition compares two values that
+/// Sigma cannot compare (the subscription of a copy's source, inside the request body, with the
+/// record's own; the OS disk a VM write names with an earlier record's disk), so the rule matches
+/// every copy that names its source, every VM write that names its OS disk.
 pub fn widened(e: &Entry) -> bool {
     e.when
         .as_ref()
-        .is_some_and(|c| c.cross_subscription == Some(true))
+        .is_some_and(|c| c.cross_subscription == Some(true) || c.root_disk == Some(true))
 }
 
 /// Sigma level from the row's points: what alerts alone is high (critical when it makes
@@ -345,10 +346,34 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         ));
     }
     if c.from_snapshot == Some(true) {
+        let maps = match e.cloud {
+            Cloud::Aws => req_any(name, "snapshotId", "", vec![s("*")]),
+            // The source in the Start's request body.
+            Cloud::Azure => vec![vec![item(
+                "properties.requestbody|contains",
+                vec![s("/providers/Microsoft.Compute/snapshots/")],
+            )]],
+        };
+        parts.push(simple("from_snapshot", maps));
+        if e.cloud == Cloud::Azure {
+            // Sentinel's backend quotes the field of two tests of the body twice (invalid KQL).
+            parts.last_mut().expect("pushed").gaps.push(
+                "a disk made from a VM restore point's disk (a source under /diskRestorePoints/, which the detector counts) is not matched".into(),
+            );
+        }
+    }
+    if c.root_disk == Some(true) {
         parts.push(simple(
-            "from_snapshot",
-            req_any(name, "snapshotId", "", vec![s("*")]),
+            "root_disk",
+            // A disk named by its id in a VM's body: the OS disk's, or a data disk attached.
+            vec![vec![item(
+                "properties.requestbody|contains",
+                vec![s("/providers/Microsoft.Compute/disks/")],
+            )]],
         ));
+        parts.last_mut().expect("pushed").gaps.push(
+            "Sigma cannot compare the OS disk a VM write names with the disks the same caller made from snapshots within the hour (the detector's sequence): this rule matches every write that names a disk by its id, every full update of a VM; join it with azure.compute.disk_from_snapshot's rule on the disk id, or rely on the detector".into(),
+        );
     }
     if c.cross_region == Some(true) {
         parts.push(cross_region_part(e, name, p));
@@ -535,7 +560,11 @@ fn detection(catalog: &Catalog, e: &Entry) -> Part {
         .take_while(|x| x.id != e.id)
         .filter(|x| x.cloud == e.cloud && x.operation.eq_ignore_ascii_case(&e.operation))
         // A row matched on the Start and one matched on the Success never see one record.
-        .filter(|x| x.on_start == e.on_start);
+        .filter(|x| x.on_start == e.on_start)
+        // A wider rule's condition holds for every record of a later row's (a copy's Start
+        // names its source, and so does a disk made from a snapshot): excluding it would leave
+        // the later rule nothing. The two rules overlap instead, as the wider one says.
+        .filter(|x| !widened(x));
     for (k, prior) in earlier.enumerate() {
         if let Some(c) = &prior.when {
             let p = condition_part(prior, c, &format!("earlier{}", k + 1));

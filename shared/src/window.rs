@@ -43,11 +43,14 @@ const COMPACT_KEEP: usize = 3;
 /// Compaction steps ([`WindowState::compact`]).
 const COMPACT_STEPS: usize = 3;
 /// 3: the principal's behaviour baseline, what is new for it, and its open finding; 4: its
-/// busiest hours. A format-3 state is read as a format 4 one without busiest hours (`peaks` is
-/// last, so its bytes plus an empty list are a format-4 encoding): an upgrade keeps every
-/// principal's baseline.
-const FORMAT: u8 = 4;
+/// busiest hours; 5: the root disks its calls named. An older state is read as a format-5 one
+/// without what came later (each addition is last and a list, so its bytes plus an empty list
+/// per addition are a format-5 encoding): an upgrade keeps every principal's baseline.
+const FORMAT: u8 = 5;
 const FORMAT_BEFORE_PEAKS: u8 = 3;
+const FORMAT_BEFORE_LINKS: u8 = 4;
+/// Root-disk links kept (each of a unit the window still holds).
+const MAX_LINKS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Listed {
@@ -73,6 +76,14 @@ struct Seen {
     h: u64,
     first: i64,
     last: i64,
+}
+
+/// A unit whose call made a disk a machine's root disk ([`crate::event::Details::root_disk`]):
+/// the unit's id and the disk's resource hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Link {
+    unit: u64,
+    disk: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,8 +148,11 @@ pub struct WindowState {
     pub(crate) novel: Vec<Novelty>,
     /// The finding open for this principal, if any (default profile).
     pub(crate) incident: Option<Incident>,
-    /// Its busiest hours per day (default profile). Last: see [`FORMAT`].
+    /// Its busiest hours per day (default profile). See [`FORMAT`].
     pub(crate) peaks: Peaks,
+    /// The root disks its units' calls named, for the sequences that end in a machine booted
+    /// from a disk made from a snapshot ([`WindowState::sequence`]). Last: see [`FORMAT`].
+    links: Vec<Link>,
 }
 
 /// The seed's `summarize` columns for one window.
@@ -175,7 +189,8 @@ pub struct Aggregate {
     /// and starting it again, so its roles did this on their learning days (10 alerts on the
     /// first three days of a workload), and the community rule excludes the same agents. A
     /// volume attached after its creation from a snapshot is lifecycle work (backup restores
-    /// and in-account scanners do it every day), and so is a workload's scale-set model pushed
+    /// and in-account scanners do it every day), unless it becomes the machine's root disk
+    /// (that is [`Self::booted_from_snapshot`]), and so is a workload's scale-set model pushed
     /// to its instances: a deploy job's release ([`crate::catalog::Boost::pipeline_routine`]).
     /// A person pushing a fleet's custom data by hand is the technique.
     #[serde(skip)]
@@ -212,6 +227,21 @@ pub struct Aggregate {
     /// pipeline's GPU build the detector has not met yet.
     #[serde(skip)]
     pub threats: u32,
+    /// Machines booted from a disk the principal made from a snapshot within the sequence's
+    /// time (a unit completing its sequence on the root disk its call named): a root volume or
+    /// OS disk swapped for an old snapshot's, which reverts the machine past its patches and
+    /// agents, or a new machine built on a copy of another's disk. Few routines do it, so
+    /// unless the principal did it in its baseline period (a weekly refresh of a test machine),
+    /// it is unusual for a principal with a history ([`crate::decision`]).
+    #[serde(skip)]
+    pub booted_from_snapshot: u32,
+    /// Those a person made by hand, without an IaC agent: a technique's whole shape for a
+    /// principal being learned, unless it did it in its baseline period. A workload's may be
+    /// its nightly routine the detector has not met yet (Citrix MCS builds its workers on disks
+    /// made from the master image's snapshot), and Terraform replaces a root disk so; any
+    /// caller can send that agent, so it only narrows what learning lets through.
+    #[serde(skip)]
+    pub booted_by_hand: u32,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -341,6 +371,7 @@ impl WindowState {
             novel: Vec::new(),
             incident: None,
             peaks: Peaks::default(),
+            links: Vec::new(),
         }
     }
 
@@ -416,14 +447,19 @@ impl WindowState {
     /// Decode; a window from another key (hash collision) or another format is refused.
     pub fn decode(bytes: &[u8], key: &StateKey) -> Result<WindowState, StateDecodeError> {
         let upgraded;
-        let bytes = if bytes.first() == Some(&FORMAT_BEFORE_PEAKS) {
-            upgraded = [bytes, &[0u8]].concat();
-            &upgraded[..]
-        } else {
+        let missing: &[u8] = match bytes.first() {
+            Some(&FORMAT_BEFORE_PEAKS) => &[0, 0],
+            Some(&FORMAT_BEFORE_LINKS) => &[0],
+            _ => &[],
+        };
+        let bytes = if missing.is_empty() {
             bytes
+        } else {
+            upgraded = [bytes, missing].concat();
+            &upgraded[..]
         };
         let mut s: WindowState = postcard::from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
-        if s.format == FORMAT_BEFORE_PEAKS {
+        if !missing.is_empty() {
             s.format = FORMAT;
         }
         if s.format != FORMAT {
@@ -497,6 +533,8 @@ impl WindowState {
         let memory_floor = self.max_t.saturating_sub(memory_ms);
         self.seen.retain(|x| x.last >= memory_floor);
         self.units.retain(|u| u.t >= floor);
+        let units = &self.units;
+        self.links.retain(|l| units.iter().any(|u| u.id == l.unit));
         let live: BTreeSet<u64> = self.units.iter().map(|u| u.res).collect();
         self.resources.retain(|r| r.t >= floor && live.contains(&r.h));
         self.evidence.retain(|e| e.t >= floor);
@@ -637,6 +675,7 @@ impl WindowState {
         if counted.units.is_empty() {
             return Applied::Duplicate;
         }
+        self.link_root(s, &counted.units);
         self.max_t = self.max_t.max(t);
         let c = &s.ctx;
         self.list_resources(s, &counted.units, t);
@@ -729,6 +768,20 @@ impl WindowState {
         out
     }
 
+    /// Remember the root disk the event's call named, on its first unit when counted (or
+    /// upgraded: a VM write's Start, read after its Success, names the disk).
+    fn link_root(&mut self, s: &Scored, counted: &[(usize, u8)]) {
+        let (Some(disk), Some(u)) = (s.ctx.root_disk, s.units.first()) else {
+            return;
+        };
+        if counted.iter().any(|&(i, _)| i == 0) && !self.links.iter().any(|l| l.unit == u.id) {
+            if self.links.len() >= MAX_LINKS {
+                self.links.remove(0);
+            }
+            self.links.push(Link { unit: u.id, disk });
+        }
+    }
+
     /// The counted units' resources, for display: the first `MAX_LISTED` distinct, each with
     /// its latest time.
     fn list_resources(&mut self, s: &Scored, counted: &[(usize, u8)], t: i64) {
@@ -809,6 +862,7 @@ impl WindowState {
         let (mut person_risky_reverts, mut person_reverts) = (0u32, 0u32);
         let mut impairing = 0u32;
         let mut threats = 0u32;
+        let (mut booted_from_snapshot, mut booted_by_hand) = (0u32, 0u32);
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
             if u.flags & flags::BY_PERSON != 0 {
@@ -836,10 +890,13 @@ impl WindowState {
             let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
                 let sequence = self.sequence(catalog, u);
-                whole_technique |= sequence.is_some_and(|b| tells(b, u))
-                    && !u.kind.is_lifecycle()
-                    && u.flags & flags::IAC_AGENT == 0;
-                points += sequence.map_or(0, |b| b.points);
+                let by_iac = u.flags & flags::IAC_AGENT != 0;
+                let boot = sequence.is_some_and(|(_, booted)| booted);
+                booted_from_snapshot += u32::from(boot);
+                booted_by_hand += u32::from(boot && !by_iac && u.flags & flags::BY_PERSON != 0);
+                whole_technique |=
+                    !by_iac && sequence.is_some_and(|(b, _)| tells(b, u)) && !u.kind.is_lifecycle();
+                points += sequence.map_or(0, |(b, _)| b.points);
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -871,6 +928,8 @@ impl WindowState {
             person_reverts,
             impairing,
             threats,
+            booted_from_snapshot,
+            booted_by_hand,
         }
     }
 
@@ -880,22 +939,31 @@ impl WindowState {
     pub(crate) fn completes_sequence(&self, catalog: &Catalog, op: u32) -> bool {
         self.units
             .iter()
-            .any(|u| u.op == op && self.sequence(catalog, u).is_some_and(|b| tells(b, u)))
+            .any(|u| u.op == op && self.sequence(catalog, u).is_some_and(|(b, _)| tells(b, u)))
     }
 
     /// The sequence a unit completes (its points count whoever completes it): its catalog row's
-    /// `boost` when the same principal did the `after` operation on the same resource within
-    /// the allowed time before it. Computed at aggregation, not at insertion, so the order
-    /// events arrive in does not matter.
-    fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<&'c crate::catalog::Boost> {
+    /// `boost` when the same principal did the `after` operation on the same resource, or on
+    /// the root disk the unit's call named, within the allowed time before it; and whether on
+    /// that root disk: a machine booted from a disk the principal made from a snapshot (its
+    /// root volume or OS disk swapped for the snapshot's, or a new machine built on it).
+    /// Computed at aggregation, not at insertion, so the order events arrive in does not matter.
+    fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<(&'c crate::catalog::Boost, bool)> {
         let b = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref())?;
         // The catalog checked at load that `after` names a row; its hash is the row's op.
         let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
-        self.units
+        let root = self.links.iter().find(|l| l.unit == u.id).map(|l| l.disk);
+        let (mut same, mut booted) = (false, false);
+        for v in self
+            .units
             .iter()
-            .any(|v| v.op == after && v.res == u.res && v.t <= u.t && u.t - v.t <= within)
-            .then_some(b)
+            .filter(|v| v.op == after && v.t <= u.t && u.t - v.t <= within)
+        {
+            same |= v.res == u.res;
+            booted |= root == Some(v.res);
+        }
+        (same || booted).then_some((b, booted))
     }
 
     /// Does a unit weaken a protection or make a machine into an image of someone's, not an
@@ -950,6 +1018,7 @@ mod tests {
                 "compute-snapshot-copy-cross-subscription.json",
                 "azure.compute.snapshot_copy_cross_subscription",
             ),
+            ("compute-vm-write-os-disk.json", "azure.compute.vm_write_os_disk"),
         ] {
             let path = format!("{}/../events/azure/{file}", env!("CARGO_MANIFEST_DIR"));
             let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
@@ -992,7 +1061,11 @@ mod tests {
                     "{file} {order:?}: upgraded"
                 );
                 assert_eq!(volumes(&late), volumes(&written), "{file} {order:?}");
+                // The Start names the OS disk however late it comes.
+                assert_eq!(late.links, written.links, "{file} {order:?}");
             }
+            let named = events.iter().any(|e| e.details.root_disk.is_some());
+            assert_eq!(written.links.len(), usize::from(named), "{file}");
         }
     }
 
@@ -1009,8 +1082,13 @@ mod tests {
                 .baseline
                 .record_unit(t + d * baseline::DAY_MS, OpType::Delete, 3);
         }
-        // Format 3 was this encoding without its last field (an empty list is one 0 byte).
-        let mut v3 = before.encode();
+        // Formats 3 and 4 were this encoding without its last fields (an empty list is one 0
+        // byte each).
+        let mut v4 = before.encode();
+        assert_eq!(v4.pop(), Some(0));
+        v4[0] = FORMAT_BEFORE_LINKS;
+        assert_eq!(WindowState::decode(&v4, &key).unwrap(), before);
+        let mut v3 = v4.clone();
         assert_eq!(v3.pop(), Some(0));
         v3[0] = FORMAT_BEFORE_PEAKS;
         let read = WindowState::decode(&v3, &key).unwrap();

@@ -1907,3 +1907,132 @@ fn nightly_download_urls_become_routine_and_other_exports_stay_critical() {
         check_new_destination(&day_22[0].1, row, other.0);
     }
 }
+
+/// `ev` on the resource `r`, which its call makes a machine's root disk when `root`.
+fn on_disk(mut ev: t1578_core::ComputeEvent, r: &str, root: bool) -> t1578_core::ComputeEvent {
+    ev.resources = vec![r.to_string()];
+    ev.details.root_disk = root.then(|| r.to_string());
+    ev
+}
+
+/// A root volume swapped for one made from a snapshot: the machine boots from the snapshot's
+/// state, past its patches, agents and clean-ups. Rare users (a stop on days 0, 4 and 8, from
+/// their office) on day 11: the swapper, from its usual network, alerts with `snapshot_boot`, as
+/// does a newcomer still being learned (a technique's whole shape). A responder's volume from a
+/// snapshot attached at `/dev/sdf` (a forensic read), a repair that puts the instance's own root
+/// volume back at `/dev/xvda`, and a newcomer's swap made with Terraform's agent (its way of
+/// replacing a root volume; learning lets it through, a history would not) do not.
+#[test]
+fn a_root_volume_swapped_for_a_snapshots_alerts() {
+    let stop = fixture("aws/ec2-stop-instances.json");
+    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
+        scope: stop.scope.clone(),
+        ..ev
+    };
+    let create = here(fixture("aws/ec2-create-volume-from-snapshot.json"));
+    let detach = here(fixture("aws/ec2-detach-volume.json"));
+    let attach = here(fixture("aws/ec2-attach-volume.json"));
+    let (day, start) = day_of(&stop);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let home = "203.0.113.10";
+    let vol =
+        |who: &str, what: &str| format!("arn:aws:ec2:{}:111122223333:volume/vol-{who}-{what}", stop.scope);
+    let mut events = Vec::new();
+    for who in ["swapper", "responder", "repairer"] {
+        for d in [0, 4, 8] {
+            events.push(from(by(&stop, who, at(d, 0), d as usize), home));
+        }
+    }
+    // (who, day, attached at the root device, made from a snapshot first, Terraform's agent)
+    let cast = [
+        ("swapper", 11, true, true, false),
+        ("responder", 11, false, true, false),
+        ("repairer", 11, true, false, false),
+        ("newcomer", 1, true, true, false),
+        ("terraform", 1, true, true, true),
+    ];
+    for (who, d, root, made, iac) in cast {
+        let new = vol(who, if made { "restored" } else { "own" });
+        let mut calls = vec![
+            by(&stop, who, at(d, 2), 20),
+            on_disk(by(&detach, who, at(d, 4), 21), &vol(who, "own"), false),
+        ];
+        if made {
+            calls.push(on_disk(by(&create, who, at(d, 0), 22), &new, false));
+        }
+        calls.push(on_disk(by(&attach, who, at(d, 6), 23), &new, root));
+        for mut ev in calls {
+            if iac {
+                ev.user_agent =
+                    Some("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.72.1".into());
+            }
+            events.push(from(ev, home));
+        }
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["newcomer", "swapper"].into(), "{alerts:#?}");
+    let swapper = alerts.iter().find(|a| a.actor.user.name == "swapper").unwrap();
+    assert!(codes(swapper).contains(&"snapshot_boot"), "{swapper:#?}");
+    assert_eq!(swapper.time, at(11, 6), "the attach at the root device");
+    let newcomer = alerts.iter().find(|a| a.actor.user.name == "newcomer").unwrap();
+    assert!(codes(newcomer).contains(&"learning"), "{newcomer:#?}");
+}
+
+/// Azure's form: a disk made from a snapshot, then a VM write that names it as the OS disk (an
+/// OS disk swap; the Start records carry both bodies). Rare users on day 11: the one whose VM
+/// now boots from the snapshot's disk alerts; one that made a disk from a snapshot and wrote a
+/// VM naming that VM's own OS disk (a resize: every full update names its disk) does not, nor
+/// does one whose swap comes more than an hour after the disk.
+#[test]
+fn an_os_disk_swapped_for_a_snapshots_disk_alerts() {
+    let deallocate = succeeded("azure/compute-vm-deallocate.json");
+    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
+        scope: deallocate.scope.clone(),
+        ..ev
+    };
+    let disk = here(fixture("azure/compute-disk-from-snapshot.json"));
+    let vm = here(fixture("azure/compute-vm-write-os-disk.json"));
+    assert!(disk.details.from_snapshot && vm.details.root_disk.is_some());
+    let (day, start) = day_of(&deallocate);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let home = "203.0.113.10";
+    let id = |who: &str, what: &str| {
+        format!(
+            "/subscriptions/{}/resourceGroups/rg-web/providers/Microsoft.Compute/disks/{who}-{what}",
+            deallocate.account
+        )
+    };
+    // Each event its own operation (the fixtures' Start shares its operation id), in the
+    // subscription its disks' sources are in: a copy from another is a row of its own.
+    let own = |mut ev: t1578_core::ComputeEvent| {
+        ev.operation_key = Some(ev.event_id.clone());
+        ev.account = deallocate.account.clone();
+        ev.principal.kind = t1578_core::PrincipalKind::User;
+        from(ev, home)
+    };
+    let mut events = Vec::new();
+    for who in ["swapper", "resizer", "slow"] {
+        for d in [0, 4, 8] {
+            events.push(own(by(&deallocate, who, at(d, 0), d as usize)));
+        }
+    }
+    // (who, the OS disk the VM write names, minutes from the disk's creation to the write)
+    for (who, named, after) in [
+        ("swapper", "restored", 7),
+        ("resizer", "own", 7),
+        ("slow", "restored", 75),
+    ] {
+        events.push(own(on_disk(
+            by(&disk, who, at(11, 0), 30),
+            &id(who, "restored"),
+            false,
+        )));
+        let mut write = by(&vm, who, at(11, after), 31);
+        write.details.root_disk = Some(id(who, named).to_uppercase());
+        events.push(own(write));
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["swapper"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"snapshot_boot"), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(11, 7), "the VM write");
+}

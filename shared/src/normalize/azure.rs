@@ -440,6 +440,14 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
     let scale_set = ends_with(operation, "/virtualmachinescalesets/write");
     if let Some(b) = body("requestbody") {
         d.instance_type = size(&b, scale_set);
+        if ends_with(operation, "/virtualmachines/write") {
+            d.root_disk = text_at(
+                &b,
+                &["properties", "storageProfile", "osDisk", "managedDisk", "id"],
+            )
+            .filter(|id| !id.trim().is_empty())
+            .map(|id| clip(id.trim(), MAX_FIELD));
+        }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
     } else if let Some(b) = (scale_set || ends_with(operation, "/virtualmachines/write"))
@@ -479,13 +487,22 @@ fn size(b: &Value, scale_set: bool) -> Option<String> {
 fn copy_source(b: &Value, d: &mut Details) {
     // A snapshot or disk made from another resource names it; its subscription tells a
     // copy across subscriptions (out of the one whose log this is) from a local one.
-    d.source_account = text_at(b, &["properties", "creationData", "sourceResourceId"])
+    let source = text_at(b, &["properties", "creationData", "sourceResourceId"]);
+    d.from_snapshot = source.as_deref().is_some_and(names_snapshot);
+    d.source_account = source
         .and_then(|id| {
             split_resource_id(&id)
                 .0
                 .map(|sub| clip(&sub.trim().to_ascii_lowercase(), 64))
         })
         .filter(|sub| !sub.is_empty());
+}
+
+/// Does a resource id name a snapshot, or a disk's restore point (what a VM restore point
+/// keeps of each disk)?
+fn names_snapshot(id: &str) -> bool {
+    let lower = id.to_ascii_lowercase();
+    lower.contains("/providers/microsoft.compute/snapshots/") || lower.contains("/diskrestorepoints/")
 }
 
 /// A gallery sharing update (`galleries/share/action`): `{"operationType": "Add" | "Remove" |
@@ -558,6 +575,60 @@ mod tests {
         assert_eq!(with("not json"), None);
         let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
         assert_eq!(success.details.source_account, None);
+    }
+
+    /// A disk made from a snapshot or a restore point's disk says so on its Start; a VM write's
+    /// body names its managed OS disk, a scale set's and a disk's do not.
+    #[test]
+    fn a_disk_from_a_snapshot_and_a_vms_os_disk_are_read_from_the_start() {
+        let with = |operation: &str, body: &str| {
+            let mut r = record(json!({CLAIM_UPN: "a@x"}), "Start");
+            r["operationName"] = json!(operation);
+            r["properties"] = json!({ "requestbody": body });
+            normalize(r).unwrap().details
+        };
+        let disk = "MICROSOFT.COMPUTE/DISKS/WRITE";
+        let copy = |src: &str| {
+            format!(
+                r#"{{"properties":{{"creationData":{{"createOption":"Copy","sourceResourceId":"{src}"}}}}}}"#
+            )
+        };
+        let snap = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/snap-1";
+        assert!(with(disk, &copy(snap)).from_snapshot);
+        assert!(with(disk, &copy(&snap.to_uppercase())).from_snapshot);
+        let point = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/restorePointCollections/rpc/restorePoints/rp/diskRestorePoints/d1";
+        assert!(with(disk, &copy(point)).from_snapshot);
+        let other_disk = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d";
+        assert!(!with(disk, &copy(other_disk)).from_snapshot);
+        assert!(
+            !with(
+                disk,
+                r#"{"properties":{"creationData":{"createOption":"Empty"}}}"#
+            )
+            .from_snapshot
+        );
+        let vm = "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE";
+        let named = r#"{"properties":{"storageProfile":{"osDisk":{"managedDisk":{"id":" /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/os-2 "}}}}}"#;
+        assert_eq!(
+            with(vm, named).root_disk.as_deref(),
+            Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/os-2")
+        );
+        let from_image = r#"{"properties":{"storageProfile":{"osDisk":{"createOption":"FromImage","managedDisk":{"storageAccountType":"Premium_LRS"}}}}}"#;
+        assert_eq!(with(vm, from_image).root_disk, None);
+        assert_eq!(
+            with(
+                vm,
+                r#"{"properties":{"storageProfile":{"osDisk":{"managedDisk":{"id":""}}}}}"#
+            )
+            .root_disk,
+            None
+        );
+        assert_eq!(
+            with("MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE", named).root_disk,
+            None
+        );
+        let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
+        assert!(!success.details.from_snapshot && success.details.root_disk.is_none());
     }
 
     /// A scale set's size is its sku's name, also in a scale-out's body (`az vmss scale` sends

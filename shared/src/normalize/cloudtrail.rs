@@ -170,7 +170,14 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     }
     let done = workspaces.as_deref().unwrap_or_default();
     let resources = resources(&provider, &region, &account, &event_name, (req, resp, sed), done);
-    let details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
+    let mut details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
+    if event_name.eq_ignore_ascii_case("AttachVolume")
+        && text_at(req, &["device"])
+            .or_else(|| text_at(resp, &["device"]))
+            .is_some_and(|d| root_device(&d))
+    {
+        details.root_disk = resources.first().cloned();
+    }
 
     let event_id = match text_at(rec, &["eventID"]) {
         Some(id) => clip_into(id, 128),
@@ -509,7 +516,14 @@ fn resources<J: Json>(
         push(&mut out, arn("workspaceId", id));
     }
     let mut found = false;
-    for (side, keys) in [(resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
+    // A volume made from a snapshot: its response names the snapshot first, but what the call
+    // made is the volume, which the calls after it (its attach) name.
+    let made: &[&[&str]] = if event_name.eq_ignore_ascii_case("CreateVolume") {
+        &[&["volumeId"]]
+    } else {
+        &[]
+    };
+    for (side, keys) in [(resp, made), (resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
         if found {
             break;
         }
@@ -698,6 +712,20 @@ fn details<J: Json>(
     d
 }
 
+/// A device name EC2 gives a root volume (`/dev/xvda`, `/dev/sda1`; the documented names of
+/// Linux and Windows AMIs): a volume attached there is the machine's boot disk, where a
+/// forensic or a data volume goes to `/dev/sdf` to `/dev/sdp` or `xvdf` onwards.
+fn root_device(device: &str) -> bool {
+    let d = device.trim();
+    let d = d
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("/dev/"))
+        .map_or(d, |_| &d[5..]);
+    ["xvda", "xvda1", "sda", "sda1", "nvme0n1"]
+        .iter()
+        .any(|r| d.eq_ignore_ascii_case(r))
+}
+
 /// Days from the call until AWS Backup deletes a recovery point (UpdateRecoveryPointLifecycle).
 /// `deleteAfterDays` counts from the point's creation, so 30 on a 60-day-old point deletes it at
 /// once: the response's calculated deletion time, where the record keeps it, says when. Else the
@@ -724,6 +752,53 @@ mod tests {
         json!({"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"TerminateInstances",
                "awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e1","userIdentity":ui,
                "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-1"},{"instanceId":"i-2"},{"instanceId":"i-3"}]}}})
+    }
+
+    /// A volume attached at a root device name is the machine's root disk, named as the
+    /// volume's resource is (a CreateVolume's response makes the same ARN); at a data device, or
+    /// on another call, nothing is.
+    #[test]
+    fn a_volume_attached_at_a_root_device_is_the_machines_root_disk() {
+        let attach = |device: &str, key: &str| {
+            let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+            r["eventName"] = json!("AttachVolume");
+            r["requestParameters"] = json!({"volumeId": "vol-1", "instanceId": "i-1", key: device});
+            r["responseElements"] = json!({"volumeId": "vol-1", "instanceId": "i-1", "status": "attaching"});
+            normalize(r).unwrap()
+        };
+        let root = attach("/dev/xvda", "device");
+        assert_eq!(
+            root.details.root_disk.as_deref(),
+            Some(root.resources[0].as_str())
+        );
+        assert_eq!(
+            root.resources[0],
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1"
+        );
+        // The volume made from a snapshot is the same resource, though its response names the
+        // snapshot first.
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+        r["eventName"] = json!("CreateVolume");
+        r["requestParameters"] = json!({"snapshotId": "snap-1", "zone": "us-east-1a"});
+        r["responseElements"] = json!({"snapshotId": "snap-1", "volumeId": "vol-1", "status": "creating"});
+        let made = normalize(r).unwrap();
+        assert_eq!(made.resources, root.resources);
+        assert!(made.details.from_snapshot);
+        for device in ["/dev/sda1", "xvda", " /DEV/XVDA ", "/dev/nvme0n1"] {
+            assert!(attach(device, "device").details.root_disk.is_some(), "{device}");
+        }
+        for device in ["/dev/sdf", "/dev/xvdb", "xvdf", "", "/dev/", "/dev/xvdaa"] {
+            assert_eq!(attach(device, "device").details.root_disk, None, "{device}");
+        }
+        // The response says where, when a request names the device otherwise.
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+        r["eventName"] = json!("AttachVolume");
+        r["responseElements"] = json!({"volumeId": "vol-1", "device": "/dev/sda1"});
+        assert!(normalize(r).unwrap().details.root_disk.is_some());
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+        r["requestParameters"] = json!({"volumeId": "vol-1", "device": "/dev/xvda"});
+        r["eventName"] = json!("DetachVolume");
+        assert_eq!(normalize(r).unwrap().details.root_disk, None);
     }
 
     #[test]
