@@ -163,11 +163,16 @@ impl Condition {
         !self.extension_contains.is_empty()
     }
 
-    /// Does the condition say only where a call acts or what it starts from (a VM write naming
-    /// its OS disk, a disk made from a snapshot), not what makes it risky? Such a row is its
-    /// call's routine form, a variant of its plain row: it exists for its sequence.
+    /// Does the condition say only which disk a call acts on or starts from (a VM write naming
+    /// its OS disk, a disk made from a snapshot), and nothing that makes it risky? Such a row is
+    /// its call's routine form, a variant of its plain row: it exists for its sequence.
     pub fn names_place(&self) -> bool {
-        self.root_disk.is_some() || self.from_snapshot.is_some()
+        let rest = Condition {
+            root_disk: None,
+            from_snapshot: None,
+            ..self.clone()
+        };
+        (self.root_disk.is_some() || self.from_snapshot.is_some()) && rest == Condition::default()
     }
 
     /// Does the event's request satisfy every field of this condition?
@@ -334,6 +339,11 @@ impl Entry {
         id_hash(&self.id)
     }
 
+    /// Does its call have a plain row (no condition) beside this one?
+    pub fn has_plain_sibling(&self) -> bool {
+        self.plain_sibling
+    }
+
     /// A row told from its call's plain row by a request condition of its own (a GPU size,
     /// IMDSv1, no final snapshot, the replaced volume deleted): the request names its threat.
     /// Not a row told apart by a name the caller chooses ([`Condition::by_chosen_name`]) or by
@@ -461,8 +471,15 @@ fn check_row(e: &Entry) -> Result<(), String> {
             ));
         }
     }
-    if e.cloud == Cloud::Aws && e.when.as_ref().is_some_and(|c| c.root_disk.is_some()) {
-        return Err("root_disk is an Azure VM write's condition: an AWS root attach is told by its device, which links the volume without a row of its own".into());
+    if e.cloud == Cloud::Aws {
+        if let Some(c) = &e.when {
+            if c.root_disk.is_some() {
+                return Err("root_disk is an Azure VM write's condition: an AWS root attach is told by its device, which links the volume without a row of its own".into());
+            }
+            if c.cross_subscription.is_some() {
+                return Err("cross_subscription is an Azure condition (a copy from another subscription): an AWS row would match nothing".into());
+            }
+        }
     }
     match e.cloud {
         Cloud::Aws if !e.operation.contains(':') => {

@@ -19,6 +19,7 @@
 //!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition beside its call's plain row) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a person's scale-set model written, then pushed to the instances) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
+//!   | a machine booted from a disk the principal made from a snapshot within the hour, unless it booted one in its baseline period (`snapshot_boot`) | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |
 //!   | an hour (±1) it is never active at | 1; 0 with a thin history |
 //!   | a region or resource group it did not act in | 1 |
@@ -45,9 +46,9 @@
 //!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
 //!   user data, unless an IaC agent made the call: Terraform's way of changing user data; a
 //!   person's scale-set model write, then its push to the instances: a workload's is a deploy
-//!   job's release; a machine booted from a disk the principal made from a snapshot, its root
-//!   swapped for the snapshot's: `snapshot_boot`, which weighs 2 for an established principal
-//!   too), a person's revert whose request names its threat (a root volume replaced
+//!   job's release; a person's machine booted from a disk it made from a snapshot, its root
+//!   swapped for the snapshot's, unless it booted one in its baseline period: `snapshot_boot`,
+//!   which weighs 2 for an established principal too), a person's revert whose request names its threat (a root volume replaced
 //!   and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
@@ -569,7 +570,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
-    let boot = agg.booted_by_hand > 0 && !routine_boot(state, judged, t);
+    let boot = agg.booted_by_hand > 0 && !routine_boot(state, judged, agg.booted_at);
     let signs = Signs {
         weak,
         workload: !by_person(s),
@@ -578,7 +579,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     };
     // Remembered for the days after: a weekly refresh's second week is its routine.
     if agg.booted_from_snapshot > 0 && judged.is_some() {
-        state.baseline.record_snapshot_boot(t);
+        state.baseline.record_snapshot_boot(agg.booted_at);
     }
     let judged_fires =
         tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
@@ -1140,7 +1141,7 @@ fn unusual(
     let settled = active >= rule.settled_days;
     let (ops, weak) = new_operations(state, engine, rule, t, (settled, active), text);
     out.extend(ops);
-    if agg.booted_from_snapshot > 0 && !state.baseline.knows_snapshot_boot(t, rule) {
+    if agg.booted_from_snapshot > 0 && !state.baseline.knows_snapshot_boot(agg.booted_at, rule) {
         out.push(snapshot_boot_reason(agg.booted_from_snapshot, text));
     }
     // One reason per kind of novelty (per operation for new operations): networks weigh one

@@ -560,7 +560,13 @@ impl Engine {
                 source_ip: kept.source_ip,
                 user_agent: kept.user_agent,
                 change_window: timing.change_window,
-                root_disk: ev.details.root_disk.as_deref().map(|r| resource_hash(p, r)),
+                // Only the default profile's sequences read it.
+                root_disk: ev
+                    .details
+                    .root_disk
+                    .as_deref()
+                    .filter(|_| p == ProfileName::Default)
+                    .map(|r| resource_hash(p, r)),
                 destinations: kept.to.list,
                 more_destinations: kept.to.more,
                 public: kept.to.public,
@@ -652,9 +658,10 @@ struct Kept {
     to: Destined,
 }
 
-/// Text without which a row counted from its Start does not match it: a cross-subscription
-/// copy names its source (`creationData.sourceResourceId`); a GPU size starts with the row's
-/// one prefix (lower-case; the prefilter compares in any casing).
+/// Text without which a row counted from its Start does not match it: a copy or a disk made
+/// from a snapshot names its source (`creationData.sourceResourceId`); a VM write naming its OS
+/// disk, `osDisk`; a GPU size starts with the row's one prefix (lower-case; the prefilter
+/// compares in any casing). Two rows of one operation needing different text need any Start.
 fn start_needs(e: &Entry) -> Option<&str> {
     let c = e.when.as_ref()?;
     if c.cross_subscription == Some(true) || c.from_snapshot == Some(true) {

@@ -49,8 +49,9 @@ const COMPACT_STEPS: usize = 3;
 const FORMAT: u8 = 5;
 const FORMAT_BEFORE_PEAKS: u8 = 3;
 const FORMAT_BEFORE_LINKS: u8 = 4;
-/// Root-disk links kept (each of a unit the window still holds).
-const MAX_LINKS: usize = 16;
+/// Root-disk links kept (each of a unit the window still holds). Every full update of an Azure VM
+/// names its OS disk, so a busy admin's writes make many; the oldest unit's goes first.
+const MAX_LINKS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Listed {
@@ -102,6 +103,27 @@ pub(crate) struct Who {
     pub(crate) user_agent: Option<String>,
     pub(crate) account: String,
     pub(crate) t: i64,
+}
+
+/// The machines a window's units booted from a snapshot's disk, each disk once.
+#[derive(Debug, Default)]
+struct Boots {
+    disks: Vec<u64>,
+    by_hand: u32,
+    last: i64,
+}
+
+impl Boots {
+    /// Count a boot from `disk` by unit `u`; false when the disk's boot was counted already.
+    fn add(&mut self, disk: u64, u: &Unit, by_iac: bool) -> bool {
+        if self.disks.contains(&disk) {
+            return false;
+        }
+        self.disks.push(disk);
+        self.by_hand += u32::from(!by_iac && u.flags & flags::BY_PERSON != 0);
+        self.last = self.last.max(u.t);
+        true
+    }
 }
 
 /// What [`WindowState::count_units`] counted of one event.
@@ -242,6 +264,9 @@ pub struct Aggregate {
     /// caller can send that agent, so it only narrows what learning lets through.
     #[serde(skip)]
     pub booted_by_hand: u32,
+    /// When the last of them booted (ms; 0 when none): the day the baseline remembers it on.
+    #[serde(skip)]
+    pub booted_at: i64,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -776,7 +801,12 @@ impl WindowState {
         };
         if counted.iter().any(|&(i, _)| i == 0) && !self.links.iter().any(|l| l.unit == u.id) {
             if self.links.len() >= MAX_LINKS {
-                self.links.remove(0);
+                // The link of the oldest unit (a disk's late Start completes a recent write's).
+                let units = &self.units;
+                let at = |l: &Link| units.iter().find(|x| x.id == l.unit).map_or(i64::MIN, |x| x.t);
+                if let Some(i) = (0..self.links.len()).min_by_key(|&i| at(&self.links[i])) {
+                    self.links.remove(i);
+                }
             }
             self.links.push(Link { unit: u.id, disk });
         }
@@ -862,7 +892,7 @@ impl WindowState {
         let (mut person_risky_reverts, mut person_reverts) = (0u32, 0u32);
         let mut impairing = 0u32;
         let mut threats = 0u32;
-        let (mut booted_from_snapshot, mut booted_by_hand) = (0u32, 0u32);
+        let mut boots = Boots::default();
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
             if u.flags & flags::BY_PERSON != 0 {
@@ -891,12 +921,15 @@ impl WindowState {
             if profile == ProfileName::Default {
                 let sequence = self.sequence(catalog, u);
                 let by_iac = u.flags & flags::IAC_AGENT != 0;
-                let boot = sequence.is_some_and(|(_, booted)| booted);
-                booted_from_snapshot += u32::from(boot);
-                booted_by_hand += u32::from(boot && !by_iac && u.flags & flags::BY_PERSON != 0);
                 whole_technique |=
                     !by_iac && sequence.is_some_and(|(b, _)| tells(b, u)) && !u.kind.is_lifecycle();
-                points += sequence.map_or(0, |(b, _)| b.points);
+                // One machine's boot counts once, however many later writes name its disk
+                // (a tag, boot diagnostics: every full update names it).
+                let first = match sequence {
+                    Some((_, Some(disk))) => boots.add(disk, u, by_iac),
+                    _ => true,
+                };
+                points += sequence.filter(|_| first).map_or(0, |(b, _)| b.points);
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -928,8 +961,9 @@ impl WindowState {
             person_reverts,
             impairing,
             threats,
-            booted_from_snapshot,
-            booted_by_hand,
+            booted_from_snapshot: boots.disks.len() as u32,
+            booted_by_hand: boots.by_hand,
+            booted_at: boots.last,
         }
     }
 
@@ -948,7 +982,11 @@ impl WindowState {
     /// that root disk: a machine booted from a disk the principal made from a snapshot (its
     /// root volume or OS disk swapped for the snapshot's, or a new machine built on it).
     /// Computed at aggregation, not at insertion, so the order events arrive in does not matter.
-    fn sequence<'c>(&self, catalog: &'c Catalog, u: &Unit) -> Option<(&'c crate::catalog::Boost, bool)> {
+    fn sequence<'c>(
+        &self,
+        catalog: &'c Catalog,
+        u: &Unit,
+    ) -> Option<(&'c crate::catalog::Boost, Option<u64>)> {
         let b = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref())?;
         // The catalog checked at load that `after` names a row; its hash is the row's op.
         let after = crate::catalog::id_hash(&b.after);
@@ -963,7 +1001,7 @@ impl WindowState {
             same |= v.res == u.res;
             booted |= root == Some(v.res);
         }
-        (same || booted).then_some((b, booted))
+        (same || booted).then_some((b, root.filter(|_| booted)))
     }
 
     /// Does a unit weaken a protection or make a machine into an image of someone's, not an
