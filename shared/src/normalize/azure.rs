@@ -438,22 +438,20 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
     };
     let scale_set = ends_with(operation, "/virtualmachinescalesets/write");
+    let vm = ends_with(operation, "/virtualmachines/write");
     if let Some(b) = body("requestbody") {
         d.instance_type = size(&b, scale_set);
-        if ends_with(operation, "/virtualmachines/write") {
+        if vm {
+            // `text_at` names no blank id.
             d.root_disk = text_at(
                 &b,
                 &["properties", "storageProfile", "osDisk", "managedDisk", "id"],
             )
-            .filter(|id| !id.trim().is_empty())
             .map(|id| clip(id.trim(), MAX_FIELD));
         }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
-    } else if let Some(b) = (scale_set || ends_with(operation, "/virtualmachines/write"))
-        .then(|| body("responseBody"))
-        .flatten()
-    {
+    } else if let Some(b) = (scale_set || vm).then(|| body("responseBody")).flatten() {
         // The Accept of a create carries the resource as created in its response body: an
         // export without the Start's request body still has the size. Not the source of a copy:
         // a response holds the resource's whole state, so every later update of a copied

@@ -528,9 +528,8 @@ fn resources<J: Json>(
             break;
         }
         for path in keys {
-            // An empty id names nothing: the next key may.
-            let id = text_at(side, path).filter(|id| !id.trim().is_empty());
-            if let (Some(id), Some(k)) = (id, path.last()) {
+            // An empty id names nothing (`text_at` gives none): the next key may.
+            if let (Some(id), Some(k)) = (text_at(side, path), path.last()) {
                 push(&mut out, arn(k, &id));
                 found = true;
                 break;
