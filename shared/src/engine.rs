@@ -670,6 +670,9 @@ fn start_needs(e: &Entry) -> Option<&str> {
     if c.root_disk == Some(true) {
         return Some("osDisk");
     }
+    if c.user_data == Some(true) {
+        return Some("userData");
+    }
     match c.instance_type_prefix.as_slice() {
         [one] => Some(one.as_str()),
         _ => None,

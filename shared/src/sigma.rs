@@ -87,12 +87,13 @@ pub fn rule_uuid(key: &str) -> String {
 
 /// Whether the row's Sigma rule is wider than the row: its condition compares two values that
 /// Sigma cannot compare (the subscription of a copy's source, inside the request body, with the
-/// record's own; the OS disk a VM write names with an earlier record's disk), so the rule matches
-/// every copy that names its source, every VM write that names its OS disk.
+/// record's own; the OS disk a VM write names with an earlier record's disk; user data set on a
+/// machine that exists, which needs a second test of the body), so the rule matches every copy
+/// that names its source, every VM write that names its OS disk or sets user data.
 pub fn widened(e: &Entry) -> bool {
-    e.when
-        .as_ref()
-        .is_some_and(|c| c.cross_subscription == Some(true) || c.root_disk == Some(true))
+    e.when.as_ref().is_some_and(|c| {
+        c.cross_subscription == Some(true) || c.root_disk == Some(true) || c.user_data == Some(true)
+    })
 }
 
 /// Sigma level from the row's points: what alerts alone is high (critical when it makes
@@ -373,6 +374,19 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
         ));
         parts.last_mut().expect("pushed").gaps.push(
             "Sigma cannot compare the OS disk a VM write names with the disks the same caller made from snapshots within the hour (the detector's sequence): this rule matches every write that names a disk by its id, every full update of a VM; join it with azure.compute.disk_from_snapshot's rule on the disk id, or rely on the detector".into(),
+        );
+    }
+    if c.user_data == Some(true) {
+        // The key in the Start's request body: a routine full update leaves it out.
+        parts.push(simple(
+            "user_data",
+            vec![vec![item(
+                "properties.requestbody|contains",
+                vec![s("\"userData\"")],
+            )]],
+        ));
+        parts.last_mut().expect("pushed").gaps.push(
+            "Sigma cannot compare two tests of one request body in every backend (Sentinel's quotes the field twice): this rule tests that the body sets userData, so it also matches a VM created with user data, where the detector counts user data set on a machine that exists (its body names its OS disk by id)".into(),
         );
     }
     if c.cross_region == Some(true) {

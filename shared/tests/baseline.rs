@@ -406,6 +406,37 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
 }
 
+/// Azure's form of the same swap: a VM deallocated, its user data rewritten (the Start's request
+/// body sets `userData`, which cloud-init runs at boot) within the hour and started again,
+/// alerts for a principal being learned. User data set on a running machine (deallocated only
+/// later), and the same swap by Terraform, are learned.
+#[test]
+fn an_azure_vm_deallocated_and_its_user_data_rewritten_alerts_while_learned() {
+    let deallocate = succeeded("azure/compute-vm-deallocate.json");
+    let user_data = fixture("azure/compute-vm-write-user-data.json");
+    assert!(user_data.details.user_data, "the fixture's Start sets userData");
+    let (day, start) = day_of(&deallocate);
+    let at = |d: i64, minutes: i64| start + d * day + 3_600_000 + minutes * 60_000;
+    let mut events = vec![
+        by(&deallocate, "swapper", at(1, 0), 7),
+        by(&user_data, "swapper", at(1, 5), 7),
+        by(&user_data, "tweaker", at(1, 0), 3),
+        by(&deallocate, "tweaker", at(1, 30), 3),
+    ];
+    for (i, ev) in [&deallocate, &user_data].into_iter().enumerate() {
+        let mut ev = by(ev, "terraform", at(2, i as i64), 5);
+        ev.user_agent = Some(
+            "HashiCorp Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-azurerm/4.10.0".into(),
+        );
+        events.push(ev);
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["swapper"].into(), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(1, 5), "the user data's write");
+    let desc = &alerts[0].finding_info.desc;
+    assert!(desc.contains("a technique's whole sequence"), "{desc}");
+}
+
 /// The Success record of an Activity Log fixture (the first record may be its Start).
 fn succeeded(name: &str) -> t1578_core::ComputeEvent {
     load(&events_dir().join(name))

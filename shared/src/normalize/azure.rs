@@ -448,6 +448,9 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
                 &["properties", "storageProfile", "osDisk", "managedDisk", "id"],
             )
             .map(|id| clip(id.trim(), MAX_FIELD));
+            // On a machine that exists: its body names its OS disk, which a create from an
+            // image does not (a launch's bootstrap script is not a change of one).
+            d.user_data = d.root_disk.is_some() && text_at(&b, &["properties", "userData"]).is_some();
         }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
@@ -627,6 +630,26 @@ mod tests {
         );
         let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
         assert!(!success.details.from_snapshot && success.details.root_disk.is_none());
+        // User data set on a machine that exists (its body names the OS disk); not a blank
+        // one, not a create from an image with its bootstrap script, not a scale set's, not a
+        // body without it.
+        let existing = |user_data: &str| {
+            format!(
+                r#"{{"properties":{{"userData":"{user_data}","storageProfile":{{"osDisk":{{"managedDisk":{{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/os-2"}}}}}}}}}}"#
+            )
+        };
+        assert!(with(vm, &existing("IyEvYmluL3NoCg==")).user_data);
+        assert!(!with(vm, &existing(" ")).user_data);
+        assert!(!with(vm, r#"{"properties":{"userData":"IyEvYmluL3NoCg=="}}"#).user_data);
+        assert!(!with(vm, named).user_data);
+        assert!(
+            !with(
+                "MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE",
+                &existing("IyEvYmluL3NoCg==")
+            )
+            .user_data
+        );
+        assert!(!success.details.user_data);
     }
 
     /// A scale set's size is its sku's name, also in a scale-out's body (`az vmss scale` sends
