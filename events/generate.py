@@ -1859,7 +1859,8 @@ def build_aws(row_id: str, ctx: Ctx, look: bool, error_kind: str | None) -> dict
 def slot_time(k: int, n: int, hour: int, key: str, month: int = 10, first: int = 1, days: int | None = None) -> dt.datetime:
     """File k of n: its own day in October 2026 (September for the issue-14 rows, August for the
     cross-subscription copies); a principal's files are >24 h apart. `first`: the month's first
-    day the set may use."""
+    day the set may use; `days`: how many days from it (by default the month's, or December's
+    first few)."""
     # September files end 2+ days before October's; December's (the EBS direct rows, then the
     # IMDSv1 launch templates on the 4th and 5th) stay in its first days, before the clock of the
     # tests that refuse events from the future.

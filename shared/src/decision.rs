@@ -44,9 +44,10 @@
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
 //!   of that start is being learned: it may be years old, the detector was not looking. Only
 //!   criticals, protection changes, when its tier fires a technique's whole shape (stop, then
-//!   user data, on AWS or on an Azure VM, unless an IaC agent made the call: Terraform's way of changing user data; a
-//!   person's scale-set model write, then its push to the instances: a workload's is a deploy
-//!   job's release; a person's machine booted from a disk it made from a snapshot, its root
+//!   user data, unless an IaC agent made the call: Terraform's way of changing user data; on an
+//!   Azure VM a person's, as the Activity Log names no user agent; a person's scale-set model
+//!   write, then its push to the instances: a workload's is a deploy job's release; a person's
+//!   machine booted from a disk it made from a snapshot, its root
 //!   swapped for the snapshot's, unless it booted one in its baseline period: `snapshot_boot`,
 //!   which weighs 2 for an established principal too), a person's revert whose request names its threat (a root volume replaced
 //!   and the old one deleted: no troubleshooting needs that, where a patching workload may),

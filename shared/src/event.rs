@@ -153,12 +153,13 @@ pub struct Details {
     /// creation from a snapshot ([`crate::window`]).
     #[serde(default)]
     pub root_disk: Option<String>,
-    /// Azure: a VM write's request body sets the `userData` (read at boot by cloud-init from the
-    /// metadata service) of a machine that exists: the body names its OS disk by id, which a
-    /// create from an image does not (a launch's bootstrap script is not a change of one). A
-    /// GET of a VM leaves the user data out unless asked for (`$expand=userData`), so a full
-    /// update sent back by the portal or the CLI does not carry it: a body that does was
-    /// written to set it.
+    /// Azure: a VM write's request body sets the `userData` (a script or data the machine
+    /// fetches from the metadata service, which cloud-init runs where configured) of a machine
+    /// that exists: a full update names its OS disk by id and a PATCH carries no `location`,
+    /// where a create from an image does neither (a launch's bootstrap script is not a change
+    /// of one). A GET of a VM leaves the user data out unless asked for (`$expand=userData`),
+    /// so a full update sent back by the portal or the CLI does not carry it: a body that does
+    /// was written to set it.
     #[serde(default)]
     pub user_data: bool,
     /// Source region of a copy.

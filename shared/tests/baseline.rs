@@ -408,8 +408,9 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
 
 /// Azure's form of the same swap: a VM deallocated, its user data rewritten (the Start's request
 /// body sets `userData`, which cloud-init runs at boot) within the hour and started again,
-/// alerts for a principal being learned. User data set on a running machine (deallocated only
-/// later), and the same swap by Terraform, are learned.
+/// alerts for a person being learned. User data set on a running machine (deallocated only
+/// later), and the same swap by a service principal (Terraform's, a pipeline's: the Activity
+/// Log names no user agent to tell them by), are learned.
 #[test]
 fn an_azure_vm_deallocated_and_its_user_data_rewritten_alerts_while_learned() {
     let deallocate = succeeded("azure/compute-vm-deallocate.json");
@@ -425,9 +426,7 @@ fn an_azure_vm_deallocated_and_its_user_data_rewritten_alerts_while_learned() {
     ];
     for (i, ev) in [&deallocate, &user_data].into_iter().enumerate() {
         let mut ev = by(ev, "terraform", at(2, i as i64), 5);
-        ev.user_agent = Some(
-            "HashiCorp Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-azurerm/4.10.0".into(),
-        );
+        ev.principal.kind = t1578_core::PrincipalKind::ServicePrincipal;
         events.push(ev);
     }
     let alerts = replay_from(events, start);

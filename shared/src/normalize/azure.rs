@@ -448,9 +448,11 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
                 &["properties", "storageProfile", "osDisk", "managedDisk", "id"],
             )
             .map(|id| clip(id.trim(), MAX_FIELD));
-            // On a machine that exists: its body names its OS disk, which a create from an
-            // image does not (a launch's bootstrap script is not a change of one).
-            d.user_data = d.root_disk.is_some() && text_at(&b, &["properties", "userData"]).is_some();
+            // On a machine that exists: a full update names its OS disk, which a create from an
+            // image does not, and a PATCH (the SDKs' updates, azurerm's) carries no `location`,
+            // which a create must. A launch's bootstrap script is not a change of one.
+            let update = d.root_disk.is_some() || b.get("location").is_none();
+            d.user_data = update && text_at(&b, &["properties", "userData"]).is_some();
         }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
@@ -640,7 +642,10 @@ mod tests {
         };
         assert!(with(vm, &existing("IyEvYmluL3NoCg==")).user_data);
         assert!(!with(vm, &existing(" ")).user_data);
-        assert!(!with(vm, r#"{"properties":{"userData":"IyEvYmluL3NoCg=="}}"#).user_data);
+        // A PATCH names only what changes, and no location.
+        assert!(with(vm, r#"{"properties":{"userData":"IyEvYmluL3NoCg=="}}"#).user_data);
+        let create = r#"{"location":"westeurope","properties":{"userData":"IyEvYmluL3NoCg==","storageProfile":{"imageReference":{"offer":"ubuntu"}}}}"#;
+        assert!(!with(vm, create).user_data);
         assert!(!with(vm, named).user_data);
         assert!(
             !with(
