@@ -290,6 +290,45 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
 }
 
 /// The Sigma form of one request condition, its search names prefixed with `p`.
+/// The parts of an Azure row's condition that test the Start record's request body, each with
+/// what Sigma cannot say of it: one test of the body is all every backend converts (Sentinel's
+/// quotes the field of a second twice), and Sigma compares no value with another record's.
+fn body_parts(c: &Condition, p: &str) -> Vec<Part> {
+    let part = |suffix: &str, text: &str, gap: &str| Part {
+        searches: vec![search(
+            &format!("{p}_{suffix}"),
+            vec![vec![item("properties.requestbody|contains", vec![s(text)])]],
+        )],
+        expr: format!("{p}_{suffix}"),
+        gaps: vec![gap.to_string()],
+    };
+    let mut parts = Vec::new();
+    if c.root_disk == Some(true) {
+        // A disk named by its id in a VM's body: the OS disk's, or a data disk attached.
+        parts.push(part(
+            "root_disk",
+            "/providers/Microsoft.Compute/disks/",
+            "Sigma cannot compare the OS disk a VM write names with the disks the same caller made from snapshots within the hour (the detector's sequence): this rule matches every write that names a disk by its id, every full update of a VM; join it with azure.compute.disk_from_snapshot's rule on the disk id, or rely on the detector",
+        ));
+    }
+    if c.user_data == Some(true) {
+        // The key in the Start's request body: a routine full update leaves it out.
+        parts.push(part(
+            "user_data",
+            "\"userData\"",
+            "Sigma cannot compare two tests of one request body in every backend (Sentinel's quotes the field twice): this rule tests that the body sets userData, so it also matches a VM created with user data, where the detector counts user data set on a machine that exists (its body names its OS disk by id)",
+        ));
+    }
+    if c.cross_subscription == Some(true) {
+        parts.push(part(
+            "source",
+            "sourceResourceId",
+            "Sigma cannot compare the subscription of the source (in the request body) with the record's: this rule matches every copy whose Start names its source, within one subscription too; add a filter on your own subscription ids, or rely on the detector, which compares them",
+        ));
+    }
+    parts
+}
+
 fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
     let name = e.operation.split_once(':').map_or("", |x| x.1);
     let mut parts: Vec<Part> = Vec::new();
@@ -363,46 +402,9 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
             );
         }
     }
-    if c.root_disk == Some(true) {
-        parts.push(simple(
-            "root_disk",
-            // A disk named by its id in a VM's body: the OS disk's, or a data disk attached.
-            vec![vec![item(
-                "properties.requestbody|contains",
-                vec![s("/providers/Microsoft.Compute/disks/")],
-            )]],
-        ));
-        parts.last_mut().expect("pushed").gaps.push(
-            "Sigma cannot compare the OS disk a VM write names with the disks the same caller made from snapshots within the hour (the detector's sequence): this rule matches every write that names a disk by its id, every full update of a VM; join it with azure.compute.disk_from_snapshot's rule on the disk id, or rely on the detector".into(),
-        );
-    }
-    if c.user_data == Some(true) {
-        // The key in the Start's request body: a routine full update leaves it out.
-        parts.push(simple(
-            "user_data",
-            vec![vec![item(
-                "properties.requestbody|contains",
-                vec![s("\"userData\"")],
-            )]],
-        ));
-        parts.last_mut().expect("pushed").gaps.push(
-            "Sigma cannot compare two tests of one request body in every backend (Sentinel's quotes the field twice): this rule tests that the body sets userData, so it also matches a VM created with user data, where the detector counts user data set on a machine that exists (its body names its OS disk by id)".into(),
-        );
-    }
+    parts.extend(body_parts(c, p));
     if c.cross_region == Some(true) {
         parts.push(cross_region_part(e, name, p));
-    }
-    if c.cross_subscription == Some(true) {
-        parts.push(simple(
-            "source",
-            vec![vec![item(
-                "properties.requestbody|contains",
-                vec![s("sourceResourceId")],
-            )]],
-        ));
-        parts.last_mut().expect("pushed").gaps.push(
-            "Sigma cannot compare the subscription of the source (in the request body) with the record's: this rule matches every copy whose Start names its source, within one subscription too; add a filter on your own subscription ids, or rely on the detector, which compares them".into(),
-        );
     }
     for (suffix, field, want) in [
         ("deletion_protection", "deletionProtection", c.deletion_protection),
