@@ -47,10 +47,10 @@
 //!   user data, unless an IaC agent made the call: Terraform's way of changing user data; on an
 //!   Azure VM a person's, as the Activity Log names no user agent; a person's scale-set model
 //!   write, then its push to the instances: a workload's is a deploy job's release; a person's
-//!   machine booted from a disk it made from a snapshot, its root
-//!   swapped for the snapshot's, unless it booted one in its baseline period: `snapshot_boot`,
-//!   which weighs 2 for an established principal too), a person's revert whose request names its threat (a root volume replaced
-//!   and the old one deleted: no troubleshooting needs that, where a patching workload may),
+//!   machine booted from a disk it made from a snapshot, its root swapped for the snapshot's,
+//!   unless it booted one in its baseline period: `snapshot_boot`, which weighs 2 for an
+//!   established principal too), a person's revert whose request names its threat (a root
+//!   volume replaced and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
 //!   retention deletes hundreds) alert for it (`learning`). One first seen later, but before the detector

@@ -660,8 +660,9 @@ struct Kept {
 
 /// Text without which a row counted from its Start does not match it: a copy or a disk made
 /// from a snapshot names its source (`creationData.sourceResourceId`); a VM write naming its OS
-/// disk, `osDisk`; one setting user data, `userData`; a GPU size starts with the row's one prefix (lower-case; the prefilter
-/// compares in any casing). Two rows of one operation needing different text need any Start.
+/// disk, `osDisk`; one setting user data, `userData`; a GPU size starts with the row's one
+/// prefix (lower-case; the prefilter compares in any casing). Two rows of one operation needing
+/// different text need any Start.
 fn start_needs(e: &Entry) -> Option<&str> {
     let c = e.when.as_ref()?;
     if c.cross_subscription == Some(true) || c.from_snapshot == Some(true) {

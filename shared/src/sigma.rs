@@ -85,15 +85,14 @@ pub fn rule_uuid(key: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
 }
 
-/// Whether the row's Sigma rule is wider than the row: its condition compares two values that
-/// Sigma cannot compare (the subscription of a copy's source, inside the request body, with the
-/// record's own; the OS disk a VM write names with an earlier record's disk; user data set on a
-/// machine that exists, which needs a second test of the body), so the rule matches every copy
-/// that names its source, every VM write that names its OS disk or sets user data.
+/// Whether the row's Sigma rule is wider than the row: its condition has a part of the request
+/// body Sigma cannot test as the detector does (`body_parts`: the subscription of a copy's
+/// source against the record's own, the OS disk a VM write names against an earlier record's
+/// disk, user data set on a machine that exists, which needs a second test of the body), so the
+/// rule matches every copy that names its source, every VM write that names its OS disk or sets
+/// user data.
 pub fn widened(e: &Entry) -> bool {
-    e.when.as_ref().is_some_and(|c| {
-        c.cross_subscription == Some(true) || c.root_disk == Some(true) || c.user_data == Some(true)
-    })
+    e.when.as_ref().is_some_and(|c| !body_parts(c, "").is_empty())
 }
 
 /// Sigma level from the row's points: what alerts alone is high (critical when it makes
@@ -289,7 +288,6 @@ fn share_part(op: &str, want: ShareCond, p: &str) -> Part {
     part
 }
 
-/// The Sigma form of one request condition, its search names prefixed with `p`.
 /// The parts of an Azure row's condition that test the Start record's request body, each with
 /// what Sigma cannot say of it: one test of the body is all every backend converts (Sentinel's
 /// quotes the field of a second twice), and Sigma compares no value with another record's.
@@ -329,6 +327,7 @@ fn body_parts(c: &Condition, p: &str) -> Vec<Part> {
     parts
 }
 
+/// The Sigma form of one request condition, its search names prefixed with `p`.
 fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
     let name = e.operation.split_once(':').map_or("", |x| x.1);
     let mut parts: Vec<Part> = Vec::new();

@@ -376,12 +376,7 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     let snapshot = fixture("aws/ec2-create-snapshot.json");
     let (day, start) = day_of(&stop);
     let at = |d: i64, minutes: i64| start + d * day + 3_600_000 + minutes * 60_000;
-    let mut events = vec![
-        by(&stop, "swapper", at(1, 0), 7),
-        by(&user_data, "swapper", at(1, 5), 7),
-        by(&user_data, "tweaker", at(1, 0), 3),
-        by(&stop, "tweaker", at(1, 30), 3),
-    ];
+    let mut events = swap_and_tweak(&stop, &user_data, at(1, 0));
     for n in 0..6_usize {
         let m = n as i64;
         events.push(by(&from_snapshot, "restorer", at(0, m), n));
@@ -418,12 +413,7 @@ fn an_azure_vm_deallocated_and_its_user_data_rewritten_alerts_while_learned() {
     assert!(user_data.details.user_data, "the fixture's Start sets userData");
     let (day, start) = day_of(&deallocate);
     let at = |d: i64, minutes: i64| start + d * day + 3_600_000 + minutes * 60_000;
-    let mut events = vec![
-        by(&deallocate, "swapper", at(1, 0), 7),
-        by(&user_data, "swapper", at(1, 5), 7),
-        by(&user_data, "tweaker", at(1, 0), 3),
-        by(&deallocate, "tweaker", at(1, 30), 3),
-    ];
+    let mut events = swap_and_tweak(&deallocate, &user_data, at(1, 0));
     for (i, ev) in [&deallocate, &user_data].into_iter().enumerate() {
         let mut ev = by(ev, "terraform", at(2, i as i64), 5);
         ev.principal.kind = t1578_core::PrincipalKind::ServicePrincipal;
@@ -434,6 +424,23 @@ fn an_azure_vm_deallocated_and_its_user_data_rewritten_alerts_while_learned() {
     assert_eq!(alerts[0].time, at(1, 5), "the user data's write");
     let desc = &alerts[0].finding_info.desc;
     assert!(desc.contains("a technique's whole sequence"), "{desc}");
+}
+
+/// A user-data swap and its look-alike from `t`: "swapper" stops a machine and writes its user
+/// data 5 minutes later (the technique); "tweaker" writes another machine's user data while it
+/// runs and stops it 30 minutes later.
+fn swap_and_tweak(
+    stop: &t1578_core::ComputeEvent,
+    user_data: &t1578_core::ComputeEvent,
+    t: i64,
+) -> Vec<t1578_core::ComputeEvent> {
+    let minute = 60_000;
+    vec![
+        by(stop, "swapper", t, 7),
+        by(user_data, "swapper", t + 5 * minute, 7),
+        by(user_data, "tweaker", t, 3),
+        by(stop, "tweaker", t + 30 * minute, 3),
+    ]
 }
 
 /// The Success record of an Activity Log fixture (the first record may be its Start).
