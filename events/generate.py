@@ -2072,6 +2072,18 @@ def vm_os_disk_body(name):
     return body
 
 
+def vm_data_disk_body(name, attach=True):
+    """A VM created from an image with a managed data disk: an existing disk attached by its id,
+    as `az vm create --attach-data-disks` sends it, or (the look-alike) a new empty one."""
+    body = vm_body(name)
+    disk = f"/subscriptions/{SUB}/resourceGroups/rg-prod-web/providers/Microsoft.Compute/disks/{name}-data-restore"
+    data = ({"lun": 0, "name": f"{name}-data-restore", "createOption": "Attach", "caching": "ReadOnly",
+             "managedDisk": {"id": disk, "storageAccountType": "Premium_LRS"}} if attach else
+            {"lun": 0, "createOption": "Empty", "diskSizeGB": 256, "managedDisk": {"storageAccountType": "Premium_LRS"}})
+    body["properties"]["storageProfile"]["dataDisks"] = [data]
+    return body
+
+
 def vm_user_data_body(name):
     """A VM's full model as an update sends it, its user data set: a script cloud-init runs at
     boot (base64 of `#!/bin/sh` and a download piped to a shell)."""
@@ -2170,6 +2182,9 @@ def az_spec(row_id: str):
         # A VM update that sets its user data, as `az vm update --user-data` sends it (the
         # look-alike: the same machine's full update without it, as a resize sends it).
         "azure.compute.vm_write_user_data": (rg_web, "virtualMachines/vm-web-04", vm_user_data_body("vm-web-04"), "lro", None),
+        # A VM created with an existing disk attached as a data disk, named by its id (the
+        # look-alike: the same create with a new empty data disk).
+        "azure.compute.vm_write_data_disk": (rg_web, "virtualMachines/vm-web-05", vm_data_disk_body("vm-web-05"), "lro", None),
         "azure.compute.disk_delete": (rg_data, "disks/vm-sql01_DataDisk_0", None, "lro",
                                       conflict("OperationNotAllowed", "Disk vm-sql01_DataDisk_0 is attached to VM /subscriptions/aaaaaaaa-1111-2222-3333-444444444444/resourceGroups/rg-prod-data/providers/Microsoft.Compute/virtualMachines/vm-sql01.")),
         "azure.compute.vm_deallocate": (rg_web, "virtualMachines/vm-web-02", None, "lro", "forbidden"),
@@ -2325,6 +2340,8 @@ def az_lookalike_body(row_id: str):
         return vm_body("vm-web-03")
     if row_id == "azure.compute.vm_write_user_data":
         return vm_os_disk_body("vm-web-04")
+    if row_id == "azure.compute.vm_write_data_disk":
+        return vm_data_disk_body("vm-web-05", attach=False)
     if row_id == "azure.compute.disk_from_snapshot":
         return {**body, "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 64}}
     if row_id == "azure.compute.vmss_write_gpu":
@@ -2382,6 +2399,8 @@ DECEMBER_ROWS = {"aws.ec2.create_launch_template_imdsv1", "aws.ec2.create_launch
 DECEMBER_AZ_ROWS = {"azure.compute.disk_from_snapshot", "azure.compute.vm_write_os_disk"}
 # ... and the Azure user-data row November's last two days.
 NOVEMBER_AZ_ROWS = {"azure.compute.vm_write_user_data"}
+# ... and the Azure data-disk row November's 27th and 28th, before them.
+NOVEMBER_MOUNT_ROWS = {"azure.compute.vm_write_data_disk"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2429,7 +2448,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2445,6 +2464,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in JANUARY_ROWS], 1))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS | DECEMBER_AZ_ROWS], 12, first=4))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_AZ_ROWS], 11, first=29, days=2))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_MOUNT_ROWS], 11, first=27, days=2))
     return built
 
 
@@ -2489,7 +2509,7 @@ def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1, days: in
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS:
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
         elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)

@@ -453,7 +453,7 @@ pub struct BaselineView {
 pub struct ReasonView {
     /// `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
     /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`,
-    /// `root_user` or `snapshot_boot`.
+    /// `root_user`, `snapshot_boot` or `snapshot_mount`.
     pub code: String,
     /// In words.
     pub detail: String,

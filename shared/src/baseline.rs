@@ -96,6 +96,8 @@ struct Day {
 
 /// The key of [`Baseline::record_snapshot_boot`] among the catalog rows' hashes (`u32`).
 const SNAPSHOT_BOOT: u64 = 1 << 32;
+/// The key of [`Baseline::record_snapshot_mount`], as [`SNAPSHOT_BOOT`].
+const SNAPSHOT_MOUNT: u64 = SNAPSHOT_BOOT + 1;
 
 /// Something the principal used, and on which days: bit i of `days` is day `last - i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -424,6 +426,18 @@ impl Baseline {
         Self::knows(&self.ops, SNAPSHOT_BOOT, t, rule)
     }
 
+    /// Remember that a disk the principal made from a snapshot was attached to a machine made for
+    /// reading it on the day of `t` ([`crate::window::Aggregate::mounted_from_snapshot`]).
+    pub fn record_snapshot_mount(&mut self, t: i64) {
+        mark(&mut self.ops, SNAPSHOT_MOUNT, day_of(t), MAX_OPS);
+    }
+
+    /// Did it do that in the baseline period of `t` (a DR drill's test machines, a backup
+    /// product's restore workers: its routine)?
+    pub fn knows_snapshot_mount(&self, t: i64, rule: &BaselineRule) -> bool {
+        Self::knows(&self.ops, SNAPSHOT_MOUNT, t, rule)
+    }
+
     /// Catalog rows the principal took up in the baseline period of `t` after its first day: how
     /// often it does something new. An admin's repertoire grows; an automation role's does not.
     pub fn operations_adopted(&self, t: i64, rule: &BaselineRule) -> usize {
@@ -431,7 +445,7 @@ impl Baseline {
         let first_day = day_of(self.first_seen);
         self.ops
             .iter()
-            .filter(|u| u.h != SNAPSHOT_BOOT)
+            .filter(|u| u.h != SNAPSHOT_BOOT && u.h != SNAPSHOT_MOUNT)
             .map(Used::first)
             .filter(|&d| d > first_day && d >= from && d <= to)
             .count()

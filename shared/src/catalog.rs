@@ -111,6 +111,11 @@ pub struct Condition {
     /// record's request body, so the row must be counted `on_start`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<bool>,
+    /// Azure: a VM write whose request body attaches managed data disks by id (read from the
+    /// Start record's request body, so the row must be counted `on_start`): with a disk the
+    /// same principal made from a snapshot within the hour, a machine that reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_disk: Option<bool>,
     /// Copy from another region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_region: Option<bool>,
@@ -173,10 +178,12 @@ impl Condition {
     pub fn names_place(&self) -> bool {
         let rest = Condition {
             root_disk: None,
+            data_disk: None,
             from_snapshot: None,
             ..self.clone()
         };
-        (self.root_disk.is_some() || self.from_snapshot.is_some()) && rest == Condition::default()
+        (self.root_disk.is_some() || self.data_disk.is_some() || self.from_snapshot.is_some())
+            && rest == Condition::default()
     }
 
     /// Does the event's request satisfy every field of this condition?
@@ -207,6 +214,7 @@ impl Condition {
         if self.from_snapshot.is_some_and(|w| w != d.from_snapshot)
             || self.root_disk.is_some_and(|w| w != d.root_disk.is_some())
             || self.user_data.is_some_and(|w| w != d.user_data)
+            || self.data_disk.is_some_and(|w| w == d.data_disks.is_empty())
         {
             return false;
         }
@@ -363,19 +371,46 @@ impl Entry {
                 .is_some_and(|w| !w.by_chosen_name() && !w.names_place())
     }
 
+    /// A disk or volume made from a snapshot (or copied from another subscription's disk or
+    /// snapshot): one a machine can then read (`snapshot_mount`).
+    pub fn makes_disk_from_snapshot(&self) -> bool {
+        let disk = self.operation.eq_ignore_ascii_case("ec2:CreateVolume")
+            || ends_with_ci(&self.operation, "/disks/write");
+        disk && self
+            .when
+            .as_ref()
+            .is_some_and(|w| w.from_snapshot == Some(true) || self.copies_across())
+    }
+
+    /// A snapshot or disk copied from another subscription's.
+    pub fn copies_across(&self) -> bool {
+        self.when
+            .as_ref()
+            .is_some_and(|w| w.cross_subscription == Some(true))
+    }
+
+    /// An instance launch (`RunInstances`): a machine the principal made.
+    pub fn launches_machine(&self) -> bool {
+        self.operation.eq_ignore_ascii_case("ec2:RunInstances")
+    }
+
     /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
     /// download URL, `beginGetAccess`; a read through the EBS direct APIs), not an export that
     /// writes a copy elsewhere: what a backup product or a scanner does every night. A restore
     /// point's download URLs (`retrieveSasUris`) are not among them.
     pub fn reads_in_place(&self) -> bool {
-        const SUFFIX: &str = "/begingetaccess/action";
         let op = self.operation.as_bytes();
         op.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"ebs:"))
-            || op
-                .len()
-                .checked_sub(SUFFIX.len())
-                .is_some_and(|i| op[i..].eq_ignore_ascii_case(SUFFIX.as_bytes()))
+            || ends_with_ci(&self.operation, "/begingetaccess/action")
     }
+}
+
+/// Does `s` end with `suffix`, ASCII case-insensitively?
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|i| s.get(i..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 }
 
 #[derive(Deserialize)]
@@ -484,6 +519,9 @@ fn check_row(e: &Entry) -> Result<(), String> {
             if c.user_data.is_some() {
                 return Err("user_data is an Azure VM write's condition: AWS's is ModifyInstanceAttribute's `attribute = \"userData\"`".into());
             }
+            if c.data_disk.is_some() {
+                return Err("data_disk is an Azure VM write's condition: an AWS attach names its instance, which links the volume without a row of its own".into());
+            }
             if c.cross_subscription.is_some() {
                 return Err("cross_subscription is an Azure condition (a copy from another subscription): an AWS row would match nothing".into());
             }
@@ -521,6 +559,8 @@ fn body_key(c: &Condition, cloud: Cloud) -> Option<&'static str> {
         Some("root_disk")
     } else if c.user_data.is_some() {
         Some("user_data")
+    } else if c.data_disk.is_some() {
+        Some("data_disk")
     } else {
         None
     }
@@ -689,10 +729,10 @@ mod tests {
     #[test]
     fn builtin_catalog_loads() {
         let c = Catalog::builtin().unwrap();
-        // The counts the README states: 183 operations, 125 AWS and 58 Azure.
+        // The counts the README states: 184 operations, 125 AWS and 59 Azure.
         let aws = c.entries.iter().filter(|e| e.cloud == Cloud::Aws).count();
         let azure = c.entries.iter().filter(|e| e.cloud == Cloud::Azure).count();
-        assert_eq!((c.entries.len(), aws, azure), (183, 125, 58));
+        assert_eq!((c.entries.len(), aws, azure), (184, 125, 59));
         assert_eq!(c.seed_azure.len(), 13);
     }
 

@@ -20,6 +20,7 @@
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | a machine booted from a disk the principal made from a snapshot within the hour, unless it booted one in its baseline period (`snapshot_boot`) | 2 |
+//!   | a disk the principal made from a snapshot within the hour read on a machine made for it (launched in the window, created with it) or copied from another subscription, unless it did so in its baseline period (`snapshot_mount`) | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |
 //!   | an hour (±1) it is never active at | 1; 0 with a thin history |
 //!   | a region or resource group it did not act in | 1 |
@@ -49,7 +50,8 @@
 //!   write, then its push to the instances: a workload's is a deploy job's release; a person's
 //!   machine booted from a disk it made from a snapshot, its root swapped for the snapshot's,
 //!   unless it booted one in its baseline period: `snapshot_boot`, which weighs 2 for an
-//!   established principal too), a person's revert whose request names its threat (a root
+//!   established principal too; a person's disk made from a snapshot and read on a machine made
+//!   for it, on the same terms: `snapshot_mount`), a person's revert whose request names its threat (a root
 //!   volume replaced and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
@@ -106,7 +108,7 @@
 //!   same events after a save conflict or a retry, in any order, gives the same ids.
 
 use crate::alert::Tier;
-use crate::baseline::{self, describe_hours, NoveltyKind, ALL_TYPES};
+use crate::baseline::{self, describe_hours, Baseline, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
 use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
 use crate::event::{Cloud, PrincipalKind};
@@ -128,7 +130,7 @@ pub const ROAMER_NETWORKS: usize = 3;
 fn is_content(code: &str) -> bool {
     matches!(
         code,
-        "volume" | "new_operation" | "outside_change_window" | "snapshot_boot"
+        "volume" | "new_operation" | "outside_change_window" | "snapshot_boot" | "snapshot_mount"
     )
 }
 
@@ -571,16 +573,21 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
-    let boot = agg.booted_by_hand > 0 && !routine_boot(state, judged, agg.booted_at);
+    let known = |t, knows| routine(state, judged, t, knows);
+    let boot = agg.booted_by_hand > 0 && !known(agg.booted_at, Baseline::knows_snapshot_boot);
+    let mount = agg.mounted_by_hand > 0 && !known(agg.mounted_at, Baseline::knows_snapshot_mount);
     let signs = Signs {
         weak,
         workload: !by_person(s),
         person_revert: agg.person_reverts > 0,
-        whole: unjudged && (agg.whole_technique || boot),
+        whole: unjudged && (agg.whole_technique || boot || mount),
     };
     // Remembered for the days after: a weekly refresh's second week is its routine.
     if agg.booted_from_snapshot > 0 && judged.is_some() {
         state.baseline.record_snapshot_boot(agg.booted_at);
+    }
+    if agg.mounted_from_snapshot > 0 && judged.is_some() {
+        state.baseline.record_snapshot_mount(agg.mounted_at);
     }
     let judged_fires =
         tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
@@ -1145,6 +1152,9 @@ fn unusual(
     if agg.booted_from_snapshot > 0 && !state.baseline.knows_snapshot_boot(agg.booted_at, rule) {
         out.push(snapshot_boot_reason(agg.booted_from_snapshot, text));
     }
+    if agg.mounted_from_snapshot > 0 && !state.baseline.knows_snapshot_mount(agg.mounted_at, rule) {
+        out.push(snapshot_mount_reason(agg.mounted_from_snapshot, text));
+    }
     // One reason per kind of novelty (per operation for new operations): networks weigh one
     // each up to two, hours and scopes one however many.
     let list = |kind| state.novel_of(kind).map(|n| n.value.as_str()).collect::<Vec<_>>();
@@ -1182,10 +1192,37 @@ fn unusual(
     (out, weak)
 }
 
-/// Did the principal boot a machine from a snapshot's disk in its baseline period: a weekly
-/// refresh of a test machine from production's snapshot, its routine?
-fn routine_boot(state: &WindowState, judged: Judged, t: i64) -> bool {
-    judged.is_some_and(|(rule, _)| state.baseline.knows_snapshot_boot(t, &rule))
+/// Did the principal do it in its baseline period (`knows` says what: boot a machine from a
+/// snapshot's disk, a weekly refresh of a test machine from production's snapshot; read one on a
+/// machine made for it, a DR drill's test machines), its routine?
+fn routine(
+    state: &WindowState,
+    judged: Judged,
+    t: i64,
+    knows: fn(&Baseline, i64, &BaselineRule) -> bool,
+) -> bool {
+    judged.is_some_and(|(rule, _)| knows(&state.baseline, t, &rule))
+}
+
+/// A disk the principal made from a snapshot within the hour, attached as a data disk to a
+/// machine it launched for the purpose (or created with it), or copied from another
+/// subscription: the snapshot's data read where the caller controls it, the mount step of
+/// snapshot theft. A restore attaches the disk to the machine it came from, which is no new
+/// machine. Unusual whatever else the history holds, unless the principal did it in its
+/// baseline period.
+fn snapshot_mount_reason(disks: u32, text: Text) -> Reason {
+    Reason {
+        code: "snapshot_mount",
+        detail: text.of(|| {
+            format!(
+                "{disks} disk{} this principal made from a snapshot within the hour attached to a machine made to read {} (launched in the window, or created with {}), or copied from another subscription",
+                if disks == 1 { "" } else { "s" },
+                if disks == 1 { "it" } else { "them" },
+                if disks == 1 { "it" } else { "them" },
+            )
+        }),
+        weight: 2,
+    }
 }
 
 /// A machine booted from a disk the principal made from a snapshot within the hour: its root

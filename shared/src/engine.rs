@@ -80,6 +80,10 @@ pub struct EventContext {
     /// ([`crate::event::Details::root_disk`]), which the window links to the event's unit.
     #[serde(default)]
     pub root_disk: Option<u64>,
+    /// The data disks the call attached to a machine ([`crate::event::Details::data_disks`]),
+    /// which the window links to the event's first unit.
+    #[serde(default)]
+    pub mount: Option<Mount>,
     /// Where a share or a copy sends data (account ids, organizations; the shared resource
     /// when the record does not say), for the known-destination rule. Empty otherwise.
     pub destinations: Vec<String>,
@@ -88,6 +92,18 @@ pub struct EventContext {
     pub more_destinations: u32,
     /// A share to the public: never a known destination.
     pub public: bool,
+}
+
+/// Data disks a call attached to a machine, as resource hashes: what the window links to a
+/// disk made from a snapshot and to the machine's launch (`snapshot_mount`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// The disks.
+    pub disks: Vec<u64>,
+    /// The machine: the instance an `AttachVolume` names, or the VM a write is on.
+    pub machine: u64,
+    /// The call created the machine (an Azure VM created with the disks).
+    pub new_machine: bool,
 }
 
 /// What tuning did to a unit, kept with it so an alert can say why its score is what it is.
@@ -265,6 +281,23 @@ fn service_linked(key: &str) -> bool {
 
 /// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
 /// case-sensitive; the default profile folds case because Azure spells one id several ways.
+/// The data disks an event attached, on the machine it names or is on; only the default
+/// profile's decisions read them.
+fn mount(p: ProfileName, d: &crate::event::Details, resources: &[String]) -> Option<Mount> {
+    if p != ProfileName::Default || d.data_disks.is_empty() {
+        return None;
+    }
+    let machine = d
+        .mounted_on
+        .as_deref()
+        .or(resources.first().map(String::as_str))?;
+    Some(Mount {
+        disks: d.data_disks.iter().map(|r| resource_hash(p, r)).collect(),
+        machine: resource_hash(p, machine),
+        new_machine: d.creates_machine,
+    })
+}
+
 fn resource_hash(profile: ProfileName, r: &str) -> u64 {
     match profile {
         ProfileName::SeedKql => xxh3_64(r.as_bytes()),
@@ -538,6 +571,7 @@ impl Engine {
             kept.resources
         };
         let p = self.profile.name;
+        let mount = mount(p, &ev.details, &resources);
         Scored {
             key: kept.key,
             units: self.units(ev, &kept.event_id, entry, op_type, &resources, timing),
@@ -567,6 +601,7 @@ impl Engine {
                     .as_deref()
                     .filter(|_| p == ProfileName::Default)
                     .map(|r| resource_hash(p, r)),
+                mount,
                 destinations: kept.to.list,
                 more_destinations: kept.to.more,
                 public: kept.to.public,
@@ -673,6 +708,9 @@ fn start_needs(e: &Entry) -> Option<&str> {
     }
     if c.user_data == Some(true) {
         return Some("userData");
+    }
+    if c.data_disk == Some(true) {
+        return Some("dataDisks");
     }
     match c.instance_type_prefix.as_slice() {
         [one] => Some(one.as_str()),

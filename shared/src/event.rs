@@ -153,6 +153,22 @@ pub struct Details {
     /// creation from a snapshot ([`crate::window`]).
     #[serde(default)]
     pub root_disk: Option<String>,
+    /// The disks the call attaches to a machine as data disks, as their resources are written:
+    /// the volume an `AttachVolume` attaches at a device that is not a root device; the managed
+    /// data disks an Azure VM write's request body names (at most [`MAX_DATA_DISKS`]). With
+    /// [`Self::mounted_on`], what links a disk made from a snapshot to the machine that reads it
+    /// ([`crate::window`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_disks: Vec<String>,
+    /// The machine those disks are attached to, as its resource is written, where the call is
+    /// not on the machine itself (`AttachVolume`: the instance). An Azure VM write is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounted_on: Option<String>,
+    /// Azure: a VM write that creates the machine (its body has a location, names the image it
+    /// is created from and no OS disk by id): a data disk attached to it is read by a machine
+    /// made for the purpose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creates_machine: bool,
     /// Azure: a VM write's request body sets the `userData` (a script or data the machine
     /// fetches from the metadata service, which cloud-init runs where configured) of a machine
     /// that exists: a full update names its OS disk by id and a PATCH carries no `location`,
@@ -264,6 +280,11 @@ pub fn clip_into<'a>(s: impl Into<std::borrow::Cow<'a, str>>, max: usize) -> Str
 
 /// Longest principal, resource or IP string kept in state and alerts.
 pub const MAX_FIELD: usize = 256;
+
+/// Data disks kept of one VM write ([`Details::data_disks`]), the last ones its body lists (a
+/// disk added to a machine's model is appended): Azure allows up to 64 on the largest sizes; a
+/// reading machine needs one.
+pub const MAX_DATA_DISKS: usize = 16;
 
 #[cfg(test)]
 mod tests {

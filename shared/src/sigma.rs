@@ -88,9 +88,9 @@ pub fn rule_uuid(key: &str) -> String {
 /// Whether the row's Sigma rule is wider than the row: its condition has a part of the request
 /// body Sigma cannot test as the detector does (`body_parts`: the subscription of a copy's
 /// source against the record's own, the OS disk a VM write names against an earlier record's
-/// disk, user data set on a machine that exists, which needs a second test of the body), so the
-/// rule matches every copy that names its source, every VM write that names its OS disk or sets
-/// user data.
+/// disk, user data set on a machine that exists, which needs a second test of the body, a data
+/// disk told from the OS disk), so the rule matches every copy that names its source, every VM
+/// write that names a disk or sets user data.
 pub fn widened(e: &Entry) -> bool {
     e.when.as_ref().is_some_and(|c| !body_parts(c, "").is_empty())
 }
@@ -315,6 +315,14 @@ fn body_parts(c: &Condition, p: &str) -> Vec<Part> {
             "user_data",
             "\"userData\"",
             "Sigma cannot compare two tests of one request body in every backend (Sentinel's quotes the field twice): this rule tests that the body sets userData, so it also matches a VM created with user data, where the detector counts user data set on a machine that exists (its body names its OS disk by id)",
+        ));
+    }
+    if c.data_disk == Some(true) {
+        // A data disk named by its id in a VM's body.
+        parts.push(part(
+            "data_disk",
+            "/providers/Microsoft.Compute/disks/",
+            "Sigma cannot compare the data disks a VM write names with the disks the same caller made from snapshots within the hour (the detector's link), nor tell a data disk's id from the OS disk's in one test of the body: this rule matches every write that names a disk by its id; join it with azure.compute.disk_from_snapshot's rule on the disk id, or rely on the detector",
         ));
     }
     if c.cross_subscription == Some(true) {

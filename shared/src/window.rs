@@ -43,14 +43,17 @@ const COMPACT_KEEP: usize = 3;
 /// Compaction steps ([`WindowState::compact`]).
 const COMPACT_STEPS: usize = 3;
 /// 3: the principal's behaviour baseline, what is new for it, and its open finding; 4: its
-/// busiest hours; 5: the root disks its calls named. An older state is read as a format-5 one
-/// without what came later (each addition is last and a list, so its bytes plus an empty list
-/// per addition are a format-5 encoding): an upgrade keeps every principal's baseline.
-const FORMAT: u8 = 5;
+/// busiest hours; 5: the root disks its calls named; 6: the data disks its calls attached. An
+/// older state is read as a format-6 one without what came later (each addition is last and a
+/// list, so its bytes plus an empty list per addition are a format-6 encoding): an upgrade keeps
+/// every principal's baseline.
+const FORMAT: u8 = 6;
 const FORMAT_BEFORE_PEAKS: u8 = 3;
 const FORMAT_BEFORE_LINKS: u8 = 4;
+const FORMAT_BEFORE_MOUNTS: u8 = 5;
 /// Root-disk links kept (each of a unit the window still holds). Every full update of an Azure VM
-/// names its OS disk, so a busy admin's writes make many; the oldest unit's goes first.
+/// names its OS disk, so a busy admin's writes make many; the oldest unit's goes first. As many
+/// data-disk links are kept, for the same reason (a full update names every data disk too).
 const MAX_LINKS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +88,16 @@ struct Seen {
 struct Link {
     unit: u64,
     disk: u64,
+}
+
+/// A unit whose call attached a data disk to a machine ([`crate::engine::Mount`]): the unit's
+/// id, the disk's and the machine's resource hashes, and whether the call created the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Mounted {
+    unit: u64,
+    disk: u64,
+    machine: u64,
+    new_machine: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,8 +186,11 @@ pub struct WindowState {
     /// Its busiest hours per day (default profile). See [`FORMAT`].
     pub(crate) peaks: Peaks,
     /// The root disks its units' calls named, for the sequences that end in a machine booted
-    /// from a disk made from a snapshot ([`WindowState::sequence`]). Last: see [`FORMAT`].
+    /// from a disk made from a snapshot ([`WindowState::sequence`]). See [`FORMAT`].
     links: Vec<Link>,
+    /// The data disks its units' calls attached, for a disk made from a snapshot read by a
+    /// machine made for the purpose ([`WindowState::mounts_snapshot`]). Last: see [`FORMAT`].
+    mounts: Vec<Mounted>,
 }
 
 /// The seed's `summarize` columns for one window.
@@ -267,6 +283,24 @@ pub struct Aggregate {
     /// When the last of them booted (ms; 0 when none): the day the baseline remembers it on.
     #[serde(skip)]
     pub booted_at: i64,
+    /// Disks the principal made from a snapshot within the hour and attached as a data disk to
+    /// a machine made for reading them: one it launched in the window or created with the disk,
+    /// or any machine when the disk was copied from another subscription's snapshot. The
+    /// snapshot's data read on a machine the caller controls (the mount step of snapshot
+    /// theft), where a restore attaches the disk to the machine it came from. Few routines do
+    /// it, so unless the principal did it in its baseline period (a DR drill's weekly test
+    /// machines, a backup product's file-level restore workers), it is unusual for a principal
+    /// with a history ([`crate::decision`]).
+    #[serde(skip)]
+    pub mounted_from_snapshot: u32,
+    /// Those a person attached by hand, without an IaC agent: a technique's whole shape for a
+    /// principal being learned, unless it did it in its baseline period. A workload's may be a
+    /// backup product's restore worker the detector has not met yet.
+    #[serde(skip)]
+    pub mounted_by_hand: u32,
+    /// When the last of them was attached (ms; 0 when none).
+    #[serde(skip)]
+    pub mounted_at: i64,
 }
 
 /// Who and where a window is about: the seed's grouping columns.
@@ -397,6 +431,7 @@ impl WindowState {
             incident: None,
             peaks: Peaks::default(),
             links: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 
@@ -473,8 +508,9 @@ impl WindowState {
     pub fn decode(bytes: &[u8], key: &StateKey) -> Result<WindowState, StateDecodeError> {
         let upgraded;
         let missing: &[u8] = match bytes.first() {
-            Some(&FORMAT_BEFORE_PEAKS) => &[0, 0],
-            Some(&FORMAT_BEFORE_LINKS) => &[0],
+            Some(&FORMAT_BEFORE_PEAKS) => &[0, 0, 0],
+            Some(&FORMAT_BEFORE_LINKS) => &[0, 0],
+            Some(&FORMAT_BEFORE_MOUNTS) => &[0],
             _ => &[],
         };
         let bytes = if missing.is_empty() {
@@ -560,6 +596,7 @@ impl WindowState {
         self.units.retain(|u| u.t >= floor);
         let units = &self.units;
         self.links.retain(|l| units.iter().any(|u| u.id == l.unit));
+        self.mounts.retain(|m| units.iter().any(|u| u.id == m.unit));
         let live: BTreeSet<u64> = self.units.iter().map(|u| u.res).collect();
         self.resources.retain(|r| r.t >= floor && live.contains(&r.h));
         self.evidence.retain(|e| e.t >= floor);
@@ -701,6 +738,7 @@ impl WindowState {
             return Applied::Duplicate;
         }
         self.link_root(s, &counted.units);
+        self.link_mounts(s, &counted.units);
         self.max_t = self.max_t.max(t);
         let c = &s.ctx;
         self.list_resources(s, &counted.units, t);
@@ -812,6 +850,35 @@ impl WindowState {
         }
     }
 
+    /// Remember the data disks the event's call attached, on its first unit when counted (or
+    /// upgraded, as [`Self::link_root`]); at the bound, the oldest unit's go first.
+    fn link_mounts(&mut self, s: &Scored, counted: &[(usize, u8)]) {
+        let (Some(m), Some(u)) = (&s.ctx.mount, s.units.first()) else {
+            return;
+        };
+        if !counted.iter().any(|&(i, _)| i == 0) || self.mounts.iter().any(|x| x.unit == u.id) {
+            return;
+        }
+        for &disk in &m.disks {
+            if self.mounts.len() >= MAX_LINKS {
+                let units = &self.units;
+                let at = |x: &Mounted| units.iter().find(|v| v.id == x.unit).map_or(i64::MIN, |v| v.t);
+                match (0..self.mounts.len()).min_by_key(|&i| at(&self.mounts[i])) {
+                    Some(i) if at(&self.mounts[i]) <= u.t => {
+                        self.mounts.remove(i);
+                    }
+                    _ => return,
+                }
+            }
+            self.mounts.push(Mounted {
+                unit: u.id,
+                disk,
+                machine: m.machine,
+                new_machine: m.new_machine,
+            });
+        }
+    }
+
     /// The counted units' resources, for display: the first `MAX_LISTED` distinct, each with
     /// its latest time.
     fn list_resources(&mut self, s: &Scored, counted: &[(usize, u8)], t: i64) {
@@ -893,6 +960,7 @@ impl WindowState {
         let mut impairing = 0u32;
         let mut threats = 0u32;
         let mut boots = Boots::default();
+        let mut mounts = Boots::default();
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
             if u.flags & flags::BY_PERSON != 0 {
@@ -930,6 +998,11 @@ impl WindowState {
                     _ => true,
                 };
                 points += sequence.filter(|_| first).map_or(0, |(b, _)| b.points);
+                for m in self.mounts.iter().filter(|m| m.unit == u.id) {
+                    if self.mounts_snapshot(catalog, u, m) {
+                        mounts.add(m.disk, u, by_iac);
+                    }
+                }
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -964,7 +1037,36 @@ impl WindowState {
             booted_from_snapshot: boots.disks.len() as u32,
             booted_by_hand: boots.by_hand,
             booted_at: boots.last,
+            mounted_from_snapshot: mounts.disks.len() as u32,
+            mounted_by_hand: mounts.by_hand,
+            mounted_at: mounts.last,
         }
+    }
+
+    /// Whether a data disk unit `u`'s call attached is one the principal made from a snapshot
+    /// within the hour before, on a machine made for reading it: launched by the principal
+    /// before the attach (in the window), or created by the call itself; or, whatever the
+    /// machine, a disk copied from another subscription's snapshot. Computed at aggregation,
+    /// as the sequences are, so the order events arrive in does not matter.
+    fn mounts_snapshot(&self, catalog: &Catalog, u: &Unit, m: &Mounted) -> bool {
+        let (mut made, mut across) = (false, false);
+        for e in self
+            .units
+            .iter()
+            .filter(|v| v.res == m.disk && v.t <= u.t && u.t - v.t <= HOUR_MS)
+            .filter_map(|v| catalog.by_id_hash(v.op))
+            .filter(|e| e.makes_disk_from_snapshot())
+        {
+            made = true;
+            across |= e.copies_across();
+        }
+        made && (m.new_machine
+            || across
+            || self.units.iter().any(|w| {
+                w.res == m.machine
+                    && w.t <= u.t
+                    && catalog.by_id_hash(w.op).is_some_and(|e| e.launches_machine())
+            }))
     }
 
     /// Whether a unit of catalog row `op` (its id hash) in the window completed the row's
@@ -978,7 +1080,8 @@ impl WindowState {
 
     /// The sequence a unit completes (its points count whoever completes it): its catalog row's
     /// `boost` when the same principal did the `after` operation on the same resource, or on
-    /// the root disk the unit's call named, within the allowed time before it; and whether on
+    /// the root disk or a data disk the unit's call named (an Azure VM write's data disk made
+    /// from a snapshot is AWS's volume attached after it), within the allowed time before it; and whether on
     /// that root disk: a machine booted from a disk the principal made from a snapshot (its
     /// root volume or OS disk swapped for the snapshot's, or a new machine built on it).
     /// Computed at aggregation, not at insertion, so the order events arrive in does not matter.
@@ -992,13 +1095,14 @@ impl WindowState {
         let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
         let root = self.links.iter().find(|l| l.unit == u.id).map(|l| l.disk);
+        let attached = |r: u64| self.mounts.iter().any(|m| m.unit == u.id && m.disk == r);
         let (mut same, mut booted) = (false, false);
         for v in self
             .units
             .iter()
             .filter(|v| v.op == after && v.t <= u.t && u.t - v.t <= within)
         {
-            same |= v.res == u.res;
+            same |= v.res == u.res || attached(v.res);
             booted |= root == Some(v.res);
         }
         (same || booted).then_some((b, root.filter(|_| booted)))
@@ -1120,9 +1224,13 @@ mod tests {
                 .baseline
                 .record_unit(t + d * baseline::DAY_MS, OpType::Delete, 3);
         }
-        // Formats 3 and 4 were this encoding without its last fields (an empty list is one 0
+        // Formats 3, 4 and 5 were this encoding without its last fields (an empty list is one 0
         // byte each).
-        let mut v4 = before.encode();
+        let mut v5 = before.encode();
+        assert_eq!(v5.pop(), Some(0));
+        v5[0] = FORMAT_BEFORE_MOUNTS;
+        assert_eq!(WindowState::decode(&v5, &key).unwrap(), before);
+        let mut v4 = v5.clone();
         assert_eq!(v4.pop(), Some(0));
         v4[0] = FORMAT_BEFORE_LINKS;
         assert_eq!(WindowState::decode(&v4, &key).unwrap(), before);

@@ -114,8 +114,9 @@ fn baseline_scenarios_raise_exactly_their_expected_findings() {
 }
 
 /// A principal that uses every catalog row, from hundreds of regions, networks and
-/// destinations, with hostile strings and every attach at a root device (its root-disk links
-/// full), for six weeks: the stored state stays under 16 KiB with its baseline full.
+/// destinations, with hostile strings and attaches at root and other devices (its root-disk and
+/// data-disk links full), for six weeks: the stored state stays under 16 KiB with its baseline
+/// full.
 #[test]
 fn state_with_a_full_baseline_stays_under_16_kib() {
     let engine = Engine::new(Catalog::builtin().unwrap(), Profile::named(ProfileName::Default));
@@ -148,8 +149,10 @@ fn state_with_a_full_baseline_stays_under_16_kib() {
                     "recipientAccountId": "111122223333",
                     "requestParameters": {
                         "snapshotId": long("snap-", i),
-                        // Every attach a root one: the window links its volume.
-                        "device": "/dev/xvda",
+                        // Every other attach a root one, the others on an instance: the window
+                        // links every volume, as a root disk or as a data disk.
+                        "device": if i % 2 == 0 { "/dev/xvda" } else { "/dev/sdf" },
+                        "instanceId": long("i-", i),
                         "createVolumePermission": {"add": {"items": [{"userId": format!("{:012}", d * 1000 + i)}]}}
                     },
                     "userIdentity": {"type": "IAMUser", "arn": long("arn:aws:iam::111122223333:user/", 0), "accountId": "111122223333"}
@@ -386,7 +389,7 @@ fn a_user_data_swap_alerts_while_the_principal_is_learned() {
     // same role's later calls from another agent do not make its swap the technique.
     for (i, ev) in [&stop, &user_data].into_iter().enumerate() {
         let mut ev = by(ev, "terraform", at(2, i as i64), 5);
-        ev.user_agent = Some("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.72.1".into());
+        ev.user_agent = Some(TERRAFORM.into());
         events.push(ev);
     }
     for n in 0..3_usize {
@@ -1954,6 +1957,78 @@ fn on_disk(mut ev: t1578_core::ComputeEvent, r: &str, root: bool) -> t1578_core:
     ev
 }
 
+/// The stage of the snapshot-disk tests: rare users (a stop or deallocate, `template`, on days
+/// 0, 4 and 8, from their office) in the template's region or resource group, whose day 11 is
+/// the test's.
+struct Scene {
+    template: t1578_core::ComputeEvent,
+    day: i64,
+    start: i64,
+}
+
+impl Scene {
+    /// Its office's address.
+    const HOME: &'static str = "203.0.113.10";
+
+    fn new(template: t1578_core::ComputeEvent) -> Scene {
+        let (day, start) = day_of(&template);
+        Scene { template, day, start }
+    }
+
+    /// 10:00 UTC plus `minutes` on day `d`.
+    fn at(&self, d: i64, minutes: i64) -> i64 {
+        self.start + d * self.day + 10 * 3_600_000 + minutes * 60_000
+    }
+
+    /// A fixture's event where the template's is.
+    fn here(&self, name: &str) -> t1578_core::ComputeEvent {
+        t1578_core::ComputeEvent {
+            scope: self.template.scope.clone(),
+            ..fixture(name)
+        }
+    }
+
+    /// `ev` from the office; on Azure its own operation (the fixtures' Start shares its
+    /// operation id), by a user, in the template's subscription, where its disks' sources are (a
+    /// copy from another is a row of its own).
+    fn own(&self, mut ev: t1578_core::ComputeEvent) -> t1578_core::ComputeEvent {
+        if ev.cloud == t1578_core::Cloud::Azure {
+            ev.operation_key = Some(ev.event_id.clone());
+            ev.account = self.template.account.clone();
+            ev.principal.kind = t1578_core::PrincipalKind::User;
+        }
+        from(ev, Self::HOME)
+    }
+
+    /// The rare users' history: the template by each of `who` on days 0, 4 and 8.
+    fn history(&self, who: &[&str]) -> Vec<t1578_core::ComputeEvent> {
+        let on = |w: &&str| [0, 4, 8].map(|d| self.own(by(&self.template, w, self.at(d, 0), d as usize)));
+        who.iter().flat_map(on).collect()
+    }
+
+    /// A disk's resource: an EBS volume's ARN, or an Azure managed disk's id.
+    fn disk(&self, who: &str, what: &str) -> String {
+        match self.template.cloud {
+            t1578_core::Cloud::Aws => format!(
+                "arn:aws:ec2:{}:111122223333:volume/vol-{who}-{what}",
+                self.template.scope
+            ),
+            t1578_core::Cloud::Azure => format!(
+                "/subscriptions/{}/resourceGroups/rg-web/providers/Microsoft.Compute/disks/{who}-{what}",
+                self.template.account
+            ),
+        }
+    }
+
+    /// The alerts of the scene's events, observed from day 0.
+    fn alerts(&self, events: Vec<t1578_core::ComputeEvent>) -> Vec<Alert> {
+        replay_from(events, self.start)
+    }
+}
+
+/// Terraform's AWS provider, as CloudTrail names it.
+const TERRAFORM: &str = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.72.1";
+
 /// A root volume swapped for one made from a snapshot: the machine boots from the snapshot's
 /// state, past its patches, agents and clean-ups. Rare users (a stop on days 0, 4 and 8, from
 /// their office) on day 11: the swapper, from its usual network, alerts with `snapshot_boot`, as
@@ -1963,25 +2038,13 @@ fn on_disk(mut ev: t1578_core::ComputeEvent, r: &str, root: bool) -> t1578_core:
 /// replacing a root volume; learning lets it through, a history would not) do not.
 #[test]
 fn a_root_volume_swapped_for_a_snapshots_alerts() {
-    let stop = fixture("aws/ec2-stop-instances.json");
-    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
-        scope: stop.scope.clone(),
-        ..ev
-    };
-    let create = here(fixture("aws/ec2-create-volume-from-snapshot.json"));
-    let detach = here(fixture("aws/ec2-detach-volume.json"));
-    let attach = here(fixture("aws/ec2-attach-volume.json"));
-    let (day, start) = day_of(&stop);
-    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
-    let home = "203.0.113.10";
-    let vol =
-        |who: &str, what: &str| format!("arn:aws:ec2:{}:111122223333:volume/vol-{who}-{what}", stop.scope);
-    let mut events = Vec::new();
-    for who in ["swapper", "responder", "repairer"] {
-        for d in [0, 4, 8] {
-            events.push(from(by(&stop, who, at(d, 0), d as usize), home));
-        }
-    }
+    let scene = Scene::new(fixture("aws/ec2-stop-instances.json"));
+    let (stop, at) = (&scene.template, |d, m| scene.at(d, m));
+    let create = scene.here("aws/ec2-create-volume-from-snapshot.json");
+    let detach = scene.here("aws/ec2-detach-volume.json");
+    let attach = scene.here("aws/ec2-attach-volume.json");
+    let vol = |who: &str, what: &str| scene.disk(who, what);
+    let mut events = scene.history(&["swapper", "responder", "repairer"]);
     // (who, day, attached at the root device, made from a snapshot first, Terraform's agent)
     let cast = [
         ("swapper", 11, true, true, false),
@@ -1993,7 +2056,7 @@ fn a_root_volume_swapped_for_a_snapshots_alerts() {
     for (who, d, root, made, iac) in cast {
         let new = vol(who, if made { "restored" } else { "own" });
         let mut calls = vec![
-            by(&stop, who, at(d, 2), 20),
+            by(stop, who, at(d, 2), 20),
             on_disk(by(&detach, who, at(d, 4), 21), &vol(who, "own"), false),
         ];
         if made {
@@ -2002,13 +2065,12 @@ fn a_root_volume_swapped_for_a_snapshots_alerts() {
         calls.push(on_disk(by(&attach, who, at(d, 6), 23), &new, root));
         for mut ev in calls {
             if iac {
-                ev.user_agent =
-                    Some("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.72.1".into());
+                ev.user_agent = Some(TERRAFORM.into());
             }
-            events.push(from(ev, home));
+            events.push(scene.own(ev));
         }
     }
-    let alerts = replay_from(events, start);
+    let alerts = scene.alerts(events);
     assert_eq!(names(&alerts), ["newcomer", "swapper"].into(), "{alerts:#?}");
     let swapper = alerts.iter().find(|a| a.actor.user.name == "swapper").unwrap();
     assert!(codes(swapper).contains(&"snapshot_boot"), "{swapper:#?}");
@@ -2024,37 +2086,16 @@ fn a_root_volume_swapped_for_a_snapshots_alerts() {
 /// does one whose swap comes more than an hour after the disk.
 #[test]
 fn an_os_disk_swapped_for_a_snapshots_disk_alerts() {
-    let deallocate = succeeded("azure/compute-vm-deallocate.json");
-    let here = |ev: t1578_core::ComputeEvent| t1578_core::ComputeEvent {
-        scope: deallocate.scope.clone(),
-        ..ev
-    };
-    let disk = here(fixture("azure/compute-disk-from-snapshot.json"));
-    let vm = here(fixture("azure/compute-vm-write-os-disk.json"));
+    let scene = Scene::new(succeeded("azure/compute-vm-deallocate.json"));
+    let (at, id, own) = (
+        |d, m| scene.at(d, m),
+        |w: &str, x: &str| scene.disk(w, x),
+        |e| scene.own(e),
+    );
+    let disk = scene.here("azure/compute-disk-from-snapshot.json");
+    let vm = scene.here("azure/compute-vm-write-os-disk.json");
     assert!(disk.details.from_snapshot && vm.details.root_disk.is_some());
-    let (day, start) = day_of(&deallocate);
-    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
-    let home = "203.0.113.10";
-    let id = |who: &str, what: &str| {
-        format!(
-            "/subscriptions/{}/resourceGroups/rg-web/providers/Microsoft.Compute/disks/{who}-{what}",
-            deallocate.account
-        )
-    };
-    // Each event its own operation (the fixtures' Start shares its operation id), in the
-    // subscription its disks' sources are in: a copy from another is a row of its own.
-    let own = |mut ev: t1578_core::ComputeEvent| {
-        ev.operation_key = Some(ev.event_id.clone());
-        ev.account = deallocate.account.clone();
-        ev.principal.kind = t1578_core::PrincipalKind::User;
-        from(ev, home)
-    };
-    let mut events = Vec::new();
-    for who in ["swapper", "resizer", "slow"] {
-        for d in [0, 4, 8] {
-            events.push(own(by(&deallocate, who, at(d, 0), d as usize)));
-        }
-    }
+    let mut events = scene.history(&["swapper", "resizer", "slow"]);
     // (who, the OS disk the VM write names, minutes from the disk's creation to the write)
     for (who, named, after) in [
         ("swapper", "restored", 7),
@@ -2070,10 +2111,144 @@ fn an_os_disk_swapped_for_a_snapshots_disk_alerts() {
         write.details.root_disk = Some(id(who, named).to_uppercase());
         events.push(own(write));
     }
-    let alerts = replay_from(events, start);
+    let alerts = scene.alerts(events);
     assert_eq!(names(&alerts), ["swapper"].into(), "{alerts:#?}");
     assert!(codes(&alerts[0]).contains(&"snapshot_boot"), "{alerts:#?}");
     assert_eq!(alerts[0].time, at(11, 7), "the VM write");
+}
+
+/// `ev` on the volume `vol`, which its call attaches as a data disk of `instance`.
+fn mounted(mut ev: t1578_core::ComputeEvent, vol: &str, instance: &str) -> t1578_core::ComputeEvent {
+    ev.resources = vec![vol.to_string()];
+    ev.details.root_disk = None;
+    ev.details.data_disks = vec![vol.to_string()];
+    ev.details.mounted_on = Some(instance.to_string());
+    ev
+}
+
+/// The mount step of snapshot theft: a volume made from a snapshot attached (at `/dev/sdf`) to
+/// an instance the same principal launched minutes before. Rare users (a stop on days 0, 4 and
+/// 8, from their office) on day 11: the thief, from its usual network, alerts with
+/// `snapshot_mount`, as does a newcomer still being learned (a technique's whole shape). A
+/// responder's volume attached to the forensic workstation it did not launch, a builder's volume
+/// made empty, one attached more than an hour after it was made, and a newcomer's made with
+/// Terraform's agent do not.
+#[test]
+fn a_snapshots_volume_read_on_an_instance_launched_for_it_alerts() {
+    let scene = Scene::new(fixture("aws/ec2-stop-instances.json"));
+    let at = |d, m| scene.at(d, m);
+    let run = scene.here("aws/ec2-run-instances.json");
+    let create = scene.here("aws/ec2-create-volume-from-snapshot.json");
+    let attach = scene.here("aws/ec2-attach-volume.json");
+    assert!(!attach.details.data_disks.is_empty() && attach.details.mounted_on.is_some());
+    let mut events = scene.history(&["thief", "responder", "builder", "late"]);
+    // (who, day, launched the instance, made the volume from a snapshot, minutes from the
+    // volume to the attach, Terraform's agent)
+    let cast = [
+        ("thief", 11, true, true, 3, false),
+        ("responder", 11, false, true, 3, false),
+        ("builder", 11, true, false, 3, false),
+        ("late", 11, true, true, 75, false),
+        ("newcomer", 1, true, true, 3, false),
+        ("terraform", 1, true, true, 3, true),
+    ];
+    for (who, d, launched, made, after, iac) in cast {
+        let vol = scene.disk(who, "restored");
+        let launch = by(&run, who, at(d, -2), 20);
+        let instance = if launched {
+            launch.resources[0].clone()
+        } else {
+            "i-forensic-ws-01".to_string()
+        };
+        let mut calls = vec![mounted(by(&attach, who, at(d, after), 21), &vol, &instance)];
+        if launched {
+            calls.push(launch);
+        }
+        if made {
+            calls.push(on_disk(by(&create, who, at(d, 0), 22), &vol, false));
+        }
+        for mut ev in calls {
+            if iac {
+                ev.user_agent = Some(TERRAFORM.into());
+            }
+            events.push(scene.own(ev));
+        }
+    }
+    let alerts = scene.alerts(events);
+    assert_eq!(names(&alerts), ["newcomer", "thief"].into(), "{alerts:#?}");
+    let thief = alerts.iter().find(|a| a.actor.user.name == "thief").unwrap();
+    assert!(codes(thief).contains(&"snapshot_mount"), "{thief:#?}");
+    assert_eq!(thief.time, at(11, 3), "the attach");
+    let newcomer = alerts.iter().find(|a| a.actor.user.name == "newcomer").unwrap();
+    assert!(codes(newcomer).contains(&"learning"), "{newcomer:#?}");
+}
+
+/// Azure's form: a disk made from a snapshot, then a VM created with it as a data disk (the
+/// Start records carry both bodies). Rare users on day 11: the reader alerts with
+/// `snapshot_mount`; a restorer whose full update of its own VM names the disk as a data disk
+/// (the machine the snapshot came from gets its data back) does not, nor does one whose VM is
+/// created more than an hour after the disk.
+#[test]
+fn a_snapshots_disk_read_on_a_vm_created_for_it_alerts() {
+    let scene = Scene::new(succeeded("azure/compute-vm-deallocate.json"));
+    let at = |d, m| scene.at(d, m);
+    let disk = scene.here("azure/compute-disk-from-snapshot.json");
+    let created = scene.here("azure/compute-vm-write-data-disk.json");
+    let updated = scene.here("azure/compute-vm-write-os-disk.json");
+    assert!(created.details.creates_machine && !created.details.data_disks.is_empty());
+    let mut events = scene.history(&["reader", "restorer", "slow"]);
+    // (who, a VM created with the disk or its own updated, minutes from the disk to the write)
+    for (who, new_vm, after) in [("reader", true, 5), ("restorer", false, 5), ("slow", true, 75)] {
+        let restored = scene.disk(who, "restored");
+        events.push(scene.own(on_disk(by(&disk, who, at(11, 0), 30), &restored, false)));
+        let mut write = by(if new_vm { &created } else { &updated }, who, at(11, after), 31);
+        write.details.data_disks = vec![restored.to_uppercase()];
+        if !new_vm {
+            write.details.root_disk = Some(scene.disk(who, "os"));
+        }
+        events.push(scene.own(write));
+    }
+    let alerts = scene.alerts(events);
+    assert_eq!(names(&alerts), ["reader"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"snapshot_mount"), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(11, 5), "the VM write");
+}
+
+/// A disk copied from another subscription's snapshot is read wherever it is attached: a full
+/// update of an existing VM naming it as a data disk counts in the window as a snapshot's disk
+/// read (`snapshot_mount`), where a disk made from a snapshot of the VM's own subscription,
+/// attached to the same existing VM, is a restore; attached more than an hour after the copy it
+/// is not linked.
+#[test]
+fn a_disk_copied_from_another_subscription_is_read_wherever_it_is_attached() {
+    let engine = common::engine(ProfileName::Default);
+    let copy = fixture("azure/compute-disk-copy-cross-subscription.json");
+    let same = fixture("azure/compute-disk-from-snapshot.json");
+    let update = fixture("azure/compute-vm-write-os-disk.json");
+    assert!(update.details.root_disk.is_some() && !update.details.creates_machine);
+    for (made, minutes, want) in [(&copy, 5, 1), (&same, 5, 0), (&copy, 61, 0)] {
+        let mut write = update.clone();
+        write.time_ms = made.time_ms + minutes * 60_000;
+        write.details.data_disks = made.resources.clone();
+        write.principal = made.principal.clone();
+        write.account = made.account.clone();
+        write.event_id = "the-write".into();
+        write.operation_key = Some("the-write".into());
+        let (a, b) = (engine.score(made).unwrap(), engine.score(&write).unwrap());
+        assert_eq!(a.key, b.key);
+        let eff = engine.effective(&a.ctx.account);
+        let mut w = WindowState::new(&a.key);
+        w.apply(&a, &eff);
+        w.apply(&b, &eff);
+        let agg = w.aggregate(&engine.catalog, ProfileName::Default);
+        assert_eq!(agg.mounted_from_snapshot, want, "{} {minutes}", a.ctx.catalog_id);
+        // Applied in the other order, the window links the same.
+        let mut late = WindowState::new(&a.key);
+        late.apply(&b, &eff);
+        late.apply(&a, &eff);
+        let again = late.aggregate(&engine.catalog, ProfileName::Default);
+        assert_eq!(again.mounted_from_snapshot, want);
+    }
 }
 
 /// A raw CloudTrail fixture (its EventBridge envelope's `detail`) by `who`, at `t`, in

@@ -4,7 +4,7 @@
 use super::project::{self, Shape};
 use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{
-    clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_FIELD,
+    clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_DATA_DISKS, MAX_FIELD,
 };
 use crate::json::{self, get, text_at, Json};
 use serde_json::Value;
@@ -453,6 +453,11 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
             // which a create must. A launch's bootstrap script is not a change of one.
             let update = d.root_disk.is_some() || b.get("location").is_none();
             d.user_data = update && text_at(&b, &["properties", "userData"]).is_some();
+            d.data_disks = data_disks(&b);
+            // A create from an image must name it; a body with a location that names neither
+            // its OS disk nor an image is an update written by hand, not a new machine.
+            let image = json::path(&b, &["properties", "storageProfile", "imageReference"]);
+            d.creates_machine = !update && image.is_some_and(|i| i.is_object());
         }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
@@ -465,6 +470,21 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
         d.instance_type = size(&b, scale_set);
     }
     d
+}
+
+/// The managed data disks a VM write's body names by id, the last [`MAX_DATA_DISKS`] (a disk
+/// added to a machine's model is appended to its list).
+fn data_disks(body: &Value) -> Vec<String> {
+    let Some(list) = json::path(body, &["properties", "storageProfile", "dataDisks"]) else {
+        return Vec::new();
+    };
+    let ids: Vec<String> = json::items(list)
+        .into_iter()
+        .filter_map(|d| text_at(d, &["managedDisk", "id"]))
+        .map(|id| clip(id.trim(), MAX_FIELD))
+        .collect();
+    let skip = ids.len().saturating_sub(MAX_DATA_DISKS);
+    ids.into_iter().skip(skip).collect()
 }
 
 /// Does an operation name end with `suffix` (ASCII case-insensitive)?
@@ -655,6 +675,45 @@ mod tests {
             .user_data
         );
         assert!(!success.details.user_data);
+        // Data disks named by id, the last ones a long list names; a create with them makes
+        // its machine, a full update (its OS disk named) or a PATCH does not.
+        let data = |n: usize, head: &str| {
+            let disks: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"lun":{i},"createOption":"Attach","managedDisk":{{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d{i}"}}}}"#))
+                .chain([r#"{"lun":99,"createOption":"Empty","diskSizeGB":64}"#.to_string()])
+                .collect();
+            format!(
+                r#"{{{head}"properties":{{"storageProfile":{{"dataDisks":[{}]}}}}}}"#,
+                disks.join(",")
+            )
+        };
+        let created = with(
+            vm,
+            &data(2, r#""location":"westeurope","#).replace(
+                r#""storageProfile":{"#,
+                r#""storageProfile":{"imageReference":{"offer":"ubuntu"},"#,
+            ),
+        );
+        // A location alone is not a create: an update written by hand may carry one.
+        assert!(!with(vm, &data(1, r#""location":"westeurope","#)).creates_machine);
+        assert_eq!(
+            created.data_disks,
+            ["d0", "d1"]
+                .map(|d| format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/{d}"))
+        );
+        assert!(created.creates_machine);
+        let patch = with(vm, &data(1, ""));
+        assert!(!patch.creates_machine && patch.data_disks.len() == 1);
+        let many = with(vm, &data(MAX_DATA_DISKS + 3, ""));
+        assert_eq!(many.data_disks.len(), MAX_DATA_DISKS);
+        assert!(many.data_disks[0].ends_with("/d3"), "{:?}", many.data_disks);
+        assert!(!with(vm, named).creates_machine && with(vm, named).data_disks.is_empty());
+        assert!(with(vm, create).creates_machine && with(vm, create).data_disks.is_empty());
+        assert!(
+            with("MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE", &data(1, ""))
+                .data_disks
+                .is_empty()
+        );
     }
 
     /// A scale set's size is its sku's name, also in a scale-out's body (`az vmss scale` sends

@@ -171,12 +171,13 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let done = workspaces.as_deref().unwrap_or_default();
     let resources = resources(&provider, &region, &account, &event_name, (req, resp, sed), done);
     let mut details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
-    if event_name.eq_ignore_ascii_case("AttachVolume")
-        && text_at(req, &["device"])
-            .or_else(|| text_at(resp, &["device"]))
-            .is_some_and(|d| root_device(&d))
-    {
-        details.root_disk = resources.first().cloned();
+    if event_name.eq_ignore_ascii_case("AttachVolume") {
+        attached(
+            &mut details,
+            (req, resp),
+            &resources,
+            (&*provider, &*region, &*account),
+        );
     }
 
     let event_id = match text_at(rec, &["eventID"]) {
@@ -437,6 +438,36 @@ const REQUEST_KEYS: [&[&str]; 21] = [
     &["workspaceId"],
 ];
 
+/// The ARN of a resource a record names by `key` (`instanceId`, `snapshotId`...) and `id`, in
+/// the record's region and account (`workspaces`: a WorkSpaces call, whose images are not AMIs).
+fn arn_of((provider, region, account, workspaces): (&str, &str, &str, bool), key: &str, id: &str) -> String {
+    if id.starts_with("arn:") {
+        return clip(id, MAX_FIELD);
+    }
+    let (svc, kind, sep) = match key {
+        // A WorkSpaces image (wsi-) is not an AMI.
+        "imageId" if workspaces => ("workspaces", "workspaceimage", '/'),
+        "workspaceId" if workspaces => ("workspaces", "workspace", '/'),
+        "snapshotId" | "sourceSnapshotId" | "secondSnapshotId" => ("ec2", "snapshot", '/'),
+        "imageId" | "sourceImageId" => ("ec2", "image", '/'),
+        "volumeId" => ("ec2", "volume", '/'),
+        "instanceId" => ("ec2", "instance", '/'),
+        "dBSnapshotIdentifier" | "sourceDBSnapshotIdentifier" => ("rds", "snapshot", ':'),
+        "dBClusterSnapshotIdentifier" => ("rds", "cluster-snapshot", ':'),
+        "dBInstanceIdentifier" => ("rds", "db", ':'),
+        "dBClusterIdentifier" => ("rds", "cluster", ':'),
+        "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
+        "policyId" => ("dlm", "policy", '/'),
+        "spotFleetRequestId" => ("ec2", "spot-fleet-request", '/'),
+        "fleetId" => ("ec2", "fleet", '/'),
+        _ => (provider, key, '/'),
+    };
+    clip_into(
+        format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"),
+        MAX_FIELD,
+    )
+}
+
 fn resources<J: Json>(
     provider: &str,
     region: &str,
@@ -446,33 +477,7 @@ fn resources<J: Json>(
     workspaces_done: &[Cow<'_, str>],
 ) -> Vec<String> {
     let workspaces = provider.eq_ignore_ascii_case("workspaces");
-    let arn = |key: &str, id: &str| -> String {
-        if id.starts_with("arn:") {
-            return clip(id, MAX_FIELD);
-        }
-        let (svc, kind, sep) = match key {
-            // A WorkSpaces image (wsi-) is not an AMI.
-            "imageId" if workspaces => ("workspaces", "workspaceimage", '/'),
-            "workspaceId" if workspaces => ("workspaces", "workspace", '/'),
-            "snapshotId" | "sourceSnapshotId" | "secondSnapshotId" => ("ec2", "snapshot", '/'),
-            "imageId" | "sourceImageId" => ("ec2", "image", '/'),
-            "volumeId" => ("ec2", "volume", '/'),
-            "instanceId" => ("ec2", "instance", '/'),
-            "dBSnapshotIdentifier" | "sourceDBSnapshotIdentifier" => ("rds", "snapshot", ':'),
-            "dBClusterSnapshotIdentifier" => ("rds", "cluster-snapshot", ':'),
-            "dBInstanceIdentifier" => ("rds", "db", ':'),
-            "dBClusterIdentifier" => ("rds", "cluster", ':'),
-            "launchTemplateId" | "launchTemplateName" => ("ec2", "launch-template", '/'),
-            "policyId" => ("dlm", "policy", '/'),
-            "spotFleetRequestId" => ("ec2", "spot-fleet-request", '/'),
-            "fleetId" => ("ec2", "fleet", '/'),
-            _ => (provider, key, '/'),
-        };
-        clip_into(
-            format!("arn:aws:{svc}:{region}:{account}:{kind}{sep}{id}"),
-            MAX_FIELD,
-        )
-    };
+    let arn = |key: &str, id: &str| arn_of((provider, region, account, workspaces), key, id);
     let mut out: Vec<String> = Vec::new();
     let push = |out: &mut Vec<String>, s: String| {
         if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&s) {
@@ -547,6 +552,31 @@ fn resources<J: Json>(
         ));
     }
     out
+}
+
+/// What an `AttachVolume` makes of its volume: the machine's root disk at a root device name,
+/// else a data disk of the instance it names.
+fn attached<J: Json>(
+    details: &mut Details,
+    (req, resp): (&J, &J),
+    resources: &[String],
+    place: (&str, &str, &str),
+) {
+    let (provider, region, account) = place;
+    let at = |k: &str| text_at(req, &[k]).or_else(|| text_at(resp, &[k]));
+    let Some(volume) = resources.first() else {
+        return;
+    };
+    if at("device").is_some_and(|d| root_device(&d)) {
+        details.root_disk = Some(volume.clone());
+    } else if let Some(instance) = at("instanceId") {
+        details.data_disks = vec![volume.clone()];
+        details.mounted_on = Some(arn_of(
+            (provider, region, account, false),
+            "instanceId",
+            &instance,
+        ));
+    }
 }
 
 /// Instance attributes ModifyInstanceAttribute can change, in the order they are looked for.
@@ -798,6 +828,34 @@ mod tests {
         r["requestParameters"] = json!({"volumeId": "vol-1", "device": "/dev/xvda"});
         r["eventName"] = json!("DetachVolume");
         assert_eq!(normalize(r).unwrap().details.root_disk, None);
+    }
+
+    /// Attached elsewhere, the volume is a data disk of the instance the call names, written as
+    /// a launch's response writes it: what links a volume made from a snapshot to the machine
+    /// that reads it. A root attach is not one, nor is a detach.
+    #[test]
+    fn a_volume_attached_at_another_device_is_a_data_disk_of_its_instance() {
+        let call = |name: &str, device: &str| {
+            let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+            r["eventName"] = json!(name);
+            r["requestParameters"] = json!({"volumeId": "vol-1", "instanceId": "i-0abc", "device": device});
+            r["responseElements"] = json!({"volumeId": "vol-1", "instanceId": "i-0abc", "device": device});
+            normalize(r).unwrap()
+        };
+        let data = call("AttachVolume", "/dev/sdf");
+        assert_eq!(data.details.data_disks, data.resources);
+        let mut launch = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+        launch["eventName"] = json!("RunInstances");
+        launch["requestParameters"] = json!({"instanceType": "t3.micro"});
+        launch["responseElements"] = json!({"instancesSet": {"items": [{"instanceId": "i-0abc"}]}});
+        assert_eq!(
+            data.details.mounted_on.as_ref(),
+            normalize(launch).unwrap().resources.first()
+        );
+        let root = call("AttachVolume", "/dev/xvda");
+        assert!(root.details.data_disks.is_empty() && root.details.mounted_on.is_none());
+        let detach = call("DetachVolume", "/dev/sdf");
+        assert!(detach.details.data_disks.is_empty() && detach.details.mounted_on.is_none());
     }
 
     #[test]
