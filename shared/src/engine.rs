@@ -279,8 +279,6 @@ fn service_linked(key: &str) -> bool {
     key.contains("/aws-service-role/") || key.contains(":role/AWSServiceRoleFor")
 }
 
-/// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
-/// case-sensitive; the default profile folds case because Azure spells one id several ways.
 /// The data disks an event attached, on the machine it names or is on; only the default
 /// profile's decisions read them.
 fn mount(p: ProfileName, d: &crate::event::Details, resources: &[String]) -> Option<Mount> {
@@ -298,6 +296,8 @@ fn mount(p: ProfileName, d: &crate::event::Details, resources: &[String]) -> Opt
     })
 }
 
+/// Hash a resource id for distinct counting. The seed's `dcount(ResourceId)` is
+/// case-sensitive; the default profile folds case because Azure spells one id several ways.
 fn resource_hash(profile: ProfileName, r: &str) -> u64 {
     match profile {
         ProfileName::SeedKql => xxh3_64(r.as_bytes()),

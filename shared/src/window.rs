@@ -861,10 +861,14 @@ impl WindowState {
         }
         for &disk in &m.disks {
             if self.mounts.len() >= MAX_LINKS {
+                // The oldest other unit's link, when older than this one's.
                 let units = &self.units;
                 let at = |x: &Mounted| units.iter().find(|v| v.id == x.unit).map_or(i64::MIN, |v| v.t);
-                match (0..self.mounts.len()).min_by_key(|&i| at(&self.mounts[i])) {
-                    Some(i) if at(&self.mounts[i]) <= u.t => {
+                let oldest = (0..self.mounts.len())
+                    .filter(|&i| self.mounts[i].unit != u.id)
+                    .min_by_key(|&i| at(&self.mounts[i]));
+                match oldest {
+                    Some(i) if at(&self.mounts[i]) < u.t => {
                         self.mounts.remove(i);
                     }
                     _ => return,
@@ -1080,8 +1084,9 @@ impl WindowState {
 
     /// The sequence a unit completes (its points count whoever completes it): its catalog row's
     /// `boost` when the same principal did the `after` operation on the same resource, or on
-    /// the root disk or a data disk the unit's call named (an Azure VM write's data disk made
-    /// from a snapshot is AWS's volume attached after it), within the allowed time before it; and whether on
+    /// the root disk the unit's call named, or a data disk it attached where its row is about
+    /// data disks (an Azure VM write's data disk made from a snapshot is AWS's volume attached
+    /// after it), within the allowed time before it; and whether on
     /// that root disk: a machine booted from a disk the principal made from a snapshot (its
     /// root volume or OS disk swapped for the snapshot's, or a new machine built on it).
     /// Computed at aggregation, not at insertion, so the order events arrive in does not matter.
@@ -1090,12 +1095,16 @@ impl WindowState {
         catalog: &'c Catalog,
         u: &Unit,
     ) -> Option<(&'c crate::catalog::Boost, Option<u64>)> {
-        let b = catalog.by_id_hash(u.op).and_then(|e| e.boost.as_ref())?;
+        let e = catalog.by_id_hash(u.op)?;
+        let b = e.boost.as_ref()?;
         // The catalog checked at load that `after` names a row; its hash is the row's op.
         let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
         let root = self.links.iter().find(|l| l.unit == u.id).map(|l| l.disk);
-        let attached = |r: u64| self.mounts.iter().any(|m| m.unit == u.id && m.disk == r);
+        // Only a row that attaches data disks completes its sequence on one: an OS-disk row's
+        // full update names every data disk of its machine too.
+        let reads_data = e.when.as_ref().is_some_and(|w| w.data_disk == Some(true));
+        let attached = |r: u64| reads_data && self.mounts.iter().any(|m| m.unit == u.id && m.disk == r);
         let (mut same, mut booted) = (false, false);
         for v in self
             .units

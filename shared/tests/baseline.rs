@@ -2130,7 +2130,8 @@ fn mounted(mut ev: t1578_core::ComputeEvent, vol: &str, instance: &str) -> t1578
 /// an instance the same principal launched minutes before. Rare users (a stop on days 0, 4 and
 /// 8, from their office) on day 11: the thief, from its usual network, alerts with
 /// `snapshot_mount`, as does a newcomer still being learned (a technique's whole shape). A
-/// responder's volume attached to the forensic workstation it did not launch, a builder's volume
+/// responder's volume attached to the forensic workstation it did not launch (the instance it
+/// launched that day is another), a builder's volume
 /// made empty, one attached more than an hour after it was made, and a newcomer's made with
 /// Terraform's agent do not.
 #[test]
@@ -2142,8 +2143,8 @@ fn a_snapshots_volume_read_on_an_instance_launched_for_it_alerts() {
     let attach = scene.here("aws/ec2-attach-volume.json");
     assert!(!attach.details.data_disks.is_empty() && attach.details.mounted_on.is_some());
     let mut events = scene.history(&["thief", "responder", "builder", "late"]);
-    // (who, day, launched the instance, made the volume from a snapshot, minutes from the
-    // volume to the attach, Terraform's agent)
+    // (who, day, launched the instance attached to (else another), made the volume from a
+    // snapshot, minutes from the volume to the attach, Terraform's agent)
     let cast = [
         ("thief", 11, true, true, 3, false),
         ("responder", 11, false, true, 3, false),
@@ -2160,10 +2161,10 @@ fn a_snapshots_volume_read_on_an_instance_launched_for_it_alerts() {
         } else {
             "i-forensic-ws-01".to_string()
         };
-        let mut calls = vec![mounted(by(&attach, who, at(d, after), 21), &vol, &instance)];
-        if launched {
-            calls.push(launch);
-        }
+        let mut calls = vec![
+            mounted(by(&attach, who, at(d, after), 21), &vol, &instance),
+            launch,
+        ];
         if made {
             calls.push(on_disk(by(&create, who, at(d, 0), 22), &vol, false));
         }

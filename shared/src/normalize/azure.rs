@@ -478,8 +478,12 @@ fn data_disks(body: &Value) -> Vec<String> {
     let Some(list) = json::path(body, &["properties", "storageProfile", "dataDisks"]) else {
         return Vec::new();
     };
+    // A disk marked to be detached (`toBeDetached`, as the AKS cloud provider's PATCH sends
+    // it) is leaving the machine, not attached to it.
+    let leaving = |d: &&Value| get(*d, "toBeDetached").and_then(Json::as_bool) == Some(true);
     let ids: Vec<String> = json::items(list)
         .into_iter()
+        .filter(|d| !leaving(d))
         .filter_map(|d| text_at(d, &["managedDisk", "id"]))
         .map(|id| clip(id.trim(), MAX_FIELD))
         .collect();
@@ -714,6 +718,8 @@ mod tests {
                 .data_disks
                 .is_empty()
         );
+        let leaving = data(2, "").replacen(r#""lun":1,"#, r#""lun":1,"toBeDetached":true,"#, 1);
+        assert_eq!(with(vm, &leaving).data_disks.len(), 1, "{leaving}");
     }
 
     /// A scale set's size is its sku's name, also in a scale-out's body (`az vmss scale` sends
