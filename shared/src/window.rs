@@ -735,7 +735,12 @@ impl WindowState {
         let counted = self.count_units(s, bonus, unfamiliar_points, window_ms);
         let gained = counted.gained;
         if counted.units.is_empty() {
-            return Applied::Duplicate;
+            // Its disks may still be news: see `link_late`.
+            return if self.link_late(s) {
+                Applied::Counted
+            } else {
+                Applied::Duplicate
+            };
         }
         self.link_root(s, &counted.units);
         self.link_mounts(s, &counted.units);
@@ -848,6 +853,29 @@ impl WindowState {
             }
             self.links.push(Link { unit: u.id, disk });
         }
+    }
+
+    /// Link the disks an event's call named to its first unit, counted earlier from another
+    /// record of the same operation for the same row: a GPU VM's Accept, whose response body
+    /// names its size but not the disks its request named, before its Start, which does. Whether
+    /// a link was added (the event is news for the decision: a re-delivered Start adds none).
+    fn link_late(&mut self, s: &Scored) -> bool {
+        let Some(u) = s.units.first() else {
+            return false;
+        };
+        let Some(flags) = self.units.iter().find(|x| x.id == u.id).map(|x| x.flags) else {
+            return false;
+        };
+        let linked = |w: &WindowState| {
+            (
+                w.links.iter().any(|l| l.unit == u.id),
+                w.mounts.iter().any(|m| m.unit == u.id),
+            )
+        };
+        let before = linked(self);
+        self.link_root(s, &[(0, flags)]);
+        self.link_mounts(s, &[(0, flags)]);
+        linked(self) != before
     }
 
     /// Remember the data disks the event's call attached, on its first unit when counted (or
@@ -1218,6 +1246,52 @@ mod tests {
             let named = events.iter().any(|e| e.details.root_disk.is_some());
             assert_eq!(written.links.len(), usize::from(named), "{file}");
         }
+    }
+
+    /// A GPU VM's Accept (its size in its response body) counted before its Start: the Start,
+    /// whose body names the OS disk and a data disk, still links them, and is news once (a
+    /// re-delivered Start is a duplicate); in either order the window holds the same links.
+    #[test]
+    fn a_start_read_after_its_accept_still_links_its_disks() {
+        use crate::engine::Engine;
+        use crate::event::Phase;
+        let engine = Engine::new(
+            Catalog::builtin().unwrap(),
+            crate::profile::Profile::named(ProfileName::Default),
+        );
+        let path = format!(
+            "{}/../events/azure/compute-vm-write-gpu.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
+        let events: Vec<_> = records.into_iter().map(|(_, r)| r.unwrap()).collect();
+        let of = |p: Phase| events.iter().find(|e| e.phase == p).unwrap().clone();
+        let mut start = of(Phase::Start);
+        let disk =
+            |n: &str| format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/{n}");
+        start.details.root_disk = Some(disk("os-restored"));
+        start.details.data_disks = vec![disk("data-restored")];
+        let (start, accept) = (
+            engine.score(&start).unwrap(),
+            engine.score(&of(Phase::Accept)).unwrap(),
+        );
+        assert_eq!(start.ctx.catalog_id, "azure.compute.vm_write_gpu");
+        assert_eq!(accept.ctx.catalog_id, "azure.compute.vm_write_gpu");
+        let run = |order: &[&Scored]| {
+            let mut w = WindowState::new(&start.key);
+            let eff = engine.effective(&start.ctx.account);
+            let applied: Vec<Applied> = order.iter().map(|s| w.apply(s, &eff)).collect();
+            (w, applied)
+        };
+        let (first, applied) = run(&[&start, &accept]);
+        assert_eq!(applied, [Applied::Counted, Applied::Duplicate]);
+        let (late, applied) = run(&[&accept, &start, &start]);
+        assert_eq!(applied, [Applied::Counted, Applied::Counted, Applied::Duplicate]);
+        assert_eq!((late.links.len(), late.mounts.len()), (1, 1));
+        assert_eq!((&late.links, &late.mounts), (&first.links, &first.mounts));
+        // One unit either way, of the same row; its time is the first record's.
+        let row = |w: &WindowState| w.units.iter().map(|u| (u.id, u.op, u.risk)).collect::<Vec<_>>();
+        assert_eq!(row(&late), row(&first));
     }
 
     /// A state stored by the release before busiest hours were counted (format 3) is read with
