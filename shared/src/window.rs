@@ -228,7 +228,8 @@ pub struct Aggregate {
     /// first three days of a workload), and the community rule excludes the same agents. A
     /// volume attached after its creation from a snapshot is lifecycle work (backup restores
     /// and in-account scanners do it every day), unless it becomes the machine's root disk
-    /// (that is [`Self::booted_from_snapshot`]), and so is a workload's scale-set model pushed
+    /// (that is [`Self::booted_from_snapshot`]) or is read on a machine made for it (that is
+    /// [`Self::mounted_from_snapshot`]), and so is a workload's scale-set model pushed
     /// to its instances: a deploy job's release ([`crate::catalog::Boost::pipeline_routine`]).
     /// A person pushing a fleet's custom data by hand is the technique.
     #[serde(skip)]
