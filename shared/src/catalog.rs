@@ -379,7 +379,7 @@ impl Entry {
         disk && self
             .when
             .as_ref()
-            .is_some_and(|w| w.from_snapshot == Some(true) || self.copies_across())
+            .is_some_and(|w| w.from_snapshot == Some(true) || w.cross_subscription == Some(true))
     }
 
     /// A snapshot or disk copied from another subscription's.

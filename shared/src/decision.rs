@@ -1214,11 +1214,9 @@ fn snapshot_mount_reason(disks: u32, text: Text) -> Reason {
     Reason {
         code: "snapshot_mount",
         detail: text.of(|| {
+            let (s, them) = if disks == 1 { ("", "it") } else { ("s", "them") };
             format!(
-                "{disks} disk{} this principal made from a snapshot within the hour attached to a machine made to read {} (launched in the window, or created with {}), or copied from another subscription",
-                if disks == 1 { "" } else { "s" },
-                if disks == 1 { "it" } else { "them" },
-                if disks == 1 { "it" } else { "them" },
+                "{disks} disk{s} this principal made from a snapshot within the hour attached to a machine made to read {them} (launched in the window, or created with {them}), or copied from another subscription"
             )
         }),
         weight: 2,

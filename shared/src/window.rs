@@ -118,7 +118,8 @@ pub(crate) struct Who {
     pub(crate) t: i64,
 }
 
-/// The machines a window's units booted from a snapshot's disk, each disk once.
+/// The disks made from a snapshot that a window's units booted machines from, or read on
+/// machines made for them (one tally each), each disk once.
 #[derive(Debug, Default)]
 struct Boots {
     disks: Vec<u64>,
@@ -137,6 +138,12 @@ impl Boots {
         self.last = self.last.max(u.t);
         true
     }
+}
+
+/// When the unit `id` was counted, or the earliest time when the window no longer holds it (its
+/// link goes first at a bound).
+fn unit_time(units: &[Unit], id: u64) -> i64 {
+    units.iter().find(|u| u.id == id).map_or(i64::MIN, |u| u.t)
 }
 
 /// What [`WindowState::count_units`] counted of one event.
@@ -846,8 +853,7 @@ impl WindowState {
         if counted.iter().any(|&(i, _)| i == 0) && !self.links.iter().any(|l| l.unit == u.id) {
             if self.links.len() >= MAX_LINKS {
                 // The link of the oldest unit (a disk's late Start completes a recent write's).
-                let units = &self.units;
-                let at = |l: &Link| units.iter().find(|x| x.id == l.unit).map_or(i64::MIN, |x| x.t);
+                let at = |l: &Link| unit_time(&self.units, l.unit);
                 if let Some(i) = (0..self.links.len()).min_by_key(|&i| at(&self.links[i])) {
                     self.links.remove(i);
                 }
@@ -891,8 +897,7 @@ impl WindowState {
         for &disk in &m.disks {
             if self.mounts.len() >= MAX_LINKS {
                 // The oldest other unit's link, when older than this one's.
-                let units = &self.units;
-                let at = |x: &Mounted| units.iter().find(|v| v.id == x.unit).map_or(i64::MIN, |v| v.t);
+                let at = |x: &Mounted| unit_time(&self.units, x.unit);
                 let oldest = (0..self.mounts.len())
                     .filter(|&i| self.mounts[i].unit != u.id)
                     .min_by_key(|&i| at(&self.mounts[i]));
