@@ -239,7 +239,8 @@ class Ctx:
             api = {"ec2": "ec2#1.186.0", "rds": "rds#1.87.3", "rbin": "rbin#1.20.3",
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
                    "dlm": "dlm#1.28.3", "backup": "backup#1.30.0",
-                   "autoscaling": "autoscaling#1.48.0", "workspaces": "workspaces#1.47.3"}[service]
+                   "autoscaling": "autoscaling#1.48.0", "workspaces": "workspaces#1.47.3",
+                   "lightsail": "lightsail#1.42.3"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -255,7 +256,8 @@ class Ctx:
 
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
-                 "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09", "workspaces": "1.08"}
+                 "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09", "workspaces": "1.08",
+                 "lightsail": "1.08"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -329,6 +331,10 @@ def auth_error(ctx: Ctx, service: str, name: str, resource_arn: str) -> tuple[st
                 f"You are not authorized to perform this operation. User: {ctx.arn()} is not authorized to perform: "
                 f"{action} on resource: {resource_arn} because no identity-based policy allows the {action} action. "
                 f"Encoded authorization failure message: {b64url('encoded', ctx.key, n=380)}")
+    if service == "lightsail":
+        return ("AccessDeniedException",
+                f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
+                f"because no identity-based policy allows the {action} action")
     return ("AccessDenied",
             f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
             f"because no identity-based policy allows the {action} action")
@@ -1328,6 +1334,117 @@ def b_ws_terminate(ctx, row, look):
     return "workspaces", "TerminateWorkspaces", req, {"failedRequests": []}, ws_arn(ctx, "workspace", ids[0])
 
 
+LS_INSTANCE = "wordpress-prod-1"
+
+
+def ls_arn(ctx, kind: str, name: str) -> str:
+    return f"arn:aws:lightsail:{ctx.region}:{OWN}:{kind}/{name}"
+
+
+def ls_ops(ctx, op_type: str, names: list[str], res_type: str) -> dict:
+    """Lightsail's response: one asynchronous operation per resource it acts on."""
+    return {"operations": [
+        {"id": uid(ctx.key, "op", n), "resourceName": n, "resourceType": res_type, "createdAt": ctx.t.timestamp(),
+         "location": {"availabilityZone": f"{ctx.region}a", "regionName": ctx.region}, "isTerminal": False,
+         "operationType": op_type, "status": "Started", "statusChangedAt": ctx.t.timestamp()} for n in names]}
+
+
+def b_ls_create_instances(ctx, row, look):
+    """Two instances from a blueprint (the negative: denied)."""
+    names = [f"build-runner-{i}" for i in range(2)]
+    req = {"instanceNames": names, "availabilityZone": f"{ctx.region}a", "blueprintId": "ubuntu_24_04",
+           "bundleId": "xlarge_3_0", "userData": "HIDDEN_DUE_TO_SECURITY_REASONS", "keyPairName": "ops-key"}
+    return "lightsail", "CreateInstances", req, ls_ops(ctx, "CreateInstance", names, "Instance"), \
+        ls_arn(ctx, "instance", names[0])
+
+
+def b_ls_instances_from_snapshot(ctx, row, look):
+    """A clone of the site from its instance snapshot (the negative: denied)."""
+    names = ["wordpress-clone-1"]
+    req = {"instanceNames": names, "availabilityZone": f"{ctx.region}a",
+           "instanceSnapshotName": f"{LS_INSTANCE}-snap", "bundleId": "medium_3_0", "keyPairName": "ops-key"}
+    return "lightsail", "CreateInstancesFromSnapshot", req, ls_ops(ctx, "CreateInstancesFromSnapshot", names, "Instance"), \
+        ls_arn(ctx, "instance", names[0])
+
+
+def b_ls_instance_snapshot(ctx, row, look):
+    snap = f"{LS_INSTANCE}-snap"
+    req = {"instanceName": LS_INSTANCE, "instanceSnapshotName": snap}
+    return "lightsail", "CreateInstanceSnapshot", req, ls_ops(ctx, "CreateInstanceSnapshot", [snap], "InstanceSnapshot"), \
+        ls_arn(ctx, "instancesnapshot", snap)
+
+
+def b_ls_disk_snapshot(ctx, row, look):
+    snap = "media-disk-snap"
+    req = {"diskName": "media-disk", "diskSnapshotName": snap}
+    return "lightsail", "CreateDiskSnapshot", req, ls_ops(ctx, "CreateDiskSnapshot", [snap], "DiskSnapshot"), \
+        ls_arn(ctx, "disksnapshot", snap)
+
+
+def b_ls_copy_snapshot(ctx, row, look):
+    """A copy from another region (the cross-region row) or from the same one; negatives denied."""
+    cross = row.endswith("cross_region")
+    source = "us-west-2" if cross and ctx.region != "us-west-2" else ("us-east-1" if cross else ctx.region)
+    target = f"{LS_INSTANCE}-snap-copy"
+    req = {"sourceSnapshotName": f"{LS_INSTANCE}-snap", "targetSnapshotName": target, "sourceRegion": source}
+    return "lightsail", "CopySnapshot", req, ls_ops(ctx, "CopySnapshot", [target], "InstanceSnapshot"), \
+        ls_arn(ctx, "snapshot", target)
+
+
+def b_ls_export_snapshot(ctx, row, look):
+    snap = f"{LS_INSTANCE}-snap"
+    req = {"sourceSnapshotName": snap}
+    return "lightsail", "ExportSnapshot", req, ls_ops(ctx, "ExportSnapshot", [snap], "ExportSnapshotRecord"), \
+        ls_arn(ctx, "snapshot", snap)
+
+
+def b_ls_disk_from_snapshot(ctx, row, look):
+    disk = "media-disk-restored"
+    req = {"diskName": disk, "diskSnapshotName": "media-disk-snap", "availabilityZone": f"{ctx.region}a",
+           "sizeInGb": 64}
+    return "lightsail", "CreateDiskFromSnapshot", req, ls_ops(ctx, "CreateDiskFromSnapshot", [disk], "Disk"), \
+        ls_arn(ctx, "disk", disk)
+
+
+def b_ls_attach_disk(ctx, row, look):
+    disk = "media-disk-restored"
+    req = {"diskName": disk, "instanceName": LS_INSTANCE, "diskPath": "/dev/xvdf", "autoMounting": True}
+    return "lightsail", "AttachDisk", req, ls_ops(ctx, "AttachDisk", [disk], "Disk"), ls_arn(ctx, "disk", disk)
+
+
+def b_ls_delete_instance(ctx, row, look):
+    req = {"instanceName": LS_INSTANCE, "forceDeleteAddOns": True}
+    return "lightsail", "DeleteInstance", req, ls_ops(ctx, "DeleteInstance", [LS_INSTANCE], "Instance"), \
+        ls_arn(ctx, "instance", LS_INSTANCE)
+
+
+def b_ls_delete_instance_snapshot(ctx, row, look):
+    snap = f"{LS_INSTANCE}-snap"
+    req = {"instanceSnapshotName": snap}
+    return "lightsail", "DeleteInstanceSnapshot", req, ls_ops(ctx, "DeleteInstanceSnapshot", [snap], "InstanceSnapshot"), \
+        ls_arn(ctx, "instancesnapshot", snap)
+
+
+def b_ls_delete_disk_snapshot(ctx, row, look):
+    snap = "media-disk-snap"
+    req = {"diskSnapshotName": snap}
+    return "lightsail", "DeleteDiskSnapshot", req, ls_ops(ctx, "DeleteDiskSnapshot", [snap], "DiskSnapshot"), \
+        ls_arn(ctx, "disksnapshot", snap)
+
+
+def b_ls_delete_auto_snapshot(ctx, row, look):
+    date = (ctx.t - dt.timedelta(days=2)).strftime("%Y-%m-%d")
+    req = {"resourceName": LS_INSTANCE, "date": date}
+    return "lightsail", "DeleteAutoSnapshot", req, ls_ops(ctx, "DeleteAutoSnapshot", [LS_INSTANCE], "Instance"), \
+        ls_arn(ctx, "autosnapshot", f"{LS_INSTANCE}/{date}")
+
+
+def b_ls_delete_disk(ctx, row, look):
+    req = {"diskName": "media-disk", "forceDeleteAddOns": False}
+    return "lightsail", "DeleteDisk", req, ls_ops(ctx, "DeleteDisk", ["media-disk"], "Disk"), \
+        ls_arn(ctx, "disk", "media-disk")
+
+
 def b_db_snapshot_attr(ctx, row, look, mode):
     ident = "orders-prod-manual-20261001"
     if mode == "public":
@@ -1567,6 +1684,20 @@ AWS_BUILDERS = {
     "aws.workspaces.restore": b_ws_restore,
     "aws.workspaces.rebuild": b_ws_rebuild,
     "aws.workspaces.terminate": b_ws_terminate,
+    "aws.lightsail.create_instances": b_ls_create_instances,
+    "aws.lightsail.instances_from_snapshot": b_ls_instances_from_snapshot,
+    "aws.lightsail.instance_snapshot": b_ls_instance_snapshot,
+    "aws.lightsail.disk_snapshot": b_ls_disk_snapshot,
+    "aws.lightsail.copy_snapshot_cross_region": b_ls_copy_snapshot,
+    "aws.lightsail.copy_snapshot": b_ls_copy_snapshot,
+    "aws.lightsail.export_snapshot": b_ls_export_snapshot,
+    "aws.lightsail.disk_from_snapshot": b_ls_disk_from_snapshot,
+    "aws.lightsail.attach_disk": b_ls_attach_disk,
+    "aws.lightsail.delete_instance": b_ls_delete_instance,
+    "aws.lightsail.delete_instance_snapshot": b_ls_delete_instance_snapshot,
+    "aws.lightsail.delete_disk_snapshot": b_ls_delete_disk_snapshot,
+    "aws.lightsail.delete_auto_snapshot": b_ls_delete_auto_snapshot,
+    "aws.lightsail.delete_disk": b_ls_delete_disk,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
@@ -2401,6 +2532,8 @@ DECEMBER_AZ_ROWS = {"azure.compute.disk_from_snapshot", "azure.compute.vm_write_
 NOVEMBER_AZ_ROWS = {"azure.compute.vm_write_user_data"}
 # ... and the Azure data-disk row November's 27th and 28th, before them.
 NOVEMBER_MOUNT_ROWS = {"azure.compute.vm_write_data_disk"}
+# The fiftieth session's Lightsail rows August, which no other AWS fixture uses.
+LIGHTSAIL_ROWS = {k for k in AWS_BUILDERS if k.startswith("aws.lightsail.")}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2448,7 +2581,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | LIGHTSAIL_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2465,6 +2598,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in DECEMBER_ROWS | DECEMBER_AZ_ROWS], 12, first=4))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_AZ_ROWS], 11, first=29, days=2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_MOUNT_ROWS], 11, first=27, days=2))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in LIGHTSAIL_ROWS], 8))
     return built
 
 

@@ -27,6 +27,9 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const DAY_MS: i64 = 86_400_000;
 /// Day slots kept: the longest baseline the tuning accepts (30 days) plus the current day.
 pub const MAX_DAYS: usize = 31;
+/// Days kept before the latest, whatever the baseline period: a weekly job's last four runs
+/// ([`Baseline::schedule`]). Every other reading of the days is of the baseline period's.
+pub const HISTORY_DAYS: u32 = 28;
 /// Catalog rows remembered per principal (the catalog has about 100).
 pub const MAX_OPS: usize = 64;
 /// Regions / resource groups and share destinations remembered per principal.
@@ -327,10 +330,12 @@ impl Baseline {
         }
     }
 
-    /// Forget what is older than the baseline period of the latest day.
+    /// Forget what is older than the baseline period of the latest day; days are kept
+    /// [`HISTORY_DAYS`], for a weekly job's schedule ([`Self::schedule`]).
     pub fn prune(&mut self, latest: i64, rule: &BaselineRule) {
         let floor = day_of(latest) - i64::from(rule.days);
-        self.days.retain(|d| d.day >= floor);
+        let history = day_of(latest) - i64::from(HISTORY_DAYS.max(rule.days));
+        self.days.retain(|d| d.day >= history);
         for list in [&mut self.ops, &mut self.scopes, &mut self.destinations] {
             list.retain(|u| u.last >= floor);
         }
@@ -345,6 +350,21 @@ impl Baseline {
     fn days_in(&self, t: i64, rule: &BaselineRule) -> impl Iterator<Item = &Day> {
         let (from, to) = Self::period(t, rule);
         self.days.iter().filter(move |d| d.day >= from && d.day <= to)
+    }
+
+    /// The hours (bit h: hour h, UTC) of a principal that acts on a schedule, and its days:
+    /// every day of its kept history before `t`'s, at least [`SCHEDULE_DAYS`] of them, falls
+    /// within the same [`SCHEDULE_SPAN`] hours of the day. A nightly or weekly job's; read
+    /// from every kept day ([`HISTORY_DAYS`]), not the baseline period's: a weekly job has two
+    /// days in that.
+    pub fn schedule(&self, t: i64) -> Option<(u32, u32)> {
+        let today = day_of(t);
+        let (days, hours) = self
+            .days
+            .iter()
+            .filter(|d| d.day < today && d.hours != 0)
+            .fold((0u32, 0u32), |(n, h), d| (n + 1, h | d.hours));
+        (days >= SCHEDULE_DAYS && span(hours) <= SCHEDULE_SPAN).then_some((hours, days))
     }
 
     /// Days with activity in the baseline period of `t`.
@@ -469,6 +489,41 @@ impl Baseline {
             .find(|u| u.h == h)
             .map_or(0, |u| u.days_used_between(from, to))
     }
+}
+
+/// Days of history, at least, that make a schedule ([`Baseline::schedule`]): a weekly job's
+/// third run.
+pub const SCHEDULE_DAYS: u32 = 3;
+/// Consecutive hours of the day, at most, a schedule's days fall within: a job's start, and
+/// its run past the hour. An hourly job, a busy one or an event-driven one whose few runs fell
+/// at 14:00, 16:00 and 18:00 keeps none.
+pub const SCHEDULE_SPAN: u32 = 2;
+
+/// The fewest consecutive hours of the day (around midnight too) that hold all of `hours`
+/// (bit h: hour h): 1 for one hour, 2 for 23:00 and 00:00, 0 for none.
+pub fn span(hours: u32) -> u32 {
+    let set: Vec<u32> = (0..24).filter(|h| hours & (1 << h) != 0).collect();
+    let Some(&first) = set.first() else { return 0 };
+    // The longest run of idle hours between two active ones, around the clock.
+    let idle = set
+        .iter()
+        .zip(set.iter().skip(1).chain([&(first + 24)]))
+        .map(|(a, b)| b - a - 1)
+        .max()
+        .unwrap_or(23);
+    24 - idle
+}
+
+/// Hours from `h` to the nearest of `hours` (bit h: hour h) around the clock; 24 when none.
+pub fn hours_away(hours: u32, h: u32) -> u32 {
+    (0..24)
+        .filter(|x| hours & (1 << x) != 0)
+        .map(|x: u32| {
+            let d = x.abs_diff(h % 24);
+            d.min(24 - d)
+        })
+        .min()
+        .unwrap_or(24)
 }
 
 /// Is hour `h` outside the usual hours, allowing an hour either side (people start early and
@@ -676,6 +731,37 @@ mod tests {
         assert!(c.knows_destination(place_hash("444455556666"), D0 + 14 * DAY_MS, &RULE));
         assert!(!c.knows_destination(place_hash("444455556666"), D0 + 15 * DAY_MS, &RULE));
         assert!(!c.knows_destination(place_hash("444455556666"), D0 + 3_600_000, &RULE));
+    }
+
+    #[test]
+    fn a_schedule_is_a_narrow_band_of_hours_on_three_days_or_more() {
+        let bits = |hs: &[u32]| hs.iter().fold(0u32, |m, h| m | 1 << h);
+        assert_eq!(span(0), 0);
+        assert_eq!(span(bits(&[4])), 1);
+        assert_eq!(span(bits(&[4, 5])), 2);
+        assert_eq!(span(bits(&[23, 0])), 2, "around midnight");
+        assert_eq!(span(bits(&[14, 16, 18])), 5);
+        assert_eq!(hours_away(bits(&[4]), 13), 9);
+        assert_eq!(hours_away(bits(&[23]), 2), 3, "around midnight");
+        assert_eq!(hours_away(0, 2), 24);
+        let mut b = Baseline::default();
+        let at = |d: i64, h: i64| D0 + d * DAY_MS + h * 3_600_000;
+        // Weekly at 04:00: two runs are no schedule yet, three are.
+        for d in [0, 7] {
+            b.record_unit(at(d, 4), OpType::Delete, 3);
+        }
+        assert_eq!(b.schedule(at(10, 13)), None);
+        b.record_unit(at(14, 4), OpType::Delete, 3);
+        assert_eq!(b.schedule(at(17, 13)), Some((bits(&[4]), 3)));
+        // The day's own activity is not its history.
+        assert_eq!(b.schedule(at(14, 13)), None);
+        // Kept past the baseline period: the first run is 25 days before the fifth.
+        b.record_unit(at(21, 5), OpType::Delete, 3);
+        b.prune(at(25, 0), &RULE);
+        assert_eq!(b.schedule(at(25, 13)), Some((bits(&[4, 5]), 4)));
+        // A run at 09:00 widens the band past a schedule.
+        b.record_unit(at(26, 9), OpType::Delete, 3);
+        assert_eq!(b.schedule(at(27, 13)), None);
     }
 
     #[test]

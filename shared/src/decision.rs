@@ -28,8 +28,10 @@
 //!   A tier fires when the signs about *what* was done weigh [`UNUSUAL_SCORE`] (2), or on a
 //!   pattern of stolen credentials that ordinary life does not produce: a settled person on two
 //!   new networks in one window (a trip brings one), a workload on a new network at an hour it
-//!   never acts at (workloads do not travel), or a weak first capture/execution/share by a settled
-//!   principal from a new network (or, for a workload, with any other sign). A thin history
+//!   never acts at (workloads do not travel), a workload on a schedule deleting in bulk hours
+//!   from it (`off_schedule`: a janitor's code or credentials used at another time), or a weak
+//!   first capture/execution/share by a settled principal from a new network (or, for a
+//!   workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
 //!   less and a first capture is not yet a weak sign; a lifecycle call's risky variant of risk
 //!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a person's
@@ -176,7 +178,10 @@ struct Signs {
 /// - a person with a settled history that rotates through two new networks in a window (a
 ///   trip brings one, and shifted hours with it; every network of a rare user is new);
 /// - a workload acting from a new network at an hour it never acts at (workloads do not
-///   travel; an egress change brings new addresses, at the usual hours).
+///   travel; an egress change brings new addresses, at the usual hours);
+/// - a workload that acts on a schedule acting hours away from it (`off_schedule`): a nightly
+///   or weekly job's code or credentials used at another time (a rerun by hand, or a schedule
+///   changed, is the finding's cost, once).
 ///
 /// A weak sign about what ([`WeakSign`]: a first capture, code execution or share by a settled
 /// principal that explores, or a thin history's first GPU launch) is completed by a new
@@ -190,8 +195,9 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let content = weight(&is_content);
     let networks = weight(&|c| c == "new_network");
     let hour = weight(&|c| c == "unusual_hour");
+    let schedule = weight(&|c| c == "off_schedule");
     let stolen = if signs.workload {
-        networks >= 1 && hour >= 1
+        (networks >= 1 && hour >= 1) || schedule >= 1
     } else {
         networks >= 2
     };
@@ -570,7 +576,15 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let critical = c.critical && !flagged(s, flags::KNOWN_DESTINATION) && !learned_use;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
+    let workload = !by_person(s);
+    let (mut reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
+    reasons.extend(schedule_reason(
+        state,
+        judged,
+        workload,
+        &eff.thresholds,
+        Text::Skip,
+    ));
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let known = |t, knows| routine(state, judged, t, knows);
@@ -578,7 +592,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let mount = agg.mounted_by_hand > 0 && !known(agg.mounted_at, Baseline::knows_snapshot_mount);
     let signs = Signs {
         weak,
-        workload: !by_person(s),
+        workload,
         person_revert: agg.person_reverts > 0,
         whole: unjudged && (agg.whole_technique || boot || mount),
     };
@@ -636,6 +650,13 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
+    reasons.extend(schedule_reason(
+        state,
+        judged,
+        workload,
+        &eff.thresholds,
+        Text::Write,
+    ));
     if root {
         reasons.push(root_reason());
     }
@@ -1305,6 +1326,56 @@ fn hour_reason(
         }),
         weight: u32::from(settled),
     }
+}
+
+/// Hours from a schedule that make a call off it: more than a job's drift, a daylight-saving
+/// shift or a slow run.
+const OFF_SCHEDULE_HOURS: u32 = 3;
+
+/// An established workload that acts on a schedule ([`Baseline::schedule`]) deleting in bulk
+/// (more than four times the seed's bulk count in the window, as a mass deletion by people is
+/// counted) at least [`OFF_SCHEDULE_HOURS`] from it. A job's history says when it runs more
+/// sharply than any threshold says how much: the weekly janitor that deletes 80 snapshots
+/// every Sunday at 04:00 deletes as many on a Wednesday afternoon when its code or its
+/// credentials are someone else's (the twenty-first probe's B09), and nothing else about it is
+/// new. Deletes only: a release train's hotfix deploy off its hour creates and changes a few
+/// things, which is its routine. Not a person's (people keep no schedule), and not a
+/// workload's with a thin schedule (two runs, or a spread of hours: an hourly or a busy job, or
+/// an event-driven one whose few runs fell at 14:00, 16:00 and 18:00, keeps none).
+fn schedule_reason(
+    state: &WindowState,
+    judged: Judged,
+    workload: bool,
+    th: &Thresholds,
+    text: Text,
+) -> Option<Reason> {
+    if !workload || !matches!(judged, Some((_, (Standing::Established, _)))) {
+        return None;
+    }
+    let (n, hours, days) = state.novel_of(NoveltyKind::Hour).find_map(|n| {
+        let (hours, days) = state.baseline.schedule(n.t)?;
+        (baseline::hours_away(hours, baseline::hour_of(n.t)) >= OFF_SCHEDULE_HOURS)
+            .then_some((n, hours, days))
+    })?;
+    let deletes = state
+        .units
+        .iter()
+        .filter(|u| u.kind == OpType::Delete)
+        .filter(|u| baseline::hours_away(hours, baseline::hour_of(u.t)) >= OFF_SCHEDULE_HOURS)
+        .count();
+    let bar = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS) as usize;
+    (deletes > bar).then(|| Reason {
+        code: "off_schedule",
+        detail: text.of(|| {
+            format!(
+                "runs on a schedule ({}, on each of its {days} days of history); {deletes} deletes at {}, {} hours from it",
+                describe_hours(hours),
+                n.value,
+                baseline::hours_away(hours, baseline::hour_of(n.t))
+            )
+        }),
+        weight: 2,
+    })
 }
 
 /// The catalog rows new for the principal. A principal that keeps taking up new operations

@@ -926,6 +926,56 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
     }
 }
 
+/// A job's schedule says when it runs more sharply than any threshold says how much. Weekly
+/// jobs delete 40 snapshots every Sunday at 04:00 for four weeks: the janitor whose run comes on
+/// a Wednesday at 13:00 (its code or its credentials someone else's) alerts with
+/// `off_schedule`, where its volume and its network are as always. One whose Sunday run drifts to
+/// 06:00 does not, nor does a person doing the same on the same days (people keep no schedule),
+/// nor a workload whose runs fell at 14:00, 16:00 and 18:00 (no schedule to be off).
+#[test]
+fn a_weekly_job_off_its_schedule_alerts() {
+    let delete = fixture("aws/ec2-delete-snapshot.json");
+    let (day, start) = day_of(&delete);
+    let at = |d: i64, hour: i64, n: usize| start + d * day + hour * 3_600_000 + n as i64 * 2_000;
+    let run = |who: &str, d: i64, hour: i64| -> Vec<t1578_core::ComputeEvent> {
+        (0..40)
+            .map(|n| {
+                let t = at(d, hour, n + 40 * d as usize);
+                // A person's session is named after them.
+                let session = if who == "person" {
+                    "ana@example.com"
+                } else {
+                    "snapshot-janitor-fn"
+                };
+                as_role(&delete, who, session, t, n + 40 * d as usize)
+            })
+            .collect()
+    };
+    let mut events = Vec::new();
+    for who in ["janitor", "drifter", "person"] {
+        for d in [0, 7, 14, 21] {
+            events.extend(run(who, d, 4));
+        }
+    }
+    events.extend(run("janitor", 24, 13));
+    events.extend(run("drifter", 28, 6));
+    events.extend(run("person", 24, 13));
+    for (d, hour) in [(0, 14), (7, 16), (14, 18), (24, 22)] {
+        events.extend(run("ci", d, hour));
+    }
+    let alerts: Vec<Alert> = replay_from(events, start)
+        .into_iter()
+        .filter(|a| a.time >= start + 22 * day)
+        .collect();
+    assert_eq!(names(&alerts), ["janitor"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"off_schedule"), "{alerts:#?}");
+    assert_eq!(
+        alerts[0].time,
+        at(24, 13, 40 * 24 + 20),
+        "its 21st delete off schedule"
+    );
+}
+
 /// A principal first seen after the learning days is not known to be new, but a window holding
 /// a lifecycle call whose request names its threat meets a new principal's thresholds: two GPU
 /// launches (4 points) by a person on day 6 alert, and the reason says why. One GPU launch (2
@@ -2182,6 +2232,44 @@ fn a_snapshots_volume_read_on_an_instance_launched_for_it_alerts() {
     assert_eq!(thief.time, at(11, 3), "the attach");
     let newcomer = alerts.iter().find(|a| a.actor.user.name == "newcomer").unwrap();
     assert!(codes(newcomer).contains(&"learning"), "{newcomer:#?}");
+}
+
+/// Lightsail's form, out of sight of every EC2 rule: a disk made from a disk snapshot, attached
+/// to an instance the same principal created minutes before. Rare Lightsail users (an instance
+/// snapshot on days 0, 4 and 8) on day 11: the thief alerts with `snapshot_mount`; a responder
+/// whose disk goes to the site's instance it did not create (it created another that day) does
+/// not.
+#[test]
+fn a_lightsail_disk_from_a_snapshot_read_on_an_instance_made_for_it_alerts() {
+    let scene = Scene::new(fixture("aws/lightsail-create-instance-snapshot.json"));
+    let at = |d, m| scene.at(d, m);
+    let create = scene.here("aws/lightsail-create-instances.json");
+    let disk = scene.here("aws/lightsail-create-disk-from-snapshot.json");
+    let attach = scene.here("aws/lightsail-attach-disk.json");
+    assert!(!attach.details.data_disks.is_empty() && attach.details.mounted_on.is_some());
+    let mut events = scene.history(&["thief", "responder"]);
+    for (who, launched) in [("thief", true), ("responder", false)] {
+        let made = format!(
+            "arn:aws:lightsail:{}:111122223333:disk/{who}-restored",
+            scene.template.scope
+        );
+        let launch = by(&create, who, at(11, -2), 20);
+        let instance = if launched {
+            launch.resources[0].clone()
+        } else {
+            format!(
+                "arn:aws:lightsail:{}:111122223333:instance/wordpress-prod-1",
+                scene.template.scope
+            )
+        };
+        events.push(scene.own(launch));
+        events.push(scene.own(on_disk(by(&disk, who, at(11, 0), 21), &made, false)));
+        events.push(scene.own(mounted(by(&attach, who, at(11, 3), 22), &made, &instance)));
+    }
+    let alerts = scene.alerts(events);
+    assert_eq!(names(&alerts), ["thief"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"snapshot_mount"), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(11, 3), "the attach");
 }
 
 /// Azure's form: a disk made from a snapshot, then a VM created with it as a data disk (the

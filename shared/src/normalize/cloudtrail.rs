@@ -171,7 +171,9 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let done = workspaces.as_deref().unwrap_or_default();
     let resources = resources(&provider, &region, &account, &event_name, (req, resp, sed), done);
     let mut details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
-    if event_name.eq_ignore_ascii_case("AttachVolume") {
+    if provider == "lightsail" && event_name.eq_ignore_ascii_case("AttachDisk") {
+        lightsail_attached(&mut details, req, (&*region, &*account));
+    } else if event_name.eq_ignore_ascii_case("AttachVolume") {
         attached(
             &mut details,
             (req, resp),
@@ -476,6 +478,9 @@ fn resources<J: Json>(
     (req, resp, sed): (&J, &J, &J),
     workspaces_done: &[Cow<'_, str>],
 ) -> Vec<String> {
+    if provider.eq_ignore_ascii_case("lightsail") {
+        return lightsail_resources(event_name, req, (region, account));
+    }
     let workspaces = provider.eq_ignore_ascii_case("workspaces");
     let arn = |key: &str, id: &str| arn_of((provider, region, account, workspaces), key, id);
     let mut out: Vec<String> = Vec::new();
@@ -552,6 +557,81 @@ fn resources<J: Json>(
         ));
     }
     out
+}
+
+/// The keys naming what a Lightsail call acts on, in order of preference, with the kind each
+/// names: the snapshot a snapshot call makes before the instance or disk it is taken of, a copy's
+/// target before its source. `snapshot`: a copy's or an export's name may be an instance's or a
+/// disk's snapshot.
+const LIGHTSAIL_KEYS: [(&str, &str); 7] = [
+    ("targetSnapshotName", "snapshot"),
+    ("instanceSnapshotName", "instancesnapshot"),
+    ("diskSnapshotName", "disksnapshot"),
+    ("diskName", "disk"),
+    ("instanceName", "instance"),
+    ("sourceSnapshotName", "snapshot"),
+    ("sourceDiskName", "disk"),
+];
+
+/// What a Lightsail call acts on. Lightsail names its resources (unique per kind in a region) and
+/// gives no ids, so a resource is `arn:aws:lightsail:REGION:ACCOUNT:KIND/NAME`, and the name
+/// the create used is the one the attach or the delete after it uses. One resource a call, as
+/// EC2's, but for the instances a create names: each is a unit, as RunInstances' are.
+fn lightsail_resources<J: Json>(event_name: &str, req: &J, (region, account): (&str, &str)) -> Vec<String> {
+    let arn = |kind: &str, name: &str| lightsail_arn((region, account), kind, name);
+    let instances: Vec<String> = get(req, "instanceNames")
+        .map(json::items)
+        .unwrap_or_default()
+        .into_iter()
+        .take(2 * MAX_RESOURCES_PER_EVENT)
+        .filter_map(json::text)
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| arn("instance", &n))
+        .fold(Vec::new(), |mut out, a| {
+            if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&a) {
+                out.push(a);
+            }
+            out
+        });
+    if !instances.is_empty() {
+        return instances;
+    }
+    // A disk made from a snapshot is what the call made, the snapshot what it read.
+    let made = event_name
+        .eq_ignore_ascii_case("CreateDiskFromSnapshot")
+        .then_some(("diskName", "disk"));
+    let named = made
+        .into_iter()
+        .chain(LIGHTSAIL_KEYS)
+        .find_map(|(k, kind)| text_at(req, &[k]).map(|n| arn(kind, &n)));
+    // DeleteAutoSnapshot: the instance's or disk's automatic snapshot of one date.
+    let auto = || {
+        let of = text_at(req, &["resourceName"])?;
+        let date = text_at(req, &["date"]).unwrap_or_default();
+        Some(arn("autosnapshot", &format!("{of}/{date}")))
+    };
+    let one = named.or_else(auto).unwrap_or_else(|| {
+        // Account- or region-level calls name no resource.
+        arn("", &event_name.to_ascii_lowercase())
+    });
+    vec![one]
+}
+
+fn lightsail_arn((region, account): (&str, &str), kind: &str, name: &str) -> String {
+    let sep = if kind.is_empty() { "" } else { "/" };
+    clip_into(
+        format!("arn:aws:lightsail:{region}:{account}:{kind}{sep}{}", name.trim()),
+        MAX_FIELD,
+    )
+}
+
+/// An `AttachDisk` makes its disk a data disk of the instance it names: what links a disk made
+/// from a snapshot to the machine that reads it, as an EBS volume's attach does.
+fn lightsail_attached<J: Json>(details: &mut Details, req: &J, place: (&str, &str)) {
+    if let (Some(disk), Some(instance)) = (text_at(req, &["diskName"]), text_at(req, &["instanceName"])) {
+        details.data_disks = vec![lightsail_arn(place, "disk", &disk)];
+        details.mounted_on = Some(lightsail_arn(place, "instance", &instance));
+    }
 }
 
 /// What an `AttachVolume` makes of its volume: the machine's root disk at a root device name,
@@ -1157,6 +1237,93 @@ mod tests {
         assert_eq!(
             normalize(r).unwrap().resources,
             vec!["arn:aws:ec2:us-east-1:111122223333:launch-template/web"]
+        );
+    }
+
+    #[test]
+    fn lightsail_calls_name_what_they_made_by_name() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("lightsail.amazonaws.com");
+        r["eventName"] = json!("CreateInstancesFromSnapshot");
+        // Each instance a create names is a resource; the snapshot it read is not counted.
+        r["requestParameters"] = json!({"instanceNames":["clone-a","","clone-b","clone-a"],
+            "instanceSnapshotName":"site-snap","bundleId":"xlarge_3_0"});
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(
+            ev.resources,
+            vec![
+                "arn:aws:lightsail:us-east-1:111122223333:instance/clone-a",
+                "arn:aws:lightsail:us-east-1:111122223333:instance/clone-b",
+            ]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        let named = |name: &str, req: serde_json::Value| {
+            let mut r = r.clone();
+            r["eventName"] = json!(name);
+            r["requestParameters"] = req;
+            normalize(r).unwrap()
+        };
+        let one = |name: &str, req: serde_json::Value| named(name, req).resources;
+        let ls = |kind: &str| format!("arn:aws:lightsail:us-east-1:111122223333:{kind}");
+        // What a snapshot call makes, before what it is taken of; a copy's target, before its source.
+        assert_eq!(
+            one(
+                "CreateInstanceSnapshot",
+                json!({"instanceName":"site","instanceSnapshotName":"site-snap"})
+            ),
+            vec![ls("instancesnapshot/site-snap")]
+        );
+        assert_eq!(
+            one(
+                "CreateDiskSnapshot",
+                json!({"diskName":"media","diskSnapshotName":"media-snap"})
+            ),
+            vec![ls("disksnapshot/media-snap")]
+        );
+        let copy = named(
+            "CopySnapshot",
+            json!({"sourceSnapshotName":"site-snap",
+            "targetSnapshotName":"site-copy","SourceRegion":"EU-CENTRAL-1"}),
+        );
+        assert_eq!(copy.resources, vec![ls("snapshot/site-copy")]);
+        assert_eq!(copy.details.source_region.as_deref(), Some("eu-central-1"));
+        // A disk made from a snapshot is the disk, which its attach names too.
+        assert_eq!(
+            one(
+                "CreateDiskFromSnapshot",
+                json!({"diskSnapshotName":"media-snap","diskName":"media-2"})
+            ),
+            vec![ls("disk/media-2")]
+        );
+        let attach = named(
+            "AttachDisk",
+            json!({"diskName":"media-2","instanceName":"clone-a","diskPath":"/dev/xvdf"}),
+        );
+        assert_eq!(attach.resources, vec![ls("disk/media-2")]);
+        assert_eq!(attach.details.data_disks, vec![ls("disk/media-2")]);
+        assert_eq!(attach.details.mounted_on, Some(ls("instance/clone-a")));
+        // An attach that names no disk links nothing.
+        let bare = named("AttachDisk", json!({"instanceName":"clone-a"}));
+        assert!(bare.details.data_disks.is_empty() && bare.details.mounted_on.is_none());
+        assert_eq!(
+            one(
+                "DeleteAutoSnapshot",
+                json!({"resourceName":"site","date":"2026-10-11"})
+            ),
+            vec![ls("autosnapshot/site/2026-10-11")]
+        );
+        assert_eq!(
+            one("ExportSnapshot", json!({"sourceSnapshotName":"site-snap"})),
+            vec![ls("snapshot/site-snap")]
+        );
+        // A call naming nothing is the account's, as EC2's settings are.
+        assert_eq!(one("DeleteInstance", json!({})), vec![ls("deleteinstance")]);
+        // A forged list costs a bounded read, and keeps at most the bound.
+        let many: Vec<String> = (0..500).map(|i| format!("i-{i}")).collect();
+        assert_eq!(
+            one("CreateInstances", json!({"instanceNames": many})).len(),
+            MAX_RESOURCES_PER_EVENT
         );
     }
 
