@@ -1349,6 +1349,11 @@ def ls_ops(ctx, op_type: str, names: list[str], res_type: str) -> dict:
          "operationType": op_type, "status": "Started", "statusChangedAt": ctx.t.timestamp()} for n in names]}
 
 
+def ls_call(ctx, event: str, req: dict, name: str, res_type: str, kind: str, op: str | None = None):
+    """A Lightsail call acting on `name`: `res_type` in its response, `kind` in its ARN."""
+    return "lightsail", event, req, ls_ops(ctx, op or event, [name], res_type), ls_arn(ctx, kind, name)
+
+
 def b_ls_create_instances(ctx, row, look):
     """Two instances from a blueprint (the negative: denied)."""
     names = [f"build-runner-{i}" for i in range(2)]
@@ -1370,15 +1375,13 @@ def b_ls_instances_from_snapshot(ctx, row, look):
 def b_ls_instance_snapshot(ctx, row, look):
     snap = f"{LS_INSTANCE}-snap"
     req = {"instanceName": LS_INSTANCE, "instanceSnapshotName": snap}
-    return "lightsail", "CreateInstanceSnapshot", req, ls_ops(ctx, "CreateInstanceSnapshot", [snap], "InstanceSnapshot"), \
-        ls_arn(ctx, "instancesnapshot", snap)
+    return ls_call(ctx, "CreateInstanceSnapshot", req, snap, "InstanceSnapshot", "instancesnapshot")
 
 
 def b_ls_disk_snapshot(ctx, row, look):
     snap = "media-disk-snap"
     req = {"diskName": "media-disk", "diskSnapshotName": snap}
-    return "lightsail", "CreateDiskSnapshot", req, ls_ops(ctx, "CreateDiskSnapshot", [snap], "DiskSnapshot"), \
-        ls_arn(ctx, "disksnapshot", snap)
+    return ls_call(ctx, "CreateDiskSnapshot", req, snap, "DiskSnapshot", "disksnapshot")
 
 
 def b_ls_copy_snapshot(ctx, row, look):
@@ -1387,49 +1390,43 @@ def b_ls_copy_snapshot(ctx, row, look):
     source = "us-west-2" if cross and ctx.region != "us-west-2" else ("us-east-1" if cross else ctx.region)
     target = f"{LS_INSTANCE}-snap-copy"
     req = {"sourceSnapshotName": f"{LS_INSTANCE}-snap", "targetSnapshotName": target, "sourceRegion": source}
-    return "lightsail", "CopySnapshot", req, ls_ops(ctx, "CopySnapshot", [target], "InstanceSnapshot"), \
-        ls_arn(ctx, "snapshot", target)
+    return ls_call(ctx, "CopySnapshot", req, target, "InstanceSnapshot", "snapshot")
 
 
 def b_ls_export_snapshot(ctx, row, look):
     snap = f"{LS_INSTANCE}-snap"
     req = {"sourceSnapshotName": snap}
-    return "lightsail", "ExportSnapshot", req, ls_ops(ctx, "ExportSnapshot", [snap], "ExportSnapshotRecord"), \
-        ls_arn(ctx, "snapshot", snap)
+    return ls_call(ctx, "ExportSnapshot", req, snap, "ExportSnapshotRecord", "snapshot")
 
 
 def b_ls_disk_from_snapshot(ctx, row, look):
     disk = "media-disk-restored"
     req = {"diskName": disk, "diskSnapshotName": "media-disk-snap", "availabilityZone": f"{ctx.region}a",
            "sizeInGb": 64}
-    return "lightsail", "CreateDiskFromSnapshot", req, ls_ops(ctx, "CreateDiskFromSnapshot", [disk], "Disk"), \
-        ls_arn(ctx, "disk", disk)
+    return ls_call(ctx, "CreateDiskFromSnapshot", req, disk, "Disk", "disk")
 
 
 def b_ls_attach_disk(ctx, row, look):
     disk = "media-disk-restored"
     req = {"diskName": disk, "instanceName": LS_INSTANCE, "diskPath": "/dev/xvdf", "autoMounting": True}
-    return "lightsail", "AttachDisk", req, ls_ops(ctx, "AttachDisk", [disk], "Disk"), ls_arn(ctx, "disk", disk)
+    return ls_call(ctx, "AttachDisk", req, disk, "Disk", "disk")
 
 
 def b_ls_delete_instance(ctx, row, look):
     req = {"instanceName": LS_INSTANCE, "forceDeleteAddOns": True}
-    return "lightsail", "DeleteInstance", req, ls_ops(ctx, "DeleteInstance", [LS_INSTANCE], "Instance"), \
-        ls_arn(ctx, "instance", LS_INSTANCE)
+    return ls_call(ctx, "DeleteInstance", req, LS_INSTANCE, "Instance", "instance")
 
 
 def b_ls_delete_instance_snapshot(ctx, row, look):
     snap = f"{LS_INSTANCE}-snap"
     req = {"instanceSnapshotName": snap}
-    return "lightsail", "DeleteInstanceSnapshot", req, ls_ops(ctx, "DeleteInstanceSnapshot", [snap], "InstanceSnapshot"), \
-        ls_arn(ctx, "instancesnapshot", snap)
+    return ls_call(ctx, "DeleteInstanceSnapshot", req, snap, "InstanceSnapshot", "instancesnapshot")
 
 
 def b_ls_delete_disk_snapshot(ctx, row, look):
     snap = "media-disk-snap"
     req = {"diskSnapshotName": snap}
-    return "lightsail", "DeleteDiskSnapshot", req, ls_ops(ctx, "DeleteDiskSnapshot", [snap], "DiskSnapshot"), \
-        ls_arn(ctx, "disksnapshot", snap)
+    return ls_call(ctx, "DeleteDiskSnapshot", req, snap, "DiskSnapshot", "disksnapshot")
 
 
 def b_ls_delete_auto_snapshot(ctx, row, look):
@@ -1439,10 +1436,22 @@ def b_ls_delete_auto_snapshot(ctx, row, look):
         ls_arn(ctx, "autosnapshot", f"{LS_INSTANCE}/{date}")
 
 
+def b_ls_disable_add_on(ctx, row, look):
+    """Automatic snapshots turned off (`look`: the stop-on-idle add-on instead)."""
+    req = {"addOnType": "StopInstanceOnIdle" if look else "AutoSnapshot", "resourceName": LS_INSTANCE}
+    return ls_call(ctx, "DisableAddOn", req, LS_INSTANCE, "Instance", "resource")
+
+
+def b_ls_imds(ctx, row, look):
+    """IMDSv1 allowed again (`look`: IMDSv2 required)."""
+    req = {"instanceName": LS_INSTANCE, "httpTokens": "required" if look else "optional", "httpEndpoint": "enabled"}
+    return "lightsail", "UpdateInstanceMetadataOptions", req, \
+        ls_ops(ctx, "UpdateInstanceMetadataOptions", [LS_INSTANCE], "Instance"), ls_arn(ctx, "instance", LS_INSTANCE)
+
+
 def b_ls_delete_disk(ctx, row, look):
     req = {"diskName": "media-disk", "forceDeleteAddOns": False}
-    return "lightsail", "DeleteDisk", req, ls_ops(ctx, "DeleteDisk", ["media-disk"], "Disk"), \
-        ls_arn(ctx, "disk", "media-disk")
+    return ls_call(ctx, "DeleteDisk", req, "media-disk", "Disk", "disk")
 
 
 def b_db_snapshot_attr(ctx, row, look, mode):
@@ -1698,6 +1707,8 @@ AWS_BUILDERS = {
     "aws.lightsail.delete_disk_snapshot": b_ls_delete_disk_snapshot,
     "aws.lightsail.delete_auto_snapshot": b_ls_delete_auto_snapshot,
     "aws.lightsail.delete_disk": b_ls_delete_disk,
+    "aws.lightsail.auto_snapshots_disabled": b_ls_disable_add_on,
+    "aws.lightsail.imds_v1_enabled": b_ls_imds,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,

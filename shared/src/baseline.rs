@@ -27,9 +27,16 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const DAY_MS: i64 = 86_400_000;
 /// Day slots kept: the longest baseline the tuning accepts (30 days) plus the current day.
 pub const MAX_DAYS: usize = 31;
-/// Days kept before the latest, whatever the baseline period: a weekly job's last four runs
-/// ([`Baseline::schedule`]). Every other reading of the days is of the baseline period's.
+/// Days a sparse principal's history keeps before the latest, or the baseline period's if
+/// longer: a weekly job's last four runs ([`Baseline::prune`], [`Baseline::schedule`]). Every
+/// other reading of the days is of an event's baseline period (a late event's may reach a day
+/// before the latest's period: kept with its peaks).
 pub const HISTORY_DAYS: u32 = 28;
+
+/// The oldest day kept after the latest day's.
+fn history_floor(latest: i64, rule: &BaselineRule) -> i64 {
+    day_of(latest) - i64::from(HISTORY_DAYS.max(rule.days))
+}
 /// Catalog rows remembered per principal (the catalog has about 100).
 pub const MAX_OPS: usize = 64;
 /// Regions / resource groups and share destinations remembered per principal.
@@ -213,10 +220,11 @@ impl Peaks {
         *c = (*c).max(count.min(usize::from(u8::MAX)) as u8);
     }
 
-    /// Forget what is older than the baseline period of the latest day.
-    pub fn prune(&mut self, latest: i64, rule: &BaselineRule) {
-        let floor = day_of(latest) - i64::from(rule.days);
-        self.0.retain(|p| p.day >= floor);
+    /// Forget the days before `from`, the oldest [`Baseline::prune`] keeps: a day it keeps has
+    /// its peaks, or a late event's baseline period would hold a day without them and its bar
+    /// be unknown.
+    pub fn prune(&mut self, from: i64) {
+        self.0.retain(|p| p.day >= from);
     }
 
     /// The busiest hour of `kind` in the baseline period of `t`; `None` when a day the
@@ -330,15 +338,32 @@ impl Baseline {
         }
     }
 
-    /// Forget what is older than the baseline period of the latest day; days are kept
-    /// [`HISTORY_DAYS`], for a weekly job's schedule ([`Self::schedule`]).
-    pub fn prune(&mut self, latest: i64, rule: &BaselineRule) {
+    /// Forget what is older than the baseline period of the latest day, and return the oldest
+    /// day kept. A sparse but recurring deleter's days (2 to [`SCHEDULE_DAYS`] in the period,
+    /// the latest's included, deletes on one of them: a weekly janitor's) are kept
+    /// [`HISTORY_DAYS`] (or the period, if longer) for its schedule ([`Self::schedule`]), which
+    /// only its deletes are judged against. A busier one's schedule has its days in the period,
+    /// and one seen once in it (a rare user, a monthly job) has none to keep: more days would
+    /// grow their states for nothing (a replay holds every principal's).
+    pub fn prune(&mut self, latest: i64, rule: &BaselineRule) -> i64 {
         let floor = day_of(latest) - i64::from(rule.days);
-        let history = day_of(latest) - i64::from(HISTORY_DAYS.max(rule.days));
-        self.days.retain(|d| d.day >= history);
+        let (recent, deletes) = self
+            .days
+            .iter()
+            .filter(|d| d.day >= floor)
+            .fold((0u32, false), |(n, del), d| {
+                (n + 1, del || d.count[type_index(OpType::Delete)] > 0)
+            });
+        let from = if deletes && (2..=SCHEDULE_DAYS).contains(&recent) {
+            history_floor(latest, rule)
+        } else {
+            floor
+        };
+        self.days.retain(|d| d.day >= from);
         for list in [&mut self.ops, &mut self.scopes, &mut self.destinations] {
             list.retain(|u| u.last >= floor);
         }
+        from
     }
 
     /// The baseline period of an event at `t`: the `days` days before its own.
@@ -353,18 +378,23 @@ impl Baseline {
     }
 
     /// The hours (bit h: hour h, UTC) of a principal that acts on a schedule, and its days:
-    /// every day of its kept history before `t`'s, at least [`SCHEDULE_DAYS`] of them, falls
-    /// within the same [`SCHEDULE_SPAN`] hours of the day. A nightly or weekly job's; read
-    /// from every kept day ([`HISTORY_DAYS`]), not the baseline period's: a weekly job has two
-    /// days in that.
+    /// every day of its kept history before `t`'s but one at most, at least [`SCHEDULE_DAYS`]
+    /// of them, falls within the same [`SCHEDULE_SPAN`] hours of the day. A nightly or weekly
+    /// job's; read from every kept day ([`HISTORY_DAYS`]), not the baseline period's: a weekly
+    /// job has two days in that. One day off the band (a rerun by hand, a run moved once, an
+    /// earlier attack's) leaves the others' schedule, so one call at another hour does not
+    /// blind it for four weeks.
     pub fn schedule(&self, t: i64) -> Option<(u32, u32)> {
         let today = day_of(t);
-        let (days, hours) = self
-            .days
-            .iter()
-            .filter(|d| d.day < today && d.hours != 0)
-            .fold((0u32, 0u32), |(n, h), d| (n + 1, h | d.hours));
-        (days >= SCHEDULE_DAYS && span(hours) <= SCHEDULE_SPAN).then_some((hours, days))
+        let before = || self.days.iter().filter(move |d| d.day < today && d.hours != 0);
+        // Without the day `skip` (none: every day).
+        let band = |skip: i64| {
+            let (n, hours) = before()
+                .filter(|d| d.day != skip)
+                .fold((0u32, 0u32), |(n, h), d| (n + 1, h | d.hours));
+            (n >= SCHEDULE_DAYS && span(hours) <= SCHEDULE_SPAN).then_some((hours, n))
+        };
+        band(i64::MIN).or_else(|| before().find_map(|d| band(d.day)))
     }
 
     /// Days with activity in the baseline period of `t`.
@@ -502,15 +532,22 @@ pub const SCHEDULE_SPAN: u32 = 2;
 /// The fewest consecutive hours of the day (around midnight too) that hold all of `hours`
 /// (bit h: hour h): 1 for one hour, 2 for 23:00 and 00:00, 0 for none.
 pub fn span(hours: u32) -> u32 {
-    let set: Vec<u32> = (0..24).filter(|h| hours & (1 << h) != 0).collect();
-    let Some(&first) = set.first() else { return 0 };
-    // The longest run of idle hours between two active ones, around the clock.
-    let idle = set
-        .iter()
-        .zip(set.iter().skip(1).chain([&(first + 24)]))
-        .map(|(a, b)| b - a - 1)
-        .max()
-        .unwrap_or(23);
+    let hours = hours & 0xff_ffff;
+    if hours == 0 {
+        return 0;
+    }
+    // The longest run of idle hours around the clock: the day twice over, read from an active
+    // hour, holds every run whole.
+    let first = hours.trailing_zeros();
+    let (mut idle, mut run) = (0, 0);
+    for h in first..first + 24 {
+        if hours & (1 << (h % 24)) == 0 {
+            run += 1;
+            idle = idle.max(run);
+        } else {
+            run = 0;
+        }
+    }
     24 - idle
 }
 
@@ -697,8 +734,10 @@ mod tests {
             Some(255),
             "saturates"
         );
-        p.prune(D0 + 20 * DAY_MS, &RULE);
-        assert_eq!(p, Peaks::default(), "older than the period");
+        p.prune(day_of(D0) + 2);
+        assert_eq!(p.0.len(), 4, "days 0 and 1 forgotten");
+        p.prune(day_of(D0) + 20);
+        assert_eq!(p, Peaks::default(), "older than the days kept");
     }
 
     #[test]
@@ -755,13 +794,27 @@ mod tests {
         assert_eq!(b.schedule(at(17, 13)), Some((bits(&[4]), 3)));
         // The day's own activity is not its history.
         assert_eq!(b.schedule(at(14, 13)), None);
-        // Kept past the baseline period: the first run is 25 days before the fifth.
+        // Kept past the baseline period: the first of the four runs is 25 days back.
         b.record_unit(at(21, 5), OpType::Delete, 3);
         b.prune(at(25, 0), &RULE);
         assert_eq!(b.schedule(at(25, 13)), Some((bits(&[4, 5]), 4)));
-        // A run at 09:00 widens the band past a schedule.
+        // One run at 09:00 leaves the others' schedule; a second one ends it.
         b.record_unit(at(26, 9), OpType::Delete, 3);
-        assert_eq!(b.schedule(at(27, 13)), None);
+        assert_eq!(b.schedule(at(27, 13)), Some((bits(&[4, 5]), 4)));
+        b.record_unit(at(27, 9), OpType::Delete, 3);
+        assert_eq!(b.schedule(at(28, 13)), None);
+        // A longer baseline period keeps its days.
+        let long = BaselineRule { days: 30, ..RULE };
+        assert_eq!(b.prune(at(29, 0), &long), day_of(at(0, 4)) - 1);
+        assert_eq!(b.days.first().map(|d| d.day), Some(day_of(at(0, 4))));
+        // A busy principal's schedule has its days in the period: nothing older is kept.
+        let mut busy = Baseline::default();
+        for d in 0..20 {
+            busy.record_unit(at(d, 4), OpType::Delete, 3);
+        }
+        assert_eq!(busy.prune(at(20, 0), &RULE), day_of(at(6, 0)));
+        assert_eq!(busy.days.len(), 14);
+        assert_eq!(busy.schedule(at(20, 13)), Some((bits(&[4]), 14)));
     }
 
     #[test]

@@ -196,11 +196,13 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let networks = weight(&|c| c == "new_network");
     let hour = weight(&|c| c == "unusual_hour");
     let schedule = weight(&|c| c == "off_schedule");
-    let stolen = if signs.workload {
-        (networks >= 1 && hour >= 1) || schedule >= 1
-    } else {
-        networks >= 2
-    };
+    // A schedule's own deletes off it are a workload's, whoever made the window's last call.
+    let stolen = schedule >= 1
+        || if signs.workload {
+            networks >= 1 && hour >= 1
+        } else {
+            networks >= 2
+        };
     // A person's odd hour is an on-call night; only a new network completes its weak sign.
     let completed = match signs.weak {
         WeakSign::Settled => signs.workload || networks >= 1,
@@ -576,15 +578,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let critical = c.critical && !flagged(s, flags::KNOWN_DESTINATION) && !learned_use;
     // Most events decide nothing: their reasons are weighed without their text, and written
     // out (the same reasons, judged again) only for a verdict.
-    let workload = !by_person(s);
-    let (mut reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
-    reasons.extend(schedule_reason(
-        state,
-        judged,
-        workload,
-        &eff.thresholds,
-        Text::Skip,
-    ));
+    let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
     let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
     let known = |t, knows| routine(state, judged, t, knows);
@@ -592,7 +586,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let mount = agg.mounted_by_hand > 0 && !known(agg.mounted_at, Baseline::knows_snapshot_mount);
     let signs = Signs {
         weak,
-        workload,
+        workload: !by_person(s),
         person_revert: agg.person_reverts > 0,
         whole: unjudged && (agg.whole_technique || boot || mount),
     };
@@ -650,13 +644,6 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         fires.or(tier).unwrap_or(Tier::Suspicious)
     };
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
-    reasons.extend(schedule_reason(
-        state,
-        judged,
-        workload,
-        &eff.thresholds,
-        Text::Write,
-    ));
     if root {
         reasons.push(root_reason());
     }
@@ -1186,6 +1173,7 @@ fn unusual(
     if let Some(first) = state.novel_of(NoveltyKind::Hour).next() {
         out.push(hour_reason(state, rule, first.t, (settled, active), text));
     }
+    out.extend(schedule_reason(state, th, text));
     if state.novel_of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
             code: "new_scope",
@@ -1332,46 +1320,40 @@ fn hour_reason(
 /// shift or a slow run.
 const OFF_SCHEDULE_HOURS: u32 = 3;
 
-/// An established workload that acts on a schedule ([`Baseline::schedule`]) deleting in bulk
-/// (more than four times the seed's bulk count in the window, as a mass deletion by people is
-/// counted) at least [`OFF_SCHEDULE_HOURS`] from it. A job's history says when it runs more
-/// sharply than any threshold says how much: the weekly janitor that deletes 80 snapshots
-/// every Sunday at 04:00 deletes as many on a Wednesday afternoon when its code or its
-/// credentials are someone else's (the twenty-first probe's B09), and nothing else about it is
-/// new. Deletes only: a release train's hotfix deploy off its hour creates and changes a few
-/// things, which is its routine. Not a person's (people keep no schedule), and not a
-/// workload's with a thin schedule (two runs, or a spread of hours: an hourly or a busy job, or
-/// an event-driven one whose few runs fell at 14:00, 16:00 and 18:00, keeps none).
-fn schedule_reason(
-    state: &WindowState,
-    judged: Judged,
-    workload: bool,
-    th: &Thresholds,
-    text: Text,
-) -> Option<Reason> {
-    if !workload || !matches!(judged, Some((_, (Standing::Established, _)))) {
-        return None;
-    }
-    let (n, hours, days) = state.novel_of(NoveltyKind::Hour).find_map(|n| {
-        let (hours, days) = state.baseline.schedule(n.t)?;
-        (baseline::hours_away(hours, baseline::hour_of(n.t)) >= OFF_SCHEDULE_HOURS)
-            .then_some((n, hours, days))
-    })?;
-    let deletes = state
+/// An established principal that acts on a schedule ([`Baseline::schedule`]) whose workload
+/// calls delete in bulk (more than four times the seed's bulk count in the window: the bar of
+/// a mass deletion by people, without their largest day, which a janitor's run is) at least
+/// [`OFF_SCHEDULE_HOURS`] from it. A job's history says when it runs more sharply than any
+/// threshold says how much: the weekly janitor that deletes 80 snapshots every Sunday at 04:00
+/// deletes as many on a Wednesday afternoon when its code or its credentials are someone
+/// else's (the twenty-first probe's B09), and nothing else about it is new. Deletes only: a
+/// release train's hotfix deploy off its hour creates and changes a few things. Not people's
+/// calls (people keep no schedule), and not a principal with a thin schedule (two runs, or a
+/// spread of hours: an hourly or a busy job, or an event-driven one whose few runs fell at
+/// 14:00, 16:00 and 18:00, keeps none).
+fn schedule_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<Reason> {
+    let (hours, days) = state
+        .novel_of(NoveltyKind::Hour)
+        .find_map(|n| state.baseline.schedule(n.t))?;
+    let away = |t: i64| baseline::hours_away(hours, baseline::hour_of(t));
+    let (count, first) = state
         .units
         .iter()
-        .filter(|u| u.kind == OpType::Delete)
-        .filter(|u| baseline::hours_away(hours, baseline::hour_of(u.t)) >= OFF_SCHEDULE_HOURS)
-        .count();
-    let bar = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS) as usize;
-    (deletes > bar).then(|| Reason {
+        .filter(|u| u.kind == OpType::Delete && u.flags & flags::BY_PERSON == 0)
+        .filter(|u| away(u.t) >= OFF_SCHEDULE_HOURS)
+        .fold((0u32, i64::MAX), |(n, first), u| (n + 1, first.min(u.t)));
+    let bar = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS);
+    (count > bar).then(|| Reason {
         code: "off_schedule",
         detail: text.of(|| {
+            let h = baseline::hour_of(first);
             format!(
-                "runs on a schedule ({}, on each of its {days} days of history); {deletes} deletes at {}, {} hours from it",
+                "runs on a schedule ({}, on {days} days of its history); {} deletes {} hours or more from it, the first at {h:02}:00-{:02}:00 ({} hours from it)",
                 describe_hours(hours),
-                n.value,
-                baseline::hours_away(hours, baseline::hour_of(n.t))
+                count,
+                OFF_SCHEDULE_HOURS,
+                (h + 1) % 24,
+                away(first)
             )
         }),
         weight: 2,

@@ -140,7 +140,8 @@ pub struct Details {
     pub share_added: Vec<String>,
     /// Recipients removed from a share.
     pub share_removed: Vec<String>,
-    /// The instance attribute modified (`ModifyInstanceAttribute`), lower-cased.
+    /// The instance attribute modified (`ModifyInstanceAttribute`), or the add-on a Lightsail
+    /// `DisableAddOn` turns off, lower-cased.
     pub attribute: Option<String>,
     /// IMDS `httpTokens`, lower-cased.
     pub http_tokens: Option<String>,

@@ -347,7 +347,10 @@ fn condition_part(e: &Entry, c: &Condition, p: &str) -> Part {
     if let Some(sh) = c.share {
         parts.push(share_part(&e.operation, sh, p));
     }
-    if let Some(a) = &c.attribute {
+    if let Some(a) = e.operation.strip_prefix("lightsail:").and(c.attribute.as_ref()) {
+        // Lightsail names the add-on a DisableAddOn turns off.
+        parts.push(simple("attribute", req_any(name, "addOnType", "", vec![s(a)])));
+    } else if let Some(a) = &c.attribute {
         let mut maps = req_any(name, "attribute", "", vec![s(a)]);
         maps.extend(req_any(name, a, "", vec![s("*")]));
         // CloudTrail logs most attributes as an object (`{"disableApiTermination": {"value":

@@ -713,11 +713,11 @@ impl WindowState {
                 self.peaks.record(c.time_ms, *kind, hour[i] as usize);
             }
         }
-        self.peaks.prune(self.max_t, rule);
         let destinations: Vec<u64> = c.destinations.iter().map(|d| baseline::place_hash(d)).collect();
         self.baseline
             .record_event(c.time_ms, ev.op, &c.scope, &destinations);
-        self.baseline.prune(self.max_t, rule);
+        let kept_from = self.baseline.prune(self.max_t, rule);
+        self.peaks.prune(kept_from);
     }
 
     /// The principal's first days under the profile's baseline rule, in which a finding opened

@@ -479,7 +479,7 @@ fn resources<J: Json>(
     workspaces_done: &[Cow<'_, str>],
 ) -> Vec<String> {
     if provider.eq_ignore_ascii_case("lightsail") {
-        return lightsail_resources(event_name, req, (region, account));
+        return lightsail_resources(event_name, (req, resp), (region, account));
     }
     let workspaces = provider.eq_ignore_ascii_case("workspaces");
     let arn = |key: &str, id: &str| arn_of((provider, region, account, workspaces), key, id);
@@ -562,7 +562,7 @@ fn resources<J: Json>(
 /// The keys naming what a Lightsail call acts on, in order of preference, with the kind each
 /// names: the snapshot a snapshot call makes before the instance or disk it is taken of, a copy's
 /// target before its source. `snapshot`: a copy's or an export's name may be an instance's or a
-/// disk's snapshot.
+/// disk's snapshot (a copy's response says which, [`lightsail_snapshot_kind`]).
 const LIGHTSAIL_KEYS: [(&str, &str); 7] = [
     ("targetSnapshotName", "snapshot"),
     ("instanceSnapshotName", "instancesnapshot"),
@@ -577,7 +577,11 @@ const LIGHTSAIL_KEYS: [(&str, &str); 7] = [
 /// gives no ids, so a resource is `arn:aws:lightsail:REGION:ACCOUNT:KIND/NAME`, and the name
 /// the create used is the one the attach or the delete after it uses. One resource a call, as
 /// EC2's, but for the instances a create names: each is a unit, as RunInstances' are.
-fn lightsail_resources<J: Json>(event_name: &str, req: &J, (region, account): (&str, &str)) -> Vec<String> {
+fn lightsail_resources<J: Json>(
+    event_name: &str,
+    (req, resp): (&J, &J),
+    (region, account): (&str, &str),
+) -> Vec<String> {
     let arn = |kind: &str, name: &str| lightsail_arn((region, account), kind, name);
     let instances: Vec<String> = get(req, "instanceNames")
         .map(json::items)
@@ -600,21 +604,40 @@ fn lightsail_resources<J: Json>(event_name: &str, req: &J, (region, account): (&
     let made = event_name
         .eq_ignore_ascii_case("CreateDiskFromSnapshot")
         .then_some(("diskName", "disk"));
-    let named = made
-        .into_iter()
-        .chain(LIGHTSAIL_KEYS)
-        .find_map(|(k, kind)| text_at(req, &[k]).map(|n| arn(kind, &n)));
-    // DeleteAutoSnapshot: the instance's or disk's automatic snapshot of one date.
-    let auto = || {
+    let named = made.into_iter().chain(LIGHTSAIL_KEYS).find_map(|(k, kind)| {
+        let kind = match (k, lightsail_snapshot_kind(resp)) {
+            ("targetSnapshotName", Some(known)) => known,
+            _ => kind,
+        };
+        text_at(req, &[k]).map(|n| arn(kind, &n))
+    });
+    // DeleteAutoSnapshot: the instance's or disk's automatic snapshot of one date; an add-on's
+    // call (DisableAddOn): the instance or disk itself, which its name does not tell apart.
+    let by_resource = || {
         let of = text_at(req, &["resourceName"])?;
-        let date = text_at(req, &["date"]).unwrap_or_default();
-        Some(arn("autosnapshot", &format!("{of}/{date}")))
+        Some(match text_at(req, &["date"]) {
+            Some(date) => arn("autosnapshot", &format!("{of}/{date}")),
+            None => arn("resource", &of),
+        })
     };
-    let one = named.or_else(auto).unwrap_or_else(|| {
+    let one = named.or_else(by_resource).unwrap_or_else(|| {
         // Account- or region-level calls name no resource.
         arn("", &event_name.to_ascii_lowercase())
     });
     vec![one]
+}
+
+/// The kind of snapshot a call's response says it made (`operations[].resourceType`).
+fn lightsail_snapshot_kind<J: Json>(resp: &J) -> Option<&'static str> {
+    let ops = get(resp, "operations").map(json::items).unwrap_or_default();
+    let kind = text_at(*ops.first()?, &["resourceType"])?;
+    [
+        ("InstanceSnapshot", "instancesnapshot"),
+        ("DiskSnapshot", "disksnapshot"),
+    ]
+    .into_iter()
+    .find(|(t, _)| kind.eq_ignore_ascii_case(t))
+    .map(|(_, k)| k)
 }
 
 fn lightsail_arn((region, account): (&str, &str), kind: &str, name: &str) -> String {
@@ -764,7 +787,11 @@ fn details<J: Json>(
 ) -> Details {
     let mut d = Details::default();
     shares(provider, event_name, req, ui, service_event, &mut d);
-    if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
+    if provider.eq_ignore_ascii_case("lightsail") && event_name.eq_ignore_ascii_case("DisableAddOn") {
+        // Which add-on is turned off: automatic snapshots are the instance's or disk's daily
+        // restore points.
+        d.attribute = text_at(req, &["addOnType"]).map(|s| s.to_ascii_lowercase());
+    } else if event_name.eq_ignore_ascii_case("ModifyInstanceAttribute") {
         d.attribute = text_at(req, &["attribute"])
             .map(|s| s.to_ascii_lowercase())
             .or_else(|| {
@@ -1288,6 +1315,24 @@ mod tests {
         );
         assert_eq!(copy.resources, vec![ls("snapshot/site-copy")]);
         assert_eq!(copy.details.source_region.as_deref(), Some("eu-central-1"));
+        // Its response says which kind of snapshot it made: the name its later calls use.
+        let mut typed = r.clone();
+        typed["eventName"] = json!("CopySnapshot");
+        typed["requestParameters"] =
+            json!({"sourceSnapshotName":"media-snap","targetSnapshotName":"media-copy"});
+        typed["responseElements"] =
+            json!({"operations":[{"resourceName":"media-copy","resourceType":"DiskSnapshot"}]});
+        assert_eq!(
+            normalize(typed).unwrap().resources,
+            vec![ls("disksnapshot/media-copy")]
+        );
+        // An add-on's call names the instance or disk; which add-on is its attribute.
+        let add_on = named(
+            "DisableAddOn",
+            json!({"addOnType":"AutoSnapshot","resourceName":"site"}),
+        );
+        assert_eq!(add_on.resources, vec![ls("resource/site")]);
+        assert_eq!(add_on.details.attribute.as_deref(), Some("autosnapshot"));
         // A disk made from a snapshot is the disk, which its attach names too.
         assert_eq!(
             one(
