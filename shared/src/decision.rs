@@ -53,7 +53,8 @@
 //!   machine booted from a disk it made from a snapshot, its root swapped for the snapshot's,
 //!   unless it booted one in its baseline period: `snapshot_boot`, which weighs 2 for an
 //!   established principal too; a person's disk made from a snapshot and read on a machine made
-//!   for it, on the same terms: `snapshot_mount`), a person's revert whose request names its threat (a root
+//!   for it, on the same terms: `snapshot_mount`; a person's launches by hand in three regions
+//!   within the hour: `launch_sweep`), a person's revert whose request names its threat (a root
 //!   volume replaced and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
@@ -588,7 +589,7 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         weak,
         workload: !by_person(s),
         person_revert: agg.person_reverts > 0,
-        whole: unjudged && (agg.whole_technique || boot || mount),
+        whole: unjudged && (agg.whole_technique || boot || mount || agg.swept_launches > 0),
     };
     // Remembered for the days after: a weekly refresh's second week is its routine.
     if agg.booted_from_snapshot > 0 && judged.is_some() {
@@ -721,6 +722,7 @@ fn judge(
             let mut out: Vec<Reason> = mass_deletion(state, agg, &rule, &eff.thresholds, text)
                 .into_iter()
                 .collect();
+            out.extend(sweep_reason(agg, text));
             out.push(learning_reason(&rule, observed, text));
             (out, WeakSign::None)
         }
@@ -736,6 +738,7 @@ fn judge(
             if workload_deletes {
                 out.extend(unproven_deletes(state, agg, &rule, t, &eff.thresholds, text));
             }
+            out.extend(sweep_reason(agg, text));
             out.push(unproven_reason(state, &rule, observed, agg.threats > 0, text));
             (out, WeakSign::None)
         }
@@ -1314,6 +1317,23 @@ fn hour_reason(
         }),
         weight: u32::from(settled),
     }
+}
+
+/// A person's launches by hand across regions within the hour ([`Aggregate::swept_launches`]):
+/// a stolen key's mining sweep, each region's quota fresh (the twenty-second probe's C01: a
+/// legacy CI user's key launching seven large instances in three regions at 02:00). Named for
+/// a principal being learned or not known to be new, whose technique's whole shape it is.
+fn sweep_reason(agg: &Aggregate, text: Text) -> Option<Reason> {
+    (agg.swept_launches > 0).then(|| Reason {
+        code: "launch_sweep",
+        detail: text.of(|| {
+            format!(
+                "{} instances launched by hand within the hour, while acting in {} regions",
+                agg.swept_launches, agg.swept_regions
+            )
+        }),
+        weight: 2,
+    })
 }
 
 /// Hours from a schedule that make a call off it: more than a job's drift, a daylight-saving

@@ -120,10 +120,10 @@ pub mod flags {
     /// the body): it stands for the operation even where a record of it without the body was
     /// counted first ([`crate::window`]).
     pub const FROM_START: u8 = 16;
-    /// A row with a catalog sequence, called by an IaC user agent, inside a change window or
-    /// not: Terraform changes user data by stopping the instance, swapping it and starting it,
-    /// so such a unit does not complete the technique's shape for a principal being learned
-    /// ([`crate::decision`]). Any caller can send that agent: it only narrows what learning
+    /// A row with a catalog sequence, or a launch, called by an IaC user agent, inside a change
+    /// window or not: Terraform changes user data by stopping the instance, swapping it and
+    /// starting it, and deploys to several regions at once, so such a unit does not complete
+    /// the technique's shape for a principal being learned ([`crate::decision`]). Any caller can send that agent: it only narrows what learning
     /// lets through, never what an established principal's baseline judges.
     pub const IAC_AGENT: u8 = 32;
     /// Made by a person, not a workload ([`crate::event::is_workload`], judged per call: a
@@ -545,8 +545,10 @@ impl Engine {
         }
         let risk = self.tuning.score(&ev.account, &entry.id, risk);
         let mut timing = Timing::of(ev, &eff, risk);
-        // Only a row that completes a sequence needs to know (a UA match per event costs).
-        if entry.boost.is_some() && ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) {
+        // Only a row that completes a sequence, or a launch (a sweep across regions), needs to
+        // know (a UA match per event costs).
+        let asks = entry.boost.is_some() || entry.launches_machine();
+        if asks && ev.user_agent.as_deref().is_some_and(|ua| eff.iac.matches(ua)) {
             timing.flag |= flags::IAC_AGENT;
         }
         let p = &ev.principal;

@@ -309,7 +309,23 @@ pub struct Aggregate {
     /// When the last of them was attached (ms; 0 when none).
     #[serde(skip)]
     pub mounted_at: i64,
+    /// Instances a person launched by hand (no IaC agent) in the hour up to the window's
+    /// latest event, when the window acted in [`SWEEP_REGIONS`] regions or more in that hour,
+    /// from one address (0 otherwise): a stolen key's sweep across regions for mining, where
+    /// each region's quota is fresh. A technique's whole shape for a principal being learned ([`crate::decision`]).
+    /// Launches are AWS's (`RunInstances`, Lightsail's creates), whose scope is a region.
+    #[serde(skip)]
+    pub swept_launches: u32,
+    /// The regions of that hour, when it is a sweep.
+    #[serde(skip)]
+    pub swept_regions: u32,
 }
+
+/// Regions in an hour that make a person's launches a sweep: a multi-region deployment by hand
+/// is rare, and IaC agents' calls do not count.
+pub const SWEEP_REGIONS: u32 = 3;
+/// Instances launched in that hour, at least.
+pub const SWEEP_LAUNCHES: u32 = 3;
 
 /// Who and where a window is about: the seed's grouping columns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -985,6 +1001,7 @@ impl WindowState {
     ) -> Aggregate {
         let floor = now.saturating_sub(window_ms);
         let live = |t: i64| t >= floor && t <= now;
+        let (swept_launches, swept_regions) = self.sweep(catalog, now);
         let mut types = BTreeSet::new();
         let mut distinct = BTreeSet::new();
         let mut risk = 0u32;
@@ -1078,7 +1095,34 @@ impl WindowState {
             mounted_from_snapshot: mounts.disks.len() as u32,
             mounted_by_hand: mounts.by_hand,
             mounted_at: mounts.last,
+            swept_launches,
+            swept_regions,
         }
+    }
+
+    /// ([`Aggregate::swept_launches`], [`Aggregate::swept_regions`]) at `now`. The window keeps
+    /// its scopes with their latest use, not per unit: the regions are those it acted in within
+    /// the hour, the launches in any of them.
+    fn sweep(&self, catalog: &Catalog, now: i64) -> (u32, u32) {
+        let hour = |t: i64| t <= now && now - t <= HOUR_MS;
+        let regions = self.scopes.iter().filter(|s| hour(s.t)).count() as u32;
+        // One caller's sweep comes from one address: a role many people share (an Identity
+        // Center permission set) acts in several regions from their several offices.
+        let addresses = self.ips.iter().filter(|x| hour(x.t)).count();
+        if regions < SWEEP_REGIONS || addresses > 1 {
+            return (0, 0);
+        }
+        let by_hand = |f: u8| f & flags::BY_PERSON != 0 && f & flags::IAC_AGENT == 0;
+        let launches = self
+            .units
+            .iter()
+            .filter(|u| hour(u.t) && by_hand(u.flags))
+            .filter(|u| catalog.by_id_hash(u.op).is_some_and(|e| e.launches_machine()))
+            .count() as u32;
+        if launches < SWEEP_LAUNCHES {
+            return (0, 0);
+        }
+        (launches, regions)
     }
 
     /// Whether a data disk unit `u`'s call attached is one the principal made from a snapshot

@@ -976,6 +976,49 @@ fn a_weekly_job_off_its_schedule_alerts() {
     );
 }
 
+/// A stolen key's mining sweep: a person's instances launched by hand in three regions within
+/// the hour, each region's quota fresh. On the detector's second day, while every principal is
+/// being learned: the sweeper (two instances in each of three regions in 20 minutes) alerts
+/// with `launch_sweep`; six instances in one region, the same sweep made with Terraform's
+/// agent, three regions an hour and a half apart, and a role three people share launching in
+/// their three regions from their three offices each do not.
+#[test]
+fn a_persons_launches_across_regions_within_the_hour_alert_while_it_is_learned() {
+    let run = fixture("aws/ec2-run-instances.json");
+    let (day, start) = day_of(&run);
+    let at = |m: i64| start + day + 2 * 3_600_000 + m * 60_000;
+    let mut events = Vec::new();
+    let regions = ["us-east-1", "sa-east-1", "ap-southeast-1"];
+    // (who, minutes between regions, regions used, Terraform's agent, one address per region:
+    // a permission set three people share)
+    for (who, gap, spread, iac, crowd) in [
+        ("sweeper", 8, 3, false, false),
+        ("single", 8, 1, false, false),
+        ("terraform", 8, 3, true, false),
+        ("slow", 90, 3, false, false),
+        ("crowd", 8, 3, false, true),
+    ] {
+        for i in 0..6usize {
+            let region = i / 2 % 3;
+            // A person's session.
+            let session = format!("{who}@example.com");
+            let mut ev = as_role(&run, who, &session, at(region as i64 * gap + i as i64), i);
+            if crowd {
+                ev = from(ev, &format!("198.51.100.{}", 10 + region));
+            }
+            ev.scope = regions[if spread == 1 { 0 } else { region }].into();
+            if iac {
+                ev.user_agent = Some(TERRAFORM.into());
+            }
+            events.push(ev);
+        }
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["sweeper"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"launch_sweep"), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"learning"), "{alerts:#?}");
+}
+
 /// A principal first seen after the learning days is not known to be new, but a window holding
 /// a lifecycle call whose request names its threat meets a new principal's thresholds: two GPU
 /// launches (4 points) by a person on day 6 alert, and the reason says why. One GPU launch (2
