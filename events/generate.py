@@ -1349,9 +1349,11 @@ def ls_ops(ctx, op_type: str, names: list[str], res_type: str) -> dict:
          "operationType": op_type, "status": "Started", "statusChangedAt": ctx.t.timestamp()} for n in names]}
 
 
-def ls_call(ctx, event: str, req: dict, name: str, res_type: str, kind: str, op: str | None = None):
-    """A Lightsail call acting on `name`: `res_type` in its response, `kind` in its ARN."""
-    return "lightsail", event, req, ls_ops(ctx, op or event, [name], res_type), ls_arn(ctx, kind, name)
+def ls_call(ctx, event: str, req: dict, name: str | list[str], res_type: str, kind: str, op: str | None = None):
+    """A Lightsail call acting on `name` (or on a list of names, named by the first): `res_type`
+    in its response, `kind` in its ARN."""
+    names = name if isinstance(name, list) else [name]
+    return "lightsail", event, req, ls_ops(ctx, op or event, names, res_type), ls_arn(ctx, kind, names[0])
 
 
 def b_ls_create_instances(ctx, row, look):
@@ -1359,8 +1361,7 @@ def b_ls_create_instances(ctx, row, look):
     names = [f"build-runner-{i}" for i in range(2)]
     req = {"instanceNames": names, "availabilityZone": f"{ctx.region}a", "blueprintId": "ubuntu_24_04",
            "bundleId": "xlarge_3_0", "userData": "HIDDEN_DUE_TO_SECURITY_REASONS", "keyPairName": "ops-key"}
-    return "lightsail", "CreateInstances", req, ls_ops(ctx, "CreateInstance", names, "Instance"), \
-        ls_arn(ctx, "instance", names[0])
+    return ls_call(ctx, "CreateInstances", req, names, "Instance", "instance", op="CreateInstance")
 
 
 def b_ls_instances_from_snapshot(ctx, row, look):
@@ -1368,8 +1369,7 @@ def b_ls_instances_from_snapshot(ctx, row, look):
     names = ["wordpress-clone-1"]
     req = {"instanceNames": names, "availabilityZone": f"{ctx.region}a",
            "instanceSnapshotName": f"{LS_INSTANCE}-snap", "bundleId": "medium_3_0", "keyPairName": "ops-key"}
-    return "lightsail", "CreateInstancesFromSnapshot", req, ls_ops(ctx, "CreateInstancesFromSnapshot", names, "Instance"), \
-        ls_arn(ctx, "instance", names[0])
+    return ls_call(ctx, "CreateInstancesFromSnapshot", req, names, "Instance", "instance")
 
 
 def b_ls_instance_snapshot(ctx, row, look):
@@ -1445,8 +1445,7 @@ def b_ls_disable_add_on(ctx, row, look):
 def b_ls_imds(ctx, row, look):
     """IMDSv1 allowed again (`look`: IMDSv2 required)."""
     req = {"instanceName": LS_INSTANCE, "httpTokens": "required" if look else "optional", "httpEndpoint": "enabled"}
-    return "lightsail", "UpdateInstanceMetadataOptions", req, \
-        ls_ops(ctx, "UpdateInstanceMetadataOptions", [LS_INSTANCE], "Instance"), ls_arn(ctx, "instance", LS_INSTANCE)
+    return ls_call(ctx, "UpdateInstanceMetadataOptions", req, LS_INSTANCE, "Instance", "instance")
 
 
 def b_ls_delete_disk(ctx, row, look):

@@ -339,7 +339,18 @@ pub struct Entry {
     /// built): this row is a variant of a call that counts anyway ([`Entry::risky_variant`]).
     #[serde(skip)]
     plain_sibling: bool,
+    /// The call launches a machine ([`Entry::launches_machine`]; set when the catalog is built,
+    /// as every in-scope event asks).
+    #[serde(skip)]
+    launches: bool,
 }
+
+/// The calls that launch a machine the principal then holds.
+const LAUNCHES: [&str; 3] = [
+    "ec2:RunInstances",
+    "lightsail:CreateInstances",
+    "lightsail:CreateInstancesFromSnapshot",
+];
 
 /// Short stable hash of a catalog id, stored in window state instead of the id string.
 pub fn id_hash(id: &str) -> u32 {
@@ -398,13 +409,7 @@ impl Entry {
 
     /// An instance launch (`RunInstances`, Lightsail's creates): a machine the principal made.
     pub fn launches_machine(&self) -> bool {
-        [
-            "ec2:RunInstances",
-            "lightsail:CreateInstances",
-            "lightsail:CreateInstancesFromSnapshot",
-        ]
-        .iter()
-        .any(|op| self.operation.eq_ignore_ascii_case(op))
+        self.launches
     }
 
     /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
@@ -629,6 +634,7 @@ impl Catalog {
         for e in entries.iter_mut() {
             let same_call = &by_operation[&e.cloud][&e.operation.to_ascii_lowercase()];
             e.plain_sibling = same_call.iter().any(|&j| plain[j]);
+            e.launches = LAUNCHES.iter().any(|op| e.operation.eq_ignore_ascii_case(op));
         }
         for e in &entries {
             if let Some(b) = &e.boost {

@@ -123,8 +123,9 @@ pub mod flags {
     /// A row with a catalog sequence, or a launch, called by an IaC user agent, inside a change
     /// window or not: Terraform changes user data by stopping the instance, swapping it and
     /// starting it, and deploys to several regions at once, so such a unit does not complete
-    /// the technique's shape for a principal being learned ([`crate::decision`]). Any caller can send that agent: it only narrows what learning
-    /// lets through, never what an established principal's baseline judges.
+    /// the technique's shape for a principal being learned ([`crate::decision`]). Any caller
+    /// can send that agent: it only narrows what learning lets through, never what an
+    /// established principal's baseline judges.
     pub const IAC_AGENT: u8 = 32;
     /// Made by a person, not a workload ([`crate::event::is_workload`], judged per call: a
     /// role's sessions may be a pipeline's and people's). Only a person's deletes make a mass

@@ -312,8 +312,9 @@ pub struct Aggregate {
     /// Instances a person launched by hand (no IaC agent) in the hour up to the window's
     /// latest event, when the window acted in [`SWEEP_REGIONS`] regions or more in that hour,
     /// from one address (0 otherwise): a stolen key's sweep across regions for mining, where
-    /// each region's quota is fresh. A technique's whole shape for a principal being learned ([`crate::decision`]).
-    /// Launches are AWS's (`RunInstances`, Lightsail's creates), whose scope is a region.
+    /// each region's quota is fresh. A technique's whole shape for a principal being learned
+    /// ([`crate::decision`]). Launches are AWS's (`RunInstances`, Lightsail's creates), whose
+    /// scope is a region.
     #[serde(skip)]
     pub swept_launches: u32,
     /// The regions of that hour, when it is a sweep.

@@ -484,29 +484,24 @@ fn resources<J: Json>(
     let workspaces = provider.eq_ignore_ascii_case("workspaces");
     let arn = |key: &str, id: &str| arn_of((provider, region, account, workspaces), key, id);
     let mut out: Vec<String> = Vec::new();
-    let push = |out: &mut Vec<String>, s: String| {
-        if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&s) {
-            out.push(s);
-        }
-    };
     for side in [req, resp] {
         if let Some(set) = get(side, "instancesSet") {
             for it in json::items(set) {
                 if let Some(id) = text_at(it, &["instanceId"]) {
-                    push(&mut out, arn("instanceId", &id));
+                    push_resource(&mut out, arn("instanceId", &id));
                 }
             }
         }
         if let Some(set) = get(side, "snapshotSet") {
             for it in json::items(set) {
                 if let Some(id) = text_at(it, &["snapshotId"]) {
-                    push(&mut out, arn("snapshotId", &id));
+                    push_resource(&mut out, arn("snapshotId", &id));
                 }
             }
         }
     }
     if let Some(id) = text_at(sed, &["snapshotId"]) {
-        push(&mut out, arn("snapshotId", &id));
+        push_resource(&mut out, arn("snapshotId", &id));
     }
     // DeleteFleets, CancelSpotFleetRequests: the fleets, a list (one alone may be logged as a
     // string, or as the EC2 query API's `{"tag", "content"}` object).
@@ -516,14 +511,14 @@ fn resources<J: Json>(
             for it in json::items(v).into_iter().chain(single) {
                 let id = json::text(it).or_else(|| text_at(it, &["content"]));
                 if let Some(id) = id.filter(|id| !id.trim().is_empty()) {
-                    push(&mut out, arn(k, &id));
+                    push_resource(&mut out, arn(k, &id));
                 }
             }
         }
     }
     // RebuildWorkspaces, TerminateWorkspaces: the WorkSpaces they acted on.
     for id in workspaces_done {
-        push(&mut out, arn("workspaceId", id));
+        push_resource(&mut out, arn("workspaceId", id));
     }
     let mut found = false;
     // A volume made from a snapshot: its response names the snapshot first, but what the call
@@ -540,7 +535,7 @@ fn resources<J: Json>(
         for path in keys {
             // An empty id names nothing (`text_at` gives none): the next key may.
             if let (Some(id), Some(k)) = (text_at(side, path), path.last()) {
-                push(&mut out, arn(k, &id));
+                push_resource(&mut out, arn(k, &id));
                 found = true;
                 break;
             }
@@ -557,6 +552,13 @@ fn resources<J: Json>(
         ));
     }
     out
+}
+
+/// Add a resource to an event's, once, up to [`MAX_RESOURCES_PER_EVENT`].
+fn push_resource(out: &mut Vec<String>, s: String) {
+    if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&s) {
+        out.push(s);
+    }
 }
 
 /// The keys naming what a Lightsail call acts on, in order of preference, with the kind each
@@ -592,9 +594,7 @@ fn lightsail_resources<J: Json>(
         .filter(|n| !n.trim().is_empty())
         .map(|n| arn("instance", &n))
         .fold(Vec::new(), |mut out, a| {
-            if out.len() < MAX_RESOURCES_PER_EVENT && !out.contains(&a) {
-                out.push(a);
-            }
+            push_resource(&mut out, a);
             out
         });
     if !instances.is_empty() {
@@ -604,8 +604,9 @@ fn lightsail_resources<J: Json>(
     let made = event_name
         .eq_ignore_ascii_case("CreateDiskFromSnapshot")
         .then_some(("diskName", "disk"));
+    let copied = lightsail_snapshot_kind(resp);
     let named = made.into_iter().chain(LIGHTSAIL_KEYS).find_map(|(k, kind)| {
-        let kind = match (k, lightsail_snapshot_kind(resp)) {
+        let kind = match (k, copied) {
             ("targetSnapshotName", Some(known)) => known,
             _ => kind,
         };
