@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = observed
                 .apply(engine(profile, &window, config.as_deref())?)?
                 .with_own_accounts(&own);
-            show(&engine, observed == Observed::Auto, &id, format, &paths)
+            show(engine, observed == Observed::Auto, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
         Command::EventPattern => {
@@ -133,14 +133,14 @@ fn replay_command(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let engine = build(config.as_deref())?;
     match compare_config {
         Some(b) => compare(
-            (&engine, &build(Some(&b))?),
+            (engine, build(Some(&b))?),
             observed == Observed::Auto,
             reorder,
             format,
             (&paths, span),
         ),
         None => replay(
-            &engine,
+            engine,
             observed == Observed::Auto,
             reorder,
             state,
@@ -627,7 +627,7 @@ impl Backtest {
 /// whole first pass, which a replay of one or two days of events, or of one or two
 /// principals' records, can afford; a backtest is read once.
 fn run_replay(
-    engine: &Engine,
+    engine: Engine,
     auto: bool,
     reorder: usize,
     store: &CliStore,
@@ -638,10 +638,10 @@ fn run_replay(
     let learns = rule.is_some_and(|r| engine.observation(&r) == ObservedSince::Unset);
     let rereadable = matches!(store, CliStore::Memory(_)) && !inputs.0.iter().any(|p| p.as_os_str() == "-");
     if !(auto && learns && rereadable) {
-        let hint = ColdStart::new(engine);
-        return Ok(replay_pass(engine, hint, reorder, store, inputs, false, &mut on_alert)?.0);
+        let hint = ColdStart::new(&engine);
+        return Ok(replay_pass(&engine, hint, reorder, store, inputs, false, &mut on_alert)?.0);
     }
-    let learning = engine.clone().observed_from_first_event();
+    let learning = engine.observed_from_first_event();
     let (done, seen) = replay_pass(
         &learning,
         ColdStart::off(),
@@ -658,7 +658,7 @@ fn run_replay(
     }
     let fresh = CliStore::Memory(MemoryStore::new());
     let ((stats, mut counts), _) = replay_pass(
-        engine,
+        &learning.without_first_events(),
         ColdStart::off(),
         reorder,
         &fresh,
@@ -776,7 +776,7 @@ impl ColdStart {
 }
 
 fn replay(
-    engine: &Engine,
+    engine: Engine,
     auto: bool,
     reorder: usize,
     state: Option<PathBuf>,
@@ -799,13 +799,7 @@ fn replay(
 }
 
 /// Replay and print the one alert whose id or dedup key is `id`, with its guide.
-fn show(
-    engine: &Engine,
-    auto: bool,
-    id: &str,
-    format: Format,
-    paths: &[PathBuf],
-) -> anyhow::Result<ExitCode> {
+fn show(engine: Engine, auto: bool, id: &str, format: Format, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut found: Option<Alert> = None;
     let (stats, counts) = run_replay(
         engine,
@@ -841,13 +835,13 @@ fn show(
 /// Backtest a configuration change: the same logs under A and B, alerts added and removed.
 /// Alerts are matched by their deterministic dedup key (same window, tier, trigger bucket).
 fn compare(
-    (a, b): (&Engine, &Engine),
+    (a, b): (Engine, Engine),
     auto: bool,
     reorder: usize,
     format: Format,
     inputs: (&[PathBuf], Span),
 ) -> anyhow::Result<ExitCode> {
-    let collect = |e: &Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
+    let collect = |e: Engine| -> anyhow::Result<(Stats, Counts, Vec<Alert>)> {
         let mut all = Vec::new();
         let store = CliStore::Memory(MemoryStore::new());
         let (stats, counts) = run_replay(e, auto, reorder, &store, inputs, |x| {

@@ -397,6 +397,28 @@ impl Baseline {
         band(i64::MIN).or_else(|| before().find_map(|d| band(d.day)))
     }
 
+    /// The weekday (day number mod 7) on which the principal uses catalog row `op`, if it keeps
+    /// one, and on how many days it did. Every day of its use in the [`HISTORY_DAYS`] before
+    /// `day` falls on the same weekday, at least [`SCHEDULE_DAYS`] of them; or all but one, at
+    /// least one more. A weekly job's operation, read from the row's own days (a month of them,
+    /// whatever the principal's other calls keep): a governance role that runs policies every
+    /// day deletes snapshots on Sundays only. One day off it (a rerun by hand) leaves the others'
+    /// weekday once they are four; a row used on two weekdays keeps none.
+    pub fn weekday_of(&self, op: u32, day: i64) -> Option<(i64, u32)> {
+        let u = self.ops.iter().find(|u| u.h == u64::from(op))?;
+        let from = day - i64::from(HISTORY_DAYS);
+        let mut per = [0u32; 7];
+        for d in (0..32i64).filter(|i| u.days & (1 << i) != 0).map(|i| u.last - i) {
+            if d >= from && d < day {
+                per[d.rem_euclid(7) as usize] += 1;
+            }
+        }
+        let all: u32 = per.iter().sum();
+        let (weekday, &most) = per.iter().enumerate().max_by_key(|&(_, n)| *n)?;
+        let off = all - most;
+        (most >= SCHEDULE_DAYS + off && off <= 1).then_some((weekday as i64, most))
+    }
+
     /// Days with activity in the baseline period of `t`.
     pub fn active_days(&self, t: i64, rule: &BaselineRule) -> u32 {
         self.days_in(t, rule).count() as u32

@@ -113,7 +113,7 @@
 use crate::alert::Tier;
 use crate::baseline::{self, describe_hours, Baseline, NoveltyKind, ALL_TYPES};
 use crate::catalog::OpType;
-use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored};
+use crate::engine::{flags, Destination, Engine, EventContext, ProfileName, Scored, Unit};
 use crate::event::{Cloud, PrincipalKind};
 use crate::incident::Incident;
 use crate::profile::{BaselineRule, Thresholds, MAX_UNITS};
@@ -180,9 +180,10 @@ struct Signs {
 ///   trip brings one, and shifted hours with it; every network of a rare user is new);
 /// - a workload acting from a new network at an hour it never acts at (workloads do not
 ///   travel; an egress change brings new addresses, at the usual hours);
-/// - a workload that acts on a schedule acting hours away from it (`off_schedule`): a nightly
-///   or weekly job's code or credentials used at another time (a rerun by hand, or a schedule
-///   changed, is the finding's cost, once).
+/// - a workload that acts on a schedule acting hours away from it, or deleting with a weekly
+///   row on another day (`off_schedule`): a nightly or weekly job's code or credentials used
+///   at another time (a rerun by hand, or a schedule changed, is the finding's cost, once or
+///   twice).
 ///
 /// A weak sign about what ([`WeakSign`]: a first capture, code execution or share by a settled
 /// principal that explores, or a thin history's first GPU launch) is completed by a new
@@ -1177,6 +1178,7 @@ fn unusual(
         out.push(hour_reason(state, rule, first.t, (settled, active), text));
     }
     out.extend(schedule_reason(state, th, text));
+    out.extend(weekday_reason(state, th, text));
     if state.novel_of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
             code: "new_scope",
@@ -1374,6 +1376,72 @@ fn schedule_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<R
                 OFF_SCHEDULE_HOURS,
                 (h + 1) % 24,
                 away(first)
+            )
+        }),
+        weight: 2,
+    })
+}
+
+/// Weekday names by day number mod 7 (day 0, 1 January 1970, was a Thursday).
+const WEEKDAYS: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+];
+
+/// A row's weekday and its days of use on it ([`Baseline::weekday_of`]).
+type Weekly = (i64, u32);
+
+/// An established principal's workload deletes, the seed's bulk count of them in the window,
+/// of rows it uses on one weekday only ([`Baseline::weekday_of`]), on another day. A weekly
+/// job's history says which day it runs as sharply as its hours do, and a job that runs at its
+/// usual hour on the wrong day is the other half of [`schedule_reason`]: the twenty-second
+/// probe's C13 and X13, a governance role's and an automation account's weekly snapshot
+/// cleanups, their filters changed to take the incident's evidence and recent backups, ran on
+/// the Friday and Saturday before their Sunday at their usual 05:00, and deleted a handful
+/// where their Sundays delete fifty. The principal may act every day (the governance role
+/// tags and stops machines daily): the row's days are its own. A run on the next or previous
+/// day within the hour of midnight is a local schedule's daylight-saving shift. A schedule
+/// changed for good is the finding's cost, twice at most (its second run on the new day is
+/// the history's one day off).
+fn weekday_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<Reason> {
+    // A window's units are mostly a few rows on a day or two: each (row, day) is read once.
+    let mut seen: Vec<(u32, i64, Option<Weekly>)> = Vec::new();
+    let mut off = |u: &Unit| {
+        if u.kind != OpType::Delete || u.flags & flags::BY_PERSON != 0 {
+            return None;
+        }
+        let day = baseline::day_of(u.t);
+        let usual = match seen.iter().find(|s| s.0 == u.op && s.1 == day) {
+            Some(s) => s.2,
+            None => {
+                let w = state.baseline.weekday_of(u.op, day);
+                seen.push((u.op, day, w));
+                w
+            }
+        }?;
+        let after = (day - usual.0).rem_euclid(7);
+        let hour = baseline::hour_of(u.t);
+        let shifted = (after == 1 && hour == 0) || (after == 6 && hour == 23);
+        (after != 0 && !shifted).then_some((day, usual))
+    };
+    let (count, last) = state
+        .units
+        .iter()
+        .filter_map(&mut off)
+        .fold((0u32, None), |(n, _), x| (n + 1, Some(x)));
+    let (day, (usual, days)) = last?;
+    (count >= th.bulk_operations.max(1)).then(|| Reason {
+        code: "off_schedule",
+        detail: text.of(|| {
+            format!(
+                "deletes on {}s only (on {days} days of its history); {count} deletes on a {}",
+                WEEKDAYS[usual as usize],
+                WEEKDAYS[day.rem_euclid(7) as usize]
             )
         }),
         weight: 2,

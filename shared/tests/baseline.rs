@@ -927,9 +927,9 @@ fn a_workloads_deletes_are_not_judged_by_volume_while_it_is_not_known_to_be_new(
 }
 
 /// A job's schedule says when it runs more sharply than any threshold says how much. Weekly
-/// jobs delete 40 snapshots every Sunday at 04:00 for four weeks: the janitor whose run comes on
-/// a Wednesday at 13:00 (its code or its credentials someone else's) alerts with
-/// `off_schedule`, where its volume and its network are as always. One whose Sunday run drifts to
+/// jobs delete 40 snapshots every Sunday at 04:00 for four weeks: the janitor whose fifth Sunday
+/// run comes at 13:00 (its code or its credentials someone else's) alerts with `off_schedule`,
+/// where its volume, its weekday and its network are as always. One whose Sunday run drifts to
 /// 06:00 does not, nor does a person doing the same on the same days (people keep no schedule),
 /// nor a workload whose runs fell at 14:00, 16:00 and 18:00 (no schedule to be off).
 #[test]
@@ -957,10 +957,11 @@ fn a_weekly_job_off_its_schedule_alerts() {
             events.extend(run(who, d, 4));
         }
     }
-    events.extend(run("janitor", 24, 13));
+    events.extend(run("janitor", 28, 13));
     events.extend(run("drifter", 28, 6));
     events.extend(run("person", 24, 13));
-    for (d, hour) in [(0, 14), (7, 16), (14, 18), (24, 22)] {
+    // Not on one weekday either: its days are its own, not a weekly job's.
+    for (d, hour) in [(0, 14), (5, 16), (11, 18), (24, 22)] {
         events.extend(run("ci", d, hour));
     }
     let alerts: Vec<Alert> = replay_from(events, start)
@@ -971,9 +972,62 @@ fn a_weekly_job_off_its_schedule_alerts() {
     assert!(codes(&alerts[0]).contains(&"off_schedule"), "{alerts:#?}");
     assert_eq!(
         alerts[0].time,
-        at(24, 13, 40 * 24 + 20),
+        at(28, 13, 40 * 28 + 20),
         "its 21st delete off schedule"
     );
+}
+
+/// A weekly job's deletes on another day, at its usual hour: a governance role that deletes
+/// volumes every day at 05:00 and snapshots only on its weekly run (days 0, 7, 14 and 21)
+/// deletes six snapshots on day 26 at 05:00 and alerts with `off_schedule` at the fifth (the
+/// seed's bulk count). These do not: four snapshots off the day (under the bulk count); a job
+/// that deletes on two weekdays; a job at 00:00 whose run on the day before, at 23:00, is a
+/// daylight-saving shift; a person's session of the weekly role deleting on another day.
+#[test]
+fn a_weekly_jobs_deletes_on_another_day_alert() {
+    let snapshot = fixture("aws/ec2-delete-snapshot.json");
+    let volume = fixture("aws/ec2-delete-volume.json");
+    let (day, start) = day_of(&snapshot);
+    let at = |d: i64, hour: i64, n: usize| start + d * day + hour * 3_600_000 + n as i64 * 2_000;
+    let mut events = Vec::new();
+    let mut n = 0usize;
+    let mut run =
+        |events: &mut Vec<t1578_core::ComputeEvent>, (who, session): (&str, &str), d, hour, count| {
+            for i in 0..count {
+                n += 1;
+                events.push(as_role(&snapshot, who, session, at(d, hour, i), n));
+            }
+        };
+    // (role, weekly days, hour, the day off its weekday and its hour, snapshots deleted then)
+    let jobs = [
+        ("custodian", &[0, 7, 14, 21][..], 5, (26, 5), 6),
+        ("rerun", &[0, 7, 14, 21][..], 5, (26, 5), 4),
+        ("twice", &[0, 3, 7, 10, 14, 17, 21, 24][..], 5, (26, 5), 6),
+        ("midnight", &[0, 7, 14, 21][..], 0, (27, 23), 6),
+    ];
+    for (who, days, hour, (off, off_hour), count) in jobs {
+        for &d in days {
+            run(&mut events, (who, "policy-run"), d, hour, 30);
+        }
+        run(&mut events, (who, "policy-run"), off, off_hour, count);
+    }
+    for d in [0, 7, 14, 21] {
+        run(&mut events, ("shared", "janitor-fn"), d, 5, 30);
+    }
+    run(&mut events, ("shared", "ana@example.com"), 26, 5, 6);
+    for d in 0..28 {
+        for (i, who) in ["custodian", "rerun", "twice", "shared"].into_iter().enumerate() {
+            n += 1;
+            events.push(as_role(&volume, who, "policy-run", at(d, 5, 40 + i), n));
+        }
+    }
+    let alerts: Vec<Alert> = replay_from(events, start)
+        .into_iter()
+        .filter(|a| a.time >= start + 25 * day)
+        .collect();
+    assert_eq!(names(&alerts), ["custodian"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"off_schedule"), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(26, 5, 4), "its fifth delete on another day");
 }
 
 /// A stolen key's mining sweep: a person's instances launched by hand in three regions within
