@@ -108,6 +108,24 @@ struct Day {
 const SNAPSHOT_BOOT: u64 = 1 << 32;
 /// The key of [`Baseline::record_snapshot_mount`], as [`SNAPSHOT_BOOT`].
 const SNAPSHOT_MOUNT: u64 = SNAPSHOT_BOOT + 1;
+/// The keys of [`Baseline::record_export`], one per [`length_class`], as [`SNAPSHOT_BOOT`].
+const EXPORT_LENGTH: u64 = SNAPSHOT_BOOT + 16;
+/// Length classes kept: up to 2^15 hours, past the API's longest grant.
+const LENGTH_CLASSES: u32 = 16;
+/// How many times the longest of the baseline period's exports (the top of its
+/// [`length_class`]) an export's length must exceed to be new: a DR tool's exports of large
+/// disks run a few times its usual hour.
+pub const LONGER_EXPORT: u32 = 4;
+
+/// An export's length class: the power of two of hours it reaches (1 h: 0, 2 h: 1, 3 to 4 h:
+/// 2, 24 h: 5).
+pub fn length_class(hours: u32) -> u32 {
+    hours
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(LENGTH_CLASSES - 1)
+}
 
 /// Something the principal used, and on which days: bit i of `days` is day `last - i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -485,6 +503,21 @@ impl Baseline {
         Self::knows(&self.ops, u64::from(op), t, rule)
     }
 
+    /// Remember an export the principal asked for on the day of `t`, `hours` long, by its
+    /// [`length_class`]. Kept with the catalog rows, under keys no row's hash can take.
+    pub fn record_export(&mut self, t: i64, hours: u32) {
+        let key = EXPORT_LENGTH + u64::from(length_class(hours));
+        mark(&mut self.ops, key, day_of(t), MAX_OPS);
+    }
+
+    /// The longest [`length_class`] of the exports the principal asked for in the baseline
+    /// period of `t`, if it asked for any.
+    pub fn longest_export(&self, t: i64, rule: &BaselineRule) -> Option<u32> {
+        (0..LENGTH_CLASSES)
+            .rev()
+            .find(|&c| Self::knows(&self.ops, EXPORT_LENGTH + u64::from(c), t, rule))
+    }
+
     /// Remember that a machine booted from a disk the principal made from a snapshot on the
     /// day of `t` ([`crate::window::Aggregate::booted_from_snapshot`]). Kept with the catalog
     /// rows, under a key no row's hash (32 bits) can take.
@@ -517,7 +550,9 @@ impl Baseline {
         let first_day = day_of(self.first_seen);
         self.ops
             .iter()
-            .filter(|u| u.h != SNAPSHOT_BOOT && u.h != SNAPSHOT_MOUNT)
+            // Catalog rows only: the keys past their `u32` hashes (a snapshot boot, an
+            // export's length) are not operations taken up.
+            .filter(|u| u.h < SNAPSHOT_BOOT)
             .map(Used::first)
             .filter(|&d| d > first_day && d >= from && d <= to)
             .count()
@@ -633,6 +668,9 @@ pub enum NoveltyKind {
     Scope,
     /// A network it has not used lately (value: the /24, /48 or address).
     Network,
+    /// An export asked for more than four times as long as any of the baseline period's
+    /// ([`LONGER_EXPORT`]; value: its hours and theirs).
+    ExportLength,
 }
 
 /// One new thing, kept while it is inside the window.
@@ -694,6 +732,20 @@ impl Baseline {
         if let Some(net) = ev.new_network {
             out.push((NoveltyKind::Network, net.to_string()));
         }
+        if let Some(hours) = ev.export_hours {
+            // The top of its class: 8 h for a longest of 5 to 8, so a 24-hour export after an
+            // 8-hour one is not new, where it is after an hour's.
+            let usual = self.longest_export(t, rule).map(|c| 1u32 << c);
+            if let Some(usual) = usual.filter(|&u| hours > u.saturating_mul(LONGER_EXPORT)) {
+                out.push((
+                    NoveltyKind::ExportLength,
+                    format!(
+                        "{hours} h, where its longest in {} days was {usual} h or less",
+                        rule.days
+                    ),
+                ));
+            }
+        }
         out
     }
 }
@@ -713,6 +765,8 @@ pub struct Observed<'a> {
     pub scope: &'a str,
     /// The event's network, when the unfamiliar-IP memory has not seen it lately.
     pub new_network: Option<&'a str>,
+    /// The hours an export asks for, if it is one that says.
+    pub export_hours: Option<u32>,
 }
 
 #[cfg(test)]

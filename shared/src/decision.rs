@@ -133,7 +133,12 @@ pub const ROAMER_NETWORKS: usize = 3;
 fn is_content(code: &str) -> bool {
     matches!(
         code,
-        "volume" | "new_operation" | "outside_change_window" | "snapshot_boot" | "snapshot_mount"
+        "volume"
+            | "new_operation"
+            | "outside_change_window"
+            | "snapshot_boot"
+            | "snapshot_mount"
+            | "long_export"
     )
 }
 
@@ -1179,6 +1184,9 @@ fn unusual(
     }
     out.extend(schedule_reason(state, th, text));
     out.extend(weekday_reason(state, th, text));
+    if let Some(n) = state.novel_of(NoveltyKind::ExportLength).next() {
+        out.push(long_export_reason(&n.value, text));
+    }
     if state.novel_of(NoveltyKind::Scope).next().is_some() {
         out.push(Reason {
             code: "new_scope",
@@ -1380,6 +1388,21 @@ fn schedule_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<R
         }),
         weight: 2,
     })
+}
+
+/// An export whose SAS URL reads at least four times as long as any the principal asked for
+/// in its baseline period ([`NoveltyKind::ExportLength`]). A backup product exports a disk for
+/// an hour and closes it within minutes, every night; the same identity asking for a day is
+/// someone reading the disk at leisure: the twenty-second probe's X04, a compromised media
+/// agent's service principal exporting a patient database's disks for 24 hours, on its usual
+/// host, at its usual hours, with its usual operations. Content, as a volume is: the export
+/// itself is what is odd.
+fn long_export_reason(value: &str, text: Text) -> Reason {
+    Reason {
+        code: "long_export",
+        detail: text.of(|| format!("an export's SAS URL asked for {value}")),
+        weight: 2,
+    }
 }
 
 /// Weekday names by day number mod 7 (day 0, 1 January 1970, was a Thursday).

@@ -84,6 +84,9 @@ pub struct EventContext {
     /// which the window links to the event's first unit.
     #[serde(default)]
     pub mount: Option<Mount>,
+    /// The hours an export's SAS URL reads, rounded up ([`crate::event::Details::export_seconds`]).
+    #[serde(default)]
+    pub export_hours: Option<u32>,
     /// Where a share or a copy sends data (account ids, organizations; the shared resource
     /// when the record does not say), for the known-destination rule. Empty otherwise.
     pub destinations: Vec<String>,
@@ -615,6 +618,10 @@ impl Engine {
                     .filter(|_| p == ProfileName::Default)
                     .map(|r| resource_hash(p, r)),
                 mount,
+                export_hours: ev
+                    .details
+                    .export_seconds
+                    .map(|s| u32::try_from(s.saturating_add(3599) / 3600).unwrap_or(u32::MAX)),
                 destinations: kept.to.list,
                 more_destinations: kept.to.more,
                 public: kept.to.public,

@@ -214,6 +214,10 @@ pub struct Details {
     pub terminates_instances: bool,
     /// Azure VM extension name, from the resource id.
     pub extension: Option<String>,
+    /// Azure: the access a disk's or snapshot's export (`beginGetAccess`) asks for, in seconds
+    /// (`durationInSeconds` of the Start record's request body): how long its SAS URL reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_seconds: Option<i64>,
 }
 
 /// One normalized compute-control-plane event.

@@ -709,6 +709,7 @@ impl WindowState {
             points: c.risk,
             scope: &c.scope,
             new_network,
+            export_hours: c.export_hours,
         };
         for (kind, value) in self.baseline.novelties(&ev, rule) {
             baseline::note(&mut self.novel, kind, &value, c.time_ms);
@@ -729,6 +730,9 @@ impl WindowState {
             if kinds & (1 << i) != 0 {
                 self.peaks.record(c.time_ms, *kind, hour[i] as usize);
             }
+        }
+        if let Some(hours) = c.export_hours {
+            self.baseline.record_export(c.time_ms, hours);
         }
         let destinations: Vec<u64> = c.destinations.iter().map(|d| baseline::place_hash(d)).collect();
         self.baseline

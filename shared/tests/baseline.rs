@@ -1030,6 +1030,57 @@ fn a_weekly_jobs_deletes_on_another_day_alert() {
     assert_eq!(alerts[0].time, at(26, 5, 4), "its fifth delete on another day");
 }
 
+/// A backup product's service principal exports snapshots for an hour every night for two
+/// weeks (a snapshot's SAS URL, `durationInSeconds` 3600). On day 15 the one whose export asks
+/// for 24 hours alerts with `long_export`, from its usual address at its usual hour. These do
+/// not: one asking for 2 hours (a large disk's copy: under four times its longest); one asking
+/// for 24 hours that asked for 8 hours in its period (three times as long). A principal whose
+/// first export it is has no length of its own to compare with: it is judged as a first
+/// export (`new_operation`), not as a long one.
+#[test]
+fn an_export_far_longer_than_the_principals_usual_alerts() {
+    let export = fixture("azure/compute-snapshot-begin-get-access.json");
+    let snapshot = succeeded("azure/compute-snapshot-write.json");
+    assert_eq!(export.details.export_seconds, Some(3600));
+    let (day, start) = day_of(&export);
+    let at = |d: i64, n: usize| start + d * day + 2 * 3_600_000 + n as i64 * 60_000;
+    let sp = |who: &str, d: i64, n: usize, hours: i64| {
+        let mut ev = from(by(&export, who, at(d, n), n + 10 * d as usize), "203.0.113.171");
+        ev.principal.kind = t1578_core::PrincipalKind::ServicePrincipal;
+        ev.details.export_seconds = Some(hours * 3600);
+        ev
+    };
+    let mut events = Vec::new();
+    for d in 0..15 {
+        for (i, who) in ["leaker", "copier", "varied"].into_iter().enumerate() {
+            let hours = if who == "varied" && d == 9 { 8 } else { 1 };
+            events.push(sp(who, d, i, hours));
+        }
+        let mut make = from(
+            by(&snapshot, "newcomer", at(d, 5), 500 + d as usize),
+            "203.0.113.171",
+        );
+        make.principal.kind = t1578_core::PrincipalKind::ServicePrincipal;
+        events.push(make);
+    }
+    events.push(sp("newcomer", 15, 3, 24));
+    events.push(sp("leaker", 15, 0, 24));
+    events.push(sp("copier", 15, 1, 2));
+    events.push(sp("varied", 15, 2, 24));
+    let alerts: Vec<Alert> = replay_from(events, start)
+        .into_iter()
+        .filter(|a| a.time >= start + 15 * day)
+        .collect();
+    assert_eq!(names(&alerts), ["leaker", "newcomer"].into(), "{alerts:#?}");
+    for a in &alerts {
+        let long = codes(a).contains(&"long_export");
+        assert_eq!(long, a.actor.user.name == "leaker", "{a:#?}");
+    }
+    let leaker = alerts.iter().find(|a| a.actor.user.name == "leaker").unwrap();
+    assert_eq!(codes(leaker), ["long_export"], "{leaker:#?}");
+    assert_eq!(leaker.time, at(15, 0));
+}
+
 /// A stolen key's mining sweep: a person's instances launched by hand in three regions within
 /// the hour, each region's quota fresh. On the detector's second day, while every principal is
 /// being learned: the sweeper (two instances in each of three regions in 20 minutes) alerts

@@ -6,7 +6,7 @@ use super::{hash_hex, parse_time, NormalizeError};
 use crate::event::{
     clip, clip_into, Cloud, ComputeEvent, Details, Phase, Principal, PrincipalKind, MAX_DATA_DISKS, MAX_FIELD,
 };
-use crate::json::{self, get, text_at, Json};
+use crate::json::{self, get, int, text_at, Json};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -461,6 +461,10 @@ fn details<J: Json>(rec: &J, operation: &str) -> Details {
         }
         copy_source(&b, &mut d);
         gallery_sharing(&b, &mut d);
+        if ends_with(operation, "/begingetaccess/action") {
+            // A negative or zero duration asks for nothing the API grants: not a length.
+            d.export_seconds = get(&b, "durationInSeconds").and_then(int).filter(|&s| s > 0);
+        }
     } else if let Some(b) = (scale_set || vm).then(|| body("responseBody")).flatten() {
         // The Accept of a create carries the resource as created in its response body: an
         // export without the Start's request body still has the size. Not the source of a copy:
@@ -602,6 +606,31 @@ mod tests {
         assert_eq!(with("not json"), None);
         let success = normalize(record(json!({CLAIM_UPN: "a@x"}), "Success")).unwrap();
         assert_eq!(success.details.source_account, None);
+    }
+
+    /// An export's Start names how long its SAS URL reads; a number written as a string is one
+    /// too, and a length the API would refuse (zero, negative) is none.
+    #[test]
+    fn an_exports_start_names_its_length() {
+        for (body, want) in [
+            (r#"{"access":"Read","durationInSeconds":86400}"#, Some(86400)),
+            (r#"{"access":"Read","durationInSeconds":"3600"}"#, Some(3600)),
+            (r#"{"access":"Read","durationInSeconds":0}"#, None),
+            (r#"{"access":"Read","durationInSeconds":-5}"#, None),
+            (r#"{"access":"Read"}"#, None),
+        ] {
+            for (op, expected) in [
+                ("MICROSOFT.COMPUTE/SNAPSHOTS/BEGINGETACCESS/ACTION", want),
+                ("Microsoft.Compute/disks/beginGetAccess/action", want),
+                ("Microsoft.Compute/disks/endGetAccess/action", None),
+            ] {
+                let mut r = record(json!({CLAIM_UPN: "a@x"}), "Start");
+                r["operationName"] = json!(op);
+                r["properties"]["requestbody"] = json!(body);
+                let ev = normalize(r).unwrap();
+                assert_eq!(ev.details.export_seconds, expected, "{op} {body}");
+            }
+        }
     }
 
     /// A disk made from a snapshot or a restore point's disk says so on its Start; a VM write's
