@@ -120,12 +120,25 @@ pub const LONGER_EXPORT: u32 = 4;
 /// An export's length class: the power of two of hours it reaches (1 h: 0, 2 h: 1, 3 to 4 h:
 /// 2, 24 h: 5).
 pub fn length_class(hours: u32) -> u32 {
+    // Clamped first: a length past 2^31 hours has no next power of two in a u32.
     hours
-        .max(1)
+        .clamp(1, 1 << (LENGTH_CLASSES - 1))
         .next_power_of_two()
         .trailing_zeros()
-        .min(LENGTH_CLASSES - 1)
 }
+
+/// The day number of the same day of the month before `day`'s (its last day where that month
+/// is shorter); `None` out of the calendar's range.
+fn month_before(day: i64) -> Option<i64> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let date = epoch.checked_add_signed(chrono::TimeDelta::try_days(day)?)?;
+    let before = date.checked_sub_months(chrono::Months::new(1))?;
+    Some((before - epoch).num_days())
+}
+
+/// Days an export's length is remembered (and read) before the latest day's: the month its
+/// key's days hold, so a backup's monthly full export of 8 hours sets the bar for the next.
+pub const EXPORT_DAYS: i64 = 31;
 
 /// Something the principal used, and on which days: bit i of `days` is day `last - i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,9 +391,12 @@ impl Baseline {
             floor
         };
         self.days.retain(|d| d.day >= from);
-        for list in [&mut self.ops, &mut self.scopes, &mut self.destinations] {
+        for list in [&mut self.scopes, &mut self.destinations] {
             list.retain(|u| u.last >= floor);
         }
+        let month = day_of(latest) - EXPORT_DAYS;
+        self.ops
+            .retain(|u| u.last >= floor || (u.h >= EXPORT_LENGTH && u.last >= month));
         from
     }
 
@@ -435,6 +451,17 @@ impl Baseline {
         let (weekday, &most) = per.iter().enumerate().max_by_key(|&(_, n)| *n)?;
         let off = all - most;
         (most >= SCHEDULE_DAYS + off && off <= 1).then_some((weekday as i64, most))
+    }
+
+    /// Did the principal use catalog row `op` a month before `day` (the same day of the last
+    /// month, or its last day where that month is shorter)? A monthly routine's day: a weekly
+    /// job's row that also runs on the 1st of each month is on its schedule then.
+    pub fn monthly(&self, op: u32, day: i64) -> bool {
+        month_before(day).is_some_and(|m| {
+            self.ops
+                .iter()
+                .any(|u| u.h == u64::from(op) && u.used_between(m, m))
+        })
     }
 
     /// Days with activity in the baseline period of `t`.
@@ -510,12 +537,17 @@ impl Baseline {
         mark(&mut self.ops, key, day_of(t), MAX_OPS);
     }
 
-    /// The longest [`length_class`] of the exports the principal asked for in the baseline
-    /// period of `t`, if it asked for any.
-    pub fn longest_export(&self, t: i64, rule: &BaselineRule) -> Option<u32> {
-        (0..LENGTH_CLASSES)
-            .rev()
-            .find(|&c| Self::knows(&self.ops, EXPORT_LENGTH + u64::from(c), t, rule))
+    /// The longest [`length_class`] of the exports the principal asked for in the
+    /// [`EXPORT_DAYS`] before `t`'s day (not only the baseline period: a monthly full backup's
+    /// longer export is routine), if it asked for any.
+    pub fn longest_export(&self, t: i64) -> Option<u32> {
+        let day = day_of(t);
+        (0..LENGTH_CLASSES).rev().find(|&c| {
+            let key = EXPORT_LENGTH + u64::from(c);
+            self.ops
+                .iter()
+                .any(|u| u.h == key && u.used_between(day - EXPORT_DAYS, day - 1))
+        })
     }
 
     /// Remember that a machine booted from a disk the principal made from a snapshot on the
@@ -735,14 +767,11 @@ impl Baseline {
         if let Some(hours) = ev.export_hours {
             // The top of its class: 8 h for a longest of 5 to 8, so a 24-hour export after an
             // 8-hour one is not new, where it is after an hour's.
-            let usual = self.longest_export(t, rule).map(|c| 1u32 << c);
+            let usual = self.longest_export(t).map(|c| 1u32 << c);
             if let Some(usual) = usual.filter(|&u| hours > u.saturating_mul(LONGER_EXPORT)) {
                 out.push((
                     NoveltyKind::ExportLength,
-                    format!(
-                        "{hours} h, where its longest in {} days was {usual} h or less",
-                        rule.days
-                    ),
+                    format!("{hours} h, where its longest in {EXPORT_DAYS} days was {usual} h or less"),
                 ));
             }
         }
@@ -922,5 +951,78 @@ mod tests {
         b.record_unit(i64::MIN, OpType::Other, u32::MAX);
         b.record_unit(i64::MAX, OpType::Other, u32::MAX);
         assert!(b.days.len() <= MAX_DAYS);
+    }
+
+    /// A row's weekday: three days of it and no other, or four and one other. Three and one
+    /// other, or two, make none; a day's own use is not its history.
+    #[test]
+    fn a_rows_weekday_is_most_of_its_days_of_the_month() {
+        let with = |days: &[i64]| {
+            let mut b = Baseline::default();
+            for &d in days {
+                b.record_event(D0 + d * DAY_MS, 7, "", &[]);
+            }
+            b
+        };
+        let sunday = |b: &Baseline, day: i64| b.weekday_of(7, day4(day));
+        fn day4(d: i64) -> i64 {
+            day_of(D0) + d
+        }
+        assert_eq!(sunday(&with(&[0, 7, 14]), 19), Some((day4(0).rem_euclid(7), 3)));
+        assert_eq!(sunday(&with(&[0, 7, 14, 21, 24]), 26).map(|w| w.1), Some(4));
+        assert_eq!(sunday(&with(&[0, 7, 14, 17]), 19), None, "three and one other");
+        assert_eq!(sunday(&with(&[7, 14]), 19), None, "two");
+        assert_eq!(
+            sunday(&with(&[0, 7, 14]), 14),
+            None,
+            "day 14 itself is not history"
+        );
+        assert_eq!(
+            sunday(&with(&[0, 7, 14]), 29),
+            None,
+            "day 0 is more than 28 days back"
+        );
+        assert_eq!(with(&[0, 7, 14]).weekday_of(8, day4(19)), None, "another row");
+    }
+
+    /// A month before is the same day of the month before, or that month's last day.
+    #[test]
+    fn a_month_before_is_the_same_day_of_the_month_before() {
+        let day = |y, m, d| {
+            (chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days()
+        };
+        assert_eq!(month_before(day(2026, 11, 15)), Some(day(2026, 10, 15)));
+        assert_eq!(month_before(day(2026, 3, 31)), Some(day(2026, 2, 28)));
+        assert_eq!(month_before(day(2026, 1, 1)), Some(day(2025, 12, 1)));
+        assert_eq!(month_before(i64::MAX), None);
+        let mut b = Baseline::default();
+        b.record_event(day(2026, 10, 30) * DAY_MS, 7, "", &[]);
+        assert!(b.monthly(7, day(2026, 11, 30)));
+        assert!(!b.monthly(7, day(2026, 11, 29)));
+        assert!(!b.monthly(8, day(2026, 11, 30)), "another row");
+    }
+
+    /// Lengths by their power of two of hours, whatever the number; the longest is read from
+    /// the month before, and kept that long.
+    #[test]
+    fn an_exports_length_class_and_the_longest_of_the_month() {
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 8, 9, 24, 1 << 20, u32::MAX].map(length_class),
+            [0, 0, 1, 2, 2, 3, 3, 4, 5, 15, 15]
+        );
+        let mut b = Baseline::default();
+        b.record_export(D0, 8);
+        for d in 1..30 {
+            let t = D0 + d * DAY_MS;
+            b.record_export(t, 1);
+            b.prune(t, &RULE);
+        }
+        let t = D0 + 30 * DAY_MS;
+        assert_eq!(b.longest_export(t), Some(3), "day 0's 8 hours, 30 days back");
+        assert_eq!(b.longest_export(D0 + 32 * DAY_MS), Some(0), "gone after 31 days");
+        assert_eq!(Baseline::default().longest_export(t), None);
+        assert_eq!(b.operations_adopted(t, &RULE), 0, "lengths are not operations");
     }
 }

@@ -326,6 +326,13 @@ pub struct Entry {
     /// operation then fails is counted as the attempt it is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_start: bool,
+    /// Azure, with `on_start`: the operation's Accept or Success counts it too when it comes
+    /// first (another Event Hub partition, a pipeline that forwards only Success records),
+    /// and the Start then counts nothing more. For a row whose body adds to what the operation
+    /// is (an export's length), not one whose body is what it is (a gallery share's
+    /// recipients: a Success without them would stand for a share to no one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_record: bool,
     /// Sequence bonus.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boost: Option<Boost>,
@@ -521,6 +528,11 @@ fn check_row(e: &Entry) -> Result<(), String> {
     }
     if e.on_start && e.cloud != Cloud::Azure {
         return Err("on_start is for Azure rows: CloudTrail logs one record per call".into());
+    }
+    if e.any_record && !e.on_start {
+        return Err(
+            "any_record is for on_start rows: every other row counts its Accept and Success already".into(),
+        );
     }
     if let Some(key) = e.when.as_ref().and_then(|c| body_key(c, e.cloud)) {
         if !e.on_start {

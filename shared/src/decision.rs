@@ -21,6 +21,7 @@
 //!   | operations outside the account's declared change windows | 2 |
 //!   | a machine booted from a disk the principal made from a snapshot within the hour, unless it booted one in its baseline period (`snapshot_boot`) | 2 |
 //!   | a disk the principal made from a snapshot within the hour read on a machine made for it (launched in the window, created with it) or copied from another subscription, unless it did so in its baseline period (`snapshot_mount`) | 2 |
+//!   | an Azure export whose SAS URL reads more than four times as long as any the principal asked for in the month before (`long_export`) | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |
 //!   | an hour (±1) it is never active at | 1; 0 with a thin history |
 //!   | a region or resource group it did not act in | 1 |
@@ -29,7 +30,8 @@
 //!   pattern of stolen credentials that ordinary life does not produce: a settled person on two
 //!   new networks in one window (a trip brings one), a workload on a new network at an hour it
 //!   never acts at (workloads do not travel), a workload on a schedule deleting in bulk hours
-//!   from it (`off_schedule`: a janitor's code or credentials used at another time), or a weak
+//!   from it, or with a weekly row on another day (`off_schedule`: a janitor's code or
+//!   credentials used at another time), or a weak
 //!   first capture/execution/share by a settled principal from a new network (or, for a
 //!   workload, with any other sign). A thin history
 //!   (active on fewer than `settled_days` days) makes everything look new, so novelty weighs
@@ -1182,8 +1184,8 @@ fn unusual(
     if let Some(first) = state.novel_of(NoveltyKind::Hour).next() {
         out.push(hour_reason(state, rule, first.t, (settled, active), text));
     }
-    out.extend(schedule_reason(state, th, text));
-    out.extend(weekday_reason(state, th, text));
+    // One `off_schedule` at most: a run at the wrong hour on the wrong day is one sign.
+    out.extend(schedule_reason(state, th, text).or_else(|| weekday_reason(state, th, text)));
     if let Some(n) = state.novel_of(NoveltyKind::ExportLength).next() {
         out.push(long_export_reason(&n.value, text));
     }
@@ -1390,8 +1392,9 @@ fn schedule_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<R
     })
 }
 
-/// An export whose SAS URL reads at least four times as long as any the principal asked for
-/// in its baseline period ([`NoveltyKind::ExportLength`]). A backup product exports a disk for
+/// An export whose SAS URL reads more than four times as long as any the principal asked for
+/// in the month before ([`NoveltyKind::ExportLength`]: the top of the longest one's power of
+/// two of hours). A backup product exports a disk for
 /// an hour and closes it within minutes, every night; the same identity asking for a day is
 /// someone reading the disk at leisure: the twenty-second probe's X04, a compromised media
 /// agent's service principal exporting a patient database's disks for 24 hours, on its usual
@@ -1427,38 +1430,49 @@ type Weekly = (i64, u32);
 /// cleanups, their filters changed to take the incident's evidence and recent backups, ran on
 /// the Friday and Saturday before their Sunday at their usual 05:00, and deleted a handful
 /// where their Sundays delete fifty. The principal may act every day (the governance role
-/// tags and stops machines daily): the row's days are its own. A run on the next or previous
-/// day within the hour of midnight is a local schedule's daylight-saving shift. A schedule
-/// changed for good is the finding's cost, twice at most (its second run on the new day is
-/// the history's one day off).
+/// tags and stops machines daily): the row's days are its own. Not a run into the next day's
+/// first [`OFF_SCHEDULE_HOURS`] (an overrun, or a local schedule's daylight-saving shift) or in
+/// the last hour of the day before (the shift the other way), nor the row's use on the same
+/// day of the month before (a monthly run of the weekly job's row). A schedule changed for
+/// good is the finding's cost once (twice if four runs on the old day are still in the month
+/// before the new day's second). Judged only where the schedule's hours say nothing
+/// ([`schedule_reason`]): a run at the wrong hour on the wrong day is one sign.
 fn weekday_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<Reason> {
+    let bar = th.bulk_operations.max(1);
+    let workload_delete = |u: &&Unit| u.kind == OpType::Delete && u.flags & flags::BY_PERSON == 0;
+    // Most windows hold fewer: nothing to read of the rows' days.
+    if (state.units.iter().filter(workload_delete).count() as u32) < bar {
+        return None;
+    }
     // A window's units are mostly a few rows on a day or two: each (row, day) is read once.
     let mut seen: Vec<(u32, i64, Option<Weekly>)> = Vec::new();
     let mut off = |u: &Unit| {
-        if u.kind != OpType::Delete || u.flags & flags::BY_PERSON != 0 {
-            return None;
-        }
         let day = baseline::day_of(u.t);
         let usual = match seen.iter().find(|s| s.0 == u.op && s.1 == day) {
             Some(s) => s.2,
             None => {
-                let w = state.baseline.weekday_of(u.op, day);
+                let b = &state.baseline;
+                let w = b.weekday_of(u.op, day).filter(|_| !b.monthly(u.op, day));
                 seen.push((u.op, day, w));
                 w
             }
         }?;
         let after = (day - usual.0).rem_euclid(7);
         let hour = baseline::hour_of(u.t);
-        let shifted = (after == 1 && hour == 0) || (after == 6 && hour == 23);
+        // Past midnight into the next day by a few hours: a run that overran, or a local
+        // schedule's daylight-saving shift; the hour before midnight of the day before: the
+        // shift the other way.
+        let shifted = (after == 1 && hour < OFF_SCHEDULE_HOURS) || (after == 6 && hour == 23);
         (after != 0 && !shifted).then_some((day, usual))
     };
     let (count, last) = state
         .units
         .iter()
+        .filter(workload_delete)
         .filter_map(&mut off)
         .fold((0u32, None), |(n, _), x| (n + 1, Some(x)));
     let (day, (usual, days)) = last?;
-    (count >= th.bulk_operations.max(1)).then(|| Reason {
+    (count >= bar).then(|| Reason {
         code: "off_schedule",
         detail: text.of(|| {
             format!(

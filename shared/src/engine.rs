@@ -475,7 +475,8 @@ impl Engine {
     /// from (an Accept's response body, where the Start's request body is missing).
     pub fn counts_row_phase(&self, entry: &Entry, phase: Phase) -> bool {
         if entry.on_start && self.profile.name == ProfileName::Default {
-            return phase == Phase::Start || (entry.when.is_some() && self.counts_phase(entry.cloud, phase));
+            let later = entry.when.is_some() || entry.any_record;
+            return phase == Phase::Start || (later && self.counts_phase(entry.cloud, phase));
         }
         self.counts_phase(entry.cloud, phase)
     }

@@ -893,9 +893,16 @@ fn is_service_event(e: &Entry) -> bool {
 
 /// A row read from its operation's Start (its request body) beside the operation's plain row, or
 /// a [`widened`] one: the plain row's rule counts the operation's Success, so a correlation
-/// counting both would count one operation twice.
-fn read_beside_plain(e: &Entry) -> bool {
-    widened(e) || (e.on_start && e.has_plain_sibling())
+/// counting both would count one operation twice. The plain row is another, counted from the
+/// Success: a row counted from its Start alone (a gallery share, an export) is its operation's
+/// only rule, which the correlation counts.
+fn read_beside_plain(e: &Entry, catalog: &Catalog) -> bool {
+    let beside = || {
+        catalog.for_cloud(e.cloud).any(|x| {
+            x.id != e.id && x.when.is_none() && !x.on_start && x.operation.eq_ignore_ascii_case(&e.operation)
+        })
+    };
+    widened(e) || (e.on_start && beside())
 }
 
 fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
@@ -905,11 +912,14 @@ fn correlation_text(c: &Correlation, catalog: &Catalog, date: &str) -> String {
     let rules: Vec<String> = catalog
         .for_cloud(c.cloud)
         .filter(weighed)
-        .filter(|e| !is_service_event(e) && !read_beside_plain(e))
+        .filter(|e| !is_service_event(e) && !read_beside_plain(e, catalog))
         .map(|e| rule_name(&e.id))
         .collect();
     let skipped = catalog.for_cloud(c.cloud).filter(weighed).any(is_service_event);
-    let wide = catalog.for_cloud(c.cloud).filter(weighed).any(read_beside_plain);
+    let wide = catalog
+        .for_cloud(c.cloud)
+        .filter(weighed)
+        .any(|e| read_beside_plain(e, catalog));
     let mut out = String::new();
     let _ = writeln!(out, "title: {}", q(c.title));
     let _ = writeln!(out, "id: {}", rule_uuid(c.name));

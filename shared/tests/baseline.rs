@@ -982,7 +982,8 @@ fn a_weekly_job_off_its_schedule_alerts() {
 /// deletes six snapshots on day 26 at 05:00 and alerts with `off_schedule` at the fifth (the
 /// seed's bulk count). These do not: four snapshots off the day (under the bulk count); a job
 /// that deletes on two weekdays; a job at 00:00 whose run on the day before, at 23:00, is a
-/// daylight-saving shift; a person's session of the weekly role deleting on another day.
+/// daylight-saving shift; a job at 23:00 whose run goes on past 01:00; a job's run on its own
+/// weekday; a person's session of the weekly role deleting on another day.
 #[test]
 fn a_weekly_jobs_deletes_on_another_day_alert() {
     let snapshot = fixture("aws/ec2-delete-snapshot.json");
@@ -1004,6 +1005,8 @@ fn a_weekly_jobs_deletes_on_another_day_alert() {
         ("rerun", &[0, 7, 14, 21][..], 5, (26, 5), 4),
         ("twice", &[0, 3, 7, 10, 14, 17, 21, 24][..], 5, (26, 5), 6),
         ("midnight", &[0, 7, 14, 21][..], 0, (27, 23), 6),
+        ("overrun", &[3, 10, 17, 24][..], 23, (25, 1), 6),
+        ("steady", &[0, 7, 14, 21][..], 5, (28, 5), 30),
     ];
     for (who, days, hour, (off, off_hour), count) in jobs {
         for &d in days {
