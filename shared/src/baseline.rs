@@ -170,12 +170,21 @@ impl Used {
     }
 
     fn days_used_between(&self, from: i64, to: i64) -> u32 {
+        self.days_between(from, to).count() as u32
+    }
+
+    /// The days of use from `from` to `to` (inclusive) the bitmask still holds, latest first.
+    fn days_between(&self, from: i64, to: i64) -> impl Iterator<Item = i64> + '_ {
         (0..32i64)
             .filter(|i| self.days & (1 << i) != 0)
             .map(|i| self.last - i)
-            .filter(|&d| d >= from && d <= to)
-            .count() as u32
+            .filter(move |&d| d >= from && d <= to)
     }
+}
+
+/// Did the principal use `h` (a catalog row, or a key past them) from `from` to `to`?
+fn used_in(list: &[Used], h: u64, from: i64, to: i64) -> bool {
+    list.iter().any(|u| u.h == h && u.used_between(from, to))
 }
 
 fn mark(list: &mut Vec<Used>, h: u64, day: i64, cap: usize) {
@@ -440,12 +449,9 @@ impl Baseline {
     /// weekday once they are four; a row used on two weekdays keeps none.
     pub fn weekday_of(&self, op: u32, day: i64) -> Option<(i64, u32)> {
         let u = self.ops.iter().find(|u| u.h == u64::from(op))?;
-        let from = day - i64::from(HISTORY_DAYS);
         let mut per = [0u32; 7];
-        for d in (0..32i64).filter(|i| u.days & (1 << i) != 0).map(|i| u.last - i) {
-            if d >= from && d < day {
-                per[d.rem_euclid(7) as usize] += 1;
-            }
+        for d in u.days_between(day - i64::from(HISTORY_DAYS), day - 1) {
+            per[d.rem_euclid(7) as usize] += 1;
         }
         let all: u32 = per.iter().sum();
         let (weekday, &most) = per.iter().enumerate().max_by_key(|&(_, n)| *n)?;
@@ -457,11 +463,7 @@ impl Baseline {
     /// month, or its last day where that month is shorter)? A monthly routine's day: a weekly
     /// job's row that also runs on the 1st of each month is on its schedule then.
     pub fn monthly(&self, op: u32, day: i64) -> bool {
-        month_before(day).is_some_and(|m| {
-            self.ops
-                .iter()
-                .any(|u| u.h == u64::from(op) && u.used_between(m, m))
-        })
+        month_before(day).is_some_and(|m| used_in(&self.ops, u64::from(op), m, m))
     }
 
     /// Days with activity in the baseline period of `t`.
@@ -522,7 +524,7 @@ impl Baseline {
 
     fn knows(list: &[Used], h: u64, t: i64, rule: &BaselineRule) -> bool {
         let (from, to) = Self::period(t, rule);
-        list.iter().any(|u| u.h == h && u.used_between(from, to))
+        used_in(list, h, from, to)
     }
 
     /// Did the principal use this catalog row in the baseline period of `t`?
@@ -543,10 +545,12 @@ impl Baseline {
     pub fn longest_export(&self, t: i64) -> Option<u32> {
         let day = day_of(t);
         (0..LENGTH_CLASSES).rev().find(|&c| {
-            let key = EXPORT_LENGTH + u64::from(c);
-            self.ops
-                .iter()
-                .any(|u| u.h == key && u.used_between(day - EXPORT_DAYS, day - 1))
+            used_in(
+                &self.ops,
+                EXPORT_LENGTH + u64::from(c),
+                day - EXPORT_DAYS,
+                day - 1,
+            )
         })
     }
 

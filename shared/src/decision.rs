@@ -1348,6 +1348,11 @@ fn sweep_reason(agg: &Aggregate, text: Text) -> Option<Reason> {
     })
 }
 
+/// A delete of a workload's (not a person's session's): what a job's schedule is judged by.
+fn workload_delete(u: &Unit) -> bool {
+    u.kind == OpType::Delete && u.flags & flags::BY_PERSON == 0
+}
+
 /// Hours from a schedule that make a call off it: more than a job's drift, a daylight-saving
 /// shift or a slow run.
 const OFF_SCHEDULE_HOURS: u32 = 3;
@@ -1371,8 +1376,7 @@ fn schedule_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<R
     let (count, first) = state
         .units
         .iter()
-        .filter(|u| u.kind == OpType::Delete && u.flags & flags::BY_PERSON == 0)
-        .filter(|u| away(u.t) >= OFF_SCHEDULE_HOURS)
+        .filter(|u| workload_delete(u) && away(u.t) >= OFF_SCHEDULE_HOURS)
         .fold((0u32, i64::MAX), |(n, first), u| (n + 1, first.min(u.t)));
     let bar = th.bulk_operations.saturating_mul(MASS_DELETE_BULKS);
     (count > bar).then(|| Reason {
@@ -1439,9 +1443,8 @@ type Weekly = (i64, u32);
 /// ([`schedule_reason`]): a run at the wrong hour on the wrong day is one sign.
 fn weekday_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<Reason> {
     let bar = th.bulk_operations.max(1);
-    let workload_delete = |u: &&Unit| u.kind == OpType::Delete && u.flags & flags::BY_PERSON == 0;
     // Most windows hold fewer: nothing to read of the rows' days.
-    if (state.units.iter().filter(workload_delete).count() as u32) < bar {
+    if (state.units.iter().filter(|u| workload_delete(u)).count() as u32) < bar {
         return None;
     }
     // A window's units are mostly a few rows on a day or two: each (row, day) is read once.
@@ -1468,7 +1471,7 @@ fn weekday_reason(state: &WindowState, th: &Thresholds, text: Text) -> Option<Re
     let (count, last) = state
         .units
         .iter()
-        .filter(workload_delete)
+        .filter(|u| workload_delete(u))
         .filter_map(&mut off)
         .fold((0u32, None), |(n, _), x| (n + 1, Some(x)));
     let (day, (usual, days)) = last?;
