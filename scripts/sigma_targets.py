@@ -74,7 +74,7 @@ def json_keys(path: str) -> list[str]:
 DLM_TARGETS = re.compile(r"\.(schedules)\.(shareRules)\.targetAccounts$", re.I)
 # Request arrays of strings (RDS snapshot attributes, a DLM policy's share targets): KQL tests
 # them with set_has_element.
-STRING_ARRAYS = re.compile(rf"\.valuesTo(Add|Remove)$|(?i:{DLM_TARGETS.pattern})")
+STRING_ARRAYS = re.compile(rf"\.valuesTo(Add|Remove)$|\.instanceTypes$|(?i:{DLM_TARGETS.pattern})")
 # The variable a LogScale array function binds to each element.
 LOGSCALE_ELEMENT = "t1578_element"
 
@@ -93,6 +93,14 @@ def request_array(field: str) -> tuple[str, str | None] | None:
 
 def is_array_path(field: str) -> bool:
     return request_array(field) is not None
+
+
+def array_prefix(cond) -> str | None:
+    """The prefix of a `startswith` test (a plain string, then one trailing `*`), else None."""
+    parts = list(cond.value.s)
+    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] == SpecialChars.WILDCARD_MULTI:
+        return parts[0]
+    return None
 
 
 def kusto_request_parameter(field: str) -> str:
@@ -317,6 +325,9 @@ def backends():
             if KUSTO_ARRAY.match(cond.field):
                 if wildcard:
                     return f"coalesce(array_length({cond.field}), 0) > 0"
+                if prefix := array_prefix(cond):
+                    # One element starts with it: in the array's JSON text, a quote then the prefix.
+                    return f"coalesce(tostring({cond.field}) matches regex @'(?i)\"{re.escape(prefix)}', false)"
                 if cond.value.contains_special():
                     raise NotImplementedError("wildcard test over a request array")
                 return f"coalesce(set_has_element({cond.field}, {self.convert_value_str(cond.value, state)}), false)"
@@ -349,6 +360,11 @@ def backends():
                 return super().convert_condition_field_eq_val_str(lowered, state)
             if tuple(cond.value.s) == (SpecialChars.WILDCARD_MULTI,):
                 return f"mv_count({self.escape_and_quote_field(cond.field)}) > 0"
+            if prefix := array_prefix(cond):
+                # One element starts with it: the elements joined, each after a comma. MV_CONCAT of
+                # an absent field is null, and so is the test: coalesce keeps NOT(...) true there.
+                field = self.escape_and_quote_field(cond.field)
+                return (f"coalesce(concat(\",\", to_lower(mv_concat({field}, \",\"))) like \"*,{prefix.lower()}*\", false)")
             if cond.value.contains_special():
                 raise NotImplementedError("wildcard test over a request array")
             field, value = self.escape_and_quote_field(cond.field), self.convert_value_str(cond.value, state)

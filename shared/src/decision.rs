@@ -20,7 +20,7 @@
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | a machine booted from a disk the principal made from a snapshot within the hour, unless it booted one in its baseline period (`snapshot_boot`) | 2 |
-//!   | a disk the principal made from a snapshot within the hour read on a machine made for it (launched in the window, created with it) or copied from another subscription, unless it did so in its baseline period (`snapshot_mount`) | 2 |
+//!   | a disk the principal made from a snapshot (or an EBS volume it detached from another machine) within the hour read on a machine made for it (launched in the window, created with it) or copied from another subscription, unless it did so in its baseline period (`snapshot_mount`) | 2 |
 //!   | an Azure export whose SAS URL reads more than four times as long as any the principal asked for in the month before (`long_export`) | 2 |
 //!   | each network (/24, /48) it has not used lately, at most 2 (1 for a thin history) | 1; 0 for a roamer |
 //!   | an hour (±1) it is never active at | 1; 0 with a thin history |
@@ -1240,7 +1240,7 @@ fn snapshot_mount_reason(disks: u32, text: Text) -> Reason {
         detail: text.of(|| {
             let (s, them) = if disks == 1 { ("", "it") } else { ("s", "them") };
             format!(
-                "{disks} disk{s} this principal made from a snapshot within the hour attached to a machine made to read {them} (launched in the window, or created with {them}), or copied from another subscription"
+                "{disks} disk{s} this principal made from a snapshot (or detached from another machine) within the hour attached to a machine made to read {them} (launched in the window, or created with {them}), or copied from another subscription"
             )
         }),
         weight: 2,

@@ -490,9 +490,12 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
         }
         Cloud::Aws => {
             let v: Vec<Val> = prefixes.iter().map(|x| s(x)).collect();
-            // A launch template names the type in its data, RunInstances at the top.
+            // A launch template names the type in its data, RunInstances at the top, an EKS node
+            // group in a list (any of its types).
             let path = if name.starts_with("CreateLaunchTemplate") {
                 "launchTemplateData.instanceType"
+            } else if name == "CreateNodegroup" {
+                "instanceTypes"
             } else {
                 "instanceType"
             };

@@ -1131,21 +1131,28 @@ impl WindowState {
     }
 
     /// Whether a data disk unit `u`'s call attached is one the principal made from a snapshot
-    /// within the hour before, on a machine made for reading it: launched by the principal
-    /// before the attach (in the window), or created by the call itself; or, whatever the
-    /// machine, a disk copied from another subscription's snapshot. Computed at aggregation,
-    /// as the sequences are, so the order events arrive in does not matter.
+    /// (or took off another machine) within the hour before, on a machine made for reading it:
+    /// launched by the principal before the attach (in the window), or created by the call
+    /// itself; or, whatever the machine, a disk copied from another subscription's snapshot.
+    /// A person's volume detached from a stopped server and attached to a helper launched for it
+    /// reads the server's data as a snapshot's copy would (the twenty-third blind probe's D06: a
+    /// Vault server's raft volume moved to an attacker's instance and back). Computed at
+    /// aggregation, as the sequences are, so the order events arrive in does not matter.
     fn mounts_snapshot(&self, catalog: &Catalog, u: &Unit, m: &Mounted) -> bool {
         let (mut made, mut across) = (false, false);
-        for e in self
+        // A person's detach only: a render farm's scheduler moves its scratch volumes between
+        // the workers it launches all day (the workloads' benign alerts, seed 41).
+        let by_person = |v: &Unit| v.flags & flags::BY_PERSON != 0;
+        for (v, e) in self
             .units
             .iter()
             .filter(|v| v.res == m.disk && v.t <= u.t && u.t - v.t <= HOUR_MS)
-            .filter_map(|v| catalog.by_id_hash(v.op))
-            .filter(|e| e.makes_disk_from_snapshot())
+            .filter_map(|v| catalog.by_id_hash(v.op).map(|e| (v, e)))
         {
-            made = true;
-            across |= e.copies_across();
+            if e.makes_disk_from_snapshot() || (e.takes_disk_off_machine() && by_person(v)) {
+                made = true;
+                across |= e.copies_across();
+            }
         }
         made && (m.new_machine
             || across

@@ -2423,6 +2423,67 @@ fn a_lightsail_disk_from_a_snapshot_read_on_an_instance_made_for_it_alerts() {
     assert_eq!(alerts[0].time, at(11, 3), "the attach");
 }
 
+/// A server's data volume moved to a machine made for reading it: a volume detached (from a
+/// server the principal stopped) and attached within the hour to an instance the same principal
+/// launched minutes before reads the server's disk as a snapshot's copy would (the
+/// twenty-third blind probe's D06: a replayed console session moving a Vault server's raft
+/// volume to a helper instance). Rare users on day 11: the mover alerts with
+/// `snapshot_mount`; a volume moved to a machine the principal did not launch (a repair that
+/// moves a disk between two existing servers), one attached more than an hour after its
+/// detach, one put back on the server it came from, and a render farm's scheduler moving a
+/// scratch volume to a worker it launched (a workload's routine) do not.
+#[test]
+fn a_volume_detached_and_read_on_an_instance_launched_for_it_alerts() {
+    let scene = Scene::new(fixture("aws/ec2-stop-instances.json"));
+    let at = |d, m| scene.at(d, m);
+    let run = scene.here("aws/ec2-run-instances.json");
+    let detach = scene.here("aws/ec2-detach-volume.json");
+    let attach = scene.here("aws/ec2-attach-volume.json");
+    let mut events = scene.history(&["mover", "repairer", "late", "back"]);
+    for d in [0, 4, 8] {
+        let stop = as_role(&scene.template, "scheduler", "job-4711", at(d, 0), d as usize);
+        events.push(scene.own(stop));
+    }
+    // (who, launched the instance attached to (else the volume's own server), minutes from
+    // the detach to the attach)
+    for (who, launched, after) in [
+        ("mover", true, 3),
+        ("repairer", false, 3),
+        ("late", true, 75),
+        ("back", false, 50),
+        ("scheduler", true, 3),
+    ] {
+        let vol = scene.disk(who, "data");
+        let instance = |launch: &t1578_core::ComputeEvent| {
+            if launched {
+                launch.resources[0].clone()
+            } else {
+                "i-vault-staging-01".to_string()
+            }
+        };
+        // A render farm's scheduler (a role's session named by the job, not a person) moves
+        // its scratch volumes between the workers it launches.
+        let call = |template: &t1578_core::ComputeEvent, t: i64, n: usize| {
+            if who == "scheduler" {
+                as_role(template, who, "job-4711", t, n)
+            } else {
+                let mut ev = by(template, who, t, n);
+                ev.principal.kind = t1578_core::PrincipalKind::User;
+                ev
+            }
+        };
+        let launch = call(&run, at(11, -2), 20);
+        let target = instance(&launch);
+        events.push(scene.own(launch));
+        events.push(scene.own(on_disk(call(&detach, at(11, 0), 21), &vol, false)));
+        events.push(scene.own(mounted(call(&attach, at(11, after), 22), &vol, &target)));
+    }
+    let alerts = scene.alerts(events);
+    assert_eq!(names(&alerts), ["mover"].into(), "{alerts:#?}");
+    assert!(codes(&alerts[0]).contains(&"snapshot_mount"), "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(11, 3), "the attach");
+}
+
 /// Azure's form: a disk made from a snapshot, then a VM created with it as a data disk (the
 /// Start records carry both bodies). Rare users on day 11: the reader alerts with
 /// `snapshot_mount`; a restorer whose full update of its own VM names the disk as a data disk
@@ -2566,4 +2627,46 @@ fn a_weekly_boot_from_a_snapshot_is_routine_after_its_first() {
         alerts.iter().all(|a| a.time < at(2, 0)),
         "only the first week: {alerts:#?}"
     );
+}
+
+/// A contractor who scales an AKS cluster's node pool on weekdays from home (active on 12 of
+/// the 14 days: settled), whose token is replayed from a VPS: a first run command on the
+/// cluster (code run with the cluster's admin credentials) and a GPU node pool, from a network
+/// never seen, alert. The same run command from home is the contractor's first use of a tool
+/// and no finding; the usual pool write from the VPS is a new network alone, context.
+#[test]
+fn a_clusters_run_command_and_gpu_pool_from_a_new_network_alert_for_a_settled_person() {
+    let pool = succeeded("azure/aks-agent-pool-write.json");
+    let gpu_pool = fixture("azure/aks-agent-pool-write-gpu.json");
+    let command = succeeded("azure/aks-run-command.json");
+    assert_eq!(
+        gpu_pool.details.instance_type.as_deref(),
+        Some("Standard_NC24ads_A100_v4")
+    );
+    let (day, start) = day_of(&pool);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let home = "198.51.100.20";
+    let mut events = Vec::new();
+    for who in ["stolen", "at-home", "pool-only", "gpu"] {
+        for d in (0..14).filter(|d| d % 7 < 5 || *d == 12) {
+            events.push(from(by(&pool, who, at(d, 0), d as usize), home));
+        }
+    }
+    events.push(from(by(&command, "stolen", at(14, 5), 100), "45.87.152.177"));
+    events.push(from(by(&command, "at-home", at(14, 5), 100), home));
+    events.push(from(by(&pool, "pool-only", at(14, 5), 100), "45.87.152.177"));
+    events.push(from(by(&gpu_pool, "gpu", at(14, 5), 100), "45.87.152.177"));
+    let alerts = replay_from(events, start);
+    let late: Vec<&Alert> = alerts.iter().filter(|a| a.time >= start + 14 * day).collect();
+    assert_eq!(
+        late.iter()
+            .map(|a| a.actor.user.name.as_str())
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["gpu", "stolen"].into(),
+        "{late:#?}"
+    );
+    for a in late {
+        assert!(codes(a).contains(&"new_network"), "{a:#?}");
+        assert!(codes(a).contains(&"new_operation"), "{a:#?}");
+    }
 }

@@ -154,8 +154,8 @@ fn the_guide_check_fails_when_a_row_loses_its_questions_steps_or_commands() {
 
 #[test]
 fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
-    // A launch, a launch template and a template version are one decision in three calls: a
-    // type added to one row's list and not the others would let a fleet launch it unseen.
+    // A launch, a launch template, a template version and a node group are one decision in four
+    // calls: a type added to one row's list and not the others would let a fleet launch it unseen.
     let c = Catalog::builtin().unwrap();
     let lists: Vec<(&str, &Vec<String>)> = c
         .entries
@@ -171,6 +171,7 @@ fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
             "aws.ec2.create_launch_template_gpu",
             "aws.ec2.create_launch_template_version_gpu",
             "aws.ec2.run_instances_gpu",
+            "aws.eks.create_nodegroup_gpu",
         ])
     );
     for (id, list) in &lists {

@@ -503,9 +503,11 @@ fn ends_with(operation: &str, suffix: &str) -> bool {
 
 /// A VM's size; a scale set's is its sku's name. A scale set's write says so by its operation,
 /// or by a body with a virtualMachineProfile (a disk's sku is its storage type): a scale-out
-/// (`az vmss scale`) sends only the sku and its capacity.
+/// (`az vmss scale`) sends only the sku and its capacity. An AKS node pool's and a Batch pool's
+/// is the `vmSize` of their properties.
 fn size(b: &Value, scale_set: bool) -> Option<String> {
     text_at(b, &["properties", "hardwareProfile", "vmSize"])
+        .or_else(|| text_at(b, &["properties", "vmSize"]))
         .or_else(|| {
             (scale_set || json::path(b, &["properties", "virtualMachineProfile"]).is_some())
                 .then(|| text_at(b, &["sku", "name"]))
@@ -769,6 +771,15 @@ mod tests {
         let disk = r#"{"sku":{"name":"Premium_LRS"},"properties":{"diskSizeGB":256}}"#;
         assert_eq!(with("MICROSOFT.COMPUTE/DISKS/WRITE", disk), None);
         assert_eq!(with(vmss, r#"{"properties":{"upgradePolicy":{}}}"#), None);
+        // An AKS node pool's and a Batch pool's size is their properties' vmSize.
+        let pool = r#"{"properties":{"count":10,"vmSize":"Standard_NC24ads_A100_v4","mode":"User"}}"#;
+        let aks = "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AGENTPOOLS/WRITE";
+        assert_eq!(with(aks, pool).as_deref(), Some("Standard_NC24ads_A100_v4"));
+        let batch = r#"{"properties":{"vmSize":"STANDARD_F72S_V2","scaleSettings":{}}}"#;
+        assert_eq!(
+            with("MICROSOFT.BATCH/BATCHACCOUNTS/POOLS/WRITE", batch).as_deref(),
+            Some("STANDARD_F72S_V2")
+        );
     }
 
     #[test]

@@ -845,6 +845,13 @@ fn details<J: Json>(
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .or_else(|| text_at(req, &["launchTemplateData", "instanceType"]))
+        // An EKS node group's types: one family, several sizes for Spot, so the first says it.
+        .or_else(|| {
+            get(req, "instanceTypes")
+                .and_then(|l| json::items(l).into_iter().next())
+                .and_then(json::text)
+                .filter(|t| !t.trim().is_empty())
+        })
         .map(|s| clip(&s, 64));
     d
 }
@@ -1194,6 +1201,34 @@ mod tests {
             normalize(r).unwrap().resources,
             vec!["arn:aws:workspaces:us-east-1:111122223333:workspace/ws-ccccccccc"]
         );
+    }
+
+    #[test]
+    fn an_eks_node_groups_type_is_the_first_of_its_list() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("eks.amazonaws.com");
+        r["eventName"] = json!("CreateNodegroup");
+        r["requestParameters"] = json!({"clusterName":"prod","nodegroupName":"gpu",
+            "instanceTypes":["p3.8xlarge","p3.16xlarge"],"amiType":"AL2_x86_64_GPU"});
+        r["responseElements"] = json!(null);
+        let ev = normalize(r.clone()).unwrap();
+        assert!(
+            ev.operation.eq_ignore_ascii_case("eks:CreateNodegroup"),
+            "{}",
+            ev.operation
+        );
+        assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        // A group whose types are in its launch template names none; an empty or odd list none.
+        for types in [json!(null), json!([]), json!([""]), json!([" "])] {
+            r["requestParameters"]["instanceTypes"] = types.clone();
+            assert_eq!(
+                normalize(r.clone()).unwrap().details.instance_type,
+                None,
+                "{types}"
+            );
+        }
     }
 
     #[test]
