@@ -176,7 +176,7 @@ def splunk_pipeline():
     def arrays(name: str) -> str:
         name = name.replace(".items.", ".items{}.")
         name = DLM_TARGETS.sub(lambda m: f".{m[1]}{{}}.{m[2]}{{}}.{m[0].rsplit('.', 1)[1]}{{}}", name)
-        return re.sub(r"\.(valuesToAdd|valuesToRemove)$", r".\1{}", name)
+        return re.sub(r"\.(valuesToAdd|valuesToRemove|instanceTypes)$", r".\1{}", name)
     return ProcessingPipeline(name="t1578 Splunk CloudTrail arrays", priority=20, items=[ProcessingItem(
         identifier="t1578_splunk_arrays", transformation=FieldFunctionTransformation({}, arrays),
         rule_conditions=[LogsourceCondition(product="aws", service="cloudtrail")])])

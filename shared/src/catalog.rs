@@ -244,7 +244,9 @@ impl Condition {
                     let g = g.to_ascii_lowercase();
                     wants.iter().any(|w| {
                         if prefix {
-                            g.starts_with(w.as_str())
+                            // A list of types (an EKS node group's) is written comma-separated:
+                            // any of them may start with the prefix.
+                            g.split(',').any(|t| t.trim_start().starts_with(w.as_str()))
                         } else {
                             g.contains(w.as_str())
                         }

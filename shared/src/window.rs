@@ -293,7 +293,8 @@ pub struct Aggregate {
     pub booted_at: i64,
     /// Disks the principal made from a snapshot within the hour and attached as a data disk to
     /// a machine made for reading them: one it launched in the window or created with the disk,
-    /// or any machine when the disk was copied from another subscription's snapshot. The
+    /// or any machine when the disk was copied from another subscription's snapshot; and a data
+    /// volume a person detached from a server within the hour, read the same way. The
     /// snapshot's data read on a machine the caller controls (the mount step of snapshot
     /// theft), where a restore attaches the disk to the machine it came from. Few routines do
     /// it, so unless the principal did it in its baseline period (a DR drill's weekly test
@@ -1134,15 +1135,18 @@ impl WindowState {
     /// (or took off another machine) within the hour before, on a machine made for reading it:
     /// launched by the principal before the attach (in the window), or created by the call
     /// itself; or, whatever the machine, a disk copied from another subscription's snapshot.
-    /// A person's volume detached from a stopped server and attached to a helper launched for it
+    /// A person's data volume detached from a server and attached to a helper launched for it
     /// reads the server's data as a snapshot's copy would (the twenty-third blind probe's D06: a
     /// Vault server's raft volume moved to an attacker's instance and back). Computed at
     /// aggregation, as the sequences are, so the order events arrive in does not matter.
     fn mounts_snapshot(&self, catalog: &Catalog, u: &Unit, m: &Mounted) -> bool {
         let (mut made, mut across) = (false, false);
-        // A person's detach only: a render farm's scheduler moves its scratch volumes between
-        // the workers it launches all day (the workloads' benign alerts, seed 41).
-        let by_person = |v: &Unit| v.flags & flags::BY_PERSON != 0;
+        // A person's detach of a data volume only: a render farm's scheduler moves its scratch
+        // volumes between the workers it launches all day (the workloads' benign alerts, seed
+        // 41), and a rescue moves a broken machine's root volume (detached at its root device,
+        // linked as the call's root disk) to a helper launched to repair it.
+        let by_person =
+            |v: &Unit| v.flags & flags::BY_PERSON != 0 && !self.links.iter().any(|l| l.unit == v.id);
         for (v, e) in self
             .units
             .iter()

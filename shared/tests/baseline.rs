@@ -2430,8 +2430,9 @@ fn a_lightsail_disk_from_a_snapshot_read_on_an_instance_made_for_it_alerts() {
 /// volume to a helper instance). Rare users on day 11: the mover alerts with
 /// `snapshot_mount`; a volume moved to a machine the principal did not launch (a repair that
 /// moves a disk between two existing servers), one attached more than an hour after its
-/// detach, one put back on the server it came from, and a render farm's scheduler moving a
-/// scratch volume to a worker it launched (a workload's routine) do not.
+/// detach, a render farm's scheduler moving a scratch volume to a worker it launched (a
+/// workload's routine), and a rescue (a broken server's root volume, detached at its root
+/// device, attached to a helper launched to repair it) do not.
 #[test]
 fn a_volume_detached_and_read_on_an_instance_launched_for_it_alerts() {
     let scene = Scene::new(fixture("aws/ec2-stop-instances.json"));
@@ -2439,19 +2440,22 @@ fn a_volume_detached_and_read_on_an_instance_launched_for_it_alerts() {
     let run = scene.here("aws/ec2-run-instances.json");
     let detach = scene.here("aws/ec2-detach-volume.json");
     let attach = scene.here("aws/ec2-attach-volume.json");
-    let mut events = scene.history(&["mover", "repairer", "late", "back"]);
+    let mut events = scene.history(&["mover", "repairer", "late", "back", "rescuer"]);
     for d in [0, 4, 8] {
         let stop = as_role(&scene.template, "scheduler", "job-4711", at(d, 0), d as usize);
         events.push(scene.own(stop));
     }
     // (who, launched the instance attached to (else the volume's own server), minutes from
     // the detach to the attach)
+    // A rescuer detaches a broken server's root volume (at its root device) and attaches it to
+    // a helper it launched to repair it.
     for (who, launched, after) in [
         ("mover", true, 3),
         ("repairer", false, 3),
         ("late", true, 75),
         ("back", false, 50),
         ("scheduler", true, 3),
+        ("rescuer", true, 3),
     ] {
         let vol = scene.disk(who, "data");
         let instance = |launch: &t1578_core::ComputeEvent| {
@@ -2475,7 +2479,7 @@ fn a_volume_detached_and_read_on_an_instance_launched_for_it_alerts() {
         let launch = call(&run, at(11, -2), 20);
         let target = instance(&launch);
         events.push(scene.own(launch));
-        events.push(scene.own(on_disk(call(&detach, at(11, 0), 21), &vol, false)));
+        events.push(scene.own(on_disk(call(&detach, at(11, 0), 21), &vol, who == "rescuer")));
         events.push(scene.own(mounted(call(&attach, at(11, after), 22), &vol, &target)));
     }
     let alerts = scene.alerts(events);
@@ -2629,7 +2633,7 @@ fn a_weekly_boot_from_a_snapshot_is_routine_after_its_first() {
     );
 }
 
-/// A contractor who scales an AKS cluster's node pool on weekdays from home (active on 12 of
+/// A contractor who scales an AKS cluster's node pool on weekdays from home (active on 11 of
 /// the 14 days: settled), whose token is replayed from a VPS: a first run command on the
 /// cluster (code run with the cluster's admin credentials) and a GPU node pool, from a network
 /// never seen, alert. The same run command from home is the contractor's first use of a tool

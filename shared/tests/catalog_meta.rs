@@ -183,3 +183,27 @@ fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
         );
     }
 }
+
+/// An EKS node group may list any types: a GPU type after a cheap one makes the call the GPU
+/// row's, in any casing; a list of cheap types, or a type that only contains a GPU family's
+/// name, does not.
+#[test]
+fn a_node_groups_gpu_type_counts_wherever_it_is_listed() {
+    let c = Catalog::builtin().unwrap();
+    let template = load(&events_dir().join("aws/eks-create-nodegroup.json"))[0].clone();
+    let row = |types: &str| {
+        let mut ev = template.clone();
+        ev.details.instance_type = Some(types.into());
+        c.classify(&ev).map(|e| e.id.clone())
+    };
+    assert_eq!(
+        row("m5.large,G5.48xlarge").as_deref(),
+        Some("aws.eks.create_nodegroup_gpu")
+    );
+    assert_eq!(row("p3.8xlarge").as_deref(), Some("aws.eks.create_nodegroup_gpu"));
+    assert_eq!(
+        row("m5.large,c6i.2xlarge").as_deref(),
+        Some("aws.eks.create_nodegroup")
+    );
+    assert_eq!(row("xg5.large").as_deref(), Some("aws.eks.create_nodegroup"));
+}

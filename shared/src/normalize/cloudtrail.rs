@@ -173,6 +173,8 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let mut details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
     if provider == "lightsail" && event_name.eq_ignore_ascii_case("AttachDisk") {
         lightsail_attached(&mut details, req, (&*region, &*account));
+    } else if event_name.eq_ignore_ascii_case("DetachVolume") {
+        detached(&mut details, (req, resp), &resources);
     } else if event_name.eq_ignore_ascii_case("AttachVolume") {
         attached(
             &mut details,
@@ -516,6 +518,19 @@ fn resources<J: Json>(
             }
         }
     }
+    // An EKS node group: its ARN as created, else (a refused call) its cluster and name.
+    if provider.eq_ignore_ascii_case("eks") {
+        let named = || match (text_at(req, &["clusterName"]), text_at(req, &["nodegroupName"])) {
+            (Some(c), Some(n)) => Some(format!("arn:aws:eks:{region}:{account}:nodegroup/{c}/{n}")),
+            _ => None,
+        };
+        if let Some(a) = text_at(resp, &["nodegroup", "nodegroupArn"])
+            .map(|a| a.into_owned())
+            .or_else(named)
+        {
+            push_resource(&mut out, clip_into(a, MAX_FIELD));
+        }
+    }
     // RebuildWorkspaces, TerminateWorkspaces: the WorkSpaces they acted on.
     for id in workspaces_done {
         push_resource(&mut out, arn("workspaceId", id));
@@ -683,6 +698,16 @@ fn attached<J: Json>(
     }
 }
 
+/// A `DetachVolume` at a root device name takes the machine's root disk off it: named as the
+/// call's root disk, so a rescue (the root volume moved to a helper instance to be repaired) is
+/// not read as a server's data moved to a machine made to read it.
+fn detached<J: Json>(details: &mut Details, (req, resp): (&J, &J), resources: &[String]) {
+    let device = text_at(req, &["device"]).or_else(|| text_at(resp, &["device"]));
+    if device.is_some_and(|d| root_device(&d)) {
+        details.root_disk = resources.first().cloned();
+    }
+}
+
 /// Instance attributes ModifyInstanceAttribute can change, in the order they are looked for.
 const INSTANCE_ATTRIBUTES: [&str; 14] = [
     "userData",
@@ -845,16 +870,27 @@ fn details<J: Json>(
     d.instance_type = text_at(req, &["instanceType"])
         .or_else(|| text_at(req, &["instanceType", "value"]))
         .or_else(|| text_at(req, &["launchTemplateData", "instanceType"]))
-        // An EKS node group's types: one family, several sizes for Spot, so the first says it.
-        .or_else(|| {
-            get(req, "instanceTypes")
-                .and_then(|l| json::items(l).into_iter().next())
-                .and_then(json::text)
-                .filter(|t| !t.trim().is_empty())
-        })
-        .map(|s| clip(&s, 64));
+        .map(|s| clip(&s, 64))
+        .or_else(|| instance_types(req));
     d
 }
+
+/// An EKS node group's instance types, comma-separated (the catalog's type prefixes test each):
+/// a group may list any types, and a GPU type listed after a cheap one launches GPUs too.
+fn instance_types<J: Json>(req: &J) -> Option<String> {
+    let list = get(req, "instanceTypes")?;
+    let types: Vec<String> = json::items(list)
+        .into_iter()
+        .filter_map(json::text)
+        .map(|t| clip(t.trim(), 64))
+        .filter(|t| !t.is_empty() && !t.contains(','))
+        .take(MAX_INSTANCE_TYPES)
+        .collect();
+    (!types.is_empty()).then(|| types.join(","))
+}
+
+/// Instance types kept of a node group's list: EKS accepts 20 at most.
+const MAX_INSTANCE_TYPES: usize = 20;
 
 /// A device name EC2 gives a root volume (`/dev/xvda`, `/dev/sda1`; the documented names of
 /// Linux and Windows AMIs): a volume attached there is the machine's boot disk, where a
@@ -899,8 +935,8 @@ mod tests {
     }
 
     /// A volume attached at a root device name is the machine's root disk, named as the
-    /// volume's resource is (a CreateVolume's response makes the same ARN); at a data device, or
-    /// on another call, nothing is.
+    /// volume's resource is (a CreateVolume's response makes the same ARN), and so is one
+    /// detached from there; at a data device, or on another call, nothing is.
     #[test]
     fn a_volume_attached_at_a_root_device_is_the_machines_root_disk() {
         let attach = |device: &str, key: &str| {
@@ -939,10 +975,24 @@ mod tests {
         r["eventName"] = json!("AttachVolume");
         r["responseElements"] = json!({"volumeId": "vol-1", "device": "/dev/sda1"});
         assert!(normalize(r).unwrap().details.root_disk.is_some());
-        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
-        r["requestParameters"] = json!({"volumeId": "vol-1", "device": "/dev/xvda"});
-        r["eventName"] = json!("DetachVolume");
-        assert_eq!(normalize(r).unwrap().details.root_disk, None);
+        // A detach at a root device takes the machine's root disk off it (a rescue's first
+        // step), named so; at a data device, or without one, it names none.
+        let detach = |device: Option<&str>| {
+            let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}));
+            r["requestParameters"] = json!({"volumeId": "vol-1"});
+            r["responseElements"] = json!({"volumeId": "vol-1", "instanceId": "i-1", "status": "detaching"});
+            if let Some(d) = device {
+                r["responseElements"]["device"] = json!(d);
+            }
+            r["eventName"] = json!("DetachVolume");
+            normalize(r).unwrap().details.root_disk
+        };
+        assert_eq!(
+            detach(Some("/dev/xvda")).as_deref(),
+            Some(root.resources[0].as_str())
+        );
+        assert_eq!(detach(Some("/dev/sdf")), None);
+        assert_eq!(detach(None), None);
     }
 
     /// Attached elsewhere, the volume is a data disk of the instance the call names, written as
@@ -1204,7 +1254,7 @@ mod tests {
     }
 
     #[test]
-    fn an_eks_node_groups_type_is_the_first_of_its_list() {
+    fn an_eks_node_groups_types_are_all_kept() {
         let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
         r["eventSource"] = json!("eks.amazonaws.com");
         r["eventName"] = json!("CreateNodegroup");
@@ -1217,9 +1267,20 @@ mod tests {
             "{}",
             ev.operation
         );
-        assert_eq!(ev.details.instance_type.as_deref(), Some("p3.8xlarge"));
+        assert_eq!(
+            ev.details.instance_type.as_deref(),
+            Some("p3.8xlarge,p3.16xlarge")
+        );
+        // A refused call names its group by its cluster and name; a created one by its ARN.
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:eks:us-east-1:111122223333:nodegroup/prod/gpu"]
+        );
         let line = serde_json::to_vec(&r).unwrap();
         assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        let arn = "arn:aws:eks:us-east-1:111122223333:nodegroup/prod/gpu/a1b2";
+        r["responseElements"] = json!({"nodegroup":{"nodegroupArn":arn}});
+        assert_eq!(normalize(r.clone()).unwrap().resources, vec![arn]);
         // A group whose types are in its launch template names none; an empty or odd list none.
         for types in [json!(null), json!([]), json!([""]), json!([" "])] {
             r["requestParameters"]["instanceTypes"] = types.clone();
