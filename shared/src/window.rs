@@ -1145,7 +1145,7 @@ impl WindowState {
         // volumes between the workers it launches all day (the workloads' benign alerts, seed
         // 41), and a rescue moves a broken machine's root volume (detached at its root device,
         // linked as the call's root disk) to a helper launched to repair it.
-        let by_person =
+        let persons_data_volume =
             |v: &Unit| v.flags & flags::BY_PERSON != 0 && !self.links.iter().any(|l| l.unit == v.id);
         for (v, e) in self
             .units
@@ -1153,7 +1153,7 @@ impl WindowState {
             .filter(|v| v.res == m.disk && v.t <= u.t && u.t - v.t <= HOUR_MS)
             .filter_map(|v| catalog.by_id_hash(v.op).map(|e| (v, e)))
         {
-            if e.makes_disk_from_snapshot() || (e.takes_disk_off_machine() && by_person(v)) {
+            if e.makes_disk_from_snapshot() || (e.takes_disk_off_machine() && persons_data_volume(v)) {
                 made = true;
                 across |= e.copies_across();
             }

@@ -173,15 +173,12 @@ fn from_fields<J: Json>(rec: &J, hints: Option<EnvelopeHints>) -> Result<Compute
     let mut details = details(&provider, &event_name, (req, resp), ui, service_event, time_ms);
     if provider == "lightsail" && event_name.eq_ignore_ascii_case("AttachDisk") {
         lightsail_attached(&mut details, req, (&*region, &*account));
-    } else if event_name.eq_ignore_ascii_case("DetachVolume") {
-        detached(&mut details, (req, resp), &resources);
-    } else if event_name.eq_ignore_ascii_case("AttachVolume") {
-        attached(
-            &mut details,
-            (req, resp),
-            &resources,
-            (&*provider, &*region, &*account),
-        );
+    } else {
+        let attach = event_name.eq_ignore_ascii_case("AttachVolume");
+        if attach || event_name.eq_ignore_ascii_case("DetachVolume") {
+            let place = (&*provider, &*region, &*account);
+            volume_at_device(&mut details, (req, resp), &resources, (place, attach));
+        }
     }
 
     let event_id = match text_at(rec, &["eventID"]) {
@@ -673,13 +670,15 @@ fn lightsail_attached<J: Json>(details: &mut Details, req: &J, place: (&str, &st
     }
 }
 
-/// What an `AttachVolume` makes of its volume: the machine's root disk at a root device name,
-/// else a data disk of the instance it names.
-fn attached<J: Json>(
+/// What an `AttachVolume` or a `DetachVolume` makes of its volume: at a root device name, the
+/// machine's root disk (a detach there takes it off: a rescue's first step, the root volume
+/// moved to a helper to be repaired, is not a server's data moved to a machine made to read
+/// it); elsewhere, attached, a data disk of the instance it names.
+fn volume_at_device<J: Json>(
     details: &mut Details,
     (req, resp): (&J, &J),
     resources: &[String],
-    place: (&str, &str, &str),
+    (place, attach): ((&str, &str, &str), bool),
 ) {
     let (provider, region, account) = place;
     let at = |k: &str| text_at(req, &[k]).or_else(|| text_at(resp, &[k]));
@@ -688,23 +687,13 @@ fn attached<J: Json>(
     };
     if at("device").is_some_and(|d| root_device(&d)) {
         details.root_disk = Some(volume.clone());
-    } else if let Some(instance) = at("instanceId") {
+    } else if let Some(instance) = at("instanceId").filter(|_| attach) {
         details.data_disks = vec![volume.clone()];
         details.mounted_on = Some(arn_of(
             (provider, region, account, false),
             "instanceId",
             &instance,
         ));
-    }
-}
-
-/// A `DetachVolume` at a root device name takes the machine's root disk off it: named as the
-/// call's root disk, so a rescue (the root volume moved to a helper instance to be repaired) is
-/// not read as a server's data moved to a machine made to read it.
-fn detached<J: Json>(details: &mut Details, (req, resp): (&J, &J), resources: &[String]) {
-    let device = text_at(req, &["device"]).or_else(|| text_at(resp, &["device"]));
-    if device.is_some_and(|d| root_device(&d)) {
-        details.root_disk = resources.first().cloned();
     }
 }
 
