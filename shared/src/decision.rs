@@ -590,15 +590,11 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     // out (the same reasons, judged again) only for a verdict.
     let (reasons, weak) = judge(state, engine, eff, &agg, judged, t, Text::Skip);
     let tier = eff.thresholds.tier(&agg);
-    let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
-    let known = |t, knows| routine(state, judged, t, knows);
-    let boot = agg.booted_by_hand > 0 && !known(agg.booted_at, Baseline::knows_snapshot_boot);
-    let mount = agg.mounted_by_hand > 0 && !known(agg.mounted_at, Baseline::knows_snapshot_mount);
     let signs = Signs {
         weak,
         workload: !by_person(s),
         person_revert: agg.person_reverts > 0,
-        whole: unjudged && (agg.whole_technique || boot || mount || agg.swept_launches > 0),
+        whole: whole_shape(state, judged, &agg),
     };
     // Remembered for the days after: a weekly refresh's second week is its routine.
     if agg.booted_from_snapshot > 0 && judged.is_some() {
@@ -613,33 +609,18 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let fires = if root { tier } else { judged_fires };
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
-    let escalation = eff.baseline.map_or(200, |r| r.escalation_percent);
-    let open = open_finding(state, eff, t, disc, escalation);
+    let open = open_finding(state, eff, t, disc, escalation(eff));
     let (activity, inc, updated_because) = match open {
-        Some(mut inc) => {
-            // A critical the finding has reported (the same row to the same destinations: a
-            // backup product's next download URL of the night, a scanner's next share to its
-            // vendor) is news again only at the escalation factor cubed.
-            // The root user's tier always fires: whether a critical repeats is judged as for
-            // anyone, or its nightly one would update at 2x.
-            let repeated =
-                critical && judged_fires.is_none() && disc.is_some_and(|d| inc.criticals.contains(&d));
-            let pct = if repeated { cubed(escalation) } else { escalation };
-            let why = growth(&inc, &agg, fires, disc, pct);
-            // Growth is news only while the window still makes a finding: routine work later
-            // in the day of a finding does not repeat it.
-            if why.is_empty() || !(critical || fires.is_some()) {
-                // A repeated critical keeps its finding open, so a nightly one's next night is
-                // the same finding; for two windows from its opening only, so that a critical
-                // repeated longer (a public share every night) opens a new one, and no finding
-                // stays open for ever or is compared with a report days old.
-                if repeated && t - inc.opened <= 2 * eff.window_ms {
-                    inc.last = inc.last.max(t);
-                    state.incident = Some(inc);
-                }
+        Some(inc) => {
+            let decided = Decided {
+                critical,
+                judged_fires,
+                fires,
+                disc,
+            };
+            let Some((inc, why)) = update_finding(state, eff, inc, &agg, decided, t) else {
                 return Vec::new();
-            }
-            inc.count += 1;
+            };
             (Activity::Update, inc, why)
         }
         None if critical || fires.is_some() => {
@@ -675,6 +656,75 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
         critical: critical.then(|| c.catalog_id.clone()),
     };
     vec![record(state, agg, t, finding)]
+}
+
+/// A principal being learned or not known to be new has no normal to weigh against, but a
+/// technique's whole shape needs none: a sequence that tells, a person's machine booted from
+/// (or data read on a machine made for) a disk made from a snapshot outside its routine, or a
+/// person's launch sweep.
+fn whole_shape(state: &WindowState, judged: Judged, agg: &Aggregate) -> bool {
+    let unjudged = matches!(judged, Some((_, (Standing::Learning | Standing::Unproven, _))));
+    let known = |t, knows| routine(state, judged, t, knows);
+    let boot = agg.booted_by_hand > 0 && !known(agg.booted_at, Baseline::knows_snapshot_boot);
+    let mount = agg.mounted_by_hand > 0 && !known(agg.mounted_at, Baseline::knows_snapshot_mount);
+    unjudged && (agg.whole_technique || boot || mount || agg.swept_launches > 0)
+}
+
+/// The growth factor that makes an open finding's activity news (percent).
+fn escalation(eff: &Effective) -> u32 {
+    eff.baseline.map_or(200, |r| r.escalation_percent)
+}
+
+/// What an event decided before its finding is looked up.
+#[derive(Debug, Clone, Copy)]
+struct Decided {
+    /// A critical not explained by a known destination or a learned read.
+    critical: bool,
+    /// The tier that fires for the principal's standing.
+    judged_fires: Option<Tier>,
+    /// The tier that fires (the root user's whatever its standing).
+    fires: Option<Tier>,
+    /// The critical's row and destinations, hashed.
+    disc: Option<u32>,
+}
+
+/// The open finding `inc` updated by an event at `t`, with why; `None` when the event is not
+/// news (the finding kept open meanwhile by a repeated critical).
+fn update_finding(
+    state: &mut WindowState,
+    eff: &Effective,
+    mut inc: Incident,
+    agg: &Aggregate,
+    d: Decided,
+    t: i64,
+) -> Option<(Incident, Vec<String>)> {
+    // A critical the finding has reported (the same row to the same destinations: a backup
+    // product's next download URL of the night, a scanner's next share to its vendor) is news
+    // again only at the escalation factor cubed. The root user's tier always fires: whether a
+    // critical repeats is judged as for anyone, or its nightly one would update at 2x.
+    let repeated =
+        d.critical && d.judged_fires.is_none() && d.disc.is_some_and(|x| inc.criticals.contains(&x));
+    let pct = if repeated {
+        cubed(escalation(eff))
+    } else {
+        escalation(eff)
+    };
+    let why = growth(&inc, agg, d.fires, d.disc, pct);
+    // Growth is news only while the window still makes a finding: routine work later in the
+    // day of a finding does not repeat it.
+    if why.is_empty() || !(d.critical || d.fires.is_some()) {
+        // A repeated critical keeps its finding open, so a nightly one's next night is the same
+        // finding; for two windows from its opening only, so that a critical repeated longer (a
+        // public share every night) opens a new one, and no finding stays open for ever or is
+        // compared with a report days old.
+        if repeated && t - inc.opened <= 2 * eff.window_ms {
+            inc.last = inc.last.max(t);
+            state.incident = Some(inc);
+        }
+        return None;
+    }
+    inc.count += 1;
+    Some((inc, why))
 }
 
 /// The finding an event of time `t` reports in, if one is open ([`Incident::open_at`]): a

@@ -140,6 +140,50 @@ impl Boots {
     }
 }
 
+/// What people's calls in a window add up to ([`flags::BY_PERSON`]): the deletes, reverts and
+/// threats a principal being learned is judged on.
+#[derive(Debug)]
+struct PersonCalls {
+    deletes: u32,
+    first_delete: i64,
+    risky_reverts: u32,
+    reverts: u32,
+    threats: u32,
+}
+
+impl Default for PersonCalls {
+    fn default() -> Self {
+        PersonCalls {
+            deletes: 0,
+            first_delete: i64::MAX,
+            risky_reverts: 0,
+            reverts: 0,
+            threats: 0,
+        }
+    }
+}
+
+impl PersonCalls {
+    fn add(&mut self, catalog: &Catalog, u: &Unit) {
+        // Only a lifecycle unit of 2 points or more can be a threat: the row is looked up for
+        // those alone (a plain launch is 1 point).
+        self.threats += u32::from(
+            u.kind.is_lifecycle()
+                && u.risk >= 2
+                && catalog
+                    .by_id_hash(u.op)
+                    .is_some_and(|e| e.risk >= 2 && e.risky_variant()),
+        );
+        if u.kind == OpType::Delete {
+            self.deletes += 1;
+            self.first_delete = self.first_delete.min(u.t);
+        } else if u.kind == OpType::Revert {
+            self.reverts += 1;
+            self.risky_reverts += u32::from(catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant()));
+        }
+    }
+}
+
 /// When the unit `id` was counted, or the earliest time when the window no longer holds it (its
 /// link goes first at a bound).
 fn unit_time(units: &[Unit], id: u64) -> i64 {
@@ -1016,54 +1060,23 @@ impl WindowState {
         let mut type_counts = [0u32; baseline::TYPES];
         let mut type_points = [0u32; baseline::TYPES];
         let mut whole_technique = false;
-        let (mut person_deletes, mut person_first) = (0u32, i64::MAX);
-        let (mut person_risky_reverts, mut person_reverts) = (0u32, 0u32);
+        let mut people = PersonCalls::default();
         let mut impairing = 0u32;
-        let mut threats = 0u32;
         let mut boots = Boots::default();
         let mut mounts = Boots::default();
         for u in self.units.iter().filter(|u| live(u.t)) {
             impairing += u32::from(self.impairs(u, floor));
             if u.flags & flags::BY_PERSON != 0 {
-                // Only a lifecycle unit of 2 points or more can be a threat: the row is looked
-                // up for those alone (a plain launch is 1 point).
-                threats += u32::from(
-                    u.kind.is_lifecycle()
-                        && u.risk >= 2
-                        && catalog
-                            .by_id_hash(u.op)
-                            .is_some_and(|e| e.risk >= 2 && e.risky_variant()),
-                );
-                if u.kind == OpType::Delete {
-                    person_deletes += 1;
-                    person_first = person_first.min(u.t);
-                } else if u.kind == OpType::Revert {
-                    person_reverts += 1;
-                    person_risky_reverts +=
-                        u32::from(catalog.by_id_hash(u.op).is_some_and(|e| e.risky_variant()));
-                }
+                people.add(catalog, u);
             }
             count += 1;
             types.insert(u.kind);
             distinct.insert(u.res);
             let mut points = u32::from(u.risk);
             if profile == ProfileName::Default {
-                let sequence = self.sequence(catalog, u);
-                let by_iac = u.flags & flags::IAC_AGENT != 0;
-                whole_technique |=
-                    !by_iac && sequence.is_some_and(|(b, _)| tells(b, u)) && !u.kind.is_lifecycle();
-                // One machine's boot counts once, however many later writes name its disk
-                // (a tag, boot diagnostics: every full update names it).
-                let first = match sequence {
-                    Some((_, Some(disk))) => boots.add(disk, u, by_iac),
-                    _ => true,
-                };
-                points += sequence.filter(|_| first).map_or(0, |(b, _)| b.points);
-                for m in self.mounts.iter().filter(|m| m.unit == u.id) {
-                    if self.mounts_snapshot(catalog, u, m) {
-                        mounts.add(m.disk, u, by_iac);
-                    }
-                }
+                let (extra, whole) = self.sequence_points(catalog, u, &mut boots, &mut mounts);
+                points += extra;
+                whole_technique |= whole;
             }
             risk += points;
             let i = baseline::type_index(u.kind);
@@ -1089,12 +1102,16 @@ impl WindowState {
             type_counts,
             type_points,
             whole_technique,
-            person_deletes,
-            person_deletes_from: if person_deletes > 0 { person_first } else { 0 },
-            person_risky_reverts,
-            person_reverts,
+            person_deletes: people.deletes,
+            person_deletes_from: if people.deletes > 0 {
+                people.first_delete
+            } else {
+                0
+            },
+            person_risky_reverts: people.risky_reverts,
+            person_reverts: people.reverts,
             impairing,
-            threats,
+            threats: people.threats,
             booted_from_snapshot: boots.disks.len() as u32,
             booted_by_hand: boots.by_hand,
             booted_at: boots.last,
@@ -1104,6 +1121,32 @@ impl WindowState {
             swept_launches,
             swept_regions,
         }
+    }
+
+    /// The points unit `u`'s sequence adds (a sequence's points count once per machine booted,
+    /// however many later writes name its disk: a tag, boot diagnostics), and whether it
+    /// completes a technique's whole shape; its boots and mounts of a snapshot's disk are
+    /// counted in `boots` and `mounts`.
+    fn sequence_points(
+        &self,
+        catalog: &Catalog,
+        u: &Unit,
+        boots: &mut Boots,
+        mounts: &mut Boots,
+    ) -> (u32, bool) {
+        let sequence = self.sequence(catalog, u);
+        let by_iac = u.flags & flags::IAC_AGENT != 0;
+        let whole = !by_iac && sequence.is_some_and(|(b, _)| tells(b, u)) && !u.kind.is_lifecycle();
+        let first = match sequence {
+            Some((_, Some(disk))) => boots.add(disk, u, by_iac),
+            _ => true,
+        };
+        for m in self.mounts.iter().filter(|m| m.unit == u.id) {
+            if self.mounts_snapshot(catalog, u, m) {
+                mounts.add(m.disk, u, by_iac);
+            }
+        }
+        (sequence.filter(|_| first).map_or(0, |(b, _)| b.points), whole)
     }
 
     /// ([`Aggregate::swept_launches`], [`Aggregate::swept_regions`]) at `now`. The window keeps

@@ -483,25 +483,60 @@ fn resources<J: Json>(
     let workspaces = provider.eq_ignore_ascii_case("workspaces");
     let arn = |key: &str, id: &str| arn_of((provider, region, account, workspaces), key, id);
     let mut out: Vec<String> = Vec::new();
+    listed_resources(&mut out, &arn, (req, resp, sed));
+    named_resources(&mut out, &arn, provider, (region, account), req, resp);
+    // RebuildWorkspaces, TerminateWorkspaces: the WorkSpaces they acted on.
+    for id in workspaces_done {
+        push_resource(&mut out, arn("workspaceId", id));
+    }
+    if let Some((k, id)) = keyed_resource(event_name, req, resp) {
+        push_resource(&mut out, arn(k, &id));
+    }
+    if out.is_empty() {
+        // Account- or region-level settings (DisableEbsEncryptionByDefault...).
+        out.push(clip(
+            &format!(
+                "arn:aws:{provider}:{region}:{account}:{}",
+                event_name.to_ascii_lowercase()
+            ),
+            MAX_FIELD,
+        ));
+    }
+    out
+}
+
+/// The instances and snapshots a call's request and response list, and its service event
+/// details' snapshot.
+fn listed_resources<J: Json>(
+    out: &mut Vec<String>,
+    arn: &impl Fn(&str, &str) -> String,
+    (req, resp, sed): (&J, &J, &J),
+) {
     for side in [req, resp] {
-        if let Some(set) = get(side, "instancesSet") {
-            for it in json::items(set) {
-                if let Some(id) = text_at(it, &["instanceId"]) {
-                    push_resource(&mut out, arn("instanceId", &id));
-                }
-            }
-        }
-        if let Some(set) = get(side, "snapshotSet") {
-            for it in json::items(set) {
-                if let Some(id) = text_at(it, &["snapshotId"]) {
-                    push_resource(&mut out, arn("snapshotId", &id));
+        for (set, key) in [("instancesSet", "instanceId"), ("snapshotSet", "snapshotId")] {
+            if let Some(set) = get(side, set) {
+                for it in json::items(set) {
+                    if let Some(id) = text_at(it, &[key]) {
+                        push_resource(out, arn(key, &id));
+                    }
                 }
             }
         }
     }
     if let Some(id) = text_at(sed, &["snapshotId"]) {
-        push_resource(&mut out, arn("snapshotId", &id));
+        push_resource(out, arn("snapshotId", &id));
     }
+}
+
+/// Fleets and EKS node groups, which a call names by their own keys.
+fn named_resources<J: Json>(
+    out: &mut Vec<String>,
+    arn: &impl Fn(&str, &str) -> String,
+    provider: &str,
+    (region, account): (&str, &str),
+    req: &J,
+    resp: &J,
+) {
     // DeleteFleets, CancelSpotFleetRequests: the fleets, a list (one alone may be logged as a
     // string, or as the EC2 query API's `{"tag", "content"}` object).
     for k in ["fleetId", "spotFleetRequestId"] {
@@ -510,7 +545,7 @@ fn resources<J: Json>(
             for it in json::items(v).into_iter().chain(single) {
                 let id = json::text(it).or_else(|| text_at(it, &["content"]));
                 if let Some(id) = id.filter(|id| !id.trim().is_empty()) {
-                    push_resource(&mut out, arn(k, &id));
+                    push_resource(out, arn(k, &id));
                 }
             }
         }
@@ -525,14 +560,17 @@ fn resources<J: Json>(
             .map(|a| a.into_owned())
             .or_else(named)
         {
-            push_resource(&mut out, clip_into(a, MAX_FIELD));
+            push_resource(out, clip_into(a, MAX_FIELD));
         }
     }
-    // RebuildWorkspaces, TerminateWorkspaces: the WorkSpaces they acted on.
-    for id in workspaces_done {
-        push_resource(&mut out, arn("workspaceId", id));
-    }
-    let mut found = false;
+}
+
+/// The first id of the response's keys, else the request's: (its key, the id).
+fn keyed_resource<'a, J: Json>(
+    event_name: &str,
+    req: &'a J,
+    resp: &'a J,
+) -> Option<(&'static str, Cow<'a, str>)> {
     // A volume made from a snapshot: its response names the snapshot first, but what the call
     // made is the volume, which the calls after it (its attach) name.
     let made: &[&[&str]] = if event_name.eq_ignore_ascii_case("CreateVolume") {
@@ -541,29 +579,14 @@ fn resources<J: Json>(
         &[]
     };
     for (side, keys) in [(resp, made), (resp, &RESPONSE_KEYS[..]), (req, &REQUEST_KEYS[..])] {
-        if found {
-            break;
-        }
         for path in keys {
             // An empty id names nothing (`text_at` gives none): the next key may.
             if let (Some(id), Some(k)) = (text_at(side, path), path.last()) {
-                push_resource(&mut out, arn(k, &id));
-                found = true;
-                break;
+                return Some((*k, id));
             }
         }
     }
-    if out.is_empty() {
-        // Account- or region-level settings (DisableEbsEncryptionByDefault...).
-        out.push(clip(
-            &format!(
-                "arn:aws:{provider}:{region}:{account}:{}",
-                event_name.to_ascii_lowercase()
-            ),
-            MAX_FIELD,
-        ));
-    }
-    out
+    None
 }
 
 /// Add a resource to an event's, once, up to [`MAX_RESOURCES_PER_EVENT`].
