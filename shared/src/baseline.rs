@@ -723,9 +723,15 @@ pub struct Novelty {
 /// New things kept per window.
 pub const MAX_NOVEL: usize = 8;
 
-/// Remember a new thing, once per (kind, value), newest kept when full.
+/// Remember a new thing, once per (kind, value), newest kept when full. Values are compared as
+/// kept (clipped) and without case: Azure spells one resource group several ways in one
+/// incident, and each spelling took a slot of the few the window keeps.
 pub fn note(list: &mut Vec<Novelty>, kind: NoveltyKind, value: &str, t: i64) {
-    if let Some(n) = list.iter_mut().find(|n| n.kind == kind && n.value == value) {
+    let value = crate::event::clip(value, 128);
+    if let Some(n) = list
+        .iter_mut()
+        .find(|n| n.kind == kind && n.value.eq_ignore_ascii_case(&value))
+    {
         n.t = n.t.max(t);
         return;
     }
@@ -738,11 +744,7 @@ pub fn note(list: &mut Vec<Novelty>, kind: NoveltyKind, value: &str, t: i64) {
         }
         list.remove(i);
     }
-    list.push(Novelty {
-        kind,
-        value: crate::event::clip(value, 128),
-        t,
-    });
+    list.push(Novelty { kind, value, t });
 }
 
 impl Baseline {
@@ -808,6 +810,26 @@ mod tests {
 
     const RULE: BaselineRule = BaselineRule::DEFAULT;
     const D0: i64 = 20_000 * DAY_MS;
+
+    /// One resource group in two spellings, or one long value noted twice, is one novelty: a
+    /// slot each would push out the others the window keeps.
+    #[test]
+    fn a_novelty_is_noted_once_whatever_its_case_or_length() {
+        let mut list = Vec::new();
+        note(&mut list, NoveltyKind::Scope, "RG-AKS-RESEARCH-EUS", 1);
+        note(&mut list, NoveltyKind::Scope, "rg-aks-research-eus", 2);
+        let long = "x".repeat(300);
+        note(&mut list, NoveltyKind::Network, &long, 3);
+        note(&mut list, NoveltyKind::Network, &long, 4);
+        note(&mut list, NoveltyKind::Network, "rg-aks-research-eus", 5);
+        let seen: Vec<(NoveltyKind, i64)> = list.iter().map(|n| (n.kind, n.t)).collect();
+        assert_eq!(
+            seen,
+            [(NoveltyKind::Scope, 2), (NoveltyKind::Network, 4), (NoveltyKind::Network, 5)]
+        );
+        assert_eq!(list[0].value, "RG-AKS-RESEARCH-EUS");
+        assert!(list[1].value.len() <= 128);
+    }
 
     /// The busiest hour is known only when every active day of the period has one: a state
     /// kept before hours were counted has no bar, rather than a bar of zero.
