@@ -240,7 +240,7 @@ class Ctx:
                    "ec2-instance-connect": "ec2instanceconnect#1.25.3", "ebs": "ebs#1.26.3",
                    "dlm": "dlm#1.28.3", "backup": "backup#1.30.0",
                    "autoscaling": "autoscaling#1.48.0", "workspaces": "workspaces#1.47.3",
-                   "lightsail": "lightsail#1.42.3", "eks": "eks#1.51.1"}[service]
+                   "lightsail": "lightsail#1.42.3", "eks": "eks#1.51.1", "batch": "batch#1.49.4"}[service]
             return ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.72.1 "
                     "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 ua/2.1 os/linux "
                     f"lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/{api}")
@@ -257,7 +257,7 @@ class Ctx:
 
 EVENT_VERSION = {"ec2": "1.10", "rds": "1.08", "rbin": "1.08", "ec2-instance-connect": "1.08", "ebs": "1.09",
                  "dlm": "1.09", "backup": "1.08", "autoscaling": "1.09", "workspaces": "1.08",
-                 "lightsail": "1.08", "eks": "1.09"}
+                 "lightsail": "1.08", "eks": "1.09", "batch": "1.09"}
 
 
 def ct_record(ctx: Ctx, service: str, name: str, req, resp, error: tuple[str, str] | None = None) -> dict:
@@ -331,7 +331,7 @@ def auth_error(ctx: Ctx, service: str, name: str, resource_arn: str) -> tuple[st
                 f"You are not authorized to perform this operation. User: {ctx.arn()} is not authorized to perform: "
                 f"{action} on resource: {resource_arn} because no identity-based policy allows the {action} action. "
                 f"Encoded authorization failure message: {b64url('encoded', ctx.key, n=380)}")
-    if service in ("lightsail", "eks"):
+    if service in ("lightsail", "eks", "batch"):
         return ("AccessDeniedException",
                 f"User: {ctx.arn()} is not authorized to perform: {action} on resource: {resource_arn} "
                 f"because no identity-based policy allows the {action} action")
@@ -1635,6 +1635,27 @@ def b_eks_nodegroup(ctx, row, look):
     return "eks", "CreateNodegroup", req, resp, f"arn:aws:eks:{ctx.region}:{OWN}:cluster/{cluster}"
 
 
+def b_batch_environment(ctx, row, look):
+    """An AWS Batch managed compute environment created (the GPU row's `look`: CPU families), or
+    one's vCPUs raised."""
+    name = "genomics-gpu-spot" if row.endswith("_gpu") and not look else "genomics-cpu-spot"
+    arn = f"arn:aws:batch:{ctx.region}:{OWN}:compute-environment/{name}"
+    if row == "aws.batch.update_compute_environment":
+        req = {"computeEnvironment": name, "computeResources": {"maxvCpus": 2048, "desiredvCpus": 256}}
+        return "batch", "UpdateComputeEnvironment", req, {"computeEnvironmentName": name, "computeEnvironmentArn": arn}, arn
+    types = ["p3", "g5.12xlarge"] if row.endswith("_gpu") and not look else ["c6i", "m6i", "r6i"]
+    resources = {"type": "SPOT", "allocationStrategy": "SPOT_PRICE_CAPACITY_OPTIMIZED", "minvCpus": 0,
+                 "maxvCpus": 1024, "instanceTypes": types,
+                 "subnets": [rid("subnet", "batch-a"), rid("subnet", "batch-b")],
+                 "securityGroupIds": [rid("sg", "batch")],
+                 "instanceRole": f"arn:aws:iam::{OWN}:instance-profile/ecsInstanceRole",
+                 "launchTemplate": {"launchTemplateName": f"{name}-lt", "version": "$Latest"}}
+    req = {"computeEnvironmentName": name, "type": "MANAGED", "state": "ENABLED",
+           "computeResources": resources,
+           "serviceRole": f"arn:aws:iam::{OWN}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"}
+    return "batch", "CreateComputeEnvironment", req, {"computeEnvironmentName": name, "computeEnvironmentArn": arn}, arn
+
+
 RUNNING, PENDING, STOPPING, STOPPED, SHUTTING = (16, "running"), (0, "pending"), (64, "stopping"), (80, "stopped"), (32, "shutting-down")
 
 AWS_BUILDERS = {
@@ -1732,6 +1753,9 @@ AWS_BUILDERS = {
     "aws.lightsail.imds_v1_enabled": b_ls_imds,
     "aws.eks.create_nodegroup_gpu": b_eks_nodegroup,
     "aws.eks.create_nodegroup": b_eks_nodegroup,
+    "aws.batch.create_compute_environment_gpu": b_batch_environment,
+    "aws.batch.create_compute_environment": b_batch_environment,
+    "aws.batch.update_compute_environment": b_batch_environment,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
     "aws.backup.delete_recovery_point": b_backup_delete_point,
@@ -2603,6 +2627,10 @@ LIGHTSAIL_ROWS = {k for k in AWS_BUILDERS if k.startswith("aws.lightsail.")}
 # The fifty-second session's node pools (EKS, AKS, Batch) and AKS run command: November's 10th
 # to 17th (AWS) and 3rd to 12th (Azure), between the late rows' and the scenarios' days.
 NODE_POOL_AWS_ROWS = {"aws.eks.create_nodegroup_gpu", "aws.eks.create_nodegroup"}
+# The fifty-third session's AWS Batch compute environments: November's 18th to 22nd, after the
+# node pools' days and before the scenarios'.
+BATCH_AWS_ROWS = {"aws.batch.create_compute_environment_gpu", "aws.batch.create_compute_environment",
+                  "aws.batch.update_compute_environment"}
 NODE_POOL_AZ_ROWS = {"azure.aks.run_command", "azure.aks.agent_pool_write_gpu", "azure.aks.agent_pool_write",
                      "azure.batch.pool_write_gpu", "azure.batch.pool_write"}
 NODE_POOL_AZ_GPU_ROWS = {"azure.aks.agent_pool_write_gpu", "azure.batch.pool_write_gpu"}
@@ -2653,7 +2681,7 @@ def azure_op_records(key: str, row_op: str, cname: str, t: dt.datetime, style: s
 # ------------------------------------------------------------------------------------------------
 
 def gen_fixtures(catalog: list[dict]) -> dict:
-    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | LIGHTSAIL_ROWS | NODE_POOL_AWS_ROWS | NODE_POOL_AZ_ROWS
+    later = GAP_ROWS | AZ_LOOKALIKE_ROWS | AZ_GPU_ROWS | LATE_ROWS | EBS_DIRECT_ROWS | JUNE_ROWS | JULY_ROWS | MAY_ROWS | APRIL_ROWS | MARCH_ROWS | FEBRUARY_ROWS | JANUARY_ROWS | DECEMBER_ROWS | DECEMBER_AZ_ROWS | NOVEMBER_AZ_ROWS | NOVEMBER_MOUNT_ROWS | LIGHTSAIL_ROWS | NODE_POOL_AWS_ROWS | NODE_POOL_AZ_ROWS | BATCH_AWS_ROWS
     built = gen_fixtures_month([r for r in catalog if r["id"] not in later], 10)
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in GAP_ROWS], 9))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in AZ_LOOKALIKE_ROWS], 8))
@@ -2672,6 +2700,7 @@ def gen_fixtures(catalog: list[dict]) -> dict:
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NOVEMBER_MOUNT_ROWS], 11, first=27, days=2))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in LIGHTSAIL_ROWS], 8))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NODE_POOL_AWS_ROWS], 11, first=10, days=8))
+    built.update(gen_fixtures_month([r for r in catalog if r["id"] in BATCH_AWS_ROWS], 11, first=18, days=5))
     built.update(gen_fixtures_month([r for r in catalog if r["id"] in NODE_POOL_AZ_ROWS], 11, first=3, days=10))
     return built
 

@@ -825,7 +825,11 @@ mod tests {
         let seen: Vec<(NoveltyKind, i64)> = list.iter().map(|n| (n.kind, n.t)).collect();
         assert_eq!(
             seen,
-            [(NoveltyKind::Scope, 2), (NoveltyKind::Network, 4), (NoveltyKind::Network, 5)]
+            [
+                (NoveltyKind::Scope, 2),
+                (NoveltyKind::Network, 4),
+                (NoveltyKind::Network, 5)
+            ]
         );
         assert_eq!(list[0].value, "RG-AKS-RESEARCH-EUS");
         assert!(list[1].value.len() <= 128);

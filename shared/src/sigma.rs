@@ -489,13 +489,28 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
             )
         }
         Cloud::Aws => {
-            let v: Vec<Val> = prefixes.iter().map(|x| s(x)).collect();
+            // An AWS Batch environment may name a family alone (`p3`), so its test drops the
+            // prefixes' dot: every family the list names is a GPU family, and so is every type
+            // that starts with one (`p3dn`, `g6e`).
+            let batch = name == "CreateComputeEnvironment";
+            let v: Vec<Val> = prefixes
+                .iter()
+                .map(|x| {
+                    s(if batch {
+                        x.strip_suffix('.').unwrap_or(x)
+                    } else {
+                        x
+                    })
+                })
+                .collect();
             // A launch template names the type in its data, RunInstances at the top, an EKS node
-            // group in a list (any of its types).
+            // group in a list (any of its types), an AWS Batch environment in its resources'.
             let path = if name.starts_with("CreateLaunchTemplate") {
                 "launchTemplateData.instanceType"
             } else if name == "CreateNodegroup" {
                 "instanceTypes"
+            } else if name == "CreateComputeEnvironment" {
+                "computeResources.instanceTypes"
             } else {
                 "instanceType"
             };

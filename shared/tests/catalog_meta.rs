@@ -172,6 +172,7 @@ fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
             "aws.ec2.create_launch_template_version_gpu",
             "aws.ec2.run_instances_gpu",
             "aws.eks.create_nodegroup_gpu",
+            "aws.batch.create_compute_environment_gpu",
         ])
     );
     for (id, list) in &lists {
@@ -206,4 +207,26 @@ fn a_node_groups_gpu_type_counts_wherever_it_is_listed() {
         Some("aws.eks.create_nodegroup")
     );
     assert_eq!(row("xg5.large").as_deref(), Some("aws.eks.create_nodegroup"));
+}
+
+/// An AWS Batch environment names sizes, families alone (`p3`: any of its sizes) or `optimal`:
+/// a GPU family alone makes the call the GPU row's, as its sizes do; a CPU family, `optimal`,
+/// or a family that only starts like a GPU one (`p3x`) does not.
+#[test]
+fn a_batch_environments_gpu_family_counts_as_its_sizes_do() {
+    let c = Catalog::builtin().unwrap();
+    let template = load(&events_dir().join("aws/batch-create-compute-environment.json"))[0].clone();
+    let row = |types: &str| {
+        let mut ev = template.clone();
+        ev.details.instance_type = Some(types.into());
+        c.classify(&ev).map(|e| e.id.clone())
+    };
+    let gpu = Some("aws.batch.create_compute_environment_gpu");
+    let plain = Some("aws.batch.create_compute_environment");
+    assert_eq!(row("c6i,P3").as_deref(), gpu);
+    assert_eq!(row("g4dn").as_deref(), gpu);
+    assert_eq!(row("optimal,g5.12xlarge").as_deref(), gpu);
+    assert_eq!(row("c6i,m6i,r6i").as_deref(), plain);
+    assert_eq!(row("optimal").as_deref(), plain);
+    assert_eq!(row("p3x").as_deref(), plain);
 }

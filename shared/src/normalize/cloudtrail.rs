@@ -388,7 +388,7 @@ fn workspaces_done<'a, J: Json>(req: &'a J, resp: &'a J) -> Option<Vec<Cow<'a, s
 /// Paths to the id naming the resource a call acts on, in order of preference; the key holding
 /// the id says what it is. The response is read first because for create/copy calls it names
 /// what was created (the snapshot, not the volume).
-const RESPONSE_KEYS: [&[&str]; 13] = [
+const RESPONSE_KEYS: [&[&str]; 14] = [
     // A launch template, by the id its response gives when the request named it by its name
     // (CreateLaunchTemplate always does): the guides' commands take the id, and a template made
     // by name and changed by id is one resource.
@@ -407,8 +407,10 @@ const RESPONSE_KEYS: [&[&str]; 13] = [
     &["policyId"],
     // RequestSpotFleet: the fleet request it made (its instances come later, from the fleet)
     &["spotFleetRequestId"],
+    // AWS Batch: the compute environment made or updated (an ARN already)
+    &["computeEnvironmentArn"],
 ];
-const REQUEST_KEYS: [&[&str]; 21] = [
+const REQUEST_KEYS: [&[&str]; 23] = [
     &["snapshotId"],
     // ListChangedBlocks (EBS direct APIs): the snapshot whose blocks are read
     &["secondSnapshotId"],
@@ -437,6 +439,9 @@ const REQUEST_KEYS: [&[&str]; 21] = [
     &["recoveryPointArn"],
     // WorkSpaces' RestoreWorkspace, and CreateWorkspaceImage's source when it made no image
     &["workspaceId"],
+    // AWS Batch: a refused call's compute environment, by its name (or ARN: an update's)
+    &["computeEnvironmentName"],
+    &["computeEnvironment"],
 ];
 
 /// The ARN of a resource a record names by `key` (`instanceId`, `snapshotId`...) and `id`, in
@@ -461,6 +466,7 @@ fn arn_of((provider, region, account, workspaces): (&str, &str, &str, bool), key
         "policyId" => ("dlm", "policy", '/'),
         "spotFleetRequestId" => ("ec2", "spot-fleet-request", '/'),
         "fleetId" => ("ec2", "fleet", '/'),
+        "computeEnvironmentName" | "computeEnvironment" => ("batch", "compute-environment", '/'),
         _ => (provider, key, '/'),
     };
     clip_into(
@@ -887,10 +893,12 @@ fn details<J: Json>(
     d
 }
 
-/// An EKS node group's instance types, comma-separated (the catalog's type prefixes test each):
-/// a group may list any types, and a GPU type listed after a cheap one launches GPUs too.
+/// An EKS node group's or an AWS Batch compute environment's instance types, comma-separated
+/// (the catalog's type prefixes test each): a group may list any types, and a GPU type listed
+/// after a cheap one launches GPUs too.
 fn instance_types<J: Json>(req: &J) -> Option<String> {
-    let list = get(req, "instanceTypes")?;
+    let list = get(req, "instanceTypes")
+        .or_else(|| get(req, "computeResources").and_then(|c| get(c, "instanceTypes")))?;
     let types: Vec<String> = json::items(list)
         .into_iter()
         .filter_map(json::text)
@@ -901,7 +909,7 @@ fn instance_types<J: Json>(req: &J) -> Option<String> {
     (!types.is_empty()).then(|| types.join(","))
 }
 
-/// Instance types kept of a node group's list: EKS accepts 20 at most.
+/// Instance types kept of a node group's or compute environment's list: EKS accepts 20 at most.
 const MAX_INSTANCE_TYPES: usize = 20;
 
 /// A device name EC2 gives a root volume (`/dev/xvda`, `/dev/sda1`; the documented names of
@@ -1302,6 +1310,36 @@ mod tests {
                 "{types}"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_environments_types_and_name_are_read() {
+        let mut r = rec(json!({"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"}));
+        r["eventSource"] = json!("batch.amazonaws.com");
+        r["eventName"] = json!("CreateComputeEnvironment");
+        r["requestParameters"] = json!({"computeEnvironmentName":"gpu-spot","type":"MANAGED",
+            "computeResources":{"type":"SPOT","minvCpus":192,"instanceTypes":["c6i","p3","g5.12xlarge"]}});
+        r["responseElements"] = json!(null);
+        let ev = normalize(r.clone()).unwrap();
+        assert_eq!(ev.details.instance_type.as_deref(), Some("c6i,p3,g5.12xlarge"));
+        // A refused call names its environment by its name; a created one by its ARN.
+        assert_eq!(
+            ev.resources,
+            vec!["arn:aws:batch:us-east-1:111122223333:compute-environment/gpu-spot"]
+        );
+        let line = serde_json::to_vec(&r).unwrap();
+        assert_eq!(crate::normalize::cloudtrail_line(&line).unwrap().unwrap(), ev);
+        let arn = "arn:aws:batch:us-east-1:111122223333:compute-environment/gpu-spot";
+        r["responseElements"] = json!({"computeEnvironmentName":"gpu-spot","computeEnvironmentArn":arn});
+        assert_eq!(normalize(r.clone()).unwrap().resources, vec![arn]);
+        // An update names the environment it changes, by name or ARN.
+        r["eventName"] = json!("UpdateComputeEnvironment");
+        r["requestParameters"] =
+            json!({"computeEnvironment":"gpu-spot","computeResources":{"maxvCpus":3072}});
+        r["responseElements"] = json!(null);
+        let ev = normalize(r).unwrap();
+        assert_eq!(ev.resources, vec![arn]);
+        assert_eq!(ev.details.instance_type, None);
     }
 
     #[test]
