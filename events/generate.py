@@ -1638,12 +1638,17 @@ def b_eks_nodegroup(ctx, row, look):
 def b_batch_environment(ctx, row, look):
     """An AWS Batch managed compute environment created (the GPU row's `look`: CPU families), or
     one's vCPUs raised."""
-    name = "genomics-gpu-spot" if row.endswith("_gpu") and not look else "genomics-cpu-spot"
+    gpu = row.endswith("_gpu") and not look
+    types = ["p3", "g5.12xlarge"] if gpu else ["c6i", "m6i", "r6i"]
+    name = "genomics-gpu-spot" if gpu else "genomics-cpu-spot"
     arn = f"arn:aws:batch:{ctx.region}:{OWN}:compute-environment/{name}"
-    if row == "aws.batch.update_compute_environment":
-        req = {"computeEnvironment": name, "computeResources": {"maxvCpus": 2048, "desiredvCpus": 256}}
+    if row.startswith("aws.batch.update_compute_environment"):
+        # The plain row's update raises the vCPUs only; the GPU row's sets the types too.
+        resources = {"maxvCpus": 2048, "desiredvCpus": 256}
+        if row.endswith("_gpu"):
+            resources["instanceTypes"] = types
+        req = {"computeEnvironment": name, "computeResources": resources}
         return "batch", "UpdateComputeEnvironment", req, {"computeEnvironmentName": name, "computeEnvironmentArn": arn}, arn
-    types = ["p3", "g5.12xlarge"] if row.endswith("_gpu") and not look else ["c6i", "m6i", "r6i"]
     resources = {"type": "SPOT", "allocationStrategy": "SPOT_PRICE_CAPACITY_OPTIMIZED", "minvCpus": 0,
                  "maxvCpus": 1024, "instanceTypes": types,
                  "subnets": [rid("subnet", "batch-a"), rid("subnet", "batch-b")],
@@ -1755,6 +1760,7 @@ AWS_BUILDERS = {
     "aws.eks.create_nodegroup": b_eks_nodegroup,
     "aws.batch.create_compute_environment_gpu": b_batch_environment,
     "aws.batch.create_compute_environment": b_batch_environment,
+    "aws.batch.update_compute_environment_gpu": b_batch_environment,
     "aws.batch.update_compute_environment": b_batch_environment,
     "aws.ec2.disable_image": b_disable_image,
     "aws.backup.start_restore_job": b_backup_restore,
@@ -2630,7 +2636,7 @@ NODE_POOL_AWS_ROWS = {"aws.eks.create_nodegroup_gpu", "aws.eks.create_nodegroup"
 # The fifty-third session's AWS Batch compute environments: November's 18th to 22nd, after the
 # node pools' days and before the scenarios'.
 BATCH_AWS_ROWS = {"aws.batch.create_compute_environment_gpu", "aws.batch.create_compute_environment",
-                  "aws.batch.update_compute_environment"}
+                  "aws.batch.update_compute_environment_gpu", "aws.batch.update_compute_environment"}
 NODE_POOL_AZ_ROWS = {"azure.aks.run_command", "azure.aks.agent_pool_write_gpu", "azure.aks.agent_pool_write",
                      "azure.batch.pool_write_gpu", "azure.batch.pool_write"}
 NODE_POOL_AZ_GPU_ROWS = {"azure.aks.agent_pool_write_gpu", "azure.batch.pool_write_gpu"}

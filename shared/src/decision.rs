@@ -39,7 +39,8 @@
 //!   2 or more (a GPU launch, IMDSv1, an RDS delete without its final snapshot), a person's
 //!   first revert of any kind (a backup restored, a failover, a reimage, a root volume
 //!   replaced), or a protection change that disables a defense tool (a security agent's
-//!   extension removed) still is one, which only a new network completes.
+//!   extension removed) still is one, which only a new network completes (or, for a
+//!   workload's GPU launch, a region or resource group it never used).
 //!   A principal silent for the whole period has a thin history, it is not a new principal.
 //! - **The AWS account's root user has no normal to learn.** AWS keeps it for the few tasks
 //!   only it can do, and no compute change is one of them, so its window's threshold tier is a
@@ -156,7 +157,8 @@ enum WeakSign {
     /// A first risky variant of a lifecycle call of risk 2 or more (a GPU size, IMDSv1), or a
     /// first removal of a defense tool, by a principal with a thin history: it names its threat
     /// itself ([`threat_of`]), where a thin history's first capture may be any routine, but
-    /// only a new network completes it, as a thin history's hours and places say little.
+    /// only a new network completes it, as a thin history's hours and places say little; for a
+    /// workload, a region or resource group it never used does too (automation repeats itself).
     Threat,
     /// A thin history's first revert (a backup restored, a failover, a root volume replaced):
     /// a person's names its threat as [`WeakSign::Threat`] does, as a restore puts a copy of
@@ -197,7 +199,11 @@ struct Signs {
 /// principal that explores, or a thin history's first GPU launch) is completed by a new
 /// network, or for a settled workload by any other sign: an admin's first VM delete from a
 /// hotel is not a finding, its first user-data change from there is; its first image at
-/// midnight is an on-call night.
+/// midnight is an on-call night. A thin-history workload's first GPU launch is completed by a
+/// region or resource group it never used too: stolen automation credentials mine where the
+/// quota is fresh (the twentieth blind probe's Z06: a Terraform principal's GPU scale set in
+/// southeastasia; the twenty-fourth's D10: a pipeline vendor's role's GPU Batch environments
+/// in a region the pipelines never use), where a person's new place is its everyday.
 fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let weight =
         |f: &dyn Fn(&str) -> bool| -> u32 { reasons.iter().filter(|r| f(r.code)).map(|r| r.weight).sum() };
@@ -206,6 +212,7 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
     let networks = weight(&|c| c == "new_network");
     let hour = weight(&|c| c == "unusual_hour");
     let schedule = weight(&|c| c == "off_schedule");
+    let scope = weight(&|c| c == "new_scope");
     // A schedule's own deletes off it are a workload's, whoever made the window's last call.
     let stolen = schedule >= 1
         || if signs.workload {
@@ -213,10 +220,12 @@ fn unusual_enough(reasons: &[Reason], signs: Signs) -> bool {
         } else {
             networks >= 2
         };
-    // A person's odd hour is an on-call night; only a new network completes its weak sign.
+    // A person's odd hour is an on-call night; only a new network completes its weak sign. A
+    // workload's first GPU launch in a region or resource group it never used is completed by
+    // that place: people explore, automation repeats itself.
     let completed = match signs.weak {
         WeakSign::Settled => signs.workload || networks >= 1,
-        WeakSign::Threat => networks >= 1,
+        WeakSign::Threat => networks >= 1 || (signs.workload && scope >= 1),
         WeakSign::PersonThreat => signs.person_revert && networks >= 1,
         WeakSign::None => false,
     };
@@ -1876,13 +1885,30 @@ mod tests {
             "a settled first capture"
         );
         assert!(unusual_enough(&[r("volume", 2)], WORKLOAD));
-        // A thin history's first GPU launch: only a new network completes it, for a workload
-        // too (a new resource group is a thin history's everyday).
+        // A thin history's first GPU launch: a new network completes it; for a workload, a new
+        // region or resource group too (automation repeats itself), not for a person (whose new
+        // resource group is its everyday), nor an odd hour for either.
         let thin = Signs {
             weak: WeakSign::Threat,
             ..WORKLOAD
         };
-        assert!(!unusual_enough(&[r("new_operation", 1), r("new_scope", 1)], thin));
+        assert!(unusual_enough(&[r("new_operation", 1), r("new_scope", 1)], thin));
+        assert!(!unusual_enough(
+            &[r("new_operation", 1), r("unusual_hour", 1)],
+            thin
+        ));
+        let thin_person = Signs {
+            weak: WeakSign::Threat,
+            ..PERSON
+        };
+        assert!(!unusual_enough(
+            &[r("new_operation", 1), r("new_scope", 1)],
+            thin_person
+        ));
+        assert!(unusual_enough(
+            &[r("new_operation", 1), r("new_network", 1)],
+            thin_person
+        ));
         // A thin history's first revert: a person's, completed by a new network; not a
         // workload's, even when a person's session made the last call.
         let revert = [r("new_operation", 1), r("new_network", 1)];

@@ -492,7 +492,7 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
             // An AWS Batch environment may name a family alone (`p3`), so its test drops the
             // prefixes' dot: every family the list names is a GPU family, and so is every type
             // that starts with one (`p3dn`, `g6e`).
-            let batch = name == "CreateComputeEnvironment";
+            let batch = name.ends_with("ComputeEnvironment");
             let v: Vec<Val> = prefixes
                 .iter()
                 .map(|x| {
@@ -509,7 +509,7 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
                 "launchTemplateData.instanceType"
             } else if name == "CreateNodegroup" {
                 "instanceTypes"
-            } else if name == "CreateComputeEnvironment" {
+            } else if name.ends_with("ComputeEnvironment") {
                 "computeResources.instanceTypes"
             } else {
                 "instanceType"

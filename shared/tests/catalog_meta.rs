@@ -173,6 +173,7 @@ fn the_aws_gpu_rows_share_one_list_of_gpu_types() {
             "aws.ec2.run_instances_gpu",
             "aws.eks.create_nodegroup_gpu",
             "aws.batch.create_compute_environment_gpu",
+            "aws.batch.update_compute_environment_gpu",
         ])
     );
     for (id, list) in &lists {
@@ -229,4 +230,18 @@ fn a_batch_environments_gpu_family_counts_as_its_sizes_do() {
     assert_eq!(row("c6i,m6i,r6i").as_deref(), plain);
     assert_eq!(row("optimal").as_deref(), plain);
     assert_eq!(row("p3x").as_deref(), plain);
+    // An update that sets the types names the whole new list: a CPU environment turned into a
+    // GPU one is the GPU update row's; one that only raises the vCPUs names no type.
+    let update = load(&events_dir().join("aws/batch-update-compute-environment.json"))[0].clone();
+    assert_eq!(update.details.instance_type, None);
+    assert_eq!(
+        c.classify(&update).map(|e| e.id.as_str()),
+        Some("aws.batch.update_compute_environment")
+    );
+    let mut ev = update;
+    ev.details.instance_type = Some("c6i,g5".into());
+    assert_eq!(
+        c.classify(&ev).map(|e| e.id.as_str()),
+        Some("aws.batch.update_compute_environment_gpu")
+    );
 }

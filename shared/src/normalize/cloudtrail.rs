@@ -909,8 +909,9 @@ fn instance_types<J: Json>(req: &J) -> Option<String> {
     (!types.is_empty()).then(|| types.join(","))
 }
 
-/// Instance types kept of a node group's or compute environment's list: EKS accepts 20 at most.
-const MAX_INSTANCE_TYPES: usize = 20;
+/// Instance types kept of a node group's or compute environment's list: EKS accepts 20 at most,
+/// and AWS Batch documents no limit, so a bound well past both lists a GPU type placed late.
+const MAX_INSTANCE_TYPES: usize = 50;
 
 /// A device name EC2 gives a root volume (`/dev/xvda`, `/dev/sda1`; the documented names of
 /// Linux and Windows AMIs): a volume attached there is the machine's boot disk, where a
