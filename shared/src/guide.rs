@@ -160,7 +160,9 @@ pub fn build(alert: &Alert, inputs: GuideInputs<'_>) -> (Remediation, Guide) {
     }
     questions.extend(destination_checks(ctx.cloud, inputs.destinations));
     dedup(&mut questions);
-    dedup(&mut steps);
+    // Two rows of one family (a GPU row and its plain row) give the same steps: each is listed
+    // once, under the first row that gave it, so the cap keeps room for other rows' steps.
+    dedup_by(&mut steps, |s| (s.action.clone(), s.command.clone()));
     references.sort();
     references.dedup();
     let mut omitted = Vec::new();
@@ -264,6 +266,19 @@ fn destination_checks(cloud: &str, destinations: &[String]) -> Vec<Question> {
             }
         })
         .collect()
+}
+
+fn dedup_by<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen: Vec<K> = Vec::with_capacity(items.len());
+    items.retain(|x| {
+        let k = key(x);
+        if seen.contains(&k) {
+            false
+        } else {
+            seen.push(k);
+            true
+        }
+    });
 }
 
 fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {

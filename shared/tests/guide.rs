@@ -236,3 +236,46 @@ fn a_document_too_large_for_sns_is_cut_in_the_documented_order() {
     assert!(text.len() <= SNS_BODY_BUDGET && !cut.is_empty());
     check_document(&serde_json::from_str(&text).unwrap());
 }
+
+/// An alert holding a GPU row and its plain row (one family, one resource kind) lists each
+/// containment step once, under the first row that gave it.
+#[test]
+fn a_familys_steps_are_listed_once_whatever_rows_gave_them() {
+    let gpu = load(&events_dir().join("aws/batch-create-compute-environment-gpu.json")).remove(0);
+    let plain = load(&events_dir().join("aws/batch-create-compute-environment.json")).remove(0);
+    let events: Vec<_> = (0..8)
+        .map(|i| {
+            let mut ev = if i % 2 == 0 { gpu.clone() } else { plain.clone() };
+            ev.principal = gpu.principal.clone();
+            ev.account = gpu.account.clone();
+            ev.scope = gpu.scope.clone();
+            ev.source_ip = gpu.source_ip.clone();
+            ev.time_ms = gpu.time_ms + i * 60_000;
+            ev.event_id = format!("batch-{i}");
+            ev.resources = vec![format!("{}-{}", gpu.resources[0], i % 2)];
+            ev
+        })
+        .collect();
+    let (_, alerts) = replay(&engine(ProfileName::Default), &events);
+    let a = alerts.last().expect("eight environments raise an alert");
+    let g = a.unmapped.guide.as_ref().unwrap();
+    // Both rows are in the alert; the plain row's steps are the GPU row's, so none is its own.
+    let rows = &a.unmapped.guide.as_ref().unwrap().rows;
+    assert!(
+        rows.iter()
+            .any(|r| r == "aws.batch.create_compute_environment_gpu")
+            && rows.iter().any(|r| r == "aws.batch.create_compute_environment"),
+        "{rows:?}"
+    );
+    let sources: Vec<&str> = g.steps.iter().map(|s| s.source.as_str()).collect();
+    assert!(
+        !sources.contains(&"aws.batch.create_compute_environment"),
+        "{sources:?}"
+    );
+    let mut seen = Vec::new();
+    for s in &g.steps {
+        let key = (s.action.as_str(), s.command.as_str());
+        assert!(!seen.contains(&key), "listed twice: {key:?}");
+        seen.push(key);
+    }
+}
