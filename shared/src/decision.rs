@@ -713,11 +713,8 @@ fn update_finding(
     // critical repeats is judged as for anyone, or its nightly one would update at 2x.
     let repeated =
         d.critical && d.judged_fires.is_none() && d.disc.is_some_and(|x| inc.criticals.contains(&x));
-    let pct = if repeated {
-        cubed(escalation(eff))
-    } else {
-        escalation(eff)
-    };
+    let pct = escalation(eff);
+    let pct = if repeated { cubed(pct) } else { pct };
     let why = growth(&inc, agg, d.fires, d.disc, pct);
     // Growth is news only while the window still makes a finding: routine work later in the
     // day of a finding does not repeat it.

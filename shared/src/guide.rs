@@ -282,15 +282,7 @@ fn dedup_by<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 }
 
 fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
-    let mut seen: Vec<T> = Vec::with_capacity(items.len());
-    items.retain(|x| {
-        if seen.contains(x) {
-            false
-        } else {
-            seen.push(x.clone());
-            true
-        }
-    });
+    dedup_by(items, T::clone);
 }
 
 /// The steps as numbered sentences: the OCSF `remediation.desc`.

@@ -509,7 +509,7 @@ fn instance_type_part(e: &Entry, name: &str, prefixes: &[String], p: &str) -> Pa
                 "launchTemplateData.instanceType"
             } else if name == "CreateNodegroup" {
                 "instanceTypes"
-            } else if name.ends_with("ComputeEnvironment") {
+            } else if batch {
                 "computeResources.instanceTypes"
             } else {
                 "instanceType"

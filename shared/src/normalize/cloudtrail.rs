@@ -897,8 +897,8 @@ fn details<J: Json>(
 /// (the catalog's type prefixes test each): a group may list any types, and a GPU type listed
 /// after a cheap one launches GPUs too.
 fn instance_types<J: Json>(req: &J) -> Option<String> {
-    let list = get(req, "instanceTypes")
-        .or_else(|| get(req, "computeResources").and_then(|c| get(c, "instanceTypes")))?;
+    let list =
+        get(req, "instanceTypes").or_else(|| json::path(req, &["computeResources", "instanceTypes"]))?;
     let types: Vec<String> = json::items(list)
         .into_iter()
         .filter_map(json::text)
