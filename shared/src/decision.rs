@@ -16,7 +16,7 @@
 //!   |---|---|
 //!   | an operation type's count above `volume_factor` x its largest day and above that day + the seed's bulk count (all types together: + twice the bulk count, as a day's mix varies more) | 2 |
 //!   | an operation type's count within an hour, the same against its busiest hour (a burst a busy role's day hides) | 2 |
-//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition beside its call's plain row) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a person's scale-set model written, then pushed to the instances) |
+//!   | a first capture, code execution, extension, share, export, revert or protection change, or a risky variant of a create or delete (a GPU size, IMDSv1, no final snapshot: a row with a request condition beside its call's plain row) | 2; 1 for an explorer or a thin history, unless it completes its catalog sequence (stop, then user data; a person's scale-set model written, then pushed to the instances; a machine's security agent removed, then code run on it, even as a variant of its routine) |
 //!   | a first create, modify, stop or delete | 1; 0 for an explorer or a thin history |
 //!   | operations outside the account's declared change windows | 2 |
 //!   | a machine booted from a disk the principal made from a snapshot within the hour, unless it booted one in its baseline period (`snapshot_boot`) | 2 |
@@ -1614,11 +1614,11 @@ fn new_operations(
             }
         }
         let how = || match (variant, sequence) {
-            (Some(base), _) => format!(" (a variant of {base}, which it uses)"),
-            (None, Some(b)) => format!(
+            (_, Some(b)) => format!(
                 " (after {} on the same resource within {} minutes)",
                 b.after, b.within_minutes
             ),
+            (Some(base), None) => format!(" (a variant of {base}, which it uses)"),
             (None, None) => habit(),
         };
         reasons.push(Reason {
@@ -1631,10 +1631,13 @@ fn new_operations(
                     how()
                 )
             }),
-            weight: if repeat {
-                0
-            } else if sequence.is_some() && !weak {
+            // A completed sequence weighs in full even where the call is the principal's
+            // routine under another name: an admin's monitoring-extension updates do not
+            // explain a script run on the machine whose security agent it just removed.
+            weight: if sequence.is_some() {
                 2
+            } else if repeat {
+                0
             } else {
                 (u32::from(full) + u32::from(!light)).saturating_sub(u32::from(weak))
             },

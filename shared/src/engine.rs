@@ -84,6 +84,11 @@ pub struct EventContext {
     /// which the window links to the event's first unit.
     #[serde(default)]
     pub mount: Option<Mount>,
+    /// The resource hash of the machine whose part the call works on
+    /// ([`crate::event::Details::machine`]: an Azure VM's extension or run command), which the
+    /// window links to the event's first unit.
+    #[serde(default)]
+    pub machine: Option<u64>,
     /// The hours an export's SAS URL reads, rounded up ([`crate::event::Details::export_seconds`]).
     #[serde(default)]
     pub export_hours: Option<u32>,
@@ -619,6 +624,12 @@ impl Engine {
                     .filter(|_| p == ProfileName::Default)
                     .map(|r| resource_hash(p, r)),
                 mount,
+                machine: ev
+                    .details
+                    .machine
+                    .as_deref()
+                    .filter(|_| p == ProfileName::Default)
+                    .map(|r| resource_hash(p, r)),
                 export_hours: ev
                     .details
                     .export_seconds

@@ -214,6 +214,12 @@ pub struct Details {
     pub terminates_instances: bool,
     /// Azure VM extension name, from the resource id.
     pub extension: Option<String>,
+    /// Azure: the virtual machine a call on one of its parts (an extension, a managed run
+    /// command) works on, as its resource id is written (the part's id up to the machine's
+    /// name). What tells a script run on the machine whose security agent was just removed
+    /// ([`crate::window`]), where the two calls name two different resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     /// Azure: the access a disk's or snapshot's export (`beginGetAccess`) asks for, in seconds
     /// (`durationInSeconds` of the Start record's request body): how long its SAS URL reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -43,14 +43,15 @@ const COMPACT_KEEP: usize = 3;
 /// Compaction steps ([`WindowState::compact`]).
 const COMPACT_STEPS: usize = 3;
 /// 3: the principal's behaviour baseline, what is new for it, and its open finding; 4: its
-/// busiest hours; 5: the root disks its calls named; 6: the data disks its calls attached. An
-/// older state is read as a format-6 one without what came later (each addition is last and a
-/// list, so its bytes plus an empty list per addition are a format-6 encoding): an upgrade keeps
-/// every principal's baseline.
-const FORMAT: u8 = 6;
+/// busiest hours; 5: the root disks its calls named; 6: the data disks its calls attached; 7: the
+/// machines whose parts its calls worked on. An older state is read as a format-7 one without
+/// what came later (each addition is last and a list, so its bytes plus an empty list per
+/// addition are a format-7 encoding): an upgrade keeps every principal's baseline.
+const FORMAT: u8 = 7;
 const FORMAT_BEFORE_PEAKS: u8 = 3;
 const FORMAT_BEFORE_LINKS: u8 = 4;
 const FORMAT_BEFORE_MOUNTS: u8 = 5;
+const FORMAT_BEFORE_MACHINES: u8 = 6;
 /// Root-disk links kept (each of a unit the window still holds). Every full update of an Azure VM
 /// names its OS disk, so a busy admin's writes make many; the oldest unit's goes first. As many
 /// data-disk links are kept, for the same reason (a full update names every data disk too).
@@ -82,12 +83,13 @@ struct Seen {
     last: i64,
 }
 
-/// A unit whose call made a disk a machine's root disk ([`crate::event::Details::root_disk`]):
-/// the unit's id and the disk's resource hash.
+/// A unit and a resource its call named beside its own: the disk it made a machine's root disk
+/// ([`crate::event::Details::root_disk`]), or the machine whose part it worked on
+/// ([`crate::event::Details::machine`]). The unit's id and the resource's hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Link {
     unit: u64,
-    disk: u64,
+    to: u64,
 }
 
 /// A unit whose call attached a data disk to a machine ([`crate::engine::Mount`]): the unit's
@@ -190,6 +192,24 @@ fn unit_time(units: &[Unit], id: u64) -> i64 {
     units.iter().find(|u| u.id == id).map_or(i64::MIN, |u| u.t)
 }
 
+/// Link the resource `to` (a root disk, a machine) to the event's first unit, when counted (or
+/// upgraded) and not linked yet; at [`MAX_LINKS`], the oldest unit's link goes (a disk's late
+/// Start completes a recent write's).
+fn link(links: &mut Vec<Link>, units: &[Unit], s: &Scored, to: Option<u64>, counted: &[(usize, u8)]) {
+    let (Some(to), Some(u)) = (to, s.units.first()) else {
+        return;
+    };
+    if counted.iter().any(|&(i, _)| i == 0) && !links.iter().any(|l| l.unit == u.id) {
+        if links.len() >= MAX_LINKS {
+            let at = |l: &Link| unit_time(units, l.unit);
+            if let Some(i) = (0..links.len()).min_by_key(|&i| at(&links[i])) {
+                links.remove(i);
+            }
+        }
+        links.push(Link { unit: u.id, to });
+    }
+}
+
 /// What [`WindowState::count_units`] counted of one event.
 #[derive(Debug, Default)]
 struct Counted {
@@ -240,8 +260,12 @@ pub struct WindowState {
     /// from a disk made from a snapshot ([`WindowState::sequence`]). See [`FORMAT`].
     links: Vec<Link>,
     /// The data disks its units' calls attached, for a disk made from a snapshot read by a
-    /// machine made for the purpose ([`WindowState::mounts_snapshot`]). Last: see [`FORMAT`].
+    /// machine made for the purpose ([`WindowState::mounts_snapshot`]). See [`FORMAT`].
     mounts: Vec<Mounted>,
+    /// The machines whose parts its units' calls worked on (an Azure VM's extension, its run
+    /// command), for the sequences on one machine's parts ([`WindowState::sequence`]): a
+    /// security agent removed, then a script run on the machine. Last: see [`FORMAT`].
+    machines: Vec<Link>,
 }
 
 /// The seed's `summarize` columns for one window.
@@ -502,6 +526,7 @@ impl WindowState {
             peaks: Peaks::default(),
             links: Vec::new(),
             mounts: Vec::new(),
+            machines: Vec::new(),
         }
     }
 
@@ -578,9 +603,10 @@ impl WindowState {
     pub fn decode(bytes: &[u8], key: &StateKey) -> Result<WindowState, StateDecodeError> {
         let upgraded;
         let missing: &[u8] = match bytes.first() {
-            Some(&FORMAT_BEFORE_PEAKS) => &[0, 0, 0],
-            Some(&FORMAT_BEFORE_LINKS) => &[0, 0],
-            Some(&FORMAT_BEFORE_MOUNTS) => &[0],
+            Some(&FORMAT_BEFORE_PEAKS) => &[0, 0, 0, 0],
+            Some(&FORMAT_BEFORE_LINKS) => &[0, 0, 0],
+            Some(&FORMAT_BEFORE_MOUNTS) => &[0, 0],
+            Some(&FORMAT_BEFORE_MACHINES) => &[0],
             _ => &[],
         };
         let bytes = if missing.is_empty() {
@@ -667,6 +693,7 @@ impl WindowState {
         let units = &self.units;
         self.links.retain(|l| units.iter().any(|u| u.id == l.unit));
         self.mounts.retain(|m| units.iter().any(|u| u.id == m.unit));
+        self.machines.retain(|l| units.iter().any(|u| u.id == l.unit));
         let live: BTreeSet<u64> = self.units.iter().map(|u| u.res).collect();
         self.resources.retain(|r| r.t >= floor && live.contains(&r.h));
         self.evidence.retain(|e| e.t >= floor);
@@ -913,19 +940,8 @@ impl WindowState {
     /// Remember the root disk the event's call named, on its first unit when counted (or
     /// upgraded: a VM write's Start, read after its Success, names the disk).
     fn link_root(&mut self, s: &Scored, counted: &[(usize, u8)]) {
-        let (Some(disk), Some(u)) = (s.ctx.root_disk, s.units.first()) else {
-            return;
-        };
-        if counted.iter().any(|&(i, _)| i == 0) && !self.links.iter().any(|l| l.unit == u.id) {
-            if self.links.len() >= MAX_LINKS {
-                // The link of the oldest unit (a disk's late Start completes a recent write's).
-                let at = |l: &Link| unit_time(&self.units, l.unit);
-                if let Some(i) = (0..self.links.len()).min_by_key(|&i| at(&self.links[i])) {
-                    self.links.remove(i);
-                }
-            }
-            self.links.push(Link { unit: u.id, disk });
-        }
+        link(&mut self.links, &self.units, s, s.ctx.root_disk, counted);
+        link(&mut self.machines, &self.units, s, s.ctx.machine, counted);
     }
 
     /// Link the disks an event's call named to its first unit, counted earlier from another
@@ -943,6 +959,7 @@ impl WindowState {
             (
                 w.links.iter().any(|l| l.unit == u.id),
                 w.mounts.iter().any(|m| m.unit == u.id),
+                w.machines.iter().any(|l| l.unit == u.id),
             )
         };
         let before = linked(self);
@@ -1237,18 +1254,26 @@ impl WindowState {
         // The catalog checked at load that `after` names a row; its hash is the row's op.
         let after = crate::catalog::id_hash(&b.after);
         let within = i64::from(b.within_minutes) * 60_000;
-        let root = self.links.iter().find(|l| l.unit == u.id).map(|l| l.disk);
+        let root = self.links.iter().find(|l| l.unit == u.id).map(|l| l.to);
         // Only a row that attaches data disks completes its sequence on one: an OS-disk row's
         // full update names every data disk of its machine too.
         let reads_data = e.when.as_ref().is_some_and(|w| w.data_disk == Some(true));
         let attached = |r: u64| reads_data && self.mounts.iter().any(|m| m.unit == u.id && m.disk == r);
+        // A part's unit is on its machine: an extension removed and a script run on that VM
+        // name two resources, or the extension and the VM.
+        let machine = |x: &Unit| {
+            self.machines
+                .iter()
+                .find(|l| l.unit == x.id)
+                .map_or(x.res, |l| l.to)
+        };
         let (mut same, mut booted) = (false, false);
         for v in self
             .units
             .iter()
             .filter(|v| v.op == after && v.t <= u.t && u.t - v.t <= within)
         {
-            same |= v.res == u.res || attached(v.res);
+            same |= v.res == u.res || attached(v.res) || machine(v) == machine(u);
             booted |= root == Some(v.res);
         }
         (same || booted).then_some((b, root.filter(|_| booted)))

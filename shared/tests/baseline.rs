@@ -519,6 +519,74 @@ fn a_scale_set_model_pushed_after_its_write_alerts_for_a_person_and_not_for_a_de
     );
 }
 
+/// A security agent removed from a VM, then code run on that VM within the hour, is a defense
+/// disabled to run code unseen (the twenty-fifth blind probe's W04: an admin who updates
+/// monitoring extensions routinely removed Defender and pushed a CustomScript). Rare users
+/// (an extension written on 3 of the last 14 days) on their fourth day, all from their usual
+/// address: the one whose script runs on the VM it just took the agent off alerts; one whose
+/// script runs on another VM does not, as its CustomScript is a variant of its extension
+/// writes. The two calls name two resources (the agent's extension and the script's, or the
+/// VM a run command is on): the sequence is on their machine.
+#[test]
+fn a_script_run_where_the_principal_just_removed_the_security_agent_alerts() {
+    let routine = succeeded("azure/compute-vm-extension-write.json");
+    let remove = succeeded("azure/compute-vm-security-extension-delete.json");
+    let script = succeeded("azure/compute-vm-extension-write-custom-script.json");
+    let run = from(succeeded("azure/compute-vm-run-command.json"), "198.51.100.44");
+    let (day, start) = day_of(&remove);
+    let at = |d: i64, minutes: i64| start + d * day + 10 * 3_600_000 + minutes * 60_000;
+    let vm = |name: &str| {
+        format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}")
+    };
+    // `ev` by `who` on `machine` (its `part`, or the machine itself).
+    let on = |ev: &t1578_core::ComputeEvent, who: &str, t: i64, machine: &str, part: Option<&str>| {
+        let mut ev = by(ev, who, t, 0);
+        ev.event_id = format!("{who}-{t}-{machine}");
+        ev.resources = vec![part.map_or_else(|| vm(machine), |p| format!("{}/extensions/{p}", vm(machine)))];
+        ev.details.machine = part.map(|_| vm(machine));
+        ev
+    };
+    let mut events = Vec::new();
+    for who in ["remover", "elsewhere", "runner"] {
+        for d in [0, 4, 8] {
+            events.push(on(
+                &routine,
+                who,
+                at(d, 0),
+                &format!("vm-{d}"),
+                Some("AzureMonitorLinuxAgent"),
+            ));
+        }
+        events.push(on(&remove, who, at(12, 0), "vm-sql", Some("MDE.Windows")));
+    }
+    events.push(on(&script, "remover", at(12, 20), "vm-sql", Some("CustomScript")));
+    events.push(on(
+        &script,
+        "elsewhere",
+        at(12, 20),
+        "vm-web",
+        Some("CustomScript"),
+    ));
+    events.push(on(&run, "runner", at(12, 20), "vm-sql", None));
+    let alerts = replay_from(events, start);
+    assert!(names(&alerts).contains("remover"), "{alerts:#?}");
+    assert!(!names(&alerts).contains("elsewhere"), "{alerts:#?}");
+    for who in ["remover", "runner"] {
+        let why: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a.actor.user.name == who)
+            .flat_map(|a| a.unmapped.baseline.iter())
+            .flat_map(|b| b.reasons.iter().map(|r| r.detail.as_str()))
+            .collect();
+        assert!(
+            why.iter().any(|r| r.ends_with(
+                "(after azure.compute.vm_security_extension_delete on the same resource within 60 minutes)"
+            )),
+            "{who}: {why:?}"
+        );
+    }
+}
+
 /// A generalize alerts for a principal being learned, as a protection change does: it makes a
 /// machine into an image. Not an image pipeline's (Packer, Azure Image Builder): a workload
 /// that creates its build VM, then deallocates, generalizes and captures it and deletes it.

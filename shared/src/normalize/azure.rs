@@ -208,6 +208,7 @@ fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError
     };
     let mut details = details(rec, &parts.operation_raw);
     details.extension = extension_name(&parts.resource_id);
+    details.machine = machine_of_part(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -258,6 +259,7 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         .map(|p| details(p, &parts.operation_raw))
         .unwrap_or_default();
     details.extension = extension_name(&parts.resource_id);
+    details.machine = machine_of_part(&parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -429,6 +431,21 @@ fn extension_name(resource_id: &str) -> Option<String> {
     Some(clip(name, 64))
 }
 
+/// The virtual machine whose extension or managed run command a resource id names: the id up
+/// to the machine's name, as written (`.../virtualMachines/<vm>/extensions/<name>`). Not a
+/// scale set's: its parts are the model's, not one machine's.
+fn machine_of_part(resource_id: &str) -> Option<String> {
+    const VM: &str = "/virtualmachines/";
+    let lower = resource_id.to_ascii_lowercase();
+    let at = lower.find(VM)? + VM.len();
+    let name_len = lower[at..].find('/')?;
+    let part = &lower[at + name_len..];
+    let is_part = ["/extensions/", "/runcommands/"]
+        .iter()
+        .any(|p| part.starts_with(p) && part.len() > p.len());
+    is_part.then(|| clip(&resource_id[..at + name_len], MAX_FIELD))
+}
+
 fn details<J: Json>(rec: &J, operation: &str) -> Details {
     let mut d = Details::default();
     let body = |name: &str| {
@@ -567,6 +584,39 @@ fn gallery_sharing(body: &Value, d: &mut Details) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An extension's or a managed run command's machine is its VM, as written; a VM's own id,
+    /// a scale set's model extension, and a name cut short are no machine's part.
+    #[test]
+    fn a_vm_parts_machine_is_read_from_its_id() {
+        let vm = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/virtualMachines/VM-SQL01";
+        for part in [
+            "/EXTENSIONS/MDE.WINDOWS",
+            "/runCommands/rc-1",
+            "/extensions/x/more",
+        ] {
+            assert_eq!(
+                machine_of_part(&format!("{vm}{part}")).as_deref(),
+                Some(vm),
+                "{part}"
+            );
+        }
+        let instance = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss/virtualMachines/3";
+        assert_eq!(
+            machine_of_part(&format!("{instance}/extensions/e")).as_deref(),
+            Some(instance)
+        );
+        for id in [
+            vm.to_string(),
+            format!("{vm}/extensions/"),
+            format!("{vm}/instanceView"),
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss/extensions/e".into(),
+            "/virtualMachines/".into(),
+            String::new(),
+        ] {
+            assert_eq!(machine_of_part(&id), None, "{id}");
+        }
+    }
     use crate::normalize::normalize;
     use serde_json::json;
 
