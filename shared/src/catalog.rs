@@ -278,7 +278,7 @@ impl Condition {
 }
 
 /// A sequence bonus: extra points when the same principal did `after` on the same resource
-/// shortly before.
+/// shortly before (or on the same machine, with `on_machine`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Boost {
@@ -294,6 +294,11 @@ pub struct Boost {
     /// nor a first of full weight. A person's is both.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pipeline_routine: bool,
+    /// The two calls name two parts of one machine, or a part and the machine (an Azure VM's
+    /// security agent extension removed, then a script extension or a run command on the VM):
+    /// the sequence matches on the machine a part's id names ([`crate::event::Details::machine`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_machine: bool,
 }
 
 /// One catalog row.
@@ -357,6 +362,10 @@ pub struct Entry {
     /// as every in-scope event asks).
     #[serde(skip)]
     launches: bool,
+    /// The row is one end of an `on_machine` sequence (set when the catalog is built): only its
+    /// events' machines are linked in a window, whose links are few.
+    #[serde(skip)]
+    machine_sequence: bool,
 }
 
 /// The calls that launch a machine the principal then holds.
@@ -432,6 +441,11 @@ impl Entry {
     /// An instance launch (`RunInstances`, Lightsail's creates): a machine the principal made.
     pub fn launches_machine(&self) -> bool {
         self.launches
+    }
+
+    /// Is the row one end of a sequence on one machine ([`Boost::on_machine`])?
+    pub fn in_machine_sequence(&self) -> bool {
+        self.machine_sequence
     }
 
     /// A read of a disk's or a snapshot's data where it is (an Azure disk's or snapshot's
@@ -663,6 +677,7 @@ impl Catalog {
             e.plain_sibling = same_call.iter().any(|&j| plain[j]);
             e.launches = LAUNCHES.iter().any(|op| e.operation.eq_ignore_ascii_case(op));
         }
+        let mut on_machine = std::collections::HashSet::new();
         for e in &entries {
             if let Some(b) = &e.boost {
                 if !entries.iter().any(|x| x.id == b.after) {
@@ -671,7 +686,13 @@ impl Catalog {
                         format!("boost.after `{}` is not a catalog id", b.after),
                     ));
                 }
+                if b.on_machine {
+                    on_machine.extend([e.id.clone(), b.after.clone()]);
+                }
             }
+        }
+        for e in entries.iter_mut() {
+            e.machine_sequence = on_machine.contains(&e.id);
         }
         Ok(Catalog {
             version,

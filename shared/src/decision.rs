@@ -1588,7 +1588,7 @@ fn new_operations(
         // A row told apart from another of the same API call only by a name the caller
         // chooses (an extension called CustomScript), by a role that already makes that call:
         // a variant of its routine. A real attribute (user data) is not a name. Two rows of one
-        // such call are one novelty.
+        // such call are one novelty, unless the second completes its sequence.
         let variant = row.and_then(|r| variant_of(engine, state, rule, t, r));
         let family = row
             .filter(|r| named_family(engine, r))
@@ -1615,8 +1615,10 @@ fn new_operations(
         }
         let how = || match (variant, sequence) {
             (_, Some(b)) => format!(
-                " (after {} on the same resource within {} minutes)",
-                b.after, b.within_minutes
+                " (after {} on the same {} within {} minutes)",
+                b.after,
+                if b.on_machine { "machine" } else { "resource" },
+                b.within_minutes
             ),
             (Some(base), None) => format!(" (a variant of {base}, which it uses)"),
             (None, None) => habit(),

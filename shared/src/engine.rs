@@ -624,11 +624,13 @@ impl Engine {
                     .filter(|_| p == ProfileName::Default)
                     .map(|r| resource_hash(p, r)),
                 mount,
+                // Only a row of a sequence on one machine is linked to its machine: a busy
+                // admin's other extension writes would push the links it needs out.
                 machine: ev
                     .details
                     .machine
                     .as_deref()
-                    .filter(|_| p == ProfileName::Default)
+                    .filter(|_| p == ProfileName::Default && entry.in_machine_sequence())
                     .map(|r| resource_hash(p, r)),
                 export_hours: ev
                     .details

@@ -54,7 +54,8 @@ const FORMAT_BEFORE_MOUNTS: u8 = 5;
 const FORMAT_BEFORE_MACHINES: u8 = 6;
 /// Root-disk links kept (each of a unit the window still holds). Every full update of an Azure VM
 /// names its OS disk, so a busy admin's writes make many; the oldest unit's goes first. As many
-/// data-disk links are kept, for the same reason (a full update names every data disk too).
+/// data-disk links are kept, for the same reason (a full update names every data disk too), and
+/// as many machine links (of the rows of a sequence on one machine only).
 const MAX_LINKS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,21 +194,26 @@ fn unit_time(units: &[Unit], id: u64) -> i64 {
 }
 
 /// Link the resource `to` (a root disk, a machine) to the event's first unit, when counted (or
-/// upgraded) and not linked yet; at [`MAX_LINKS`], the oldest unit's link goes (a disk's late
-/// Start completes a recent write's).
+/// upgraded) and not linked yet. At [`MAX_LINKS`], the oldest unit's link goes when older than
+/// this one (a disk's late Start completes a recent write's); an older event's link is not
+/// kept then, so a re-delivered old event cannot push a newer link out and count as news.
 fn link(links: &mut Vec<Link>, units: &[Unit], s: &Scored, to: Option<u64>, counted: &[(usize, u8)]) {
     let (Some(to), Some(u)) = (to, s.units.first()) else {
         return;
     };
-    if counted.iter().any(|&(i, _)| i == 0) && !links.iter().any(|l| l.unit == u.id) {
-        if links.len() >= MAX_LINKS {
-            let at = |l: &Link| unit_time(units, l.unit);
-            if let Some(i) = (0..links.len()).min_by_key(|&i| at(&links[i])) {
+    if !counted.iter().any(|&(i, _)| i == 0) || links.iter().any(|l| l.unit == u.id) {
+        return;
+    }
+    if links.len() >= MAX_LINKS {
+        let at = |l: &Link| unit_time(units, l.unit);
+        match (0..links.len()).min_by_key(|&i| at(&links[i])) {
+            Some(i) if at(&links[i]) < u.t => {
                 links.remove(i);
             }
+            _ => return,
         }
-        links.push(Link { unit: u.id, to });
     }
+    links.push(Link { unit: u.id, to });
 }
 
 /// What [`WindowState::count_units`] counted of one event.
@@ -615,7 +621,12 @@ impl WindowState {
             upgraded = [bytes, missing].concat();
             &upgraded[..]
         };
-        let mut s: WindowState = postcard::from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
+        // Every byte is the window's: a wrong count of appended lists is refused, not ignored.
+        let (mut s, rest): (WindowState, _) =
+            postcard::take_from_bytes(bytes).map_err(|e| StateDecodeError(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(StateDecodeError(format!("{} bytes after the window", rest.len())));
+        }
         if !missing.is_empty() {
             s.format = FORMAT;
         }
@@ -937,8 +948,9 @@ impl WindowState {
         out
     }
 
-    /// Remember the root disk the event's call named, on its first unit when counted (or
-    /// upgraded: a VM write's Start, read after its Success, names the disk).
+    /// Remember the root disk the event's call named, and the machine whose part it worked on,
+    /// on its first unit when counted (or upgraded: a VM write's Start, read after its Success,
+    /// names the disk).
     fn link_root(&mut self, s: &Scored, counted: &[(usize, u8)]) {
         link(&mut self.links, &self.units, s, s.ctx.root_disk, counted);
         link(&mut self.machines, &self.units, s, s.ctx.machine, counted);
@@ -1240,7 +1252,8 @@ impl WindowState {
     /// `boost` when the same principal did the `after` operation on the same resource, or on
     /// the root disk the unit's call named, or a data disk it attached where its row is about
     /// data disks (an Azure VM write's data disk made from a snapshot is AWS's volume attached
-    /// after it), within the allowed time before it; and whether on
+    /// after it), or on the same machine where the boost is `on_machine` (a VM's agent
+    /// extension removed, then a script run on the VM), within the allowed time before it; and whether on
     /// that root disk: a machine booted from a disk the principal made from a snapshot (its
     /// root volume or OS disk swapped for the snapshot's, or a new machine built on it).
     /// Computed at aggregation, not at insertion, so the order events arrive in does not matter.
@@ -1267,13 +1280,14 @@ impl WindowState {
                 .find(|l| l.unit == x.id)
                 .map_or(x.res, |l| l.to)
         };
+        let on_machine = |v: &Unit| b.on_machine && machine(v) == machine(u);
         let (mut same, mut booted) = (false, false);
         for v in self
             .units
             .iter()
             .filter(|v| v.op == after && v.t <= u.t && u.t - v.t <= within)
         {
-            same |= v.res == u.res || attached(v.res) || machine(v) == machine(u);
+            same |= v.res == u.res || attached(v.res) || on_machine(v);
             booted |= root == Some(v.res);
         }
         (same || booted).then_some((b, root.filter(|_| booted)))
@@ -1382,6 +1396,55 @@ mod tests {
         }
     }
 
+    /// Machine links are few: at the bound, an event older than every kept link keeps none, so
+    /// a re-delivery of it once newer events pushed links out cannot push a newer one out in
+    /// turn and count as news. A managed run command on each of 40 VMs, then the first again.
+    #[test]
+    fn a_redelivered_old_event_does_not_push_a_newer_machine_link_out() {
+        use crate::engine::Engine;
+        use crate::event::Phase;
+        let engine = Engine::new(
+            Catalog::builtin().unwrap(),
+            crate::profile::Profile::named(ProfileName::Default),
+        );
+        let path = format!(
+            "{}/../events/azure/compute-vm-run-commands-write.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
+        let success = records
+            .into_iter()
+            .map(|(_, r)| r.unwrap())
+            .find(|e| e.phase == Phase::Success)
+            .unwrap();
+        let on = |n: i64| {
+            let mut ev = success.clone();
+            let vm = format!(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{n}"
+            );
+            ev.resources = vec![format!("{vm}/runCommands/rc")];
+            ev.details.machine = Some(vm);
+            ev.event_id = format!("ev-{n}");
+            ev.time_ms += n * 1000;
+            let s = engine.score(&ev).unwrap();
+            assert!(s.ctx.machine.is_some(), "a row of a machine sequence is linked");
+            s
+        };
+        let (newest, oldest) = (40, 0);
+        let mut w = WindowState::new(&on(oldest).key);
+        let eff = engine.effective(&on(oldest).ctx.account);
+        for n in 1..=newest {
+            assert_eq!(w.apply(&on(n), &eff), Applied::Counted);
+        }
+        assert_eq!(w.machines.len(), MAX_LINKS);
+        let kept = w.machines.clone();
+        assert_eq!(w.apply(&on(oldest), &eff), Applied::Counted);
+        assert_eq!(w.machines, kept, "the oldest event's link is not kept");
+        assert_eq!(w.apply(&on(oldest), &eff), Applied::Duplicate);
+        assert_eq!(w.apply(&on(1), &eff), Applied::Duplicate);
+        assert_eq!(w.machines, kept);
+    }
+
     /// A GPU VM's Accept (its size in its response body) counted before its Start: the Start,
     /// whose body names the OS disk and a data disk, still links them, and is news once (a
     /// re-delivered Start is a duplicate); in either order the window holds the same links.
@@ -1441,12 +1504,21 @@ mod tests {
                 .baseline
                 .record_unit(t + d * baseline::DAY_MS, OpType::Delete, 3);
         }
-        // Formats 3, 4 and 5 were this encoding without its last fields (an empty list is one 0
-        // byte each).
-        let mut v5 = before.encode();
+        // Formats 3 to 6 were this encoding without its last fields (an empty list is one 0 byte
+        // each), and a count of them that does not match the format is refused.
+        let mut v6 = before.encode();
+        assert_eq!(v6.pop(), Some(0));
+        v6[0] = FORMAT_BEFORE_MACHINES;
+        assert_eq!(WindowState::decode(&v6, &key).unwrap(), before);
+        let mut padded = before.encode();
+        padded.push(0);
+        assert!(WindowState::decode(&padded, &key).is_err());
+        let mut v5 = v6.clone();
         assert_eq!(v5.pop(), Some(0));
         v5[0] = FORMAT_BEFORE_MOUNTS;
         assert_eq!(WindowState::decode(&v5, &key).unwrap(), before);
+        v6[0] = FORMAT_BEFORE_MOUNTS;
+        assert!(WindowState::decode(&v6, &key).is_err());
         let mut v4 = v5.clone();
         assert_eq!(v4.pop(), Some(0));
         v4[0] = FORMAT_BEFORE_LINKS;

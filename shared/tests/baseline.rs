@@ -580,7 +580,7 @@ fn a_script_run_where_the_principal_just_removed_the_security_agent_alerts() {
             .collect();
         assert!(
             why.iter().any(|r| r.ends_with(
-                "(after azure.compute.vm_security_extension_delete on the same resource within 60 minutes)"
+                "(after azure.compute.vm_security_extension_delete on the same machine within 60 minutes)"
             )),
             "{who}: {why:?}"
         );

@@ -378,7 +378,7 @@ fn a_million_events_keep_state_bounded_and_alerts_right() {
 /// within 16 KiB, on both clouds and both profiles.
 #[test]
 fn adversarial_strings_keep_state_under_16_kib() {
-    const AZ_OPS: [&str; 8] = [
+    const AZ_OPS: [&str; 10] = [
         "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
         "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
         "MICROSOFT.COMPUTE/SNAPSHOTS/WRITE",
@@ -387,6 +387,8 @@ fn adversarial_strings_keep_state_under_16_kib() {
         "MICROSOFT.COMPUTE/VIRTUALMACHINES/CAPTURE/ACTION",
         "MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE",
         "MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION",
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/DELETE",
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMANDS/WRITE",
     ];
     const AWS_OPS: [&str; 6] = [
         "RunInstances",
@@ -398,10 +400,18 @@ fn adversarial_strings_keep_state_under_16_kib() {
     ];
     let l = |p: &str, i: i64| format!("{p}{i}-{}", "\u{e9}\"\n".repeat(300));
     let azure = |i: i64, t: i64| {
+        let op = AZ_OPS[(i % AZ_OPS.len() as i64) as usize];
+        // A VM part's id names its machine, which the window links for the machine sequences.
+        let part = match op.split('/').nth(3) {
+            Some("EXTENSIONS") if op.ends_with("DELETE") => format!("/extensions/{}", l("mde.", i)),
+            Some("EXTENSIONS") => format!("/extensions/{}", l("customscript", i)),
+            Some("RUNCOMMANDS") => format!("/runCommands/{}", l("rc", i)),
+            _ => String::new(),
+        };
         json!({
             "time": t1578_core::alert::rfc3339(t),
-            "resourceId": format!("/subscriptions/s/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}", l("rg", i), l("vm", i)),
-            "operationName": AZ_OPS[(i % 8) as usize], "resultType": "Success",
+            "resourceId": format!("/subscriptions/s/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}{part}", l("rg", i), l("vm", i)),
+            "operationName": op, "resultType": "Success",
             "correlationId": l("corr", i), "eventDataId": l("ed", i), "callerIpAddress": l("ip", i),
             "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": l("mallory", 0)}}
         })

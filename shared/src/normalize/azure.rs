@@ -207,8 +207,7 @@ fn from_activity_fields<J: Json>(rec: &J) -> Result<ComputeEvent, NormalizeError
         caller_hint: text_at(rec, &["caller"]),
     };
     let mut details = details(rec, &parts.operation_raw);
-    details.extension = extension_name(&parts.resource_id);
-    details.machine = machine_of_part(&parts.resource_id);
+    name_parts(&mut details, &parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -258,8 +257,7 @@ pub(super) fn from_log_analytics(row: &mut Value) -> Result<ComputeEvent, Normal
         .or_else(|| get(row, "Properties"))
         .map(|p| details(p, &parts.operation_raw))
         .unwrap_or_default();
-    details.extension = extension_name(&parts.resource_id);
-    details.machine = machine_of_part(&parts.resource_id);
+    name_parts(&mut details, &parts.resource_id);
     Ok(build(parts, claims, evidence, details))
 }
 
@@ -423,27 +421,49 @@ fn keyed(prefix: &str, value: &str) -> String {
     key
 }
 
-/// The VM extension a resource id names (`.../extensions/<name>`), lower-cased.
-fn extension_name(resource_id: &str) -> Option<String> {
+/// What a VM part's resource id names: its extension and its machine (one lower-cased copy of
+/// the id for both).
+fn name_parts(details: &mut Details, resource_id: &str) {
     let lower = resource_id.to_ascii_lowercase();
+    details.extension = extension_name(&lower);
+    details.machine = machine_of_part(resource_id, &lower);
+}
+
+/// The VM extension a lower-cased resource id names (`.../extensions/<name>`).
+fn extension_name(lower: &str) -> Option<String> {
     let (_, rest) = lower.rsplit_once("/extensions/")?;
     let name = rest.split('/').next().filter(|n| !n.is_empty())?;
     Some(clip(name, 64))
 }
 
-/// The virtual machine whose extension or managed run command a resource id names: the id up
-/// to the machine's name, as written (`.../virtualMachines/<vm>/extensions/<name>`). Not a
-/// scale set's: its parts are the model's, not one machine's.
-fn machine_of_part(resource_id: &str) -> Option<String> {
-    const VM: &str = "/virtualmachines/";
-    let lower = resource_id.to_ascii_lowercase();
-    let at = lower.find(VM)? + VM.len();
-    let name_len = lower[at..].find('/')?;
-    let part = &lower[at + name_len..];
-    let is_part = ["/extensions/", "/runcommands/"]
-        .iter()
-        .any(|p| part.starts_with(p) && part.len() > p.len());
-    is_part.then(|| clip(&resource_id[..at + name_len], MAX_FIELD))
+/// The virtual machine whose extension or managed run command a resource id names (`lower`: the
+/// id lower-cased): the id up to the machine's name, as written
+/// (`.../providers/Microsoft.Compute/virtualMachines/<vm>/extensions/<name>`, or a scale set's
+/// instance `.../virtualMachineScaleSets/<s>/virtualMachines/<n>/...`), clipped as the event's
+/// resource is, so it hashes as the VM's own id does. Read after the provider, so a resource
+/// group named `virtualMachines` is not taken for one. Not a scale set's own parts: they are
+/// its model's, not a machine's.
+fn machine_of_part(resource_id: &str, lower: &str) -> Option<String> {
+    const PROVIDER: &str = "/providers/microsoft.compute/";
+    debug_assert_eq!(lower.len(), resource_id.len(), "lower is the id lower-cased");
+    let start = lower.find(PROVIDER)? + PROVIDER.len();
+    let segments: Vec<&str> = lower[start..].split('/').collect();
+    let machine_len = match segments.as_slice() {
+        ["virtualmachines", vm, "extensions" | "runcommands", part, ..]
+            if !vm.is_empty() && !part.is_empty() =>
+        {
+            2
+        }
+        ["virtualmachinescalesets", set, "virtualmachines", vm, "extensions" | "runcommands", part, ..]
+            if !set.is_empty() && !vm.is_empty() && !part.is_empty() =>
+        {
+            4
+        }
+        _ => return None,
+    };
+    // The segments and the '/' between them, as written in the id.
+    let end = start + segments[..machine_len].iter().map(|s| s.len() + 1).sum::<usize>() - 1;
+    Some(clip(&resource_id[..end], MAX_FIELD))
 }
 
 fn details<J: Json>(rec: &J, operation: &str) -> Details {
@@ -584,11 +604,14 @@ fn gallery_sharing(body: &Value, d: &mut Details) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::normalize;
+    use serde_json::json;
 
     /// An extension's or a managed run command's machine is its VM, as written; a VM's own id,
     /// a scale set's model extension, and a name cut short are no machine's part.
     #[test]
     fn a_vm_parts_machine_is_read_from_its_id() {
+        let machine_of_part = |id: &str| super::machine_of_part(id, &id.to_ascii_lowercase());
         let vm = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/virtualMachines/VM-SQL01";
         for part in [
             "/EXTENSIONS/MDE.WINDOWS",
@@ -608,6 +631,7 @@ mod tests {
         );
         for id in [
             vm.to_string(),
+            "/subscriptions/s/resourceGroups/virtualMachines/providers/Microsoft.Compute/disks/d".into(),
             format!("{vm}/extensions/"),
             format!("{vm}/instanceView"),
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss/extensions/e".into(),
@@ -617,8 +641,30 @@ mod tests {
             assert_eq!(machine_of_part(&id), None, "{id}");
         }
     }
-    use crate::normalize::normalize;
-    use serde_json::json;
+
+    /// Both Activity Log shapes read it: a security agent's removal names its VM.
+    #[test]
+    fn an_extensions_record_names_its_machine() {
+        let path = format!(
+            "{}/../events/azure/compute-vm-security-extension-delete.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let doc = std::fs::read(path).unwrap();
+        for (_, ev) in crate::source::normalize_document(&doc).unwrap() {
+            assert_eq!(
+                ev.unwrap().details.machine.as_deref(),
+                Some("/SUBSCRIPTIONS/AAAAAAAA-1111-2222-3333-444444444444/RESOURCEGROUPS/RG-PROD-DATA/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-SQL01")
+            );
+        }
+        let row = json!({"OperationNameValue": "Microsoft.Compute/virtualMachines/extensions/delete", "TimeGenerated": "2026-06-01T08:02:25Z",
+            "ResourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1/extensions/MDE.Windows",
+            "ActivityStatusValue": "Success", "Caller": "alice@contoso.com"});
+        let ev = normalize(row).unwrap();
+        assert_eq!(
+            ev.details.machine.as_deref(),
+            Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1")
+        );
+    }
 
     fn record(claims: Value, status: &str) -> Value {
         json!({"time":"2026-11-03T10:00:00.1234567Z","resourceId":"/SUBSCRIPTIONS/AAAA-1/RESOURCEGROUPS/RG-X/PROVIDERS/MICROSOFT.COMPUTE/SNAPSHOTS/S1",
