@@ -1280,7 +1280,8 @@ impl WindowState {
                 .find(|l| l.unit == x.id)
                 .map_or(x.res, |l| l.to)
         };
-        let on_machine = |v: &Unit| b.on_machine && machine(v) == machine(u);
+        let machine_of_u = b.on_machine.then(|| machine(u));
+        let on_machine = |v: &Unit| machine_of_u == Some(machine(v));
         let (mut same, mut booted) = (false, false);
         for v in self
             .units
@@ -1327,17 +1328,31 @@ impl WindowState {
 mod tests {
     use super::*;
 
+    /// The default profile's engine with the built-in catalog.
+    fn default_engine() -> crate::engine::Engine {
+        crate::engine::Engine::new(
+            Catalog::builtin().unwrap(),
+            crate::profile::Profile::named(ProfileName::Default),
+        )
+    }
+
+    /// The records of an `events/azure/` fixture, normalized.
+    fn azure_fixture(file: &str) -> Vec<crate::event::ComputeEvent> {
+        let path = format!("{}/../events/azure/{file}", env!("CARGO_MANIFEST_DIR"));
+        crate::source::normalize_document(&std::fs::read(path).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r.unwrap())
+            .collect()
+    }
+
     /// A machine's Start read after its Success (another partition) moves the unit the Success
     /// counted for the plain row to the row the Start reads from its body: the baseline counts
     /// the machine once, of the type and points it has in the order the records were written.
     #[test]
     fn an_upgraded_unit_counts_once_in_the_baseline() {
-        use crate::engine::Engine;
         use crate::event::Phase::{self, Accept, Start, Success};
-        let engine = Engine::new(
-            Catalog::builtin().unwrap(),
-            crate::profile::Profile::named(ProfileName::Default),
-        );
+        let engine = default_engine();
         let rule = BaselineRule::DEFAULT;
         for (file, row) in [
             ("compute-vm-write-gpu.json", "azure.compute.vm_write_gpu"),
@@ -1347,9 +1362,7 @@ mod tests {
             ),
             ("compute-vm-write-os-disk.json", "azure.compute.vm_write_os_disk"),
         ] {
-            let path = format!("{}/../events/azure/{file}", env!("CARGO_MANIFEST_DIR"));
-            let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
-            let events: Vec<_> = records.into_iter().map(|(_, r)| r.unwrap()).collect();
+            let events = azure_fixture(file);
             let scored = |p: Phase| {
                 events
                     .iter()
@@ -1401,20 +1414,10 @@ mod tests {
     /// turn and count as news. A managed run command on each of 40 VMs, then the first again.
     #[test]
     fn a_redelivered_old_event_does_not_push_a_newer_machine_link_out() {
-        use crate::engine::Engine;
         use crate::event::Phase;
-        let engine = Engine::new(
-            Catalog::builtin().unwrap(),
-            crate::profile::Profile::named(ProfileName::Default),
-        );
-        let path = format!(
-            "{}/../events/azure/compute-vm-run-commands-write.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
-        let success = records
+        let engine = default_engine();
+        let success = azure_fixture("compute-vm-run-commands-write.json")
             .into_iter()
-            .map(|(_, r)| r.unwrap())
             .find(|e| e.phase == Phase::Success)
             .unwrap();
         let on = |n: i64| {
@@ -1450,18 +1453,9 @@ mod tests {
     /// re-delivered Start is a duplicate); in either order the window holds the same links.
     #[test]
     fn a_start_read_after_its_accept_still_links_its_disks() {
-        use crate::engine::Engine;
         use crate::event::Phase;
-        let engine = Engine::new(
-            Catalog::builtin().unwrap(),
-            crate::profile::Profile::named(ProfileName::Default),
-        );
-        let path = format!(
-            "{}/../events/azure/compute-vm-write-gpu.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let records = crate::source::normalize_document(&std::fs::read(path).unwrap()).unwrap();
-        let events: Vec<_> = records.into_iter().map(|(_, r)| r.unwrap()).collect();
+        let engine = default_engine();
+        let events = azure_fixture("compute-vm-write-gpu.json");
         let of = |p: Phase| events.iter().find(|e| e.phase == p).unwrap().clone();
         let mut start = of(Phase::Start);
         let disk =

@@ -447,14 +447,17 @@ fn machine_of_part(resource_id: &str, lower: &str) -> Option<String> {
     const PROVIDER: &str = "/providers/microsoft.compute/";
     debug_assert_eq!(lower.len(), resource_id.len(), "lower is the id lower-cased");
     let start = lower.find(PROVIDER)? + PROVIDER.len();
-    let segments: Vec<&str> = lower[start..].split('/').collect();
-    let machine_len = match segments.as_slice() {
+    // The first six segments after the provider are all either form names (no allocation: this
+    // runs for every in-scope Azure record).
+    let mut split = lower[start..].split('/');
+    let segments: [&str; 6] = std::array::from_fn(|_| split.next().unwrap_or(""));
+    let machine_len = match segments {
         ["virtualmachines", vm, "extensions" | "runcommands", part, ..]
             if !vm.is_empty() && !part.is_empty() =>
         {
             2
         }
-        ["virtualmachinescalesets", set, "virtualmachines", vm, "extensions" | "runcommands", part, ..]
+        ["virtualmachinescalesets", set, "virtualmachines", vm, "extensions" | "runcommands", part]
             if !set.is_empty() && !vm.is_empty() && !part.is_empty() =>
         {
             4
