@@ -653,7 +653,9 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         let doc = std::fs::read(path).unwrap();
-        for (_, ev) in crate::source::normalize_document(&doc).unwrap() {
+        let records = crate::source::normalize_document(&doc).unwrap();
+        assert_eq!(records.len(), 3, "Start, Accept and Success");
+        for (_, ev) in records {
             assert_eq!(
                 ev.unwrap().details.machine.as_deref(),
                 Some("/SUBSCRIPTIONS/AAAAAAAA-1111-2222-3333-444444444444/RESOURCEGROUPS/RG-PROD-DATA/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-SQL01")
