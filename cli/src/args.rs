@@ -84,6 +84,9 @@ pub enum Command {
         /// As for `replay`.
         #[arg(long, value_enum, default_value = "layout")]
         own_accounts: OwnAccountsArg,
+        /// As for `replay`.
+        #[arg(long, value_name = "FILE")]
+        aws_ip_ranges: Option<PathBuf>,
         /// `table`: the guide as text; `json`: the whole alert document.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -180,7 +183,13 @@ pub struct ReplayArgs {
     /// its logs into the archive is the organization's); `none` adds none.
     #[arg(long, value_enum, default_value = "layout")]
     pub own_accounts: OwnAccountsArg,
-    /// Files, directories (recursive), .gz files, - for stdin, or archives in place:
+    /// AWS's published address ranges (`ip-ranges.json` from
+    /// https://ip-ranges.amazonaws.com/ip-ranges.json, or a list of CIDRs): an EC2 instance's
+    /// role credentials used from a routable address outside them alert on one call
+    /// (`instance_credentials_outside_aws`). Not given: that sign is off.
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
+    /// Files (recursive), .gz files, - for stdin, or archives in place:
     /// `s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX`,
     /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX`.
     #[arg(required = true)]

@@ -14,7 +14,9 @@ use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use t1578_core::alert::rfc3339;
+use t1578_core::aws_ranges::AwsRanges;
 use t1578_core::delivery::Tally;
 use t1578_core::engine::Scored;
 use t1578_core::engine::{BaselineRule, Engine, ObservedSince, Profile, ProfileName};
@@ -74,14 +76,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             observed_since,
             own_accounts,
+            aws_ip_ranges,
             format,
             paths,
         } => {
             let observed = observed_arg(observed_since.as_deref())?;
             let own = layout_accounts(own_accounts, &paths);
-            let engine = observed
-                .apply(engine(profile, &window, config.as_deref())?)?
-                .with_own_accounts(&own);
+            let ranges = aws_ranges(aws_ip_ranges.as_deref())?;
+            let engine = with_ranges(
+                observed
+                    .apply(engine(profile, &window, config.as_deref())?)?
+                    .with_own_accounts(&own),
+                &ranges,
+            );
             show(engine, observed == Observed::Auto, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
@@ -115,16 +122,19 @@ fn replay_command(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         until,
         observed_since,
         own_accounts,
+        aws_ip_ranges,
         paths,
     } = args;
     let observed = observed_arg(observed_since.as_deref())?;
     let own = layout_accounts(own_accounts, &paths);
+    let ranges = aws_ranges(aws_ip_ranges.as_deref())?;
     let build = |config: Option<&Path>| {
-        Ok::<_, anyhow::Error>(
+        Ok::<_, anyhow::Error>(with_ranges(
             observed
                 .apply(engine(profile, &window, config)?)?
                 .with_own_accounts(&own),
-        )
+            &ranges,
+        ))
     };
     let span = (
         time_arg("--since", since.as_deref())?,
@@ -250,6 +260,29 @@ fn layout_accounts(arg: OwnAccountsArg, paths: &[PathBuf]) -> Vec<String> {
         eprintln!("t1578: the search of the inputs' key layout stopped after its folder listings: own accounts beyond them are judged as any other");
     }
     own.ids().to_vec()
+}
+
+/// `--aws-ip-ranges`: AWS's published ranges, read once, or none.
+fn aws_ranges(path: Option<&Path>) -> anyhow::Result<Option<Arc<AwsRanges>>> {
+    let Some(path) = path else { return Ok(None) };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--aws-ip-ranges {}", path.display()))?;
+    let ranges = AwsRanges::parse(&text).with_context(|| format!("--aws-ip-ranges {}", path.display()))?;
+    let (v4, v6) = ranges.intervals();
+    eprintln!(
+        "t1578: AWS's ranges from {}: {v4} IPv4 and {v6} IPv6 intervals; an instance's credentials \
+         used outside them alert",
+        path.display()
+    );
+    Ok(Some(Arc::new(ranges)))
+}
+
+/// The engine with the ranges, where given.
+fn with_ranges(engine: Engine, ranges: &Option<Arc<AwsRanges>>) -> Engine {
+    match ranges {
+        Some(r) => engine.with_aws_ranges(Arc::clone(r)),
+        None => engine,
+    }
 }
 
 /// The tuning document's parser (`first`, a day or an RFC 3339 time), plus `none`.
@@ -766,12 +799,13 @@ impl ColdStart {
         let first_seen = (b.first_seen_dt.as_deref())
             .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
             .map(|d| d.timestamp_millis());
-        // The root user meets the thresholds whatever its standing: no start would learn it.
-        let root = b
+        // The root user meets the thresholds, and an instance's credentials used outside AWS
+        // alert, whatever the standing: no start would learn them.
+        let alone = b
             .reasons
             .iter()
-            .any(|r| r.code == t1578_core::decision::ROOT_USER);
-        !root && b.reasons.iter().any(|r| r.code == "no_history") && rule.learning(first_seen, self.start)
+            .any(|r| t1578_core::decision::fires_alone(&r.code));
+        !alone && b.reasons.iter().any(|r| r.code == "no_history") && rule.learning(first_seen, self.start)
     }
 }
 

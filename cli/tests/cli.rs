@@ -1255,3 +1255,59 @@ fn a_share_to_an_account_of_the_archive_is_not_a_critical() {
     assert!(tiers(&o).contains(&"critical".to_string()), "{:?}", tiers(&o));
     assert!(!stderr(&o).contains("key layout"), "{}", stderr(&o));
 }
+
+/// `--aws-ip-ranges`: an instance's session stopping an instance from a VPS address (1 point,
+/// no tier) alerts with the ranges and not without them, and a ranges file that holds none is
+/// refused naming the flag.
+#[test]
+fn aws_ranges_make_an_instances_call_from_outside_aws_a_finding() {
+    let dir = std::env::temp_dir().join(format!("t1578-cli-ranges-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(root().join("events/aws/ec2-stop-instances.json")).unwrap();
+    let mut rec: Value = serde_json::from_str(&text).unwrap();
+    let d = &mut rec["detail"];
+    d["userIdentity"]["arn"] = json!("arn:aws:sts::111122223333:assumed-role/web-node/i-0123456789abcdef0");
+    d["userIdentity"]["principalId"] = json!("AROAGTORWAAKLPWFBGYGE:i-0123456789abcdef0");
+    d["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!("arn:aws:iam::111122223333:role/web-node");
+    d["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"] = json!("web-node");
+    d["sourceIPAddress"] = json!("45.77.10.20");
+    let events = dir.join("stop.json");
+    std::fs::write(&events, serde_json::to_string(&rec).unwrap()).unwrap();
+    let ranges = dir.join("ip-ranges.json");
+    std::fs::write(
+        &ranges,
+        r#"{"syncToken": "1", "prefixes": [{"ip_prefix": "52.4.0.0/14", "region": "us-east-1", "service": "AMAZON"}], "ipv6_prefixes": []}"#,
+    )
+    .unwrap();
+    let (events, ranges) = (events.to_str().unwrap(), ranges.to_str().unwrap());
+    let with = t1578(&["replay", "--format", "json", "--aws-ip-ranges", ranges, events]);
+    assert!(with.status.success(), "{}", stderr(&with));
+    let alerts = alert_lines(&with);
+    assert_eq!(alerts.len(), 1, "{}", stdout(&with));
+    let codes: Vec<&str> = alerts[0]["unmapped"]["baseline"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"instance_credentials_outside_aws"), "{codes:?}");
+    assert!(
+        stderr(&with).contains("1 IPv4 and 0 IPv6 intervals"),
+        "{}",
+        stderr(&with)
+    );
+    let without = t1578(&["replay", "--format", "json", events]);
+    assert!(without.status.success(), "{}", stderr(&without));
+    assert!(alert_lines(&without).is_empty(), "{}", stdout(&without));
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "\n").unwrap();
+    let refused = t1578(&["replay", "--aws-ip-ranges", empty.to_str().unwrap(), events]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--aws-ip-ranges") && stderr(&refused).contains("no prefixes"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

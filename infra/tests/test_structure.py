@@ -50,6 +50,7 @@ LAMBDA_ENV = {
     "T1578_MODE",
     "T1578_CONFIG",
     "T1578_OBSERVED_SINCE",
+    "T1578_AWS_IP_RANGES",
     "RUST_LOG",
 }
 
@@ -665,3 +666,27 @@ def test_multi_account_example_takes_its_accounts_as_the_organizations_own() -> 
     assert isinstance(config, str) and config.startswith("own_accounts = "), config
     for name in ("aws_caller_identity.security.account_id", "local.member_account_ids", "var.organization_id"):
         assert name in config, config
+
+
+def test_aws_ranges_reach_the_function_as_a_layer_fetched_at_apply_time() -> None:
+    """AWS's ranges are fetched by the module (never built into the function, where they would
+    go stale), packed as a layer, and named to the function by the path the layer extracts to;
+    an empty URL fetches nothing and leaves the setting empty (the sign off)."""
+    datas = resources(AWS_DETECTOR, "data")
+    http = datas[("http", "aws_ip_ranges")]
+    assert attr(http, "url") == "${var.aws_ip_ranges_url}"
+    assert "local.fetch_aws_ip_ranges" in str(attr(http, "count"))
+    archive = datas[("archive_file", "aws_ip_ranges")]
+    source = blocks(archive, "source")[0]
+    assert attr(source, "content") == "${data.http.aws_ip_ranges[0].response_body}"
+    assert attr(source, "filename") == "${local.aws_ip_ranges_file}"
+    layer = resources(AWS_DETECTOR)[("aws_lambda_layer_version", "aws_ip_ranges")]
+    assert attr(layer, "filename") == "${data.archive_file.aws_ip_ranges[0].output_path}"
+    assert attr(layer, "source_code_hash") == "${data.archive_file.aws_ip_ranges[0].output_base64sha256}"
+    function = resources(AWS_DETECTOR)[("aws_lambda_function", "this")]
+    assert attr(function, "layers") == "${aws_lambda_layer_version.aws_ip_ranges[*].arn}"
+    env = attr(blocks(function, "environment")[0], "variables")
+    assert env["T1578_AWS_IP_RANGES"] == '${local.fetch_aws_ip_ranges ? "/opt/${local.aws_ip_ranges_file}" : ""}'
+    assert locals_of(AWS_DETECTOR)["aws_ip_ranges_file"] == "t1578/aws-ip-ranges.json"
+    variable = labeled(AWS_DETECTOR, "variable")["aws_ip_ranges_url"][1]
+    assert attr(variable, "default") == "https://ip-ranges.amazonaws.com/ip-ranges.json"

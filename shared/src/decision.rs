@@ -46,6 +46,12 @@
 //!   only it can do, and no compute change is one of them, so its window's threshold tier is a
 //!   finding whatever its standing (`root_user`): a stolen root key's first compute changes are
 //!   not its routine, however long the detector has watched them.
+//! - **An instance's credentials have no routine outside AWS** (`outside_aws`). Where the
+//!   deployment gives AWS's published ranges ([`crate::aws_ranges`]), an instance profile's
+//!   session (named after its instance) calling from a routable address outside them makes a
+//!   finding on one catalog call, at its window's tier or the lowest, whatever its standing:
+//!   an instance reaches the API from AWS's addresses or a private one, so the credentials were
+//!   taken off the machine.
 //! - **No history is not the same as new** (`BaselineRule::observed_since`). When the detector
 //!   knows when it started seeing an account, a principal first seen within `min_history_days`
 //!   of that start is being learned: it may be years old, the detector was not looking. Only
@@ -286,7 +292,7 @@ pub enum Activity {
 pub struct Reason {
     /// Machine-readable: `volume`, `new_operation`, `new_network`, `unusual_hour`, `new_scope`,
     /// `outside_change_window`, `new_destination`, `no_history`, `learning`, `short_observation`,
-    /// `root_user`.
+    /// `root_user`, `instance_credentials_outside_aws`.
     pub code: &'static str,
     /// What an analyst reads.
     pub detail: String,
@@ -615,7 +621,14 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let judged_fires =
         tier.filter(|&tr| fires_at(tr, judged.map(|(r, (st, _))| (r, st)), &agg, &reasons, signs));
     let root = c.principal_kind == PrincipalKind::Root;
-    let fires = if root { tier } else { judged_fires };
+    let fires = if root {
+        tier
+    } else if c.outside_aws {
+        // One call is enough: no routine has an instance's credentials leave AWS.
+        tier.or(Some(Tier::Suspicious))
+    } else {
+        judged_fires
+    };
     let disc =
         critical.then(|| xxh3_64(format!("{}\u{1f}{:?}", c.catalog_id, c.destinations).as_bytes()) as u32);
     let open = open_finding(state, eff, t, disc, escalation(eff));
@@ -646,6 +659,9 @@ fn baseline_step(state: &mut WindowState, engine: &Engine, eff: &Effective, s: &
     let (mut reasons, _) = judge(state, engine, eff, &agg, judged, t, Text::Write);
     if root {
         reasons.push(root_reason());
+    }
+    if c.outside_aws {
+        reasons.push(outside_aws_reason(c));
     }
     if critical && !c.destinations.is_empty() {
         reasons.push(destination_reason(
@@ -1741,6 +1757,35 @@ fn root_reason() -> Reason {
 /// The reason code of an alert of the AWS account's root user, whose threshold tier fires whatever
 /// its standing.
 pub const ROOT_USER: &str = "root_user";
+
+/// An EC2 instance's role credentials used from outside AWS ([`crate::aws_ranges`]): an instance
+/// calls the API from its own address, a NAT gateway's or a VPC endpoint's, all of them AWS's or
+/// private, so a call from anywhere else is its credentials taken off the machine (IMDS read
+/// through an SSRF, a compromised host), GuardDuty's `InstanceCredentialExfiltration.OutsideAWS`.
+/// No routine does it, so one catalog call is a finding whatever the principal's standing.
+fn outside_aws_reason(c: &EventContext) -> Reason {
+    let ip = c.source_ip.as_deref().unwrap_or_default();
+    let session = c.session.as_deref().unwrap_or_default();
+    Reason {
+        code: OUTSIDE_AWS,
+        detail: format!(
+            "the role's credentials of instance {session} used from {ip}, an address outside AWS's \
+             published ranges: an instance calls from its own, a NAT gateway's or a VPC \
+             endpoint's address, so these were taken off the machine"
+        ),
+        weight: 0,
+    }
+}
+
+/// The reason code of an alert of an instance's credentials used outside AWS, which fires on
+/// one call whatever the principal's standing.
+pub const OUTSIDE_AWS: &str = "instance_credentials_outside_aws";
+
+/// Whether a reason makes its alert by itself, whatever the principal's history: the signs
+/// the history gives are then context, and no learning period holds such an alert back.
+pub fn fires_alone(code: &str) -> bool {
+    code == ROOT_USER || code == OUTSIDE_AWS
+}
 
 /// A principal first seen before the detector had watched its account for the baseline period.
 fn unproven_reason(

@@ -1,5 +1,6 @@
 //! Profiles and the engine: which events count, under which state key, for how many points.
 
+use crate::aws_ranges::{instance_session, AwsRanges};
 use crate::catalog::{Catalog, Entry, OpType};
 use crate::event::{clip, Cloud, ComputeEvent, Phase, PrincipalKind};
 use crate::kql;
@@ -92,6 +93,10 @@ pub struct EventContext {
     /// The hours an export's SAS URL reads, rounded up ([`crate::event::Details::export_seconds`]).
     #[serde(default)]
     pub export_hours: Option<u32>,
+    /// An EC2 instance's role credentials used from a routable address outside AWS's ranges
+    /// ([`crate::aws_ranges`]; only where the deployment gives them).
+    #[serde(default)]
+    pub outside_aws: bool,
     /// Where a share or a copy sends data (account ids, organizations; the shared resource
     /// when the record does not say), for the known-destination rule. Empty otherwise.
     pub destinations: Vec<String>,
@@ -254,6 +259,9 @@ pub struct Engine {
     starts: FirstEvents,
     /// Own accounts besides the tuning's: those an archive's key layout names (the CLI).
     own: OwnAccounts,
+    /// AWS's published ranges, where the deployment gives them: an instance role's call from
+    /// an address outside them is its credentials used elsewhere ([`crate::aws_ranges`]).
+    aws_ranges: Option<std::sync::Arc<AwsRanges>>,
 }
 
 /// Per cloud, then per account, the recorded first event (ms). Nested so that the lookup every
@@ -330,7 +338,30 @@ impl Engine {
             first_event: false,
             starts: FirstEvents::default(),
             own: OwnAccounts::default(),
+            aws_ranges: None,
         }
+    }
+
+    /// The same engine knowing AWS's address ranges: an instance role's calls from outside
+    /// them are judged as its credentials used elsewhere (`outside_aws`).
+    pub fn with_aws_ranges(mut self, ranges: std::sync::Arc<AwsRanges>) -> Engine {
+        self.aws_ranges = Some(ranges);
+        self
+    }
+
+    /// Whether the event is an EC2 instance's role credentials used from a routable address
+    /// outside AWS's ranges (never without ranges, nor in the seed's profile). The session
+    /// and address are those kept: a taken event's own are gone.
+    fn outside_aws(&self, ev: &ComputeEvent, session: Option<&str>, ip: Option<&str>) -> bool {
+        let Some(ranges) = self.aws_ranges.as_deref() else {
+            return false;
+        };
+        self.profile.name == ProfileName::Default
+            && ev.cloud == Cloud::Aws
+            && ev.principal.kind == PrincipalKind::Role
+            && ev.invoked_by.is_none()
+            && session.is_some_and(instance_session)
+            && ip.is_some_and(|ip| ranges.outside(ip))
     }
 
     /// The same engine taking `ids` as the organization's own too ([`crate::own`]): the
@@ -594,6 +625,7 @@ impl Engine {
         };
         let p = self.profile.name;
         let mount = mount(p, &ev.details, &resources);
+        let outside_aws = self.outside_aws(ev, kept.session.as_deref(), kept.source_ip.as_deref());
         Scored {
             key: kept.key,
             units: self.units(ev, &kept.event_id, entry, op_type, &resources, timing),
@@ -636,6 +668,7 @@ impl Engine {
                     .details
                     .export_seconds
                     .map(|s| u32::try_from(s.saturating_add(3599) / 3600).unwrap_or(u32::MAX)),
+                outside_aws,
                 destinations: kept.to.list,
                 more_destinations: kept.to.more,
                 public: kept.to.public,

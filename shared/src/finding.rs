@@ -132,14 +132,18 @@ fn describe(engine: &Engine, v: &Verdict) -> String {
             .map(|e| format!("Critical single event: {}", e.description))
             .unwrap_or_else(|| "Critical single event".into()),
         (None, Tier::Critical) => "A finding opened by a single-event critical".to_string(),
+        (None, _) if v.reasons.iter().any(|r| r.code == crate::decision::OUTSIDE_AWS) => {
+            "An EC2 instance's role credentials used from outside AWS".to_string()
+        }
         (None, t) => t.seed_reason().to_string(),
     };
     let mut out = head;
     let signs: Vec<&str> = v.reasons.iter().map(|r| r.detail.as_str()).collect();
     if !signs.is_empty() {
-        // The root user's threshold tier fires without its history's signs: they are context.
-        let root = v.reasons.iter().any(|r| r.code == crate::decision::ROOT_USER);
-        let lead = if v.established && !root {
+        // The root user's threshold tier, or an instance's credentials used outside AWS, fire
+        // without the history's signs: they are context.
+        let alone = v.reasons.iter().any(|r| crate::decision::fires_alone(r.code));
+        let lead = if v.established && !alone {
             "Unusual for this principal"
         } else {
             "Context"

@@ -49,6 +49,7 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod aws_ranges;
 pub mod baseline;
 pub mod catalog;
 pub mod decision;

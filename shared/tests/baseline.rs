@@ -2742,3 +2742,78 @@ fn a_clusters_run_command_and_gpu_pool_from_a_new_network_alert_for_a_settled_pe
         assert!(codes(a).contains(&"new_operation"), "{a:#?}");
     }
 }
+
+/// An EC2 instance's role credentials used outside AWS. The node role snapshots from its
+/// instance's AWS address every night for two weeks; on day 14 the same instance's session
+/// creates one snapshot from a VPS address: one call, established routine, still a finding,
+/// with the history's signs as context. A build role's session (not an instance's) from that
+/// address at its usual hour, and the instance's session through a VPC endpoint (a private
+/// address), raise nothing; neither does anything without the ranges. While learned (day 0),
+/// another instance's first call from outside alerts too.
+#[test]
+fn an_instances_credentials_used_outside_aws_alert_on_one_call() {
+    let snap = fixture("aws/ec2-create-snapshot.json");
+    let (day, start) = day_of(&snap);
+    let at = |d: i64, minutes: i64| start + d * day + 2 * 3_600_000 + minutes * 60_000;
+    let (aws, vps) = ("52.4.10.20", "45.77.10.20");
+    let node = "i-0123456789abcdef0";
+    let mut events = Vec::new();
+    for d in 0..14 {
+        events.push(from(as_role(&snap, "node-role", node, at(d, 0), 0), aws));
+        events.push(from(
+            as_role(&snap, "build-role", "ci-build-42", at(d, 1), 0),
+            aws,
+        ));
+    }
+    events.push(from(as_role(&snap, "node-role", node, at(14, 0), 1), vps));
+    events.push(from(
+        as_role(&snap, "build-role", "ci-build-43", at(14, 1), 1),
+        vps,
+    ));
+    events.push(from(as_role(&snap, "node-role", node, at(14, 30), 2), "10.0.3.7"));
+    events.push(from(as_role(&snap, "web-role", "i-0a1b2c3d", at(0, 40), 0), vps));
+    events.sort_by_key(|e| e.time_ms);
+    let ranges = t1578_core::aws_ranges::AwsRanges::parse("52.4.0.0/14 3.0.0.0/9").unwrap();
+    let engine = common::engine(ProfileName::Default)
+        .observed_since(start)
+        .with_aws_ranges(std::sync::Arc::new(ranges));
+    let mut alerts = replay(&engine, &events).1;
+    alerts.sort_by_key(|a| a.time);
+    let who: Vec<(&str, i64)> = alerts
+        .iter()
+        .map(|a| (a.actor.user.name.as_str(), a.time))
+        .collect();
+    assert_eq!(
+        who,
+        [("web-role", at(0, 40)), ("node-role", at(14, 0))],
+        "{alerts:#?}"
+    );
+    let learned = &alerts[0];
+    assert_eq!(
+        codes(learned),
+        ["learning", "instance_credentials_outside_aws"],
+        "{alerts:#?}"
+    );
+    let node_alert = &alerts[1];
+    assert!(
+        node_alert
+            .unmapped
+            .baseline
+            .as_ref()
+            .is_some_and(|b| b.established),
+        "{alerts:#?}"
+    );
+    assert!(
+        codes(node_alert).contains(&"instance_credentials_outside_aws"),
+        "{alerts:#?}"
+    );
+    let desc = &node_alert.finding_info.desc;
+    assert!(
+        desc.starts_with("An EC2 instance's role credentials used from outside AWS. Context: ")
+            && desc.contains(&format!("instance {node} used from {vps}")),
+        "{desc}"
+    );
+    // The same days without the ranges: nothing can be told outside AWS.
+    let plain = common::engine(ProfileName::Default).observed_since(start);
+    assert!(replay(&plain, &events).1.is_empty());
+}

@@ -1,12 +1,18 @@
 //! Typed configuration, read once at cold start from a key/value lookup (the environment in
 //! production, a map in tests). Every error names the key it is about.
 
+use std::sync::Arc;
+use t1578_core::aws_ranges::AwsRanges;
 use t1578_core::settings::{CommonSettings, Mode, SettingsError};
 
 /// Environment key of the DynamoDB table holding the rolling windows.
 pub const STATE_TABLE: &str = "T1578_STATE_TABLE";
 /// Environment key of the SNS topic alerts are published to.
 pub const ALERT_TOPIC_ARN: &str = "T1578_ALERT_TOPIC_ARN";
+/// Environment key of the file holding AWS's published ranges (`ip-ranges.json`): the
+/// Terraform module's layer puts the copy it fetched at apply time under `/opt`. Unset, an
+/// instance's credentials used outside AWS cannot be told.
+pub const AWS_IP_RANGES: &str = "T1578_AWS_IP_RANGES";
 
 /// A setting that is missing or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +42,8 @@ pub struct Config {
     pub alert_topic_arn: String,
     /// Profile (window applied) and mode.
     pub common: CommonSettings,
+    /// AWS's published ranges, read once at cold start.
+    pub aws_ranges: Option<Arc<AwsRanges>>,
 }
 
 impl Config {
@@ -78,10 +86,27 @@ impl Config {
             });
         }
         let common = CommonSettings::from_lookup(&get)?;
+        let aws_ranges = match get(AWS_IP_RANGES)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(path) => Some(Arc::new(read_ranges(&path)?)),
+        };
         Ok(Config {
             state_table,
             alert_topic_arn,
             common,
+            aws_ranges,
+        })
+    }
+
+    /// The engine the settings describe, with AWS's ranges where given.
+    pub fn engine(&self) -> Result<t1578_core::engine::Engine, t1578_core::catalog::CatalogError> {
+        let engine = self.common.engine()?;
+        Ok(match &self.aws_ranges {
+            Some(r) => engine.with_aws_ranges(Arc::clone(r)),
+            None => engine,
         })
     }
 
@@ -89,6 +114,17 @@ impl Config {
     pub fn shadow(&self) -> bool {
         self.common.mode == Mode::Shadow
     }
+}
+
+/// The ranges file a deployment gives: a function that cannot read it does not start, rather
+/// than run without a sign it was configured for.
+fn read_ranges(path: &str) -> Result<AwsRanges, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: AWS_IP_RANGES,
+        reason: format!("`{}`: {reason}", clip(path)),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+    AwsRanges::parse(&text).map_err(|e| invalid(e.to_string()))
 }
 
 fn clip(s: &str) -> String {
@@ -150,6 +186,43 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("T1578_WINDOW"), "{e}");
+    }
+
+    /// The ranges file is read once, into the engine; one that is missing or holds no ranges
+    /// stops the function at cold start with the key named.
+    #[test]
+    fn aws_ranges_are_read_from_their_file_or_refused_by_key() {
+        let dir = std::env::temp_dir().join(format!("t1578-ranges-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("ip-ranges.json");
+        std::fs::write(
+            &good,
+            r#"{"syncToken": "1", "prefixes": [{"ip_prefix": "52.4.0.0/14", "service": "AMAZON"}], "ipv6_prefixes": []}"#,
+        )
+        .unwrap();
+        let empty = dir.join("empty.json");
+        std::fs::write(&empty, r#"{"prefixes": []}"#).unwrap();
+        let with = |path: &std::path::Path| {
+            read(&[
+                (STATE_TABLE, "tbl"),
+                (ALERT_TOPIC_ARN, TOPIC),
+                (AWS_IP_RANGES, path.to_str().unwrap()),
+            ])
+        };
+        let c = with(&good).unwrap();
+        let ranges = c.aws_ranges.as_deref().expect("ranges read");
+        assert_eq!(ranges.intervals(), (1, 0));
+        assert!(ranges.outside("45.77.10.20") && !ranges.outside("52.5.1.1"));
+        assert!(c.engine().is_ok());
+        for bad in [empty, dir.join("missing.json")] {
+            let e = with(&bad).unwrap_err().to_string();
+            assert!(e.starts_with("setting T1578_AWS_IP_RANGES: "), "{e}");
+        }
+        assert!(read(&[(STATE_TABLE, "tbl"), (ALERT_TOPIC_ARN, TOPIC)])
+            .unwrap()
+            .aws_ranges
+            .is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

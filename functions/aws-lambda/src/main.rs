@@ -8,7 +8,7 @@ use t1578_aws_lambda::{handler, setup, Config, Deps, DynamoStore, SnsSink};
 async fn main() -> anyhow::Result<()> {
     setup::init_logging();
     let config = Config::from_lookup(|k| std::env::var(k).ok())?;
-    let engine = config.common.engine()?;
+    let engine = config.engine()?;
     let sdk = setup::load_sdk_config().await;
     let deps = Deps::new(
         engine,

@@ -57,6 +57,9 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
+  # AWS's published ranges (ranges.tf), when the module fetches them.
+  layers = aws_lambda_layer_version.aws_ip_ranges[*].arn
+
   # Exactly the variables the function's Config::from_env() reads.
   environment {
     variables = {
@@ -67,6 +70,7 @@ resource "aws_lambda_function" "this" {
       T1578_MODE            = var.mode
       T1578_CONFIG          = var.config_toml
       T1578_OBSERVED_SINCE  = var.observed_since
+      T1578_AWS_IP_RANGES   = local.fetch_aws_ip_ranges ? "/opt/${local.aws_ip_ranges_file}" : ""
       RUST_LOG              = var.log_level
     }
   }

@@ -123,6 +123,17 @@ variable "observed_since" {
   }
 }
 
+variable "aws_ip_ranges_url" {
+  description = "Where the module fetches AWS's published ranges (ip-ranges.json) each time it is applied, for the sign instance_credentials_outside_aws: an EC2 instance's role credentials used from a routable address outside them alert on one call (GuardDuty's InstanceCredentialExfiltration.OutsideAWS). The copy reaches the function as a Lambda layer (T1578_AWS_IP_RANGES). AWS adds ranges every week or so and announces each change on the SNS topic arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged: apply the module at least weekly, or on that notification, or a newer range's instances that call from their public address will alert. A mirror of the file (https) may be given instead; empty fetches nothing and turns the sign off."
+  type        = string
+  default     = "https://ip-ranges.amazonaws.com/ip-ranges.json"
+
+  validation {
+    condition     = var.aws_ip_ranges_url == "" || startswith(var.aws_ip_ranges_url, "https://")
+    error_message = "aws_ip_ranges_url must be an https:// URL, or empty."
+  }
+}
+
 variable "log_level" {
   description = "RUST_LOG of the function (a tracing-subscriber EnvFilter, e.g. \"info\" or \"info,t1578=debug\")."
   type        = string
