@@ -444,9 +444,16 @@ impl Engine {
         self.starts.insert(cloud, account, ms);
     }
 
-    /// Where the state store records the account's first event.
+    /// Where the state store records the account's first event. Azure's is in its second
+    /// version since its principals' windows moved from the subscription to the tenant: their
+    /// histories start again, so each subscription learns again from its next event rather
+    /// than meet every principal as new once its first days are long past.
     pub fn first_event_key(cloud: Cloud, account: &str) -> StateKey {
-        StateKey::from_parts(&["v1", "first-event", cloud.as_str(), account])
+        let version = match cloud {
+            Cloud::Aws => "v1",
+            Cloud::Azure => "v2",
+        };
+        StateKey::from_parts(&[version, "first-event", cloud.as_str(), account])
     }
 
     /// Window, mode, thresholds, service-caller policy and risk rules in force for an account.
@@ -696,6 +703,12 @@ impl Engine {
         let p = self.profile.name;
         let (cloud, account) = (ev.cloud.as_str(), ev.account.as_str());
         match p {
+            // An Entra ID identity is the tenant's, not a subscription's: one history across
+            // the subscriptions it acts in, so its first call in another one is judged against
+            // what it does elsewhere, not as a principal the detector never saw.
+            ProfileName::Default if ev.cloud == Cloud::Azure => {
+                StateKey::from_parts(&["v2", p.as_str(), cloud, "tenant", &ev.principal.key])
+            }
             ProfileName::Default => {
                 StateKey::from_parts(&["v1", p.as_str(), cloud, account, &ev.principal.key])
             }

@@ -17,8 +17,9 @@
 //!   from, quirks included: `has_any` term matching, Start *and* Success rows counted,
 //!   `extensions/write` typed CREATE_OR_MODIFY because `case()` tests `/write` first, grouping
 //!   by (caller, IP, resource group/region, subscription/account). `default` counts an Azure
-//!   operation once across its Start/Accept/Success records, groups per principal within the
-//!   account so rotating IPs, regions or resource groups cannot split the count, uses the
+//!   operation once across its Start/Accept/Success records, groups per principal (within the
+//!   AWS account; across an Entra ID identity's subscriptions) so rotating IPs, regions,
+//!   resource groups or subscriptions cannot split the count, uses the
 //!   extended catalog with sequence boosts, ignores AWS service callers, and alerts at once on
 //!   single-event criticals (shares, public snapshots, exports, SAS URLs).
 //! - **Bounded, idempotent windows** ([`window`]). One window per state key holds at most

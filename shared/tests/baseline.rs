@@ -2817,3 +2817,54 @@ fn an_instances_credentials_used_outside_aws_alert_on_one_call() {
     let plain = common::engine(ProfileName::Default).observed_since(start);
     assert!(replay(&plain, &events).1.is_empty());
 }
+
+/// An Entra ID identity has one history across the subscriptions it acts in. A function app's
+/// managed identity deallocates dev VMs every day for ten days, then creates run commands on
+/// two VMs of the production subscription, its first calls there: its first execution alerts,
+/// judged against its history, where a window per subscription met an identity it had never
+/// seen (the twenty-sixth blind probe's Q05). An identity that runs commands in both
+/// subscriptions every day raises nothing on day ten.
+#[test]
+fn an_identitys_first_script_run_in_another_subscription_is_judged_against_its_history() {
+    let routine = succeeded("azure/compute-vm-deallocate.json");
+    let run = succeeded("azure/compute-vm-run-commands-write.json");
+    let (day, start) = day_of(&routine);
+    let at = |d: i64, minutes: i64| start + d * day + 14 * 3_600_000 + minutes * 60_000;
+    let (dev, prod) = (
+        "0f0f0f0f-0000-4000-8000-00000000dev0",
+        "0f0f0f0f-0000-4000-8000-0000000prod0",
+    );
+    let as_identity = |ev: &t1578_core::ComputeEvent, who: &str, sub: &str, t: i64, n: usize| {
+        let mut ev = from(by(ev, who, t, n), "20.48.1.7");
+        ev.principal.kind = t1578_core::PrincipalKind::ManagedIdentity;
+        ev.principal.key =
+            format!("mi:/subscriptions/{dev}/resourcegroups/rg-mgmt/providers/microsoft.web/sites/{who}");
+        ev.account = sub.to_string();
+        ev.event_id = format!("{who}-{sub}-{t}-{n}");
+        ev.operation_key = Some(ev.event_id.clone());
+        ev.resources = vec![format!(
+            "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{n}"
+        )];
+        ev
+    };
+    let mut events = Vec::new();
+    for d in 0..10 {
+        events.push(as_identity(&routine, "func-ops", dev, at(d, 0), 0));
+        for sub in [dev, prod] {
+            events.push(as_identity(&run, "func-patch", sub, at(d, 0), 0));
+        }
+    }
+    for n in 1..=2 {
+        events.push(as_identity(&run, "func-ops", prod, at(10, n as i64), n));
+        events.push(as_identity(&run, "func-patch", prod, at(10, n as i64), n));
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["func-ops"].into(), "{alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(a.cloud.account.uid, prod, "{alerts:#?}");
+    assert!(
+        a.unmapped.baseline.as_ref().is_some_and(|b| b.established),
+        "{alerts:#?}"
+    );
+    assert!(codes(a).contains(&"new_operation"), "{alerts:#?}");
+}
