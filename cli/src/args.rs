@@ -184,7 +184,7 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, default_value = "layout")]
     pub own_accounts: OwnAccountsArg,
     /// AWS's published address ranges (`ip-ranges.json` from
-    /// https://ip-ranges.amazonaws.com/ip-ranges.json, or a list of CIDRs): an EC2 instance's
+    /// <https://ip-ranges.amazonaws.com/ip-ranges.json>, or a list of CIDRs): an EC2 instance's
     /// role credentials used from a routable address outside them alert on one call
     /// (`instance_credentials_outside_aws`). Not given: that sign is off.
     #[arg(long, value_name = "FILE")]
