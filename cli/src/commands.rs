@@ -83,12 +83,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let observed = observed_arg(observed_since.as_deref())?;
             let own = layout_accounts(own_accounts, &paths);
             let ranges = aws_ranges(aws_ip_ranges.as_deref())?;
-            let engine = with_ranges(
-                observed
-                    .apply(engine(profile, &window, config.as_deref())?)?
-                    .with_own_accounts(&own),
-                &ranges,
-            );
+            let engine = observed
+                .apply(engine(profile, &window, config.as_deref())?)?
+                .with_own_accounts(&own)
+                .with_aws_ranges(ranges);
             show(engine, observed == Observed::Auto, &id, format, &paths)
         }
         Command::Catalog { format, config } => catalog(format, config.as_deref()),
@@ -129,12 +127,12 @@ fn replay_command(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let own = layout_accounts(own_accounts, &paths);
     let ranges = aws_ranges(aws_ip_ranges.as_deref())?;
     let build = |config: Option<&Path>| {
-        Ok::<_, anyhow::Error>(with_ranges(
+        Ok::<_, anyhow::Error>(
             observed
                 .apply(engine(profile, &window, config)?)?
-                .with_own_accounts(&own),
-            &ranges,
-        ))
+                .with_own_accounts(&own)
+                .with_aws_ranges(ranges.clone()),
+        )
     };
     let span = (
         time_arg("--since", since.as_deref())?,
@@ -275,14 +273,6 @@ fn aws_ranges(path: Option<&Path>) -> anyhow::Result<Option<Arc<AwsRanges>>> {
         path.display()
     );
     Ok(Some(Arc::new(ranges)))
-}
-
-/// The engine with the ranges, where given.
-fn with_ranges(engine: Engine, ranges: &Option<Arc<AwsRanges>>) -> Engine {
-    match ranges {
-        Some(r) => engine.with_aws_ranges(Arc::clone(r)),
-        None => engine,
-    }
 }
 
 /// The tuning document's parser (`first`, a day or an RFC 3339 time), plus `none`.

@@ -13,9 +13,10 @@
 //!   counts (its `AMAZON` entries are a superset of the others), so a proxy or an egress
 //!   service in AWS is inside, as GuardDuty's `InstanceCredentialExfiltration.OutsideAWS` has
 //!   it.
-//! - **Sorted, merged intervals with a binary search.** The file's ~10,000 prefixes merge to a
-//!   few thousand intervals (`ipnet`'s aggregation); a lookup is a dozen comparisons and no
-//!   allocation, done only for an instance role's call ([`instance_session`]).
+//! - **Sorted, merged intervals with a binary search.** The file's ~10,000 prefixes (parsed by
+//!   `ipnet`) merge to a few thousand intervals, overlapping, nested and touching ones joined;
+//!   a lookup is a dozen comparisons and no allocation, done only for an instance role's call
+//!   ([`instance_session`]).
 //! - **Only a routable address is outside.** A private, loopback, link-local or carrier-grade
 //!   NAT address is a VPC endpoint's or a network's inside; a service name (`ec2.amazonaws.com`,
 //!   `AWS Internal`) is not an address. Neither says the call left AWS.
@@ -103,14 +104,14 @@ impl AwsRanges {
             return Err(RangesError::Empty);
         }
         let mut ranges = AwsRanges::default();
-        for net in IpNet::aggregate(&nets) {
+        for net in nets {
             match net {
                 IpNet::V4(n) => ranges.v4.push((n.network().into(), n.broadcast().into())),
                 IpNet::V6(n) => ranges.v6.push((n.network().into(), n.broadcast().into())),
             }
         }
-        // Aggregation leaves adjacent prefixes that make no single CIDR (a /14 then a /13)
-        // apart: one interval each family's search can take whole.
+        // The file lists a prefix once per service (an EC2 prefix is an AMAZON one too), and
+        // adjacent prefixes may make no single CIDR (a /14 then a /13): one interval each.
         merge(&mut ranges.v4, |x| x.checked_add(1));
         merge(&mut ranges.v6, |x| x.checked_add(1));
         Ok(ranges)
@@ -281,7 +282,8 @@ mod tests {
 
     #[test]
     fn a_plain_list_of_prefixes_reads_as_the_json_does() {
-        let list = "3.5.140.0/22, 52.4.0.0/14\n52.8.0.0/13 15.230.15.29/32\n2600:1f18::/33\n";
+        // A nested prefix (52.5.0.0/16 in 52.4.0.0/14) adds no interval.
+        let list = "3.5.140.0/22, 52.4.0.0/14\n52.8.0.0/13 15.230.15.29/32\n2600:1f18::/33\n52.5.0.0/16\n";
         assert_eq!(AwsRanges::parse(list).unwrap(), ranges());
     }
 

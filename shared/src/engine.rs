@@ -342,10 +342,11 @@ impl Engine {
         }
     }
 
-    /// The same engine knowing AWS's address ranges: an instance role's calls from outside
-    /// them are judged as its credentials used elsewhere (`outside_aws`).
-    pub fn with_aws_ranges(mut self, ranges: std::sync::Arc<AwsRanges>) -> Engine {
-        self.aws_ranges = Some(ranges);
+    /// The same engine knowing AWS's address ranges, where a deployment gives them: an
+    /// instance role's calls from outside them are judged as its credentials used elsewhere
+    /// (`outside_aws`). `None` leaves the sign off.
+    pub fn with_aws_ranges(mut self, ranges: Option<std::sync::Arc<AwsRanges>>) -> Engine {
+        self.aws_ranges = ranges;
         self
     }
 

@@ -2776,7 +2776,7 @@ fn an_instances_credentials_used_outside_aws_alert_on_one_call() {
     let ranges = t1578_core::aws_ranges::AwsRanges::parse("52.4.0.0/14 3.0.0.0/9").unwrap();
     let engine = common::engine(ProfileName::Default)
         .observed_since(start)
-        .with_aws_ranges(std::sync::Arc::new(ranges));
+        .with_aws_ranges(Some(std::sync::Arc::new(ranges)));
     let mut alerts = replay(&engine, &events).1;
     alerts.sort_by_key(|a| a.time);
     let who: Vec<(&str, i64)> = alerts

@@ -103,11 +103,7 @@ impl Config {
 
     /// The engine the settings describe, with AWS's ranges where given.
     pub fn engine(&self) -> Result<t1578_core::engine::Engine, t1578_core::catalog::CatalogError> {
-        let engine = self.common.engine()?;
-        Ok(match &self.aws_ranges {
-            Some(r) => engine.with_aws_ranges(Arc::clone(r)),
-            None => engine,
-        })
+        Ok(self.common.engine()?.with_aws_ranges(self.aws_ranges.clone()))
     }
 
     /// True when alerts are decided and logged but not published.
