@@ -1239,7 +1239,15 @@ fn unusual(
     // weigh less, and its hours say nothing yet.
     let active = state.baseline.active_days(t, rule);
     let settled = active >= rule.settled_days;
-    let (ops, weak) = new_operations(state, engine, rule, t, (settled, active), text);
+    let people_risky_revert = agg.person_risky_reverts > 0;
+    let (ops, weak) = new_operations(
+        state,
+        engine,
+        rule,
+        t,
+        (settled, active, people_risky_revert),
+        text,
+    );
     out.extend(ops);
     if agg.booted_from_snapshot > 0 && !state.baseline.knows_snapshot_boot(agg.booted_at, rule) {
         out.push(snapshot_boot_reason(agg.booted_from_snapshot, text));
@@ -1572,7 +1580,7 @@ fn new_operations(
     engine: &Engine,
     rule: &BaselineRule,
     t: i64,
-    (settled, active): (bool, u32),
+    (settled, active, people_risky_revert): (bool, u32, bool),
     text: Text,
 ) -> (Vec<Reason>, WeakSign) {
     let adopted = state.baseline.operations_adopted(t, rule);
@@ -1629,6 +1637,15 @@ fn new_operations(
                 }
             }
         }
+        // A person's first revert whose request names its threat (the replaced root volume
+        // deleted) weighs in full for a settled history, as it alerts for one being learned:
+        // no habit of trying new calls needs the machine's state before it gone (the
+        // twenty-sixth blind probe's P11, an SFTP server's root reverted to an old snapshot by
+        // a pooled Identity Center role's session). A thin history's needs a new network, as
+        // its every first look is new; a workload's is its patching routine's, monthly.
+        let destroys = settled
+            && people_risky_revert
+            && row.is_some_and(|r| r.op_type == OpType::Revert && r.risky_variant());
         let how = || match (variant, sequence) {
             (_, Some(b)) => format!(
                 " (after {} on the same {} within {} minutes)",
@@ -1636,6 +1653,7 @@ fn new_operations(
                 if b.on_machine { "machine" } else { "resource" },
                 b.within_minutes
             ),
+            (_, None) if destroys => " (by a person: a revert whose request names its threat)".to_string(),
             (Some(base), None) => format!(" (a variant of {base}, which it uses)"),
             (None, None) => habit(),
         };
@@ -1652,7 +1670,7 @@ fn new_operations(
             // A completed sequence weighs in full even where the call is the principal's
             // routine under another name: an admin's monitoring-extension updates do not
             // explain a script run on the machine whose security agent it just removed.
-            weight: if sequence.is_some() {
+            weight: if sequence.is_some() || destroys {
                 2
             } else if repeat {
                 0

@@ -1268,6 +1268,57 @@ fn a_persons_revert_that_deletes_what_it_replaced_alerts_while_learned() {
     assert_eq!(first.time, at(1, 0), "the revert itself");
 }
 
+/// A pooled Identity Center role (people's sessions) that takes up new operations as admins
+/// do (an explorer: a first image and a first stop in its fortnight) and snapshots every
+/// weekday from the office. On day 15, from the same office at the usual hour, one person's
+/// session replaces a server's root volume and deletes the one it replaced: its first such
+/// revert weighs in full, as while it is learned, and alerts. The same revert keeping the
+/// old volume, by a twin role, is a first revert an admin may troubleshoot with, and a
+/// patching role's first revert that deletes is its monthly routine: neither alerts.
+#[test]
+fn a_persons_first_revert_that_deletes_what_it_replaced_alerts_for_an_exploring_role() {
+    let discard = fixture("aws/ec2-create-replace-root-volume-task-delete-replaced.json");
+    let keep = fixture("aws/ec2-create-replace-root-volume-task-keep-replaced.json");
+    let snap = fixture("aws/ec2-create-snapshot.json");
+    let image = fixture("aws/ec2-create-image.json");
+    let stop = fixture("aws/ec2-stop-instances.json");
+    let (day, start) = day_of(&snap);
+    let at = |d: i64, minutes: i64| start + d * day + 14 * 3_600_000 + minutes * 60_000;
+    let office = "203.0.113.40";
+    let roles = [
+        ("platform", "ana@example.com"),
+        ("platform-twin", "ana@example.com"),
+        ("patcher", "ssm-patch-run"),
+    ];
+    let mut events = Vec::new();
+    for (role, session) in roles {
+        for d in (0..15).filter(|d| d % 7 < 5) {
+            events.push(from(as_role(&snap, role, session, at(d, 0), d as usize), office));
+        }
+        events.push(from(as_role(&image, role, session, at(4, 5), 50), office));
+        events.push(from(as_role(&stop, role, session, at(8, 5), 51), office));
+    }
+    events.push(from(
+        as_role(&discard, "platform", "ana@example.com", at(15, 10), 90),
+        office,
+    ));
+    events.push(from(
+        as_role(&keep, "platform-twin", "ana@example.com", at(15, 10), 90),
+        office,
+    ));
+    events.push(from(
+        as_role(&discard, "patcher", "ssm-patch-run", at(15, 10), 90),
+        office,
+    ));
+    let alerts = replay_from(events, start);
+    let late: Vec<&Alert> = alerts.iter().filter(|a| a.time >= start + 15 * day).collect();
+    assert_eq!(names(&alerts), ["platform"].into(), "{alerts:#?}");
+    assert_eq!(late.len(), 1, "{alerts:#?}");
+    assert_eq!(codes(late[0]), ["new_operation"], "{late:#?}");
+    let detail = &late[0].unmapped.baseline.as_ref().unwrap().reasons[0].detail;
+    assert!(detail.contains("names its threat"), "{detail}");
+}
+
 /// Another account's copies of a snapshot shared with it, while that account is being learned
 /// (first seen on day 0 or day 2), are evidence: the share they use may predate the detector (a
 /// scanner's vendor, a backup vault, copying every day), and a share made while the detector
