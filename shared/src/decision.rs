@@ -63,7 +63,8 @@
 //!   unless it booted one in its baseline period: `snapshot_boot`, which weighs 2 for an
 //!   established principal too; a person's disk made from a snapshot (or data volume detached
 //!   from a server) and read on a machine made for it, on the same terms: `snapshot_mount`; a
-//!   person's launches by hand in three regions within the hour: `launch_sweep`), a person's
+//!   person's launches by hand in three regions within the hour, or GPU or IMDSv1 launches in
+//!   two: `launch_sweep`), a person's
 //!   revert whose request names its threat (a root
 //!   volume replaced and the old one deleted: no troubleshooting needs that, where a patching workload may),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in

@@ -385,8 +385,9 @@ pub struct Aggregate {
     #[serde(skip)]
     pub mounted_at: i64,
     /// Instances a person launched by hand (no IaC agent) in the hour up to the window's
-    /// latest event, when the window acted in [`SWEEP_REGIONS`] regions or more in that hour,
-    /// from one address (0 otherwise): a stolen key's sweep across regions for mining, where
+    /// latest event, when the window acted in [`SWEEP_REGIONS`] regions or more in that hour
+    /// (or in [`SWEEP_THREAT_REGIONS`], with as many launch calls whose request names their
+    /// threat), from one address (0 otherwise): a stolen key's sweep across regions for mining, where
     /// each region's quota is fresh. A technique's whole shape for a principal being learned
     /// ([`crate::decision`]). Launches are AWS's (`RunInstances`, Lightsail's creates), whose
     /// scope is a region.
@@ -402,6 +403,11 @@ pub struct Aggregate {
 pub const SWEEP_REGIONS: u32 = 3;
 /// Instances launched in that hour, at least.
 pub const SWEEP_LAUNCHES: u32 = 3;
+/// Regions in an hour, and launch calls whose request names their threat (a GPU size,
+/// IMDSv1), that make a sweep: a stolen session's GPU instances in two far regions, one call
+/// each, twenty minutes apart (the twenty-eighth blind probe's P02, on the detector's first
+/// day), where a data scientist's training runs launch where its quota is.
+pub const SWEEP_THREAT_REGIONS: u32 = 2;
 
 /// Who and where a window is about: the seed's grouping columns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1187,17 +1193,25 @@ impl WindowState {
         // One caller's sweep comes from one address: a role many people share (an Identity
         // Center permission set) acts in several regions from their several offices.
         let addresses = self.ips.iter().filter(|x| hour(x.t)).count();
-        if regions < SWEEP_REGIONS || addresses > 1 {
+        if regions < SWEEP_THREAT_REGIONS || addresses > 1 {
             return (0, 0);
         }
         let by_hand = |f: u8| f & flags::BY_PERSON != 0 && f & flags::IAC_AGENT == 0;
-        let launches = self
-            .units
-            .iter()
-            .filter(|u| hour(u.t) && by_hand(u.flags))
-            .filter(|u| catalog.by_id_hash(u.op).is_some_and(|e| e.launches_machine()))
-            .count() as u32;
-        if launches < SWEEP_LAUNCHES {
+        let (mut launches, mut first, mut last) = (0u32, i64::MAX, i64::MIN);
+        for u in self.units.iter().filter(|u| hour(u.t) && by_hand(u.flags)) {
+            let Some(e) = catalog.by_id_hash(u.op).filter(|e| e.launches_machine()) else {
+                continue;
+            };
+            launches += 1;
+            if e.risky_variant() {
+                (first, last) = (first.min(u.t), last.max(u.t));
+            }
+        }
+        // The window keeps no region per unit: two calls (at two times) stand for two places,
+        // as a mining sweep makes one call a region.
+        let threat_calls = first < last;
+        let swept = (regions >= SWEEP_REGIONS && launches >= SWEEP_LAUNCHES) || threat_calls;
+        if !swept {
             return (0, 0);
         }
         (launches, regions)

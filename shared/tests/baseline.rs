@@ -1195,6 +1195,40 @@ fn a_persons_launches_across_regions_within_the_hour_alert_while_it_is_learned()
     assert!(codes(&alerts[0]).contains(&"learning"), "{alerts:#?}");
 }
 
+/// A stolen session's GPU instances in two far regions, one call each, twenty minutes apart,
+/// on the detector's first day (the twenty-eighth blind probe's P02): two launch calls whose
+/// request names their threat, in two regions within the hour, from one address, are a sweep
+/// while the principal is learned. A data scientist's two GPU calls in its one region, one GPU
+/// call beside a general-purpose one in another region, and the two GPU calls from two
+/// addresses (a permission set two people share) are not.
+#[test]
+fn a_persons_gpu_launches_in_two_regions_within_the_hour_alert_while_it_is_learned() {
+    let gpu = fixture("aws/ec2-run-instances-gpu.json");
+    let plain = fixture("aws/ec2-run-instances-gpu-general-purpose.json");
+    let (_, start) = day_of(&gpu);
+    let at = |m: i64| start + 23 * 3_600_000 + m * 60_000;
+    let far = ["ap-southeast-1", "eu-north-1"];
+    let mut events = Vec::new();
+    // (who, second call a GPU one, regions, addresses)
+    for (who, second_gpu, regions, addresses) in [
+        ("stolen", true, 2, 1),
+        ("trainer", true, 1, 1),
+        ("mixed", false, 2, 1),
+        ("shared", true, 2, 2),
+    ] {
+        for i in 0..2usize {
+            let template = if i == 1 && !second_gpu { &plain } else { &gpu };
+            let mut ev = as_role(template, who, &format!("{who}@example.com"), at(20 * i as i64), i);
+            ev.scope = far[i % regions].into();
+            events.push(from(ev, &format!("198.51.100.{}", 10 + i % addresses)));
+        }
+    }
+    let alerts = replay_from(events, start);
+    assert_eq!(names(&alerts), ["stolen"].into(), "{alerts:#?}");
+    assert_eq!(codes(&alerts[0]), ["launch_sweep", "learning"], "{alerts:#?}");
+    assert_eq!(alerts[0].time, at(20), "the second region's call");
+}
+
 /// A principal first seen after the learning days is not known to be new, but a window holding
 /// a lifecycle call whose request names its threat meets a new principal's thresholds: two GPU
 /// launches (4 points) by a person on day 6 alert, and the reason says why. One GPU launch (2
