@@ -496,11 +496,10 @@ impl Baseline {
     }
 
     /// Largest day of all operation types together in the baseline period of `t`, and the
-    /// day of `t`: a burst spread over several types is still a burst. `except` leaves a type
+    /// day of `t`: a burst spread over several types is still a burst. `except` leaves types
     /// out of every day.
-    pub fn total_volume(&self, t: i64, rule: &BaselineRule, except: Option<OpType>) -> Volume {
-        let skip = except.map(type_index);
-        let kept = |i: &usize| Some(*i) != skip;
+    pub fn total_volume(&self, t: i64, rule: &BaselineRule, except: &[OpType]) -> Volume {
+        let kept = |i: &usize| !except.iter().any(|k| type_index(*k) == *i);
         let sum = |d: &Day| {
             let of = |v: &[u32; TYPES]| (0..TYPES).filter(kept).map(|i| v[i]).sum::<u32>();
             (of(&d.count), of(&d.points))

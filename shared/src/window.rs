@@ -1403,7 +1403,7 @@ mod tests {
             let today = written.baseline.volume(kind, t, &rule);
             assert_eq!(today.today_count, 1, "{file}");
             assert_eq!(
-                written.baseline.total_volume(t, &rule, None).today_count,
+                written.baseline.total_volume(t, &rule, &[]).today_count,
                 1,
                 "{file}"
             );

@@ -806,7 +806,8 @@ fn the_root_users_compute_changes_meet_the_thresholds_whatever_its_history() {
 /// (resource hijacking), so a new network completes it whatever the history. The same launch
 /// from the usual network is one point, no finding; another's first image from a new network
 /// is no weak sign for a thin history. A VM made by hand (seven operations of two types, none
-/// above the bulk count) is not a volume; twelve are, all types together.
+/// above the bulk count) is not a volume; twelve of points are, all types together (its stop
+/// and start, of no points, are not counted).
 #[test]
 fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_not() {
     let run = fixture("aws/ec2-run-instances.json");
@@ -850,7 +851,14 @@ fn a_rare_users_gpu_launch_from_a_new_network_alerts_and_a_vm_made_by_hand_does_
     );
     day_12(
         "mass",
-        &[(&run, 3), (&attach, 3), (&stop, 3), (&start_, 2), (&terminate, 1)],
+        &[
+            (&run, 3),
+            (&attach, 3),
+            (&stop, 1),
+            (&start_, 1),
+            (&terminate, 5),
+            (&image, 1),
+        ],
         home,
     );
     let alerts = replay_from(events, start);
@@ -1227,6 +1235,36 @@ fn a_persons_gpu_launches_in_two_regions_within_the_hour_alert_while_it_is_learn
     assert_eq!(names(&alerts), ["stolen"].into(), "{alerts:#?}");
     assert_eq!(codes(&alerts[0]), ["launch_sweep", "learning"], "{alerts:#?}");
     assert_eq!(alerts[0].time, at(20), "the second region's call");
+}
+
+/// Calls of no points are no volume of their own: a developer who deallocates three dev VMs
+/// at the end of each weekday deallocates twelve on day 15 (the twenty-seventh blind probe's
+/// benign findings: end-of-day shutdowns by the dozen, cost saving). The same count of VM
+/// deletes, where the history holds a delete a day, is one.
+#[test]
+fn a_persons_deallocations_by_the_dozen_are_no_volume() {
+    let dealloc = succeeded("azure/compute-vm-deallocate.json");
+    let delete = succeeded("azure/compute-vm-delete.json");
+    let (day, start) = day_of(&dealloc);
+    let at = |d: i64, n: usize| start + d * day + 8 * 3_600_000 + n as i64 * 120_000;
+    let office = "203.0.113.70";
+    let mut events = Vec::new();
+    for d in (0..15).filter(|d| d % 7 < 5) {
+        for n in 0..3 {
+            events.push(from(by(&dealloc, "saver", at(d, n), n), office));
+        }
+        events.push(from(by(&delete, "cleaner", at(d, 0), 100 + d as usize), office));
+    }
+    for n in 0..12 {
+        events.push(from(by(&dealloc, "saver", at(15, n), 10 + n), office));
+        events.push(from(by(&delete, "cleaner", at(15, n), 200 + n), office));
+    }
+    let alerts: Vec<Alert> = replay_from(events, start)
+        .into_iter()
+        .filter(|a| a.time >= start + 15 * day)
+        .collect();
+    assert_eq!(names(&alerts), ["cleaner"].into(), "{alerts:#?}");
+    assert_eq!(codes(&alerts[0]), ["volume"], "{alerts:#?}");
 }
 
 /// A principal first seen after the learning days is not known to be new, but a window holding
