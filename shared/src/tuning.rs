@@ -274,7 +274,7 @@ impl Globs {
 /// Snapshot Contributor role the vault is granted on the snapshot resource group; no code of
 /// anyone's runs as it, and `xms_mirid` comes from Entra ID's token, not from the caller),
 /// callers logged under a resource provider's name (`Microsoft.Insights/autoscaleSettings`
-/// scaling a scale set), and four first-party applications that drive the VMs or disks of
+/// scaling a scale set), and five first-party applications that drive the VMs or disks of
 /// their own service: Azure Virtual Desktop's (its scaling plans, Start VM on Connect and session host
 /// update start, deallocate and replace session hosts; Microsoft's application id, the same in
 /// every tenant), Azure Databricks' control plane (it creates and deletes the cluster VMs in
@@ -285,7 +285,11 @@ impl Globs {
 /// Cloud's agentless scanner (Servers Scanner Resource Provider, through the VM scanner operator
 /// role Defender grants it: it snapshots each VM's disks, reads the copy through a download URL
 /// in the same region and deletes it within minutes, every day, in every subscription with
-/// Defender CSPM or Defender for Servers Plan 2).
+/// Defender CSPM or Defender for Servers Plan 2), and Azure Site Recovery's (Hyper-V Recovery
+/// Manager: it creates a failover's or a test failover's VMs in the target resource group and
+/// deletes a test failover's at its clean-up; the failover itself, a revert, is the caller's
+/// call and stays counted; the twenty-seventh and twenty-eighth blind probes' DR drills, each
+/// a new principal's finding).
 /// No one's code runs as these applications; a tenant's own applications and identities that
 /// do the same work stay counted.
 pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] = &[
@@ -296,6 +300,7 @@ pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] = &[
     "app:2ff814a6-3304-4ab8-85cb-cd0e6f879c1d",
     "app:cf32a0cc-373c-47c9-9156-0db11f6a6dfc",
     "app:0c7668b5-3260-4ad0-9f53-34ed54fa19b2",
+    "app:b8340c3b-9267-498f-b21a-15d5547fd85e",
 ];
 
 /// Infrastructure-as-code callers, recognised by user agent. A user agent is chosen by the

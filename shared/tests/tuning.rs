@@ -231,8 +231,8 @@ fn service_callers_are_configurable() {
         evs
     };
     // Azure Virtual Desktop's scaling plans, Azure Databricks' control plane, Azure VM Image
-    // Builder's build VMs and Defender for Cloud's disk scans, by their first-party
-    // applications; a tenant's own application doing the same is counted.
+    // Builder's build VMs, Defender for Cloud's disk scans and Site Recovery's failover VMs, by
+    // their first-party applications; a tenant's own application doing the same is counted.
     let app = |id: &str| {
         let mut evs = person.clone();
         for e in evs.iter_mut() {
@@ -244,6 +244,7 @@ fn service_callers_are_configurable() {
     let databricks = app("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
     let image_builder = app("cf32a0cc-373c-47c9-9156-0db11f6a6dfc");
     let defender = app("0c7668b5-3260-4ad0-9f53-34ed54fa19b2");
+    let site_recovery = app("b8340c3b-9267-498f-b21a-15d5547fd85e");
     let tenant_app = app("3c9e4f1a-6b2d-4e8f-9a17-5d0c2b4e6f81");
     let vault = identity("microsoft.dataprotection/backupvaults/bv-disks");
     let assigned = identity("microsoft.managedidentity/userassignedidentities/backupvaults");
@@ -259,6 +260,7 @@ fn service_callers_are_configurable() {
     assert_eq!(scored(&tuned(""), &databricks), (true, false));
     assert_eq!(scored(&tuned(""), &image_builder), (true, false));
     assert_eq!(scored(&tuned(""), &defender), (true, false));
+    assert_eq!(scored(&tuned(""), &site_recovery), (true, false));
     assert_eq!(scored(&tuned(""), &tenant_app), (false, true));
     assert_eq!(scored(&tuned(""), &assigned), (false, true));
     assert_eq!(
