@@ -64,9 +64,9 @@
 //!   established principal too; a person's disk made from a snapshot (or data volume detached
 //!   from a server) and read on a machine made for it, on the same terms: `snapshot_mount`; a
 //!   person's launches by hand in three regions within the hour, or GPU or IMDSv1 launches in
-//!   two: `launch_sweep`), a person's
-//!   revert whose request names its threat (a root
-//!   volume replaced and the old one deleted: no troubleshooting needs that, where a patching workload may),
+//!   two: `launch_sweep`), a person's revert whose request names its threat (a root volume
+//!   replaced and the old one deleted: no troubleshooting needs that, where a patching
+//!   workload may; a settled explorer's first weighs 2 too),
 //!   and a mass deletion by its people's calls (more than four times the seed's bulk count in
 //!   24 h above its largest day before them: few people's routine, where a backup product's
 //!   retention deletes hundreds) alert for it (`learning`). One first seen later, but before the detector
@@ -1195,8 +1195,8 @@ fn volume_reasons(
     let hour = state.hour_counts(t);
     // Calls of no points (stops, starts, deallocations) are what a person does to a dev
     // environment at the end of the day, by the dozen (the twenty-seventh blind probe's benign
-    // findings): never a volume, of their own or with the rest.
-    // On the stack: this runs for every event an established principal makes.
+    // findings): never a volume, of their own or with the rest. The types left out are kept on
+    // the stack, as this runs for every event an established principal makes.
     let mut left = [OpType::Delete; ALL_TYPES.len()];
     let mut n = 0;
     if let Some(k) = except {

@@ -288,8 +288,8 @@ impl Globs {
 /// Defender CSPM or Defender for Servers Plan 2), and Azure Site Recovery's (Hyper-V Recovery
 /// Manager: it creates a failover's or a test failover's VMs in the target resource group and
 /// deletes a test failover's at its clean-up; the failover itself, a revert, is the caller's
-/// call and stays counted; the twenty-seventh and twenty-eighth blind probes' DR drills, each
-/// a new principal's finding).
+/// call and stays counted; the twenty-sixth to twenty-eighth blind probes' DR drills, each a
+/// new principal's finding).
 /// No one's code runs as these applications; a tenant's own applications and identities that
 /// do the same work stay counted.
 pub const DEFAULT_AZURE_PLATFORM_CALLERS: &[&str] = &[

@@ -387,8 +387,8 @@ pub struct Aggregate {
     /// Instances a person launched by hand (no IaC agent) in the hour up to the window's
     /// latest event, when the window acted in [`SWEEP_REGIONS`] regions or more in that hour
     /// (or in [`SWEEP_THREAT_REGIONS`], with as many launch calls whose request names their
-    /// threat), from one address (0 otherwise): a stolen key's sweep across regions for mining, where
-    /// each region's quota is fresh. A technique's whole shape for a principal being learned
+    /// threat), from one address (0 otherwise): a stolen key's sweep across regions for
+    /// mining, where each region's quota is fresh. A technique's whole shape for a principal being learned
     /// ([`crate::decision`]). Launches are AWS's (`RunInstances`, Lightsail's creates), whose
     /// scope is a region.
     #[serde(skip)]
@@ -1209,8 +1209,8 @@ impl WindowState {
         }
         // The window keeps no region per unit: two calls (at two times) stand for two places,
         // as a mining sweep makes one call a region.
-        let threat_calls = first < last;
-        let swept = (regions >= SWEEP_REGIONS && launches >= SWEEP_LAUNCHES) || threat_calls;
+        let two_threat_calls = first < last;
+        let swept = (regions >= SWEEP_REGIONS && launches >= SWEEP_LAUNCHES) || two_threat_calls;
         if !swept {
             return (0, 0);
         }
